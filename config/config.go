@@ -1,0 +1,260 @@
+// Package config turns pipelines.yaml into typed, defaulted and validated
+// configuration. Every problem is reported at once with the file, line and
+// column it comes from.
+package config
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// Secret is a string that must never be printed: its String, GoString and
+// JSON forms are redacted. Use Value to read it.
+type Secret string
+
+// Value returns the secret itself, for the one place that sends it.
+func (s Secret) Value() string { return string(s) }
+
+// String redacts the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "[redacted]"
+}
+
+// GoString redacts the secret in %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// MarshalJSON redacts the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// Config is a whole pipelines.yaml.
+type Config struct {
+	Path        string // the file it was read from
+	Version     int
+	Timezone    string
+	Location    *time.Location // Timezone, loaded; UTC by default
+	Store       Store
+	Server      Server
+	Connections Connections
+	Slack       Slack
+	Pipelines   []*Pipeline
+}
+
+// Pipeline returns the pipeline with the given name, or nil.
+func (c *Config) Pipeline(name string) *Pipeline {
+	for _, p := range c.Pipelines {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Store configures the SQLite store.
+type Store struct {
+	Path string // default sekisho.db
+}
+
+// Server configures the HTTP server.
+type Server struct {
+	Listen    string // default ":8080"
+	PublicURL string
+	Token     Secret // bearer token for writes and event ingestion
+	ReadToken Secret // if set, reads need it too
+}
+
+// Connections holds the upstream and downstream systems.
+type Connections struct {
+	Glue    *Glue
+	Trocco  *Trocco
+	Airflow map[string]*Airflow
+}
+
+// Glue configures the AWS Glue client; credentials come from the default chain.
+type Glue struct {
+	Region   string
+	Endpoint string // optional override, e.g. a local test double
+}
+
+// Trocco configures the TROCCO API client.
+type Trocco struct {
+	BaseURL string // default https://trocco.io
+	APIKey  Secret
+}
+
+// Airflow configures one named Airflow / Composer environment.
+type Airflow struct {
+	Name       string
+	BaseURL    string
+	APIVersion string // v1 (Airflow 2, default) | v2 (Airflow 3)
+	Auth       string // google | basic | bearer | none
+	Username   string
+	Password   Secret
+	Token      Secret
+}
+
+// Slack configures notices. Webhook mode and bot mode are exclusive.
+type Slack struct {
+	WebhookURL Secret
+	Token      Secret
+	Channel    string
+	APIURL     string
+	Language   string // ja | en (default ja)
+	DigestAt   sekisho.TimeOfDay
+}
+
+// Enabled reports whether any Slack mode is configured.
+func (s Slack) Enabled() bool { return s.WebhookURL != "" || s.Token != "" }
+
+// Pipeline is one gated downstream unit, with defaults already merged in.
+type Pipeline struct {
+	Name              string               `json:"name"`
+	Description       string               `json:"description,omitempty"`
+	Schedule          string               `json:"schedule"`
+	Timezone          string               `json:"timezone"`
+	Location          *time.Location       `json:"-"`
+	PokeInterval      time.Duration        `json:"poke_interval"` // default 60s
+	Timeout           time.Duration        `json:"timeout"`       // default 6h
+	WindowStart       sekisho.TimeOfDay    `json:"window_start"`  // default 00:00 of the logical date
+	Upstreams         []Upstream           `json:"upstreams"`
+	Condition         string               `json:"condition"`           // all (default) | any | expression
+	OnUpstreamFailure string               `json:"on_upstream_failure"` // wait (default) | fail
+	Trigger           *sekisho.TriggerSpec `json:"trigger,omitempty"`
+	SLO               *SLO                 `json:"slo,omitempty"`
+	SLA               SLA                  `json:"sla"`
+	MaxDuration       time.Duration        `json:"max_duration,omitempty"`
+	Notify            Notify               `json:"notify"`
+	Impacts           []string             `json:"impacts,omitempty"`
+}
+
+// Upstream is one thing a pipeline waits for.
+type Upstream struct {
+	Name                 string `json:"name"`
+	Type                 string `json:"type"` // glue_job | glue_workflow | trocco_job | trocco_workflow | airflow_dag | pipeline
+	JobName              string `json:"job_name,omitempty"`
+	WorkflowName         string `json:"workflow_name,omitempty"`
+	JobDefinitionID      int64  `json:"job_definition_id,omitempty"`
+	PipelineDefinitionID int64  `json:"pipeline_definition_id,omitempty"`
+	Connection           string `json:"connection,omitempty"`
+	DagID                string `json:"dag_id,omitempty"`
+	Pipeline             string `json:"pipeline,omitempty"`
+}
+
+// SLO is a pipeline's service level objective.
+type SLO struct {
+	Deadline  sekisho.TimeOfDay `json:"deadline"`
+	Objective float64           `json:"objective"` // a share: 0.95 for "95%"
+}
+
+// SLA is the recovery agreement: a failed day must still succeed by RecoverBy.
+type SLA struct {
+	RecoverBy sekisho.TimeOfDay `json:"recover_by"` // default "+1d 00:00", the end of the logical date
+}
+
+// Notify filters and addresses a pipeline's notices.
+type Notify struct {
+	Channel string               `json:"channel,omitempty"`
+	Mention string               `json:"mention,omitempty"`
+	On      []sekisho.NoticeKind `json:"on,omitempty"` // default: all kinds
+}
+
+// Wants reports whether the pipeline wants notices of kind k.
+func (n Notify) Wants(k sekisho.NoticeKind) bool {
+	if len(n.On) == 0 {
+		return true
+	}
+	for _, o := range n.On {
+		if o == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Sensor types.
+const (
+	TypeGlueJob        = "glue_job"
+	TypeGlueWorkflow   = "glue_workflow"
+	TypeTroccoJob      = "trocco_job"
+	TypeTroccoWorkflow = "trocco_workflow"
+	TypeAirflowDag     = "airflow_dag"
+	TypePipeline       = "pipeline"
+)
+
+// SensorTypes lists every upstream type.
+var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline}
+
+// TriggerTypes lists every downstream type.
+var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
+
+// Resource returns the polled resource an upstream names; Type pipeline
+// upstreams read the store instead and have no resource.
+func (u Upstream) Resource() sekisho.Resource {
+	switch u.Type {
+	case TypeGlueJob:
+		return sekisho.Resource{Type: u.Type, ID: u.JobName}
+	case TypeGlueWorkflow:
+		return sekisho.Resource{Type: u.Type, ID: u.WorkflowName}
+	case TypeTroccoJob:
+		return sekisho.Resource{Type: u.Type, ID: itoa(u.JobDefinitionID)}
+	case TypeTroccoWorkflow:
+		return sekisho.Resource{Type: u.Type, ID: itoa(u.PipelineDefinitionID)}
+	case TypeAirflowDag:
+		return sekisho.Resource{Type: u.Type, Connection: u.Connection, ID: u.DagID}
+	}
+	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
+}
+
+// Deadline returns the SLO deadline of the logical date, or zero without an SLO.
+func (p *Pipeline) Deadline(date string) time.Time {
+	if p.SLO == nil || !p.SLO.Deadline.Set {
+		return time.Time{}
+	}
+	return p.SLO.Deadline.MustOn(date, p.Location)
+}
+
+// RecoverBy returns the SLA recovery limit of the logical date.
+func (p *Pipeline) RecoverBy(date string) time.Time {
+	r := p.SLA.RecoverBy
+	if !r.Set {
+		r = sekisho.TimeOfDay{Days: 1, Set: true}
+	}
+	return r.MustOn(date, p.Location)
+}
+
+// Window returns the start of the upstream window for a logical date.
+func (p *Pipeline) Window(date string) time.Time { return p.WindowStart.MustOn(date, p.Location) }
+
+// Spec returns the JSON snapshot kept with each run (SPEC §4 rule 6).
+func (p *Pipeline) Spec() []byte {
+	b, err := json.Marshal(p)
+	if err != nil {
+		panic(err) // every field is plain data
+	}
+	return b
+}
+
+// PipelineFromSpec reads a snapshot written by Spec.
+func PipelineFromSpec(b []byte) (*Pipeline, error) {
+	var p Pipeline
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, err
+	}
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return nil, err
+	}
+	p.Location = loc
+	return &p, nil
+}
+
+func itoa(n int64) string { return jsonNumber(n) }
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}

@@ -1,0 +1,182 @@
+package sekisho
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/template"
+	"time"
+)
+
+// DateLayout is the layout of a logical date.
+const DateLayout = "2006-01-02"
+
+// TimeOfDay is a time of day relative to a logical date: "06:00", or
+// "+1d 06:00" for the next morning, "-1d 22:00" for the evening before.
+type TimeOfDay struct {
+	Days                 int
+	Hour, Minute, Second int
+	Set                  bool // false for an absent value
+}
+
+// ParseTimeOfDay parses "HH:MM", "HH:MM:SS", optionally prefixed "+Nd " or "-Nd ".
+func ParseTimeOfDay(s string) (TimeOfDay, error) {
+	t := TimeOfDay{Set: true}
+	rest := strings.TrimSpace(s)
+	if strings.HasPrefix(rest, "+") || strings.HasPrefix(rest, "-") {
+		prefix, clock, ok := strings.Cut(rest, " ")
+		if !ok || !strings.HasSuffix(prefix, "d") {
+			return TimeOfDay{}, fmt.Errorf("time of day %q: a day offset looks like \"+1d 06:00\"", s)
+		}
+		n, err := strconv.Atoi(strings.TrimSuffix(prefix, "d"))
+		if err != nil {
+			return TimeOfDay{}, fmt.Errorf("time of day %q: bad day offset %q", s, prefix)
+		}
+		t.Days = n
+		rest = strings.TrimSpace(clock)
+	}
+	parts := strings.Split(rest, ":")
+	if len(parts) != 2 && len(parts) != 3 {
+		return TimeOfDay{}, fmt.Errorf("time of day %q: want HH:MM or HH:MM:SS", s)
+	}
+	vals := make([]int, 3)
+	limits := []int{23, 59, 59}
+	for i, p := range parts {
+		if len(p) != 2 {
+			return TimeOfDay{}, fmt.Errorf("time of day %q: want two digits in each part", s)
+		}
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 0 || n > limits[i] {
+			return TimeOfDay{}, fmt.Errorf("time of day %q: %q is out of range", s, p)
+		}
+		vals[i] = n
+	}
+	t.Hour, t.Minute, t.Second = vals[0], vals[1], vals[2]
+	return t, nil
+}
+
+// String formats t the way ParseTimeOfDay reads it.
+func (t TimeOfDay) String() string {
+	if !t.Set {
+		return ""
+	}
+	clock := fmt.Sprintf("%02d:%02d", t.Hour, t.Minute)
+	if t.Second != 0 {
+		clock += fmt.Sprintf(":%02d", t.Second)
+	}
+	if t.Days != 0 {
+		return fmt.Sprintf("%+dd %s", t.Days, clock)
+	}
+	return clock
+}
+
+// On returns the instant t names for the logical date in loc. It builds the
+// wall clock time with time.Date, so a day with a daylight saving change
+// still puts "06:00" at 06:00 local time.
+func (t TimeOfDay) On(date string, loc *time.Location) (time.Time, error) {
+	d, err := time.ParseInLocation(DateLayout, date, loc)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("logical date %q: %w", date, err)
+	}
+	return time.Date(d.Year(), d.Month(), d.Day()+t.Days, t.Hour, t.Minute, t.Second, 0, loc), nil
+}
+
+// MustOn is On for dates already known to be valid.
+func (t TimeOfDay) MustOn(date string, loc *time.Location) time.Time {
+	v, err := t.On(date, loc)
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// DateOf returns the logical date of instant at in loc.
+func DateOf(at time.Time, loc *time.Location) string { return at.In(loc).Format(DateLayout) }
+
+// TemplateData is what the conf and note templates of a trigger see (SPEC §6).
+type TemplateData struct {
+	Pipeline    string
+	LogicalDate string
+	Attempt     int
+	GateAt      string // RFC 3339 in the pipeline's time zone
+	Upstreams   map[string]TemplateUpstream
+}
+
+// TemplateUpstream is one upstream as templates see it.
+type TemplateUpstream struct {
+	ExternalID string
+	FinishedAt string // RFC 3339, empty if unknown
+}
+
+// NewTemplateData builds the template view of a trigger request.
+func NewTemplateData(req TriggerRequest) TemplateData {
+	loc := req.TimeZone
+	if loc == nil {
+		loc = time.UTC
+	}
+	d := TemplateData{Pipeline: req.Pipeline, LogicalDate: req.LogicalDate, Attempt: req.Attempt,
+		GateAt: req.GateAt.In(loc).Format(time.RFC3339), Upstreams: map[string]TemplateUpstream{}}
+	for name, o := range req.Upstreams {
+		u := TemplateUpstream{ExternalID: o.ExternalID}
+		if !o.FinishedAt.IsZero() {
+			u.FinishedAt = o.FinishedAt.In(loc).Format(time.RFC3339)
+		}
+		d.Upstreams[name] = u
+	}
+	return d
+}
+
+// RenderTemplate executes one text/template over data. Missing keys are
+// errors, so a typo in pipelines.yaml is caught by validate, not at 02:00.
+func RenderTemplate(name, text string, data TemplateData) (string, error) {
+	tmpl, err := template.New(name).Option("missingkey=error").Parse(text)
+	if err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("template %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+// RenderConf renders every string inside a conf value (maps, lists, strings)
+// as a template; other scalars pass through unchanged.
+func RenderConf(conf any, data TemplateData) (any, error) {
+	return renderValue("conf", conf, data)
+}
+
+func renderValue(path string, v any, data TemplateData) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return RenderTemplate(path, x, data)
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			r, err := renderValue(path+"."+k, e, data)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = r
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			r, err := renderValue(fmt.Sprintf("%s[%d]", path, i), e, data)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = r
+		}
+		return out, nil
+	default:
+		return v, nil
+	}
+}
+
+// DefaultNote is the note of a triggered DAG run when the config sets none.
+func DefaultNote(pipeline, date string, attempt int) string {
+	return fmt.Sprintf("triggered by sekisho: %s %s attempt %d", pipeline, date, attempt)
+}
