@@ -1,0 +1,258 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
+	deadline, recover_by, intent_at, triggered_at, started_at, finished_at, external_id, message,
+	spec, updated_at, first_success_at, version`
+
+type scanner interface{ Scan(...any) error }
+
+func scanRun(sc scanner) (sekisho.Run, error) {
+	var r sekisho.Run
+	var state, spec string
+	var gate, attemptAt, timeout, updated string
+	var deadline, recover, intent, triggered, started, finished, firstOK sql.NullString
+	err := sc.Scan(&r.ID, &r.Pipeline, &r.LogicalDate, &r.Attempt, &state, &gate, &attemptAt, &timeout,
+		&deadline, &recover, &intent, &triggered, &started, &finished, &r.ExternalID, &r.Message,
+		&spec, &updated, &firstOK, &r.Version)
+	if err != nil {
+		return r, err
+	}
+	r.State = sekisho.State(state)
+	r.Spec = []byte(spec)
+	r.GateAt = parseTS(sql.NullString{String: gate, Valid: true})
+	r.AttemptAt = parseTS(sql.NullString{String: attemptAt, Valid: true})
+	r.TimeoutAt = parseTS(sql.NullString{String: timeout, Valid: true})
+	r.UpdatedAt = parseTS(sql.NullString{String: updated, Valid: true})
+	r.Deadline = parseTS(deadline)
+	r.RecoverBy = parseTS(recover)
+	r.IntentAt = parseTS(intent)
+	r.TriggeredAt = parseTS(triggered)
+	r.StartedAt = parseTS(started)
+	r.FinishedAt = parseTS(finished)
+	r.FirstSuccessAt = parseTS(firstOK)
+	return r, nil
+}
+
+// OpenGate creates the run of (r.Pipeline, r.LogicalDate) in state waiting,
+// with its first transition, unless it exists already. It returns the stored
+// run and whether this call created it, so opening a gate twice (the
+// scheduler and the catch-up both firing) is harmless.
+func (s *Store) OpenGate(ctx context.Context, r sekisho.Run, detail map[string]any) (sekisho.Run, bool, error) {
+	created := false
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at,
+			timeout_at, deadline, recover_by, spec, updated_at, version)
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (pipeline, logical_date) DO NOTHING`,
+			r.Pipeline, r.LogicalDate, sekisho.StateWaiting, ts(r.GateAt), ts(r.GateAt), ts(r.TimeoutAt),
+			nts(r.Deadline), nts(r.RecoverBy), string(r.Spec), ts(r.GateAt))
+		if err != nil {
+			return err
+		}
+		n, _ := res.RowsAffected()
+		if n == 0 {
+			return nil
+		}
+		created = true
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		return insertTransition(ctx, tx, sekisho.Transition{RunID: id, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate,
+			Attempt: 1, To: sekisho.StateWaiting, At: r.GateAt, Reason: sekisho.ReasonGateOpened, Detail: detail})
+	})
+	if err != nil {
+		return sekisho.Run{}, false, fmt.Errorf("store: open gate %s %s: %w", r.Pipeline, r.LogicalDate, err)
+	}
+	got, err := s.Run(ctx, r.Pipeline, r.LogicalDate)
+	return got, created, err
+}
+
+// Step is what goes with a run's change: the transition's reason and detail
+// (used when the state or attempt changes) and the notices it causes, all
+// written in one transaction.
+type Step struct {
+	Reason  string
+	Detail  map[string]any
+	Notices []sekisho.Notice
+}
+
+// Apply writes next over prev if the stored run is still at prev.Version
+// (compare-and-set), appends a transition when the state or attempt changes,
+// and queues the step's notices, in one transaction. A lost race returns
+// sekisho.ErrConflict and writes nothing.
+func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time, step Step) (sekisho.Run, error) {
+	if prev.ID == 0 || prev.ID != next.ID {
+		return prev, errors.New("store: apply needs the same stored run")
+	}
+	next.UpdatedAt = at
+	next.Version = prev.Version + 1
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE runs SET attempt = ?, state = ?, attempt_at = ?, timeout_at = ?,
+			deadline = ?, recover_by = ?, intent_at = ?, triggered_at = ?, started_at = ?, finished_at = ?,
+			external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?
+			WHERE id = ? AND version = ?`,
+			next.Attempt, next.State, ts(next.AttemptAt), ts(next.TimeoutAt), nts(next.Deadline), nts(next.RecoverBy),
+			nts(next.IntentAt), nts(next.TriggeredAt), nts(next.StartedAt), nts(next.FinishedAt),
+			next.ExternalID, next.Message, ts(next.UpdatedAt), nts(next.FirstSuccessAt), next.Version,
+			prev.ID, prev.Version)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return sekisho.ErrConflict
+		}
+		if prev.State != next.State || prev.Attempt != next.Attempt {
+			if step.Reason == "" {
+				return errors.New("a state change needs a reason")
+			}
+			err := insertTransition(ctx, tx, sekisho.Transition{RunID: next.ID, Pipeline: next.Pipeline,
+				LogicalDate: next.LogicalDate, Attempt: next.Attempt, From: prev.State, To: next.State,
+				At: at, Reason: step.Reason, Detail: step.Detail})
+			if err != nil {
+				return err
+			}
+		}
+		for _, n := range step.Notices {
+			if n.RunID == 0 {
+				n.RunID = next.ID
+			}
+			if _, err := insertNotice(ctx, tx, n, at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, sekisho.ErrConflict) {
+			return prev, fmt.Errorf("store: %s %s: %w", prev.Pipeline, prev.LogicalDate, err)
+		}
+		return prev, fmt.Errorf("store: apply %s %s: %w", prev.Pipeline, prev.LogicalDate, err)
+	}
+	return next, nil
+}
+
+func insertTransition(ctx context.Context, tx *sql.Tx, t sekisho.Transition) error {
+	detail := []byte("{}")
+	if len(t.Detail) > 0 {
+		var err error
+		if detail, err = json.Marshal(t.Detail); err != nil {
+			return fmt.Errorf("transition detail: %w", err)
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO transitions (run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.RunID, t.Pipeline, t.LogicalDate, t.Attempt, string(t.From), string(t.To),
+		ts(t.At), t.Reason, string(detail))
+	return err
+}
+
+// Run returns the run of one pipeline on one logical date, or an error
+// wrapping sekisho.ErrNotFound.
+func (s *Store) Run(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE pipeline = ? AND logical_date = ?`, pipeline, date))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("no run of %s on %s: %w", pipeline, date, sekisho.ErrNotFound)
+	}
+	return r, err
+}
+
+// RunByID returns one run by its id.
+func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, fmt.Errorf("no run %d: %w", id, sekisho.ErrNotFound)
+	}
+	return r, err
+}
+
+// OpenRuns returns every run that is not in a terminal state, oldest first.
+func (s *Store) OpenRuns(ctx context.Context) ([]sekisho.Run, error) {
+	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs WHERE state IN ('waiting','blocked','triggered','running') ORDER BY id`)
+}
+
+// RunFilter selects runs for listings. Empty fields do not filter.
+type RunFilter struct {
+	Pipeline string
+	From, To string // logical dates, inclusive
+	Limit    int    // 0 = no limit
+}
+
+// Runs lists runs, newest logical date first.
+func (s *Store) Runs(ctx context.Context, f RunFilter) ([]sekisho.Run, error) {
+	var where []string
+	var args []any
+	if f.Pipeline != "" {
+		where = append(where, "pipeline = ?")
+		args = append(args, f.Pipeline)
+	}
+	if f.From != "" {
+		where = append(where, "logical_date >= ?")
+		args = append(args, f.From)
+	}
+	if f.To != "" {
+		where = append(where, "logical_date <= ?")
+		args = append(args, f.To)
+	}
+	q := `SELECT ` + runColumns + ` FROM runs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY logical_date DESC, pipeline"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	return s.queryRuns(ctx, q, args...)
+}
+
+func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]sekisho.Run, error) {
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: runs: %w", err)
+	}
+	defer rows.Close()
+	var out []sekisho.Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: runs: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Transitions returns a run's history, oldest first.
+func (s *Store) Transitions(ctx context.Context, runID int64) ([]sekisho.Transition, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
+		FROM transitions WHERE run_id = ? ORDER BY id`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("store: transitions: %w", err)
+	}
+	defer rows.Close()
+	var out []sekisho.Transition
+	for rows.Next() {
+		var t sekisho.Transition
+		var from, to, at, detail string
+		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
+			return nil, fmt.Errorf("store: transitions: %w", err)
+		}
+		t.From, t.To = sekisho.State(from), sekisho.State(to)
+		t.At = parseTS(sql.NullString{String: at, Valid: true})
+		if detail != "" && detail != "{}" {
+			_ = json.Unmarshal([]byte(detail), &t.Detail)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
