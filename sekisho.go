@@ -109,6 +109,13 @@ type Run struct {
 	Message     string    // last human-readable reason (trigger error, downstream message)
 	Spec        []byte    // JSON of the pipeline's config when the gate opened (SPEC §4 rule 6)
 	UpdatedAt   time.Time
+	// FirstSuccessAt is when the run first succeeded, kept across reruns:
+	// SLO and SLA are judged on it.
+	FirstSuccessAt time.Time
+	// Version increases with every write; the store refuses a write based
+	// on a stale version (compare-and-set), so concurrent writers (the
+	// daemon, a CLI rerun) never overwrite each other.
+	Version int64
 }
 
 // Transition is one change of a run's state. Transitions are appended and
