@@ -1,0 +1,40 @@
+package config
+
+// pipelineKeys are the keys of one pipeline. defaults: takes all but name.
+var pipelineKeys = []string{"name", "description", "schedule", "timezone", "poke_interval", "timeout",
+	"window_start", "upstreams", "condition", "on_upstream_failure", "trigger", "slo", "sla",
+	"max_duration", "notify", "impacts"}
+
+// upstreamFields says which keys, besides name and type, each upstream type takes.
+var upstreamFields = map[string][]string{
+	TypeGlueJob:        {"job_name"},
+	TypeGlueWorkflow:   {"workflow_name"},
+	TypeTroccoJob:      {"job_definition_id"},
+	TypeTroccoWorkflow: {"pipeline_definition_id"},
+	TypeAirflowDag:     {"connection", "dag_id"},
+	TypePipeline:       {"pipeline"},
+}
+
+// KnownKeys lists the keys the parser accepts at each level of
+// pipelines.yaml, keyed by a path pattern ("" is the top level). The JSON
+// Schema test compares it with schema/pipelines.schema.json so the two
+// cannot drift.
+var KnownKeys = map[string][]string{
+	"":                      {"version", "timezone", "defaults", "store", "server", "connections", "slack", "pipelines"},
+	"defaults":              pipelineKeys[1:],
+	"store":                 {"path"},
+	"server":                {"listen", "public_url", "token", "read_token"},
+	"connections":           {"glue", "trocco", "airflow"},
+	"connections.glue":      {"region", "endpoint"},
+	"connections.trocco":    {"base_url", "api_key"},
+	"connections.airflow.*": {"base_url", "api_version", "auth", "username", "password", "token"},
+	"slack":                 {"webhook_url", "token", "channel", "api_url", "language", "digest_at"},
+	"pipelines[]":           pipelineKeys,
+	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
+		"pipeline_definition_id", "connection", "dag_id", "pipeline"},
+	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
+		"pipeline_definition_id", "retry_unknown"},
+	"pipelines[].slo":    {"deadline", "objective"},
+	"pipelines[].sla":    {"recover_by"},
+	"pipelines[].notify": {"channel", "mention", "on"},
+}

@@ -1,0 +1,330 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Built-in defaults (SPEC §3).
+const (
+	DefaultTimezone     = "UTC"
+	DefaultPokeInterval = 60 * time.Second
+	DefaultTimeout      = 6 * time.Hour
+	DefaultStorePath    = "sekisho.db"
+	DefaultListen       = ":8080"
+	DefaultLanguage     = "ja"
+	DefaultTroccoURL    = "https://trocco.io"
+	DefaultAPIVersion   = "v1"
+	DefaultAuth         = "google"
+)
+
+// Enumerations accepted by the parser.
+var (
+	Languages          = []string{"ja", "en"}
+	UpstreamFailureOps = []string{"wait", "fail"}
+	APIVersions        = []string{"v1", "v2"}
+	AuthModes          = []string{"google", "basic", "bearer", "none"}
+)
+
+var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
+
+// Load reads and validates a pipelines file. lookupEnv expands ${VAR}; nil
+// means os.LookupEnv. A file that cannot be read gives a plain error; a file
+// with problems gives Errors, listing every one of them.
+func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return Parse(path, data, lookupEnv)
+}
+
+// Parse validates pipelines.yaml content; filename only labels errors and
+// becomes Config.Path. lookupEnv nil means os.LookupEnv. On failure the
+// error is Errors.
+func Parse(filename string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	if lookupEnv == nil {
+		lookupEnv = os.LookupEnv
+	}
+	d := &decoder{file: filename, lookup: lookupEnv}
+	cfg := d.parse(data)
+	if len(d.errs) > 0 {
+		return nil, d.errs.sorted()
+	}
+	cfg.Path = filename
+	return cfg, nil
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+func (d *decoder) syntaxError(err error) {
+	msg := err.Error()
+	line := 1
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Col: 1, Msg: "invalid YAML: " + msg})
+}
+
+func (d *decoder) parse(data []byte) *Config {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.errorf(nil, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")
+		} else {
+			d.syntaxError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		d.errorf(&extra, "", "a second YAML document (---); keep the whole configuration in one document")
+	} else if !errors.Is(err, io.EOF) {
+		d.syntaxError(err)
+	}
+	if len(doc.Content) == 0 {
+		d.errorf(nil, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")
+		return nil
+	}
+	root := doc.Content[0]
+	if isNull(root) {
+		d.errorf(root, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")
+		return nil
+	}
+	f := d.mapping(val{n: root, at: root, path: ""}, KnownKeys[""], func(key string) string {
+		if slices.Contains(pipelineKeys, key) {
+			return fmt.Sprintf("; %s is a pipeline field: set it under defaults: or in a pipeline", key)
+		}
+		return ""
+	})
+	if f == nil {
+		return nil
+	}
+	cfg := &Config{Timezone: DefaultTimezone, Location: time.UTC}
+
+	if v, ok := f.get("version"); !ok {
+		d.errorf(root, "version", "is required; add \"version: 1\" at the top")
+	} else if s, ok := d.scalarOf(v, false); ok {
+		if s.s != "1" {
+			d.fail(v, "unsupported version %s; this sekisho reads version 1", s.shown)
+		}
+		cfg.Version = 1
+	}
+	if tz, v, ok := d.str(f, "timezone"); ok {
+		if loc := d.location(v, tz); loc != nil {
+			cfg.Timezone, cfg.Location = tz, loc
+		}
+	}
+	cfg.Store = d.store(f)
+	cfg.Server = d.server(f)
+	cfg.Connections = d.connections(f)
+	cfg.Slack = d.slack(f)
+
+	var defaults *fields
+	if v, ok := f.get("defaults"); ok {
+		defaults = d.mapping(v, KnownKeys["defaults"], nil)
+	}
+	pv, ok := f.get("pipelines")
+	if !ok {
+		d.errorf(root, "pipelines", "is required; declare at least one pipeline")
+		return cfg
+	}
+	items, ok := d.list(pv)
+	if !ok {
+		return cfg
+	}
+	if len(items) == 0 {
+		d.fail(pv, "is empty; declare at least one pipeline")
+	}
+	metas := make([]*pipelineMeta, 0, len(items))
+	for _, item := range items {
+		p, m := d.pipeline(cfg, item, defaults)
+		if p == nil {
+			continue
+		}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+		metas = append(metas, m)
+	}
+	d.checkGraph(cfg, metas)
+	d.checkSlack(cfg, f)
+	return cfg
+}
+
+func (d *decoder) location(v val, tz string) *time.Location {
+	sc, _ := d.scalarOf(v, false)
+	if tz == "" || tz == "Local" {
+		d.fail(v, "bad time zone %s; write an IANA name like \"Asia/Tokyo\" or \"UTC\"", sc.shown)
+		return nil
+	}
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		d.fail(v, "unknown time zone %s; write an IANA name like \"Asia/Tokyo\" or \"UTC\"", sc.shown)
+		return nil
+	}
+	return loc
+}
+
+func isAbsURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func (d *decoder) store(root *fields) Store {
+	s := Store{Path: DefaultStorePath}
+	v, ok := root.get("store")
+	if !ok {
+		return s
+	}
+	f := d.mapping(v, KnownKeys["store"], nil)
+	if p, _, ok := d.str(f, "path"); ok && p != "" {
+		s.Path = p
+	}
+	return s
+}
+
+func (d *decoder) server(root *fields) Server {
+	s := Server{Listen: DefaultListen}
+	v, ok := root.get("server")
+	if !ok {
+		return s
+	}
+	f := d.mapping(v, KnownKeys["server"], nil)
+	if f == nil {
+		return s
+	}
+	if l, _, ok := d.str(f, "listen"); ok && l != "" {
+		s.Listen = l
+	}
+	s.PublicURL = d.absURL(f, "public_url")
+	s.Token = d.secret(f, "token")
+	s.ReadToken = d.secret(f, "read_token")
+	return s
+}
+
+func (d *decoder) connections(root *fields) Connections {
+	var c Connections
+	v, ok := root.get("connections")
+	if !ok {
+		return c
+	}
+	f := d.mapping(v, KnownKeys["connections"], nil)
+	if f == nil {
+		return c
+	}
+	if gv, ok := f.get("glue"); ok {
+		if g := d.mapping(gv, KnownKeys["connections.glue"], nil); g != nil {
+			region, _, _ := d.required(g, "region", "; the AWS region of your Glue jobs, e.g. ap-northeast-1")
+			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint")}
+		}
+	}
+	if tv, ok := f.get("trocco"); ok {
+		if t := d.mapping(tv, KnownKeys["connections.trocco"], nil); t != nil {
+			c.Trocco = &Trocco{BaseURL: DefaultTroccoURL}
+			if u := d.absURL(t, "base_url"); u != "" {
+				c.Trocco.BaseURL = u
+			}
+			key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
+			c.Trocco.APIKey = Secret(key)
+		}
+	}
+	if av, ok := f.get("airflow"); ok {
+		names, vals, _ := d.mapEntries(av)
+		c.Airflow = map[string]*Airflow{}
+		for i, name := range names {
+			if a := d.airflow(name, vals[i]); a != nil {
+				c.Airflow[name] = a
+			}
+		}
+	}
+	return c
+}
+
+func (d *decoder) airflow(name string, v val) *Airflow {
+	f := d.mapping(v, KnownKeys["connections.airflow.*"], nil)
+	if f == nil {
+		return nil
+	}
+	a := &Airflow{Name: name}
+	if _, bv, ok := d.required(f, "base_url", "; the Airflow web server or Composer URL"); ok {
+		a.BaseURL = d.absURL(f, "base_url")
+		_ = bv
+	}
+	a.APIVersion = d.oneOf(f, "api_version", "api_version", DefaultAPIVersion, APIVersions)
+	a.Auth = d.oneOf(f, "auth", "auth", DefaultAuth, AuthModes)
+	a.Username, _, _ = d.str(f, "username")
+	a.Password = d.secret(f, "password")
+	a.Token = d.secret(f, "token")
+	need := map[string][]string{"basic": {"username", "password"}, "bearer": {"token"}}
+	for _, k := range []string{"username", "password", "token"} {
+		wanted := slices.Contains(need[a.Auth], k)
+		v, present := f.get(k)
+		switch {
+		case wanted && !present:
+			d.missing(f, k, fmt.Sprintf(" with auth: %s", a.Auth))
+		case !wanted && present:
+			if a.Auth == "basic" || a.Auth == "bearer" || k != "token" {
+				d.fail(v, "is not used with auth: %s; remove it or change auth", a.Auth)
+			} else {
+				d.fail(v, "is not used with auth: %s; did you mean auth: bearer?", a.Auth)
+			}
+		}
+	}
+	return a
+}
+
+func (d *decoder) slack(root *fields) Slack {
+	s := Slack{Language: DefaultLanguage}
+	v, ok := root.get("slack")
+	if !ok {
+		return s
+	}
+	f := d.mapping(v, KnownKeys["slack"], nil)
+	if f == nil {
+		return s
+	}
+	s.WebhookURL = d.secret(f, "webhook_url")
+	s.Token = d.secret(f, "token")
+	s.Channel, _, _ = d.str(f, "channel")
+	s.APIURL = d.absURL(f, "api_url")
+	s.Language = d.oneOf(f, "language", "language", DefaultLanguage, Languages)
+	if t, tv, ok := d.timeOfDay(f, "digest_at"); ok {
+		if t.Days != 0 {
+			d.fail(tv, "digest_at is a time of day without a day offset, like \"09:00\"")
+		} else {
+			s.DigestAt = t
+		}
+	}
+	if wv, ok := f.get("webhook_url"); ok && s.WebhookURL != "" && s.Token != "" {
+		d.fail(wv, "webhook_url and token are exclusive: use webhook mode or bot mode, not both")
+	}
+	return s
+}
+
+// checkSlack checks what depends on the pipelines: bot mode needs a channel
+// for every notice.
+func (d *decoder) checkSlack(cfg *Config, root *fields) {
+	if cfg.Slack.Token == "" || cfg.Slack.WebhookURL != "" || cfg.Slack.Channel != "" {
+		return
+	}
+	v, _ := root.get("slack")
+	sf := d.mapping(v, KnownKeys["slack"], nil)
+	tv, _ := sf.get("token")
+	for _, p := range cfg.Pipelines {
+		if p.Notify.Channel == "" {
+			d.fail(tv, "bot mode needs a channel: set slack.channel (or notify.channel in every pipeline)")
+			return
+		}
+	}
+}

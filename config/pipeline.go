@@ -1,0 +1,364 @@
+package config
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/condition"
+)
+
+// pipelineMeta keeps what the checks across pipelines need: positions.
+type pipelineMeta struct {
+	name val
+	refs []pipelineRef // type: pipeline upstreams
+}
+
+type pipelineRef struct {
+	to string
+	v  val
+}
+
+// withDefaults lays the pipeline's own fields over defaults:.
+func withDefaults(own, defaults *fields) *fields {
+	if defaults == nil {
+		return own
+	}
+	f := &fields{v: own.v, keys: slices.Clone(own.keys), vals: maps.Clone(own.vals), known: own.known}
+	for _, k := range defaults.keys {
+		if _, ok := f.vals[k]; !ok {
+			f.keys = append(f.keys, k)
+			f.vals[k] = defaults.vals[k]
+		}
+	}
+	return f
+}
+
+func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, *pipelineMeta) {
+	own := d.mapping(item, KnownKeys["pipelines[]"], nil)
+	if own == nil {
+		return nil, nil
+	}
+	f := withDefaults(own, defaults)
+	p := &Pipeline{Timezone: cfg.Timezone, Location: cfg.Location, Condition: "all", OnUpstreamFailure: "wait",
+		WindowStart: sekisho.TimeOfDay{Set: true}}
+	m := &pipelineMeta{}
+
+	name, nv, ok := d.required(f, "name", "; a name like socrates_daily")
+	if ok && !namePattern.MatchString(name) {
+		d.fail(nv, "name %q may only hold lowercase letters, digits, _ and -", name)
+	}
+	p.Name, m.name = name, nv
+	p.Description, _, _ = d.str(f, "description")
+	if tz, v, ok := d.str(f, "timezone"); ok {
+		if loc := d.location(v, tz); loc != nil {
+			p.Timezone, p.Location = tz, loc
+		}
+	}
+	var sched *cron.SpecSchedule
+	if s, v, ok := d.required(f, "schedule", "; a cron expression like \"0 2 * * *\" (02:00 every day)"); ok {
+		sc, _ := d.scalarOf(v, false)
+		var err error
+		if sched, err = parseSchedule(s); err != nil {
+			d.fail(v, "bad schedule %s: %s", sc.shown, sc.detail(err))
+		} else if msg := dailyProblem(sched); msg != "" {
+			d.fail(v, "schedule %s %s", sc.shown, msg)
+			sched = nil
+		} else {
+			p.Schedule = s
+		}
+	}
+	p.PokeInterval = d.duration(f, "poke_interval", DefaultPokeInterval, 1e9)
+	p.Timeout = d.duration(f, "timeout", DefaultTimeout, 1e9)
+	if t, _, ok := d.timeOfDay(f, "window_start"); ok {
+		p.WindowStart = t
+	}
+
+	names, namesOK := d.upstreams(cfg, p, f, m)
+	if c, cv, ok := d.str(f, "condition"); ok && c != "" {
+		p.Condition = c
+		if namesOK {
+			if _, err := condition.Parse(c, names); err != nil {
+				d.fail(cv, "%v", err)
+			}
+		}
+	}
+	p.OnUpstreamFailure = d.oneOf(f, "on_upstream_failure", "on_upstream_failure", "wait", UpstreamFailureOps)
+	if v, ok := f.get("trigger"); ok {
+		p.Trigger = d.trigger(cfg, p, v, names)
+	}
+	d.slo(p, f, sched)
+	p.MaxDuration = d.duration(f, "max_duration", 0, 0)
+	if v, ok := f.get("notify"); ok {
+		p.Notify = d.notify(v)
+	}
+	if v, ok := f.get("impacts"); ok {
+		items, _ := d.list(v)
+		for _, it := range items {
+			if s, ok := d.scalarOf(it, false); ok {
+				p.Impacts = append(p.Impacts, s.s)
+			}
+		}
+	}
+	return p, m
+}
+
+// upstreams decodes the list; names is every upstream name, and namesOK
+// false when some are missing (then a condition check would only echo that).
+func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta) ([]string, bool) {
+	v, ok := f.get("upstreams")
+	if !ok {
+		d.missing(f, "upstreams", "; list what this pipeline waits for")
+		return nil, false
+	}
+	items, ok := d.list(v)
+	if !ok {
+		return nil, false
+	}
+	if len(items) == 0 {
+		d.fail(v, "is empty; list at least one upstream")
+		return nil, false
+	}
+	namesOK := true
+	var names []string
+	seen := map[string]int{}
+	for _, it := range items {
+		u, nv := d.upstream(cfg, it, m)
+		if u.Name == "" || !namePattern.MatchString(u.Name) {
+			namesOK = false
+			continue
+		}
+		if line, dup := seen[u.Name]; dup {
+			d.fail(nv, "duplicate upstream name %q (first at line %d); upstream names are unique within a pipeline", u.Name, line)
+			continue
+		}
+		seen[u.Name] = nv.at.Line
+		names = append(names, u.Name)
+		p.Upstreams = append(p.Upstreams, u)
+	}
+	return names, namesOK
+}
+
+func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val) {
+	var u Upstream
+	f := d.mapping(it, KnownKeys["pipelines[].upstreams[]"], nil)
+	if f == nil {
+		return u, it
+	}
+	name, nv, ok := d.required(f, "name", "; a name the condition can use")
+	if ok && !namePattern.MatchString(name) {
+		d.fail(nv, "name %q may only hold lowercase letters, digits, _ and -", name)
+	}
+	u.Name = name
+	typ, tv, tok := d.required(f, "type", " ("+strings.Join(SensorTypes, ", ")+")")
+	if !tok {
+		return u, nv
+	}
+	if !slices.Contains(SensorTypes, typ) {
+		sc, _ := d.scalarOf(tv, false)
+		d.fail(tv, "%s", unknownWord("sensor type", sc, SensorTypes))
+		return u, nv
+	}
+	u.Type = typ
+	for _, k := range KnownKeys["pipelines[].upstreams[]"][2:] {
+		if v, present := f.get(k); present && !slices.Contains(upstreamFields[typ], k) {
+			d.fail(v, "is not a field of a %s upstream", typ)
+		}
+	}
+	hint := func(what string) string { return fmt.Sprintf(" for a %s upstream (%s)", typ, what) }
+	switch typ {
+	case TypeGlueJob:
+		u.JobName, _, _ = d.required(f, "job_name", hint("the Glue job's name"))
+		if cfg.Connections.Glue == nil {
+			d.fail(tv, "a glue_job upstream needs connections.glue with a region")
+		}
+	case TypeGlueWorkflow:
+		u.WorkflowName, _, _ = d.required(f, "workflow_name", hint("the Glue workflow's name"))
+		if cfg.Connections.Glue == nil {
+			d.fail(tv, "a glue_workflow upstream needs connections.glue with a region")
+		}
+	case TypeTroccoJob:
+		u.JobDefinitionID = d.positiveID(f, "job_definition_id", hint("the number in the job definition's URL"))
+		if cfg.Connections.Trocco == nil {
+			d.fail(tv, "a trocco_job upstream needs connections.trocco with an api_key")
+		}
+	case TypeTroccoWorkflow:
+		u.PipelineDefinitionID = d.positiveID(f, "pipeline_definition_id", hint("the number in the workflow's URL"))
+		if cfg.Connections.Trocco == nil {
+			d.fail(tv, "a trocco_workflow upstream needs connections.trocco with an api_key")
+		}
+	case TypeAirflowDag:
+		u.Connection = d.airflowConnection(cfg, f)
+		u.DagID, _, _ = d.required(f, "dag_id", hint("the DAG to watch"))
+	case TypePipeline:
+		var pv val
+		u.Pipeline, pv, _ = d.required(f, "pipeline", hint("another pipeline's name"))
+		if u.Pipeline != "" {
+			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv})
+		}
+	}
+	return u, nv
+}
+
+func (d *decoder) positiveID(f *fields, key, hint string) int64 {
+	n, v, ok := d.integer(f, key)
+	if !ok {
+		if !f.has(key) {
+			d.missing(f, key, hint)
+		}
+		return 0
+	}
+	if n <= 0 {
+		d.fail(v, "must be a positive number")
+		return 0
+	}
+	return n
+}
+
+// airflowConnection reads a required connection naming connections.airflow.
+func (d *decoder) airflowConnection(cfg *Config, f *fields) string {
+	name, v, ok := d.required(f, "connection", "; the name of an environment under connections.airflow")
+	if !ok {
+		return ""
+	}
+	if _, known := cfg.Connections.Airflow[name]; known {
+		return name
+	}
+	all := slices.Sorted(maps.Keys(cfg.Connections.Airflow))
+	msg := fmt.Sprintf("unknown connection %q", name)
+	if s := condition.Suggest(name, all); s != "" {
+		msg += fmt.Sprintf(" (did you mean %q?)", s)
+	} else if len(all) == 0 {
+		msg += "; declare it under connections.airflow"
+	} else {
+		msg += fmt.Sprintf(" (declared: %s)", strings.Join(all, ", "))
+	}
+	d.fail(v, "%s", msg)
+	return name
+}
+
+var noticeAliases = map[string][]sekisho.NoticeKind{
+	"failure": {sekisho.NoticeUpstreamFailed, sekisho.NoticeTriggerFailed, sekisho.NoticeRunFailed},
+	"timeout": {sekisho.NoticeTimedOut},
+}
+
+func (d *decoder) notify(v val) Notify {
+	var n Notify
+	f := d.mapping(v, KnownKeys["pipelines[].notify"], nil)
+	if f == nil {
+		return n
+	}
+	n.Channel, _, _ = d.str(f, "channel")
+	n.Mention, _, _ = d.str(f, "mention")
+	ov, ok := f.get("on")
+	if !ok {
+		return n
+	}
+	words := make([]string, 0, len(sekisho.NoticeKinds)+len(noticeAliases))
+	for _, k := range sekisho.NoticeKinds {
+		words = append(words, string(k))
+	}
+	words = append(words, "failure", "timeout")
+	items, _ := d.list(ov)
+	for _, it := range items {
+		s, ok := d.scalarOf(it, false)
+		if !ok {
+			continue
+		}
+		kinds := noticeAliases[s.s]
+		if kinds == nil && slices.Contains(words, s.s) {
+			kinds = []sekisho.NoticeKind{sekisho.NoticeKind(s.s)}
+		}
+		if kinds == nil {
+			d.fail(it, "%s", unknownWord("notice kind", s, words))
+			continue
+		}
+		for _, k := range kinds {
+			if !slices.Contains(n.On, k) {
+				n.On = append(n.On, k)
+			}
+		}
+	}
+	if len(items) > 0 && len(n.On) == 0 {
+		// Every item was bad; an empty list would mean "all kinds".
+		n.On = nil
+	}
+	return n
+}
+
+// objective reads "95%" or "99.5%" as a share: 0.95, 0.995.
+func parseObjective(s string) (float64, bool) {
+	num, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
+	if !ok {
+		return 0, false
+	}
+	x, err := strconv.ParseFloat(strings.TrimSpace(num), 64)
+	if err != nil || !(x > 0 && x <= 100) {
+		return 0, false
+	}
+	return x / 100, true
+}
+
+func seconds(t sekisho.TimeOfDay) int {
+	return t.Days*86400 + t.Hour*3600 + t.Minute*60 + t.Second
+}
+
+// slo reads slo: and sla:, and checks both against the gate time of day.
+func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
+	gate, gateOK := 0, sched != nil
+	if gateOK {
+		h, m, s := gateClock(sched)
+		gate = h*3600 + m*60 + s
+	}
+	gateText := func() string {
+		h, m, s := gateClock(sched)
+		return sekisho.TimeOfDay{Hour: h, Minute: m, Second: s, Set: true}.String()
+	}
+	if v, ok := f.get("slo"); ok {
+		if sf := d.mapping(v, KnownKeys["pipelines[].slo"], nil); sf != nil {
+			slo := &SLO{}
+			dl, dv, dok := d.timeOfDay(sf, "deadline")
+			if !dok && !sf.has("deadline") {
+				d.missing(sf, "deadline", "; the time the run must have succeeded by, like \"06:00\"")
+			}
+			if dok {
+				slo.Deadline = dl
+				if gateOK && seconds(dl) <= gate {
+					d.fail(dv, "deadline %q is not after the gate at %s; write \"+1d %s\" for the next day",
+						dl.String(), gateText(), sekisho.TimeOfDay{Hour: dl.Hour, Minute: dl.Minute, Second: dl.Second, Set: true})
+				}
+			}
+			if o, ov, ok := d.str(sf, "objective"); ok {
+				if x, ok := parseObjective(o); ok {
+					slo.Objective = x
+				} else {
+					sc, _ := d.scalarOf(ov, false)
+					d.fail(ov, "bad objective %s; write a percentage above 0 and at most 100, like 95%% or 99.5%%", sc.shown)
+				}
+			} else if !sf.has("objective") {
+				d.missing(sf, "objective", "; the share of days that must meet the deadline, like 95%")
+			}
+			p.SLO = slo
+		}
+	}
+	if v, ok := f.get("sla"); ok {
+		if sf := d.mapping(v, KnownKeys["pipelines[].sla"], nil); sf != nil {
+			if r, rv, ok := d.timeOfDay(sf, "recover_by"); ok {
+				p.SLA.RecoverBy = r
+				switch {
+				case gateOK && seconds(r) <= gate:
+					d.fail(rv, "recover_by %q is not after the gate at %s; write \"+1d %s\" for the next day",
+						r.String(), gateText(), sekisho.TimeOfDay{Hour: r.Hour, Minute: r.Minute, Second: r.Second, Set: true})
+				case p.SLO != nil && p.SLO.Deadline.Set && seconds(r) < seconds(p.SLO.Deadline):
+					d.fail(rv, "recover_by %q is before the slo deadline %q; a recovery limit comes after the deadline",
+						r.String(), p.SLO.Deadline.String())
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,158 @@
+package config
+
+import (
+	"math"
+	"slices"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// trigger decodes a pipeline's trigger and renders its templates over a
+// sample run, so a typo fails validate instead of the 02:00 trigger.
+func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *sekisho.TriggerSpec {
+	f := d.mapping(v, KnownKeys["pipelines[].trigger"], nil)
+	if f == nil {
+		return nil
+	}
+	t := &sekisho.TriggerSpec{}
+	typ, tv, ok := d.required(f, "type", " (airflow_dag or trocco_workflow)")
+	if !ok {
+		return t
+	}
+	if !slices.Contains(TriggerTypes, typ) {
+		sc, _ := d.scalarOf(tv, false)
+		d.fail(tv, "%s", unknownWord("trigger type", sc, TriggerTypes))
+		return t
+	}
+	t.Type = typ
+	own := map[string][]string{
+		TypeAirflowDag:     {"connection", "dag_id", "conf", "note", "unpause"},
+		TypeTroccoWorkflow: {"pipeline_definition_id", "retry_unknown"},
+	}
+	for _, k := range KnownKeys["pipelines[].trigger"][1:] {
+		if kv, present := f.get(k); present && !slices.Contains(own[typ], k) {
+			d.fail(kv, "is not a field of a %s trigger", typ)
+		}
+	}
+	switch typ {
+	case TypeAirflowDag:
+		t.Connection = d.airflowConnection(cfg, f)
+		t.DagID, _, _ = d.required(f, "dag_id", " for an airflow_dag trigger (the DAG to start)")
+		t.Unpause = d.boolean(f, "unpause")
+		data := sampleData(p, upstreams)
+		if cv, ok := f.get("conf"); ok {
+			if conf, ok := d.toAny(cv, 0); ok {
+				m, isMap := conf.(map[string]any)
+				if !isMap {
+					d.fail(cv, "want a mapping of DAG run parameters")
+				} else {
+					t.Conf = m
+					if _, err := sekisho.RenderConf(m, data); err != nil {
+						d.fail(cv, "%v", err)
+					}
+				}
+			}
+		}
+		if nv, ok := f.get("note"); ok {
+			if s, ok := d.scalarOf(nv, true); ok {
+				t.Note = s.s
+				if _, err := sekisho.RenderTemplate("note", s.s, data); err != nil {
+					d.fail(nv, "%v", err)
+				}
+			}
+		}
+	case TypeTroccoWorkflow:
+		t.PipelineDefinitionID = d.positiveID(f, "pipeline_definition_id", " for a trocco_workflow trigger (the number in the workflow's URL)")
+		t.RetryUnknown = d.boolean(f, "retry_unknown")
+		if cfg.Connections.Trocco == nil {
+			d.fail(tv, "a trocco_workflow trigger needs connections.trocco with an api_key")
+		}
+	}
+	return t
+}
+
+// sampleData is a run of p as a template would see it, with every upstream
+// present, so missing keys and bad fields show up at validate time.
+func sampleData(p *Pipeline, upstreams []string) sekisho.TemplateData {
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, loc)
+	d := sekisho.TemplateData{Pipeline: p.Name, LogicalDate: "2025-01-31", Attempt: 1,
+		GateAt: gate.Format(time.RFC3339), Upstreams: map[string]sekisho.TemplateUpstream{}}
+	for _, n := range upstreams {
+		d.Upstreams[n] = sekisho.TemplateUpstream{ExternalID: "sample-run-id", FinishedAt: gate.Add(-time.Hour).Format(time.RFC3339)}
+	}
+	return d
+}
+
+// toAny turns YAML into JSON-friendly values: maps with string keys,
+// []any, string, int64, float64, bool and nil. Strings are templates, so
+// ${VAR} values are inserted as data.
+func (d *decoder) toAny(v val, depth int) (any, bool) {
+	n := d.resolve(v.n)
+	if n == nil || depth > 50 {
+		d.fail(v, "nests too deeply")
+		return nil, false
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		keys, vals, ok := d.mapEntries(val{n: n, at: v.at, path: v.path})
+		if !ok {
+			return nil, false
+		}
+		out := make(map[string]any, len(keys))
+		good := true
+		for i, k := range keys {
+			x, ok := d.toAny(vals[i], depth+1)
+			good = good && ok
+			out[k] = x
+		}
+		return out, good
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		good := true
+		for i, item := range n.Content {
+			x, ok := d.toAny(val{n: item, at: item, path: index(v.path, i)}, depth+1)
+			good = good && ok
+			out[i] = x
+		}
+		return out, good
+	}
+	switch n.Tag {
+	case "!!null":
+		return nil, true
+	case "!!bool":
+		var b bool
+		if err := n.Decode(&b); err == nil {
+			return b, true
+		}
+	case "!!int":
+		if i, err := strconv.ParseInt(n.Value, 0, 64); err == nil {
+			return i, true
+		}
+		var i int64
+		if err := n.Decode(&i); err == nil {
+			return i, true
+		}
+	case "!!float":
+		var x float64
+		if err := n.Decode(&x); err == nil {
+			if math.IsInf(x, 0) || math.IsNaN(x) {
+				d.fail(v, "%s has no JSON form; quote it to send a string", n.Value)
+				return nil, false
+			}
+			return x, true
+		}
+	}
+	s, ok := d.scalarOf(val{n: n, at: v.at, path: v.path}, true)
+	if !ok {
+		return nil, false
+	}
+	return s.s, true
+}
