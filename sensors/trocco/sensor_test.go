@@ -243,4 +243,3 @@ func TestFaultsNeverFakeAFailure(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
