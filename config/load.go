@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -56,10 +58,17 @@ func Parse(filename string, data []byte, lookupEnv func(string) (string, bool)) 
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
-	d := &decoder{file: filename, lookup: lookupEnv}
+	used := map[string]string{}
+	d := &decoder{file: filename, lookup: func(name string) (string, bool) {
+		v, ok := lookupEnv(name)
+		if ok {
+			used[name] = v
+		}
+		return v, ok
+	}}
 	cfg := d.parse(data)
 	if len(d.errs) > 0 {
-		return nil, d.errs.sorted()
+		return nil, scrub(d.errs, used).sorted()
 	}
 	cfg.Path = filename
 	return cfg, nil
@@ -327,4 +336,33 @@ func (d *decoder) checkSlack(cfg *Config, root *fields) {
 			return
 		}
 	}
+}
+
+// scrub replaces any environment value that made it into a message with the
+// variable's name. Messages quote values as written (${NAME}) already; this
+// is the safety net for messages built from a value, like a template error
+// or an unknown name. Values shorter than 3 bytes would only mangle text.
+func scrub(es Errors, used map[string]string) Errors {
+	names := slices.Collect(maps.Keys(used))
+	slices.SortFunc(names, func(a, b string) int { return len(used[b]) - len(used[a]) })
+	var pairs []string
+	for _, n := range names {
+		v := used[n]
+		if len(v) < 3 {
+			continue
+		}
+		pairs = append(pairs, v, "${"+n+"}")
+		if q := strconv.Quote(v); q[1:len(q)-1] != v {
+			pairs = append(pairs, q[1:len(q)-1], "${"+n+"}")
+		}
+	}
+	if len(pairs) == 0 {
+		return es
+	}
+	r := strings.NewReplacer(pairs...)
+	for i := range es {
+		es[i].Msg = r.Replace(es[i].Msg)
+		es[i].Path = r.Replace(es[i].Path)
+	}
+	return es
 }

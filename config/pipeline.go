@@ -82,7 +82,9 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	names, namesOK := d.upstreams(cfg, p, f, m)
 	if c, cv, ok := d.str(f, "condition"); ok && c != "" {
 		p.Condition = c
-		if namesOK {
+		if len(names) == 0 && namesOK && c != "all" {
+			d.fail(cv, "a pipeline without upstreams can only use condition all")
+		} else if namesOK {
 			if _, err := condition.Parse(c, names); err != nil {
 				d.fail(cv, "%v", err)
 			}
@@ -121,8 +123,9 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 		return nil, false
 	}
 	if len(items) == 0 {
-		d.fail(v, "is empty; list at least one upstream")
-		return nil, false
+		// An explicit empty list is a clock gate: the run succeeds when the
+		// gate opens. It roots a chain of gate-only pipelines.
+		return nil, true
 	}
 	namesOK := true
 	var names []string
@@ -167,10 +170,10 @@ func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val)
 	u.Type = typ
 	for _, k := range KnownKeys["pipelines[].upstreams[]"][2:] {
 		if v, present := f.get(k); present && !slices.Contains(upstreamFields[typ], k) {
-			d.fail(v, "is not a field of a %s upstream", typ)
+			d.fail(v, "is not a field of %s upstream", article(typ))
 		}
 	}
-	hint := func(what string) string { return fmt.Sprintf(" for a %s upstream (%s)", typ, what) }
+	hint := func(what string) string { return fmt.Sprintf(" for %s upstream (%s)", article(typ), what) }
 	switch typ {
 	case TypeGlueJob:
 		u.JobName, _, _ = d.required(f, "job_name", hint("the Glue job's name"))
@@ -361,4 +364,12 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 			}
 		}
 	}
+}
+
+// article puts "a" or "an" before a type name.
+func article(word string) string {
+	if word != "" && strings.ContainsRune("aeiou", rune(word[0])) {
+		return "an " + word
+	}
+	return "a " + word
 }

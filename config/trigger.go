@@ -35,7 +35,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 	}
 	for _, k := range KnownKeys["pipelines[].trigger"][1:] {
 		if kv, present := f.get(k); present && !slices.Contains(own[typ], k) {
-			d.fail(kv, "is not a field of a %s trigger", typ)
+			d.fail(kv, "is not a field of %s trigger", article(typ))
 		}
 	}
 	switch typ {
