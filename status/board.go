@@ -1,0 +1,329 @@
+// Package status models today's state of every pipeline: the one view that
+// the status board, `sekisho status`, the JSON API and the daily digest all
+// show, so they never disagree. It reads the store and the config; it writes
+// nothing.
+package status
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// Overall verdicts of a board.
+const (
+	OverallOK       = "ok"
+	OverallDegraded = "degraded"
+	OverallOutage   = "outage"
+)
+
+// Board is the state of every pipeline on one day: the answer of
+// GET /api/v1/status (SPEC §8).
+type Board struct {
+	GeneratedAt time.Time   `json:"generated_at"`
+	Date        string      `json:"date"`
+	Overall     string      `json:"overall"`
+	Pipelines   []*Pipeline `json:"pipelines"`
+	// Language is the language of the summaries (ja or en).
+	Language string `json:"-"`
+}
+
+// Pipeline is one pipeline's run on its logical date, or its scheduled gate
+// when the run does not exist yet.
+type Pipeline struct {
+	Name        string        `json:"name"`
+	Description string        `json:"description"`
+	LogicalDate string        `json:"logical_date"`
+	State       sekisho.State `json:"state"`
+	Attempt     int           `json:"attempt"`
+	Summary     string        `json:"summary"`
+	GateAt      time.Time     `json:"gate_at"`
+	TriggeredAt time.Time     `json:"triggered_at"`
+	FinishedAt  time.Time     `json:"finished_at"`
+	Deadline    time.Time     `json:"deadline"`
+	SLOMet      *bool         `json:"slo_met"`
+	// Late is true past the deadline while the run has not succeeded.
+	Late bool `json:"late"`
+	// Message is the run's last human-readable reason (a trigger error, the
+	// downstream's message).
+	Message    string     `json:"message,omitempty"`
+	Upstreams  []Upstream `json:"upstreams"`
+	AffectedBy []string   `json:"affected_by"`
+	Impacts    []string   `json:"impacts"`
+
+	// StartedAt is when the downstream was seen running.
+	StartedAt time.Time `json:"-"`
+	// FirstSuccessAt is when the run first succeeded, across reruns.
+	FirstSuccessAt time.Time `json:"-"`
+	// Location is the pipeline's time zone, for display.
+	Location *time.Location `json:"-"`
+	// HasRun is false for a pipeline whose gate has not opened.
+	HasRun bool `json:"-"`
+	// pipelineUpstreams names the pipelines this one waits on.
+	pipelineUpstreams []string
+}
+
+// Upstream is what sekisho knows of one upstream of a run.
+type Upstream struct {
+	Name       string           `json:"name"`
+	Type       string           `json:"type"`
+	State      sekisho.JobState `json:"state"`
+	ExternalID string           `json:"external_id"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt time.Time        `json:"finished_at"`
+	Message    string           `json:"message"`
+	// Error is the last check error; the state is the last known one.
+	Error      string    `json:"error"`
+	ObservedAt time.Time `json:"observed_at"`
+}
+
+// Troubled reports whether the pipeline is failed, blocked, timed out or
+// late: what the board's "affected" section starts from.
+func (p *Pipeline) Troubled() bool {
+	switch p.State {
+	case sekisho.StateFailed, sekisho.StateBlocked, sekisho.StateTimedOut:
+		return true
+	}
+	return p.Late
+}
+
+// UpstreamsDoneAt is when the last upstream finished, once all have
+// succeeded; zero before.
+func (p *Pipeline) UpstreamsDoneAt() time.Time {
+	var last time.Time
+	for _, u := range p.Upstreams {
+		if u.State != sekisho.JobSucceeded {
+			return time.Time{}
+		}
+		if u.FinishedAt.After(last) {
+			last = u.FinishedAt
+		}
+	}
+	return last
+}
+
+// Pipeline returns the named pipeline of the board, or nil.
+func (b *Board) Pipeline(name string) *Pipeline {
+	for _, p := range b.Pipelines {
+		if p.Name == name {
+			return p
+		}
+	}
+	return nil
+}
+
+// Downstreams returns the pipelines affected by the named one: those whose
+// AffectedBy lists it, in board order.
+func (b *Board) Downstreams(name string) []*Pipeline {
+	var out []*Pipeline
+	for _, p := range b.Pipelines {
+		for _, a := range p.AffectedBy {
+			if a == name {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Troubled returns the failed, blocked, timed-out and late pipelines.
+func (b *Board) Troubled() []*Pipeline {
+	var out []*Pipeline
+	for _, p := range b.Pipelines {
+		if p.Troubled() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Build computes the board for date, or, with an empty date, for each
+// pipeline's current logical date in its own time zone.
+func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, error) {
+	if date != "" {
+		if _, err := time.Parse(sekisho.DateLayout, date); err != nil {
+			return nil, fmt.Errorf("date %q: want YYYY-MM-DD", date)
+		}
+	}
+	top := cfg.Location
+	if top == nil {
+		top = time.UTC
+	}
+	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: []*Pipeline{}}
+	if b.Date == "" {
+		b.Date = sekisho.DateOf(now, top)
+	}
+	dateOf := func(p *config.Pipeline) string {
+		if date != "" {
+			return date
+		}
+		return sekisho.DateOf(now, location(p, cfg))
+	}
+	seen := map[string]bool{}
+	var dates []string
+	for _, p := range cfg.Pipelines {
+		if d := dateOf(p); !seen[d] {
+			seen[d] = true
+			dates = append(dates, d)
+		}
+	}
+	runs, err := st.RunsOn(ctx, dates)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	obs, err := st.LatestObservationsOn(ctx, dates)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	byKey := make(map[[2]string]sekisho.Run, len(runs))
+	for _, r := range runs {
+		byKey[[2]string{r.Pipeline, r.LogicalDate}] = r
+	}
+	for _, p := range cfg.Pipelines {
+		d := dateOf(p)
+		r, ok := byKey[[2]string{p.Name, d}]
+		b.Pipelines = append(b.Pipelines, entry(p, cfg, d, r, ok, obs[r.ID], byKey, now))
+	}
+	linkAffected(b)
+	b.Overall = overall(b)
+	for _, p := range b.Pipelines {
+		p.Summary = summarize(p, b.Language, now)
+	}
+	return b, nil
+}
+
+// Language returns the configured language of user-facing text: ja unless en.
+func Language(cfg *config.Config) string {
+	if cfg != nil && cfg.Slack.Language == "en" {
+		return "en"
+	}
+	return "ja"
+}
+
+func location(p *config.Pipeline, cfg *config.Config) *time.Location {
+	switch {
+	case p.Location != nil:
+		return p.Location
+	case cfg.Location != nil:
+		return cfg.Location
+	}
+	return time.UTC
+}
+
+func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
+	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
+	loc := location(p, cfg)
+	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Location: loc, HasRun: hasRun,
+		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
+	gateDue := true
+	if hasRun {
+		e.State, e.Attempt, e.Message = r.State, r.Attempt, r.Message
+		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
+		e.FirstSuccessAt, e.Deadline = r.FirstSuccessAt, r.Deadline
+	} else {
+		e.State = sekisho.StateScheduled
+		gate, err := GateOn(p.Schedule, date, loc)
+		gateDue = err == nil && !gate.IsZero()
+		e.GateAt = gate
+	}
+	if e.Deadline.IsZero() && p.SLO != nil && p.SLO.Deadline.Set {
+		if d, err := p.SLO.Deadline.On(date, loc); err == nil {
+			e.Deadline = d
+		}
+	}
+	pastDeadline := !e.Deadline.IsZero() && now.After(e.Deadline)
+	switch {
+	case e.State == sekisho.StateSkipped || e.Deadline.IsZero() || !gateDue:
+	case !e.FirstSuccessAt.IsZero():
+		met := !e.FirstSuccessAt.After(e.Deadline)
+		e.SLOMet = &met
+	case pastDeadline:
+		met := false
+		e.SLOMet = &met
+		e.Late = e.State != sekisho.StateSucceeded
+	}
+	for _, u := range p.Upstreams {
+		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
+		if o, ok := obs[u.Name]; ok {
+			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
+			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
+		} else if u.Type == config.TypePipeline {
+			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
+				up.State = pipelineJobState(other.State)
+				up.FinishedAt = other.FinishedAt
+			}
+		}
+		if u.Type == config.TypePipeline {
+			e.pipelineUpstreams = append(e.pipelineUpstreams, u.Pipeline)
+		}
+		e.Upstreams = append(e.Upstreams, up)
+	}
+	return e
+}
+
+// pipelineJobState maps another pipeline's run to an upstream state (SPEC §5).
+func pipelineJobState(s sekisho.State) sekisho.JobState {
+	switch s {
+	case sekisho.StateSucceeded, sekisho.StateSkipped:
+		return sekisho.JobSucceeded
+	case sekisho.StateFailed, sekisho.StateTimedOut:
+		return sekisho.JobFailed
+	case sekisho.StateTriggered, sekisho.StateRunning:
+		return sekisho.JobRunning
+	}
+	return sekisho.JobPending
+}
+
+func overall(b *Board) string {
+	v := OverallOK
+	for _, p := range b.Pipelines {
+		switch {
+		case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
+			return OverallOutage
+		case p.State == sekisho.StateBlocked || p.Late:
+			v = OverallDegraded
+		}
+	}
+	return v
+}
+
+// MarshalJSON writes times in the pipeline's time zone and unknown times as null.
+func (p *Pipeline) MarshalJSON() ([]byte, error) {
+	type plain Pipeline
+	return json.Marshal(struct {
+		*plain
+		GateAt      *string `json:"gate_at"`
+		TriggeredAt *string `json:"triggered_at"`
+		FinishedAt  *string `json:"finished_at"`
+		Deadline    *string `json:"deadline"`
+	}{(*plain)(p), jsonTime(p.GateAt, p.Location), jsonTime(p.TriggeredAt, p.Location),
+		jsonTime(p.FinishedAt, p.Location), jsonTime(p.Deadline, p.Location)})
+}
+
+// MarshalJSON writes unknown times as null.
+func (u Upstream) MarshalJSON() ([]byte, error) {
+	type plain Upstream
+	return json.Marshal(struct {
+		plain
+		StartedAt  *string `json:"started_at"`
+		FinishedAt *string `json:"finished_at"`
+		ObservedAt *string `json:"observed_at"`
+	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC)})
+}
+
+func jsonTime(t time.Time, loc *time.Location) *string {
+	if t.IsZero() {
+		return nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	s := t.In(loc).Format(time.RFC3339)
+	return &s
+}

@@ -1,0 +1,101 @@
+package status
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// WriteTable writes the board as aligned columns for `sekisho status`.
+// Columns are padded by display width, so emoji and Japanese words (two
+// terminal cells each) still line up.
+func WriteTable(w io.Writer, b *Board) error {
+	en := b.Language == "en"
+	banner := map[string][2]string{
+		OverallOK:       {"✅ All data flows are normal", "✅ すべてのデータは正常です"},
+		OverallDegraded: {"🚨 Some data may be missing or late", "🚨 一部のデータが遅延・欠損している可能性があります"},
+		OverallOutage:   {"🚨 Some data may be missing or late", "🚨 一部のデータが遅延・欠損している可能性があります"},
+	}[b.Overall]
+	head := banner[1]
+	if en {
+		head = banner[0]
+	}
+	if _, err := fmt.Fprintf(w, "%s  (%s, %s)\n\n", head, b.Date, b.GeneratedAt.Format("2006-01-02 15:04 MST")); err != nil {
+		return err
+	}
+	rows := [][]string{{"PIPELINE", "STATE", "ATTEMPT", "GATE", "FINISHED", "DEADLINE", "UPSTREAMS"}}
+	for _, p := range b.Pipelines {
+		emoji, word := Label(p.State, p.Late, b.Language)
+		attempt := "-"
+		if p.Attempt > 0 {
+			attempt = fmt.Sprint(p.Attempt)
+		}
+		rows = append(rows, []string{p.Name, emoji + " " + word, attempt,
+			Clock(p.GateAt, p.LogicalDate, p.Location), Clock(p.FinishedAt, p.LogicalDate, p.Location),
+			Clock(p.Deadline, p.LogicalDate, p.Location), upstreamSummary(p)})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], displayWidth(c))
+		}
+	}
+	for _, r := range rows {
+		var line strings.Builder
+		for i, c := range r {
+			line.WriteString(c)
+			if i < len(r)-1 {
+				line.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+			}
+		}
+		if _, err := fmt.Fprintln(w, strings.TrimRight(line.String(), " ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// upstreamSummary reads "2/3 ok; hegel_export failed".
+func upstreamSummary(p *Pipeline) string {
+	if len(p.Upstreams) == 0 {
+		return "-"
+	}
+	ok := 0
+	var notes []string
+	for _, u := range p.Upstreams {
+		switch {
+		case u.State == sekisho.JobSucceeded:
+			ok++
+		case u.State == sekisho.JobFailed:
+			notes = append(notes, u.Name+" failed")
+		case u.Error != "":
+			notes = append(notes, u.Name+" check error")
+		}
+	}
+	s := fmt.Sprintf("%d/%d ok", ok, len(p.Upstreams))
+	if len(notes) > 0 {
+		s += "; " + strings.Join(notes, ", ")
+	}
+	return s
+}
+
+// displayWidth counts terminal cells: East Asian wide characters and emoji
+// take two.
+func displayWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r == 0xFE0F || r == 0x200D:
+		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
+			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
+			r >= 0xFFE0 && r <= 0xFFE6, r >= 0x1F300 && r <= 0x1FAFF,
+			r == 0x231A, r == 0x231B, r >= 0x23E9 && r <= 0x23F3, r == 0x2705, r >= 0x2753 && r <= 0x2755:
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
