@@ -76,14 +76,25 @@ func gateClock(s *cron.SpecSchedule) (h, m, sec int) {
 // wall and real convert between instants and wall clock readings in loc.
 // Schedules are evaluated on the wall clock, then placed with time.Date: a
 // day whose gate time falls into a spring-forward gap still gets its gate
-// (just after the gap), and a fall-back day does not get two.
+// (moved on by the gap, 02:30 becomes 03:30), and a fall-back day does not
+// get two.
 func wall(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), time.UTC)
 }
 
 func real(w time.Time, loc *time.Location) time.Time {
-	return time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	r := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
+	if wall(r, loc).Equal(w) {
+		return r
+	}
+	// w falls into a gap; time.Date may place it before the gap, but a gate
+	// must not open early: shift it past the gap by the gap's length.
+	_, off := r.Zone()
+	if alt := w.Add(-time.Duration(off) * time.Second).In(loc); alt.After(r) {
+		return alt
+	}
+	return r
 }
 
 func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
