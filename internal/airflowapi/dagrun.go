@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 // DAG run states Airflow reports (DagState in v1, DagRunState in v2).
@@ -118,4 +120,27 @@ type Dag struct {
 type wireDag struct {
 	DagID    string `json:"dag_id"`
 	IsPaused *bool  `json:"is_paused"`
+}
+
+// JobState maps an Airflow DAG run state to sekisho's: success → succeeded,
+// failed → failed, and queued, running or anything unknown → running (an
+// unknown state is most likely a new in-progress one, and a false failure
+// would page someone at night).
+func JobState(state string) sekisho.JobState {
+	switch state {
+	case StateSuccess:
+		return sekisho.JobSucceeded
+	case StateFailed:
+		return sekisho.JobFailed
+	}
+	return sekisho.JobRunning
+}
+
+// KnownState reports whether Airflow documents the state.
+func KnownState(state string) bool {
+	switch state {
+	case StateQueued, StateRunning, StateSuccess, StateFailed:
+		return true
+	}
+	return false
 }

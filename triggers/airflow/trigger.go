@@ -1,0 +1,119 @@
+// Package airflow is the airflow_dag trigger: it starts a DAG run in an
+// Airflow or Cloud Composer environment exactly once per attempt, using the
+// deterministic dag_run_id of sekisho.DagRunID, and follows it to its end.
+package airflow
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+)
+
+// Trigger is the airflow_dag sekisho.Trigger.
+type Trigger struct {
+	clients map[string]*airflowapi.Client
+	log     *slog.Logger
+}
+
+// New builds the trigger over the clients of airflowapi.NewClients.
+func New(clients map[string]*airflowapi.Client, log *slog.Logger) *Trigger {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Trigger{clients: clients, log: log}
+}
+
+// Idempotent is true: the dag_run_id makes a repeated Start answer 409,
+// which Start treats as its own earlier success.
+func (t *Trigger) Idempotent() bool { return true }
+
+// Start checks that the DAG is not paused (or unpauses it when the spec
+// says so), then creates the DAG run of this attempt.
+func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
+	spec := req.Spec
+	c, err := airflowapi.Lookup(t.clients, spec.Connection)
+	if err != nil {
+		return sekisho.JobRun{}, fmt.Errorf("%w: %w", err, sekisho.ErrRejected)
+	}
+	// Templates first: a typo must not cost an API call, nor unpause a DAG.
+	data := sekisho.NewTemplateData(req)
+	conf := map[string]any{}
+	if spec.Conf != nil {
+		v, err := sekisho.RenderConf(spec.Conf, data)
+		if err != nil {
+			return sekisho.JobRun{}, fmt.Errorf("trigger conf of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
+		}
+		conf = v.(map[string]any)
+	}
+	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
+	if spec.Note != "" {
+		if note, err = sekisho.RenderTemplate("note", spec.Note, data); err != nil {
+			return sekisho.JobRun{}, fmt.Errorf("trigger note of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
+		}
+	}
+
+	dag, err := c.GetDag(ctx, spec.DagID)
+	if err != nil {
+		return sekisho.JobRun{}, err
+	}
+	if dag.IsPaused {
+		if !spec.Unpause {
+			return sekisho.JobRun{}, fmt.Errorf("DAG %s is paused in %s; unpause it or set trigger.unpause: true: %w",
+				spec.DagID, c.Name(), sekisho.ErrPaused)
+		}
+		if _, err := c.Unpause(ctx, spec.DagID); err != nil {
+			return sekisho.JobRun{}, fmt.Errorf("unpause DAG %s: %w", spec.DagID, err)
+		}
+		t.log.Info("unpaused DAG before triggering", "connection", c.Name(), "dag_id", spec.DagID, "pipeline", req.Pipeline)
+	}
+
+	runID := sekisho.DagRunID(req.Pipeline, req.LogicalDate, req.Attempt)
+	res, err := c.TriggerDagRun(ctx, spec.DagID, runID, conf, note)
+	if err != nil {
+		return sekisho.JobRun{}, err
+	}
+	if !res.Existed {
+		return jobRun(t.log, res.Run), nil
+	}
+	// 409: our own earlier request got through (a crash or a lost answer
+	// came between). Follow that run.
+	t.log.Info("DAG run exists already; following it", "connection", c.Name(), "dag_id", spec.DagID, "dag_run_id", runID)
+	run, err := c.GetDagRun(ctx, spec.DagID, runID)
+	if err != nil {
+		if errors.Is(err, sekisho.ErrRejected) {
+			return sekisho.JobRun{}, err
+		}
+		// Accepted all the same; Status will tell the state.
+		return sekisho.JobRun{ExternalID: runID, State: sekisho.JobRunning}, nil
+	}
+	return jobRun(t.log, run), nil
+}
+
+// Status reports the DAG run of this attempt.
+func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, externalID string) (sekisho.JobRun, error) {
+	c, err := airflowapi.Lookup(t.clients, req.Spec.Connection)
+	if err != nil {
+		return sekisho.JobRun{}, err
+	}
+	run, err := c.GetDagRun(ctx, req.Spec.DagID, externalID)
+	if err != nil {
+		return sekisho.JobRun{}, err
+	}
+	return jobRun(t.log, run), nil
+}
+
+func jobRun(log *slog.Logger, r airflowapi.DagRun) sekisho.JobRun {
+	j := sekisho.JobRun{ExternalID: r.DagRunID, State: airflowapi.JobState(r.State),
+		StartedAt: r.StartDate, FinishedAt: r.EndDate}
+	if r.State == airflowapi.StateFailed {
+		j.Message = fmt.Sprintf("DAG run %s of %s failed; see its task logs in Airflow", r.DagRunID, r.DagID)
+	}
+	if !airflowapi.KnownState(r.State) {
+		log.Warn("unknown DAG run state; treated as running", "dag_id", r.DagID, "dag_run_id", r.DagRunID, "state", r.State)
+	}
+	return j
+}
