@@ -1,0 +1,218 @@
+package notify
+
+import (
+	"fmt"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// catalog holds one language's words. Every kind has a headline and a
+// sentence in both languages; text_test.go pins them.
+type catalog struct {
+	pipeline, date, what, deadline, impacts, board string
+	listSep, parenFmt, statusLine                  string
+	states                                         map[sekisho.State]string
+	headlines                                      map[sekisho.NoticeKind]string // %[1]s subject, %[2]s pipeline, %[3]s date
+	sentences                                      map[sekisho.NoticeKind]func(v view) string
+	digest                                         digestWords
+}
+
+type digestWords struct {
+	headline string // %s date
+	counts   string // summary line label
+	more     string // %d more pipelines not listed
+	none     string // no pipelines configured
+	late     string // %s state of a run past its deadline
+}
+
+func catalogFor(lang string) *catalog {
+	if lang == "en" {
+		return &english
+	}
+	return &japanese
+}
+
+func (c *catalog) state(s sekisho.State) string {
+	if w, ok := c.states[s]; ok {
+		return w
+	}
+	return string(s)
+}
+
+func (c *catalog) headline(v view) string {
+	emoji := kindEmoji(v.n.Kind)
+	return emoji + " " + fmt.Sprintf(c.headlines[v.n.Kind], v.subject, esc(v.n.Pipeline), v.n.LogicalDate)
+}
+
+func (c *catalog) sentence(v view) string {
+	if f, ok := c.sentences[v.n.Kind]; ok {
+		return f(v)
+	}
+	return esc(v.f.Message)
+}
+
+func kindEmoji(k sekisho.NoticeKind) string {
+	switch k {
+	case sekisho.NoticeRecovery:
+		return "✅"
+	case sekisho.NoticeDelay, sekisho.NoticeAtRisk, sekisho.NoticeLongRunning:
+		return "🐢"
+	case sekisho.NoticeTriggerUnknown:
+		return "⏳"
+	}
+	return "🚨"
+}
+
+var japanese = catalog{
+	pipeline: "パイプライン", date: "対象日", what: "発生したこと", deadline: "期限", impacts: "影響",
+	board: "ステータスボード", listSep: "、", parenFmt: "（%s）",
+	statusLine: "現在の状態: %s %s（%s 更新）",
+	states: map[sekisho.State]string{
+		sekisho.StateWaiting: "上流を待っています", sekisho.StateBlocked: "上流の失敗で止まっています",
+		sekisho.StateTriggered: "起動しました", sekisho.StateRunning: "実行中",
+		sekisho.StateSucceeded: "完了", sekisho.StateFailed: "失敗", sekisho.StateTimedOut: "タイムアウト",
+		sekisho.StateSkipped: "スキップ", sekisho.StateScheduled: "開始前",
+	},
+	headlines: map[sekisho.NoticeKind]string{
+		sekisho.NoticeUpstreamFailed: "%[1]sのデータが遅れる可能性があります（%[2]s %[3]s）",
+		sekisho.NoticeTriggerFailed:  "%[1]sのデータ更新を開始できませんでした（%[2]s %[3]s）",
+		sekisho.NoticeRunFailed:      "%[1]sのデータ更新が失敗しました（%[2]s %[3]s）",
+		sekisho.NoticeDelay:          "%[1]sのデータが遅れています（%[2]s %[3]s）",
+		sekisho.NoticeAtRisk:         "%[1]sのデータが期限に間に合わない見込みです（%[2]s %[3]s）",
+		sekisho.NoticeLongRunning:    "%[1]sのデータ更新に時間がかかっています（%[2]s %[3]s）",
+		sekisho.NoticeTimedOut:       "%[1]sのデータは更新されませんでした（%[2]s %[3]s）",
+		sekisho.NoticeRecovery:       "%[1]sのデータは正常に更新されました（%[2]s %[3]s）",
+		sekisho.NoticeTriggerUnknown: "%[1]sのデータ更新が始まったか確認してください（%[2]s %[3]s）",
+		sekisho.NoticeConfigInvalid:  "sekisho の設定を読み込めませんでした（以前の設定で動作を続けています）",
+	},
+	sentences: map[sekisho.NoticeKind]func(v view) string{
+		sekisho.NoticeUpstreamFailed: func(v view) string {
+			return "上流の " + esc(v.f.Upstream) + " が失敗しました" + v.c.paren(idJa(v.f.ExternalID)) + colon(v.f.Message)
+		},
+		sekisho.NoticeTriggerFailed: func(v view) string {
+			if v.f.Reason == sekisho.ReasonDagPaused {
+				return "下流の DAG が一時停止（paused）されています。再開してから対象日を再実行（rerun）してください" + colon(v.f.Message)
+			}
+			return "下流のジョブを起動できませんでした" + colon(v.f.Message)
+		},
+		sekisho.NoticeRunFailed: func(v view) string {
+			return "下流の実行が失敗しました" + v.c.paren(idJa(v.f.ExternalID)) + colon(v.f.Message)
+		},
+		sekisho.NoticeDelay: func(v view) string {
+			return "期限を過ぎましたが、まだ完了していません（状態: " + v.c.state(v.f.State) + "）"
+		},
+		sekisho.NoticeAtRisk: func(v view) string {
+			return "完了見込みは " + v.time(v.f.ExpectedAt) + " で、期限を過ぎる見込みです"
+		},
+		sekisho.NoticeLongRunning: func(v view) string {
+			who := "下流の実行"
+			if v.f.Upstream != "" {
+				who = "上流の " + esc(v.f.Upstream)
+			}
+			return who + v.c.paren(idJa(v.f.ExternalID)) + "が " + v.f.Duration + " 実行中で、上限 " + v.f.MaxDuration + " を超えています"
+		},
+		sekisho.NoticeTimedOut: func(v view) string {
+			return "タイムアウトまでに上流が揃わなかったため、下流は起動していません" + colon(v.f.Message)
+		},
+		sekisho.NoticeRecovery: func(v view) string {
+			return v.time(v.n.CreatedAt) + " に正常に完了しました"
+		},
+		sekisho.NoticeTriggerUnknown: func(v view) string {
+			return "下流の起動中に sekisho が停止したため、起動できたか分かりません。TROCCO で確認し、必要なら再実行（rerun）かスキップ（skip）をしてください" + colon(v.f.Message)
+		},
+		sekisho.NoticeConfigInvalid: func(v view) string {
+			return "pipelines.yaml に誤りがあるため再読み込みを取りやめました。次のエラーを直して、もう一度読み込んでください"
+		},
+	},
+	digest: digestWords{
+		headline: "📋 本日のデータ更新状況（%s）",
+		counts:   "合計",
+		more:     "ほか %d 件",
+		none:     "パイプラインがありません",
+		late:     "遅延（%s）",
+	},
+}
+
+var english = catalog{
+	pipeline: "Pipeline", date: "Logical date", what: "What happened", deadline: "Deadline", impacts: "Impacts",
+	board: "Status board", listSep: ", ", parenFmt: " (%s)",
+	statusLine: "Current status: %s %s (updated %s)",
+	states: map[sekisho.State]string{
+		sekisho.StateWaiting: "waiting for upstreams", sekisho.StateBlocked: "blocked by a failed upstream",
+		sekisho.StateTriggered: "started", sekisho.StateRunning: "running",
+		sekisho.StateSucceeded: "done", sekisho.StateFailed: "failed", sekisho.StateTimedOut: "timed out",
+		sekisho.StateSkipped: "skipped", sekisho.StateScheduled: "not started yet",
+	},
+	headlines: map[sekisho.NoticeKind]string{
+		sekisho.NoticeUpstreamFailed: "Data for %[1]s may be late (%[2]s, %[3]s)",
+		sekisho.NoticeTriggerFailed:  "The update of %[1]s could not start (%[2]s, %[3]s)",
+		sekisho.NoticeRunFailed:      "The update of %[1]s failed (%[2]s, %[3]s)",
+		sekisho.NoticeDelay:          "Data for %[1]s is late (%[2]s, %[3]s)",
+		sekisho.NoticeAtRisk:         "Data for %[1]s will likely miss its deadline (%[2]s, %[3]s)",
+		sekisho.NoticeLongRunning:    "The update of %[1]s is taking longer than usual (%[2]s, %[3]s)",
+		sekisho.NoticeTimedOut:       "Data for %[1]s was not updated (%[2]s, %[3]s)",
+		sekisho.NoticeRecovery:       "Data for %[1]s is up to date (%[2]s, %[3]s)",
+		sekisho.NoticeTriggerUnknown: "Please check whether the update of %[1]s started (%[2]s, %[3]s)",
+		sekisho.NoticeConfigInvalid:  "sekisho refused a config reload (the previous config keeps running)",
+	},
+	sentences: map[sekisho.NoticeKind]func(v view) string{
+		sekisho.NoticeUpstreamFailed: func(v view) string {
+			return "Upstream " + esc(v.f.Upstream) + " failed" + v.c.paren(idEn(v.f.ExternalID)) + colon(v.f.Message) + "."
+		},
+		sekisho.NoticeTriggerFailed: func(v view) string {
+			if v.f.Reason == sekisho.ReasonDagPaused {
+				return "The downstream DAG is paused; unpause it, then rerun the day" + colon(v.f.Message) + "."
+			}
+			return "The downstream job could not be started" + colon(v.f.Message) + "."
+		},
+		sekisho.NoticeRunFailed: func(v view) string {
+			return "The downstream run failed" + v.c.paren(idEn(v.f.ExternalID)) + colon(v.f.Message) + "."
+		},
+		sekisho.NoticeDelay: func(v view) string {
+			return "The deadline has passed and the run is not done yet (" + v.c.state(v.f.State) + ")."
+		},
+		sekisho.NoticeAtRisk: func(v view) string {
+			return "It is expected to finish around " + v.time(v.f.ExpectedAt) + ", after the deadline."
+		},
+		sekisho.NoticeLongRunning: func(v view) string {
+			who := "The downstream run"
+			if v.f.Upstream != "" {
+				who = "Upstream " + esc(v.f.Upstream)
+			}
+			return who + v.c.paren(idEn(v.f.ExternalID)) + " has been running for " + v.f.Duration + ", longer than the limit of " + v.f.MaxDuration + "."
+		},
+		sekisho.NoticeTimedOut: func(v view) string {
+			return "The upstreams were not ready before the timeout, so nothing was started" + colon(v.f.Message) + "."
+		},
+		sekisho.NoticeRecovery: func(v view) string {
+			return "The run succeeded at " + v.time(v.n.CreatedAt) + "."
+		},
+		sekisho.NoticeTriggerUnknown: func(v view) string {
+			return "sekisho stopped while starting the downstream, so it cannot tell whether the job started. Check it in TROCCO, then rerun or skip the day" + colon(v.f.Message) + "."
+		},
+		sekisho.NoticeConfigInvalid: func(v view) string {
+			return "pipelines.yaml has errors, so the reload was refused. Fix the errors below and reload again."
+		},
+	},
+	digest: digestWords{
+		headline: "📋 Today's data status (%s)",
+		counts:   "Total",
+		more:     "and %d more",
+		none:     "no pipelines configured",
+		late:     "late (%s)",
+	},
+}
+
+func idJa(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "実行ID " + esc(id)
+}
+
+func idEn(id string) string {
+	if id == "" {
+		return ""
+	}
+	return "run " + esc(id)
+}
