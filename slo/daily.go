@@ -1,0 +1,40 @@
+package slo
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// Daily returns the day-by-day grid of q: one cell per pipeline (in name
+// order) and logical date (oldest first), judged as Compute judges them.
+// Times are in the pipeline's zone, so a board shows local deadlines.
+func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell, error) {
+	s, err := resolve(cfg, q)
+	if err != nil {
+		return nil, err
+	}
+	cells := make([]Cell, 0, len(s.pipelines)*(s.toDay-s.fromDay+1))
+	err = walk(ctx, db, s, func(p *config.Pipeline, d *day) {
+		loc := p.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
+			Counted: d.counted(), SLOMet: d.slo.ptr(), SLAMet: d.sla.ptr(), Attempts: d.attempts,
+			GateAt: msTime(d.gate, loc), Deadline: msTime(d.deadline, loc), RecoverBy: msTime(d.recoverBy, loc)}
+		switch {
+		case d.success != 0:
+			c.FinishedAt = msTime(d.success, loc)
+		case d.cell == CellFailed || d.cell == CellTimedOut:
+			c.FinishedAt = msTime(d.finished, loc)
+		}
+		cells = append(cells, c)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cells, nil
+}
