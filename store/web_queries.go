@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -52,11 +53,13 @@ func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[i
 }
 
 // SLOAttainment counts, per pipeline, the days from..to (logical dates,
-// inclusive) with an SLO verdict and how many of them met it, from the
-// slo_daily view.
-func (s *Store) SLOAttainment(ctx context.Context, from, to string) (map[string][2]int, error) {
+// inclusive) with an SLO verdict at now and how many of them met it, from
+// the slo_daily view. An open run before its deadline has no verdict yet.
+func (s *Store) SLOAttainment(ctx context.Context, from, to string, now time.Time) (map[string][2]int, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, COALESCE(SUM(slo_met), 0), COUNT(slo_met) FROM slo_daily
-		WHERE logical_date >= ? AND logical_date <= ? GROUP BY pipeline`, from, to)
+		WHERE logical_date >= ? AND logical_date <= ?
+		AND (slo_met = 1 OR state IN ('succeeded','failed','timed_out','skipped') OR deadline <= ?)
+		GROUP BY pipeline`, from, to, ts(now))
 	if err != nil {
 		return nil, fmt.Errorf("store: slo attainment: %w", err)
 	}

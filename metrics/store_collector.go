@@ -1,0 +1,169 @@
+package metrics
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+var (
+	runsDesc = prometheus.NewDesc("sekisho_runs",
+		"Runs of each pipeline's current logical date, by state (1 for the state it is in).",
+		[]string{"pipeline", "state"}, nil)
+	backlogDesc = prometheus.NewDesc("sekisho_outbox_backlog",
+		"Notices not yet delivered to Slack.", nil, nil)
+	sloDesc = prometheus.NewDesc("sekisho_slo_attainment_ratio",
+		"Share of the last 30 days that met the SLO deadline, per pipeline with an SLO and a judged day.",
+		[]string{"pipeline"}, nil)
+	sloObjectiveDesc = prometheus.NewDesc("sekisho_slo_objective_ratio",
+		"The configured SLO objective, per pipeline.", []string{"pipeline"}, nil)
+	scrapeErrorDesc = prometheus.NewDesc("sekisho_store_scrape_error",
+		"1 when reading the store for these metrics failed.", nil, nil)
+)
+
+// storeCollector reads the store at scrape time. The values are cached for
+// ttl, so a config with thousands of pipelines does not make every scrape
+// (from several Prometheus replicas) run the queries again.
+type storeCollector struct {
+	st    *store.Store
+	cfg   func() *config.Config
+	clock sekisho.Clock
+	ttl   time.Duration
+
+	mu      sync.Mutex
+	at      time.Time
+	metrics []prometheus.Metric
+}
+
+func newStoreCollector(st *store.Store, cfg func() *config.Config, clock sekisho.Clock, ttl time.Duration) *storeCollector {
+	return &storeCollector{st: st, cfg: cfg, clock: clock, ttl: ttl}
+}
+
+func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{runsDesc, backlogDesc, sloDesc, sloObjectiveDesc, scrapeErrorDesc} {
+		ch <- d
+	}
+}
+
+func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	if c.clock != nil {
+		now = c.clock.Now()
+	}
+	if c.metrics == nil || now.Sub(c.at) >= c.ttl || now.Before(c.at) {
+		c.metrics, c.at = c.read(now), now
+	}
+	for _, m := range c.metrics {
+		ch <- m
+	}
+}
+
+func (c *storeCollector) read(now time.Time) []prometheus.Metric {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cfg := c.cfg()
+	var out []prometheus.Metric
+	failed := 0.0
+	if n, err := c.st.OutboxBacklog(ctx); err == nil {
+		out = append(out, prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n)))
+	} else {
+		failed = 1
+	}
+	if cfg != nil {
+		if ms, err := c.runs(ctx, cfg, now); err == nil {
+			out = append(out, ms...)
+		} else {
+			failed = 1
+		}
+		if ms, err := c.slo(ctx, cfg, now); err == nil {
+			out = append(out, ms...)
+		} else {
+			failed = 1
+		}
+	}
+	return append(out, prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed))
+}
+
+func pipelineLoc(p *config.Pipeline, cfg *config.Config) *time.Location {
+	switch {
+	case p.Location != nil:
+		return p.Location
+	case cfg.Location != nil:
+		return cfg.Location
+	}
+	return time.UTC
+}
+
+// runs emits one series per pipeline and state of its current logical
+// date: 1 for the state the run is in, 0 for the others, so a query like
+// sum by (state) (sekisho_runs) counts today's runs per state.
+func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
+	today := map[string]string{}
+	seen := map[string]bool{}
+	var dates []string
+	for _, p := range cfg.Pipelines {
+		d := sekisho.DateOf(now, pipelineLoc(p, cfg))
+		today[p.Name] = d
+		if !seen[d] {
+			seen[d] = true
+			dates = append(dates, d)
+		}
+	}
+	runs, err := c.st.RunsOn(ctx, dates)
+	if err != nil {
+		return nil, err
+	}
+	current := map[string]sekisho.State{}
+	for _, r := range runs {
+		if today[r.Pipeline] == r.LogicalDate {
+			current[r.Pipeline] = r.State
+		}
+	}
+	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled)
+	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
+	for _, p := range cfg.Pipelines {
+		cur, ok := current[p.Name]
+		if !ok {
+			cur = sekisho.StateScheduled
+		}
+		for _, s := range states {
+			v := 0.0
+			if s == cur {
+				v = 1
+			}
+			out = append(out, prometheus.MustNewConstMetric(runsDesc, prometheus.GaugeValue, v, p.Name, string(s)))
+		}
+	}
+	return out, nil
+}
+
+func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
+	top := cfg.Location
+	if top == nil {
+		top = time.UTC
+	}
+	to := now.In(top)
+	from := time.Date(to.Year(), to.Month(), to.Day()-29, 12, 0, 0, 0, top)
+	counts, err := c.st.SLOAttainment(ctx, from.Format(sekisho.DateLayout), to.Format(sekisho.DateLayout), now)
+	if err != nil {
+		return nil, err
+	}
+	var out []prometheus.Metric
+	for _, p := range cfg.Pipelines {
+		if p.SLO == nil {
+			continue
+		}
+		out = append(out, prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, p.SLO.Objective, p.Name))
+		if n := counts[p.Name]; n[1] > 0 {
+			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(n[0])/float64(n[1]), p.Name))
+		}
+	}
+	return out, nil
+}
