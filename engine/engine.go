@@ -1,0 +1,252 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-co-op/gocron/v2"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// Metrics receives the engine's measurements. A nil Metrics records nothing.
+type Metrics interface {
+	SensorCheck(sensorType, outcome string, d time.Duration)
+	GateLatency(mode string, d time.Duration)
+	Transition(from, to sekisho.State)
+}
+
+// Options are the engine's dependencies. Only Store is required.
+type Options struct {
+	Store  *store.Store
+	Clock  clockwork.Clock // default: the real clock
+	Logger *slog.Logger
+	// Sensors by upstream type (glue_job, trocco_job, …). Upstreams of
+	// type pipeline read the store and need no sensor.
+	Sensors map[string]sekisho.Sensor
+	// Triggers by downstream type (airflow_dag, trocco_workflow).
+	Triggers map[string]sekisho.Trigger
+	Metrics  Metrics
+	// OnNotice is called after notices were queued, to wake the sender.
+	OnNotice func()
+	// Tick is how often the loop looks at the open runs without being woken
+	// (default 1s). Polls and gates wake it as they happen.
+	Tick time.Duration
+	// Jitter spreads each resource's polls by up to this share of its poke
+	// interval (default 0.1; negative for none), so thousands of resources
+	// do not fire at once.
+	Jitter float64
+	// MaxInFlight bounds concurrent sensor and trigger requests (default 32).
+	MaxInFlight int
+	// Sync runs every sensor and trigger request inline in Step. Tests use it
+	// to drive the engine deterministically on a fake clock.
+	Sync bool
+	// Seed seeds the jitter (0: random).
+	Seed uint64
+}
+
+// Engine runs the gates of one configuration.
+type Engine struct {
+	opts    Options
+	st      *store.Store
+	clock   clockwork.Clock
+	log     *slog.Logger
+	cfg     atomic.Pointer[config.Config]
+	kick    chan struct{}
+	sem     chan struct{}
+	wg      sync.WaitGroup
+	poller  *poller
+	results resultQueue
+
+	// Loop-owned state: only the goroutine running Step touches these.
+	gates    map[string]time.Time // pipeline → next gate to check for
+	gateCfg  *config.Config       // the config gates were computed for
+	specs    map[attemptKey]*config.Pipeline
+	inflight map[attemptKey]bool // a trigger or status request is under way
+	nextTry  map[attemptKey]retryState
+	follows  map[attemptKey]time.Time // next downstream status check
+	recorded map[obsKey]sekisho.Observation
+	queued   map[noticeKey]bool    // notices already in the outbox
+	moved    map[int64]sekisho.Run // runs this pass changed
+	history  map[string]*historyStats
+
+	rngMu sync.Mutex
+	rng   *rand.Rand
+}
+
+// New builds an engine for cfg.
+func New(cfg *config.Config, opts Options) (*Engine, error) {
+	if opts.Store == nil {
+		return nil, errors.New("engine: a store is required")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clockwork.NewRealClock()
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = time.Second
+	}
+	if opts.Jitter == 0 {
+		opts.Jitter = 0.1
+	} else if opts.Jitter < 0 {
+		opts.Jitter = 0 // negative: no jitter (tests)
+	}
+	if opts.MaxInFlight <= 0 {
+		opts.MaxInFlight = 32
+	}
+	seed := opts.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	e := &Engine{
+		opts: opts, st: opts.Store, clock: opts.Clock, log: opts.Logger,
+		kick:     make(chan struct{}, 1),
+		sem:      make(chan struct{}, opts.MaxInFlight),
+		gates:    map[string]time.Time{},
+		specs:    map[attemptKey]*config.Pipeline{},
+		inflight: map[attemptKey]bool{},
+		nextTry:  map[attemptKey]retryState{},
+		follows:  map[attemptKey]time.Time{},
+		recorded: map[obsKey]sekisho.Observation{},
+		queued:   map[noticeKey]bool{},
+		moved:    map[int64]sekisho.Run{},
+		history:  map[string]*historyStats{},
+		rng:      rand.New(rand.NewPCG(seed, seed^0x5e4154)),
+	}
+	e.poller = newPoller(e)
+	e.cfg.Store(cfg)
+	return e, nil
+}
+
+// Config returns the configuration gates open under now.
+func (e *Engine) Config() *config.Config { return e.cfg.Load() }
+
+// SetConfig swaps in a new configuration. Gates that open after the swap use
+// it; runs already open finish under the config they started with (SPEC §4
+// rule 6), because each run carries its own snapshot.
+func (e *Engine) SetConfig(cfg *config.Config) {
+	e.cfg.Store(cfg)
+	e.Kick()
+}
+
+// Kick wakes the loop for an immediate pass.
+func (e *Engine) Kick() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run opens gates on their schedules and reconciles open runs until ctx ends.
+// It waits for requests under way before it returns.
+func (e *Engine) Run(ctx context.Context) error {
+	sched, err := e.startScheduler()
+	if err != nil {
+		return err
+	}
+	defer sched.Shutdown()
+	defer e.wg.Wait()
+	ticker := e.clock.NewTicker(e.opts.Tick)
+	defer ticker.Stop()
+	for {
+		if err := e.Step(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("engine pass failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-ticker.Chan():
+		case <-e.kick:
+		}
+	}
+}
+
+// startScheduler registers each pipeline's cron with gocron on the engine's
+// clock. A firing only wakes the loop: the loop opens every gate that is
+// due, so a firing the scheduler missed (a restart, a reload) is caught up
+// in the same place.
+func (e *Engine) startScheduler() (gocron.Scheduler, error) {
+	s, err := gocron.NewScheduler(gocron.WithClock(e.clock), gocron.WithLogger(nil))
+	if err != nil {
+		return nil, fmt.Errorf("engine: scheduler: %w", err)
+	}
+	cfg := e.Config()
+	for _, p := range cfg.Pipelines {
+		expr, withSeconds := cronSpec(p)
+		_, err := s.NewJob(gocron.CronJob(expr, withSeconds), gocron.NewTask(e.Kick),
+			gocron.WithName(p.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
+		if err != nil {
+			return nil, fmt.Errorf("engine: schedule of %s: %w", p.Name, err)
+		}
+	}
+	s.Start()
+	return s, nil
+}
+
+// spawn runs fn under the in-flight bound: in a goroutine, or inline in
+// Sync mode.
+func (e *Engine) spawn(ctx context.Context, fn func(context.Context)) {
+	if e.opts.Sync {
+		fn(ctx)
+		return
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		select {
+		case e.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-e.sem }()
+		fn(ctx)
+		e.Kick()
+	}()
+}
+
+func (e *Engine) jitter(d time.Duration) time.Duration {
+	if e.opts.Jitter <= 0 || d <= 0 {
+		return d
+	}
+	e.rngMu.Lock()
+	f := (e.rng.Float64()*2 - 1) * e.opts.Jitter
+	e.rngMu.Unlock()
+	return d + time.Duration(float64(d)*f)
+}
+
+func (e *Engine) noticed() {
+	if e.opts.OnNotice != nil {
+		e.opts.OnNotice()
+	}
+}
+
+// resultQueue hands results of requests made off the loop back to it.
+type resultQueue struct {
+	mu    sync.Mutex
+	items []func(context.Context)
+}
+
+func (q *resultQueue) push(fn func(context.Context)) {
+	q.mu.Lock()
+	q.items = append(q.items, fn)
+	q.mu.Unlock()
+}
+
+func (q *resultQueue) drain() []func(context.Context) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	items := q.items
+	q.items = nil
+	return items
+}

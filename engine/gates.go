@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// cronSpec returns the pipeline's schedule with its time zone attached, and
+// whether it has a leading seconds field.
+func cronSpec(p *config.Pipeline) (string, bool) {
+	expr := strings.TrimSpace(p.Schedule)
+	withSeconds := !strings.HasPrefix(expr, "@") && len(strings.Fields(expr)) == 6
+	return "CRON_TZ=" + p.Location.String() + " " + expr, withSeconds
+}
+
+var (
+	parser5 = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+	parser6 = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+)
+
+func schedule(p *config.Pipeline) (cron.Schedule, error) {
+	expr, withSeconds := cronSpec(p)
+	if withSeconds {
+		return parser6.Parse(expr)
+	}
+	return parser5.Parse(expr)
+}
+
+// lookback is how far back gates are caught up: the pipeline's timeout, and
+// at least the start of today in its zone (SPEC §4 rule 1).
+func lookback(p *config.Pipeline, now time.Time) time.Time {
+	local := now.In(p.Location)
+	start := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, p.Location)
+	if t := now.Add(-p.Timeout); t.Before(start) {
+		return t
+	}
+	return start
+}
+
+// openDueGates opens every gate whose fire time has come. The first pass
+// for a pipeline (start-up, or a pipeline added by a reload) looks back over
+// the catch-up window, so a restart at 02:05 does not lose 02:00's gate.
+func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.Time) error {
+	if e.gateCfg != cfg {
+		// A new configuration: keep the next gate of pipelines that still
+		// exist with the same schedule, look back for new ones.
+		old := e.gates
+		e.gates = make(map[string]time.Time, len(cfg.Pipelines))
+		for _, p := range cfg.Pipelines {
+			if prev := e.gateCfg; prev != nil {
+				if op := prev.Pipeline(p.Name); op != nil && op.Schedule == p.Schedule && op.Timezone == p.Timezone {
+					if t, ok := old[p.Name]; ok {
+						e.gates[p.Name] = t
+						continue
+					}
+				}
+			}
+			e.gates[p.Name] = lookback(p, now)
+		}
+		e.gateCfg = cfg
+	}
+	opened := false
+	for _, p := range cfg.Pipelines {
+		from, ok := e.gates[p.Name]
+		if !ok || now.Before(from) {
+			continue
+		}
+		sched, err := schedule(p)
+		if err != nil {
+			e.log.Error("bad schedule", "pipeline", p.Name, "err", err)
+			continue
+		}
+		// Next is strictly after its argument, so step back a nanosecond to
+		// include a fire exactly at from.
+		t := sched.Next(from.Add(-time.Nanosecond))
+		for !t.IsZero() && !t.After(now) {
+			if _, err := e.openGate(ctx, p, t); err != nil {
+				return err
+			}
+			opened = true
+			t = sched.Next(t)
+		}
+		e.gates[p.Name] = t
+	}
+	if opened {
+		e.noticed()
+	}
+	return nil
+}
+
+// openGate creates the run whose gate fired at fireAt, if it does not exist.
+func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.Time) (bool, error) {
+	date := sekisho.DateOf(fireAt, p.Location)
+	r := sekisho.Run{
+		Pipeline:    p.Name,
+		LogicalDate: date,
+		GateAt:      fireAt.UTC(),
+		TimeoutAt:   fireAt.Add(p.Timeout).UTC(),
+		Deadline:    p.Deadline(date),
+		RecoverBy:   p.RecoverBy(date),
+		Spec:        p.Spec(),
+	}
+	run, created, err := e.st.OpenGate(ctx, r, map[string]any{"schedule": p.Schedule, "timezone": p.Timezone})
+	if err != nil {
+		return false, err
+	}
+	if created {
+		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "run", run.ID)
+		if e.opts.Metrics != nil {
+			e.opts.Metrics.Transition("", sekisho.StateWaiting)
+		}
+	}
+	return created, nil
+}

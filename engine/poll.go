@@ -1,0 +1,215 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// poller shares one request per distinct upstream resource per poke
+// interval among every run that waits on it. Resources no open run waits on
+// are dropped and not polled.
+type poller struct {
+	e   *Engine
+	mu  sync.Mutex
+	res map[string]*resource
+}
+
+type resource struct {
+	r        sekisho.Resource
+	since    time.Time     // earliest window start among the waiting runs
+	interval time.Duration // shortest poke interval among them
+	nextDue  time.Time
+	inflight bool
+	have     bool // at least one poll answered
+	runs     []sekisho.JobRun
+	polled   time.Time // when the last successful poll answered
+	fetched  time.Time // the since of the last successful poll
+	err      string
+	errAt    time.Time
+	// pushed holds runs reported by events; they count until a poll reports
+	// the same run ended, since polling stays the source of truth but may lag.
+	pushed map[string]sekisho.JobRun
+}
+
+// demand is what one pass needs of a resource.
+type demand struct {
+	r        sekisho.Resource
+	since    time.Time
+	interval time.Duration
+}
+
+func newPoller(e *Engine) *poller { return &poller{e: e, res: map[string]*resource{}} }
+
+// plan replaces the set of polled resources with the pass's demand and
+// returns the resources due for a poll now.
+func (p *poller) plan(want map[string]demand, now time.Time) []*resource {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for key := range p.res {
+		if _, ok := want[key]; !ok {
+			delete(p.res, key)
+		}
+	}
+	var due []*resource
+	for key, d := range want {
+		rs, ok := p.res[key]
+		if !ok {
+			rs = &resource{r: d.r, pushed: map[string]sekisho.JobRun{}}
+			p.res[key] = rs
+		}
+		rs.interval = d.interval
+		if rs.have && d.since.Before(rs.fetched) {
+			rs.nextDue = now // a new waiter looks further back than the last poll did
+		}
+		rs.since = d.since
+		if !rs.inflight && !now.Before(rs.nextDue) {
+			rs.inflight = true
+			due = append(due, rs)
+		}
+	}
+	return due
+}
+
+// poll asks the sensor for one resource's runs and keeps the answer.
+func (p *poller) poll(ctx context.Context, rs *resource) {
+	e := p.e
+	p.mu.Lock()
+	r, since, interval := rs.r, rs.since, rs.interval
+	p.mu.Unlock()
+	sensor := e.opts.Sensors[r.Type]
+	start := e.clock.Now()
+	var runs []sekisho.JobRun
+	var err error
+	if sensor == nil {
+		err = errors.New("no sensor configured for " + r.Type)
+	} else {
+		cctx, cancel := context.WithTimeout(ctx, requestTimeout(interval))
+		runs, err = sensor.Runs(cctx, r, since)
+		cancel()
+	}
+	end := e.clock.Now()
+	if e.opts.Metrics != nil {
+		outcome := "ok"
+		if err != nil {
+			outcome = "error"
+		}
+		e.opts.Metrics.SensorCheck(r.Type, outcome, end.Sub(start))
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rs.inflight = false
+	rs.nextDue = end.Add(e.jitter(interval))
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		// A failed check never changes an upstream's state: keep the last
+		// known runs, remember the error for the board.
+		rs.err, rs.errAt = redactErr(err), end
+		e.log.Warn("upstream check failed", "resource", r.Key(), "err", rs.err)
+		return
+	}
+	rs.have, rs.runs, rs.polled, rs.fetched, rs.err = true, runs, end, since, ""
+	for _, run := range runs {
+		if pr, ok := rs.pushed[run.ExternalID]; ok && (run.State.Ended() || !pr.State.Ended()) {
+			delete(rs.pushed, run.ExternalID)
+		}
+	}
+}
+
+// requestTimeout bounds one sensor request: long enough for retries, short
+// enough that a hung API does not hold a resource for many intervals.
+func requestTimeout(interval time.Duration) time.Duration {
+	t := 2 * interval
+	if t < 30*time.Second {
+		t = 30 * time.Second
+	}
+	if t > 5*time.Minute {
+		t = 5 * time.Minute
+	}
+	return t
+}
+
+// view is what the poller knows of a resource for one run's window.
+type view struct {
+	run    sekisho.JobRun
+	found  bool
+	pushed bool // the run came from an event
+	have   bool // any check has answered
+	err    string
+	errAt  time.Time
+	at     time.Time
+}
+
+func (p *poller) view(key string, window time.Time) view {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rs, ok := p.res[key]
+	if !ok {
+		return view{}
+	}
+	v := view{have: rs.have || len(rs.pushed) > 0, err: rs.err, errAt: rs.errAt, at: rs.polled}
+	all := rs.runs
+	if len(rs.pushed) > 0 {
+		all = make([]sekisho.JobRun, 0, len(rs.runs)+len(rs.pushed))
+		for _, r := range rs.runs {
+			if _, ok := rs.pushed[r.ExternalID]; !ok {
+				all = append(all, r)
+			}
+		}
+		for _, r := range rs.pushed {
+			all = append(all, r)
+		}
+	}
+	v.run, v.found = sekisho.Latest(all, window)
+	if v.found {
+		_, v.pushed = rs.pushed[v.run.ExternalID]
+	}
+	return v
+}
+
+// push records a run reported by an event and makes the resource due now.
+// It reports false when no open run waits on the resource.
+func (p *poller) push(r sekisho.Resource, run sekisho.JobRun, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rs, ok := p.res[r.Key()]
+	if !ok {
+		return false
+	}
+	// An event carries no start time: borrow it from the poll when the
+	// run is known, else count the run as starting when the event says it ended.
+	if run.StartedAt.IsZero() {
+		for _, known := range rs.runs {
+			if known.ExternalID == run.ExternalID {
+				run.StartedAt = known.StartedAt
+			}
+		}
+		if prev, ok := rs.pushed[run.ExternalID]; ok && run.StartedAt.IsZero() {
+			run.StartedAt = prev.StartedAt
+		}
+		if run.StartedAt.IsZero() {
+			run.StartedAt = run.FinishedAt
+		}
+		if run.StartedAt.IsZero() {
+			run.StartedAt = now
+		}
+	}
+	rs.pushed[run.ExternalID] = run
+	return true
+}
+
+// due makes a tracked resource due for an immediate poll.
+func (p *poller) due(key string, now time.Time) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	rs, ok := p.res[key]
+	if ok {
+		rs.nextDue = now
+	}
+	return ok
+}

@@ -1,0 +1,429 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/condition"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+type obsKey struct {
+	run      int64
+	upstream string
+}
+
+// attemptKey names one attempt of one run: loop state about requests is
+// per attempt, so a rerun starts clean.
+type attemptKey struct {
+	run     int64
+	attempt int
+}
+
+// Step is one reconcile pass: apply the results of finished requests, open
+// due gates, plan polls, and take the next step of every open run.
+func (e *Engine) Step(ctx context.Context) error {
+	cfg := e.Config()
+	e.applyResults(ctx)
+	now := e.clock.Now()
+	if err := e.openDueGates(ctx, cfg, now); err != nil {
+		return err
+	}
+	runs, err := e.st.OpenRuns(ctx)
+	if err != nil {
+		return err
+	}
+	open := make(map[string]sekisho.Run, len(runs))
+	live := make(map[int64]bool, len(runs))
+	for _, r := range runs {
+		open[r.Pipeline+"/"+r.LogicalDate] = r
+		live[r.ID] = true
+	}
+	e.forget(live)
+
+	want := map[string]demand{}
+	specs := make([]*config.Pipeline, len(runs))
+	for i, r := range runs {
+		p, err := e.spec(r)
+		if err != nil {
+			e.log.Error("unreadable run config", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
+			continue
+		}
+		specs[i] = p
+		if r.State != sekisho.StateWaiting && r.State != sekisho.StateBlocked {
+			continue
+		}
+		window := p.Window(r.LogicalDate)
+		for _, u := range p.Upstreams {
+			if u.Type == config.TypePipeline {
+				continue
+			}
+			res := u.Resource()
+			d, ok := want[res.Key()]
+			if !ok || window.Before(d.since) {
+				d.since = window
+			}
+			if !ok || p.PokeInterval < d.interval {
+				d.interval = p.PokeInterval
+			}
+			d.r = res
+			want[res.Key()] = d
+		}
+	}
+	for _, rs := range e.poller.plan(want, now) {
+		rs := rs
+		e.spawn(ctx, func(ctx context.Context) { e.poller.poll(ctx, rs) })
+	}
+	if e.opts.Sync {
+		now = e.clock.Now()
+	}
+	for i, r := range runs {
+		if specs[i] == nil {
+			continue
+		}
+		err := e.reconcile(ctx, specs[i], r, now, open)
+		// Let pipelines later in this pass see the run's new state, so a
+		// chain moves in one pass instead of one pass per link.
+		if fresh, ok := e.moved[r.ID]; ok {
+			open[r.Pipeline+"/"+r.LogicalDate] = fresh
+			delete(e.moved, r.ID)
+		}
+		if err != nil {
+			if errors.Is(err, sekisho.ErrConflict) {
+				continue // someone else moved the run; the next pass sees it
+			}
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
+		}
+	}
+	if e.opts.Sync {
+		e.applyResults(ctx)
+	}
+	return nil
+}
+
+func (e *Engine) applyResults(ctx context.Context) {
+	for _, fn := range e.results.drain() {
+		fn(ctx)
+	}
+}
+
+// forget drops loop state about runs that are no longer open.
+func (e *Engine) forget(live map[int64]bool) {
+	for k := range e.specs {
+		if !live[k.run] {
+			delete(e.specs, k)
+		}
+	}
+	for k := range e.inflight {
+		if !live[k.run] {
+			delete(e.inflight, k)
+		}
+	}
+	for k := range e.nextTry {
+		if !live[k.run] {
+			delete(e.nextTry, k)
+		}
+	}
+	for k := range e.follows {
+		if !live[k.run] {
+			delete(e.follows, k)
+		}
+	}
+	for k := range e.recorded {
+		if !live[k.run] {
+			delete(e.recorded, k)
+		}
+	}
+	for k := range e.queued {
+		if !live[k.run] {
+			delete(e.queued, k)
+		}
+	}
+}
+
+// spec returns the pipeline config a run carries (SPEC §4 rule 6).
+func (e *Engine) spec(r sekisho.Run) (*config.Pipeline, error) {
+	k := attemptKey{r.ID, r.Attempt}
+	if p, ok := e.specs[k]; ok {
+		return p, nil
+	}
+	p, err := config.PipelineFromSpec(r.Spec)
+	if err != nil {
+		return nil, err
+	}
+	e.specs[k] = p
+	return p, nil
+}
+
+func (e *Engine) reconcile(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time, open map[string]sekisho.Run) error {
+	switch r.State {
+	case sekisho.StateWaiting, sekisho.StateBlocked:
+		obs := e.observeAll(ctx, p, r, now, open)
+		if err := e.timeNotices(ctx, p, r, obs, now); err != nil {
+			return err
+		}
+		return e.reconcileWaiting(ctx, p, r, obs, now)
+	case sekisho.StateTriggered, sekisho.StateRunning:
+		if err := e.timeNotices(ctx, p, r, nil, now); err != nil {
+			return err
+		}
+		return e.follow(ctx, p, r, now)
+	}
+	return nil
+}
+
+// observeAll works out every upstream's observation and records changes.
+func (e *Engine) observeAll(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time, open map[string]sekisho.Run) map[string]obsView {
+	obs := make(map[string]obsView, len(p.Upstreams))
+	for _, u := range p.Upstreams {
+		v := e.observe(ctx, p, r, u, now, open)
+		obs[u.Name] = v
+		k := obsKey{r.ID, u.Name}
+		if prev, ok := e.recorded[k]; ok && sameObs(prev, v.Observation) {
+			continue
+		}
+		if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, v.Observation); err != nil {
+			e.log.Error("record observation", "pipeline", r.Pipeline, "upstream", u.Name, "err", err)
+			continue
+		}
+		e.recorded[k] = v.Observation
+	}
+	return obs
+}
+
+func sameObs(a, b sekisho.Observation) bool {
+	return a.State == b.State && a.ExternalID == b.ExternalID && a.Message == b.Message && a.Error == b.Error &&
+		a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt)
+}
+
+// obsView is an observation plus whether it came from a pushed event.
+type obsView struct {
+	sekisho.Observation
+	pushed bool
+}
+
+func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run, u config.Upstream, now time.Time, open map[string]sekisho.Run) obsView {
+	o := sekisho.Observation{Upstream: u.Name, Type: u.Type, State: sekisho.JobPending, ObservedAt: now}
+	if u.Type == config.TypePipeline {
+		other, ok := open[u.Pipeline+"/"+r.LogicalDate]
+		if !ok {
+			var err error
+			other, err = e.st.Run(ctx, u.Pipeline, r.LogicalDate)
+			if err != nil {
+				if !errors.Is(err, sekisho.ErrNotFound) {
+					o.Error = err.Error()
+				}
+				return obsView{Observation: o}
+			}
+		}
+		o.State = pipelineState(other.State)
+		o.ExternalID = fmt.Sprintf("%s/%s#%d", other.Pipeline, other.LogicalDate, other.Attempt)
+		o.StartedAt = other.GateAt
+		o.FinishedAt = other.FinishedAt
+		if o.State == sekisho.JobFailed {
+			o.Message = fmt.Sprintf("%s is %s", other.Pipeline, other.State)
+			if other.Message != "" {
+				o.Message += ": " + other.Message
+			}
+		}
+		return obsView{Observation: o}
+	}
+	v := e.poller.view(u.Resource().Key(), p.Window(r.LogicalDate))
+	if v.found {
+		o.State = v.run.State
+		o.ExternalID = v.run.ExternalID
+		o.StartedAt = v.run.StartedAt
+		o.FinishedAt = v.run.FinishedAt
+		o.Message = v.run.Message
+	} else if !v.have {
+		// Not checked yet: keep what the store last recorded, so a restart
+		// does not forget that an upstream had already succeeded.
+		if prev, ok := e.recorded[obsKey{r.ID, u.Name}]; ok {
+			prev.ObservedAt = now
+			prev.Error = v.err
+			return obsView{Observation: prev}
+		}
+	}
+	if v.err != "" && !v.errAt.Before(v.at) {
+		o.Error = v.err
+	}
+	return obsView{Observation: o, pushed: v.pushed}
+}
+
+// pipelineState maps another pipeline's run state to an upstream state (SPEC §5).
+func pipelineState(s sekisho.State) sekisho.JobState {
+	switch s {
+	case sekisho.StateSucceeded, sekisho.StateSkipped:
+		return sekisho.JobSucceeded
+	case sekisho.StateFailed, sekisho.StateTimedOut:
+		return sekisho.JobFailed
+	case sekisho.StateTriggered, sekisho.StateRunning:
+		return sekisho.JobRunning
+	}
+	return sekisho.JobPending
+}
+
+func (e *Engine) reconcileWaiting(ctx context.Context, p *config.Pipeline, r sekisho.Run, obs map[string]obsView, now time.Time) error {
+	failedNotices := e.upstreamFailedNotices(p, r, obs)
+	if !r.IntentAt.IsZero() {
+		// The condition held and the trigger is committed for this attempt.
+		return e.startTrigger(ctx, p, r, obs, now)
+	}
+	expr, err := condition.Parse(p.Condition, upstreamNames(p))
+	if err != nil {
+		return fmt.Errorf("condition of %s: %w", p.Name, err)
+	}
+	res := expr.Eval(func(name string) sekisho.JobState { return obs[name].State })
+	policy := Policy{FailOnUpstreamFailure: p.OnUpstreamFailure == "fail"}
+	switch res {
+	case condition.True:
+		if r.State == sekisho.StateBlocked {
+			if r, err = e.move(ctx, r, EvUpstreamRecovered, policy, now, sekisho.ReasonUpstreamRecovered, nil, nil); err != nil {
+				return err
+			}
+		}
+		if p.Trigger == nil {
+			next := r
+			next.FinishedAt = now
+			if next.FirstSuccessAt.IsZero() {
+				next.FirstSuccessAt = now
+			}
+			notices, err := e.recoveryNotice(ctx, p, r)
+			if err != nil {
+				return err
+			}
+			_, err = e.moveTo(ctx, r, next, EvGateOnlyMet, policy, now, sekisho.ReasonConditionMet, obsDetail(obs), notices)
+			return err
+		}
+		return e.startTrigger(ctx, p, r, obs, now)
+	case condition.False:
+		if !now.Before(r.TimeoutAt) {
+			return e.timeout(ctx, p, r, obs, now, failedNotices)
+		}
+		detail := obsDetail(obs)
+		if r.State == sekisho.StateBlocked {
+			return e.addNotices(ctx, failedNotices)
+		}
+		next := r
+		next.Message = failedMessage(obs)
+		if policy.FailOnUpstreamFailure {
+			next.FinishedAt = now
+		}
+		_, err := e.moveTo(ctx, r, next, EvUpstreamFailed, policy, now, sekisho.ReasonUpstreamFailed, detail, failedNotices)
+		return err
+	default:
+		if r.State == sekisho.StateBlocked {
+			next := r
+			next.Message = ""
+			if r, err = e.moveTo(ctx, r, next, EvUpstreamRecovered, policy, now, sekisho.ReasonUpstreamRecovered, obsDetail(obs), nil); err != nil {
+				return err
+			}
+		}
+		if !now.Before(r.TimeoutAt) {
+			return e.timeout(ctx, p, r, obs, now, failedNotices)
+		}
+		return e.addNotices(ctx, failedNotices)
+	}
+}
+
+func (e *Engine) timeout(ctx context.Context, p *config.Pipeline, r sekisho.Run, obs map[string]obsView, now time.Time, notices []sekisho.Notice) error {
+	next := r
+	next.FinishedAt = now
+	next.Message = "the condition did not hold before the timeout"
+	notices = append(notices, e.notice(p, r, sekisho.NoticeTimedOut, fmt.Sprintf("timed_out:%d", r.ID), sekisho.NoticeFacts{
+		State: sekisho.StateTimedOut, Message: pendingMessage(obs), Deadline: r.Deadline}))
+	_, err := e.moveTo(ctx, r, next, EvTimeout, Policy{}, now, sekisho.ReasonTimeout, obsDetail(obs), notices)
+	return err
+}
+
+// move applies ev to r with no other change.
+func (e *Engine) move(ctx context.Context, r sekisho.Run, ev Event, p Policy, now time.Time, reason string, detail map[string]any, notices []sekisho.Notice) (sekisho.Run, error) {
+	return e.moveTo(ctx, r, r, ev, p, now, reason, detail, notices)
+}
+
+// moveTo applies ev to r, writing next's other fields with it: the only
+// place the engine changes a run's state.
+func (e *Engine) moveTo(ctx context.Context, r, next sekisho.Run, ev Event, p Policy, now time.Time, reason string, detail map[string]any, notices []sekisho.Notice) (sekisho.Run, error) {
+	to, err := Next(r.State, ev, p)
+	if err != nil {
+		return r, err
+	}
+	next.State = to
+	got, err := e.st.Apply(ctx, r, next, now, store.Step{Reason: reason, Detail: detail, Notices: notices})
+	if err != nil {
+		return r, err
+	}
+	e.moved[got.ID] = got
+	if r.State != to {
+		e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
+			"from", r.State, "to", to, "reason", reason)
+		if e.opts.Metrics != nil {
+			e.opts.Metrics.Transition(r.State, to)
+		}
+	}
+	if len(notices) > 0 {
+		e.noticed()
+	}
+	return got, nil
+}
+
+func upstreamNames(p *config.Pipeline) []string {
+	names := make([]string, len(p.Upstreams))
+	for i, u := range p.Upstreams {
+		names[i] = u.Name
+	}
+	return names
+}
+
+// obsDetail is the transition detail describing the upstreams.
+func obsDetail(obs map[string]obsView) map[string]any {
+	ups := map[string]any{}
+	for name, o := range obs {
+		u := map[string]any{"state": string(o.State)}
+		if o.ExternalID != "" {
+			u["external_id"] = o.ExternalID
+		}
+		if o.Message != "" {
+			u["message"] = o.Message
+		}
+		ups[name] = u
+	}
+	return map[string]any{"upstreams": ups}
+}
+
+func failedMessage(obs map[string]obsView) string {
+	for _, name := range sortedKeys(obs) {
+		o := obs[name]
+		if o.State == sekisho.JobFailed {
+			msg := fmt.Sprintf("upstream %s failed", name)
+			if o.ExternalID != "" {
+				msg += " (" + o.ExternalID + ")"
+			}
+			if o.Message != "" {
+				msg += ": " + o.Message
+			}
+			return msg
+		}
+	}
+	return ""
+}
+
+func pendingMessage(obs map[string]obsView) string {
+	var waiting []string
+	for _, name := range sortedKeys(obs) {
+		if obs[name].State != sekisho.JobSucceeded {
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, obs[name].State))
+		}
+	}
+	if len(waiting) == 0 {
+		return ""
+	}
+	return "still waiting for " + joinComma(waiting)
+}
