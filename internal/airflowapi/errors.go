@@ -20,6 +20,8 @@ type APIError struct {
 	Message    string // the server's explanation, secrets removed
 }
 
+// Error names the connection, the call and the status, with the server's
+// explanation and, for the usual permission problems, what to check.
 func (e *APIError) Error() string {
 	msg := fmt.Sprintf("airflow %s: %s %s: %d %s", e.Connection, e.Method, e.Path, e.Status, http.StatusText(e.Status))
 	if e.Message != "" {
