@@ -5,8 +5,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 )
@@ -17,19 +15,6 @@ func cronSpec(p *config.Pipeline) (string, bool) {
 	expr := strings.TrimSpace(p.Schedule)
 	withSeconds := !strings.HasPrefix(expr, "@") && len(strings.Fields(expr)) == 6
 	return "CRON_TZ=" + p.Location.String() + " " + expr, withSeconds
-}
-
-var (
-	parser5 = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-	parser6 = cron.NewParser(cron.Second | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
-)
-
-func schedule(p *config.Pipeline) (cron.Schedule, error) {
-	expr, withSeconds := cronSpec(p)
-	if withSeconds {
-		return parser6.Parse(expr)
-	}
-	return parser5.Parse(expr)
 }
 
 // lookback is how far back gates are caught up: the pipeline's timeout, and
@@ -71,22 +56,21 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 		if !ok || now.Before(from) {
 			continue
 		}
-		sched, err := schedule(p)
-		if err != nil {
-			e.log.Error("bad schedule", "pipeline", p.Name, "err", err)
-			continue
-		}
-		// Next is strictly after its argument, so step back a nanosecond to
-		// include a fire exactly at from.
-		t := sched.Next(from.Add(-time.Nanosecond))
+		// NextFire is strictly after its argument, so step back a
+		// nanosecond to include a fire exactly at from.
+		t := p.NextFire(from.Add(-time.Nanosecond))
 		for !t.IsZero() && !t.After(now) {
 			if _, err := e.openGate(ctx, p, t); err != nil {
 				return err
 			}
 			opened = true
-			t = sched.Next(t)
+			t = p.NextFire(t)
 		}
-		e.gates[p.Name] = t
+		if t.IsZero() {
+			delete(e.gates, p.Name) // the schedule never fires again
+		} else {
+			e.gates[p.Name] = t
+		}
 	}
 	if opened {
 		e.noticed()
