@@ -1,7 +1,7 @@
 package notify
 
 import (
-	"fmt"
+	"strings"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -12,7 +12,7 @@ type catalog struct {
 	pipeline, date, what, deadline, impacts, board string
 	listSep, parenFmt, statusLine                  string
 	states                                         map[sekisho.State]string
-	headlines                                      map[sekisho.NoticeKind]string // %[1]s subject, %[2]s pipeline, %[3]s date
+	headlines                                      map[sekisho.NoticeKind]string // {subject} subject, {pipeline} pipeline, {date} date
 	sentences                                      map[sekisho.NoticeKind]func(v view) string
 	digest                                         digestWords
 }
@@ -41,7 +41,8 @@ func (c *catalog) state(s sekisho.State) string {
 
 func (c *catalog) headline(v view) string {
 	emoji := kindEmoji(v.n.Kind)
-	return emoji + " " + fmt.Sprintf(c.headlines[v.n.Kind], v.subject, esc(v.n.Pipeline), v.n.LogicalDate)
+	r := strings.NewReplacer("{subject}", v.subject, "{pipeline}", esc(v.n.Pipeline), "{date}", v.n.LogicalDate)
+	return emoji + " " + r.Replace(c.headlines[v.n.Kind])
 }
 
 func (c *catalog) sentence(v view) string {
@@ -74,15 +75,15 @@ var japanese = catalog{
 		sekisho.StateSkipped: "スキップ", sekisho.StateScheduled: "開始前",
 	},
 	headlines: map[sekisho.NoticeKind]string{
-		sekisho.NoticeUpstreamFailed: "%[1]sのデータが遅れる可能性があります（%[2]s %[3]s）",
-		sekisho.NoticeTriggerFailed:  "%[1]sのデータ更新を開始できませんでした（%[2]s %[3]s）",
-		sekisho.NoticeRunFailed:      "%[1]sのデータ更新が失敗しました（%[2]s %[3]s）",
-		sekisho.NoticeDelay:          "%[1]sのデータが遅れています（%[2]s %[3]s）",
-		sekisho.NoticeAtRisk:         "%[1]sのデータが期限に間に合わない見込みです（%[2]s %[3]s）",
-		sekisho.NoticeLongRunning:    "%[1]sのデータ更新に時間がかかっています（%[2]s %[3]s）",
-		sekisho.NoticeTimedOut:       "%[1]sのデータは更新されませんでした（%[2]s %[3]s）",
-		sekisho.NoticeRecovery:       "%[1]sのデータは正常に更新されました（%[2]s %[3]s）",
-		sekisho.NoticeTriggerUnknown: "%[1]sのデータ更新が始まったか確認してください（%[2]s %[3]s）",
+		sekisho.NoticeUpstreamFailed: "{subject}のデータが遅れる可能性があります（{pipeline} {date}）",
+		sekisho.NoticeTriggerFailed:  "{subject}のデータ更新を開始できませんでした（{pipeline} {date}）",
+		sekisho.NoticeRunFailed:      "{subject}のデータ更新が失敗しました（{pipeline} {date}）",
+		sekisho.NoticeDelay:          "{subject}のデータが遅れています（{pipeline} {date}）",
+		sekisho.NoticeAtRisk:         "{subject}のデータが期限に間に合わない見込みです（{pipeline} {date}）",
+		sekisho.NoticeLongRunning:    "{subject}のデータ更新に時間がかかっています（{pipeline} {date}）",
+		sekisho.NoticeTimedOut:       "{subject}のデータは更新されませんでした（{pipeline} {date}）",
+		sekisho.NoticeRecovery:       "{subject}のデータは正常に更新されました（{pipeline} {date}）",
+		sekisho.NoticeTriggerUnknown: "{subject}のデータ更新が始まったか確認してください（{pipeline} {date}）",
 		sekisho.NoticeConfigInvalid:  "sekisho の設定を読み込めませんでした（以前の設定で動作を続けています）",
 	},
 	sentences: map[sekisho.NoticeKind]func(v view) string{
@@ -144,15 +145,15 @@ var english = catalog{
 		sekisho.StateSkipped: "skipped", sekisho.StateScheduled: "not started yet",
 	},
 	headlines: map[sekisho.NoticeKind]string{
-		sekisho.NoticeUpstreamFailed: "Data for %[1]s may be late (%[2]s, %[3]s)",
-		sekisho.NoticeTriggerFailed:  "The update of %[1]s could not start (%[2]s, %[3]s)",
-		sekisho.NoticeRunFailed:      "The update of %[1]s failed (%[2]s, %[3]s)",
-		sekisho.NoticeDelay:          "Data for %[1]s is late (%[2]s, %[3]s)",
-		sekisho.NoticeAtRisk:         "Data for %[1]s will likely miss its deadline (%[2]s, %[3]s)",
-		sekisho.NoticeLongRunning:    "The update of %[1]s is taking longer than usual (%[2]s, %[3]s)",
-		sekisho.NoticeTimedOut:       "Data for %[1]s was not updated (%[2]s, %[3]s)",
-		sekisho.NoticeRecovery:       "Data for %[1]s is up to date (%[2]s, %[3]s)",
-		sekisho.NoticeTriggerUnknown: "Please check whether the update of %[1]s started (%[2]s, %[3]s)",
+		sekisho.NoticeUpstreamFailed: "Data for {subject} may be late ({pipeline}, {date})",
+		sekisho.NoticeTriggerFailed:  "The update of {subject} could not start ({pipeline}, {date})",
+		sekisho.NoticeRunFailed:      "The update of {subject} failed ({pipeline}, {date})",
+		sekisho.NoticeDelay:          "Data for {subject} is late ({pipeline}, {date})",
+		sekisho.NoticeAtRisk:         "Data for {subject} will likely miss its deadline ({pipeline}, {date})",
+		sekisho.NoticeLongRunning:    "The update of {subject} is taking longer than usual ({pipeline}, {date})",
+		sekisho.NoticeTimedOut:       "Data for {subject} was not updated ({pipeline}, {date})",
+		sekisho.NoticeRecovery:       "Data for {subject} is up to date ({pipeline}, {date})",
+		sekisho.NoticeTriggerUnknown: "Please check whether the update of {subject} started ({pipeline}, {date})",
 		sekisho.NoticeConfigInvalid:  "sekisho refused a config reload (the previous config keeps running)",
 	},
 	sentences: map[sekisho.NoticeKind]func(v view) string{

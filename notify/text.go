@@ -60,9 +60,9 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 		m.Headline = p.Notify.Mention + " " + m.Headline
 	}
 	if n.Kind == sekisho.NoticeConfigInvalid {
-		m.Details = append(m.Details, c.what+": "+c.sentence(v))
+		m.Details = append(m.Details, "*"+c.what+"*: "+c.sentence(v))
 		if n.Facts.Message != "" {
-			m.Details = append(m.Details, "```"+esc(n.Facts.Message)+"```")
+			m.Details = append(m.Details, "```\n"+esc(strings.TrimSpace(n.Facts.Message))+"\n```")
 		}
 		return m
 	}
