@@ -168,3 +168,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestSuggest(t *testing.T) {
+	tests := []struct {
+		word string
+		want string
+	}{
+		{"glu_job", "glue_job"},
+		{"dealy", "delay"},
+		{"hegle_export", "hegel_export"},
+		{"xyz", ""},
+		{"delay", ""}, // an exact match is not a suggestion
+	}
+	cands := []string{"glue_job", "glue_workflow", "delay", "hegel_export"}
+	for _, tt := range tests {
+		if got := Suggest(tt.word, cands); got != tt.want {
+			t.Errorf("Suggest(%q) = %q, want %q", tt.word, got, tt.want)
+		}
+	}
+}
