@@ -1,0 +1,104 @@
+package notify
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+func TestDigestOncePerDay(t *testing.T) {
+	e := newEnv(t, "webhook")
+	ctx := context.Background()
+	nine, _ := sekisho.ParseTimeOfDay("09:00")
+	e.cfg.Slack.DigestAt = nine
+	if err := e.s.SetConfig(e.cfg); err != nil {
+		t.Fatal(err)
+	}
+	p := e.cfg.Pipeline("socrates_daily")
+	r := openRun(t, e.st, p, "2026-11-21")
+	queue(t, e.st, r, sekisho.StateSucceeded, t0.Add(time.Hour)) // no notice, just the state
+
+	e.clock.Advance(6*time.Hour + 59*time.Minute) // 08:59 JST
+	next := e.pass(t)
+	if len(e.sim.Messages()) != 0 {
+		t.Fatalf("digest before digest_at: %q", texts(e.sim.Messages()))
+	}
+	if want := time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo); next.After(want) {
+		t.Errorf("next pass %v, after digest time %v", next, want)
+	}
+	e.clock.Advance(time.Minute) // 09:00
+	e.pass(t)
+	e.pass(t)
+	// A restart at 10:00 does not queue a second digest for the day.
+	e.clock.Advance(time.Hour)
+	s2 := newSender(t, e.cfg, e.st, e.clock, nil, WithHTTPClient(e.srv.Client()))
+	if _, err := s2.pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs := e.sim.Messages()
+	if len(msgs) != 1 {
+		t.Fatalf("%d digests on the first day: %q", len(msgs), texts(msgs))
+	}
+	text := msgs[0].Text
+	for _, want := range []string{"Today's data status (2026-11-21)", "✅ *socrates_daily* — BigQuery marts behind the learning dashboards: done",
+		"🕒 *kant_daily*: not started yet", "Total: ✅ 1  🕒 1"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("digest lacks %q:\n%s", want, text)
+		}
+	}
+	// The next morning brings the next digest.
+	e.clock.Advance(23 * time.Hour)
+	if _, err := s2.pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	msgs = e.sim.Messages()
+	if len(msgs) != 2 || !strings.Contains(msgs[1].Text, "(2026-11-22)") {
+		t.Fatalf("second day: %q", texts(msgs))
+	}
+	all, _ := e.st.AllNotices(ctx)
+	var keys []string
+	for _, n := range all {
+		if n.Kind == sekisho.NoticeDigest {
+			keys = append(keys, n.DedupeKey)
+		}
+	}
+	if strings.Join(keys, ",") != "digest:2026-11-21,digest:2026-11-22" {
+		t.Errorf("digest keys = %v", keys)
+	}
+}
+
+func TestBuildDigestStatuses(t *testing.T) {
+	st := openStore(t)
+	cfg := testConfig("en")
+	p := cfg.Pipeline("socrates_daily")
+	tests := []struct {
+		name  string
+		state sekisho.State
+		at    time.Time
+		want  string
+	}{
+		{"running before the deadline waits", sekisho.StateRunning, time.Date(2026, 11, 21, 5, 0, 0, 0, tokyo), "⏳"},
+		{"running past the deadline is late", sekisho.StateRunning, time.Date(2026, 11, 21, 7, 0, 0, 0, tokyo), "🐢"},
+		{"blocked past the deadline is late", sekisho.StateBlocked, time.Date(2026, 11, 21, 7, 0, 0, 0, tokyo), "🐢"},
+		{"failed", sekisho.StateFailed, time.Date(2026, 11, 21, 7, 0, 0, 0, tokyo), "🚨"},
+		{"timed out", sekisho.StateTimedOut, time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo), "🚨"},
+		{"succeeded late is still done", sekisho.StateSucceeded, time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo), "✅"},
+		{"skipped", sekisho.StateSkipped, time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo), "⏭"},
+	}
+	r := openRun(t, st, p, "2026-11-21")
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r = queue(t, st, r, tc.state, tc.at)
+			entries, err := BuildDigest(context.Background(), cfg, st, tc.at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(entries) != 2 || entries[0].Emoji() != tc.want || entries[1].Emoji() != "🕒" {
+				t.Errorf("entries = %+v", entries)
+			}
+		})
+	}
+}
