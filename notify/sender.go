@@ -75,11 +75,11 @@ type Sender struct {
 	callTimeout time.Duration
 	kick        chan struct{}
 
-	mu   sync.Mutex
-	snap snapshot
+	mu         sync.Mutex
+	snap       snapshot
+	pauseUntil time.Time // no Slack calls before this: outage, rate limit or refused token
 
 	// Owned by the Run goroutine.
-	pauseUntil time.Time
 	lastDigest string
 	chanMu     sync.Mutex
 	channelIDs map[string]string // "#name" → channel id, learned from chat.postMessage answers
@@ -142,6 +142,7 @@ func (s *Sender) SetConfig(cfg *config.Config) error {
 	}
 	s.mu.Lock()
 	s.snap = snap
+	s.pauseUntil = time.Time{} // a reload may have fixed a refused token
 	s.mu.Unlock()
 	s.Kick()
 	return nil
@@ -151,6 +152,12 @@ func (s *Sender) snapshot() snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.snap
+}
+
+func (s *Sender) paused() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pauseUntil
 }
 
 // Kick wakes the sender early: the engine calls it after writing notices.
@@ -202,8 +209,8 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 	if at, ok := nextDigest(snap.cfg, now); ok {
 		next = earliest(next, at)
 	}
-	if now.Before(s.pauseUntil) {
-		return earliest(next, s.pauseUntil), nil
+	if pause := s.paused(); now.Before(pause) {
+		return earliest(next, pause), nil
 	}
 	pending, err := s.st.PendingNotices(ctx, batchSize)
 	if err != nil {
@@ -232,7 +239,9 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 		next = earliest(next, out.retryAt)
 		if out.verdict.global {
 			// One probe per backoff while Slack is down or limiting us.
+			s.mu.Lock()
 			s.pauseUntil = out.retryAt
+			s.mu.Unlock()
 			break
 		}
 	}

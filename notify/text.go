@@ -42,7 +42,11 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 	c := catalogFor(lang)
 	if n.Kind == sekisho.NoticeDigest {
 		// A digest is a snapshot: its text was written when it was taken.
-		head, rest, _ := strings.Cut(n.Text, "\n")
+		text := n.Text
+		if text == "" {
+			text = fmt.Sprintf(c.digest.headline, n.LogicalDate)
+		}
+		head, rest, _ := strings.Cut(text, "\n")
 		m := Message{Headline: head, Marker: marker(n.DedupeKey)}
 		if rest != "" {
 			m.Details = strings.Split(rest, "\n")
