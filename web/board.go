@@ -1,0 +1,257 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/status"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// pages are parsed once; html/template escapes every config string.
+var pages = map[string]*template.Template{}
+
+func init() {
+	for _, name := range []string{"board.html", "pipeline.html", "notfound.html"} {
+		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
+			"pct": func(p *float64) string {
+				if p == nil {
+					return "-"
+				}
+				return fmt.Sprintf("%.1f%%", *p)
+			},
+		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
+	}
+}
+
+func staticHandler() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	files := http.FileServerFS(sub)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=300")
+		files.ServeHTTP(w, r)
+	})
+}
+
+// page is what every template sees.
+type page struct {
+	Lang, OtherLang string
+	T               map[string]string
+	Title           string
+	Updated         string
+	Refresh         bool
+	Board           *boardView
+	Pipeline        *pipelineView
+}
+
+func (s *server) lang(r *http.Request, cfg *config.Config) string {
+	switch l := r.URL.Query().Get("lang"); l {
+	case "ja", "en":
+		return l
+	}
+	return status.Language(cfg)
+}
+
+func newPage(lang string) page {
+	other := "en"
+	if lang == "en" {
+		other = "ja"
+	}
+	return page{Lang: lang, OtherLang: other, T: texts[lang], Title: texts[lang]["title"]}
+}
+
+func (s *server) render(w http.ResponseWriter, code int, name string, p page) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if err := pages[name].ExecuteTemplate(w, "layout", p); err != nil {
+		s.Logger.Error("http: render "+name, "err", err)
+	}
+}
+
+type boardView struct {
+	OK        bool
+	Pipelines []pipelineCard
+	Affected  []affectedView
+}
+
+type pipelineCard struct {
+	Name, Description  string
+	Lang               string
+	Emoji, Word, Class string
+	Summary            string
+	Impacts            []string
+	Upstreams          []upstreamView
+	Timeline           timeline
+	SLOPct             *float64
+	HasSLO             bool
+	Cells              []cellView
+}
+
+type upstreamView struct {
+	Name, Emoji, State, Finished, Message, Error string
+}
+
+type cellView struct {
+	Class, Symbol, Title string
+}
+
+type affectedView struct {
+	Name, Emoji, Word, Summary string
+	Impacts                    []string
+	Downstreams                []affectedDownstream
+}
+
+type affectedDownstream struct {
+	Name, Emoji, Word string
+	Impacts           []string
+}
+
+func stateClass(p *status.Pipeline) string {
+	switch {
+	case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
+		return "bad"
+	case p.State == sekisho.StateBlocked || p.Late:
+		return "warn"
+	case p.State == sekisho.StateSucceeded:
+		return "good"
+	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled:
+		return "idle"
+	}
+	return "busy"
+}
+
+var jobEmoji = map[sekisho.JobState]string{sekisho.JobSucceeded: "✅", sekisho.JobFailed: "🚨",
+	sekisho.JobRunning: "🔄", sekisho.JobPending: "⏳"}
+
+func (s *server) board(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.needConfig(w)
+	if !ok {
+		return
+	}
+	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
+	b, err := status.Build(ctx, s.Store, cfg, "", now)
+	if err != nil {
+		s.internal(w, "board", err)
+		return
+	}
+	q := last30(cfg, now, "")
+	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	if err != nil {
+		s.internal(w, "board", err)
+		return
+	}
+	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	if err != nil {
+		s.internal(w, "board", err)
+		return
+	}
+	byPipeline := map[string][]slo.Cell{}
+	for _, c := range cells {
+		byPipeline[c.Pipeline] = append(byPipeline[c.Pipeline], c)
+	}
+	pct := map[string]*float64{}
+	for _, row := range rep.Pipelines {
+		pct[row.Pipeline] = row.SLOPct
+	}
+	v := &boardView{OK: b.Overall == status.OverallOK}
+	for _, p := range b.Pipelines {
+		v.Pipelines = append(v.Pipelines, s.card(p, lang, now, byPipeline[p.Name], pct[p.Name], cfg))
+	}
+	for _, p := range b.Troubled() {
+		e, word := status.Label(p.State, p.Late, lang)
+		a := affectedView{Name: p.Name, Emoji: e, Word: word, Summary: p.Summary, Impacts: p.Impacts}
+		for _, d := range b.Downstreams(p.Name) {
+			de, dw := status.Label(d.State, d.Late, lang)
+			a.Downstreams = append(a.Downstreams, affectedDownstream{Name: d.Name, Emoji: de, Word: dw, Impacts: d.Impacts})
+		}
+		v.Affected = append(v.Affected, a)
+	}
+	pg := newPage(lang)
+	pg.Board, pg.Refresh = v, true
+	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")
+	s.render(w, http.StatusOK, "board.html", pg)
+}
+
+// last30 is the 30 days ending today in the config's zone.
+func last30(cfg *config.Config, now time.Time, pipeline string) slo.Query {
+	loc := cfg.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t := now.In(loc)
+	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, loc)
+	return slo.Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
+}
+
+func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []slo.Cell, pct *float64, cfg *config.Config) pipelineCard {
+	e, word := status.Label(p.State, p.Late, lang)
+	c := pipelineCard{Name: p.Name, Lang: lang, Description: p.Description, Emoji: e, Word: word, Class: stateClass(p),
+		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang)}
+	if cp := cfg.Pipeline(p.Name); cp != nil && cp.SLO != nil {
+		c.HasSLO = true
+	}
+	for _, u := range p.Upstreams {
+		c.Upstreams = append(c.Upstreams, upstreamView{Name: u.Name, Emoji: jobEmoji[u.State], State: string(u.State),
+			Finished: clockOrEmpty(u.FinishedAt, p), Message: u.Message, Error: u.Error})
+	}
+	c.Cells = cellViews(cells, lang)
+	return c
+}
+
+func cellViews(cells []slo.Cell, lang string) []cellView {
+	out := make([]cellView, 0, len(cells))
+	for _, cell := range cells {
+		out = append(out, cellView{Class: "c-" + string(cell.State), Symbol: cell.State.Symbol(), Title: cellTitle(cell, lang)})
+	}
+	return out
+}
+
+// cellTitle is the tooltip of a history cell: "2026-11-03: late (06:42, deadline 06:00)".
+func cellTitle(c slo.Cell, lang string) string {
+	word := cellWord(string(c.State), lang)
+	if c.FinishedAt.IsZero() {
+		return fmt.Sprintf("%s: %s", c.Date, word)
+	}
+	loc := c.FinishedAt.Location()
+	fin := status.Clock(c.FinishedAt, c.Date, loc)
+	if c.Deadline.IsZero() {
+		return fmt.Sprintf("%s: %s (%s)", c.Date, word, fin)
+	}
+	dl := status.Clock(c.Deadline, c.Date, loc)
+	if lang == "en" {
+		return fmt.Sprintf("%s: %s (%s, deadline %s)", c.Date, word, fin, dl)
+	}
+	return fmt.Sprintf("%s: %s (%s、期限 %s)", c.Date, word, fin, dl)
+}
+
+func clockOrEmpty(t time.Time, p *status.Pipeline) string {
+	if t.IsZero() {
+		return ""
+	}
+	return status.Clock(t, p.LogicalDate, p.Location)
+}
+
+func (s *server) notFoundPage(w http.ResponseWriter, r *http.Request) {
+	pg := newPage(s.lang(r, s.cfg()))
+	pg.Title = pg.T["notfound"]
+	s.render(w, http.StatusNotFound, "notfound.html", pg)
+}
+
+// sortRunsNewest keeps the detail page's order stable when dates tie.
+func sortRunsNewest(runs []sekisho.Run) {
+	sort.SliceStable(runs, func(i, j int) bool { return runs[i].LogicalDate > runs[j].LogicalDate })
+}

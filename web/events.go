@@ -1,0 +1,114 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"net/http"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/sensors/glue"
+	"github.com/sekisho-dev/sekisho/sensors/trocco"
+)
+
+// Events are accepted with 202 once parsed, whether or not a pipeline waits
+// on the job: a sender that got an error would retry forever, and events
+// only speed up what polling finds anyway.
+
+func (s *server) glueEvent(w http.ResponseWriter, r *http.Request) {
+	if s.Events == nil {
+		writeError(w, http.StatusNotImplemented, "event ingestion is not available on this server")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not read the body")
+		return
+	}
+	job, run, err := glue.ParseEvent(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res := sekisho.Resource{Type: config.TypeGlueJob, ID: job}
+	if !s.watched(res) {
+		s.Logger.Info("http: glue event for a job no pipeline waits on, ignored", "job", job, "run", run.ExternalID)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "no pipeline waits on this job"})
+		return
+	}
+	if err := s.Events.Ingest(r.Context(), res, run); err != nil {
+		s.eventFailed(w, res, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
+	if s.Events == nil {
+		writeError(w, http.StatusNotImplemented, "event ingestion is not available on this server")
+		return
+	}
+	ev, err := trocco.ParseEvent(r)
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.Is(err, trocco.ErrEventTooLarge), errors.As(err, &mbe):
+		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if !s.watched(ev.Resource) {
+		s.Logger.Info("http: trocco event for a definition no pipeline waits on, ignored", "resource", ev.Resource.Key(), "job", ev.JobID)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "no pipeline waits on this definition"})
+		return
+	}
+	if ev.Resource.Type == config.TypeTroccoWorkflow {
+		if err := s.Events.Learn(r.Context(), ev.Resource, ev.JobID); err != nil {
+			s.eventFailed(w, ev.Resource, err)
+			return
+		}
+	}
+	// An unknown status word only teaches the job id; the sensor reads
+	// the job's real state from the API.
+	if ev.Known && ev.State.Ended() {
+		if err := s.Events.Ingest(r.Context(), ev.Resource, sekisho.JobRun{ExternalID: ev.JobID, State: ev.State,
+			FinishedAt: s.Clock.Now().UTC()}); err != nil {
+			s.eventFailed(w, ev.Resource, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+func (s *server) eventFailed(w http.ResponseWriter, res sekisho.Resource, err error) {
+	if errors.Is(err, sekisho.ErrNotFound) {
+		s.Logger.Info("http: event for an unknown job, ignored", "resource", res.Key(), "err", err)
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "unknown job"})
+		return
+	}
+	// 503 lets the sender retry later; the event changed nothing.
+	s.Logger.Error("http: event ingestion failed", "resource", res.Key(), "err", err)
+	writeError(w, http.StatusServiceUnavailable, "event not recorded: try again later")
+}
+
+// watched reports whether a pipeline of the current config waits on res.
+func (s *server) watched(res sekisho.Resource) bool {
+	cfg := s.cfg()
+	if cfg == nil {
+		return false
+	}
+	for _, p := range cfg.Pipelines {
+		for _, u := range p.Upstreams {
+			if u.Resource() == res {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/status"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+type pipelineView struct {
+	Card  pipelineCard
+	Chart chart
+	Runs  []runView
+}
+
+type runView struct {
+	Date, Emoji, Word, Summary string
+	Attempt                    int
+	Gate, Triggered, Finished  string
+	ExternalID, Message        string
+	Transitions                []transitionView
+	Observations               []observationView
+}
+
+type transitionView struct {
+	Attempt        int
+	At, From, To   string
+	Reason, Detail string
+}
+
+type observationView struct {
+	At, Upstream, State, ExternalID, Message, Error string
+}
+
+const recentRuns = 14
+
+func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.needConfig(w)
+	if !ok {
+		return
+	}
+	name := r.PathValue("name")
+	p := cfg.Pipeline(name)
+	if p == nil {
+		s.notFoundPage(w, r)
+		return
+	}
+	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
+	loc := p.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	today, err := status.ForPipeline(ctx, s.Store, cfg, name, sekisho.DateOf(now, loc), now)
+	if err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	q := last30(cfg, now, name)
+	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	if err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	if err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	var pct *float64
+	if len(rep.Pipelines) == 1 {
+		pct = rep.Pipelines[0].SLOPct
+	}
+	v := &pipelineView{Card: s.card(today, lang, now, cells, pct, cfg), Chart: newChart(cells, lang)}
+	runs, err := s.Store.Runs(ctx, store.RunFilter{Pipeline: name, Limit: recentRuns})
+	if err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	sortRunsNewest(runs)
+	for _, run := range runs {
+		rv, err := s.runView(r, run, lang, loc)
+		if err != nil {
+			s.internal(w, "pipeline page", err)
+			return
+		}
+		v.Runs = append(v.Runs, rv)
+	}
+	pg := newPage(lang)
+	pg.Title = name + " — " + pg.T["title"]
+	pg.Pipeline, pg.Refresh = v, true
+	pg.Updated = now.In(loc).Format("2006-01-02 15:04:05 MST")
+	s.render(w, http.StatusOK, "pipeline.html", pg)
+}
+
+func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *time.Location) (runView, error) {
+	late := !run.Deadline.IsZero() && run.FirstSuccessAt.IsZero() && !run.State.Terminal() && s.Clock.Now().After(run.Deadline)
+	e, word := status.Label(run.State, late, lang)
+	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
+	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),
+		Triggered: clock(run.TriggeredAt), Finished: clock(run.FinishedAt), ExternalID: run.ExternalID, Message: run.Message}
+	d, err := s.runDetail(r, run)
+	if err != nil {
+		return rv, err
+	}
+	ts, _ := s.Store.Transitions(r.Context(), run.ID)
+	for _, t := range ts {
+		detail := ""
+		if len(t.Detail) > 0 {
+			b, _ := json.Marshal(t.Detail)
+			detail = string(b)
+		}
+		rv.Transitions = append(rv.Transitions, transitionView{Attempt: t.Attempt, At: clock(t.At), From: string(t.From),
+			To: string(t.To), Reason: t.Reason, Detail: detail})
+	}
+	for _, o := range d.Observations {
+		at := ""
+		if o.ObservedAt != nil {
+			if t, err := time.Parse(time.RFC3339, *o.ObservedAt); err == nil {
+				at = clock(t)
+			}
+		}
+		rv.Observations = append(rv.Observations, observationView{At: at, Upstream: o.Upstream, State: o.State,
+			ExternalID: o.ExternalID, Message: o.Message, Error: o.Error})
+	}
+	return rv, nil
+}

@@ -1,0 +1,144 @@
+// Package web serves sekisho over HTTP: the status board for business users
+// (server-rendered, no external assets, readable on a phone and without
+// JavaScript), the JSON API, operator actions, pushed events from Glue and
+// TROCCO, health probes and Prometheus metrics.
+package web
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/metrics"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// MaxBodyBytes is the largest request body accepted (SPEC §8).
+const MaxBodyBytes = 1 << 20
+
+// Operator carries out the operator actions. The engine implements it.
+// Errors wrapping sekisho.ErrNotFound answer 404; errors wrapping
+// sekisho.ErrConflict or sekisho.ErrRejected (the run's state does not
+// allow the action) answer 409 with the error's message.
+type Operator interface {
+	Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error)
+	Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error)
+}
+
+// Events takes pushed upstream events. Ingest hands a finished job run to the
+// engine as if a sensor had seen it; Learn records a TROCCO workflow job id
+// the sensor cannot list. Both must be harmless when replayed.
+type Events interface {
+	Ingest(ctx context.Context, r sekisho.Resource, run sekisho.JobRun) error
+	Learn(ctx context.Context, r sekisho.Resource, jobID string) error
+}
+
+// Options wires the server to the rest of the daemon.
+type Options struct {
+	// Config returns the current config; it changes on reload.
+	Config   func() *config.Config
+	Store    *store.Store
+	Operator Operator // nil: operator actions answer 501
+	Events   Events   // nil: events answer 501
+	Metrics  *metrics.Metrics
+	Clock    sekisho.Clock // default: the wall clock
+	Logger   *slog.Logger  // default: discard
+	// Ready reports why the daemon cannot serve yet; nil means ready. The
+	// default checks that a config is loaded and the store answers.
+	Ready func() error
+}
+
+type server struct {
+	Options
+}
+
+type wallClock struct{}
+
+func (wallClock) Now() time.Time { return time.Now() }
+
+// New returns the HTTP handler of every endpoint of SPEC §8.
+func New(o Options) http.Handler {
+	if o.Clock == nil {
+		o.Clock = wallClock{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &server{Options: o}
+	if s.Ready == nil {
+		s.Ready = s.defaultReady
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", s.read(s.board))
+	mux.Handle("GET /pipelines/{name}", s.read(s.pipelinePage))
+	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
+	mux.Handle("GET /api/v1/status", s.read(s.apiStatus))
+	mux.Handle("GET /api/v1/runs", s.read(s.apiRuns))
+	mux.Handle("GET /api/v1/runs/{pipeline}/{date}", s.read(s.apiRun))
+	mux.Handle("GET /api/v1/slo", s.read(s.apiSLO))
+	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/rerun", s.write(s.operate("rerun")))
+	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/skip", s.write(s.operate("skip")))
+	mux.Handle("POST /api/v1/events/glue", s.write(s.glueEvent))
+	mux.Handle("POST /api/v1/events/trocco", s.write(s.troccoEvent))
+	mux.Handle("GET /metrics", s.read(o.Metrics.Handler(o.Store, o.Config, o.Clock).ServeHTTP))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no such endpoint: see docs/board.md for the API")
+	}))
+	mux.Handle("GET /", s.read(s.notFoundPage))
+	return secure(limitBody(mux))
+}
+
+// NewServer wraps h in a server with timeouts, so a slow or stalled client
+// cannot hold connections open.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}
+
+func (s *server) cfg() *config.Config {
+	if s.Config == nil {
+		return nil
+	}
+	return s.Config()
+}
+
+func (s *server) defaultReady() error {
+	if s.cfg() == nil {
+		return errors.New("config not loaded")
+	}
+	if s.Store == nil {
+		return errors.New("store not open")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := s.Store.Ping(ctx); err != nil {
+		return errors.New("store not answering")
+	}
+	return nil
+}
+
+func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if err := s.Ready(); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("not ready: " + err.Error() + "\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
