@@ -36,9 +36,14 @@ func dateString(day int) string {
 	return time.Unix(int64(day)*86400, 0).UTC().Format(time.DateOnly)
 }
 
-func digits(b []byte) (int, bool) {
+// text is what the parsers read: stored values arrive as strings from the
+// driver and as bytes from tests.
+type text interface{ ~string | ~[]byte }
+
+func digits[T text](b T) (int, bool) {
 	n := 0
-	for _, c := range b {
+	for i := 0; i < len(b); i++ {
+		c := b[i]
 		if c < '0' || c > '9' {
 			return 0, false
 		}
@@ -48,7 +53,7 @@ func digits(b []byte) (int, bool) {
 }
 
 // parseDay reads YYYY-MM-DD.
-func parseDay(b []byte) (int, bool) {
+func parseDay[T text](b T) (int, bool) {
 	if len(b) != 10 || b[4] != '-' || b[7] != '-' {
 		return 0, false
 	}
@@ -64,7 +69,7 @@ func parseDay(b []byte) (int, bool) {
 // parseMillis reads a stored time, "2006-01-02T15:04:05.000Z", as Unix
 // milliseconds. Anything else RFC 3339 takes the slow path. ok is false for
 // NULL or unreadable text, which the report treats as absent.
-func parseMillis(b []byte) (int64, bool) {
+func parseMillis[T text](b T) (int64, bool) {
 	if len(b) == 24 && b[10] == 'T' && b[13] == ':' && b[16] == ':' && b[19] == '.' && b[23] == 'Z' {
 		day, ok := parseDay(b[:10])
 		hh, ok1 := digits(b[11:13])

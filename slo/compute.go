@@ -20,26 +20,23 @@ func Compute(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) (*Rep
 		return nil, err
 	}
 	rep := &Report{From: s.from, To: s.to, Pipelines: make([]Row, 0, len(s.pipelines))}
-	var all, cur acc
-	var curP *config.Pipeline
-	flush := func() {
-		if curP != nil {
-			rep.Pipelines = append(rep.Pipelines, cur.row(curP.Name, curP.SLO))
-			all.merge(&cur)
-			cur.reset()
-		}
-	}
-	err = walk(ctx, db, s, func(p *config.Pipeline, d *day) {
-		if p != curP {
-			flush()
-			curP = p
-		}
-		cur.add(d)
-	})
+	accs := make([]acc, len(s.pipelines))
+	err = walk(ctx, db, s, func(i int, _ *config.Pipeline, d *day) { accs[i].add(d) })
 	if err != nil {
 		return nil, err
 	}
-	flush()
+	var all acc
+	n := 0
+	for i := range accs {
+		n += len(accs[i].finish)
+	}
+	all.finish = make([]int32, 0, n)
+	all.duration = make([]int32, 0, n)
+	for i, p := range s.pipelines {
+		rep.Pipelines = append(rep.Pipelines, accs[i].row(p.Name, p.SLO))
+		all.merge(&accs[i])
+		accs[i] = acc{} // let the samples go
+	}
 	rep.Overall = all.row("", nil)
 	// Pipelines have objectives of their own, so the overall budget is the
 	// sum of theirs (overspent ones included), not one objective applied
@@ -60,11 +57,6 @@ type acc struct {
 	days, sloDays, sloMet, slaDays, slaMet, skipped int
 	runDays, attempts                               int
 	finish, duration                                []int32 // seconds
-}
-
-func (a *acc) reset() {
-	f, du := a.finish[:0], a.duration[:0]
-	*a = acc{finish: f, duration: du}
 }
 
 func (a *acc) add(d *day) {

@@ -16,8 +16,8 @@ func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell
 	if err != nil {
 		return nil, err
 	}
-	cells := make([]Cell, 0, len(s.pipelines)*(s.toDay-s.fromDay+1))
-	err = walk(ctx, db, s, func(p *config.Pipeline, d *day) {
+	per := make([][]Cell, len(s.pipelines))
+	err = walk(ctx, db, s, func(i int, p *config.Pipeline, d *day) {
 		loc := p.Location
 		if loc == nil {
 			loc = time.UTC
@@ -31,10 +31,14 @@ func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell
 		case d.cell == CellFailed || d.cell == CellTimedOut:
 			c.FinishedAt = msTime(d.finished, loc)
 		}
-		cells = append(cells, c)
+		per[i] = append(per[i], c)
 	})
 	if err != nil {
 		return nil, err
+	}
+	cells := make([]Cell, 0, len(s.pipelines)*(s.toDay-s.fromDay+1))
+	for _, c := range per {
+		cells = append(cells, c...)
 	}
 	return cells, nil
 }

@@ -79,7 +79,7 @@ func TestParseMillis(t *testing.T) {
 			t.Errorf("parseMillis(%s) = %d %v, want %d", in, got, ok, want)
 		}
 	}
-	if _, ok := parseMillis(nil); ok {
+	if _, ok := parseMillis(""); ok {
 		t.Error("NULL parsed")
 	}
 }

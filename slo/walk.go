@@ -4,8 +4,12 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -86,126 +90,159 @@ func known(cfg *config.Config) string {
 	return "known: " + strings.Join(names, ", ")
 }
 
-const runsQuery = `SELECT pipeline, logical_date, state, attempt, gate_at, deadline, recover_by,
-	first_success_at, finished_at FROM runs WHERE logical_date >= ? AND logical_date <= ?`
+// pipelineQuery reads one pipeline's runs of a date range as one text
+// value, a record per run. The covering index runs_slo (migration 002)
+// serves it from index pages in date order (an ORDER BY inside
+// group_concat would build a sorter per pipeline and double the time;
+// walkPipeline sorts instead if SQLite ever hands the records out of order). Handing SQLite's rows over
+// database/sql costs about a microsecond per column; one value per
+// pipeline instead of nine per run takes a year of a thousand pipelines
+// from 1.3 s to under 0.3 s.
+const pipelineQuery = `SELECT (SELECT MIN(logical_date) FROM runs WHERE pipeline = ?1),
+	(SELECT group_concat(concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
+		recover_by, '|', first_success_at, '|', finished_at), ';')
+	FROM runs WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3)`
 
-// walk calls fn for every configured pipeline (in name order) and every day
-// of the span (in date order), judged at the span's now. It holds one row at
-// a time; fn must not keep d.
-func walk(ctx context.Context, db *sql.DB, s span, fn func(p *config.Pipeline, d *day)) error {
-	first, err := firstRuns(ctx, db, s.pipelines)
+// walk calls fn for every selected pipeline and every day of the span,
+// judged at the span's now; i is the pipeline's index in s.pipelines. Up to
+// readers goroutines read pipelines in parallel (the store's read pool has
+// four connections), so fn runs concurrently for different pipelines, but
+// for one pipeline always on one goroutine, in date order. fn must not keep d.
+func walk(ctx context.Context, db *sql.DB, s span, fn func(i int, p *config.Pipeline, d *day)) error {
+	stmt, err := db.PrepareContext(ctx, pipelineQuery)
 	if err != nil {
-		return err
+		return fmt.Errorf("slo: read runs: %w (is this a sekisho database?)", err)
 	}
-	q, args := runsQuery, []any{s.from, s.to}
-	if len(s.pipelines) == 1 {
-		q += ` AND pipeline = ?`
-		args = append(args, s.pipelines[0].Name)
-	}
-	rows, err := db.QueryContext(ctx, q+` ORDER BY pipeline, logical_date`, args...)
-	if err != nil {
-		return fmt.Errorf("slo: read runs: %w", err)
-	}
-	defer rows.Close()
-
+	defer stmt.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
 	var (
-		name, date, state                      sql.RawBytes
-		gate, deadline, recoverBy, succ, finAt sql.RawBytes
-		attempts                               int
-		have                                   = rows.Next()
+		next     atomic.Int64
+		wg       sync.WaitGroup
+		mu       sync.Mutex
+		firstErr error
 	)
-	scan := func() error {
-		return rows.Scan(&name, &date, &state, &attempts, &gate, &deadline, &recoverBy, &succ, &finAt)
-	}
-	if have {
-		if err := scan(); err != nil {
-			return fmt.Errorf("slo: read runs: %w", err)
-		}
-	}
-	next := func() error {
-		have = rows.Next()
-		if have {
-			return scan()
-		}
-		return nil
-	}
-	var d day
-	for _, p := range s.pipelines {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		gates, err := gateTimes(p, s.fromDay, s.toDay)
-		if err != nil {
-			return err
-		}
-		firstDay, ran := first[p.Name]
-		// Runs of pipelines no longer configured have no schedule to judge
-		// them by; they stay in the views but not in the report.
-		for have && string(name) < p.Name {
-			if err := next(); err != nil {
-				return fmt.Errorf("slo: read runs: %w", err)
-			}
-		}
-		at := s.fromDay
-		emitMissing := func(until int) {
-			for ; at < until; at++ {
-				g := gates[at-s.fromDay]
-				d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
-				if d.due {
-					date := dateString(at)
-					d.deadline = unixMilliOrZero(p.Deadline(date))
-					d.recoverBy = unixMilliOrZero(p.RecoverBy(date))
+	workers := min(readers, runtime.GOMAXPROCS(0), len(s.pipelines))
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gates := map[string][]int64{} // pipelines often share a schedule and a zone
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(s.pipelines) || ctx.Err() != nil {
+					return
 				}
-				d.judge(s.now)
-				fn(p, &d)
+				p := s.pipelines[i]
+				err := readPipeline(ctx, stmt, s, gates, p, func(d *day) { fn(i, p, d) })
+				if err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+					return
+				}
 			}
-		}
-		for have && string(name) == p.Name {
-			n, ok := parseDay(date)
-			if !ok || n < at {
-				return fmt.Errorf("slo: run of %s has a bad logical date %q", p.Name, date)
-			}
-			emitMissing(n)
-			d = day{day: n, hasRun: true, state: sekisho.State(state), attempts: attempts}
-			d.gate, _ = parseMillis(gate)
-			d.deadline, _ = parseMillis(deadline)
-			d.recoverBy, _ = parseMillis(recoverBy)
-			d.success, _ = parseMillis(succ)
-			d.finished, _ = parseMillis(finAt)
-			d.judge(s.now)
-			fn(p, &d)
-			at = n + 1
-			if err := next(); err != nil {
-				return fmt.Errorf("slo: read runs: %w", err)
-			}
-		}
-		emitMissing(s.toDay + 1)
+		}()
 	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("slo: read runs: %w", err)
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = ctx.Err()
+	}
+	return firstErr
+}
+
+// readers bounds the goroutines of one report: the store's read pool has
+// four connections, and the server must keep some for the board.
+const readers = 2
+
+func readPipeline(ctx context.Context, stmt *sql.Stmt, s span, gates map[string][]int64, p *config.Pipeline, fn func(d *day)) error {
+	var first, blob sql.NullString
+	err := stmt.QueryRowContext(ctx, p.Name, s.from, s.to).Scan(&first, &blob)
+	if err == nil {
+		err = walkPipeline(p, s, gates, first.String, blob.String, fn)
+	}
+	if err != nil {
+		return fmt.Errorf("slo: read runs of %s: %w", p.Name, err)
 	}
 	return nil
 }
 
-// firstRuns finds each pipeline's first logical date ever: days before it
-// are not counted as missed, since the pipeline may not have existed then.
-func firstRuns(ctx context.Context, db *sql.DB, ps []*config.Pipeline) (map[string]int, error) {
-	stmt, err := db.PrepareContext(ctx, `SELECT MIN(logical_date) FROM runs WHERE pipeline = ?`)
-	if err != nil {
-		return nil, fmt.Errorf("slo: first runs: %w (is this a sekisho database?)", err)
-	}
-	defer stmt.Close()
-	out := make(map[string]int, len(ps))
-	for _, p := range ps {
-		var first sql.NullString
-		if err := stmt.QueryRowContext(ctx, p.Name).Scan(&first); err != nil {
-			return nil, fmt.Errorf("slo: first run of %s: %w", p.Name, err)
+func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun, blob string, fn func(d *day)) error {
+	key := p.Schedule + "\x00" + p.Timezone
+	gates, ok := cache[key]
+	if !ok {
+		var err error
+		if gates, err = gateTimes(p, s.fromDay, s.toDay); err != nil {
+			return err
 		}
-		if n, ok := parseDay([]byte(first.String)); first.Valid && ok {
-			out[p.Name] = n
+		cache[key] = gates
+	}
+	// Days before the first run ever are not counted as missed: the
+	// pipeline may not have existed yet.
+	firstDay, ran := parseDay(firstRun)
+	var d day
+	at := s.fromDay
+	emitMissing := func(until int) {
+		for ; at < until; at++ {
+			g := gates[at-s.fromDay]
+			d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
+			if d.due {
+				date := dateString(at)
+				d.deadline = unixMilliOrZero(p.Deadline(date))
+				d.recoverBy = unixMilliOrZero(p.RecoverBy(date))
+			}
+			d.judge(s.now)
+			fn(&d)
 		}
 	}
-	return out, nil
+	recs := strings.Split(blob, ";")
+	if blob == "" {
+		recs = nil
+	}
+	// Records start with the logical date, so text order is date order.
+	if !slices.IsSorted(recs) {
+		slices.Sort(recs)
+	}
+	var f [8]string
+	for _, rec := range recs {
+		for i := range f {
+			if j := strings.IndexByte(rec, '|'); j >= 0 && i < len(f)-1 {
+				f[i], rec = rec[:j], rec[j+1:]
+			} else {
+				f[i], rec = rec, ""
+			}
+		}
+		n, ok := parseDay(f[0])
+		attempts, ok2 := digits(f[2])
+		if !ok || !ok2 || n < at || n > s.toDay {
+			return fmt.Errorf("unreadable run record %q", f[0])
+		}
+		emitMissing(n)
+		d = day{day: n, hasRun: true, state: state(f[1]), attempts: attempts}
+		d.gate, _ = parseMillis(f[3])
+		d.deadline, _ = parseMillis(f[4])
+		d.recoverBy, _ = parseMillis(f[5])
+		d.success, _ = parseMillis(f[6])
+		d.finished, _ = parseMillis(f[7])
+		d.judge(s.now)
+		fn(&d)
+		at = n + 1
+	}
+	emitMissing(s.toDay + 1)
+	return nil
+}
+
+// state interns the stored state names, so a year of runs allocates none.
+func state(b string) sekisho.State {
+	for _, s := range sekisho.States {
+		if b == string(s) {
+			return s
+		}
+	}
+	return sekisho.State(b)
 }
 
 func unixMilliOrZero(t time.Time) int64 {
