@@ -57,6 +57,9 @@ func Clock(t time.Time, logicalDate string, loc *time.Location) string {
 	return t.Format("15:04")
 }
 
+// Summarize rewrites the summary in another language (the board's ?lang=).
+func (p *Pipeline) Summarize(lang string, now time.Time) { p.Summary = summarize(p, lang, now) }
+
 // summarize writes the one sentence the board and `sekisho status` show.
 func summarize(p *Pipeline, lang string, now time.Time) string {
 	en := lang == "en"

@@ -167,6 +167,11 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	for _, row := range rep.Pipelines {
 		pct[row.Pipeline] = row.SLOPct
 	}
+	if lang != b.Language {
+		for _, p := range b.Pipelines {
+			p.Summarize(lang, now)
+		}
+	}
 	v := &boardView{OK: b.Overall == status.OverallOK}
 	for _, p := range b.Pipelines {
 		v.Pipelines = append(v.Pipelines, s.card(p, lang, now, byPipeline[p.Name], pct[p.Name], cfg))

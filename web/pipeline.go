@@ -59,6 +59,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "pipeline page", err)
 		return
 	}
+	today.Summarize(lang, now)
 	q := last30(cfg, now, name)
 	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
 	if err != nil {
