@@ -174,10 +174,7 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 	key := p.Schedule + "\x00" + p.Timezone
 	gates, ok := cache[key]
 	if !ok {
-		var err error
-		if gates, err = gateTimes(p, s.fromDay, s.toDay); err != nil {
-			return err
-		}
+		gates = gateTimes(p, s.fromDay, s.toDay)
 		cache[key] = gates
 	}
 	// Days before the first run ever are not counted as missed: the
