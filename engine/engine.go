@@ -61,6 +61,7 @@ type Engine struct {
 	clock   clockwork.Clock
 	log     *slog.Logger
 	cfg     atomic.Pointer[config.Config]
+	ad      atomic.Pointer[adapters]
 	kick    chan struct{}
 	sem     chan struct{}
 	wg      sync.WaitGroup
@@ -126,8 +127,24 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e.poller = newPoller(e)
 	e.cfg.Store(cfg)
+	e.SetAdapters(opts.Sensors, opts.Triggers)
 	return e, nil
 }
+
+// adapters are the sensors and triggers of the current config.
+type adapters struct {
+	sensors  map[string]sekisho.Sensor
+	triggers map[string]sekisho.Trigger
+}
+
+// SetAdapters swaps the sensors and triggers, after a reload changed the
+// connections. Requests under way finish on the adapters they started with.
+func (e *Engine) SetAdapters(sensors map[string]sekisho.Sensor, triggers map[string]sekisho.Trigger) {
+	e.ad.Store(&adapters{sensors: sensors, triggers: triggers})
+}
+
+func (e *Engine) sensor(typ string) sekisho.Sensor   { return e.ad.Load().sensors[typ] }
+func (e *Engine) trigger(typ string) sekisho.Trigger { return e.ad.Load().triggers[typ] }
 
 // Config returns the configuration gates open under now.
 func (e *Engine) Config() *config.Config { return e.cfg.Load() }
@@ -151,15 +168,23 @@ func (e *Engine) Kick() {
 // Run opens gates on their schedules and reconciles open runs until ctx ends.
 // It waits for requests under way before it returns.
 func (e *Engine) Run(ctx context.Context) error {
-	sched, err := e.startScheduler()
+	sched, err := gocron.NewScheduler(gocron.WithClock(e.clock))
 	if err != nil {
-		return err
+		return fmt.Errorf("engine: scheduler: %w", err)
 	}
+	sched.Start()
 	defer sched.Shutdown()
 	defer e.wg.Wait()
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
+	var scheduled *config.Config
 	for {
+		if cfg := e.Config(); cfg != scheduled {
+			if err := e.schedule(sched, cfg); err != nil {
+				return err
+			}
+			scheduled = cfg
+		}
 		if err := e.Step(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("engine pass failed", "err", err)
 		}
@@ -172,26 +197,22 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
-// startScheduler registers each pipeline's cron with gocron on the engine's
-// clock. A firing only wakes the loop: the loop opens every gate that is
-// due, so a firing the scheduler missed (a restart, a reload) is caught up
-// in the same place.
-func (e *Engine) startScheduler() (gocron.Scheduler, error) {
-	s, err := gocron.NewScheduler(gocron.WithClock(e.clock), gocron.WithLogger(nil))
-	if err != nil {
-		return nil, fmt.Errorf("engine: scheduler: %w", err)
-	}
-	cfg := e.Config()
+// schedule registers each pipeline's cron with gocron on the engine's clock,
+// replacing the jobs of an older config. A firing wakes the loop at the gate
+// time; the loop opens every gate that is due, so a firing the scheduler
+// missed (downtime, a reload) is caught up in the same place.
+func (e *Engine) schedule(s gocron.Scheduler, cfg *config.Config) error {
+	s.RemoveByTags("gate")
 	for _, p := range cfg.Pipelines {
 		expr, withSeconds := cronSpec(p)
 		_, err := s.NewJob(gocron.CronJob(expr, withSeconds), gocron.NewTask(e.Kick),
-			gocron.WithName(p.Name), gocron.WithSingletonMode(gocron.LimitModeReschedule))
+			gocron.WithName(p.Name), gocron.WithTags("gate"),
+			gocron.WithSingletonMode(gocron.LimitModeReschedule))
 		if err != nil {
-			return nil, fmt.Errorf("engine: schedule of %s: %w", p.Name, err)
+			return fmt.Errorf("engine: schedule of %s: %w", p.Name, err)
 		}
 	}
-	s.Start()
-	return s, nil
+	return nil
 }
 
 // spawn runs fn under the in-flight bound: in a goroutine, or inline in

@@ -280,3 +280,7 @@ func (h *harness) notices() []string {
 	}
 	return out
 }
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func storeStep() store.Step { return store.Step{} }

@@ -80,7 +80,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) {
 	p.mu.Lock()
 	r, since, interval := rs.r, rs.since, rs.interval
 	p.mu.Unlock()
-	sensor := e.opts.Sensors[r.Type]
+	sensor := e.sensor(r.Type)
 	start := e.clock.Now()
 	var runs []sekisho.JobRun
 	var err error

@@ -24,7 +24,7 @@ func (e *Engine) startTrigger(ctx context.Context, p *config.Pipeline, r sekisho
 	if e.inflight[k] || now.Before(e.nextTry[k].at) {
 		return nil
 	}
-	trig := e.opts.Triggers[p.Trigger.Type]
+	trig := e.trigger(p.Trigger.Type)
 	if trig == nil {
 		return e.triggerFailed(ctx, p, r, now, sekisho.ReasonTriggerRejected,
 			fmt.Sprintf("no %s trigger is configured (check connections)", p.Trigger.Type))
@@ -179,7 +179,7 @@ func (e *Engine) follow(ctx context.Context, p *config.Pipeline, r sekisho.Run, 
 	if e.inflight[k] || now.Before(e.follows[k]) {
 		return nil
 	}
-	trig := e.opts.Triggers[p.Trigger.Type]
+	trig := e.trigger(p.Trigger.Type)
 	if trig == nil || p.Trigger == nil {
 		return nil
 	}

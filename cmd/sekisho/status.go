@@ -1,0 +1,60 @@
+package main
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/status"
+)
+
+var cmdStatus = &command{
+	name:    "status",
+	summary: "print the day's state of every pipeline, like the board",
+	usage:   "status [--date YYYY-MM-DD] [--json] [-c FILE] [--db PATH]",
+	run: func(e *env, c *command, args []string) error {
+		f := newFlags(e, c, true)
+		date := f.String("date", "", "logical date (default: each pipeline's today)")
+		asJSON := f.Bool("json", false, "print the /api/v1/status JSON")
+		pos, err := f.parse(e, args)
+		if err != nil {
+			return err
+		}
+		if err := noArgs(f.cmd, pos); err != nil {
+			return err
+		}
+		if err := checkDate("--date", *date); err != nil {
+			return err
+		}
+		cfg, err := f.loadConfig()
+		if err != nil {
+			return err
+		}
+		st, err := openStore(e, f.dbPath(cfg))
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		b, err := status.Build(e.ctx, st, cfg, *date, time.Now())
+		if err != nil {
+			return err
+		}
+		if *asJSON {
+			enc := json.NewEncoder(e.stdout)
+			enc.SetIndent("", "  ")
+			return enc.Encode(b)
+		}
+		return status.WriteTable(e.stdout, b)
+	},
+}
+
+// checkDate refuses a date that is not YYYY-MM-DD.
+func checkDate(flag, d string) error {
+	if d == "" {
+		return nil
+	}
+	if _, err := time.Parse(sekisho.DateLayout, d); err != nil {
+		return usagef("%s %q: want a date like 2026-11-21", flag, d)
+	}
+	return nil
+}

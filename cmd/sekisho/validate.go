@@ -1,0 +1,27 @@
+package main
+
+import (
+	"fmt"
+)
+
+var cmdValidate = &command{
+	name:    "validate",
+	summary: "check pipelines.yaml and print every problem (exit 0 valid, 2 invalid)",
+	usage:   "validate [-c FILE]",
+	run: func(e *env, c *command, args []string) error {
+		f := newFlags(e, c, false)
+		pos, err := f.parse(e, args)
+		if err != nil {
+			return err
+		}
+		if err := noArgs(f.cmd, pos); err != nil {
+			return err
+		}
+		cfg, err := f.loadConfig()
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "%s: ok, %d pipelines\n", f.configPath(), len(cfg.Pipelines))
+		return nil
+	},
+}

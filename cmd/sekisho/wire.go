@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
+	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
+	"github.com/sekisho-dev/sekisho/store"
+	triggerairflow "github.com/sekisho-dev/sekisho/triggers/airflow"
+	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
+)
+
+// tuning adjusts the clients for the demo and tests: quick retries against
+// simulators on loopback. Production leaves it zero.
+type tuning struct {
+	glue    []sensorglue.Option
+	trocco  []troccoapi.Option
+	airflow []airflowapi.Option
+}
+
+// buildAdapters makes the sensors and triggers for cfg's connections: the
+// one place that knows every concrete adapter.
+func buildAdapters(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune tuning) (map[string]sekisho.Sensor, map[string]sekisho.Trigger, error) {
+	sensors := map[string]sekisho.Sensor{}
+	triggers := map[string]sekisho.Trigger{}
+	if g := cfg.Connections.Glue; g != nil {
+		opts := append([]sensorglue.Option{sensorglue.WithLogger(log)}, tune.glue...)
+		s, err := sensorglue.New(ctx, g, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("glue connection: %w", err)
+		}
+		sensors[config.TypeGlueJob] = s
+		sensors[config.TypeGlueWorkflow] = s
+	}
+	if t := cfg.Connections.Trocco; t != nil {
+		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock)}, tune.trocco...)
+		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("trocco connection: %w", err)
+		}
+		s := sensortrocco.New(api, st, sensortrocco.WithClock(clock), sensortrocco.WithLogger(log))
+		sensors[config.TypeTroccoJob] = s
+		sensors[config.TypeTroccoWorkflow] = s
+		triggers[config.TypeTroccoWorkflow] = triggertrocco.New(api, st, triggertrocco.WithClock(clock), triggertrocco.WithLogger(log))
+	}
+	if len(cfg.Connections.Airflow) > 0 {
+		opts := append([]airflowapi.Option{airflowapi.WithLogger(log)}, tune.airflow...)
+		clients, err := airflowapi.NewClients(cfg.Connections.Airflow, opts...)
+		if err != nil {
+			return nil, nil, fmt.Errorf("airflow connections: %w", err)
+		}
+		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
+		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
+	}
+	return sensors, triggers, nil
+}
+
+// fastTuning is for simulators on loopback: short backoffs, few retries.
+func fastTuning() tuning {
+	return tuning{
+		glue:    []sensorglue.Option{sensorglue.WithRetry(5, 50*time.Millisecond)},
+		trocco:  []troccoapi.Option{troccoapi.WithRetry(5, 10*time.Millisecond, 100*time.Millisecond)},
+		airflow: []airflowapi.Option{airflowapi.WithBackoff(10*time.Millisecond, 100*time.Millisecond, 5)},
+	}
+}

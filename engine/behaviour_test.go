@@ -1,0 +1,360 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+func glueUp(name, job string) config.Upstream {
+	return config.Upstream{Name: name, Type: config.TypeGlueJob, JobName: job}
+}
+
+var dagTrigger = &sekisho.TriggerSpec{Type: config.TypeAirflowDag, Connection: "prod", DagID: "mart"}
+
+func (h *harness) run(p, date string) sekisho.Run {
+	h.t.Helper()
+	r, err := h.st.Run(context.Background(), p, date)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return r
+}
+
+func (h *harness) step() {
+	h.t.Helper()
+	if err := h.eng.Step(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func TestCatchUpAfterDowntime(t *testing.T) {
+	// The daemon starts at 02:05; the 02:00 gate fired while it was down.
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
+	h := newHarness(t, jst(1, 2, 5), a)
+	h.step()
+	r := h.run("a", "2026-11-01")
+	if !r.GateAt.Equal(jst(1, 2, 0)) || r.State != sekisho.StateWaiting {
+		t.Fatalf("caught-up run = %+v", r)
+	}
+	// A day older than the timeout is not recreated.
+	if _, err := h.st.Run(context.Background(), "a", "2026-10-31"); !errors.Is(err, sekisho.ErrNotFound) {
+		t.Fatalf("yesterday's gate was recreated: %v", err)
+	}
+}
+
+func TestConditionExpressionAndFailPolicy(t *testing.T) {
+	ups := []config.Upstream{glueUp("x", "x"), glueUp("y", "y"), glueUp("z", "z")}
+	a := pipeline("a", "0 2 * * *", ups, nil)
+	a.Condition = "x && (y || z)"
+	b := pipeline("b", "0 2 * * *", ups, nil)
+	b.Condition = "x && y"
+	b.OnUpstreamFailure = "fail"
+	h := newHarness(t, jst(1, 2, 0), a, b)
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 2, 0), end: jst(1, 2, 10), final: sekisho.JobSucceeded}}
+	h.jobs.runs["glue_job:y"] = []scripted{{id: "y1", start: jst(1, 2, 0), end: jst(1, 2, 10), final: sekisho.JobFailed, message: "boom"}}
+	h.jobs.runs["glue_job:z"] = []scripted{{id: "z1", start: jst(1, 2, 0), end: jst(1, 2, 20), final: sekisho.JobSucceeded}}
+	h.runUntil(jst(1, 2, 30), 5*time.Minute, time.Hour)
+	if r := h.run("a", "2026-11-01"); r.State != sekisho.StateSucceeded || !r.FinishedAt.Equal(jst(1, 2, 20)) {
+		t.Errorf("a (x && (y || z)) = %s at %v, want succeeded at 02:20", r.State, r.FinishedAt.In(tokyo))
+	}
+	if r := h.run("b", "2026-11-01"); r.State != sekisho.StateFailed || !strings.Contains(r.Message, "upstream y failed (y1): boom") {
+		t.Errorf("b (fail policy) = %s %q", r.State, r.Message)
+	}
+}
+
+func TestSharedPollingOneRequestPerResource(t *testing.T) {
+	var ps []*config.Pipeline
+	for i := 0; i < 50; i++ {
+		// 50 pipelines on 5 distinct jobs.
+		ps = append(ps, pipeline(fmt.Sprintf("p%02d", i), "0 2 * * *", []config.Upstream{glueUp("u", fmt.Sprintf("job%d", i%5))}, nil))
+	}
+	h := newHarness(t, jst(1, 2, 0), ps...)
+	for i := 0; i < 10; i++ { // ten poke intervals
+		h.step()
+		h.clock.Advance(5 * time.Minute)
+	}
+	for j := 0; j < 5; j++ {
+		if n := h.jobs.calls[fmt.Sprintf("glue_job:job%d", j)]; n != 10 {
+			t.Errorf("job%d polled %d times in 10 intervals, want 10", j, n)
+		}
+	}
+	// Once every run is done, nothing is polled any more.
+	for j := 0; j < 5; j++ {
+		h.jobs.runs[fmt.Sprintf("glue_job:job%d", j)] = []scripted{{id: "r", start: jst(1, 2, 0), end: jst(1, 2, 1), final: sekisho.JobSucceeded}}
+	}
+	h.step()
+	before := h.jobs.calls["glue_job:job0"]
+	h.clock.Advance(time.Hour)
+	h.step()
+	h.step()
+	if after := h.jobs.calls["glue_job:job0"]; after != before {
+		t.Errorf("a resource nobody waits on was polled: %d -> %d", before, after)
+	}
+}
+
+// flakySensor fails every other call.
+type flakySensor struct {
+	inner sekisho.Sensor
+	mu    sync.Mutex
+	n     int
+}
+
+func (f *flakySensor) Runs(ctx context.Context, r sekisho.Resource, since time.Time) ([]sekisho.JobRun, error) {
+	f.mu.Lock()
+	f.n++
+	n := f.n
+	f.mu.Unlock()
+	if n%2 == 0 {
+		return nil, errors.New("ThrottlingException: Rate exceeded")
+	}
+	return f.inner.Runs(ctx, r, since)
+}
+
+func TestSensorErrorsNeverFailAnUpstream(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.eng.SetAdapters(map[string]sekisho.Sensor{config.TypeGlueJob: &flakySensor{inner: h.jobs}},
+		map[string]sekisho.Trigger{config.TypeAirflowDag: h.dags})
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 2, 30), final: sekisho.JobSucceeded}}
+	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
+	r := h.run("a", "2026-11-01")
+	if r.State != sekisho.StateSucceeded {
+		t.Fatalf("state = %s", r.State)
+	}
+	obs, _ := h.st.Observations(context.Background(), r.ID)
+	sawError := false
+	for _, o := range obs {
+		if o.State == sekisho.JobFailed {
+			t.Fatalf("a check error made the upstream failed: %+v", o)
+		}
+		if strings.Contains(o.Error, "Rate exceeded") {
+			sawError = true
+			if o.State != sekisho.JobRunning {
+				t.Errorf("error observation lost the last known state: %+v", o)
+			}
+		}
+	}
+	if !sawError {
+		t.Error("the check error was not recorded with the observation")
+	}
+}
+
+// scriptedTrigger answers Start with an error from a list, then accepts.
+type scriptedTrigger struct {
+	*fakeDags
+	errs       []error
+	idempotent bool
+}
+
+func (s *scriptedTrigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		if err != nil {
+			return sekisho.JobRun{}, err
+		}
+	}
+	return s.fakeDags.Start(ctx, req)
+}
+
+func (s *scriptedTrigger) Idempotent() bool { return s.idempotent }
+
+func TestTriggerOutcomes(t *testing.T) {
+	tests := []struct {
+		name       string
+		errs       []error
+		idempotent bool
+		retry      bool
+		state      sekisho.State
+		reason     string
+		notice     sekisho.NoticeKind
+		posts      int
+	}{
+		{"accepted", nil, true, false, sekisho.StateSucceeded, sekisho.ReasonDownstreamSuccess, "", 1},
+		{"paused", []error{fmt.Errorf("DAG mart is paused: %w", sekisho.ErrPaused)}, true, false, sekisho.StateFailed, sekisho.ReasonDagPaused, sekisho.NoticeTriggerFailed, 0},
+		{"rejected", []error{fmt.Errorf("403: %w", sekisho.ErrRejected)}, true, false, sekisho.StateFailed, sekisho.ReasonTriggerRejected, sekisho.NoticeTriggerFailed, 0},
+		{"transient then ok", []error{errors.New("503"), errors.New("503")}, true, false, sekisho.StateSucceeded, sekisho.ReasonDownstreamSuccess, "", 1},
+		{"unknown outcome without idempotency", []error{errors.New("connection reset")}, false, false, sekisho.StateFailed, sekisho.ReasonTriggerUnknown, sekisho.NoticeTriggerUnknown, 0},
+		{"unknown outcome, retry allowed", []error{errors.New("connection reset")}, false, true, sekisho.StateSucceeded, sekisho.ReasonDownstreamSuccess, "", 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trig := *dagTrigger
+			trig.RetryUnknown = tt.retry
+			a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, &trig)
+			h := newHarness(t, jst(1, 2, 0), a)
+			st := &scriptedTrigger{fakeDags: h.dags, errs: tt.errs, idempotent: tt.idempotent}
+			h.eng.SetAdapters(map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs}, map[string]sekisho.Trigger{config.TypeAirflowDag: st})
+			h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 2, 0), final: sekisho.JobSucceeded}}
+			h.runUntil(jst(1, 4, 0), time.Minute, time.Hour)
+			r := h.run("a", "2026-11-01")
+			trs, _ := h.st.Transitions(context.Background(), r.ID)
+			last := trs[len(trs)-1]
+			if r.State != tt.state || last.Reason != tt.reason {
+				t.Fatalf("state %s via %s, want %s via %s (%s)", r.State, last.Reason, tt.state, tt.reason, r.Message)
+			}
+			if len(h.dags.posts) != tt.posts {
+				t.Errorf("posts = %d, want %d", len(h.dags.posts), tt.posts)
+			}
+			ns, _ := h.st.Notices(context.Background(), r.ID)
+			if tt.notice != "" && (len(ns) != 1 || ns[0].Kind != tt.notice) {
+				t.Errorf("notices = %+v, want one %s", ns, tt.notice)
+			}
+		})
+	}
+}
+
+func TestRestartWithIntentResendsOnlyIdempotentTriggers(t *testing.T) {
+	for _, idem := range []bool{true, false} {
+		t.Run(fmt.Sprintf("idempotent=%v", idem), func(t *testing.T) {
+			a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+			h := newHarness(t, jst(1, 2, 0), a)
+			h.step()
+			// A crash right after the intent was written: store it by hand.
+			r := h.run("a", "2026-11-01")
+			next := r
+			next.IntentAt = jst(1, 2, 0)
+			if _, err := h.st.Apply(context.Background(), r, next, jst(1, 2, 0), storeStep()); err != nil {
+				t.Fatal(err)
+			}
+			// A new engine on the same store: a restart.
+			eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
+				Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
+				Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: &scriptedTrigger{fakeDags: h.dags, idempotent: idem}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.eng = eng
+			h.step()
+			r = h.run("a", "2026-11-01")
+			if idem && (r.State != sekisho.StateTriggered || len(h.dags.posts) != 1) {
+				t.Fatalf("idempotent trigger after restart: %s, %d posts", r.State, len(h.dags.posts))
+			}
+			if !idem && (r.State != sekisho.StateFailed || len(h.dags.posts) != 0 || !strings.Contains(r.Message, "check")) {
+				t.Fatalf("non-idempotent trigger after restart: %s, %d posts, %q", r.State, len(h.dags.posts), r.Message)
+			}
+		})
+	}
+}
+
+func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	a.MaxDuration = 20 * time.Minute
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 2, 0), final: sekisho.JobSucceeded}}
+	h.dags.fail["sekisho__a__2026-11-01__1"] = true
+	h.runUntil(jst(1, 3, 0), 5*time.Minute, time.Hour)
+	r := h.run("a", "2026-11-01")
+	if r.State != sekisho.StateFailed || r.Message != "task build_mart failed" {
+		t.Fatalf("after a failing DAG: %s %q", r.State, r.Message)
+	}
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); !errors.Is(err, sekisho.ErrConflict) {
+		t.Fatalf("rerun of an open run: %v", err)
+	}
+	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
+	r = h.run("a", "2026-11-01")
+	if r.State != sekisho.StateSucceeded || r.Attempt != 2 || r.ExternalID != "sekisho__a__2026-11-01__2" {
+		t.Fatalf("after rerun: %+v", r)
+	}
+	var kinds []string
+	ns, _ := h.st.Notices(context.Background(), r.ID)
+	for _, n := range ns {
+		kinds = append(kinds, string(n.Kind))
+	}
+	want := "long_running run_failed long_running recovery"
+	if got := strings.Join(kinds, " "); got != want {
+		t.Errorf("notices = %s, want %s", got, want)
+	}
+	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now()); !errors.Is(err, sekisho.ErrConflict) {
+		t.Errorf("skip of a success: %v", err)
+	}
+}
+
+func TestRunsKeepTheConfigTheyStartedWith(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.step()
+	// Reload: a now also waits for y, which never runs.
+	b := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x"), glueUp("y", "y")}, nil)
+	h.eng.SetConfig(&config.Config{Timezone: "Asia/Tokyo", Location: tokyo, Pipelines: []*config.Pipeline{b}})
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 2, 10), final: sekisho.JobSucceeded},
+		{id: "x2", start: jst(2, 1, 0), end: jst(2, 2, 10), final: sekisho.JobSucceeded}}
+	h.runUntil(jst(2, 3, 0), 5*time.Minute, time.Hour)
+	if r := h.run("a", "2026-11-01"); r.State != sekisho.StateSucceeded {
+		t.Errorf("the open run took the new config: %s", r.State)
+	}
+	if r := h.run("a", "2026-11-02"); r.State != sekisho.StateWaiting {
+		t.Errorf("the next gate ignored the new config: %s", r.State)
+	}
+}
+
+func TestPushedEventsSkipTheWait(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
+	a.PokeInterval = time.Hour
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 9, 0), final: sekisho.JobSucceeded}}
+	h.step() // polls: running since 01:00
+	h.clock.Advance(10 * time.Minute)
+	if err := h.eng.Ingest(context.Background(), sekisho.Resource{Type: config.TypeGlueJob, ID: "x"},
+		sekisho.JobRun{ExternalID: "x1", State: sekisho.JobSucceeded, FinishedAt: jst(1, 2, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	h.step()
+	r := h.run("a", "2026-11-01")
+	if r.State != sekisho.StateSucceeded || !r.FinishedAt.Equal(jst(1, 2, 10)) {
+		t.Fatalf("after the event: %s at %v", r.State, r.FinishedAt)
+	}
+	if err := h.eng.Ingest(context.Background(), sekisho.Resource{Type: config.TypeGlueJob, ID: "unknown"},
+		sekisho.JobRun{ExternalID: "u", State: sekisho.JobSucceeded}); !errors.Is(err, sekisho.ErrNotFound) {
+		t.Fatalf("event for an unwatched job: %v", err)
+	}
+}
+
+func TestRunOpensGatesOnTheSchedule(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
+	h := newHarness(t, jst(1, 1, 59), a)
+	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Logger: discard, Tick: time.Hour,
+		Sensors: map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- eng.Run(ctx) }()
+	// The loop waits on its hourly ticker and on gocron's 02:00 timer.
+	bctx, bcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer bcancel()
+	if err := h.clock.BlockUntilContext(bctx, 2); err != nil {
+		cancel()
+		t.Fatalf("the scheduler did not start: %v (Run: %v)", err, <-done)
+	}
+	h.clock.Advance(time.Minute)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if r, err := h.st.Run(ctx, "a", "2026-11-01"); err == nil {
+			if !r.GateAt.Equal(jst(1, 2, 0)) {
+				t.Errorf("gate at %v", r.GateAt)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the 02:00 gate did not open")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
