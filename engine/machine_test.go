@@ -77,10 +77,10 @@ func TestValidPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := [][]sekisho.Transition{
-		{tr("waiting", "blocked")},                                        // no gate
-		{tr("", "waiting"), tr("blocked", "waiting")},                     // discontinuous
-		{tr("", "waiting"), tr("waiting", "running")},                     // skips triggered
-		{tr("", "waiting"), tr("waiting", "waiting")},                     // repeated
+		{tr("waiting", "blocked")},                                                    // no gate
+		{tr("", "waiting"), tr("blocked", "waiting")},                                 // discontinuous
+		{tr("", "waiting"), tr("waiting", "running")},                                 // skips triggered
+		{tr("", "waiting"), tr("waiting", "waiting")},                                 // repeated
 		{tr("", "waiting"), tr("waiting", "triggered"), tr("triggered", "succeeded")}, // skips running
 	}
 	for i, b := range bad {
