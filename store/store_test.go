@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -181,5 +182,30 @@ func TestSLODailyView(t *testing.T) {
 		if want[p] != [4]int{slo, sla, dur, att} {
 			t.Errorf("%s: got %v want %v", p, [4]int{slo, sla, dur, att}, want[p])
 		}
+	}
+}
+
+func TestSLODailyLeavesOpenDaysUndecided(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	now := time.Now().UTC()
+	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2099-01-01", GateAt: now,
+		TimeoutAt: now.Add(time.Hour), Deadline: now.Add(time.Hour), RecoverBy: now.Add(2 * time.Hour), Spec: []byte(`{}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := gate(t, s, "q", "2026-11-21") // deadline long passed, never succeeded
+	var slo, sla sql.NullInt64
+	if err := s.r.QueryRow(`SELECT slo_met, sla_met FROM slo_daily WHERE pipeline = ?`, r.Pipeline).Scan(&slo, &sla); err != nil {
+		t.Fatal(err)
+	}
+	if slo.Valid || sla.Valid {
+		t.Errorf("open run before its deadline: slo_met=%v sla_met=%v, want NULL", slo, sla)
+	}
+	if err := s.r.QueryRow(`SELECT slo_met, sla_met FROM slo_daily WHERE pipeline = ?`, past.Pipeline).Scan(&slo, &sla); err != nil {
+		t.Fatal(err)
+	}
+	if !slo.Valid || slo.Int64 != 0 || !sla.Valid || sla.Int64 != 0 {
+		t.Errorf("missed day: slo_met=%v sla_met=%v, want 0, 0", slo, sla)
 	}
 }
