@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
+	dir, cfgPath := writeConfig(t, gateOnly)
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st,
+		log: slog.New(slog.NewTextHandler(io.Discard, nil)), listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// A broken file: refused, one notice, the old config stays.
+	if err := os.WriteFile(cfgPath, []byte(gateOnly+"  - name: Bad Name\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.reload(ctx, "SIGHUP")
+	d.reload(ctx, "SIGHUP") // the same error again: no second notice
+	if d.cfg.Load() != cfg || d.eng.Config() != cfg {
+		t.Fatal("an invalid config replaced the running one")
+	}
+	ns, err := st.AllNotices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[2]") {
+		t.Fatalf("notices = %+v", ns)
+	}
+
+	// A valid change: applied to the engine and the board.
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "the morning clock", "the new clock", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.reload(ctx, "file changed")
+	if got := d.eng.Config().Pipeline("kant_daily").Description; got != "the new clock" {
+		t.Fatalf("reload not applied to the engine: %q", got)
+	}
+	if d.cfg.Load() != d.eng.Config() {
+		t.Fatal("the board and the engine disagree on the config")
+	}
+}
