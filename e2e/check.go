@@ -1,0 +1,195 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/sim/airflowsim"
+	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// History is one run with its transitions, read from the daemon's store.
+type History struct {
+	Run         sekisho.Run
+	Transitions []sekisho.Transition
+}
+
+// Attempt is the slice of a run's history that belongs to one attempt.
+type Attempt struct {
+	N           int
+	Began, Next time.Time // Next is zero for the current attempt
+	Transitions []sekisho.Transition
+}
+
+// End is the attempt's last state and the reason that put it there.
+func (a Attempt) End() (sekisho.State, string) {
+	if len(a.Transitions) == 0 {
+		return "", ""
+	}
+	t := a.Transitions[len(a.Transitions)-1]
+	return t.To, t.Reason
+}
+
+// ExternalID is the downstream id the attempt recorded when it was triggered.
+func (a Attempt) ExternalID() string {
+	for _, t := range a.Transitions {
+		if t.To == sekisho.StateTriggered {
+			if s, ok := t.Detail["external_id"].(string); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// Attempts splits the history by attempt. An operator rerun is recorded as
+// the first transition of the new attempt.
+func (h History) Attempts() []Attempt {
+	var out []Attempt
+	for _, t := range h.Transitions {
+		if len(out) == 0 || out[len(out)-1].N != t.Attempt {
+			if len(out) > 0 {
+				out[len(out)-1].Next = t.At
+			}
+			out = append(out, Attempt{N: t.Attempt, Began: t.At})
+		}
+		out[len(out)-1].Transitions = append(out[len(out)-1].Transitions, t)
+	}
+	return out
+}
+
+// ReadHistories reads every run and its transitions.
+func ReadHistories(ctx context.Context, st *store.Store) ([]History, error) {
+	runs, err := st.Runs(ctx, store.RunFilter{})
+	if err != nil {
+		return nil, fmt.Errorf("read runs: %w", err)
+	}
+	out := make([]History, 0, len(runs))
+	for _, r := range runs {
+		trs, err := st.Transitions(ctx, r.ID)
+		if err != nil {
+			return nil, fmt.Errorf("read transitions of %s %s: %w", r.Pipeline, r.LogicalDate, err)
+		}
+		out = append(out, History{Run: r, Transitions: trs})
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Run.Pipeline != out[j].Run.Pipeline {
+			return out[i].Run.Pipeline < out[j].Run.Pipeline
+		}
+		return out[i].Run.LogicalDate < out[j].Run.LogicalDate
+	})
+	return out, nil
+}
+
+// CheckPaths reports every run whose history is not a valid path through
+// the state machine (a transition lost, repeated or invented), or whose
+// stored state is not where its history ends.
+func CheckPaths(hs []History) []string {
+	var bad []string
+	for _, h := range hs {
+		if err := engine.ValidPath(h.Transitions); err != nil {
+			bad = append(bad, fmt.Sprintf("%s %s: %v", h.Run.Pipeline, h.Run.LogicalDate, err))
+			continue
+		}
+		if n := len(h.Transitions); n > 0 && h.Transitions[n-1].To != h.Run.State {
+			bad = append(bad, fmt.Sprintf("%s %s: stored state %s, history ends in %s", h.Run.Pipeline, h.Run.LogicalDate, h.Run.State, h.Transitions[n-1].To))
+		}
+		if n := len(h.Transitions); n > 0 && h.Transitions[n-1].Attempt != h.Run.Attempt {
+			bad = append(bad, fmt.Sprintf("%s %s: stored attempt %d, history ends in attempt %d", h.Run.Pipeline, h.Run.LogicalDate, h.Run.Attempt, h.Transitions[n-1].Attempt))
+		}
+	}
+	return bad
+}
+
+// CheckAirflowOnce compares the Airflow simulator's trigger log with the
+// runs: every dag_run_id was created (HTTP 200) exactly once, each one
+// belongs to an attempt sekisho recorded, and every attempt that reached
+// triggered names the run it created. 409 answers are the idempotent
+// repeats after a crash and count for nothing.
+func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, dagOf map[string]string) []string {
+	var bad []string
+	created := map[string]int{}
+	for _, t := range trig {
+		if t.Status == 200 {
+			created[t.DagRunID]++
+		}
+	}
+	want := map[string]bool{}
+	for _, h := range hs {
+		if _, ok := dagOf[h.Run.Pipeline]; !ok {
+			continue
+		}
+		for _, a := range h.Attempts() {
+			id := sekisho.DagRunID(h.Run.Pipeline, h.Run.LogicalDate, a.N)
+			want[id] = true
+			if ext := a.ExternalID(); ext != "" && ext != id {
+				bad = append(bad, fmt.Sprintf("%s attempt %d: recorded external id %q, want %q", h.Run.Pipeline, a.N, ext, id))
+			}
+			if a.ExternalID() != "" && created[id] == 0 {
+				bad = append(bad, fmt.Sprintf("%s: triggered, but Airflow never created it", id))
+			}
+		}
+	}
+	for id, n := range created {
+		if n != 1 {
+			bad = append(bad, fmt.Sprintf("%s: created %d times", id, n))
+		}
+		if !want[id] {
+			bad = append(bad, fmt.Sprintf("%s: created, but no attempt of sekisho's is behind it", id))
+		}
+	}
+	sort.Strings(bad)
+	return bad
+}
+
+// CheckTroccoOnce checks that no attempt started two workflow jobs. TROCCO
+// has no idempotency key, so the jobs are placed in the attempts' time
+// windows (from the attempt's start to the next rerun): at most one job
+// per window, and a triggered attempt's job is the one it recorded. An
+// attempt that died between intent and answer may own a job it never
+// learned of; it must have failed with trigger_outcome_unknown then.
+func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob, defOf map[string]int64) []string {
+	var bad []string
+	for _, h := range hs {
+		def, ok := defOf[h.Run.Pipeline]
+		if !ok {
+			continue
+		}
+		js := jobs(def)
+		owned := map[int64]bool{}
+		for _, a := range h.Attempts() {
+			var in []troccosim.PipelineJob
+			for _, j := range js {
+				if !j.Start.Before(a.Began) && (a.Next.IsZero() || j.Start.Before(a.Next)) {
+					in = append(in, j)
+				}
+			}
+			ext := a.ExternalID()
+			state, reason := a.End()
+			switch {
+			case len(in) > 1:
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: %d workflow jobs posted", h.Run.Pipeline, h.Run.LogicalDate, a.N, len(in)))
+			case ext != "" && (len(in) != 1 || strconv.FormatInt(in[0].ID, 10) != ext):
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded job %s, jobs in its window %+v", h.Run.Pipeline, h.Run.LogicalDate, a.N, ext, in))
+			case ext == "" && len(in) == 1 && !(state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown):
+				// The answer was lost: only an attempt that ends unknown may own it.
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: job %d started but the attempt is %s", h.Run.Pipeline, h.Run.LogicalDate, a.N, in[0].ID, state))
+			}
+			for _, j := range in {
+				owned[j.ID] = true
+			}
+		}
+		for _, j := range js {
+			if !owned[j.ID] {
+				bad = append(bad, fmt.Sprintf("%s: workflow job %d at %s belongs to no attempt", h.Run.Pipeline, j.ID, j.Start.Format(time.RFC3339Nano)))
+			}
+		}
+	}
+	return bad
+}

@@ -1,0 +1,128 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+var seedFlag = flag.Uint64("e2e.seed", 1, "seed of the kill and chaos scripts (same seed, same script)")
+
+// harness is one world, one daemon and a reader of its database.
+type harness struct {
+	t     *testing.T
+	world *World
+	d     *Daemon
+	st    *store.Store
+}
+
+func newHarness(t *testing.T, seed uint64) *harness {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the real binary")
+	}
+	bin, err := Binary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := NewWorld(seed)
+	t.Cleanup(w.Close)
+	d, err := NewDaemon(bin, t.TempDir(), w.Env()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, world: w, d: d}
+	t.Cleanup(func() {
+		d.Close()
+		if h.st != nil {
+			h.st.Close()
+		}
+		if t.Failed() {
+			t.Logf("daemon log: %s", d.LogPath())
+			if os.Getenv("E2E_KEEP") == "" {
+				t.Logf("last lines:\n%s", tail(d.Log(), 60))
+			}
+		}
+	})
+	return h
+}
+
+func (h *harness) writeConfig(yaml string) *config.Config {
+	h.t.Helper()
+	if err := os.WriteFile(h.d.ConfigPath(), []byte(yaml), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	cfg, err := config.Load(h.d.ConfigPath(), func(string) (string, bool) { return "", false })
+	if err != nil {
+		h.t.Fatalf("config: %v\n%s", err, yaml)
+	}
+	return cfg
+}
+
+// store opens the daemon's database from the test once the daemon has created it.
+func (h *harness) store() *store.Store {
+	h.t.Helper()
+	if h.st != nil {
+		return h.st
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(h.d.DBPath()); err == nil {
+			st, err := store.Open(context.Background(), h.d.DBPath())
+			if err == nil {
+				h.st = st
+				return st
+			}
+			if time.Now().After(deadline) {
+				h.t.Fatal(err)
+			}
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("no database at %s", h.d.DBPath())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (h *harness) checkNoSecrets() {
+	h.t.Helper()
+	log := h.d.Log()
+	for _, s := range Secrets() {
+		if bytes.Contains(log, []byte(s)) {
+			h.t.Errorf("a secret (%d chars) reached the daemon's log", len(s))
+		}
+	}
+}
+
+func tail(b []byte, lines int) []byte {
+	n := 0
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] == '\n' {
+			n++
+			if n > lines {
+				return b[i+1:]
+			}
+		}
+	}
+	return b
+}
+
+func reportProblems(t *testing.T, what string, bad []string) {
+	t.Helper()
+	for i, b := range bad {
+		if i == 20 {
+			t.Errorf("%s: … and %d more", what, len(bad)-20)
+			break
+		}
+		t.Errorf("%s: %s", what, b)
+	}
+}
+
+var _ = filepath.Join
