@@ -31,11 +31,11 @@ const (
 // World is the four simulators on loopback, on the wall clock: the daemon
 // runs on the real clock, so its world must too.
 type World struct {
-	Glue    *gluesim.Sim
-	Trocco  *troccosim.Sim
-	Airflow *airflowsim.Server
-	Slack   *slacksim.Sim
-	servers []*httptest.Server
+	Glue                                     *gluesim.Sim
+	Trocco                                   *troccosim.Sim
+	Airflow                                  *airflowsim.Server
+	Slack                                    *slacksim.Sim
+	servers                                  []*httptest.Server
 	glueURL, troccoURL, airflowURL, slackURL string
 }
 
