@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -42,6 +43,11 @@ func ParseEvent(body []byte) (jobName string, run sekisho.JobRun, err error) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	if err := dec.Decode(&ev); err != nil {
 		return "", sekisho.JobRun{}, fmt.Errorf("%w: bad json: %v", ErrBadEvent, err)
+	}
+	// EventBridge posts one event per request: anything after it is a
+	// broken or smuggled body, not a second event to half-apply.
+	if _, err := dec.Token(); err != io.EOF {
+		return "", sekisho.JobRun{}, fmt.Errorf("%w: unexpected data after the event; post one event per request", ErrBadEvent)
 	}
 	if ev.DetailType != EventDetailType || ev.Source != EventSource {
 		return "", sekisho.JobRun{}, fmt.Errorf("%w: got detail-type %q from source %q; the EventBridge rule should match source aws.glue and detail-type %q",
