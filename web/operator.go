@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"io"
 	"net/http"
 	"strconv"
 
@@ -12,6 +13,17 @@ import (
 // says everything, so a retried request cannot mean something else.
 func (s *server) operate(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// The body is read to its end anyway, so an oversized one is refused
+		// (413) before the action instead of being ignored after it.
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+				return
+			}
+			writeError(w, http.StatusBadRequest, "could not read the body")
+			return
+		}
 		name, date := r.PathValue("pipeline"), r.PathValue("date")
 		if !validDate(date) {
 			writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
