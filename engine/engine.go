@@ -14,6 +14,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -72,7 +73,8 @@ type Engine struct {
 	gates    map[string]time.Time // pipeline → next gate to check for
 	gateCfg  *config.Config       // the config gates were computed for
 	specs    map[attemptKey]*config.Pipeline
-	inflight map[attemptKey]bool // a trigger or status request is under way
+	conds    map[*config.Pipeline]*condition.Expr // parsed conditions of specs
+	inflight map[attemptKey]bool                  // a trigger or status request is under way
 	nextTry  map[attemptKey]retryState
 	follows  map[attemptKey]time.Time // next downstream status check
 	recorded map[obsKey]sekisho.Observation
@@ -116,6 +118,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		sem:      make(chan struct{}, opts.MaxInFlight),
 		gates:    map[string]time.Time{},
 		specs:    map[attemptKey]*config.Pipeline{},
+		conds:    map[*config.Pipeline]*condition.Expr{},
 		inflight: map[attemptKey]bool{},
 		nextTry:  map[attemptKey]retryState{},
 		follows:  map[attemptKey]time.Time{},

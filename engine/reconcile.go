@@ -116,9 +116,10 @@ func (e *Engine) applyResults(ctx context.Context) {
 
 // forget drops loop state about runs that are no longer open.
 func (e *Engine) forget(live map[int64]bool) {
-	for k := range e.specs {
+	for k, p := range e.specs {
 		if !live[k.run] {
 			delete(e.specs, k)
+			delete(e.conds, p)
 		}
 	}
 	for k := range e.inflight {
@@ -276,9 +277,9 @@ func (e *Engine) reconcileWaiting(ctx context.Context, p *config.Pipeline, r sek
 		// The condition held and the trigger is committed for this attempt.
 		return e.startTrigger(ctx, p, r, obs, now)
 	}
-	expr, err := condition.Parse(p.Condition, upstreamNames(p))
+	expr, err := e.condition(p)
 	if err != nil {
-		return fmt.Errorf("condition of %s: %w", p.Name, err)
+		return err
 	}
 	res := expr.Eval(func(name string) sekisho.JobState { return obs[name].State })
 	policy := Policy{FailOnUpstreamFailure: p.OnUpstreamFailure == "fail"}
@@ -372,6 +373,19 @@ func (e *Engine) moveTo(ctx context.Context, r, next sekisho.Run, ev Event, p Po
 		e.noticed()
 	}
 	return got, nil
+}
+
+// condition parses a pipeline's condition once per config snapshot.
+func (e *Engine) condition(p *config.Pipeline) (*condition.Expr, error) {
+	if expr, ok := e.conds[p]; ok {
+		return expr, nil
+	}
+	expr, err := condition.Parse(p.Condition, upstreamNames(p))
+	if err != nil {
+		return nil, fmt.Errorf("condition of %s: %w", p.Name, err)
+	}
+	e.conds[p] = expr
+	return expr, nil
 }
 
 func upstreamNames(p *config.Pipeline) []string {
