@@ -358,3 +358,30 @@ func TestRunOpensGatesOnTheSchedule(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestAtRiskFromHistoryThenDelay(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 1, 0), a)
+	h.dags.duration = time.Hour
+	var script []scripted
+	for d := 1; d <= 5; d++ { // five normal days: upstream done 04:00, DAG done 05:00
+		script = append(script, scripted{id: fmt.Sprintf("x%d", d), start: jst(d, 1, 0), end: jst(d, 4, 0), final: sekisho.JobSucceeded})
+	}
+	// Day 6: the upstream is late and finishes at 06:30.
+	script = append(script, scripted{id: "x6", start: jst(6, 1, 0), end: jst(6, 6, 30), final: sekisho.JobSucceeded})
+	h.jobs.runs["glue_job:x"] = script
+	h.runUntil(jst(6, 8, 0), 5*time.Minute, time.Hour)
+	var got []string
+	for d := 1; d <= 6; d++ {
+		r := h.run("a", fmt.Sprintf("2026-11-%02d", d))
+		ns, _ := h.st.Notices(context.Background(), r.ID)
+		for _, n := range ns {
+			got = append(got, fmt.Sprintf("%d %s @%s", d, n.Kind, n.CreatedAt.In(tokyo).Format("15:04")))
+		}
+	}
+	// At 05:05 the DAG's usual hour no longer fits before 06:00.
+	want := "6 at_risk @05:05, 6 delay @06:00, 6 recovery @07:30"
+	if strings.Join(got, ", ") != want {
+		t.Fatalf("notices = %s, want %s", strings.Join(got, ", "), want)
+	}
+}

@@ -125,8 +125,9 @@ type historyStats struct {
 const minHistory = 5
 
 // expectedFinish estimates when the run will succeed from the pipeline's
-// own history (p80 durations): the later of the gate plus the usual total
-// duration and, once triggered, the trigger plus the usual downstream time.
+// own history (p80 durations): while waiting, the later of the gate plus
+// the usual total duration and now plus the usual downstream time; once
+// triggered, the trigger plus the usual downstream time.
 func (e *Engine) expectedFinish(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time) (time.Time, bool) {
 	h := e.history[p.Name]
 	if h == nil || h.date != r.LogicalDate {
@@ -158,10 +159,13 @@ func (e *Engine) expectedFinish(ctx context.Context, p *config.Pipeline, r sekis
 		return time.Time{}, false
 	}
 	exp := r.GateAt.Add(h.total)
-	if !r.TriggeredAt.IsZero() {
-		if t := r.TriggeredAt.Add(h.down); t.After(exp) {
+	if r.TriggeredAt.IsZero() {
+		// Still waiting: the downstream's usual run time has to come after now.
+		if t := now.Add(h.down); t.After(exp) {
 			exp = t
 		}
+	} else {
+		exp = r.TriggeredAt.Add(h.down)
 	}
 	if exp.Before(now) {
 		exp = now
