@@ -52,6 +52,20 @@ func (s State) Valid() bool {
 	return false
 }
 
+// AsUpstream is how a run in state s looks to a pipeline that waits on it
+// through a `type: pipeline` upstream (SPEC §5): skipped counts as done.
+func (s State) AsUpstream() JobState {
+	switch s {
+	case StateSucceeded, StateSkipped:
+		return JobSucceeded
+	case StateFailed, StateTimedOut:
+		return JobFailed
+	case StateTriggered, StateRunning:
+		return JobRunning
+	}
+	return JobPending
+}
+
 // JobState is the state of an external job run as a sensor or a trigger
 // reports it: an upstream's latest run in the window, or the downstream run.
 type JobState string

@@ -224,7 +224,7 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 				return obsView{Observation: o}
 			}
 		}
-		o.State = pipelineState(other.State)
+		o.State = other.State.AsUpstream()
 		o.ExternalID = fmt.Sprintf("%s/%s#%d", other.Pipeline, other.LogicalDate, other.Attempt)
 		o.StartedAt = other.GateAt
 		o.FinishedAt = other.FinishedAt
@@ -256,19 +256,6 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 		o.Error = v.err
 	}
 	return obsView{Observation: o, pushed: v.pushed}
-}
-
-// pipelineState maps another pipeline's run state to an upstream state (SPEC §5).
-func pipelineState(s sekisho.State) sekisho.JobState {
-	switch s {
-	case sekisho.StateSucceeded, sekisho.StateSkipped:
-		return sekisho.JobSucceeded
-	case sekisho.StateFailed, sekisho.StateTimedOut:
-		return sekisho.JobFailed
-	case sekisho.StateTriggered, sekisho.StateRunning:
-		return sekisho.JobRunning
-	}
-	return sekisho.JobPending
 }
 
 func (e *Engine) reconcileWaiting(ctx context.Context, p *config.Pipeline, r sekisho.Run, obs map[string]obsView, now time.Time) error {

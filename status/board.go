@@ -255,7 +255,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
 		} else if u.Type == config.TypePipeline {
 			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
-				up.State = pipelineJobState(other.State)
+				up.State = other.State.AsUpstream()
 				up.FinishedAt = other.FinishedAt
 			}
 		}
@@ -265,19 +265,6 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 		e.Upstreams = append(e.Upstreams, up)
 	}
 	return e
-}
-
-// pipelineJobState maps another pipeline's run to an upstream state (SPEC §5).
-func pipelineJobState(s sekisho.State) sekisho.JobState {
-	switch s {
-	case sekisho.StateSucceeded, sekisho.StateSkipped:
-		return sekisho.JobSucceeded
-	case sekisho.StateFailed, sekisho.StateTimedOut:
-		return sekisho.JobFailed
-	case sekisho.StateTriggered, sekisho.StateRunning:
-		return sekisho.JobRunning
-	}
-	return sekisho.JobPending
 }
 
 func overall(b *Board) string {
