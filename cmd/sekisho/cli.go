@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // Exit codes (SPEC §9).
@@ -190,6 +191,19 @@ func (f *flags) dbPath(cfg *config.Config) string {
 		return cfg.Store.Path
 	}
 	return "sekisho.db"
+}
+
+// open loads the config and opens its store: what every reading command needs.
+func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
+	cfg, err := f.loadConfig()
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := store.Open(e.ctx, f.dbPath(cfg))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
+	}
+	return cfg, st, nil
 }
 
 func noArgs(c *command, pos []string) error {

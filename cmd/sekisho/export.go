@@ -29,11 +29,7 @@ var cmdExport = &command{
 		default:
 			return usagef("--format %q: want ndjson or csv", *format)
 		}
-		cfg, err := f.loadConfig()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(e, f.dbPath(cfg))
+		_, st, err := f.open(e)
 		if err != nil {
 			return err
 		}

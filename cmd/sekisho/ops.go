@@ -7,7 +7,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/store"
 )
 
 var cmdRerun = &command{
@@ -40,10 +39,11 @@ func operate(e *env, c *command, args []string) error {
 	if err := checkDate("--date", *date); err != nil {
 		return err
 	}
-	cfg, err := f.loadConfig()
+	cfg, st, err := f.open(e)
 	if err != nil {
 		return err
 	}
+	defer st.Close()
 	p := cfg.Pipeline(pos[0])
 	if p == nil {
 		return usagef("unknown pipeline %q", pos[0])
@@ -53,11 +53,6 @@ func operate(e *env, c *command, args []string) error {
 	if d == "" {
 		d = sekisho.DateOf(now, p.Location)
 	}
-	st, err := openStore(e, f.dbPath(cfg))
-	if err != nil {
-		return err
-	}
-	defer st.Close()
 	var r sekisho.Run
 	if c.name == "rerun" {
 		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now)
@@ -74,13 +69,4 @@ func operate(e *env, c *command, args []string) error {
 	}
 	fmt.Fprintf(e.stdout, "%s %s: %s (attempt %d)\n", r.Pipeline, r.LogicalDate, r.State, r.Attempt)
 	return nil
-}
-
-// openStore opens the database, with a message that says what to do.
-func openStore(e *env, path string) (*store.Store, error) {
-	st, err := store.Open(e.ctx, path)
-	if err != nil {
-		return nil, fmt.Errorf("%w (check --db or store.path)", err)
-	}
-	return st, nil
 }

@@ -37,18 +37,14 @@ var cmdReport = &command{
 		default:
 			return usagef("--format %q: want table, csv or json", *format)
 		}
-		cfg, err := f.loadConfig()
-		if err != nil {
-			return err
-		}
-		if *pipeline != "" && cfg.Pipeline(*pipeline) == nil {
-			return usagef("unknown pipeline %q", *pipeline)
-		}
-		st, err := openStore(e, f.dbPath(cfg))
+		cfg, st, err := f.open(e)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		if *pipeline != "" && cfg.Pipeline(*pipeline) == nil {
+			return usagef("unknown pipeline %q", *pipeline)
+		}
 		q := slo.Query{From: *from, To: *to, Pipeline: *pipeline, Now: time.Now()}
 		if *daily {
 			cells, err := slo.Daily(e.ctx, st.ReadDB(), cfg, q)

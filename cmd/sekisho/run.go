@@ -46,11 +46,7 @@ var cmdRun = &command{
 		if err != nil {
 			return err
 		}
-		cfg, err := f.loadConfig()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(e, f.dbPath(cfg))
+		cfg, st, err := f.open(e)
 		if err != nil {
 			return err
 		}

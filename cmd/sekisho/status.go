@@ -26,11 +26,7 @@ var cmdStatus = &command{
 		if err := checkDate("--date", *date); err != nil {
 			return err
 		}
-		cfg, err := f.loadConfig()
-		if err != nil {
-			return err
-		}
-		st, err := openStore(e, f.dbPath(cfg))
+		cfg, st, err := f.open(e)
 		if err != nil {
 			return err
 		}
