@@ -191,11 +191,18 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err := e.Step(ctx); err != nil && ctx.Err() == nil {
 			e.log.Error("engine pass failed", "err", err)
 		}
+		var due <-chan time.Time
+		if at, ok := e.poller.nextDue(); ok {
+			if d := at.Sub(e.clock.Now()); d < e.opts.Tick {
+				due = e.clock.After(max(d, 0))
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-ticker.Chan():
 		case <-e.kick:
+		case <-due:
 		}
 	}
 }

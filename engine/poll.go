@@ -74,6 +74,22 @@ func (p *poller) plan(want map[string]demand, now time.Time) []*resource {
 	return due
 }
 
+// nextDue is the earliest time a tracked resource not under way falls due,
+// so the loop can wake for it instead of waiting for its next tick: without
+// it a poll could start up to a whole tick late, and the gate with it.
+func (p *poller) nextDue() (time.Time, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var at time.Time
+	found := false
+	for _, rs := range p.res {
+		if !rs.inflight && (!found || rs.nextDue.Before(at)) {
+			at, found = rs.nextDue, true
+		}
+	}
+	return at, found
+}
+
 // poll asks the sensor for one resource's runs and keeps the answer.
 func (p *poller) poll(ctx context.Context, rs *resource) {
 	e := p.e
