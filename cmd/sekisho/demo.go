@@ -87,7 +87,7 @@ func runDemo(ctx context.Context, o demoOptions) error {
 	began := time.Now()
 	s.printer.Printf("Filling %d days of history (%s to %s)…", o.days,
 		s.from.In(s.world.Loc).Format("2006-01-02"), s.liveAt.In(s.world.Loc).Format("2006-01-02"))
-	st, err := s.fillHistory(ctx)
+	st, err := s.fillHistory(ctx, s.liveAt)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil
@@ -248,10 +248,10 @@ func (s *demoSystem) start() {
 	}()
 }
 
-// fillHistory writes the history up to liveAt, then waits for its notices
+// fillHistory writes the history up to until, then waits for its notices
 // to reach Slack, so none of them scroll past once the terminal is live.
-func (s *demoSystem) fillHistory(ctx context.Context) (demo.FillStats, error) {
-	st, err := s.world.Fill(ctx, demo.FillOptions{Engine: s.fill, Store: s.st, Config: s.cfg, Until: s.liveAt,
+func (s *demoSystem) fillHistory(ctx context.Context, until time.Time) (demo.FillStats, error) {
+	st, err := s.world.Fill(ctx, demo.FillOptions{Engine: s.fill, Store: s.st, Config: s.cfg, Until: until,
 		Settle: func(ctx context.Context) error { return s.settle(ctx, false) }})
 	if err != nil {
 		return st, err

@@ -1,0 +1,303 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho/demo"
+)
+
+// The JSON API's answers, as far as the demo test reads them.
+type apiRun struct {
+	Pipeline    string `json:"pipeline"`
+	LogicalDate string `json:"logical_date"`
+	State       string `json:"state"`
+	Attempt     int    `json:"attempt"`
+	SLOMet      *bool  `json:"slo_met"`
+	Transitions []struct {
+		Attempt int    `json:"attempt"`
+		From    string `json:"from"`
+		To      string `json:"to"`
+		Reason  string `json:"reason"`
+	} `json:"transitions"`
+	Observations []struct {
+		Upstream   string `json:"upstream"`
+		State      string `json:"state"`
+		ExternalID string `json:"external_id"`
+	} `json:"observations"`
+	Notices []struct {
+		Kind   string  `json:"kind"`
+		SentAt *string `json:"sent_at"`
+		Text   string  `json:"text"`
+	} `json:"notices"`
+}
+
+type apiStatus struct {
+	Date      string `json:"date"`
+	Pipelines []struct {
+		Name       string   `json:"name"`
+		State      string   `json:"state"`
+		AffectedBy []string `json:"affected_by"`
+	} `json:"pipelines"`
+}
+
+func getJSON(t *testing.T, url string, into any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, body)
+	}
+	if err := json.Unmarshal(body, into); err != nil {
+		t.Fatalf("GET %s: %v: %s", url, err, body)
+	}
+}
+
+// path is a run's transitions as "from>to:reason" steps.
+func (r apiRun) path() []string {
+	var p []string
+	for _, tr := range r.Transitions {
+		p = append(p, fmt.Sprintf("%s>%s:%s", tr.From, tr.To, tr.Reason))
+	}
+	return p
+}
+
+func (r apiRun) noticeKinds() []string {
+	var k []string
+	for _, n := range r.Notices {
+		k = append(k, n.Kind)
+	}
+	return k
+}
+
+// TestDemoWorldIncidents fills nine simulated days (every day of the
+// script's cycle) on the fake clock and checks, through the JSON API, that
+// each scripted incident left the states, transitions and notices it should.
+func TestDemoWorldIncidents(t *testing.T) {
+	jst, _ := time.LoadLocation(demo.TimeZone)
+	liveAt := time.Date(2026, 3, 20, 0, 50, 0, 0, jst)
+	const seed = 3
+	var out strings.Builder
+	ctx := context.Background()
+	s, err := newDemoSystem(ctx, demoOptions{speed: 1440, days: 9, listen: "127.0.0.1:0", seed: seed, lang: "en",
+		out: &syncWriter{w: &out}, liveAt: liveAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.start()
+	first := s.from.In(jst).Format("2006-01-02")
+	dates := map[demo.Incident]string{}
+	for _, inc := range demo.Incidents() {
+		dates[inc] = demo.DateOf(inc, first, seed)
+		if dates[inc] == "" || dates[inc] >= liveAt.Format("2006-01-02") {
+			t.Fatalf("no complete %s day in the window (%q)", inc, dates[inc])
+		}
+	}
+
+	// Stop in the middle of the downstream failure: ads_daily failed at
+	// ~03:50, the operator reruns it at 07:30.
+	mid, _ := time.ParseInLocation("2006-01-02 15:04", dates[demo.DownstreamFailure]+" 06:00", jst)
+	began := time.Now()
+	if _, err := s.fillHistory(ctx, mid); err != nil {
+		t.Fatal(err)
+	}
+	var status apiStatus
+	getJSON(t, s.url+"api/v1/status?date="+dates[demo.DownstreamFailure], &status)
+	affected := map[string][]string{}
+	states := map[string]string{}
+	for _, p := range status.Pipelines {
+		affected[p.Name], states[p.Name] = p.AffectedBy, p.State
+	}
+	if states["ads_daily"] != "failed" || states["kant_daily"] != "blocked" || states["reverse_etl_daily"] != "waiting" {
+		t.Errorf("mid-incident states = %v, want ads_daily failed, kant_daily blocked, reverse_etl_daily waiting", states)
+	}
+	for _, name := range []string{"kant_daily", "reverse_etl_daily"} {
+		if !slices.Contains(affected[name], "ads_daily") {
+			t.Errorf("%s affected_by = %v, want ads_daily in it", name, affected[name])
+		}
+	}
+	if len(affected["socrates_daily"]) != 0 {
+		t.Errorf("socrates_daily affected_by = %v, want none", affected["socrates_daily"])
+	}
+
+	if _, err := s.fillHistory(ctx, liveAt); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("nine simulated days in %v of wall time", time.Since(began))
+
+	run := func(pipeline string, inc demo.Incident) apiRun {
+		var r apiRun
+		getJSON(t, s.url+"api/v1/runs/"+pipeline+"/"+dates[inc], &r)
+		return r
+	}
+	isTrue := func(b *bool) bool { return b != nil && *b }
+	isFalse := func(b *bool) bool { return b != nil && !*b }
+	normalPath := []string{">waiting:gate_opened", "waiting>triggered:condition_met",
+		"triggered>running:dag_run_running", "running>succeeded:dag_run_success"}
+
+	tests := []struct {
+		name     string
+		pipeline string
+		incident demo.Incident
+		state    string
+		attempt  int
+		slo      func(*bool) bool
+		path     []string // exact transitions, when set
+		steps    []string // transitions that must be among them
+		notices  []string // exact notice kinds, in order
+	}{
+		{name: "normal socrates", pipeline: "socrates_daily", incident: demo.Normal, state: "succeeded", attempt: 1,
+			slo: isTrue, path: normalPath, notices: nil},
+		{name: "normal gate-only watch", pipeline: "hegel_export_watch", incident: demo.Normal, state: "succeeded", attempt: 1,
+			slo: isTrue, path: []string{">waiting:gate_opened", "waiting>succeeded:condition_met"}},
+		{name: "normal chain end", pipeline: "reverse_etl_daily", incident: demo.Normal, state: "succeeded", attempt: 1,
+			slo: isTrue, path: normalPath},
+		{name: "glue failure blocks, then the gate recovers on its own", pipeline: "socrates_daily", incident: demo.GlueFailure,
+			state: "succeeded", attempt: 1, slo: isTrue,
+			path: []string{">waiting:gate_opened", "waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered",
+				"waiting>triggered:condition_met", "triggered>running:dag_run_running", "running>succeeded:dag_run_success"},
+			notices: []string{"upstream_failed", "recovery"}},
+		{name: "glue failure makes the export watch late", pipeline: "hegel_export_watch", incident: demo.GlueFailure,
+			state: "succeeded", attempt: 1, slo: isFalse,
+			steps:   []string{"waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered"},
+			notices: []string{"upstream_failed", "delay", "recovery"}},
+		{name: "late upstream breaks the SLO", pipeline: "socrates_daily", incident: demo.LateUpstream, state: "succeeded",
+			attempt: 1, slo: isFalse, path: normalPath, notices: []string{"at_risk", "delay", "recovery"}},
+		{name: "long-running DAG run", pipeline: "socrates_daily", incident: demo.LongRunning, state: "succeeded",
+			attempt: 1, slo: isTrue, path: normalPath, notices: []string{"long_running", "recovery"}},
+		{name: "downstream failure, operator rerun", pipeline: "ads_daily", incident: demo.DownstreamFailure,
+			state: "succeeded", attempt: 2, slo: isFalse,
+			steps:   []string{"running>failed:dag_run_failed", "failed>waiting:operator_rerun", "running>succeeded:dag_run_success"},
+			notices: []string{"run_failed", "delay", "recovery"}},
+		{name: "downstream failure blocks the next pipeline", pipeline: "kant_daily", incident: demo.DownstreamFailure,
+			state: "succeeded", attempt: 1,
+			steps:   []string{"waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered", "running>succeeded:dag_run_success"},
+			notices: []string{"upstream_failed", "delay", "recovery"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := run(tt.pipeline, tt.incident)
+			if r.State != tt.state || r.Attempt != tt.attempt {
+				t.Errorf("state %s attempt %d, want %s attempt %d", r.State, r.Attempt, tt.state, tt.attempt)
+			}
+			if tt.slo != nil && !tt.slo(r.SLOMet) {
+				t.Errorf("slo_met = %v", r.SLOMet)
+			}
+			if tt.path != nil && !slices.Equal(r.path(), tt.path) {
+				t.Errorf("transitions = %v\nwant %v", r.path(), tt.path)
+			}
+			for _, step := range tt.steps {
+				if !slices.Contains(r.path(), step) {
+					t.Errorf("transitions = %v, want %s among them", r.path(), step)
+				}
+			}
+			kinds := r.noticeKinds()
+			if !slices.Equal(kinds, tt.notices) {
+				t.Errorf("notices = %v, want %v", kinds, tt.notices)
+			}
+			for _, n := range r.Notices {
+				if n.SentAt == nil || n.Text == "" {
+					t.Errorf("notice %s not delivered to Slack: sent_at %v, text %q", n.Kind, n.SentAt, n.Text)
+				}
+			}
+		})
+	}
+
+	// The TROCCO workflow upstream was learned from a pushed event: the
+	// sensor cannot list workflow jobs, so an id means the event arrived.
+	ads := run("ads_daily", demo.Normal)
+	learned := false
+	for _, o := range ads.Observations {
+		if o.Upstream == "ads_sources" && o.State == "succeeded" && o.ExternalID != "" {
+			learned = true
+		}
+	}
+	if !learned {
+		t.Errorf("ads_sources was not learned from the TROCCO event: %+v", ads.Observations)
+	}
+
+	// Every notice reached the Slack double, and the simulators saw only
+	// requests that match the vendors' API documents.
+	var sent int
+	for _, m := range s.world.Slack.Messages() {
+		if !strings.Contains(m.Text, "digest") && !strings.Contains(m.Text, "Daily") {
+			sent++
+		}
+	}
+	if sent == 0 {
+		t.Error("the Slack double received no notice")
+	}
+	if bad := s.world.Composer.InvalidRequests(); len(bad) != 0 {
+		t.Errorf("composer-prod saw invalid requests: %+v", bad)
+	}
+	if bad := s.world.Legacy.InvalidRequests(); len(bad) != 0 {
+		t.Errorf("composer-legacy saw invalid requests: %+v", bad)
+	}
+	if strings.Contains(out.String(), "2026-03") && !strings.HasPrefix(out.String(), "Board: ") {
+		t.Errorf("the board URL is not the first line: %q", out.String())
+	}
+}
+
+// TestDemoCommand starts `sekisho demo` as a user would, checks that the
+// board answers, and stops it with a cancel, as Ctrl-C does.
+func TestDemoCommand(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		done <- Main(ctx, []string{"demo", "--listen", "127.0.0.1:0", "--days", "2", "--speed", "3600"}, nil, pw, io.Discard)
+		pw.Close()
+	}()
+	lines := bufio.NewScanner(pr)
+	if !lines.Scan() {
+		t.Fatal("no output")
+	}
+	first := lines.Text()
+	url, ok := strings.CutPrefix(first, "Board: ")
+	if !ok {
+		t.Fatalf("first line %q, want the board URL", first)
+	}
+	go io.Copy(io.Discard, pr) // keep the demo's terminal flowing
+	for _, path := range []string{"healthz", "api/v1/status"} {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			resp, err := http.Get(url + path)
+			if err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					break
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("GET %s: %v", path, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != exitOK {
+			t.Errorf("exit code %d, want 0", code)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the demo did not stop within 5 seconds of the cancel")
+	}
+	if _, err := http.Get(url + "healthz"); err == nil {
+		t.Error("the board still answers after the demo stopped")
+	}
+}

@@ -1,0 +1,76 @@
+package demo
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"text/template"
+	"time"
+
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// pipelinesTemplate is the root pipelines.yaml with its connections pointed
+// at the simulators. Its pipelines section is a verbatim copy of the root
+// file's (a test keeps them equal); the header uses [[ ]] so the triggers'
+// own {{ }} templates pass through untouched.
+//
+//go:embed pipelines.yaml.tmpl
+var pipelinesTemplate string
+
+// ConfigOptions fill in the demo's pipelines.yaml.
+type ConfigOptions struct {
+	URLs      URLs
+	PublicURL string // the board, for links in notices
+	Listen    string
+	Token     string // server.token: the world pushes events and reruns with it
+	DBPath    string
+	Language  string        // ja | en (default ja)
+	Poke      time.Duration // default 5m
+}
+
+// ConfigYAML renders the demo's pipelines.yaml.
+func ConfigYAML(o ConfigOptions) ([]byte, error) {
+	if o.Language == "" {
+		o.Language = "ja"
+	}
+	if o.Poke <= 0 {
+		o.Poke = 5 * time.Minute
+	}
+	if o.DBPath == "" {
+		o.DBPath = "sekisho-demo.db"
+	}
+	t, err := template.New("pipelines.yaml").Delims("[[", "]]").Funcs(template.FuncMap{
+		// A JSON string is a valid YAML double-quoted scalar.
+		"q": func(s string) (string, error) { b, err := json.Marshal(s); return string(b), err },
+	}).Parse(pipelinesTemplate)
+	if err != nil {
+		return nil, fmt.Errorf("demo: config template: %w", err)
+	}
+	var buf bytes.Buffer
+	err = t.Execute(&buf, map[string]any{
+		"URLs": o.URLs, "PublicURL": o.PublicURL, "Listen": o.Listen, "Token": o.Token, "DBPath": o.DBPath,
+		"Language": o.Language, "PokeInterval": o.Poke.String(), "Region": AWSRegion,
+		"TroccoAPIKey": TroccoAPIKey, "AirflowUser": AirflowUser, "AirflowPassword": AirflowPassword,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("demo: config template: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// Config renders and validates the demo's pipelines.yaml: the demo never
+// starts on a config `sekisho validate` would refuse.
+func Config(o ConfigOptions) (*config.Config, []byte, error) {
+	b, err := ConfigYAML(o)
+	if err != nil {
+		return nil, nil, err
+	}
+	noEnv := func(string) (string, bool) { return "", false }
+	cfg, err := config.Parse("demo-pipelines.yaml", b, noEnv)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: the demo's pipelines.yaml is invalid (a bug: please report it): %w", err)
+	}
+	return cfg, b, nil
+}

@@ -1,0 +1,115 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
+)
+
+// Printer writes the demo's terminal: one line per Slack notice and per run
+// state change, in the pipelines' time zone. It stays quiet until SetLive,
+// so weeks of history do not scroll past in a blur.
+type Printer struct {
+	mu   sync.Mutex
+	w    io.Writer
+	loc  *time.Location
+	live atomic.Bool
+}
+
+// NewPrinter returns a quiet Printer writing to w with times in loc.
+func NewPrinter(w io.Writer, loc *time.Location) *Printer {
+	return &Printer{w: w, loc: loc}
+}
+
+// SetLive turns the printing of notices and transitions on or off.
+func (p *Printer) SetLive(on bool) { p.live.Store(on) }
+
+// Live reports whether notices and transitions are printed.
+func (p *Printer) Live() bool { return p.live.Load() }
+
+// Printf writes a line whether or not the printer is live.
+func (p *Printer) Printf(format string, args ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fmt.Fprintf(p.w, format+"\n", args...)
+}
+
+func (p *Printer) stamp(t time.Time) string {
+	return t.In(p.loc).Format("2006-01-02 15:04 MST")
+}
+
+// Notice prints a message the Slack double received: its headline, the
+// first line of the text. Root updates in bot mode are left out.
+func (p *Printer) Notice(m slacksim.Message) {
+	if !p.Live() || m.Updates > 0 {
+		return
+	}
+	head, _, _ := strings.Cut(strings.TrimSpace(m.Text), "\n")
+	where := "slack"
+	if m.ThreadTS != "" {
+		where = "slack ↳"
+	}
+	p.Printf("%s  %-7s %s", p.stamp(m.At), where, head)
+}
+
+// Transition prints one run state change.
+func (p *Printer) Transition(t sekisho.Transition) {
+	if !p.Live() {
+		return
+	}
+	p.Printf("%s", FormatTransition(t, p.loc))
+}
+
+// FormatTransition is the terminal line of a transition, e.g.
+// "2026-11-21 02:31 JST  socrates_daily     waiting → triggered (condition_met: dag run sekisho__…)".
+func FormatTransition(t sekisho.Transition, loc *time.Location) string {
+	from := string(t.From)
+	if from == "" {
+		from = "(gate)"
+	}
+	why := t.Reason
+	if extra := transitionExtra(t); extra != "" {
+		why += ": " + extra
+	}
+	attempt := ""
+	if t.Attempt > 1 {
+		attempt = fmt.Sprintf(" #%d", t.Attempt)
+	}
+	return fmt.Sprintf("%s  %-18s %s%s → %s (%s)", t.At.In(loc).Format("2006-01-02 15:04 MST"),
+		t.Pipeline, from, attempt, t.To, why)
+}
+
+// transitionExtra picks the one fact of a transition's detail a reader
+// wants: the failed upstreams, or the downstream run.
+func transitionExtra(t sekisho.Transition) string {
+	switch t.Reason {
+	case sekisho.ReasonUpstreamFailed, sekisho.ReasonTimeout:
+		ups, _ := t.Detail["upstreams"].(map[string]any)
+		var failed []string
+		for name, v := range ups {
+			if u, ok := v.(map[string]any); ok && u["state"] == string(sekisho.JobFailed) {
+				failed = append(failed, name)
+			}
+		}
+		sort.Strings(failed)
+		if len(failed) > 0 {
+			return strings.Join(failed, ", ") + " failed"
+		}
+	case sekisho.ReasonConditionMet, sekisho.ReasonDownstreamRunning, sekisho.ReasonDownstreamSuccess, sekisho.ReasonDownstreamFailed:
+		if id, ok := t.Detail["external_id"].(string); ok && id != "" {
+			return id
+		}
+	case sekisho.ReasonTriggerRejected, sekisho.ReasonDagPaused:
+		if msg, ok := t.Detail["message"].(string); ok {
+			return msg
+		}
+	}
+	return ""
+}
