@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/metrics"
+	"github.com/sekisho-dev/sekisho/notify"
+	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
+	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
+	"github.com/sekisho-dev/sekisho/store"
+	triggerairflow "github.com/sekisho-dev/sekisho/triggers/airflow"
+	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
+	"github.com/sekisho-dev/sekisho/web"
+)
+
+// runChild is the measured process: the daemon's pieces (engine, notice
+// sender, HTTP server, real store, real clients) wired as cmd/sekisho does,
+// alone in its process so its RSS and CPU are not mixed with the
+// simulators'. It serves until SIGTERM.
+func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, dbPath)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	clock := clockwork.NewRealClock()
+	sensors, triggers, err := adapters(ctx, cfg, st, clock, log)
+	if err != nil {
+		return err
+	}
+	m := metrics.New()
+	sender, err := notify.New(cfg, st, clock, log)
+	if err != nil {
+		return err
+	}
+	eng, err := engine.New(cfg, engine.Options{Store: st, Clock: clock, Logger: log, Sensors: sensors,
+		Triggers: triggers, Metrics: m, OnNotice: sender.Kick})
+	if err != nil {
+		return err
+	}
+	h := web.New(web.Options{Config: func() *config.Config { return cfg }, Store: st, Operator: eng, Events: eng,
+		Metrics: m, Clock: clock, Logger: log})
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return err
+	}
+	srv := web.NewServer(listen, h)
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
+	go func() { defer wg.Done(); _ = sender.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("serve", "err", err)
+		}
+	}()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = srv.Shutdown(sctx)
+	wg.Wait()
+	return nil
+}
+
+// adapters mirrors cmd/sekisho/wire.go with the simulators' credentials and
+// quick retries on loopback.
+func adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger) (map[string]sekisho.Sensor, map[string]sekisho.Trigger, error) {
+	sensors := map[string]sekisho.Sensor{}
+	triggers := map[string]sekisho.Trigger{}
+	if g := cfg.Connections.Glue; g != nil {
+		s, err := sensorglue.New(ctx, g, sensorglue.WithLogger(log), sensorglue.WithStaticCredentials(simAccessKey, simSecretKey),
+			sensorglue.WithRetry(5, 50*time.Millisecond))
+		if err != nil {
+			return nil, nil, fmt.Errorf("glue connection: %w", err)
+		}
+		sensors[config.TypeGlueJob] = s
+		sensors[config.TypeGlueWorkflow] = s
+	}
+	if t := cfg.Connections.Trocco; t != nil {
+		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), troccoapi.WithLogger(log), troccoapi.WithClock(clock),
+			troccoapi.WithRetry(5, 10*time.Millisecond, 100*time.Millisecond))
+		if err != nil {
+			return nil, nil, fmt.Errorf("trocco connection: %w", err)
+		}
+		s := sensortrocco.New(api, st, sensortrocco.WithClock(clock), sensortrocco.WithLogger(log))
+		sensors[config.TypeTroccoJob] = s
+		sensors[config.TypeTroccoWorkflow] = s
+		triggers[config.TypeTroccoWorkflow] = triggertrocco.New(api, st, triggertrocco.WithClock(clock), triggertrocco.WithLogger(log))
+	}
+	if len(cfg.Connections.Airflow) > 0 {
+		clients, err := airflowapi.NewClients(cfg.Connections.Airflow, airflowapi.WithLogger(log),
+			airflowapi.WithBackoff(10*time.Millisecond, 100*time.Millisecond, 5))
+		if err != nil {
+			return nil, nil, fmt.Errorf("airflow connections: %w", err)
+		}
+		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
+		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
+	}
+	return sensors, triggers, nil
+}

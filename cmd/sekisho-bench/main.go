@@ -1,0 +1,203 @@
+// Command sekisho-bench measures sekisho at scale against the simulators on
+// loopback and prints the figures BENCHMARKS.md reports: API requests per
+// poke cycle, event→store latency, gate latency when polling and when
+// pushed, peak RSS and CPU of the daemon while 10,000 pipelines wait,
+// transitions written per second, the `report slo` time over a year of
+// 1,000 pipelines, and the fixed-cron status quo side by side.
+//
+// The daemon (engine, notice sender, HTTP server, real store, real clients)
+// runs in a child process of this binary, so its memory and CPU are read
+// from /proc without the simulators'. Linux only.
+//
+//	go run ./cmd/sekisho-bench                 # everything, 3-minute window
+//	go run ./cmd/sekisho-bench -wait 60s       # a shorter window
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+func main() {
+	child := flag.Bool("child", false, "internal: run the measured daemon")
+	cfgPath := flag.String("c", "", "internal: config of the child")
+	dbPath := flag.String("db", "", "internal: store of the child")
+	listen := flag.String("listen", "", "internal: listen address of the child")
+	cpuProfile := flag.String("cpuprofile", "", "write the daemon's CPU profile of the scale run to this file")
+
+	pipelines := flag.Int("pipelines", 10000, "pipelines in the scale run")
+	resources := flag.Int("resources", 2000, "distinct upstream resources in the scale run")
+	latency := flag.Int("latency", 200, "latency pipelines in the scale run (half polled, half pushed)")
+	poke := flag.Duration("poke", 60*time.Second, "poke interval of the scale run")
+	wait := flag.Duration("wait", 3*time.Minute, "CPU and request window of the scale run")
+	i3wait := flag.Duration("issue3-wait", 30*time.Second, "window of the 1,000-pipeline request count")
+	i3poke := flag.Duration("issue3-poke", 5*time.Second, "poke interval of the 1,000-pipeline request count")
+	skip := flag.String("skip", "", "comma-separated parts to skip: issue3, scale, store, slo")
+	keep := flag.Bool("keep", false, "keep the work directories")
+	flag.Parse()
+
+	if *child {
+		if err := runChild(*cfgPath, *dbPath, *listen, *cpuProfile); err != nil {
+			fmt.Fprintln(os.Stderr, "sekisho-bench child:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	self, err := os.Executable()
+	if err != nil {
+		fail(err)
+	}
+	skipped := map[string]bool{}
+	for _, s := range strings.Split(*skip, ",") {
+		skipped[strings.TrimSpace(s)] = true
+	}
+	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
+
+	fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
+		runtime.NumCPU(), runtime.Version())
+	fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+
+	var pushP50 time.Duration
+	if !skipped["issue3"] {
+		sc := scenario{name: "issue3", pipelines: 1000, glue: 200, trocco: 100, perPipeline: 2, poke: *i3poke,
+			wait: *i3wait, pushProbes: 50, keep: *keep}
+		r, err := sc.run(ctx, self, logf)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Println("## 1,000 pipelines on 200 Glue jobs + 100 TROCCO job definitions")
+		printRequests(r)
+		fmt.Printf("event → store (POST /api/v1/events/glue → observation row): p50 %s, p99 %s, max %s (n=%d)\n\n",
+			ms(pct(r.pushStore, 50)), ms(pct(r.pushStore, 99)), ms(pct(r.pushStore, 100)), len(r.pushStore))
+	}
+	if !skipped["scale"] {
+		pool := *resources - 2 - *latency
+		sc := scenario{name: "scale", pipelines: *pipelines, glue: pool / 2, trocco: pool / 4, airflow: pool - pool/2 - pool/4,
+			perPipeline: 3, latencyPoll: *latency / 2, latencyPush: *latency - *latency/2, poke: *poke, wait: *wait,
+			cpuProfile: *cpuProfile, keep: *keep}
+		r, err := sc.run(ctx, self, logf)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("## %d pipelines, %d upstreams over %d distinct resources, poke %s\n", sc.pipelines, r.upstreams, r.resources, sc.poke)
+		fmt.Printf("startup to every gate open: %s\n", r.startup.Round(time.Millisecond))
+		fmt.Printf("peak RSS (VmHWM): %.1f MiB; RSS at end %.1f MiB\n", float64(r.hwmKB)/1024, float64(r.rssKB)/1024)
+		fmt.Printf("CPU while waiting: %s user+sys over %s = %.2f%% of one core\n", r.cpu, r.window.Round(time.Second),
+			100*r.cpu.Seconds()/r.window.Seconds())
+		printRequests(r)
+		fmt.Printf("gate latency, polling (upstream finished → trigger accepted): p50 %s, p99 %s, max %s (n=%d)\n",
+			ms(pct(r.pollLat, 50)), ms(pct(r.pollLat, 99)), ms(pct(r.pollLat, 100)), len(r.pollLat))
+		fmt.Printf("gate latency, pushed event: p50 %s, p99 %s, max %s (n=%d)\n", ms(pct(r.pushLat, 50)),
+			ms(pct(r.pushLat, 99)), ms(pct(r.pushLat, 100)), len(r.pushLat))
+		if r.missedTriggers > 0 {
+			fmt.Printf("WARNING: %d latency pipelines were not triggered in time\n", r.missedTriggers)
+		}
+		pushP50 = pct(r.pushLat, 50)
+		p := sc.poke
+		fmt.Printf("Airflow sensors for comparison (detection delay uniform over one poke interval, before scheduling overhead):\n")
+		fmt.Printf("  BaseSensorOperator poke_interval 60s: mean %s, p99 %s\n", ms(30*time.Second), ms(59400*time.Millisecond))
+		fmt.Printf("  GlueJobSensor poke_interval 120s:     mean %s, p99 %s\n", ms(60*time.Second), ms(118800*time.Millisecond))
+		fmt.Printf("  sekisho polling at %s: p99 goal %s\n\n", p, ms(p+250*time.Millisecond))
+	}
+	if !skipped["store"] {
+		rate, n, err := transitionsPerSecond(ctx, 2000)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("## store\ntransitions written: %.0f per second (%d transitions, one transaction each)\n\n", rate, n)
+	}
+	if !skipped["slo"] {
+		d, err := sloBench(ctx)
+		if err != nil {
+			fail(err)
+		}
+		fmt.Printf("## report slo\none year of 1,000 pipelines: %s per report (go test -bench BenchmarkReportYear1000 ./slo)\n\n", ms(d))
+	}
+	lat := pushP50
+	if lat == 0 {
+		lat = time.Second
+	}
+	sq := compareStatusQuo(120, lat)
+	fmt.Printf("## fixed cron at the previous month's p80 finish vs sekisho (%d simulated months)\n", sq.months)
+	fmt.Printf("cron fires on average at %s after midnight\n", clockOf(sq.cronAt))
+	fmt.Printf("normal days: the downstream starts %s later than with sekisho (median; mean %s)\n",
+		minutes(sq.laterNormalP50), minutes(sq.laterNormalAvg))
+	fmt.Printf("cron starts before the upstream finished on %.1f%% of days (by %s on average): stale or partial data\n",
+		100*sq.early, minutes(sq.earlyMean))
+}
+
+func printRequests(r *result) {
+	cycles := r.window.Seconds() / r.sc.poke.Seconds()
+	report := func(kind string, byRes map[string]int, n int) {
+		if n == 0 {
+			return
+		}
+		total, max, min := 0, 0, -1
+		for _, v := range byRes {
+			total += v
+			if v > max {
+				max = v
+			}
+			if min < 0 || v < min {
+				min = v
+			}
+		}
+		if len(byRes) < n {
+			min = 0
+		}
+		fmt.Printf("  %-8s %5d resources: %6d requests = %.3f per resource per cycle (min %d, max %d per resource in %.1f cycles)\n",
+			kind, n, total, float64(total)/float64(n)/cycles, min, max, cycles)
+	}
+	fmt.Printf("requests per poke cycle over %s (%.1f cycles of %s):\n", r.window.Round(time.Second), cycles, r.sc.poke)
+	report("glue", r.glueReq, r.sc.glue)
+	report("trocco", r.troccoReq, r.sc.trocco)
+	if r.sc.airflow > 0 {
+		fmt.Printf("  %-8s %5d resources: %6d requests = %.3f per resource per cycle\n", "airflow", r.sc.airflow, r.airflowList,
+			float64(r.airflowList)/float64(r.sc.airflow)/cycles)
+	}
+}
+
+var nsPerOp = regexp.MustCompile(`BenchmarkReportYear1000\S*\s+\d+\s+(\d+(?:\.\d+)?) ns/op`)
+
+func sloBench(ctx context.Context) (time.Duration, error) {
+	out, err := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", "^BenchmarkReportYear1000$", "-benchtime", "5x",
+		"github.com/sekisho-dev/sekisho/slo").CombinedOutput()
+	if err != nil {
+		return 0, fmt.Errorf("slo benchmark: %w\n%s", err, out)
+	}
+	m := nsPerOp.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("slo benchmark: no ns/op in:\n%s", out)
+	}
+	ns, _ := strconv.ParseFloat(string(m[1]), 64)
+	return time.Duration(ns), nil
+}
+
+func ms(d time.Duration) string {
+	if d >= 10*time.Second {
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+	return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond))
+}
+
+func minutes(d time.Duration) string { return fmt.Sprintf("%.0f min", d.Minutes()) }
+
+func clockOf(d time.Duration) string {
+	return fmt.Sprintf("%02d:%02d", int(d.Hours()), int(d.Minutes())%60)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "sekisho-bench:", err)
+	os.Exit(1)
+}

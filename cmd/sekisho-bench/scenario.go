@@ -1,0 +1,426 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	_ "modernc.org/sqlite" // the parent reads the child's store read-only
+
+	"github.com/sekisho-dev/sekisho/sim/airflowsim"
+	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
+	"github.com/sekisho-dev/sekisho/sim/troccosim"
+)
+
+const (
+	simAccessKey = "AKIDBENCH"
+	simSecretKey = "bench-secret"
+	troccoKey    = "bench-trocco-key"
+	writeToken   = "bench-write-token"
+)
+
+// scenario is one daemon under load. Waiting pipelines wait on a pool of
+// upstreams that do not finish during the run; latency pipelines each wait
+// on two finished Glue jobs and one dedicated job that finishes at a random
+// moment of the window, announced by polling only or also by a pushed event.
+type scenario struct {
+	name        string
+	pipelines   int // in all, latency pipelines included
+	glue        int // distinct resources of the waiting pool, by kind
+	trocco      int
+	airflow     int
+	perPipeline int // upstreams of each waiting pipeline
+	latencyPoll int
+	latencyPush int
+	poke        time.Duration
+	wait        time.Duration // measuring window
+	pushProbes  int           // glue events timed from POST to the store (issue 3)
+	cpuProfile  string
+	keep        bool // keep the work directory
+}
+
+// result is what one scenario measured.
+type result struct {
+	sc             scenario
+	upstreams      int
+	resources      int
+	startup        time.Duration // child start → every gate open
+	cpu            time.Duration // user+sys over the window
+	window         time.Duration
+	hwmKB, rssKB   int64
+	glueReq        map[string]int // by resource, waiting pool only
+	troccoReq      map[string]int
+	airflowList    int
+	pollLat        []time.Duration
+	pushLat        []time.Duration
+	pushStore      []time.Duration
+	missedTriggers int
+}
+
+func (sc scenario) waiting() int { return sc.pipelines - sc.latencyPoll - sc.latencyPush }
+
+func glueName(i int) string     { return fmt.Sprintf("glue-job-%04d", i) }
+func troccoID(i int) int64      { return int64(10000 + i) }
+func airflowDag(i int) string   { return fmt.Sprintf("upstream_dag_%04d", i) }
+func latencyJob(i int) string   { return fmt.Sprintf("latency-job-%03d", i) }
+func pipelineName(i int) string { return fmt.Sprintf("p%05d", i) }
+
+// upstream is the k-th upstream of waiting pipeline i: upstreams rotate
+// through the kinds, each pipeline taking one resource of each kind, so
+// every resource of the pool is shared by many pipelines and no pipeline
+// waits on Glue jobs alone (the event probes finish Glue jobs).
+func (sc scenario) upstream(i, k int) string {
+	kinds := []struct {
+		n    int
+		yaml func(j int) string
+	}{
+		{sc.glue, func(j int) string { return fmt.Sprintf("type: glue_job, job_name: %s", glueName(j)) }},
+		{sc.trocco, func(j int) string { return fmt.Sprintf("type: trocco_job, job_definition_id: %d", troccoID(j)) }},
+		{sc.airflow, func(j int) string { return fmt.Sprintf("type: airflow_dag, connection: af, dag_id: %s", airflowDag(j)) }},
+	}
+	var live []int
+	for x, kd := range kinds {
+		if kd.n > 0 {
+			live = append(live, x)
+		}
+	}
+	kd := kinds[live[k%len(live)]]
+	round := k / len(live)
+	return fmt.Sprintf("{name: u%d, %s}", k, kd.yaml((i+round*7919)%kd.n))
+}
+
+func (sc scenario) config(gate time.Time, glueURL, troccoURL, airflowURL, slackURL string) (string, int) {
+	var b strings.Builder
+	fmt.Fprintf(&b, `version: 1
+timezone: UTC
+defaults:
+  poke_interval: %s
+  timeout: 6h
+server:
+  token: %s
+connections:
+  glue: {region: ap-northeast-1, endpoint: %q}
+  trocco: {base_url: %q, api_key: %s}
+  airflow:
+    af: {base_url: %q, api_version: v2, auth: none}
+slack:
+  webhook_url: %q
+  language: en
+pipelines:
+`, sc.poke, writeToken, glueURL, troccoURL, troccoKey, airflowURL, slackURL)
+	cron := fmt.Sprintf("%d %d %d * * *", gate.Second(), gate.Minute(), gate.Hour())
+	upstreams := 0
+	for i := 0; i < sc.pipelines; i++ {
+		fmt.Fprintf(&b, "  - name: %s\n    schedule: %q\n    upstreams:\n", pipelineName(i), cron)
+		if i < sc.waiting() {
+			for k := 0; k < sc.perPipeline; k++ {
+				fmt.Fprintf(&b, "      - %s\n", sc.upstream(i, k))
+				upstreams++
+			}
+		} else {
+			j := i - sc.waiting()
+			fmt.Fprintf(&b, "      - {name: done_a, type: glue_job, job_name: done-a}\n")
+			fmt.Fprintf(&b, "      - {name: done_b, type: glue_job, job_name: done-b}\n")
+			fmt.Fprintf(&b, "      - {name: last, type: glue_job, job_name: %s}\n", latencyJob(j))
+			upstreams += 3
+		}
+		fmt.Fprintf(&b, "    trigger: {type: airflow_dag, connection: af, dag_id: downstream, conf: {date: \"{{ .LogicalDate }}\"}}\n")
+	}
+	return b.String(), upstreams
+}
+
+// run executes the scenario and returns its measurements.
+func (sc scenario) run(ctx context.Context, self string, logf func(string, ...any)) (*result, error) {
+	res := &result{sc: sc, resources: sc.glue + sc.trocco + sc.airflow}
+	if sc.latencyPoll+sc.latencyPush > 0 {
+		res.resources += 2 + sc.latencyPoll + sc.latencyPush
+	}
+	dir, err := os.MkdirTemp("", "sekisho-bench-")
+	if err != nil {
+		return nil, err
+	}
+	if !sc.keep {
+		defer os.RemoveAll(dir)
+	}
+	now := time.Now().UTC()
+	gate := now.Add(-time.Minute).Truncate(time.Second)
+
+	glue := gluesim.New(clockwork.NewRealClock(), gluesim.WithCredentials(simAccessKey, simSecretKey))
+	for i := 0; i < sc.glue; i++ {
+		glue.AddJob(glueName(i))
+	}
+	glue.PlanRun("done-a", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
+	glue.PlanRun("done-b", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
+	glueSrv := glue.NewServer()
+	defer glueSrv.Close()
+	tr := troccosim.New(troccosim.Options{Token: troccoKey})
+	for i := 0; i < sc.trocco; i++ {
+		tr.DefineJob(troccoID(i))
+	}
+	trSrv := httptest.NewServer(tr)
+	defer trSrv.Close()
+	af := airflowsim.MustNew(airflowsim.Options{})
+	for i := 0; i < sc.airflow; i++ {
+		af.AddDAG(airflowDag(i), airflowsim.DAG{})
+	}
+	af.AddDAG("downstream", airflowsim.DAG{Duration: time.Hour})
+	afSrv := httptest.NewServer(af)
+	defer afSrv.Close()
+	sl := slacksim.New(clockwork.NewRealClock())
+	slSrv := httptest.NewServer(sl)
+	defer slSrv.Close()
+
+	yaml, ups := sc.config(gate, glueSrv.URL, trSrv.URL, afSrv.URL, slSrv.URL+slacksim.WebhookPath)
+	res.upstreams = ups
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	dbPath := filepath.Join(dir, "sekisho.db")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		return nil, err
+	}
+	listen, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"-child", "-c", cfgPath, "-db", dbPath, "-listen", listen}
+	if sc.cpuProfile != "" {
+		args = append(args, "-cpuprofile", sc.cpuProfile)
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	pid := cmd.Process.Pid
+	base := "http://" + listen
+	if err := waitReady(base, 60*time.Second); err != nil {
+		return nil, fmt.Errorf("%w; child stderr:\n%s", err, tail(stderr.String()))
+	}
+	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
+	if err != nil {
+		return nil, err
+	}
+	defer db.Close()
+	for {
+		var n int
+		_ = db.QueryRow(`SELECT count(*) FROM runs`).Scan(&n)
+		if n >= sc.pipelines {
+			break
+		}
+		if time.Since(start) > 3*time.Minute {
+			return nil, fmt.Errorf("only %d of %d gates opened; child stderr:\n%s", n, sc.pipelines, tail(stderr.String()))
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	res.startup = time.Since(start)
+	logf("%s: %d gates open after %s; measuring for %s", sc.name, sc.pipelines, res.startup.Round(time.Millisecond), sc.wait)
+	// Let the first full round of polls (spread by jitter) pass before
+	// counting, so the window holds steady-state cycles only.
+	time.Sleep(sc.poke/10 + 2*time.Second)
+
+	glue.ResetRequests()
+	tr.ResetCounts()
+	afBefore := af.Requests()["get_dag_runs"]
+	cpu0, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+
+	// Latency jobs finish at random moments of the window; push ones are
+	// announced by an EventBridge event at that moment.
+	rng := rand.New(rand.NewPCG(1, 2))
+	type lat struct {
+		pipeline string
+		finish   time.Time
+		push     bool
+	}
+	var lats []lat
+	var wg sync.WaitGroup
+	var pushErrs []error
+	var mu sync.Mutex
+	latEnd := sc.wait - sc.poke - sc.poke/10
+	if latEnd < sc.wait/2 {
+		latEnd = sc.wait / 2
+	}
+	for j := 0; j < sc.latencyPoll+sc.latencyPush; j++ {
+		finish := t0.Add(time.Duration(rng.Float64() * float64(latEnd)))
+		id := glue.PlanRun(latencyJob(j), gluesim.Run{Start: t0.Add(-10 * time.Second), Duration: finish.Sub(t0.Add(-10 * time.Second))})
+		l := lat{pipeline: pipelineName(sc.waiting() + j), finish: finish, push: j >= sc.latencyPoll}
+		lats = append(lats, l)
+		if l.push {
+			wg.Add(1)
+			go func(job, id string, at time.Time) {
+				defer wg.Done()
+				time.Sleep(time.Until(at))
+				if err := postGlueEvent(base, job, id, at); err != nil {
+					mu.Lock()
+					pushErrs = append(pushErrs, err)
+					mu.Unlock()
+				}
+			}(latencyJob(j), id, finish)
+		}
+	}
+	// Event → store probes (issue 3): a SUCCEEDED event for a pool job,
+	// timed until its observation is in the store.
+	for k := 0; k < sc.pushProbes && k < sc.glue; k++ {
+		time.Sleep(sc.wait / time.Duration(2*sc.pushProbes+2))
+		id := fmt.Sprintf("jr_push_%03d", k)
+		sent := time.Now()
+		if err := postGlueEvent(base, glueName(k), id, sent.UTC()); err != nil {
+			return nil, err
+		}
+		for {
+			var n int
+			_ = db.QueryRow(`SELECT count(*) FROM upstream_observations WHERE external_id = ? AND state = 'succeeded'`, id).Scan(&n)
+			if n > 0 {
+				res.pushStore = append(res.pushStore, time.Since(sent))
+				break
+			}
+			if time.Since(sent) > 10*time.Second {
+				return nil, fmt.Errorf("event %s not in the store after 10s", id)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(time.Until(t0.Add(sc.wait)))
+	cpu1, err := cpuTime(pid)
+	if err != nil {
+		return nil, err
+	}
+	res.window = time.Since(t0)
+	res.cpu = cpu1 - cpu0
+	res.glueReq = map[string]int{}
+	for k, v := range glue.Requests().ByResource {
+		if strings.HasPrefix(k, "glue_job:glue-job-") {
+			res.glueReq[k] = v
+		}
+	}
+	res.troccoReq = map[string]int{}
+	for k, v := range tr.Counts() {
+		if strings.HasPrefix(k, "GET /api/job_definitions/") {
+			res.troccoReq[k] = v
+		}
+	}
+	res.airflowList = af.Requests()["get_dag_runs"] - afBefore
+	wg.Wait()
+	if len(pushErrs) > 0 {
+		return nil, fmt.Errorf("push event: %w", pushErrs[0])
+	}
+	// Wait for the last polled finishes to be seen, then read trigger times.
+	deadline := time.Now().Add(sc.poke + sc.poke/5 + 5*time.Second)
+	for _, l := range lats {
+		for {
+			var trig sql.NullString
+			_ = db.QueryRow(`SELECT triggered_at FROM runs WHERE pipeline = ?`, l.pipeline).Scan(&trig)
+			if trig.Valid && trig.String != "" {
+				at, err := time.Parse(time.RFC3339Nano, trig.String)
+				if err != nil {
+					return nil, err
+				}
+				d := at.Sub(l.finish)
+				if l.push {
+					res.pushLat = append(res.pushLat, d)
+				} else {
+					res.pollLat = append(res.pollLat, d)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				res.missedTriggers++
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	res.hwmKB, res.rssKB, err = memKB(pid)
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func postGlueEvent(base, job, runID string, at time.Time) error {
+	body := fmt.Sprintf(`{"version":"0","id":"%s","detail-type":"Glue Job State Change","source":"aws.glue","account":"123456789012","time":%q,"region":"ap-northeast-1","resources":[],"detail":{"jobName":%q,"severity":"INFO","state":"SUCCEEDED","jobRunId":%q,"message":"Job run succeeded"}}`,
+		runID, at.UTC().Format(time.RFC3339), job, runID)
+	req, _ := http.NewRequest("POST", base+"/api/v1/events/glue", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("glue event for %s: status %d", job, resp.StatusCode)
+	}
+	return nil
+}
+
+func waitReady(base string, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(base + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("the daemon was not ready within %s", within)
+}
+
+func freePort() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func tail(s string) string {
+	if len(s) > 2000 {
+		return s[len(s)-2000:]
+	}
+	return s
+}
+
+// pct returns the p-th percentile (0..100) of ds, nearest rank.
+func pct(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(p/100*float64(len(s))+0.5) - 1
+	if i < 0 {
+		i = 0
+	}
+	if i >= len(s) {
+		i = len(s) - 1
+	}
+	return s[i]
+}
