@@ -1,0 +1,267 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/sim/airflowsim"
+	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
+	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/slo"
+)
+
+var chaosFull = flag.Bool("chaos.full", false, "run the full chaos script (110 SIGKILLs, 30 pipelines; several minutes)")
+
+// TestChaos runs the real binary against faulty simulators while a seeded
+// script SIGKILLs and restarts it, reruns finished runs as an operator
+// would, takes Slack down (and loses its answers), and sends a SIGHUP with
+// a broken config. At the end it checks, from the simulators' own records:
+// no DAG or TROCCO workflow started twice for one attempt, every history a
+// valid path, every notice in Slack exactly once, and the SLO report equal
+// to what the simulators' ground truth says.
+func TestChaos(t *testing.T) {
+	kills, groups := 24, 2
+	if *chaosFull {
+		kills, groups = 110, 6
+	}
+	h := newHarness(t, *seedFlag)
+	rng := rand.New(rand.NewPCG(*seedFlag, 9))
+	w := h.world
+	ctx := context.Background()
+	now := time.Now().UTC()
+	gate := now.Add(3 * time.Second)
+	date := sekisho.DateOf(gate, time.UTC)
+	deadline := gate.Add(8 * time.Second).Truncate(time.Second)
+
+	// Upstreams: one clean Glue job, one that fails and is rerun, one
+	// clean TROCCO job, one that errors and is rerun.
+	w.Glue.PlanRun("up-ok", gluesim.Run{Start: now.Add(-2 * time.Minute), Duration: time.Minute})
+	w.Glue.PlanRun("up-flaky", gluesim.Run{Start: now.Add(-time.Minute), Duration: time.Minute + 5*time.Second, Outcome: "FAILED", Message: "disk full"})
+	w.Glue.PlanRun("up-flaky", gluesim.Run{Start: gate.Add(3 * time.Second), Duration: 3 * time.Second})
+	w.Trocco.AddJob(55, now.Add(-2*time.Minute), troccosim.Outcome{RunFor: time.Minute, Status: "succeeded"})
+	w.Trocco.AddJob(56, now.Add(-time.Minute), troccosim.Outcome{RunFor: time.Minute + 4*time.Second, Status: "error"})
+	w.Trocco.AddJob(56, gate.Add(4*time.Second), troccosim.Outcome{RunFor: 2 * time.Second, Status: "succeeded"})
+	w.Airflow.AddDAG("chaos_ok", airflowsim.DAG{Duration: time.Second})
+	w.Airflow.AddDAG("chaos_fail", airflowsim.DAG{Duration: time.Second, Outcome: "failed"})
+
+	sloExtra := fmt.Sprintf("    slo: {deadline: %q, objective: 95%%}\n", deadline.Format("15:04:05"))
+	dagOf, defOf := map[string]string{}, map[string]int64{}
+	var ps []Pipeline
+	for i := range groups {
+		add := func(p Pipeline) { p.Schedule = CronAt(gate); ps = append(ps, p) }
+		v1 := fmt.Sprintf("c_v1_%d", i)
+		add(Pipeline{Name: v1, Upstreams: []string{GlueUpstream("ok", "up-ok"), GlueUpstream("flaky", "up-flaky")},
+			Trigger: AirflowTrigger("v1", "chaos_ok"), Extra: sloExtra})
+		dagOf[v1] = "chaos_ok"
+		v2 := fmt.Sprintf("c_v2_%d", i)
+		add(Pipeline{Name: v2, Upstreams: []string{TroccoJobUpstream("master", 55), TroccoJobUpstream("flaky", 56)},
+			Trigger: AirflowTrigger("v2", "chaos_ok"), Extra: sloExtra})
+		dagOf[v2] = "chaos_ok"
+		fail := fmt.Sprintf("c_fail_%d", i)
+		add(Pipeline{Name: fail, Upstreams: []string{GlueUpstream("ok", "up-ok")}, Trigger: AirflowTrigger("v1", "chaos_fail"), Extra: sloExtra})
+		dagOf[fail] = "chaos_fail"
+		tr := fmt.Sprintf("c_trocco_%d", i)
+		def := int64(900 + i)
+		w.Trocco.DefineWorkflow(def, troccosim.Outcome{RunFor: time.Second, Status: "succeeded"})
+		add(Pipeline{Name: tr, Upstreams: []string{TroccoJobUpstream("master", 55)}, Trigger: TroccoTrigger(def)})
+		defOf[tr] = def
+		add(Pipeline{Name: fmt.Sprintf("c_chain_%d", i), Upstreams: []string{fmt.Sprintf("{name: up, type: pipeline, pipeline: %s}", v1)}})
+	}
+	good := w.Config(Settings{SlackBot: true}, ps)
+	cfg := h.writeConfig(good)
+
+	// Faults on every API, Slack down for a while and then answering
+	// after it stored the message (the lost answer), then down again.
+	w.Glue.SetFaults(gluesim.Faults{ErrorRate: 0.1, ThrottleRate: 0.05, MalformedRate: 0.02, Seed: *seedFlag})
+	w.Trocco.SetFaults(troccosim.Faults{ServerError: 0.08, RateLimit: 0.05, Slow: 0.3, SlowFor: 300 * time.Millisecond, ResetIn: time.Second})
+	w.Airflow.SetFaults(airflowsim.Faults{ServerError: 0.1, TooMany: 0.05, Slow: 0.3, SlowDelay: 300 * time.Millisecond})
+	span := time.Duration(kills) * 1200 * time.Millisecond
+	w.Slack.AddFault(slacksim.Fault{From: now.Add(2 * time.Second), To: now.Add(span / 4), Status: 503})
+	w.Slack.AddFault(slacksim.Fault{From: now.Add(span / 3), To: now.Add(span / 2), Status: 500, Accept: true})
+	w.Slack.AddFault(slacksim.Fault{From: now.Add(2 * span / 3), To: now.Add(3 * span / 4), Status: 429, RetryAfter: time.Second})
+
+	start := time.Now()
+	if err := h.d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	st := h.store()
+	reruns := 0
+	for i := range kills {
+		time.Sleep(time.Duration(200+rng.IntN(1300)) * time.Millisecond)
+		if i == kills/2 {
+			h.brokenReload(good)
+		}
+		if err := h.d.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		// An operator reruns some finished runs, with the daemon down.
+		for _, p := range ps {
+			r, err := st.Run(ctx, p.Name, date)
+			if errors.Is(err, sekisho.ErrNotFound) {
+				continue
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.State.Terminal() && r.Attempt < 6 && rng.IntN(3) == 0 {
+				if _, err := engine.Rerun(ctx, st, cfg, p.Name, date, time.Now()); err != nil {
+					t.Fatal(err)
+				}
+				reruns++
+			}
+		}
+		if err := h.d.Start(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Calm: no faults; the last daemon must finish every run and deliver
+	// every notice.
+	w.Glue.SetFaults(gluesim.Faults{})
+	w.Trocco.SetFaults(troccosim.Faults{})
+	w.Airflow.SetFaults(airflowsim.Faults{})
+	w.Slack.ClearFaults()
+	h.waitSettled(90 * time.Second)
+	if err := h.d.Stop(); err != nil {
+		t.Error(err)
+	}
+
+	hs, err := ReadHistories(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != len(ps) {
+		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
+	}
+	reportProblems(t, "history", CheckPaths(hs))
+	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
+	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
+	ns, err := st.AllNotices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs := w.Slack.Messages()
+	reportProblems(t, "notices", CheckNoticesOnce(ns, msgs))
+	reportProblems(t, "slo", h.checkSLO(cfg, date, deadline, dagOf))
+	h.checkNoSecrets()
+	kinds := map[sekisho.NoticeKind]int{}
+	for _, n := range ns {
+		kinds[n.Kind]++
+	}
+	if kinds[sekisho.NoticeConfigInvalid] != 1 {
+		t.Errorf("%d config_invalid notices, want 1", kinds[sekisho.NoticeConfigInvalid])
+	}
+	attempts := 0
+	for _, h := range hs {
+		attempts += h.Run.Attempt
+	}
+	req, faulted := w.Slack.Stats()
+	t.Logf("seed %d: %d kills, %d reruns, %d runs, %d attempts, %d airflow triggers (%v faults), %d trocco requests, glue %+v, slack %d requests (%d faulted), %d notices %v, %s",
+		*seedFlag, kills, reruns, len(hs), attempts, len(w.Airflow.Triggers()), w.Airflow.Faults(), w.Trocco.Total(),
+		w.Glue.Requests().Faults, req, faulted, len(ns), kinds, time.Since(start).Round(time.Second))
+}
+
+// brokenReload writes a broken config, sends SIGHUP, and checks that the
+// daemon refuses it, queues one config_invalid notice and keeps running;
+// then it puts the good config back.
+func (h *harness) brokenReload(good string) {
+	h.t.Helper()
+	broken := strings.Replace(good, "pipelines:\n", "pipelines:\n  - name: BROKEN\n    shedule: nope\n", 1)
+	if err := os.WriteFile(h.d.ConfigPath(), []byte(broken), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.d.HUP(); err != nil {
+		h.t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for !bytes.Contains(h.d.Log(), []byte("config reload refused")) {
+		if time.Now().After(deadline) {
+			h.t.Fatal("the daemon did not log the refused reload")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond)
+	if !h.d.Running() {
+		h.t.Fatal("the daemon died on a broken config")
+	}
+	if err := os.WriteFile(h.d.ConfigPath(), []byte(good), 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// waitSettled waits until no run is open and the outbox is empty.
+func (h *harness) waitSettled(limit time.Duration) {
+	h.t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(limit)
+	for {
+		open, err := h.st.OpenRuns(ctx)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		backlog, err := h.st.OutboxBacklog(ctx)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if len(open) == 0 && backlog == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			msg := ""
+			if len(open) > 0 {
+				msg = fmt.Sprintf(", e.g. %s %s (%s)", open[0].Pipeline, open[0].State, open[0].Message)
+			}
+			h.t.Fatalf("not settled after %s: %d open runs%s, %d notices unsent", limit, len(open), msg, backlog)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// checkSLO compares slo.Compute over the daemon's database with the
+// verdicts the simulators' records give: a day met its SLO when the first
+// DAG run that Airflow finished successfully for it ended by the deadline.
+func (h *harness) checkSLO(cfg *config.Config, date string, deadline time.Time, dagOf map[string]string) []string {
+	now := time.Now()
+	rep, err := slo.Compute(context.Background(), h.st.ReadDB(), cfg, slo.Query{From: date, To: date, Now: now})
+	if err != nil {
+		return []string{err.Error()}
+	}
+	rows := map[string]slo.Row{}
+	for _, r := range rep.Pipelines {
+		rows[r.Pipeline] = r
+	}
+	var bad []string
+	for name, dag := range dagOf {
+		var first time.Time
+		for _, r := range h.world.Airflow.Runs(dag) {
+			if strings.HasPrefix(r.DagRunID, "sekisho__"+name+"__"+date+"__") && r.State == "success" &&
+				(first.IsZero() || r.EndDate.Before(first)) {
+				first = r.EndDate
+			}
+		}
+		met := !first.IsZero() && !first.Truncate(time.Millisecond).After(deadline)
+		days, metN := 0, 0
+		if met || now.After(deadline) {
+			days = 1
+		}
+		if met {
+			metN = 1
+		}
+		if got := rows[name]; got.SLODays != days || got.SLOMet != metN {
+			bad = append(bad, fmt.Sprintf("%s: report says %d/%d days met, the simulators say %d/%d (first success %v, deadline %v)",
+				name, got.SLOMet, got.SLODays, metN, days, first, deadline))
+		}
+	}
+	return bad
+}
