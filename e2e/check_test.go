@@ -1,0 +1,101 @@
+package e2e
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/airflowsim"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
+	"github.com/sekisho-dev/sekisho/sim/troccosim"
+)
+
+var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
+
+func tr(attempt int, from, to sekisho.State, sec int, reason string, ext string) sekisho.Transition {
+	t := sekisho.Transition{Attempt: attempt, From: from, To: to, At: t0.Add(time.Duration(sec) * time.Second), Reason: reason}
+	if ext != "" {
+		t.Detail = map[string]any{"external_id": ext}
+	}
+	return t
+}
+
+// history of pipeline p: attempt 1 triggered and succeeded, attempt 2 too.
+func twoAttempts(p, ext1, ext2 string) History {
+	return History{Run: sekisho.Run{Pipeline: p, LogicalDate: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
+		Transitions: []sekisho.Transition{
+			tr(1, "", sekisho.StateWaiting, 0, "gate_opened", ""),
+			tr(1, sekisho.StateWaiting, sekisho.StateTriggered, 1, "condition_met", ext1),
+			tr(1, sekisho.StateTriggered, sekisho.StateRunning, 2, "dag_run_running", ""),
+			tr(1, sekisho.StateRunning, sekisho.StateSucceeded, 3, "dag_run_success", ""),
+			tr(2, sekisho.StateSucceeded, sekisho.StateWaiting, 10, "operator_rerun", ""),
+			tr(2, sekisho.StateWaiting, sekisho.StateTriggered, 11, "condition_met", ext2),
+			tr(2, sekisho.StateTriggered, sekisho.StateRunning, 12, "dag_run_running", ""),
+			tr(2, sekisho.StateRunning, sekisho.StateSucceeded, 13, "dag_run_success", ""),
+		}}
+}
+
+func TestCheckersCatchViolations(t *testing.T) {
+	id1, id2 := sekisho.DagRunID("p", "2026-03-01", 1), sekisho.DagRunID("p", "2026-03-01", 2)
+	dagOf := map[string]string{"p": "d"}
+	ok := []airflowsim.TriggerRecord{{DagRunID: id1, Status: 200}, {DagRunID: id1, Status: 409}, {DagRunID: id2, Status: 200}}
+	jobs := func(js ...troccosim.PipelineJob) func(int64) []troccosim.PipelineJob {
+		return func(int64) []troccosim.PipelineJob { return js }
+	}
+	job := func(id int64, sec int) troccosim.PipelineJob {
+		return troccosim.PipelineJob{ID: id, Start: t0.Add(time.Duration(sec) * time.Second)}
+	}
+	skipped := twoAttempts("p", id1, id2)
+	// triggered -> running lost: the history jumps from triggered to succeeded.
+	skipped.Transitions = append(skipped.Transitions[:2:2], skipped.Transitions[3:]...)
+	tests := []struct {
+		name string
+		bad  []string
+		want int
+	}{
+		{"airflow clean", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok, dagOf), 0},
+		{"airflow created twice", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: id2, Status: 200}), dagOf), 1},
+		{"airflow run nobody asked for", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: "sekisho__p__2026-03-01__3", Status: 200}), dagOf), 1},
+		{"airflow triggered but never created", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok[:2], dagOf), 1},
+		{"trocco clean", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 0},
+		{"trocco two jobs in one attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(9, 2), job(8, 11)), map[string]int64{"p": 1}), 1},
+		{"trocco job of no attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(6, -5), job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 1},
+		{"path clean", CheckPaths([]History{twoAttempts("p", id1, id2)}), 0},
+		{"path with a lost transition", CheckPaths([]History{skipped}), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.bad) != tc.want {
+				t.Errorf("got %d problems, want %d: %q", len(tc.bad), tc.want, tc.bad)
+			}
+		})
+	}
+}
+
+func TestCheckNoticesOnce(t *testing.T) {
+	msg := func(key string) slacksim.Message {
+		b, _ := json.Marshal([]map[string]any{{"type": "section", "block_id": markerPrefix + key}})
+		return slacksim.Message{Blocks: b}
+	}
+	sent := []sekisho.Notice{{DedupeKey: "a", SentAt: t0}, {DedupeKey: "b", SentAt: t0}}
+	tests := []struct {
+		name string
+		ns   []sekisho.Notice
+		msgs []slacksim.Message
+		want int
+	}{
+		{"once each", sent, []slacksim.Message{msg("a"), msg("b")}, 0},
+		{"posted twice", sent, []slacksim.Message{msg("a"), msg("b"), msg("b")}, 1},
+		{"lost", sent, []slacksim.Message{msg("a")}, 1},
+		{"never sent", []sekisho.Notice{{DedupeKey: "a", SentAt: t0}, {DedupeKey: "c"}}, []slacksim.Message{msg("a")}, 1},
+		{"unknown message", sent, []slacksim.Message{msg("a"), msg("b"), msg("z")}, 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if bad := CheckNoticesOnce(tc.ns, tc.msgs); len(bad) != tc.want {
+				t.Errorf("got %d problems, want %d: %q", len(bad), tc.want, bad)
+			}
+		})
+	}
+}
