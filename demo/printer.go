@@ -3,6 +3,7 @@ package demo
 import (
 	"fmt"
 	"io"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -13,14 +14,23 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 )
 
-// Printer writes the demo's terminal: one line per Slack notice and per run
-// state change, in the pipelines' time zone. It stays quiet until SetLive,
-// so weeks of history do not scroll past in a blur.
+// Printer writes the demo's terminal: one line per Slack notice, per run
+// state change and per event the world pushes, in the pipelines' time zone.
+// Lines wait in a buffer until Flush, which prints them in time order: the
+// notices arrive on the Slack double's goroutine, the transitions from the
+// store. It stays quiet until SetLive, so weeks of history do not scroll
+// past in a blur.
 type Printer struct {
-	mu   sync.Mutex
-	w    io.Writer
-	loc  *time.Location
-	live atomic.Bool
+	mu      sync.Mutex
+	w       io.Writer
+	loc     *time.Location
+	live    atomic.Bool
+	pending []line
+}
+
+type line struct {
+	at   time.Time
+	text string
 }
 
 // NewPrinter returns a quiet Printer writing to w with times in loc.
@@ -45,26 +55,53 @@ func (p *Printer) stamp(t time.Time) string {
 	return t.In(p.loc).Format("2006-01-02 15:04 MST")
 }
 
-// Notice prints a message the Slack double received: its headline, the
+func (p *Printer) add(at time.Time, text string) {
+	if !p.Live() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pending = append(p.pending, line{at: at, text: text})
+}
+
+// Flush prints the buffered lines, oldest first.
+func (p *Printer) Flush() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sort.SliceStable(p.pending, func(i, j int) bool { return p.pending[i].at.Before(p.pending[j].at) })
+	for _, l := range p.pending {
+		fmt.Fprintln(p.w, l.text)
+	}
+	p.pending = p.pending[:0]
+}
+
+// mention matches Slack's mention markup, which reads badly on a terminal.
+var mention = regexp.MustCompile(`<!subteam\^[A-Z0-9]+(\|[^>]*)?>\s*|<[@!][^>]*>\s*`)
+
+// Notice buffers a message the Slack double received: its headline, the
 // first line of the text. Root updates in bot mode are left out.
 func (p *Printer) Notice(m slacksim.Message) {
-	if !p.Live() || m.Updates > 0 {
+	if m.Updates > 0 {
 		return
 	}
 	head, _, _ := strings.Cut(strings.TrimSpace(m.Text), "\n")
+	head = mention.ReplaceAllString(head, "")
 	where := "slack"
 	if m.ThreadTS != "" {
 		where = "slack ↳"
 	}
-	p.Printf("%s  %-7s %s", p.stamp(m.At), where, head)
+	p.add(m.At, fmt.Sprintf("%s  %-18s %s", p.stamp(m.At), where, head))
 }
 
-// Transition prints one run state change.
+// Transition buffers one run state change.
 func (p *Printer) Transition(t sekisho.Transition) {
-	if !p.Live() {
-		return
-	}
-	p.Printf("%s", FormatTransition(t, p.loc))
+	p.add(t.At, FormatTransition(t, p.loc))
+}
+
+// Action buffers something the world did to sekisho: a pushed event, an
+// operator's rerun.
+func (p *Printer) Action(at time.Time, who, what string) {
+	p.add(at, fmt.Sprintf("%s  %-18s %s", p.stamp(at), who, what))
 }
 
 // FormatTransition is the terminal line of a transition, e.g.
@@ -78,12 +115,12 @@ func FormatTransition(t sekisho.Transition, loc *time.Location) string {
 	if extra := transitionExtra(t); extra != "" {
 		why += ": " + extra
 	}
-	attempt := ""
+	name := t.Pipeline
 	if t.Attempt > 1 {
-		attempt = fmt.Sprintf(" #%d", t.Attempt)
+		name += fmt.Sprintf(" #%d", t.Attempt)
 	}
-	return fmt.Sprintf("%s  %-18s %s%s → %s (%s)", t.At.In(loc).Format("2006-01-02 15:04 MST"),
-		t.Pipeline, from, attempt, t.To, why)
+	return fmt.Sprintf("%s  %-18s %s → %s (%s)", t.At.In(loc).Format("2006-01-02 15:04 MST"),
+		name, from, t.To, why)
 }
 
 // transitionExtra picks the one fact of a transition's detail a reader
@@ -102,7 +139,8 @@ func transitionExtra(t sekisho.Transition) string {
 		if len(failed) > 0 {
 			return strings.Join(failed, ", ") + " failed"
 		}
-	case sekisho.ReasonConditionMet, sekisho.ReasonDownstreamRunning, sekisho.ReasonDownstreamSuccess, sekisho.ReasonDownstreamFailed:
+	case sekisho.ReasonConditionMet:
+		// The downstream run it started; later steps repeat it, so only here.
 		if id, ok := t.Detail["external_id"].(string); ok && id != "" {
 			return id
 		}

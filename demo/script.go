@@ -137,7 +137,7 @@ func (w *World) planDay(date string) {
 	w.Trocco.AddJob(TroccoJob, at(1, 0).Add(jit(10)), troccosim.Outcome{RunFor: 20*time.Minute + jit(10), Status: "succeeded"})
 	srcStart, srcRun := at(2, 40).Add(jit(10)), 25*time.Minute+jit(10)
 	srcJob := w.Trocco.StartWorkflowJob(TroccoAdsSources, srcStart, troccosim.Outcome{RunFor: srcRun, Status: "succeeded"})
-	w.at(srcStart.Add(srcRun), "trocco notification for ads sources job "+fmt.Sprint(srcJob), func(ctx context.Context) error {
+	w.at(srcStart.Add(srcRun), "trocco", fmt.Sprintf("POST /api/v1/events/trocco (workflow %d, job %d succeeded)", TroccoAdsSources, srcJob), func(ctx context.Context) error {
 		return w.post(ctx, "/api/v1/events/trocco", map[string]any{
 			"pipeline_definition_id": TroccoAdsSources, "job_id": srcJob, "status": "succeeded"})
 	})
@@ -147,16 +147,16 @@ func (w *World) planDay(date string) {
 	if inc == DownstreamFailure {
 		loadOut = troccosim.Outcome{RunFor: 15 * time.Minute, Status: "error"}
 	}
-	w.at(at(0, 5), "ads load outcome for "+date, func(context.Context) error {
+	w.at(at(0, 5), "", "ads load outcome for "+date, func(context.Context) error {
 		w.Trocco.DefineWorkflow(TroccoAdsLoad, loadOut)
 		return nil
 	})
 	if inc == DownstreamFailure {
-		w.at(at(7, 25), "ads load fixed for "+date, func(context.Context) error {
+		w.at(at(7, 25), "", "ads load fixed for "+date, func(context.Context) error {
 			w.Trocco.DefineWorkflow(TroccoAdsLoad, troccosim.Outcome{RunFor: 20 * time.Minute, Status: "succeeded"})
 			return nil
 		})
-		w.at(at(7, 30), "operator rerun of ads_daily "+date, func(ctx context.Context) error {
+		w.at(at(7, 30), "operator", "POST /api/v1/runs/ads_daily/"+date+"/rerun (the workflow was fixed)", func(ctx context.Context) error {
 			return w.post(ctx, "/api/v1/runs/ads_daily/"+date+"/rerun", nil)
 		})
 	}

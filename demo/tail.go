@@ -51,8 +51,9 @@ func (t *Tail) Poll(ctx context.Context, fn func(sekisho.Transition)) error {
 	return rows.Err()
 }
 
-// Follow polls every interval until ctx ends.
-func (t *Tail) Follow(ctx context.Context, every time.Duration, fn func(sekisho.Transition)) {
+// Follow polls every interval until ctx ends, calling after (if set) once
+// the transitions of a poll were reported.
+func (t *Tail) Follow(ctx context.Context, every time.Duration, fn func(sekisho.Transition), after func()) {
 	tk := time.NewTicker(every)
 	defer tk.Stop()
 	for {
@@ -62,5 +63,8 @@ func (t *Tail) Follow(ctx context.Context, every time.Duration, fn func(sekisho.
 		case <-tk.C:
 		}
 		_ = t.Poll(ctx, fn) // a busy moment is retried on the next tick
+		if after != nil {
+			after()
+		}
 	}
 }

@@ -47,7 +47,10 @@ type Options struct {
 	Seed uint64 // picks the order of incidents and the jitter of durations
 	// OnSlack is called with every message the Slack double receives.
 	OnSlack func(slacksim.Message)
-	Logger  *slog.Logger // default: discard
+	// OnAction is called when the world pushes something to sekisho: who
+	// ("trocco", "operator") and what, for the terminal.
+	OnAction func(at time.Time, who, what string)
+	Logger   *slog.Logger // default: discard
 }
 
 // World is the simulated outside of sekisho: every upstream and downstream
@@ -61,11 +64,12 @@ type World struct {
 	Legacy   *airflowsim.Server // composer-legacy: an upstream DAG
 	Slack    *slacksim.Sim
 
-	seed    uint64
-	log     *slog.Logger
-	servers []*httptest.Server
-	urls    URLs
-	client  *http.Client
+	seed     uint64
+	log      *slog.Logger
+	onAction func(at time.Time, who, what string)
+	servers  []*httptest.Server
+	urls     URLs
+	client   *http.Client
 
 	mu      sync.Mutex
 	target  string // sekisho's base URL, for events and operator actions
@@ -83,6 +87,7 @@ type URLs struct {
 // workflow's outcome, rerun a run as an operator would.
 type action struct {
 	at   time.Time
+	who  string // for the terminal; empty for changes inside a simulator
 	what string
 	do   func(ctx context.Context) error
 }
@@ -96,7 +101,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	w := &World{Clock: clock, Loc: loc, seed: o.Seed, log: o.Logger, planned: map[string]bool{},
+	w := &World{Clock: clock, Loc: loc, seed: o.Seed, log: o.Logger, onAction: o.OnAction, planned: map[string]bool{},
 		client: &http.Client{Timeout: 10 * time.Second}}
 	w.Glue = gluesim.New(clock, gluesim.WithCredentials(AWSAccessKey, AWSSecretKey), gluesim.WithRegion(AWSRegion))
 	w.Glue.AddJob(GlueJob)
@@ -157,8 +162,8 @@ func (w *World) Connect(baseURL, token string) {
 }
 
 // at schedules an action; callers hold w.mu.
-func (w *World) at(t time.Time, what string, do func(ctx context.Context) error) {
-	w.actions = append(w.actions, action{at: t, what: what, do: do})
+func (w *World) at(t time.Time, who, what string, do func(ctx context.Context) error) {
+	w.actions = append(w.actions, action{at: t, who: who, what: what, do: do})
 	sort.SliceStable(w.actions, func(i, j int) bool { return w.actions[i].at.Before(w.actions[j].at) })
 }
 
@@ -193,5 +198,8 @@ func (w *World) Act(ctx context.Context, now time.Time) error {
 			return fmt.Errorf("demo: %s: %w", a.what, err)
 		}
 		w.log.Info("demo action", "what", a.what, "at", a.at)
+		if a.who != "" && w.onAction != nil {
+			w.onAction(now, a.who, a.what)
+		}
 	}
 }

@@ -162,7 +162,8 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	s.from = s.liveAt.AddDate(0, 0, -o.days)
 	s.clock = clockwork.NewFakeClockAt(s.from)
 	s.printer = demo.NewPrinter(o.out, loc)
-	s.world, err = demo.NewWorld(s.clock, demo.Options{Seed: o.seed, OnSlack: s.printer.Notice, Logger: s.log})
+	s.world, err = demo.NewWorld(s.clock, demo.Options{Seed: o.seed, OnSlack: s.printer.Notice,
+		OnAction: s.printer.Action, Logger: s.log})
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +307,7 @@ func (s *demoSystem) live(ctx context.Context) error {
 	go func() {
 		defer wg.Done()
 		tail := &demo.Tail{DB: s.st.ReadDB(), After: last}
-		tail.Follow(lctx, 100*time.Millisecond, s.printer.Transition)
+		tail.Follow(lctx, 100*time.Millisecond, s.printer.Transition, s.printer.Flush)
 	}()
 	err = s.world.Live(lctx, s.o.speed, 50*time.Millisecond, func(err error) {
 		s.log.Warn("demo: scripted action failed", "err", err)

@@ -1,0 +1,182 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
+)
+
+// TestConfigKeepsRootPipelines checks that the demo runs the example a
+// newcomer reads first: every pipeline of the root pipelines.yaml, with the
+// same upstreams, triggers, SLOs, descriptions and impacts.
+func TestConfigKeepsRootPipelines(t *testing.T) {
+	cfg, raw, err := Config(ConfigOptions{URLs: URLs{Glue: "http://127.0.0.1:1", Trocco: "http://127.0.0.1:2",
+		Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath},
+		PublicURL: "http://127.0.0.1:8080/", Listen: "127.0.0.1:8080", Token: `tok"en`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootRaw, err := os.ReadFile("../pipelines.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := func(string) (string, bool) { return "x", true }
+	root, err := config.Parse("pipelines.yaml", rootRaw, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Pipelines) != len(root.Pipelines) {
+		t.Fatalf("%d pipelines, root has %d", len(cfg.Pipelines), len(root.Pipelines))
+	}
+	for i, p := range cfg.Pipelines {
+		want := *root.Pipelines[i]
+		got := *p
+		got.PokeInterval, want.PokeInterval = 0, 0 // the demo's clock runs fast
+		if !reflect.DeepEqual(got.Spec(), want.Spec()) {
+			t.Errorf("pipeline %s differs from the root file:\n got %s\nwant %s", p.Name, got.Spec(), want.Spec())
+		}
+	}
+	if cfg.Server.Token.Value() != `tok"en` || cfg.Connections.Glue.Endpoint != "http://127.0.0.1:1" ||
+		cfg.Connections.Airflow["composer-legacy"].BaseURL != "http://127.0.0.1:4" || cfg.Connections.Airflow["composer-prod"].Auth != "basic" {
+		t.Errorf("connections not pointed at the simulators: %+v", cfg.Connections)
+	}
+	if bytes.Contains(raw, []byte("${")) {
+		t.Error("the demo config still needs environment variables")
+	}
+}
+
+func TestIncidentCycle(t *testing.T) {
+	tests := []struct {
+		name string
+		seed uint64
+	}{{"seed 1", 1}, {"seed 7", 7}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			seen := map[Incident]int{}
+			d := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			for range 16 {
+				seen[IncidentOn(d.Format(sekisho.DateLayout), tt.seed)]++
+				d = d.AddDate(0, 0, 1)
+			}
+			for _, inc := range Incidents() {
+				want := 2
+				if inc == Normal {
+					want = 8
+				}
+				if seen[inc] != want {
+					t.Errorf("%s on %d of 16 days, want %d", inc, seen[inc], want)
+				}
+				date := DateOf(inc, "2026-01-01", tt.seed)
+				if date == "" || IncidentOn(date, tt.seed) != inc || date > "2026-01-08" {
+					t.Errorf("DateOf(%s) = %q", inc, date)
+				}
+			}
+		})
+	}
+	if IncidentOn("2026-01-02", 1) == IncidentOn("2026-01-02", 2) {
+		t.Error("the seed does not move the cycle")
+	}
+}
+
+// TestWorldScript plans a day and checks what the simulators hold and when
+// the world acts, without sekisho: the jobs a day's incident needs.
+func TestWorldScript(t *testing.T) {
+	const seed = 1
+	jst, _ := time.LoadLocation(TimeZone)
+	date := DateOf(DownstreamFailure, "2026-02-01", seed)
+	mid, _ := time.ParseInLocation(sekisho.DateLayout, date, jst)
+	clock := clockwork.NewFakeClockAt(mid)
+	w, err := NewWorld(clock, Options{Seed: seed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var acted []string
+	w.onAction = func(_ time.Time, who, what string) { acted = append(acted, who+" "+what) }
+	ctx := context.Background()
+	if err := w.Act(ctx, clock.Now()); err != nil {
+		t.Fatal(err) // nothing is due at midnight
+	}
+	next := w.NextAction(clock.Now())
+	if want := mid.Add(5 * time.Minute); !next.Equal(want) {
+		t.Errorf("first action at %v, want %v (the day's workflow outcome)", next, want)
+	}
+	clock.Advance(next.Sub(clock.Now()))
+	if err := w.Act(ctx, clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The TROCCO notification needs sekisho: unconnected, it fails loudly.
+	next = w.NextAction(clock.Now())
+	clock.Advance(next.Sub(clock.Now()))
+	if err := w.Act(ctx, clock.Now()); err == nil || !strings.Contains(err.Error(), "not connected") {
+		t.Errorf("push without sekisho: err = %v", err)
+	}
+	if runs := w.Composer.Runs(DagSocrates); len(runs) != 0 {
+		t.Errorf("socrates_main ran without a trigger: %+v", runs)
+	}
+	if len(w.Trocco.PipelineJobs(TroccoAdsSources)) == 0 {
+		t.Error("no ads sources workflow job scripted")
+	}
+	if len(acted) != 0 {
+		t.Errorf("actions reported although they failed or are internal: %v", acted)
+	}
+}
+
+func TestFormatTransition(t *testing.T) {
+	jst, _ := time.LoadLocation(TimeZone)
+	at := time.Date(2026, 11, 20, 17, 31, 0, 0, time.UTC)
+	tests := []struct {
+		name string
+		tr   sekisho.Transition
+		want string
+	}{
+		{"gate", sekisho.Transition{Pipeline: "socrates_daily", Attempt: 1, To: "waiting", At: at, Reason: "gate_opened"},
+			"2026-11-21 02:31 JST  socrates_daily     (gate) → waiting (gate_opened)"},
+		{"trigger names the run", sekisho.Transition{Pipeline: "socrates_daily", Attempt: 1, From: "waiting", To: "triggered", At: at,
+			Reason: "condition_met", Detail: map[string]any{"external_id": "sekisho__socrates_daily__2026-11-21__1"}},
+			"2026-11-21 02:31 JST  socrates_daily     waiting → triggered (condition_met: sekisho__socrates_daily__2026-11-21__1)"},
+		{"failed upstreams", sekisho.Transition{Pipeline: "kant_daily", Attempt: 2, From: "waiting", To: "blocked", At: at,
+			Reason: "upstream_failed", Detail: map[string]any{"upstreams": map[string]any{
+				"ads": map[string]any{"state": "failed"}, "socrates": map[string]any{"state": "succeeded"}}}},
+			"2026-11-21 02:31 JST  kant_daily #2      waiting → blocked (upstream_failed: ads failed)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := FormatTransition(tt.tr, jst); got != tt.want {
+				t.Errorf("got  %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrinterOrdersAndStaysQuietUntilLive(t *testing.T) {
+	jst, _ := time.LoadLocation(TimeZone)
+	var out bytes.Buffer
+	p := NewPrinter(&out, jst)
+	t0 := time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC)
+	p.Notice(slacksim.Message{At: t0, Text: "history"})
+	p.Flush()
+	if out.Len() != 0 {
+		t.Fatalf("printed before live: %q", out.String())
+	}
+	p.SetLive(true)
+	p.Notice(slacksim.Message{At: t0.Add(2 * time.Minute), Text: "<!subteam^S0123> 🚨 broken\ndetails"})
+	p.Notice(slacksim.Message{At: t0.Add(3 * time.Minute), Text: "root", Updates: 1})
+	p.Transition(sekisho.Transition{Pipeline: "a", To: "waiting", At: t0.Add(time.Minute), Reason: "gate_opened"})
+	p.Flush()
+	want := "2026-11-21 02:01 JST  a                  (gate) → waiting (gate_opened)\n" +
+		"2026-11-21 02:02 JST  slack              🚨 broken\n"
+	if out.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
