@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,6 +97,9 @@ func runDemo(ctx context.Context, o demoOptions) error {
 	}
 	s.printer.Printf("History ready in %.1fs (%d engine passes). Going live at %s per real second; Ctrl-C stops.",
 		time.Since(began).Seconds(), st.Passes, time.Duration(float64(time.Second)*o.speed))
+	if o.db != "" {
+		s.printer.Printf("The record stays in %s; afterwards try: sekisho report slo -c %s", o.db, s.cfgPath)
+	}
 	s.printer.Printf("")
 	return s.live(ctx)
 }
@@ -106,6 +110,7 @@ func runDemo(ctx context.Context, o demoOptions) error {
 type demoSystem struct {
 	o       demoOptions
 	dir     string // temporary: logs, the config, the database unless --db
+	cfgPath string
 	logFile *os.File
 	log     *slog.Logger
 	clock   *clockwork.FakeClock
@@ -182,7 +187,13 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, err
 	}
 	s.cfg = cfg
-	if err := os.WriteFile(filepath.Join(s.dir, "pipelines.yaml"), yaml, 0o600); err != nil {
+	// With --db the record outlives the demo: keep its config beside it,
+	// so report, status and export work on it afterwards.
+	s.cfgPath = filepath.Join(s.dir, "pipelines.yaml")
+	if o.db != "" {
+		s.cfgPath = strings.TrimSuffix(o.db, filepath.Ext(o.db)) + "-pipelines.yaml"
+	}
+	if err := os.WriteFile(s.cfgPath, yaml, 0o600); err != nil {
 		return nil, fmt.Errorf("demo: write config: %w", err)
 	}
 	if s.st, err = store.Open(ctx, dbPath); err != nil {
