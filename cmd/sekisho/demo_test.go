@@ -7,12 +7,15 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho/demo"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
 )
 
 // The JSON API's answers, as far as the demo test reads them.
@@ -246,8 +249,18 @@ func TestDemoWorldIncidents(t *testing.T) {
 	if bad := s.world.Legacy.InvalidRequests(); len(bad) != 0 {
 		t.Errorf("composer-legacy saw invalid requests: %+v", bad)
 	}
-	if strings.Contains(out.String(), "2026-03") && !strings.HasPrefix(out.String(), "Board: ") {
+	if !strings.HasPrefix(out.String(), "Board: ") {
 		t.Errorf("the board URL is not the first line: %q", out.String())
+	}
+	logs, err := os.ReadFile(filepath.Join(s.dir, "sekisho.log"))
+	if err != nil || len(logs) == 0 {
+		t.Fatalf("daemon log: %v", err)
+	}
+	for _, secret := range []string{demo.AirflowPassword, demo.TroccoAPIKey, demo.AWSSecretKey, s.cfg.Server.Token.Value(),
+		slacksim.WebhookPath} {
+		if strings.Contains(string(logs), secret) || strings.Contains(out.String(), secret) {
+			t.Errorf("a secret (%.6s…) reached the log or the terminal", secret)
+		}
 	}
 }
 
