@@ -81,6 +81,9 @@ type Engine struct {
 	queued   map[noticeKey]bool    // notices already in the outbox
 	moved    map[int64]sekisho.Run // runs this pass changed
 	history  map[string]*historyStats
+	want     map[string]demand // the resources the last full pass waited on
+	lastPass time.Time         // when the last full pass began
+	wakeAt   time.Time         // earliest follow check or trigger retry
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -181,16 +184,23 @@ func (e *Engine) Run(ctx context.Context) error {
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
 	var scheduled *config.Config
+	full := true
 	for {
 		if cfg := e.Config(); cfg != scheduled {
 			if err := e.schedule(sched, cfg); err != nil {
 				return err
 			}
 			scheduled = cfg
+			full = true
 		}
-		if err := e.Step(ctx); err != nil && ctx.Err() == nil {
-			e.log.Error("engine pass failed", "err", err)
+		if full || e.passDue(e.clock.Now()) {
+			if err := e.Step(ctx); err != nil && ctx.Err() == nil {
+				e.log.Error("engine pass failed", "err", err)
+			}
+		} else {
+			e.pollDue(ctx)
 		}
+		full = false
 		var due <-chan time.Time
 		if at, ok := e.poller.nextDue(); ok {
 			if d := at.Sub(e.clock.Now()); d < e.opts.Tick {
@@ -202,8 +212,43 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.Chan():
 		case <-e.kick:
+			full = true
 		case <-due:
 		}
+	}
+}
+
+// idlePasses is how many ticks may go by without a full pass when nothing
+// woke the loop: time-driven steps (timeouts, deadline notices) are taken
+// at most this many ticks late.
+const idlePasses = 10
+
+// passDue reports whether a wake-up needs a full pass over the open runs.
+// A full pass reads every open run from the store, which with 10,000
+// waiting runs costs far more than the polls it plans; a tick or a due poll
+// with nothing else to do only starts the due polls (pollDue). Anything that
+// can move a run kicks the loop: a poll answer that differs from the last,
+// an event, a trigger or follow result, a gate, an operator action, a reload.
+func (e *Engine) passDue(now time.Time) bool {
+	if !now.Before(e.lastPass.Add(idlePasses*e.opts.Tick)) || e.results.pending() {
+		return true
+	}
+	if !e.wakeAt.IsZero() && !now.Before(e.wakeAt) {
+		return true
+	}
+	for _, t := range e.gates {
+		if !now.Before(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// pollDue starts the polls that are due, for the resources the last full
+// pass found waited on.
+func (e *Engine) pollDue(ctx context.Context) {
+	for _, rs := range e.poller.plan(e.want, e.clock.Now()) {
+		e.spawnPoll(ctx, rs)
 	}
 }
 
@@ -228,6 +273,18 @@ func (e *Engine) schedule(s gocron.Scheduler, cfg *config.Config) error {
 // spawn runs fn under the in-flight bound: in a goroutine, or inline in
 // Sync mode.
 func (e *Engine) spawn(ctx context.Context, fn func(context.Context)) {
+	e.spawnThen(ctx, func(ctx context.Context) bool { fn(ctx); return true })
+}
+
+// spawnPoll polls one resource off the loop and wakes the loop only when
+// the answer changed: an unchanged answer cannot move any run.
+func (e *Engine) spawnPoll(ctx context.Context, rs *resource) {
+	e.spawnThen(ctx, func(ctx context.Context) bool { return e.poller.poll(ctx, rs) })
+}
+
+// spawnThen runs fn under the in-flight bound, in a goroutine or inline in
+// Sync mode, and wakes the loop when fn reports a change.
+func (e *Engine) spawnThen(ctx context.Context, fn func(context.Context) bool) {
 	if e.opts.Sync {
 		fn(ctx)
 		return
@@ -241,8 +298,9 @@ func (e *Engine) spawn(ctx context.Context, fn func(context.Context)) {
 			return
 		}
 		defer func() { <-e.sem }()
-		fn(ctx)
-		e.Kick()
+		if fn(ctx) {
+			e.Kick()
+		}
 	}()
 }
 
@@ -272,6 +330,12 @@ func (q *resultQueue) push(fn func(context.Context)) {
 	q.mu.Lock()
 	q.items = append(q.items, fn)
 	q.mu.Unlock()
+}
+
+func (q *resultQueue) pending() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.items) > 0
 }
 
 func (q *resultQueue) drain() []func(context.Context) {

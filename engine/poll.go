@@ -90,8 +90,9 @@ func (p *poller) nextDue() (time.Time, bool) {
 	return at, found
 }
 
-// poll asks the sensor for one resource's runs and keeps the answer.
-func (p *poller) poll(ctx context.Context, rs *resource) {
+// poll asks the sensor for one resource's runs and keeps the answer. It
+// reports whether what the loop sees of the resource changed.
+func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	e := p.e
 	p.mu.Lock()
 	r, since, interval := rs.r, rs.since, rs.interval
@@ -121,20 +122,41 @@ func (p *poller) poll(ctx context.Context, rs *resource) {
 	rs.nextDue = end.Add(e.jitter(interval))
 	if err != nil {
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		// A failed check never changes an upstream's state: keep the last
 		// known runs, remember the error for the board.
-		rs.err, rs.errAt = redactErr(err), end
+		msg := redactErr(err)
+		changed = msg != rs.err
+		rs.err, rs.errAt = msg, end
 		e.log.Warn("upstream check failed", "resource", r.Key(), "err", rs.err)
-		return
+		return changed
 	}
+	changed = !rs.have || rs.err != "" || !sameRuns(rs.runs, runs)
 	rs.have, rs.runs, rs.polled, rs.fetched, rs.err = true, runs, end, since, ""
 	for _, run := range runs {
 		if pr, ok := rs.pushed[run.ExternalID]; ok && (run.State.Ended() || !pr.State.Ended()) {
 			delete(rs.pushed, run.ExternalID)
+			changed = true
 		}
 	}
+	return changed
+}
+
+// sameRuns reports whether two answers of a sensor hold the same runs in
+// the same order.
+func sameRuns(a, b []sekisho.JobRun) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		x, y := a[i], b[i]
+		if x.ExternalID != y.ExternalID || x.State != y.State || x.Message != y.Message ||
+			!x.StartedAt.Equal(y.StartedAt) || !x.FinishedAt.Equal(y.FinishedAt) {
+			return false
+		}
+	}
+	return true
 }
 
 // requestTimeout bounds one sensor request: long enough for retries, short

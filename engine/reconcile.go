@@ -74,9 +74,9 @@ func (e *Engine) Step(ctx context.Context) error {
 			want[res.Key()] = d
 		}
 	}
+	e.want, e.lastPass = want, now
 	for _, rs := range e.poller.plan(want, now) {
-		rs := rs
-		e.spawn(ctx, func(ctx context.Context) { e.poller.poll(ctx, rs) })
+		e.spawnPoll(ctx, rs)
 	}
 	if e.opts.Sync {
 		now = e.clock.Now()
@@ -105,7 +105,25 @@ func (e *Engine) Step(ctx context.Context) error {
 	if e.opts.Sync {
 		e.applyResults(ctx)
 	}
+	e.wakeAt = e.nextWake()
 	return nil
+}
+
+// nextWake is the earliest follow check or trigger retry the loop planned,
+// so a quiet wake-up knows it must take a full pass then.
+func (e *Engine) nextWake() time.Time {
+	var at time.Time
+	for _, t := range e.follows {
+		if at.IsZero() || t.Before(at) {
+			at = t
+		}
+	}
+	for _, r := range e.nextTry {
+		if at.IsZero() || r.at.Before(at) {
+			at = r.at
+		}
+	}
+	return at
 }
 
 func (e *Engine) applyResults(ctx context.Context) {
