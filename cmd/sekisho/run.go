@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -21,6 +22,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/internal/fastclock"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/store"
@@ -32,6 +34,10 @@ var cmdRun = &command{
 	summary: "run the daemon: gates, sensors, triggers, notices and the board",
 	usage:   "run [-c FILE] [--db PATH] [--listen ADDR]",
 	run: func(e *env, c *command, args []string) error {
+		args, fast, err := takeFastClock(args)
+		if err != nil {
+			return err
+		}
 		f := newFlags(e, c, true)
 		listen := f.String("listen", "", "HTTP listen address (overrides server.listen)")
 		logFormat := f.String("log-format", "text", "text or json")
@@ -58,7 +64,16 @@ var cmdRun = &command{
 		if addr == "" {
 			addr = cfg.Server.Listen
 		}
-		d, err := newDaemon(e.ctx, daemonOptions{cfg: cfg, cfgPath: f.configPath(), st: st, log: log, listen: addr})
+		o := daemonOptions{cfg: cfg, cfgPath: f.configPath(), st: st, log: log, listen: addr}
+		if fast != nil {
+			// Test-only: a sped-up world on loopback simulators. A minute
+			// tick and quick client retries keep the loops from spinning
+			// when a simulated second lasts a fraction of a millisecond.
+			o.clock, o.tune, o.tick = fast, fastTuning(), time.Minute
+			o.notifyOpts = []notify.Option{notify.WithPollInterval(time.Minute)}
+			log.Warn("test-only accelerated clock", "clock", fast.String())
+		}
+		d, err := newDaemon(e.ctx, o)
 		if err != nil {
 			return err
 		}
@@ -67,6 +82,42 @@ var cmdRun = &command{
 		defer signal.Stop(hup)
 		return d.run(e.ctx, hup)
 	},
+}
+
+// fastClockFlag is a hidden, test-only flag (docs/reliability.md): the
+// daemon runs on a fastclock so a chaos test lives through simulated days,
+// every restart agreeing on the time. It is taken out of the arguments
+// before parsing so --help does not offer it to users.
+const fastClockFlag = "fast-clock"
+
+// takeFastClock removes --fast-clock SPEED@SIM-EPOCH@REAL-EPOCH (or
+// =VALUE, one or two dashes) from args and parses it.
+func takeFastClock(args []string) ([]string, *fastclock.Clock, error) {
+	var rest []string
+	var val string
+	for i := 0; i < len(args); i++ {
+		name, v, hasV := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || name != fastClockFlag {
+			rest = append(rest, args[i])
+			continue
+		}
+		if !hasV {
+			if i+1 >= len(args) {
+				return nil, nil, usagef("--%s needs a value: SPEED@SIM-EPOCH@REAL-EPOCH", fastClockFlag)
+			}
+			i++
+			v = args[i]
+		}
+		val = v
+	}
+	if val == "" {
+		return args, nil, nil
+	}
+	c, err := fastclock.Parse(val)
+	if err != nil {
+		return nil, nil, usagef("--%s: %v", fastClockFlag, err)
+	}
+	return rest, c, nil
 }
 
 func newLogger(w io.Writer, format string) (*slog.Logger, error) {
