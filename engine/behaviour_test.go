@@ -11,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 func glueUp(name, job string) config.Upstream {
@@ -383,5 +384,29 @@ func TestAtRiskFromHistoryThenDelay(t *testing.T) {
 	want := "6 at_risk @05:05, 6 delay @06:00, 6 recovery @07:30"
 	if strings.Join(got, ", ") != want {
 		t.Fatalf("notices = %s, want %s", strings.Join(got, ", "), want)
+	}
+}
+
+func TestOperatorInAnotherProcessReachesTheLoop(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 2, 0), final: sekisho.JobSucceeded}}
+	h.dags.fail["sekisho__a__2026-11-01__1"] = true
+	h.runUntil(jst(1, 3, 0), 5*time.Minute, time.Hour)
+	if r := h.run("a", "2026-11-01"); r.State != sekisho.StateFailed {
+		t.Fatalf("state %s", r.State)
+	}
+	// `sekisho rerun` beside the daemon: its own connection to the file.
+	other, err := store.Open(context.Background(), h.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
+	if r := h.run("a", "2026-11-01"); r.State != sekisho.StateSucceeded || r.Attempt != 2 {
+		t.Fatalf("the loop missed a rerun written by another process: %s attempt %d", r.State, r.Attempt)
 	}
 }

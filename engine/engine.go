@@ -80,6 +80,8 @@ type Engine struct {
 	recorded map[obsKey]sekisho.Observation
 	queued   map[noticeKey]bool    // notices already in the outbox
 	moved    map[int64]sekisho.Run // runs this pass changed
+	cache    runCache
+	dirty    atomic.Bool // the store changed behind the cache
 	history  map[string]*historyStats
 	want     map[string]demand // the resources the last full pass waited on
 	lastPass time.Time         // when the last full pass began

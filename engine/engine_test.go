@@ -125,12 +125,14 @@ type harness struct {
 	jobs  *fakeJobs
 	dags  *fakeDags
 	cfg   *config.Config
+	path  string
 }
 
 func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *harness {
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(start)
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := store.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +146,7 @@ func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *h
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &harness{t: t, clock: clock, st: st, eng: eng, jobs: jobs, dags: dags, cfg: cfg}
+	return &harness{t: t, clock: clock, st: st, eng: eng, jobs: jobs, dags: dags, cfg: cfg, path: path}
 }
 
 // runUntil steps the engine every step of fake time until end, and every

@@ -95,6 +95,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 		return false, err
 	}
 	if created {
+		e.remember(run)
 		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "run", run.ID)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition("", sekisho.StateWaiting)

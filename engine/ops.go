@@ -65,6 +65,7 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
 	r, err := Rerun(ctx, e.st, e.Config(), pipeline, date, e.clock.Now())
 	if err == nil {
+		e.dirty.Store(true)
 		e.Kick()
 	}
 	return r, err
@@ -74,6 +75,7 @@ func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run,
 func (e *Engine) Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
 	r, err := Skip(ctx, e.st, pipeline, date, e.clock.Now())
 	if err == nil {
+		e.dirty.Store(true)
 		e.Kick()
 	}
 	return r, err

@@ -33,7 +33,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err := e.openDueGates(ctx, cfg, now); err != nil {
 		return err
 	}
-	runs, err := e.st.OpenRuns(ctx)
+	runs, err := e.openRuns(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -234,8 +234,7 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 		other, ok := open[u.Pipeline+"/"+r.LogicalDate]
 		if !ok {
 			var err error
-			other, err = e.st.Run(ctx, u.Pipeline, r.LogicalDate)
-			if err != nil {
+			if other, err = e.closedRun(ctx, u.Pipeline, r.LogicalDate); err != nil {
 				if !errors.Is(err, sekisho.ErrNotFound) {
 					o.Error = err.Error()
 				}
@@ -362,7 +361,7 @@ func (e *Engine) moveTo(ctx context.Context, r, next sekisho.Run, ev Event, p Po
 		return r, err
 	}
 	next.State = to
-	got, err := e.st.Apply(ctx, r, next, now, store.Step{Reason: reason, Detail: detail, Notices: notices})
+	got, err := e.apply(ctx, r, next, now, store.Step{Reason: reason, Detail: detail, Notices: notices})
 	if err != nil {
 		return r, err
 	}

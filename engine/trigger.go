@@ -33,7 +33,7 @@ func (e *Engine) startTrigger(ctx context.Context, p *config.Pipeline, r sekisho
 		next := r
 		next.IntentAt = now
 		var err error
-		if r, err = e.st.Apply(ctx, r, next, now, store.Step{}); err != nil {
+		if r, err = e.apply(ctx, r, next, now, store.Step{}); err != nil {
 			return err
 		}
 	} else if !trig.Idempotent() && !e.nextTry[k].ours && !p.Trigger.RetryUnknown {
@@ -154,7 +154,7 @@ func (e *Engine) onTriggerResult(ctx context.Context, p *config.Pipeline, k atte
 		if msg := "trigger retrying: " + redactErr(callErr); r.Message != msg {
 			next := r
 			next.Message = msg
-			e.logErr(ignoreConflict(e.st.Apply(ctx, r, next, now, store.Step{})))
+			e.logErr(ignoreConflict(e.apply(ctx, r, next, now, store.Step{})))
 		}
 	}
 }

@@ -259,3 +259,15 @@ func (s *Store) Transitions(ctx context.Context, runID int64) ([]sekisho.Transit
 	}
 	return out, rows.Err()
 }
+
+// DataVersion changes whenever another connection — another process, such
+// as `sekisho rerun` beside the daemon — commits to the database. Writes
+// through this Store do not change it. The engine uses it to know when the
+// open runs it keeps in memory may be stale.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: data version: %w", err)
+	}
+	return v, nil
+}

@@ -209,3 +209,31 @@ func TestSLODailyLeavesOpenDaysUndecided(t *testing.T) {
 		t.Errorf("missed day: slo_met=%v sla_met=%v, want 0, 0", slo, sla)
 	}
 }
+
+func TestDataVersionSeesOtherWriters(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	ctx := context.Background()
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	v0, _ := a.DataVersion(ctx)
+	if _, _, err := a.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v1, _ := a.DataVersion(ctx); v1 != v0 {
+		t.Fatalf("own write changed the data version: %d -> %d", v0, v1)
+	}
+	if _, _, err := b.OpenGate(ctx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if v2, _ := a.DataVersion(ctx); v2 == v0 {
+		t.Fatal("another connection's write did not change the data version")
+	}
+}
