@@ -262,8 +262,13 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 		o.Message = v.run.Message
 	} else if !v.have {
 		// Not checked yet: keep what the store last recorded, so a restart
-		// does not forget that an upstream had already succeeded.
-		if prev, ok := e.recorded[obsKey{r.ID, u.Name}]; ok {
+		// does not forget that an upstream had already succeeded (or
+		// failed: a blocked run must not flap to waiting and back).
+		k := obsKey{r.ID, u.Name}
+		if _, ok := e.recorded[k]; !ok {
+			e.loadRecorded(ctx, r.ID)
+		}
+		if prev, ok := e.recorded[k]; ok {
 			prev.ObservedAt = now
 			prev.Error = v.err
 			return obsView{Observation: prev}
@@ -273,6 +278,22 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 		o.Error = v.err
 	}
 	return obsView{Observation: o, pushed: v.pushed}
+}
+
+// loadRecorded fills e.recorded for a run from the store, once after a
+// restart: observeAll then records every upstream, so it is not asked again.
+func (e *Engine) loadRecorded(ctx context.Context, runID int64) {
+	latest, err := e.st.LatestObservations(ctx, runID)
+	if err != nil {
+		e.log.Error("read recorded observations", "run", runID, "err", err)
+		return
+	}
+	for name, o := range latest {
+		k := obsKey{runID, name}
+		if _, ok := e.recorded[k]; !ok {
+			e.recorded[k] = o
+		}
+	}
 }
 
 func (e *Engine) reconcileWaiting(ctx context.Context, p *config.Pipeline, r sekisho.Run, obs map[string]obsView, now time.Time) error {
