@@ -23,7 +23,8 @@ type Daemon struct {
 	Dir     string // holds pipelines.yaml, sekisho.db and daemon.log
 	Listen  string // 127.0.0.1:port
 	Env     []string
-	Starts  int // how many times the daemon was started
+	Args    []string // more flags for `sekisho run`, e.g. the test-only --fast-clock
+	Starts  int      // how many times the daemon was started
 	logFile *os.File
 
 	mu     sync.Mutex
@@ -68,6 +69,7 @@ func (d *Daemon) Start() error {
 	}
 	fmt.Fprintf(d.logFile, "=== start %d at %s\n", d.Starts+1, time.Now().UTC().Format(time.RFC3339Nano))
 	cmd := exec.Command(d.Bin, "run", "-c", d.ConfigPath(), "--db", d.DBPath(), "--listen", d.Listen)
+	cmd.Args = append(cmd.Args, d.Args...)
 	cmd.Env = append(os.Environ(), d.Env...)
 	cmd.Stdout = d.logFile
 	cmd.Stderr = d.logFile

@@ -25,6 +25,12 @@ type harness struct {
 
 func newHarness(t *testing.T, seed uint64) *harness {
 	t.Helper()
+	return newHarnessOf(t, func() *World { return NewWorld(seed) })
+}
+
+// newHarnessOf is newHarness on the world newWorld makes (e.g. on a fastclock).
+func newHarnessOf(t *testing.T, newWorld func() *World) *harness {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the real binary")
 	}
@@ -32,7 +38,7 @@ func newHarness(t *testing.T, seed uint64) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := NewWorld(seed)
+	w := newWorld()
 	t.Cleanup(w.Close)
 	d, err := NewDaemon(bin, t.TempDir(), w.Env()...)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
@@ -39,13 +40,17 @@ type World struct {
 	glueURL, troccoURL, airflowURL, slackURL string
 }
 
-// NewWorld starts the simulators. seed drives their fault dice.
-func NewWorld(seed uint64) *World {
+// NewWorld starts the simulators on the wall clock. seed drives their fault dice.
+func NewWorld(seed uint64) *World { return NewWorldOn(wall{}, seed) }
+
+// NewWorldOn starts the simulators on clock: the wall clock, or the
+// fastclock the daemon is given, so both sides agree on simulated time.
+func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
 	w := &World{
-		Glue:    gluesim.New(wall{}, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
-		Trocco:  troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed)}),
-		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPass, Seed: seed}),
-		Slack:   slacksim.New(wall{}, slacksim.WithToken(SlackToken)),
+		Glue:    gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
+		Trocco:  troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock}),
+		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),
+		Slack:   slacksim.New(clock, slacksim.WithToken(SlackToken)),
 	}
 	serve := func(h interface {
 		ServeHTTP(http.ResponseWriter, *http.Request)
@@ -99,6 +104,7 @@ type Settings struct {
 	PokeInterval string // default 1s
 	Timeout      string // default 10m
 	SlackBot     bool   // bot mode with threads; else no Slack
+	WindowStart  string // default "-1d 00:00"
 }
 
 // GlueUpstream is a glue_job upstream.
@@ -133,13 +139,16 @@ func (w *World) Config(s Settings, ps []Pipeline) string {
 	if s.Timeout == "" {
 		s.Timeout = "10m"
 	}
+	if s.WindowStart == "" {
+		s.WindowStart = "-1d 00:00"
+	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 1
 timezone: UTC
 defaults:
   poke_interval: %s
   timeout: %s
-  window_start: "-1d 00:00"
+  window_start: %q
 server:
   token: %s
 connections:
@@ -148,7 +157,7 @@ connections:
   airflow:
     %s: {base_url: %q, api_version: v1, auth: basic, username: %s, password: %s}
     %s: {base_url: %q, api_version: v2, auth: basic, username: %s, password: %s}
-`, s.PokeInterval, s.Timeout, ServerToken, w.glueURL, w.troccoURL, TroccoKey,
+`, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.glueURL, w.troccoURL, TroccoKey,
 		airflowV1Conn, w.airflowURL, AirflowUser, AirflowPass, airflowV2Conn, w.airflowURL, AirflowUser, AirflowPass)
 	if s.SlackBot {
 		fmt.Fprintf(&b, "slack: {token: %s, channel: %s, api_url: %q, language: en}\n", SlackToken, SlackChannel, w.slackURL+"/api/")
