@@ -48,6 +48,9 @@ type Options struct {
 	Jitter float64
 	// MaxInFlight bounds concurrent sensor and trigger requests (default 32).
 	MaxInFlight int
+	// FullEvery is how often a pass looks at every open run, not only at
+	// the runs something happened to (default 1m): a safety net.
+	FullEvery time.Duration
 	// Sync runs every sensor and trigger request inline in Step. Tests use it
 	// to drive the engine deterministically on a fake clock.
 	Sync bool
@@ -83,9 +86,16 @@ type Engine struct {
 	cache    runCache
 	dirty    atomic.Bool // the store changed behind the cache
 	history  map[string]*historyStats
-	want     map[string]demand // the resources the last full pass waited on
-	lastPass time.Time         // when the last full pass began
-	wakeAt   time.Time         // earliest follow check or trigger retry
+
+	want        map[string]demand  // the resources open runs wait on
+	waiters     map[string][]int64 // resource key → runs waiting on it
+	deps        map[string][]int64 // pipeline/date → runs waiting on that run
+	demandDirty bool               // the waiting runs changed: plan again
+	touched     map[int64]bool     // runs to look at in the next pass
+	wakes       map[int64]time.Time
+	windows     map[attemptKey]time.Time
+	lastFull    time.Time      // when every open run was last looked at
+	passCfg     *config.Config // the config of that pass
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -113,6 +123,9 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	if opts.MaxInFlight <= 0 {
 		opts.MaxInFlight = 32
 	}
+	if opts.FullEvery <= 0 {
+		opts.FullEvery = time.Minute
+	}
 	seed := opts.Seed
 	if seed == 0 {
 		seed = rand.Uint64()
@@ -130,6 +143,9 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		recorded: map[obsKey]sekisho.Observation{},
 		queued:   map[noticeKey]bool{},
 		moved:    map[int64]sekisho.Run{},
+		touched:  map[int64]bool{},
+		wakes:    map[int64]time.Time{},
+		windows:  map[attemptKey]time.Time{},
 		history:  map[string]*historyStats{},
 		rng:      rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}
@@ -186,23 +202,19 @@ func (e *Engine) Run(ctx context.Context) error {
 	ticker := e.clock.NewTicker(e.opts.Tick)
 	defer ticker.Stop()
 	var scheduled *config.Config
-	full := true
 	for {
 		if cfg := e.Config(); cfg != scheduled {
 			if err := e.schedule(sched, cfg); err != nil {
 				return err
 			}
 			scheduled = cfg
-			full = true
 		}
-		if full || e.passDue(e.clock.Now()) {
-			if err := e.Step(ctx); err != nil && ctx.Err() == nil {
-				e.log.Error("engine pass failed", "err", err)
-			}
-		} else {
-			e.pollDue(ctx)
+		if err := e.Step(ctx); err != nil && ctx.Err() == nil {
+			e.log.Error("engine pass failed", "err", err)
 		}
-		full = false
+		// Wake for the next tick, a kick, or the next poll that falls due
+		// before the tick: a due poll waiting for the tick would add up to
+		// a tick to the gate latency.
 		var due <-chan time.Time
 		if at, ok := e.poller.nextDue(); ok {
 			if d := at.Sub(e.clock.Now()); d < e.opts.Tick {
@@ -214,43 +226,8 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		case <-ticker.Chan():
 		case <-e.kick:
-			full = true
 		case <-due:
 		}
-	}
-}
-
-// idlePasses is how many ticks may go by without a full pass when nothing
-// woke the loop: time-driven steps (timeouts, deadline notices) are taken
-// at most this many ticks late.
-const idlePasses = 10
-
-// passDue reports whether a wake-up needs a full pass over the open runs.
-// A full pass reads every open run from the store, which with 10,000
-// waiting runs costs far more than the polls it plans; a tick or a due poll
-// with nothing else to do only starts the due polls (pollDue). Anything that
-// can move a run kicks the loop: a poll answer that differs from the last,
-// an event, a trigger or follow result, a gate, an operator action, a reload.
-func (e *Engine) passDue(now time.Time) bool {
-	if !now.Before(e.lastPass.Add(idlePasses*e.opts.Tick)) || e.results.pending() {
-		return true
-	}
-	if !e.wakeAt.IsZero() && !now.Before(e.wakeAt) {
-		return true
-	}
-	for _, t := range e.gates {
-		if !now.Before(t) {
-			return true
-		}
-	}
-	return false
-}
-
-// pollDue starts the polls that are due, for the resources the last full
-// pass found waited on.
-func (e *Engine) pollDue(ctx context.Context) {
-	for _, rs := range e.poller.plan(e.want, e.clock.Now()) {
-		e.spawnPoll(ctx, rs)
 	}
 }
 

@@ -140,7 +140,7 @@ func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *h
 	jobs := &fakeJobs{clock: clock, runs: map[string][]scripted{}, calls: map[string]int{}}
 	dags := &fakeDags{clock: clock, duration: 30 * time.Minute, fail: map[string]bool{}, started: map[string]time.Time{}}
 	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo, Pipelines: pipelines}
-	eng, err := New(cfg, Options{Store: st, Clock: clock, Sync: true, Jitter: -1, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	eng, err := New(cfg, Options{Store: st, Clock: clock, Sync: true, Jitter: -1, FullEvery: 1000 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: jobs},
 		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: dags}})
 	if err != nil {

@@ -13,9 +13,10 @@ import (
 // interval among every run that waits on it. Resources no open run waits on
 // are dropped and not polled.
 type poller struct {
-	e   *Engine
-	mu  sync.Mutex
-	res map[string]*resource
+	e       *Engine
+	mu      sync.Mutex
+	res     map[string]*resource
+	changed map[string]bool // resources whose view changed since the loop last looked
 }
 
 type resource struct {
@@ -42,7 +43,18 @@ type demand struct {
 	interval time.Duration
 }
 
-func newPoller(e *Engine) *poller { return &poller{e: e, res: map[string]*resource{}} }
+func newPoller(e *Engine) *poller {
+	return &poller{e: e, res: map[string]*resource{}, changed: map[string]bool{}}
+}
+
+// drainChanged returns the resources whose view changed since the last call.
+func (p *poller) drainChanged() map[string]bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	c := p.changed
+	p.changed = map[string]bool{}
+	return c
+}
 
 // plan replaces the set of polled resources with the pass's demand and
 // returns the resources due for a poll now.
@@ -93,6 +105,13 @@ func (p *poller) nextDue() (time.Time, bool) {
 // poll asks the sensor for one resource's runs and keeps the answer. It
 // reports whether what the loop sees of the resource changed.
 func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
+	defer func() {
+		if changed {
+			p.mu.Lock()
+			p.changed[rs.r.Key()] = true
+			p.mu.Unlock()
+		}
+	}()
 	e := p.e
 	p.mu.Lock()
 	r, since, interval := rs.r, rs.since, rs.interval
@@ -238,6 +257,7 @@ func (p *poller) push(r sekisho.Resource, run sekisho.JobRun, now time.Time) boo
 		}
 	}
 	rs.pushed[run.ExternalID] = run
+	p.changed[r.Key()] = true
 	return true
 }
 

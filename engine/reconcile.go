@@ -25,7 +25,12 @@ type attemptKey struct {
 }
 
 // Step is one reconcile pass: apply the results of finished requests, open
-// due gates, plan polls, and take the next step of every open run.
+// due gates, start due polls, and take the next step of the open runs that
+// need one. A pass looks only at the runs something happened to — a poll
+// answer or event for a resource they wait on, a result, a change of a
+// pipeline they wait on, a time they asked to be woken at (a timeout, a
+// deadline, a follow-up check) — and at every open run once per FullEvery,
+// after a reload and when the store changed behind the engine's back.
 func (e *Engine) Step(ctx context.Context) error {
 	cfg := e.Config()
 	e.applyResults(ctx)
@@ -33,37 +38,114 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err := e.openDueGates(ctx, cfg, now); err != nil {
 		return err
 	}
-	runs, err := e.openRuns(ctx, now)
+	reloaded, err := e.loadRuns(ctx, now)
 	if err != nil {
 		return err
 	}
-	open := make(map[string]sekisho.Run, len(runs))
-	live := make(map[int64]bool, len(runs))
-	for _, r := range runs {
-		open[r.Pipeline+"/"+r.LogicalDate] = r
-		live[r.ID] = true
+	full := reloaded || cfg != e.passCfg
+	if full {
+		e.forget()
 	}
-	e.forget(live)
+	if full || e.demandDirty {
+		e.planDemand()
+	}
+	for _, rs := range e.poller.plan(e.want, now) {
+		e.spawnPoll(ctx, rs)
+	}
+	if e.opts.Sync {
+		now = e.clock.Now()
+	}
+	sel := e.selectRuns(full, now)
+	if full {
+		e.lastFull, e.passCfg = now, cfg
+	}
+	// Reconcile in gate order; a run that moves selects the runs waiting on
+	// it, so a chain moves in one pass. Those earlier in the order are taken
+	// in another round.
+	done := make(map[int64]bool, len(sel))
+	for round := 0; round < 10 && len(sel) > 0; round++ {
+		progressed := false
+		for _, id := range append([]int64(nil), e.cache.ids...) {
+			if !sel[id] || done[id] {
+				continue
+			}
+			done[id], progressed = true, true
+			r, ok := e.cache.open[id]
+			if !ok {
+				continue
+			}
+			if err := e.reconcileOne(ctx, r, now, sel); err != nil {
+				return err
+			}
+		}
+		if !progressed {
+			break
+		}
+	}
+	if e.opts.Sync {
+		e.applyResults(ctx)
+	}
+	return nil
+}
 
+// reconcileOne takes the next step of one run and records when it wants to
+// be looked at again.
+func (e *Engine) reconcileOne(ctx context.Context, r sekisho.Run, now time.Time, sel map[int64]bool) error {
+	p, err := e.spec(r)
+	if err != nil {
+		e.log.Error("unreadable run config", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
+		return nil
+	}
+	err = e.reconcile(ctx, p, r, now)
+	for id, moved := range e.moved {
+		for _, dep := range e.deps[moved.Pipeline+"/"+moved.LogicalDate] {
+			sel[dep] = true
+		}
+		delete(e.moved, id)
+	}
+	if cur, ok := e.cache.open[r.ID]; ok {
+		if cp, err := e.spec(cur); err == nil {
+			e.setWake(cur.ID, e.wakeFor(cp, cur, now))
+		}
+	}
+	if err != nil {
+		if errors.Is(err, sekisho.ErrConflict) {
+			return nil // someone else moved the run; the next pass reads the store again
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
+	}
+	return nil
+}
+
+// planDemand works out, from the open runs, which resources are waited on
+// (from which window, at which interval), which runs wait on each resource,
+// and which runs wait on each other pipeline's run.
+func (e *Engine) planDemand() {
 	want := map[string]demand{}
-	specs := make([]*config.Pipeline, len(runs))
-	for i, r := range runs {
+	waiters := map[string][]int64{}
+	deps := map[string][]int64{}
+	for _, id := range e.cache.ids {
+		r := e.cache.open[id]
 		p, err := e.spec(r)
 		if err != nil {
-			e.log.Error("unreadable run config", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
 			continue
 		}
-		specs[i] = p
 		if r.State != sekisho.StateWaiting && r.State != sekisho.StateBlocked {
 			continue
 		}
-		window := p.Window(r.LogicalDate)
+		window := e.window(p, r)
 		for _, u := range p.Upstreams {
 			if u.Type == config.TypePipeline {
+				key := u.Pipeline + "/" + r.LogicalDate
+				deps[key] = append(deps[key], r.ID)
 				continue
 			}
 			res := u.Resource()
-			d, ok := want[res.Key()]
+			key := res.Key()
+			d, ok := want[key]
 			if !ok || window.Before(d.since) {
 				d.since = window
 			}
@@ -71,59 +153,39 @@ func (e *Engine) Step(ctx context.Context) error {
 				d.interval = p.PokeInterval
 			}
 			d.r = res
-			want[res.Key()] = d
+			want[key] = d
+			waiters[key] = append(waiters[key], r.ID)
 		}
 	}
-	e.want, e.lastPass = want, now
-	for _, rs := range e.poller.plan(want, now) {
-		e.spawnPoll(ctx, rs)
-	}
-	if e.opts.Sync {
-		now = e.clock.Now()
-	}
-	for i, r := range runs {
-		if specs[i] == nil {
-			continue
-		}
-		err := e.reconcile(ctx, specs[i], r, now, open)
-		// Let pipelines later in this pass see the run's new state, so a
-		// chain moves in one pass instead of one pass per link.
-		if fresh, ok := e.moved[r.ID]; ok {
-			open[r.Pipeline+"/"+r.LogicalDate] = fresh
-			delete(e.moved, r.ID)
-		}
-		if err != nil {
-			if errors.Is(err, sekisho.ErrConflict) {
-				continue // someone else moved the run; the next pass sees it
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
-		}
-	}
-	if e.opts.Sync {
-		e.applyResults(ctx)
-	}
-	e.wakeAt = e.nextWake()
-	return nil
+	e.want, e.waiters, e.deps, e.demandDirty = want, waiters, deps, false
 }
 
-// nextWake is the earliest follow check or trigger retry the loop planned,
-// so a quiet wake-up knows it must take a full pass then.
-func (e *Engine) nextWake() time.Time {
-	var at time.Time
-	for _, t := range e.follows {
-		if at.IsZero() || t.Before(at) {
-			at = t
+// selectRuns picks the runs this pass reconciles.
+func (e *Engine) selectRuns(full bool, now time.Time) map[int64]bool {
+	changed := e.poller.drainChanged()
+	touched := e.touched
+	e.touched = map[int64]bool{}
+	sel := make(map[int64]bool)
+	if full {
+		for _, id := range e.cache.ids {
+			sel[id] = true
+		}
+		return sel
+	}
+	for id := range touched {
+		sel[id] = true
+	}
+	for key := range changed {
+		for _, id := range e.waiters[key] {
+			sel[id] = true
 		}
 	}
-	for _, r := range e.nextTry {
-		if at.IsZero() || r.at.Before(at) {
-			at = r.at
+	for id, at := range e.wakes {
+		if !now.Before(at) {
+			sel[id] = true
 		}
 	}
-	return at
+	return sel
 }
 
 func (e *Engine) applyResults(ctx context.Context) {
@@ -133,36 +195,47 @@ func (e *Engine) applyResults(ctx context.Context) {
 }
 
 // forget drops loop state about runs that are no longer open.
-func (e *Engine) forget(live map[int64]bool) {
+func (e *Engine) forget() {
+	live := func(id int64) bool { _, ok := e.cache.open[id]; return ok }
 	for k, p := range e.specs {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.specs, k)
 			delete(e.conds, p)
 		}
 	}
 	for k := range e.inflight {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.inflight, k)
 		}
 	}
 	for k := range e.nextTry {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.nextTry, k)
 		}
 	}
 	for k := range e.follows {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.follows, k)
 		}
 	}
 	for k := range e.recorded {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.recorded, k)
 		}
 	}
 	for k := range e.queued {
-		if !live[k.run] {
+		if !live(k.run) {
 			delete(e.queued, k)
+		}
+	}
+	for id := range e.wakes {
+		if !live(id) {
+			delete(e.wakes, id)
+		}
+	}
+	for k := range e.windows {
+		if !live(k.run) {
+			delete(e.windows, k)
 		}
 	}
 }
@@ -181,10 +254,10 @@ func (e *Engine) spec(r sekisho.Run) (*config.Pipeline, error) {
 	return p, nil
 }
 
-func (e *Engine) reconcile(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time, open map[string]sekisho.Run) error {
+func (e *Engine) reconcile(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time) error {
 	switch r.State {
 	case sekisho.StateWaiting, sekisho.StateBlocked:
-		obs := e.observeAll(ctx, p, r, now, open)
+		obs := e.observeAll(ctx, p, r, now)
 		if err := e.timeNotices(ctx, p, r, obs, now); err != nil {
 			return err
 		}
@@ -199,10 +272,10 @@ func (e *Engine) reconcile(ctx context.Context, p *config.Pipeline, r sekisho.Ru
 }
 
 // observeAll works out every upstream's observation and records changes.
-func (e *Engine) observeAll(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time, open map[string]sekisho.Run) map[string]obsView {
+func (e *Engine) observeAll(ctx context.Context, p *config.Pipeline, r sekisho.Run, now time.Time) map[string]obsView {
 	obs := make(map[string]obsView, len(p.Upstreams))
 	for _, u := range p.Upstreams {
-		v := e.observe(ctx, p, r, u, now, open)
+		v := e.observe(ctx, p, r, u, now)
 		obs[u.Name] = v
 		k := obsKey{r.ID, u.Name}
 		if prev, ok := e.recorded[k]; ok && sameObs(prev, v.Observation) {
@@ -228,10 +301,10 @@ type obsView struct {
 	pushed bool
 }
 
-func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run, u config.Upstream, now time.Time, open map[string]sekisho.Run) obsView {
+func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run, u config.Upstream, now time.Time) obsView {
 	o := sekisho.Observation{Upstream: u.Name, Type: u.Type, State: sekisho.JobPending, ObservedAt: now}
 	if u.Type == config.TypePipeline {
-		other, ok := open[u.Pipeline+"/"+r.LogicalDate]
+		other, ok := e.openRun(u.Pipeline, r.LogicalDate)
 		if !ok {
 			var err error
 			if other, err = e.closedRun(ctx, u.Pipeline, r.LogicalDate); err != nil {
@@ -253,7 +326,7 @@ func (e *Engine) observe(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 		}
 		return obsView{Observation: o}
 	}
-	v := e.poller.view(u.Resource().Key(), p.Window(r.LogicalDate))
+	v := e.poller.view(u.Resource().Key(), e.window(p, r))
 	if v.found {
 		o.State = v.run.State
 		o.ExternalID = v.run.ExternalID

@@ -109,6 +109,7 @@ func (e *Engine) backoff(k attemptKey, now time.Time) {
 
 func (e *Engine) onTriggerResult(ctx context.Context, p *config.Pipeline, k attemptKey, trig sekisho.Trigger, res sekisho.JobRun, callErr error, latencyFrom time.Time, mode string) {
 	delete(e.inflight, k)
+	e.touched[k.run] = true // look again next pass, if only to plan a retry
 	now := e.clock.Now()
 	r, err := e.st.RunByID(ctx, k.run)
 	if err != nil {
@@ -197,6 +198,7 @@ func (e *Engine) follow(ctx context.Context, p *config.Pipeline, r sekisho.Run, 
 
 func (e *Engine) onStatus(ctx context.Context, p *config.Pipeline, k attemptKey, res sekisho.JobRun, callErr error) {
 	delete(e.inflight, k)
+	e.touched[k.run] = true // look again next pass, if only to plan the next check
 	now := e.clock.Now()
 	e.follows[k] = now.Add(e.jitter(p.PokeInterval))
 	if callErr != nil {
