@@ -237,10 +237,15 @@ func (e *Engine) Run(ctx context.Context) error {
 // missed (downtime, a reload) is caught up in the same place.
 func (e *Engine) schedule(s gocron.Scheduler, cfg *config.Config) error {
 	s.RemoveByTags("gate")
+	seen := map[string]bool{} // pipelines on the same schedule share one wake-up
 	for _, p := range cfg.Pipelines {
 		expr, withSeconds := cronSpec(p)
+		if seen[expr] {
+			continue
+		}
+		seen[expr] = true
 		_, err := s.NewJob(gocron.CronJob(expr, withSeconds), gocron.NewTask(e.Kick),
-			gocron.WithName(p.Name), gocron.WithTags("gate"),
+			gocron.WithName(expr), gocron.WithTags("gate"),
 			gocron.WithSingletonMode(gocron.LimitModeReschedule))
 		if err != nil {
 			return fmt.Errorf("engine: schedule of %s: %w", p.Name, err)

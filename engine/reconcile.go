@@ -251,6 +251,12 @@ func (e *Engine) spec(r sekisho.Run) (*config.Pipeline, error) {
 		return nil, err
 	}
 	e.specs[k] = p
+	// The parsed snapshot is all the loop needs: drop the JSON from the
+	// cached run (the store keeps it; Apply leaves it alone when empty).
+	if c, ok := e.cache.open[r.ID]; ok && c.Attempt == r.Attempt {
+		c.Spec = nil
+		e.cache.open[r.ID] = c
+	}
 	return p, nil
 }
 

@@ -98,18 +98,19 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 	}
 	next.UpdatedAt = at
 	next.Version = prev.Version + 1
-	if len(next.Spec) == 0 {
-		next.Spec = prev.Spec
+	var spec any // nil keeps the stored snapshot: callers may drop it from memory
+	if len(next.Spec) > 0 {
+		spec = string(next.Spec)
 	}
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET attempt = ?, state = ?, attempt_at = ?, timeout_at = ?,
 			deadline = ?, recover_by = ?, intent_at = ?, triggered_at = ?, started_at = ?, finished_at = ?,
-			external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?, spec = ?
+			external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?, spec = COALESCE(?, spec)
 			WHERE id = ? AND version = ?`,
 			next.Attempt, next.State, ts(next.AttemptAt), ts(next.TimeoutAt), nts(next.Deadline), nts(next.RecoverBy),
 			nts(next.IntentAt), nts(next.TriggeredAt), nts(next.StartedAt), nts(next.FinishedAt),
 			next.ExternalID, next.Message, ts(next.UpdatedAt), nts(next.FirstSuccessAt), next.Version,
-			string(next.Spec), prev.ID, prev.Version)
+			spec, prev.ID, prev.Version)
 		if err != nil {
 			return err
 		}

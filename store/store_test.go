@@ -237,3 +237,23 @@ func TestDataVersionSeesOtherWriters(t *testing.T) {
 		t.Fatal("another connection's write did not change the data version")
 	}
 }
+
+func TestApplyKeepsTheSpecWhenNextHasNone(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0,
+		Spec: []byte(`{"name":"p"}`)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := r
+	next.Spec = nil
+	next.Message = "x"
+	if _, err := s.Apply(ctx, r, next, t0, Step{}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Run(ctx, "p", "2026-11-21")
+	if string(got.Spec) != `{"name":"p"}` || got.Message != "x" {
+		t.Fatalf("spec %q message %q", got.Spec, got.Message)
+	}
+}
