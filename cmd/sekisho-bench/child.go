@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"runtime/pprof"
 	"sync"
 	"syscall"
@@ -60,6 +61,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		return err
 	}
 	defer st.Close()
+	debug.FreeOSMemory() // as `sekisho run` does: the YAML parser's garbage goes back first
 	clock := clockwork.NewRealClock()
 	sensors, triggers, err := adapters(ctx, cfg, st, clock, log)
 	if err != nil {
@@ -93,6 +95,13 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		}
 	}()
 	<-ctx.Done()
+	if cpuProfile != "" {
+		// The heap as the run ends, beside the CPU profile.
+		if f, err := os.Create(cpuProfile + ".heap"); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(sctx)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,10 @@ var cmdRun = &command{
 		if err := st.LockDaemon(); err != nil {
 			return err
 		}
+		// Parsing a large pipelines.yaml leaves a YAML node tree behind: give
+		// that memory back before the long-lived daemon starts, so it does
+		// not add to the daemon's peak.
+		debug.FreeOSMemory()
 		addr := *listen
 		if addr == "" {
 			addr = cfg.Server.Listen
