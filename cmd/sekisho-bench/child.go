@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
+	"github.com/sekisho-dev/sekisho/internal/wire"
 	"log/slog"
 	"net"
 	"net/http"
@@ -20,16 +20,10 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/internal/airflowapi"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
-	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
-	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/store"
-	triggerairflow "github.com/sekisho-dev/sekisho/triggers/airflow"
-	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -109,39 +103,10 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 	return nil
 }
 
-// adapters mirrors cmd/sekisho/wire.go with the simulators' credentials and
-// quick retries on loopback.
+// adapters are the daemon's, with the simulators' credentials and quick
+// retries on loopback.
 func adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger) (map[string]sekisho.Sensor, map[string]sekisho.Trigger, error) {
-	sensors := map[string]sekisho.Sensor{}
-	triggers := map[string]sekisho.Trigger{}
-	if g := cfg.Connections.Glue; g != nil {
-		s, err := sensorglue.New(ctx, g, sensorglue.WithLogger(log), sensorglue.WithStaticCredentials(simAccessKey, simSecretKey),
-			sensorglue.WithRetry(5, 50*time.Millisecond))
-		if err != nil {
-			return nil, nil, fmt.Errorf("glue connection: %w", err)
-		}
-		sensors[config.TypeGlueJob] = s
-		sensors[config.TypeGlueWorkflow] = s
-	}
-	if t := cfg.Connections.Trocco; t != nil {
-		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), troccoapi.WithLogger(log), troccoapi.WithClock(clock),
-			troccoapi.WithRetry(5, 10*time.Millisecond, 100*time.Millisecond))
-		if err != nil {
-			return nil, nil, fmt.Errorf("trocco connection: %w", err)
-		}
-		s := sensortrocco.New(api, st, sensortrocco.WithClock(clock), sensortrocco.WithLogger(log))
-		sensors[config.TypeTroccoJob] = s
-		sensors[config.TypeTroccoWorkflow] = s
-		triggers[config.TypeTroccoWorkflow] = triggertrocco.New(api, st, triggertrocco.WithClock(clock), triggertrocco.WithLogger(log))
-	}
-	if len(cfg.Connections.Airflow) > 0 {
-		clients, err := airflowapi.NewClients(cfg.Connections.Airflow, airflowapi.WithLogger(log),
-			airflowapi.WithBackoff(10*time.Millisecond, 100*time.Millisecond, 5))
-		if err != nil {
-			return nil, nil, fmt.Errorf("airflow connections: %w", err)
-		}
-		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
-		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
-	}
-	return sensors, triggers, nil
+	tune := wire.Fast()
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(simAccessKey, simSecretKey))
+	return wire.Adapters(ctx, cfg, st, clock, log, tune)
 }

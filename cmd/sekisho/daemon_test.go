@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -99,7 +100,7 @@ pipelines:
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
 	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st, log: log,
-		listen: "127.0.0.1:0", tune: fastTuning(), tick: 200 * time.Millisecond})
+		listen: "127.0.0.1:0", tune: wire.Fast(), tick: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -203,8 +204,8 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, err
 	}
 
-	tune := fastTuning()
-	tune.glue = append(tune.glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
+	tune := wire.Fast()
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
 	s.d, err = newDaemon(ctx, daemonOptions{cfg: cfg, st: s.st, log: s.log, listen: s.ln.Addr().String(),
 		clock: s.clock, tune: tune, tick: time.Minute,
 		notifyOpts: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
@@ -215,7 +216,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	// pass by pass (Sync), so weeks go by in seconds yet every pass sees
 	// the world as it is at that moment. The live engine then takes over
 	// the open runs, as after a restart.
-	sensors, triggers, err := buildAdapters(ctx, cfg, s.st, s.clock, s.log, tune)
+	sensors, triggers, err := wire.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
 	if err != nil {
 		return nil, err
 	}

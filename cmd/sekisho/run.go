@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -74,7 +75,7 @@ var cmdRun = &command{
 			// Test-only: a sped-up world on loopback simulators. A minute
 			// tick and quick client retries keep the loops from spinning
 			// when a simulated second lasts a fraction of a millisecond.
-			o.clock, o.tune, o.tick = fast, fastTuning(), time.Minute
+			o.clock, o.tune, o.tick = fast, wire.Fast(), time.Minute
 			o.notifyOpts = []notify.Option{notify.WithPollInterval(time.Minute)}
 			log.Warn("test-only accelerated clock", "clock", fast.String())
 		}
@@ -142,7 +143,7 @@ type daemonOptions struct {
 	log     *slog.Logger
 	listen  string
 	clock   clockwork.Clock // default real
-	tune    tuning
+	tune    wire.Tuning
 	// notifyOpts adjust the Slack sender (the demo's quick retries).
 	notifyOpts []notify.Option
 	// engineOpts adjust the engine (the demo's tick).
@@ -172,7 +173,7 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	}
 	d := &daemon{o: o, metrics: metrics.New()}
 	d.cfg.Store(o.cfg)
-	sensors, triggers, err := buildAdapters(ctx, o.cfg, o.st, o.clock, o.log, o.tune)
+	sensors, triggers, err := wire.Adapters(ctx, o.cfg, o.st, o.clock, o.log, o.tune)
 	if err != nil {
 		return nil, err
 	}
@@ -266,7 +267,7 @@ func (d *daemon) reload(ctx context.Context, why string) {
 	if err == nil {
 		var sensors map[string]sekisho.Sensor
 		var triggers map[string]sekisho.Trigger
-		sensors, triggers, err = buildAdapters(ctx, cfg, d.o.st, d.o.clock, d.o.log, d.o.tune)
+		sensors, triggers, err = wire.Adapters(ctx, cfg, d.o.st, d.o.clock, d.o.log, d.o.tune)
 		if err == nil {
 			err = d.sender.SetConfig(cfg)
 		}

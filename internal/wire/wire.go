@@ -1,4 +1,6 @@
-package main
+// Package wire puts the concrete adapters together: the sensors and
+// triggers that a config's connections need. Only commands import it.
+package wire
 
 import (
 	"context"
@@ -20,21 +22,21 @@ import (
 	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
 )
 
-// tuning adjusts the clients for the demo and tests: quick retries against
+// Tuning adjusts the clients for the demo and tests: quick retries against
 // simulators on loopback. Production leaves it zero.
-type tuning struct {
-	glue    []sensorglue.Option
-	trocco  []troccoapi.Option
-	airflow []airflowapi.Option
+type Tuning struct {
+	Glue    []sensorglue.Option
+	Trocco  []troccoapi.Option
+	Airflow []airflowapi.Option
 }
 
-// buildAdapters makes the sensors and triggers for cfg's connections: the
+// Adapters makes the sensors and triggers for cfg's connections: the
 // one place that knows every concrete adapter.
-func buildAdapters(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune tuning) (map[string]sekisho.Sensor, map[string]sekisho.Trigger, error) {
+func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune Tuning) (map[string]sekisho.Sensor, map[string]sekisho.Trigger, error) {
 	sensors := map[string]sekisho.Sensor{}
 	triggers := map[string]sekisho.Trigger{}
 	if g := cfg.Connections.Glue; g != nil {
-		opts := append([]sensorglue.Option{sensorglue.WithLogger(log)}, tune.glue...)
+		opts := append([]sensorglue.Option{sensorglue.WithLogger(log)}, tune.Glue...)
 		s, err := sensorglue.New(ctx, g, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("glue connection: %w", err)
@@ -43,7 +45,7 @@ func buildAdapters(ctx context.Context, cfg *config.Config, st *store.Store, clo
 		sensors[config.TypeGlueWorkflow] = s
 	}
 	if t := cfg.Connections.Trocco; t != nil {
-		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock)}, tune.trocco...)
+		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock)}, tune.Trocco...)
 		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("trocco connection: %w", err)
@@ -54,7 +56,7 @@ func buildAdapters(ctx context.Context, cfg *config.Config, st *store.Store, clo
 		triggers[config.TypeTroccoWorkflow] = triggertrocco.New(api, st, triggertrocco.WithClock(clock), triggertrocco.WithLogger(log))
 	}
 	if len(cfg.Connections.Airflow) > 0 {
-		opts := append([]airflowapi.Option{airflowapi.WithLogger(log)}, tune.airflow...)
+		opts := append([]airflowapi.Option{airflowapi.WithLogger(log)}, tune.Airflow...)
 		clients, err := airflowapi.NewClients(cfg.Connections.Airflow, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("airflow connections: %w", err)
@@ -65,11 +67,11 @@ func buildAdapters(ctx context.Context, cfg *config.Config, st *store.Store, clo
 	return sensors, triggers, nil
 }
 
-// fastTuning is for simulators on loopback: short backoffs, few retries.
-func fastTuning() tuning {
-	return tuning{
-		glue:    []sensorglue.Option{sensorglue.WithRetry(5, 50*time.Millisecond)},
-		trocco:  []troccoapi.Option{troccoapi.WithRetry(5, 10*time.Millisecond, 100*time.Millisecond)},
-		airflow: []airflowapi.Option{airflowapi.WithBackoff(10*time.Millisecond, 100*time.Millisecond, 5)},
+// Fast is for simulators on loopback: short backoffs, few retries.
+func Fast() Tuning {
+	return Tuning{
+		Glue:    []sensorglue.Option{sensorglue.WithRetry(5, 50*time.Millisecond)},
+		Trocco:  []troccoapi.Option{troccoapi.WithRetry(5, 10*time.Millisecond, 100*time.Millisecond)},
+		Airflow: []airflowapi.Option{airflowapi.WithBackoff(10*time.Millisecond, 100*time.Millisecond, 5)},
 	}
 }
