@@ -75,6 +75,7 @@ type Engine struct {
 	// Loop-owned state: only the goroutine running Step touches these.
 	gates    map[string]time.Time // pipeline → next gate to check for
 	gateCfg  *config.Config       // the config gates were computed for
+	nextGate time.Time            // the earliest of gates; zero: scan
 	specs    map[attemptKey]*config.Pipeline
 	conds    map[*config.Pipeline]*condition.Expr // parsed conditions of specs
 	inflight map[attemptKey]bool                  // a trigger or status request is under way

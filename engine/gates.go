@@ -49,8 +49,15 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 			e.gates[p.Name] = lookback(p, now)
 		}
 		e.gateCfg = cfg
+		e.nextGate = time.Time{}
+	}
+	// Scanning 10,000 pipelines every tick is the engine's largest cost
+	// while it waits: skip it until the earliest next gate.
+	if !e.nextGate.IsZero() && now.Before(e.nextGate) {
+		return nil
 	}
 	opened := false
+	var soonest time.Time
 	for _, p := range cfg.Pipelines {
 		from, ok := e.gates[p.Name]
 		if !ok || now.Before(from) {
@@ -72,6 +79,12 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 			e.gates[p.Name] = t
 		}
 	}
+	for _, t := range e.gates {
+		if soonest.IsZero() || t.Before(soonest) {
+			soonest = t
+		}
+	}
+	e.nextGate = soonest
 	if opened {
 		e.noticed()
 	}

@@ -17,6 +17,9 @@ type poller struct {
 	mu      sync.Mutex
 	res     map[string]*resource
 	changed map[string]bool // resources whose view changed since the loop last looked
+	// soonest is no later than the earliest nextDue of a resource not under
+	// way (zero: none), so a pass with nothing due skips the scan.
+	soonest time.Time
 }
 
 type resource struct {
@@ -56,34 +59,54 @@ func (p *poller) drainChanged() map[string]bool {
 	return c
 }
 
-// plan replaces the set of polled resources with the pass's demand and
-// returns the resources due for a poll now.
-func (p *poller) plan(want map[string]demand, now time.Time) []*resource {
+// plan replaces the set of polled resources with the pass's demand (when
+// replan says the demand changed) and returns the resources due now.
+func (p *poller) plan(want map[string]demand, now time.Time, replan bool) []*resource {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for key := range p.res {
-		if _, ok := want[key]; !ok {
-			delete(p.res, key)
+	if !replan && (p.soonest.IsZero() || now.Before(p.soonest)) {
+		return nil
+	}
+	if replan {
+		for key := range p.res {
+			if _, ok := want[key]; !ok {
+				delete(p.res, key)
+			}
 		}
 	}
 	var due []*resource
+	p.soonest = time.Time{}
 	for key, d := range want {
 		rs, ok := p.res[key]
 		if !ok {
 			rs = &resource{r: d.r, pushed: map[string]sekisho.JobRun{}}
 			p.res[key] = rs
 		}
-		rs.interval = d.interval
-		if rs.have && d.since.Before(rs.fetched) {
-			rs.nextDue = now // a new waiter looks further back than the last poll did
+		if replan {
+			rs.interval = d.interval
+			if rs.have && d.since.Before(rs.fetched) {
+				rs.nextDue = now // a new waiter looks further back than the last poll did
+			}
+			rs.since = d.since
 		}
-		rs.since = d.since
-		if !rs.inflight && !now.Before(rs.nextDue) {
+		if rs.inflight {
+			continue
+		}
+		if !now.Before(rs.nextDue) {
 			rs.inflight = true
 			due = append(due, rs)
+			continue
 		}
+		p.earlier(rs.nextDue)
 	}
 	return due
+}
+
+// earlier lowers soonest to t. Callers hold p.mu.
+func (p *poller) earlier(t time.Time) {
+	if p.soonest.IsZero() || t.Before(p.soonest) {
+		p.soonest = t
+	}
 }
 
 // nextDue is the earliest time a tracked resource not under way falls due,
@@ -92,14 +115,7 @@ func (p *poller) plan(want map[string]demand, now time.Time) []*resource {
 func (p *poller) nextDue() (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var at time.Time
-	found := false
-	for _, rs := range p.res {
-		if !rs.inflight && (!found || rs.nextDue.Before(at)) {
-			at, found = rs.nextDue, true
-		}
-	}
-	return at, found
+	return p.soonest, !p.soonest.IsZero()
 }
 
 // poll asks the sensor for one resource's runs and keeps the answer. It
@@ -139,6 +155,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	defer p.mu.Unlock()
 	rs.inflight = false
 	rs.nextDue = end.Add(e.jitter(interval))
+	p.earlier(rs.nextDue)
 	if err != nil {
 		if ctx.Err() != nil {
 			return false
@@ -268,6 +285,7 @@ func (p *poller) due(key string, now time.Time) bool {
 	rs, ok := p.res[key]
 	if ok {
 		rs.nextDue = now
+		p.earlier(now)
 	}
 	return ok
 }

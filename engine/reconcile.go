@@ -46,10 +46,11 @@ func (e *Engine) Step(ctx context.Context) error {
 	if full {
 		e.forget()
 	}
-	if full || e.demandDirty {
+	replan := full || e.demandDirty
+	if replan {
 		e.planDemand()
 	}
-	for _, rs := range e.poller.plan(e.want, now) {
+	for _, rs := range e.poller.plan(e.want, now, replan) {
 		e.spawnPoll(ctx, rs)
 	}
 	if e.opts.Sync {
