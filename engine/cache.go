@@ -17,7 +17,7 @@ import (
 // step with its own writes. It reads them again when the store may have
 // changed behind its back: another process wrote (the data version moved),
 // an operator action came through this process, a write lost a race, or
-// the copy is older than Options.FullEvery.
+// the copy is older than reloadEvery full passes.
 type runCache struct {
 	open    map[int64]sekisho.Run
 	ids     []int64          // open run ids in gate order
@@ -26,6 +26,10 @@ type runCache struct {
 	version int64
 	at      time.Time
 }
+
+// reloadEvery is how many FullEvery periods the copy is trusted when
+// nothing says it is stale: a safety net behind the data version.
+const reloadEvery = 10
 
 func runKey(r sekisho.Run) string { return r.Pipeline + "/" + r.LogicalDate }
 
@@ -37,7 +41,7 @@ func (e *Engine) loadRuns(ctx context.Context, now time.Time) (bool, error) {
 		return false, err
 	}
 	c := &e.cache
-	if c.open != nil && !e.dirty.Swap(false) && v == c.version && now.Sub(c.at) < e.opts.FullEvery && !now.Before(c.at) {
+	if c.open != nil && !e.dirty.Swap(false) && v == c.version && now.Sub(c.at) < reloadEvery*e.opts.FullEvery && !now.Before(c.at) {
 		return false, nil
 	}
 	runs, err := e.st.OpenRuns(ctx)

@@ -42,7 +42,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	full := reloaded || cfg != e.passCfg
+	full := reloaded || cfg != e.passCfg || !now.Before(e.lastFull.Add(e.opts.FullEvery))
 	if full {
 		e.forget()
 	}
