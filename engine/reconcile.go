@@ -197,46 +197,28 @@ func (e *Engine) applyResults(ctx context.Context) {
 
 // forget drops loop state about runs that are no longer open.
 func (e *Engine) forget() {
-	live := func(id int64) bool { _, ok := e.cache.open[id]; return ok }
+	gone := func(id int64) bool { _, ok := e.cache.open[id]; return !ok }
+	goneAttempt := func(k attemptKey) bool { return gone(k.run) }
 	for k, p := range e.specs {
-		if !live(k.run) {
-			delete(e.specs, k)
+		if gone(k.run) {
 			delete(e.conds, p)
 		}
 	}
-	for k := range e.inflight {
-		if !live(k.run) {
-			delete(e.inflight, k)
-		}
-	}
-	for k := range e.nextTry {
-		if !live(k.run) {
-			delete(e.nextTry, k)
-		}
-	}
-	for k := range e.follows {
-		if !live(k.run) {
-			delete(e.follows, k)
-		}
-	}
-	for k := range e.recorded {
-		if !live(k.run) {
-			delete(e.recorded, k)
-		}
-	}
-	for k := range e.queued {
-		if !live(k.run) {
-			delete(e.queued, k)
-		}
-	}
-	for id := range e.wakes {
-		if !live(id) {
-			delete(e.wakes, id)
-		}
-	}
-	for k := range e.windows {
-		if !live(k.run) {
-			delete(e.windows, k)
+	prune(e.specs, goneAttempt)
+	prune(e.inflight, goneAttempt)
+	prune(e.nextTry, goneAttempt)
+	prune(e.follows, goneAttempt)
+	prune(e.windows, goneAttempt)
+	prune(e.recorded, func(k obsKey) bool { return gone(k.run) })
+	prune(e.queued, func(k noticeKey) bool { return gone(k.run) })
+	prune(e.wakes, gone)
+}
+
+// prune deletes the entries of m whose key is gone.
+func prune[K comparable, V any](m map[K]V, gone func(K) bool) {
+	for k := range m {
+		if gone(k) {
+			delete(m, k)
 		}
 	}
 }
