@@ -79,7 +79,27 @@ func (t TimeOfDay) On(date string, loc *time.Location) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, fmt.Errorf("logical date %q: %w", date, err)
 	}
-	return time.Date(d.Year(), d.Month(), d.Day()+t.Days, t.Hour, t.Minute, t.Second, 0, loc), nil
+	return WallTime(d.Year(), d.Month(), d.Day()+t.Days, t.Hour, t.Minute, t.Second, loc), nil
+}
+
+// WallTime is the instant the wall clock in loc reads the given time. A
+// reading that falls into a daylight saving gap (02:30 on a spring-forward
+// night) is moved on by the gap's length (to 03:30), never placed before
+// it: a deadline or a gate must not come early. A reading the clock shows
+// twice (the fall-back hour) is the first of the two.
+func WallTime(year int, month time.Month, day, hour, min, sec int, loc *time.Location) time.Time {
+	r := time.Date(year, month, day, hour, min, sec, 0, loc)
+	want := time.Date(year, month, day, hour, min, sec, 0, time.UTC)
+	l := r.In(loc)
+	if time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC).Equal(want) {
+		return r
+	}
+	// In a gap: read the wall time with the offset in force before it.
+	_, off := r.Zone()
+	if alt := want.Add(-time.Duration(off) * time.Second).In(loc); alt.After(r) {
+		return alt
+	}
+	return r
 }
 
 // MustOn is On for dates already known to be valid.

@@ -217,13 +217,18 @@ func (p *Pipeline) Deadline(date string) time.Time {
 	return p.SLO.Deadline.MustOn(date, p.Location)
 }
 
-// RecoverBy returns the SLA recovery limit of the logical date.
+// RecoverBy returns the SLA recovery limit of the logical date. Without
+// sla.recover_by it is the end of the logical date, or the SLO deadline when
+// that is later ("+1d 06:00"): a day cannot miss its SLA before its SLO.
 func (p *Pipeline) RecoverBy(date string) time.Time {
-	r := p.SLA.RecoverBy
-	if !r.Set {
-		r = sekisho.TimeOfDay{Days: 1, Set: true}
+	if p.SLA.RecoverBy.Set {
+		return p.SLA.RecoverBy.MustOn(date, p.Location)
 	}
-	return r.MustOn(date, p.Location)
+	end := sekisho.TimeOfDay{Days: 1, Set: true}.MustOn(date, p.Location)
+	if d := p.Deadline(date); d.After(end) {
+		return d
+	}
+	return end
 }
 
 // Window returns the start of the upstream window for a logical date.

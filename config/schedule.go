@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/sekisho-dev/sekisho"
 	"math/bits"
 	"strings"
 	"time"
@@ -84,17 +85,7 @@ func wall(t time.Time, loc *time.Location) time.Time {
 }
 
 func real(w time.Time, loc *time.Location) time.Time {
-	r := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, loc)
-	if wall(r, loc).Equal(w) {
-		return r
-	}
-	// w falls into a gap; time.Date may place it before the gap, but a gate
-	// must not open early: shift it past the gap by the gap's length.
-	_, off := r.Zone()
-	if alt := w.Add(-time.Duration(off) * time.Second).In(loc); alt.After(r) {
-		return alt
-	}
-	return r
+	return sekisho.WallTime(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc)
 }
 
 func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
