@@ -17,7 +17,7 @@ func TestTimeOfDayOnAcrossDaylightSaving(t *testing.T) {
 		{"summer 06:00 is 10:00 UTC", "06:00", "2026-07-15", "2026-07-15T10:00:00Z"},
 		{"spring-forward day after the change", "06:00", "2026-03-08", "2026-03-08T10:00:00Z"},
 		{"spring-forward gap moves on, never back", "02:30", "2026-03-08", "2026-03-08T07:30:00Z"}, // 03:30 EDT
-		{"fall-back repeated hour: the first", "01:30", "2026-11-01", "2026-11-01T05:30:00Z"},        // 01:30 EDT
+		{"fall-back repeated hour: the first", "01:30", "2026-11-01", "2026-11-01T05:30:00Z"},      // 01:30 EDT
 		{"fall-back day after the change", "06:00", "2026-11-01", "2026-11-01T11:00:00Z"},
 		{"next morning", "+1d 06:00", "2026-03-07", "2026-03-08T10:00:00Z"},
 		{"evening before", "-1d 22:00", "2026-07-15", "2026-07-15T02:00:00Z"},
