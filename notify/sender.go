@@ -63,6 +63,18 @@ func WithPollInterval(d time.Duration) Option { return func(s *Sender) { s.idle 
 // WithCallTimeout bounds each Slack call (default 20s).
 func WithCallTimeout(d time.Duration) Option { return func(s *Sender) { s.callTimeout = d } }
 
+// WithMetrics counts each delivery outcome: sent, retry, filtered or logged
+// (no Slack configured). *metrics.Metrics has this method.
+func WithMetrics(m interface{ Notice(kind, outcome string) }) Option {
+	return func(s *Sender) { s.metrics = m }
+}
+
+func (s *Sender) count(n sekisho.Notice, outcome string) {
+	if s.metrics != nil {
+		s.metrics.Notice(string(n.Kind), outcome)
+	}
+}
+
 // Sender delivers the outbox to Slack. Run it in one goroutine; Kick and
 // SetConfig may be called from any goroutine.
 type Sender struct {
@@ -70,6 +82,7 @@ type Sender struct {
 	clock       clockwork.Clock
 	log         *slog.Logger
 	hc          *http.Client
+	metrics     interface{ Notice(kind, outcome string) }
 	backoff     backoff
 	idle        time.Duration
 	callTimeout time.Duration
@@ -270,6 +283,7 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 			return outcome{}, err
 		}
 		s.log.Debug("notice filtered by notify.on", attrs...)
+		s.count(n, "filtered")
 		return outcome{ok: true}, nil
 	}
 	if !cfg.Slack.Enabled() {
@@ -279,6 +293,7 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 			return outcome{}, err
 		}
 		s.log.Info("notice (slack not configured)", append(attrs, logText, text)...)
+		s.count(n, "logged")
 		return outcome{ok: true}, nil
 	}
 	tries := n.Tries + 1
@@ -293,6 +308,7 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 			return outcome{}, err
 		}
 		s.log.Info("notice sent", append(attrs, logTries, tries)...)
+		s.count(n, "sent")
 		return outcome{ok: true}, nil
 	}
 	if ctx.Err() != nil {
@@ -304,6 +320,7 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 	if err := s.st.FailNoticeTry(ctx, n.ID, at, errText); err != nil {
 		return outcome{}, err
 	}
+	s.count(n, "retry")
 	attrs = append(attrs, logError, errText, logTries, tries, logRetryAt, at.UTC().Format(time.RFC3339))
 	if v.config {
 		s.log.Error("slack refused a notice: check slack.token, slack.channel or slack.webhook_url; it stays queued", attrs...)

@@ -62,7 +62,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		return err
 	}
 	m := metrics.New()
-	sender, err := notify.New(cfg, st, clock, log)
+	sender, err := notify.New(cfg, st, clock, log, notify.WithMetrics(m))
 	if err != nil {
 		return err
 	}

@@ -177,7 +177,7 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.sender, err = notify.New(o.cfg, o.st, o.clock, o.log, o.notifyOpts...)
+	d.sender, err = notify.New(o.cfg, o.st, o.clock, o.log, append([]notify.Option{notify.WithMetrics(d.metrics)}, o.notifyOpts...)...)
 	if err != nil {
 		return nil, err
 	}
