@@ -1,9 +1,12 @@
 // Package engine is the gate: it opens each pipeline's gate on its schedule,
 // watches the upstreams through shared polling, triggers the downstream once
 // per attempt, follows it to the end, and writes every state change to the
-// store. It is level-triggered: each pass reads the open runs from the store
-// and takes the one next step for each, so a crash at any point is repaired
-// by the next pass.
+// store. It is level-triggered: the store holds the truth, and a pass takes
+// the one next step of each open run from what is stored and observed, so a
+// crash at any point is repaired by the next pass. For speed the loop keeps
+// a copy of the open runs (read again whenever the store may have changed
+// behind it) and looks at the runs something happened to, and at every open
+// run once a minute.
 package engine
 
 import (
