@@ -91,16 +91,6 @@ func (c *storeCollector) read(now time.Time) []prometheus.Metric {
 	return append(out, prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed))
 }
 
-func pipelineLoc(p *config.Pipeline, cfg *config.Config) *time.Location {
-	switch {
-	case p.Location != nil:
-		return p.Location
-	case cfg.Location != nil:
-		return cfg.Location
-	}
-	return time.UTC
-}
-
 // runs emits one series per pipeline and state of its current logical
 // date: 1 for the state the run is in, 0 for the others, so a query like
 // sum by (state) (sekisho_runs) counts today's runs per state.
@@ -109,7 +99,7 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 	seen := map[string]bool{}
 	var dates []string
 	for _, p := range cfg.Pipelines {
-		d := sekisho.DateOf(now, pipelineLoc(p, cfg))
+		d := sekisho.DateOf(now, cfg.LocationOf(p))
 		today[p.Name] = d
 		if !seen[d] {
 			seen[d] = true

@@ -163,7 +163,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		if date != "" {
 			return date
 		}
-		return sekisho.DateOf(now, location(p, cfg))
+		return sekisho.DateOf(now, cfg.LocationOf(p))
 	}
 	seen := map[string]bool{}
 	var dates []string
@@ -206,19 +206,9 @@ func Language(cfg *config.Config) string {
 	return "ja"
 }
 
-func location(p *config.Pipeline, cfg *config.Config) *time.Location {
-	switch {
-	case p.Location != nil:
-		return p.Location
-	case cfg.Location != nil:
-		return cfg.Location
-	}
-	return time.UTC
-}
-
 func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
 	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
-	loc := location(p, cfg)
+	loc := cfg.LocationOf(p)
 	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Location: loc, HasRun: hasRun,
 		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
 	gateDue := true
