@@ -46,7 +46,14 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		defer pprof.StopCPUProfile()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// As `sekisho run` does: half Go's default GC headroom unless GOGC is
+	// set, and eager collection while the YAML tree is alive.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	gc := debug.SetGCPercent(20)
 	cfg, err := config.Load(cfgPath, nil)
+	debug.SetGCPercent(gc)
 	if err != nil {
 		return err
 	}
