@@ -42,9 +42,9 @@ type Options struct {
 	// Tick is how often the loop looks at the open runs without being woken
 	// (default 1s). Polls and gates wake it as they happen.
 	Tick time.Duration
-	// Jitter spreads each resource's polls by up to this share of its poke
-	// interval (default 0.1; negative for none), so thousands of resources
-	// do not fire at once.
+	// Jitter spreads each resource's polls over up to this share of its
+	// poke interval, never beyond it (default 0.1; negative for none), so
+	// thousands of resources do not fire at once.
 	Jitter float64
 	// MaxInFlight bounds concurrent sensor and trigger requests (default 32).
 	MaxInFlight int
@@ -287,6 +287,19 @@ func (e *Engine) spawnThen(ctx context.Context, fn func(context.Context) bool) {
 			e.Kick()
 		}
 	}()
+}
+
+// jitterDown shortens d by up to the jitter share: polls of many resources
+// spread out, and no upstream waits longer than its poke interval between
+// checks, so a gate's latency stays within one interval.
+func (e *Engine) jitterDown(d time.Duration) time.Duration {
+	if e.opts.Jitter <= 0 || d <= 0 {
+		return d
+	}
+	e.rngMu.Lock()
+	f := e.rng.Float64() * e.opts.Jitter
+	e.rngMu.Unlock()
+	return d - time.Duration(float64(d)*f)
 }
 
 func (e *Engine) jitter(d time.Duration) time.Duration {

@@ -154,7 +154,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs.inflight = false
-	rs.nextDue = end.Add(e.jitter(interval))
+	rs.nextDue = end.Add(e.jitterDown(interval))
 	p.earlier(rs.nextDue)
 	if err != nil {
 		if ctx.Err() != nil {
