@@ -215,14 +215,6 @@ type Sensor interface {
 	Runs(ctx context.Context, r Resource, since time.Time) ([]JobRun, error)
 }
 
-// SensorFunc adapts a function to Sensor.
-type SensorFunc func(ctx context.Context, r Resource, since time.Time) ([]JobRun, error)
-
-// Runs calls f.
-func (f SensorFunc) Runs(ctx context.Context, r Resource, since time.Time) ([]JobRun, error) {
-	return f(ctx, r, since)
-}
-
 // JobLedger remembers external job ids that sekisho learned without a list
 // endpoint: TROCCO workflow jobs announced by pushed events or started by
 // sekisho's own trigger.

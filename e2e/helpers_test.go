@@ -3,13 +3,16 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -132,3 +135,42 @@ func reportProblems(t *testing.T, what string, bad []string) {
 }
 
 var _ = filepath.Join
+
+// rerunFinished reruns, as an operator would with the daemon down, the
+// finished run of date of each pipeline that pick chooses. It returns how
+// many it reran.
+func (h *harness) rerunFinished(st *store.Store, cfg *config.Config, ps []Pipeline, date string, pick func(sekisho.Run) bool) int {
+	h.t.Helper()
+	ctx := context.Background()
+	n := 0
+	for _, p := range ps {
+		r, err := st.Run(ctx, p.Name, date)
+		if errors.Is(err, sekisho.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		if r.State.Terminal() && pick(r) {
+			if _, err := engine.Rerun(ctx, st, cfg, p.Name, date, time.Now()); err != nil {
+				h.t.Fatal(err)
+			}
+			n++
+		}
+	}
+	return n
+}
+
+// noticeKinds counts notices by kind and checks the one broken-config
+// reload of a chaos run queued exactly one config_invalid notice.
+func (h *harness) noticeKinds(ns []sekisho.Notice) map[sekisho.NoticeKind]int {
+	h.t.Helper()
+	kinds := map[sekisho.NoticeKind]int{}
+	for _, n := range ns {
+		kinds[n.Kind]++
+	}
+	if kinds[sekisho.NoticeConfigInvalid] != 1 {
+		h.t.Errorf("%d config_invalid notices, want 1", kinds[sekisho.NoticeConfigInvalid])
+	}
+	return kinds
+}

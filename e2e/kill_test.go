@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
@@ -81,21 +79,7 @@ func TestKillAroundTrigger(t *testing.T) {
 		if err := h.d.Kill(); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range ps {
-			r, err := st.Run(ctx, p.Name, date)
-			if errors.Is(err, sekisho.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if r.State.Terminal() {
-				if _, err := engine.Rerun(ctx, st, cfg, p.Name, date, time.Now()); err != nil {
-					t.Fatal(err)
-				}
-				reruns++
-			}
-		}
+		reruns += h.rerunFinished(st, cfg, ps, date, func(sekisho.Run) bool { return true })
 		if err := h.d.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -330,12 +330,6 @@ func (q *resultQueue) push(fn func(context.Context)) {
 	q.mu.Unlock()
 }
 
-func (q *resultQueue) pending() bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return len(q.items) > 0
-}
-
 func (q *resultQueue) drain() []func(context.Context) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

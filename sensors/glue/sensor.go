@@ -144,10 +144,6 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	return newSensor(client, o), nil
 }
 
-// NewFromClient builds a sensor over any GlueAPI, such as a client the
-// caller configured itself.
-func NewFromClient(api GlueAPI, opts ...Option) *Sensor { return newSensor(api, collect(opts)) }
-
 func collect(opts []Option) options {
 	o := options{logger: slog.Default(), pageSize: DefaultPageSize}
 	for _, f := range opts {
