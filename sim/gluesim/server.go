@@ -220,6 +220,27 @@ func decodeToken(tok *string) (time.Time, string, bool, *apiError) {
 }
 
 // page cuts one page out of keys ordered newest first.
+// visiblePage answers one page of the runs that have started by now, as
+// GetJobRuns and GetWorkflowRuns do: the runs a clock has not reached yet do
+// not exist for the API.
+func visiblePage[R any, V any](runs []R, key func(R) (time.Time, string), view func(R) V, now time.Time, tok *string, size int) ([]V, string, *apiError) {
+	var vis []R
+	for _, r := range runs {
+		if start, _ := key(r); !now.Before(start) {
+			vis = append(vis, r)
+		}
+	}
+	from, to, next, e := page(len(vis), func(i int) (time.Time, string) { return key(vis[i]) }, tok, size)
+	if e != nil {
+		return nil, "", e
+	}
+	out := []V{}
+	for _, r := range vis[from:to] {
+		out = append(out, view(r))
+	}
+	return out, next, nil
+}
+
 func page(n int, key func(i int) (time.Time, string), tok *string, size int) (from, to int, next string, e *apiError) {
 	at, id, ok, e := decodeToken(tok)
 	if e != nil {
@@ -257,22 +278,12 @@ func (s *Sim) getJobRuns(in getJobRunsInput) (any, *apiError) {
 	if j == nil {
 		return nil, notFound("Job with name: %s not found", *in.JobName)
 	}
-	var vis []*jobRun
-	for _, r := range j.runs {
-		if !now.Before(r.Start) {
-			vis = append(vis, r)
-		}
-	}
-	from, to, next, e := page(len(vis), func(i int) (time.Time, string) { return vis[i].Start, vis[i].ID }, in.NextToken, size)
+	views, next, e := visiblePage(j.runs, func(r *jobRun) (time.Time, string) { return r.Start, r.ID },
+		func(r *jobRun) jobRunJSON { v, _ := r.view(*in.JobName, now); return v }, now, in.NextToken, size)
 	if e != nil {
 		return nil, e
 	}
-	out := getJobRunsOutput{JobRuns: []jobRunJSON{}, NextToken: next}
-	for _, r := range vis[from:to] {
-		v, _ := r.view(*in.JobName, now)
-		out.JobRuns = append(out.JobRuns, v)
-	}
-	return out, nil
+	return getJobRunsOutput{JobRuns: views, NextToken: next}, nil
 }
 
 func (s *Sim) getJobRun(in getJobRunInput) (any, *apiError) {
@@ -348,20 +359,10 @@ func (s *Sim) getWorkflowRuns(in getWorkflowRunsInput) (any, *apiError) {
 	if w == nil {
 		return nil, notFound("Entity not found: workflow %s", *in.Name)
 	}
-	var vis []*WorkflowRun
-	for _, r := range w.runs {
-		if !now.Before(r.Start) {
-			vis = append(vis, r)
-		}
-	}
-	from, to, next, e := page(len(vis), func(i int) (time.Time, string) { return vis[i].Start, vis[i].ID }, in.NextToken, size)
+	views, next, e := visiblePage(w.runs, func(r *WorkflowRun) (time.Time, string) { return r.Start, r.ID },
+		func(r *WorkflowRun) workflowRunJSON { v, _ := r.view(*in.Name, now); return v }, now, in.NextToken, size)
 	if e != nil {
 		return nil, e
 	}
-	out := getWorkflowRunsOutput{Runs: []workflowRunJSON{}, NextToken: next}
-	for _, r := range vis[from:to] {
-		v, _ := r.view(*in.Name, now)
-		out.Runs = append(out.Runs, v)
-	}
-	return out, nil
+	return getWorkflowRunsOutput{Runs: views, NextToken: next}, nil
 }
