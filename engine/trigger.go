@@ -180,8 +180,11 @@ func (e *Engine) follow(ctx context.Context, p *config.Pipeline, r sekisho.Run, 
 	if e.inflight[k] || now.Before(e.follows[k]) {
 		return nil
 	}
+	if p.Trigger == nil {
+		return nil // a gate-only run is never triggered
+	}
 	trig := e.trigger(p.Trigger.Type)
-	if trig == nil || p.Trigger == nil {
+	if trig == nil {
 		return nil
 	}
 	req := e.request(p, r, nil)
