@@ -22,7 +22,7 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-//go:embed migrations/*.up.sql
+//go:embed migrations/sqlite/*.up.sql
 var migrations embed.FS
 
 // ErrLocked is returned by LockDaemon when another daemon holds the database.
@@ -128,7 +128,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
 		return fmt.Errorf("store: migrations table: %w", err)
 	}
-	names, err := fs.Glob(migrations, "migrations/*.up.sql")
+	names, err := fs.Glob(migrations, "migrations/sqlite/*.up.sql")
 	if err != nil {
 		return err
 	}
