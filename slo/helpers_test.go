@@ -27,18 +27,26 @@ type runRow struct {
 // returns the store's read pool, as the CLI and the server use it.
 func openFixture(t testing.TB, rows []runRow) *sql.DB {
 	t.Helper()
+	return openFixtureAt(t, filepath.Join(t.TempDir(), "slo.db"), rows)
+}
+
+// openFixtureAt is openFixture on the store at loc, SQLite or PostgreSQL
+// (internal/storetest).
+func openFixtureAt(t testing.TB, loc string, rows []runRow) *sql.DB {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "slo.db")
-	st, err := store.Open(ctx, path)
+	st, err := store.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
-	if err != nil {
-		t.Fatal(err)
+	w := st.ReadDB() // PostgreSQL's pool takes writes
+	if st.Dialect() == store.SQLite {
+		if w, err = sql.Open("sqlite", "file:"+loc+"?_pragma=busy_timeout(5000)"); err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
 	}
-	defer w.Close()
 	for _, r := range rows {
 		if r.attempt == 0 {
 			r.attempt = 1
