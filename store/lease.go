@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // The leader lease (SPEC §14) is one row of leader_lease, read and written
@@ -27,9 +30,34 @@ func (l Lease) Held(holder string) bool {
 // leaseNotify is the PostgreSQL channel a released lease is announced on.
 const leaseNotify = "sekisho_lease"
 
-// LeaseChannel names the LISTEN/NOTIFY channel ReleaseLease notifies on
-// PostgreSQL, so followers can take over at once.
-func LeaseChannel() string { return leaseNotify }
+// ListenLease calls fn with the releasing holder's id each time a lease is
+// released (ReleaseLease), until ctx ends or the connection fails, so
+// followers can take over at once. It needs a PostgreSQL session of its
+// own (LISTEN): through a transaction-mode pooler the notifications never
+// arrive, and followers fall back to their next claim. On SQLite there is
+// nothing to hear: it returns an error at once.
+func (s *Store) ListenLease(ctx context.Context, fn func(holder string)) error {
+	if s.dialect != Postgres {
+		return errors.New("store: LISTEN needs PostgreSQL")
+	}
+	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	conn, err := pgx.Connect(cctx, s.url)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("store: listen: %v", redactErr(err, s.url))
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "LISTEN "+leaseNotify); err != nil {
+		return fmt.Errorf("store: listen: %w", err)
+	}
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			return fmt.Errorf("store: listen: %w", err)
+		}
+		fn(n.Payload)
+	}
+}
 
 // ReadLease returns the lease as it stands.
 func (s *Store) ReadLease(ctx context.Context) (Lease, error) {

@@ -53,6 +53,7 @@ const (
 // Store is the record of sekisho, on SQLite or PostgreSQL.
 type Store struct {
 	path    string // file path, or the URL with its password hidden
+	url     string // PostgreSQL: the URL itself, for ListenLease; never shown
 	dialect Dialect
 	writer  string // tags this Store's PostgreSQL writes for DataVersion
 	w       *sql.DB
@@ -165,7 +166,7 @@ func openPostgresStore(ctx context.Context, url string) (*Store, error) {
 	}
 	var b [6]byte
 	rand.Read(b[:])
-	return &Store{path: shown, dialect: Postgres, writer: hex.EncodeToString(b[:]), w: w, r: r}, nil
+	return &Store{path: shown, url: url, dialect: Postgres, writer: hex.EncodeToString(b[:]), w: w, r: r}, nil
 }
 
 // Path returns the database file's path, or the PostgreSQL URL without

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/storetest"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
@@ -28,10 +29,16 @@ import (
 // TestDaemonAgainstSimulators runs the real daemon, with every real client,
 // against the simulators on loopback on the wall clock: a Glue job gates a
 // Composer DAG, a TROCCO job gates a TROCCO workflow, and Slack hears about it.
+// It runs once on SQLite and once on PostgreSQL, where the daemon leads
+// through the lease.
 func TestDaemonAgainstSimulators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time integration test")
 	}
+	storetest.Each(t, daemonAgainstSimulators)
+}
+
+func daemonAgainstSimulators(t *testing.T, loc string) {
 	clock := clockwork.NewRealClock()
 	now := time.Now().UTC()
 	glue := gluesim.New(clock)
@@ -92,7 +99,7 @@ pipelines:
 	}
 	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	st, err := store.Open(context.Background(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +130,15 @@ pipelines:
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	if c := clusterView(d.elector)(); c.Role != "leader" || c.Leader != c.Self || c.Epoch < 1 || c.Store != string(st.Dialect()) {
+		t.Errorf("cluster view of a lone daemon: %+v", c)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+	if l, _ := st.ReadLease(context.Background()); l.Holder != "" {
+		t.Errorf("the lease was not released on shutdown: %+v", l)
 	}
 	if n := len(af.InvalidRequests()); n != 0 {
 		t.Errorf("airflow saw %d invalid requests: %+v", n, af.InvalidRequests())

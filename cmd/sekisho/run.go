@@ -24,6 +24,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/ha"
 	"github.com/sekisho-dev/sekisho/internal/fastclock"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
@@ -170,6 +171,7 @@ type daemon struct {
 	cfg     atomic.Pointer[config.Config]
 	eng     *engine.Engine
 	sender  *notify.Sender
+	elector *ha.Elector
 	metrics *metrics.Metrics
 	handler http.Handler
 	fileSig [32]byte
@@ -192,13 +194,15 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.elector = newElector(o)
 	d.eng, err = engine.New(o.cfg, engine.Options{Store: o.st, Clock: o.clock, Logger: o.log,
-		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.tick})
+		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.tick,
+		Elector: d.elector})
 	if err != nil {
 		return nil, err
 	}
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.st, Operator: d.eng, Events: d.eng,
-		Metrics: d.metrics, Clock: o.clock, Logger: o.log})
+		Metrics: d.metrics, Clock: o.clock, Logger: o.log, Cluster: clusterView(d.elector)})
 	if o.cfgPath != "" {
 		d.fileSig, _ = fileSignature(o.cfgPath)
 	}
@@ -219,7 +223,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
@@ -229,8 +233,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 			}
 		}()
 	}
-	start("engine", func() error { return d.eng.Run(ctx) })
-	start("notices", func() error { return d.sender.Run(ctx) })
+	d.runElected(ctx, start)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
