@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -40,6 +42,17 @@ func benchConfig(b *testing.B) *config.Config {
 // reused by later runs.
 func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
 	ctx := context.Background()
+	st, err := store.Open(ctx, benchPath(b, cfg))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st.ReadDB()
+}
+
+// benchPath is the SQLite file benchDB reads, filled on first use.
+func benchPath(b *testing.B, cfg *config.Config) string {
+	ctx := context.Background()
 	probe, err := store.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
 	if err != nil {
 		b.Fatal(err)
@@ -63,12 +76,7 @@ func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
 		}
 		b.Logf("filled %s in %s", path, time.Since(start).Round(time.Millisecond))
 	}
-	st, err := store.Open(ctx, path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st.ReadDB()
+	return path
 }
 
 // fillYear writes a year of runs, most met, some late, failed, timed out,
@@ -197,6 +205,50 @@ func BenchmarkReportYear1000(b *testing.B) {
 	b.StopTimer()
 	if rep.Overall.Days < 350_000 || len(rep.Pipelines) != benchPipelines {
 		b.Fatalf("report covers %d days of %d pipelines", rep.Overall.Days, len(rep.Pipelines))
+	}
+	b.ReportMetric(float64(rep.Overall.Days), "days")
+}
+
+// BenchmarkReportYear1000Postgres is BenchmarkReportYear1000 on a
+// PostgreSQL store holding the same year (copied with store.CopyAll, as
+// `sekisho migrate` does), and checks both stores give the same report.
+func BenchmarkReportYear1000Postgres(b *testing.B) {
+	cfg := benchConfig(b)
+	ctx := context.Background()
+	lite, err := store.Open(ctx, benchPath(b, cfg), store.WithoutMigrating())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer lite.Close()
+	pg, err := store.Open(ctx, pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pg.Close()
+	start := time.Now()
+	if _, err := store.CopyAll(ctx, lite, pg); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := pg.ReadDB().ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("copied the year into PostgreSQL in %s", time.Since(start).Round(time.Millisecond))
+	q := Query{From: benchFrom, To: benchTo, Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	want, err := Compute(ctx, lite.ReadDB(), cfg, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var rep *Report
+	for b.Loop() {
+		if rep, err = Compute(ctx, pg.ReadDB(), cfg, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if !reflect.DeepEqual(rep, want) {
+		b.Fatalf("PostgreSQL's report differs from SQLite's: overall %+v vs %+v", rep.Overall, want.Overall)
 	}
 	b.ReportMetric(float64(rep.Overall.Days), "days")
 }
