@@ -161,20 +161,7 @@ func TestHAKillLeader(t *testing.T) {
 			}
 		}
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		open, err := st.OpenRuns(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(open) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitNoOpenRuns(t, st, 60*time.Second)
 	for _, d := range reps {
 		if err := d.Stop(); err != nil {
 			t.Error(err)
@@ -190,20 +177,7 @@ func TestHAKillLeader(t *testing.T) {
 	reportProblems(t, "history", CheckPaths(hs))
 	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
 	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
-	attempts, unknown := 0, 0
-	for _, hi := range hs {
-		for _, a := range hi.Attempts() {
-			attempts++
-			state, reason := a.End()
-			switch {
-			case state == sekisho.StateSucceeded:
-			case defOf[hi.Run.Pipeline] != 0 && state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown:
-				unknown++
-			default:
-				t.Errorf("%s attempt %d ended %s (%s): %s", hi.Run.Pipeline, a.N, state, reason, hi.Run.Message)
-			}
-		}
-	}
+	attempts, unknown := checkAttemptEnds(t, hs, defOf)
 	for _, d := range reps {
 		for _, s := range Secrets() {
 			if bytes.Contains(d.Log(), []byte(s)) {
@@ -220,48 +194,43 @@ func TestHAKillLeader(t *testing.T) {
 	t.Logf("seed %d: %d leader ends, %d reruns, %d attempts (%d trocco unknown); failover %v", *seedFlag, len(plan), reruns, attempts, unknown, summary)
 }
 
-// waitRole waits until d reports role.
-func waitRole(t *testing.T, d *Daemon, role string) {
+var clusterClient = &http.Client{Timeout: 500 * time.Millisecond}
+
+// role is what d's GET /api/v1/cluster says it is ("" if it does not answer).
+func role(d *Daemon) string {
+	resp, err := clusterClient.Get(d.URL() + "/api/v1/cluster")
+	if err != nil {
+		return ""
+	}
+	defer resp.Body.Close()
+	var v struct {
+		Role string `json:"role"`
+	}
+	json.NewDecoder(resp.Body).Decode(&v)
+	return v.Role
+}
+
+// waitRole waits until d reports want.
+func waitRole(t *testing.T, d *Daemon, want string) {
 	t.Helper()
-	c := &http.Client{Timeout: 500 * time.Millisecond}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if resp, err := c.Get(d.URL() + "/api/v1/cluster"); err == nil {
-			var v struct {
-				Role string `json:"role"`
-			}
-			json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-			if v.Role == role {
-				return
-			}
+		if role(d) == want {
+			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	t.Fatalf("%s is not %s after 30s", d.URL(), role)
+	t.Fatalf("%s is not %s after 30s", d.URL(), want)
 }
 
 // waitLeader waits until a replica other than not reports itself leader
 // (GET /api/v1/cluster) and returns its index.
 func waitLeader(t *testing.T, reps []*Daemon, not int) int {
 	t.Helper()
-	c := &http.Client{Timeout: 500 * time.Millisecond}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		for i, d := range reps {
-			if i == not || !d.Running() {
-				continue
-			}
-			resp, err := c.Get(d.URL() + "/api/v1/cluster")
-			if err != nil {
-				continue
-			}
-			var v struct {
-				Role string `json:"role"`
-			}
-			json.NewDecoder(resp.Body).Decode(&v)
-			resp.Body.Close()
-			if v.Role == "leader" {
+			if i != not && d.Running() && role(d) == "leader" {
 				return i
 			}
 		}

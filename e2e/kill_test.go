@@ -12,6 +12,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 var killsFlag = flag.Int("e2e.kills", 32, "SIGKILLs in TestKillAroundTrigger")
@@ -85,20 +86,7 @@ func TestKillAroundTrigger(t *testing.T) {
 		}
 	}
 	// The last daemon lives: every open attempt must finish.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		open, err := st.OpenRuns(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(open) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitNoOpenRuns(t, st, 30*time.Second)
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)
 	}
@@ -118,7 +106,42 @@ func TestKillAroundTrigger(t *testing.T) {
 	}
 	// Every attempt ends as it should: Airflow ones succeed (409 makes a
 	// repeat harmless), TROCCO ones succeed or fail as unknown.
-	var attempts, unknown, conflicts int
+	attempts, unknown := checkAttemptEnds(t, hs, defOf)
+	conflicts := 0
+	for _, tr := range trig {
+		if tr.Status == 409 {
+			conflicts++
+		}
+	}
+	h.checkNoSecrets()
+	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown), %d airflow 409 repeats, %s",
+		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, conflicts, time.Since(start).Round(time.Millisecond))
+}
+
+// waitNoOpenRuns waits until every run in st has finished.
+func waitNoOpenRuns(t *testing.T, st *store.Store, limit time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		open, err := st.OpenRuns(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(open) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// checkAttemptEnds checks every attempt ended as it should: Airflow ones
+// succeed (409 makes a repeat harmless), TROCCO ones (defOf) succeed or
+// fail as unknown. It returns the attempts and the unknown ones.
+func checkAttemptEnds(t *testing.T, hs []History, defOf map[string]int64) (attempts, unknown int) {
+	t.Helper()
 	for _, h := range hs {
 		for _, a := range h.Attempts() {
 			attempts++
@@ -132,12 +155,5 @@ func TestKillAroundTrigger(t *testing.T) {
 			}
 		}
 	}
-	for _, tr := range trig {
-		if tr.Status == 409 {
-			conflicts++
-		}
-	}
-	h.checkNoSecrets()
-	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown), %d airflow 409 repeats, %s",
-		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, conflicts, time.Since(start).Round(time.Millisecond))
+	return attempts, unknown
 }

@@ -89,13 +89,21 @@ func expire(t *testing.T, st *store.Store) {
 	}
 }
 
-func TestOneLeaderFailoverAndFencing(t *testing.T) {
+// pair starts a, waits for it to lead, then starts b beside it on the same
+// fresh PostgreSQL store.
+func pair(t *testing.T, listenB bool) (a, b *replica, stA, stB *store.Store) {
+	t.Helper()
 	url := pgtest.URL(t)
-	stA, stB := open(t, url), open(t, url)
-	a := start(t, stA, "a", false)
+	stA, stB = open(t, url), open(t, url)
+	a = start(t, stA, "a", false)
 	a.waitFor(t, "a leads", leading(1))
-	b := start(t, stB, "b", false)
+	b = start(t, stB, "b", listenB)
 	b.settle(t)
+	return a, b, stA, stB
+}
+
+func TestOneLeaderFailoverAndFencing(t *testing.T) {
+	a, b, stA, _ := pair(t, false)
 	if s := b.Status(); s.Role != Follower || s.Leader != "a" || s.Epoch != 1 || s.Store != "postgres" {
 		t.Fatalf("b = %+v", s)
 	}
@@ -167,12 +175,7 @@ func TestLeaderStopsTrustingAnUnrenewedLease(t *testing.T) {
 }
 
 func TestShutdownHandsOverAtOnce(t *testing.T) {
-	url := pgtest.URL(t)
-	stA, stB := open(t, url), open(t, url)
-	a := start(t, stA, "a", false)
-	a.waitFor(t, "a leads", leading(1))
-	b := start(t, stB, "b", true)
-	b.settle(t)
+	a, b, stA, stB := pair(t, true)
 	if b.Role() != Follower {
 		t.Fatal("b leads beside a")
 	}
