@@ -463,3 +463,32 @@ func TestUpgradeFromMigration001(t *testing.T) {
 		}
 	})
 }
+
+func TestPushedEventsQueue(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := sekisho.Resource{Type: "glue_job", ID: "export"}
+		for i, st := range []sekisho.JobState{sekisho.JobRunning, sekisho.JobSucceeded, sekisho.JobFailed} {
+			if err := s.QueuePushedEvent(ctx, r, sekisho.JobRun{ExternalID: fmt.Sprintf("jr_%d", i), State: st,
+				StartedAt: t0, FinishedAt: t0.Add(time.Duration(i) * time.Minute)}, t0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		got, err := s.TakePushedEvents(ctx, 2)
+		if err != nil || len(got) != 2 || got[0].Run.ExternalID != "jr_0" || got[1].Run.State != sekisho.JobSucceeded ||
+			got[0].Resource != r || !got[1].Run.FinishedAt.Equal(t0.Add(time.Minute)) {
+			t.Fatalf("first take: %+v %v", got, err)
+		}
+		// A fenced replica takes nothing, and the event stays queued.
+		if _, err := s.TakePushedEvents(WithEpoch(ctx, 99), 10); !errors.Is(err, ErrFenced) {
+			t.Fatalf("fenced take: %v", err)
+		}
+		got, _ = s.TakePushedEvents(ctx, 10)
+		if len(got) != 1 || got[0].Run.ExternalID != "jr_2" {
+			t.Fatalf("second take: %+v", got)
+		}
+		if got, _ = s.TakePushedEvents(ctx, 10); len(got) != 0 {
+			t.Fatalf("queue not empty: %+v", got)
+		}
+	})
+}

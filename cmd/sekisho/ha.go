@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/ha"
+	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -40,10 +43,51 @@ func (d *daemon) runElected(ctx context.Context, start func(name string, fn func
 	start("elector", func() error { return d.elector.Run(ctx) })
 	start("leader", func() error {
 		return d.elector.Lead(ctx, func(term context.Context) error {
-			errs := make(chan error, 2)
+			errs := make(chan error, 3)
 			go func() { errs <- d.eng.Run(term) }()
 			go func() { errs <- d.sender.Run(term) }()
-			return errors.Join(<-errs, <-errs)
+			go func() { errs <- d.takePushedEvents(term) }()
+			return errors.Join(<-errs, <-errs, <-errs)
 		})
 	})
+}
+
+// relayEvents takes pushed events for the web server: the leader's engine
+// ingests them at once; a follower, whose engine does not run, keeps them
+// in the store for the leader (takePushedEvents).
+type relayEvents struct{ d *daemon }
+
+func (r relayEvents) Ingest(ctx context.Context, res sekisho.Resource, run sekisho.JobRun) error {
+	if r.d.elector.IsLeader(ctx) == nil {
+		return r.d.eng.Ingest(ctx, res, run)
+	}
+	return r.d.o.st.QueuePushedEvent(ctx, res, run, r.d.o.clock.Now())
+}
+
+// Learn records the job id in the store, which the leader reads.
+func (r relayEvents) Learn(ctx context.Context, res sekisho.Resource, jobID string) error {
+	return r.d.eng.Learn(ctx, res, jobID)
+}
+
+// takePushedEvents hands the events followers kept to the leader's engine,
+// twice a second, until the term ends.
+func (d *daemon) takePushedEvents(term context.Context) error {
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		evs, err := d.o.st.TakePushedEvents(term, 100)
+		if err != nil && term.Err() == nil && !errors.Is(err, store.ErrFenced) {
+			d.o.log.Warn("take pushed events", "err", err)
+		}
+		for _, ev := range evs {
+			// An event no open run waits on is answered 404 on the leader;
+			// kept by a follower it is simply dropped here.
+			_ = d.eng.Ingest(term, ev.Resource, ev.Run)
+		}
+		select {
+		case <-term.Done():
+			return nil
+		case <-t.C:
+		}
+	}
 }

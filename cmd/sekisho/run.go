@@ -201,7 +201,7 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.st, Operator: d.eng, Events: d.eng,
+	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.st, Operator: d.eng, Events: relayEvents{d},
 		Metrics: d.metrics, Clock: o.clock, Logger: o.log, Cluster: clusterView(d.elector)})
 	if o.cfgPath != "" {
 		d.fileSig, _ = fileSignature(o.cfgPath)

@@ -11,3 +11,18 @@ CREATE TABLE leader_lease (
     renewed_at TEXT
 );
 INSERT INTO leader_lease (name, holder, epoch, expires_at) VALUES ('leader', '', 0, '1970-01-01T00:00:00.000Z');
+
+-- pushed_events: an event pushed to a follower (Glue EventBridge, TROCCO
+-- notification), kept for the leader, which takes it on its next pass.
+CREATE TABLE pushed_events (
+    id            INTEGER PRIMARY KEY,
+    resource_type TEXT NOT NULL,
+    connection    TEXT NOT NULL DEFAULT '',
+    resource_id   TEXT NOT NULL,
+    external_id   TEXT NOT NULL DEFAULT '',
+    state         TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT,
+    message       TEXT NOT NULL DEFAULT '',
+    received_at   TEXT NOT NULL
+);
