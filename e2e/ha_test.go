@@ -32,7 +32,8 @@ var haFull = flag.Bool("ha.full", false, "run the full HA script (50 SIGKILLs an
 // every new leader finds attempts to trigger at once. At the end, from the
 // simulators' own records: every attempt created exactly one DAG run and at
 // most one TROCCO workflow job, every run finished, every history is a
-// valid path. It also times each failover, from the leader's end to the
+// valid path, every notice is in Slack exactly once (bot mode), and the SLO
+// report equals the simulators' ground truth. It also times each failover, from the leader's end to the
 // moment another replica reports itself leader.
 func TestHAKillLeader(t *testing.T) {
 	kills, pauses, terms := 3, 1, 2
@@ -49,12 +50,14 @@ func TestHAKillLeader(t *testing.T) {
 	dagOf, defOf := map[string]string{}, map[string]int64{}
 	var ps []Pipeline
 	gate := now.Add(3 * time.Second)
+	deadline := gate.Add(8 * time.Second).Truncate(time.Second)
+	sloExtra := fmt.Sprintf("    slo: {deadline: %q, objective: 95%%}\n", deadline.Format("15:04:05"))
 	for i := range 2 {
 		name := fmt.Sprintf("ha_dag_%d", i)
 		dag := "dag_" + name
 		w.Airflow.AddDAG(dag, airflowsim.DAG{Duration: 800 * time.Millisecond})
 		dagOf[name] = dag
-		ps = append(ps, Pipeline{Name: name, Schedule: CronAt(gate), Upstreams: []string{GlueUpstream("src", "export-a")}, Trigger: AirflowTrigger("v2", dag)})
+		ps = append(ps, Pipeline{Name: name, Schedule: CronAt(gate), Upstreams: []string{GlueUpstream("src", "export-a")}, Trigger: AirflowTrigger("v2", dag), Extra: sloExtra})
 		tname := fmt.Sprintf("ha_trocco_%d", i)
 		def := int64(800 + i)
 		w.Trocco.DefineWorkflow(def, troccosim.Outcome{RunFor: 500 * time.Millisecond, Status: "succeeded"})
@@ -63,7 +66,7 @@ func TestHAKillLeader(t *testing.T) {
 	}
 	w.Airflow.SetFaults(airflowsim.Faults{Slow: 0.5, SlowDelay: 400 * time.Millisecond})
 	w.Trocco.SetFaults(troccosim.Faults{Slow: 0.5, SlowFor: 400 * time.Millisecond})
-	yaml := w.Config(Settings{}, ps)
+	yaml := w.Config(Settings{SlackBot: true}, ps)
 	cfg := h.writeConfig(yaml)
 	date := sekisho.DateOf(gate, time.UTC)
 	ctx := context.Background()
@@ -100,7 +103,7 @@ func TestHAKillLeader(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
+	h.st = st // the harness's checks read the shared store
 
 	var failovers = map[string][]time.Duration{}
 	plan := make([]syscall.Signal, 0, kills+pauses+terms)
@@ -161,7 +164,7 @@ func TestHAKillLeader(t *testing.T) {
 			}
 		}
 	}
-	waitNoOpenRuns(t, st, 60*time.Second)
+	h.waitSettled(90 * time.Second)
 	for _, d := range reps {
 		if err := d.Stop(); err != nil {
 			t.Error(err)
@@ -177,6 +180,12 @@ func TestHAKillLeader(t *testing.T) {
 	reportProblems(t, "history", CheckPaths(hs))
 	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
 	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
+	ns, err := st.AllNotices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportProblems(t, "notices", CheckNoticesOnce(ns, w.Slack.Messages()))
+	reportProblems(t, "slo", h.checkSLO(cfg, date, deadline, dagOf))
 	attempts, unknown := checkAttemptEnds(t, hs, defOf)
 	for _, d := range reps {
 		for _, s := range Secrets() {
@@ -191,7 +200,8 @@ func TestHAKillLeader(t *testing.T) {
 		summary = append(summary, fmt.Sprintf("%s: %d, p50 %v, max %v", sig, len(ds), ds[len(ds)/2].Round(time.Millisecond), ds[len(ds)-1].Round(time.Millisecond)))
 	}
 	sort.Strings(summary)
-	t.Logf("seed %d: %d leader ends, %d reruns, %d attempts (%d trocco unknown); failover %v", *seedFlag, len(plan), reruns, attempts, unknown, summary)
+	t.Logf("seed %d: %d leader ends, %d reruns, %d attempts (%d trocco unknown), %d notices; failover %v",
+		*seedFlag, len(plan), reruns, attempts, unknown, len(ns), summary)
 }
 
 var clusterClient = &http.Client{Timeout: 500 * time.Millisecond}
