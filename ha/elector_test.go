@@ -15,6 +15,20 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+// exec writes to the store at st's database by hand (its own read pool
+// refuses writes).
+func exec(t *testing.T, url, q string) {
+	t.Helper()
+	db, err := store.RawDB(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(q); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func open(t *testing.T, loc string) *store.Store {
 	t.Helper()
 	s, err := store.Open(context.Background(), loc)
@@ -80,30 +94,28 @@ func leading(epoch int64) func(Status) bool {
 	return func(s Status) bool { return s.Role == Leader && s.Epoch == epoch }
 }
 
-func expire(t *testing.T, st *store.Store) {
+func expire(t *testing.T, url string) {
 	t.Helper()
 	// The database's clock passes the lease: what happens when its holder
 	// stops renewing (killed, paused, cut off) and a lease has gone by.
-	if _, err := st.ReadDB().Exec(`UPDATE leader_lease SET expires_at = '2000-01-01T00:00:00.000Z'`); err != nil {
-		t.Fatal(err)
-	}
+	exec(t, url, `UPDATE leader_lease SET expires_at = '2000-01-01T00:00:00.000Z'`)
 }
 
 // pair starts a, waits for it to lead, then starts b beside it on the same
 // fresh PostgreSQL store.
-func pair(t *testing.T, listenB bool) (a, b *replica, stA, stB *store.Store) {
+func pair(t *testing.T, listenB bool) (a, b *replica, stA, stB *store.Store, url string) {
 	t.Helper()
-	url := pgtest.URL(t)
+	url = pgtest.URL(t)
 	stA, stB = open(t, url), open(t, url)
 	a = start(t, stA, "a", false)
 	a.waitFor(t, "a leads", leading(1))
 	b = start(t, stB, "b", listenB)
 	b.settle(t)
-	return a, b, stA, stB
+	return a, b, stA, stB, url
 }
 
 func TestOneLeaderFailoverAndFencing(t *testing.T) {
-	a, b, stA, _ := pair(t, false)
+	a, b, stA, _, url := pair(t, false)
 	if s := b.Status(); s.Role != Follower || s.Leader != "a" || s.Epoch != 1 || s.Store != "postgres" {
 		t.Fatalf("b = %+v", s)
 	}
@@ -132,7 +144,7 @@ func TestOneLeaderFailoverAndFencing(t *testing.T) {
 	}
 
 	// a stops renewing (paused); the lease runs out on the database's clock.
-	expire(t, stA)
+	expire(t, url)
 	b.clock.Advance(b.Interval())
 	b.waitFor(t, "b takes over", leading(2))
 	// a's paused writes are refused by the store.
@@ -157,9 +169,7 @@ func TestLeaderStopsTrustingAnUnrenewedLease(t *testing.T) {
 	// Renewals start failing (here the lease table goes away). a leads
 	// until one margin before its lease ends, by its own clock, and not a
 	// moment longer.
-	if _, err := st.ReadDB().Exec(`ALTER TABLE leader_lease RENAME TO leader_lease_gone`); err != nil {
-		t.Fatal(err)
-	}
+	exec(t, url, `ALTER TABLE leader_lease RENAME TO leader_lease_gone`)
 	a.clock.Advance(a.Interval())
 	a.settle(t)
 	a.clock.Advance(a.Interval())
@@ -175,7 +185,7 @@ func TestLeaderStopsTrustingAnUnrenewedLease(t *testing.T) {
 }
 
 func TestShutdownHandsOverAtOnce(t *testing.T) {
-	a, b, stA, stB := pair(t, true)
+	a, b, stA, stB, _ := pair(t, true)
 	if b.Role() != Follower {
 		t.Fatal("b leads beside a")
 	}

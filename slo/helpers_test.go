@@ -40,13 +40,11 @@ func openFixtureAt(t testing.TB, loc string, rows []runRow) *sql.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w := st.ReadDB() // PostgreSQL's pool takes writes
-	if st.Dialect() == store.SQLite {
-		if w, err = sql.Open("sqlite", "file:"+loc+"?_pragma=busy_timeout(5000)"); err != nil {
-			t.Fatal(err)
-		}
-		defer w.Close()
+	w, err := store.RawDB(loc)
+	if err != nil {
+		t.Fatal(err)
 	}
+	defer w.Close()
 	for _, r := range rows {
 		if r.attempt == 0 {
 			r.attempt = 1

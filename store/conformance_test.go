@@ -492,3 +492,11 @@ func TestPushedEventsQueue(t *testing.T) {
 		}
 	})
 }
+
+func TestReadPoolRefusesWrites(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		if _, err := s.ReadDB().Exec(`INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)`, "r", "1", ts(t0)); err == nil {
+			t.Fatal("the read pool wrote a row")
+		}
+	})
+}

@@ -53,13 +53,27 @@ func (c pgConn) QueryContext(ctx context.Context, query string, args []driver.Na
 }
 
 // openPostgres opens a database/sql pool on url through the rebinding
-// connector.
-func openPostgres(url string) (*sql.DB, error) {
+// connector. A readOnly pool's sessions refuse writes, as SQLite's
+// query_only readers do.
+func openPostgres(url string, readOnly bool) (*sql.DB, error) {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
+	if readOnly {
+		cfg.RuntimeParams["default_transaction_read_only"] = "on"
+	}
 	return sql.OpenDB(pgConnector{stdlib.GetConnector(*cfg)}), nil
+}
+
+// RawDB opens a plain read-write database/sql pool on a store's location,
+// taking `?` placeholders on both dialects, for tests and tools that write
+// rows by hand. The daemon never uses it.
+func RawDB(location string) (*sql.DB, error) {
+	if IsPostgresURL(location) {
+		return openPostgres(location, false)
+	}
+	return sql.Open("sqlite", "file:"+strings.TrimPrefix(location, "sqlite:")+"?_pragma=busy_timeout(10000)")
 }
 
 // rebind rewrites `?` placeholders to PostgreSQL's `$n`: a bare `?` takes

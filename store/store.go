@@ -143,11 +143,11 @@ func openSQLite(ctx context.Context, path string, create bool) (*Store, error) {
 
 func openPostgresStore(ctx context.Context, url string) (*Store, error) {
 	shown := RedactURL(url)
-	w, err := openPostgres(url)
+	w, err := openPostgres(url, false)
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %v", shown, redactErr(err, url))
 	}
-	r, _ := openPostgres(url)
+	r, _ := openPostgres(url, true)
 	// Writes are compare-and-set or idempotent inserts, so a few writer
 	// connections may run side by side; readers serve the board and reports.
 	w.SetMaxOpenConns(4)
