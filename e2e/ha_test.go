@@ -22,7 +22,9 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
-var haFull = flag.Bool("ha.full", false, "run the full HA script (50 SIGKILLs and 20 SIGSTOPs of the leader; about 15 minutes)")
+var haRestarts = flag.Int("ha.restarts", 0, "PostgreSQL restarts in TestHAKillLeader (on a server of its own; -ha.full: 2)")
+
+var haFull = flag.Bool("ha.full", false, "run the full HA script (50 SIGKILLs and 20 SIGSTOPs of the leader, 2 PostgreSQL restarts, on a server of its own; about 10 minutes)")
 
 // TestHAKillLeader runs three replicas of the real binary on one real
 // PostgreSQL store against the simulators (SPEC §14), and again and again
@@ -36,9 +38,16 @@ var haFull = flag.Bool("ha.full", false, "run the full HA script (50 SIGKILLs an
 // report equals the simulators' ground truth. It also times each failover, from the leader's end to the
 // moment another replica reports itself leader.
 func TestHAKillLeader(t *testing.T) {
-	kills, pauses, terms := 3, 1, 2
+	kills, pauses, terms, restarts := 3, 1, 2, *haRestarts
 	if *haFull {
-		kills, pauses, terms = 50, 20, 10
+		kills, pauses, terms, restarts = 50, 20, 10, 2
+	}
+	pgtest.AdminURL(t) // skip (or, under CI, fail) without a server
+	var server *pgServer
+	if restarts > 0 {
+		// Restarts need a server of the test's own.
+		server = startPGServer(t)
+		t.Setenv(pgtest.EnvVar, server.URL)
 	}
 	url := pgtest.URL(t)
 	h := newHarness(t, *seedFlag)
@@ -106,7 +115,7 @@ func TestHAKillLeader(t *testing.T) {
 	h.st = st // the harness's checks read the shared store
 
 	var failovers = map[string][]time.Duration{}
-	plan := make([]syscall.Signal, 0, kills+pauses+terms)
+	plan := make([]syscall.Signal, 0, kills+pauses+terms+restarts)
 	for range kills {
 		plan = append(plan, syscall.SIGKILL)
 	}
@@ -116,10 +125,22 @@ func TestHAKillLeader(t *testing.T) {
 	for range terms {
 		plan = append(plan, syscall.SIGTERM)
 	}
+	for range restarts {
+		plan = append(plan, restartDB)
+	}
 	rng.Shuffle(len(plan), func(i, j int) { plan[i], plan[j] = plan[j], plan[i] })
 	reruns := 0
 	for _, sig := range plan {
 		leader := waitLeader(t, reps, -1)
+		if sig == restartDB {
+			// The database goes away under every replica and comes back:
+			// connections are cut, claims and writes fail meanwhile.
+			start := time.Now()
+			server.Restart(t)
+			waitLeader(t, reps, -1)
+			failovers["PostgreSQL restart"] = append(failovers["PostgreSQL restart"], time.Since(start))
+			continue
+		}
 		// Most ends land in the first second of a term, where the new
 		// leader's triggers go out; some later, while it follows them.
 		delay := time.Duration(50+rng.IntN(900)) * time.Millisecond
@@ -219,6 +240,9 @@ func role(d *Daemon) string {
 	json.NewDecoder(resp.Body).Decode(&v)
 	return v.Role
 }
+
+// restartDB in the plan stands for a restart of the PostgreSQL server.
+const restartDB = syscall.Signal(-1)
 
 // waitRole waits until d reports want.
 func waitRole(t *testing.T, d *Daemon, want string) {
