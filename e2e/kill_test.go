@@ -60,7 +60,6 @@ func TestKillAroundTrigger(t *testing.T) {
 	w.Airflow.SetFaults(airflowsim.Faults{Slow: 0.6, SlowDelay: 400 * time.Millisecond})
 	w.Trocco.SetFaults(troccosim.Faults{Slow: 0.6, SlowFor: 400 * time.Millisecond})
 	cfg := h.writeConfig(w.Config(Settings{}, ps))
-	ctx := context.Background()
 	date := sekisho.DateOf(gate, time.UTC)
 
 	start := time.Now()
@@ -90,17 +89,8 @@ func TestKillAroundTrigger(t *testing.T) {
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)
 	}
-	hs, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hs) != len(ps) {
-		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
-	}
-	reportProblems(t, "history", CheckPaths(hs))
+	hs := h.checkRuns(st, ps, dagOf, defOf)
 	trig := w.Airflow.Triggers()
-	reportProblems(t, "airflow", CheckAirflowOnce(hs, trig, dagOf))
-	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
 	if n := len(w.Airflow.InvalidRequests()); n != 0 {
 		t.Errorf("airflow saw %d requests off the OpenAPI document: %+v", n, w.Airflow.InvalidRequests()[0])
 	}
@@ -156,4 +146,23 @@ func checkAttemptEnds(t *testing.T, hs []History, defOf map[string]int64) (attem
 		}
 	}
 	return attempts, unknown
+}
+
+// checkRuns reads every run's history from st and checks, against the
+// simulators' records: one run per pipeline, every history a valid path,
+// one DAG run per attempt (dagOf) and at most one TROCCO workflow job per
+// attempt (defOf).
+func (h *harness) checkRuns(st *store.Store, ps []Pipeline, dagOf map[string]string, defOf map[string]int64) []History {
+	h.t.Helper()
+	hs, err := ReadHistories(context.Background(), st)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if len(hs) != len(ps) {
+		h.t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
+	}
+	reportProblems(h.t, "history", CheckPaths(hs))
+	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), dagOf))
+	reportProblems(h.t, "trocco", CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf))
+	return hs
 }
