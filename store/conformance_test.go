@@ -500,3 +500,23 @@ func TestReadPoolRefusesWrites(t *testing.T) {
 		}
 	})
 }
+
+func TestSLOAttainmentAlike(t *testing.T) {
+	future := time.Now().UTC().Add(48 * time.Hour).Format(TimeLayout)
+	eachStore(t, func(t *testing.T, s *Store) {
+		viewFixture(t, s, future)
+		got, err := s.SLOAttainment(context.Background(), "2026-11-01", "2099-12-31", time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := map[string][2]int{"met": {1, 1}, "late": {0, 1}, "failed": {0, 1}}
+		for p, w := range want {
+			if got[p] != w {
+				t.Errorf("%s: %v, want %v (all %v)", p, got[p], w, got)
+			}
+		}
+		if g := got["open"]; g != [2]int{0, 0} {
+			t.Errorf("open day counted: %v", g)
+		}
+	})
+}
