@@ -157,9 +157,7 @@ func openPostgresStore(ctx context.Context, url string) (*Store, error) {
 	for _, db := range []*sql.DB{w, r} {
 		db.SetConnMaxIdleTime(5 * time.Minute)
 	}
-	pingCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	if err := w.PingContext(pingCtx); err != nil {
+	if err := pingUntil(ctx, w, 10*time.Second); err != nil {
 		w.Close()
 		r.Close()
 		return nil, fmt.Errorf("store: open %s: %v", shown, redactErr(err, url))
@@ -167,6 +165,25 @@ func openPostgresStore(ctx context.Context, url string) (*Store, error) {
 	var b [6]byte
 	rand.Read(b[:])
 	return &Store{path: shown, url: url, dialect: Postgres, writer: hex.EncodeToString(b[:]), w: w, r: r}, nil
+}
+
+// pingUntil pings db until it answers or limit has passed: a replica
+// starting while the database restarts or fails over (a few seconds on
+// Cloud SQL and RDS) waits for it instead of exiting.
+func pingUntil(ctx context.Context, db *sql.DB, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		err := db.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // Path returns the database file's path, or the PostgreSQL URL without
