@@ -35,7 +35,7 @@ var (
 	Languages          = []string{"ja", "en"}
 	UpstreamFailureOps = []string{"wait", "fail"}
 	APIVersions        = []string{"v1", "v2"}
-	AuthModes          = []string{"google", "basic", "bearer", "none"}
+	AuthModes          = []string{"google", "basic", "bearer", "password", "none"}
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -235,7 +235,7 @@ func (d *decoder) connections(root *fields) Connections {
 	if gv, ok := f.get("glue"); ok {
 		if g := d.mapping(gv, KnownKeys["connections.glue"], nil); g != nil {
 			region, _, _ := d.required(g, "region", "; the AWS region of your Glue jobs, e.g. ap-northeast-1")
-			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint")}
+			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint"), RateLimit: d.rateLimit(g, RateLimit{})}
 		}
 	}
 	if tv, ok := f.get("trocco"); ok {
@@ -246,6 +246,7 @@ func (d *decoder) connections(root *fields) Connections {
 			}
 			key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
 			c.Trocco.APIKey = Secret(key)
+			c.Trocco.RateLimit = d.rateLimit(t, DefaultTroccoRateLimit)
 		}
 	}
 	if av, ok := f.get("airflow"); ok {
@@ -275,7 +276,16 @@ func (d *decoder) airflow(name string, v val) *Airflow {
 	a.Username, _, _ = d.str(f, "username")
 	a.Password = d.secret(f, "password")
 	a.Token = d.secret(f, "token")
-	need := map[string][]string{"basic": {"username", "password"}, "bearer": {"token"}}
+	a.RateLimit = d.rateLimit(f, RateLimit{})
+	if av, ok := f.get("auth"); ok {
+		switch {
+		case a.APIVersion == "v2" && a.Auth == "basic":
+			d.fail(av, "auth: basic does not work with api_version: v2 (Airflow 3's API takes only bearer tokens); use auth: password with username and password, and sekisho gets the tokens from /auth/token")
+		case a.APIVersion == "v1" && a.Auth == "password":
+			d.fail(av, "auth: password is Airflow 3's /auth/token and needs api_version: v2; for Airflow 2 use auth: basic or google")
+		}
+	}
+	need := map[string][]string{"basic": {"username", "password"}, "password": {"username", "password"}, "bearer": {"token"}}
 	for _, k := range []string{"username", "password", "token"} {
 		wanted := slices.Contains(need[a.Auth], k)
 		v, present := f.get(k)
@@ -283,7 +293,7 @@ func (d *decoder) airflow(name string, v val) *Airflow {
 		case wanted && !present:
 			d.missing(f, k, fmt.Sprintf(" with auth: %s", a.Auth))
 		case !wanted && present:
-			if a.Auth == "basic" || a.Auth == "bearer" || k != "token" {
+			if a.Auth == "basic" || a.Auth == "bearer" || a.Auth == "password" || k != "token" {
 				d.fail(v, "is not used with auth: %s; remove it or change auth", a.Auth)
 			} else {
 				d.fail(v, "is not used with auth: %s; did you mean auth: bearer?", a.Auth)

@@ -11,21 +11,22 @@ import (
 // schemaObjects says where, in schema/pipelines.schema.json, the object
 // for each level of KnownKeys lives (a path of property names).
 var schemaObjects = map[string]string{
-	"":                        "",
-	"defaults":                "definitions/defaults",
-	"store":                   "properties/store",
-	"server":                  "properties/server",
-	"connections":             "properties/connections",
-	"connections.glue":        "properties/connections/properties/glue",
-	"connections.trocco":      "properties/connections/properties/trocco",
-	"connections.airflow.*":   "definitions/airflowConnection",
-	"slack":                   "properties/slack",
-	"pipelines[]":             "definitions/pipeline",
-	"pipelines[].upstreams[]": "definitions/upstream",
-	"pipelines[].trigger":     "definitions/trigger",
-	"pipelines[].slo":         "definitions/slo",
-	"pipelines[].sla":         "definitions/sla",
-	"pipelines[].notify":      "definitions/notify",
+	"":                         "",
+	"defaults":                 "definitions/defaults",
+	"store":                    "properties/store",
+	"server":                   "properties/server",
+	"connections":              "properties/connections",
+	"connections.glue":         "properties/connections/properties/glue",
+	"connections.trocco":       "properties/connections/properties/trocco",
+	"connections.airflow.*":    "definitions/airflowConnection",
+	"connections.*.rate_limit": "definitions/rateLimit",
+	"slack":                    "properties/slack",
+	"pipelines[]":              "definitions/pipeline",
+	"pipelines[].upstreams[]":  "definitions/upstream",
+	"pipelines[].trigger":      "definitions/trigger",
+	"pipelines[].slo":          "definitions/slo",
+	"pipelines[].sla":          "definitions/sla",
+	"pipelines[].notify":       "definitions/notify",
 }
 
 // TestSchemaMatchesParser keeps the JSON Schema editors use in step with
