@@ -203,7 +203,7 @@ func TestDailyLimit(t *testing.T) {
 		{done, false, 0}, // the third is the urgent reserve
 		{urgent, true, 0},
 		{budget.WithPriority(done, budget.Urgent), false, 0}, // full for the day
-		{urgent, true, 0},                                    // after the day has passed
+		{urgent, true, 0}, // after the day has passed
 	} {
 		if step.ctx == urgent && b.Stats().Urgent == 1 {
 			clk.Advance(budget.Day)

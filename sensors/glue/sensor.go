@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -23,6 +24,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // Resource types this sensor serves.
@@ -66,6 +68,7 @@ type options struct {
 	retryer    func() aws.Retryer
 	logger     *slog.Logger
 	pageSize   int32
+	budget     *budget.Budget
 }
 
 // Option configures a Sensor.
@@ -81,6 +84,10 @@ func WithStaticCredentials(accessKeyID, secretAccessKey string) Option {
 
 // WithHTTPClient sets the HTTP client the SDK sends requests with.
 func WithHTTPClient(c aws.HTTPClient) Option { return func(o *options) { o.httpClient = c } }
+
+// WithBudget makes every request to Glue, retries included, draw from b:
+// the connection's request budget (SPEC §13).
+func WithBudget(b *budget.Budget) Option { return func(o *options) { o.budget = b } }
 
 // WithRetryer replaces the adaptive retryer.
 func WithRetryer(fn func() aws.Retryer) Option { return func(o *options) { o.retryer = fn } }
@@ -121,8 +128,11 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	if o.creds != nil {
 		load = append(load, awsconfig.WithCredentialsProvider(o.creds))
 	}
-	if o.httpClient != nil {
-		load = append(load, awsconfig.WithHTTPClient(o.httpClient))
+	if hc := o.httpClient; hc != nil || o.budget != nil {
+		if hc == nil {
+			hc = awshttp.NewBuildableClient()
+		}
+		load = append(load, awsconfig.WithHTTPClient(budget.WrapDoer(hc, o.budget)))
 	}
 	retryer := o.retryer
 	if retryer == nil {

@@ -20,10 +20,16 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.opts.Faults
 	slow := s.roll(f.Slow, "slow")
 	fail5xx := s.roll(f.ServerError, "server_error")
+	now := s.opts.Clock.Now()
+	over, resetAt := s.overLimit(now)
 	limited := !fail5xx && s.roll(f.RateLimit, "rate_limit")
 	malformed := !fail5xx && !limited && s.roll(f.Malformed, "malformed")
-	now := s.opts.Clock.Now()
 	s.mu.Unlock()
+
+	if over {
+		s.tooMany(w, resetAt)
+		return
+	}
 
 	if slow {
 		d := f.SlowFor
@@ -51,10 +57,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if reset <= 0 {
 			reset = time.Second
 		}
-		w.Header().Set("X-Rate-Limit-Limit", "100")
-		w.Header().Set("X-Rate-Limit-Remaining", "0")
-		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(now.Add(reset).Unix(), 10))
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Rate limit exceeded"})
+		s.tooMany(w, now.Add(reset))
 		return
 	}
 	if malformed {
@@ -64,6 +67,57 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(&notFoundJSON{ResponseWriter: w}, r)
+}
+
+// overLimit counts one call against the account limit and reports whether
+// it is past it, with the end of the window that refused it; s.mu is held.
+func (s *Sim) overLimit(now time.Time) (bool, time.Time) {
+	l := s.opts.Limit
+	if l.Off {
+		return false, time.Time{}
+	}
+	if l.Requests > 0 && l.Per > 0 {
+		if w := now.Truncate(l.Per); !w.Equal(s.window) {
+			s.window, s.inWindow = w, 0
+		}
+	}
+	if l.Daily > 0 {
+		t := now.In(JST)
+		if d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, JST); !d.Equal(s.day) {
+			s.day, s.inDay = d, 0
+		}
+	}
+	switch {
+	case l.Daily > 0 && s.inDay >= l.Daily:
+		s.throttled++
+		return true, s.day.AddDate(0, 0, 1)
+	case l.Requests > 0 && l.Per > 0 && s.inWindow >= l.Requests:
+		s.throttled++
+		return true, s.window.Add(l.Per)
+	}
+	s.inWindow++
+	s.inDay++
+	return false, time.Time{}
+}
+
+// Throttled is how many calls the account limit refused with 429
+// (injected faults not counted): a client within its budget sees none.
+func (s *Sim) Throttled() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.throttled
+}
+
+// tooMany answers 429 as TROCCO does, the reset as UNIX seconds.
+func (s *Sim) tooMany(w http.ResponseWriter, reset time.Time) {
+	limit := s.opts.Limit.Requests
+	if limit <= 0 {
+		limit = s.opts.Limit.Daily
+	}
+	w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+	w.Header().Set("X-Rate-Limit-Remaining", "0")
+	w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Rate limit exceeded"})
 }
 
 // roll draws a fault; the caller holds s.mu.
@@ -237,6 +291,31 @@ func (s *Sim) listJobs(w http.ResponseWriter, r *http.Request) {
 	body := map[string]any{"next_cursor": next}
 	if len(items) > 0 { // TROCCO may leave an empty array out
 		body["items"] = items
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// getJob answers GET /api/jobs/{id}: one transfer job, as in the listing.
+func (s *Sim) getJob(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		notFound(w)
+		return
+	}
+	s.mu.Lock()
+	j, ok := s.jobs[id]
+	var body map[string]any
+	if ok {
+		if status, created, started, finished, exists := j.view(s.opts.Clock.Now()); exists {
+			body = map[string]any{"id": id, "job_definition_id": j.defID,
+				"job_definition_name": fmt.Sprintf("transfer-%d", j.defID), "status": status,
+				"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
+		}
+	}
+	s.mu.Unlock()
+	if body == nil {
+		notFound(w)
+		return
 	}
 	writeJSON(w, http.StatusOK, body)
 }
