@@ -174,6 +174,9 @@ func New(cfg *config.Airflow, opts ...Option) (*Client, error) {
 		},
 	}
 	c.http = rc
+	if pa, ok := auth.(*passwordAuth); ok {
+		pa.base, pa.hc, pa.clock = c.base, hc, o.clock
+	}
 	return c, nil
 }
 
@@ -233,8 +236,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		attempts = 3
 	}
 	var lastErr error
+	renewed := false
 	for i := 0; i < attempts; i++ {
 		lastErr = c.once(ctx, method, path, full, raw, out)
+		var ae *APIError
+		if pa, ok := c.auth.(*passwordAuth); ok && !renewed && errors.As(lastErr, &ae) && ae.Status == http.StatusUnauthorized {
+			// The token was refused before its exp: get a new one and
+			// send this request once more.
+			renewed = true
+			pa.invalidate()
+			lastErr = c.once(ctx, method, path, full, raw, out)
+		}
 		var de *decodeError
 		if !errors.As(lastErr, &de) || ctx.Err() != nil {
 			return lastErr

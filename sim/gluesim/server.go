@@ -76,6 +76,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	if ok, _ := s.limit.Take(s.clock.Now()); !ok {
+		writeError(w, &apiError{status: http.StatusBadRequest, typ: "ThrottlingException", msg: "Rate exceeded", lower: true})
+		return
+	}
 	var probe struct{ JobName, Name *string }
 	_ = json.Unmarshal(body, &probe)
 

@@ -21,12 +21,12 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slow := s.roll(f.Slow, "slow")
 	fail5xx := s.roll(f.ServerError, "server_error")
 	now := s.opts.Clock.Now()
-	over, resetAt := s.overLimit(now)
+	within, resetAt := s.limit.Take(now)
 	limited := !fail5xx && s.roll(f.RateLimit, "rate_limit")
 	malformed := !fail5xx && !limited && s.roll(f.Malformed, "malformed")
 	s.mu.Unlock()
 
-	if over {
+	if !within {
 		s.tooMany(w, resetAt)
 		return
 	}
@@ -69,44 +69,9 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(&notFoundJSON{ResponseWriter: w}, r)
 }
 
-// overLimit counts one call against the account limit and reports whether
-// it is past it, with the end of the window that refused it; s.mu is held.
-func (s *Sim) overLimit(now time.Time) (bool, time.Time) {
-	l := s.opts.Limit
-	if l.Off {
-		return false, time.Time{}
-	}
-	if l.Requests > 0 && l.Per > 0 {
-		if w := now.Truncate(l.Per); !w.Equal(s.window) {
-			s.window, s.inWindow = w, 0
-		}
-	}
-	if l.Daily > 0 {
-		t := now.In(JST)
-		if d := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, JST); !d.Equal(s.day) {
-			s.day, s.inDay = d, 0
-		}
-	}
-	switch {
-	case l.Daily > 0 && s.inDay >= l.Daily:
-		s.throttled++
-		return true, s.day.AddDate(0, 0, 1)
-	case l.Requests > 0 && l.Per > 0 && s.inWindow >= l.Requests:
-		s.throttled++
-		return true, s.window.Add(l.Per)
-	}
-	s.inWindow++
-	s.inDay++
-	return false, time.Time{}
-}
-
 // Throttled is how many calls the account limit refused with 429
 // (injected faults not counted): a client within its budget sees none.
-func (s *Sim) Throttled() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.throttled
-}
+func (s *Sim) Throttled() int { return s.limit.Throttled() }
 
 // tooMany answers 429 as TROCCO does, the reset as UNIX seconds.
 func (s *Sim) tooMany(w http.ResponseWriter, reset time.Time) {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/simlimit"
 )
 
 // JST is the zone TROCCO writes its timestamps in.
@@ -93,11 +94,7 @@ type Sim struct {
 	workflows   map[int64]Outcome
 	deletedWF   map[int64]bool
 	total       int
-	window      time.Time // start of the current Per window
-	inWindow    int
-	day         time.Time // start of the current JST day
-	inDay       int
-	throttled   int // 429s for the limit, not injected ones
+	limit       *simlimit.Counter
 	counts      map[string]int
 	faultCounts map[string]int
 }
@@ -117,10 +114,14 @@ func New(opts Options) *Sim {
 	if opts.Limit == (Limit{}) {
 		opts.Limit = DocumentedLimit
 	}
+	lim := simlimit.Limit{Requests: opts.Limit.Requests, Per: opts.Limit.Per, Daily: opts.Limit.Daily, DayZone: JST}
+	if opts.Limit.Off {
+		lim = simlimit.Limit{}
+	}
 	s := &Sim{opts: opts, rng: rand.New(rand.NewSource(opts.Seed)), nextID: 1000,
 		jobs: map[int64]*job{}, pjobs: map[int64]*job{}, jobDefs: map[int64]bool{},
 		workflows: map[int64]Outcome{}, deletedWF: map[int64]bool{},
-		counts: map[string]int{}, faultCounts: map[string]int{}}
+		counts: map[string]int{}, faultCounts: map[string]int{}, limit: &simlimit.Counter{Limit: lim}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /api/job_definitions/{id}/jobs", s.listJobs)
 	s.mux.HandleFunc("GET /api/pipeline_jobs/{id}", s.getPipelineJob)
