@@ -110,7 +110,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	w.Trocco.DefineJob(TroccoJob)
 	w.Trocco.DefineWorkflow(TroccoAdsSources, troccosim.Outcome{RunFor: 25 * time.Minute, Status: "succeeded"})
 	w.Trocco.DefineWorkflow(TroccoAdsLoad, troccosim.Outcome{RunFor: 35 * time.Minute, Status: "succeeded"})
-	af := airflowsim.Options{Clock: clock, Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPassword}
+	af := airflowsim.Options{Clock: clock, Auth: airflowsim.AuthPassword, Username: AirflowUser, Password: AirflowPassword}
 	if w.Composer, err = airflowsim.New(af); err != nil {
 		return nil, fmt.Errorf("demo: airflow simulator: %w", err)
 	}

@@ -49,7 +49,7 @@ func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
 	w := &World{
 		Glue:    gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
 		Trocco:  troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock}),
-		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),
+		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthPassword, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),
 		Slack:   slacksim.New(clock, slacksim.WithToken(SlackToken)),
 	}
 	serve := func(h interface {
@@ -156,7 +156,7 @@ connections:
   trocco: {base_url: %q, api_key: %s}
   airflow:
     %s: {base_url: %q, api_version: v1, auth: basic, username: %s, password: %s}
-    %s: {base_url: %q, api_version: v2, auth: basic, username: %s, password: %s}
+    %s: {base_url: %q, api_version: v2, auth: password, username: %s, password: %s}
 `, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.glueURL, w.troccoURL, TroccoKey,
 		airflowV1Conn, w.airflowURL, AirflowUser, AirflowPass, airflowV2Conn, w.airflowURL, AirflowUser, AirflowPass)
 	if s.SlackBot {

@@ -38,7 +38,7 @@ func TestDaemonAgainstSimulators(t *testing.T) {
 	glueSrv := glue.NewServer()
 	defer glueSrv.Close()
 	glue.PlanRun("hegel-rds-export", gluesim.Run{Start: now.Add(-time.Minute), Duration: time.Minute + 3*time.Second})
-	af := airflowsim.MustNew(airflowsim.Options{Clock: clock, Auth: airflowsim.AuthBasic, Username: "u", Password: "pw-secret"})
+	af := airflowsim.MustNew(airflowsim.Options{Clock: clock, Auth: airflowsim.AuthPassword, Username: "u", Password: "pw-secret"})
 	af.AddDAG("socrates_main", airflowsim.DAG{Duration: 2 * time.Second})
 	afSrv := httptest.NewServer(af)
 	defer afSrv.Close()
@@ -67,7 +67,7 @@ connections:
   glue: {region: ap-northeast-1, endpoint: %q}
   trocco: {base_url: %q, api_key: trocco-key}
   airflow:
-    prod: {base_url: %q, api_version: v2, auth: basic, username: u, password: pw-secret}
+    prod: {base_url: %q, api_version: v2, auth: password, username: u, password: pw-secret}
 slack:
   webhook_url: %q
   language: en

@@ -23,6 +23,12 @@ func (s *Server) RevokeTokens() {
 	s.jwtKey = append(s.jwtKey, byte(len(s.jwtKey)))
 }
 
+func (s *Server) password() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.opts.Password
+}
+
 // SetPassword changes the password /auth/token accepts.
 func (s *Server) SetPassword(p string) {
 	s.mu.Lock()
@@ -45,9 +51,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) {
 		jsonAnswer(http.StatusUnprocessableEntity, map[string]any{"detail": "username and password are required"}).write(w)
 		return
 	}
-	s.mu.Lock()
-	pass := s.opts.Password
-	s.mu.Unlock()
+	pass := s.password()
 	if subtle.ConstantTimeCompare([]byte(in.Username), []byte(s.opts.Username)) != 1 ||
 		subtle.ConstantTimeCompare([]byte(in.Password), []byte(pass)) != 1 {
 		jsonAnswer(http.StatusUnauthorized, map[string]any{"detail": "Invalid credentials"}).write(w)
