@@ -51,15 +51,31 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	return Parse(path, data, lookupEnv)
 }
 
+// LoadReading is Load for the reading and operator commands (status,
+// report, export, rerun, skip): a ${VAR} left unset in a secret field is
+// allowed and reads as empty, since these commands send nothing with it.
+// Every other problem is reported as Load reports it.
+func LoadReading(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data, lookupEnv, true)
+}
+
 // Parse validates pipelines.yaml content; filename only labels errors and
 // becomes Config.Path. lookupEnv nil means os.LookupEnv. On failure the
 // error is Errors.
 func Parse(filename string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return parse(filename, data, lookupEnv, false)
+}
+
+func parse(filename string, data []byte, lookupEnv func(string) (string, bool), reading bool) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
 	used := map[string]string{}
-	d := &decoder{file: filename, lookup: func(name string) (string, bool) {
+	d := &decoder{file: filename, reading: reading, lookup: func(name string) (string, bool) {
 		v, ok := lookupEnv(name)
 		if ok {
 			used[name] = v
@@ -244,8 +260,12 @@ func (d *decoder) connections(root *fields) Connections {
 			if u := d.absURL(t, "base_url"); u != "" {
 				c.Trocco.BaseURL = u
 			}
-			key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
-			c.Trocco.APIKey = Secret(key)
+			if d.reading && t.has("api_key") {
+				c.Trocco.APIKey = d.secret(t, "api_key")
+			} else {
+				key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
+				c.Trocco.APIKey = Secret(key)
+			}
 			c.Trocco.RateLimit = d.rateLimit(t, DefaultTroccoRateLimit)
 		}
 	}

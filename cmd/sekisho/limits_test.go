@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -30,4 +31,41 @@ func TestValidateWarnsWhenTheBudgetCannotCarryThePokes(t *testing.T) {
 	if code != 0 || !strings.Contains(out, want) {
 		t.Fatalf("exit %d, output:\n%s\nwant it to contain:\n%s", code, out, want)
 	}
+}
+
+func TestReadingCommandsRunWithoutSecrets(t *testing.T) {
+	t.Setenv("LIMITS_TEST_TROCCO_KEY", "k")
+	dir, path := writeConfig(t, troccoPipelines(1, "60s"))
+	db := dir + "/s.db"
+	if code, _, errOut := cli(t, "migrate", "-c", path, "--db", db); code != 0 && !strings.Contains(errOut, "unknown command") {
+		t.Fatalf("migrate: %d %s", code, errOut)
+	}
+	// An analyst's shell: the key is not exported.
+	t.Setenv("LIMITS_TEST_TROCCO_KEY", "")
+	unsetEnv(t, "LIMITS_TEST_TROCCO_KEY")
+	for _, args := range [][]string{
+		{"status", "-c", path, "--db", db},
+		{"report", "slo", "-c", path, "--db", db},
+		{"export", "--table", "runs", "-c", path, "--db", db},
+	} {
+		if code, _, errOut := cli(t, args...); code != 0 {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	code, _, errOut := cli(t, "validate", "-c", path)
+	if code != 2 || !strings.Contains(errOut, "LIMITS_TEST_TROCCO_KEY is not set") {
+		t.Errorf("validate must insist on the secret: %d %q", code, errOut)
+	}
+}
+
+// unsetEnv removes a variable for the rest of the test.
+func unsetEnv(t *testing.T, name string) {
+	t.Helper()
+	old, had := os.LookupEnv(name)
+	os.Unsetenv(name)
+	t.Cleanup(func() {
+		if had {
+			os.Setenv(name, old)
+		}
+	})
 }
