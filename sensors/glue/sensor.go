@@ -57,6 +57,7 @@ type Sensor struct {
 	api      GlueAPI
 	log      *slog.Logger
 	pageSize int32
+	wfPage   int32 // GetWorkflowRuns' page: workflowRunsPage unless WithPageSize
 	unknown  sync.Map // unknown state words already logged
 }
 
@@ -68,6 +69,7 @@ type options struct {
 	retryer    func() aws.Retryer
 	logger     *slog.Logger
 	pageSize   int32
+	wfPage     int32
 	budget     *budget.Budget
 }
 
@@ -111,7 +113,7 @@ func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithPageSize sets MaxResults per request (1–200).
-func WithPageSize(n int32) Option { return func(o *options) { o.pageSize = n } }
+func WithPageSize(n int32) Option { return func(o *options) { o.pageSize, o.wfPage = n, n } }
 
 // New builds a sensor on the AWS default credential chain (environment,
 // shared profile, web identity / IRSA, container and instance roles) in
@@ -155,7 +157,7 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 }
 
 func collect(opts []Option) options {
-	o := options{logger: slog.Default(), pageSize: DefaultPageSize}
+	o := options{logger: slog.Default(), pageSize: DefaultPageSize, wfPage: workflowRunsPage}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -163,7 +165,7 @@ func collect(opts []Option) options {
 }
 
 func newSensor(api GlueAPI, o options) *Sensor {
-	return &Sensor{api: api, log: o.logger, pageSize: o.pageSize}
+	return &Sensor{api: api, log: o.logger, pageSize: o.pageSize, wfPage: o.wfPage}
 }
 
 // defaultRetryer is the production retryer: adaptive mode, which backs off

@@ -253,23 +253,6 @@ func TestWorkflowRunStates(t *testing.T) {
 	}
 }
 
-func TestWorkflowPagingStopsAtWindow(t *testing.T) {
-	e := newEnv(t, glue.WithPageSize(2))
-	for d := range 10 {
-		e.sim.PlanWorkflowRun("nightly", gluesim.WorkflowRun{Start: t0.Add(-time.Duration(d+1) * 24 * time.Hour), Duration: time.Hour, Actions: 3})
-	}
-	runs, err := e.sensor.Runs(context.Background(), workflow("nightly"), t0.Add(-3*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 3 {
-		t.Errorf("got %d runs, want 3", len(runs))
-	}
-	if got := e.sim.Requests().ByTarget["GetWorkflowRuns"]; got != 2 {
-		t.Errorf("%d requests, want 2", got)
-	}
-}
-
 func TestNotFound(t *testing.T) {
 	e := newEnv(t)
 	for _, r := range []sekisho.Resource{job("nope"), workflow("nope")} {

@@ -123,6 +123,8 @@ type Sim struct {
 	rng       *mrand.Rand
 	stats     Stats
 	limit     simlimit.Counter
+	// oldestFirst reverses GetWorkflowRuns' order.
+	oldestFirst bool
 }
 
 // Option configures a Sim.
@@ -136,6 +138,11 @@ func WithLimit(limit simlimit.Limit) Option { return func(s *Sim) { s.limit.Limi
 // Throttled is how many calls WithLimit's limit refused (injected faults
 // not counted).
 func (s *Sim) Throttled() int { return s.limit.Throttled() }
+
+// WithWorkflowRunsOldestFirst makes GetWorkflowRuns answer its pages
+// oldest run first: Glue documents no order for them, so a client must
+// not rely on one (the default order here is newest first).
+func WithWorkflowRunsOldestFirst() Option { return func(s *Sim) { s.oldestFirst = true } }
 
 // WithRegion makes the simulator refuse signatures scoped to another region.
 func WithRegion(region string) Option { return func(s *Sim) { s.region = region } }
