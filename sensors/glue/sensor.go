@@ -57,7 +57,7 @@ type Sensor struct {
 	api      GlueAPI
 	log      *slog.Logger
 	pageSize int32
-	wfPage   int32 // GetWorkflowRuns' page: workflowRunsPage unless WithPageSize
+	wfPage   int32    // GetWorkflowRuns' page: workflowRunsPage unless WithPageSize
 	unknown  sync.Map // unknown state words already logged
 }
 
