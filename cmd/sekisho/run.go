@@ -172,6 +172,7 @@ type daemon struct {
 	metrics *metrics.Metrics
 	handler http.Handler
 	fileSig [32]byte
+	lookups *wire.Lookups
 }
 
 func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
@@ -196,8 +197,9 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.lookups = wire.NewLookups(sensors)
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.st, Operator: d.eng, Events: d.eng,
-		Metrics: d.metrics, Clock: o.clock, Logger: o.log})
+		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.clock, Logger: o.log})
 	if o.cfgPath != "" {
 		d.fileSig, _ = fileSignature(o.cfgPath)
 	}
@@ -283,6 +285,7 @@ func (d *daemon) reload(ctx context.Context, why string) {
 		}
 		if err == nil {
 			d.eng.SetAdapters(sensors, triggers)
+			d.lookups.Set(sensors)
 			d.eng.SetConfig(cfg)
 			d.cfg.Store(cfg)
 			d.o.log.Info("config reloaded", "why", why, "pipelines", len(cfg.Pipelines))

@@ -49,6 +49,7 @@ const (
 // satisfies it.
 type GlueAPI interface {
 	GetJobRuns(ctx context.Context, in *glue.GetJobRunsInput, optFns ...func(*glue.Options)) (*glue.GetJobRunsOutput, error)
+	GetJobRun(ctx context.Context, in *glue.GetJobRunInput, optFns ...func(*glue.Options)) (*glue.GetJobRunOutput, error)
 	GetWorkflowRuns(ctx context.Context, in *glue.GetWorkflowRunsInput, optFns ...func(*glue.Options)) (*glue.GetWorkflowRunsOutput, error)
 }
 
