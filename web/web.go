@@ -54,10 +54,10 @@ type Options struct {
 	Events   Events   // nil: events answer 501
 	// Lookup returns the start-time look-up of a resource type, or nil
 	// when the type has none (then the event's end stands in for its start).
-	Lookup func(resourceType string) RunLookup
-	Metrics  *metrics.Metrics
-	Clock    sekisho.Clock // default: the wall clock
-	Logger   *slog.Logger  // default: discard
+	Lookup  func(resourceType string) RunLookup
+	Metrics *metrics.Metrics
+	Clock   sekisho.Clock // default: the wall clock
+	Logger  *slog.Logger  // default: discard
 	// Ready reports why the daemon cannot serve yet; nil means ready. The
 	// default checks that a config is loaded and the store answers.
 	Ready func() error
