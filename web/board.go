@@ -84,6 +84,8 @@ func (s *server) render(w http.ResponseWriter, code int, name string, p page) {
 
 type boardView struct {
 	OK        bool
+	// TroccoTest is when TROCCO's last test send arrived, empty if never.
+	TroccoTest string
 	Pipelines []pipelineCard
 	Affected  []affectedView
 }
@@ -184,6 +186,9 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 			a.Downstreams = append(a.Downstreams, affectedDownstream{Name: d.Name, Emoji: de, Word: dw, Impacts: d.Impacts})
 		}
 		v.Affected = append(v.Affected, a)
+	}
+	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
+		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
 	}
 	pg := newPage(lang)
 	pg.Board, pg.Refresh = v, true

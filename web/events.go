@@ -92,6 +92,17 @@ func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if ev.Test {
+		now := s.Clock.Now()
+		if s.Store != nil {
+			if err := s.Store.RecordEventTest(r.Context(), "trocco", now); err != nil {
+				s.Logger.Error("http: trocco test send not recorded", "err", err)
+			}
+		}
+		s.Logger.Info("http: trocco test send received; no run changed", "resource", ev.Resource.Key())
+		writeJSON(w, http.StatusOK, map[string]bool{"test": true})
+		return
+	}
 	if !s.watched(ev.Resource) {
 		s.Logger.Info("http: trocco event for a definition no pipeline waits on, ignored", "resource", ev.Resource.Key(), "job", ev.JobID)
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "no pipeline waits on this definition"})

@@ -1,0 +1,84 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+)
+
+// SetNextCheck records when a resource (its Resource.Key) is checked next.
+func (s *Store) SetNextCheck(ctx context.Context, resourceKey string, at, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`,
+		resourceKey, ts(at), ts(now))
+	return err
+}
+
+// NextChecks returns the next check of every scheduled resource, by key.
+func (s *Store) NextChecks(ctx context.Context) (map[string]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT resource_key, next_check_at FROM poll_schedule`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var key string
+		var at sql.NullString
+		if err := rows.Scan(&key, &at); err != nil {
+			return nil, err
+		}
+		out[key] = parseTS(at)
+	}
+	return out, rows.Err()
+}
+
+// DropNextChecks forgets the schedule of resources no run waits on any more.
+func (s *Store) DropNextChecks(ctx context.Context, keep map[string]bool) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT resource_key FROM poll_schedule`)
+	if err != nil {
+		return err
+	}
+	var drop []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return err
+		}
+		if !keep[k] {
+			drop = append(drop, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		for _, k := range drop {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM poll_schedule WHERE resource_key = ?`, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RecordEventTest remembers that a test send of source (e.g. "trocco")
+// arrived at; it changes no run.
+func (s *Store) RecordEventTest(ctx context.Context, source string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO event_tests (source, last_at) VALUES (?, ?)
+		ON CONFLICT (source) DO UPDATE SET last_at = excluded.last_at`, source, ts(at))
+	return err
+}
+
+// LastEventTest is when the last test send of source arrived; zero if none.
+func (s *Store) LastEventTest(ctx context.Context, source string) (time.Time, error) {
+	var at sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT last_at FROM event_tests WHERE source = ?`, source).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return time.Time{}, nil
+	}
+	return parseTS(at), err
+}
