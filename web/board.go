@@ -83,11 +83,11 @@ func (s *server) render(w http.ResponseWriter, code int, name string, p page) {
 }
 
 type boardView struct {
-	OK        bool
+	OK bool
 	// TroccoTest is when TROCCO's last test send arrived, empty if never.
 	TroccoTest string
-	Pipelines []pipelineCard
-	Affected  []affectedView
+	Pipelines  []pipelineCard
+	Affected   []affectedView
 }
 
 type pipelineCard struct {
