@@ -112,7 +112,8 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	}
 	var root *sekisho.Notice
 	for i := range notices {
-		if !notices[i].SentAt.IsZero() && !strings.HasPrefix(notices[i].Text, FilteredPrefix) {
+		if !notices[i].SentAt.IsZero() && !strings.HasPrefix(notices[i].Text, FilteredPrefix) &&
+			!strings.HasPrefix(notices[i].Text, RefusedPrefix) {
 			root = &notices[i]
 			break
 		}

@@ -56,6 +56,10 @@ type Fault struct {
 	// Accept stores the message before failing: Slack got it but the
 	// answer was lost, the case that tests exactly-once delivery.
 	Accept bool
+	// Word is a refusal as an incoming webhook writes it: a 4xx Status
+	// with this error word as the plain-text body (invalid_blocks, no_text,
+	// channel_is_archived, …).
+	Word string
 }
 
 // Option configures a Sim.
@@ -194,6 +198,10 @@ func (s *Sim) fault() (Fault, bool) {
 }
 
 func writeFault(w http.ResponseWriter, f Fault) {
+	if f.Word != "" {
+		plain(w, f.Status, f.Word)
+		return
+	}
 	if f.Status == http.StatusTooManyRequests {
 		secs := int(f.RetryAfter / time.Second)
 		if secs < 1 {
