@@ -80,6 +80,9 @@ type Upstream struct {
 	// Error is the last check error; the state is the last known one.
 	Error      string    `json:"error"`
 	ObservedAt time.Time `json:"observed_at"`
+	// NextCheckAt is when the upstream is checked next (SPEC §13), zero
+	// once it has ended or when no check is scheduled.
+	NextCheckAt time.Time `json:"next_check_at"`
 }
 
 // Troubled reports whether the pipeline is failed, blocked, timed out or
@@ -190,6 +193,9 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		r, ok := byKey[[2]string{p.Name, d}]
 		b.Pipelines = append(b.Pipelines, entry(p, cfg, d, r, ok, obs[r.ID], byKey, now))
 	}
+	if err := setNextChecks(ctx, st, cfg, b); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
 	linkAffected(b)
 	b.Overall = overall(b)
 	for _, p := range b.Pipelines {
@@ -290,8 +296,10 @@ func (u Upstream) MarshalJSON() ([]byte, error) {
 		plain
 		StartedAt  *string `json:"started_at"`
 		FinishedAt *string `json:"finished_at"`
-		ObservedAt *string `json:"observed_at"`
-	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC)})
+		ObservedAt  *string `json:"observed_at"`
+		NextCheckAt *string `json:"next_check_at"`
+	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC),
+		jsonTime(u.NextCheckAt, time.UTC)})
 }
 
 func jsonTime(t time.Time, loc *time.Location) *string {
