@@ -294,8 +294,8 @@ func (u Upstream) MarshalJSON() ([]byte, error) {
 	type plain Upstream
 	return json.Marshal(struct {
 		plain
-		StartedAt  *string `json:"started_at"`
-		FinishedAt *string `json:"finished_at"`
+		StartedAt   *string `json:"started_at"`
+		FinishedAt  *string `json:"finished_at"`
 		ObservedAt  *string `json:"observed_at"`
 		NextCheckAt *string `json:"next_check_at"`
 	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC),
