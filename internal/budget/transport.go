@@ -40,29 +40,3 @@ func Client(hc *http.Client, b *Budget) *http.Client {
 	c.Transport = &Transport{Base: hc.Transport, Budget: b}
 	return &c
 }
-
-// Doer is the one method of an HTTP client that the AWS SDK calls.
-type Doer interface {
-	Do(*http.Request) (*http.Response, error)
-}
-
-// WrapDoer returns a Doer whose requests draw from b; d unchanged when b
-// is nil.
-func WrapDoer(d Doer, b *Budget) Doer {
-	if b == nil {
-		return d
-	}
-	return doer{d: d, b: b}
-}
-
-type doer struct {
-	d Doer
-	b *Budget
-}
-
-func (x doer) Do(r *http.Request) (*http.Response, error) {
-	if err := x.b.Wait(r.Context()); err != nil {
-		return nil, err
-	}
-	return x.d.Do(r)
-}

@@ -15,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/glue"
@@ -131,11 +130,8 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	if o.creds != nil {
 		load = append(load, awsconfig.WithCredentialsProvider(o.creds))
 	}
-	if hc := o.httpClient; hc != nil || o.budget != nil {
-		if hc == nil {
-			hc = awshttp.NewBuildableClient()
-		}
-		load = append(load, awsconfig.WithHTTPClient(budget.WrapDoer(hc, o.budget)))
+	if o.httpClient != nil {
+		load = append(load, awsconfig.WithHTTPClient(o.httpClient))
 	}
 	retryer := o.retryer
 	if retryer == nil {
@@ -152,6 +148,9 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	client := glue.NewFromConfig(awsCfg, func(g *glue.Options) {
 		if cfg.Endpoint != "" {
 			g.BaseEndpoint = aws.String(cfg.Endpoint)
+		}
+		if o.budget != nil {
+			g.APIOptions = append(g.APIOptions, budgetStep(o.budget))
 		}
 	})
 	return newSensor(client, o), nil
