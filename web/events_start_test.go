@@ -15,8 +15,11 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -99,5 +102,42 @@ func TestGlueEventCountsFromItsStart(t *testing.T) {
 	h.ServeHTTP(w, req)
 	if w.Code != 202 || !strings.Contains(w.Body.String(), "ignored") || len(rec.runs) != 1 {
 		t.Errorf("unknown run: %d %s, ingested %d", w.Code, w.Body, len(rec.runs))
+	}
+}
+
+// TestTroccoEventCountsFromItsStart: a transfer job that started at 23:30
+// and is reported done at 00:30 counts for the old day only; the look-up
+// is one GET /api/jobs/{id}.
+func TestTroccoEventCountsFromItsStart(t *testing.T) {
+	newDay := time.Date(2026, 11, 4, 0, 0, 0, 0, tokyo)
+	clk := clockwork.NewFakeClockAt(newDay.Add(30 * time.Minute))
+	sim := troccosim.New(troccosim.Options{Token: "k", Clock: clk})
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	id := sim.AddJob(55, newDay.Add(-30*time.Minute), troccosim.Outcome{RunFor: time.Hour, Status: "succeeded"})
+	api, err := troccoapi.New(srv.URL, "k", troccoapi.WithClock(clk))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixture(t, func(c *config.Config) {
+		c.Pipelines[0].Upstreams = append(c.Pipelines[0].Upstreams, config.Upstream{Name: "master", Type: config.TypeTroccoJob, JobDefinitionID: 55})
+	})
+	sensor := sensortrocco.New(api, f.st, sensortrocco.WithClock(clk))
+	rec := &runRecorder{}
+	h := web.New(web.Options{Config: func() *config.Config { return f.cfg }, Store: f.st, Events: rec, Clock: clk,
+		Lookup: func(string) web.RunLookup { return sensor }})
+	req := httptest.NewRequest("POST", "/api/v1/events/trocco", strings.NewReader(fmt.Sprintf(`{"job_definition_id": 55, "job_id": %d, "status": "succeeded"}`, id)))
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != 202 || len(rec.runs) != 1 {
+		t.Fatalf("status %d %s, ingested %v", w.Code, w.Body, rec.runs)
+	}
+	if _, ok := sekisho.Latest(rec.runs, newDay); ok {
+		t.Errorf("the job started %s counts for the new day", rec.runs[0].StartedAt.In(tokyo))
+	}
+	if n := sim.Counts()[fmt.Sprintf("GET /api/jobs/%d", id)]; n != 1 {
+		t.Errorf("%d look-ups, want one", n)
 	}
 }
