@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -35,6 +36,16 @@ func (r *runRecorder) Ingest(_ context.Context, _ sekisho.Resource, run sekisho.
 	return nil
 }
 func (r *runRecorder) Learn(context.Context, sekisho.Resource, string) error { return nil }
+
+// postEvent posts a JSON event with the write token.
+func postEvent(h http.Handler, path, body string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest("POST", path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+writeToken)
+	req.Header.Set("Content-Type", "application/json")
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w
+}
 
 // TestGlueEventCountsFromItsStart: a Glue run of 23:30–00:30 reported by
 // EventBridge at 00:30 started in the old day, so it must not open the new
@@ -73,11 +84,7 @@ func TestGlueEventCountsFromItsStart(t *testing.T) {
 		}})
 	body := strings.Replace(strings.Replace(fmt.Sprintf(glueEvent, "hegel-rds-export"), "jr_abc", runID, 1),
 		"2026-11-03T02:50:00Z", newDay.Add(30*time.Minute).UTC().Format(time.RFC3339), 1)
-	req := httptest.NewRequest("POST", "/api/v1/events/glue", strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+writeToken)
-	req.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
+	w := postEvent(h, "/api/v1/events/glue", body)
 	if w.Code != 202 || len(rec.runs) != 1 {
 		t.Fatalf("status %d %s, ingested %v", w.Code, w.Body, rec.runs)
 	}
@@ -95,11 +102,7 @@ func TestGlueEventCountsFromItsStart(t *testing.T) {
 	}
 
 	// A run Glue does not know is ignored, not ingested with a guess.
-	w = httptest.NewRecorder()
-	req = httptest.NewRequest("POST", "/api/v1/events/glue", strings.NewReader(strings.Replace(body, runID, "jr_unknown", 1)))
-	req.Header.Set("Authorization", "Bearer "+writeToken)
-	req.Header.Set("Content-Type", "application/json")
-	h.ServeHTTP(w, req)
+	w = postEvent(h, "/api/v1/events/glue", strings.Replace(body, runID, "jr_unknown", 1))
 	if w.Code != 202 || !strings.Contains(w.Body.String(), "ignored") || len(rec.runs) != 1 {
 		t.Errorf("unknown run: %d %s, ingested %d", w.Code, w.Body, len(rec.runs))
 	}
@@ -126,11 +129,7 @@ func TestTroccoEventCountsFromItsStart(t *testing.T) {
 	rec := &runRecorder{}
 	h := web.New(web.Options{Config: func() *config.Config { return f.cfg }, Store: f.st, Events: rec, Clock: clk,
 		Lookup: func(string) web.RunLookup { return sensor }})
-	req := httptest.NewRequest("POST", "/api/v1/events/trocco", strings.NewReader(fmt.Sprintf(`{"job_definition_id": 55, "job_id": %d, "status": "succeeded"}`, id)))
-	req.Header.Set("Authorization", "Bearer "+writeToken)
-	req.Header.Set("Content-Type", "application/json")
-	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
+	w := postEvent(h, "/api/v1/events/trocco", fmt.Sprintf(`{"job_definition_id": 55, "job_id": %d, "status": "succeeded"}`, id))
 	if w.Code != 202 || len(rec.runs) != 1 {
 		t.Fatalf("status %d %s, ingested %v", w.Code, w.Body, rec.runs)
 	}

@@ -50,10 +50,14 @@ func isolateAWS(t *testing.T) {
 }
 
 func newEnv(t *testing.T, opts ...glue.Option) *env {
+	return newEnvWith(t, clockwork.NewFakeClockAt(t0), nil, opts...)
+}
+
+// newEnvWith is newEnv on a given clock, with extra simulator options.
+func newEnvWith(t *testing.T, clock *clockwork.FakeClock, simOpts []gluesim.Option, opts ...glue.Option) *env {
 	t.Helper()
 	isolateAWS(t)
-	clock := clockwork.NewFakeClockAt(t0)
-	sim := gluesim.New(clock, gluesim.WithRegion(region), gluesim.WithCredentials(accessKey, secretKey))
+	sim := gluesim.New(clock, append([]gluesim.Option{gluesim.WithRegion(region), gluesim.WithCredentials(accessKey, secretKey)}, simOpts...)...)
 	srv := sim.NewServer()
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}

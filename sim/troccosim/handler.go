@@ -239,18 +239,19 @@ func (s *Sim) listJobs(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(ids, func(a, b int) bool { return ids[a] > ids[b] })
 	var next any
 	for _, id := range ids {
-		j := s.jobs[id]
-		status, created, started, finished, ok := j.view(now)
-		if !ok || (!start.IsZero() && created.Before(start)) || (!end.IsZero() && created.After(end)) {
+		item := s.jobs[id].json(now)
+		if item == nil {
+			continue
+		}
+		created := s.jobs[id].start
+		if (!start.IsZero() && created.Before(start)) || (!end.IsZero() && created.After(end)) {
 			continue
 		}
 		if len(items) == limit {
 			next = encodeCursor(items[len(items)-1]["id"].(int64))
 			break
 		}
-		items = append(items, map[string]any{"id": id, "job_definition_id": defID,
-			"job_definition_name": fmt.Sprintf("transfer-%d", defID), "status": status,
-			"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)})
+		items = append(items, item)
 	}
 	s.mu.Unlock()
 	body := map[string]any{"next_cursor": next}
@@ -268,14 +269,9 @@ func (s *Sim) getJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	j, ok := s.jobs[id]
 	var body map[string]any
-	if ok {
-		if status, created, started, finished, exists := j.view(s.opts.Clock.Now()); exists {
-			body = map[string]any{"id": id, "job_definition_id": j.defID,
-				"job_definition_name": fmt.Sprintf("transfer-%d", j.defID), "status": status,
-				"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
-		}
+	if j, ok := s.jobs[id]; ok {
+		body = j.json(s.opts.Clock.Now())
 	}
 	s.mu.Unlock()
 	if body == nil {
@@ -283,6 +279,18 @@ func (s *Sim) getJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// json is a transfer job as the listing and GET /api/jobs/{id} write it;
+// nil before it exists.
+func (j *job) json(now time.Time) map[string]any {
+	status, created, started, finished, ok := j.view(now)
+	if !ok {
+		return nil
+	}
+	return map[string]any{"id": j.id, "job_definition_id": j.defID,
+		"job_definition_name": fmt.Sprintf("transfer-%d", j.defID), "status": status,
+		"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
 }
 
 func encodeCursor(id int64) string {
