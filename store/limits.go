@@ -82,3 +82,31 @@ func (s *Store) LastEventTest(ctx context.Context, source string) (time.Time, er
 	}
 	return parseTS(at), err
 }
+
+// UpstreamFinishes returns when an upstream of a pipeline finished
+// successfully on its last n runs, newest first: the history pollplan
+// schedules a resource's checks from (SPEC §13). A run counted once, by
+// its latest successful observation.
+func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT MAX(o.finished_at) FROM upstream_observations o
+		JOIN runs r ON r.id = o.run_id
+		WHERE r.pipeline = ? AND o.upstream = ? AND o.state = 'succeeded' AND o.finished_at IS NOT NULL
+		GROUP BY o.run_id
+		ORDER BY MAX(o.finished_at) DESC
+		LIMIT ?`, pipeline, upstream, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []time.Time
+	for rows.Next() {
+		var at sql.NullString
+		if err := rows.Scan(&at); err != nil {
+			return nil, err
+		}
+		if t := parseTS(at); !t.IsZero() {
+			out = append(out, t)
+		}
+	}
+	return out, rows.Err()
+}

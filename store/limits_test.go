@@ -6,6 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -49,5 +52,33 @@ func TestPollScheduleAndEventTests(t *testing.T) {
 	}
 	if at, err := st.LastEventTest(ctx, "trocco"); err != nil || !at.Equal(now.Add(time.Hour)) {
 		t.Fatalf("last test %v %v", at, err)
+	}
+}
+
+// TestUpstreamFinishes reads the history pollplan schedules from: the
+// successful finishes of one upstream of one pipeline, newest first.
+func TestUpstreamFinishes(t *testing.T) {
+	st := statustest.Open(t)
+	var want []time.Time
+	for i := 1; i <= 5; i++ {
+		d := time.Date(2026, 11, i, 0, 0, 0, 0, time.UTC)
+		fin := d.Add(3*time.Hour + time.Duration(i)*time.Minute)
+		state := sekisho.JobSucceeded
+		if i == 3 {
+			state = sekisho.JobFailed // a failed day is no finish to aim at
+		} else {
+			want = append([]time.Time{fin}, want...)
+		}
+		statustest.Put(t, st, statustest.Run{Pipeline: "ads", Date: d.Format(sekisho.DateLayout), State: sekisho.StateSucceeded,
+			GateAt: d.Add(2 * time.Hour), Observations: []sekisho.Observation{
+				{Upstream: "master", Type: config.TypeTroccoJob, State: state, ExternalID: "j", StartedAt: fin.Add(-time.Hour), FinishedAt: fin},
+				{Upstream: "other", Type: config.TypeGlueJob, State: sekisho.JobSucceeded, ExternalID: "x", StartedAt: d, FinishedAt: d.Add(time.Hour)}}})
+	}
+	got, err := st.UpstreamFinishes(context.Background(), "ads", "master", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || !got[0].Equal(want[0]) || !got[2].Equal(want[2]) {
+		t.Fatalf("finishes %v, want the newest 3 of %v", got, want)
 	}
 }
