@@ -29,6 +29,14 @@ const (
 	airflowV2Conn = "af2"
 )
 
+// TroccoLimit is the e2e account's TROCCO limit per 15 minutes, enforced by
+// the simulator and given to the daemon as its budget: the e2e worlds poll
+// every second on real or sped-up time and restart the daemon dozens of
+// times, far more than TROCCO's default 100 allows, and the checks need
+// the gates to open within seconds. The default limit is tested in the
+// budget's own tests and in sekisho-bench -budget.
+const TroccoLimit = 20000
+
 // World is the four simulators on loopback, on the wall clock: the daemon
 // runs on the real clock, so its world must too.
 type World struct {
@@ -48,7 +56,8 @@ func NewWorld(seed uint64) *World { return NewWorldOn(wall{}, seed) }
 func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
 	w := &World{
 		Glue:    gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
-		Trocco:  troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock}),
+		Trocco: troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock,
+			Limit: troccosim.Limit{Requests: TroccoLimit, Per: 15 * time.Minute}}),
 		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthPassword, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),
 		Slack:   slacksim.New(clock, slacksim.WithToken(SlackToken)),
 	}
@@ -153,11 +162,11 @@ server:
   token: %s
 connections:
   glue: {region: ap-northeast-1, endpoint: %q}
-  trocco: {base_url: %q, api_key: %s}
+  trocco: {base_url: %q, api_key: %s, rate_limit: {requests: %d, per: 15m}}
   airflow:
     %s: {base_url: %q, api_version: v1, auth: basic, username: %s, password: %s}
     %s: {base_url: %q, api_version: v2, auth: password, username: %s, password: %s}
-`, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.glueURL, w.troccoURL, TroccoKey,
+`, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.glueURL, w.troccoURL, TroccoKey, TroccoLimit,
 		airflowV1Conn, w.airflowURL, AirflowUser, AirflowPass, airflowV2Conn, w.airflowURL, AirflowUser, AirflowPass)
 	if s.SlackBot {
 		fmt.Fprintf(&b, "slack: {token: %s, channel: %s, api_url: %q, language: en}\n", SlackToken, SlackChannel, w.slackURL+"/api/")
