@@ -55,7 +55,7 @@ func NewWorld(seed uint64) *World { return NewWorldOn(wall{}, seed) }
 // fastclock the daemon is given, so both sides agree on simulated time.
 func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
 	w := &World{
-		Glue:    gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
+		Glue: gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
 		Trocco: troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock,
 			Limit: troccosim.Limit{Requests: TroccoLimit, Per: 15 * time.Minute}}),
 		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthPassword, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),

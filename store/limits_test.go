@@ -82,3 +82,31 @@ func TestUpstreamFinishes(t *testing.T) {
 		t.Fatalf("finishes %v, want the newest 3 of %v", got, want)
 	}
 }
+
+func TestBudgetGrants(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)
+	for _, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-time.Hour), now.Add(-time.Minute)} {
+		if err := st.RecordGrant(ctx, "trocco", at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.RecordGrant(ctx, "glue", now); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Grants(ctx, "trocco", now.Add(-24*time.Hour))
+	if err != nil || len(got) != 2 || !got[0].Equal(now.Add(-time.Hour)) || !got[1].Equal(now.Add(-time.Minute)) {
+		t.Fatalf("grants %v %v", got, err)
+	}
+	if err := st.PruneGrants(ctx, now.Add(-24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.Grants(ctx, "trocco", time.Time{}); len(got) != 2 {
+		t.Errorf("after prune: %v", got)
+	}
+}

@@ -72,7 +72,6 @@ type result struct {
 	missedTriggers int
 }
 
-
 // scaleTroccoLimit is the TROCCO limit of the scale scenarios: they measure
 // the engine's one request per resource per cycle (2,000 resources every 60 s),
 // far beyond TROCCO's default 100 per 15 minutes, so the simulated account

@@ -20,6 +20,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
@@ -129,6 +130,7 @@ type Budget struct {
 	wake    chan struct{}
 	granted [2]int64
 	waited  time.Duration
+	onGrant func(time.Time)
 }
 
 // New returns the budget of connection name; nil when limit is unset.
@@ -175,7 +177,11 @@ func (b *Budget) Wait(ctx context.Context) error {
 			}
 			b.granted[p]++
 			b.waited += now.Sub(start)
+			record := b.onGrant
 			b.mu.Unlock()
+			if record != nil {
+				record(now)
+			}
 			return nil
 		}
 		wake := b.wake
@@ -262,6 +268,35 @@ func (b *Budget) free(now time.Time, p Priority) (time.Duration, bool) {
 		wait = time.Millisecond
 	}
 	return wait, ok
+}
+
+// Restore counts grants made before this budget existed (by the daemon's
+// previous process, read back from the store), so a restart does not spend
+// again what its window has already spent.
+func (b *Budget) Restore(grants []time.Time) {
+	if b == nil || len(grants) == 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	merge := func(ts []time.Time) []time.Time {
+		out := append(append([]time.Time(nil), ts...), grants...)
+		slices.SortFunc(out, func(a, c time.Time) int { return a.Compare(c) })
+		return out
+	}
+	b.window, b.day = merge(b.window), merge(b.day)
+	b.expire(b.clock.Now())
+}
+
+// OnGrant sets a function called with the time of every grant, before the
+// call it grants is sent: the daemon records grants in the store with it.
+func (b *Budget) OnGrant(f func(at time.Time)) {
+	if b == nil {
+		return
+	}
+	b.mu.Lock()
+	b.onGrant = f
+	b.mu.Unlock()
 }
 
 // Stats is what a budget has granted so far.

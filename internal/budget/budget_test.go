@@ -214,3 +214,34 @@ func TestDailyLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreCarriesTheWindowOverARestart: a new process's budget, given
+// the grants its predecessor recorded, does not spend them again.
+func TestRestoreCarriesTheWindowOverARestart(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	lim := budget.Limit{Requests: 10, Per: time.Minute}
+	first := budget.New("trocco", lim, clk)
+	var recorded []time.Time
+	first.OnGrant(func(at time.Time) { recorded = append(recorded, at) })
+	ctx := context.Background()
+	for range 9 {
+		if err := first.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(recorded) != 9 {
+		t.Fatalf("recorded %d grants, want 9", len(recorded))
+	}
+	clk.Advance(10 * time.Second) // the daemon restarts
+	second := budget.New("trocco", lim, clk)
+	second.Restore(recorded)
+	done, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := second.Wait(done); err == nil {
+		t.Fatal("the restarted budget spent a window its predecessor had used up")
+	}
+	clk.Advance(50 * time.Second) // the old grants leave the window
+	if err := second.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -37,7 +37,7 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 	sensors := map[string]sekisho.Sensor{}
 	triggers := map[string]sekisho.Trigger{}
 	if g := cfg.Connections.Glue; g != nil {
-		b := budgetFor(clock, "glue", budget.Limit(g.RateLimit))
+		b := budgetFor(clock, st, log, "glue", budget.Limit(g.RateLimit))
 		opts := append([]sensorglue.Option{sensorglue.WithLogger(log), sensorglue.WithBudget(b)}, tune.Glue...)
 		s, err := sensorglue.New(ctx, g, opts...)
 		if err != nil {
@@ -47,7 +47,7 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 		sensors[config.TypeGlueWorkflow] = s
 	}
 	if t := cfg.Connections.Trocco; t != nil {
-		b := budgetFor(clock, "trocco", budget.Limit(t.RateLimit))
+		b := budgetFor(clock, st, log, "trocco", budget.Limit(t.RateLimit))
 		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock), troccoapi.WithBudget(b)}, tune.Trocco...)
 		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), opts...)
 		if err != nil {
@@ -61,7 +61,7 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 	if len(cfg.Connections.Airflow) > 0 {
 		clients := map[string]*airflowapi.Client{}
 		for name, a := range cfg.Connections.Airflow {
-			b := budgetFor(clock, "airflow "+name, budget.Limit(a.RateLimit))
+			b := budgetFor(clock, st, log, "airflow "+name, budget.Limit(a.RateLimit))
 			opts := append([]airflowapi.Option{airflowapi.WithLogger(log), airflowapi.WithClock(clock), airflowapi.WithBudget(b)}, tune.Airflow...)
 			one, err := airflowapi.NewClients(map[string]*config.Airflow{name: a}, opts...)
 			if err != nil {

@@ -13,3 +13,12 @@ CREATE TABLE event_tests (
     source  TEXT PRIMARY KEY,
     last_at TEXT NOT NULL
 );
+
+-- budget_grants: every call a connection's request budget granted in the
+-- last day, so a restarted daemon does not spend again what its window has
+-- already spent. Pruned to a day.
+CREATE TABLE budget_grants (
+    connection TEXT NOT NULL,
+    at         TEXT NOT NULL
+);
+CREATE INDEX budget_grants_at ON budget_grants (connection, at);
