@@ -317,7 +317,7 @@ func (s *Sim) pipelineJobJSON(j *job, now time.Time) map[string]any {
 		return nil
 	}
 	return map[string]any{"id": j.id, "pipeline_definition_id": j.defID,
-		"pipeline_definition_name": fmt.Sprintf("workflow-%d", j.defID), "status": status,
+		"name": fmt.Sprintf("workflow-%d", j.defID), "status": status,
 		"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
 }
 
