@@ -56,7 +56,7 @@ func Loads(cfg *config.Config) []Load {
 	interval := map[string]map[string]time.Duration{} // connection → resource → shortest poke
 	for _, p := range cfg.Pipelines {
 		for _, u := range p.Upstreams {
-			conn := connectionOf(u)
+			conn := ConnectionOf(u)
 			if conn == "" {
 				continue
 			}
@@ -83,7 +83,9 @@ func Loads(cfg *config.Config) []Load {
 	return out
 }
 
-func connectionOf(u config.Upstream) string {
+// ConnectionOf names the budgeted connection an upstream's polls draw from
+// ("trocco", "glue", "airflow.<name>"), empty for pipeline upstreams.
+func ConnectionOf(u config.Upstream) string {
 	switch u.Type {
 	case config.TypeTroccoJob, config.TypeTroccoWorkflow:
 		return "trocco"
@@ -93,6 +95,19 @@ func connectionOf(u config.Upstream) string {
 		return "airflow." + u.Connection
 	}
 	return ""
+}
+
+// Shares is, per connection, the mean interval between checks its budget
+// allows each of the resources polled on it: the Share input of
+// pollplan.Next. A connection without a budget is absent (zero share).
+func Shares(cfg *config.Config) map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, l := range Loads(cfg) {
+		if d := l.Limit.Share(l.Resources); d > 0 {
+			out[l.Connection] = d
+		}
+	}
+	return out
 }
 
 // Warnings says, per connection whose budget cannot carry every resource
