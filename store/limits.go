@@ -94,6 +94,30 @@ func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string,
 		GROUP BY o.run_id
 		ORDER BY MAX(o.finished_at) DESC
 		LIMIT ?`, pipeline, upstream, n)
+	return scanTimes(rows, err)
+}
+
+// RecordGrant remembers one call a connection's budget granted.
+func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
+	return err
+}
+
+// Grants returns a connection's grants at or after since, oldest first.
+func (s *Store) Grants(ctx context.Context, connection string, since time.Time) ([]time.Time, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT at FROM budget_grants WHERE connection = ? AND at >= ? ORDER BY at`,
+		connection, ts(since))
+	return scanTimes(rows, err)
+}
+
+// PruneGrants forgets grants before a time (older than any budget window).
+func (s *Store) PruneGrants(ctx context.Context, before time.Time) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
+	return err
+}
+
+// scanTimes reads a one-column query of stored times, leaving out NULLs.
+func scanTimes(rows *sql.Rows, err error) ([]time.Time, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -109,35 +133,4 @@ func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string,
 		}
 	}
 	return out, rows.Err()
-}
-
-// RecordGrant remembers one call a connection's budget granted.
-func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
-	return err
-}
-
-// Grants returns a connection's grants at or after since, oldest first.
-func (s *Store) Grants(ctx context.Context, connection string, since time.Time) ([]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT at FROM budget_grants WHERE connection = ? AND at >= ? ORDER BY at`,
-		connection, ts(since))
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []time.Time
-	for rows.Next() {
-		var at sql.NullString
-		if err := rows.Scan(&at); err != nil {
-			return nil, err
-		}
-		out = append(out, parseTS(at))
-	}
-	return out, rows.Err()
-}
-
-// PruneGrants forgets grants before a time (older than any budget window).
-func (s *Store) PruneGrants(ctx context.Context, before time.Time) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
-	return err
 }

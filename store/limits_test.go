@@ -2,23 +2,17 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/status/statustest"
-	"github.com/sekisho-dev/sekisho/store"
 )
 
 func TestPollScheduleAndEventTests(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := statustest.Open(t)
 	now := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)
 	for _, step := range []struct {
 		key string
@@ -85,11 +79,7 @@ func TestUpstreamFinishes(t *testing.T) {
 
 func TestBudgetGrants(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := statustest.Open(t)
 	now := time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC)
 	for _, at := range []time.Time{now.Add(-25 * time.Hour), now.Add(-time.Hour), now.Add(-time.Minute)} {
 		if err := st.RecordGrant(ctx, "trocco", at); err != nil {
