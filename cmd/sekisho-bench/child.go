@@ -79,7 +79,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		return err
 	}
 	h := web.New(web.Options{Config: func() *config.Config { return cfg }, Store: st, Operator: eng, Events: eng,
-		Metrics: m, Clock: clock, Logger: log})
+		Lookup: wire.NewLookups(sensors).For, Metrics: m, Clock: clock, Logger: log})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return err
