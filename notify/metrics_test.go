@@ -82,3 +82,31 @@ func TestRefusedForGoodDoesNotHoldBackTheRun(t *testing.T) {
 		t.Errorf("Slack's word is not in the log:\n%s", logs)
 	}
 }
+
+// TestBotModeChannelNotFoundIsRefusedForGood: a pipeline's notify.channel
+// that does not exist is Slack's channel_not_found on every try; after
+// them the notice is marked refused with the word, and the log has it.
+func TestBotModeChannelNotFoundIsRefusedForGood(t *testing.T) {
+	e := newEnv(t, "bot")
+	slacksim.WithChannels(e.cfg.Slack.Channel)(e.sim)
+	m := &countingMetrics{n: map[string]int{}}
+	WithMetrics(m)(e.s)
+	p := e.cfg.Pipeline("socrates_daily")
+	p.Notify.Channel = "#no-such-channel"
+	r := openRun(t, e.st, p, "2026-11-21")
+	queue(t, e.st, r, sekisho.StateFailed, t0, sekisho.Notice{Kind: sekisho.NoticeRunFailed})
+	drain(t, e.s, e.clock, t0.Add(2*time.Hour))
+	ns, err := e.st.Notices(context.Background(), r.ID)
+	if err != nil || len(ns) != 1 {
+		t.Fatalf("notices %v %v", ns, err)
+	}
+	if !strings.HasPrefix(ns[0].Text, RefusedPrefix+"channel_not_found) ") {
+		t.Errorf("notice not marked refused: %q", ns[0].Text)
+	}
+	if m.n["run_failed refused"] != 1 || m.n["run_failed retry"] != maxRefusedTries-1 {
+		t.Errorf("counts %v", m.n)
+	}
+	if !strings.Contains(e.logs.String(), "slack_error=channel_not_found") {
+		t.Error("Slack's word is not in the log")
+	}
+}

@@ -69,6 +69,17 @@ type Option func(*Sim)
 // token starting with "xoxb-").
 func WithToken(token string) Option { return func(s *Sim) { s.token = token } }
 
+// WithChannels makes chat.postMessage answer channel_not_found for a
+// channel name other than these (by default every name exists).
+func WithChannels(names ...string) Option {
+	return func(s *Sim) {
+		s.known = map[string]bool{}
+		for _, n := range names {
+			s.known[strings.TrimPrefix(n, "#")] = true
+		}
+	}
+}
+
 // WithOutput prints every posted or updated message as one readable line.
 func WithOutput(w io.Writer) Option { return func(s *Sim) { s.out = w } }
 
@@ -81,6 +92,7 @@ type Sim struct {
 	token     string
 	out       io.Writer
 	onMessage func(Message)
+	known     map[string]bool // channel names that exist; nil: all
 
 	mu       sync.Mutex
 	msgs     []Message
