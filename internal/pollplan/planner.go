@@ -19,6 +19,7 @@ const HistoryRuns = 30
 type Store interface {
 	UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error)
 	SetNextCheck(ctx context.Context, resourceKey string, at, now time.Time) error
+	DropNextChecks(ctx context.Context, keep map[string]bool) error
 }
 
 // Planner is Next wired to the daemon: it finds a resource's pipeline and
@@ -80,6 +81,12 @@ func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Durati
 	next := Next(in)
 	_ = p.st.SetNextCheck(ctx, r.Key(), next, now)
 	return next
+}
+
+// Keep forgets the published next check of every resource not in keep
+// (by key): no run waits on them any more, so none is due.
+func (p *Planner) Keep(ctx context.Context, keep map[string]bool) error {
+	return p.st.DropNextChecks(ctx, keep)
 }
 
 // find is the first pipeline and upstream of the config waiting on r, and

@@ -50,6 +50,12 @@ func TestPlannerUsesTheStoreHistory(t *testing.T) {
 	if err != nil || !got["trocco_job:55"].Equal(far) {
 		t.Errorf("published next check %v (%v), want %v", got["trocco_job:55"], err, far)
 	}
+	if err := pl.Keep(ctx, map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.NextChecks(ctx); len(got) != 0 {
+		t.Errorf("after Keep of nothing: %v", got)
+	}
 	// A resource without history is checked at its share.
 	other := pl.Next(ctx, sekisho.Resource{Type: config.TypeTroccoJob, ID: "100"}, 30*time.Second, at(3, 0))
 	if gap := other.Sub(at(3, 0)); gap != 500*time.Second {
