@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"sort"
 	"strings"
 	"time"
@@ -53,7 +52,7 @@ func (e *Engine) upstreamFailedNotices(p *config.Pipeline, r sekisho.Run, obs ma
 		if o.State != sekisho.JobFailed {
 			continue
 		}
-		key := fmt.Sprintf("upstream_failed:%d:%s:%s", r.ID, name, o.ExternalID)
+		key := sekisho.NoticeKey(sekisho.NoticeUpstreamFailed, sekisho.NoticeSubject{Run: r.ID, Upstream: name, ExternalID: o.ExternalID})
 		if e.queued[noticeKey{r.ID, key}] {
 			continue
 		}
@@ -70,10 +69,10 @@ func (e *Engine) timeNotices(ctx context.Context, p *config.Pipeline, r sekisho.
 	var ns []sekisho.Notice
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		if !now.Before(r.Deadline) {
-			ns = append(ns, e.notice(p, r, sekisho.NoticeDelay, fmt.Sprintf("delay:%d", r.ID),
+			ns = append(ns, e.notice(p, r, sekisho.NoticeDelay, sekisho.NoticeKey(sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID}),
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message}))
 		} else if exp, ok := e.expectedFinish(ctx, p, r, now); ok && exp.After(r.Deadline) {
-			ns = append(ns, e.notice(p, r, sekisho.NoticeAtRisk, fmt.Sprintf("at_risk:%d", r.ID),
+			ns = append(ns, e.notice(p, r, sekisho.NoticeAtRisk, sekisho.NoticeKey(sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID}),
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp}))
 		}
 	}
@@ -82,7 +81,7 @@ func (e *Engine) timeNotices(ctx context.Context, p *config.Pipeline, r sekisho.
 			o := obs[name]
 			if o.State == sekisho.JobRunning && !o.StartedAt.IsZero() && now.Sub(o.StartedAt) > p.MaxDuration {
 				ns = append(ns, e.notice(p, r, sekisho.NoticeLongRunning,
-					fmt.Sprintf("long_running:%d:%d:%s:%s", r.ID, r.Attempt, name, o.ExternalID),
+					sekisho.NoticeKey(sekisho.NoticeLongRunning, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt, Upstream: name, ExternalID: o.ExternalID}),
 					sekisho.NoticeFacts{State: r.State, Upstream: name, ExternalID: o.ExternalID, StartedAt: o.StartedAt,
 						Duration: now.Sub(o.StartedAt).Round(time.Second).String(), MaxDuration: p.MaxDuration.String(),
 						Deadline: r.Deadline}))
@@ -110,7 +109,7 @@ func (e *Engine) recoveryNotice(ctx context.Context, p *config.Pipeline, r sekis
 	if len(kinds) == 0 {
 		return nil, nil
 	}
-	return []sekisho.Notice{e.notice(p, r, sekisho.NoticeRecovery, fmt.Sprintf("recovery:%d", r.ID),
+	return []sekisho.Notice{e.notice(p, r, sekisho.NoticeRecovery, sekisho.NoticeKey(sekisho.NoticeRecovery, sekisho.NoticeSubject{Run: r.ID}),
 		sekisho.NoticeFacts{State: sekisho.StateSucceeded, Deadline: r.Deadline, Reason: strings.Join(kinds, ",")})}, nil
 }
 

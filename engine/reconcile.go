@@ -425,7 +425,7 @@ func (e *Engine) timeout(ctx context.Context, p *config.Pipeline, r sekisho.Run,
 	next := r
 	next.FinishedAt = now
 	next.Message = "the condition did not hold before the timeout"
-	notices = append(notices, e.notice(p, r, sekisho.NoticeTimedOut, fmt.Sprintf("timed_out:%d", r.ID), sekisho.NoticeFacts{
+	notices = append(notices, e.notice(p, r, sekisho.NoticeTimedOut, sekisho.NoticeKey(sekisho.NoticeTimedOut, sekisho.NoticeSubject{Run: r.ID}), sekisho.NoticeFacts{
 		State: sekisho.StateTimedOut, Message: pendingMessage(obs), Deadline: r.Deadline}))
 	_, err := e.moveTo(ctx, r, next, EvTimeout, Policy{}, now, sekisho.ReasonTimeout, obsDetail(obs), notices)
 	return err

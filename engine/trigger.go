@@ -44,7 +44,7 @@ func (e *Engine) startTrigger(ctx context.Context, p *config.Pipeline, r sekisho
 		next.FinishedAt = now
 		next.Message = "the daemon stopped while the trigger request was under way; check in " +
 			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
-		n := e.notice(p, r, sekisho.NoticeTriggerUnknown, fmt.Sprintf("trigger_unknown:%d:%d", r.ID, r.Attempt),
+		n := e.notice(p, r, sekisho.NoticeTriggerUnknown, sekisho.NoticeKey(sekisho.NoticeTriggerUnknown, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt}),
 			sekisho.NoticeFacts{State: sekisho.StateFailed, Message: next.Message, Reason: sekisho.ReasonTriggerUnknown})
 		_, err := e.moveTo(ctx, r, next, EvTriggerRejected, Policy{}, now, sekisho.ReasonTriggerUnknown,
 			map[string]any{"intent_at": r.IntentAt.UTC().Format(time.RFC3339Nano)}, []sekisho.Notice{n})
@@ -168,7 +168,7 @@ func (e *Engine) triggerFailed(ctx context.Context, p *config.Pipeline, r sekish
 	if reason == sekisho.ReasonTriggerUnknown {
 		kind = sekisho.NoticeTriggerUnknown
 	}
-	n := e.notice(p, r, kind, fmt.Sprintf("%s:%d:%d", kind, r.ID, r.Attempt),
+	n := e.notice(p, r, kind, sekisho.NoticeKey(kind, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt}),
 		sekisho.NoticeFacts{State: sekisho.StateFailed, Message: msg, Reason: reason})
 	_, err := e.moveTo(ctx, r, next, EvTriggerRejected, Policy{}, now, reason, map[string]any{"message": msg}, []sekisho.Notice{n})
 	return err
@@ -248,14 +248,14 @@ func (e *Engine) onStatus(ctx context.Context, p *config.Pipeline, k attemptKey,
 		if next.Message == "" {
 			next.Message = "the downstream run " + r.ExternalID + " failed"
 		}
-		n := e.notice(p, r, sekisho.NoticeRunFailed, fmt.Sprintf("run_failed:%d:%d", r.ID, r.Attempt),
+		n := e.notice(p, r, sekisho.NoticeRunFailed, sekisho.NoticeKey(sekisho.NoticeRunFailed, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt}),
 			sekisho.NoticeFacts{State: sekisho.StateFailed, ExternalID: r.ExternalID, Message: next.Message, Deadline: r.Deadline})
 		_, err := e.moveTo(ctx, r, next, EvDownstreamFailed, Policy{}, now, sekisho.ReasonDownstreamFailed, detail, []sekisho.Notice{n})
 		e.logErr(ignoreConflict(r, err))
 	default:
 		if p.MaxDuration > 0 && r.State == sekisho.StateRunning && !r.StartedAt.IsZero() && now.Sub(r.StartedAt) > p.MaxDuration {
 			e.logErr(e.addNotices(ctx, []sekisho.Notice{e.notice(p, r, sekisho.NoticeLongRunning,
-				fmt.Sprintf("long_running:%d:%d", r.ID, r.Attempt), sekisho.NoticeFacts{State: r.State,
+				sekisho.NoticeKey(sekisho.NoticeLongRunning, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt}), sekisho.NoticeFacts{State: r.State,
 					ExternalID: r.ExternalID, StartedAt: r.StartedAt, Duration: now.Sub(r.StartedAt).Round(time.Second).String(),
 					MaxDuration: p.MaxDuration.String(), Deadline: r.Deadline})}))
 		}
