@@ -132,25 +132,15 @@ func (e *Engine) expectedFinish(ctx context.Context, p *config.Pipeline, r sekis
 	if h == nil || h.date != r.LogicalDate {
 		h = &historyStats{date: r.LogicalDate}
 		e.history[p.Name] = h
-		rows, err := e.st.ReadDB().QueryContext(ctx, `SELECT gate_at, COALESCE(triggered_at, gate_at), first_success_at FROM runs
-			WHERE pipeline = ? AND first_success_at IS NOT NULL AND logical_date < ? ORDER BY logical_date DESC LIMIT 30`,
-			p.Name, r.LogicalDate)
+		past, err := e.st.RecentDurations(ctx, p.Name, r.LogicalDate, 30)
 		if err != nil {
 			return time.Time{}, false
 		}
 		var totals, downs []time.Duration
-		for rows.Next() {
-			var g, t, s string
-			if rows.Scan(&g, &t, &s) != nil {
-				continue
-			}
-			gt, _ := time.Parse(time.RFC3339Nano, g)
-			tt, _ := time.Parse(time.RFC3339Nano, t)
-			st, _ := time.Parse(time.RFC3339Nano, s)
-			totals = append(totals, st.Sub(gt))
-			downs = append(downs, st.Sub(tt))
+		for _, d := range past {
+			totals = append(totals, d.Total)
+			downs = append(downs, d.Downstream)
 		}
-		rows.Close()
 		h.n = len(totals)
 		h.total, h.down = p80(totals), p80(downs)
 	}
