@@ -132,7 +132,6 @@ func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 		return startTrigger(st, r, p, f, now) // the condition held; the trigger is committed for this attempt
 	}
 	failed := upstreamFailedNotices(r, f, now)
-	detail := obsDetail(f.ups)
 	switch cond.Eval(func(name string) sekisho.JobState { return f.ups[name].State }) {
 	case condition.True:
 		if r.State == sekisho.StateBlocked {
@@ -140,7 +139,7 @@ func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 			return st
 		}
 		if p.Trigger == nil {
-			st.Event, st.Reason, st.Detail, st.Recovery = EvGateOnlyMet, sekisho.ReasonConditionMet, detail, true
+			st.Event, st.Reason, st.Detail, st.Recovery = EvGateOnlyMet, sekisho.ReasonConditionMet, obsDetail(f.ups), true
 			return st
 		}
 		return startTrigger(st, r, p, f, now)
@@ -150,13 +149,13 @@ func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 		}
 		st.Notices = append(st.Notices, failed...)
 		if r.State == sekisho.StateWaiting {
-			st.Event, st.Reason, st.Detail = EvUpstreamFailed, sekisho.ReasonUpstreamFailed, detail
+			st.Event, st.Reason, st.Detail = EvUpstreamFailed, sekisho.ReasonUpstreamFailed, obsDetail(f.ups)
 			st.Patch.Message = str(failedMessage(f.ups))
 		}
 		return st
 	default:
 		if r.State == sekisho.StateBlocked {
-			st.Event, st.Reason, st.Detail = EvUpstreamRecovered, sekisho.ReasonUpstreamRecovered, detail
+			st.Event, st.Reason, st.Detail = EvUpstreamRecovered, sekisho.ReasonUpstreamRecovered, obsDetail(f.ups)
 			st.Patch.Message = str("")
 		} else if !now.Before(r.TimeoutAt) {
 			return timeout(st, r, f, failed, now)

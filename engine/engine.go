@@ -192,7 +192,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		// before the tick: a due poll waiting for the tick would add up to
 		// a tick to the gate latency.
 		var due <-chan time.Time
-		if at, ok := e.poller.nextDue(); ok {
+		if at, ok := e.poller.soonestDue(); ok {
 			if d := at.Sub(e.clock.Now()); d < e.opts.Tick {
 				due = e.clock.After(max(d, 0))
 			}
