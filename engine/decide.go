@@ -309,10 +309,11 @@ func nextRun(r sekisho.Run, p patch, to sekisho.State, now time.Time) sekisho.Ru
 		next.Message = *p.Message
 	}
 	if to.Terminal() && to != r.State {
-		next.FinishedAt = now
+		end := now
 		if !p.EndedAt.IsZero() {
-			next.FinishedAt = p.EndedAt
+			end = p.EndedAt
 		}
+		next.FinishedAt = end
 		if to == sekisho.StateSucceeded && next.FirstSuccessAt.IsZero() {
 			next.FirstSuccessAt = next.FinishedAt
 		}

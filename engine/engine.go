@@ -79,7 +79,7 @@ type Engine struct {
 	gate    gateClock                // when each pipeline's next gate fires
 	demand  demandPlan               // what the waiting runs wait on
 	history map[string]*historyStats // per pipeline, for at_risk
-	pass    passState
+	pass    passState                // what a pass leaves for the next
 }
 
 // passState is what a pass leaves for the next one.
