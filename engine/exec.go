@@ -85,6 +85,9 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st Step, 
 				e.log.Error("record observation", "pipeline", r.Pipeline, "upstream", ef.obs.Upstream, "err", err)
 				continue
 			}
+			if rec.recorded == nil {
+				rec.recorded = map[string]sekisho.Observation{}
+			}
 			rec.recorded[ef.obs.Upstream] = ef.obs
 		}
 	}
@@ -133,6 +136,9 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st Step, 
 		}
 	}
 	for _, n := range st.Notices {
+		if rec.queued == nil {
+			rec.queued = map[string]bool{}
+		}
 		rec.queued[n.DedupeKey] = true
 	}
 	if len(notices) > 0 {
@@ -185,7 +191,7 @@ func (e *Engine) answered(ctx context.Context, k attemptKey, a answer) {
 		return // the attempt ended meanwhile
 	}
 	rec.inflight = false
-	rec.touched = true // look again next pass, if only to plan a retry or the next check
+	e.runs.touch(k.run) // look again next pass, if only to plan a retry or the next check
 	now := e.clock.Now()
 	r := rec.run
 	if a.err != nil && a.status {

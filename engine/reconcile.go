@@ -83,7 +83,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 	r := rec.run
 	err := e.settle(ctx, rec, r, nil, now)
 	if e.runs.recs[r.ID] == rec {
-		rec.wakeAt = wakeFor(rec, e.history[rec.spec.Name], now)
+		e.runs.wake(rec, wakeFor(rec, e.history[rec.spec.Name], now))
 	}
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {
@@ -142,12 +142,16 @@ func (e *Engine) planDemand() {
 // selectRuns picks the runs this pass reconciles.
 func (e *Engine) selectRuns(full bool, now time.Time) map[int64]bool {
 	sel := make(map[int64]bool)
-	for id, rec := range e.runs.recs {
-		if full || rec.touched || (!rec.wakeAt.IsZero() && !now.Before(rec.wakeAt)) {
+	if full {
+		for id := range e.runs.recs {
 			sel[id] = true
 		}
-		rec.touched = false
 	}
+	for _, id := range e.runs.touched {
+		sel[id] = true
+	}
+	e.runs.touched = e.runs.touched[:0]
+	e.runs.due(now, sel)
 	for key := range e.poller.drainChanged() {
 		for _, id := range e.demand.waiters[key] {
 			sel[id] = true

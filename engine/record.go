@@ -28,7 +28,6 @@ type runRec struct {
 	// ---
 	recorded map[string]sekisho.Observation // per upstream, the observation last written
 	queued   map[string]bool                // dedupe keys already in the outbox
-	touched  bool                           // look at it in the next pass
 	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
 }
 
@@ -53,6 +52,8 @@ type runTable struct {
 	closed  map[string]sekisho.Run // finished runs, as other pipelines' upstreams
 	version int64                  // the store's data version when read
 	at      time.Time              // when read
+	touched []int64                // runs to look at in the next pass
+	soonest time.Time              // no later than the earliest wakeAt (zero: none)
 }
 
 // reloadEvery is how many FullEvery periods the copy is trusted when
@@ -73,7 +74,7 @@ func (t *runTable) set(r sekisho.Run) (replan bool) {
 	}
 	delete(t.closed, key)
 	if !had {
-		rec = &runRec{recorded: map[string]sekisho.Observation{}, queued: map[string]bool{}}
+		rec = &runRec{}
 		t.recs[r.ID] = rec
 		t.byKey[key] = r.ID
 		i := sort.Search(len(t.order), func(i int) bool { return t.order[i] >= r.ID })
@@ -92,6 +93,35 @@ func (t *runTable) set(r sekisho.Run) (replan bool) {
 	}
 	rec.run = r
 	return replan
+}
+
+// touch has a run looked at in the next pass.
+func (t *runTable) touch(id int64) { t.touched = append(t.touched, id) }
+
+// wake has a run looked at when the clock reaches at (zero: never).
+func (t *runTable) wake(rec *runRec, at time.Time) {
+	rec.wakeAt = at
+	if !at.IsZero() && (t.soonest.IsZero() || at.Before(t.soonest)) {
+		t.soonest = at
+	}
+}
+
+// due returns the runs whose wake time has come, scanning the records
+// only when the earliest wake time has.
+func (t *runTable) due(now time.Time, sel map[int64]bool) {
+	if t.soonest.IsZero() || now.Before(t.soonest) {
+		return
+	}
+	t.soonest = time.Time{}
+	for id, rec := range t.recs {
+		switch {
+		case rec.wakeAt.IsZero():
+		case !now.Before(rec.wakeAt):
+			sel[id] = true
+		case t.soonest.IsZero() || rec.wakeAt.Before(t.soonest):
+			t.soonest = rec.wakeAt
+		}
+	}
 }
 
 // drop forgets a run that is no longer open.
@@ -165,9 +195,7 @@ func (e *Engine) remember(r sekisho.Run) {
 		return // the first pass reads every open run anyway
 	}
 	for _, dep := range e.demand.deps[runKey(r)] {
-		if rec := e.runs.recs[dep]; rec != nil {
-			rec.touched = true
-		}
+		e.runs.touch(dep)
 		if e.pass.sel != nil {
 			e.pass.sel[dep] = true
 		}
@@ -175,9 +203,7 @@ func (e *Engine) remember(r sekisho.Run) {
 	if e.runs.set(r) {
 		e.demand.dirty = true
 	}
-	if rec := e.runs.recs[r.ID]; rec != nil {
-		rec.touched = true
-	}
+	e.runs.touch(r.ID)
 }
 
 // waits reports whether a run in state s watches its upstreams.
@@ -244,6 +270,9 @@ func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
 		return
 	}
 	for name, o := range latest {
+		if rec.recorded == nil {
+			rec.recorded = map[string]sekisho.Observation{}
+		}
 		if _, ok := rec.recorded[name]; !ok {
 			rec.recorded[name] = o
 		}
