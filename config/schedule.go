@@ -146,3 +146,25 @@ func (p *Pipeline) GateClock() (hour, minute, second int) {
 	}
 	return gateClock(s)
 }
+
+// GateOn returns when p's gate opens on the logical date, or zero when the
+// schedule does not fire that day (a weekday schedule on a Sunday). It is
+// ScheduleFires over the day, so the board and `sekisho status` place a gate
+// exactly where the engine opens it, daylight-saving gaps included.
+func (p *Pipeline) GateOn(date string) time.Time {
+	_, loc, err := p.schedule()
+	if err != nil {
+		return time.Time{}
+	}
+	day, err := time.ParseInLocation(sekisho.DateLayout, date, loc)
+	if err != nil {
+		return time.Time{}
+	}
+	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
+	for _, t := range ScheduleFires(p, day, next) {
+		if sekisho.DateOf(t, loc) == date {
+			return t
+		}
+	}
+	return time.Time{}
+}

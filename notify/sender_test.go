@@ -98,7 +98,7 @@ func TestBotModeThreadsAndUpdatesRoot(t *testing.T) {
 		t.Errorf("reply text = %q", msgs[1].Text)
 	}
 	root := msgs[0]
-	if root.Updates != 1 || !strings.HasPrefix(root.Text, "Current status: ✅ done") || !strings.Contains(root.Text, "may be late") {
+	if root.Updates != 1 || !strings.HasPrefix(root.Text, "Current status: ✅ Succeeded") || !strings.Contains(root.Text, "may be late") {
 		t.Errorf("root after update (%d updates): %q", root.Updates, root.Text)
 	}
 	if !strings.Contains(string(root.Blocks), `"block_id":"sekisho:upstream_failed:socrates_daily:2026-11-21"`) {

@@ -68,15 +68,15 @@ func (a *acc) add(d *day) {
 		return
 	}
 	a.days++
-	if d.slo.decided() {
+	if d.slo.Decided() {
 		a.sloDays++
-		if d.slo == vMet {
+		if d.slo == VerdictMet {
 			a.sloMet++
 		}
 	}
-	if d.sla.decided() {
+	if d.sla.Decided() {
 		a.slaDays++
-		if d.sla == vMet {
+		if d.sla == VerdictMet {
 			a.slaMet++
 		}
 	}

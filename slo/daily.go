@@ -23,7 +23,7 @@ func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell
 			loc = time.UTC
 		}
 		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
-			Counted: d.counted(), SLOMet: d.slo.ptr(), SLAMet: d.sla.ptr(), Attempts: d.attempts,
+			Counted: d.counted(), SLOMet: d.slo.Bool(), SLAMet: d.sla.Bool(), Attempts: d.attempts,
 			GateAt: msTime(d.gate, loc), Deadline: msTime(d.deadline, loc), RecoverBy: msTime(d.recoverBy, loc)}
 		switch {
 		case d.success != 0:

@@ -68,16 +68,16 @@ func TestDailyAcrossDST(t *testing.T) {
 		counted                   bool
 		deadline                  string
 	}{
-		{name: "EST day", pipeline: "ny", date: "2026-03-07", now: "2026-03-07T11:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-07T11:00:00Z"},
-		{name: "spring forward, before the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T09:59:00Z", state: CellNoRun, counted: false, deadline: "2026-03-08T10:00:00Z"},
-		{name: "spring forward, after the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-08T10:00:00Z"},
-		{name: "spring forward, gate at 03:30 EDT already due", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:31:00Z", state: CellNoRun, counted: false, deadline: "2026-03-08T10:00:00Z"},
+		{name: "EST day", pipeline: "ny", date: "2026-03-07", now: "2026-03-07T11:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-07T11:00:00Z"},
+		{name: "spring forward, before the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T09:59:00Z", state: CellMissed, counted: false, deadline: "2026-03-08T10:00:00Z"},
+		{name: "spring forward, after the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-08T10:00:00Z"},
+		{name: "spring forward, gate at 03:30 EDT already due", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:31:00Z", state: CellMissed, counted: false, deadline: "2026-03-08T10:00:00Z"},
 		{name: "spring forward, gate still ahead", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:29:00Z", state: CellNone, counted: false},
-		{name: "fall back, EST deadline", pipeline: "ny", date: "2026-11-01", now: "2026-11-01T10:30:00Z", state: CellNoRun, counted: false, deadline: "2026-11-01T11:00:00Z"},
-		{name: "day before fall back, EDT deadline", pipeline: "ny", date: "2026-10-31", now: "2026-10-31T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-10-31T10:00:00Z"},
-		{name: "+1d across fall back: next morning 06:00 EST", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T10:59:00Z", state: CellNoRun, counted: false, deadline: "2026-11-01T11:00:00Z"},
-		{name: "+1d across fall back, passed", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T11:01:00Z", state: CellNoRun, counted: true, deadline: "2026-11-01T11:00:00Z"},
-		{name: "+1d across spring forward: next morning 06:00 EDT", pipeline: "ny_evening", date: "2026-03-07", now: "2026-03-08T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-08T10:00:00Z"},
+		{name: "fall back, EST deadline", pipeline: "ny", date: "2026-11-01", now: "2026-11-01T10:30:00Z", state: CellMissed, counted: false, deadline: "2026-11-01T11:00:00Z"},
+		{name: "day before fall back, EDT deadline", pipeline: "ny", date: "2026-10-31", now: "2026-10-31T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-10-31T10:00:00Z"},
+		{name: "+1d across fall back: next morning 06:00 EST", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T10:59:00Z", state: CellMissed, counted: false, deadline: "2026-11-01T11:00:00Z"},
+		{name: "+1d across fall back, passed", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T11:01:00Z", state: CellMissed, counted: true, deadline: "2026-11-01T11:00:00Z"},
+		{name: "+1d across spring forward: next morning 06:00 EDT", pipeline: "ny_evening", date: "2026-03-07", now: "2026-03-08T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-08T10:00:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,25 +13,26 @@ func TestJudge(t *testing.T) {
 		d        day
 		now      int64
 		cell     CellState
-		slo, sla verdict
+		slo, sla Verdict
 	}{
-		{"met before deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, vMet, vMet},
-		{"met exactly at deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: dl}, 5000, CellMet, vMet, vMet},
-		{"late but recovered", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 1500}, 5000, CellLate, vMissed, vMet},
-		{"late past recover_by", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 2500}, 5000, CellLate, vMissed, vMissed},
-		{"first success kept after a failed rerun", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, vMet, vMet},
-		{"legacy row without first_success_at", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, finished: 1200}, 5000, CellLate, vMissed, vMet},
-		{"failed, both passed", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 5000, CellFailed, vMissed, vMissed},
-		{"failed before the deadline: a rerun may still make it", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 999, CellFailed, vPending, vPending},
-		{"failed, deadline passed, recover_by ahead", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 1001, CellFailed, vMissed, vPending},
-		{"timed out", day{hasRun: true, state: sekisho.StateTimedOut, deadline: dl, recoverBy: rb}, 5000, CellTimedOut, vMissed, vMissed},
-		{"open before deadline: not counted yet", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 1000, CellOpen, vPending, vPending},
-		{"open past deadline", day{hasRun: true, state: sekisho.StateWaiting, deadline: dl, recoverBy: rb}, 1001, CellOpen, vMissed, vPending},
-		{"skipped", day{hasRun: true, state: sekisho.StateSkipped, deadline: dl, recoverBy: rb, success: 900}, 5000, CellSkipped, vNone, vNone},
-		{"no run, gate due, passed", day{due: true, deadline: dl, recoverBy: rb}, 5000, CellNoRun, vMissed, vMissed},
-		{"no run, gate not due", day{deadline: dl, recoverBy: rb}, 5000, CellNone, vNone, vNone},
-		{"no SLO: judged by recover_by", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 1500}, 5000, CellMet, vNone, vMet},
-		{"no SLO, late for the SLA", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 2500}, 5000, CellLate, vNone, vMissed},
+		{"met before deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"met exactly at deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: dl}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"late but recovered", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 1500}, 5000, CellLate, VerdictMissed, VerdictMet},
+		{"late past recover_by", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 2500}, 5000, CellLate, VerdictMissed, VerdictMissed},
+		{"first success kept after a failed rerun", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"legacy row without first_success_at", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, finished: 1200}, 5000, CellLate, VerdictMissed, VerdictMet},
+		{"failed, both passed", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 5000, CellFailed, VerdictMissed, VerdictMissed},
+		{"failed before the deadline: a rerun may still make it", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 999, CellFailed, VerdictPending, VerdictPending},
+		{"failed, deadline passed, recover_by ahead", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 1001, CellFailed, VerdictMissed, VerdictPending},
+		{"timed out", day{hasRun: true, state: sekisho.StateTimedOut, deadline: dl, recoverBy: rb}, 5000, CellTimedOut, VerdictMissed, VerdictMissed},
+		{"open before deadline: not counted yet", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 999, CellOpen, VerdictPending, VerdictPending},
+		{"open at the deadline: missed from that instant", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 1000, CellOpen, VerdictMissed, VerdictPending},
+		{"open past deadline", day{hasRun: true, state: sekisho.StateWaiting, deadline: dl, recoverBy: rb}, 1001, CellOpen, VerdictMissed, VerdictPending},
+		{"skipped", day{hasRun: true, state: sekisho.StateSkipped, deadline: dl, recoverBy: rb, success: 900}, 5000, CellSkipped, VerdictNone, VerdictNone},
+		{"no run, gate due, passed", day{due: true, deadline: dl, recoverBy: rb}, 5000, CellMissed, VerdictMissed, VerdictMissed},
+		{"no run, gate not due", day{deadline: dl, recoverBy: rb}, 5000, CellNone, VerdictNone, VerdictNone},
+		{"no SLO: judged by recover_by", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 1500}, 5000, CellMet, VerdictNone, VerdictMet},
+		{"no SLO, late for the SLA", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 2500}, 5000, CellLate, VerdictNone, VerdictMissed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // DefaultDays is the length of the default range: the last four weeks, a
@@ -87,29 +88,35 @@ const (
 	CellFailed   CellState = "failed"    // failed, no success yet
 	CellTimedOut CellState = "timed_out" // the gate timed out, no success yet
 	CellSkipped  CellState = "skipped"   // an operator skipped the day
-	CellNoRun    CellState = "no_run"    // the gate should have opened but no run exists
+	CellMissed   CellState = "missed"    // the gate should have opened but no run exists
 	CellOpen     CellState = "open"      // still waiting or running
 	CellNone     CellState = "none"      // no gate was due: the schedule did not fire, it is still ahead, or before the first run
 )
 
-// Symbol is the cell's mark in the daily grid.
-func (s CellState) Symbol() string {
+// Mark is the cell's mark from the one table of package marks: a day met
+// shows as succeeded, a late one as late, a day still open as waiting.
+func (s CellState) Mark() marks.Mark {
 	switch s {
 	case CellMet:
-		return "✅"
+		return marks.Of(sekisho.StateSucceeded, false)
 	case CellLate:
-		return "🐢"
-	case CellFailed, CellTimedOut:
-		return "❌"
+		return marks.Late
+	case CellFailed:
+		return marks.Of(sekisho.StateFailed, false)
+	case CellTimedOut:
+		return marks.Of(sekisho.StateTimedOut, false)
 	case CellSkipped:
-		return "⏭"
-	case CellNoRun:
-		return "·"
+		return marks.Of(sekisho.StateSkipped, false)
+	case CellMissed:
+		return marks.Of(sekisho.StateMissed, false)
 	case CellOpen:
-		return "⏳"
+		return marks.Of(sekisho.StateWaiting, false)
 	}
-	return ""
+	return marks.Mark{}
 }
+
+// Symbol is the cell's mark in the daily grid; empty when no gate was due.
+func (s CellState) Symbol() string { return s.Mark().Emoji }
 
 // Cell is one pipeline on one logical date.
 type Cell struct {

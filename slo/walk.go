@@ -188,8 +188,8 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 			d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
 			if d.due {
 				date := dateString(at)
-				d.deadline = unixMilliOrZero(p.Deadline(date))
-				d.recoverBy = unixMilliOrZero(p.RecoverBy(date))
+				d.deadline = ms(p.Deadline(date))
+				d.recoverBy = ms(p.RecoverBy(date))
 			}
 			d.judge(s.now)
 			fn(&d)
@@ -240,11 +240,4 @@ func state(b string) sekisho.State {
 		}
 	}
 	return sekisho.State(b)
-}
-
-func unixMilliOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
 }

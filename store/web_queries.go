@@ -105,3 +105,28 @@ func prefixed(prefix, columns string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// FirstRunDates returns, of the named pipelines, the logical date of each
+// one's first run ever; a pipeline that never ran is absent. The SLO judge
+// does not blame a pipeline for the days before it existed, so a day without
+// a run is only missed from then on.
+func (s *Store) FirstRunDates(ctx context.Context, pipelines []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(pipelines) == 0 {
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, MIN(logical_date) FROM runs
+		WHERE pipeline IN (`+placeholders(len(pipelines))+`) GROUP BY pipeline`, strArgs(pipelines)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: first runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p, d string
+		if err := rows.Scan(&p, &d); err != nil {
+			return nil, fmt.Errorf("store: first runs: %w", err)
+		}
+		out[p] = d
+	}
+	return out, rows.Err()
+}

@@ -124,11 +124,11 @@ func stateClass(p *status.Pipeline) string {
 	switch {
 	case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
 		return "bad"
-	case p.State == sekisho.StateBlocked || p.Late:
+	case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
 		return "warn"
 	case p.State == sekisho.StateSucceeded:
 		return "good"
-	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled:
+	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate:
 		return "idle"
 	}
 	return "busy"

@@ -98,7 +98,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *time.Location) (runView, error) {
-	late := !run.Deadline.IsZero() && run.FirstSuccessAt.IsZero() && !run.State.Terminal() && s.Clock.Now().After(run.Deadline)
+	late := judge(run, s.Clock.Now()).SLO == slo.VerdictMissed && run.FirstSuccessAt.IsZero()
 	e, word := status.Label(run.State, late, lang)
 	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
 	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),
