@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net/http/httptest"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/daemon"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
@@ -99,14 +99,14 @@ pipelines:
 	defer st.Close()
 	var logs bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st, log: log,
-		listen: "127.0.0.1:0", tune: wire.Fast(), tick: 200 * time.Millisecond})
+	d, err := daemon.New(context.Background(), daemon.Options{Config: cfg, ConfigPath: cfgPath, Store: st, Logger: log,
+		Listen: "127.0.0.1:0", Tune: daemon.Fast(), Tick: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, nil) }()
+	go func() { done <- d.Run(ctx, nil) }()
 	deadline := time.Now().Add(30 * time.Second)
 	date := sekisho.DateOf(gate, time.UTC)
 	for {

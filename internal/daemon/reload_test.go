@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -14,8 +14,26 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+const gateOnly = `version: 1
+timezone: Asia/Tokyo
+pipelines:
+  - name: kant_daily
+    description: the morning clock
+    schedule: "0 1 * * *"
+    upstreams: []
+  - name: hegel_daily
+    schedule: "0 2 * * *"
+    upstreams:
+      - {name: kant, type: pipeline, pipeline: kant_daily}
+    slo: {deadline: "06:00", objective: 95%}
+`
+
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
-	dir, cfgPath := writeConfig(t, gateOnly)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(cfgPath, []byte(gateOnly), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -25,8 +43,8 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), listen: "127.0.0.1:0"})
+	d, err := New(context.Background(), Options{Config: cfg, ConfigPath: cfgPath, Store: st,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +54,8 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(gateOnly+"  - name: Bad Name\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.reload(ctx, "SIGHUP")
-	d.reload(ctx, "SIGHUP") // the same error again: no second notice
+	d.Reload(ctx, "SIGHUP")
+	d.Reload(ctx, "SIGHUP") // the same error again: no second notice
 	if d.cfg.Load() != cfg || d.eng.Config() != cfg {
 		t.Fatal("an invalid config replaced the running one")
 	}
@@ -53,7 +71,7 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "the morning clock", "the new clock", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.reload(ctx, "file changed")
+	d.Reload(ctx, "file changed")
 	if got := d.eng.Config().Pipeline("kant_daily").Description; got != "the new clock" {
 		t.Fatalf("reload not applied to the engine: %q", got)
 	}
