@@ -11,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho/internal/daemon"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	"github.com/sekisho-dev/sekisho/sim/world"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -45,7 +46,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 	defer st.Close()
 	debug.FreeOSMemory() // as `sekisho run` does: the YAML parser's garbage goes back first
 	tune := daemon.Fast()
-	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(simAccessKey, simSecretKey))
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
 	d, err := daemon.New(ctx, daemon.Options{Config: cfg, Store: st, Logger: log, Listen: listen, Tune: tune})
 	if err != nil {
 		return err

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/sim/world"
 
 	"github.com/jonboulle/clockwork"
 
@@ -206,7 +207,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	}
 
 	tune := daemon.Fast()
-	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
 	s.d, err = daemon.New(ctx, daemon.Options{Config: cfg, Store: s.st, Logger: s.log, Listen: s.ln.Addr().String(),
 		Clock: s.clock, Tune: tune, Tick: time.Minute,
 		NotifyOptions: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
