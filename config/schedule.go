@@ -3,10 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/sekisho-dev/sekisho"
 	"math/bits"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 
 	"github.com/robfig/cron/v3"
 )
@@ -93,11 +94,7 @@ func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline %s: schedule: %w", p.Name, err)
 	}
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return s, loc, nil
+	return s, p.Location, nil
 }
 
 // ScheduleFires returns the gate times of p in [from, to), one per day at

@@ -30,8 +30,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	utc := time.UTC
 	st := statustest.Open(t)
-	cfg := &config.Config{Location: utc, Pipelines: []*config.Pipeline{
-		statustest.Pipeline("alpha", utc, "06:00"), statustest.Pipeline("beta", utc, "")}}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: []*config.Pipeline{
+		statustest.Pipeline("alpha", utc, "06:00"), statustest.Pipeline("beta", utc, "")}})
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 3, 7, 0, 0, 0, utc))
 	day := func(d int, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, utc) }
 	statustest.Put(t, st, statustest.Run{Pipeline: "alpha", Date: "2026-11-01", State: sekisho.StateSucceeded,

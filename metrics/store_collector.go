@@ -99,7 +99,7 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 	seen := map[string]bool{}
 	var dates []string
 	for _, p := range cfg.Pipelines {
-		d := sekisho.DateOf(now, cfg.LocationOf(p))
+		d := sekisho.DateOf(now, p.Location)
 		today[p.Name] = d
 		if !seen[d] {
 			seen[d] = true
@@ -136,9 +136,6 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 
 func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
 	top := cfg.Location
-	if top == nil {
-		top = time.UTC
-	}
 	to := now.In(top)
 	from := time.Date(to.Year(), to.Month(), to.Day()-29, 12, 0, 0, 0, top)
 	counts, err := c.st.SLOAttainment(ctx, from.Format(sekisho.DateLayout), to.Format(sekisho.DateLayout), now)

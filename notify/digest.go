@@ -102,9 +102,6 @@ func digestDue(cfg *config.Config, now time.Time) (date string, at time.Time, du
 		return "", time.Time{}, false
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	date = sekisho.DateOf(now, loc)
 	at = cfg.Slack.DigestAt.MustOn(date, loc)
 	return date, at, !now.Before(at)
@@ -120,9 +117,6 @@ func nextDigest(cfg *config.Config, now time.Time) (time.Time, bool) {
 		return at, true
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	d, _ := time.ParseInLocation(sekisho.DateLayout, date, loc)
 	next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc).Format(sekisho.DateLayout)
 	return cfg.Slack.DigestAt.MustOn(next, loc), true

@@ -106,9 +106,6 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 // updated to the run's current state (bot mode).
 func StatusLine(lang string, r sekisho.Run, loc *time.Location, at time.Time) string {
 	c := catalogFor(lang)
-	if loc == nil {
-		loc = time.UTC
-	}
 	return fmt.Sprintf(c.statusLine, marks.Of(r.State, false).Emoji, c.state(r.State), fmtTime(at, loc))
 }
 

@@ -26,7 +26,7 @@ const (
 var benchZones = []string{"Asia/Tokyo", "UTC", "America/New_York"}
 
 func benchConfig(b *testing.B) *config.Config {
-	cfg := &config.Config{Location: time.UTC}
+	cfg := config.Fill(&config.Config{Location: time.UTC})
 	for i := range benchPipelines {
 		tz := benchZones[i%len(benchZones)]
 		cfg.Pipelines = append(cfg.Pipelines, pipeline(b, fmt.Sprintf("p%04d", i), "0 2 * * *", tz, "06:00", 0.95))

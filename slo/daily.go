@@ -3,7 +3,6 @@ package slo
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
 )
@@ -19,9 +18,6 @@ func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell
 	per := make([][]Cell, len(s.pipelines))
 	err = walk(ctx, db, s, func(i int, p *config.Pipeline, d *day) {
 		loc := p.Location
-		if loc == nil {
-			loc = time.UTC
-		}
 		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
 			Counted: d.counted(), SLOMet: d.slo.Bool(), SLAMet: d.sla.Bool(), Attempts: d.attempts,
 			GateAt: msTime(d.gate, loc), Deadline: msTime(d.deadline, loc), RecoverBy: msTime(d.recoverBy, loc)}

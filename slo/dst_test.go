@@ -54,7 +54,7 @@ func TestDailyAcrossDST(t *testing.T) {
 	// Without it recover_by would default to the end of the logical date,
 	// before this deadline, and decide the SLA first.
 	late.SLA.RecoverBy = tod(t, "+1d 12:00")
-	cfg := &config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny, late}}
+	cfg := config.Fill(&config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny, late}})
 	// One run each, before the range, so the days in the range count as due.
 	db := openFixture(t, []runRow{
 		{pipeline: "ny", date: "2026-03-01", state: "succeeded", gate: "2026-03-01T07:30:00.000Z",
@@ -105,7 +105,7 @@ func TestDailyAcrossDST(t *testing.T) {
 // neither gained nor lost on the change days.
 func TestReportAcrossDST(t *testing.T) {
 	ny := pipeline(t, "ny", "30 2 * * *", "America/New_York", "06:00", 0.5)
-	cfg := &config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny}}
+	cfg := config.Fill(&config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny}})
 	db := openFixture(t, []runRow{
 		// 05:30 EST, 30 min early.
 		{pipeline: "ny", date: "2026-03-07", state: "succeeded", gate: "2026-03-07T07:30:00.000Z",

@@ -33,9 +33,6 @@ func resolve(cfg *config.Config, q Query) (span, error) {
 		now = time.Now()
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	s := span{to: q.To, from: q.From, now: now.UnixMilli()}
 	if s.to == "" {
 		s.to = sekisho.DateOf(now, loc)

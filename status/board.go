@@ -155,9 +155,6 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		}
 	}
 	top := cfg.Location
-	if top == nil {
-		top = time.UTC
-	}
 	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: []*Pipeline{}}
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
@@ -166,7 +163,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		if date != "" {
 			return date
 		}
-		return sekisho.DateOf(now, cfg.LocationOf(p))
+		return sekisho.DateOf(now, p.Location)
 	}
 	seen := map[string]bool{}
 	var dates []string
@@ -214,7 +211,7 @@ func Language(cfg *config.Config) string {
 
 func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
 	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
-	loc := cfg.LocationOf(p)
+	loc := p.Location
 	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Location: loc, HasRun: hasRun,
 		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
 	if hasRun {
@@ -324,9 +321,6 @@ func (u Upstream) MarshalJSON() ([]byte, error) {
 func jsonTime(t time.Time, loc *time.Location) *string {
 	if t.IsZero() {
 		return nil
-	}
-	if loc == nil {
-		loc = time.UTC
 	}
 	s := t.In(loc).Format(time.RFC3339)
 	return &s

@@ -32,7 +32,7 @@ func TestBuild(t *testing.T) {
 	future.Schedule = "0 23 * * *"
 	weekday := statustest.Pipeline("weekday", tokyo, "")
 	weekday.Schedule = "0 2 * * 1" // 2026-11-03 is a Tuesday
-	cfg := &config.Config{Location: tokyo, Pipelines: []*config.Pipeline{
+	cfg := config.Fill(&config.Config{Location: tokyo, Pipelines: []*config.Pipeline{
 		statustest.Pipeline("normal", tokyo, "06:00"),
 		statustest.Pipeline("broken", tokyo, "06:00"),
 		statustest.Pipeline("mart", tokyo, "", "broken"),
@@ -40,7 +40,7 @@ func TestBuild(t *testing.T) {
 		statustest.Pipeline("slow", tokyo, "06:00"),
 		statustest.Pipeline("tardy", tokyo, "06:00"),
 		future, weekday,
-	}}
+	}})
 	cfg.Pipelines[3].Upstreams = append(cfg.Pipelines[3].Upstreams, config.Upstream{Name: "export", Type: config.TypeGlueJob, JobName: "export"})
 	statustest.Put(t, st, statustest.Run{Pipeline: "normal", Date: day, State: sekisho.StateSucceeded, GateAt: at(day, "02:00"),
 		Deadline: at(day, "06:00"), TriggeredAt: at(day, "03:00"), FinishedAt: at(day, "05:00"), FirstSuccessAt: at(day, "05:00")})
@@ -179,8 +179,8 @@ func TestOverall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := statustest.Open(t)
-			cfg := &config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
-				Pipelines: []*config.Pipeline{statustest.Pipeline("p", tokyo, "06:00")}}
+			cfg := config.Fill(&config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
+				Pipelines: []*config.Pipeline{statustest.Pipeline("p", tokyo, "06:00")}})
 			statustest.Put(t, st, statustest.Run{Pipeline: "p", Date: day, State: tt.state, GateAt: at(day, "02:00"), Deadline: at(day, "06:00")})
 			b, err := status.Build(context.Background(), st, cfg, day, at(day, tt.clock))
 			if err != nil {
@@ -195,7 +195,7 @@ func TestOverall(t *testing.T) {
 
 func TestBuildRejectsBadDate(t *testing.T) {
 	st := statustest.Open(t)
-	if _, err := status.Build(context.Background(), st, &config.Config{}, "2026-13-01", time.Now()); err == nil {
+	if _, err := status.Build(context.Background(), st, config.Fill(&config.Config{}), "2026-13-01", time.Now()); err == nil {
 		t.Fatal("want an error for a bad date")
 	}
 }
@@ -219,7 +219,7 @@ func TestGateFromConfig(t *testing.T) {
 	}
 	p := statustest.Pipeline("p", ny, "06:00")
 	p.Schedule = "30 2 * * *"
-	cfg := &config.Config{Location: ny, Slack: config.Slack{Language: "en"}, Pipelines: []*config.Pipeline{p}}
+	cfg := config.Fill(&config.Config{Location: ny, Slack: config.Slack{Language: "en"}, Pipelines: []*config.Pipeline{p}})
 	fal := false
 	tests := []struct {
 		name     string

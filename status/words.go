@@ -24,9 +24,6 @@ func Clock(t time.Time, logicalDate string, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
 	}
-	if loc == nil {
-		loc = time.UTC
-	}
 	t = t.In(loc)
 	if t.Format(sekisho.DateLayout) != logicalDate {
 		return t.Format("01-02 15:04")

@@ -57,7 +57,7 @@ func TestMarksAgreeOnEverySurface(t *testing.T) {
 
 	now := at(day, "07:00")
 	for _, lang := range []string{"ja", "en"} {
-		cfg := &config.Config{Location: tokyo, Slack: config.Slack{Language: lang}, Pipelines: ps}
+		cfg := config.Fill(&config.Config{Location: tokyo, Slack: config.Slack{Language: lang}, Pipelines: ps})
 		h := web.New(web.Options{Config: func() *config.Config { return cfg }, Store: st, Operator: &fakeOperator{},
 			Events: &fakeEvents{}, Metrics: metrics.New(), Clock: clockwork.NewFakeClockAt(now)})
 		f := &fixture{h: h}

@@ -51,9 +51,6 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
 	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	today, err := status.ForPipeline(ctx, s.Store, cfg, name, sekisho.DateOf(now, loc), now)
 	if err != nil {
 		s.internal(w, "pipeline page", err)

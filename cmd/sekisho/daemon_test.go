@@ -91,7 +91,8 @@ server:
 	}
 	defer st.Close()
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	out := &syncWriter{w: &logs, wrote: make(chan struct{}, 1)}
+	log := slog.New(slog.NewTextHandler(out, nil))
 	d, err := daemon.New(context.Background(), daemon.Options{Config: cfg, ConfigPath: cfgPath, Store: st, Logger: log,
 		Listen: "127.0.0.1:0", Clock: clock, Tune: daemon.Fast(), Tick: 200 * time.Millisecond})
 	if err != nil {
@@ -100,7 +101,9 @@ server:
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- d.Run(ctx, nil) }()
-	deadline := time.Now().Add(30 * time.Second)
+	// The daemon logs every state change once it is stored: look again at
+	// each log line, not on a guessed sleep.
+	deadline := time.After(30 * time.Second)
 	date := sekisho.DateOf(gate, time.UTC)
 	for {
 		a, errA := st.Run(ctx, "socrates_daily", date)
@@ -111,10 +114,11 @@ server:
 			}
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("runs did not finish: socrates_daily %s %v, ads_daily %s %v\nlogs:\n%s", a.State, errA, b.State, errB, logs.String())
+		select {
+		case <-out.wrote:
+		case <-deadline:
+			t.Fatalf("runs did not finish: socrates_daily %s %v, ads_daily %s %v\nlogs:\n%s", a.State, errA, b.State, errB, out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -130,7 +134,7 @@ server:
 		t.Errorf("trocco workflow jobs = %+v", jobs)
 	}
 	for _, secret := range world.Secrets() {
-		if bytes.Contains(logs.Bytes(), []byte(secret)) {
+		if strings.Contains(out.String(), secret) {
 			t.Errorf("secret %q reached the logs", secret)
 		}
 	}
@@ -139,14 +143,30 @@ server:
 	}
 }
 
-// syncWriter serialises writes from the daemon's goroutines.
+// syncWriter serialises writes from the daemon's goroutines and, when
+// wrote is set, signals each one there.
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  interface {
+		io.Writer
+		String() string
+	}
+	wrote chan struct{}
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(p)
+	n, err := s.w.Write(p)
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }
