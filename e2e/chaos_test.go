@@ -205,7 +205,7 @@ func (h *harness) waitSettled(limit time.Duration) {
 // DAG run that Airflow finished successfully for it ended by the deadline.
 func (h *harness) checkSLO(cfg *config.Config, date string, deadline time.Time, dagOf map[string]string) []string {
 	now := time.Now()
-	rep, err := slo.Compute(context.Background(), h.st.ReadDB(), cfg, slo.Query{From: date, To: date, Now: now})
+	rep, err := slo.Compute(context.Background(), h.st, cfg, slo.Query{From: date, To: date, Now: now})
 	if err != nil {
 		return []string{err.Error()}
 	}

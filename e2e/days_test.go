@@ -276,7 +276,7 @@ func checkScript(hs []History, gs []Group, script map[string]Day) []string {
 // pipeline) likewise from the v1 DAG's first success.
 func (h *harness) checkDaysSLO(cfg *config.Config, now time.Time, gs []Group, first, last time.Time) []string {
 	ctx := context.Background()
-	rep, err := slo.Compute(ctx, h.st.ReadDB(), cfg, slo.Query{From: first.Format(sekisho.DateLayout), To: last.Format(sekisho.DateLayout), Now: now})
+	rep, err := slo.Compute(ctx, h.st, cfg, slo.Query{From: first.Format(sekisho.DateLayout), To: last.Format(sekisho.DateLayout), Now: now})
 	if err != nil {
 		return []string{err.Error()}
 	}

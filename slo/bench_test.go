@@ -38,7 +38,7 @@ func benchConfig(b *testing.B) *config.Config {
 // pipelines. Filling takes tens of seconds, so the file is kept in
 // os.TempDir under a name keyed by the schema and the fixture version and
 // reused by later runs.
-func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
+func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 	ctx := context.Background()
 	probe, err := store.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
 	if err != nil {
@@ -68,7 +68,7 @@ func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	return st.ReadDB()
+	return st
 }
 
 // fillYear writes a year of runs, most met, some late, failed, timed out,

@@ -2,21 +2,21 @@ package slo
 
 import (
 	"context"
-	"database/sql"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // Daily returns the day-by-day grid of q: one cell per pipeline (in name
 // order) and logical date (oldest first), judged as Compute judges them.
 // Times are in the pipeline's zone, so a board shows local deadlines.
-func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell, error) {
+func Daily(ctx context.Context, st *store.Store, cfg *config.Config, q Query) ([]Cell, error) {
 	s, err := resolve(cfg, q)
 	if err != nil {
 		return nil, err
 	}
 	per := make([][]Cell, len(s.pipelines))
-	err = walk(ctx, db, s, func(i int, p *config.Pipeline, d *day) {
+	err = walk(ctx, st, s, func(i int, p *config.Pipeline, d *day) {
 		loc := p.Location
 		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
 			Counted: d.counted(), SLOMet: d.slo.Bool(), SLAMet: d.sla.Bool(), Attempts: d.attempts,

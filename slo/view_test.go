@@ -97,8 +97,8 @@ func TestViewAgreesWithJudge(t *testing.T) {
 			}
 		}
 	}
-	db := openFixture(t, rows)
-	res, err := db.QueryContext(context.Background(), `SELECT pipeline, logical_date, slo_met, sla_met FROM slo_daily`)
+	st := openFixture(t, rows)
+	res, err := st.ReadDB().QueryContext(context.Background(), `SELECT pipeline, logical_date, slo_met, sla_met FROM slo_daily`)
 	if err != nil {
 		t.Fatal(err)
 	}

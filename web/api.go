@@ -123,7 +123,7 @@ func (s *server) apiSLO(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, err := slo.Compute(r.Context(), s.Store.ReadDB(), cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
+	rep, err := slo.Compute(r.Context(), s.Store, cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
 		Pipeline: q.Get("pipeline"), Now: s.Clock.Now()})
 	switch {
 	case errors.Is(err, slo.ErrBadRange):

@@ -149,12 +149,12 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := last30(cfg, now, "")
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return
 	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return

@@ -58,12 +58,12 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	}
 	today.Summarize(lang, now)
 	q := last30(cfg, now, name)
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return

@@ -301,7 +301,7 @@ func (s *demoSystem) settle(ctx context.Context, always bool) error {
 // live hands the board and the open runs to the daemon's engine and moves
 // the clock at the chosen speed until ctx ends.
 func (s *demoSystem) live(ctx context.Context) error {
-	last, err := demo.LastTransitionID(ctx, s.st.ReadDB())
+	last, err := s.st.LastTransitionID(ctx)
 	if err != nil {
 		return err
 	}
@@ -320,7 +320,7 @@ func (s *demoSystem) live(ctx context.Context) error {
 	}()
 	go func() {
 		defer wg.Done()
-		tail := &demo.Tail{DB: s.st.ReadDB(), After: last}
+		tail := &demo.Tail{Store: s.st, After: last}
 		tail.Follow(lctx, 100*time.Millisecond, s.printer.Transition, s.printer.Flush)
 	}()
 	err = s.world.Live(lctx, s.o.speed, 50*time.Millisecond, func(err error) {
