@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -116,12 +117,12 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 			current[r.Pipeline] = r.State
 		}
 	}
-	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled)
+	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed, sekisho.StateNoGate)
 	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
 	for _, p := range cfg.Pipelines {
 		cur, ok := current[p.Name]
 		if !ok {
-			cur = sekisho.StateScheduled
+			cur, _ = status.NoRunState(p, today[p.Name], now)
 		}
 		for _, s := range states {
 			v := 0.0

@@ -219,15 +219,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
 		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
 	} else {
-		e.GateAt = p.GateOn(date)
-		switch {
-		case e.GateAt.IsZero():
-			e.State = sekisho.StateNoGate
-		case e.GateAt.After(now):
-			e.State = sekisho.StateScheduled
-		default:
-			e.State = sekisho.StateMissed
-		}
+		e.State, e.GateAt = NoRunState(p, date, now)
 	}
 	if e.Deadline.IsZero() && p.SLO != nil && p.SLO.Deadline.Set {
 		if d, err := p.SLO.Deadline.On(date, loc); err == nil {
@@ -251,6 +243,22 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 		e.Upstreams = append(e.Upstreams, up)
 	}
 	return e
+}
+
+// NoRunState is the listing state of a pipeline without a run on date, and
+// its gate time from config (the engine's own schedule evaluation): no_gate
+// when the schedule does not fire that day, scheduled while the gate is
+// still to come, missed once it has passed. The board, the API, `sekisho
+// status`, the digest and the sekisho_runs metric all list it so.
+func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, time.Time) {
+	gate := p.GateOn(date)
+	switch {
+	case gate.IsZero():
+		return sekisho.StateNoGate, gate
+	case gate.After(now):
+		return sekisho.StateScheduled, gate
+	}
+	return sekisho.StateMissed, gate
 }
 
 // judge sets each entry's SLO verdict and lateness with slo.Judge, the
