@@ -49,8 +49,9 @@ type Day struct {
 
 // Judgement is what Judge decides of a day.
 type Judgement struct {
-	Cell     CellState
-	SLO, SLA Verdict
+	Cell      CellState
+	SLO, SLA  Verdict
+	succeeded bool // any success, first or kept across reruns
 }
 
 // Judge decides a day's cell and its SLO and SLA verdicts at now. It is the
@@ -61,8 +62,18 @@ func Judge(d Day, now time.Time) Judgement {
 	x := day{hasRun: d.HasRun, due: d.Due, state: d.State, deadline: ms(d.Deadline), recoverBy: ms(d.RecoverBy),
 		success: ms(d.FirstSuccess), finished: ms(d.Finished)}
 	x.judge(now.UnixMilli())
-	return Judgement{Cell: x.cell, SLO: x.slo, SLA: x.sla}
+	return Judgement{Cell: x.cell, SLO: x.slo, SLA: x.sla, succeeded: x.success != 0}
 }
+
+// JudgeRun is Judge of a stored run.
+func JudgeRun(r sekisho.Run, now time.Time) Judgement {
+	return Judge(Day{HasRun: true, State: r.State, Deadline: r.Deadline, RecoverBy: r.RecoverBy,
+		FirstSuccess: r.FirstSuccessAt, Finished: r.FinishedAt}, now)
+}
+
+// Late reports whether the day missed its SLO deadline without any
+// success yet: the board's 🐢 and the engine's delay notice.
+func (j Judgement) Late() bool { return j.SLO == VerdictMissed && !j.succeeded }
 
 func ms(t time.Time) int64 {
 	if t.IsZero() {

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -82,5 +83,31 @@ func TestParseMillis(t *testing.T) {
 	}
 	if _, ok := parseMillis(""); ok {
 		t.Error("NULL parsed")
+	}
+}
+
+func TestJudgeRunLate(t *testing.T) {
+	dl := time.Date(2026, 11, 3, 6, 0, 0, 0, time.UTC)
+	run := func(state sekisho.State, success time.Time) sekisho.Run {
+		return sekisho.Run{State: state, Deadline: dl, RecoverBy: dl.Add(18 * time.Hour), FirstSuccessAt: success}
+	}
+	tests := []struct {
+		name string
+		r    sekisho.Run
+		now  time.Time
+		late bool
+	}{
+		{"open before the deadline", run(sekisho.StateRunning, time.Time{}), dl.Add(-time.Second), false},
+		{"open at the deadline", run(sekisho.StateRunning, time.Time{}), dl, true},
+		{"failed past the deadline", run(sekisho.StateFailed, time.Time{}), dl.Add(time.Hour), true},
+		{"succeeded late is done, not late", run(sekisho.StateSucceeded, dl.Add(time.Minute)), dl.Add(time.Hour), false},
+		{"a rerun failing after a success", run(sekisho.StateFailed, dl.Add(-time.Minute)), dl.Add(time.Hour), false},
+		{"skipped", run(sekisho.StateSkipped, time.Time{}), dl.Add(time.Hour), false},
+		{"no deadline", sekisho.Run{State: sekisho.StateRunning}, dl.Add(time.Hour), false},
+	}
+	for _, tt := range tests {
+		if got := JudgeRun(tt.r, tt.now).Late(); got != tt.late {
+			t.Errorf("%s: late %v, want %v", tt.name, got, tt.late)
+		}
 	}
 }

@@ -283,8 +283,7 @@ func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) 
 			d.Due = ok && p.LogicalDate >= f
 		}
 		j := slo.Judge(d, now)
-		p.SLOMet = j.SLO.Bool()
-		p.Late = j.SLO == slo.VerdictMissed && p.FirstSuccessAt.IsZero() && p.State != sekisho.StateSucceeded
+		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()
 	}
 	return nil
 }

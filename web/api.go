@@ -187,19 +187,12 @@ func newRunJSON(r sekisho.Run, now time.Time) runJSON {
 		Deadline: ptime(r.Deadline), RecoverBy: ptime(r.RecoverBy), TriggeredAt: ptime(r.TriggeredAt),
 		StartedAt: ptime(r.StartedAt), FinishedAt: ptime(r.FinishedAt), FirstSuccessAt: ptime(r.FirstSuccessAt),
 		ExternalID: r.ExternalID, Message: r.Message}
-	j.SLOMet = judge(r, now).SLO.Bool()
+	j.SLOMet = slo.JudgeRun(r, now).SLO.Bool()
 	if !r.FirstSuccessAt.IsZero() {
 		d := int64(r.FirstSuccessAt.Sub(r.GateAt).Round(time.Second) / time.Second)
 		j.DurationSeconds = &d
 	}
 	return j
-}
-
-// judge is slo.Judge of a stored run: the API's, the run page's and the
-// board's verdicts are the report's.
-func judge(r sekisho.Run, now time.Time) slo.Judgement {
-	return slo.Judge(slo.Day{HasRun: true, State: r.State, Deadline: r.Deadline, RecoverBy: r.RecoverBy,
-		FirstSuccess: r.FirstSuccessAt, Finished: r.FinishedAt}, now)
 }
 
 func ptime(t time.Time) *string {

@@ -95,7 +95,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *time.Location) (runView, error) {
-	late := judge(run, s.Clock.Now()).SLO == slo.VerdictMissed && run.FirstSuccessAt.IsZero()
+	late := slo.JudgeRun(run, s.Clock.Now()).Late()
 	e, word := status.Label(run.State, late, lang)
 	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
 	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),
