@@ -39,17 +39,7 @@ func TestStatusOnTheSpringForwardDay(t *testing.T) {
 	}
 	p := cfg.Pipeline("ny_daily")
 	for _, date := range []string{"2026-03-07", "2026-03-09"} {
-		gate := p.GateOn(date)
-		r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, GateAt: gate,
-			TimeoutAt: gate.Add(6 * time.Hour), Deadline: p.Deadline(date), RecoverBy: p.RecoverBy(date), Spec: p.Spec()}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		next := r
-		next.State, next.FinishedAt, next.FirstSuccessAt = sekisho.StateSucceeded, gate.Add(time.Hour), gate.Add(time.Hour)
-		if _, err := st.Apply(context.Background(), r, next, next.FinishedAt, store.Step{Reason: sekisho.ReasonConditionMet}); err != nil {
-			t.Fatal(err)
-		}
+		putRun(t, st, p, date, sekisho.StateSucceeded, time.Hour, sekisho.ReasonConditionMet)
 	}
 	st.Close()
 

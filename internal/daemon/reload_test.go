@@ -14,24 +14,17 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
-const gateOnly = `version: 1
-timezone: Asia/Tokyo
-pipelines:
-  - name: kant_daily
-    description: the morning clock
-    schedule: "0 1 * * *"
-    upstreams: []
-  - name: hegel_daily
-    schedule: "0 2 * * *"
-    upstreams:
-      - {name: kant, type: pipeline, pipeline: kant_daily}
-    slo: {deadline: "06:00", objective: 95%}
-`
 
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
+	// The gate-only example needs no connection and no environment.
+	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateOnly := string(raw)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	if err := os.WriteFile(cfgPath, []byte(gateOnly), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := config.Load(cfgPath, nil)
@@ -63,16 +56,16 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[2]") {
+	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[3]") {
 		t.Fatalf("notices = %+v", ns)
 	}
 
 	// A valid change: applied to the engine and the board.
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "the morning clock", "the new clock", 1)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "opens every morning; the root of the chain", "the new clock", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d.Reload(ctx, "file changed")
-	if got := d.eng.Config().Pipeline("kant_daily").Description; got != "the new clock" {
+	if got := d.eng.Config().Pipeline("business_day").Description; got != "the new clock" {
 		t.Fatalf("reload not applied to the engine: %q", got)
 	}
 	if d.cfg.Load() != d.eng.Config() {
