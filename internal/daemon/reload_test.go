@@ -14,7 +14,6 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
-
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	// The gate-only example needs no connection and no environment.
 	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
