@@ -4,6 +4,9 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 func TestFirstRunDatesAndTransitionsAfter(t *testing.T) {
@@ -45,5 +48,38 @@ func TestScanPublicReadsOnlyPublicTables(t *testing.T) {
 		if err := s.ScanPublic(ctx, table, []string{"id"}, "id", func([]any) error { return nil }); err == nil {
 			t.Errorf("%q was read", table)
 		}
+	}
+}
+
+func TestRecentSuccesses(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	for _, d := range []string{"2026-11-18", "2026-11-19", "2026-11-20", "2026-11-21"} {
+		r := gate(t, s, "a", d)
+		if d == "2026-11-19" {
+			continue // never succeeded
+		}
+		next := r
+		next.State, next.FirstSuccessAt, next.FinishedAt = sekisho.StateSucceeded, t0.Add(time.Hour), t0.Add(time.Hour)
+		if _, err := s.Apply(ctx, r, next, next.FinishedAt, Step{Reason: sekisho.ReasonConditionMet}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.RecentSuccesses(ctx, "a", "2026-11-21", 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dates []string
+	for _, r := range got {
+		dates = append(dates, r.LogicalDate)
+		if !r.FirstSuccessAt.Equal(t0.Add(time.Hour)) || !r.GateAt.Equal(t0) {
+			t.Errorf("%s: gate %v first success %v", r.LogicalDate, r.GateAt, r.FirstSuccessAt)
+		}
+	}
+	if strings.Join(dates, ",") != "2026-11-20,2026-11-18" {
+		t.Fatalf("recent successes = %v", dates)
+	}
+	if got, _ := s.RecentSuccesses(ctx, "a", "2026-11-21", 1); len(got) != 1 || got[0].LogicalDate != "2026-11-20" {
+		t.Fatalf("limit 1 = %+v", got)
 	}
 }

@@ -185,6 +185,15 @@ func (s *Store) OpenRuns(ctx context.Context) ([]sekisho.Run, error) {
 	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs WHERE state IN ('waiting','blocked','triggered','running') ORDER BY id`)
 }
 
+// RecentSuccesses returns up to limit runs of pipeline that succeeded at
+// least once, on logical dates before before, newest first: the history the
+// engine's at_risk notice estimates a run's finish from.
+func (s *Store) RecentSuccesses(ctx context.Context, pipeline, before string, limit int) ([]sekisho.Run, error) {
+	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs
+		WHERE pipeline = ? AND first_success_at IS NOT NULL AND logical_date < ?
+		ORDER BY logical_date DESC LIMIT ?`, pipeline, before, limit)
+}
+
 // RunFilter selects runs for listings. Empty fields do not filter.
 type RunFilter struct {
 	Pipeline string
