@@ -122,9 +122,6 @@ func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
 // Handler serves the board, the API, event ingestion and /metrics.
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
-// Config is the config the daemon runs now.
-func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
-
 // It shuts down within 10 seconds of ctx's end: the HTTP
 // server drains, the engine and the sender finish their current step. Every
 // write is one transaction, so nothing is left half-written.
