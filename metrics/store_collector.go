@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -136,12 +137,15 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 }
 
 func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
-	top := cfg.Location
-	to := now.In(top)
-	from := time.Date(to.Year(), to.Month(), to.Day()-29, 12, 0, 0, 0, top)
-	counts, err := c.st.SLOAttainment(ctx, from.Format(sekisho.DateLayout), to.Format(sekisho.DateLayout), now)
+	// The report's own numbers (slo.Judge, missed days included), so the
+	// metric, the board and `sekisho report slo` agree.
+	rep, err := slo.Compute(ctx, c.st, cfg, slo.Last30(cfg, now, ""))
 	if err != nil {
 		return nil, err
+	}
+	rows := make(map[string]slo.Row, len(rep.Pipelines))
+	for _, r := range rep.Pipelines {
+		rows[r.Pipeline] = r
 	}
 	var out []prometheus.Metric
 	for _, p := range cfg.Pipelines {
@@ -149,8 +153,8 @@ func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.T
 			continue
 		}
 		out = append(out, prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, p.SLO.Objective, p.Name))
-		if n := counts[p.Name]; n[1] > 0 {
-			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(n[0])/float64(n[1]), p.Name))
+		if r := rows[p.Name]; r.SLODays > 0 {
+			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(r.SLOMet)/float64(r.SLODays), p.Name))
 		}
 	}
 	return out, nil

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/marks"
 )
 
@@ -30,6 +31,14 @@ type Query struct {
 	From, To string    // logical dates YYYY-MM-DD, inclusive; default the last DefaultDays days
 	Pipeline string    // one pipeline; empty for all
 	Now      time.Time // the judging instant: gates and deadlines after it are not counted yet
+}
+
+// Last30 is the query of the 30 days ending today in the config's zone,
+// judged at now: the board's history bars and the attainment metric.
+func Last30(cfg *config.Config, now time.Time, pipeline string) Query {
+	t := now.In(cfg.Location)
+	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, cfg.Location)
+	return Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
 }
 
 // ErrBadRange marks a query whose dates cannot be read or are in the wrong order.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 )
 
 // The SLO report reads a year of a thousand pipelines. Handing SQLite's
@@ -56,27 +55,3 @@ func (r *SLOReader) RunRecords(ctx context.Context, pipeline, from, to string) (
 
 // Close releases the statement.
 func (r *SLOReader) Close() error { return r.stmt.Close() }
-
-// SLOAttainment counts, per pipeline, the days from..to (logical dates,
-// inclusive) with an SLO verdict at now and how many of them met it, from
-// the slo_daily view. An open run before its deadline has no verdict yet.
-func (s *Store) SLOAttainment(ctx context.Context, from, to string, now time.Time) (map[string][2]int, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, COALESCE(SUM(slo_met), 0), COUNT(slo_met) FROM slo_daily
-		WHERE logical_date >= ? AND logical_date <= ?
-		AND (slo_met = 1 OR state IN ('succeeded','failed','timed_out','skipped') OR deadline <= ?)
-		GROUP BY pipeline`, from, to, ts(now))
-	if err != nil {
-		return nil, fmt.Errorf("store: slo attainment: %w", err)
-	}
-	defer rows.Close()
-	out := map[string][2]int{}
-	for rows.Next() {
-		var p string
-		var met, days int
-		if err := rows.Scan(&p, &met, &days); err != nil {
-			return nil, fmt.Errorf("store: slo attainment: %w", err)
-		}
-		out[p] = [2]int{met, days}
-	}
-	return out, rows.Err()
-}

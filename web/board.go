@@ -148,7 +148,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "board", err)
 		return
 	}
-	q := last30(cfg, now, "")
+	q := slo.Last30(cfg, now, "")
 	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
@@ -189,14 +189,6 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	pg.Board, pg.Refresh = v, true
 	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")
 	s.render(w, http.StatusOK, "board.html", pg)
-}
-
-// last30 is the 30 days ending today in the config's zone.
-func last30(cfg *config.Config, now time.Time, pipeline string) slo.Query {
-	loc := cfg.Location
-	t := now.In(loc)
-	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, loc)
-	return slo.Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
 }
 
 func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []slo.Cell, pct *float64, cfg *config.Config) pipelineCard {

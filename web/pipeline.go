@@ -57,7 +57,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	today.Summarize(lang, now)
-	q := last30(cfg, now, name)
+	q := slo.Last30(cfg, now, name)
 	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
