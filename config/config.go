@@ -54,18 +54,6 @@ func (c *Config) Pipeline(name string) *Pipeline {
 	return nil
 }
 
-// LocationOf is p's time zone, else the config's, else UTC: a loaded config
-// always sets p.Location; configs built by hand in tests may not.
-func (c *Config) LocationOf(p *Pipeline) *time.Location {
-	switch {
-	case p.Location != nil:
-		return p.Location
-	case c != nil && c.Location != nil:
-		return c.Location
-	}
-	return time.UTC
-}
-
 // Store configures the SQLite store.
 type Store struct {
 	Path string // default sekisho.db

@@ -78,11 +78,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 // sampleData is a run of p as a template would see it, with every upstream
 // present, so missing keys and bad fields show up at validate time.
 func sampleData(p *Pipeline, upstreams []string) sekisho.TemplateData {
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, loc)
+	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
 	d := sekisho.TemplateData{Pipeline: p.Name, LogicalDate: "2025-01-31", Attempt: 1,
 		GateAt: gate.Format(time.RFC3339), Upstreams: map[string]sekisho.TemplateUpstream{}}
 	for _, n := range upstreams {

@@ -120,7 +120,7 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	if root == nil {
 		return
 	}
-	var loc *time.Location
+	loc := snap.cfg.Location // a pipeline gone from the config: its run's zone is unknown
 	if p != nil {
 		loc = p.Location
 	}

@@ -238,8 +238,28 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]sekisho
 
 // Transitions returns a run's history, oldest first.
 func (s *Store) Transitions(ctx context.Context, runID int64) ([]sekisho.Transition, error) {
+	return s.queryTransitions(ctx, `WHERE run_id = ? ORDER BY id`, runID)
+}
+
+// TransitionsAfter returns up to limit transitions of any run with an id
+// above after, oldest first: a follower of the whole history (the demo's
+// terminal) reads it page by page.
+func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([]sekisho.Transition, error) {
+	return s.queryTransitions(ctx, `WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+}
+
+// LastTransitionID returns the id of the newest transition, 0 for none.
+func (s *Store) LastTransitionID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM transitions`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: last transition: %w", err)
+	}
+	return id.Int64, nil
+}
+
+func (s *Store) queryTransitions(ctx context.Context, where string, args ...any) ([]sekisho.Transition, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
-		FROM transitions WHERE run_id = ? ORDER BY id`, runID)
+		FROM transitions `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: transitions: %w", err)
 	}

@@ -124,11 +124,11 @@ func stateClass(p *status.Pipeline) string {
 	switch {
 	case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
 		return "bad"
-	case p.State == sekisho.StateBlocked || p.Late:
+	case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
 		return "warn"
 	case p.State == sekisho.StateSucceeded:
 		return "good"
-	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled:
+	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate:
 		return "idle"
 	}
 	return "busy"
@@ -148,13 +148,13 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "board", err)
 		return
 	}
-	q := last30(cfg, now, "")
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	q := slo.Last30(cfg, now, "")
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return
 	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return
@@ -189,17 +189,6 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	pg.Board, pg.Refresh = v, true
 	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")
 	s.render(w, http.StatusOK, "board.html", pg)
-}
-
-// last30 is the 30 days ending today in the config's zone.
-func last30(cfg *config.Config, now time.Time, pipeline string) slo.Query {
-	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	t := now.In(loc)
-	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, loc)
-	return slo.Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
 }
 
 func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []slo.Cell, pct *float64, cfg *config.Config) pipelineCard {

@@ -57,9 +57,9 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	mart := statustest.Pipeline("mart", tokyo, "", "broken")
 	mart.Impacts = []string{"Service dashboard (reverse ETL)"}
 	slow := statustest.Pipeline("slow", tokyo, "06:00")
-	cfg := &config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
+	cfg := config.Fill(&config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
 		Server:    config.Server{Token: writeToken},
-		Pipelines: []*config.Pipeline{normal, broken, mart, slow}}
+		Pipelines: []*config.Pipeline{normal, broken, mart, slow}})
 	for _, m := range mutate {
 		m(cfg)
 	}

@@ -75,7 +75,7 @@ var cellWords = map[string][2]string{
 	"failed":    {"failed", "失敗"},
 	"timed_out": {"timed out", "タイムアウト"},
 	"skipped":   {"skipped", "スキップ"},
-	"no_run":    {"no run", "実行なし"},
+	"missed":    {"missed", "実行なし"},
 	"open":      {"in progress", "進行中"},
 	"none":      {"no gate due", "予定なし"},
 }

@@ -51,22 +51,19 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
 	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	today, err := status.ForPipeline(ctx, s.Store, cfg, name, sekisho.DateOf(now, loc), now)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}
 	today.Summarize(lang, now)
-	q := last30(cfg, now, name)
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	q := slo.Last30(cfg, now, name)
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
@@ -98,7 +95,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *time.Location) (runView, error) {
-	late := !run.Deadline.IsZero() && run.FirstSuccessAt.IsZero() && !run.State.Terminal() && s.Clock.Now().After(run.Deadline)
+	late := slo.JudgeRun(run, s.Clock.Now()).Late()
 	e, word := status.Label(run.State, late, lang)
 	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
 	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),

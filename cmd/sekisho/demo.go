@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -18,6 +17,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/sim/world"
 
 	"github.com/jonboulle/clockwork"
 
@@ -123,7 +125,7 @@ type demoSystem struct {
 	st      *store.Store
 	ln      net.Listener
 	url     string
-	d       *daemon
+	d       *daemon.Daemon
 	fill    *engine.Engine
 	fillWeb http.Handler
 	handler atomic.Pointer[http.Handler]
@@ -204,11 +206,11 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, err
 	}
 
-	tune := wire.Fast()
-	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
-	s.d, err = newDaemon(ctx, daemonOptions{cfg: cfg, st: s.st, log: s.log, listen: s.ln.Addr().String(),
-		clock: s.clock, tune: tune, tick: time.Minute,
-		notifyOpts: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
+	tune := daemon.Fast()
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
+	s.d, err = daemon.New(ctx, daemon.Options{Config: cfg, Store: s.st, Logger: s.log, Listen: s.ln.Addr().String(),
+		Clock: s.clock, Tune: tune, Tick: time.Minute,
+		NotifyOptions: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
 	if err != nil {
 		return nil, err
 	}
@@ -216,18 +218,18 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	// pass by pass (Sync), so weeks go by in seconds yet every pass sees
 	// the world as it is at that moment. The live engine then takes over
 	// the open runs, as after a restart.
-	sensors, triggers, err := wire.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
+	sensors, triggers, err := daemon.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
 	if err != nil {
 		return nil, err
 	}
 	s.fill, err = engine.New(cfg, engine.Options{Store: s.st, Clock: s.clock, Logger: s.log, Sensors: sensors,
-		Triggers: triggers, Metrics: s.d.metrics, Sync: true, Jitter: -1, Seed: o.seed + 1,
-		OnNotice: func() { s.kicked.Store(true); s.d.sender.Kick() }})
+		Triggers: triggers, Metrics: s.d.Metrics(), Sync: true, Jitter: -1, Seed: o.seed + 1,
+		OnNotice: func() { s.kicked.Store(true); s.d.Sender().Kick() }})
 	if err != nil {
 		return nil, err
 	}
 	s.fillWeb = web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
-		Events: s.fill, Metrics: s.d.metrics, Clock: s.clock, Logger: s.log})
+		Events: s.fill, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
 	s.handler.Store(&s.fillWeb)
 	s.srv = web.NewServer(s.ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*s.handler.Load()).ServeHTTP(w, r)
@@ -257,7 +259,7 @@ func (s *demoSystem) start() {
 	}()
 	go func() {
 		defer s.wg.Done()
-		_ = s.d.sender.Run(ctx)
+		_ = s.d.Sender().Run(ctx)
 	}()
 }
 
@@ -299,11 +301,11 @@ func (s *demoSystem) settle(ctx context.Context, always bool) error {
 // live hands the board and the open runs to the daemon's engine and moves
 // the clock at the chosen speed until ctx ends.
 func (s *demoSystem) live(ctx context.Context) error {
-	last, err := demo.LastTransitionID(ctx, s.st.ReadDB())
+	last, err := s.st.LastTransitionID(ctx)
 	if err != nil {
 		return err
 	}
-	h := s.d.handler
+	h := s.d.Handler()
 	s.handler.Store(&h)
 	s.printer.SetLive(true)
 	lctx, cancel := context.WithCancel(ctx)
@@ -312,13 +314,13 @@ func (s *demoSystem) live(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := s.d.eng.Run(lctx); err != nil {
+		if err := s.d.Engine().Run(lctx); err != nil {
 			s.log.Error("demo: engine", "err", err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		tail := &demo.Tail{DB: s.st.ReadDB(), After: last}
+		tail := &demo.Tail{Store: s.st, After: last}
 		tail.Follow(lctx, 100*time.Millisecond, s.printer.Transition, s.printer.Flush)
 	}()
 	err = s.world.Live(lctx, s.o.speed, 50*time.Millisecond, func(err error) {
