@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// Queries of the observability services (package observe): they tail the
+// append-only transitions with a durable cursor each, and read a run's
+// observations to describe it.
+
+// Cursor returns the id of the last transition the named service delivered,
+// 0 when it has delivered none.
+func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT transition_id FROM observe_cursors WHERE name = ?`, name).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: cursor %s: %w", name, err)
+	}
+	return id, nil
+}
+
+// AdvanceCursor moves the named cursor to transition id; it never moves a
+// cursor back, so two processes catching up at once cannot undo each other.
+func (s *Store) AdvanceCursor(ctx context.Context, name string, id int64, at time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO observe_cursors (name, transition_id, updated_at) VALUES (?, ?, ?)
+		ON CONFLICT (name) DO UPDATE SET transition_id = excluded.transition_id, updated_at = excluded.updated_at
+		WHERE observe_cursors.transition_id < excluded.transition_id`, name, id, ts(at))
+	if err != nil {
+		return fmt.Errorf("store: advance cursor %s: %w", name, err)
+	}
+	return nil
+}
+
+// TransitionsAfter returns at most limit transitions of every run with an
+// id above after, in id order.
+func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([]sekisho.Transition, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
+		FROM transitions WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: transitions after %d: %w", after, err)
+	}
+	defer rows.Close()
+	return scanTransitions(rows)
+}
+
+// AttemptStart returns the transition that began attempt of a run: the gate
+// opening for attempt 1, the operator's rerun for later ones.
+func (s *Store) AttemptStart(ctx context.Context, runID int64, attempt int) (sekisho.Transition, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
+		FROM transitions WHERE run_id = ? AND attempt = ? ORDER BY id LIMIT 1`, runID, attempt)
+	if err != nil {
+		return sekisho.Transition{}, fmt.Errorf("store: attempt start: %w", err)
+	}
+	defer rows.Close()
+	ts, err := scanTransitions(rows)
+	if err != nil {
+		return sekisho.Transition{}, err
+	}
+	if len(ts) == 0 {
+		return sekisho.Transition{}, fmt.Errorf("no attempt %d of run %d: %w", attempt, runID, sekisho.ErrNotFound)
+	}
+	return ts[0], nil
+}
+
+// ObservationsAt returns, for each upstream of a run, the latest observation
+// recorded at or before at: what sekisho knew of its upstreams then.
+func (s *Store) ObservationsAt(ctx context.Context, runID int64, at time.Time) (map[string]sekisho.Observation, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations o
+		WHERE run_id = ? AND id = (SELECT MAX(id) FROM upstream_observations
+			WHERE run_id = o.run_id AND upstream = o.upstream AND observed_at <= ?)`, runID, ts(at))
+	if err != nil {
+		return nil, fmt.Errorf("store: observations at: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]sekisho.Observation{}
+	for rows.Next() {
+		o, err := scanObservation(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: observations at: %w", err)
+		}
+		out[o.Upstream] = o
+	}
+	return out, rows.Err()
+}
+
+func scanTransitions(rows *sql.Rows) ([]sekisho.Transition, error) {
+	var out []sekisho.Transition
+	for rows.Next() {
+		var t sekisho.Transition
+		var from, to, at, detail string
+		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
+			return nil, fmt.Errorf("store: transitions: %w", err)
+		}
+		t.From, t.To = sekisho.State(from), sekisho.State(to)
+		t.At = parseTS(sql.NullString{String: at, Valid: true})
+		if detail != "" && detail != "{}" {
+			_ = json.Unmarshal([]byte(detail), &t.Detail)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
