@@ -29,11 +29,11 @@ func Inputs(namespace string, cfg *config.Config, p *config.Pipeline) []Dataset 
 // Input names one upstream; see Inputs.
 func Input(namespace string, cfg *config.Config, u config.Upstream) Dataset {
 	region := "default"
-	if cfg != nil && cfg.Connections.Glue.Region != "" {
+	if cfg != nil && cfg.Connections.Glue != nil && cfg.Connections.Glue.Region != "" {
 		region = cfg.Connections.Glue.Region
 	}
 	trocco := "trocco.io"
-	if cfg != nil {
+	if cfg != nil && cfg.Connections.Trocco != nil {
 		if h := host(cfg.Connections.Trocco.BaseURL); h != "" {
 			trocco = h
 		}

@@ -53,23 +53,16 @@ func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([
 	return scanTransitions(rows)
 }
 
-// AttemptStart returns the transition that began attempt of a run: the gate
-// opening for attempt 1, the operator's rerun for later ones.
-func (s *Store) AttemptStart(ctx context.Context, runID int64, attempt int) (sekisho.Transition, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
-		FROM transitions WHERE run_id = ? AND attempt = ? ORDER BY id LIMIT 1`, runID, attempt)
+// LastTransitionBefore returns the id of the last transition before at, 0
+// when there is none: where a service that has never run starts tailing,
+// so its first start does not replay years of history.
+func (s *Store) LastTransitionBefore(ctx context.Context, at time.Time) (int64, error) {
+	var id int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) FROM transitions WHERE at < ?`, ts(at)).Scan(&id)
 	if err != nil {
-		return sekisho.Transition{}, fmt.Errorf("store: attempt start: %w", err)
+		return 0, fmt.Errorf("store: last transition: %w", err)
 	}
-	defer rows.Close()
-	ts, err := scanTransitions(rows)
-	if err != nil {
-		return sekisho.Transition{}, err
-	}
-	if len(ts) == 0 {
-		return sekisho.Transition{}, fmt.Errorf("no attempt %d of run %d: %w", attempt, runID, sekisho.ErrNotFound)
-	}
-	return ts[0], nil
+	return id, nil
 }
 
 // ObservationsAt returns, for each upstream of a run, the latest observation
