@@ -25,7 +25,7 @@ var staticFS embed.FS
 var pages = map[string]*template.Template{}
 
 func init() {
-	for _, name := range []string{"board.html", "pipeline.html", "notfound.html"} {
+	for _, name := range []string{"board.html", "pipeline.html", "notfound.html", "map.html"} {
 		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
 			"pct": func(p *float64) string {
 				if p == nil {
@@ -55,6 +55,7 @@ type page struct {
 	Refresh         bool
 	Board           *boardView
 	Pipeline        *pipelineView
+	Map             *mapView
 }
 
 func (s *server) lang(r *http.Request, cfg *config.Config) string {

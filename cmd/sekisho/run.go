@@ -27,7 +27,9 @@ import (
 	"github.com/sekisho-dev/sekisho/internal/fastclock"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -139,9 +141,9 @@ func daemonGC() {
 func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(w, nil))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, nil))), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }
@@ -230,6 +232,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	start("engine", func() error { return d.eng.Run(ctx) })
 	start("notices", func() error { return d.sender.Run(ctx) })
+	start("observe", func() error { return observe.Start(ctx, d.o.st, d.cfg.Load, d.o.clock, d.o.log, version) })
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
