@@ -27,9 +27,9 @@ import (
 // Route map geometry, in SVG user units (pixels at scale 1).
 const (
 	mapColW    = 230
-	mapRowH    = 64
+	mapRowH    = 72
 	mapMarginX = 24
-	mapMarginY = 40
+	mapMarginY = 58
 	mapSweeps  = 4
 )
 
@@ -373,7 +373,7 @@ func (m *routeMap) crossings() int {
 // svg draws the map. Text is escaped; colours come from classes in
 // style.css (the CSP allows no inline style).
 func (m *routeMap) svg(lang string) template.HTML {
-	w := mapMarginX*2 + (m.layers-1)*mapColW + 190
+	w := mapMarginX*2 + (m.layers-1)*mapColW + 240
 	h := mapMarginY + m.rows*mapRowH + 10
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="routemap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="map-title">`, w, h, w, h)
@@ -415,14 +415,14 @@ func (m *routeMap) svg(lang string) template.HTML {
 		} else {
 			fmt.Fprintf(&sb, `<circle class="rm-dot" cx="%d" cy="%d" r="9"/>`, st.x, st.y)
 		}
-		fmt.Fprintf(&sb, `<text class="rm-name" x="%d" y="%d">%s %s</text>`, st.x+14, st.y-3, st.emoji, esc(clip(st.label, 26)))
+		fmt.Fprintf(&sb, `<text class="rm-name" x="%d" y="%d">%s %s</text>`, st.x-8, st.y-15, st.emoji, esc(clip(st.label, 26)))
 		sub := st.word
 		cls := "rm-word"
 		if st.reason != "" {
 			sub, cls = st.word+": "+st.reason, "rm-reason"
 		}
 		if sub != "" {
-			fmt.Fprintf(&sb, `<text class="%s" x="%d" y="%d"><title>%s</title>%s</text>`, cls, st.x+14, st.y+13, esc(sub), esc(clip(sub, 30)))
+			fmt.Fprintf(&sb, `<text class="%s" x="%d" y="%d"><title>%s</title>%s</text>`, cls, st.x-8, st.y+25, esc(sub), esc(clip(sub, 30)))
 		}
 		if st.href != "" {
 			sb.WriteString(`</a>`)
