@@ -16,7 +16,7 @@ import (
 // world writes runs the way the engine does (store.OpenGate, store.Apply),
 // so the service is tested on the store's real rows.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context
 	st    *store.Store
 	clock *clockwork.FakeClock
@@ -25,7 +25,7 @@ type world struct {
 
 var gate = time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
