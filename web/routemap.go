@@ -70,20 +70,9 @@ type routeMap struct {
 }
 
 func (s *server) routeMapPage(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.needConfig(w)
+	cfg, b, lang, _, ok := s.today(w, r, "map")
 	if !ok {
 		return
-	}
-	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
-	b, err := status.Build(ctx, s.Store, cfg, "", now)
-	if err != nil {
-		s.internal(w, "map", err)
-		return
-	}
-	if lang != b.Language {
-		for _, p := range b.Pipelines {
-			p.Summarize(lang, now)
-		}
 	}
 	m := layoutMap(cfg, b, lang)
 	pg := newPage(lang)
