@@ -75,11 +75,16 @@ func (s *Store) ObservationsAt(ctx context.Context, runID int64, at time.Time) (
 		return nil, fmt.Errorf("store: observations at: %w", err)
 	}
 	defer rows.Close()
+	return byUpstream(rows)
+}
+
+// byUpstream scans observation rows into a map by upstream name.
+func byUpstream(rows *sql.Rows) (map[string]sekisho.Observation, error) {
 	out := map[string]sekisho.Observation{}
 	for rows.Next() {
 		o, err := scanObservation(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: observations at: %w", err)
+			return nil, fmt.Errorf("store: observations: %w", err)
 		}
 		out[o.Upstream] = o
 	}

@@ -25,21 +25,9 @@ func TestBoardInBrowser(t *testing.T) {
 	defer srv.Close()
 	ctx, consoleProblems := newBrowser(t)
 	shotDir := os.Getenv("SEKISHO_SCREENSHOT_DIR")
-	views := []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{
-		{"desktop", 1280, 900, false},
-		{"phone", 390, 844, true},
-	}
-	for _, v := range views {
+	for _, v := range browserViews {
 		for _, pg := range []struct{ name, path string }{{"board", "/?lang=en"}, {"pipeline", "/pipelines/normal?lang=ja"}} {
-			emulate := chromedp.EmulateViewport(v.width, v.height)
-			if v.mobile {
-				emulate = chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			if err := chromedp.Do(ctx, emulate, chromedp.Navigate(srv.URL+pg.path), chromedp.WaitVisible(".card")); err != nil {
+			if err := chromedp.Do(ctx, v.emulate(), chromedp.Navigate(srv.URL+pg.path), chromedp.WaitVisible(".card")); err != nil {
 				t.Fatalf("%s %s: %v", v.name, pg.name, err)
 			}
 			body := run(t, ctx, chromedp.Text("body"))
@@ -84,6 +72,22 @@ func TestBoardInBrowser(t *testing.T) {
 	if p := consoleProblems(); len(p) > 0 {
 		t.Errorf("browser console reported problems:\n%s", strings.Join(p, "\n"))
 	}
+}
+
+// browserViews are the screens every page is checked on.
+var browserViews = []browserView{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}}
+
+type browserView struct {
+	name          string
+	width, height int64
+	mobile        bool
+}
+
+func (v browserView) emulate() chromedp.Action[chromedp.Void] {
+	if v.mobile {
+		return chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	}
+	return chromedp.EmulateViewport(v.width, v.height)
 }
 
 // newBrowser starts headless Chromium for one test (skipped without it,

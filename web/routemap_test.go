@@ -21,16 +21,8 @@ func TestRouteMapInBrowser(t *testing.T) {
 	defer srv.Close()
 	ctx, consoleProblems := newBrowser(t)
 	shotDir := os.Getenv("SEKISHO_SCREENSHOT_DIR")
-	for _, v := range []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}} {
-		emulate := chromedp.EmulateViewport(v.width, v.height)
-		if v.mobile {
-			emulate = chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-		}
-		if err := chromedp.Do(ctx, emulate, chromedp.Navigate(srv.URL+"/map?lang=en"), chromedp.WaitVisible("svg.routemap")); err != nil {
+	for _, v := range browserViews {
+		if err := chromedp.Do(ctx, v.emulate(), chromedp.Navigate(srv.URL+"/map?lang=en"), chromedp.WaitVisible("svg.routemap")); err != nil {
 			t.Fatalf("%s: %v", v.name, err)
 		}
 		stations := run(t, ctx, chromedp.Evaluate[[]string](
