@@ -34,12 +34,15 @@ func (d *decoder) lineage(root *fields) Lineage {
 		l.Namespace = ns
 	}
 	l.Auth = d.oneOf(f, "auth", "auth", "none", LineageAuths)
+	written, _, _ := d.str(f, "auth")
 	l.Token = d.secret(f, "token")
 	tv, present := f.get("token")
 	switch {
+	case written != "" && !slices.Contains(LineageAuths, written):
+		// the unknown auth is the error to fix first
 	case l.Auth == "bearer" && !present:
 		d.missing(f, "token", " with auth: bearer")
-	case present && l.Auth != "bearer" && slices.Contains(LineageAuths, l.Auth):
+	case present && l.Auth != "bearer":
 		d.fail(tv, "is not used with auth: %s; remove it or set auth: bearer", l.Auth)
 	}
 	return l
