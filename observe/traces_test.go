@@ -1,110 +1,25 @@
 package observe
 
 import (
-	"compress/gzip"
-	"io"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	commonpb "go.opentelemetry.io/proto/otlp/common/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/otlptest"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
 
-// collector is an OTLP/HTTP receiver: it decodes the exported protobuf
-// (POST /v1/traces, application/x-protobuf, per the OTLP specification)
-// and answers with an ExportTraceServiceResponse, or 503 while down.
-type collector struct {
-	srv *httptest.Server
-	mu  sync.Mutex
-	// batches holds the spans of each accepted request, in order.
-	batches [][]*tracepb.Span
-	down    bool
-	refused int
-}
-
-func newCollector(t *testing.T) *collector {
-	c := &collector{}
-	c.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodPost || r.URL.Path != "/v1/traces" || r.Header.Get("Content-Type") != "application/x-protobuf" {
-			http.Error(w, "want POST /v1/traces application/x-protobuf", http.StatusBadRequest)
-			return
-		}
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.down {
-			c.refused++
-			http.Error(w, "unavailable", http.StatusServiceUnavailable)
-			return
-		}
-		var body io.Reader = r.Body
-		if r.Header.Get("Content-Encoding") == "gzip" {
-			gz, err := gzip.NewReader(r.Body)
-			if err != nil {
-				http.Error(w, err.Error(), http.StatusBadRequest)
-				return
-			}
-			body = gz
-		}
-		raw, _ := io.ReadAll(body)
-		var req coltrace.ExportTraceServiceRequest
-		if err := proto.Unmarshal(raw, &req); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		var spans []*tracepb.Span
-		for _, rs := range req.ResourceSpans {
-			for _, ss := range rs.ScopeSpans {
-				spans = append(spans, ss.Spans...)
-			}
-		}
-		c.batches = append(c.batches, spans)
-		out, _ := proto.Marshal(&coltrace.ExportTraceServiceResponse{})
-		w.Header().Set("Content-Type", "application/x-protobuf")
-		w.Write(out)
-	}))
-	t.Cleanup(c.srv.Close)
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", c.srv.URL)
+func newCollector(t *testing.T) *otlptest.Collector {
+	c := otlptest.New(true)
+	t.Cleanup(c.Close)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", c.URL)
 	return c
 }
 
-func (c *collector) spans() []*tracepb.Span {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	var out []*tracepb.Span
-	for _, b := range c.batches {
-		out = append(out, b...)
-	}
-	return out
-}
-
-func (c *collector) setDown(d bool) {
-	c.mu.Lock()
-	c.down = d
-	c.mu.Unlock()
-}
-
-func attr(s *tracepb.Span, key string) any {
-	for _, kv := range s.Attributes {
-		if kv.Key == key {
-			switch v := kv.Value.Value.(type) {
-			case *commonpb.AnyValue_StringValue:
-				return v.StringValue
-			case *commonpb.AnyValue_IntValue:
-				return v.IntValue
-			}
-		}
-	}
-	return nil
-}
+var attr = otlptest.Attr
 
 // The service started from the environment alone (OTEL_EXPORTER_OTLP_ENDPOINT).
 func (w *world) tracingService() *Service {
@@ -133,7 +48,7 @@ func TestSpanTreeAcrossARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	first.Close(w.ctx)
-	if got := len(col.spans()); got != 3 {
+	if got := len(col.Spans()); got != 3 {
 		t.Fatalf("first process exported %d spans, want 2 waits and the trigger", got)
 	}
 
@@ -149,13 +64,10 @@ func TestSpanTreeAcrossARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	col.mu.Lock()
-	batches := len(col.batches)
-	col.mu.Unlock()
-	if batches != 2 {
+	if batches := col.Requests(); batches != 2 {
 		t.Fatalf("%d export requests, want 2 (one per process)", batches)
 	}
-	spans := col.spans()
+	spans := col.Spans()
 	if len(spans) != 5 {
 		t.Fatalf("%d spans, want 5", len(spans))
 	}
@@ -221,19 +133,19 @@ func TestCollectorOutageDelaysSpans(t *testing.T) {
 		map[string]any{"message": "upstream hegel_export failed (jr_1)"}, nil)
 	s := w.tracingService()
 	defer s.Close(w.ctx)
-	col.setDown(true)
+	col.SetDown(true)
 	if err := s.Pass(w.ctx); err == nil {
 		t.Fatal("a pass against a collector that is down reported success")
 	}
 	cur, _ := w.st.Cursor(w.ctx, "traces")
-	if col.refused == 0 || cur != 1 {
-		t.Fatalf("refused %d, cursor %d: want the cursor at the gate, before the undelivered failure", col.refused, cur)
+	if col.Refused() == 0 || cur != 1 {
+		t.Fatalf("refused %d, cursor %d: want the cursor at the gate, before the undelivered failure", col.Refused(), cur)
 	}
-	col.setDown(false)
+	col.SetDown(false)
 	if err := s.Pass(w.ctx); err != nil {
 		t.Fatal(err)
 	}
-	spans := col.spans()
+	spans := col.Spans()
 	var root *tracepb.Span
 	for _, sp := range spans {
 		if sp.Name == "pipeline run" {

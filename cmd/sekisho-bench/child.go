@@ -22,6 +22,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/observe"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/web"
@@ -86,8 +87,14 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 	}
 	srv := web.NewServer(listen, h)
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); _ = eng.Run(ctx) }()
+	go func() {
+		defer wg.Done()
+		if err := observe.Start(ctx, st, func() *config.Config { return cfg }, clock, log, "bench"); err != nil {
+			log.Error("observe", "err", err)
+		}
+	}()
 	go func() { defer wg.Done(); _ = sender.Run(ctx) }()
 	go func() {
 		defer wg.Done()
