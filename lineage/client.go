@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
@@ -28,9 +29,10 @@ const cloudPlatformScope = "https://www.googleapis.com/auth/cloud-platform"
 
 // Client posts RunEvents to one OpenLineage HTTP endpoint.
 type Client struct {
+	mu     sync.Mutex // guards ts, found on first use
 	url    string
-	token  string // bearer
-	ts     oauth2.TokenSource
+	token  string             // bearer
+	ts     oauth2.TokenSource // auth: google
 	google bool
 	http   *retryablehttp.Client
 }
@@ -46,8 +48,9 @@ type Options struct {
 }
 
 // New builds a client for cfg. auth: google takes Application Default
-// Credentials (cloud-platform scope), as Google's Data Lineage API wants.
-func New(ctx context.Context, cfg config.Lineage, o Options) (*Client, error) {
+// Credentials (cloud-platform scope), as Google's Data Lineage API wants,
+// found when the first event goes out.
+func New(cfg config.Lineage, o Options) (*Client, error) {
 	if cfg.URL == "" {
 		return nil, errors.New("lineage: no url")
 	}
@@ -57,15 +60,9 @@ func New(ctx context.Context, cfg config.Lineage, o Options) (*Client, error) {
 	case "bearer":
 	case "google":
 		c.google = true
-		c.ts = o.TokenSource
-		if c.ts == nil {
-			ts, err := google.DefaultTokenSource(context.WithoutCancel(ctx), cloudPlatformScope)
-			if err != nil {
-				return nil, fmt.Errorf("lineage: google credentials not found (set GOOGLE_APPLICATION_CREDENTIALS or run as a service account): %w", err)
-			}
-			c.ts = ts
+		if o.TokenSource != nil {
+			c.ts = oauth2.ReuseTokenSource(nil, o.TokenSource)
 		}
-		c.ts = oauth2.ReuseTokenSource(nil, c.ts)
 	default:
 		return nil, fmt.Errorf("lineage: auth %q: want none, bearer or google", cfg.Auth)
 	}
@@ -96,10 +93,30 @@ func or(d, def time.Duration) time.Duration {
 	return def
 }
 
+// source finds Application Default Credentials on first use; a failed
+// lookup is not kept, so credentials mounted later are found, and until
+// then the events wait in the outbox.
+func (c *Client) source(ctx context.Context) (oauth2.TokenSource, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ts == nil {
+		ts, err := google.DefaultTokenSource(context.WithoutCancel(ctx), cloudPlatformScope)
+		if err != nil {
+			return nil, fmt.Errorf("google credentials not found (set GOOGLE_APPLICATION_CREDENTIALS or run as a service account): %w", err)
+		}
+		c.ts = oauth2.ReuseTokenSource(nil, ts)
+	}
+	return c.ts, nil
+}
+
 func (c *Client) authorize(r *http.Request) error {
 	switch {
-	case c.ts != nil:
-		tok, err := c.ts.Token()
+	case c.google:
+		ts, err := c.source(r.Context())
+		if err != nil {
+			return err
+		}
+		tok, err := ts.Token()
 		if err != nil {
 			return fmt.Errorf("google token: %w", err)
 		}

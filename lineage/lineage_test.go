@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -93,7 +94,7 @@ func event() RunEvent {
 func TestBearerAuthRetriesAndRefusals(t *testing.T) {
 	ctx := context.Background()
 	e := newEndpoint(t, 503, 429, 201, 400)
-	c, err := New(ctx, config.Lineage{URL: e.srv.URL + "/api/v1/lineage", Auth: "bearer", Token: "s3cret-token"}, fast(Options{}))
+	c, err := New(config.Lineage{URL: e.srv.URL + "/api/v1/lineage", Auth: "bearer", Token: "s3cret-token"}, fast(Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +122,7 @@ func TestBearerAuthRetriesAndRefusals(t *testing.T) {
 func TestOutageIsNotARefusal(t *testing.T) {
 	ctx := context.Background()
 	e := newEndpoint(t, 500, 500, 500)
-	c, _ := New(ctx, config.Lineage{URL: e.srv.URL}, fast(Options{Retries: 2}))
+	c, _ := New(config.Lineage{URL: e.srv.URL}, fast(Options{Retries: 2}))
 	err := c.Send(ctx, event())
 	if err == nil || errors.Is(err, ErrRefused) {
 		t.Fatalf("after the retries: %v", err)
@@ -142,7 +143,7 @@ func TestGoogleAuthAndRequestID(t *testing.T) {
 	ctx := context.Background()
 	e := newEndpoint(t, 503)
 	url := e.srv.URL + "/v1/projects/p/locations/asia-northeast1:processOpenLineageRunEvent"
-	c, err := New(ctx, config.Lineage{URL: url, Auth: "google"}, fast(Options{TokenSource: &tokens{}}))
+	c, err := New(config.Lineage{URL: url, Auth: "google"}, fast(Options{TokenSource: &tokens{}}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,5 +198,23 @@ func TestInputsFollowTheNamingScheme(t *testing.T) {
 	// A config without connections (a test, a gate-only file) still names them.
 	if d := Input("ns", &config.Config{}, p.Upstreams[0]); d.Namespace != "awsglue://default" {
 		t.Errorf("no glue connection: %v", d)
+	}
+}
+
+// Without credentials an event waits (an error the caller retries, not a
+// refusal that would skip it), and nothing is sent unauthenticated.
+func TestGoogleWithoutCredentialsWaits(t *testing.T) {
+	t.Setenv("GOOGLE_APPLICATION_CREDENTIALS", filepath.Join(t.TempDir(), "missing.json"))
+	e := newEndpoint(t)
+	c, err := New(config.Lineage{URL: e.srv.URL, Auth: "google"}, fast(Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = c.Send(context.Background(), event())
+	if err == nil || errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "GOOGLE_APPLICATION_CREDENTIALS") {
+		t.Fatalf("Send = %v", err)
+	}
+	if len(e.reqs) != 0 {
+		t.Fatalf("%d requests went out without a token", len(e.reqs))
 	}
 }

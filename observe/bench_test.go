@@ -38,7 +38,7 @@ func BenchmarkTail10k(b *testing.B) {
 		r = w.move(r, sekisho.StateRunning, gate.Add(31*time.Minute), sekisho.ReasonDownstreamRunning, nil, nil)
 		w.move(r, sekisho.StateSucceeded, gate.Add(time.Hour), sekisho.ReasonDownstreamSuccess, nil, nil)
 	}
-	lc, err := lineage.New(w.ctx, cfg.Lineage, lineage.Options{})
+	lc, err := lineage.New(cfg.Lineage, lineage.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

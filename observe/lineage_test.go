@@ -129,7 +129,7 @@ func (w *world) lineageService(m *marquez) *Service {
 	cfg := *w.cfg
 	cfg.Lineage = config.Lineage{URL: m.srv.URL + "/api/v1/lineage", Namespace: "sekisho", Auth: "none"}
 	w.cfg = &cfg
-	c, err := lineage.New(w.ctx, cfg.Lineage, lineage.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
+	c, err := lineage.New(cfg.Lineage, lineage.Options{RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond})
 	if err != nil {
 		w.t.Fatal(err)
 	}

@@ -124,7 +124,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 		s.sinks = append(s.sinks, &traceSink{st: o.Store, exp: o.Traces, cfg: o.Config})
 	}
 	if lc := o.Config().Lineage; o.Lineage == nil && lc.URL != "" {
-		c, err := lineage.New(ctx, lc, lineage.Options{})
+		c, err := lineage.New(lc, lineage.Options{})
 		if err != nil {
 			return nil, err
 		}
