@@ -2,7 +2,7 @@ package e2e
 
 import (
 	"context"
-	"strings"
+	"fmt"
 	"testing"
 	"time"
 
@@ -41,7 +41,7 @@ func TestTraceAcrossSIGKILL(t *testing.T) {
 	w.Glue.PlanRun("export-t", gluesim.Run{Start: now.Add(-2 * time.Minute), Duration: time.Minute})
 	w.Airflow.AddDAG("dag_traced", airflowsim.DAG{Duration: 15 * time.Second})
 	gate := now.Add(2 * time.Second)
-	trig := strings.Replace(AirflowTrigger("v2", "dag_traced"), "}}", "}, trace_context: true}", 1)
+	trig := fmt.Sprintf(`{type: airflow_dag, connection: %s, dag_id: dag_traced, trace_context: true}`, airflowV2Conn)
 	h.writeConfig(w.Config(Settings{}, []Pipeline{{Name: "traced", Schedule: CronAt(gate),
 		Upstreams: []string{GlueUpstream("src", "export-t")}, Trigger: trig}}))
 	date := sekisho.DateOf(gate, time.UTC)
