@@ -28,6 +28,7 @@ import (
 	"github.com/sekisho-dev/sekisho/observe"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -151,7 +152,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if s.logFile, err = os.Create(filepath.Join(s.dir, "sekisho.log")); err != nil {
 		return nil, fmt.Errorf("demo: log file: %w", err)
 	}
-	s.log = slog.New(slog.NewTextHandler(s.logFile, nil))
+	s.log = slog.New(tracing.LogHandler(slog.NewTextHandler(s.logFile, nil)))
 
 	s.ln, err = net.Listen("tcp", o.listen)
 	if err != nil {
