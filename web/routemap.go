@@ -367,7 +367,7 @@ func (m *routeMap) svg(lang string) template.HTML {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="routemap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="map-title">`, w, h, w, h)
 	fmt.Fprintf(&sb, `<title id="map-title">%s</title>`, esc(texts[lang]["map"]))
-	heads := []string{texts[lang]["map_systems"], texts[lang]["map_pipelines"], texts[lang]["map_impacts"]}
+	heads := []string{texts[lang]["map_systems"], texts[lang]["map_flows"], texts[lang]["map_impacts"]}
 	for l := 0; l < m.layers; l++ {
 		head := heads[1]
 		switch l {
