@@ -256,6 +256,9 @@ type TriggerSpec struct {
 	// RetryUnknown lets a trigger without an idempotency key (TROCCO) post
 	// again when a crash left the outcome of its request unknown.
 	RetryUnknown bool `json:"retry_unknown,omitempty"`
+	// TraceContext passes the attempt's W3C traceparent to Airflow in the
+	// DAG run's conf, so Airflow's spans join sekisho's trace (SPEC §16).
+	TraceContext bool `json:"trace_context,omitempty"`
 }
 
 // DagRunID is the deterministic Airflow dag_run_id of one attempt (SPEC §6).

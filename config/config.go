@@ -41,6 +41,7 @@ type Config struct {
 	Server      Server
 	Connections Connections
 	Slack       Slack
+	Lineage     Lineage
 	Pipelines   []*Pipeline
 }
 

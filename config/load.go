@@ -140,6 +140,7 @@ func (d *decoder) parse(data []byte) *Config {
 	cfg.Server = d.server(f)
 	cfg.Connections = d.connections(f)
 	cfg.Slack = d.slack(f)
+	cfg.Lineage = d.lineage(f)
 
 	var defaults *fields
 	if v, ok := f.get("defaults"); ok {

@@ -264,21 +264,7 @@ func (s *Store) queryTransitions(ctx context.Context, where string, args ...any)
 		return nil, fmt.Errorf("store: transitions: %w", err)
 	}
 	defer rows.Close()
-	var out []sekisho.Transition
-	for rows.Next() {
-		var t sekisho.Transition
-		var from, to, at, detail string
-		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
-			return nil, fmt.Errorf("store: transitions: %w", err)
-		}
-		t.From, t.To = sekisho.State(from), sekisho.State(to)
-		t.At = parseTS(sql.NullString{String: at, Valid: true})
-		if detail != "" && detail != "{}" {
-			_ = json.Unmarshal([]byte(detail), &t.Detail)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanTransitions(rows)
 }
 
 // DataVersion changes whenever another connection — another process, such

@@ -25,7 +25,7 @@ var staticFS embed.FS
 var pages = map[string]*template.Template{}
 
 func init() {
-	for _, name := range []string{"board.html", "pipeline.html", "notfound.html"} {
+	for _, name := range []string{"board.html", "pipeline.html", "notfound.html", "map.html"} {
 		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
 			"pct": func(p *float64) string {
 				if p == nil {
@@ -55,6 +55,7 @@ type page struct {
 	Refresh         bool
 	Board           *boardView
 	Pipeline        *pipelineView
+	Map             *mapView
 }
 
 func (s *server) lang(r *http.Request, cfg *config.Config) string {
@@ -138,16 +139,11 @@ var jobEmoji = map[sekisho.JobState]string{sekisho.JobSucceeded: "✅", sekisho.
 	sekisho.JobRunning: "🔄", sekisho.JobPending: "⏳"}
 
 func (s *server) board(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.needConfig(w)
+	cfg, b, lang, now, ok := s.today(w, r, "board")
 	if !ok {
 		return
 	}
-	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
-	b, err := status.Build(ctx, s.Store, cfg, "", now)
-	if err != nil {
-		s.internal(w, "board", err)
-		return
-	}
+	ctx := r.Context()
 	q := slo.Last30(cfg, now, "")
 	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
@@ -166,11 +162,6 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	pct := map[string]*float64{}
 	for _, row := range rep.Pipelines {
 		pct[row.Pipeline] = row.SLOPct
-	}
-	if lang != b.Language {
-		for _, p := range b.Pipelines {
-			p.Summarize(lang, now)
-		}
 	}
 	v := &boardView{OK: b.Overall == status.OverallOK}
 	for _, p := range b.Pipelines {

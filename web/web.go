@@ -75,6 +75,7 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", s.read(s.board))
 	mux.Handle("GET /pipelines/{name}", s.read(s.pipelinePage))
+	mux.Handle("GET /map", s.read(s.routeMapPage))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
 	mux.Handle("GET /api/v1/status", s.read(s.apiStatus))
 	mux.Handle("GET /api/v1/runs", s.read(s.apiRuns))

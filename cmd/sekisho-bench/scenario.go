@@ -44,6 +44,9 @@ type scenario struct {
 	pushProbes  int           // glue events timed from POST to the store (issue 3)
 	cpuProfile  string
 	keep        bool // keep the work directory
+	// observe turns on traces and lineage in the child, against loopback
+	// receivers here (docs/observability.md; BENCHMARKS.md compares).
+	observe bool
 }
 
 // result is what one scenario measured.
@@ -62,6 +65,7 @@ type result struct {
 	pushLat        []time.Duration
 	pushStore      []time.Duration
 	missedTriggers int
+	spans, events  int64 // received by the loopback OTLP and OpenLineage receivers
 }
 
 func (sc scenario) waiting() int { return sc.pipelines - sc.latencyPoll - sc.latencyPush }
@@ -165,6 +169,14 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 
 	yaml, ups := sc.config(gate, w)
 	res.upstreams = ups
+	var childEnv []string
+	if sc.observe {
+		otlp, lineageURL, count, stop := receivers()
+		defer stop()
+		defer func() { res.spans, res.events = count() }()
+		yaml = strings.Replace(yaml, "pipelines:\n", fmt.Sprintf("lineage: {url: %q}\npipelines:\n", lineageURL), 1)
+		childEnv = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp)
+	}
 	cfgPath := filepath.Join(dir, "pipelines.yaml")
 	dbPath := filepath.Join(dir, "sekisho.db")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
@@ -179,6 +191,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		args = append(args, "-cpuprofile", sc.cpuProfile)
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Env = childEnv // nil: the parent's environment
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

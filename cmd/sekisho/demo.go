@@ -27,15 +27,17 @@ import (
 	"github.com/sekisho-dev/sekisho/demo"
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/observe"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
 var cmdDemo = &command{
 	name:    "demo",
 	summary: "run the whole system against built-in simulators (no cloud account needed)",
-	usage:   "demo [--speed N] [--days N] [--listen ADDR] [--seed N] [--db PATH] [--lang ja|en]",
+	usage:   "demo [--speed N] [--days N] [--listen ADDR] [--seed N] [--db PATH] [--lang ja|en] [--lineage-url URL]",
 	run: func(e *env, c *command, args []string) error {
 		fs := flag.NewFlagSet("sekisho demo", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -47,6 +49,7 @@ var cmdDemo = &command{
 		fs.Uint64Var(&o.seed, "seed", 1, "seed of the simulated world: which day has which incident")
 		fs.StringVar(&o.db, "db", "", "SQLite database to keep (default: a temporary one, removed on exit)")
 		fs.StringVar(&o.lang, "lang", "ja", "language of the Slack notices: ja or en")
+		fs.StringVar(&o.lineageURL, "lineage-url", "", "send OpenLineage events to this endpoint (e.g. Marquez's http://localhost:5000/api/v1/lineage); traces follow OTEL_EXPORTER_OTLP_ENDPOINT")
 		pos, err := f.parse(e, args)
 		if err != nil {
 			return err
@@ -75,6 +78,8 @@ type demoOptions struct {
 	db     string
 	lang   string
 	out    io.Writer
+	// lineageURL, if set, receives the OpenLineage events (SPEC §16).
+	lineageURL string
 	// liveAt is the simulated moment the demo goes live; zero: 00:50 today
 	// in Tokyo, just before the first gate, so the action starts at once.
 	liveAt time.Time
@@ -149,7 +154,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if s.logFile, err = os.Create(filepath.Join(s.dir, "sekisho.log")); err != nil {
 		return nil, fmt.Errorf("demo: log file: %w", err)
 	}
-	s.log = slog.New(slog.NewTextHandler(s.logFile, nil))
+	s.log = slog.New(tracing.LogHandler(slog.NewTextHandler(s.logFile, nil)))
 
 	s.ln, err = net.Listen("tcp", o.listen)
 	if err != nil {
@@ -188,6 +193,9 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		Token: token, DBPath: dbPath, Language: o.lang})
 	if err != nil {
 		return nil, err
+	}
+	if o.lineageURL != "" {
+		cfg.Lineage.URL = o.lineageURL
 	}
 	s.cfg = cfg
 	// With --db the record outlives the demo: keep its config beside it,
@@ -250,7 +258,15 @@ func randomToken() (string, error) {
 func (s *demoSystem) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		// Traces and lineage run on real time: the tailing service only
+		// reads what the simulated days wrote.
+		if err := observe.Start(ctx, s.st, s.d.Config, clockwork.NewRealClock(), s.log, version); err != nil {
+			s.log.Error("demo: observability", "err", err)
+		}
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

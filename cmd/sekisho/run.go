@@ -13,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho/internal/daemon"
 	"github.com/sekisho-dev/sekisho/internal/fastclock"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/tracing"
 )
 
 var cmdRun = &command{
@@ -55,7 +56,7 @@ var cmdRun = &command{
 		if addr == "" {
 			addr = cfg.Server.Listen
 		}
-		o := daemon.Options{Config: cfg, ConfigPath: f.configPath(), Store: st, Logger: log, Listen: addr}
+		o := daemon.Options{Config: cfg, ConfigPath: f.configPath(), Store: st, Logger: log, Listen: addr, Version: version}
 		if fast != nil {
 			// Test-only: a sped-up world on loopback simulators. A minute
 			// tick and quick client retries keep the loops from spinning
@@ -114,9 +115,9 @@ func takeFastClock(args []string) ([]string, *fastclock.Clock, error) {
 func newLogger(w io.Writer, format string) (*slog.Logger, error) {
 	switch format {
 	case "text":
-		return slog.New(slog.NewTextHandler(w, nil)), nil
+		return slog.New(tracing.LogHandler(slog.NewTextHandler(w, nil))), nil
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, nil)), nil
+		return slog.New(tracing.LogHandler(slog.NewJSONHandler(w, nil))), nil
 	}
 	return nil, usagef("--log-format %q: want text or json", format)
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/web"
 )
@@ -65,6 +66,8 @@ type Options struct {
 	Tick time.Duration
 	// ReloadEvery is how often the config file is checked for changes.
 	ReloadEvery time.Duration
+	// Version names the producer in traces and lineage events.
+	Version string
 }
 
 // Daemon is the running sekisho: engine, notice sender, HTTP server, and
@@ -119,6 +122,9 @@ func (d *Daemon) Sender() *notify.Sender { return d.sender }
 // Metrics are the daemon's Prometheus metrics.
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
 
+// Config is the config in force (the latest accepted reload).
+func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
+
 // Handler serves the board, the API, event ingestion and /metrics.
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
@@ -150,6 +156,7 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	start("engine", func() error { return d.eng.Run(ctx) })
 	start("notices", func() error { return d.sender.Run(ctx) })
+	start("observe", func() error { return observe.Start(ctx, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version) })
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
