@@ -63,8 +63,8 @@ func WithPollInterval(d time.Duration) Option { return func(s *Sender) { s.idle 
 // WithCallTimeout bounds each Slack call (default 20s).
 func WithCallTimeout(d time.Duration) Option { return func(s *Sender) { s.callTimeout = d } }
 
-// WithMetrics counts each delivery outcome: sent, retry, filtered or logged
-// (no Slack configured). *metrics.Metrics has this method.
+// WithMetrics counts each delivery outcome: sent, retry, filtered, silenced
+// or logged (no Slack configured). *metrics.Metrics has this method.
 func WithMetrics(m interface{ Notice(kind, outcome string) }) Option {
 	return func(s *Sender) { s.metrics = m }
 }
@@ -229,6 +229,10 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return next, err
 	}
+	silences, err := s.silencesFor(ctx, pending)
+	if err != nil {
+		return next, err
+	}
 	blocked := map[int64]bool{}
 	delivered := 0
 	for _, n := range pending {
@@ -240,7 +244,7 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 			next = earliest(next, n.NextTryAt)
 			continue
 		}
-		out, err := s.deliver(ctx, snap, n, now)
+		out, err := s.deliver(ctx, snap, n, now, silences)
 		if err != nil {
 			return next, err
 		}
@@ -272,12 +276,15 @@ type outcome struct {
 
 // deliver renders and posts one due notice. Its error is a store failure
 // or a shutdown; a Slack failure is an outcome with a retry time.
-func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time) (outcome, error) {
+func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, sil store.Silences) (outcome, error) {
 	cfg := snap.cfg
 	p := s.pipelineOf(ctx, cfg, n)
 	msg := Render(cfg.Slack.Language, n, p, cfg.Server.PublicURL)
 	text := msg.Text()
 	attrs := []any{logNotice, n.ID, logKind, string(n.Kind), logPipeline, n.Pipeline, logDate, n.LogicalDate}
+	if done, err := s.silence(ctx, n, sil, now, text); done || err != nil {
+		return outcome{ok: done}, err
+	}
 	if p != nil && filterable(n.Kind) && !p.Notify.Wants(n.Kind) {
 		if _, err := s.st.FinishNotice(ctx, n.ID, now, FilteredPrefix+text); err != nil {
 			return outcome{}, err

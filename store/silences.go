@@ -61,7 +61,7 @@ func (ss Silences) For(pipeline string, t time.Time) (Silence, bool) {
 var ErrBadSilence = errors.New("bad silence")
 
 // AddSilence records a silence starting at its StartsAt and returns it with
-// its new id.
+// its id: a new random one unless sil.ID is set (a copy from another store).
 func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
 	switch {
 	case len(sil.Pipelines) == 0:
@@ -72,11 +72,13 @@ func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
 		return sil, fmt.Errorf("%w: the end %s is not after the start %s", ErrBadSilence,
 			sil.EndsAt.UTC().Format(time.RFC3339), sil.StartsAt.UTC().Format(time.RFC3339))
 	}
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return sil, fmt.Errorf("store: silence id: %w", err)
+	if sil.ID == "" {
+		var b [8]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return sil, fmt.Errorf("store: silence id: %w", err)
+		}
+		sil.ID = "sil_" + hex.EncodeToString(b[:])
 	}
-	sil.ID = "sil_" + hex.EncodeToString(b[:])
 	if sil.CreatedAt.IsZero() {
 		sil.CreatedAt = sil.StartsAt
 	}
@@ -168,4 +170,19 @@ func (s *Store) querySilences(ctx context.Context, where string, args ...any) (S
 		ps.Close()
 	}
 	return out, nil
+}
+
+// CheckSilencePipelines refuses a silence naming a pipeline known does not
+// know: a typo would silence nothing while the operator believes otherwise.
+func CheckSilencePipelines(names []string, known func(string) bool) error {
+	var bad []string
+	for _, n := range names {
+		if !known(n) {
+			bad = append(bad, fmt.Sprintf("%q", n))
+		}
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("%w: unknown pipeline %s (see pipelines.yaml)", ErrBadSilence, strings.Join(bad, ", "))
+	}
+	return nil
 }
