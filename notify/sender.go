@@ -235,7 +235,26 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 	}
 	blocked := map[int64]bool{}
 	delivered := 0
+	incidents := newIncidentPass(pending)
 	for _, n := range pending {
+		if n.Kind.IsIncident() {
+			out, err := s.deliverIncident(ctx, snap, n, now, silences, incidents)
+			if err != nil {
+				return next, err
+			}
+			if out.ok {
+				delivered++
+				continue
+			}
+			if !out.retryAt.IsZero() {
+				next = earliest(next, out.retryAt)
+			}
+			if out.verdict.global {
+				s.pause(out.retryAt)
+				break
+			}
+			continue
+		}
 		if n.RunID != 0 && blocked[n.RunID] {
 			continue
 		}
@@ -255,10 +274,7 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 		blocked[n.RunID] = n.RunID != 0
 		next = earliest(next, out.retryAt)
 		if out.verdict.global {
-			// One probe per backoff while Slack is down or limiting us.
-			s.mu.Lock()
-			s.pauseUntil = out.retryAt
-			s.mu.Unlock()
+			s.pause(out.retryAt)
 			break
 		}
 	}
@@ -266,6 +282,14 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 		next = now
 	}
 	return next, nil
+}
+
+// pause holds every delivery until at: one probe per backoff while Slack is
+// down or limiting us.
+func (s *Sender) pause(at time.Time) {
+	s.mu.Lock()
+	s.pauseUntil = at
+	s.mu.Unlock()
 }
 
 type outcome struct {
@@ -303,12 +327,19 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 		s.count(n, "logged")
 		return outcome{ok: true}, nil
 	}
+	return s.attempt(ctx, snap, n, now, text, attrs, func(ctx context.Context) error { return s.post(ctx, snap, n, p, msg) })
+}
+
+// attempt makes one delivery try of a due notice with post, recording the
+// try before the call and its outcome after.
+func (s *Sender) attempt(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, text string, attrs []any,
+	post func(context.Context) error) (outcome, error) {
 	tries := n.Tries + 1
 	if err := s.st.StartNoticeTry(ctx, n.ID, now.Add(s.backoff.delay(tries))); err != nil {
 		return outcome{}, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
-	err := s.post(cctx, snap, n, p, msg)
+	err := post(cctx)
 	cancel()
 	if err == nil {
 		if _, err := s.st.FinishNotice(ctx, n.ID, s.clock.Now(), text); err != nil {
@@ -342,6 +373,11 @@ func (s *Sender) post(ctx context.Context, snap snapshot, n sekisho.Notice, p *c
 	if snap.client != nil {
 		return s.postBot(ctx, snap, n, p, msg)
 	}
+	return s.postWebhook(ctx, snap, msg)
+}
+
+// postWebhook posts one message through the incoming webhook.
+func (s *Sender) postWebhook(ctx context.Context, snap snapshot, msg Message) error {
 	wm := &slack.WebhookMessage{Text: msg.Text(), Blocks: &slack.Blocks{BlockSet: msg.Blocks()}}
 	if err := slack.PostWebhookCustomHTTPContext(ctx, snap.cfg.Slack.WebhookURL.Value(), s.hc, wm); err != nil {
 		return fmt.Errorf("slack webhook: %w", err)

@@ -30,9 +30,14 @@ type env struct {
 	s     *Sender
 }
 
-func newEnv(t *testing.T, mode string) *env {
+// newEnv starts the fake clock at t0, or at start when given.
+func newEnv(t *testing.T, mode string, start ...time.Time) *env {
 	t.Helper()
-	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(t0), logs: &syncBuffer{}}
+	at := t0
+	if len(start) > 0 {
+		at = start[0]
+	}
+	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(at), logs: &syncBuffer{}}
 	e.sim = slacksim.New(e.clock, slacksim.WithToken(testToken))
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(e.srv.Close)
