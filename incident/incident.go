@@ -194,11 +194,12 @@ var folded = map[sekisho.NoticeKind]bool{
 //  5. A failed job upstream without an incident opens one for that run.
 //  6. Otherwise the pipeline's own run is the cause of a new incident.
 //
-// The pipeline's own notice is suppressed when it joins as affected
-// (cases 1 to 5) and its kind is upstream_failed, delay or timed_out.
-// Notices about its own downstream (run_failed, trigger_failed,
-// long_running) are never suppressed: a failed run is the cause of its own
-// incident (case 6) and speaks for itself.
+// The pipeline's own notice is suppressed (Decision.Suppress) when it joins
+// as affected (cases 1 to 5) and its kind is upstream_failed, delay or
+// timed_out; the notifier enforces it from the stored membership. Notices
+// about its own downstream (run_failed, trigger_failed, long_running) are
+// never suppressed: a failed run is the cause of its own incident (case 6)
+// and speaks for itself.
 func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
 	me := Member{Pipeline: t.Pipeline, Date: t.Date, RunID: t.RunID, Role: RoleAffected, Kind: t.Kind,
 		State: t.State, JoinedAt: now}

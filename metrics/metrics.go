@@ -54,7 +54,7 @@ func New() *Metrics {
 		}, []string{"from", "to"}),
 		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sekisho_notices_total",
-			Help: "Slack notices by kind and outcome (sent|retry|filtered|silenced|logged).",
+			Help: "Slack notices by kind and outcome (sent|retry|filtered|silenced|grouped|logged).",
 		}, []string{"kind", "outcome"}),
 	}
 	m.reg.MustRegister(m.sensorChecks, m.sensorTime, m.gateLatency, m.transitions, m.notices,

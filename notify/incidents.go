@@ -30,8 +30,10 @@ import (
 // once. A notice whose content an earlier message already carried is
 // marked sent with GroupedPrefix.
 
-// GroupedPrefix starts the stored text of an incident notice that another
-// message carried (webhook mode): it is marked sent without being posted.
+// GroupedPrefix starts the stored text of a notice an incident speaks for:
+// an affected pipeline's own upstream_failed, delay, timed_out or recovery,
+// or (webhook mode) an incident notice another message carried. It is
+// marked sent without being posted; the board still shows what it said.
 const GroupedPrefix = "(grouped: "
 
 // incidentPass is what one pass knows of the incident notices it holds.
@@ -267,4 +269,26 @@ func (s *Sender) updateIncidentRoot(ctx context.Context, snap snapshot, v incide
 	if err != nil {
 		s.log.Warn("slack chat.update of an incident's root failed", "incident", inc.Key, logError, snap.red.text(err))
 	}
+}
+
+// grouped reports the incident that speaks for a run's own notice: an
+// affected pipeline's upstream_failed, delay and timed_out are said by its
+// incident's messages, and so is its recovery unless it is also the cause
+// of an incident (then it sent alerts of its own). Notices about its own
+// downstream (run_failed, trigger_failed, long_running, at_risk) are its
+// own.
+func (s *Sender) grouped(ctx context.Context, n sekisho.Notice) (string, error) {
+	switch n.Kind {
+	case sekisho.NoticeUpstreamFailed, sekisho.NoticeDelay, sekisho.NoticeTimedOut, sekisho.NoticeRecovery:
+	default:
+		return "", nil
+	}
+	if n.Pipeline == "" || n.LogicalDate == "" {
+		return "", nil
+	}
+	key, cause, err := s.st.IncidentRoles(ctx, n.Pipeline, n.LogicalDate)
+	if err != nil || key == "" || (n.Kind == sekisho.NoticeRecovery && cause) {
+		return "", err
+	}
+	return key, nil
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -39,9 +40,10 @@ func cascadeConfig(cfg *config.Config) {
 }
 
 // night plays the cascade on the store as the engine writes it: each
-// trouble placed by incident.Place and written with its transition (or on
-// its own for a deadline), the sender passing after every step. pass is
-// called at each step with the step's time.
+// pipeline's own notice queued as today (upstream_failed, delay, recovery)
+// and its trouble placed by incident.Place and written in the same
+// transaction (or just before, for a deadline that no state change
+// carries); the sender passes after every step.
 type night struct {
 	t     *testing.T
 	cfg   *config.Config
@@ -77,7 +79,14 @@ func (n *night) upstreamFailed(p, resource, upstream, runID string) {
 	r := n.runs[p]
 	ch := n.place(incident.Trouble{Pipeline: p, Date: cascadeDay, RunID: r.ID, State: sekisho.StateBlocked,
 		Kind: sekisho.NoticeUpstreamFailed, Upstream: upstream, Resource: resource, ExternalID: runID, Message: "exit 1"})
-	n.move(p, sekisho.StateBlocked, ch)
+	n.move(p, sekisho.StateBlocked, []sekisho.Notice{n.notice(p, sekisho.NoticeUpstreamFailed,
+		sekisho.NoticeFacts{Upstream: upstream, ExternalID: runID, Message: "exit 1", State: sekisho.StateBlocked})}, ch)
+}
+
+func (n *night) notice(p string, kind sekisho.NoticeKind, f sekisho.NoticeFacts) sekisho.Notice {
+	r := n.runs[p]
+	return sekisho.Notice{RunID: r.ID, Pipeline: p, LogicalDate: cascadeDay, Attempt: r.Attempt, Kind: kind,
+		DedupeKey: fmt.Sprintf("%s:%d:%s", kind, r.ID, f.ExternalID), Facts: f, CreatedAt: n.clock.Now()}
 }
 
 // late records a pipeline's missed deadline: no state change carries it.
@@ -88,17 +97,24 @@ func (n *night) late(p string) {
 	if err := n.st.RecordIncidents(context.Background(), []incident.Change{ch}, n.clock.Now()); err != nil {
 		n.t.Fatal(err)
 	}
+	if _, err := n.st.AddNotice(context.Background(), n.notice(p, sekisho.NoticeDelay, sekisho.NoticeFacts{State: r.State})); err != nil {
+		n.t.Fatal(err)
+	}
 }
 
-func (n *night) move(p string, to sekisho.State, changes ...incident.Change) {
+func (n *night) move(p string, to sekisho.State, ns []sekisho.Notice, changes ...incident.Change) {
 	n.t.Helper()
 	r := n.runs[p]
 	next := r
 	next.State = to
 	if to == sekisho.StateSucceeded {
 		next.FirstSuccessAt = n.clock.Now()
+		// A run that succeeds after any alert gets a recovery.
+		if had, _ := n.st.Notices(context.Background(), r.ID); len(had) > 0 {
+			ns = append(ns, n.notice(p, sekisho.NoticeRecovery, sekisho.NoticeFacts{State: sekisho.StateSucceeded}))
+		}
 	}
-	got, err := n.st.Apply(context.Background(), r, next, n.clock.Now(), store.Step{Reason: "test", Incidents: changes})
+	got, err := n.st.Apply(context.Background(), r, next, n.clock.Now(), store.Step{Reason: "test", Notices: ns, Incidents: changes})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -136,14 +152,14 @@ func (n *night) play(pass func(step string)) {
 	at("06:00:30")
 	pass("after the deadlines")
 	at("07:00:00")
-	n.move("mart_a", sekisho.StateSucceeded)
+	n.move("mart_a", sekisho.StateSucceeded, nil)
 	pass("mart_a recovers")
 	at("07:00:10")
-	n.move("mart_b", sekisho.StateSucceeded)
-	n.move("report_c", sekisho.StateSucceeded)
+	n.move("mart_b", sekisho.StateSucceeded, nil)
+	n.move("report_c", sekisho.StateSucceeded, nil)
 	pass("mart_b, report_c recover")
 	at("07:30:00")
-	n.move("report_d", sekisho.StateSucceeded)
+	n.move("report_d", sekisho.StateSucceeded, nil)
 	pass("report_d recovers")
 	at("07:31:00")
 	pass("the end")
@@ -155,6 +171,22 @@ func about(msgs []slacksim.Message, key string) []slacksim.Message {
 	for _, m := range msgs {
 		if strings.Contains(string(m.Blocks), key) {
 			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// ownNotices are the pipelines' own notices (not the incidents').
+func ownNotices(t *testing.T, st *store.Store) []sekisho.Notice {
+	t.Helper()
+	all, err := st.AllNotices(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []sekisho.Notice
+	for _, n := range all {
+		if !n.Kind.IsIncident() {
+			out = append(out, n)
 		}
 	}
 	return out
@@ -185,6 +217,19 @@ func TestIncidentCascadeWebhook(t *testing.T) {
 			t.Log(m.Text)
 		}
 		t.Fatalf("the cascade gave %d webhook messages, want 3 (opened, joined, resolved)", len(msgs))
+	}
+	// The pipelines' own notices were all queued, as before, and the
+	// incidents spoke for every one: Slack got 4 messages in all (the
+	// cascade's 3 and the unrelated failure's opening) for 10 notices that
+	// used to be 10 messages.
+	own := ownNotices(t, e.st)
+	if len(own) != 10 || len(e.sim.Messages()) != 4 {
+		t.Fatalf("%d own notices, %d slack messages; want 10 and 4", len(own), len(e.sim.Messages()))
+	}
+	for _, n := range own {
+		if !strings.HasPrefix(n.Text, GroupedPrefix+"incident job:") {
+			t.Errorf("%s of %s: %q, want grouped into its incident", n.Kind, n.Pipeline, n.Text)
+		}
 	}
 	opened, joined, resolved := msgs[0].Text, msgs[1].Text, msgs[2].Text
 	for _, want := range []string{"【障害】上流ジョブ hegel_export の失敗の影響で、2 つのデータフローのデータ更新が止まっています（2026-11-21）",
@@ -341,5 +386,43 @@ func TestIncidentAgainstSlacktest(t *testing.T) {
 	}
 	if n, _ := st.OutboxBacklog(context.Background()); n != 0 {
 		t.Fatalf("backlog %d", n)
+	}
+}
+
+func TestOwnDownstreamNoticesStayTheirOwn(t *testing.T) {
+	e := newCascadeEnv(t, "webhook", "en")
+	e.cfg.Slack.GroupWait = 0
+	n := newNight(t, e.cfg, e.st, e.clock)
+	ctx := context.Background()
+	e.clock.Advance(40 * time.Minute)
+	n.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	e.pass(t)
+	// The export is rerun; mart_a's own DAG run then fails: a notice of its
+	// own, and its run the cause of a second incident.
+	e.clock.Advance(time.Hour)
+	open, _ := e.st.OpenIncidents(ctx)
+	failed := n.notice("mart_a", sekisho.NoticeRunFailed, sekisho.NoticeFacts{ExternalID: "dag_1", Message: "task failed"})
+	changes, _ := incident.Fold(e.cfg.Graph(), open, []sekisho.Notice{failed}, nil, e.clock.Now())
+	n.move("mart_a", sekisho.StateFailed, []sekisho.Notice{failed}, changes...)
+	e.pass(t)
+	// Rerun by hand, it succeeds: its recovery answers its own run_failed.
+	e.clock.Advance(time.Hour)
+	n.move("mart_a", sekisho.StateWaiting, nil)
+	n.move("mart_a", sekisho.StateSucceeded, nil)
+	e.pass(t)
+	var heads []string
+	for _, m := range e.sim.Messages() {
+		heads = append(heads, strings.SplitN(m.Text, "\n", 2)[0])
+	}
+	want := []string{"🚨 Incident: 1 data flow stopped by the failure of upstream job hegel_export",
+		"🚨 The update of 学習状況ダッシュボード failed", "✅ Data for 学習状況ダッシュボード is up to date",
+		"✅ Resolved: the incident caused by the failure of upstream job hegel_export"}
+	if len(heads) != len(want) {
+		t.Fatalf("slack got %q", heads)
+	}
+	for i := range want {
+		if !strings.HasPrefix(heads[i], want[i]) {
+			t.Fatalf("slack got %q, want %q", heads, want)
+		}
 	}
 }

@@ -63,8 +63,8 @@ func WithPollInterval(d time.Duration) Option { return func(s *Sender) { s.idle 
 // WithCallTimeout bounds each Slack call (default 20s).
 func WithCallTimeout(d time.Duration) Option { return func(s *Sender) { s.callTimeout = d } }
 
-// WithMetrics counts each delivery outcome: sent, retry, filtered, silenced
-// or logged (no Slack configured). *metrics.Metrics has this method.
+// WithMetrics counts each delivery outcome: sent, retry, filtered, silenced,
+// grouped (an incident speaks for it) or logged (no Slack configured). *metrics.Metrics has this method.
 func WithMetrics(m interface{ Notice(kind, outcome string) }) Option {
 	return func(s *Sender) { s.metrics = m }
 }
@@ -306,6 +306,12 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 	msg := Render(cfg.Slack.Language, n, p, cfg.Server.PublicURL)
 	text := msg.Text()
 	attrs := []any{logNotice, n.ID, logKind, string(n.Kind), logPipeline, n.Pipeline, logDate, n.LogicalDate}
+	if key, err := s.grouped(ctx, n); err != nil || key != "" {
+		if err != nil {
+			return outcome{}, err
+		}
+		return s.finishIncident(ctx, n, now, GroupedPrefix+"incident "+key+") ", "grouped", attrs, text)
+	}
 	if done, err := s.silence(ctx, n, sil, now, text); done || err != nil {
 		return outcome{ok: done}, err
 	}

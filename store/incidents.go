@@ -377,3 +377,28 @@ func (s *Store) SaveIncidentThread(ctx context.Context, key, channel, threadTS s
 	}
 	return nil
 }
+
+// IncidentRoles tells how a pipeline run takes part in incidents: the key
+// of the earliest incident it is affected by ("" if none), and whether it
+// is the cause of one. The sender groups a run's own notices by it.
+func (s *Store) IncidentRoles(ctx context.Context, pipeline, date string) (affectedBy string, cause bool, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT i.incident_key, m.role FROM incident_members m JOIN incidents i ON i.id = m.incident_id
+		WHERE m.pipeline = ? AND m.logical_date = ? ORDER BY i.id`, pipeline, date)
+	if err != nil {
+		return "", false, fmt.Errorf("store: incident roles: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, role string
+		if err := rows.Scan(&key, &role); err != nil {
+			return "", false, fmt.Errorf("store: incident roles: %w", err)
+		}
+		switch {
+		case role == incident.RoleCause:
+			cause = true
+		case affectedBy == "":
+			affectedBy = key
+		}
+	}
+	return affectedBy, cause, rows.Err()
+}
