@@ -198,48 +198,15 @@ func (s *Sender) finishIncident(ctx context.Context, n sekisho.Notice, now time.
 
 // postIncidentBot posts an incident message with the bot token: the first
 // one opens the incident's thread, later ones reply and rewrite the root.
-// Like postBot, a retried message is looked for before it is posted again.
 func (s *Sender) postIncidentBot(ctx context.Context, snap snapshot, n sekisho.Notice, v incidentView, msg Message) error {
-	api, key := snap.client, v.inc.Key
-	ch, ts, have, err := s.st.IncidentThread(ctx, key)
-	if err != nil {
-		return err
-	}
-	if have {
-		found := false
-		if n.Tries > 0 {
-			if found, err = s.findInThread(ctx, api, ch, ts, n); err != nil {
-				return err
-			}
-		}
-		if !found {
-			opts := append(msgOptions(n, msg), slack.MsgOptionTS(ts))
-			if _, _, err := api.PostMessageContext(ctx, ch, opts...); err != nil {
-				return fmt.Errorf("slack chat.postMessage: %w", err)
-			}
-		}
-		s.updateIncidentRoot(ctx, snap, v, ch, ts)
-		return nil
-	}
-	channel := incidentChannel(snap, v)
-	if channel == "" {
-		return slack.SlackErrorResponse{Err: "channel_not_found"}
-	}
-	if n.Tries > 0 {
-		ch, ts, found, err := s.findInHistory(ctx, api, channel, n)
-		if err != nil {
-			return err
-		}
-		if found {
+	key := v.inc.Key
+	return s.postThreaded(ctx, snap, n, msg, incidentChannel(snap, v), thread{
+		load: func(ctx context.Context) (string, string, bool, error) { return s.st.IncidentThread(ctx, key) },
+		save: func(ctx context.Context, ch, ts string) error {
 			return s.st.SaveIncidentThread(ctx, key, ch, ts, s.clock.Now())
-		}
-	}
-	ch, ts, err = api.PostMessageContext(ctx, channel, msgOptions(n, msg)...)
-	if err != nil {
-		return fmt.Errorf("slack chat.postMessage: %w", err)
-	}
-	s.learnChannel(channel, ch)
-	return s.st.SaveIncidentThread(ctx, key, ch, ts, s.clock.Now())
+		},
+		refresh: func(ctx context.Context, ch, ts string) { s.updateIncidentRoot(ctx, snap, v, ch, ts) },
+	})
 }
 
 // incidentChannel is where an incident's thread goes: the notify.channel

@@ -199,18 +199,21 @@ func newCascadeEnv(t *testing.T, mode, lang string) *env {
 	return e
 }
 
-func TestIncidentCascadeWebhook(t *testing.T) {
-	e := newCascadeEnv(t, "webhook", "ja")
+// playRestarting plays the night, passing the sender after every step, and
+// restarts it (a new sender on the same store) before the step named.
+func playRestarting(t *testing.T, e *env, restartAt string) {
 	n := newNight(t, e.cfg, e.st, e.clock)
-	restarted := false
 	n.play(func(step string) {
-		if step == "after the deadlines" && !restarted {
-			// A restart mid-incident: a new sender on the same store.
+		if step == restartAt {
 			e.s = newSender(t, e.cfg, e.st, e.clock, newLogger(e.logs), WithHTTPClient(e.srv.Client()))
-			restarted = true
 		}
 		e.pass(t)
 	})
+}
+
+func TestIncidentCascadeWebhook(t *testing.T) {
+	e := newCascadeEnv(t, "webhook", "ja")
+	playRestarting(t, e, "after the deadlines")
 	msgs := about(e.sim.Messages(), cascadeKey)
 	if len(msgs) != 3 {
 		for _, m := range msgs {
@@ -262,15 +265,7 @@ func TestIncidentCascadeWebhook(t *testing.T) {
 
 func TestIncidentCascadeBot(t *testing.T) {
 	e := newCascadeEnv(t, "bot", "en")
-	n := newNight(t, e.cfg, e.st, e.clock)
-	restarted := false
-	n.play(func(step string) {
-		if step == "deadlines" && !restarted {
-			e.s = newSender(t, e.cfg, e.st, e.clock, newLogger(e.logs), WithHTTPClient(e.srv.Client()))
-			restarted = true
-		}
-		e.pass(t)
-	})
+	playRestarting(t, e, "deadlines")
 	msgs := about(e.sim.Messages(), cascadeKey)
 	var roots []slacksim.Message
 	for _, m := range msgs {
