@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -135,7 +134,7 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	}
 	var root *sekisho.Notice
 	for i := range notices {
-		if !notices[i].SentAt.IsZero() && !strings.HasPrefix(notices[i].Text, FilteredPrefix) {
+		if !notices[i].SentAt.IsZero() && !NotPosted(notices[i].Text) {
 			root = &notices[i]
 			break
 		}

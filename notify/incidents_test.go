@@ -387,6 +387,48 @@ func TestIncidentAgainstSlacktest(t *testing.T) {
 func TestOwnDownstreamNoticesStayTheirOwn(t *testing.T) {
 	e := newCascadeEnv(t, "webhook", "en")
 	e.cfg.Slack.GroupWait = 0
+	ownFailureAfterIncident(t, e)
+	var heads []string
+	for _, m := range e.sim.Messages() {
+		heads = append(heads, strings.SplitN(m.Text, "\n", 2)[0])
+	}
+	want := []string{"🚨 Incident: 1 data flow stopped by the failure of upstream job hegel_export",
+		"🚨 The update of 学習状況ダッシュボード failed", "✅ Data for 学習状況ダッシュボード is up to date",
+		"✅ Resolved: the incident caused by the failure of upstream job hegel_export"}
+	if len(heads) != len(want) {
+		t.Fatalf("slack got %q", heads)
+	}
+	for i := range want {
+		if !strings.HasPrefix(heads[i], want[i]) {
+			t.Fatalf("slack got %q, want %q", heads, want)
+		}
+	}
+}
+
+// TestOwnThreadSkipsGroupedNotices: in bot mode the run's own thread opens
+// with its run_failed, and its root is rewritten from it, not from the
+// grouped upstream_failed that came first.
+func TestOwnThreadSkipsGroupedNotices(t *testing.T) {
+	e := newCascadeEnv(t, "bot", "en")
+	ownFailureAfterIncident(t, e)
+	var runRoot *slacksim.Message
+	for _, m := range e.sim.Messages() {
+		if m.ThreadTS == "" && !strings.Contains(string(m.Blocks), "incident") {
+			m := m
+			runRoot = &m
+		}
+	}
+	if runRoot == nil || runRoot.Updates == 0 || !strings.Contains(runRoot.Text, "The update of 学習状況ダッシュボード failed") ||
+		strings.Contains(runRoot.Text, "grouped") {
+		t.Fatalf("run thread root = %+v", runRoot)
+	}
+}
+
+// ownFailureAfterIncident: mart_a is held back by the export's failure; once
+// the export is rerun, mart_a's own DAG run fails, and then a rerun by hand
+// succeeds.
+func ownFailureAfterIncident(t *testing.T, e *env) {
+	t.Helper()
 	n := newNight(t, e.cfg, e.st, e.clock)
 	ctx := context.Background()
 	e.clock.Advance(40 * time.Minute)
@@ -405,19 +447,4 @@ func TestOwnDownstreamNoticesStayTheirOwn(t *testing.T) {
 	n.move("mart_a", sekisho.StateWaiting, nil)
 	n.move("mart_a", sekisho.StateSucceeded, nil)
 	e.pass(t)
-	var heads []string
-	for _, m := range e.sim.Messages() {
-		heads = append(heads, strings.SplitN(m.Text, "\n", 2)[0])
-	}
-	want := []string{"🚨 Incident: 1 data flow stopped by the failure of upstream job hegel_export",
-		"🚨 The update of 学習状況ダッシュボード failed", "✅ Data for 学習状況ダッシュボード is up to date",
-		"✅ Resolved: the incident caused by the failure of upstream job hegel_export"}
-	if len(heads) != len(want) {
-		t.Fatalf("slack got %q", heads)
-	}
-	for i := range want {
-		if !strings.HasPrefix(heads[i], want[i]) {
-			t.Fatalf("slack got %q, want %q", heads, want)
-		}
-	}
 }

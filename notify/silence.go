@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -53,4 +54,12 @@ func (s *Sender) silence(ctx context.Context, n sekisho.Notice, sil store.Silenc
 		logDate, n.LogicalDate, "silence", w.ID)
 	s.count(n, "silenced")
 	return true, nil
+}
+
+// NotPosted reports whether a delivered notice's stored text says it was
+// deliberately not posted: filtered by notify.on, silenced, or grouped
+// into an incident's messages.
+func NotPosted(text string) bool {
+	return strings.HasPrefix(text, FilteredPrefix) || strings.HasPrefix(text, SilencedPrefix) ||
+		strings.HasPrefix(text, GroupedPrefix)
 }
