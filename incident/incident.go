@@ -219,8 +219,12 @@ func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
 		for _, inc := range byAge(open) {
 			if m, ok := inc.Member(t.Pipeline, t.Date); ok {
 				if m.Role == RoleCause {
+					// The cause's own trouble grows (late, then timed out):
+					// the incident names it as it is now.
 					me.Role = RoleCause
-					return Decision{Change: Change{Cause: inc.Cause, Members: []Member{me}}}
+					c := inc.Cause
+					c.State, c.Message = causeState(t), t.Message
+					return Decision{Change: Change{Cause: c, Members: []Member{me}}}
 				}
 				return affected(inc.Cause)
 			}

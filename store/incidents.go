@@ -51,6 +51,13 @@ func writeIncident(ctx context.Context, tx *sql.Tx, c incident.Change, at time.T
 		Scan(&id, &resolved); err != nil {
 		return err
 	}
+	if cause.Kind == incident.CauseRun && causeSpeaks(c) {
+		// The cause run's own trouble grows (late, then timed out).
+		if _, err := tx.ExecContext(ctx, `UPDATE incidents SET cause_state = ?, cause_message = ? WHERE id = ?`,
+			cause.State, cause.Message, id); err != nil {
+			return err
+		}
+	}
 	if resolved.Valid {
 		// The same cause is back (a rerun failed the same way): the
 		// incident is open again, so the board shows it.
@@ -89,6 +96,17 @@ func writeIncident(ctx context.Context, tx *sql.Tx, c incident.Change, at time.T
 		}
 	}
 	return nil
+}
+
+// causeSpeaks reports whether a change carries the cause run's own trouble,
+// so its state is the cause's state now.
+func causeSpeaks(c incident.Change) bool {
+	for _, m := range c.Members {
+		if m.Role == incident.RoleCause && m.Pipeline == c.Cause.Pipeline && m.Date == c.Cause.Date {
+			return true
+		}
+	}
+	return false
 }
 
 // announceJoin queues the message of an affected pipeline joining: the

@@ -248,3 +248,24 @@ func TestIncidentsMigrationOnPostgres(t *testing.T) {
 		t.Fatal("a member of no incident was accepted")
 	}
 }
+
+func TestIncidentCauseStateFollowsItsRun(t *testing.T) {
+	s := openTest(t)
+	ctx := context.Background()
+	const day = "2026-11-21"
+	a := gate(t, s, "mart_a", day)
+	g := cascadeGraph{}
+	place := func(kind sekisho.NoticeKind, state sekisho.State) incident.Change {
+		open, _ := s.OpenIncidents(ctx)
+		d := incident.Place(g, open, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: state, Kind: kind}, t0)
+		return d.Change
+	}
+	if err := s.RecordIncidents(ctx, []incident.Change{place(sekisho.NoticeDelay, sekisho.StateWaiting)}, t0); err != nil {
+		t.Fatal(err)
+	}
+	a = to(t, s, a, sekisho.StateTimedOut, t0.Add(time.Hour), place(sekisho.NoticeTimedOut, sekisho.StateTimedOut))
+	inc, err := s.Incident(ctx, "run:mart_a#"+day)
+	if err != nil || inc.Cause.State != "timed_out" || len(inc.Members) != 1 || inc.Members[0].Kind != sekisho.NoticeTimedOut {
+		t.Fatalf("incident = %+v, %v: the cause is named as it is now", inc, err)
+	}
+}
