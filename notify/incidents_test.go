@@ -42,8 +42,8 @@ func cascadeConfig(cfg *config.Config) {
 // night plays the cascade on the store as the engine writes it: each
 // pipeline's own notice queued as today (upstream_failed, delay, recovery)
 // and its trouble placed by incident.Place and written in the same
-// transaction (or just before, for a deadline that no state change
-// carries); the sender passes after every step.
+// transaction (AddNoticesWithIncidents for a deadline, which no state
+// change carries); the sender passes after every step.
 type night struct {
 	t     *testing.T
 	cfg   *config.Config
@@ -94,10 +94,8 @@ func (n *night) late(p string) {
 	n.t.Helper()
 	r := n.runs[p]
 	ch := n.place(incident.Trouble{Pipeline: p, Date: cascadeDay, RunID: r.ID, State: r.State, Kind: sekisho.NoticeDelay})
-	if err := n.st.RecordIncidents(context.Background(), []incident.Change{ch}, n.clock.Now()); err != nil {
-		n.t.Fatal(err)
-	}
-	if _, err := n.st.AddNotice(context.Background(), n.notice(p, sekisho.NoticeDelay, sekisho.NoticeFacts{State: r.State})); err != nil {
+	delay := n.notice(p, sekisho.NoticeDelay, sekisho.NoticeFacts{State: r.State})
+	if _, err := n.st.AddNoticesWithIncidents(context.Background(), []sekisho.Notice{delay}, []incident.Change{ch}, n.clock.Now()); err != nil {
 		n.t.Fatal(err)
 	}
 }

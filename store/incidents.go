@@ -420,3 +420,32 @@ func (s *Store) IncidentRoles(ctx context.Context, pipeline, date string) (affec
 	}
 	return affectedBy, cause, rows.Err()
 }
+
+// AddNoticesWithIncidents queues notices that no state change carries (a
+// deadline passing, a second upstream failing while blocked) together with
+// the incident changes they cause, in one transaction, so the sender never
+// sees such a notice before the membership that groups it. It returns how
+// many notices were new (a dedupe key seen before adds nothing).
+func (s *Store) AddNoticesWithIncidents(ctx context.Context, ns []sekisho.Notice, changes []incident.Change, at time.Time) (int, error) {
+	added := 0
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		added = 0
+		if err := writeIncidents(ctx, tx, changes, at); err != nil {
+			return err
+		}
+		for _, n := range ns {
+			ok, err := insertNotice(ctx, tx, n, at)
+			if err != nil {
+				return err
+			}
+			if ok {
+				added++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: add notices with incidents: %w", err)
+	}
+	return added, nil
+}

@@ -88,12 +88,13 @@ func TestIncidentCascadeInTheTransitionsTransaction(t *testing.T) {
 	at = at.Add(4 * time.Hour)
 	for _, p := range []string{"report_c", "report_d"} {
 		c := place(incident.Trouble{Pipeline: p, Date: day, RunID: runs[p].ID, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay})
-		if err := s.RecordIncidents(ctx, []incident.Change{c}, at); err != nil {
-			t.Fatal(err)
+		delay := sekisho.Notice{RunID: runs[p].ID, Pipeline: p, LogicalDate: day, Kind: sekisho.NoticeDelay, DedupeKey: "delay:" + p}
+		if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at); err != nil || n != 1 {
+			t.Fatalf("added %d, %v", n, err)
 		}
 		// Written twice, as after a restart: nothing doubles.
-		if err := s.RecordIncidents(ctx, []incident.Change{c}, at.Add(time.Minute)); err != nil {
-			t.Fatal(err)
+		if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at.Add(time.Minute)); err != nil || n != 0 {
+			t.Fatalf("added again %d, %v", n, err)
 		}
 	}
 	all, err := s.Incidents(ctx, IncidentFilter{Date: day})
