@@ -10,6 +10,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
@@ -29,6 +30,12 @@ func TestSilenceMetrics(t *testing.T) {
 	add(-time.Hour, 3*time.Hour, "alpha")
 	add(time.Hour, 4*time.Hour, "gamma")
 	add(-3*time.Hour, -time.Hour, "delta")
+	cause := incident.Cause{Kind: incident.CauseJob, Date: "2026-11-03", Resource: "glue_job:x", ExternalID: "jr_1"}
+	if err := st.RecordIncidents(ctx, []incident.Change{{Cause: cause, Members: []incident.Member{
+		{Pipeline: "alpha", Date: "2026-11-03", Role: incident.RoleAffected, Kind: "delay", State: "waiting"},
+		{Pipeline: "beta", Date: "2026-11-03", Role: incident.RoleAffected, Kind: "delay", State: "waiting"}}}}, now); err != nil {
+		t.Fatal(err)
+	}
 	m := metrics.New()
 	h := m.Handler(st, func() *config.Config { return &config.Config{Location: time.UTC} }, clockwork.NewFakeClockAt(now))
 	rec := httptest.NewRecorder()
@@ -42,6 +49,8 @@ func TestSilenceMetrics(t *testing.T) {
 		`sekisho_pipeline_silenced_until_seconds{pipeline="alpha"} 1.7937e+09`,
 		`sekisho_pipeline_silenced_until_seconds{pipeline="beta"} 1.7936964e+09`,
 		`sekisho_silences_scrape_error 0`,
+		"sekisho_incidents_open 1",
+		"sekisho_incident_affected_pipelines 2",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %s", want)
