@@ -200,10 +200,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 
 // last30 is the 30 days ending today in the config's zone.
 func last30(cfg *config.Config, now time.Time, pipeline string) slo.Query {
-	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
+	loc := topLocation(cfg)
 	t := now.In(loc)
 	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, loc)
 	return slo.Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
