@@ -18,11 +18,13 @@ import (
 type incidentWords struct {
 	opened, joined, recovered, resolved string // headlines: %[1]s cause subject, %[2]s count, %[3]s pipelines, %[4]s date
 	causeJob, causeRun                  map[string]string
+	jobSentence                         string            // %[1]s upstream, %[2]s resource, %[3]s run id, %[4]s time, %[5]s ": message"
+	runSentence                         map[string]string // by cause state: %[1]s pipeline, %[2]s date, %[3]s time, %[4]s ": message"
 	stopped, reach, usedBy, doing, now  string
 	doingJob, doingRun, doingDone       string
 	board                               string
 	count, countOne                     string // %d pipelines; one pipeline
-	late                                string
+	late                                string // a member past its deadline
 }
 
 var incidentJa = incidentWords{
@@ -33,6 +35,12 @@ var incidentJa = incidentWords{
 	causeJob:  map[string]string{"": "上流ジョブ %s の失敗"},
 	causeRun: map[string]string{"failed": "%s の失敗", "timed_out": "%s のタイムアウト",
 		incident.CauseLate: "%s の遅れ"},
+	jobSentence: "上流ジョブ %[1]s（%[2]s、実行ID %[3]s）が %[4]s に失敗しました%[5]s",
+	runSentence: map[string]string{
+		"failed":           "%[1]s（%[2]s）のデータ更新が %[3]s に失敗しました%[4]s",
+		"timed_out":        "%[1]s（%[2]s）は上流が揃わないまま %[3]s にタイムアウトしました%[4]s",
+		incident.CauseLate: "%[1]s（%[2]s）のデータ更新が期限に間に合っていません（%[3]s 時点）%[4]s",
+	},
 	stopped:   "止まったもの",
 	reach:     "影響範囲",
 	usedBy:    "影響する利用先",
@@ -55,6 +63,12 @@ var incidentEn = incidentWords{
 	causeJob:  map[string]string{"": "the failure of upstream job %s"},
 	causeRun: map[string]string{"failed": "the failure of %s", "timed_out": "the timeout of %s",
 		incident.CauseLate: "the delay of %s"},
+	jobSentence: "Upstream job %[1]s (%[2]s, run %[3]s) failed at %[4]s%[5]s.",
+	runSentence: map[string]string{
+		"failed":           "The update of %[1]s (%[2]s) failed at %[3]s%[4]s.",
+		"timed_out":        "%[1]s (%[2]s) timed out at %[3]s with its upstreams not ready%[4]s.",
+		incident.CauseLate: "The update of %[1]s (%[2]s) missed its deadline (as of %[3]s)%[4]s.",
+	},
 	stopped:   "What stopped",
 	reach:     "What it reaches",
 	usedBy:    "Used by",
@@ -152,7 +166,7 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 		head = m + " " + head
 	}
 	msg := Message{Headline: head, Marker: marker(n.DedupeKey)}
-	msg.Details = append(msg.Details, "*"+w.stopped+"*: "+causeSentence(v.inc.Cause, c, loc, v.inc.OpenedAt))
+	msg.Details = append(msg.Details, "*"+w.stopped+"*: "+causeSentence(v.inc.Cause, w, loc, v.inc.OpenedAt))
 	var reach []string
 	for _, m := range v.affected() {
 		reach = append(reach, "• "+memberLine(m, c, w))
@@ -178,33 +192,20 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 }
 
 // causeSentence says what stopped: the failed job run or the troubled run.
-func causeSentence(cause incident.Cause, c *catalog, loc *time.Location, at time.Time) string {
+func causeSentence(cause incident.Cause, w *incidentWords, loc *time.Location, at time.Time) string {
 	when := fmtTime(at, loc)
 	if cause.Kind == incident.CauseJob {
 		name := cause.Upstream
 		if name == "" {
 			name = cause.Resource
 		}
-		if c == &english {
-			return "Upstream job " + esc(name) + " (" + esc(cause.Resource) + ", run " + esc(cause.ExternalID) + ") failed at " + when + colon(cause.Message) + "."
-		}
-		return "上流ジョブ " + esc(name) + "（" + esc(cause.Resource) + "、実行ID " + esc(cause.ExternalID) + "）が " + when + " に失敗しました" + colon(cause.Message)
+		return fmt.Sprintf(w.jobSentence, esc(name), esc(cause.Resource), esc(cause.ExternalID), when, colon(cause.Message))
 	}
-	state := c.state(sekisho.State(cause.State))
-	if cause.State == incident.CauseLate {
-		state = incidentWordsFor(langOf(c)).late
+	f, ok := w.runSentence[cause.State]
+	if !ok {
+		f = w.runSentence["failed"]
 	}
-	if c == &english {
-		return esc(cause.Pipeline) + " (" + cause.Date + "): " + state + " at " + when + colon(cause.Message) + "."
-	}
-	return esc(cause.Pipeline) + "（" + cause.Date + "）: " + when + " に" + state + colon(cause.Message)
-}
-
-func langOf(c *catalog) string {
-	if c == &english {
-		return "en"
-	}
-	return "ja"
+	return fmt.Sprintf(f, esc(cause.Pipeline), cause.Date, when, colon(cause.Message))
 }
 
 // memberLine is one affected pipeline: its name, state now and date.

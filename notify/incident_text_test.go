@@ -42,17 +42,30 @@ func TestIncidentGolden(t *testing.T) {
 		n        sekisho.Notice
 		resolved bool
 		joined   []string
+		runCause string // a troubled run as the cause: its state
 	}{
-		{"incident_opened", incident.OpenedNotice(cascadeKey, sampleIncident(false).Cause, time.Time{}), false, nil},
+		{"incident_opened", incident.OpenedNotice(cascadeKey, sampleIncident(false).Cause, time.Time{}), false, nil, ""},
 		{"incident_joined", incident.JoinedNotice(cascadeKey, sampleIncident(false).Members[2], time.Time{}), false,
-			[]string{"report_c", "report_d"}},
-		{"incident_recovered", incident.RecoveredNotice(cascadeKey, sampleIncident(false).Members[0], time.Time{}), false, nil},
-		{"incident_resolved", incident.ResolvedNotice(cascadeKey, cascadeDay, time.Time{}), true, nil},
+			[]string{"report_c", "report_d"}, ""},
+		{"incident_recovered", incident.RecoveredNotice(cascadeKey, sampleIncident(false).Members[0], time.Time{}), false, nil, ""},
+		{"incident_resolved", incident.ResolvedNotice(cascadeKey, cascadeDay, time.Time{}), true, nil, ""},
+		{"incident_opened_late_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, incident.Cause{}, time.Time{}), false, nil, incident.CauseLate},
+		{"incident_opened_failed_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, incident.Cause{}, time.Time{}), false, nil, "failed"},
 	}
 	for _, lang := range []string{"ja", "en"} {
 		for _, c := range cases {
 			t.Run(c.name+"."+lang, func(t *testing.T) {
 				inc := sampleIncident(c.resolved)
+				if c.runCause != "" {
+					// mart_a's own run is the cause; report_c waits on it.
+					inc.Key = "run:mart_a#" + cascadeDay
+					inc.Cause = incident.Cause{Kind: incident.CauseRun, Date: cascadeDay, Pipeline: "mart_a", State: c.runCause}
+					if c.runCause == "failed" {
+						inc.Cause.Message = "task build_marts failed"
+					}
+					inc.Members = []incident.Member{inc.Members[0], inc.Members[2]}
+					inc.Members[0].Role, inc.Members[0].Kind = incident.RoleCause, sekisho.NoticeRunFailed
+				}
 				v := incidentView{inc: inc, visible: inc.Members, cfg: cfg}
 				got := RenderIncident(lang, c.n, v, c.joined, "https://sekisho.example.internal", tokyo).Text() + "\n"
 				checkGolden(t, c.name+"."+lang+".txt", got)
