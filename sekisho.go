@@ -347,6 +347,7 @@ type NoticeFacts struct {
 	Duration    string    `json:"duration,omitempty"`
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
+	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
 }
 
 // Clock is the time source every component takes, so tests can run a week

@@ -106,6 +106,10 @@ type Slack struct {
 	APIURL     string
 	Language   string // ja | en (default ja)
 	DigestAt   sekisho.TimeOfDay
+	// GroupWait is how long webhook mode holds an incident's first message
+	// so the pipelines affected by then are in it, and the least time
+	// between two messages about one incident (SPEC §17; default 30s).
+	GroupWait time.Duration
 }
 
 // Enabled reports whether any Slack mode is configured.

@@ -28,7 +28,7 @@ var KnownKeys = map[string][]string{
 	"connections.glue":      {"region", "endpoint"},
 	"connections.trocco":    {"base_url", "api_key"},
 	"connections.airflow.*": {"base_url", "api_version", "auth", "username", "password", "token"},
-	"slack":                 {"webhook_url", "token", "channel", "api_url", "language", "digest_at"},
+	"slack":                 {"webhook_url", "token", "channel", "api_url", "language", "digest_at", "group_wait"},
 	"lineage":               {"url", "namespace", "auth", "token"},
 	"pipelines[]":           pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",

@@ -32,7 +32,13 @@ type env struct {
 
 func newEnv(t *testing.T, mode string, opts ...slacksim.Option) *env {
 	t.Helper()
-	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(t0), logs: &syncBuffer{}}
+	return newEnvAt(t, mode, t0, opts...)
+}
+
+// newEnvAt starts the fake clock at start.
+func newEnvAt(t *testing.T, mode string, start time.Time, opts ...slacksim.Option) *env {
+	t.Helper()
+	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(start), logs: &syncBuffer{}}
 	e.sim = slacksim.New(e.clock, append([]slacksim.Option{slacksim.WithToken(testToken)}, opts...)...)
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(e.srv.Close)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/incident"
 )
 
 const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
@@ -86,6 +87,9 @@ type Step struct {
 	Reason  string
 	Detail  map[string]any
 	Notices []sekisho.Notice
+	// Incidents are incident.Place's changes for this step (SPEC §17),
+	// written in the same transaction; see incidents.go.
+	Incidents []incident.Change
 }
 
 // Apply writes next over prev if the stored run is still at prev.Version
@@ -136,7 +140,10 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 				return err
 			}
 		}
-		return nil
+		if err := writeIncidents(ctx, tx, step.Incidents, at); err != nil {
+			return err
+		}
+		return settleIncidents(ctx, tx, next, at)
 	})
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {

@@ -87,6 +87,8 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
+	Incidents []incidentBlock // one per open incident (incidents.go)
+	Silences  []silenceRow
 }
 
 type pipelineCard struct {
@@ -100,6 +102,7 @@ type pipelineCard struct {
 	SLOPct             *float64
 	HasSLO             bool
 	Cells              []cellView
+	Silence            *silenceMark // 🔧 while a silence holds
 }
 
 type upstreamView struct {
@@ -175,6 +178,10 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 			a.Downstreams = append(a.Downstreams, affectedDownstream{Name: d.Name, Emoji: de, Word: dw, Impacts: d.Impacts})
 		}
 		v.Affected = append(v.Affected, a)
+	}
+	if err := s.addIncidents(ctx, v, b, cfg, lang, now); err != nil {
+		s.internal(w, "board", err)
+		return
 	}
 	pg := newPage(lang)
 	pg.Board, pg.Refresh = v, true

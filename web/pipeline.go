@@ -12,9 +12,10 @@ import (
 )
 
 type pipelineView struct {
-	Card  pipelineCard
-	Chart chart
-	Runs  []runView
+	Card      pipelineCard
+	Chart     chart
+	Runs      []runView
+	Incidents []incidentRow // incidents.go
 }
 
 type runView struct {
@@ -73,6 +74,14 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		pct = rep.Pipelines[0].SLOPct
 	}
 	v := &pipelineView{Card: s.card(today, lang, now, cells, pct, cfg), Chart: newChart(cells, lang)}
+	if err := s.markSilenced(ctx, &v.Card, cfg, now); err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	if v.Incidents, err = s.incidentRows(ctx, name, cfg, lang); err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
 	runs, err := s.Store.Runs(ctx, store.RunFilter{Pipeline: name, Limit: recentRuns})
 	if err != nil {
 		s.internal(w, "pipeline page", err)
