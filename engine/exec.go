@@ -70,7 +70,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 // the one place to fence it (every write and request takes ctx). Memory
 // comes first, then the observations, then the run's write with its
 // notices; requests go out only once that write stood.
-func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st Step, now time.Time) error {
+func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, now time.Time) error {
 	p := rec.spec
 	for _, ef := range st.Effects {
 		switch ef.kind {
