@@ -45,14 +45,14 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	p := rec.spec
 	f := facts{answer: a, recorded: rec.recorded, queued: rec.queued, inflight: rec.inflight,
 		retry: rec.retry, followAt: rec.followAt}
+	if a != nil {
+		f.trigger = a.adapter // the adapter that answered
+		return f
+	}
 	if p.Trigger != nil {
 		if trig := e.trigger(p.Trigger.Type); trig != nil {
 			f.trigger = triggerInfo{configured: true, idempotent: trig.Idempotent()}
 		}
-	}
-	if a != nil {
-		f.trigger = a.adapter // the adapter that answered
-		return f
 	}
 	if waits(r.State) {
 		f.ups = make(map[string]obsView, len(p.Upstreams))
