@@ -20,7 +20,7 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                         {"version", "timezone", "defaults", "store", "server", "connections", "slack", "pipelines"},
+	"":                         {"version", "timezone", "defaults", "store", "server", "connections", "slack", "lineage", "pipelines"},
 	"defaults":                 pipelineKeys[1:],
 	"store":                    {"path"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
@@ -29,12 +29,13 @@ var KnownKeys = map[string][]string{
 	"connections.trocco":       {"base_url", "api_key", "rate_limit"},
 	"connections.airflow.*":    {"base_url", "api_version", "auth", "username", "password", "token", "rate_limit"},
 	"connections.*.rate_limit": {"requests", "per", "daily"},
-	"slack":                    {"webhook_url", "token", "channel", "api_url", "language", "digest_at"},
+	"slack":                    {"webhook_url", "token", "channel", "api_url", "language", "digest_at", "group_wait"},
+	"lineage":                  {"url", "namespace", "auth", "token"},
 	"pipelines[]":              pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
 		"pipeline_definition_id", "connection", "dag_id", "pipeline"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
-		"pipeline_definition_id", "retry_unknown"},
+		"pipeline_definition_id", "retry_unknown", "trace_context"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on"},

@@ -21,6 +21,7 @@ var schemaObjects = map[string]string{
 	"connections.airflow.*":    "definitions/airflowConnection",
 	"connections.*.rate_limit": "definitions/rateLimit",
 	"slack":                    "properties/slack",
+	"lineage":                  "properties/lineage",
 	"pipelines[]":              "definitions/pipeline",
 	"pipelines[].upstreams[]":  "definitions/upstream",
 	"pipelines[].trigger":      "definitions/trigger",

@@ -64,7 +64,7 @@ func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Durati
 	pl, up, conn := p.find(r)
 	in.Share = p.share[conn]
 	if pl != nil {
-		in.Loc = p.cfg.LocationOf(pl)
+		in.Loc = pl.Location
 	}
 	h, fresh := p.history[r.Key()]
 	p.mu.Unlock()
