@@ -42,6 +42,7 @@ type Config struct {
 	Server      Server
 	Connections Connections
 	Slack       Slack
+	Lineage     Lineage
 	Pipelines   []*Pipeline
 }
 
@@ -53,18 +54,6 @@ func (c *Config) Pipeline(name string) *Pipeline {
 		}
 	}
 	return nil
-}
-
-// LocationOf is p's time zone, else the config's, else UTC: a loaded config
-// always sets p.Location; configs built by hand in tests may not.
-func (c *Config) LocationOf(p *Pipeline) *time.Location {
-	switch {
-	case p.Location != nil:
-		return p.Location
-	case c != nil && c.Location != nil:
-		return c.Location
-	}
-	return time.UTC
 }
 
 // Store configures the store.
@@ -97,14 +86,16 @@ type Connections struct {
 
 // Glue configures the AWS Glue client; credentials come from the default chain.
 type Glue struct {
-	Region   string
-	Endpoint string // optional override, e.g. a local test double
+	Region    string
+	Endpoint  string // optional override, e.g. a local test double
+	RateLimit RateLimit
 }
 
 // Trocco configures the TROCCO API client.
 type Trocco struct {
-	BaseURL string // default https://trocco.io
-	APIKey  Secret
+	BaseURL   string // default https://trocco.io
+	APIKey    Secret
+	RateLimit RateLimit // default DefaultTroccoRateLimit
 }
 
 // Airflow configures one named Airflow / Composer environment.
@@ -112,10 +103,11 @@ type Airflow struct {
 	Name       string
 	BaseURL    string
 	APIVersion string // v1 (Airflow 2, default) | v2 (Airflow 3)
-	Auth       string // google | basic | bearer | none
+	Auth       string // google | basic | bearer | password | none
 	Username   string
 	Password   Secret
 	Token      Secret
+	RateLimit  RateLimit
 }
 
 // Slack configures notices. Webhook mode and bot mode are exclusive.
@@ -126,6 +118,10 @@ type Slack struct {
 	APIURL     string
 	Language   string // ja | en (default ja)
 	DigestAt   sekisho.TimeOfDay
+	// GroupWait is how long webhook mode holds an incident's first message
+	// so the pipelines affected by then are in it, and the least time
+	// between two messages about one incident (SPEC §17; default 30s).
+	GroupWait time.Duration
 }
 
 // Enabled reports whether any Slack mode is configured.

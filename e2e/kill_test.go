@@ -12,7 +12,6 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
-	"github.com/sekisho-dev/sekisho/store"
 )
 
 var killsFlag = flag.Int("e2e.kills", 32, "SIGKILLs in TestKillAroundTrigger")
@@ -60,6 +59,7 @@ func TestKillAroundTrigger(t *testing.T) {
 	w.Airflow.SetFaults(airflowsim.Faults{Slow: 0.6, SlowDelay: 400 * time.Millisecond})
 	w.Trocco.SetFaults(troccosim.Faults{Slow: 0.6, SlowFor: 400 * time.Millisecond})
 	cfg := h.writeConfig(w.Config(Settings{}, ps))
+	ctx := context.Background()
 	date := sekisho.DateOf(gate, time.UTC)
 
 	start := time.Now()
@@ -85,53 +85,36 @@ func TestKillAroundTrigger(t *testing.T) {
 		}
 	}
 	// The last daemon lives: every open attempt must finish.
-	waitNoOpenRuns(t, st, 30*time.Second)
+	var open []sekisho.Run
+	if !h.d.WaitFor(30*time.Second, func() bool {
+		var err error
+		if open, err = st.OpenRuns(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return len(open) == 0
+	}) {
+		t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
+	}
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)
 	}
-	hs := h.checkRuns(st, ps, dagOf, defOf)
+	hs, err := ReadHistories(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != len(ps) {
+		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
+	}
+	reportProblems(t, "history", CheckPaths(hs))
 	trig := w.Airflow.Triggers()
+	reportProblems(t, "airflow", CheckAirflowOnce(hs, trig, dagOf))
+	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
 	if n := len(w.Airflow.InvalidRequests()); n != 0 {
 		t.Errorf("airflow saw %d requests off the OpenAPI document: %+v", n, w.Airflow.InvalidRequests()[0])
 	}
 	// Every attempt ends as it should: Airflow ones succeed (409 makes a
 	// repeat harmless), TROCCO ones succeed or fail as unknown.
-	attempts, unknown := checkAttemptEnds(t, hs, defOf)
-	conflicts := 0
-	for _, tr := range trig {
-		if tr.Status == 409 {
-			conflicts++
-		}
-	}
-	h.checkNoSecrets()
-	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown), %d airflow 409 repeats, %s",
-		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, conflicts, time.Since(start).Round(time.Millisecond))
-}
-
-// waitNoOpenRuns waits until every run in st has finished.
-func waitNoOpenRuns(t *testing.T, st *store.Store, limit time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		open, err := st.OpenRuns(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(open) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// checkAttemptEnds checks every attempt ended as it should: Airflow ones
-// succeed (409 makes a repeat harmless), TROCCO ones (defOf) succeed or
-// fail as unknown. It returns the attempts and the unknown ones.
-func checkAttemptEnds(t *testing.T, hs []History, defOf map[string]int64) (attempts, unknown int) {
-	t.Helper()
+	var attempts, unknown, conflicts int
 	for _, h := range hs {
 		for _, a := range h.Attempts() {
 			attempts++
@@ -145,24 +128,12 @@ func checkAttemptEnds(t *testing.T, hs []History, defOf map[string]int64) (attem
 			}
 		}
 	}
-	return attempts, unknown
-}
-
-// checkRuns reads every run's history from st and checks, against the
-// simulators' records: one run per pipeline, every history a valid path,
-// one DAG run per attempt (dagOf) and at most one TROCCO workflow job per
-// attempt (defOf).
-func (h *harness) checkRuns(st *store.Store, ps []Pipeline, dagOf map[string]string, defOf map[string]int64) []History {
-	h.t.Helper()
-	hs, err := ReadHistories(context.Background(), st)
-	if err != nil {
-		h.t.Fatal(err)
+	for _, tr := range trig {
+		if tr.Status == 409 {
+			conflicts++
+		}
 	}
-	if len(hs) != len(ps) {
-		h.t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
-	}
-	reportProblems(h.t, "history", CheckPaths(hs))
-	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), dagOf))
-	reportProblems(h.t, "trocco", CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf))
-	return hs
+	h.checkNoSecrets()
+	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown), %d airflow 409 repeats, %s",
+		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, conflicts, time.Since(start).Round(time.Millisecond))
 }

@@ -28,7 +28,7 @@ const (
 var benchZones = []string{"Asia/Tokyo", "UTC", "America/New_York"}
 
 func benchConfig(b *testing.B) *config.Config {
-	cfg := &config.Config{Location: time.UTC}
+	cfg := config.Fill(&config.Config{Location: time.UTC})
 	for i := range benchPipelines {
 		tz := benchZones[i%len(benchZones)]
 		cfg.Pipelines = append(cfg.Pipelines, pipeline(b, fmt.Sprintf("p%04d", i), "0 2 * * *", tz, "06:00", 0.95))
@@ -40,18 +40,7 @@ func benchConfig(b *testing.B) *config.Config {
 // pipelines. Filling takes tens of seconds, so the file is kept in
 // os.TempDir under a name keyed by the schema and the fixture version and
 // reused by later runs.
-func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
-	ctx := context.Background()
-	st, err := store.Open(ctx, benchPath(b, cfg))
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	return st.ReadDB()
-}
-
-// benchPath is the SQLite file benchDB reads, filled on first use.
-func benchPath(b *testing.B, cfg *config.Config) string {
+func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 	ctx := context.Background()
 	probe, err := store.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
 	if err != nil {
@@ -76,7 +65,12 @@ func benchPath(b *testing.B, cfg *config.Config) string {
 		}
 		b.Logf("filled %s in %s", path, time.Since(start).Round(time.Millisecond))
 	}
-	return path
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	return st
 }
 
 // fillYear writes a year of runs, most met, some late, failed, timed out,
@@ -215,11 +209,7 @@ func BenchmarkReportYear1000(b *testing.B) {
 func BenchmarkReportYear1000Postgres(b *testing.B) {
 	cfg := benchConfig(b)
 	ctx := context.Background()
-	lite, err := store.Open(ctx, benchPath(b, cfg), store.WithoutMigrating())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer lite.Close()
+	lite := benchDB(b, cfg)
 	pgURL := pgtest.URL(b)
 	pg, err := store.Open(ctx, pgURL)
 	if err != nil {
@@ -240,7 +230,7 @@ func BenchmarkReportYear1000Postgres(b *testing.B) {
 	}
 	b.Logf("copied the year into PostgreSQL in %s", time.Since(start).Round(time.Millisecond))
 	q := Query{From: benchFrom, To: benchTo, Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
-	want, err := Compute(ctx, lite.ReadDB(), cfg, q)
+	want, err := Compute(ctx, lite, cfg, q)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -248,7 +238,7 @@ func BenchmarkReportYear1000Postgres(b *testing.B) {
 	b.ResetTimer()
 	var rep *Report
 	for b.Loop() {
-		if rep, err = Compute(ctx, pg.ReadDB(), cfg, q); err != nil {
+		if rep, err = Compute(ctx, pg, cfg, q); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -2,7 +2,6 @@ package slo
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -24,15 +23,15 @@ type runRow struct {
 }
 
 // openFixture creates a migrated store, writes rows straight into it, and
-// returns the store's read pool, as the CLI and the server use it.
-func openFixture(t testing.TB, rows []runRow) *sql.DB {
+// returns the store, as the CLI and the server use it.
+func openFixture(t testing.TB, rows []runRow) *store.Store {
 	t.Helper()
 	return openFixtureAt(t, filepath.Join(t.TempDir(), "slo.db"), rows)
 }
 
 // openFixtureAt is openFixture on the store at loc, SQLite or PostgreSQL
 // (internal/storetest).
-func openFixtureAt(t testing.TB, loc string, rows []runRow) *sql.DB {
+func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, loc)
@@ -57,7 +56,7 @@ func openFixtureAt(t testing.TB, loc string, rows []runRow) *sql.DB {
 			t.Fatalf("insert %+v: %v", r, err)
 		}
 	}
-	return st.ReadDB()
+	return st
 }
 
 func null(s string) any {

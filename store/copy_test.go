@@ -58,6 +58,11 @@ func TestCopyAllIntoPostgreSQL(t *testing.T) {
 	}
 	want := map[string]int64{"runs": 80, "transitions": 240, "upstream_observations": 80, "notices": 81,
 		"slack_threads": 80, "learned_jobs": 40}
+	for table, n := range got {
+		if _, ok := want[table]; !ok && n == 0 {
+			delete(got, table) // a table of history the fixture leaves empty (incidents, silences, …)
+		}
+	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("counts %v, want %v", got, want)
 	}

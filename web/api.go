@@ -123,7 +123,7 @@ func (s *server) apiSLO(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, err := slo.Compute(r.Context(), s.Store.ReadDB(), cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
+	rep, err := slo.Compute(r.Context(), s.Store, cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
 		Pipeline: q.Get("pipeline"), Now: s.Clock.Now()})
 	switch {
 	case errors.Is(err, slo.ErrBadRange):
@@ -187,15 +187,7 @@ func newRunJSON(r sekisho.Run, now time.Time) runJSON {
 		Deadline: ptime(r.Deadline), RecoverBy: ptime(r.RecoverBy), TriggeredAt: ptime(r.TriggeredAt),
 		StartedAt: ptime(r.StartedAt), FinishedAt: ptime(r.FinishedAt), FirstSuccessAt: ptime(r.FirstSuccessAt),
 		ExternalID: r.ExternalID, Message: r.Message}
-	switch {
-	case r.State == sekisho.StateSkipped || r.Deadline.IsZero():
-	case !r.FirstSuccessAt.IsZero():
-		met := !r.FirstSuccessAt.After(r.Deadline)
-		j.SLOMet = &met
-	case now.After(r.Deadline):
-		met := false
-		j.SLOMet = &met
-	}
+	j.SLOMet = slo.JudgeRun(r, now).SLO.Bool()
 	if !r.FirstSuccessAt.IsZero() {
 		d := int64(r.FirstSuccessAt.Sub(r.GateAt).Round(time.Second) / time.Second)
 		j.DurationSeconds = &d
@@ -230,6 +222,8 @@ type observationJSON struct {
 	Message    string  `json:"message"`
 	Error      string  `json:"error"`
 	ObservedAt *string `json:"observed_at"`
+	// NextCheckAt is when a waiting upstream is checked next (SPEC §13).
+	NextCheckAt *string `json:"next_check_at"`
 }
 
 // noticeJSON leaves out the delivery error: it comes from Slack's side and
@@ -267,10 +261,15 @@ func (s *server) runDetail(r *http.Request, run sekisho.Run) (runDetail, error) 
 	if err != nil {
 		return d, err
 	}
+	next := s.nextChecksOf(r, run)
 	for _, o := range obs {
-		d.Observations = append(d.Observations, observationJSON{Upstream: o.Upstream, Type: o.Type, State: string(o.State),
+		oj := observationJSON{Upstream: o.Upstream, Type: o.Type, State: string(o.State),
 			ExternalID: o.ExternalID, StartedAt: ptime(o.StartedAt), FinishedAt: ptime(o.FinishedAt), Message: o.Message,
-			Error: o.Error, ObservedAt: ptime(o.ObservedAt)})
+			Error: o.Error, ObservedAt: ptime(o.ObservedAt)}
+		if !o.State.Ended() && !run.State.Terminal() {
+			oj.NextCheckAt = ptime(next[o.Upstream])
+		}
+		d.Observations = append(d.Observations, oj)
 	}
 	ns, err := s.Store.Notices(ctx, run.ID)
 	if err != nil {

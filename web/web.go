@@ -37,6 +37,14 @@ type Events interface {
 	Learn(ctx context.Context, r sekisho.Resource, jobID string) error
 }
 
+// RunLookup finds when a run reported by an event started: events carry
+// only the end, and a run counts towards a logical date only once its start
+// is known (SPEC §13). The Glue and TROCCO sensors implement it, each call
+// drawn from its connection's budget.
+type RunLookup interface {
+	StartedAt(ctx context.Context, r sekisho.Resource, externalID string) (time.Time, error)
+}
+
 // Options wires the server to the rest of the daemon.
 type Options struct {
 	// Config returns the current config; it changes on reload.
@@ -44,9 +52,12 @@ type Options struct {
 	Store    *store.Store
 	Operator Operator // nil: operator actions answer 501
 	Events   Events   // nil: events answer 501
-	Metrics  *metrics.Metrics
-	Clock    sekisho.Clock // default: the wall clock
-	Logger   *slog.Logger  // default: discard
+	// Lookup returns the start-time look-up of a resource type, or nil
+	// when the type has none (then the event's end stands in for its start).
+	Lookup  func(resourceType string) RunLookup
+	Metrics *metrics.Metrics
+	Clock   sekisho.Clock // default: the wall clock
+	Logger  *slog.Logger  // default: discard
 	// Ready reports why the daemon cannot serve yet; nil means ready. The
 	// default checks that a config is loaded and the store answers.
 	Ready func() error
@@ -78,6 +89,7 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", s.read(s.board))
 	mux.Handle("GET /pipelines/{name}", s.read(s.pipelinePage))
+	mux.Handle("GET /map", s.read(s.routeMapPage))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
 	mux.Handle("GET /api/v1/status", s.read(s.apiStatus))
 	mux.Handle("GET /api/v1/runs", s.read(s.apiRuns))
@@ -88,6 +100,7 @@ func New(o Options) http.Handler {
 	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/skip", s.write(s.operate("skip")))
 	mux.Handle("POST /api/v1/events/glue", s.write(s.glueEvent))
 	mux.Handle("POST /api/v1/events/trocco", s.write(s.troccoEvent))
+	s.routes17(mux)
 	mux.Handle("GET /metrics", s.read(o.Metrics.Handler(o.Store, o.Config, o.Clock).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

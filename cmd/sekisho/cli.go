@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/daemon"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -47,7 +47,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdExport, cmdMigrate, cmdDemo, cmdVersion}
+	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdMigrate, cmdDemo, cmdVersion}
 }
 
 // Main runs one sekisho command and returns its exit code.
@@ -170,12 +170,20 @@ func (f *flags) configPath() string {
 }
 
 // loadConfig loads and validates the config; every problem is a usage error.
-func (f *flags) loadConfig() (*config.Config, error) {
+func (f *flags) loadConfig() (*config.Config, error) { return f.loadConfigFor(false) }
+
+// loadConfigFor is loadConfig; reading allows unset secret variables, for
+// the commands that send nothing with them (SPEC §9).
+func (f *flags) loadConfigFor(reading bool) (*config.Config, error) {
 	path := f.configPath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, usagef("config %s: %v (give one with -c or $SEKISHO_CONFIG)", path, errors.Unwrap(err))
 	}
-	cfg, err := loadConfig(path)
+	load := daemon.LoadConfig
+	if reading {
+		load = func(p string) (*config.Config, error) { return config.LoadReading(p, nil) }
+	}
+	cfg, err := load(path)
 	if err != nil {
 		var ce config.Errors
 		if errors.As(err, &ce) {
@@ -197,9 +205,14 @@ func (f *flags) dbPath(cfg *config.Config) string {
 	return "sekisho.db"
 }
 
-// open loads the config and opens its store: what every reading command needs.
+// readingCommands need none of the daemon's secrets (SPEC §9): only run
+// and validate insist on every secret variable being set.
+var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true}
+
+// open loads the config and opens its store: what every command that reads
+// the store needs.
 func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
-	cfg, err := f.loadConfig()
+	cfg, err := f.loadConfigFor(readingCommands[f.cmd.name])
 	if err != nil {
 		return nil, nil, err
 	}
@@ -212,15 +225,6 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
 	}
 	return cfg, st, nil
-}
-
-// loadConfig reads pipelines.yaml with the garbage collector set to collect
-// eagerly: the YAML node tree of a large file (10,000 pipelines: 3.7 MB,
-// about 100 MB of nodes) is garbage moments later, and with Go's default
-// headroom it would set the daemon's peak memory (171 MB instead of 118).
-func loadConfig(path string) (*config.Config, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	return config.Load(path, nil)
 }
 
 func noArgs(c *command, pos []string) error {

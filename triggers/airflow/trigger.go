@@ -11,7 +11,14 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/tracing"
 )
+
+// ParentTraceContextKey is the DAG run conf key from which Airflow reads a
+// W3C traceparent to nest the run's spans in an external trace
+// (airflow/dagrun_parent_trace_context, apache/airflow PR #69633).
+const ParentTraceContextKey = "airflow/dagrun_parent_trace_context"
 
 // Trigger is the airflow_dag sekisho.Trigger.
 type Trigger struct {
@@ -34,6 +41,7 @@ func (t *Trigger) Idempotent() bool { return true }
 // Start checks that the DAG is not paused (or unpauses it when the spec
 // says so), then creates the DAG run of this attempt.
 func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	spec := req.Spec
 	c, err := airflowapi.Lookup(t.clients, spec.Connection)
 	if err != nil {
@@ -48,6 +56,9 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 			return sekisho.JobRun{}, fmt.Errorf("trigger conf of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
 		}
 		conf = v.(map[string]any)
+	}
+	if spec.TraceContext {
+		conf[ParentTraceContextKey] = tracing.Traceparent(req.Pipeline, req.LogicalDate, req.Attempt)
 	}
 	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
 	if spec.Note != "" {
@@ -95,6 +106,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 
 // Status reports the DAG run of this attempt.
 func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, externalID string) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	c, err := airflowapi.Lookup(t.clients, req.Spec.Connection)
 	if err != nil {
 		return sekisho.JobRun{}, err

@@ -1,0 +1,73 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
+	// The gate-only example needs no connection and no environment.
+	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateOnly := string(raw)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	d, err := New(context.Background(), Options{Config: cfg, ConfigPath: cfgPath, Store: st,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// A broken file: refused, one notice, the old config stays.
+	if err := os.WriteFile(cfgPath, []byte(gateOnly+"  - name: Bad Name\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(ctx, "SIGHUP")
+	d.Reload(ctx, "SIGHUP") // the same error again: no second notice
+	if d.cfg.Load() != cfg || d.eng.Config() != cfg {
+		t.Fatal("an invalid config replaced the running one")
+	}
+	ns, err := st.AllNotices(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[3]") {
+		t.Fatalf("notices = %+v", ns)
+	}
+
+	// A valid change: applied to the engine and the board.
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "opens every morning; the root of the chain", "the new clock", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	d.Reload(ctx, "file changed")
+	if got := d.eng.Config().Pipeline("business_day").Description; got != "the new clock" {
+		t.Fatalf("reload not applied to the engine: %q", got)
+	}
+	if d.cfg.Load() != d.eng.Config() {
+		t.Fatal("the board and the engine disagree on the config")
+	}
+}

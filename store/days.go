@@ -1,0 +1,87 @@
+package store
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// Whole days of runs and observations, for the status board, the JSON API,
+// the digest and the metrics collectors. They fetch a whole day (or a few,
+// across time zones) in one query each, so a board over thousands of
+// pipelines costs a few queries, not a few per pipeline.
+
+// RunsOn returns every run whose logical date is one of dates.
+func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
+	if len(dates) == 0 {
+		return nil, nil
+	}
+	q := `SELECT ` + runColumns + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
+	return s.queryRuns(ctx, q, strArgs(dates)...)
+}
+
+// LatestObservationsOn returns, for every run on one of dates, the latest
+// observation of each of its upstreams, keyed by run id and upstream name.
+func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[int64]map[string]sekisho.Observation, error) {
+	out := map[int64]map[string]sekisho.Observation{}
+	if len(dates) == 0 {
+		return out, nil
+	}
+	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o
+		JOIN runs r ON r.id = o.run_id
+		WHERE r.logical_date IN (` + placeholders(len(dates)) + `)
+		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`
+	rows, err := s.r.QueryContext(ctx, q, strArgs(dates)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: latest observations: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		o, err := scanObservation(prefixScanner{rows, &id})
+		if err != nil {
+			return nil, fmt.Errorf("store: latest observations: %w", err)
+		}
+		if out[id] == nil {
+			out[id] = map[string]sekisho.Observation{}
+		}
+		out[id][o.Upstream] = o
+	}
+	return out, rows.Err()
+}
+
+// prefixScanner scans a leading run id before the observation columns.
+type prefixScanner struct {
+	sc scanner
+	id *int64
+}
+
+func (p prefixScanner) Scan(dest ...any) error {
+	return p.sc.Scan(append([]any{p.id}, dest...)...)
+}
+
+// FirstRunDates returns, of the named pipelines, the logical date of each
+// one's first run ever; a pipeline that never ran is absent. The SLO judge
+// does not blame a pipeline for the days before it existed, so a day without
+// a run is only missed from then on.
+func (s *Store) FirstRunDates(ctx context.Context, pipelines []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(pipelines) == 0 {
+		return out, nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, MIN(logical_date) FROM runs
+		WHERE pipeline IN (`+placeholders(len(pipelines))+`) GROUP BY pipeline`, strArgs(pipelines)...)
+	if err != nil {
+		return nil, fmt.Errorf("store: first runs: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p, d string
+		if err := rows.Scan(&p, &d); err != nil {
+			return nil, fmt.Errorf("store: first runs: %w", err)
+		}
+		out[p] = d
+	}
+	return out, rows.Err()
+}
