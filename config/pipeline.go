@@ -131,7 +131,7 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	var names []string
 	seen := map[string]int{}
 	for _, it := range items {
-		u, nv := d.upstream(cfg, it, m)
+		u, nv := d.upstream(cfg, p, it, m)
 		if u.Name == "" || !namePattern.MatchString(u.Name) {
 			namesOK = false
 			continue
@@ -147,7 +147,7 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	return names, namesOK
 }
 
-func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val) {
+func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (Upstream, val) {
 	var u Upstream
 	f := d.mapping(it, KnownKeys["pipelines[].upstreams[]"], nil)
 	if f == nil {
@@ -204,6 +204,8 @@ func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val)
 		if u.Pipeline != "" {
 			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv})
 		}
+	case TypeSQL:
+		d.sqlUpstream(cfg, p, f, &u)
 	}
 	return u, nv
 }
