@@ -135,3 +135,25 @@ func Truncate(s string, n int) string {
 	}
 	return s
 }
+
+// OpenAll opens a client for each named warehouse. On an error the clients
+// already opened are closed.
+func OpenAll(ctx context.Context, ws map[string]*config.Warehouse, o Options) (map[string]Client, error) {
+	out := map[string]Client{}
+	for name, w := range ws {
+		c, err := Open(ctx, w, o)
+		if err != nil {
+			CloseAll(out)
+			return nil, err
+		}
+		out[name] = c
+	}
+	return out, nil
+}
+
+// CloseAll closes every client.
+func CloseAll(cs map[string]Client) {
+	for _, c := range cs {
+		c.Close()
+	}
+}
