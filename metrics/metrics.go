@@ -107,7 +107,7 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 		return promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})
 	}
 	if st != nil && cfg != nil {
-		m.watchOnce.Do(func() { m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second)) })
+		m.watchOnce.Do(func() { m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), queryAlertCollector{st}) })
 	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

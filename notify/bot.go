@@ -28,6 +28,9 @@ const lookupPages = 5
 // marker (block_id and metadata) in the thread or the channel's recent
 // history and only posts when it is not there.
 func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p *config.Pipeline, msg Message) error {
+	if isQueryNotice(n.Kind) {
+		return s.postQuery(ctx, snap, n, msg)
+	}
 	api := snap.client
 	channel := snap.cfg.Slack.Channel
 	if p != nil && p.Notify.Channel != "" {

@@ -28,6 +28,7 @@ import (
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -170,6 +171,7 @@ type daemon struct {
 	eng     *engine.Engine
 	sender  *notify.Sender
 	metrics *metrics.Metrics
+	watches *watch.Runner // nil without watches
 	handler http.Handler
 	fileSig [32]byte
 }
@@ -196,6 +198,9 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.watches, err = newWatches(ctx, o.cfg, o.st, o.clock, o.log, o.tune, d.sender.Kick); err != nil {
+		return nil, err
+	}
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.st, Operator: d.eng, Events: d.eng,
 		Metrics: d.metrics, Clock: o.clock, Logger: o.log})
 	if o.cfgPath != "" {
@@ -218,7 +223,7 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
@@ -230,6 +235,9 @@ func (d *daemon) run(ctx context.Context, hup <-chan os.Signal) error {
 	}
 	start("engine", func() error { return d.eng.Run(ctx) })
 	start("notices", func() error { return d.sender.Run(ctx) })
+	if d.watches != nil {
+		start("watches", func() error { return d.watches.Run(ctx) })
+	}
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
