@@ -158,6 +158,16 @@ func (s *Sim) StartQuery(user, text string) int64 {
 	return id
 }
 
+// Started returns when a running query started (zero when it is not running).
+func (s *Sim) Started(id int64) time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.running[id]; ok {
+		return r.Start
+	}
+	return time.Time{}
+}
+
 // EndQuery ends a running query (it finished, or was cancelled).
 func (s *Sim) EndQuery(id int64) {
 	s.mu.Lock()
