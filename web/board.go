@@ -86,6 +86,7 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
+	Queries   *queriesView // long-running warehouse queries (SPEC §15)
 }
 
 type pipelineCard struct {
@@ -185,6 +186,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Affected = append(v.Affected, a)
 	}
+	v.Queries = s.longQueries(ctx, cfg, lang, now)
 	pg := newPage(lang)
 	pg.Board, pg.Refresh = v, true
 	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")
