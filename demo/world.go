@@ -23,6 +23,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 )
@@ -63,6 +64,7 @@ type World struct {
 	Composer *airflowsim.Server // composer-prod: the DAGs sekisho triggers
 	Legacy   *airflowsim.Server // composer-legacy: an upstream DAG
 	Slack    *slacksim.Sim
+	Redshift *redshiftsim.Sim // the warehouse: data-quality checks and long queries
 
 	seed     uint64
 	log      *slog.Logger
@@ -80,7 +82,7 @@ type World struct {
 
 // URLs are the simulators' loopback addresses.
 type URLs struct {
-	Glue, Trocco, Composer, Legacy, SlackWebhook string
+	Glue, Trocco, Composer, Legacy, SlackWebhook, Redshift string
 }
 
 // action is something the world does at a moment: push an event, change a
@@ -132,6 +134,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	w.urls.Composer = w.serve(w.Composer)
 	w.urls.Legacy = w.serve(w.Legacy)
 	w.urls.SlackWebhook = w.serve(w.Slack) + slacksim.WebhookPath
+	w.addWarehouse()
 	return w, nil
 }
 

@@ -206,6 +206,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 
 	tune := wire.Fast()
 	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
+	tune.Warehouse = demoWarehouse()
 	s.d, err = newDaemon(ctx, daemonOptions{cfg: cfg, st: s.st, log: s.log, listen: s.ln.Addr().String(),
 		clock: s.clock, tune: tune, tick: time.Minute,
 		notifyOpts: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})

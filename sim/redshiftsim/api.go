@@ -218,12 +218,18 @@ func (s *Sim) run(st *statement) {
 			st.rows = append(st.rows, []Value{id, name})
 		}
 	default:
+		var row []Value
+		var err error
 		fn, ok := s.answers[st.sql]
+		if ok {
+			row, err = fn()
+		} else if s.fallback != nil {
+			row, ok, err = s.fallback(st.sql)
+		}
 		if !ok {
 			st.err = fmt.Sprintf("ERROR: the simulator has no answer for this query: %.80s", st.sql)
 			return
 		}
-		row, err := fn()
 		if err != nil {
 			st.err = err.Error()
 			return

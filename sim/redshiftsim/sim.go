@@ -43,6 +43,7 @@ type Sim struct {
 
 	mu         sync.Mutex
 	answers    map[string]func() ([]Value, error)
+	fallback   func(sql string) ([]Value, bool, error)
 	statements map[string]*statement
 	running    map[int64]*Running
 	users      map[string]int64 // user name → usesysid
@@ -94,6 +95,12 @@ func WithCredentials(accessKey, secretKey string) Option {
 // WithDescribes sets how many DescribeStatement calls see a statement
 // STARTED before it is FINISHED (default 1).
 func WithDescribes(n int) Option { return func(s *Sim) { s.describes = n } }
+
+// WithFallback answers check queries no Answer names: fn reports whether it
+// knows sql (the demo answers every day's rendered query this way).
+func WithFallback(fn func(sql string) (row []Value, known bool, err error)) Option {
+	return func(s *Sim) { s.fallback = fn }
+}
 
 // New returns a simulator on the given clock (the real one when nil).
 func New(clock clockwork.Clock, opts ...Option) *Sim {
