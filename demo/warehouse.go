@@ -38,7 +38,7 @@ func (w *World) addWarehouse() {
 // on the days the world's script makes late.
 func (w *World) ordersLand(date string) time.Time {
 	mid, _ := time.ParseInLocation(sekisho.DateLayout, date, w.Loc)
-	if dayNumber(date)%5 == 2 {
+	if dayNumber(date)%7 == 2 {
 		return mid.Add(4*time.Hour + 20*time.Minute)
 	}
 	return mid.Add(2*time.Hour + 40*time.Minute)

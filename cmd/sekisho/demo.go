@@ -310,6 +310,7 @@ func (s *demoSystem) live(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	s.runWatches(lctx, &wg)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

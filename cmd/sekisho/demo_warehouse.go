@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"github.com/sekisho-dev/sekisho/demo"
@@ -11,4 +13,17 @@ import (
 // simulator checks SigV4) and polls statements quickly on loopback.
 func demoWarehouse() warehouse.Options {
 	return warehouse.Options{AWSAccessKey: demo.AWSAccessKey, AWSSecretKey: demo.AWSSecretKey, StatementPoll: 5 * time.Millisecond}
+}
+
+// runWatches runs the daemon's long-query watches while the demo is live
+// (not while history fills: the clock jumps there).
+func (s *demoSystem) runWatches(ctx context.Context, wg *sync.WaitGroup) {
+	if s.d.watches == nil {
+		return
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_ = s.d.watches.Run(ctx)
+	}()
 }
