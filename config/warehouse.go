@@ -1,14 +1,11 @@
 package config
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
 	"text/template"
 	"time"
-
-	"github.com/sekisho-dev/sekisho/condition"
 )
 
 // Warehouse kinds (SPEC §15).
@@ -188,16 +185,7 @@ func (d *decoder) warehouseRef(cfg *Config, f *fields, what string, kinds []stri
 	}
 	w, known := cfg.Connections.Warehouses[name]
 	if !known {
-		all := slices.Sorted(maps.Keys(cfg.Connections.Warehouses))
-		msg := fmt.Sprintf("unknown warehouse %q", name)
-		if s := condition.Suggest(name, all); s != "" {
-			msg += fmt.Sprintf(" (did you mean %q?)", s)
-		} else if len(all) == 0 {
-			msg += "; declare it under connections.warehouses"
-		} else {
-			msg += fmt.Sprintf(" (declared: %s)", strings.Join(all, ", "))
-		}
-		d.fail(v, "%s", msg)
+		d.fail(v, "%s", unknownName("warehouse", name, "connections.warehouses", slices.Sorted(maps.Keys(cfg.Connections.Warehouses))))
 		return name, false
 	}
 	if kinds != nil && !slices.Contains(kinds, w.Type) {
