@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ watches:
     type: long_queries
     warehouse: dwh
     threshold: 1m
-    interval: 10s
+    interval: 1m
     exclude_users: [rdsdb]
     notify: {mention: "<!subteam^S0123>"}
   - name: everyone_excluded
@@ -110,6 +111,23 @@ func waitListed(t *testing.T, c warehouse.Client, text string) warehouse.Query {
 	return warehouse.Query{}
 }
 
+// waitGone waits until a cancelled session's query has left
+// pg_stat_activity (the backend exits just after the client hangs up).
+func waitGone(t *testing.T, c warehouse.Client, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		qs, err := c.Running(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(qs, func(q warehouse.Query) bool { return strings.Contains(q.Text, text) }) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond) // a backend exiting, not a schedule
+	}
+	t.Fatalf("%q still runs after its session was cancelled", text)
+}
+
 func kinds(t *testing.T, st *store.Store) map[sekisho.NoticeKind][]sekisho.Notice {
 	t.Helper()
 	ns, err := st.AllNotices(context.Background())
@@ -149,6 +167,7 @@ func TestLongQueryNotifiedOnceAcrossRestart(t *testing.T) {
 	}
 	// The quick look ends before its threshold: it is never notified.
 	short.stop()
+	waitGone(t, clients["dwh"], "a quick look")
 	clock.Advance(45 * time.Second)
 	for range 3 {
 		if _, err := r.Pass(ctx, w); err != nil {
@@ -177,6 +196,7 @@ func TestLongQueryNotifiedOnceAcrossRestart(t *testing.T) {
 	}
 	// The query ends: the alert ends, and bot mode replies in the thread.
 	long.stop()
+	waitGone(t, clients["dwh"], "months of logs")
 	r = New(cfg, st, clients, clock, nil, nil)
 	if _, err := r.Pass(ctx, w); err != nil {
 		t.Fatal(err)
