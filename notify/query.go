@@ -18,19 +18,19 @@ type queryWords struct {
 	headline, ended                    string // %s watch, %s warehouse
 	user, pid, start, elapsed, minutes string
 	endedSentence                      string // %d minutes
-	threshold                          string
+	threshold, paren                   string
 }
 
 var queryCatalog = map[string]queryWords{
 	"ja": {
 		headline: "長時間実行中のクエリがあります（%s: %s）", ended: "クエリが終了しました（%s: %s）",
 		user: "ユーザー", pid: "PID", start: "開始", elapsed: "経過", minutes: "%d 分",
-		endedSentence: "実行時間は約 %d 分でした", threshold: "しきい値",
+		endedSentence: "実行時間は約 %d 分でした", threshold: "しきい値", paren: "（%s）",
 	},
 	"en": {
 		headline: "A query has been running for a long time (%s: %s)", ended: "The query has ended (%s: %s)",
 		user: "User", pid: "PID", start: "Started", elapsed: "Elapsed", minutes: "%d min",
-		endedSentence: "It ran for about %d minutes", threshold: "Threshold",
+		endedSentence: "It ran for about %d minutes", threshold: "threshold", paren: " (%s)",
 	},
 }
 
@@ -68,12 +68,21 @@ func renderQuery(lang string, n sekisho.Notice) Message {
 		"*" + w.user + "*: " + esc(f.User),
 		"*" + w.pid + "*: " + esc(f.PID),
 		"*" + w.start + "*: " + f.StartedAt.In(loc).Format("2006-01-02 15:04:05 MST"),
-		"*" + w.elapsed + "*: " + fmt.Sprintf(w.minutes, minutes) + " (" + w.threshold + " " + f.MaxDuration + ")",
+		"*" + w.elapsed + "*: " + fmt.Sprintf(w.minutes, minutes) + fmt.Sprintf(w.paren, w.threshold+" "+fmt.Sprintf(w.minutes, thresholdMinutes(f.MaxDuration))),
 	}
 	if t := strings.TrimSpace(f.Message); t != "" {
 		m.Details = append(m.Details, "```\n"+strings.ReplaceAll(esc(t), "```", "` ` `")+"\n```")
 	}
 	return m
+}
+
+// thresholdMinutes reads the watch's threshold as whole minutes.
+func thresholdMinutes(d string) int {
+	t, err := time.ParseDuration(d)
+	if err != nil {
+		return 0
+	}
+	return int(t.Minutes())
 }
 
 // postQuery sends a query notice in bot mode: the alert opens a message in

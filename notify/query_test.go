@@ -52,3 +52,22 @@ func TestLongQueryThreadInBotMode(t *testing.T) {
 		t.Errorf("end reply: %+v (root ts %s)", reply, root.TS)
 	}
 }
+
+func TestQueryGolden(t *testing.T) {
+	start := time.Date(2026, 11, 21, 10, 2, 0, 0, tokyo)
+	facts := sekisho.NoticeFacts{Watch: "long_queries", Warehouse: "analytics", User: "analyst", PID: "1073815778",
+		ExternalID: "4711", StartedAt: start, Message: "SELECT user_id, COUNT(*)\nFROM logs.access_log\nGROUP BY user_id",
+		Mention: "<!subteam^S0123>", TimeZone: "Asia/Tokyo", MaxDuration: "30m0s"}
+	alert := sekisho.Notice{Kind: sekisho.NoticeLongQuery, DedupeKey: "long_query:long_queries:4711",
+		CreatedAt: start.Add(31 * time.Minute), Facts: facts}
+	ended := facts
+	ended.Message, ended.Duration = "", "1h12m0s"
+	end := sekisho.Notice{Kind: sekisho.NoticeLongQueryEnded, DedupeKey: "long_query_ended:long_queries:4711",
+		CreatedAt: start.Add(72 * time.Minute), Facts: ended}
+	for _, lang := range []string{"ja", "en"} {
+		for _, n := range []sekisho.Notice{alert, end} {
+			name := string(n.Kind) + "." + lang + ".txt"
+			t.Run(name, func(t *testing.T) { checkGolden(t, name, Render(lang, n, nil, "").Text()+"\n") })
+		}
+	}
+}
