@@ -104,3 +104,26 @@ func TestPostgresRunningListsOthersOnly(t *testing.T) {
 	cancel()
 	<-done
 }
+
+// TestPostgresErrorsHideThePassword: a connection error names the host and
+// user, never the DSN's password (it reaches the board as the check error).
+func TestPostgresErrorsHideThePassword(t *testing.T) {
+	w := &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres,
+		DSN: "postgres://sekisho:SECRET-pw-123@127.0.0.1:1/dwh?sslmode=disable&connect_timeout=2"}
+	c, err := Open(context.Background(), w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Check(context.Background(), "SELECT true")
+	if err == nil {
+		t.Fatal("a check against a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	bad := &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: "postgres://u:SECRET-pw@host:notaport/db"}
+	if _, err := Open(context.Background(), bad, Options{}); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("a DSN that does not parse: %v", err)
+	}
+}

@@ -31,14 +31,20 @@ type Sensor struct {
 	clients map[string]warehouse.Client
 	clock   clockwork.Clock
 
-	mu   sync.Mutex
-	seen map[string]outcome // resource key → the outcome and since when
+	mu     sync.Mutex
+	seen   map[string]outcome // resource key → the outcome and since when
+	pruned time.Time
 }
 
 type outcome struct {
 	state sekisho.JobState
 	since time.Time
+	used  time.Time // last check: a day's rendered query is not asked again after its run closes
 }
+
+// forgetAfter drops what the sensor remembers of a query not checked for
+// this long, so yesterday's rendered queries do not pile up.
+const forgetAfter = 48 * time.Hour
 
 var _ sekisho.Sensor = (*Sensor)(nil)
 
@@ -75,7 +81,16 @@ func (s *Sensor) Runs(ctx context.Context, r sekisho.Resource, _ time.Time) ([]s
 	o, ok := s.seen[r.Key()]
 	if !ok || o.state != state {
 		o = outcome{state: state, since: now}
-		s.seen[r.Key()] = o
+	}
+	o.used = now
+	s.seen[r.Key()] = o
+	if now.Sub(s.pruned) > time.Hour {
+		s.pruned = now
+		for k, v := range s.seen {
+			if now.Sub(v.used) > forgetAfter {
+				delete(s.seen, k)
+			}
+		}
 	}
 	s.mu.Unlock()
 	run := sekisho.JobRun{ExternalID: "check@" + o.since.UTC().Format(time.RFC3339), State: state,
