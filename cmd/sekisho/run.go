@@ -171,7 +171,8 @@ type daemon struct {
 	eng     *engine.Engine
 	sender  *notify.Sender
 	metrics *metrics.Metrics
-	watches *watch.Runner // nil without watches
+	watches *watch.Runner             // nil without watches
+	sensors map[string]sekisho.Sensor // the current ones; a reload closes those it replaces
 	handler http.Handler
 	fileSig [32]byte
 }
@@ -189,6 +190,7 @@ func newDaemon(ctx context.Context, o daemonOptions) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.sensors = sensors
 	d.sender, err = notify.New(o.cfg, o.st, o.clock, o.log, append([]notify.Option{notify.WithMetrics(d.metrics)}, o.notifyOpts...)...)
 	if err != nil {
 		return nil, err
@@ -291,6 +293,8 @@ func (d *daemon) reload(ctx context.Context, why string) {
 		}
 		if err == nil {
 			d.eng.SetAdapters(sensors, triggers)
+			closeReplaced(d.o.clock, d.sensors)
+			d.sensors = sensors
 			d.eng.SetConfig(cfg)
 			d.cfg.Store(cfg)
 			d.o.log.Info("config reloaded", "why", why, "pipelines", len(cfg.Pipelines))

@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
+	"time"
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/internal/wire"
 	"github.com/sekisho-dev/sekisho/store"
@@ -30,4 +33,25 @@ func newWatches(ctx context.Context, cfg *config.Config, st *store.Store, clock 
 		return nil, fmt.Errorf("watches: %w", err)
 	}
 	return watch.New(cfg, st, clients, clock, log, kick), nil
+}
+
+// replacedGrace is how long a replaced sensor's connections stay open after
+// a reload, so a check already under way on them can finish.
+const replacedGrace = 5 * time.Minute
+
+// closeReplaced closes, after a grace period, the connections of sensors a
+// reload replaced (the sql sensor's warehouse pools). The channel is closed
+// once they are.
+func closeReplaced(clock clockwork.Clock, old map[string]sekisho.Sensor) <-chan struct{} {
+	done := make(chan struct{})
+	c, ok := old[config.TypeSQL].(io.Closer)
+	if !ok {
+		close(done)
+		return done
+	}
+	clock.AfterFunc(replacedGrace, func() {
+		c.Close()
+		close(done)
+	})
+	return done
 }

@@ -100,3 +100,10 @@ func (s *Sensor) Runs(ctx context.Context, r sekisho.Resource, _ time.Time) ([]s
 	}
 	return []sekisho.JobRun{run}, nil
 }
+
+// Close closes the warehouse connections; the daemon calls it when a
+// reload replaced the sensor.
+func (s *Sensor) Close() error {
+	warehouse.CloseAll(s.clients)
+	return nil
+}
