@@ -325,8 +325,15 @@ func TestPushedEventsSkipTheWait(t *testing.T) {
 func TestRunOpensGatesOnTheSchedule(t *testing.T) {
 	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
 	h := newHarness(t, jst(1, 1, 59), a)
+	opened := make(chan struct{}, 1)
 	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Logger: discard, Tick: time.Hour,
-		Sensors: map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs}})
+		Sensors: map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
+		OnNotice: func() { // a gate that opens wakes the notice sender
+			select {
+			case opened <- struct{}{}:
+			default:
+			}
+		}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -340,19 +347,17 @@ func TestRunOpensGatesOnTheSchedule(t *testing.T) {
 		cancel()
 		t.Fatalf("the scheduler did not start: %v (Run: %v)", err, <-done)
 	}
+	if _, err := h.st.Run(ctx, "a", "2026-11-01"); err == nil {
+		t.Fatal("the gate opened before 02:00")
+	}
 	h.clock.Advance(time.Minute)
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if r, err := h.st.Run(ctx, "a", "2026-11-01"); err == nil {
-			if !r.GateAt.Equal(jst(1, 2, 0)) {
-				t.Errorf("gate at %v", r.GateAt)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the 02:00 gate did not open")
-		}
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-opened:
+	case <-bctx.Done():
+		t.Fatal("the 02:00 gate did not open")
+	}
+	if r, err := h.st.Run(ctx, "a", "2026-11-01"); err != nil || !r.GateAt.Equal(jst(1, 2, 0)) {
+		t.Errorf("gate: %+v, %v", r, err)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -14,7 +14,6 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -67,39 +66,27 @@ type Engine struct {
 	cfg     atomic.Pointer[config.Config]
 	ad      atomic.Pointer[adapters]
 	kick    chan struct{}
-	sem     chan struct{}
+	sem     chan struct{} // bounds the requests under way
 	wg      sync.WaitGroup
 	poller  *poller
-	results resultQueue
+	results resultQueue // answers of requests, for the loop
+	dirty   atomic.Bool // the store changed behind the loop's records
+	rngMu   sync.Mutex
+	rng     *rand.Rand
 
 	// Loop-owned state: only the goroutine running Step touches these.
-	gates    map[string]time.Time // pipeline → next gate to check for
-	gateCfg  *config.Config       // the config gates were computed for
-	nextGate time.Time            // the earliest of gates; zero: scan
-	specs    map[attemptKey]*config.Pipeline
-	conds    map[*config.Pipeline]*condition.Expr // parsed conditions of specs
-	inflight map[attemptKey]bool                  // a trigger or status request is under way
-	nextTry  map[attemptKey]retryState
-	follows  map[attemptKey]time.Time // next downstream status check
-	recorded map[obsKey]sekisho.Observation
-	queued   map[noticeKey]bool    // notices already in the outbox
-	moved    map[int64]sekisho.Run // runs this pass changed
-	cache    runCache
-	dirty    atomic.Bool // the store changed behind the cache
-	history  map[string]*historyStats
+	runs    runTable                 // one record per open run
+	gate    gateClock                // when each pipeline's next gate fires
+	demand  demandPlan               // what the waiting runs wait on
+	history map[string]*historyStats // per pipeline, for at_risk
+	pass    passState                // what a pass leaves for the next
+}
 
-	want        map[string]demand  // the resources open runs wait on
-	waiters     map[string][]int64 // resource key → runs waiting on it
-	deps        map[string][]int64 // pipeline/date → runs waiting on that run
-	demandDirty bool               // the waiting runs changed: plan again
-	touched     map[int64]bool     // runs to look at in the next pass
-	wakes       map[int64]time.Time
-	windows     map[attemptKey]time.Time
-	lastFull    time.Time      // when every open run was last looked at
-	passCfg     *config.Config // the config of that pass
-
-	rngMu sync.Mutex
-	rng   *rand.Rand
+// passState is what a pass leaves for the next one.
+type passState struct {
+	lastFull time.Time      // when every open run was last looked at
+	cfg      *config.Config // the config of that pass
+	sel      map[int64]bool // during a pass: the runs it looks at
 }
 
 // New builds an engine for cfg.
@@ -133,22 +120,10 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	}
 	e := &Engine{
 		opts: opts, st: opts.Store, clock: opts.Clock, log: opts.Logger,
-		kick:     make(chan struct{}, 1),
-		sem:      make(chan struct{}, opts.MaxInFlight),
-		gates:    map[string]time.Time{},
-		specs:    map[attemptKey]*config.Pipeline{},
-		conds:    map[*config.Pipeline]*condition.Expr{},
-		inflight: map[attemptKey]bool{},
-		nextTry:  map[attemptKey]retryState{},
-		follows:  map[attemptKey]time.Time{},
-		recorded: map[obsKey]sekisho.Observation{},
-		queued:   map[noticeKey]bool{},
-		moved:    map[int64]sekisho.Run{},
-		touched:  map[int64]bool{},
-		wakes:    map[int64]time.Time{},
-		windows:  map[attemptKey]time.Time{},
-		history:  map[string]*historyStats{},
-		rng:      rand.New(rand.NewPCG(seed, seed^0x5e4154)),
+		kick:    make(chan struct{}, 1),
+		sem:     make(chan struct{}, opts.MaxInFlight),
+		history: map[string]*historyStats{},
+		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}
 	e.poller = newPoller(e)
 	e.cfg.Store(cfg)
@@ -217,7 +192,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		// before the tick: a due poll waiting for the tick would add up to
 		// a tick to the gate latency.
 		var due <-chan time.Time
-		if at, ok := e.poller.nextDue(); ok {
+		if at, ok := e.poller.soonestDue(); ok {
 			if d := at.Sub(e.clock.Now()); d < e.opts.Tick {
 				due = e.clock.After(max(d, 0))
 			}

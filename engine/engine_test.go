@@ -286,3 +286,5 @@ func (h *harness) notices() []string {
 var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func storeStep() store.Step { return store.Step{} }
+
+func storeFilter() store.RunFilter { return store.RunFilter{} }

@@ -28,38 +28,45 @@ func lookback(p *config.Pipeline, now time.Time) time.Time {
 	return start
 }
 
+// gateClock is when each pipeline's next gate fires.
+type gateClock struct {
+	next    map[string]time.Time // pipeline → next gate to check for
+	cfg     *config.Config       // the config they were computed for
+	soonest time.Time            // the earliest of next; zero: scan
+}
+
 // openDueGates opens every gate whose fire time has come. The first pass
 // for a pipeline (start-up, or a pipeline added by a reload) looks back over
 // the catch-up window, so a restart at 02:05 does not lose 02:00's gate.
 func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.Time) error {
-	if e.gateCfg != cfg {
+	if e.gate.cfg != cfg {
 		// A new configuration: keep the next gate of pipelines that still
 		// exist with the same schedule, look back for new ones.
-		old := e.gates
-		e.gates = make(map[string]time.Time, len(cfg.Pipelines))
+		old := e.gate.next
+		e.gate.next = make(map[string]time.Time, len(cfg.Pipelines))
 		for _, p := range cfg.Pipelines {
-			if prev := e.gateCfg; prev != nil {
+			if prev := e.gate.cfg; prev != nil {
 				if op := prev.Pipeline(p.Name); op != nil && op.Schedule == p.Schedule && op.Timezone == p.Timezone {
 					if t, ok := old[p.Name]; ok {
-						e.gates[p.Name] = t
+						e.gate.next[p.Name] = t
 						continue
 					}
 				}
 			}
-			e.gates[p.Name] = lookback(p, now)
+			e.gate.next[p.Name] = lookback(p, now)
 		}
-		e.gateCfg = cfg
-		e.nextGate = time.Time{}
+		e.gate.cfg = cfg
+		e.gate.soonest = time.Time{}
 	}
 	// Scanning 10,000 pipelines every tick is the engine's largest cost
 	// while it waits: skip it until the earliest next gate.
-	if !e.nextGate.IsZero() && now.Before(e.nextGate) {
+	if !e.gate.soonest.IsZero() && now.Before(e.gate.soonest) {
 		return nil
 	}
 	opened := false
 	var soonest time.Time
 	for _, p := range cfg.Pipelines {
-		from, ok := e.gates[p.Name]
+		from, ok := e.gate.next[p.Name]
 		if !ok || now.Before(from) {
 			continue
 		}
@@ -74,17 +81,17 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 			t = p.NextFire(t)
 		}
 		if t.IsZero() {
-			delete(e.gates, p.Name) // the schedule never fires again
+			delete(e.gate.next, p.Name) // the schedule never fires again
 		} else {
-			e.gates[p.Name] = t
+			e.gate.next[p.Name] = t
 		}
 	}
-	for _, t := range e.gates {
+	for _, t := range e.gate.next {
 		if soonest.IsZero() || t.Before(soonest) {
 			soonest = t
 		}
 	}
-	e.nextGate = soonest
+	e.gate.soonest = soonest
 	if opened {
 		e.noticed()
 	}

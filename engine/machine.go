@@ -6,7 +6,9 @@
 // crash at any point is repaired by the next pass. For speed the loop keeps
 // a copy of the open runs (read again whenever the store may have changed
 // behind it) and looks at the runs something happened to, and at every open
-// run once a minute.
+// run once a minute. Each open run has one record (record.go); decide
+// (decide.go) is the judgement as a pure function, and exec (exec.go)
+// carries out its steps. docs/architecture.md walks through them.
 package engine
 
 import (

@@ -54,10 +54,7 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
-	next := r
-	next.State = to
-	next.FinishedAt = now
-	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorSkip,
+	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 

@@ -109,10 +109,10 @@ func (p *poller) earlier(t time.Time) {
 	}
 }
 
-// nextDue is the earliest time a tracked resource not under way falls due,
-// so the loop can wake for it instead of waiting for its next tick: without
-// it a poll could start up to a whole tick late, and the gate with it.
-func (p *poller) nextDue() (time.Time, bool) {
+// soonestDue is the earliest time a tracked resource not under way falls
+// due, so the loop can wake for it instead of waiting for its next tick:
+// without it a poll could start up to a whole tick late, and the gate with it.
+func (p *poller) soonestDue() (time.Time, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.soonest, !p.soonest.IsZero()
@@ -154,7 +154,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs.inflight = false
-	rs.nextDue = end.Add(e.jitterDown(interval))
+	rs.nextDue = p.nextDue(rs, end)
 	p.earlier(rs.nextDue)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -177,6 +177,13 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 		}
 	}
 	return changed
+}
+
+// nextDue is when a resource that has just been polled falls due again:
+// the one answer to "when is this resource polled next", kept here so a
+// scheduler with budgets can replace it. Callers hold p.mu.
+func (p *poller) nextDue(rs *resource, now time.Time) time.Time {
+	return now.Add(p.e.jitterDown(rs.interval))
 }
 
 // sameRuns reports whether two answers of a sensor hold the same runs in

@@ -140,7 +140,9 @@ func DigestText(lang, date string, entries []DigestEntry, publicURL string) stri
 }
 
 // DigestKey is the dedupe key of the digest of one date.
-func DigestKey(date string) string { return "digest:" + date }
+func DigestKey(date string) string {
+	return sekisho.NoticeKey(sekisho.NoticeDigest, sekisho.NoticeSubject{Date: date})
+}
 
 // digestDue returns the digest date whose time has come at now, if any.
 // A daemon started after digest_at still sends that day's digest; the

@@ -24,11 +24,15 @@ func TestBigQueryCheck(t *testing.T) {
 	ctx := context.Background()
 	var count int64
 	const q = "SELECT COUNT(*) FROM sales.orders WHERE order_date = '2026-03-02'"
-	sim.Answer(q, func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "INTEGER", Value: count}}, nil })
+	sim.Answer(q, func() ([]bigquerysim.Column, error) {
+		return []bigquerysim.Column{{Type: "INTEGER", Value: count}}, nil
+	})
 	sim.Answer("SELECT true", func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "BOOLEAN", Value: true}}, nil })
 	sim.Answer("SELECT NULL", func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "INTEGER"}}, nil })
 	sim.Answer("SELECT 1 LIMIT 0", func() ([]bigquerysim.Column, error) { return nil, nil })
-	sim.Answer("SELECT 0.5", func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "NUMERIC", Value: "0.5"}}, nil })
+	sim.Answer("SELECT 0.5", func() ([]bigquerysim.Column, error) {
+		return []bigquerysim.Column{{Type: "NUMERIC", Value: "0.5"}}, nil
+	})
 	sim.Answer("SELECT x FROM gone", func() ([]bigquerysim.Column, error) { return nil, errors.New("Not found: Table my-project:x.gone") })
 	for _, tt := range []struct {
 		query string

@@ -151,11 +151,6 @@ func (r *Runner) alert(w *config.Watch, q warehouse.Query, now time.Time) store.
 		StartedAt: q.StartedAt, Text: warehouse.Truncate(q.Text, MaxText), AlertedAt: now}
 }
 
-// NoticeKey is the dedupe key of a watch's notice about one query.
-func NoticeKey(kind sekisho.NoticeKind, watch, key string) string {
-	return string(kind) + ":" + watch + ":" + key
-}
-
 func (r *Runner) facts(w *config.Watch, user, pid, key, text string, started time.Time) sekisho.NoticeFacts {
 	return sekisho.NoticeFacts{Watch: w.Name, Warehouse: w.Warehouse, User: user, PID: pid, ExternalID: key,
 		StartedAt: started, Message: text, Mention: w.Notify.Mention, TimeZone: r.cfg.Timezone,
@@ -163,7 +158,7 @@ func (r *Runner) facts(w *config.Watch, user, pid, key, text string, started tim
 }
 
 func (r *Runner) notice(w *config.Watch, q warehouse.Query, now time.Time) sekisho.Notice {
-	return sekisho.Notice{Kind: sekisho.NoticeLongQuery, DedupeKey: NoticeKey(sekisho.NoticeLongQuery, w.Name, q.Key),
+	return sekisho.Notice{Kind: sekisho.NoticeLongQuery, DedupeKey: sekisho.NoticeKey(sekisho.NoticeLongQuery, sekisho.NoticeSubject{Watch: w.Name, ExternalID: q.Key}),
 		CreatedAt: now, Facts: r.facts(w, q.User, q.PID, q.Key, warehouse.Truncate(q.Text, MaxText), q.StartedAt)}
 }
 
@@ -176,6 +171,6 @@ func (r *Runner) endNotice(w *config.Watch, a store.QueryAlert, now time.Time) s
 	}
 	f := r.facts(w, a.User, a.PID, a.Key, "", a.StartedAt)
 	f.Duration = now.Sub(a.StartedAt).Round(time.Minute).String()
-	return sekisho.Notice{Kind: sekisho.NoticeLongQueryEnded, DedupeKey: NoticeKey(sekisho.NoticeLongQueryEnded, w.Name, a.Key),
+	return sekisho.Notice{Kind: sekisho.NoticeLongQueryEnded, DedupeKey: sekisho.NoticeKey(sekisho.NoticeLongQueryEnded, sekisho.NoticeSubject{Watch: w.Name, ExternalID: a.Key}),
 		CreatedAt: now, Facts: f}
 }

@@ -303,9 +303,8 @@ func (d *daemon) reload(ctx context.Context, why string) {
 	}
 	msg := err.Error()
 	d.o.log.Error("config reload refused; the previous config keeps running", "why", why, "err", oneLine(msg))
-	sum := sha256.Sum256([]byte(msg))
 	_, nerr := d.o.st.AddNotice(ctx, sekisho.Notice{Kind: sekisho.NoticeConfigInvalid,
-		DedupeKey: fmt.Sprintf("config_invalid:%x", sum[:8]), CreatedAt: d.o.clock.Now(),
+		DedupeKey: sekisho.NoticeKey(sekisho.NoticeConfigInvalid, sekisho.NoticeSubject{Message: msg}), CreatedAt: d.o.clock.Now(),
 		Facts: sekisho.NoticeFacts{Message: msg}})
 	if nerr != nil {
 		d.o.log.Error("queue config notice", "err", nerr)

@@ -1,0 +1,533 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/condition"
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// Step is the one next step of a run: decide works it out, exec carries it
+// out. An Event moves the state (through Next); Patch is written with it, or
+// alone; Notices go into the outbox in the same transaction; Effects are the
+// rest: observations to record, requests to send, memory to keep.
+type Step struct {
+	Event    Event
+	Reason   string
+	Detail   map[string]any
+	Patch    patch
+	Notices  []sekisho.Notice
+	Effects  []effect
+	Recovery bool // a recovery notice is owed if the run sent any alert (exec reads which)
+}
+
+// patch is what a step writes into the run's row besides its state.
+// FinishedAt and FirstSuccessAt are not here: nextRun sets them, from EndedAt.
+type patch struct {
+	IntentAt, TriggeredAt, StartedAt time.Time // written when not zero
+	EndedAt                          time.Time // the end of a step into a final state (zero: now)
+	ExternalID, Message              *string   // written when not nil
+}
+
+func (p patch) empty() bool { return p == patch{} }
+
+func str(s string) *string { return &s }
+
+// effectKind names a side effect exec carries out.
+type effectKind int
+
+const (
+	effRecord      effectKind = iota // write obs, an upstream's observation
+	effTrigger                       // send req to the downstream
+	effFollow                        // ask the downstream about its run
+	effRetryLater                    // back off before the next trigger request
+	effFollowLater                   // check the downstream again a poke interval from now
+	effTriggered                     // the trigger was accepted: forget retries, measure the gate latency
+)
+
+// effect is one side effect of a step.
+type effect struct {
+	kind        effectKind
+	obs         sekisho.Observation    // effRecord
+	req         sekisho.TriggerRequest // effTrigger, effFollow
+	latencyFrom time.Time              // effTrigger, effTriggered: when the last upstream finished
+	mode        string                 // effTrigger, effTriggered: "push" when an event told us, else "poll"
+	err         string                 // effRetryLater: why
+}
+
+// facts is everything decide reads besides the run's row, its config and
+// the time: what the loop observed and what it remembers of the run.
+type facts struct {
+	ups      map[string]obsView             // the upstreams as observed now (waiting and blocked runs)
+	answer   *answer                        // the answer of a request, when deciding on one
+	trigger  triggerInfo                    // the downstream's adapter
+	recorded map[string]sekisho.Observation // per upstream, the observation last written
+	queued   map[string]bool                // dedupe keys already in the outbox
+	inflight bool                           // a request is under way
+	retry    retryState                     // a trigger request failed transiently
+	followAt time.Time                      // not before: the next status check
+	history  *historyStats                  // the pipeline's past durations, for at_risk
+}
+
+// triggerInfo is what decide needs to know of a downstream adapter.
+type triggerInfo struct {
+	configured bool // the connection exists
+	idempotent bool // a repeated request cannot start a second run
+}
+
+// answer is a trigger or status request's outcome.
+type answer struct {
+	status      bool // a status answer; else a trigger answer
+	run         sekisho.JobRun
+	err         error
+	adapter     triggerInfo // the adapter that answered
+	latencyFrom time.Time   // trigger answers: as in effect
+	mode        string
+}
+
+// obsView is an observation plus whether it came from a pushed event.
+type obsView struct {
+	sekisho.Observation
+	pushed bool
+}
+
+// decide is the engine's judgement as a pure function: from a run, the
+// config it carries, what is known of it and the time, the one next step.
+// It owns the notices' dedupe keys, and (through nextRun) the run's times.
+func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) Step {
+	if a := f.answer; a != nil {
+		if a.status {
+			return statusAnswered(r, p, f, *a, now)
+		}
+		return triggerAnswered(r, p, f, *a, now)
+	}
+	var st Step
+	for _, u := range p.Upstreams {
+		v, ok := f.ups[u.Name]
+		if prev, seen := f.recorded[u.Name]; ok && (!seen || !sameObs(prev, v.Observation)) {
+			st.Effects = append(st.Effects, effect{kind: effRecord, obs: v.Observation})
+		}
+	}
+	timeNotices(&st, r, p, f, now)
+	switch r.State {
+	case sekisho.StateWaiting, sekisho.StateBlocked:
+		return waiting(st, r, p, cond, f, now)
+	case sekisho.StateTriggered, sekisho.StateRunning:
+		if f.inflight || now.Before(f.followAt) || p.Trigger == nil || !f.trigger.configured {
+			return st
+		}
+		st.Effects = append(st.Effects, effect{kind: effFollow, req: request(p, r, nil)})
+	}
+	return st
+}
+
+// waiting decides for a run that watches its upstreams.
+func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) Step {
+	if !r.IntentAt.IsZero() {
+		return startTrigger(st, r, p, f, now) // the condition held; the trigger is committed for this attempt
+	}
+	failed := upstreamFailedNotices(r, f, now)
+	switch cond.Eval(func(name string) sekisho.JobState { return f.ups[name].State }) {
+	case condition.True:
+		if r.State == sekisho.StateBlocked {
+			st.Event, st.Reason = EvUpstreamRecovered, sekisho.ReasonUpstreamRecovered
+			return st
+		}
+		if p.Trigger == nil {
+			st.Event, st.Reason, st.Detail, st.Recovery = EvGateOnlyMet, sekisho.ReasonConditionMet, obsDetail(f.ups), true
+			return st
+		}
+		return startTrigger(st, r, p, f, now)
+	case condition.False:
+		if !now.Before(r.TimeoutAt) {
+			return timeout(st, r, f, failed, now)
+		}
+		st.Notices = append(st.Notices, failed...)
+		if r.State == sekisho.StateWaiting {
+			st.Event, st.Reason, st.Detail = EvUpstreamFailed, sekisho.ReasonUpstreamFailed, obsDetail(f.ups)
+			st.Patch.Message = str(failedMessage(f.ups))
+		}
+		return st
+	default:
+		if r.State == sekisho.StateBlocked {
+			st.Event, st.Reason, st.Detail = EvUpstreamRecovered, sekisho.ReasonUpstreamRecovered, obsDetail(f.ups)
+			st.Patch.Message = str("")
+		} else if !now.Before(r.TimeoutAt) {
+			return timeout(st, r, f, failed, now)
+		}
+		st.Notices = append(st.Notices, failed...)
+		return st
+	}
+}
+
+func timeout(st Step, r sekisho.Run, f facts, failed []sekisho.Notice, now time.Time) Step {
+	st.Event, st.Reason, st.Detail = EvTimeout, sekisho.ReasonTimeout, obsDetail(f.ups)
+	st.Patch.Message = str("the condition did not hold before the timeout")
+	st.Notices = append(st.Notices, failed...)
+	addNotice(&st, r, f, now, sekisho.NoticeTimedOut, sekisho.NoticeSubject{Run: r.ID}, sekisho.NoticeFacts{
+		State: sekisho.StateTimedOut, Message: pendingMessage(f.ups), Deadline: r.Deadline})
+	return st
+}
+
+// startTrigger records the intent to trigger with the request (SPEC §4 rule
+// 3: the intent is written before the request goes out).
+func startTrigger(st Step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) Step {
+	if f.inflight || now.Before(f.retry.at) {
+		return st
+	}
+	if !f.trigger.configured {
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected,
+			fmt.Sprintf("no %s trigger is configured (check connections)", p.Trigger.Type))
+	}
+	if r.IntentAt.IsZero() {
+		st.Patch.IntentAt = now
+	} else if !f.trigger.idempotent && !f.retry.ours && !p.Trigger.RetryUnknown {
+		// An intent from before a restart, and no idempotency key: the
+		// request may or may not have reached the downstream. Posting again
+		// could run the workflow twice, so a person must look.
+		msg := "the daemon stopped while the trigger request was under way; check in " +
+			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
+		st.Event, st.Reason = EvTriggerRejected, sekisho.ReasonTriggerUnknown
+		st.Detail = map[string]any{"intent_at": r.IntentAt.UTC().Format(time.RFC3339Nano)}
+		st.Patch.Message = str(msg)
+		addNotice(&st, r, f, now, sekisho.NoticeTriggerUnknown, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt},
+			sekisho.NoticeFacts{State: sekisho.StateFailed, Message: msg, Reason: sekisho.ReasonTriggerUnknown})
+		return st
+	}
+	from, mode := lastFinish(f.ups)
+	st.Effects = append(st.Effects, effect{kind: effTrigger, req: request(p, r, f.ups), latencyFrom: from, mode: mode})
+	return st
+}
+
+func triggerFailed(st Step, r sekisho.Run, f facts, now time.Time, reason, msg string) Step {
+	st.Event, st.Reason, st.Detail = EvTriggerRejected, reason, map[string]any{"message": msg}
+	st.Patch.Message = str(msg)
+	kind := sekisho.NoticeTriggerFailed
+	if reason == sekisho.ReasonTriggerUnknown {
+		kind = sekisho.NoticeTriggerUnknown
+	}
+	addNotice(&st, r, f, now, kind, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt},
+		sekisho.NoticeFacts{State: sekisho.StateFailed, Message: msg, Reason: reason})
+	return st
+}
+
+// triggerAnswered decides on the answer to a trigger request.
+func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) Step {
+	var st Step
+	if r.State != sekisho.StateWaiting {
+		return st // an operator moved the run on meanwhile
+	}
+	switch {
+	case a.err == nil:
+		st.Event, st.Reason = EvTriggerAccepted, sekisho.ReasonConditionMet
+		st.Detail = map[string]any{"external_id": a.run.ExternalID, "trigger": p.Trigger.Type}
+		st.Patch = patch{ExternalID: str(a.run.ExternalID), TriggeredAt: now, Message: str("")}
+		st.Effects = []effect{{kind: effTriggered, latencyFrom: a.latencyFrom, mode: a.mode}}
+		return st
+	case errors.Is(a.err, sekisho.ErrPaused):
+		return triggerFailed(st, r, f, now, sekisho.ReasonDagPaused, redactErr(a.err))
+	case errors.Is(a.err, sekisho.ErrRejected):
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, redactErr(a.err))
+	case !f.trigger.idempotent && !p.Trigger.RetryUnknown:
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerUnknown,
+			"the trigger request failed and its outcome is unknown: "+redactErr(a.err)+
+				"; check whether the job started, then rerun or skip")
+	case !now.Before(r.TimeoutAt):
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, "could not trigger before the timeout: "+redactErr(a.err))
+	}
+	st.Effects = []effect{{kind: effRetryLater, err: redactErr(a.err)}}
+	if msg := "trigger retrying: " + redactErr(a.err); r.Message != msg {
+		st.Patch.Message = str(msg)
+	}
+	return st
+}
+
+// statusAnswered decides on the answer to a downstream status check.
+func statusAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) Step {
+	st := Step{Effects: []effect{{kind: effFollowLater}}}
+	if a.err != nil || (r.State != sekisho.StateTriggered && r.State != sekisho.StateRunning) {
+		return st
+	}
+	res := a.run
+	st.Detail = map[string]any{"external_id": r.ExternalID}
+	if res.Message != "" {
+		st.Detail["message"] = res.Message
+	}
+	if r.State == sekisho.StateTriggered && res.State != sekisho.JobPending {
+		st.Event, st.Reason = EvDownstreamRunning, sekisho.ReasonDownstreamRunning
+		st.Patch.StartedAt = clampEnd(res.StartedAt, now)
+		return st
+	}
+	switch res.State {
+	case sekisho.JobSucceeded:
+		st.Event, st.Reason, st.Recovery = EvDownstreamSuccess, sekisho.ReasonDownstreamSuccess, true
+		st.Patch = patch{EndedAt: clampEnd(res.FinishedAt, now), Message: str("")}
+	case sekisho.JobFailed:
+		msg := res.Message
+		if msg == "" {
+			msg = "the downstream run " + r.ExternalID + " failed"
+		}
+		st.Event, st.Reason = EvDownstreamFailed, sekisho.ReasonDownstreamFailed
+		st.Patch = patch{EndedAt: clampEnd(res.FinishedAt, now), Message: str(msg)}
+		addNotice(&st, r, f, now, sekisho.NoticeRunFailed, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt},
+			sekisho.NoticeFacts{State: sekisho.StateFailed, ExternalID: r.ExternalID, Message: msg, Deadline: r.Deadline})
+	default:
+		if p.MaxDuration > 0 && r.State == sekisho.StateRunning && !r.StartedAt.IsZero() && now.Sub(r.StartedAt) > p.MaxDuration {
+			addNotice(&st, r, f, now, sekisho.NoticeLongRunning, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt},
+				sekisho.NoticeFacts{State: r.State, ExternalID: r.ExternalID, StartedAt: r.StartedAt,
+					Duration: now.Sub(r.StartedAt).Round(time.Second).String(), MaxDuration: p.MaxDuration.String(), Deadline: r.Deadline})
+		}
+	}
+	return st
+}
+
+// nextRun is the row a step writes: its state, its patch, and the times a
+// final state sets. It is the one place FinishedAt and FirstSuccessAt are
+// set: a run finishes when it reaches a final state, and first succeeds then
+// if it never did before.
+func nextRun(r sekisho.Run, p patch, to sekisho.State, now time.Time) sekisho.Run {
+	next := r
+	next.State = to
+	if !p.IntentAt.IsZero() {
+		next.IntentAt = p.IntentAt
+	}
+	if !p.TriggeredAt.IsZero() {
+		next.TriggeredAt = p.TriggeredAt
+	}
+	if !p.StartedAt.IsZero() {
+		next.StartedAt = p.StartedAt
+	}
+	if p.ExternalID != nil {
+		next.ExternalID = *p.ExternalID
+	}
+	if p.Message != nil {
+		next.Message = *p.Message
+	}
+	if to.Terminal() && to != r.State {
+		end := now
+		if !p.EndedAt.IsZero() {
+			end = p.EndedAt
+		}
+		next.FinishedAt = end
+		if to == sekisho.StateSucceeded && next.FirstSuccessAt.IsZero() {
+			next.FirstSuccessAt = next.FinishedAt
+		}
+	}
+	return next
+}
+
+// addNotice adds a notice to a step unless one with its key is queued.
+func addNotice(st *Step, r sekisho.Run, f facts, now time.Time, kind sekisho.NoticeKind, s sekisho.NoticeSubject, nf sekisho.NoticeFacts) {
+	key := sekisho.NoticeKey(kind, s)
+	if f.queued[key] {
+		return
+	}
+	st.Notices = append(st.Notices, sekisho.Notice{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate,
+		Attempt: r.Attempt, Kind: kind, DedupeKey: key, Facts: nf, CreatedAt: now})
+}
+
+// upstreamFailedNotices: once per failed upstream run (SPEC §7).
+func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Notice {
+	var st Step
+	for _, name := range sortedKeys(f.ups) {
+		o := f.ups[name]
+		if o.State == sekisho.JobFailed {
+			addNotice(&st, r, f, now, sekisho.NoticeUpstreamFailed,
+				sekisho.NoticeSubject{Run: r.ID, Upstream: name, ExternalID: o.ExternalID},
+				sekisho.NoticeFacts{State: r.State, Upstream: name, ExternalID: o.ExternalID, Message: o.Message,
+					Deadline: r.Deadline, Reason: o.Type})
+		}
+	}
+	return st.Notices
+}
+
+// timeNotices are the notices time alone causes: delay once the deadline
+// passes, at_risk before it, long_running for a watched upstream.
+func timeNotices(st *Step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
+	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
+		if !now.Before(r.Deadline) {
+			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
+				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
+		} else if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
+			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
+				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
+		}
+	}
+	if p.MaxDuration <= 0 {
+		return
+	}
+	for _, name := range sortedKeys(f.ups) {
+		o := f.ups[name]
+		if o.State == sekisho.JobRunning && !o.StartedAt.IsZero() && now.Sub(o.StartedAt) > p.MaxDuration {
+			addNotice(st, r, f, now, sekisho.NoticeLongRunning,
+				sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt, Upstream: name, ExternalID: o.ExternalID},
+				sekisho.NoticeFacts{State: r.State, Upstream: name, ExternalID: o.ExternalID, StartedAt: o.StartedAt,
+					Duration: now.Sub(o.StartedAt).Round(time.Second).String(), MaxDuration: p.MaxDuration.String(),
+					Deadline: r.Deadline})
+		}
+	}
+}
+
+// needsHistory reports whether decide may estimate the run's finish.
+func needsHistory(r sekisho.Run, now time.Time) bool {
+	return !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() && now.Before(r.Deadline)
+}
+
+// recoveryNotice is the notice of a run that succeeded after the alerts of
+// the given kinds.
+func recoveryNotice(r sekisho.Run, alerts []string, now time.Time) sekisho.Notice {
+	return sekisho.Notice{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Attempt: r.Attempt,
+		Kind: sekisho.NoticeRecovery, DedupeKey: sekisho.NoticeKey(sekisho.NoticeRecovery, sekisho.NoticeSubject{Run: r.ID}),
+		Facts:     sekisho.NoticeFacts{State: sekisho.StateSucceeded, Deadline: r.Deadline, Reason: strings.Join(alerts, ",")},
+		CreatedAt: now}
+}
+
+// historyStats are a pipeline's recent durations, for at_risk.
+type historyStats struct {
+	date  string        // logical date they were computed for
+	total time.Duration // p80 of gate → success
+	down  time.Duration // p80 of trigger → success
+	n     int
+}
+
+const minHistory = 5
+
+// expectedFinish estimates when the run will succeed from the pipeline's
+// own history (p80 durations): while waiting, the later of the gate plus
+// the usual total duration and now plus the usual downstream time; once
+// triggered, the trigger plus the usual downstream time.
+func expectedFinish(h *historyStats, r sekisho.Run, now time.Time) (time.Time, bool) {
+	if h == nil || h.n < minHistory {
+		return time.Time{}, false
+	}
+	exp := r.GateAt.Add(h.total)
+	if r.TriggeredAt.IsZero() {
+		// Still waiting: the downstream's usual run time has to come after now.
+		if t := now.Add(h.down); t.After(exp) {
+			exp = t
+		}
+	} else {
+		exp = r.TriggeredAt.Add(h.down)
+	}
+	if exp.Before(now) {
+		exp = now
+	}
+	return exp, true
+}
+
+func p80(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*8+9)/10 - 1
+	return s[i]
+}
+
+func request(p *config.Pipeline, r sekisho.Run, obs map[string]obsView) sekisho.TriggerRequest {
+	ups := make(map[string]sekisho.Observation, len(obs))
+	for name, o := range obs {
+		ups[name] = o.Observation
+	}
+	return sekisho.TriggerRequest{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Attempt: r.Attempt,
+		GateAt: r.GateAt, TimeZone: p.Location, Spec: *p.Trigger, Upstreams: ups}
+}
+
+// lastFinish is when the last upstream finished, and whether an event told us.
+func lastFinish(obs map[string]obsView) (time.Time, string) {
+	var t time.Time
+	mode := "poll"
+	for _, o := range obs {
+		if o.FinishedAt.After(t) {
+			t = o.FinishedAt
+			mode = "poll"
+			if o.pushed {
+				mode = "push"
+			}
+		}
+	}
+	return t, mode
+}
+
+// clampEnd keeps a reported time unless it is missing or in the future.
+func clampEnd(t, now time.Time) time.Time {
+	if t.IsZero() || t.After(now) {
+		return now
+	}
+	return t
+}
+
+func sameObs(a, b sekisho.Observation) bool {
+	return a.State == b.State && a.ExternalID == b.ExternalID && a.Message == b.Message && a.Error == b.Error &&
+		a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt)
+}
+
+// obsDetail is the transition detail describing the upstreams.
+func obsDetail(obs map[string]obsView) map[string]any {
+	ups := map[string]any{}
+	for name, o := range obs {
+		u := map[string]any{"state": string(o.State)}
+		if o.ExternalID != "" {
+			u["external_id"] = o.ExternalID
+		}
+		if o.Message != "" {
+			u["message"] = o.Message
+		}
+		ups[name] = u
+	}
+	return map[string]any{"upstreams": ups}
+}
+
+func failedMessage(obs map[string]obsView) string {
+	for _, name := range sortedKeys(obs) {
+		if o := obs[name]; o.State == sekisho.JobFailed {
+			msg := fmt.Sprintf("upstream %s failed", name)
+			if o.ExternalID != "" {
+				msg += " (" + o.ExternalID + ")"
+			}
+			if o.Message != "" {
+				msg += ": " + o.Message
+			}
+			return msg
+		}
+	}
+	return ""
+}
+
+func pendingMessage(obs map[string]obsView) string {
+	var waiting []string
+	for _, name := range sortedKeys(obs) {
+		if obs[name].State != sekisho.JobSucceeded {
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, obs[name].State))
+		}
+	}
+	if len(waiting) == 0 {
+		return ""
+	}
+	return "still waiting for " + strings.Join(waiting, ", ")
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// redactErr turns an error into a bounded message for the store and logs.
+// Adapters keep secrets out of their errors; this only bounds the length.
+func redactErr(err error) string {
+	s := err.Error()
+	if len(s) > 500 {
+		s = s[:500] + "…"
+	}
+	return s
+}

@@ -1,0 +1,268 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// Backoff bounds for a trigger request that failed transiently.
+const (
+	minRetry = 2 * time.Second
+	maxRetry = 5 * time.Minute
+)
+
+// attemptKey names one attempt of one run: an answer to a request of an
+// earlier attempt is not about the run as it is now.
+type attemptKey struct {
+	run     int64
+	attempt int
+}
+
+// settle decides and carries out the next step of a run, and the next
+// again while steps move it (blocked → waiting → triggering in one pass).
+// a is the answer of a request, or nil for a look at the run.
+func (e *Engine) settle(ctx context.Context, rec *runRec, r sekisho.Run, a *answer, now time.Time) error {
+	for range 4 {
+		st := decide(r, rec.spec, rec.cond, e.facts(ctx, rec, r, a, now), now)
+		if err := e.exec(ctx, rec, r, st, now); err != nil || st.Event == "" {
+			return err
+		}
+		if e.runs.recs[r.ID] != rec {
+			return nil // the run ended
+		}
+		r = rec.run
+	}
+	return nil
+}
+
+// facts gathers what decide reads of a run besides its row.
+func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answer, now time.Time) facts {
+	p := rec.spec
+	f := facts{answer: a, recorded: rec.recorded, queued: rec.queued, inflight: rec.inflight,
+		retry: rec.retry, followAt: rec.followAt}
+	if p.Trigger != nil {
+		if trig := e.trigger(p.Trigger.Type); trig != nil {
+			f.trigger = triggerInfo{configured: true, idempotent: trig.Idempotent()}
+		}
+	}
+	if a != nil {
+		f.trigger = a.adapter // the adapter that answered
+		return f
+	}
+	if waits(r.State) {
+		f.ups = make(map[string]obsView, len(p.Upstreams))
+		for _, u := range p.Upstreams {
+			f.ups[u.Name] = e.observe(ctx, rec, u, now)
+		}
+	}
+	if needsHistory(r, now) {
+		f.history = e.historyOf(ctx, p, r.LogicalDate)
+	}
+	return f
+}
+
+// exec carries out a step: the one place a decision touches the world, so
+// the one place to fence it (every write and request takes ctx). Memory
+// comes first, then the observations, then the run's write with its
+// notices; requests go out only once that write stood.
+func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st Step, now time.Time) error {
+	p := rec.spec
+	for _, ef := range st.Effects {
+		switch ef.kind {
+		case effRetryLater:
+			rec.retry = e.backoff(rec.retry, now)
+			e.log.Warn("trigger failed, will retry", "pipeline", r.Pipeline, "date", r.LogicalDate,
+				"retry_at", rec.retry.at, "err", ef.err)
+		case effFollowLater:
+			rec.followAt = now.Add(e.jitter(p.PokeInterval))
+		case effRecord:
+			if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, ef.obs); err != nil {
+				e.log.Error("record observation", "pipeline", r.Pipeline, "upstream", ef.obs.Upstream, "err", err)
+				continue
+			}
+			if rec.recorded == nil {
+				rec.recorded = map[string]sekisho.Observation{}
+			}
+			rec.recorded[ef.obs.Upstream] = ef.obs
+		}
+	}
+	notices := st.Notices
+	switch {
+	case st.Event != "" || !st.Patch.empty():
+		if st.Recovery {
+			alerts, err := e.alerts(ctx, r.ID)
+			if err != nil {
+				e.log.Error("recovery notice", "err", err)
+			}
+			if len(alerts) > 0 {
+				notices = append(notices, recoveryNotice(r, alerts, now))
+			}
+		}
+		to := r.State
+		if st.Event != "" {
+			var err error
+			if to, err = Next(r.State, st.Event, Policy{FailOnUpstreamFailure: p.OnUpstreamFailure == "fail"}); err != nil {
+				return err
+			}
+		}
+		got, err := e.apply(ctx, r, nextRun(r, st.Patch, to, now), now, store.Step{Reason: st.Reason, Detail: st.Detail, Notices: notices})
+		if err != nil {
+			return err
+		}
+		if r.State != to {
+			e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
+				"from", r.State, "to", to, "reason", st.Reason)
+			if e.opts.Metrics != nil {
+				e.opts.Metrics.Transition(r.State, to)
+			}
+		}
+		r = got
+	case len(notices) > 0:
+		added := false
+		for _, n := range notices {
+			ok, err := e.st.AddNotice(ctx, n)
+			if err != nil {
+				return err
+			}
+			added = added || ok
+		}
+		if !added {
+			notices = nil // all there already: nobody to wake
+		}
+	}
+	for _, n := range st.Notices {
+		if rec.queued == nil {
+			rec.queued = map[string]bool{}
+		}
+		rec.queued[n.DedupeKey] = true
+	}
+	if len(notices) > 0 {
+		e.noticed()
+	}
+	for _, ef := range st.Effects {
+		switch ef.kind {
+		case effTriggered:
+			rec.retry = retryState{}
+			if d := now.Sub(ef.latencyFrom); e.opts.Metrics != nil && !ef.latencyFrom.IsZero() && d < 24*time.Hour {
+				e.opts.Metrics.GateLatency(ef.mode, d)
+			}
+		case effTrigger, effFollow:
+			e.send(ctx, rec, r, ef)
+		}
+	}
+	return nil
+}
+
+// send makes a trigger or status request off the loop; its answer comes
+// back through the result queue to answered.
+func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect) {
+	p := rec.spec
+	trig := e.trigger(p.Trigger.Type)
+	if trig == nil {
+		return // the connection went away since decide looked; the next pass sees it
+	}
+	k := attemptKey{r.ID, r.Attempt}
+	adapter := triggerInfo{configured: true, idempotent: trig.Idempotent()}
+	rec.inflight = true
+	e.spawn(ctx, func(ctx context.Context) {
+		a := answer{status: ef.kind == effFollow, adapter: adapter, latencyFrom: ef.latencyFrom, mode: ef.mode}
+		if a.status {
+			cctx, cancel := context.WithTimeout(ctx, requestTimeout(p.PokeInterval))
+			a.run, a.err = trig.Status(cctx, ef.req, r.ExternalID)
+			cancel()
+		} else {
+			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+			a.run, a.err = trig.Start(cctx, ef.req)
+			cancel()
+		}
+		e.results.push(func(ctx context.Context) { e.answered(ctx, k, a) })
+	})
+}
+
+// answered takes a request's answer back on the loop and decides on it.
+func (e *Engine) answered(ctx context.Context, k attemptKey, a answer) {
+	rec := e.runs.recs[k.run]
+	if rec == nil || rec.run.Attempt != k.attempt {
+		return // the attempt ended meanwhile
+	}
+	rec.inflight = false
+	e.runs.touch(k.run) // look again next pass, if only to plan a retry or the next check
+	now := e.clock.Now()
+	r := rec.run
+	if a.err != nil && a.status {
+		e.log.Warn("downstream check failed", "run", k.run, "err", redactErr(a.err))
+	} else {
+		// An operator may have moved the run on meanwhile: decide on the stored row.
+		got, err := e.st.RunByID(ctx, k.run)
+		if err != nil {
+			e.log.Error("request answered: reload run", "run", k.run, "err", err)
+			if !a.status {
+				return
+			}
+			a = answer{status: true, err: err} // still plan the next check
+		} else if got.Attempt != k.attempt {
+			return
+		} else {
+			r = got
+		}
+	}
+	e.logErr(ignoreConflict(e.settle(ctx, rec, r, &a, now)))
+}
+
+// backoff is the retry state after one more transient failure.
+func (e *Engine) backoff(rs retryState, now time.Time) retryState {
+	rs.fails++
+	d := min(minRetry<<min(rs.fails-1, 10), maxRetry)
+	rs.at, rs.ours = now.Add(e.jitter(d)), true
+	return rs
+}
+
+// alerts lists the kinds of the alerts a run sent, for its recovery notice.
+func (e *Engine) alerts(ctx context.Context, runID int64) ([]string, error) {
+	ns, err := e.st.Notices(ctx, runID)
+	var kinds []string
+	for _, n := range ns {
+		if n.Kind != sekisho.NoticeRecovery && n.Kind != sekisho.NoticeDigest {
+			kinds = append(kinds, string(n.Kind))
+		}
+	}
+	return kinds, err
+}
+
+// historyOf returns a pipeline's recent durations, read once per logical date.
+func (e *Engine) historyOf(ctx context.Context, p *config.Pipeline, date string) *historyStats {
+	if h := e.history[p.Name]; h != nil && h.date == date {
+		return h
+	}
+	h := &historyStats{date: date}
+	e.history[p.Name] = h
+	past, err := e.st.RecentDurations(ctx, p.Name, date, 30)
+	if err != nil {
+		return h
+	}
+	var totals, downs []time.Duration
+	for _, d := range past {
+		totals = append(totals, d.Total)
+		downs = append(downs, d.Downstream)
+	}
+	h.n, h.total, h.down = len(totals), p80(totals), p80(downs)
+	return h
+}
+
+func ignoreConflict(err error) error {
+	if errors.Is(err, sekisho.ErrConflict) {
+		return nil
+	}
+	return err
+}
+
+func (e *Engine) logErr(err error) {
+	if err != nil {
+		e.log.Error("engine", "err", err)
+	}
+}
