@@ -14,8 +14,11 @@ import (
 // State is the stored state of a run (SPEC §4).
 type State string
 
-// The run states of SPEC §4. StateScheduled only appears in listings: a
-// pipeline whose gate has not opened yet has no stored run.
+// The run states of SPEC §4. StateScheduled, StateMissed and StateNoGate
+// only appear in listings (SPEC §8), never in the store: a pipeline whose
+// gate is still to come that day is scheduled, one whose gate has passed
+// without a run is missed, and one whose schedule does not fire that day
+// has no gate.
 const (
 	StateWaiting   State = "waiting"
 	StateBlocked   State = "blocked"
@@ -27,6 +30,8 @@ const (
 	StateSkipped   State = "skipped"
 
 	StateScheduled State = "scheduled"
+	StateMissed    State = "missed"
+	StateNoGate    State = "no_gate"
 )
 
 // States lists every stored run state, in the order of SPEC §4.
@@ -41,6 +46,10 @@ func (s State) Terminal() bool {
 	}
 	return false
 }
+
+// Open reports whether s is a stored state a run leaves on its own: the
+// states a deadline can find it in, unfinished.
+func (s State) Open() bool { return s.Valid() && !s.Terminal() }
 
 // Valid reports whether s is one of the stored run states.
 func (s State) Valid() bool {
@@ -247,6 +256,9 @@ type TriggerSpec struct {
 	// RetryUnknown lets a trigger without an idempotency key (TROCCO) post
 	// again when a crash left the outcome of its request unknown.
 	RetryUnknown bool `json:"retry_unknown,omitempty"`
+	// TraceContext passes the attempt's W3C traceparent to Airflow in the
+	// DAG run's conf, so Airflow's spans join sekisho's trace (SPEC §16).
+	TraceContext bool `json:"trace_context,omitempty"`
 }
 
 // DagRunID is the deterministic Airflow dag_run_id of one attempt (SPEC §6).
@@ -339,6 +351,7 @@ type NoticeFacts struct {
 	Duration    string    `json:"duration,omitempty"`
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
+	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
 	// Query notices (long_query): the watch, the query's user and pid, the
 	// mention and the time zone the start time is shown in.
 	Watch     string `json:"watch,omitempty"`

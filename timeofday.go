@@ -131,16 +131,12 @@ type TemplateUpstream struct {
 
 // NewTemplateData builds the template view of a trigger request.
 func NewTemplateData(req TriggerRequest) TemplateData {
-	loc := req.TimeZone
-	if loc == nil {
-		loc = time.UTC
-	}
 	d := TemplateData{Pipeline: req.Pipeline, LogicalDate: req.LogicalDate, Attempt: req.Attempt,
-		GateAt: req.GateAt.In(loc).Format(time.RFC3339), Upstreams: map[string]TemplateUpstream{}}
+		GateAt: req.GateAt.In(req.TimeZone).Format(time.RFC3339), Upstreams: map[string]TemplateUpstream{}}
 	for name, o := range req.Upstreams {
 		u := TemplateUpstream{ExternalID: o.ExternalID}
 		if !o.FinishedAt.IsZero() {
-			u.FinishedAt = o.FinishedAt.In(loc).Format(time.RFC3339)
+			u.FinishedAt = o.FinishedAt.In(req.TimeZone).Format(time.RFC3339)
 		}
 		d.Upstreams[name] = u
 	}

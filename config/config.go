@@ -41,6 +41,7 @@ type Config struct {
 	Server      Server
 	Connections Connections
 	Slack       Slack
+	Lineage     Lineage
 	Pipelines   []*Pipeline
 	Watches     []*Watch // standing watches (SPEC §15), not gates
 }
@@ -53,18 +54,6 @@ func (c *Config) Pipeline(name string) *Pipeline {
 		}
 	}
 	return nil
-}
-
-// LocationOf is p's time zone, else the config's, else UTC: a loaded config
-// always sets p.Location; configs built by hand in tests may not.
-func (c *Config) LocationOf(p *Pipeline) *time.Location {
-	switch {
-	case p.Location != nil:
-		return p.Location
-	case c != nil && c.Location != nil:
-		return c.Location
-	}
-	return time.UTC
 }
 
 // Store configures the SQLite store.
@@ -120,6 +109,10 @@ type Slack struct {
 	APIURL     string
 	Language   string // ja | en (default ja)
 	DigestAt   sekisho.TimeOfDay
+	// GroupWait is how long webhook mode holds an incident's first message
+	// so the pipelines affected by then are in it, and the least time
+	// between two messages about one incident (SPEC §17; default 30s).
+	GroupWait time.Duration
 }
 
 // Enabled reports whether any Slack mode is configured.

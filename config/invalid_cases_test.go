@@ -110,6 +110,19 @@ var invalidCases = []struct {
 	{"slack_bot_channel", []string{
 		`slack_bot_channel.yaml:3:3: slack.token: bot mode needs a channel: set slack.channel (or notify.channel in every pipeline)`,
 	}},
+	{"lineage", []string{
+		`lineage.yaml:5:3: lineage.url: want an absolute http or https URL, got "not a url"`,
+		`lineage.yaml:6:3: lineage.auth: unknown auth "beerer" (did you mean "bearer"?)`,
+		`lineage.yaml:15:7: pipelines[0].trigger.trace_context: is not a field of a trocco_workflow trigger`,
+		`lineage.yaml:19:5: pipelines[1].lineage: unknown key "lineage"`,
+	}},
+	{"lineage_auth", []string{
+		`lineage_auth.yaml:5:3: lineage.token: is not used with auth: google; remove it or set auth: bearer`,
+	}},
+	{"lineage_bearer", []string{
+		`lineage_bearer.yaml:3:3: lineage.url: is required; the OpenLineage endpoint, e.g. http://marquez:5000/api/v1/lineage`,
+		`lineage_bearer.yaml:3:3: lineage.token: is required with auth: bearer`,
+	}},
 	{"slack_both_modes", []string{
 		`slack_both_modes.yaml:3:3: slack.webhook_url: webhook_url and token are exclusive: use webhook mode or bot mode, not both`,
 		`slack_both_modes.yaml:5:3: slack.language: unknown language "jp" (did you mean "ja"?)`,

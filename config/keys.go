@@ -21,7 +21,7 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                      {"version", "timezone", "defaults", "store", "server", "connections", "slack", "pipelines", "watches"},
+	"":                      {"version", "timezone", "defaults", "store", "server", "connections", "slack", "lineage", "pipelines", "watches"},
 	"defaults":              pipelineKeys[1:],
 	"store":                 {"path"},
 	"server":                {"listen", "public_url", "token", "read_token"},
@@ -29,12 +29,13 @@ var KnownKeys = map[string][]string{
 	"connections.glue":      {"region", "endpoint"},
 	"connections.trocco":    {"base_url", "api_key"},
 	"connections.airflow.*": {"base_url", "api_version", "auth", "username", "password", "token"},
-	"slack":                 {"webhook_url", "token", "channel", "api_url", "language", "digest_at"},
+	"slack":                 {"webhook_url", "token", "channel", "api_url", "language", "digest_at", "group_wait"},
+	"lineage":               {"url", "namespace", "auth", "token"},
 	"pipelines[]":           pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
 		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
-		"pipeline_definition_id", "retry_unknown"},
+		"pipeline_definition_id", "retry_unknown", "trace_context"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on"},

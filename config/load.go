@@ -28,6 +28,7 @@ const (
 	DefaultTroccoURL    = "https://trocco.io"
 	DefaultAPIVersion   = "v1"
 	DefaultAuth         = "google"
+	DefaultGroupWait    = 30 * time.Second // slack.group_wait (SPEC §17)
 )
 
 // Enumerations accepted by the parser.
@@ -140,6 +141,7 @@ func (d *decoder) parse(data []byte) *Config {
 	cfg.Server = d.server(f)
 	cfg.Connections = d.connections(f)
 	cfg.Slack = d.slack(f)
+	cfg.Lineage = d.lineage(f)
 
 	var defaults *fields
 	if v, ok := f.get("defaults"); ok {
@@ -298,7 +300,7 @@ func (d *decoder) airflow(name string, v val) *Airflow {
 }
 
 func (d *decoder) slack(root *fields) Slack {
-	s := Slack{Language: DefaultLanguage}
+	s := Slack{Language: DefaultLanguage, GroupWait: DefaultGroupWait}
 	v, ok := root.get("slack")
 	if !ok {
 		return s
@@ -312,6 +314,7 @@ func (d *decoder) slack(root *fields) Slack {
 	s.Channel, _, _ = d.str(f, "channel")
 	s.APIURL = d.absURL(f, "api_url")
 	s.Language = d.oneOf(f, "language", "language", DefaultLanguage, Languages)
+	s.GroupWait = d.duration(f, "group_wait", DefaultGroupWait, 0)
 	if t, tv, ok := d.timeOfDay(f, "digest_at"); ok {
 		if t.Days != 0 {
 			d.fail(tv, "digest_at is a time of day without a day offset, like \"09:00\"")

@@ -3,10 +3,11 @@ package config
 import (
 	"errors"
 	"fmt"
-	"github.com/sekisho-dev/sekisho"
 	"math/bits"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 
 	"github.com/robfig/cron/v3"
 )
@@ -93,11 +94,7 @@ func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("pipeline %s: schedule: %w", p.Name, err)
 	}
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	return s, loc, nil
+	return s, p.Location, nil
 }
 
 // ScheduleFires returns the gate times of p in [from, to), one per day at
@@ -145,4 +142,26 @@ func (p *Pipeline) GateClock() (hour, minute, second int) {
 		return 0, 0, 0
 	}
 	return gateClock(s)
+}
+
+// GateOn returns when p's gate opens on the logical date, or zero when the
+// schedule does not fire that day (a weekday schedule on a Sunday). It is
+// ScheduleFires over the day, so the board and `sekisho status` place a gate
+// exactly where the engine opens it, daylight-saving gaps included.
+func (p *Pipeline) GateOn(date string) time.Time {
+	_, loc, err := p.schedule()
+	if err != nil {
+		return time.Time{}
+	}
+	day, err := time.ParseInLocation(sekisho.DateLayout, date, loc)
+	if err != nil {
+		return time.Time{}
+	}
+	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
+	for _, t := range ScheduleFires(p, day, next) {
+		if sekisho.DateOf(t, loc) == date {
+			return t
+		}
+	}
+	return time.Time{}
 }

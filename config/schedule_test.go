@@ -144,3 +144,37 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+func TestGateOn(t *testing.T) {
+	ny := mustLoc(t, "America/New_York")
+	tokyo := mustLoc(t, "Asia/Tokyo")
+	tests := []struct {
+		name, schedule, date string
+		loc                  *time.Location
+		want                 string
+	}{
+		{"daily", "0 2 * * *", "2026-11-03", tokyo, "2026-11-03T02:00:00+09:00"},
+		{"with seconds", "30 0 2 * * *", "2026-11-03", tokyo, "2026-11-03T02:00:30+09:00"},
+		{"not this weekday", "0 2 * * 1", "2026-11-03", tokyo, ""},
+		{"midnight", "0 0 * * *", "2026-11-03", tokyo, "2026-11-03T00:00:00+09:00"},
+		{"spring-forward gap: moved on as the engine does", "30 2 * * *", "2026-03-08", ny, "2026-03-08T03:30:00-04:00"},
+		{"fall back: the first 01:30", "30 1 * * *", "2026-11-01", ny, "2026-11-01T01:30:00-04:00"},
+		{"bad date", "0 2 * * *", "2026-13-01", tokyo, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := &Pipeline{Name: "p", Schedule: tt.schedule, Location: tt.loc}
+			got := p.GateOn(tt.date)
+			s := ""
+			if !got.IsZero() {
+				s = got.In(tt.loc).Format(time.RFC3339)
+			}
+			if s != tt.want {
+				t.Errorf("GateOn(%s) = %q, want %q", tt.date, s, tt.want)
+			}
+			if !got.IsZero() && !p.NextFire(got.Add(-time.Nanosecond)).Equal(got) {
+				t.Errorf("GateOn disagrees with NextFire, the engine's gate")
+			}
+		})
+	}
+}

@@ -20,6 +20,7 @@ var schemaObjects = map[string]string{
 	"connections.trocco":       "properties/connections/properties/trocco",
 	"connections.airflow.*":    "definitions/airflowConnection",
 	"slack":                    "properties/slack",
+	"lineage":                  "properties/lineage",
 	"pipelines[]":              "definitions/pipeline",
 	"pipelines[].upstreams[]":  "definitions/upstream",
 	"pipelines[].trigger":      "definitions/trigger",

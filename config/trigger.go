@@ -30,7 +30,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 	}
 	t.Type = typ
 	own := map[string][]string{
-		TypeAirflowDag:     {"connection", "dag_id", "conf", "note", "unpause"},
+		TypeAirflowDag:     {"connection", "dag_id", "conf", "note", "unpause", "trace_context"},
 		TypeTroccoWorkflow: {"pipeline_definition_id", "retry_unknown"},
 	}
 	for _, k := range KnownKeys["pipelines[].trigger"][1:] {
@@ -43,6 +43,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 		t.Connection = d.airflowConnection(cfg, f)
 		t.DagID, _, _ = d.required(f, "dag_id", " for an airflow_dag trigger (the DAG to start)")
 		t.Unpause = d.boolean(f, "unpause")
+		t.TraceContext = d.boolean(f, "trace_context")
 		data := sampleData(p, upstreams)
 		if cv, ok := f.get("conf"); ok {
 			if conf, ok := d.toAny(cv, 0); ok {
@@ -78,11 +79,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 // sampleData is a run of p as a template would see it, with every upstream
 // present, so missing keys and bad fields show up at validate time.
 func sampleData(p *Pipeline, upstreams []string) sekisho.TemplateData {
-	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, loc)
+	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
 	d := sekisho.TemplateData{Pipeline: p.Name, LogicalDate: "2025-01-31", Attempt: 1,
 		GateAt: gate.Format(time.RFC3339), Upstreams: map[string]sekisho.TemplateUpstream{}}
 	for _, n := range upstreams {

@@ -213,7 +213,7 @@ func (d *decoder) sqlUpstream(cfg *Config, p *Pipeline, f *fields, u *Upstream) 
 		return
 	}
 	u.Query = s.s
-	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, cfg.LocationOf(p))
+	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
 	out, err := RenderQuery(u.Query, p.Name, "2025-01-31", gate)
 	if err != nil {
 		d.fail(qv, "%s", s.detail(err))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
 // pipelinesTemplate is the root pipelines.yaml with its connections pointed
@@ -51,8 +52,8 @@ func ConfigYAML(o ConfigOptions) ([]byte, error) {
 	var buf bytes.Buffer
 	err = t.Execute(&buf, map[string]any{
 		"URLs": o.URLs, "PublicURL": o.PublicURL, "Listen": o.Listen, "Token": o.Token, "DBPath": o.DBPath,
-		"Language": o.Language, "PokeInterval": o.Poke.String(), "Region": AWSRegion,
-		"TroccoAPIKey": TroccoAPIKey, "AirflowUser": AirflowUser, "AirflowPassword": AirflowPassword,
+		"Language": o.Language, "PokeInterval": o.Poke.String(), "Region": world.AWSRegion,
+		"TroccoAPIKey": world.TroccoAPIKey, "AirflowUser": world.AirflowUser, "AirflowPassword": world.AirflowPassword,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: config template: %w", err)

@@ -24,14 +24,17 @@ const (
 // ordersDate finds the logical date in the orders check query.
 var ordersDate = regexp.MustCompile(`FROM sales\.orders WHERE order_date = '(\d{4}-\d{2}-\d{2})'`)
 
-// addWarehouse starts the Redshift simulator; NewWorld calls it.
+// warehouseOptions are the demo's additions to the world's Redshift
+// simulator: the orders check answers from the script.
+func (w *World) warehouseOptions() []redshiftsim.Option {
+	return []redshiftsim.Option{redshiftsim.WithFallback(w.answerOrders)}
+}
+
+// addWarehouse readies the world's Redshift simulator; NewWorld calls it.
 func (w *World) addWarehouse() {
-	w.Redshift = redshiftsim.New(w.Clock, redshiftsim.WithCredentials(AWSAccessKey, AWSSecretKey),
-		redshiftsim.WithRegion(AWSRegion), redshiftsim.WithFallback(w.answerOrders))
 	// The Data API maps sekisho's IAM role to a database user; sys:monitor
 	// lets it see every user's queries (docs/warehouses.md).
 	w.Redshift.GrantMonitor("IAMR:sekisho")
-	w.urls.Redshift = w.serve(w.Redshift)
 }
 
 // ordersLand is when a day's orders are in the warehouse: 02:40, or 04:20

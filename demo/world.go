@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"sort"
 	"strings"
 	"sync"
@@ -26,18 +25,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
-)
-
-// Credentials the simulators accept. They guard nothing but loopback
-// simulators; they exist so the real clients sign and authenticate every
-// request as they would against the vendors.
-const (
-	AWSRegion       = "ap-northeast-1"
-	AWSAccessKey    = "AKIDSEKISHODEMO"
-	AWSSecretKey    = "demo-glue-secret"
-	TroccoAPIKey    = "demo-trocco-key"
-	AirflowUser     = "sekisho"
-	AirflowPassword = "demo-airflow-password"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
 // TimeZone is where the demo's pipelines live, as in the root pipelines.yaml.
@@ -57,6 +45,7 @@ type Options struct {
 // World is the simulated outside of sekisho: every upstream and downstream
 // system, each on its own loopback server, evolving on one fake clock.
 type World struct {
+	sims     *world.World
 	Clock    *clockwork.FakeClock
 	Loc      *time.Location
 	Glue     *gluesim.Sim
@@ -69,8 +58,6 @@ type World struct {
 	seed     uint64
 	log      *slog.Logger
 	onAction func(at time.Time, who, what string)
-	servers  []*httptest.Server
-	urls     URLs
 	client   *http.Client
 
 	mu      sync.Mutex
@@ -105,55 +92,40 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	}
 	w := &World{Clock: clock, Loc: loc, seed: o.Seed, log: o.Logger, onAction: o.OnAction, planned: map[string]bool{},
 		client: &http.Client{Timeout: 10 * time.Second}}
-	w.Glue = gluesim.New(clock, gluesim.WithCredentials(AWSAccessKey, AWSSecretKey), gluesim.WithRegion(AWSRegion))
-	w.Glue.AddJob(GlueJob)
-	w.Glue.AddWorkflow(GlueWorkflow)
-	w.Trocco = troccosim.New(troccosim.Options{Token: TroccoAPIKey, Clock: clock})
-	w.Trocco.DefineJob(TroccoJob)
-	w.Trocco.DefineWorkflow(TroccoAdsSources, troccosim.Outcome{RunFor: 25 * time.Minute, Status: "succeeded"})
-	w.Trocco.DefineWorkflow(TroccoAdsLoad, troccosim.Outcome{RunFor: 35 * time.Minute, Status: "succeeded"})
-	af := airflowsim.Options{Clock: clock, Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPassword}
-	if w.Composer, err = airflowsim.New(af); err != nil {
-		return nil, fmt.Errorf("demo: airflow simulator: %w", err)
-	}
-	if w.Legacy, err = airflowsim.New(af); err != nil {
-		return nil, fmt.Errorf("demo: airflow simulator: %w", err)
-	}
-	w.Composer.AddDAG(DagSocrates, airflowsim.DAG{Duration: time.Hour})
-	w.Composer.AddDAG(DagQuality, airflowsim.DAG{Duration: 30 * time.Minute})
-	w.Composer.AddDAG(DagReverseETL, airflowsim.DAG{Duration: 25 * time.Minute})
-	w.Legacy.AddDAG(DagExportDone, airflowsim.DAG{Duration: 15 * time.Minute})
 	var slackOpts []slacksim.Option
 	if o.OnSlack != nil {
 		slackOpts = append(slackOpts, slacksim.WithOnMessage(o.OnSlack))
 	}
-	w.Slack = slacksim.New(clock, slackOpts...)
-
-	w.urls.Glue = w.serve(w.Glue)
-	w.urls.Trocco = w.serve(w.Trocco)
-	w.urls.Composer = w.serve(w.Composer)
-	w.urls.Legacy = w.serve(w.Legacy)
-	w.urls.SlackWebhook = w.serve(w.Slack) + slacksim.WebhookPath
+	w.sims, err = world.New(world.Options{Clock: clock, Slack: slackOpts, Redshift: w.warehouseOptions(), Airflow: []world.Airflow{
+		{Connection: "composer-prod", Deployment: "composer-prod", Version: "v1"},
+		{Connection: "composer-legacy", Deployment: "composer-legacy", Version: "v1"}}})
+	if err != nil {
+		return nil, fmt.Errorf("demo: %w", err)
+	}
+	w.Glue, w.Trocco, w.Slack, w.Redshift = w.sims.Glue, w.sims.Trocco, w.sims.Slack, w.sims.Redshift
+	w.Composer, w.Legacy = w.sims.Airflow["composer-prod"], w.sims.Airflow["composer-legacy"]
+	w.Glue.AddJob(GlueJob)
+	w.Glue.AddWorkflow(GlueWorkflow)
+	w.Trocco.DefineJob(TroccoJob)
+	w.Trocco.DefineWorkflow(TroccoAdsSources, troccosim.Outcome{RunFor: 25 * time.Minute, Status: "succeeded"})
+	w.Trocco.DefineWorkflow(TroccoAdsLoad, troccosim.Outcome{RunFor: 35 * time.Minute, Status: "succeeded"})
+	w.Composer.AddDAG(DagSocrates, airflowsim.DAG{Duration: time.Hour})
+	w.Composer.AddDAG(DagQuality, airflowsim.DAG{Duration: 30 * time.Minute})
+	w.Composer.AddDAG(DagReverseETL, airflowsim.DAG{Duration: 25 * time.Minute})
+	w.Legacy.AddDAG(DagExportDone, airflowsim.DAG{Duration: 15 * time.Minute})
 	w.addWarehouse()
 	return w, nil
 }
 
-func (w *World) serve(h http.Handler) string {
-	s := httptest.NewServer(h)
-	w.servers = append(w.servers, s)
-	return s.URL
-}
-
 // URLs returns the simulators' addresses.
-func (w *World) URLs() URLs { return w.urls }
+func (w *World) URLs() URLs {
+	u := w.sims.URLs
+	return URLs{Glue: u.Glue, Trocco: u.Trocco, Composer: u.Airflow["composer-prod"], Legacy: u.Airflow["composer-legacy"],
+		SlackWebhook: u.SlackWebhook(), Redshift: u.Redshift}
+}
 
 // Close stops the simulators' servers.
-func (w *World) Close() {
-	for _, s := range w.servers {
-		s.CloseClientConnections()
-		s.Close()
-	}
-}
+func (w *World) Close() { w.sims.Close() }
 
 // Connect tells the world where sekisho listens and the bearer token that
 // lets it push events and act as an operator.

@@ -164,16 +164,11 @@ func (h *harness) brokenReload(good string) {
 	if err := h.d.HUP(); err != nil {
 		h.t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !bytes.Contains(h.d.Log(), []byte("config reload refused")) {
-		if time.Now().After(deadline) {
-			h.t.Fatal("the daemon did not log the refused reload")
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !h.d.WaitFor(10*time.Second, func() bool { return bytes.Contains(h.d.Log(), []byte("config reload refused")) }) {
+		h.t.Fatal("the daemon did not log the refused reload")
 	}
-	time.Sleep(300 * time.Millisecond)
-	if !h.d.Running() {
-		h.t.Fatal("the daemon died on a broken config")
+	if err := h.d.WaitReady(5 * time.Second); err != nil {
+		h.t.Fatalf("the daemon stopped serving on a broken config: %v", err)
 	}
 	if err := os.WriteFile(h.d.ConfigPath(), []byte(good), 0o600); err != nil {
 		h.t.Fatal(err)
@@ -184,27 +179,24 @@ func (h *harness) brokenReload(good string) {
 func (h *harness) waitSettled(limit time.Duration) {
 	h.t.Helper()
 	ctx := context.Background()
-	deadline := time.Now().Add(limit)
-	for {
-		open, err := h.st.OpenRuns(ctx)
-		if err != nil {
+	var open []sekisho.Run
+	var backlog int
+	settled := h.d.WaitFor(limit, func() bool {
+		var err error
+		if open, err = h.st.OpenRuns(ctx); err != nil {
 			h.t.Fatal(err)
 		}
-		backlog, err := h.st.OutboxBacklog(ctx)
-		if err != nil {
+		if backlog, err = h.st.OutboxBacklog(ctx); err != nil {
 			h.t.Fatal(err)
 		}
-		if len(open) == 0 && backlog == 0 {
-			return
+		return len(open) == 0 && backlog == 0
+	})
+	if !settled {
+		msg := ""
+		if len(open) > 0 {
+			msg = fmt.Sprintf(", e.g. %s %s (%s)", open[0].Pipeline, open[0].State, open[0].Message)
 		}
-		if time.Now().After(deadline) {
-			msg := ""
-			if len(open) > 0 {
-				msg = fmt.Sprintf(", e.g. %s %s (%s)", open[0].Pipeline, open[0].State, open[0].Message)
-			}
-			h.t.Fatalf("not settled after %s: %d open runs%s, %d notices unsent", limit, len(open), msg, backlog)
-		}
-		time.Sleep(200 * time.Millisecond)
+		h.t.Fatalf("not settled after %s: %d open runs%s, %d notices unsent", limit, len(open), msg, backlog)
 	}
 }
 
@@ -213,7 +205,7 @@ func (h *harness) waitSettled(limit time.Duration) {
 // DAG run that Airflow finished successfully for it ended by the deadline.
 func (h *harness) checkSLO(cfg *config.Config, date string, deadline time.Time, dagOf map[string]string) []string {
 	now := time.Now()
-	rep, err := slo.Compute(context.Background(), h.st.ReadDB(), cfg, slo.Query{From: date, To: date, Now: now})
+	rep, err := slo.Compute(context.Background(), h.st, cfg, slo.Query{From: date, To: date, Now: now})
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -26,6 +26,7 @@ type Daemon struct {
 	Args    []string // more flags for `sekisho run`, e.g. the test-only --fast-clock
 	Starts  int      // how many times the daemon was started
 	logFile *os.File
+	log     *logHook
 
 	mu     sync.Mutex
 	cmd    *exec.Cmd
@@ -45,7 +46,48 @@ func NewDaemon(bin, dir string, env ...string) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("daemon log: %w", err)
 	}
-	return &Daemon{Bin: bin, Dir: dir, Listen: addr, Env: env, logFile: f}, nil
+	return &Daemon{Bin: bin, Dir: dir, Listen: addr, Env: env, logFile: f, log: &logHook{w: f, changed: make(chan struct{}, 1)}}, nil
+}
+
+// logHook passes the daemon's output to its log file and signals every
+// write: the daemon logs each gate it opens, each state change and each
+// notice it sends, after the store has it, so a write is the moment to
+// look at the store again.
+type logHook struct {
+	w       *os.File
+	changed chan struct{}
+}
+
+func (h *logHook) Write(p []byte) (int, error) {
+	n, err := h.w.Write(p)
+	select {
+	case h.changed <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+// safetyNet bounds how long WaitFor goes without looking, should something
+// the condition waits for happen without a log line (as the engine's
+// once-a-minute pass does for a lost wake-up).
+const safetyNet = time.Second
+
+// WaitFor reports whether cond holds within limit. It checks cond again
+// each time the daemon writes to its log, never on a guessed sleep.
+func (d *Daemon) WaitFor(limit time.Duration, cond func() bool) bool {
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	for {
+		if cond() {
+			return true
+		}
+		select {
+		case <-d.log.changed:
+		case <-time.After(safetyNet):
+		case <-deadline.C:
+			return cond()
+		}
+	}
 }
 
 // ConfigPath is the daemon's pipelines.yaml.
@@ -71,8 +113,8 @@ func (d *Daemon) Start() error {
 	cmd := exec.Command(d.Bin, "run", "-c", d.ConfigPath(), "--db", d.DBPath(), "--listen", d.Listen)
 	cmd.Args = append(cmd.Args, d.Args...)
 	cmd.Env = append(os.Environ(), d.Env...)
-	cmd.Stdout = d.logFile
-	cmd.Stderr = d.logFile
+	cmd.Stdout = d.log
+	cmd.Stderr = d.log
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start daemon: %w", err)
 	}
@@ -106,23 +148,30 @@ func (d *Daemon) Running() bool {
 	}
 }
 
-// WaitReady waits until /healthz answers 200.
+// WaitReady waits until /healthz answers 200: the daemon logs that it
+// started once it listens.
 func (d *Daemon) WaitReady(timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
 	c := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
+	exited := false
+	ok := d.WaitFor(timeout, func() bool {
 		if !d.Running() {
-			return fmt.Errorf("daemon exited before it was ready (see %s)", d.LogPath())
+			exited = true
+			return true
 		}
-		if resp, err := c.Get(d.URL() + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		resp, err := c.Get(d.URL() + "/healthz")
+		if err != nil {
+			return false
 		}
-		time.Sleep(20 * time.Millisecond)
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	switch {
+	case exited:
+		return fmt.Errorf("daemon exited before it was ready (see %s)", d.LogPath())
+	case !ok:
+		return fmt.Errorf("daemon not ready after %s (see %s)", timeout, d.LogPath())
 	}
-	return fmt.Errorf("daemon not ready after %s (see %s)", timeout, d.LogPath())
+	return nil
 }
 
 // Kill sends SIGKILL and waits for the process to be gone: no shutdown

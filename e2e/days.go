@@ -14,6 +14,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
 // Day is what the world does on one simulated day for one group of
@@ -149,8 +150,8 @@ func (g Group) Expect(kind Day) map[string]sekisho.State {
 // GlueRuns reads every run of a job from the Glue simulator through the
 // real AWS SDK: the simulator's own record, not the script.
 func (w *World) GlueRuns(ctx context.Context, job string) ([]gluetypes.JobRun, error) {
-	c := glue.New(glue.Options{Region: "ap-northeast-1", BaseEndpoint: aws.String(w.glueURL),
-		Credentials: credentials.NewStaticCredentialsProvider(awsAccessKey, awsSecretKey, "")})
+	c := glue.New(glue.Options{Region: world.AWSRegion, BaseEndpoint: aws.String(w.URLs.Glue),
+		Credentials: credentials.NewStaticCredentialsProvider(world.AWSAccessKey, world.AWSSecretKey, "")})
 	var out []gluetypes.JobRun
 	p := glue.NewGetJobRunsPaginator(c, &glue.GetJobRunsInput{JobName: aws.String(job)})
 	for p.HasMorePages() {

@@ -214,32 +214,30 @@ func repairUnknown(t *testing.T, st *store.Store, cfg *config.Config, gs []Group
 }
 
 // waitSettledBy waits, on the simulated clock, until the simulated time
-// from has passed, no run is open and the outbox is empty; it fails the
-// test if that has not happened by the simulated time limit.
+// from has passed, then until no run is open and the outbox is empty; it
+// fails the test if that has not happened by the simulated time limit.
 func (h *harness) waitSettledBy(clock *fastclock.Clock, from, limit time.Time) {
 	h.t.Helper()
 	ctx := context.Background()
-	for {
-		now := clock.Now()
-		open, err := h.st.OpenRuns(ctx)
-		if err != nil {
+	<-clock.After(clock.Until(from))
+	var open []sekisho.Run
+	var backlog int
+	settled := h.d.WaitFor(clock.Real(clock.Until(limit)), func() bool {
+		var err error
+		if open, err = h.st.OpenRuns(ctx); err != nil {
 			h.t.Fatal(err)
 		}
-		backlog, err := h.st.OutboxBacklog(ctx)
-		if err != nil {
+		if backlog, err = h.st.OutboxBacklog(ctx); err != nil {
 			h.t.Fatal(err)
 		}
-		if !now.Before(from) && len(open) == 0 && backlog == 0 {
-			return
+		return len(open) == 0 && backlog == 0
+	})
+	if !settled {
+		msg := ""
+		if len(open) > 0 {
+			msg = fmt.Sprintf(", e.g. %s %s %s (%s)", open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
 		}
-		if now.After(limit) {
-			msg := ""
-			if len(open) > 0 {
-				msg = fmt.Sprintf(", e.g. %s %s %s (%s)", open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
-			}
-			h.t.Fatalf("not settled by simulated %s: %d open runs%s, %d notices unsent", limit.Format(time.RFC3339), len(open), msg, backlog)
-		}
-		time.Sleep(50 * time.Millisecond)
+		h.t.Fatalf("not settled by simulated %s: %d open runs%s, %d notices unsent", limit.Format(time.RFC3339), len(open), msg, backlog)
 	}
 }
 
@@ -278,7 +276,7 @@ func checkScript(hs []History, gs []Group, script map[string]Day) []string {
 // pipeline) likewise from the v1 DAG's first success.
 func (h *harness) checkDaysSLO(cfg *config.Config, now time.Time, gs []Group, first, last time.Time) []string {
 	ctx := context.Background()
-	rep, err := slo.Compute(ctx, h.st.ReadDB(), cfg, slo.Query{From: first.Format(sekisho.DateLayout), To: last.Format(sekisho.DateLayout), Now: now})
+	rep, err := slo.Compute(ctx, h.st, cfg, slo.Query{From: first.Format(sekisho.DateLayout), To: last.Format(sekisho.DateLayout), Now: now})
 	if err != nil {
 		return []string{err.Error()}
 	}

@@ -81,23 +81,18 @@ func (h *harness) store() *store.Store {
 	if h.st != nil {
 		return h.st
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Stat(h.d.DBPath()); err == nil {
-			st, err := store.Open(context.Background(), h.d.DBPath())
-			if err == nil {
-				h.st = st
-				return st
-			}
-			if time.Now().After(deadline) {
-				h.t.Fatal(err)
-			}
+	var openErr error
+	ok := h.d.WaitFor(10*time.Second, func() bool {
+		if _, err := os.Stat(h.d.DBPath()); err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			h.t.Fatalf("no database at %s", h.d.DBPath())
-		}
-		time.Sleep(20 * time.Millisecond)
+		h.st, openErr = store.Open(context.Background(), h.d.DBPath())
+		return openErr == nil
+	})
+	if !ok {
+		h.t.Fatalf("no database at %s: %v", h.d.DBPath(), openErr)
 	}
+	return h.st
 }
 
 func (h *harness) checkNoSecrets() {

@@ -85,19 +85,15 @@ func TestKillAroundTrigger(t *testing.T) {
 		}
 	}
 	// The last daemon lives: every open attempt must finish.
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		open, err := st.OpenRuns(ctx)
-		if err != nil {
+	var open []sekisho.Run
+	if !h.d.WaitFor(30*time.Second, func() bool {
+		var err error
+		if open, err = st.OpenRuns(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if len(open) == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return len(open) == 0
+	}) {
+		t.Fatalf("%d runs still open, e.g. %s %s %s (%s)", len(open), open[0].Pipeline, open[0].LogicalDate, open[0].State, open[0].Message)
 	}
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)

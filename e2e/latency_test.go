@@ -102,16 +102,15 @@ func measureLatency(t *testing.T, mode string, n int) []time.Duration {
 		}
 	}
 	date := sekisho.DateOf(gate, time.UTC)
-	deadline := ends[n-1].Add(15 * time.Second)
 	got := map[string]time.Time{}
-	for len(got) < n && time.Now().Before(deadline) {
+	h.d.WaitFor(time.Until(ends[n-1].Add(15*time.Second)), func() bool {
 		for _, tr := range w.Airflow.Triggers() {
 			if tr.Status == 200 {
 				got[tr.DagRunID] = tr.At
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return len(got) >= n
+	})
 	wg.Wait()
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)

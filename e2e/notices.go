@@ -15,7 +15,7 @@ import (
 const markerPrefix = "sekisho:"
 
 // CheckNoticesOnce matches the Slack double's messages to the outbox: every
-// notice that was not filtered was sent and sits in exactly one message
+// notice that was not filtered, silenced or grouped was sent and sits in exactly one message
 // (found by the dedupe key in its block_id or metadata), and no message
 // carries a key the outbox does not know.
 func CheckNoticesOnce(ns []sekisho.Notice, msgs []slacksim.Message) []string {
@@ -29,7 +29,7 @@ func CheckNoticesOnce(ns []sekisho.Notice, msgs []slacksim.Message) []string {
 	known := map[string]bool{}
 	for _, n := range ns {
 		known[n.DedupeKey] = true
-		if strings.HasPrefix(n.Text, notify.FilteredPrefix) {
+		if notify.NotPosted(n.Text) {
 			continue
 		}
 		switch {

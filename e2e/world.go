@@ -2,93 +2,48 @@ package e2e
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
-	"github.com/sekisho-dev/sekisho/sim/gluesim"
-	"github.com/sekisho-dev/sekisho/sim/slacksim"
-	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
-// Credentials the simulators accept and the daemon is given. They are
-// test values, and the checks grep the daemon's log for them.
+// ServerToken is the daemon's bearer token for writes and events.
+const ServerToken = "e2e-write-token"
+
+// The Airflow connections of the generated config: one deployment reached
+// through the v1 (Airflow 2) and the v2 (Airflow 3) API.
 const (
-	TroccoKey     = "trocco-e2e-key"
-	AirflowUser   = "e2e"
-	AirflowPass   = "airflow-e2e-password"
-	SlackToken    = "xoxb-e2e-slack-token"
-	SlackChannel  = "C0E2E0001"
-	ServerToken   = "e2e-write-token"
-	awsAccessKey  = "AKIDE2E"
-	awsSecretKey  = "aws-e2e-secret"
 	airflowV1Conn = "af1"
 	airflowV2Conn = "af2"
 )
 
-// World is the four simulators on loopback, on the wall clock: the daemon
-// runs on the real clock, so its world must too.
+// World is the simulated world of package sim/world, with its one Airflow
+// deployment at hand.
 type World struct {
-	Glue                                     *gluesim.Sim
-	Trocco                                   *troccosim.Sim
-	Airflow                                  *airflowsim.Server
-	Slack                                    *slacksim.Sim
-	servers                                  []*httptest.Server
-	glueURL, troccoURL, airflowURL, slackURL string
+	*world.World
+	Airflow *airflowsim.Server
 }
 
 // NewWorld starts the simulators on the wall clock. seed drives their fault dice.
-func NewWorld(seed uint64) *World { return NewWorldOn(wall{}, seed) }
+func NewWorld(seed uint64) *World { return NewWorldOn(nil, seed) }
 
-// NewWorldOn starts the simulators on clock: the wall clock, or the
+// NewWorldOn starts the simulators on clock: the wall clock (nil), or the
 // fastclock the daemon is given, so both sides agree on simulated time.
 func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
-	w := &World{
-		Glue:    gluesim.New(clock, gluesim.WithCredentials(awsAccessKey, awsSecretKey)),
-		Trocco:  troccosim.New(troccosim.Options{Token: TroccoKey, Seed: int64(seed), Clock: clock}),
-		Airflow: airflowsim.MustNew(airflowsim.Options{Auth: airflowsim.AuthBasic, Username: AirflowUser, Password: AirflowPass, Seed: seed, Clock: clock}),
-		Slack:   slacksim.New(clock, slacksim.WithToken(SlackToken)),
+	w, err := world.New(world.Options{Clock: clock, Seed: seed, Airflow: []world.Airflow{
+		{Connection: airflowV1Conn, Deployment: "composer", Version: "v1"},
+		{Connection: airflowV2Conn, Deployment: "composer", Version: "v2"}}})
+	if err != nil {
+		panic(err) // only a bad airflowsim option, fixed above
 	}
-	serve := func(h interface {
-		ServeHTTP(http.ResponseWriter, *http.Request)
-	}) string {
-		s := httptest.NewServer(h)
-		w.servers = append(w.servers, s)
-		return s.URL
-	}
-	w.glueURL = serve(w.Glue)
-	w.troccoURL = serve(w.Trocco)
-	w.airflowURL = serve(w.Airflow)
-	w.slackURL = serve(w.Slack)
-	return w
-}
-
-// Close stops the simulators' servers.
-func (w *World) Close() {
-	for _, s := range w.servers {
-		s.CloseClientConnections()
-		s.Close()
-	}
-}
-
-// Env is what the daemon process needs to reach the Glue simulator through
-// the real AWS SDK's default credential chain.
-func (w *World) Env() []string {
-	return []string{"AWS_ACCESS_KEY_ID=" + awsAccessKey, "AWS_SECRET_ACCESS_KEY=" + awsSecretKey,
-		"AWS_EC2_METADATA_DISABLED=true", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null"}
+	return &World{World: w, Airflow: w.Airflow["composer"]}
 }
 
 // Secrets are the values that must never reach a log line.
-func Secrets() []string {
-	return []string{TroccoKey, AirflowPass, SlackToken, ServerToken, awsSecretKey}
-}
-
-type wall struct{}
-
-func (wall) Now() time.Time { return time.Now() }
+func Secrets() []string { return append(world.Secrets(), ServerToken) }
 
 // Pipeline is one pipeline of a generated pipelines.yaml, as YAML flow text.
 type Pipeline struct {
@@ -151,16 +106,9 @@ defaults:
   window_start: %q
 server:
   token: %s
-connections:
-  glue: {region: ap-northeast-1, endpoint: %q}
-  trocco: {base_url: %q, api_key: %s}
-  airflow:
-    %s: {base_url: %q, api_version: v1, auth: basic, username: %s, password: %s}
-    %s: {base_url: %q, api_version: v2, auth: basic, username: %s, password: %s}
-`, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.glueURL, w.troccoURL, TroccoKey,
-		airflowV1Conn, w.airflowURL, AirflowUser, AirflowPass, airflowV2Conn, w.airflowURL, AirflowUser, AirflowPass)
+%s`, s.PokeInterval, s.Timeout, s.WindowStart, ServerToken, w.Connections())
 	if s.SlackBot {
-		fmt.Fprintf(&b, "slack: {token: %s, channel: %s, api_url: %q, language: en}\n", SlackToken, SlackChannel, w.slackURL+"/api/")
+		b.WriteString(w.SlackBot("en"))
 	}
 	b.WriteString("pipelines:\n")
 	for _, p := range ps {

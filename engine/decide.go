@@ -12,11 +12,11 @@ import (
 	"github.com/sekisho-dev/sekisho/config"
 )
 
-// Step is the one next step of a run: decide works it out, exec carries it
+// step is the one next step of a run: decide works it out, exec carries it
 // out. An Event moves the state (through Next); Patch is written with it, or
 // alone; Notices go into the outbox in the same transaction; Effects are the
 // rest: observations to record, requests to send, memory to keep.
-type Step struct {
+type step struct {
 	Event    Event
 	Reason   string
 	Detail   map[string]any
@@ -99,14 +99,14 @@ type obsView struct {
 // decide is the engine's judgement as a pure function: from a run, the
 // config it carries, what is known of it and the time, the one next step.
 // It owns the notices' dedupe keys, and (through nextRun) the run's times.
-func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) Step {
+func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) step {
 	if a := f.answer; a != nil {
 		if a.status {
 			return statusAnswered(r, p, f, *a, now)
 		}
 		return triggerAnswered(r, p, f, *a, now)
 	}
-	var st Step
+	var st step
 	for _, u := range p.Upstreams {
 		v, ok := f.ups[u.Name]
 		if prev, seen := f.recorded[u.Name]; ok && (!seen || !sameObs(prev, v.Observation)) {
@@ -127,7 +127,7 @@ func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, no
 }
 
 // waiting decides for a run that watches its upstreams.
-func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) Step {
+func waiting(st step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, now time.Time) step {
 	if !r.IntentAt.IsZero() {
 		return startTrigger(st, r, p, f, now) // the condition held; the trigger is committed for this attempt
 	}
@@ -165,7 +165,7 @@ func waiting(st Step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 	}
 }
 
-func timeout(st Step, r sekisho.Run, f facts, failed []sekisho.Notice, now time.Time) Step {
+func timeout(st step, r sekisho.Run, f facts, failed []sekisho.Notice, now time.Time) step {
 	st.Event, st.Reason, st.Detail = EvTimeout, sekisho.ReasonTimeout, obsDetail(f.ups)
 	st.Patch.Message = str("the condition did not hold before the timeout")
 	st.Notices = append(st.Notices, failed...)
@@ -176,7 +176,7 @@ func timeout(st Step, r sekisho.Run, f facts, failed []sekisho.Notice, now time.
 
 // startTrigger records the intent to trigger with the request (SPEC §4 rule
 // 3: the intent is written before the request goes out).
-func startTrigger(st Step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) Step {
+func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) step {
 	if f.inflight || now.Before(f.retry.at) {
 		return st
 	}
@@ -204,7 +204,7 @@ func startTrigger(st Step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	return st
 }
 
-func triggerFailed(st Step, r sekisho.Run, f facts, now time.Time, reason, msg string) Step {
+func triggerFailed(st step, r sekisho.Run, f facts, now time.Time, reason, msg string) step {
 	st.Event, st.Reason, st.Detail = EvTriggerRejected, reason, map[string]any{"message": msg}
 	st.Patch.Message = str(msg)
 	kind := sekisho.NoticeTriggerFailed
@@ -217,8 +217,8 @@ func triggerFailed(st Step, r sekisho.Run, f facts, now time.Time, reason, msg s
 }
 
 // triggerAnswered decides on the answer to a trigger request.
-func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) Step {
-	var st Step
+func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) step {
+	var st step
 	if r.State != sekisho.StateWaiting {
 		return st // an operator moved the run on meanwhile
 	}
@@ -248,8 +248,8 @@ func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now t
 }
 
 // statusAnswered decides on the answer to a downstream status check.
-func statusAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) Step {
-	st := Step{Effects: []effect{{kind: effFollowLater}}}
+func statusAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now time.Time) step {
+	st := step{Effects: []effect{{kind: effFollowLater}}}
 	if a.err != nil || (r.State != sekisho.StateTriggered && r.State != sekisho.StateRunning) {
 		return st
 	}
@@ -322,7 +322,7 @@ func nextRun(r sekisho.Run, p patch, to sekisho.State, now time.Time) sekisho.Ru
 }
 
 // addNotice adds a notice to a step unless one with its key is queued.
-func addNotice(st *Step, r sekisho.Run, f facts, now time.Time, kind sekisho.NoticeKind, s sekisho.NoticeSubject, nf sekisho.NoticeFacts) {
+func addNotice(st *step, r sekisho.Run, f facts, now time.Time, kind sekisho.NoticeKind, s sekisho.NoticeSubject, nf sekisho.NoticeFacts) {
 	key := sekisho.NoticeKey(kind, s)
 	if f.queued[key] {
 		return
@@ -333,7 +333,7 @@ func addNotice(st *Step, r sekisho.Run, f facts, now time.Time, kind sekisho.Not
 
 // upstreamFailedNotices: once per failed upstream run (SPEC §7).
 func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Notice {
-	var st Step
+	var st step
 	for _, name := range sortedKeys(f.ups) {
 		o := f.ups[name]
 		if o.State == sekisho.JobFailed {
@@ -348,7 +348,7 @@ func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Noti
 
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
-func timeNotices(st *Step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
+func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		if !now.Before(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},

@@ -13,7 +13,7 @@ import (
 )
 
 // summary renders a step as "event reason | patch | notice keys | effects".
-func summary(st Step) string {
+func summary(st step) string {
 	var p []string
 	if !st.Patch.IntentAt.IsZero() {
 		p = append(p, "intent="+st.Patch.IntentAt.In(tokyo).Format("15:04"))

@@ -45,14 +45,14 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	p := rec.spec
 	f := facts{answer: a, recorded: rec.recorded, queued: rec.queued, inflight: rec.inflight,
 		retry: rec.retry, followAt: rec.followAt}
+	if a != nil {
+		f.trigger = a.adapter // the adapter that answered
+		return f
+	}
 	if p.Trigger != nil {
 		if trig := e.trigger(p.Trigger.Type); trig != nil {
 			f.trigger = triggerInfo{configured: true, idempotent: trig.Idempotent()}
 		}
-	}
-	if a != nil {
-		f.trigger = a.adapter // the adapter that answered
-		return f
 	}
 	if waits(r.State) {
 		f.ups = make(map[string]obsView, len(p.Upstreams))
@@ -70,7 +70,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 // the one place to fence it (every write and request takes ctx). Memory
 // comes first, then the observations, then the run's write with its
 // notices; requests go out only once that write stood.
-func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st Step, now time.Time) error {
+func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, now time.Time) error {
 	p := rec.spec
 	for _, ef := range st.Effects {
 		switch ef.kind {

@@ -8,10 +8,11 @@ package export
 import (
 	"bufio"
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // Tables lists what Export can write, with their columns in output order.
@@ -43,7 +44,7 @@ var order = map[string]string{
 
 // Export writes every row of table to w in format (ndjson or csv). An
 // unknown table or format is an error naming the choices.
-func Export(ctx context.Context, db *sql.DB, table, format string, w io.Writer) error {
+func Export(ctx context.Context, st *store.Store, table, format string, w io.Writer) error {
 	cols, ok := Tables[table]
 	if !ok {
 		return fmt.Errorf("unknown table %q: choose %s", table, strings.Join(TableNames, ", "))
@@ -57,38 +58,25 @@ func Export(ctx context.Context, db *sql.DB, table, format string, w io.Writer) 
 	default:
 		return fmt.Errorf("unknown format %q: choose %s", format, strings.Join(Formats, ", "))
 	}
-	// The names come from the fixed list above, never from the caller.
-	rows, err := db.QueryContext(ctx, `SELECT `+strings.Join(cols, ", ")+` FROM `+table+` ORDER BY `+order[table])
-	if err != nil {
-		return fmt.Errorf("export %s: %w", table, err)
-	}
-	defer rows.Close()
-
 	bw := bufio.NewWriterSize(w, 64<<10)
 	buf := make([]byte, 0, 1024)
+	var err error
 	if buf, err = enc.header(buf, cols); err != nil {
 		return err
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("export %s: %w", table, err)
-		}
+	err = st.ScanPublic(ctx, table, cols, order[table], func(vals []any) error {
 		if buf, err = enc.row(buf, vals); err != nil {
-			return fmt.Errorf("export %s: %w", table, err)
+			return err
 		}
 		if len(buf) >= 32<<10 {
 			if _, err := bw.Write(buf); err != nil {
-				return fmt.Errorf("export %s: write: %w", table, err)
+				return fmt.Errorf("write: %w", err)
 			}
 			buf = buf[:0]
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return fmt.Errorf("export %s: %w", table, err)
 	}
 	if _, err := bw.Write(buf); err != nil {

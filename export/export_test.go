@@ -3,7 +3,6 @@ package export
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -21,7 +20,7 @@ const awkward = "upstream said \"no\",\r\nthen\ttab \x01 ✅ \xff end"
 
 // fixture records one run through the store's own API: gate opened at
 // 17:00Z, running, succeeded at 20:30Z, 30 minutes before its deadline.
-func fixture(t *testing.T) *sql.DB {
+func fixture(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
@@ -47,10 +46,10 @@ func fixture(t *testing.T) *sql.DB {
 	if _, err = st.Apply(ctx, r, next, done, store.Step{Reason: sekisho.ReasonDownstreamSuccess, Detail: map[string]any{"dag_run_id": "x"}}); err != nil {
 		t.Fatal(err)
 	}
-	return st.ReadDB()
+	return st
 }
 
-func export(t *testing.T, db *sql.DB, table, format string) string {
+func export(t *testing.T, db *store.Store, table, format string) string {
 	t.Helper()
 	var b bytes.Buffer
 	if err := Export(context.Background(), db, table, format, &b); err != nil {

@@ -54,7 +54,7 @@ func New() *Metrics {
 		}, []string{"from", "to"}),
 		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sekisho_notices_total",
-			Help: "Slack notices by kind and outcome (sent|retry|filtered).",
+			Help: "Slack notices by kind and outcome (sent|retry|filtered|silenced|grouped|logged).",
 		}, []string{"kind", "outcome"}),
 	}
 	m.reg.MustRegister(m.sensorChecks, m.sensorTime, m.gateLatency, m.transitions, m.notices,
@@ -107,7 +107,10 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 		return promhttp.HandlerFor(prometheus.NewRegistry(), promhttp.HandlerOpts{})
 	}
 	if st != nil && cfg != nil {
-		m.watchOnce.Do(func() { m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), queryAlertCollector{st}) })
+		m.watchOnce.Do(func() {
+			m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), silenceCollector{st: st, clock: clock},
+				queryAlertCollector{st})
+		})
 	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

@@ -30,8 +30,8 @@ func TestNilMetricsRecordNothing(t *testing.T) {
 func TestMetrics(t *testing.T) {
 	utc := time.UTC
 	st := statustest.Open(t)
-	cfg := &config.Config{Location: utc, Pipelines: []*config.Pipeline{
-		statustest.Pipeline("alpha", utc, "06:00"), statustest.Pipeline("beta", utc, "")}}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: []*config.Pipeline{
+		statustest.Pipeline("alpha", utc, "06:00"), statustest.Pipeline("beta", utc, "")}})
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 3, 7, 0, 0, 0, utc))
 	day := func(d int, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, utc) }
 	statustest.Put(t, st, statustest.Run{Pipeline: "alpha", Date: "2026-11-01", State: sekisho.StateSucceeded,
@@ -66,7 +66,7 @@ func TestMetrics(t *testing.T) {
 		`sekisho_notices_total{kind="delay",outcome="retry"} 1`,
 		`sekisho_runs{pipeline="alpha",state="running"} 1`,
 		`sekisho_runs{pipeline="alpha",state="waiting"} 0`,
-		`sekisho_runs{pipeline="beta",state="scheduled"} 1`,
+		`sekisho_runs{pipeline="beta",state="missed"} 1`, // its 02:00 gate passed without a run
 		`sekisho_outbox_backlog 1`,
 		`sekisho_slo_attainment_ratio{pipeline="alpha"} 0.333`,
 		`sekisho_slo_objective_ratio{pipeline="alpha"} 0.95`,
@@ -84,7 +84,7 @@ func TestMetrics(t *testing.T) {
 	// Within 30 s the store is not read again; after, it is.
 	statustest.Put(t, st, statustest.Run{Pipeline: "beta", Date: "2026-11-03", State: sekisho.StateWaiting, GateAt: day(3, 2)})
 	clock.Advance(10 * time.Second)
-	if !strings.Contains(get(), `sekisho_runs{pipeline="beta",state="scheduled"} 1`) {
+	if !strings.Contains(get(), `sekisho_runs{pipeline="beta",state="missed"} 1`) {
 		t.Error("scrape-time values should be cached for 30 s")
 	}
 	clock.Advance(25 * time.Second)

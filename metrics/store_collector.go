@@ -8,6 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -99,7 +101,7 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 	seen := map[string]bool{}
 	var dates []string
 	for _, p := range cfg.Pipelines {
-		d := sekisho.DateOf(now, cfg.LocationOf(p))
+		d := sekisho.DateOf(now, p.Location)
 		today[p.Name] = d
 		if !seen[d] {
 			seen[d] = true
@@ -116,12 +118,12 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 			current[r.Pipeline] = r.State
 		}
 	}
-	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled)
+	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed, sekisho.StateNoGate)
 	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
 	for _, p := range cfg.Pipelines {
 		cur, ok := current[p.Name]
 		if !ok {
-			cur = sekisho.StateScheduled
+			cur, _ = status.NoRunState(p, today[p.Name], now)
 		}
 		for _, s := range states {
 			v := 0.0
@@ -135,15 +137,15 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 }
 
 func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
-	top := cfg.Location
-	if top == nil {
-		top = time.UTC
-	}
-	to := now.In(top)
-	from := time.Date(to.Year(), to.Month(), to.Day()-29, 12, 0, 0, 0, top)
-	counts, err := c.st.SLOAttainment(ctx, from.Format(sekisho.DateLayout), to.Format(sekisho.DateLayout), now)
+	// The report's own numbers (slo.Judge, missed days included), so the
+	// metric, the board and `sekisho report slo` agree.
+	rep, err := slo.Compute(ctx, c.st, cfg, slo.Last30(cfg, now, ""))
 	if err != nil {
 		return nil, err
+	}
+	rows := make(map[string]slo.Row, len(rep.Pipelines))
+	for _, r := range rep.Pipelines {
+		rows[r.Pipeline] = r
 	}
 	var out []prometheus.Metric
 	for _, p := range cfg.Pipelines {
@@ -151,8 +153,8 @@ func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.T
 			continue
 		}
 		out = append(out, prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, p.SLO.Objective, p.Name))
-		if n := counts[p.Name]; n[1] > 0 {
-			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(n[0])/float64(n[1]), p.Name))
+		if r := rows[p.Name]; r.SLODays > 0 {
+			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(r.SLOMet)/float64(r.SLODays), p.Name))
 		}
 	}
 	return out, nil

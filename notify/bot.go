@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -22,28 +21,49 @@ const lookupPages = 5
 
 // postBot posts a notice with the bot token: the first notice of a run
 // opens a thread, later ones reply in it and refresh the root message.
+func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p *config.Pipeline, msg Message) error {
+	if isQueryNotice(n.Kind) {
+		return s.postQuery(ctx, snap, n, msg)
+	}
+	channel := snap.cfg.Slack.Channel
+	if p != nil && p.Notify.Channel != "" {
+		channel = p.Notify.Channel
+	}
+	th := thread{load: func(context.Context) (string, string, bool, error) { return "", "", false, nil }}
+	if n.RunID != 0 {
+		th = thread{
+			load: func(ctx context.Context) (string, string, bool, error) { return s.st.Thread(ctx, n.RunID) },
+			save: func(ctx context.Context, ch, ts string) error {
+				return s.st.SaveThread(ctx, n.RunID, ch, ts, s.clock.Now())
+			},
+			refresh: func(ctx context.Context, ch, ts string) {
+				s.updateRoot(ctx, snap, n.RunID, p, ch, ts)
+			},
+		}
+	}
+	return s.postThreaded(ctx, snap, n, msg, channel, th)
+}
+
+// thread is where a thread's root is kept: a run's (slack_threads) or an
+// incident's (incident_threads).
+type thread struct {
+	load    func(ctx context.Context) (channel, ts string, ok bool, err error)
+	save    func(ctx context.Context, channel, ts string) error // nil: the message opens no thread
+	refresh func(ctx context.Context, channel, ts string)       // rewrites the root after a reply
+}
+
+// postThreaded posts a message as a reply in its thread, or, when the
+// thread has no root yet, as the root in channel.
 //
 // Exactly once: a notice with an earlier try (tries > 0) may have reached
 // Slack before the crash or the lost answer, so sekisho first looks for its
 // marker (block_id and metadata) in the thread or the channel's recent
 // history and only posts when it is not there.
-func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p *config.Pipeline, msg Message) error {
-	if isQueryNotice(n.Kind) {
-		return s.postQuery(ctx, snap, n, msg)
-	}
+func (s *Sender) postThreaded(ctx context.Context, snap snapshot, n sekisho.Notice, msg Message, channel string, th thread) error {
 	api := snap.client
-	channel := snap.cfg.Slack.Channel
-	if p != nil && p.Notify.Channel != "" {
-		channel = p.Notify.Channel
-	}
-	var threadCh, threadTS string
-	var haveThread bool
-	if n.RunID != 0 {
-		var err error
-		threadCh, threadTS, haveThread, err = s.st.Thread(ctx, n.RunID)
-		if err != nil {
-			return err
-		}
+	threadCh, threadTS, haveThread, err := th.load(ctx)
+	if err != nil {
+		return err
 	}
 	if haveThread {
 		if n.Tries > 0 {
@@ -59,7 +79,9 @@ func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p
 		if _, _, err := api.PostMessageContext(ctx, threadCh, opts...); err != nil {
 			return fmt.Errorf("slack chat.postMessage: %w", err)
 		}
-		s.updateRoot(ctx, snap, n.RunID, p, threadCh, threadTS)
+		if th.refresh != nil {
+			th.refresh(ctx, threadCh, threadTS)
+		}
 		return nil
 	}
 	if channel == "" {
@@ -71,8 +93,8 @@ func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p
 			return err
 		}
 		if found {
-			if n.RunID != 0 {
-				return s.st.SaveThread(ctx, n.RunID, ch, ts, s.clock.Now())
+			if th.save != nil {
+				return th.save(ctx, ch, ts)
 			}
 			return nil
 		}
@@ -82,10 +104,10 @@ func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p
 		return fmt.Errorf("slack chat.postMessage: %w", err)
 	}
 	s.learnChannel(channel, ch)
-	if n.RunID != 0 {
+	if th.save != nil {
 		// If this write fails the notice is retried, finds its own
 		// message in the history and saves the thread then.
-		return s.st.SaveThread(ctx, n.RunID, ch, ts, s.clock.Now())
+		return th.save(ctx, ch, ts)
 	}
 	return nil
 }
@@ -115,7 +137,7 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	}
 	var root *sekisho.Notice
 	for i := range notices {
-		if !notices[i].SentAt.IsZero() && !strings.HasPrefix(notices[i].Text, FilteredPrefix) {
+		if !notices[i].SentAt.IsZero() && !NotPosted(notices[i].Text) {
 			root = &notices[i]
 			break
 		}
@@ -123,7 +145,7 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	if root == nil {
 		return
 	}
-	var loc *time.Location
+	loc := snap.cfg.Location // a pipeline gone from the config: its run's zone is unknown
 	if p != nil {
 		loc = p.Location
 	}

@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // catalog holds one language's words. Every kind has a headline and a
@@ -11,7 +12,7 @@ import (
 type catalog struct {
 	pipeline, date, what, deadline, impacts, board string
 	listSep, parenFmt, statusLine                  string
-	states                                         map[sekisho.State]string
+	lang                                           string
 	headlines                                      map[sekisho.NoticeKind]string // {subject} subject, {pipeline} pipeline, {date} date
 	sentences                                      map[sekisho.NoticeKind]func(v view) string
 	digest                                         digestWords
@@ -22,7 +23,6 @@ type digestWords struct {
 	counts   string // summary line label
 	more     string // %d more pipelines not listed
 	none     string // no pipelines configured
-	late     string // %s state of a run past its deadline
 }
 
 func catalogFor(lang string) *catalog {
@@ -32,12 +32,8 @@ func catalogFor(lang string) *catalog {
 	return &japanese
 }
 
-func (c *catalog) state(s sekisho.State) string {
-	if w, ok := c.states[s]; ok {
-		return w
-	}
-	return string(s)
-}
+// state is a state's word from the one table of package marks.
+func (c *catalog) state(s sekisho.State) string { return marks.Of(s, false).Word(c.lang) }
 
 func (c *catalog) headline(v view) string {
 	emoji := kindEmoji(v.n.Kind)
@@ -65,15 +61,10 @@ func kindEmoji(k sekisho.NoticeKind) string {
 }
 
 var japanese = catalog{
+	lang:     "ja",
 	pipeline: "パイプライン", date: "対象日", what: "発生したこと", deadline: "期限", impacts: "影響",
 	board: "ステータスボード", listSep: "、", parenFmt: "（%s）",
 	statusLine: "現在の状態: %s %s（%s 更新）",
-	states: map[sekisho.State]string{
-		sekisho.StateWaiting: "上流を待っています", sekisho.StateBlocked: "上流の失敗で止まっています",
-		sekisho.StateTriggered: "起動しました", sekisho.StateRunning: "実行中",
-		sekisho.StateSucceeded: "完了", sekisho.StateFailed: "失敗", sekisho.StateTimedOut: "タイムアウト",
-		sekisho.StateSkipped: "スキップ", sekisho.StateScheduled: "開始前",
-	},
 	headlines: map[sekisho.NoticeKind]string{
 		sekisho.NoticeUpstreamFailed: "{subject}のデータが遅れる可能性があります（{pipeline} {date}）",
 		sekisho.NoticeTriggerFailed:  "{subject}のデータ更新を開始できませんでした（{pipeline} {date}）",
@@ -130,20 +121,14 @@ var japanese = catalog{
 		counts:   "合計",
 		more:     "ほか %d 件",
 		none:     "パイプラインがありません",
-		late:     "遅延（%s）",
 	},
 }
 
 var english = catalog{
+	lang:     "en",
 	pipeline: "Pipeline", date: "Logical date", what: "What happened", deadline: "Deadline", impacts: "Impacts",
 	board: "Status board", listSep: ", ", parenFmt: " (%s)",
 	statusLine: "Current status: %s %s (updated %s)",
-	states: map[sekisho.State]string{
-		sekisho.StateWaiting: "waiting for upstreams", sekisho.StateBlocked: "blocked by a failed upstream",
-		sekisho.StateTriggered: "started", sekisho.StateRunning: "running",
-		sekisho.StateSucceeded: "done", sekisho.StateFailed: "failed", sekisho.StateTimedOut: "timed out",
-		sekisho.StateSkipped: "skipped", sekisho.StateScheduled: "not started yet",
-	},
 	headlines: map[sekisho.NoticeKind]string{
 		sekisho.NoticeUpstreamFailed: "Data for {subject} may be late ({pipeline}, {date})",
 		sekisho.NoticeTriggerFailed:  "The update of {subject} could not start ({pipeline}, {date})",
@@ -200,7 +185,6 @@ var english = catalog{
 		counts:   "Total",
 		more:     "and %d more",
 		none:     "no pipelines configured",
-		late:     "late (%s)",
 	},
 }
 

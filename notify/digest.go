@@ -9,90 +9,43 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
+	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
-// DigestEntry is one pipeline's line in the daily digest.
+// DigestEntry is one pipeline's line in the daily digest: its entry of
+// the status board, so the digest and the board never disagree.
 type DigestEntry struct {
 	Pipeline    string
 	Description string
 	LogicalDate string        // today in the pipeline's time zone
-	State       sekisho.State // sekisho.StateScheduled when the gate has not opened yet
+	State       sekisho.State // a listing state (scheduled, missed, no_gate) when there is no run
 	Late        bool          // past the SLO deadline and not succeeded
 }
 
-// Emoji is the entry's mark: ✅ succeeded, 🚨 failed or timed out, 🐢 late,
-// ⏳ in progress, ⏭ skipped, 🕒 scheduled.
-func (e DigestEntry) Emoji() string {
-	if e.Late {
-		return "🐢"
-	}
-	return stateEmoji(e.State)
-}
-
-// severity orders the digest so problems come first.
-func (e DigestEntry) severity() int {
-	switch e.Emoji() {
-	case "🚨":
-		return 0
-	case "🐢":
-		return 1
-	case "⏳":
-		return 2
-	case "🕒":
-		return 3
-	case "⏭":
-		return 4
-	}
-	return 5
-}
+// Mark is the entry's mark and word, from the one table of package marks.
+func (e DigestEntry) Mark() marks.Mark { return marks.Of(e.State, e.Late) }
 
 // digestLimit caps the listed pipelines; Slack refuses very long messages
 // and nobody reads past a screen. Problems are listed first.
 const digestLimit = 40
 
-// BuildDigest computes every pipeline's status for today: each pipeline's
-// logical date is today in its own time zone.
+// BuildDigest lists every pipeline's status for today (each pipeline's
+// logical date is today in its own time zone) from status.Build, the board's
+// own answer.
 func BuildDigest(ctx context.Context, cfg *config.Config, st *store.Store, now time.Time) ([]DigestEntry, error) {
 	if len(cfg.Pipelines) == 0 {
 		return nil, nil
 	}
-	dates := make([]string, len(cfg.Pipelines))
-	from, to := "", ""
-	for i, p := range cfg.Pipelines {
-		loc := p.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		dates[i] = sekisho.DateOf(now, loc)
-		if from == "" || dates[i] < from {
-			from = dates[i]
-		}
-		if dates[i] > to {
-			to = dates[i]
-		}
-	}
-	runs, err := st.Runs(ctx, store.RunFilter{From: from, To: to})
+	b, err := status.Build(ctx, st, cfg, "", now)
 	if err != nil {
 		return nil, fmt.Errorf("digest: %w", err)
 	}
-	byKey := make(map[string]sekisho.Run, len(runs))
-	for _, r := range runs {
-		byKey[r.Pipeline+"\x00"+r.LogicalDate] = r
-	}
-	out := make([]DigestEntry, 0, len(cfg.Pipelines))
-	for i, p := range cfg.Pipelines {
-		e := DigestEntry{Pipeline: p.Name, Description: p.Description, LogicalDate: dates[i], State: sekisho.StateScheduled}
-		if r, ok := byKey[p.Name+"\x00"+dates[i]]; ok {
-			e.State = r.State
-			deadline := r.Deadline
-			if deadline.IsZero() {
-				deadline = p.Deadline(dates[i])
-			}
-			open := !r.State.Terminal()
-			e.Late = open && !deadline.IsZero() && now.After(deadline)
-		}
-		out = append(out, e)
+	out := make([]DigestEntry, 0, len(b.Pipelines))
+	for _, p := range b.Pipelines {
+		out = append(out, DigestEntry{Pipeline: p.Name, Description: p.Description, LogicalDate: p.LogicalDate,
+			State: p.State, Late: p.Late})
 	}
 	return out, nil
 }
@@ -106,13 +59,15 @@ func DigestText(lang, date string, entries []DigestEntry, publicURL string) stri
 		return lines[0] + "\n" + c.digest.none
 	}
 	sorted := append([]DigestEntry(nil), entries...)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].severity() < sorted[j].severity() })
+	sort.SliceStable(sorted, func(i, j int) bool {
+		return marks.Rank(sorted[i].Mark().Emoji) < marks.Rank(sorted[j].Mark().Emoji)
+	})
 	counts := map[string]int{}
 	for _, e := range sorted {
-		counts[e.Emoji()]++
+		counts[e.Mark().Emoji]++
 	}
 	var parts []string
-	for _, m := range []string{"✅", "🚨", "🐢", "⏳", "⏭", "🕒"} {
+	for _, m := range marks.Order {
 		if counts[m] > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", m, counts[m]))
 		}
@@ -123,15 +78,12 @@ func DigestText(lang, date string, entries []DigestEntry, publicURL string) stri
 			lines = append(lines, fmt.Sprintf(c.digest.more, len(sorted)-digestLimit))
 			break
 		}
-		word := c.state(e.State)
-		if e.Late {
-			word = fmt.Sprintf(c.digest.late, word)
-		}
-		line := e.Emoji() + " *" + esc(e.Pipeline) + "*"
+		m := e.Mark()
+		line := m.Emoji + " *" + esc(e.Pipeline) + "*"
 		if e.Description != "" {
 			line += " — " + esc(e.Description)
 		}
-		lines = append(lines, line+": "+word)
+		lines = append(lines, line+": "+m.Word(lang))
 	}
 	if link := boardLink(publicURL, ""); link != "" {
 		lines = append(lines, "<"+link+">")
@@ -152,9 +104,6 @@ func digestDue(cfg *config.Config, now time.Time) (date string, at time.Time, du
 		return "", time.Time{}, false
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	date = sekisho.DateOf(now, loc)
 	at = cfg.Slack.DigestAt.MustOn(date, loc)
 	return date, at, !now.Before(at)
@@ -170,9 +119,6 @@ func nextDigest(cfg *config.Config, now time.Time) (time.Time, bool) {
 		return at, true
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	d, _ := time.ParseInLocation(sekisho.DateLayout, date, loc)
 	next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc).Format(sekisho.DateLayout)
 	return cfg.Slack.DigestAt.MustOn(next, loc), true

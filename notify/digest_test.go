@@ -43,8 +43,8 @@ func TestDigestOncePerDay(t *testing.T) {
 		t.Fatalf("%d digests on the first day: %q", len(msgs), texts(msgs))
 	}
 	text := msgs[0].Text
-	for _, want := range []string{"Today's data status (2026-11-21)", "✅ *socrates_daily* — BigQuery marts behind the learning dashboards: done",
-		"🕒 *kant_daily*: not started yet", "Total: ✅ 1  🕒 1"} {
+	for _, want := range []string{"Today's data status (2026-11-21)", "✅ *socrates_daily* — BigQuery marts behind the learning dashboards: Succeeded",
+		"🚨 *kant_daily*: Missed", "Total: 🚨 1  ✅ 1"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("digest lacks %q:\n%s", want, text)
 		}
@@ -96,7 +96,7 @@ func TestBuildDigestStatuses(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(entries) != 2 || entries[0].Emoji() != tc.want || entries[1].Emoji() != "🕒" {
+			if len(entries) != 2 || entries[0].Mark().Emoji != tc.want || entries[1].Mark().Emoji != "🚨" {
 				t.Errorf("entries = %+v", entries)
 			}
 		})

@@ -43,12 +43,12 @@ func testPipeline() *config.Pipeline {
 
 func testConfig(lang string) *config.Config {
 	kant := &config.Pipeline{Name: "kant_daily", Schedule: "0 1 * * *", Timezone: "Asia/Tokyo", Location: tokyo}
-	return &config.Config{
+	return config.Fill(&config.Config{
 		Timezone: "Asia/Tokyo", Location: tokyo,
 		Server:    config.Server{PublicURL: "https://sekisho.example.internal"},
 		Slack:     config.Slack{Language: lang},
 		Pipelines: []*config.Pipeline{testPipeline(), kant},
-	}
+	})
 }
 
 func openStore(t *testing.T) *store.Store {

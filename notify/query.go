@@ -2,13 +2,13 @@ package notify
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/slack-go/slack"
-
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // queryWords are the words of the long-query notices (SPEC §15), in one
@@ -55,12 +55,12 @@ func renderQuery(lang string, n sekisho.Notice) Message {
 	m := Message{Marker: marker(n.DedupeKey)}
 	minutes := int(n.CreatedAt.Sub(f.StartedAt).Minutes())
 	if n.Kind == sekisho.NoticeLongQueryEnded {
-		m.Headline = "✅ " + fmt.Sprintf(w.ended, esc(f.Watch), esc(f.Warehouse))
+		m.Headline = marks.Of(sekisho.StateSucceeded, false).Emoji + " " + fmt.Sprintf(w.ended, esc(f.Watch), esc(f.Warehouse))
 		m.Details = []string{fmt.Sprintf(w.endedSentence, minutes),
 			"*" + w.user + "*: " + esc(f.User) + "  *" + w.pid + "*: " + esc(f.PID)}
 		return m
 	}
-	m.Headline = "🐢 " + fmt.Sprintf(w.headline, esc(f.Watch), esc(f.Warehouse))
+	m.Headline = marks.Late.Emoji + " " + fmt.Sprintf(w.headline, esc(f.Watch), esc(f.Warehouse))
 	if f.Mention != "" {
 		m.Headline = f.Mention + " " + m.Headline
 	}
@@ -86,48 +86,29 @@ func thresholdMinutes(d string) int {
 }
 
 // postQuery sends a query notice in bot mode: the alert opens a message in
-// the watch's channel and remembers it; the end replies in its thread.
+// the watch's channel and remembers it; the end replies in its thread (in
+// the channel when the alert has none).
 func (s *Sender) postQuery(ctx context.Context, snap snapshot, n sekisho.Notice, msg Message) error {
-	api := snap.client
 	channel := snap.cfg.Slack.Channel
 	if w := snap.cfg.Watch(n.Facts.Watch); w != nil && w.Notify.Channel != "" {
 		channel = w.Notify.Channel
 	}
-	opts := msgOptions(n, msg)
-	if n.Kind == sekisho.NoticeLongQueryEnded {
-		a, err := s.st.QueryAlertByKey(ctx, n.Facts.Watch, n.Facts.ExternalID)
-		if err == nil && a.ThreadTS != "" {
-			if n.Tries > 0 {
-				if found, err := s.findInThread(ctx, api, a.ThreadChannel, a.ThreadTS, n); err != nil || found {
-					return err
-				}
+	watch, key := n.Facts.Watch, n.Facts.ExternalID
+	th := thread{load: func(context.Context) (string, string, bool, error) { return "", "", false, nil }}
+	switch n.Kind {
+	case sekisho.NoticeLongQuery:
+		th.save = func(ctx context.Context, ch, ts string) error { return s.st.SaveQueryThread(ctx, watch, key, ch, ts) }
+	case sekisho.NoticeLongQueryEnded:
+		th.load = func(ctx context.Context) (string, string, bool, error) {
+			a, err := s.st.QueryAlertByKey(ctx, watch, key)
+			if errors.Is(err, sekisho.ErrNotFound) {
+				return "", "", false, nil
 			}
-			_, _, err := api.PostMessageContext(ctx, a.ThreadChannel, append(opts, slack.MsgOptionTS(a.ThreadTS))...)
 			if err != nil {
-				return fmt.Errorf("slack chat.postMessage: %w", err)
+				return "", "", false, err
 			}
-			return nil
+			return a.ThreadChannel, a.ThreadTS, a.ThreadTS != "", nil
 		}
 	}
-	if channel == "" {
-		return slack.SlackErrorResponse{Err: "channel_not_found"}
-	}
-	ch, ts, found := "", "", false
-	if n.Tries > 0 {
-		var err error
-		if ch, ts, found, err = s.findInHistory(ctx, api, channel, n); err != nil {
-			return err
-		}
-	}
-	if !found {
-		var err error
-		if ch, ts, err = api.PostMessageContext(ctx, channel, opts...); err != nil {
-			return fmt.Errorf("slack chat.postMessage: %w", err)
-		}
-		s.learnChannel(channel, ch)
-	}
-	if n.Kind == sekisho.NoticeLongQuery {
-		return s.st.SaveQueryThread(ctx, n.Facts.Watch, n.Facts.ExternalID, ch, ts)
-	}
-	return nil
+	return s.postThreaded(ctx, snap, n, msg, channel, th)
 }

@@ -63,8 +63,8 @@ func WithPollInterval(d time.Duration) Option { return func(s *Sender) { s.idle 
 // WithCallTimeout bounds each Slack call (default 20s).
 func WithCallTimeout(d time.Duration) Option { return func(s *Sender) { s.callTimeout = d } }
 
-// WithMetrics counts each delivery outcome: sent, retry, filtered or logged
-// (no Slack configured). *metrics.Metrics has this method.
+// WithMetrics counts each delivery outcome: sent, retry, filtered, silenced,
+// grouped (an incident speaks for it) or logged (no Slack configured). *metrics.Metrics has this method.
 func WithMetrics(m interface{ Notice(kind, outcome string) }) Option {
 	return func(s *Sender) { s.metrics = m }
 }
@@ -229,9 +229,32 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 	if err != nil {
 		return next, err
 	}
+	silences, err := s.silencesFor(ctx, pending)
+	if err != nil {
+		return next, err
+	}
 	blocked := map[int64]bool{}
 	delivered := 0
+	incidents := newIncidentPass(pending)
 	for _, n := range pending {
+		if n.Kind.IsIncident() {
+			out, err := s.deliverIncident(ctx, snap, n, now, silences, incidents)
+			if err != nil {
+				return next, err
+			}
+			if out.ok {
+				delivered++
+				continue
+			}
+			if !out.retryAt.IsZero() {
+				next = earliest(next, out.retryAt)
+			}
+			if out.verdict.global {
+				s.pause(out.retryAt)
+				break
+			}
+			continue
+		}
 		if n.RunID != 0 && blocked[n.RunID] {
 			continue
 		}
@@ -240,7 +263,7 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 			next = earliest(next, n.NextTryAt)
 			continue
 		}
-		out, err := s.deliver(ctx, snap, n, now)
+		out, err := s.deliver(ctx, snap, n, now, silences)
 		if err != nil {
 			return next, err
 		}
@@ -251,10 +274,7 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 		blocked[n.RunID] = n.RunID != 0
 		next = earliest(next, out.retryAt)
 		if out.verdict.global {
-			// One probe per backoff while Slack is down or limiting us.
-			s.mu.Lock()
-			s.pauseUntil = out.retryAt
-			s.mu.Unlock()
+			s.pause(out.retryAt)
 			break
 		}
 	}
@@ -262,6 +282,14 @@ func (s *Sender) pass(ctx context.Context) (time.Time, error) {
 		next = now
 	}
 	return next, nil
+}
+
+// pause holds every delivery until at: one probe per backoff while Slack is
+// down or limiting us.
+func (s *Sender) pause(at time.Time) {
+	s.mu.Lock()
+	s.pauseUntil = at
+	s.mu.Unlock()
 }
 
 type outcome struct {
@@ -272,12 +300,21 @@ type outcome struct {
 
 // deliver renders and posts one due notice. Its error is a store failure
 // or a shutdown; a Slack failure is an outcome with a retry time.
-func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time) (outcome, error) {
+func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, sil store.Silences) (outcome, error) {
 	cfg := snap.cfg
 	p := s.pipelineOf(ctx, cfg, n)
 	msg := Render(cfg.Slack.Language, n, p, cfg.Server.PublicURL)
 	text := msg.Text()
 	attrs := []any{logNotice, n.ID, logKind, string(n.Kind), logPipeline, n.Pipeline, logDate, n.LogicalDate}
+	if key, err := s.grouped(ctx, n); err != nil || key != "" {
+		if err != nil {
+			return outcome{}, err
+		}
+		return s.finishIncident(ctx, n, now, GroupedPrefix+"incident "+key+") ", "grouped", attrs, text)
+	}
+	if done, err := s.silence(ctx, n, sil, now, text); done || err != nil {
+		return outcome{ok: done}, err
+	}
 	if p != nil && filterable(n.Kind) && !p.Notify.Wants(n.Kind) {
 		if _, err := s.st.FinishNotice(ctx, n.ID, now, FilteredPrefix+text); err != nil {
 			return outcome{}, err
@@ -296,12 +333,19 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 		s.count(n, "logged")
 		return outcome{ok: true}, nil
 	}
+	return s.attempt(ctx, snap, n, now, text, attrs, func(ctx context.Context) error { return s.post(ctx, snap, n, p, msg) })
+}
+
+// attempt makes one delivery try of a due notice with post, recording the
+// try before the call and its outcome after.
+func (s *Sender) attempt(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, text string, attrs []any,
+	post func(context.Context) error) (outcome, error) {
 	tries := n.Tries + 1
 	if err := s.st.StartNoticeTry(ctx, n.ID, now.Add(s.backoff.delay(tries))); err != nil {
 		return outcome{}, err
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.callTimeout)
-	err := s.post(cctx, snap, n, p, msg)
+	err := post(cctx)
 	cancel()
 	if err == nil {
 		if _, err := s.st.FinishNotice(ctx, n.ID, s.clock.Now(), text); err != nil {
@@ -335,6 +379,11 @@ func (s *Sender) post(ctx context.Context, snap snapshot, n sekisho.Notice, p *c
 	if snap.client != nil {
 		return s.postBot(ctx, snap, n, p, msg)
 	}
+	return s.postWebhook(ctx, snap, msg)
+}
+
+// postWebhook posts one message through the incoming webhook.
+func (s *Sender) postWebhook(ctx context.Context, snap snapshot, msg Message) error {
 	wm := &slack.WebhookMessage{Text: msg.Text(), Blocks: &slack.Blocks{BlockSet: msg.Blocks()}}
 	if err := slack.PostWebhookCustomHTTPContext(ctx, snap.cfg.Slack.WebhookURL.Value(), s.hc, wm); err != nil {
 		return fmt.Errorf("slack webhook: %w", err)

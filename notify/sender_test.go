@@ -30,10 +30,16 @@ type env struct {
 	s     *Sender
 }
 
-func newEnv(t *testing.T, mode string) *env {
+func newEnv(t *testing.T, mode string, opts ...slacksim.Option) *env {
 	t.Helper()
-	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(t0), logs: &syncBuffer{}}
-	e.sim = slacksim.New(e.clock, slacksim.WithToken(testToken))
+	return newEnvAt(t, mode, t0, opts...)
+}
+
+// newEnvAt starts the fake clock at start.
+func newEnvAt(t *testing.T, mode string, start time.Time, opts ...slacksim.Option) *env {
+	t.Helper()
+	e := &env{cfg: testConfig("en"), st: openStore(t), clock: clockwork.NewFakeClockAt(start), logs: &syncBuffer{}}
+	e.sim = slacksim.New(e.clock, append([]slacksim.Option{slacksim.WithToken(testToken)}, opts...)...)
 	e.srv = httptest.NewServer(e.sim)
 	t.Cleanup(e.srv.Close)
 	switch mode {
@@ -98,7 +104,7 @@ func TestBotModeThreadsAndUpdatesRoot(t *testing.T) {
 		t.Errorf("reply text = %q", msgs[1].Text)
 	}
 	root := msgs[0]
-	if root.Updates != 1 || !strings.HasPrefix(root.Text, "Current status: ✅ done") || !strings.Contains(root.Text, "may be late") {
+	if root.Updates != 1 || !strings.HasPrefix(root.Text, "Current status: ✅ Succeeded") || !strings.Contains(root.Text, "may be late") {
 		t.Errorf("root after update (%d updates): %q", root.Updates, root.Text)
 	}
 	if !strings.Contains(string(root.Blocks), `"block_id":"sekisho:upstream_failed:socrates_daily:2026-11-21"`) {
@@ -477,17 +483,21 @@ func TestConfigErrorsKeepTheNoticeWithLongBackoff(t *testing.T) {
 	}
 }
 
+// TestRunDeliversOnKick: a kick wakes the running sender at once, with the
+// fake clock standing still; the Slack double reports the delivery.
 func TestRunDeliversOnKick(t *testing.T) {
-	e := newEnv(t, "webhook")
+	delivered := make(chan slacksim.Message, 1)
+	e := newEnv(t, "webhook", slacksim.WithOnMessage(func(m slacksim.Message) { delivered <- m }))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.s.Run(ctx) }()
 	r := openRun(t, e.st, e.cfg.Pipeline("socrates_daily"), "2026-11-21")
 	queue(t, e.st, r, sekisho.StateFailed, t0, sekisho.Notice{Kind: sekisho.NoticeRunFailed})
 	e.s.Kick()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(e.sim.Messages()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	select {
+	case <-delivered:
+	case <-time.After(30 * time.Second):
+		t.Error("a kick did not deliver the queued notice")
 	}
 	cancel()
 	if err := <-done; err != nil {

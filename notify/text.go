@@ -7,6 +7,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // Message is a rendered notice: a plain-text fallback (also what the store
@@ -108,10 +109,7 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 // updated to the run's current state (bot mode).
 func StatusLine(lang string, r sekisho.Run, loc *time.Location, at time.Time) string {
 	c := catalogFor(lang)
-	if loc == nil {
-		loc = time.UTC
-	}
-	return fmt.Sprintf(c.statusLine, stateEmoji(r.State), c.state(r.State), fmtTime(at, loc))
+	return fmt.Sprintf(c.statusLine, marks.Of(r.State, false).Emoji, c.state(r.State), fmtTime(at, loc))
 }
 
 // view is what a catalog's sentences read from.
@@ -170,20 +168,6 @@ func fmtTime(t time.Time, loc *time.Location) string {
 // error message cannot turn into a mention or a broken link.
 func esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
-}
-
-func stateEmoji(s sekisho.State) string {
-	switch s {
-	case sekisho.StateSucceeded:
-		return "✅"
-	case sekisho.StateFailed, sekisho.StateTimedOut:
-		return "🚨"
-	case sekisho.StateSkipped:
-		return "⏭"
-	case sekisho.StateScheduled:
-		return "🕒"
-	}
-	return "⏳"
 }
 
 // marker is the block_id carrying a dedupe key; Slack allows 255 characters.

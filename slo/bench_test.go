@@ -26,7 +26,7 @@ const (
 var benchZones = []string{"Asia/Tokyo", "UTC", "America/New_York"}
 
 func benchConfig(b *testing.B) *config.Config {
-	cfg := &config.Config{Location: time.UTC}
+	cfg := config.Fill(&config.Config{Location: time.UTC})
 	for i := range benchPipelines {
 		tz := benchZones[i%len(benchZones)]
 		cfg.Pipelines = append(cfg.Pipelines, pipeline(b, fmt.Sprintf("p%04d", i), "0 2 * * *", tz, "06:00", 0.95))
@@ -38,7 +38,7 @@ func benchConfig(b *testing.B) *config.Config {
 // pipelines. Filling takes tens of seconds, so the file is kept in
 // os.TempDir under a name keyed by the schema and the fixture version and
 // reused by later runs.
-func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
+func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 	ctx := context.Background()
 	probe, err := store.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
 	if err != nil {
@@ -68,7 +68,7 @@ func benchDB(b *testing.B, cfg *config.Config) *sql.DB {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	return st.ReadDB()
+	return st
 }
 
 // fillYear writes a year of runs, most met, some late, failed, timed out,

@@ -2,26 +2,26 @@ package slo
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"math"
 	"slices"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
-// Compute builds the SLO report for q from the runs in db, judged against
+// Compute builds the SLO report for q from the runs in st, judged against
 // cfg's pipelines. An unknown q.Pipeline is an error wrapping
 // sekisho.ErrNotFound; a range without counted days gives zero counts and
 // null percentages.
-func Compute(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) (*Report, error) {
+func Compute(ctx context.Context, st *store.Store, cfg *config.Config, q Query) (*Report, error) {
 	s, err := resolve(cfg, q)
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{From: s.from, To: s.to, Pipelines: make([]Row, 0, len(s.pipelines))}
 	accs := make([]acc, len(s.pipelines))
-	err = walk(ctx, db, s, func(i int, _ *config.Pipeline, d *day) { accs[i].add(d) })
+	err = walk(ctx, st, s, func(i int, _ *config.Pipeline, d *day) { accs[i].add(d) })
 	if err != nil {
 		return nil, err
 	}
@@ -68,15 +68,15 @@ func (a *acc) add(d *day) {
 		return
 	}
 	a.days++
-	if d.slo.decided() {
+	if d.slo.Decided() {
 		a.sloDays++
-		if d.slo == vMet {
+		if d.slo == VerdictMet {
 			a.sloMet++
 		}
 	}
-	if d.sla.decided() {
+	if d.sla.Decided() {
 		a.slaDays++
-		if d.sla == vMet {
+		if d.sla == VerdictMet {
 			a.slaMet++
 		}
 	}

@@ -49,7 +49,7 @@ import (
 func monthFixture(t *testing.T) (*config.Config, []runRow) {
 	alpha := pipeline(t, "alpha", "0 2 * * *", "Asia/Tokyo", "06:00", 0.9)
 	beta := pipeline(t, "beta", "30 1 * * *", "UTC", "", 0)
-	cfg := &config.Config{Location: zone(t, "Asia/Tokyo"), Pipelines: []*config.Pipeline{beta, alpha}}
+	cfg := config.Fill(&config.Config{Location: zone(t, "Asia/Tokyo"), Pipelines: []*config.Pipeline{beta, alpha}})
 
 	var rows []runRow
 	add := func(day int, state string, attempt int, success, finished string) {
@@ -291,7 +291,7 @@ func TestComputeErrorsAndEmpty(t *testing.T) {
 	})
 
 	t.Run("no pipelines", func(t *testing.T) {
-		rep, err := Compute(ctx, db, &config.Config{}, monthQuery)
+		rep, err := Compute(ctx, db, config.Fill(&config.Config{}), monthQuery)
 		if err != nil || len(rep.Pipelines) != 0 || rep.Overall.Days != 0 {
 			t.Fatalf("rep = %+v err = %v", rep, err)
 		}

@@ -2,28 +2,24 @@ package slo
 
 import (
 	"context"
-	"database/sql"
-	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // Daily returns the day-by-day grid of q: one cell per pipeline (in name
 // order) and logical date (oldest first), judged as Compute judges them.
 // Times are in the pipeline's zone, so a board shows local deadlines.
-func Daily(ctx context.Context, db *sql.DB, cfg *config.Config, q Query) ([]Cell, error) {
+func Daily(ctx context.Context, st *store.Store, cfg *config.Config, q Query) ([]Cell, error) {
 	s, err := resolve(cfg, q)
 	if err != nil {
 		return nil, err
 	}
 	per := make([][]Cell, len(s.pipelines))
-	err = walk(ctx, db, s, func(i int, p *config.Pipeline, d *day) {
+	err = walk(ctx, st, s, func(i int, p *config.Pipeline, d *day) {
 		loc := p.Location
-		if loc == nil {
-			loc = time.UTC
-		}
 		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
-			Counted: d.counted(), SLOMet: d.slo.ptr(), SLAMet: d.sla.ptr(), Attempts: d.attempts,
+			Counted: d.counted(), SLOMet: d.slo.Bool(), SLAMet: d.sla.Bool(), Attempts: d.attempts,
 			GateAt: msTime(d.gate, loc), Deadline: msTime(d.deadline, loc), RecoverBy: msTime(d.recoverBy, loc)}
 		switch {
 		case d.success != 0:

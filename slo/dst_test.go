@@ -54,7 +54,7 @@ func TestDailyAcrossDST(t *testing.T) {
 	// Without it recover_by would default to the end of the logical date,
 	// before this deadline, and decide the SLA first.
 	late.SLA.RecoverBy = tod(t, "+1d 12:00")
-	cfg := &config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny, late}}
+	cfg := config.Fill(&config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny, late}})
 	// One run each, before the range, so the days in the range count as due.
 	db := openFixture(t, []runRow{
 		{pipeline: "ny", date: "2026-03-01", state: "succeeded", gate: "2026-03-01T07:30:00.000Z",
@@ -68,16 +68,16 @@ func TestDailyAcrossDST(t *testing.T) {
 		counted                   bool
 		deadline                  string
 	}{
-		{name: "EST day", pipeline: "ny", date: "2026-03-07", now: "2026-03-07T11:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-07T11:00:00Z"},
-		{name: "spring forward, before the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T09:59:00Z", state: CellNoRun, counted: false, deadline: "2026-03-08T10:00:00Z"},
-		{name: "spring forward, after the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-08T10:00:00Z"},
-		{name: "spring forward, gate at 03:30 EDT already due", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:31:00Z", state: CellNoRun, counted: false, deadline: "2026-03-08T10:00:00Z"},
+		{name: "EST day", pipeline: "ny", date: "2026-03-07", now: "2026-03-07T11:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-07T11:00:00Z"},
+		{name: "spring forward, before the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T09:59:00Z", state: CellMissed, counted: false, deadline: "2026-03-08T10:00:00Z"},
+		{name: "spring forward, after the deadline", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-08T10:00:00Z"},
+		{name: "spring forward, gate at 03:30 EDT already due", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:31:00Z", state: CellMissed, counted: false, deadline: "2026-03-08T10:00:00Z"},
 		{name: "spring forward, gate still ahead", pipeline: "ny", date: "2026-03-08", now: "2026-03-08T07:29:00Z", state: CellNone, counted: false},
-		{name: "fall back, EST deadline", pipeline: "ny", date: "2026-11-01", now: "2026-11-01T10:30:00Z", state: CellNoRun, counted: false, deadline: "2026-11-01T11:00:00Z"},
-		{name: "day before fall back, EDT deadline", pipeline: "ny", date: "2026-10-31", now: "2026-10-31T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-10-31T10:00:00Z"},
-		{name: "+1d across fall back: next morning 06:00 EST", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T10:59:00Z", state: CellNoRun, counted: false, deadline: "2026-11-01T11:00:00Z"},
-		{name: "+1d across fall back, passed", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T11:01:00Z", state: CellNoRun, counted: true, deadline: "2026-11-01T11:00:00Z"},
-		{name: "+1d across spring forward: next morning 06:00 EDT", pipeline: "ny_evening", date: "2026-03-07", now: "2026-03-08T10:01:00Z", state: CellNoRun, counted: true, deadline: "2026-03-08T10:00:00Z"},
+		{name: "fall back, EST deadline", pipeline: "ny", date: "2026-11-01", now: "2026-11-01T10:30:00Z", state: CellMissed, counted: false, deadline: "2026-11-01T11:00:00Z"},
+		{name: "day before fall back, EDT deadline", pipeline: "ny", date: "2026-10-31", now: "2026-10-31T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-10-31T10:00:00Z"},
+		{name: "+1d across fall back: next morning 06:00 EST", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T10:59:00Z", state: CellMissed, counted: false, deadline: "2026-11-01T11:00:00Z"},
+		{name: "+1d across fall back, passed", pipeline: "ny_evening", date: "2026-10-31", now: "2026-11-01T11:01:00Z", state: CellMissed, counted: true, deadline: "2026-11-01T11:00:00Z"},
+		{name: "+1d across spring forward: next morning 06:00 EDT", pipeline: "ny_evening", date: "2026-03-07", now: "2026-03-08T10:01:00Z", state: CellMissed, counted: true, deadline: "2026-03-08T10:00:00Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -105,7 +105,7 @@ func TestDailyAcrossDST(t *testing.T) {
 // neither gained nor lost on the change days.
 func TestReportAcrossDST(t *testing.T) {
 	ny := pipeline(t, "ny", "30 2 * * *", "America/New_York", "06:00", 0.5)
-	cfg := &config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny}}
+	cfg := config.Fill(&config.Config{Location: zone(t, "America/New_York"), Pipelines: []*config.Pipeline{ny}})
 	db := openFixture(t, []runRow{
 		// 05:30 EST, 30 min early.
 		{pipeline: "ny", date: "2026-03-07", state: "succeeded", gate: "2026-03-07T07:30:00.000Z",

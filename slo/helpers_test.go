@@ -24,8 +24,8 @@ type runRow struct {
 }
 
 // openFixture creates a migrated store, writes rows straight into it, and
-// returns the store's read pool, as the CLI and the server use it.
-func openFixture(t testing.TB, rows []runRow) *sql.DB {
+// returns the store, as the CLI and the server use it.
+func openFixture(t testing.TB, rows []runRow) *store.Store {
 	t.Helper()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "slo.db")
@@ -51,7 +51,7 @@ func openFixture(t testing.TB, rows []runRow) *sql.DB {
 			t.Fatalf("insert %+v: %v", r, err)
 		}
 	}
-	return st.ReadDB()
+	return st
 }
 
 func null(s string) any {

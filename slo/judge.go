@@ -1,25 +1,85 @@
 package slo
 
-import "github.com/sekisho-dev/sekisho"
+import (
+	"time"
 
-// verdict is the outcome of one target (deadline or recover_by) on one day.
-type verdict int8
-
-const (
-	vNone    verdict = iota // not judged: skipped, no target, or no gate due
-	vPending                // not decided yet: no success and the target is still ahead
-	vMet
-	vMissed
+	"github.com/sekisho-dev/sekisho"
 )
 
-func (v verdict) decided() bool { return v == vMet || v == vMissed }
+// Verdict is the outcome of one target (the SLO deadline or the SLA
+// recover_by) on one day.
+type Verdict int8
 
-func (v verdict) ptr() *bool {
-	if !v.decided() {
+// Verdicts of Judge.
+const (
+	VerdictNone    Verdict = iota // not judged: skipped, no target, or no gate due
+	VerdictPending                // not decided yet: no success and the target is still ahead
+	VerdictMet
+	VerdictMissed
+)
+
+// Decided reports whether the verdict is final enough to count.
+func (v Verdict) Decided() bool { return v == VerdictMet || v == VerdictMissed }
+
+// Bool is the verdict as the JSON answers show it: true met, false missed,
+// nil while undecided or not judged.
+func (v Verdict) Bool() *bool {
+	if !v.Decided() {
 		return nil
 	}
-	b := v == vMet
+	b := v == VerdictMet
 	return &b
+}
+
+// Day is one pipeline on one logical date as Judge reads it: the stored
+// run's fields, or, without a run, whether its gate was due.
+type Day struct {
+	HasRun bool
+	// Due is, without a run, whether the gate should have opened by now:
+	// the schedule fired that day at or before now, on or after the
+	// pipeline's first run ever (a pipeline is not blamed for days before
+	// it existed).
+	Due          bool
+	State        sekisho.State
+	Deadline     time.Time // zero without an SLO
+	RecoverBy    time.Time
+	FirstSuccess time.Time // kept across reruns
+	Finished     time.Time
+}
+
+// Judgement is what Judge decides of a day.
+type Judgement struct {
+	Cell      CellState
+	SLO, SLA  Verdict
+	succeeded bool // any success, first or kept across reruns
+}
+
+// Judge decides a day's cell and its SLO and SLA verdicts at now. It is the
+// one judge of the SLO report, the daily grid, the status board, the JSON
+// API, the digest and the engine's delay notice; the slo_daily view
+// (migration 003) answers the same for every stored run (view_test.go).
+func Judge(d Day, now time.Time) Judgement {
+	x := day{hasRun: d.HasRun, due: d.Due, state: d.State, deadline: ms(d.Deadline), recoverBy: ms(d.RecoverBy),
+		success: ms(d.FirstSuccess), finished: ms(d.Finished)}
+	x.judge(now.UnixMilli())
+	return Judgement{Cell: x.cell, SLO: x.slo, SLA: x.sla, succeeded: x.success != 0}
+}
+
+// JudgeRun is Judge of a stored run.
+func JudgeRun(r sekisho.Run, now time.Time) Judgement {
+	return Judge(Day{HasRun: true, State: r.State, Deadline: r.Deadline, RecoverBy: r.RecoverBy,
+		FirstSuccess: r.FirstSuccessAt, Finished: r.FinishedAt}, now)
+}
+
+// Late reports whether the day missed its SLO deadline without any
+// success yet: the board's 🐢 and the engine's delay notice.
+func (j Judgement) Late() bool { return j.SLO == VerdictMissed && !j.succeeded }
+
+func ms(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
 }
 
 // day is one pipeline on one logical date, in the integer form the hot loop
@@ -37,13 +97,13 @@ type day struct {
 	finished  int64
 
 	cell     CellState
-	slo, sla verdict
+	slo, sla Verdict
 }
 
 // judge decides the day's cell and verdicts at instant now. It is the one
 // place the definitions of the README live.
 func (d *day) judge(now int64) {
-	d.slo, d.sla = vNone, vNone
+	d.slo, d.sla = VerdictNone, VerdictNone
 	switch {
 	case d.hasRun && d.state == sekisho.StateSkipped:
 		d.cell = CellSkipped
@@ -59,19 +119,19 @@ func (d *day) judge(now int64) {
 		if d.deadline != 0 {
 			d.slo = metBy(success, d.deadline)
 		}
-		d.sla = vMet
+		d.sla = VerdictMet
 		if d.recoverBy != 0 {
 			d.sla = metBy(success, d.recoverBy)
 		}
 		d.cell = CellLate
-		if d.slo == vMet || (d.slo == vNone && d.sla == vMet) {
+		if d.slo == VerdictMet || (d.slo == VerdictNone && d.sla == VerdictMet) {
 			d.cell = CellMet
 		}
 		return
 	}
 	switch {
 	case !d.hasRun:
-		d.cell = CellNoRun
+		d.cell = CellMissed
 	case d.state == sekisho.StateFailed:
 		d.cell = CellFailed
 	case d.state == sekisho.StateTimedOut:
@@ -83,24 +143,25 @@ func (d *day) judge(now int64) {
 	d.sla = passed(d.recoverBy, now)
 }
 
-func metBy(at, limit int64) verdict {
+func metBy(at, limit int64) Verdict {
 	if at <= limit {
-		return vMet
+		return VerdictMet
 	}
-	return vMissed
+	return VerdictMissed
 }
 
-// passed judges a target that has not been met yet: missed once it is
-// behind us, since a rerun may still make it until then.
-func passed(limit, now int64) verdict {
+// passed judges a target that has not been met yet: missed from the
+// instant it is reached (as the slo_daily view and the delay notice have
+// it), since a rerun may still make it until then.
+func passed(limit, now int64) Verdict {
 	switch {
 	case limit == 0:
-		return vNone
-	case now > limit:
-		return vMissed
+		return VerdictNone
+	case now >= limit:
+		return VerdictMissed
 	}
-	return vPending
+	return VerdictPending
 }
 
 // counted reports whether the day enters the report.
-func (d *day) counted() bool { return d.slo.decided() || d.sla.decided() }
+func (d *day) counted() bool { return d.slo.Decided() || d.sla.Decided() }

@@ -2,6 +2,7 @@ package slo
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -13,25 +14,26 @@ func TestJudge(t *testing.T) {
 		d        day
 		now      int64
 		cell     CellState
-		slo, sla verdict
+		slo, sla Verdict
 	}{
-		{"met before deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, vMet, vMet},
-		{"met exactly at deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: dl}, 5000, CellMet, vMet, vMet},
-		{"late but recovered", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 1500}, 5000, CellLate, vMissed, vMet},
-		{"late past recover_by", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 2500}, 5000, CellLate, vMissed, vMissed},
-		{"first success kept after a failed rerun", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, vMet, vMet},
-		{"legacy row without first_success_at", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, finished: 1200}, 5000, CellLate, vMissed, vMet},
-		{"failed, both passed", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 5000, CellFailed, vMissed, vMissed},
-		{"failed before the deadline: a rerun may still make it", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 999, CellFailed, vPending, vPending},
-		{"failed, deadline passed, recover_by ahead", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 1001, CellFailed, vMissed, vPending},
-		{"timed out", day{hasRun: true, state: sekisho.StateTimedOut, deadline: dl, recoverBy: rb}, 5000, CellTimedOut, vMissed, vMissed},
-		{"open before deadline: not counted yet", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 1000, CellOpen, vPending, vPending},
-		{"open past deadline", day{hasRun: true, state: sekisho.StateWaiting, deadline: dl, recoverBy: rb}, 1001, CellOpen, vMissed, vPending},
-		{"skipped", day{hasRun: true, state: sekisho.StateSkipped, deadline: dl, recoverBy: rb, success: 900}, 5000, CellSkipped, vNone, vNone},
-		{"no run, gate due, passed", day{due: true, deadline: dl, recoverBy: rb}, 5000, CellNoRun, vMissed, vMissed},
-		{"no run, gate not due", day{deadline: dl, recoverBy: rb}, 5000, CellNone, vNone, vNone},
-		{"no SLO: judged by recover_by", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 1500}, 5000, CellMet, vNone, vMet},
-		{"no SLO, late for the SLA", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 2500}, 5000, CellLate, vNone, vMissed},
+		{"met before deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"met exactly at deadline", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: dl}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"late but recovered", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 1500}, 5000, CellLate, VerdictMissed, VerdictMet},
+		{"late past recover_by", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, success: 2500}, 5000, CellLate, VerdictMissed, VerdictMissed},
+		{"first success kept after a failed rerun", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb, success: 900}, 5000, CellMet, VerdictMet, VerdictMet},
+		{"legacy row without first_success_at", day{hasRun: true, state: sekisho.StateSucceeded, deadline: dl, recoverBy: rb, finished: 1200}, 5000, CellLate, VerdictMissed, VerdictMet},
+		{"failed, both passed", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 5000, CellFailed, VerdictMissed, VerdictMissed},
+		{"failed before the deadline: a rerun may still make it", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 999, CellFailed, VerdictPending, VerdictPending},
+		{"failed, deadline passed, recover_by ahead", day{hasRun: true, state: sekisho.StateFailed, deadline: dl, recoverBy: rb}, 1001, CellFailed, VerdictMissed, VerdictPending},
+		{"timed out", day{hasRun: true, state: sekisho.StateTimedOut, deadline: dl, recoverBy: rb}, 5000, CellTimedOut, VerdictMissed, VerdictMissed},
+		{"open before deadline: not counted yet", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 999, CellOpen, VerdictPending, VerdictPending},
+		{"open at the deadline: missed from that instant", day{hasRun: true, state: sekisho.StateRunning, deadline: dl, recoverBy: rb}, 1000, CellOpen, VerdictMissed, VerdictPending},
+		{"open past deadline", day{hasRun: true, state: sekisho.StateWaiting, deadline: dl, recoverBy: rb}, 1001, CellOpen, VerdictMissed, VerdictPending},
+		{"skipped", day{hasRun: true, state: sekisho.StateSkipped, deadline: dl, recoverBy: rb, success: 900}, 5000, CellSkipped, VerdictNone, VerdictNone},
+		{"no run, gate due, passed", day{due: true, deadline: dl, recoverBy: rb}, 5000, CellMissed, VerdictMissed, VerdictMissed},
+		{"no run, gate not due", day{deadline: dl, recoverBy: rb}, 5000, CellNone, VerdictNone, VerdictNone},
+		{"no SLO: judged by recover_by", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 1500}, 5000, CellMet, VerdictNone, VerdictMet},
+		{"no SLO, late for the SLA", day{hasRun: true, state: sekisho.StateSucceeded, recoverBy: rb, success: 2500}, 5000, CellLate, VerdictNone, VerdictMissed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,5 +83,31 @@ func TestParseMillis(t *testing.T) {
 	}
 	if _, ok := parseMillis(""); ok {
 		t.Error("NULL parsed")
+	}
+}
+
+func TestJudgeRunLate(t *testing.T) {
+	dl := time.Date(2026, 11, 3, 6, 0, 0, 0, time.UTC)
+	run := func(state sekisho.State, success time.Time) sekisho.Run {
+		return sekisho.Run{State: state, Deadline: dl, RecoverBy: dl.Add(18 * time.Hour), FirstSuccessAt: success}
+	}
+	tests := []struct {
+		name string
+		r    sekisho.Run
+		now  time.Time
+		late bool
+	}{
+		{"open before the deadline", run(sekisho.StateRunning, time.Time{}), dl.Add(-time.Second), false},
+		{"open at the deadline", run(sekisho.StateRunning, time.Time{}), dl, true},
+		{"failed past the deadline", run(sekisho.StateFailed, time.Time{}), dl.Add(time.Hour), true},
+		{"succeeded late is done, not late", run(sekisho.StateSucceeded, dl.Add(time.Minute)), dl.Add(time.Hour), false},
+		{"a rerun failing after a success", run(sekisho.StateFailed, dl.Add(-time.Minute)), dl.Add(time.Hour), false},
+		{"skipped", run(sekisho.StateSkipped, time.Time{}), dl.Add(time.Hour), false},
+		{"no deadline", sekisho.Run{State: sekisho.StateRunning}, dl.Add(time.Hour), false},
+	}
+	for _, tt := range tests {
+		if got := JudgeRun(tt.r, tt.now).Late(); got != tt.late {
+			t.Errorf("%s: late %v, want %v", tt.name, got, tt.late)
+		}
 	}
 }

@@ -14,9 +14,6 @@ import (
 // 03:30; a fall-back day has one gate, not two).
 func gateTimes(p *config.Pipeline, fromDay, toDay int) []int64 {
 	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	out := make([]int64, toDay-fromDay+1)
 	y, m, d := civilFromDays(fromDay)
 	from := time.Date(y, time.Month(m), d, 0, 0, 0, 0, loc)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // DefaultDays is the length of the default range: the last four weeks, a
@@ -29,6 +31,14 @@ type Query struct {
 	From, To string    // logical dates YYYY-MM-DD, inclusive; default the last DefaultDays days
 	Pipeline string    // one pipeline; empty for all
 	Now      time.Time // the judging instant: gates and deadlines after it are not counted yet
+}
+
+// Last30 is the query of the 30 days ending today in the config's zone,
+// judged at now: the board's history bars and the attainment metric.
+func Last30(cfg *config.Config, now time.Time, pipeline string) Query {
+	t := now.In(cfg.Location)
+	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, cfg.Location)
+	return Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
 }
 
 // ErrBadRange marks a query whose dates cannot be read or are in the wrong order.
@@ -87,29 +97,35 @@ const (
 	CellFailed   CellState = "failed"    // failed, no success yet
 	CellTimedOut CellState = "timed_out" // the gate timed out, no success yet
 	CellSkipped  CellState = "skipped"   // an operator skipped the day
-	CellNoRun    CellState = "no_run"    // the gate should have opened but no run exists
+	CellMissed   CellState = "missed"    // the gate should have opened but no run exists
 	CellOpen     CellState = "open"      // still waiting or running
 	CellNone     CellState = "none"      // no gate was due: the schedule did not fire, it is still ahead, or before the first run
 )
 
-// Symbol is the cell's mark in the daily grid.
-func (s CellState) Symbol() string {
+// Mark is the cell's mark from the one table of package marks: a day met
+// shows as succeeded, a late one as late, a day still open as waiting.
+func (s CellState) Mark() marks.Mark {
 	switch s {
 	case CellMet:
-		return "✅"
+		return marks.Of(sekisho.StateSucceeded, false)
 	case CellLate:
-		return "🐢"
-	case CellFailed, CellTimedOut:
-		return "❌"
+		return marks.Late
+	case CellFailed:
+		return marks.Of(sekisho.StateFailed, false)
+	case CellTimedOut:
+		return marks.Of(sekisho.StateTimedOut, false)
 	case CellSkipped:
-		return "⏭"
-	case CellNoRun:
-		return "·"
+		return marks.Of(sekisho.StateSkipped, false)
+	case CellMissed:
+		return marks.Of(sekisho.StateMissed, false)
 	case CellOpen:
-		return "⏳"
+		return marks.Of(sekisho.StateWaiting, false)
 	}
-	return ""
+	return marks.Mark{}
 }
+
+// Symbol is the cell's mark in the daily grid; empty when no gate was due.
+func (s CellState) Symbol() string { return s.Mark().Emoji }
 
 // Cell is one pipeline on one logical date.
 type Cell struct {

@@ -2,7 +2,6 @@ package slo
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"runtime"
 	"slices"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // span is a Query with its defaults applied and its dates checked.
@@ -33,9 +33,6 @@ func resolve(cfg *config.Config, q Query) (span, error) {
 		now = time.Now()
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	s := span{to: q.To, from: q.From, now: now.UnixMilli()}
 	if s.to == "" {
 		s.to = sekisho.DateOf(now, loc)
@@ -90,30 +87,17 @@ func known(cfg *config.Config) string {
 	return "known: " + strings.Join(names, ", ")
 }
 
-// pipelineQuery reads one pipeline's runs of a date range as one text
-// value, a record per run. The covering index runs_slo (migration 002)
-// serves it from index pages in date order (an ORDER BY inside
-// group_concat would build a sorter per pipeline and double the time;
-// walkPipeline sorts instead if SQLite ever hands the records out of order). Handing SQLite's rows over
-// database/sql costs about a microsecond per column; one value per
-// pipeline instead of nine per run takes a year of a thousand pipelines
-// from 1.3 s to under 0.3 s.
-const pipelineQuery = `SELECT (SELECT MIN(logical_date) FROM runs WHERE pipeline = ?1),
-	(SELECT group_concat(concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
-		recover_by, '|', first_success_at, '|', finished_at), ';')
-	FROM runs WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3)`
-
 // walk calls fn for every selected pipeline and every day of the span,
 // judged at the span's now; i is the pipeline's index in s.pipelines. Up to
 // readers goroutines read pipelines in parallel (the store's read pool has
 // four connections), so fn runs concurrently for different pipelines, but
 // for one pipeline always on one goroutine, in date order. fn must not keep d.
-func walk(ctx context.Context, db *sql.DB, s span, fn func(i int, p *config.Pipeline, d *day)) error {
-	stmt, err := db.PrepareContext(ctx, pipelineQuery)
+func walk(ctx context.Context, st *store.Store, s span, fn func(i int, p *config.Pipeline, d *day)) error {
+	rd, err := st.SLOReader(ctx)
 	if err != nil {
-		return fmt.Errorf("slo: read runs: %w (is this a sekisho database?)", err)
+		return fmt.Errorf("slo: %w", err)
 	}
-	defer stmt.Close()
+	defer rd.Close()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var (
@@ -134,7 +118,7 @@ func walk(ctx context.Context, db *sql.DB, s span, fn func(i int, p *config.Pipe
 					return
 				}
 				p := s.pipelines[i]
-				err := readPipeline(ctx, stmt, s, gates, p, func(d *day) { fn(i, p, d) })
+				err := readPipeline(ctx, rd, s, gates, p, func(d *day) { fn(i, p, d) })
 				if err != nil {
 					mu.Lock()
 					if firstErr == nil {
@@ -158,11 +142,10 @@ func walk(ctx context.Context, db *sql.DB, s span, fn func(i int, p *config.Pipe
 // four connections, and the server must keep some for the board.
 const readers = 2
 
-func readPipeline(ctx context.Context, stmt *sql.Stmt, s span, gates map[string][]int64, p *config.Pipeline, fn func(d *day)) error {
-	var first, blob sql.NullString
-	err := stmt.QueryRowContext(ctx, p.Name, s.from, s.to).Scan(&first, &blob)
+func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates map[string][]int64, p *config.Pipeline, fn func(d *day)) error {
+	first, blob, err := rd.RunRecords(ctx, p.Name, s.from, s.to)
 	if err == nil {
-		err = walkPipeline(p, s, gates, first.String, blob.String, fn)
+		err = walkPipeline(p, s, gates, first, blob, fn)
 	}
 	if err != nil {
 		return fmt.Errorf("slo: read runs of %s: %w", p.Name, err)
@@ -188,8 +171,8 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 			d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
 			if d.due {
 				date := dateString(at)
-				d.deadline = unixMilliOrZero(p.Deadline(date))
-				d.recoverBy = unixMilliOrZero(p.RecoverBy(date))
+				d.deadline = ms(p.Deadline(date))
+				d.recoverBy = ms(p.RecoverBy(date))
 			}
 			d.judge(s.now)
 			fn(&d)
@@ -240,11 +223,4 @@ func state(b string) sekisho.State {
 		}
 	}
 	return sekisho.State(b)
-}
-
-func unixMilliOrZero(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixMilli()
 }

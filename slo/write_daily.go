@@ -30,15 +30,15 @@ func WriteDaily(w io.Writer, cells []Cell, format string) error {
 }
 
 // Legend explains the grid's marks.
-const Legend = "✅ met  🐢 late  ❌ failed or timed out  ⏳ still open  ⏭ skipped  · no run although the gate was due  (blank) no gate due"
+const Legend = "✅ met  🐢 late  🚨 failed, timed out, or missed (no run although the gate was due)  ⏳ still open  ⏭ skipped  (blank) no gate due"
 
 // mark pads a cell's symbol to two terminal columns: the emoji are wide,
-// "·" and "⏭" are not.
+// "⏭" is not.
 func mark(s CellState) string {
 	switch sym := s.Symbol(); sym {
 	case "":
 		return "  "
-	case "·", "⏭":
+	case "⏭":
 		return sym + " "
 	default:
 		return sym

@@ -12,6 +12,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -64,6 +65,8 @@ type Pipeline struct {
 	Location *time.Location `json:"-"`
 	// HasRun is false for a pipeline whose gate has not opened.
 	HasRun bool `json:"-"`
+	// recoverBy is the stored run's SLA limit, for the judge.
+	recoverBy time.Time
 	// pipelineUpstreams names the pipelines this one waits on.
 	pipelineUpstreams []string
 }
@@ -82,11 +85,11 @@ type Upstream struct {
 	ObservedAt time.Time `json:"observed_at"`
 }
 
-// Troubled reports whether the pipeline is failed, blocked, timed out or
-// late: what the board's "affected" section starts from.
+// Troubled reports whether the pipeline is failed, blocked, timed out,
+// missed or late: what the board's "affected" section starts from.
 func (p *Pipeline) Troubled() bool {
 	switch p.State {
-	case sekisho.StateFailed, sekisho.StateBlocked, sekisho.StateTimedOut:
+	case sekisho.StateFailed, sekisho.StateBlocked, sekisho.StateTimedOut, sekisho.StateMissed:
 		return true
 	}
 	return p.Late
@@ -152,9 +155,6 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		}
 	}
 	top := cfg.Location
-	if top == nil {
-		top = time.UTC
-	}
 	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: []*Pipeline{}}
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
@@ -163,7 +163,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		if date != "" {
 			return date
 		}
-		return sekisho.DateOf(now, cfg.LocationOf(p))
+		return sekisho.DateOf(now, p.Location)
 	}
 	seen := map[string]bool{}
 	var dates []string
@@ -190,6 +190,9 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		r, ok := byKey[[2]string{p.Name, d}]
 		b.Pipelines = append(b.Pipelines, entry(p, cfg, d, r, ok, obs[r.ID], byKey, now))
 	}
+	if err := judge(ctx, st, b.Pipelines, now); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
 	linkAffected(b)
 	b.Overall = overall(b)
 	for _, p := range b.Pipelines {
@@ -208,35 +211,20 @@ func Language(cfg *config.Config) string {
 
 func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
 	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
-	loc := cfg.LocationOf(p)
+	loc := p.Location
 	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Location: loc, HasRun: hasRun,
 		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
-	gateDue := true
 	if hasRun {
 		e.State, e.Attempt, e.Message = r.State, r.Attempt, r.Message
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
-		e.FirstSuccessAt, e.Deadline = r.FirstSuccessAt, r.Deadline
+		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
 	} else {
-		e.State = sekisho.StateScheduled
-		gate, err := GateOn(p.Schedule, date, loc)
-		gateDue = err == nil && !gate.IsZero()
-		e.GateAt = gate
+		e.State, e.GateAt = NoRunState(p, date, now)
 	}
 	if e.Deadline.IsZero() && p.SLO != nil && p.SLO.Deadline.Set {
 		if d, err := p.SLO.Deadline.On(date, loc); err == nil {
 			e.Deadline = d
 		}
-	}
-	pastDeadline := !e.Deadline.IsZero() && now.After(e.Deadline)
-	switch {
-	case e.State == sekisho.StateSkipped || e.Deadline.IsZero() || !gateDue:
-	case !e.FirstSuccessAt.IsZero():
-		met := !e.FirstSuccessAt.After(e.Deadline)
-		e.SLOMet = &met
-	case pastDeadline:
-		met := false
-		e.SLOMet = &met
-		e.Late = e.State != sekisho.StateSucceeded
 	}
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
@@ -257,13 +245,56 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 	return e
 }
 
+// NoRunState is the listing state of a pipeline without a run on date, and
+// its gate time from config (the engine's own schedule evaluation): no_gate
+// when the schedule does not fire that day, scheduled while the gate is
+// still to come, missed once it has passed. The board, the API, `sekisho
+// status`, the digest and the sekisho_runs metric all list it so.
+func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, time.Time) {
+	gate := p.GateOn(date)
+	switch {
+	case gate.IsZero():
+		return sekisho.StateNoGate, gate
+	case gate.After(now):
+		return sekisho.StateScheduled, gate
+	}
+	return sekisho.StateMissed, gate
+}
+
+// judge sets each entry's SLO verdict and lateness with slo.Judge, the
+// judge of the SLO report: a missed day counts as a miss once its deadline
+// has passed, unless it falls before the pipeline's first run ever.
+func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) error {
+	var missed []string
+	for _, p := range ps {
+		if p.State == sekisho.StateMissed {
+			missed = append(missed, p.Name)
+		}
+	}
+	first, err := st.FirstRunDates(ctx, missed)
+	if err != nil {
+		return err
+	}
+	for _, p := range ps {
+		d := slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
+			FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
+		if p.State == sekisho.StateMissed {
+			f, ok := first[p.Name]
+			d.Due = ok && p.LogicalDate >= f
+		}
+		j := slo.Judge(d, now)
+		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()
+	}
+	return nil
+}
+
 func overall(b *Board) string {
 	v := OverallOK
 	for _, p := range b.Pipelines {
 		switch {
 		case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
 			return OverallOutage
-		case p.State == sekisho.StateBlocked || p.Late:
+		case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
 			v = OverallDegraded
 		}
 	}
@@ -297,9 +328,6 @@ func (u Upstream) MarshalJSON() ([]byte, error) {
 func jsonTime(t time.Time, loc *time.Location) *string {
 	if t.IsZero() {
 		return nil
-	}
-	if loc == nil {
-		loc = time.UTC
 	}
 	s := t.In(loc).Format(time.RFC3339)
 	return &s

@@ -32,7 +32,7 @@ func TestBuild(t *testing.T) {
 	future.Schedule = "0 23 * * *"
 	weekday := statustest.Pipeline("weekday", tokyo, "")
 	weekday.Schedule = "0 2 * * 1" // 2026-11-03 is a Tuesday
-	cfg := &config.Config{Location: tokyo, Pipelines: []*config.Pipeline{
+	cfg := config.Fill(&config.Config{Location: tokyo, Pipelines: []*config.Pipeline{
 		statustest.Pipeline("normal", tokyo, "06:00"),
 		statustest.Pipeline("broken", tokyo, "06:00"),
 		statustest.Pipeline("mart", tokyo, "", "broken"),
@@ -40,7 +40,7 @@ func TestBuild(t *testing.T) {
 		statustest.Pipeline("slow", tokyo, "06:00"),
 		statustest.Pipeline("tardy", tokyo, "06:00"),
 		future, weekday,
-	}}
+	}})
 	cfg.Pipelines[3].Upstreams = append(cfg.Pipelines[3].Upstreams, config.Upstream{Name: "export", Type: config.TypeGlueJob, JobName: "export"})
 	statustest.Put(t, st, statustest.Run{Pipeline: "normal", Date: day, State: sekisho.StateSucceeded, GateAt: at(day, "02:00"),
 		Deadline: at(day, "06:00"), TriggeredAt: at(day, "03:00"), FinishedAt: at(day, "05:00"), FirstSuccessAt: at(day, "05:00")})
@@ -82,7 +82,7 @@ func TestBuild(t *testing.T) {
 		{"slow", sekisho.StateRunning, true, &fal, nil, "05:31 から処理中です。 期限 06:00 を過ぎています。", at(day, "02:00")},
 		{"tardy", sekisho.StateSucceeded, false, &fal, nil, "データは更新済みです (06:42 完了)。 期限 06:00 より遅れました。", at(day, "02:00")},
 		{"future", sekisho.StateScheduled, false, nil, nil, "23:00 に開始予定です。", at(day, "23:00")},
-		{"weekday", sekisho.StateScheduled, false, nil, nil, "この日は実行予定がありません。", time.Time{}},
+		{"weekday", sekisho.StateNoGate, false, nil, nil, "この日は実行予定がありません。", time.Time{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,8 +179,8 @@ func TestOverall(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := statustest.Open(t)
-			cfg := &config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
-				Pipelines: []*config.Pipeline{statustest.Pipeline("p", tokyo, "06:00")}}
+			cfg := config.Fill(&config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
+				Pipelines: []*config.Pipeline{statustest.Pipeline("p", tokyo, "06:00")}})
 			statustest.Put(t, st, statustest.Run{Pipeline: "p", Date: day, State: tt.state, GateAt: at(day, "02:00"), Deadline: at(day, "06:00")})
 			b, err := status.Build(context.Background(), st, cfg, day, at(day, tt.clock))
 			if err != nil {
@@ -195,32 +195,69 @@ func TestOverall(t *testing.T) {
 
 func TestBuildRejectsBadDate(t *testing.T) {
 	st := statustest.Open(t)
-	if _, err := status.Build(context.Background(), st, &config.Config{}, "2026-13-01", time.Now()); err == nil {
+	if _, err := status.Build(context.Background(), st, config.Fill(&config.Config{}), "2026-13-01", time.Now()); err == nil {
 		t.Fatal("want an error for a bad date")
 	}
 }
 
-func TestGateOn(t *testing.T) {
+// TestGateFromConfig: a day without a run is listed by the engine's own
+// schedule evaluation. On the spring-forward day a 02:30 gate opens at 03:30
+// EDT; once passed without a run the day is missed, and a miss of the SLO
+// once the deadline has passed, unless the pipeline had never run by then.
+func TestGateFromConfig(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dst = "2026-03-08"
+	nyAt := func(date, clock string) time.Time {
+		t, err := time.ParseInLocation("2006-01-02 15:04", date+" "+clock, ny)
+		if err != nil {
+			panic(err)
+		}
+		return t
+	}
+	p := statustest.Pipeline("p", ny, "06:00")
+	p.Schedule = "30 2 * * *"
+	cfg := config.Fill(&config.Config{Location: ny, Slack: config.Slack{Language: "en"}, Pipelines: []*config.Pipeline{p}})
+	fal := false
 	tests := []struct {
-		schedule, date string
-		want           string
+		name     string
+		firstRun string // a run on this earlier date, if set
+		now      time.Time
+		state    sekisho.State
+		sloMet   *bool
+		late     bool
+		overall  string
 	}{
-		{"0 2 * * *", day, "2026-11-03T02:00:00+09:00"},
-		{"30 0 2 * * *", day, "2026-11-03T02:00:30+09:00"},
-		{"0 2 * * 1", day, ""},
-		{"0 0 * * *", day, "2026-11-03T00:00:00+09:00"},
+		{"before the gate", "2026-03-07", nyAt(dst, "03:29"), sekisho.StateScheduled, nil, false, status.OverallOK},
+		{"gate passed, before the deadline", "2026-03-07", nyAt(dst, "03:31"), sekisho.StateMissed, nil, false, status.OverallDegraded},
+		{"deadline passed: an SLO miss", "2026-03-07", nyAt("2026-03-09", "12:00"), sekisho.StateMissed, &fal, true, status.OverallDegraded},
+		{"before the first run ever: not counted", "2026-03-09", nyAt("2026-03-10", "12:00"), sekisho.StateMissed, nil, false, status.OverallDegraded},
 	}
 	for _, tt := range tests {
-		got, err := status.GateOn(tt.schedule, tt.date, tokyo)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s := ""
-		if !got.IsZero() {
-			s = got.Format(time.RFC3339)
-		}
-		if s != tt.want {
-			t.Errorf("GateOn(%q) = %q, want %q", tt.schedule, s, tt.want)
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			st := statustest.Open(t)
+			statustest.Put(t, st, statustest.Run{Pipeline: "p", Date: tt.firstRun, State: sekisho.StateSucceeded,
+				GateAt: nyAt(tt.firstRun, "02:30"), FinishedAt: nyAt(tt.firstRun, "04:00"), FirstSuccessAt: nyAt(tt.firstRun, "04:00")})
+			b, err := status.Build(context.Background(), st, cfg, dst, tt.now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := b.Pipeline("p")
+			if want := nyAt(dst, "03:30"); !got.GateAt.Equal(want) {
+				t.Errorf("gate_at %v, want %v", got.GateAt, want)
+			}
+			if got.State != tt.state || got.Late != tt.late || b.Overall != tt.overall {
+				t.Errorf("state %s late %v overall %s, want %s %v %s", got.State, got.Late, b.Overall, tt.state, tt.late, tt.overall)
+			}
+			if (got.SLOMet == nil) != (tt.sloMet == nil) || (got.SLOMet != nil && *got.SLOMet != *tt.sloMet) {
+				t.Errorf("slo_met %v, want %v", got.SLOMet, tt.sloMet)
+			}
+			raw, _ := json.Marshal(got)
+			if !strings.Contains(string(raw), `"gate_at":"2026-03-08T03:30:00-04:00"`) {
+				t.Errorf("JSON gate_at: %s", raw)
+			}
+		})
 	}
 }

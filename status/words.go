@@ -6,39 +6,16 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // Label returns the emoji and the word that show a state to a business
-// user: the emoji carries the meaning at a glance, the word without colour.
-// A late pipeline that has not finished shows as late, whatever its state.
+// user, from the one table in package marks: the emoji carries the meaning
+// at a glance, the word without colour. A late pipeline that has not
+// finished shows as late, whatever its state.
 func Label(state sekisho.State, late bool, lang string) (emoji, word string) {
-	key := string(state)
-	if late && !state.Terminal() {
-		key = "late"
-	}
-	l := labels[key]
-	if l.emoji == "" {
-		return "❔", string(state)
-	}
-	if lang == "en" {
-		return l.emoji, l.en
-	}
-	return l.emoji, l.ja
-}
-
-type label struct{ emoji, ja, en string }
-
-var labels = map[string]label{
-	string(sekisho.StateSucceeded): {"✅", "正常完了", "Succeeded"},
-	string(sekisho.StateFailed):    {"🚨", "失敗", "Failed"},
-	string(sekisho.StateTimedOut):  {"⌛", "タイムアウト", "Timed out"},
-	string(sekisho.StateBlocked):   {"🚧", "上流で失敗", "Blocked"},
-	string(sekisho.StateWaiting):   {"⏳", "上流待ち", "Waiting"},
-	string(sekisho.StateTriggered): {"🚀", "起動済み", "Triggered"},
-	string(sekisho.StateRunning):   {"🔄", "実行中", "Running"},
-	string(sekisho.StateSkipped):   {"⏩", "スキップ", "Skipped"},
-	string(sekisho.StateScheduled): {"🕒", "開始前", "Scheduled"},
-	"late":                         {"🐢", "遅延", "Late"},
+	m := marks.Of(state, late)
+	return m.Emoji, m.Word(lang)
 }
 
 // Clock formats t as a time of day in loc, with the month and day in front
@@ -46,9 +23,6 @@ var labels = map[string]label{
 func Clock(t time.Time, logicalDate string, loc *time.Location) string {
 	if t.IsZero() {
 		return "-"
-	}
-	if loc == nil {
-		loc = time.UTC
 	}
 	t = t.In(loc)
 	if t.Format(sekisho.DateLayout) != logicalDate {
@@ -66,15 +40,12 @@ func summarize(p *Pipeline, lang string, now time.Time) string {
 	clock := func(t time.Time) string { return Clock(t, p.LogicalDate, p.Location) }
 	var s string
 	switch p.State {
+	case sekisho.StateNoGate:
+		s = pick(en, "No gate is scheduled on this day.", "この日は実行予定がありません。")
 	case sekisho.StateScheduled:
-		switch {
-		case p.GateAt.IsZero():
-			s = pick(en, "No gate is scheduled on this day.", "この日は実行予定がありません。")
-		case p.GateAt.After(now):
-			s = pick(en, "The gate opens at %s.", "%s に開始予定です。", clock(p.GateAt))
-		default:
-			s = pick(en, "The gate was due at %s but no run is recorded.", "%s に開始予定でしたが、実行の記録がありません。", clock(p.GateAt))
-		}
+		s = pick(en, "The gate opens at %s.", "%s に開始予定です。", clock(p.GateAt))
+	case sekisho.StateMissed:
+		s = pick(en, "The gate was due at %s but no run is recorded.", "%s に開始予定でしたが、実行の記録がありません。", clock(p.GateAt))
 	case sekisho.StateWaiting:
 		done := 0
 		for _, u := range p.Upstreams {
@@ -106,7 +77,7 @@ func summarize(p *Pipeline, lang string, now time.Time) string {
 	default:
 		s = string(p.State)
 	}
-	if p.Late && !p.State.Terminal() {
+	if p.Late && (p.State.Open() || p.State == sekisho.StateMissed) {
 		s += pick(en, " Past its %s deadline.", " 期限 %s を過ぎています。", clock(p.Deadline))
 	}
 	if len(p.AffectedBy) > 0 && !p.Troubled() && p.State != sekisho.StateSucceeded {

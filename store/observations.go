@@ -77,15 +77,7 @@ func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string
 		return nil, fmt.Errorf("store: observations: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]sekisho.Observation{}
-	for rows.Next() {
-		o, err := scanObservation(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: observations: %w", err)
-		}
-		out[o.Upstream] = o
-	}
-	return out, rows.Err()
+	return byUpstream(rows)
 }
 
 // Observations returns every observation row of a run, oldest first.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/incident"
 )
 
 const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
@@ -86,6 +87,9 @@ type Step struct {
 	Reason  string
 	Detail  map[string]any
 	Notices []sekisho.Notice
+	// Incidents are incident.Place's changes for this step (SPEC §17),
+	// written in the same transaction; see incidents.go.
+	Incidents []incident.Change
 }
 
 // Apply writes next over prev if the stored run is still at prev.Version
@@ -136,7 +140,10 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 				return err
 			}
 		}
-		return nil
+		if err := writeIncidents(ctx, tx, step.Incidents, at); err != nil {
+			return err
+		}
+		return settleIncidents(ctx, tx, next, at)
 	})
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {
@@ -238,27 +245,33 @@ func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]sekisho
 
 // Transitions returns a run's history, oldest first.
 func (s *Store) Transitions(ctx context.Context, runID int64) ([]sekisho.Transition, error) {
+	return s.queryTransitions(ctx, `WHERE run_id = ? ORDER BY id`, runID)
+}
+
+// TransitionsAfter returns up to limit transitions of any run with an id
+// above after, oldest first: a follower of the whole history (the demo's
+// terminal) reads it page by page.
+func (s *Store) TransitionsAfter(ctx context.Context, after int64, limit int) ([]sekisho.Transition, error) {
+	return s.queryTransitions(ctx, `WHERE id > ? ORDER BY id LIMIT ?`, after, limit)
+}
+
+// LastTransitionID returns the id of the newest transition, 0 for none.
+func (s *Store) LastTransitionID(ctx context.Context) (int64, error) {
+	var id sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(id) FROM transitions`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("store: last transition: %w", err)
+	}
+	return id.Int64, nil
+}
+
+func (s *Store) queryTransitions(ctx context.Context, where string, args ...any) ([]sekisho.Transition, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
-		FROM transitions WHERE run_id = ? ORDER BY id`, runID)
+		FROM transitions `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: transitions: %w", err)
 	}
 	defer rows.Close()
-	var out []sekisho.Transition
-	for rows.Next() {
-		var t sekisho.Transition
-		var from, to, at, detail string
-		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
-			return nil, fmt.Errorf("store: transitions: %w", err)
-		}
-		t.From, t.To = sekisho.State(from), sekisho.State(to)
-		t.At = parseTS(sql.NullString{String: at, Valid: true})
-		if detail != "" && detail != "{}" {
-			_ = json.Unmarshal([]byte(detail), &t.Detail)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+	return scanTransitions(rows)
 }
 
 // DataVersion changes whenever another connection — another process, such

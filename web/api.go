@@ -123,7 +123,7 @@ func (s *server) apiSLO(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	rep, err := slo.Compute(r.Context(), s.Store.ReadDB(), cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
+	rep, err := slo.Compute(r.Context(), s.Store, cfg, slo.Query{From: q.Get("from"), To: q.Get("to"),
 		Pipeline: q.Get("pipeline"), Now: s.Clock.Now()})
 	switch {
 	case errors.Is(err, slo.ErrBadRange):
@@ -187,15 +187,7 @@ func newRunJSON(r sekisho.Run, now time.Time) runJSON {
 		Deadline: ptime(r.Deadline), RecoverBy: ptime(r.RecoverBy), TriggeredAt: ptime(r.TriggeredAt),
 		StartedAt: ptime(r.StartedAt), FinishedAt: ptime(r.FinishedAt), FirstSuccessAt: ptime(r.FirstSuccessAt),
 		ExternalID: r.ExternalID, Message: r.Message}
-	switch {
-	case r.State == sekisho.StateSkipped || r.Deadline.IsZero():
-	case !r.FirstSuccessAt.IsZero():
-		met := !r.FirstSuccessAt.After(r.Deadline)
-		j.SLOMet = &met
-	case now.After(r.Deadline):
-		met := false
-		j.SLOMet = &met
-	}
+	j.SLOMet = slo.JudgeRun(r, now).SLO.Bool()
 	if !r.FirstSuccessAt.IsZero() {
 		d := int64(r.FirstSuccessAt.Sub(r.GateAt).Round(time.Second) / time.Second)
 		j.DurationSeconds = &d

@@ -53,6 +53,10 @@ var endpoints = []endpoint{
 	{"POST", "/api/v1/runs/mart/" + day + "/skip", true},
 	{"POST", "/api/v1/events/glue", true},
 	{"POST", "/api/v1/events/trocco", true},
+	{"GET", "/api/v1/silences", false},
+	{"GET", "/api/v1/incidents", false},
+	{"POST", "/api/v1/silences", true},
+	{"DELETE", "/api/v1/silences/" + seededSilence, true},
 }
 
 const badGlueEvent = `{"version":"0","id":"e1","detail-type":"Glue Job State Change","source":"aws.glue","account":"1","time":"2026-11-03T01:00:00Z","region":"ap-northeast-1","resources":[],"detail":{"jobName":"hegel-rds-export","severity":"INFO","state":"SUCCEEDED","jobRunId":"jr_1","message":"ok"}}`
@@ -74,7 +78,8 @@ func newRealFixture(t *testing.T, mutate ...func(*config.Config)) *fixture {
 func dump(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"runs", "transitions", "upstream_observations", "notices", "slack_threads", "learned_jobs"} {
+	for _, table := range []string{"runs", "transitions", "upstream_observations", "notices", "slack_threads", "learned_jobs",
+		"silences", "silence_pipelines", "incidents", "incident_members"} {
 		rows, err := db.Query("SELECT * FROM " + table + " ORDER BY rowid")
 		if err != nil {
 			t.Fatalf("dump %s: %v", table, err)

@@ -25,7 +25,7 @@ var staticFS embed.FS
 var pages = map[string]*template.Template{}
 
 func init() {
-	for _, name := range []string{"board.html", "pipeline.html", "notfound.html"} {
+	for _, name := range []string{"board.html", "pipeline.html", "notfound.html", "map.html"} {
 		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
 			"pct": func(p *float64) string {
 				if p == nil {
@@ -55,6 +55,7 @@ type page struct {
 	Refresh         bool
 	Board           *boardView
 	Pipeline        *pipelineView
+	Map             *mapView
 }
 
 func (s *server) lang(r *http.Request, cfg *config.Config) string {
@@ -86,7 +87,9 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
-	Queries   *queriesView // long-running warehouse queries (SPEC §15)
+	Queries   *queriesView    // long-running warehouse queries (SPEC §15)
+	Incidents []incidentBlock // one per open incident (incidents.go)
+	Silences  []silenceRow
 }
 
 type pipelineCard struct {
@@ -100,6 +103,7 @@ type pipelineCard struct {
 	SLOPct             *float64
 	HasSLO             bool
 	Cells              []cellView
+	Silence            *silenceMark // 🔧 while a silence holds
 }
 
 type upstreamView struct {
@@ -125,11 +129,11 @@ func stateClass(p *status.Pipeline) string {
 	switch {
 	case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
 		return "bad"
-	case p.State == sekisho.StateBlocked || p.Late:
+	case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
 		return "warn"
 	case p.State == sekisho.StateSucceeded:
 		return "good"
-	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled:
+	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate:
 		return "idle"
 	}
 	return "busy"
@@ -139,23 +143,18 @@ var jobEmoji = map[sekisho.JobState]string{sekisho.JobSucceeded: "✅", sekisho.
 	sekisho.JobRunning: "🔄", sekisho.JobPending: "⏳"}
 
 func (s *server) board(w http.ResponseWriter, r *http.Request) {
-	cfg, ok := s.needConfig(w)
+	cfg, b, lang, now, ok := s.today(w, r, "board")
 	if !ok {
 		return
 	}
-	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
-	b, err := status.Build(ctx, s.Store, cfg, "", now)
+	ctx := r.Context()
+	q := slo.Last30(cfg, now, "")
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return
 	}
-	q := last30(cfg, now, "")
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
-	if err != nil {
-		s.internal(w, "board", err)
-		return
-	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "board", err)
 		return
@@ -167,11 +166,6 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	pct := map[string]*float64{}
 	for _, row := range rep.Pipelines {
 		pct[row.Pipeline] = row.SLOPct
-	}
-	if lang != b.Language {
-		for _, p := range b.Pipelines {
-			p.Summarize(lang, now)
-		}
 	}
 	v := &boardView{OK: b.Overall == status.OverallOK}
 	for _, p := range b.Pipelines {
@@ -187,21 +181,14 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		v.Affected = append(v.Affected, a)
 	}
 	v.Queries = s.longQueries(ctx, cfg, lang, now)
+	if err := s.addIncidents(ctx, v, b, cfg, lang, now); err != nil {
+		s.internal(w, "board", err)
+		return
+	}
 	pg := newPage(lang)
 	pg.Board, pg.Refresh = v, true
 	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")
 	s.render(w, http.StatusOK, "board.html", pg)
-}
-
-// last30 is the 30 days ending today in the config's zone.
-func last30(cfg *config.Config, now time.Time, pipeline string) slo.Query {
-	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	t := now.In(loc)
-	from := time.Date(t.Year(), t.Month(), t.Day()-29, 12, 0, 0, 0, loc)
-	return slo.Query{From: from.Format(sekisho.DateLayout), To: t.Format(sekisho.DateLayout), Pipeline: pipeline, Now: now}
 }
 
 func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []slo.Cell, pct *float64, cfg *config.Config) pipelineCard {

@@ -20,63 +20,14 @@ import (
 // must not overflow a phone screen, and nothing may reach the console
 // (a CSP violation by an inline script or style would).
 func TestBoardInBrowser(t *testing.T) {
-	chromium, err := exec.LookPath("/usr/bin/chromium")
-	if err != nil {
-		if chromium, err = exec.LookPath("chromium"); err != nil {
-			if os.Getenv("CI") == "" {
-				t.Skip("chromium is not installed (apt-get install chromium); under CI=true this fails")
-			}
-			t.Fatal("chromium is not installed, and CI is set: install it (apt-get install chromium)")
-		}
-	}
 	f := newFixture(t)
 	srv := httptest.NewServer(f.h)
 	defer srv.Close()
-
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium),
-		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
-	}
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelT()
-
-	var mu sync.Mutex
-	var problems []string
-	messages := chromedp.Console(ctx)
-	go func() {
-		for m, err := range messages {
-			if err != nil {
-				return
-			}
-			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
-				mu.Lock()
-				problems = append(problems, m.String()+" "+m.URL)
-				mu.Unlock()
-			}
-		}
-	}()
+	ctx, consoleProblems := newBrowser(t)
 	shotDir := os.Getenv("SEKISHO_SCREENSHOT_DIR")
-	views := []struct {
-		name          string
-		width, height int64
-		mobile        bool
-	}{
-		{"desktop", 1280, 900, false},
-		{"phone", 390, 844, true},
-	}
-	for _, v := range views {
+	for _, v := range browserViews {
 		for _, pg := range []struct{ name, path string }{{"board", "/?lang=en"}, {"pipeline", "/pipelines/normal?lang=ja"}} {
-			emulate := chromedp.EmulateViewport(v.width, v.height)
-			if v.mobile {
-				emulate = chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
-			}
-			if err := chromedp.Do(ctx, emulate, chromedp.Navigate(srv.URL+pg.path), chromedp.WaitVisible(".card")); err != nil {
+			if err := chromedp.Do(ctx, v.emulate(), chromedp.Navigate(srv.URL+pg.path), chromedp.WaitVisible(".card")); err != nil {
 				t.Fatalf("%s %s: %v", v.name, pg.name, err)
 			}
 			body := run(t, ctx, chromedp.Text("body"))
@@ -118,12 +69,75 @@ func TestBoardInBrowser(t *testing.T) {
 			}
 		}
 	}
-	// A round trip after the last page, so its messages have arrived.
-	run(t, ctx, chromedp.Evaluate[bool](`true`))
-	mu.Lock()
-	defer mu.Unlock()
-	if len(problems) > 0 {
-		t.Errorf("browser console reported problems:\n%s", strings.Join(problems, "\n"))
+	if p := consoleProblems(); len(p) > 0 {
+		t.Errorf("browser console reported problems:\n%s", strings.Join(p, "\n"))
+	}
+}
+
+// browserViews are the screens every page is checked on.
+var browserViews = []browserView{{"desktop", 1280, 900, false}, {"phone", 390, 844, true}}
+
+type browserView struct {
+	name          string
+	width, height int64
+	mobile        bool
+}
+
+func (v browserView) emulate() chromedp.Action[chromedp.Void] {
+	if v.mobile {
+		return chromedp.EmulateViewport(v.width, v.height, chromedp.EmulateMobile, chromedp.EmulateScale(2))
+	}
+	return chromedp.EmulateViewport(v.width, v.height)
+}
+
+// newBrowser starts headless Chromium for one test (skipped without it,
+// unless CI is set) and returns its context and a function that reports
+// what reached the console as an error, a warning or an exception.
+func newBrowser(t *testing.T) (context.Context, func() []string) {
+	t.Helper()
+	chromium, err := exec.LookPath("/usr/bin/chromium")
+	if err != nil {
+		if chromium, err = exec.LookPath("chromium"); err != nil {
+			if os.Getenv("CI") == "" {
+				t.Skip("chromium is not installed (apt-get install chromium); under CI=true this fails")
+			}
+			t.Fatal("chromium is not installed, and CI is set: install it (apt-get install chromium)")
+		}
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(chromium),
+		chromedp.Flag("headless", true), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.UserDataDir(t.TempDir()),
+	}
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(cancel)
+	ctx, cancelT := context.WithTimeout(ctx, 60*time.Second)
+	t.Cleanup(cancelT)
+
+	var mu sync.Mutex
+	var problems []string
+	messages := chromedp.Console(ctx)
+	go func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.Type == chromedp.ConsoleWarning || m.IsException() {
+				mu.Lock()
+				problems = append(problems, m.String()+" "+m.URL)
+				mu.Unlock()
+			}
+		}
+	}()
+	return ctx, func() []string {
+		// A round trip after the last page, so its messages have arrived.
+		run(t, ctx, chromedp.Evaluate[bool](`true`))
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), problems...)
 	}
 }
 

@@ -20,8 +20,9 @@ import (
 )
 
 const (
-	day        = "2026-11-03"
-	writeToken = "w-secret-token"
+	seededSilence = "sil_seeded"
+	day           = "2026-11-03"
+	writeToken    = "w-secret-token"
 )
 
 var tokyo, _ = time.LoadLocation("Asia/Tokyo")
@@ -57,9 +58,9 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	mart := statustest.Pipeline("mart", tokyo, "", "broken")
 	mart.Impacts = []string{"Service dashboard (reverse ETL)"}
 	slow := statustest.Pipeline("slow", tokyo, "06:00")
-	cfg := &config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
+	cfg := config.Fill(&config.Config{Location: tokyo, Slack: config.Slack{Language: "en"},
 		Server:    config.Server{Token: writeToken},
-		Pipelines: []*config.Pipeline{normal, broken, mart, slow}}
+		Pipelines: []*config.Pipeline{normal, broken, mart, slow}})
 	for _, m := range mutate {
 		m(cfg)
 	}
@@ -83,6 +84,11 @@ func newFixture(t testing.TB, mutate ...func(*config.Config)) *fixture {
 	statustest.Put(t, st, statustest.Run{Pipeline: "mart", Date: day, State: sekisho.StateWaiting, GateAt: at(day, "02:00")})
 	statustest.Put(t, st, statustest.Run{Pipeline: "slow", Date: day, State: sekisho.StateRunning, GateAt: at(day, "02:00"),
 		Deadline: at(day, "06:00"), TriggeredAt: at(day, "05:40"), StartedAt: at(day, "05:41")})
+	// A maintenance window on slow, from 06:00 to 09:00 (SPEC §17).
+	if _, err := st.AddSilence(context.Background(), store.Silence{ID: seededSilence, Pipelines: []string{"slow"},
+		Reason: "disk upgrade", StartsAt: at(day, "06:00"), EndsAt: at(day, "09:00")}); err != nil {
+		t.Fatal(err)
+	}
 	f := &fixture{cfg: cfg, st: st, op: &fakeOperator{}, ev: &fakeEvents{}, clock: clockwork.NewFakeClockAt(at(day, "07:00"))}
 	f.h = web.New(web.Options{Config: func() *config.Config { return f.cfg }, Store: st, Operator: f.op, Events: f.ev,
 		Metrics: metrics.New(), Clock: f.clock})

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -13,15 +12,7 @@ import (
 // says everything, so a retried request cannot mean something else.
 func (s *server) operate(action string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		// The body is read to its end anyway, so an oversized one is refused
-		// (413) before the action instead of being ignored after it.
-		if _, err := io.Copy(io.Discard, r.Body); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
-				return
-			}
-			writeError(w, http.StatusBadRequest, "could not read the body")
+		if !drainBody(w, r) {
 			return
 		}
 		name, date := r.PathValue("pipeline"), r.PathValue("date")

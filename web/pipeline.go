@@ -12,9 +12,10 @@ import (
 )
 
 type pipelineView struct {
-	Card  pipelineCard
-	Chart chart
-	Runs  []runView
+	Card      pipelineCard
+	Chart     chart
+	Runs      []runView
+	Incidents []incidentRow // incidents.go
 }
 
 type runView struct {
@@ -51,22 +52,19 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, now, lang := r.Context(), s.Clock.Now(), s.lang(r, cfg)
 	loc := p.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	today, err := status.ForPipeline(ctx, s.Store, cfg, name, sekisho.DateOf(now, loc), now)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}
 	today.Summarize(lang, now)
-	q := last30(cfg, now, name)
-	cells, err := slo.Daily(ctx, s.Store.ReadDB(), cfg, q)
+	q := slo.Last30(cfg, now, name)
+	cells, err := slo.Daily(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}
-	rep, err := slo.Compute(ctx, s.Store.ReadDB(), cfg, q)
+	rep, err := slo.Compute(ctx, s.Store, cfg, q)
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return
@@ -76,6 +74,14 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		pct = rep.Pipelines[0].SLOPct
 	}
 	v := &pipelineView{Card: s.card(today, lang, now, cells, pct, cfg), Chart: newChart(cells, lang)}
+	if err := s.markSilenced(ctx, &v.Card, cfg, now); err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	if v.Incidents, err = s.incidentRows(ctx, name, cfg, lang); err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
 	runs, err := s.Store.Runs(ctx, store.RunFilter{Pipeline: name, Limit: recentRuns})
 	if err != nil {
 		s.internal(w, "pipeline page", err)
@@ -98,7 +104,7 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *time.Location) (runView, error) {
-	late := !run.Deadline.IsZero() && run.FirstSuccessAt.IsZero() && !run.State.Terminal() && s.Clock.Now().After(run.Deadline)
+	late := slo.JudgeRun(run, s.Clock.Now()).Late()
 	e, word := status.Label(run.State, late, lang)
 	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
 	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),

@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // queriesView lists the long-running warehouse queries alerted and still
 // running (SPEC §15), for the board.
 type queriesView struct {
-	Title string
-	Rows  []queryRow
+	Emoji, Title string
+	Rows         []queryRow
 }
 
 type queryRow struct {
@@ -31,10 +32,8 @@ func (s *server) longQueries(ctx context.Context, cfg *config.Config, lang strin
 		return nil
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
-	v := &queriesView{Title: "長時間実行中のクエリ"}
+	// A query past its watch's threshold shows as late does (marks.Late).
+	v := &queriesView{Emoji: marks.Late.Emoji, Title: "長時間実行中のクエリ"}
 	minutes := "%d 分"
 	if lang == "en" {
 		v.Title, minutes = "Long-running queries", "%d min"

@@ -75,6 +75,7 @@ func New(o Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /{$}", s.read(s.board))
 	mux.Handle("GET /pipelines/{name}", s.read(s.pipelinePage))
+	mux.Handle("GET /map", s.read(s.routeMapPage))
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticHandler()))
 	mux.Handle("GET /api/v1/status", s.read(s.apiStatus))
 	mux.Handle("GET /api/v1/runs", s.read(s.apiRuns))
@@ -84,6 +85,7 @@ func New(o Options) http.Handler {
 	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/skip", s.write(s.operate("skip")))
 	mux.Handle("POST /api/v1/events/glue", s.write(s.glueEvent))
 	mux.Handle("POST /api/v1/events/trocco", s.write(s.troccoEvent))
+	s.routes17(mux)
 	mux.Handle("GET /metrics", s.read(o.Metrics.Handler(o.Store, o.Config, o.Clock).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -43,6 +43,7 @@ func main() {
 	i3poke := flag.Duration("issue3-poke", 5*time.Second, "poke interval of the 1,000-pipeline request count")
 	skip := flag.String("skip", "", "comma-separated parts to skip: issue3, scale, store, slo")
 	keep := flag.Bool("keep", false, "keep the work directories")
+	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
 	flag.Parse()
 
 	if *child {
@@ -85,13 +86,16 @@ func main() {
 		pool := *resources - 2 - *latency
 		sc := scenario{name: "scale", pipelines: *pipelines, glue: pool / 2, trocco: pool / 4, airflow: pool - pool/2 - pool/4,
 			perPipeline: 3, latencyPoll: *latency / 2, latencyPush: *latency - *latency/2, poke: *poke, wait: *wait,
-			cpuProfile: *cpuProfile, keep: *keep}
+			cpuProfile: *cpuProfile, keep: *keep, observe: *obs}
 		r, err := sc.run(ctx, self, logf)
 		if err != nil {
 			fail(err)
 		}
 		fmt.Printf("## %d pipelines, %d upstreams over %d distinct resources, poke %s\n", sc.pipelines, r.upstreams, r.resources, sc.poke)
 		fmt.Printf("startup to every gate open: %s\n", r.startup.Round(time.Millisecond))
+		if sc.observe {
+			fmt.Printf("traces and lineage on: %d spans and %d OpenLineage events received\n", r.spans, r.events)
+		}
 		fmt.Printf("peak RSS (VmHWM): %.1f MiB; RSS at end %.1f MiB\n", float64(r.hwmKB)/1024, float64(r.rssKB)/1024)
 		fmt.Printf("CPU while waiting: %s user+sys over %s = %.2f%% of one core\n", r.cpu, r.window.Round(time.Second),
 			100*r.cpu.Seconds()/r.window.Seconds())

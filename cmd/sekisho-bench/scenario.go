@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,21 +17,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/jonboulle/clockwork"
 	_ "modernc.org/sqlite" // the parent reads the child's store read-only
 
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
-	"github.com/sekisho-dev/sekisho/sim/slacksim"
-	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
-const (
-	simAccessKey = "AKIDBENCH"
-	simSecretKey = "bench-secret"
-	troccoKey    = "bench-trocco-key"
-	writeToken   = "bench-write-token"
-)
+const writeToken = "bench-write-token"
 
 // scenario is one daemon under load. Waiting pipelines wait on a pool of
 // upstreams that do not finish during the run; latency pipelines each wait
@@ -52,6 +44,9 @@ type scenario struct {
 	pushProbes  int           // glue events timed from POST to the store (issue 3)
 	cpuProfile  string
 	keep        bool // keep the work directory
+	// observe turns on traces and lineage in the child, against loopback
+	// receivers here (docs/observability.md; BENCHMARKS.md compares).
+	observe bool
 }
 
 // result is what one scenario measured.
@@ -70,6 +65,7 @@ type result struct {
 	pushLat        []time.Duration
 	pushStore      []time.Duration
 	missedTriggers int
+	spans, events  int64 // received by the loopback OTLP and OpenLineage receivers
 }
 
 func (sc scenario) waiting() int { return sc.pipelines - sc.latencyPoll - sc.latencyPush }
@@ -104,7 +100,7 @@ func (sc scenario) upstream(i, k int) string {
 	return fmt.Sprintf("{name: u%d, %s}", k, kd.yaml((i+round*7919)%kd.n))
 }
 
-func (sc scenario) config(gate time.Time, glueURL, troccoURL, airflowURL, slackURL string) (string, int) {
+func (sc scenario) config(gate time.Time, w *world.World) (string, int) {
 	var b strings.Builder
 	fmt.Fprintf(&b, `version: 1
 timezone: UTC
@@ -113,16 +109,8 @@ defaults:
   timeout: 6h
 server:
   token: %s
-connections:
-  glue: {region: ap-northeast-1, endpoint: %q}
-  trocco: {base_url: %q, api_key: %s}
-  airflow:
-    af: {base_url: %q, api_version: v2, auth: none}
-slack:
-  webhook_url: %q
-  language: en
-pipelines:
-`, sc.poke, writeToken, glueURL, troccoURL, troccoKey, airflowURL, slackURL)
+%s%spipelines:
+`, sc.poke, writeToken, w.Connections(), w.SlackWebhook("en"))
 	cron := fmt.Sprintf("%d %d %d * * *", gate.Second(), gate.Minute(), gate.Hour())
 	upstreams := 0
 	for i := 0; i < sc.pipelines; i++ {
@@ -160,33 +148,35 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	now := time.Now().UTC()
 	gate := now.Add(-time.Minute).Truncate(time.Second)
 
-	glue := gluesim.New(clockwork.NewRealClock(), gluesim.WithCredentials(simAccessKey, simSecretKey))
+	w, err := world.New(world.Options{Airflow: []world.Airflow{{Connection: "af", Deployment: "af", Version: "v2"}}})
+	if err != nil {
+		return nil, err
+	}
+	defer w.Close()
+	glue, tr, af := w.Glue, w.Trocco, w.Airflow["af"]
 	for i := 0; i < sc.glue; i++ {
 		glue.AddJob(glueName(i))
 	}
 	glue.PlanRun("done-a", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
 	glue.PlanRun("done-b", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
-	glueSrv := glue.NewServer()
-	defer glueSrv.Close()
-	tr := troccosim.New(troccosim.Options{Token: troccoKey})
 	for i := 0; i < sc.trocco; i++ {
 		tr.DefineJob(troccoID(i))
 	}
-	trSrv := httptest.NewServer(tr)
-	defer trSrv.Close()
-	af := airflowsim.MustNew(airflowsim.Options{})
 	for i := 0; i < sc.airflow; i++ {
 		af.AddDAG(airflowDag(i), airflowsim.DAG{})
 	}
 	af.AddDAG("downstream", airflowsim.DAG{Duration: time.Hour})
-	afSrv := httptest.NewServer(af)
-	defer afSrv.Close()
-	sl := slacksim.New(clockwork.NewRealClock())
-	slSrv := httptest.NewServer(sl)
-	defer slSrv.Close()
 
-	yaml, ups := sc.config(gate, glueSrv.URL, trSrv.URL, afSrv.URL, slSrv.URL+slacksim.WebhookPath)
+	yaml, ups := sc.config(gate, w)
 	res.upstreams = ups
+	var childEnv []string
+	if sc.observe {
+		otlp, lineageURL, count, stop := receivers()
+		defer stop()
+		defer func() { res.spans, res.events = count() }()
+		yaml = strings.Replace(yaml, "pipelines:\n", fmt.Sprintf("lineage: {url: %q}\npipelines:\n", lineageURL), 1)
+		childEnv = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp)
+	}
 	cfgPath := filepath.Join(dir, "pipelines.yaml")
 	dbPath := filepath.Join(dir, "sekisho.db")
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
@@ -201,6 +191,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		args = append(args, "-cpuprofile", sc.cpuProfile)
 	}
 	cmd := exec.CommandContext(ctx, self, args...)
+	cmd.Env = childEnv // nil: the parent's environment
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()

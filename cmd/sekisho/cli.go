@@ -7,11 +7,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sort"
 	"strings"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/daemon"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -47,7 +47,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdExport, cmdDemo, cmdVersion}
+	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdDemo, cmdVersion}
 }
 
 // Main runs one sekisho command and returns its exit code.
@@ -172,7 +172,7 @@ func (f *flags) loadConfig() (*config.Config, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, usagef("config %s: %v (give one with -c or $SEKISHO_CONFIG)", path, errors.Unwrap(err))
 	}
-	cfg, err := loadConfig(path)
+	cfg, err := daemon.LoadConfig(path)
 	if err != nil {
 		var ce config.Errors
 		if errors.As(err, &ce) {
@@ -205,15 +205,6 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
 	}
 	return cfg, st, nil
-}
-
-// loadConfig reads pipelines.yaml with the garbage collector set to collect
-// eagerly: the YAML node tree of a large file (10,000 pipelines: 3.7 MB,
-// about 100 MB of nodes) is garbage moments later, and with Go's default
-// headroom it would set the daemon's peak memory (171 MB instead of 118).
-func loadConfig(path string) (*config.Config, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
-	return config.Load(path, nil)
 }
 
 func noArgs(c *command, pos []string) error {

@@ -115,19 +115,28 @@ func seed(t *testing.T, dir, cfgPath string) string {
 	}
 	defer st.Close()
 	p := cfg.Pipeline("hegel_daily")
-	gate := time.Date(2026, 11, 20, 2, 0, 0, 0, p.Location)
-	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: "2026-11-20", GateAt: gate,
-		TimeoutAt: gate.Add(6 * time.Hour), Deadline: p.Deadline("2026-11-20"), RecoverBy: p.RecoverBy("2026-11-20"), Spec: p.Spec()}, nil)
+	putRun(t, st, p, "2026-11-20", sekisho.StateTimedOut, 6*time.Hour, sekisho.ReasonTimeout)
+	return db
+}
+
+// putRun opens p's gate on date, as the engine would, and moves the run to
+// state after it, for the reason given.
+func putRun(t *testing.T, st *store.Store, p *config.Pipeline, date string, state sekisho.State, after time.Duration, reason string) {
+	t.Helper()
+	gate := p.GateOn(date)
+	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, GateAt: gate,
+		TimeoutAt: gate.Add(p.Timeout), Deadline: p.Deadline(date), RecoverBy: p.RecoverBy(date), Spec: p.Spec()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	next := r
-	next.State = sekisho.StateTimedOut
-	next.FinishedAt = gate.Add(6 * time.Hour)
-	if _, err := st.Apply(context.Background(), r, next, next.FinishedAt, store.Step{Reason: sekisho.ReasonTimeout}); err != nil {
+	next.State, next.FinishedAt = state, gate.Add(after)
+	if state == sekisho.StateSucceeded {
+		next.FirstSuccessAt = next.FinishedAt
+	}
+	if _, err := st.Apply(context.Background(), r, next, next.FinishedAt, store.Step{Reason: reason}); err != nil {
 		t.Fatal(err)
 	}
-	return db
 }
 
 func TestOperatorCommandsWithoutDaemon(t *testing.T) {

@@ -4,53 +4,52 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jonboulle/clockwork"
-
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/internal/fastclock"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
-	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
 // TestDaemonAgainstSimulators runs the real daemon, with every real client,
-// against the simulators on loopback on the wall clock: a Glue job gates a
-// Composer DAG, a TROCCO job gates a TROCCO workflow, and Slack hears about it.
+// against the simulated world on loopback, in real time: a Glue job gates a
+// Composer DAG, a TROCCO job gates a TROCCO workflow, and Slack hears about
+// it. The clock runs at the wall clock's pace but reads noon: upstream runs
+// that started a minute before the gate fall inside the logical date's
+// window whatever the hour the test starts at (at 00:00:30 UTC on the wall
+// clock they would fall the day before, outside window_start).
 func TestDaemonAgainstSimulators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time integration test")
 	}
-	clock := clockwork.NewRealClock()
-	now := time.Now().UTC()
-	glue := gluesim.New(clock)
-	glueSrv := glue.NewServer()
-	defer glueSrv.Close()
-	glue.PlanRun("hegel-rds-export", gluesim.Run{Start: now.Add(-time.Minute), Duration: time.Minute + 3*time.Second})
-	af := airflowsim.MustNew(airflowsim.Options{Clock: clock, Auth: airflowsim.AuthBasic, Username: "u", Password: "pw-secret"})
+	clock, err := fastclock.New(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC), time.Now(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := world.New(world.Options{Clock: clock, Airflow: []world.Airflow{{Connection: "prod", Deployment: "composer", Version: "v2"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	now := clock.Now()
+	w.Glue.PlanRun("hegel-rds-export", gluesim.Run{Start: now.Add(-time.Minute), Duration: time.Minute + 3*time.Second})
+	af := w.Airflow["composer"]
 	af.AddDAG("socrates_main", airflowsim.DAG{Duration: 2 * time.Second})
-	afSrv := httptest.NewServer(af)
-	defer afSrv.Close()
-	tr := troccosim.New(troccosim.Options{Token: "trocco-key", Clock: clock})
-	tr.AddJob(55, now.Add(-time.Minute), troccosim.Outcome{RunFor: time.Minute + 2*time.Second, Status: "succeeded"})
-	tr.DefineWorkflow(1234, troccosim.Outcome{RunFor: 2 * time.Second, Status: "succeeded"})
-	trSrv := httptest.NewServer(tr)
-	defer trSrv.Close()
-	var slackOut bytes.Buffer
-	sl := slacksim.New(clock, slacksim.WithOutput(&slackOut))
-	slSrv := httptest.NewServer(sl)
-	defer slSrv.Close()
+	w.Trocco.AddJob(55, now.Add(-time.Minute), troccosim.Outcome{RunFor: time.Minute + 2*time.Second, Status: "succeeded"})
+	w.Trocco.DefineWorkflow(1234, troccosim.Outcome{RunFor: 2 * time.Second, Status: "succeeded"})
 
 	gate := now.Add(2 * time.Second)
 	cron := fmt.Sprintf("%d %d %d * * *", gate.Second(), gate.Minute(), gate.Hour())
@@ -63,15 +62,7 @@ defaults:
   timeout: 1m
 server:
   token: write-token
-connections:
-  glue: {region: ap-northeast-1, endpoint: %q}
-  trocco: {base_url: %q, api_key: trocco-key}
-  airflow:
-    prod: {base_url: %q, api_version: v2, auth: basic, username: u, password: pw-secret}
-slack:
-  webhook_url: %q
-  language: en
-pipelines:
+%s%spipelines:
   - name: socrates_daily
     schedule: %q
     upstreams:
@@ -82,7 +73,7 @@ pipelines:
     upstreams:
       - {name: master_sync, type: trocco_job, job_definition_id: 55}
     trigger: {type: trocco_workflow, pipeline_definition_id: 1234}
-`, glueSrv.URL, trSrv.URL, afSrv.URL, slSrv.URL+slacksim.WebhookPath, cron, cron)
+`, w.Connections(), w.SlackWebhook("en"), cron, cron)
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -90,24 +81,29 @@ pipelines:
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("AWS_ACCESS_KEY_ID", "AKIDTEST")
-	t.Setenv("AWS_SECRET_ACCESS_KEY", "secret")
+	for _, kv := range w.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
+	}
 	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer st.Close()
 	var logs bytes.Buffer
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
-	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st, log: log,
-		listen: "127.0.0.1:0", tune: wire.Fast(), tick: 200 * time.Millisecond})
+	out := &syncWriter{w: &logs, wrote: make(chan struct{}, 1)}
+	log := slog.New(slog.NewTextHandler(out, nil))
+	d, err := daemon.New(context.Background(), daemon.Options{Config: cfg, ConfigPath: cfgPath, Store: st, Logger: log,
+		Listen: "127.0.0.1:0", Clock: clock, Tune: daemon.Fast(), Tick: 200 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- d.run(ctx, nil) }()
-	deadline := time.Now().Add(30 * time.Second)
+	go func() { done <- d.Run(ctx, nil) }()
+	// The daemon logs every state change once it is stored: look again at
+	// each log line, not on a guessed sleep.
+	deadline := time.After(30 * time.Second)
 	date := sekisho.DateOf(gate, time.UTC)
 	for {
 		a, errA := st.Run(ctx, "socrates_daily", date)
@@ -118,10 +114,11 @@ pipelines:
 			}
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("runs did not finish: %+v %v / %+v %v\nlogs:\n%s", a, errA, b, errB, logs.String())
+		select {
+		case <-out.wrote:
+		case <-deadline:
+			t.Fatalf("runs did not finish: socrates_daily %s %v, ads_daily %s %v\nlogs:\n%s", a.State, errA, b.State, errB, out.String())
 		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -133,22 +130,43 @@ pipelines:
 	if trig := af.Triggers(); len(trig) != 1 || trig[0].DagRunID != sekisho.DagRunID("socrates_daily", date, 1) || trig[0].Conf["date"] != date {
 		t.Errorf("airflow triggers = %+v", trig)
 	}
-	if jobs := tr.PipelineJobs(1234); len(jobs) != 1 {
+	if jobs := w.Trocco.PipelineJobs(1234); len(jobs) != 1 {
 		t.Errorf("trocco workflow jobs = %+v", jobs)
 	}
-	if bytes.Contains(logs.Bytes(), []byte("pw-secret")) || bytes.Contains(logs.Bytes(), []byte("trocco-key")) {
-		t.Error("a secret reached the logs")
+	for _, secret := range world.Secrets() {
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("secret %q reached the logs", secret)
+		}
+	}
+	if len(w.Slack.Messages()) != 0 {
+		t.Errorf("slack heard of a day without trouble: %+v", w.Slack.Messages())
 	}
 }
 
-// syncWriter serialises writes from the daemon's goroutines.
+// syncWriter serialises writes from the daemon's goroutines and, when
+// wrote is set, signals each one there.
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	w  interface {
+		io.Writer
+		String() string
+	}
+	wrote chan struct{}
 }
 
 func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(p)
+	n, err := s.w.Write(p)
+	select {
+	case s.wrote <- struct{}{}:
+	default:
+	}
+	return n, err
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.String()
 }

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/sekisho-dev/sekisho/internal/wire"
 	"io"
 	"log/slog"
 	"net"
@@ -19,21 +18,26 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/sim/world"
+
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/demo"
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/observe"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
 var cmdDemo = &command{
 	name:    "demo",
 	summary: "run the whole system against built-in simulators (no cloud account needed)",
-	usage:   "demo [--speed N] [--days N] [--listen ADDR] [--seed N] [--db PATH] [--lang ja|en]",
+	usage:   "demo [--speed N] [--days N] [--listen ADDR] [--seed N] [--db PATH] [--lang ja|en] [--lineage-url URL]",
 	run: func(e *env, c *command, args []string) error {
 		fs := flag.NewFlagSet("sekisho demo", flag.ContinueOnError)
 		fs.SetOutput(io.Discard)
@@ -45,6 +49,7 @@ var cmdDemo = &command{
 		fs.Uint64Var(&o.seed, "seed", 1, "seed of the simulated world: which day has which incident")
 		fs.StringVar(&o.db, "db", "", "SQLite database to keep (default: a temporary one, removed on exit)")
 		fs.StringVar(&o.lang, "lang", "ja", "language of the Slack notices: ja or en")
+		fs.StringVar(&o.lineageURL, "lineage-url", "", "send OpenLineage events to this endpoint (e.g. Marquez's http://localhost:5000/api/v1/lineage); traces follow OTEL_EXPORTER_OTLP_ENDPOINT")
 		pos, err := f.parse(e, args)
 		if err != nil {
 			return err
@@ -73,6 +78,8 @@ type demoOptions struct {
 	db     string
 	lang   string
 	out    io.Writer
+	// lineageURL, if set, receives the OpenLineage events (SPEC §16).
+	lineageURL string
 	// liveAt is the simulated moment the demo goes live; zero: 00:50 today
 	// in Tokyo, just before the first gate, so the action starts at once.
 	liveAt time.Time
@@ -123,7 +130,7 @@ type demoSystem struct {
 	st      *store.Store
 	ln      net.Listener
 	url     string
-	d       *daemon
+	d       *daemon.Daemon
 	fill    *engine.Engine
 	fillWeb http.Handler
 	handler atomic.Pointer[http.Handler]
@@ -147,7 +154,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if s.logFile, err = os.Create(filepath.Join(s.dir, "sekisho.log")); err != nil {
 		return nil, fmt.Errorf("demo: log file: %w", err)
 	}
-	s.log = slog.New(slog.NewTextHandler(s.logFile, nil))
+	s.log = slog.New(tracing.LogHandler(slog.NewTextHandler(s.logFile, nil)))
 
 	s.ln, err = net.Listen("tcp", o.listen)
 	if err != nil {
@@ -187,6 +194,9 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if err != nil {
 		return nil, err
 	}
+	if o.lineageURL != "" {
+		cfg.Lineage.URL = o.lineageURL
+	}
 	s.cfg = cfg
 	// With --db the record outlives the demo: keep its config beside it,
 	// so report, status and export work on it afterwards.
@@ -204,12 +214,12 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, err
 	}
 
-	tune := wire.Fast()
-	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(demo.AWSAccessKey, demo.AWSSecretKey))
+	tune := daemon.Fast()
+	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
 	tune.Warehouse = demoWarehouse()
-	s.d, err = newDaemon(ctx, daemonOptions{cfg: cfg, st: s.st, log: s.log, listen: s.ln.Addr().String(),
-		clock: s.clock, tune: tune, tick: time.Minute,
-		notifyOpts: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
+	s.d, err = daemon.New(ctx, daemon.Options{Config: cfg, Store: s.st, Logger: s.log, Listen: s.ln.Addr().String(),
+		Clock: s.clock, Tune: tune, Tick: time.Minute,
+		NotifyOptions: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
 	if err != nil {
 		return nil, err
 	}
@@ -217,18 +227,18 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	// pass by pass (Sync), so weeks go by in seconds yet every pass sees
 	// the world as it is at that moment. The live engine then takes over
 	// the open runs, as after a restart.
-	sensors, triggers, err := wire.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
+	sensors, triggers, err := daemon.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
 	if err != nil {
 		return nil, err
 	}
 	s.fill, err = engine.New(cfg, engine.Options{Store: s.st, Clock: s.clock, Logger: s.log, Sensors: sensors,
-		Triggers: triggers, Metrics: s.d.metrics, Sync: true, Jitter: -1, Seed: o.seed + 1,
-		OnNotice: func() { s.kicked.Store(true); s.d.sender.Kick() }})
+		Triggers: triggers, Metrics: s.d.Metrics(), Sync: true, Jitter: -1, Seed: o.seed + 1,
+		OnNotice: func() { s.kicked.Store(true); s.d.Sender().Kick() }})
 	if err != nil {
 		return nil, err
 	}
 	s.fillWeb = web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
-		Events: s.fill, Metrics: s.d.metrics, Clock: s.clock, Logger: s.log})
+		Events: s.fill, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
 	s.handler.Store(&s.fillWeb)
 	s.srv = web.NewServer(s.ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*s.handler.Load()).ServeHTTP(w, r)
@@ -249,7 +259,15 @@ func randomToken() (string, error) {
 func (s *demoSystem) start() {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
-	s.wg.Add(2)
+	s.wg.Add(3)
+	go func() {
+		defer s.wg.Done()
+		// Traces and lineage run on real time: the tailing service only
+		// reads what the simulated days wrote.
+		if err := observe.Start(ctx, s.st, s.d.Config, clockwork.NewRealClock(), s.log, version); err != nil {
+			s.log.Error("demo: observability", "err", err)
+		}
+	}()
 	go func() {
 		defer s.wg.Done()
 		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -258,7 +276,7 @@ func (s *demoSystem) start() {
 	}()
 	go func() {
 		defer s.wg.Done()
-		_ = s.d.sender.Run(ctx)
+		_ = s.d.Sender().Run(ctx)
 	}()
 }
 
@@ -300,11 +318,11 @@ func (s *demoSystem) settle(ctx context.Context, always bool) error {
 // live hands the board and the open runs to the daemon's engine and moves
 // the clock at the chosen speed until ctx ends.
 func (s *demoSystem) live(ctx context.Context) error {
-	last, err := demo.LastTransitionID(ctx, s.st.ReadDB())
+	last, err := s.st.LastTransitionID(ctx)
 	if err != nil {
 		return err
 	}
-	h := s.d.handler
+	h := s.d.Handler()
 	s.handler.Store(&h)
 	s.printer.SetLive(true)
 	lctx, cancel := context.WithCancel(ctx)
@@ -314,13 +332,13 @@ func (s *demoSystem) live(ctx context.Context) error {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := s.d.eng.Run(lctx); err != nil {
+		if err := s.d.Engine().Run(lctx); err != nil {
 			s.log.Error("demo: engine", "err", err)
 		}
 	}()
 	go func() {
 		defer wg.Done()
-		tail := &demo.Tail{DB: s.st.ReadDB(), After: last}
+		tail := &demo.Tail{Store: s.st, After: last}
 		tail.Follow(lctx, 100*time.Millisecond, s.printer.Transition, s.printer.Flush)
 	}()
 	err = s.world.Live(lctx, s.o.speed, 50*time.Millisecond, func(err error) {

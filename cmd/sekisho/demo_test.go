@@ -16,6 +16,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho/demo"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
 // The JSON API's answers, as far as the demo test reads them.
@@ -256,7 +257,7 @@ func TestDemoWorldIncidents(t *testing.T) {
 	if err != nil || len(logs) == 0 {
 		t.Fatalf("daemon log: %v", err)
 	}
-	for _, secret := range []string{demo.AirflowPassword, demo.TroccoAPIKey, demo.AWSSecretKey, s.cfg.Server.Token.Value(),
+	for _, secret := range []string{world.AirflowPassword, world.TroccoAPIKey, world.AWSSecretKey, s.cfg.Server.Token.Value(),
 		slacksim.WebhookPath} {
 		if strings.Contains(string(logs), secret) || strings.Contains(out.String(), secret) {
 			t.Errorf("a secret (%.6s…) reached the log or the terminal", secret)

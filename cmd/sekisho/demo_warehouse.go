@@ -5,25 +5,26 @@ import (
 	"sync"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/demo"
+	"github.com/sekisho-dev/sekisho/sim/world"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
-// demoWarehouse signs the Data API calls with the demo's static key (the
+// demoWarehouse signs the Data API calls with the world's static key (the
 // simulator checks SigV4) and polls statements quickly on loopback.
 func demoWarehouse() warehouse.Options {
-	return warehouse.Options{AWSAccessKey: demo.AWSAccessKey, AWSSecretKey: demo.AWSSecretKey, StatementPoll: 5 * time.Millisecond}
+	return warehouse.Options{AWSAccessKey: world.AWSAccessKey, AWSSecretKey: world.AWSSecretKey, StatementPoll: 5 * time.Millisecond}
 }
 
 // runWatches runs the daemon's long-query watches while the demo is live
 // (not while history fills: the clock jumps there).
 func (s *demoSystem) runWatches(ctx context.Context, wg *sync.WaitGroup) {
-	if s.d.watches == nil {
+	r := s.d.Watches()
+	if r == nil {
 		return
 	}
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		_ = s.d.watches.Run(ctx)
+		_ = r.Run(ctx)
 	}()
 }

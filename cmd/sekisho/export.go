@@ -34,6 +34,6 @@ var cmdExport = &command{
 			return err
 		}
 		defer st.Close()
-		return export.Export(e.ctx, st.ReadDB(), *table, *format, e.stdout)
+		return export.Export(e.ctx, st, *table, *format, e.stdout)
 	},
 }

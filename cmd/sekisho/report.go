@@ -47,13 +47,13 @@ var cmdReport = &command{
 		}
 		q := slo.Query{From: *from, To: *to, Pipeline: *pipeline, Now: time.Now()}
 		if *daily {
-			cells, err := slo.Daily(e.ctx, st.ReadDB(), cfg, q)
+			cells, err := slo.Daily(e.ctx, st, cfg, q)
 			if err != nil {
 				return reportErr(err)
 			}
 			return slo.WriteDaily(e.stdout, cells, *format)
 		}
-		rep, err := slo.Compute(e.ctx, st.ReadDB(), cfg, q)
+		rep, err := slo.Compute(e.ctx, st, cfg, q)
 		if err != nil {
 			return reportErr(err)
 		}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/awsjson"
 )
 
@@ -34,7 +35,7 @@ type Value any
 
 // Sim is the simulated Data API with its cluster's running queries.
 type Sim struct {
-	clock  clockwork.Clock
+	clock  sekisho.Clock
 	region string
 	keys   map[string]string
 	// describes is how many DescribeStatement calls see a statement
@@ -103,7 +104,7 @@ func WithFallback(fn func(sql string) (row []Value, known bool, err error)) Opti
 }
 
 // New returns a simulator on the given clock (the real one when nil).
-func New(clock clockwork.Clock, opts ...Option) *Sim {
+func New(clock sekisho.Clock, opts ...Option) *Sim {
 	if clock == nil {
 		clock = clockwork.NewRealClock()
 	}

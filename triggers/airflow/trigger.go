@@ -11,7 +11,13 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/tracing"
 )
+
+// ParentTraceContextKey is the DAG run conf key from which Airflow reads a
+// W3C traceparent to nest the run's spans in an external trace
+// (airflow/dagrun_parent_trace_context, apache/airflow PR #69633).
+const ParentTraceContextKey = "airflow/dagrun_parent_trace_context"
 
 // Trigger is the airflow_dag sekisho.Trigger.
 type Trigger struct {
@@ -48,6 +54,9 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 			return sekisho.JobRun{}, fmt.Errorf("trigger conf of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
 		}
 		conf = v.(map[string]any)
+	}
+	if spec.TraceContext {
+		conf[ParentTraceContextKey] = tracing.Traceparent(req.Pipeline, req.LogicalDate, req.Attempt)
 	}
 	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
 	if spec.Note != "" {

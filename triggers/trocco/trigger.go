@@ -106,11 +106,8 @@ func toRun(j troccoapi.PipelineJob) sekisho.JobRun {
 }
 
 // zoneName is the IANA name TROCCO's time_zone wants; a zone without one
-// (nil, Local, a fixed offset) is sent as Etc/UTC, with the time in UTC.
+// (Local, a fixed offset) is sent as Etc/UTC, with the time in UTC.
 func zoneName(loc *time.Location) string {
-	if loc == nil {
-		return "Etc/UTC"
-	}
 	name := loc.String()
 	if name == "UTC" || name == "Local" || name == "" {
 		return "Etc/UTC"

@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -11,16 +11,16 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/wire"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/warehouse"
 	"github.com/sekisho-dev/sekisho/watch"
 )
 
 // newWatches builds the runner of cfg's watches (SPEC §15) on clients of
-// the warehouses they name; nil without watches. The daemon runs it beside
-// the engine; the config it starts with stays until restart.
-func newWatches(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune wire.Tuning, kick func()) (*watch.Runner, error) {
+// the warehouses they name; nil without watches. Run runs it beside the
+// engine (the demo through Watches); the config it starts with stays until
+// restart.
+func newWatches(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune Tuning, kick func()) (*watch.Runner, error) {
 	if len(cfg.Watches) == 0 {
 		return nil, nil
 	}

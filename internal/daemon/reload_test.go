@@ -1,4 +1,4 @@
-package main
+package daemon
 
 import (
 	"context"
@@ -15,7 +15,17 @@ import (
 )
 
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
-	dir, cfgPath := writeConfig(t, gateOnly)
+	// The gate-only example needs no connection and no environment.
+	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gateOnly := string(raw)
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg, err := config.Load(cfgPath, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -25,8 +35,8 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	d, err := newDaemon(context.Background(), daemonOptions{cfg: cfg, cfgPath: cfgPath, st: st,
-		log: slog.New(slog.NewTextHandler(io.Discard, nil)), listen: "127.0.0.1:0"})
+	d, err := New(context.Background(), Options{Config: cfg, ConfigPath: cfgPath, Store: st,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,8 +46,8 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if err := os.WriteFile(cfgPath, []byte(gateOnly+"  - name: Bad Name\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.reload(ctx, "SIGHUP")
-	d.reload(ctx, "SIGHUP") // the same error again: no second notice
+	d.Reload(ctx, "SIGHUP")
+	d.Reload(ctx, "SIGHUP") // the same error again: no second notice
 	if d.cfg.Load() != cfg || d.eng.Config() != cfg {
 		t.Fatal("an invalid config replaced the running one")
 	}
@@ -45,16 +55,16 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[2]") {
+	if len(ns) != 1 || ns[0].Kind != sekisho.NoticeConfigInvalid || !strings.Contains(ns[0].Facts.Message, "pipelines[3]") {
 		t.Fatalf("notices = %+v", ns)
 	}
 
 	// A valid change: applied to the engine and the board.
-	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "the morning clock", "the new clock", 1)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(strings.Replace(gateOnly, "opens every morning; the root of the chain", "the new clock", 1)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d.reload(ctx, "file changed")
-	if got := d.eng.Config().Pipeline("kant_daily").Description; got != "the new clock" {
+	d.Reload(ctx, "file changed")
+	if got := d.eng.Config().Pipeline("business_day").Description; got != "the new clock" {
 		t.Fatalf("reload not applied to the engine: %q", got)
 	}
 	if d.cfg.Load() != d.eng.Config() {

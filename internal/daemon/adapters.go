@@ -1,6 +1,4 @@
-// Package wire puts the concrete adapters together: the sensors and
-// triggers that a config's connections need. Only commands import it.
-package wire
+package daemon
 
 import (
 	"context"

@@ -1,0 +1,268 @@
+package notify
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/incident"
+	"github.com/sekisho-dev/sekisho/marks"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// incidentWords are an incident message's words in one language, written
+// like a railway's service notice (運転見合わせ): what stopped, what it
+// reaches, what is being done.
+type incidentWords struct {
+	opened, joined, recovered, resolved string // headlines: %[1]s cause subject, %[2]s count, %[3]s pipelines, %[4]s date
+	causeJob, causeRun                  map[string]string
+	jobSentence                         string            // %[1]s upstream, %[2]s resource, %[3]s run id, %[4]s time, %[5]s ": message"
+	runSentence                         map[string]string // by cause state: %[1]s pipeline, %[2]s date, %[3]s time, %[4]s ": message"
+	stopped, reach, usedBy, doing, now  string
+	doingJob, doingRun, doingDone       string
+	board                               string
+	count, countOne                     string // %d pipelines; one pipeline
+}
+
+var incidentJa = incidentWords{
+	opened:    "🚨 【障害】%[1]sの影響で、%[2]sのデータ更新が止まっています（%[4]s）",
+	joined:    "🚨 【続報】影響が広がっています: %[3]s も止まっています（%[1]s、%[4]s）",
+	recovered: "🔄 【続報】%[3]s は再開し、完了しました（%[1]s、%[4]s）",
+	resolved:  "✅ 【復旧】%[1]sによる障害は解消し、%[2]sのデータ更新はすべて完了しました（%[4]s）",
+	causeJob:  map[string]string{"": "上流ジョブ %s の失敗"},
+	causeRun: map[string]string{"failed": "%s の失敗", "timed_out": "%s のタイムアウト",
+		incident.CauseLate: "%s の遅れ"},
+	jobSentence: "上流ジョブ %[1]s（%[2]s、実行ID %[3]s）が %[4]s に失敗しました%[5]s",
+	runSentence: map[string]string{
+		"failed":           "%[1]s（%[2]s）のデータ更新が %[3]s に失敗しました%[4]s",
+		"timed_out":        "%[1]s（%[2]s）は上流が揃わないまま %[3]s にタイムアウトしました%[4]s",
+		incident.CauseLate: "%[1]s（%[2]s）のデータ更新が期限に間に合っていません（%[3]s 時点）%[4]s",
+	},
+	stopped:   "止まったもの",
+	reach:     "影響範囲",
+	usedBy:    "影響する利用先",
+	doing:     "対応状況",
+	now:       "現在",
+	doingJob:  "sekisho は上流の再実行を待っています。再実行が成功すると、止まっているデータ更新は自動で再開します。",
+	doingRun:  "sekisho は %s の完了（必要なら再実行）を待っています。完了すると、止まっているデータ更新は自動で再開します。",
+	doingDone: "すべてのデータ更新が完了しました。対応は不要です。",
+	board:     "ステータスボード",
+	count:     "%d つのデータフロー",
+	countOne:  "1 つのデータフロー",
+}
+
+var incidentEn = incidentWords{
+	opened:    "🚨 Incident: %[2]s stopped by %[1]s (%[4]s)",
+	joined:    "🚨 Update: the incident reaches further: %[3]s stopped too (%[1]s, %[4]s)",
+	recovered: "🔄 Update: %[3]s resumed and is done (%[1]s, %[4]s)",
+	resolved:  "✅ Resolved: the incident caused by %[1]s is over; every data flow it held back is up to date (%[4]s)",
+	causeJob:  map[string]string{"": "the failure of upstream job %s"},
+	causeRun: map[string]string{"failed": "the failure of %s", "timed_out": "the timeout of %s",
+		incident.CauseLate: "the delay of %s"},
+	jobSentence: "Upstream job %[1]s (%[2]s, run %[3]s) failed at %[4]s%[5]s.",
+	runSentence: map[string]string{
+		"failed":           "The update of %[1]s (%[2]s) failed at %[3]s%[4]s.",
+		"timed_out":        "%[1]s (%[2]s) timed out at %[3]s with its upstreams not ready%[4]s.",
+		incident.CauseLate: "The update of %[1]s (%[2]s) missed its deadline (as of %[3]s)%[4]s.",
+	},
+	stopped:   "What stopped",
+	reach:     "What it reaches",
+	usedBy:    "Used by",
+	doing:     "What is being done",
+	now:       "Now",
+	doingJob:  "sekisho is waiting for the upstream job to be rerun. Once it succeeds, the stopped updates resume by themselves.",
+	doingRun:  "sekisho is waiting for %s to finish (rerun it if needed). Once it does, the stopped updates resume by themselves.",
+	doingDone: "Every update is done. Nothing to do.",
+	board:     "Status board",
+	count:     "%d data flows",
+	countOne:  "1 data flow",
+}
+
+func incidentWordsFor(lang string) *incidentWords {
+	if lang == "en" {
+		return &incidentEn
+	}
+	return &incidentJa
+}
+
+// incidentView is what an incident message shows: the incident as stored
+// when the message is sent, with the members a reader should hear about
+// (not silenced, and wanted by their pipeline's notify.on).
+type incidentView struct {
+	inc     incident.Incident
+	visible []incident.Member
+	cfg     *config.Config
+}
+
+// subject names the cause for a business reader.
+func (v incidentView) subject(w *incidentWords) string {
+	c := v.inc.Cause
+	if c.Kind == incident.CauseJob {
+		name := c.Upstream
+		if name == "" {
+			name = c.Resource
+		}
+		return fmt.Sprintf(w.causeJob[""], esc(name))
+	}
+	f, ok := w.causeRun[c.State]
+	if !ok {
+		f = w.causeRun["failed"]
+	}
+	return fmt.Sprintf(f, esc(c.Pipeline))
+}
+
+func (v incidentView) affected() []incident.Member {
+	var out []incident.Member
+	for _, m := range v.visible {
+		if m.Role == incident.RoleAffected {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// RenderIncident turns an incident notice into words, from the incident's
+// state now: a message sent late (after group_wait, or a Slack outage)
+// shows everything known by then. joined names the pipelines a joined
+// message announces (several when webhook mode groups them).
+func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []string, publicURL string, loc *time.Location) Message {
+	w, c := incidentWordsFor(lang), catalogFor(lang)
+	if loc == nil {
+		loc = time.UTC
+	}
+	subject := v.subject(w)
+	names := func(ms []incident.Member) string {
+		var s []string
+		for _, m := range ms {
+			s = append(s, esc(m.Pipeline))
+		}
+		return strings.Join(s, c.listSep)
+	}
+	count := fmt.Sprintf(w.count, len(v.affected()))
+	if len(v.affected()) == 1 {
+		count = w.countOne
+	}
+	var head string
+	switch {
+	case n.Kind == sekisho.NoticeIncidentOpened:
+		head = fmt.Sprintf(w.opened, subject, count, names(v.affected()), v.inc.Cause.Date)
+	case n.Kind == sekisho.NoticeIncidentResolved:
+		head = fmt.Sprintf(w.resolved, subject, count, names(v.affected()), v.inc.Cause.Date)
+	case n.Facts.Reason == incident.ReasonRecovered:
+		head = fmt.Sprintf(w.recovered, subject, count, esc(n.Facts.Upstream), v.inc.Cause.Date)
+	default:
+		var js []string
+		for _, j := range joined {
+			js = append(js, esc(j))
+		}
+		head = fmt.Sprintf(w.joined, subject, count, strings.Join(js, c.listSep), v.inc.Cause.Date)
+	}
+	if m := mentions(n, v, joined); m != "" {
+		head = m + " " + head
+	}
+	msg := Message{Headline: head, Marker: marker(n.DedupeKey)}
+	msg.Details = append(msg.Details, "*"+w.stopped+"*: "+causeSentence(v.inc.Cause, w, loc, v.inc.OpenedAt))
+	var reach []string
+	for _, m := range v.affected() {
+		reach = append(reach, "• "+memberLine(m, c, w))
+	}
+	if len(reach) > 0 {
+		msg.Details = append(msg.Details, "*"+w.reach+"*:\n"+strings.Join(reach, "\n"))
+	}
+	if imp := impactsOf(v); len(imp) > 0 {
+		msg.Details = append(msg.Details, "*"+w.usedBy+"*: "+strings.Join(imp, c.listSep))
+	}
+	doing := w.doingJob
+	switch {
+	case !v.inc.Open():
+		doing = w.doingDone
+	case v.inc.Cause.Kind == incident.CauseRun:
+		doing = fmt.Sprintf(w.doingRun, esc(v.inc.Cause.Pipeline))
+	}
+	msg.Details = append(msg.Details, "*"+w.doing+"*: "+doing)
+	if link := boardLink(publicURL, ""); link != "" {
+		msg.Details = append(msg.Details, "*"+w.board+"*: <"+link+">")
+	}
+	return msg
+}
+
+// causeSentence says what stopped: the failed job run or the troubled run.
+func causeSentence(cause incident.Cause, w *incidentWords, loc *time.Location, at time.Time) string {
+	when := fmtTime(at, loc)
+	if cause.Kind == incident.CauseJob {
+		name := cause.Upstream
+		if name == "" {
+			name = cause.Resource
+		}
+		return fmt.Sprintf(w.jobSentence, esc(name), esc(cause.Resource), esc(cause.ExternalID), when, colon(cause.Message))
+	}
+	f, ok := w.runSentence[cause.State]
+	if !ok {
+		f = w.runSentence["failed"]
+	}
+	return fmt.Sprintf(f, esc(cause.Pipeline), cause.Date, when, colon(cause.Message))
+}
+
+// memberLine is one affected pipeline: its name, state now and date.
+func memberLine(m incident.Member, c *catalog, w *incidentWords) string {
+	mk := marks.Of(m.State, m.Kind == sekisho.NoticeDelay)
+	state := mk.Emoji + " " + mk.Word(c.lang)
+	return esc(m.Pipeline) + fmt.Sprintf(c.parenFmt, state)
+}
+
+// impactsOf lists the visible members' impacts once each, in member order.
+func impactsOf(v incidentView) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, m := range v.visible {
+		p := v.cfg.Pipeline(m.Pipeline)
+		if p == nil {
+			continue
+		}
+		for _, imp := range p.Impacts {
+			if !seen[imp] {
+				seen[imp] = true
+				out = append(out, esc(imp))
+			}
+		}
+	}
+	return out
+}
+
+// mentions are the notify.mention of the pipelines an opening or joined
+// message is about: somebody has to act.
+func mentions(n sekisho.Notice, v incidentView, joined []string) string {
+	if n.Kind != sekisho.NoticeIncidentOpened && n.Facts.Reason != incident.ReasonJoined {
+		return ""
+	}
+	var out []string
+	for _, m := range v.affected() {
+		if n.Kind != sekisho.NoticeIncidentOpened && !slices.Contains(joined, m.Pipeline) {
+			continue
+		}
+		if p := v.cfg.Pipeline(m.Pipeline); p != nil && p.Notify.Mention != "" && !slices.Contains(out, p.Notify.Mention) {
+			out = append(out, p.Notify.Mention)
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// visibleMembers are the members a message shows: not silenced when the
+// notice was written, and wanted by their pipeline's notify.on. It also
+// reports whether a hidden member was hidden by a silence.
+func visibleMembers(inc incident.Incident, cfg *config.Config, sil store.Silences, at time.Time) (out []incident.Member, silenced bool) {
+	for _, m := range inc.Members {
+		if _, ok := sil.For(m.Pipeline, at); ok {
+			silenced = true
+			continue
+		}
+		if p := cfg.Pipeline(m.Pipeline); p != nil && !p.Notify.Wants(m.Kind) {
+			continue
+		}
+		out = append(out, m)
+	}
+	return out, silenced
+}

@@ -1,0 +1,79 @@
+package observe
+
+import (
+	"context"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/lineage"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// lineageSink sends an attempt's OpenLineage events: START when it is
+// triggered, COMPLETE or FAIL when it ends, ABORT when it times out or is
+// skipped. An attempt that ends without being triggered (a gate-only
+// pipeline, an upstream failure, a timeout) gets its START, dated at the
+// attempt's start, just before its end, so every run has both.
+type lineageSink struct {
+	st     *store.Store
+	client *lineage.Client
+	cfg    func() *config.Config
+}
+
+func (s *lineageSink) name() string                { return "lineage" }
+func (s *lineageSink) close(context.Context) error { return nil }
+
+// EventType is the OpenLineage event of a transition to state to; empty
+// for one that sends none.
+func EventType(to sekisho.State) string {
+	switch to {
+	case sekisho.StateTriggered:
+		return lineage.Start
+	case sekisho.StateSucceeded:
+		return lineage.Complete
+	case sekisho.StateFailed:
+		return lineage.Fail
+	case sekisho.StateTimedOut, sekisho.StateSkipped:
+		return lineage.Abort
+	}
+	return ""
+}
+
+func (s *lineageSink) deliver(ctx context.Context, t sekisho.Transition) error {
+	typ := EventType(t.To)
+	if typ == "" || t.From == "" {
+		return nil
+	}
+	r, err := s.st.RunByID(ctx, t.RunID)
+	if err != nil {
+		return err
+	}
+	cfg := s.cfg()
+	ns := config.DefaultLineageNamespace
+	var inputs []lineage.Dataset
+	if cfg != nil {
+		if cfg.Lineage.Namespace != "" {
+			ns = cfg.Lineage.Namespace
+		}
+		if p := cfg.Pipeline(t.Pipeline); p != nil {
+			inputs = lineage.Inputs(ns, cfg, p)
+		}
+	}
+	f := lineage.Facts{Namespace: ns, Pipeline: t.Pipeline, Date: t.LogicalDate, Attempt: t.Attempt,
+		GateAt: r.GateAt, Type: typ, At: t.At, Inputs: inputs}
+	if typ == lineage.Fail || typ == lineage.Abort {
+		f.Message = message(t)
+	}
+	if t.To.Terminal() && (t.From == sekisho.StateWaiting || t.From == sekisho.StateBlocked) {
+		h, err := history(ctx, s.st, t)
+		if err != nil {
+			return err
+		}
+		start := f
+		start.Type, start.At, start.Message = lineage.Start, h.start, ""
+		if err := s.client.Send(ctx, lineage.NewEvent(start)); err != nil {
+			return err
+		}
+	}
+	return s.client.Send(ctx, lineage.NewEvent(f))
+}

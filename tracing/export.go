@@ -1,0 +1,177 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	"go.opentelemetry.io/otel/sdk/resource"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Enabled reports whether the environment asks for traces: an OTLP endpoint
+// is set (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT),
+// and neither OTEL_SDK_DISABLED=true nor OTEL_TRACES_EXPORTER=none turns the
+// SDK off.
+func Enabled(getenv func(string) string) bool {
+	if strings.EqualFold(strings.TrimSpace(getenv("OTEL_SDK_DISABLED")), "true") ||
+		strings.TrimSpace(getenv("OTEL_TRACES_EXPORTER")) == "none" {
+		return false
+	}
+	return getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
+}
+
+// Attempt names one attempt of a run: the key every id is derived from.
+type Attempt struct {
+	Pipeline string
+	Date     string // logical date, YYYY-MM-DD
+	Attempt  int
+}
+
+// Span is one finished span of an attempt's trace, in data.
+type Span struct {
+	Part   string // PartRoot, PartWait(name), PartTrigger, PartDownstream
+	Parent string // the parent's part; empty for the root span
+	Name   string
+	Kind   trace.SpanKind
+	Start  time.Time
+	End    time.Time
+	Attrs  []attribute.KeyValue
+	// Status: codes.Ok, codes.Error (with Description) or codes.Unset.
+	Status      codes.Code
+	Description string
+}
+
+// Exporter makes the SDK's spans with derived ids and exports them
+// synchronously, so its caller knows whether they were delivered.
+type Exporter struct {
+	mu  sync.Mutex
+	tp  *sdktrace.TracerProvider
+	rec *recorder
+	exp sdktrace.SpanExporter
+}
+
+// NewFromEnv builds an exporter to the OTLP/HTTP endpoint that the OTEL_*
+// environment variables name (endpoint, headers, timeout, compression,
+// certificates), with the resource of OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES (service.name defaults to sekisho). The
+// exporter's own retries are off: the caller keeps undelivered spans and
+// tries again, so nothing waits inside the SDK.
+func NewFromEnv(ctx context.Context, version string) (*Exporter, error) {
+	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+	if err != nil {
+		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)
+	}
+	res, err := resource.New(ctx,
+		resource.WithAttributes(semconv.ServiceName("sekisho"), semconv.ServiceVersion(version)),
+		resource.WithFromEnv(), resource.WithTelemetrySDK())
+	if err != nil && !errors.Is(err, resource.ErrPartialResource) {
+		return nil, fmt.Errorf("tracing: resource: %w", err)
+	}
+	return New(exp, res), nil
+}
+
+// New builds an exporter around any SpanExporter.
+func New(exp sdktrace.SpanExporter, res *resource.Resource) *Exporter {
+	rec := &recorder{}
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithIDGenerator(derivedIDs{}), sdktrace.WithSpanProcessor(rec)}
+	if res != nil {
+		opts = append(opts, sdktrace.WithResource(res))
+	}
+	return &Exporter{tp: sdktrace.NewTracerProvider(opts...), rec: rec, exp: exp}
+}
+
+// Export makes the spans of one attempt and sends them in one request. An
+// error means nothing of this call was delivered; calling again with the
+// same spans is safe: the ids are the same.
+func (e *Exporter) Export(ctx context.Context, a Attempt, spans []Span) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tracer := e.tp.Tracer("github.com/sekisho-dev/sekisho/tracing")
+	for _, s := range spans {
+		sctx := context.WithValue(ctx, idKey{}, ids{a: a, part: s.Part})
+		opts := []trace.SpanStartOption{trace.WithTimestamp(s.Start), trace.WithAttributes(s.Attrs...), trace.WithSpanKind(s.Kind)}
+		if s.Parent == "" {
+			opts = append(opts, trace.WithNewRoot())
+		} else {
+			sctx = trace.ContextWithRemoteSpanContext(sctx, SpanContext(a.Pipeline, a.Date, a.Attempt, s.Parent))
+		}
+		_, sp := tracer.Start(sctx, s.Name, opts...)
+		if s.Status != codes.Unset {
+			sp.SetStatus(s.Status, s.Description)
+		}
+		end := s.End
+		if end.Before(s.Start) {
+			end = s.Start
+		}
+		sp.End(trace.WithTimestamp(end))
+	}
+	done := e.rec.take()
+	if len(done) == 0 {
+		return nil // not sampled
+	}
+	if err := e.exp.ExportSpans(ctx, done); err != nil {
+		return fmt.Errorf("tracing: export %d spans of %s %s attempt %d: %w", len(done), a.Pipeline, a.Date, a.Attempt, err)
+	}
+	return nil
+}
+
+// Shutdown releases the exporter. Calling it twice is safe.
+func (e *Exporter) Shutdown(ctx context.Context) error {
+	return errors.Join(e.tp.Shutdown(ctx), e.exp.Shutdown(ctx))
+}
+
+type idKey struct{}
+
+type ids struct {
+	a    Attempt
+	part string
+}
+
+// derivedIDs hands the SDK the ids derived from the attempt and part that
+// Export put into the context.
+type derivedIDs struct{}
+
+func (derivedIDs) NewIDs(ctx context.Context) (trace.TraceID, trace.SpanID) {
+	v, _ := ctx.Value(idKey{}).(ids)
+	return TraceID(v.a.Pipeline, v.a.Date, v.a.Attempt), SpanID(v.a.Pipeline, v.a.Date, v.a.Attempt, v.part)
+}
+
+func (derivedIDs) NewSpanID(ctx context.Context, _ trace.TraceID) trace.SpanID {
+	v, _ := ctx.Value(idKey{}).(ids)
+	return SpanID(v.a.Pipeline, v.a.Date, v.a.Attempt, v.part)
+}
+
+// recorder keeps the spans ended since the last take.
+type recorder struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+}
+
+func (r *recorder) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
+func (r *recorder) OnEnd(s sdktrace.ReadOnlySpan) {
+	r.mu.Lock()
+	r.spans = append(r.spans, s)
+	r.mu.Unlock()
+}
+func (r *recorder) Shutdown(context.Context) error   { return nil }
+func (r *recorder) ForceFlush(context.Context) error { return nil }
+
+func (r *recorder) take() []sdktrace.ReadOnlySpan {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.spans
+	r.spans = nil
+	return out
+}

@@ -1,0 +1,310 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/incident"
+	"github.com/sekisho-dev/sekisho/status"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// The board's and the API's view of SPEC §17: incidents (one block per
+// open incident: cause → affected pipelines → impacts), silences (🔧 on a
+// card, with the reason and the end) and a pipeline's incident history.
+
+func init() {
+	for lang, words := range incidentTexts {
+		for k, v := range words {
+			texts[lang][k] = v
+		}
+	}
+}
+
+var incidentTexts = map[string]map[string]string{
+	"ja": {
+		"incidents":       "発生中の障害",
+		"incident_since":  "発生",
+		"incident_reach":  "影響を受けているデータフロー",
+		"incident_impact": "影響する利用先",
+		"incident_cause":  "原因",
+		"incident_none":   "このデータフローが関わった障害はありません。",
+		"incident_hist":   "障害の履歴",
+		"incident_open":   "対応中",
+		"incident_done":   "解消",
+		"role_cause":      "原因",
+		"role_affected":   "影響",
+		"silences":        "通知の一時停止（メンテナンス）",
+		"silenced":        "通知停止中",
+		"until":           "まで",
+		"cause_job":       "上流ジョブ %s が失敗しました（%s、実行ID %s）",
+		"cause_failed":    "%s が失敗しました",
+		"cause_timed_out": "%s がタイムアウトしました",
+		"cause_late":      "%s が期限に遅れています",
+	},
+	"en": {
+		"incidents":       "Ongoing incidents",
+		"incident_since":  "since",
+		"incident_reach":  "Data flows held back",
+		"incident_impact": "Used by",
+		"incident_cause":  "Cause",
+		"incident_none":   "No incident involved this data flow.",
+		"incident_hist":   "Incident history",
+		"incident_open":   "ongoing",
+		"incident_done":   "resolved",
+		"role_cause":      "cause",
+		"role_affected":   "affected",
+		"silences":        "Notices paused (maintenance)",
+		"silenced":        "notices paused",
+		"until":           "until",
+		"cause_job":       "Upstream job %s failed (%s, run %s)",
+		"cause_failed":    "%s failed",
+		"cause_timed_out": "%s timed out",
+		"cause_late":      "%s is late",
+	},
+}
+
+// causeText says what an incident is about, in the board's language.
+func causeText(c incident.Cause, lang string) string {
+	t := texts[lang]
+	if c.Kind == incident.CauseJob {
+		name := c.Upstream
+		if name == "" {
+			name = c.Resource
+		}
+		return fmt.Sprintf(t["cause_job"], name, c.Resource, c.ExternalID)
+	}
+	key := "cause_" + c.State
+	if _, ok := t[key]; !ok {
+		key = "cause_failed"
+	}
+	return fmt.Sprintf(t[key], c.Pipeline)
+}
+
+// incidentJSON is an incident as GET /api/v1/incidents shows it.
+type incidentJSON struct {
+	ID         int64          `json:"id"`
+	Key        string         `json:"key"`
+	State      string         `json:"state"` // open | resolved
+	Cause      incident.Cause `json:"cause"`
+	OpenedAt   string         `json:"opened_at"`
+	ResolvedAt *string        `json:"resolved_at"`
+	Members    []memberJSON   `json:"members"`
+	Impacts    []string       `json:"impacts"`
+}
+
+type memberJSON struct {
+	incident.Member
+	Impacts  []string `json:"impacts"`
+	Silenced bool     `json:"silenced"`
+}
+
+func newIncidentJSON(inc incident.Incident, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
+	j := incidentJSON{ID: inc.ID, Key: inc.Key, State: "open", Cause: inc.Cause,
+		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}, Impacts: []string{}}
+	if !inc.Open() {
+		j.State = "resolved"
+		at := inc.ResolvedAt.UTC().Format(time.RFC3339)
+		j.ResolvedAt = &at
+	}
+	for _, m := range inc.Members {
+		mj := memberJSON{Member: m, Impacts: []string{}}
+		if p := cfg.Pipeline(m.Pipeline); p != nil {
+			mj.Impacts = append(mj.Impacts, p.Impacts...)
+		}
+		_, mj.Silenced = sil.For(m.Pipeline, now)
+		for _, imp := range mj.Impacts {
+			if !slices.Contains(j.Impacts, imp) {
+				j.Impacts = append(j.Impacts, imp)
+			}
+		}
+		j.Members = append(j.Members, mj)
+	}
+	return j
+}
+
+// apiIncidents answers the incidents of a logical date (?date=), or by
+// default every open incident and those of the config's today.
+func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
+	cfg, ok := s.needConfig(w)
+	if !ok {
+		return
+	}
+	ctx, now := r.Context(), s.Clock.Now()
+	date := r.URL.Query().Get("date")
+	if date != "" && !validDate(date) {
+		writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
+		return
+	}
+	var list []incident.Incident
+	var err error
+	if date != "" {
+		list, err = s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
+	} else {
+		date = sekisho.DateOf(now, topLocation(cfg))
+		list, err = s.defaultIncidents(ctx, date)
+	}
+	if err != nil {
+		s.internal(w, "incidents", err)
+		return
+	}
+	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	if err != nil {
+		s.internal(w, "incidents", err)
+		return
+	}
+	out := make([]incidentJSON, 0, len(list))
+	for _, inc := range list {
+		out = append(out, newIncidentJSON(inc, cfg, sil, now))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"date": date, "incidents": out})
+}
+
+// defaultIncidents are the open incidents and the day's resolved ones,
+// newest first.
+func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.Incident, error) {
+	open, err := s.Store.Incidents(ctx, store.IncidentFilter{Open: true})
+	if err != nil {
+		return nil, err
+	}
+	day, err := s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
+	if err != nil {
+		return nil, err
+	}
+	for _, inc := range day {
+		if !inc.Open() {
+			open = append(open, inc)
+		}
+	}
+	slices.SortStableFunc(open, func(a, b incident.Incident) int { return int(b.ID - a.ID) })
+	return open, nil
+}
+
+// incidentBlock is one open incident on the board.
+type incidentBlock struct {
+	Cause, Since string
+	Members      []incidentMemberView
+	Impacts      []string
+}
+
+type incidentMemberView struct {
+	Name, Emoji, Word, Role string
+	Impacts                 []string
+	Silenced                bool
+}
+
+// silenceMark is a card's 🔧.
+type silenceMark struct {
+	Reason, Until string
+}
+
+// silenceRow is a silence listed on the board.
+type silenceRow struct {
+	Pipelines     []string
+	Reason, Until string
+}
+
+// addIncidents fills the board's incident blocks and silences, marks the
+// silenced cards, and leaves out of the per-pipeline affected list the
+// pipelines an incident block already shows.
+func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board, cfg *config.Config, lang string, now time.Time) error {
+	open, err := s.Store.OpenIncidents(ctx)
+	if err != nil {
+		return err
+	}
+	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	if err != nil {
+		return err
+	}
+	shown := map[string]bool{}
+	for i := len(open) - 1; i >= 0; i-- { // newest first
+		inc := open[i]
+		j := newIncidentJSON(inc, cfg, sil, now)
+		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts}
+		for _, m := range j.Members {
+			e, word := status.Label(m.State, false, lang)
+			if p := b.Pipeline(m.Pipeline); p != nil && p.LogicalDate == m.Date {
+				e, word = status.Label(p.State, p.Late, lang)
+			}
+			blk.Members = append(blk.Members, incidentMemberView{Name: m.Pipeline, Emoji: e, Word: word,
+				Role: texts[lang]["role_"+m.Role], Impacts: m.Impacts, Silenced: m.Silenced})
+			shown[m.Pipeline] = true
+		}
+		v.Incidents = append(v.Incidents, blk)
+	}
+	v.Affected = slices.DeleteFunc(v.Affected, func(a affectedView) bool { return shown[a.Name] })
+	for i := range v.Pipelines {
+		if w, ok := sil.For(v.Pipelines[i].Name, now); ok {
+			v.Pipelines[i].Silence = &silenceMark{Reason: w.Reason, Until: s.clockIn(w.End(), cfg)}
+		}
+	}
+	for _, w := range sil {
+		if w.ActiveAt(now) {
+			v.Silences = append(v.Silences, silenceRow{Pipelines: w.Pipelines, Reason: w.Reason, Until: s.clockIn(w.End(), cfg)})
+		}
+	}
+	return nil
+}
+
+// markSilenced puts 🔧 on one card (the pipeline page).
+func (s *server) markSilenced(ctx context.Context, c *pipelineCard, cfg *config.Config, now time.Time) error {
+	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	if err != nil {
+		return err
+	}
+	if w, ok := sil.For(c.Name, now); ok {
+		c.Silence = &silenceMark{Reason: w.Reason, Until: s.clockIn(w.End(), cfg)}
+	}
+	return nil
+}
+
+func (s *server) clockIn(t time.Time, cfg *config.Config) string {
+	return t.In(topLocation(cfg)).Format("2006-01-02 15:04 MST")
+}
+
+// topLocation is the config's top-level time zone (UTC when unset).
+func topLocation(cfg *config.Config) *time.Location {
+	if cfg.Location == nil {
+		return time.UTC
+	}
+	return cfg.Location
+}
+
+// incidentRow is one incident in a pipeline's history.
+type incidentRow struct {
+	Date, Cause, Role, Opened, Resolved string
+	Open                                bool
+	Others                              []string
+}
+
+const incidentHistory = 30
+
+// incidentRows are the incidents a pipeline was in, newest first.
+func (s *server) incidentRows(ctx context.Context, name string, cfg *config.Config, lang string) ([]incidentRow, error) {
+	list, err := s.Store.Incidents(ctx, store.IncidentFilter{Pipeline: name, Limit: incidentHistory})
+	if err != nil {
+		return nil, err
+	}
+	var out []incidentRow
+	for _, inc := range list {
+		row := incidentRow{Date: inc.Cause.Date, Cause: causeText(inc.Cause, lang), Opened: s.clockIn(inc.OpenedAt, cfg), Open: inc.Open()}
+		if !inc.Open() {
+			row.Resolved = s.clockIn(inc.ResolvedAt, cfg)
+		}
+		for _, m := range inc.Members {
+			if m.Pipeline == name {
+				row.Role = texts[lang]["role_"+m.Role]
+			} else if !slices.Contains(row.Others, m.Pipeline) {
+				row.Others = append(row.Others, m.Pipeline)
+			}
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
