@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +16,6 @@ import (
 	sensorsql "github.com/sekisho-dev/sekisho/sensors/sql"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/world"
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -59,8 +56,6 @@ func TestRunStartsTheWatches(t *testing.T) {
 	w.Redshift.StartQuery("analyst", "SELECT user_id, COUNT(*) FROM logs.access_log GROUP BY user_id")
 	clock.Advance(31 * time.Minute)
 
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
 	yaml := fmt.Sprintf(`version: 1
 timezone: UTC
 connections:
@@ -77,18 +72,7 @@ watches:
     threshold: 30m
     interval: 1m
 `, world.AWSRegion, w.URLs.Redshift, w.SlackWebhook("en"))
-	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	_, cfg, st := setup(t, yaml)
 	d, err := New(context.Background(), Options{Config: cfg, Store: st, Clock: clock, Listen: "127.0.0.1:0",
 		Logger: slog.New(slog.DiscardHandler),
 		Tune:   Tuning{Warehouse: warehouse.Options{AWSAccessKey: world.AWSAccessKey, AWSSecretKey: world.AWSSecretKey, StatementPoll: time.Millisecond}}})
