@@ -80,14 +80,16 @@ type Connections struct {
 
 // Glue configures the AWS Glue client; credentials come from the default chain.
 type Glue struct {
-	Region   string
-	Endpoint string // optional override, e.g. a local test double
+	Region    string
+	Endpoint  string // optional override, e.g. a local test double
+	RateLimit RateLimit
 }
 
 // Trocco configures the TROCCO API client.
 type Trocco struct {
-	BaseURL string // default https://trocco.io
-	APIKey  Secret
+	BaseURL   string // default https://trocco.io
+	APIKey    Secret
+	RateLimit RateLimit // default DefaultTroccoRateLimit
 }
 
 // Airflow configures one named Airflow / Composer environment.
@@ -95,10 +97,11 @@ type Airflow struct {
 	Name       string
 	BaseURL    string
 	APIVersion string // v1 (Airflow 2, default) | v2 (Airflow 3)
-	Auth       string // google | basic | bearer | none
+	Auth       string // google | basic | bearer | password | none
 	Username   string
 	Password   Secret
 	Token      Secret
+	RateLimit  RateLimit
 }
 
 // Slack configures notices. Webhook mode and bot mode are exclusive.

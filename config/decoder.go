@@ -23,6 +23,9 @@ type decoder struct {
 	lookup  func(string) (string, bool)
 	errs    Errors
 	visited int
+	// reading allows a ${VAR} left unset in a secret field (SPEC §9):
+	// reading commands need none of the daemon's secrets.
+	reading bool
 }
 
 // val is one value in the file: its node, where errors about it point (the
@@ -283,6 +286,14 @@ func (d *decoder) missing(f *fields, key, hint string) {
 }
 
 func (d *decoder) secret(f *fields, key string) Secret {
+	if d.reading {
+		lookup := d.lookup
+		d.lookup = func(name string) (string, bool) {
+			v, _ := lookup(name)
+			return v, true
+		}
+		defer func() { d.lookup = lookup }()
+	}
 	s, _, _ := d.str(f, key)
 	return Secret(s)
 }

@@ -14,6 +14,10 @@ var invalidCases = []struct {
 		`airflow_auth.yaml:15:7: connections.airflow.c.token: is not used with auth: google; did you mean auth: bearer?`,
 		`airflow_auth.yaml:17:7: connections.airflow.d.base_url: is required; the Airflow web server or Composer URL`,
 	}},
+	{"airflow3_basic", []string{
+		`airflow3_basic.yaml:9:7: connections.airflow.three.auth: auth: basic does not work with api_version: v2 (Airflow 3's API takes only bearer tokens); use auth: password with username and password, and sekisho gets the tokens from /auth/token`,
+		`airflow3_basic.yaml:14:7: connections.airflow.two.auth: auth: password is Airflow 3's /auth/token and needs api_version: v2; for Airflow 2 use auth: basic or google`,
+	}},
 	{"bad_names", []string{
 		`bad_names.yaml:3:5: pipelines[0].name: name "Socrates Daily" may only hold lowercase letters, digits, _ and -`,
 		`bad_names.yaml:6:9: pipelines[0].upstreams[0].name: name "up.stream" may only hold lowercase letters, digits, _ and -`,
@@ -172,6 +176,15 @@ var invalidCases = []struct {
 	}},
 	{"unknown_key", []string{
 		`unknown_key.yaml:5:5: pipelines[0].timout: unknown key "timout" (did you mean "timeout"?)`,
+	}},
+	{"rate_limit", []string{
+		`rate_limit.yaml:6:7: connections.trocco.rate_limit.requests: requests must be at least 1`,
+		`rate_limit.yaml:8:7: connections.trocco.rate_limit.daily: daily must be at least 1`,
+		`rate_limit.yaml:12:7: connections.glue.rate_limit.per: is required with requests; write per: 15m for "requests per 15 minutes"`,
+		`rate_limit.yaml:17:7: connections.airflow.a.rate_limit: is empty; write {requests: N, per: DURATION} and/or daily: N`,
+		`rate_limit.yaml:18:9: connections.airflow.a.rate_limit.per: per needs requests; write requests: 100 beside it, or remove per`,
+		`rate_limit.yaml:19:9: connections.airflow.a.rate_limit.burst: unknown key "burst"`,
+		`rate_limit.yaml:23:7: connections.airflow.b.rate_limit: is empty; write {requests: N, per: DURATION} and/or daily: N`,
 	}},
 	{"unknown_pipeline", []string{
 		`unknown_pipeline.yaml:8:9: pipelines[0].upstreams[0].pipeline: unknown pipeline "kant_dialy" (did you mean "kant_daily"?)`,

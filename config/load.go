@@ -36,7 +36,7 @@ var (
 	Languages          = []string{"ja", "en"}
 	UpstreamFailureOps = []string{"wait", "fail"}
 	APIVersions        = []string{"v1", "v2"}
-	AuthModes          = []string{"google", "basic", "bearer", "none"}
+	AuthModes          = []string{"google", "basic", "bearer", "password", "none"}
 )
 
 var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
@@ -52,15 +52,31 @@ func Load(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
 	return Parse(path, data, lookupEnv)
 }
 
+// LoadReading is Load for the reading and operator commands (status,
+// report, export, rerun, skip): a ${VAR} left unset in a secret field is
+// allowed and reads as empty, since these commands send nothing with it.
+// Every other problem is reported as Load reports it.
+func LoadReading(path string, lookupEnv func(string) (string, bool)) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	return parse(path, data, lookupEnv, true)
+}
+
 // Parse validates pipelines.yaml content; filename only labels errors and
 // becomes Config.Path. lookupEnv nil means os.LookupEnv. On failure the
 // error is Errors.
 func Parse(filename string, data []byte, lookupEnv func(string) (string, bool)) (*Config, error) {
+	return parse(filename, data, lookupEnv, false)
+}
+
+func parse(filename string, data []byte, lookupEnv func(string) (string, bool), reading bool) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
 	used := map[string]string{}
-	d := &decoder{file: filename, lookup: func(name string) (string, bool) {
+	d := &decoder{file: filename, reading: reading, lookup: func(name string) (string, bool) {
 		v, ok := lookupEnv(name)
 		if ok {
 			used[name] = v
@@ -238,7 +254,7 @@ func (d *decoder) connections(root *fields) Connections {
 	if gv, ok := f.get("glue"); ok {
 		if g := d.mapping(gv, KnownKeys["connections.glue"], nil); g != nil {
 			region, _, _ := d.required(g, "region", "; the AWS region of your Glue jobs, e.g. ap-northeast-1")
-			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint")}
+			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint"), RateLimit: d.rateLimit(g, RateLimit{})}
 		}
 	}
 	if tv, ok := f.get("trocco"); ok {
@@ -247,8 +263,13 @@ func (d *decoder) connections(root *fields) Connections {
 			if u := d.absURL(t, "base_url"); u != "" {
 				c.Trocco.BaseURL = u
 			}
-			key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
-			c.Trocco.APIKey = Secret(key)
+			if d.reading && t.has("api_key") {
+				c.Trocco.APIKey = d.secret(t, "api_key")
+			} else {
+				key, _, _ := d.required(t, "api_key", "; write api_key: ${TROCCO_API_KEY} and export the key")
+				c.Trocco.APIKey = Secret(key)
+			}
+			c.Trocco.RateLimit = d.rateLimit(t, DefaultTroccoRateLimit)
 		}
 	}
 	if av, ok := f.get("airflow"); ok {
@@ -281,7 +302,16 @@ func (d *decoder) airflow(name string, v val) *Airflow {
 	a.Username, _, _ = d.str(f, "username")
 	a.Password = d.secret(f, "password")
 	a.Token = d.secret(f, "token")
-	need := map[string][]string{"basic": {"username", "password"}, "bearer": {"token"}}
+	a.RateLimit = d.rateLimit(f, RateLimit{})
+	if av, ok := f.get("auth"); ok {
+		switch {
+		case a.APIVersion == "v2" && a.Auth == "basic":
+			d.fail(av, "auth: basic does not work with api_version: v2 (Airflow 3's API takes only bearer tokens); use auth: password with username and password, and sekisho gets the tokens from /auth/token")
+		case a.APIVersion == "v1" && a.Auth == "password":
+			d.fail(av, "auth: password is Airflow 3's /auth/token and needs api_version: v2; for Airflow 2 use auth: basic or google")
+		}
+	}
+	need := map[string][]string{"basic": {"username", "password"}, "password": {"username", "password"}, "bearer": {"token"}}
 	for _, k := range []string{"username", "password", "token"} {
 		wanted := slices.Contains(need[a.Auth], k)
 		v, present := f.get(k)
@@ -289,7 +319,7 @@ func (d *decoder) airflow(name string, v val) *Airflow {
 		case wanted && !present:
 			d.missing(f, k, fmt.Sprintf(" with auth: %s", a.Auth))
 		case !wanted && present:
-			if a.Auth == "basic" || a.Auth == "bearer" || k != "token" {
+			if a.Auth == "basic" || a.Auth == "bearer" || a.Auth == "password" || k != "token" {
 				d.fail(v, "is not used with auth: %s; remove it or change auth", a.Auth)
 			} else {
 				d.fail(v, "is not used with auth: %s; did you mean auth: bearer?", a.Auth)

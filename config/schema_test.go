@@ -19,6 +19,7 @@ var schemaObjects = map[string]string{
 	"connections.glue":         "properties/connections/properties/glue",
 	"connections.trocco":       "properties/connections/properties/trocco",
 	"connections.airflow.*":    "definitions/airflowConnection",
+	"connections.*.rate_limit": "definitions/rateLimit",
 	"slack":                    "properties/slack",
 	"lineage":                  "properties/lineage",
 	"pipelines[]":              "definitions/pipeline",

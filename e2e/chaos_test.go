@@ -118,6 +118,11 @@ func TestChaos(t *testing.T) {
 	w.Trocco.SetFaults(troccosim.Faults{})
 	w.Airflow.SetFaults(airflowsim.Faults{})
 	w.Slack.ClearFaults()
+	// The last daemon may find nothing left to do: it must still be up,
+	// its signal handler installed, before SIGTERM can stop it cleanly.
+	if err := h.d.WaitReady(30 * time.Second); err != nil {
+		t.Fatal(err)
+	}
 	h.waitSettled(90 * time.Second)
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)

@@ -20,6 +20,14 @@ const (
 	airflowV2Conn = "af2"
 )
 
+// TroccoLimit is the e2e account's TROCCO limit per 15 minutes, enforced by
+// the simulator and given to the daemon as its budget: the e2e worlds poll
+// every second on real or sped-up time and restart the daemon dozens of
+// times, far more than TROCCO's default 100 allows, and the checks need
+// the gates to open within seconds. The default limit is tested in the
+// budget's own tests and in sekisho-bench -budget.
+const TroccoLimit = 20000
+
 // World is the simulated world of package sim/world, with its one Airflow
 // deployment at hand.
 type World struct {
@@ -35,7 +43,8 @@ func NewWorld(seed uint64) *World { return NewWorldOn(nil, seed) }
 func NewWorldOn(clock sekisho.Clock, seed uint64) *World {
 	w, err := world.New(world.Options{Clock: clock, Seed: seed, Airflow: []world.Airflow{
 		{Connection: airflowV1Conn, Deployment: "composer", Version: "v1"},
-		{Connection: airflowV2Conn, Deployment: "composer", Version: "v2"}}})
+		{Connection: airflowV2Conn, Deployment: "composer", Version: "v2"}},
+		TroccoLimit: TroccoLimit})
 	if err != nil {
 		panic(err) // only a bad airflowsim option, fixed above
 	}

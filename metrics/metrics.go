@@ -54,7 +54,7 @@ func New() *Metrics {
 		}, []string{"from", "to"}),
 		notices: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sekisho_notices_total",
-			Help: "Slack notices by kind and outcome (sent|retry|filtered|silenced|grouped|logged).",
+			Help: "Slack notices by kind and outcome (sent|retry|refused|filtered|silenced|grouped|logged).",
 		}, []string{"kind", "outcome"}),
 	}
 	m.reg.MustRegister(m.sensorChecks, m.sensorTime, m.gateLatency, m.transitions, m.notices,
@@ -91,7 +91,7 @@ func (m *Metrics) Transition(from, to sekisho.State) {
 	m.transitions.WithLabelValues(string(from), string(to)).Inc()
 }
 
-// Notice counts one notice outcome: sent, retry or filtered.
+// Notice counts one notice outcome: sent, retry, refused, filtered or logged.
 func (m *Metrics) Notice(kind, outcome string) {
 	if m == nil {
 		return

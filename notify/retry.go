@@ -39,6 +39,10 @@ var transientErrors = map[string]bool{
 // classify decides how to retry after err, from the status code or the
 // Slack error code.
 func classify(err error) verdict {
+	var we *webhookError
+	if errors.As(err, &we) {
+		return classifyWebhook(we)
+	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
 		return verdict{retryAfter: rl.RetryAfter, global: true}

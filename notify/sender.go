@@ -10,7 +10,6 @@ package notify
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -39,7 +38,9 @@ const (
 	logError    = "error"
 	logText     = "text"
 	logRetryAt  = "retry_at"
-	logTries    = "tries"
+	// logSlackError is Slack's own error word (invalid_blocks, …).
+	logSlackError = "slack_error"
+	logTries      = "tries"
 )
 
 const batchSize = 100
@@ -359,13 +360,24 @@ func (s *Sender) attempt(ctx context.Context, snap snapshot, n sekisho.Notice, n
 		return outcome{}, ctx.Err()
 	}
 	v := classify(err)
+	word := slackWord(err)
+	if v.config && !v.global && tries >= maxRefusedTries {
+		// Slack will never take this notice as it is: keep it, with
+		// Slack's word, as done, so it no longer holds back the run.
+		if _, err := s.st.FinishNotice(ctx, n.ID, s.clock.Now(), refusedText(word, text)); err != nil {
+			return outcome{}, err
+		}
+		s.count(n, "refused")
+		s.log.Error("slack refused a notice for good; marked refused", append(attrs, logSlackError, word, logTries, tries)...)
+		return outcome{ok: true}, nil
+	}
 	at := s.backoff.after(s.clock.Now(), tries, v)
 	errText := snap.red.text(err)
 	if err := s.st.FailNoticeTry(ctx, n.ID, at, errText); err != nil {
 		return outcome{}, err
 	}
 	s.count(n, "retry")
-	attrs = append(attrs, logError, errText, logTries, tries, logRetryAt, at.UTC().Format(time.RFC3339))
+	attrs = append(attrs, logError, errText, logSlackError, word, logTries, tries, logRetryAt, at.UTC().Format(time.RFC3339))
 	if v.config {
 		s.log.Error("slack refused a notice: check slack.token, slack.channel or slack.webhook_url; it stays queued", attrs...)
 	} else {
@@ -385,10 +397,7 @@ func (s *Sender) post(ctx context.Context, snap snapshot, n sekisho.Notice, p *c
 // postWebhook posts one message through the incoming webhook.
 func (s *Sender) postWebhook(ctx context.Context, snap snapshot, msg Message) error {
 	wm := &slack.WebhookMessage{Text: msg.Text(), Blocks: &slack.Blocks{BlockSet: msg.Blocks()}}
-	if err := slack.PostWebhookCustomHTTPContext(ctx, snap.cfg.Slack.WebhookURL.Value(), s.hc, wm); err != nil {
-		return fmt.Errorf("slack webhook: %w", err)
-	}
-	return nil
+	return postWebhook(ctx, s.hc, snap.cfg.Slack.WebhookURL.Value(), wm)
 }
 
 // pipelineOf returns the notice's pipeline from the current config, or

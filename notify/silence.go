@@ -57,9 +57,9 @@ func (s *Sender) silence(ctx context.Context, n sekisho.Notice, sil store.Silenc
 }
 
 // NotPosted reports whether a delivered notice's stored text says it was
-// deliberately not posted: filtered by notify.on, silenced, or grouped
-// into an incident's messages.
+// not posted: filtered by notify.on, silenced, grouped into an incident's
+// messages, or refused by Slack for good.
 func NotPosted(text string) bool {
 	return strings.HasPrefix(text, FilteredPrefix) || strings.HasPrefix(text, SilencedPrefix) ||
-		strings.HasPrefix(text, GroupedPrefix)
+		strings.HasPrefix(text, GroupedPrefix) || strings.HasPrefix(text, RefusedPrefix)
 }

@@ -83,6 +83,9 @@ type Upstream struct {
 	// Error is the last check error; the state is the last known one.
 	Error      string    `json:"error"`
 	ObservedAt time.Time `json:"observed_at"`
+	// NextCheckAt is when the upstream is checked next (SPEC §13), zero
+	// once it has ended or when no check is scheduled.
+	NextCheckAt time.Time `json:"next_check_at"`
 }
 
 // Troubled reports whether the pipeline is failed, blocked, timed out,
@@ -189,6 +192,9 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 		d := dateOf(p)
 		r, ok := byKey[[2]string{p.Name, d}]
 		b.Pipelines = append(b.Pipelines, entry(p, cfg, d, r, ok, obs[r.ID], byKey, now))
+	}
+	if err := setNextChecks(ctx, st, cfg, b); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
 	}
 	if err := judge(ctx, st, b.Pipelines, now); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -319,10 +325,12 @@ func (u Upstream) MarshalJSON() ([]byte, error) {
 	type plain Upstream
 	return json.Marshal(struct {
 		plain
-		StartedAt  *string `json:"started_at"`
-		FinishedAt *string `json:"finished_at"`
-		ObservedAt *string `json:"observed_at"`
-	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC)})
+		StartedAt   *string `json:"started_at"`
+		FinishedAt  *string `json:"finished_at"`
+		ObservedAt  *string `json:"observed_at"`
+		NextCheckAt *string `json:"next_check_at"`
+	}{plain(u), jsonTime(u.StartedAt, time.UTC), jsonTime(u.FinishedAt, time.UTC), jsonTime(u.ObservedAt, time.UTC),
+		jsonTime(u.NextCheckAt, time.UTC)})
 }
 
 func jsonTime(t time.Time, loc *time.Location) *string {

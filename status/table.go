@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -77,6 +78,19 @@ func upstreamSummary(p *Pipeline) string {
 	s := fmt.Sprintf("%d/%d ok", ok, len(p.Upstreams))
 	if len(notes) > 0 {
 		s += "; " + strings.Join(notes, ", ")
+	}
+	var next time.Time
+	for _, u := range p.Upstreams {
+		if !u.NextCheckAt.IsZero() && (next.IsZero() || u.NextCheckAt.Before(next)) {
+			next = u.NextCheckAt
+		}
+	}
+	if !next.IsZero() {
+		loc := p.Location
+		if loc == nil {
+			loc = time.UTC
+		}
+		s += "; next check " + next.In(loc).Format("15:04")
 	}
 	return s
 }

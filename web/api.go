@@ -222,6 +222,8 @@ type observationJSON struct {
 	Message    string  `json:"message"`
 	Error      string  `json:"error"`
 	ObservedAt *string `json:"observed_at"`
+	// NextCheckAt is when a waiting upstream is checked next (SPEC §13).
+	NextCheckAt *string `json:"next_check_at"`
 }
 
 // noticeJSON leaves out the delivery error: it comes from Slack's side and
@@ -259,10 +261,15 @@ func (s *server) runDetail(r *http.Request, run sekisho.Run) (runDetail, error) 
 	if err != nil {
 		return d, err
 	}
+	next := s.nextChecksOf(r, run)
 	for _, o := range obs {
-		d.Observations = append(d.Observations, observationJSON{Upstream: o.Upstream, Type: o.Type, State: string(o.State),
+		oj := observationJSON{Upstream: o.Upstream, Type: o.Type, State: string(o.State),
 			ExternalID: o.ExternalID, StartedAt: ptime(o.StartedAt), FinishedAt: ptime(o.FinishedAt), Message: o.Message,
-			Error: o.Error, ObservedAt: ptime(o.ObservedAt)})
+			Error: o.Error, ObservedAt: ptime(o.ObservedAt)}
+		if !o.State.Ended() && !run.State.Terminal() {
+			oj.NextCheckAt = ptime(next[o.Upstream])
+		}
+		d.Observations = append(d.Observations, oj)
 	}
 	ns, err := s.Store.Notices(ctx, run.ID)
 	if err != nil {

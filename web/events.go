@@ -41,11 +41,40 @@ func (s *server) glueEvent(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "no pipeline waits on this job"})
 		return
 	}
+	if !s.lookUpStart(w, r, res, &run) {
+		return
+	}
 	if err := s.Events.Ingest(r.Context(), res, run); err != nil {
 		s.eventFailed(w, res, err)
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+}
+
+// lookUpStart sets run's start time from one look-up of the run, so an
+// event counts only towards the window its run started in. On failure it
+// answers and reports false: 503 so the sender retries (the event changed
+// nothing), or 202 ignored for a run the vendor does not know.
+func (s *server) lookUpStart(w http.ResponseWriter, r *http.Request, res sekisho.Resource, run *sekisho.JobRun) bool {
+	if s.Lookup == nil || !run.StartedAt.IsZero() {
+		return true
+	}
+	l := s.Lookup(res.Type)
+	if l == nil {
+		return true
+	}
+	started, err := l.StartedAt(r.Context(), res, run.ExternalID)
+	if err != nil {
+		if errors.Is(err, sekisho.ErrNotFound) {
+			s.eventFailed(w, res, err)
+			return false
+		}
+		s.Logger.Warn("http: start time look-up failed; event not counted", "resource", res.Key(), "run", run.ExternalID, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "the run's start time could not be read: try again later")
+		return false
+	}
+	run.StartedAt = started
+	return true
 }
 
 func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
@@ -63,6 +92,17 @@ func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
+	if ev.Test {
+		now := s.Clock.Now()
+		if s.Store != nil {
+			if err := s.Store.RecordEventTest(r.Context(), "trocco", now); err != nil {
+				s.Logger.Error("http: trocco test send not recorded", "err", err)
+			}
+		}
+		s.Logger.Info("http: trocco test send received; no run changed", "resource", ev.Resource.Key())
+		writeJSON(w, http.StatusOK, map[string]bool{"test": true})
+		return
+	}
 	if !s.watched(ev.Resource) {
 		s.Logger.Info("http: trocco event for a definition no pipeline waits on, ignored", "resource", ev.Resource.Key(), "job", ev.JobID)
 		writeJSON(w, http.StatusAccepted, map[string]string{"status": "ignored", "reason": "no pipeline waits on this definition"})
@@ -77,8 +117,11 @@ func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
 	// An unknown status word only teaches the job id; the sensor reads
 	// the job's real state from the API.
 	if ev.Known && ev.State.Ended() {
-		if err := s.Events.Ingest(r.Context(), ev.Resource, sekisho.JobRun{ExternalID: ev.JobID, State: ev.State,
-			FinishedAt: s.Clock.Now().UTC()}); err != nil {
+		run := sekisho.JobRun{ExternalID: ev.JobID, State: ev.State, FinishedAt: s.Clock.Now().UTC()}
+		if !s.lookUpStart(w, r, ev.Resource, &run) {
+			return
+		}
+		if err := s.Events.Ingest(r.Context(), ev.Resource, run); err != nil {
 			s.eventFailed(w, ev.Resource, err)
 			return
 		}

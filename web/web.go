@@ -37,6 +37,14 @@ type Events interface {
 	Learn(ctx context.Context, r sekisho.Resource, jobID string) error
 }
 
+// RunLookup finds when a run reported by an event started: events carry
+// only the end, and a run counts towards a logical date only once its start
+// is known (SPEC §13). The Glue and TROCCO sensors implement it, each call
+// drawn from its connection's budget.
+type RunLookup interface {
+	StartedAt(ctx context.Context, r sekisho.Resource, externalID string) (time.Time, error)
+}
+
 // Options wires the server to the rest of the daemon.
 type Options struct {
 	// Config returns the current config; it changes on reload.
@@ -44,9 +52,12 @@ type Options struct {
 	Store    *store.Store
 	Operator Operator // nil: operator actions answer 501
 	Events   Events   // nil: events answer 501
-	Metrics  *metrics.Metrics
-	Clock    sekisho.Clock // default: the wall clock
-	Logger   *slog.Logger  // default: discard
+	// Lookup returns the start-time look-up of a resource type, or nil
+	// when the type has none (then the event's end stands in for its start).
+	Lookup  func(resourceType string) RunLookup
+	Metrics *metrics.Metrics
+	Clock   sekisho.Clock // default: the wall clock
+	Logger  *slog.Logger  // default: discard
 	// Ready reports why the daemon cannot serve yet; nil means ready. The
 	// default checks that a config is loaded and the store answers.
 	Ready func() error

@@ -43,8 +43,19 @@ func main() {
 	i3poke := flag.Duration("issue3-poke", 5*time.Second, "poke interval of the 1,000-pipeline request count")
 	skip := flag.String("skip", "", "comma-separated parts to skip: issue3, scale, store, slo")
 	keep := flag.Bool("keep", false, "keep the work directories")
+	budgetOnly := flag.Bool("budget", false, "run only the request-budget benchmark (virtual time, issue #12)")
+	troccoDays := flag.Int("budget-trocco-days", 30, "evaluated days of the TROCCO budget benchmark")
+	glueDays := flag.Int("budget-glue-days", 7, "evaluated days of the Glue budget benchmark")
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
 	flag.Parse()
+
+	if *budgetOnly {
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		if err := runBudgetBench(*troccoDays, *glueDays); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	if *child {
 		if err := runChild(*cfgPath, *dbPath, *listen, *cpuProfile); err != nil {

@@ -167,12 +167,20 @@ func (f *flags) configPath() string {
 }
 
 // loadConfig loads and validates the config; every problem is a usage error.
-func (f *flags) loadConfig() (*config.Config, error) {
+func (f *flags) loadConfig() (*config.Config, error) { return f.loadConfigFor(false) }
+
+// loadConfigFor is loadConfig; reading allows unset secret variables, for
+// the commands that send nothing with them (SPEC §9).
+func (f *flags) loadConfigFor(reading bool) (*config.Config, error) {
 	path := f.configPath()
 	if _, err := os.Stat(path); err != nil {
 		return nil, usagef("config %s: %v (give one with -c or $SEKISHO_CONFIG)", path, errors.Unwrap(err))
 	}
-	cfg, err := daemon.LoadConfig(path)
+	load := daemon.LoadConfig
+	if reading {
+		load = func(p string) (*config.Config, error) { return config.LoadReading(p, nil) }
+	}
+	cfg, err := load(path)
 	if err != nil {
 		var ce config.Errors
 		if errors.As(err, &ce) {
@@ -194,9 +202,14 @@ func (f *flags) dbPath(cfg *config.Config) string {
 	return "sekisho.db"
 }
 
-// open loads the config and opens its store: what every reading command needs.
+// readingCommands need none of the daemon's secrets (SPEC §9): only run
+// and validate insist on every secret variable being set.
+var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true}
+
+// open loads the config and opens its store: what every command that reads
+// the store needs.
 func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
-	cfg, err := f.loadConfig()
+	cfg, err := f.loadConfigFor(readingCommands[f.cmd.name])
 	if err != nil {
 		return nil, nil, err
 	}

@@ -238,7 +238,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, err
 	}
 	s.fillWeb = web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
-		Events: s.fill, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
+		Events: s.fill, Lookup: daemon.NewLookups(sensors).For, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
 	s.handler.Store(&s.fillWeb)
 	s.srv = web.NewServer(s.ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		(*s.handler.Load()).ServeHTTP(w, r)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 var cmdValidate = &command{
@@ -22,6 +24,9 @@ var cmdValidate = &command{
 			return err
 		}
 		fmt.Fprintf(e.stdout, "%s: ok, %d pipelines\n", f.configPath(), len(cfg.Pipelines))
+		for _, w := range budget.Warnings(cfg) {
+			fmt.Fprintf(e.stdout, "warning: %s\n", w)
+		}
 		return nil
 	},
 }

@@ -19,6 +19,8 @@ const (
 	AuthBasic  = "basic"
 	AuthBearer = "bearer"
 	AuthNone   = "none"
+	// AuthPassword trades username and password for Airflow 3 JWTs.
+	AuthPassword = "password"
 )
 
 // authorizer puts credentials on a request and knows which strings of its
@@ -46,10 +48,16 @@ func newAuthorizer(cfg *config.Airflow, ts oauth2.TokenSource) (authorizer, erro
 			return nil, fmt.Errorf("airflow %s: auth bearer needs a token", cfg.Name)
 		}
 		return bearerAuth{token: cfg.Token.Value()}, nil
+	case AuthPassword:
+		if cfg.Username == "" {
+			return nil, fmt.Errorf("airflow %s: auth password needs username and password", cfg.Name)
+		}
+		// base, hc and clock are set by New once the HTTP client is built.
+		return &passwordAuth{user: cfg.Username, pass: cfg.Password.Value()}, nil
 	case AuthNone, "":
 		return noAuth{}, nil
 	}
-	return nil, fmt.Errorf("airflow %s: auth %q: want google, basic, bearer or none", cfg.Name, cfg.Auth)
+	return nil, fmt.Errorf("airflow %s: auth %q: want google, basic, bearer, password or none", cfg.Name, cfg.Auth)
 }
 
 type noAuth struct{}

@@ -18,9 +18,11 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-retryablehttp"
+	"github.com/jonboulle/clockwork"
 	"golang.org/x/oauth2"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // API versions.
@@ -57,6 +59,8 @@ type options struct {
 	tokens     oauth2.TokenSource
 	logger     *slog.Logger
 	pageSize   int
+	budget     *budget.Budget
+	clock      clockwork.Clock
 }
 
 // Option adjusts a Client.
@@ -80,6 +84,15 @@ func WithTokenSource(ts oauth2.TokenSource) Option { return func(o *options) { o
 
 // WithLogger sets where retries and odd answers are logged.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithBudget makes every request of the client, token requests and
+// retries included, draw from b instead of a budget of the connection's
+// own rate_limit (SPEC §13).
+func WithBudget(b *budget.Budget) Option { return func(o *options) { o.budget = b } }
+
+// WithClock sets the clock of the connection's request budget and of
+// token lifetimes (default the real clock).
+func WithClock(c clockwork.Clock) Option { return func(o *options) { o.clock = c } }
 
 // WithPageSize sets the page size of DAG run listings (Airflow caps it at
 // its maximum_page_limit, 100 by default).
@@ -119,6 +132,13 @@ func New(cfg *config.Airflow, opts ...Option) (*Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
+	if o.clock == nil {
+		o.clock = clockwork.NewRealClock()
+	}
+	if o.budget == nil {
+		o.budget = budget.New("airflow "+cfg.Name, budget.Limit(cfg.RateLimit), o.clock)
+	}
+	hc = budget.Client(hc, o.budget)
 	if o.timeout > 0 {
 		c := *hc
 		c.Timeout = o.timeout
@@ -154,6 +174,9 @@ func New(cfg *config.Airflow, opts ...Option) (*Client, error) {
 		},
 	}
 	c.http = rc
+	if pa, ok := auth.(*passwordAuth); ok {
+		pa.base, pa.hc, pa.clock = c.base, hc, o.clock
+	}
 	return c, nil
 }
 
@@ -213,8 +236,17 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		attempts = 3
 	}
 	var lastErr error
+	renewed := false
 	for i := 0; i < attempts; i++ {
 		lastErr = c.once(ctx, method, path, full, raw, out)
+		var ae *APIError
+		if pa, ok := c.auth.(*passwordAuth); ok && !renewed && errors.As(lastErr, &ae) && ae.Status == http.StatusUnauthorized {
+			// The token was refused before its exp: get a new one and
+			// send this request once more.
+			renewed = true
+			pa.invalidate()
+			lastErr = c.once(ctx, method, path, full, raw, out)
+		}
 		var de *decodeError
 		if !errors.As(lastErr, &de) || ctx.Err() != nil {
 			return lastErr

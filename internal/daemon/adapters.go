@@ -11,6 +11,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
@@ -38,7 +39,8 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 	sensors := map[string]sekisho.Sensor{}
 	triggers := map[string]sekisho.Trigger{}
 	if g := cfg.Connections.Glue; g != nil {
-		opts := append([]sensorglue.Option{sensorglue.WithLogger(log)}, tune.Glue...)
+		b := budgetFor(clock, st, log, "glue", budget.Limit(g.RateLimit))
+		opts := append([]sensorglue.Option{sensorglue.WithLogger(log), sensorglue.WithBudget(b)}, tune.Glue...)
 		s, err := sensorglue.New(ctx, g, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("glue connection: %w", err)
@@ -47,7 +49,8 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 		sensors[config.TypeGlueWorkflow] = s
 	}
 	if t := cfg.Connections.Trocco; t != nil {
-		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock)}, tune.Trocco...)
+		b := budgetFor(clock, st, log, "trocco", budget.Limit(t.RateLimit))
+		opts := append([]troccoapi.Option{troccoapi.WithLogger(log), troccoapi.WithClock(clock), troccoapi.WithBudget(b)}, tune.Trocco...)
 		api, err := troccoapi.New(t.BaseURL, t.APIKey.Value(), opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("trocco connection: %w", err)
@@ -58,10 +61,15 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 		triggers[config.TypeTroccoWorkflow] = triggertrocco.New(api, st, triggertrocco.WithClock(clock), triggertrocco.WithLogger(log))
 	}
 	if len(cfg.Connections.Airflow) > 0 {
-		opts := append([]airflowapi.Option{airflowapi.WithLogger(log)}, tune.Airflow...)
-		clients, err := airflowapi.NewClients(cfg.Connections.Airflow, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("airflow connections: %w", err)
+		clients := map[string]*airflowapi.Client{}
+		for name, a := range cfg.Connections.Airflow {
+			b := budgetFor(clock, st, log, "airflow "+name, budget.Limit(a.RateLimit))
+			opts := append([]airflowapi.Option{airflowapi.WithLogger(log), airflowapi.WithClock(clock), airflowapi.WithBudget(b)}, tune.Airflow...)
+			one, err := airflowapi.NewClients(map[string]*config.Airflow{name: a}, opts...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("airflow connections: %w", err)
+			}
+			clients[name] = one[name]
 		}
 		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
 		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)

@@ -83,6 +83,7 @@ type Daemon struct {
 	sensors map[string]sekisho.Sensor // the current ones; a reload closes those it replaces
 	handler http.Handler
 	fileSig [32]byte
+	lookups *Lookups
 }
 
 // New builds the daemon; nothing runs until Run.
@@ -109,11 +110,12 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.lookups = NewLookups(sensors)
 	if d.watches, err = newWatches(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune, d.sender.Kick); err != nil {
 		return nil, err
 	}
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: d.eng,
-		Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
+		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
 	if o.ConfigPath != "" {
 		d.fileSig, _ = fileSignature(o.ConfigPath)
 	}
@@ -226,6 +228,7 @@ func (d *Daemon) Reload(ctx context.Context, why string) {
 			d.eng.SetAdapters(sensors, triggers)
 			closeReplaced(d.o.Clock, d.sensors)
 			d.sensors = sensors
+			d.lookups.Set(sensors)
 			d.eng.SetConfig(cfg)
 			d.cfg.Store(cfg)
 			d.o.Logger.Info("config reloaded", "why", why, "pipelines", len(cfg.Pipelines))

@@ -19,6 +19,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // DefaultBaseURL is TROCCO's Japanese region; in.trocco.io and kr.trocco.io
@@ -47,6 +48,7 @@ type Client struct {
 	maxWait  time.Duration
 	pageSize int
 	log      *slog.Logger
+	budget   *budget.Budget
 }
 
 // Option configures a Client.
@@ -73,6 +75,10 @@ func WithPageSize(n int) Option { return func(c *Client) { c.pageSize = n } }
 
 // WithLogger sets the logger for retries and odd answers.
 func WithLogger(l *slog.Logger) Option { return func(c *Client) { c.log = l } }
+
+// WithBudget makes every request, retries included, draw from b: the
+// connection's request budget (SPEC §13).
+func WithBudget(b *budget.Budget) Option { return func(c *Client) { c.budget = b } }
 
 type realClock struct{}
 
@@ -101,6 +107,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	hc.HTTPClient = budget.Client(hc.HTTPClient, c.budget)
 	hc.CheckRetry = c.checkRetry
 	hc.Backoff = c.backoff
 	return c, nil

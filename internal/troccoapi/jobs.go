@@ -76,6 +76,13 @@ func (c *Client) ListJobs(ctx context.Context, jobDefinitionID int64, start, end
 	}
 }
 
+// GetJob reads one transfer job by its id (GET /api/jobs/{id}).
+func (c *Client) GetJob(ctx context.Context, jobID int64) (Job, error) {
+	var j Job
+	err := c.do(ctx, "GET", "/api/jobs/"+strconv.FormatInt(jobID, 10), nil, nil, &j)
+	return j, err
+}
+
 func zone(tz string) (*time.Location, string, error) {
 	if tz == "" || tz == "UTC" {
 		return time.UTC, "Etc/UTC", nil

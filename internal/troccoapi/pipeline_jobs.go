@@ -12,7 +12,7 @@ import (
 type PipelineJob struct {
 	ID                     int64  `json:"id"`
 	PipelineDefinitionID   int64  `json:"pipeline_definition_id"`
-	PipelineDefinitionName string `json:"pipeline_definition_name,omitempty"`
+	PipelineDefinitionName string `json:"name,omitempty"` // TROCCO calls it name (ワークフロー定義名)
 	Status                 string `json:"status"`
 	CreatedAt              Time   `json:"created_at"`
 	StartedAt              Time   `json:"started_at"`

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // Resource types this sensor serves.
@@ -47,6 +48,7 @@ const (
 // satisfies it.
 type GlueAPI interface {
 	GetJobRuns(ctx context.Context, in *glue.GetJobRunsInput, optFns ...func(*glue.Options)) (*glue.GetJobRunsOutput, error)
+	GetJobRun(ctx context.Context, in *glue.GetJobRunInput, optFns ...func(*glue.Options)) (*glue.GetJobRunOutput, error)
 	GetWorkflowRuns(ctx context.Context, in *glue.GetWorkflowRunsInput, optFns ...func(*glue.Options)) (*glue.GetWorkflowRunsOutput, error)
 }
 
@@ -55,6 +57,7 @@ type Sensor struct {
 	api      GlueAPI
 	log      *slog.Logger
 	pageSize int32
+	wfPage   int32    // GetWorkflowRuns' page: workflowRunsPage unless WithPageSize
 	unknown  sync.Map // unknown state words already logged
 }
 
@@ -66,6 +69,8 @@ type options struct {
 	retryer    func() aws.Retryer
 	logger     *slog.Logger
 	pageSize   int32
+	wfPage     int32
+	budget     *budget.Budget
 }
 
 // Option configures a Sensor.
@@ -81,6 +86,10 @@ func WithStaticCredentials(accessKeyID, secretAccessKey string) Option {
 
 // WithHTTPClient sets the HTTP client the SDK sends requests with.
 func WithHTTPClient(c aws.HTTPClient) Option { return func(o *options) { o.httpClient = c } }
+
+// WithBudget makes every request to Glue, retries included, draw from b:
+// the connection's request budget (SPEC §13).
+func WithBudget(b *budget.Budget) Option { return func(o *options) { o.budget = b } }
 
 // WithRetryer replaces the adaptive retryer.
 func WithRetryer(fn func() aws.Retryer) Option { return func(o *options) { o.retryer = fn } }
@@ -104,7 +113,7 @@ func WithRetry(maxAttempts int, maxBackoff time.Duration) Option {
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // WithPageSize sets MaxResults per request (1–200).
-func WithPageSize(n int32) Option { return func(o *options) { o.pageSize = n } }
+func WithPageSize(n int32) Option { return func(o *options) { o.pageSize, o.wfPage = n, n } }
 
 // New builds a sensor on the AWS default credential chain (environment,
 // shared profile, web identity / IRSA, container and instance roles) in
@@ -140,12 +149,15 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 		if cfg.Endpoint != "" {
 			g.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
+		if o.budget != nil {
+			g.APIOptions = append(g.APIOptions, budgetStep(o.budget))
+		}
 	})
 	return newSensor(client, o), nil
 }
 
 func collect(opts []Option) options {
-	o := options{logger: slog.Default(), pageSize: DefaultPageSize}
+	o := options{logger: slog.Default(), pageSize: DefaultPageSize, wfPage: workflowRunsPage}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -153,7 +165,7 @@ func collect(opts []Option) options {
 }
 
 func newSensor(api GlueAPI, o options) *Sensor {
-	return &Sensor{api: api, log: o.logger, pageSize: o.pageSize}
+	return &Sensor{api: api, log: o.logger, pageSize: o.pageSize, wfPage: o.wfPage}
 }
 
 // defaultRetryer is the production retryer: adaptive mode, which backs off

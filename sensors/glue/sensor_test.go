@@ -50,10 +50,14 @@ func isolateAWS(t *testing.T) {
 }
 
 func newEnv(t *testing.T, opts ...glue.Option) *env {
+	return newEnvWith(t, clockwork.NewFakeClockAt(t0), nil, opts...)
+}
+
+// newEnvWith is newEnv on a given clock, with extra simulator options.
+func newEnvWith(t *testing.T, clock *clockwork.FakeClock, simOpts []gluesim.Option, opts ...glue.Option) *env {
 	t.Helper()
 	isolateAWS(t)
-	clock := clockwork.NewFakeClockAt(t0)
-	sim := gluesim.New(clock, gluesim.WithRegion(region), gluesim.WithCredentials(accessKey, secretKey))
+	sim := gluesim.New(clock, append([]gluesim.Option{gluesim.WithRegion(region), gluesim.WithCredentials(accessKey, secretKey)}, simOpts...)...)
 	srv := sim.NewServer()
 	t.Cleanup(srv.Close)
 	logs := &bytes.Buffer{}
@@ -250,23 +254,6 @@ func TestWorkflowRunStates(t *testing.T) {
 				t.Error("a failed workflow run carries no message")
 			}
 		})
-	}
-}
-
-func TestWorkflowPagingStopsAtWindow(t *testing.T) {
-	e := newEnv(t, glue.WithPageSize(2))
-	for d := range 10 {
-		e.sim.PlanWorkflowRun("nightly", gluesim.WorkflowRun{Start: t0.Add(-time.Duration(d+1) * 24 * time.Hour), Duration: time.Hour, Actions: 3})
-	}
-	runs, err := e.sensor.Runs(context.Background(), workflow("nightly"), t0.Add(-3*24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(runs) != 3 {
-		t.Errorf("got %d runs, want 3", len(runs))
-	}
-	if got := e.sim.Requests().ByTarget["GetWorkflowRuns"]; got != 2 {
-		t.Errorf("%d requests, want 2", got)
 	}
 }
 

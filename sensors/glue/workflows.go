@@ -30,8 +30,16 @@ func WorkflowRunState(status string, st *types.WorkflowRunStatistics) (state sek
 	return sekisho.JobRunning, false
 }
 
+// workflowRunsPage is the largest page GetWorkflowRuns gives (1000): Glue
+// documents no order for its runs, so every page is read (SPEC §13), and
+// large pages keep that to one request for a daily workflow's history.
+const workflowRunsPage = 1000
+
+// workflowRuns reads GetWorkflowRuns to the last page: unlike GetJobRuns,
+// Glue does not document its order, so a page of older runs says nothing
+// about the next one.
 func (s *Sensor) workflowRuns(ctx context.Context, name string, since time.Time) ([]sekisho.JobRun, error) {
-	in := &glue.GetWorkflowRunsInput{Name: aws.String(name), MaxResults: aws.Int32(s.pageSize),
+	in := &glue.GetWorkflowRunsInput{Name: aws.String(name), MaxResults: aws.Int32(s.wfPage),
 		IncludeGraph: aws.Bool(false)}
 	var out []sekisho.JobRun
 	for range maxPages {
@@ -39,18 +47,13 @@ func (s *Sensor) workflowRuns(ctx context.Context, name string, since time.Time)
 		if err != nil {
 			return nil, wrap("workflow", name, err)
 		}
-		older := false
 		for _, wr := range page.Runs {
-			if wr.StartedOn == nil || wr.WorkflowRunId == nil {
-				continue
-			}
-			if wr.StartedOn.Before(since) {
-				older = true
+			if wr.StartedOn == nil || wr.WorkflowRunId == nil || wr.StartedOn.Before(since) {
 				continue
 			}
 			out = append(out, s.workflowRun(wr))
 		}
-		if older || page.NextToken == nil || *page.NextToken == "" {
+		if page.NextToken == nil || *page.NextToken == "" {
 			break
 		}
 		in.NextToken = page.NextToken

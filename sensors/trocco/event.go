@@ -34,6 +34,9 @@ type Event struct {
 	Status   string           // TROCCO's word as sent, e.g. "succeeded"
 	State    sekisho.JobState // Status mapped as the sensor maps it
 	Known    bool             // false for a status word sekisho does not know
+	// Test marks the test send of TROCCO's notification screen: job_id
+	// 00000 or another placeholder that is no job. It changes no run.
+	Test bool
 }
 
 // Record remembers a workflow job in the ledger, so the trocco_workflow
@@ -83,6 +86,10 @@ func ParseEvent(r *http.Request) (Event, error) {
 	job, ok := vals["job_id"]
 	if !ok {
 		return Event{}, fmt.Errorf("%w: missing job_id (TROCCO's $JOB_ID$ variable)", ErrBadEvent)
+	}
+	if isTestJobID(job) {
+		ev.Test = true
+		return ev, nil
 	}
 	if ev.JobID, err = positiveID("job_id", job); err != nil {
 		return Event{}, err
@@ -171,6 +178,27 @@ func bodyValues(contentType string, body []byte, out map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// isTestJobID reports a job_id that TROCCO's test button sends in place of
+// a real one: all zeros ("00000"), or a placeholder word of letters with
+// no digit. An unexpanded template variable ($JOB_ID$, {{ JOB_ID }}) and a
+// malformed number stay errors: a typo in the message should be seen, not
+// taken for a test.
+func isTestJobID(v string) bool {
+	s := strings.TrimSpace(v)
+	if s == "" {
+		return false
+	}
+	if strings.Trim(s, "0") == "" {
+		return true
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func positiveID(key, v string) (string, error) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -37,6 +38,17 @@ func (a answer) write(w http.ResponseWriter) {
 
 // ServeHTTP serves /api/v1 (Airflow 2) and /api/v2 (Airflow 3).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if ok, reset := s.limit.Take(s.opts.Clock.Now()); !ok {
+		s.count("throttled")
+		a := jsonAnswer(http.StatusTooManyRequests, map[string]any{"detail": "Too Many Requests"})
+		a.header = http.Header{"Retry-After": {strconv.Itoa(int(reset.Sub(s.opts.Clock.Now()).Seconds()) + 1)}}
+		a.write(w)
+		return
+	}
+	if r.URL.Path == "/auth/token" && r.Method == http.MethodPost && s.opts.Auth == AuthPassword {
+		s.issueToken(w, r)
+		return
+	}
 	version := ""
 	switch {
 	case strings.HasPrefix(r.URL.Path, "/api/v1/"):
@@ -158,6 +170,15 @@ func (s *Server) authenticated(r *http.Request) bool {
 		u, p, ok := r.BasicAuth()
 		return ok && subtle.ConstantTimeCompare([]byte(u), []byte(s.opts.Username)) == 1 &&
 			subtle.ConstantTimeCompare([]byte(p), []byte(s.opts.Password)) == 1
+	case AuthPassword:
+		if strings.HasPrefix(r.URL.Path, "/api/v1/") {
+			// The one simulator also plays the Airflow 2 beside it,
+			// whose API takes the same user with basic auth.
+			u, p, ok := r.BasicAuth()
+			return ok && u == s.opts.Username && p == s.password()
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		return ok && s.validJWT(tok)
 	case AuthBearer:
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/simlimit"
 )
 
 // Auth modes of the simulator.
@@ -25,6 +26,10 @@ const (
 	AuthNone   = "none"
 	AuthBasic  = "basic"
 	AuthBearer = "bearer"
+	// AuthPassword is Airflow 3: POST /auth/token trades Username and
+	// Password for a JWT that expires after TokenLifetime; the API takes
+	// only such bearer tokens.
+	AuthPassword = "password"
 )
 
 // Options configures a Server.
@@ -40,6 +45,12 @@ type Options struct {
 	DefaultDuration time.Duration
 	Faults          Faults
 	Seed            uint64 // seeds fault injection
+	// Limit, when set, answers 429 to calls past it (a proxy's or a managed
+	// service's rate limit); a client within its budget never meets it.
+	Limit simlimit.Limit
+	// TokenLifetime is how long a JWT of /auth/token lasts (default
+	// DefaultTokenLifetime).
+	TokenLifetime time.Duration
 }
 
 // Faults are the shares (0..1) of requests that misbehave. They are drawn
@@ -106,6 +117,9 @@ type Server struct {
 	specs map[string]*apiSpec
 
 	mu        sync.Mutex
+	limit     simlimit.Counter
+	tokenSeq  int
+	jwtKey    []byte // signs /auth/token's JWTs; RevokeTokens changes it
 	rng       *rand.Rand
 	dags      map[string]*dag
 	plans     map[string]Plan // dag_id + "\x00" + dag_run_id
@@ -148,7 +162,7 @@ func New(opts Options) (*Server, error) {
 		opts.Auth = AuthNone
 	}
 	switch opts.Auth {
-	case AuthNone, AuthBasic, AuthBearer:
+	case AuthNone, AuthBasic, AuthBearer, AuthPassword:
 	default:
 		return nil, fmt.Errorf("airflowsim: auth %q: want none, basic or bearer", opts.Auth)
 	}
@@ -166,6 +180,8 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.specs = specs
+	s.limit.Limit = opts.Limit
+	s.jwtKey = []byte("airflowsim-jwt-secret")
 	return s, nil
 }
 

@@ -55,6 +55,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeError(w, aerr)
 		return
 	}
+	if ok, _ := s.limit.Take(s.clock.Now()); !ok {
+		writeError(w, &apiError{Status: http.StatusBadRequest, Type: "ThrottlingException", Msg: "Rate exceeded", Lower: true})
+		return
+	}
 	var probe struct{ JobName, Name *string }
 	_ = json.Unmarshal(body, &probe)
 
@@ -209,6 +213,34 @@ func visiblePage[R any, V any](runs []R, key func(R) (time.Time, string), view f
 	return out, next, nil
 }
 
+// oldestFirstPage pages the started workflow runs oldest first, the token
+// an offset into them.
+func oldestFirstPage(runs []*WorkflowRun, view func(*WorkflowRun) workflowRunJSON, now time.Time, tok *string, size int) (any, *apiError) {
+	var vis []*WorkflowRun
+	for i := len(runs) - 1; i >= 0; i-- { // runs are kept newest first
+		if !now.Before(runs[i].Start) {
+			vis = append(vis, runs[i])
+		}
+	}
+	from := 0
+	if tok != nil && *tok != "" {
+		n, err := strconv.Atoi(strings.TrimPrefix(*tok, "oldest:"))
+		if err != nil || n < 0 || n > len(vis) || !strings.HasPrefix(*tok, "oldest:") {
+			return nil, invalid("InvalidInputException", "Invalid pagination token")
+		}
+		from = n
+	}
+	to := min(len(vis), from+size)
+	out := getWorkflowRunsOutput{Runs: []workflowRunJSON{}}
+	for _, r := range vis[from:to] {
+		out.Runs = append(out.Runs, view(r))
+	}
+	if to < len(vis) {
+		out.NextToken = "oldest:" + strconv.Itoa(to)
+	}
+	return out, nil
+}
+
 func page(n int, key func(i int) (time.Time, string), tok *string, size int) (from, to int, next string, e *apiError) {
 	at, id, ok, e := decodeToken(tok)
 	if e != nil {
@@ -327,8 +359,12 @@ func (s *Sim) getWorkflowRuns(in getWorkflowRunsInput) (any, *apiError) {
 	if w == nil {
 		return nil, notFound("Entity not found: workflow %s", *in.Name)
 	}
+	view := func(r *WorkflowRun) workflowRunJSON { v, _ := r.view(*in.Name, now); return v }
+	if s.oldestFirst {
+		return oldestFirstPage(w.runs, view, now, in.NextToken, size)
+	}
 	views, next, e := visiblePage(w.runs, func(r *WorkflowRun) (time.Time, string) { return r.Start, r.ID },
-		func(r *WorkflowRun) workflowRunJSON { v, _ := r.view(*in.Name, now); return v }, now, in.NextToken, size)
+		view, now, in.NextToken, size)
 	if e != nil {
 		return nil, e
 	}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/simlimit"
 )
 
 // Job run states as Glue spells them.
@@ -121,10 +122,27 @@ type Sim struct {
 	faults    Faults
 	rng       *mrand.Rand
 	stats     Stats
+	limit     simlimit.Counter
+	// oldestFirst reverses GetWorkflowRuns' order.
+	oldestFirst bool
 }
 
 // Option configures a Sim.
 type Option func(*Sim)
+
+// WithLimit makes the simulator answer 400 ThrottlingException to calls
+// past limit, as Glue throttles an account over its API rate; a client
+// within its budget never sees one (see Throttled).
+func WithLimit(limit simlimit.Limit) Option { return func(s *Sim) { s.limit.Limit = limit } }
+
+// Throttled is how many calls WithLimit's limit refused (injected faults
+// not counted).
+func (s *Sim) Throttled() int { return s.limit.Throttled() }
+
+// WithWorkflowRunsOldestFirst makes GetWorkflowRuns answer its pages
+// oldest run first: Glue documents no order for them, so a client must
+// not rely on one (the default order here is newest first).
+func WithWorkflowRunsOldestFirst() Option { return func(s *Sim) { s.oldestFirst = true } }
 
 // WithRegion makes the simulator refuse signatures scoped to another region.
 func WithRegion(region string) Option { return func(s *Sim) { s.region = region } }

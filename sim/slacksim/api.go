@@ -91,6 +91,10 @@ func (s *Sim) postMessage(w http.ResponseWriter, p url.Values) {
 		reply(w, map[string]any{"ok": false, "error": "channel_not_found"})
 		return
 	}
+	if bare := strings.TrimPrefix(name, "#"); s.known != nil && !isChannelID(bare) && !s.known[bare] {
+		reply(w, map[string]any{"ok": false, "error": "channel_not_found"})
+		return
+	}
 	ch := ChannelID(name)
 	if !isChannelID(strings.TrimPrefix(name, "#")) {
 		s.names[ch] = strings.TrimPrefix(name, "#")

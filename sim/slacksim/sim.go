@@ -56,6 +56,10 @@ type Fault struct {
 	// Accept stores the message before failing: Slack got it but the
 	// answer was lost, the case that tests exactly-once delivery.
 	Accept bool
+	// Word is a refusal as an incoming webhook writes it: a 4xx Status
+	// with this error word as the plain-text body (invalid_blocks, no_text,
+	// channel_is_archived, …).
+	Word string
 }
 
 // Option configures a Sim.
@@ -64,6 +68,17 @@ type Option func(*Sim)
 // WithToken makes the Web API accept only this bot token (default: any
 // token starting with "xoxb-").
 func WithToken(token string) Option { return func(s *Sim) { s.token = token } }
+
+// WithChannels makes chat.postMessage answer channel_not_found for a
+// channel name other than these (by default every name exists).
+func WithChannels(names ...string) Option {
+	return func(s *Sim) {
+		s.known = map[string]bool{}
+		for _, n := range names {
+			s.known[strings.TrimPrefix(n, "#")] = true
+		}
+	}
+}
 
 // WithOutput prints every posted or updated message as one readable line.
 func WithOutput(w io.Writer) Option { return func(s *Sim) { s.out = w } }
@@ -77,6 +92,7 @@ type Sim struct {
 	token     string
 	out       io.Writer
 	onMessage func(Message)
+	known     map[string]bool // channel names that exist; nil: all
 
 	mu       sync.Mutex
 	msgs     []Message
@@ -194,6 +210,10 @@ func (s *Sim) fault() (Fault, bool) {
 }
 
 func writeFault(w http.ResponseWriter, f Fault) {
+	if f.Word != "" {
+		plain(w, f.Status, f.Word)
+		return
+	}
 	if f.Status == http.StatusTooManyRequests {
 		secs := int(f.RetryAfter / time.Second)
 		if secs < 1 {

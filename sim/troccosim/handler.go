@@ -20,10 +20,16 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f := s.opts.Faults
 	slow := s.roll(f.Slow, "slow")
 	fail5xx := s.roll(f.ServerError, "server_error")
+	now := s.opts.Clock.Now()
+	within, resetAt := s.limit.Take(now)
 	limited := !fail5xx && s.roll(f.RateLimit, "rate_limit")
 	malformed := !fail5xx && !limited && s.roll(f.Malformed, "malformed")
-	now := s.opts.Clock.Now()
 	s.mu.Unlock()
+
+	if !within {
+		s.tooMany(w, resetAt)
+		return
+	}
 
 	if slow {
 		d := f.SlowFor
@@ -51,10 +57,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if reset <= 0 {
 			reset = time.Second
 		}
-		w.Header().Set("X-Rate-Limit-Limit", "100")
-		w.Header().Set("X-Rate-Limit-Remaining", "0")
-		w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(now.Add(reset).Unix(), 10))
-		writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Rate limit exceeded"})
+		s.tooMany(w, now.Add(reset))
 		return
 	}
 	if malformed {
@@ -64,6 +67,22 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(&notFoundJSON{ResponseWriter: w}, r)
+}
+
+// Throttled is how many calls the account limit refused with 429
+// (injected faults not counted): a client within its budget sees none.
+func (s *Sim) Throttled() int { return s.limit.Throttled() }
+
+// tooMany answers 429 as TROCCO does, the reset as UNIX seconds.
+func (s *Sim) tooMany(w http.ResponseWriter, reset time.Time) {
+	limit := s.opts.Limit.Requests
+	if limit <= 0 {
+		limit = s.opts.Limit.Daily
+	}
+	w.Header().Set("X-Rate-Limit-Limit", strconv.Itoa(limit))
+	w.Header().Set("X-Rate-Limit-Remaining", "0")
+	w.Header().Set("X-Rate-Limit-Reset", strconv.FormatInt(reset.Unix(), 10))
+	writeJSON(w, http.StatusTooManyRequests, map[string]any{"message": "Rate limit exceeded"})
 }
 
 // roll draws a fault; the caller holds s.mu.
@@ -220,18 +239,19 @@ func (s *Sim) listJobs(w http.ResponseWriter, r *http.Request) {
 	sort.Slice(ids, func(a, b int) bool { return ids[a] > ids[b] })
 	var next any
 	for _, id := range ids {
-		j := s.jobs[id]
-		status, created, started, finished, ok := j.view(now)
-		if !ok || (!start.IsZero() && created.Before(start)) || (!end.IsZero() && created.After(end)) {
+		item := s.jobs[id].json(now)
+		if item == nil {
+			continue
+		}
+		created := s.jobs[id].start
+		if (!start.IsZero() && created.Before(start)) || (!end.IsZero() && created.After(end)) {
 			continue
 		}
 		if len(items) == limit {
 			next = encodeCursor(items[len(items)-1]["id"].(int64))
 			break
 		}
-		items = append(items, map[string]any{"id": id, "job_definition_id": defID,
-			"job_definition_name": fmt.Sprintf("transfer-%d", defID), "status": status,
-			"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)})
+		items = append(items, item)
 	}
 	s.mu.Unlock()
 	body := map[string]any{"next_cursor": next}
@@ -239,6 +259,38 @@ func (s *Sim) listJobs(w http.ResponseWriter, r *http.Request) {
 		body["items"] = items
 	}
 	writeJSON(w, http.StatusOK, body)
+}
+
+// getJob answers GET /api/jobs/{id}: one transfer job, as in the listing.
+func (s *Sim) getJob(w http.ResponseWriter, r *http.Request) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		notFound(w)
+		return
+	}
+	s.mu.Lock()
+	var body map[string]any
+	if j, ok := s.jobs[id]; ok {
+		body = j.json(s.opts.Clock.Now())
+	}
+	s.mu.Unlock()
+	if body == nil {
+		notFound(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+// json is a transfer job as the listing and GET /api/jobs/{id} write it;
+// nil before it exists.
+func (j *job) json(now time.Time) map[string]any {
+	status, created, started, finished, ok := j.view(now)
+	if !ok {
+		return nil
+	}
+	return map[string]any{"id": j.id, "job_definition_id": j.defID,
+		"job_definition_name": fmt.Sprintf("transfer-%d", j.defID), "status": status,
+		"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
 }
 
 func encodeCursor(id int64) string {
@@ -265,7 +317,7 @@ func (s *Sim) pipelineJobJSON(j *job, now time.Time) map[string]any {
 		return nil
 	}
 	return map[string]any{"id": j.id, "pipeline_definition_id": j.defID,
-		"pipeline_definition_name": fmt.Sprintf("workflow-%d", j.defID), "status": status,
+		"name": fmt.Sprintf("workflow-%d", j.defID), "status": status,
 		"created_at": ts(created), "started_at": ts(started), "finished_at": ts(finished)}
 }
 

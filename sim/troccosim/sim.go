@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/sim/simlimit"
 )
 
 // JST is the zone TROCCO writes its timestamps in.
@@ -33,7 +34,25 @@ type Options struct {
 	PageSize int           // largest page it answers, whatever limit asks (default 100)
 	Faults   Faults
 	Seed     int64 // for the fault dice
+	// Limit is the account's API limit; the zero value is TROCCO's
+	// documented one (DocumentedLimit).
+	Limit Limit
 }
+
+// Limit is an account-wide call limit, counted as TROCCO documents it:
+// Requests calls per Per and Daily calls per day. The simulator counts in
+// fixed windows (Per from the UNIX epoch, the day in JST) and answers 429
+// with X-Rate-Limit-Reset at the window's end past either.
+type Limit struct {
+	Requests int
+	Per      time.Duration
+	Daily    int
+	Off      bool // no limit at all
+}
+
+// DocumentedLimit is TROCCO's published limit: at most 100 calls per 15
+// minutes and 10,000 calls per day (documents.trocco.io/apidocs/overview).
+var DocumentedLimit = Limit{Requests: 100, Per: 15 * time.Minute, Daily: 10000}
 
 // Faults injects trouble into a share of requests. Shares are 0..1 and
 // drawn in this order: slow, 5xx, 429, malformed JSON.
@@ -75,6 +94,7 @@ type Sim struct {
 	workflows   map[int64]Outcome
 	deletedWF   map[int64]bool
 	total       int
+	limit       *simlimit.Counter
 	counts      map[string]int
 	faultCounts map[string]int
 }
@@ -91,13 +111,21 @@ func New(opts Options) *Sim {
 	if opts.PageSize <= 0 {
 		opts.PageSize = 100
 	}
+	if opts.Limit == (Limit{}) {
+		opts.Limit = DocumentedLimit
+	}
+	lim := simlimit.Limit{Requests: opts.Limit.Requests, Per: opts.Limit.Per, Daily: opts.Limit.Daily, DayZone: JST}
+	if opts.Limit.Off {
+		lim = simlimit.Limit{}
+	}
 	s := &Sim{opts: opts, rng: rand.New(rand.NewSource(opts.Seed)), nextID: 1000,
 		jobs: map[int64]*job{}, pjobs: map[int64]*job{}, jobDefs: map[int64]bool{},
 		workflows: map[int64]Outcome{}, deletedWF: map[int64]bool{},
-		counts: map[string]int{}, faultCounts: map[string]int{}}
+		counts: map[string]int{}, faultCounts: map[string]int{}, limit: &simlimit.Counter{Limit: lim}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET /api/job_definitions/{id}/jobs", s.listJobs)
 	s.mux.HandleFunc("GET /api/pipeline_jobs/{id}", s.getPipelineJob)
+	s.mux.HandleFunc("GET /api/jobs/{id}", s.getJob)
 	s.mux.HandleFunc("POST /api/pipeline_jobs", s.postPipelineJob)
 	return s
 }

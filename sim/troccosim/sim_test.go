@@ -2,6 +2,7 @@ package troccosim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -149,5 +150,63 @@ func TestWorkflowJobLifecycle(t *testing.T) {
 	sim.DeleteWorkflow(7)
 	if code, _, _ := get(t, srv, path, "Token "+token); code != 403 {
 		t.Errorf("deleted workflow: %d, want 403", code)
+	}
+}
+
+func TestDocumentedLimitEnforced(t *testing.T) {
+	at := time.Date(2026, 3, 2, 1, 3, 0, 0, troccosim.JST) // 3 minutes into a 15-minute window
+	clk := clockwork.NewFakeClockAt(at)
+	sim := troccosim.New(troccosim.Options{Token: token, Clock: clk})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	for i := range 100 {
+		if code, _, _ := get(t, srv, "/api/pipeline_jobs/1", "Token "+token); code != 404 {
+			t.Fatalf("call %d: %d", i, code)
+		}
+	}
+	code, h, _ := get(t, srv, "/api/pipeline_jobs/1", "Token "+token)
+	reset, _ := strconv.ParseInt(h.Get("X-Rate-Limit-Reset"), 10, 64)
+	if code != 429 || reset != at.Add(12*time.Minute).Unix() || h.Get("X-Rate-Limit-Limit") != "100" {
+		t.Fatalf("101st call: code %d reset %d, want 429 at the window's end %d", code, reset, at.Add(12*time.Minute).Unix())
+	}
+	clk.Advance(12 * time.Minute)
+	if code, _, _ := get(t, srv, "/api/pipeline_jobs/1", "Token "+token); code != 404 {
+		t.Fatalf("next window: %d", code)
+	}
+	if sim.Throttled() != 1 {
+		t.Errorf("throttled %d, want 1", sim.Throttled())
+	}
+}
+
+func TestDailyLimitEnforced(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 23, 0, 0, 0, troccosim.JST))
+	sim := troccosim.New(troccosim.Options{Token: token, Clock: clk, Limit: troccosim.Limit{Daily: 2}})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	var codes []int
+	for range 3 {
+		code, _, _ := get(t, srv, "/api/pipeline_jobs/1", "Token "+token)
+		codes = append(codes, code)
+	}
+	clk.Advance(time.Hour) // the JST day turns
+	code, _, _ := get(t, srv, "/api/pipeline_jobs/1", "Token "+token)
+	codes = append(codes, code)
+	if fmt.Sprint(codes) != "[404 404 429 404]" {
+		t.Errorf("codes %v", codes)
+	}
+}
+
+func TestGetJob(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	sim := troccosim.New(troccosim.Options{Token: token, Clock: clk})
+	srv := httptest.NewServer(sim)
+	defer srv.Close()
+	id := sim.AddJob(55, t0.Add(-time.Hour), troccosim.Outcome{RunFor: 30 * time.Minute, Status: "succeeded"})
+	code, _, m := get(t, srv, fmt.Sprintf("/api/jobs/%d", id), "Token "+token)
+	if code != 200 || m["status"] != "succeeded" || m["started_at"] == nil || m["job_definition_id"].(float64) != 55 {
+		t.Errorf("code %d body %v", code, m)
+	}
+	if code, _, _ := get(t, srv, "/api/jobs/999999", "Token "+token); code != 404 {
+		t.Errorf("unknown job: %d", code)
 	}
 }

@@ -62,6 +62,11 @@ type Options struct {
 	// Redshift adds options to the Redshift Data API simulator (the
 	// answers of a script's check queries).
 	Redshift []redshiftsim.Option
+	// TroccoLimit, when set, is the simulated TROCCO account's limit per 15
+	// minutes, and the generated config's rate_limit; by default the
+	// simulator enforces TROCCO's documented limit and the daemon uses its
+	// default budget, the same one.
+	TroccoLimit int
 }
 
 // World is the running simulators.
@@ -76,8 +81,9 @@ type World struct {
 	Redshift *redshiftsim.Sim
 	URLs     URLs
 
-	conns   []Airflow
-	servers []*httptest.Server
+	conns       []Airflow
+	troccoLimit int
+	servers     []*httptest.Server
 }
 
 // URLs are the simulators' loopback base URLs.
@@ -105,9 +111,13 @@ func New(o Options) (*World, error) {
 		o.Airflow = []Airflow{{Connection: "airflow", Deployment: "airflow", Version: "v1"}}
 	}
 	w := &World{Clock: o.Clock, Airflow: map[string]*airflowsim.Server{}, conns: o.Airflow,
-		URLs: URLs{Airflow: map[string]string{}}}
+		URLs: URLs{Airflow: map[string]string{}}, troccoLimit: o.TroccoLimit}
 	w.Glue = gluesim.New(o.Clock, gluesim.WithCredentials(AWSAccessKey, AWSSecretKey), gluesim.WithRegion(AWSRegion))
-	w.Trocco = troccosim.New(troccosim.Options{Token: TroccoAPIKey, Clock: o.Clock, Seed: int64(o.Seed)})
+	tl := troccosim.Limit{}
+	if o.TroccoLimit > 0 {
+		tl = troccosim.Limit{Requests: o.TroccoLimit, Per: 15 * time.Minute}
+	}
+	w.Trocco = troccosim.New(troccosim.Options{Token: TroccoAPIKey, Clock: o.Clock, Seed: int64(o.Seed), Limit: tl})
 	w.Slack = slacksim.New(o.Clock, append([]slacksim.Option{slacksim.WithToken(SlackToken)}, o.Slack...)...)
 	w.URLs.Glue = w.serve(w.Glue)
 	w.URLs.Trocco = w.serve(w.Trocco)
@@ -119,7 +129,10 @@ func New(o Options) (*World, error) {
 		if _, ok := w.Airflow[c.Deployment]; ok {
 			continue
 		}
-		af, err := airflowsim.New(airflowsim.Options{Clock: o.Clock, Auth: airflowsim.AuthBasic, Username: AirflowUser,
+		// Airflow 3's API takes only JWTs from /auth/token; the simulator in
+		// password mode also answers /api/v1 with basic auth, as the Airflow 2
+		// a v1 connection stands for.
+		af, err := airflowsim.New(airflowsim.Options{Clock: o.Clock, Auth: airflowsim.AuthPassword, Username: AirflowUser,
 			Password: AirflowPassword, Seed: o.Seed})
 		if err != nil {
 			w.Close()
@@ -156,13 +169,21 @@ func (w *World) Env() []string {
 // the world, at the top level (two-space indents below it).
 func (w *World) Connections() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "connections:\n  glue: {region: %s, endpoint: %q}\n  trocco: {base_url: %q, api_key: %s}\n  airflow:\n",
-		AWSRegion, w.URLs.Glue, w.URLs.Trocco, TroccoAPIKey)
+	budget := ""
+	if w.troccoLimit > 0 {
+		budget = fmt.Sprintf(", rate_limit: {requests: %d, per: 15m}", w.troccoLimit)
+	}
+	fmt.Fprintf(&b, "connections:\n  glue: {region: %s, endpoint: %q}\n  trocco: {base_url: %q, api_key: %s%s}\n  airflow:\n",
+		AWSRegion, w.URLs.Glue, w.URLs.Trocco, TroccoAPIKey, budget)
 	conns := append([]Airflow(nil), w.conns...)
 	sort.SliceStable(conns, func(i, j int) bool { return conns[i].Connection < conns[j].Connection })
 	for _, c := range conns {
-		fmt.Fprintf(&b, "    %s: {base_url: %q, api_version: %s, auth: basic, username: %s, password: %s}\n",
-			c.Connection, w.URLs.Airflow[c.Deployment], c.Version, AirflowUser, AirflowPassword)
+		auth := "basic" // Airflow 2
+		if c.Version == "v2" {
+			auth = "password" // Airflow 3: JWTs from /auth/token
+		}
+		fmt.Fprintf(&b, "    %s: {base_url: %q, api_version: %s, auth: %s, username: %s, password: %s}\n",
+			c.Connection, w.URLs.Airflow[c.Deployment], c.Version, auth, AirflowUser, AirflowPassword)
 	}
 	return b.String()
 }

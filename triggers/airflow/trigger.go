@@ -11,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
 
@@ -40,6 +41,7 @@ func (t *Trigger) Idempotent() bool { return true }
 // Start checks that the DAG is not paused (or unpauses it when the spec
 // says so), then creates the DAG run of this attempt.
 func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	spec := req.Spec
 	c, err := airflowapi.Lookup(t.clients, spec.Connection)
 	if err != nil {
@@ -104,6 +106,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 
 // Status reports the DAG run of this attempt.
 func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, externalID string) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	c, err := airflowapi.Lookup(t.clients, req.Spec.Connection)
 	if err != nil {
 		return sekisho.JobRun{}, err

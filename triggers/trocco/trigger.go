@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 )
 
@@ -53,6 +54,7 @@ func New(api *troccoapi.Client, ledger sekisho.JobLedger, opts ...Option) *Trigg
 // pipeline's zone. Errors wrapping sekisho.ErrRejected (400, 401, 403, 404,
 // 422) fail the attempt; any other error leaves the outcome unknown.
 func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	defID := req.Spec.PipelineDefinitionID
 	if defID <= 0 {
 		return sekisho.JobRun{}, fmt.Errorf("pipeline %s: trigger.pipeline_definition_id is missing: %w", req.Pipeline, sekisho.ErrRejected)
@@ -76,6 +78,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 
 // Status reads the workflow job with the given id.
 func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, externalID string) (sekisho.JobRun, error) {
+	ctx = budget.WithPriority(ctx, budget.Urgent)
 	n, err := strconv.ParseInt(externalID, 10, 64)
 	if err != nil || n <= 0 {
 		return sekisho.JobRun{}, fmt.Errorf("trocco workflow job id %q is not a number: %w", externalID, sekisho.ErrNotFound)

@@ -1,0 +1,57 @@
+package daemon
+
+import (
+	"context"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+func TestBudgetOutlivesAReloadAndARestart(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "s.db")
+	st, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	clk := clockwork.NewFakeClockAt(time.Date(2026, 11, 30, 1, 0, 0, 0, time.UTC))
+	l := budget.Limit{Requests: 10, Per: 15 * time.Minute}
+	a, b := budgetFor(clk, st, log, "trocco", l), budgetFor(clk, st, log, "trocco", l)
+	if a == nil || a != b {
+		t.Fatal("a reload with the same limit must keep the budget and what it has spent")
+	}
+	if budgetFor(clk, st, log, "trocco", budget.Limit{Requests: 50, Per: 15 * time.Minute}) == a {
+		t.Error("a changed limit must give a new budget")
+	}
+	if budgetFor(clk, st, log, "glue", budget.Limit{}) != nil {
+		t.Error("no limit, no budget")
+	}
+	for range 9 {
+		if err := a.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The daemon restarts: a new process, the same store.
+	st.Close()
+	st2, err := store.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st2.Close()
+	c := budgetFor(clk, st2, log, "trocco", l)
+	if c == a {
+		t.Fatal("a new store must give a new budget")
+	}
+	full, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := c.Wait(full); err == nil {
+		t.Error("the restarted budget spent the grants of the previous process again")
+	}
+}

@@ -1,0 +1,106 @@
+package pollplan
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
+)
+
+// HistoryRuns is how many of a resource's last runs its schedule learns
+// from: a month of daily runs.
+const HistoryRuns = 30
+
+// Store is what a Planner reads and writes: the finish history of an
+// upstream and the published next check of a resource (*store.Store).
+type Store interface {
+	UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error)
+	SetNextCheck(ctx context.Context, resourceKey string, at, now time.Time) error
+	DropNextChecks(ctx context.Context, keep map[string]bool) error
+}
+
+// Planner is Next wired to the daemon: it finds a resource's pipeline and
+// upstream in the config, its finish history in the store (read once a day
+// per resource), its share of the connection's budget, and records the
+// answer in the store for status and the API. Safe for concurrent use.
+type Planner struct {
+	st Store
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	share   map[string]time.Duration
+	history map[string]history // by resource key
+}
+
+type history struct {
+	day      string // the day (UTC) it was read
+	finishes []time.Time
+}
+
+// NewPlanner returns a planner over st for cfg.
+func NewPlanner(st Store, cfg *config.Config) *Planner {
+	p := &Planner{st: st, history: map[string]history{}}
+	p.SetConfig(cfg)
+	return p
+}
+
+// SetConfig takes a reloaded config: new shares, and histories re-read.
+func (p *Planner) SetConfig(cfg *config.Config) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.cfg, p.share, p.history = cfg, budget.Shares(cfg), map[string]history{}
+}
+
+// Next returns when to check r next after a check that ended at now, for
+// the shortest poke interval among its waiters, and records it. A store
+// error costs only the history (the even pace of the share is used) or
+// the published time, never the check.
+func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Duration, now time.Time) time.Time {
+	in := Input{Now: now, PokeInterval: poke}
+	p.mu.Lock()
+	pl, up, conn := p.find(r)
+	in.Share = p.share[conn]
+	if pl != nil {
+		in.Loc = pl.Location
+	}
+	h, fresh := p.history[r.Key()]
+	p.mu.Unlock()
+	day := now.UTC().Format(sekisho.DateLayout)
+	if pl != nil && (!fresh || h.day != day) {
+		if f, err := p.st.UpstreamFinishes(ctx, pl.Name, up, HistoryRuns); err == nil {
+			h = history{day: day, finishes: f}
+			p.mu.Lock()
+			p.history[r.Key()] = h
+			p.mu.Unlock()
+		}
+	}
+	in.Finishes = h.finishes
+	next := Next(in)
+	_ = p.st.SetNextCheck(ctx, r.Key(), next, now)
+	return next
+}
+
+// Keep forgets the published next check of every resource not in keep
+// (by key): no run waits on them any more, so none is due.
+func (p *Planner) Keep(ctx context.Context, keep map[string]bool) error {
+	return p.st.DropNextChecks(ctx, keep)
+}
+
+// find is the first pipeline and upstream of the config waiting on r, and
+// the budget connection it draws from; p.mu is held.
+func (p *Planner) find(r sekisho.Resource) (*config.Pipeline, string, string) {
+	if p.cfg == nil {
+		return nil, "", ""
+	}
+	for _, pl := range p.cfg.Pipelines {
+		for _, u := range pl.Upstreams {
+			if u.Resource() == r {
+				return pl, u.Name, budget.ConnectionOf(u)
+			}
+		}
+	}
+	return nil, "", ""
+}

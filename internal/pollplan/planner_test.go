@@ -1,0 +1,64 @@
+package pollplan_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/pollplan"
+	"github.com/sekisho-dev/sekisho/status/statustest"
+)
+
+// TestPlannerUsesTheStoreHistory: the planner reads the upstream's
+// finishes from the store, schedules densely near them with the
+// connection's share, and publishes the answer.
+func TestPlannerUsesTheStoreHistory(t *testing.T) {
+	st := statustest.Open(t)
+	p := statustest.Pipeline("ads", tokyo, "06:00")
+	p.PokeInterval = 30 * time.Second
+	p.Upstreams = []config.Upstream{{Name: "master", Type: config.TypeTroccoJob, JobDefinitionID: 55}}
+	var ps []*config.Pipeline
+	ps = append(ps, p)
+	for i := range 49 { // 50 TROCCO resources share the default budget: 8m20s each
+		q := statustest.Pipeline(fmt.Sprintf("other%d", i), tokyo, "")
+		q.Upstreams = []config.Upstream{{Name: "x", Type: config.TypeTroccoJob, JobDefinitionID: int64(100 + i)}}
+		ps = append(ps, q)
+	}
+	cfg := &config.Config{Location: tokyo, Pipelines: ps,
+		Connections: config.Connections{Trocco: &config.Trocco{RateLimit: config.DefaultTroccoRateLimit}}}
+	for _, f := range history(3, 0, 90*time.Minute) {
+		date := f.Format(sekisho.DateLayout)
+		statustest.Put(t, st, statustest.Run{Pipeline: "ads", Date: date, State: sekisho.StateSucceeded,
+			GateAt: f.Add(-time.Hour), Observations: []sekisho.Observation{{Upstream: "master", Type: config.TypeTroccoJob,
+				State: sekisho.JobSucceeded, ExternalID: date, StartedAt: f.Add(-20 * time.Minute), FinishedAt: f}}})
+	}
+	pl := pollplan.NewPlanner(st, cfg)
+	ctx := context.Background()
+	res := sekisho.Resource{Type: config.TypeTroccoJob, ID: "55"}
+	near := pl.Next(ctx, res, 30*time.Second, at(3, 0))
+	if gap := near.Sub(at(3, 0)); gap != 500*time.Second/8 {
+		t.Errorf("near the usual finish: next check in %s, want an eighth of the 8m20s share", gap)
+	}
+	far := pl.Next(ctx, res, 30*time.Second, at(15, 0))
+	if gap := far.Sub(at(15, 0)); gap < 30*time.Minute {
+		t.Errorf("far from the usual finish: next check in %s, want sparse", gap)
+	}
+	got, err := st.NextChecks(ctx)
+	if err != nil || !got["trocco_job:55"].Equal(far) {
+		t.Errorf("published next check %v (%v), want %v", got["trocco_job:55"], err, far)
+	}
+	if err := pl.Keep(ctx, map[string]bool{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.NextChecks(ctx); len(got) != 0 {
+		t.Errorf("after Keep of nothing: %v", got)
+	}
+	// A resource without history is checked at its share.
+	other := pl.Next(ctx, sekisho.Resource{Type: config.TypeTroccoJob, ID: "100"}, 30*time.Second, at(3, 0))
+	if gap := other.Sub(at(3, 0)); gap != 500*time.Second {
+		t.Errorf("no history: next check in %s, want the share 8m20s", gap)
+	}
+}
