@@ -44,6 +44,7 @@ type Config struct {
 	Slack       Slack
 	Lineage     Lineage
 	Pipelines   []*Pipeline
+	Watches     []*Watch // standing watches (SPEC §15), not gates
 }
 
 // Pipeline returns the pipeline with the given name, or nil.
@@ -82,6 +83,8 @@ type Connections struct {
 	Glue    *Glue
 	Trocco  *Trocco
 	Airflow map[string]*Airflow
+	// Warehouses are SQL warehouses for sql upstreams and watches (SPEC §15).
+	Warehouses map[string]*Warehouse
 }
 
 // Glue configures the AWS Glue client; credentials come from the default chain.
@@ -159,6 +162,11 @@ type Upstream struct {
 	Connection           string `json:"connection,omitempty"`
 	DagID                string `json:"dag_id,omitempty"`
 	Pipeline             string `json:"pipeline,omitempty"`
+	Warehouse            string `json:"warehouse,omitempty"` // sql
+	Query                string `json:"query,omitempty"`     // sql: a template until Rendered
+	// Rendered is set in a run's snapshot, whose Query is rendered for its
+	// logical date (SpecFor).
+	Rendered bool `json:"rendered,omitempty"`
 }
 
 // SLO is a pipeline's service level objective.
@@ -203,7 +211,7 @@ const (
 )
 
 // SensorTypes lists every upstream type.
-var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline}
+var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline, TypeSQL}
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
@@ -222,6 +230,10 @@ func (u Upstream) Resource() sekisho.Resource {
 		return sekisho.Resource{Type: u.Type, ID: itoa(u.PipelineDefinitionID)}
 	case TypeAirflowDag:
 		return sekisho.Resource{Type: u.Type, Connection: u.Connection, ID: u.DagID}
+	case TypeSQL:
+		// One query per (warehouse, rendered query) per interval: the ID is
+		// the query as the run's snapshot rendered it (SpecFor).
+		return sekisho.Resource{Type: u.Type, Connection: u.Warehouse, ID: u.Query}
 	}
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
 }

@@ -188,6 +188,7 @@ func (d *decoder) parse(data []byte) *Config {
 	}
 	d.checkGraph(cfg, metas)
 	d.checkSlack(cfg, f)
+	d.watches(cfg, f)
 	return cfg
 }
 
@@ -291,6 +292,9 @@ func (d *decoder) connections(root *fields) Connections {
 				c.Airflow[name] = a
 			}
 		}
+	}
+	if wv, ok := f.get("warehouses"); ok {
+		c.Warehouses = d.warehouses(wv)
 	}
 	return c
 }

@@ -29,6 +29,9 @@ var schemaObjects = map[string]string{
 	"pipelines[].slo":          "definitions/slo",
 	"pipelines[].sla":          "definitions/sla",
 	"pipelines[].notify":       "definitions/notify",
+	"connections.warehouses.*": "definitions/warehouse",
+	"watches[]":                "definitions/watch",
+	"watches[].notify":         "definitions/watch/properties/notify",
 }
 
 // TestSchemaMatchesParser keeps the JSON Schema editors use in step with

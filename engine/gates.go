@@ -108,7 +108,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 		TimeoutAt:   fireAt.Add(p.Timeout).UTC(),
 		Deadline:    p.Deadline(date),
 		RecoverBy:   p.RecoverBy(date),
-		Spec:        p.Spec(),
+		Spec:        p.SpecFor(date, fireAt),
 	}
 	run, created, err := e.st.OpenGate(ctx, r, map[string]any{"schedule": p.Schedule, "timezone": p.Timezone})
 	if err != nil {

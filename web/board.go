@@ -89,6 +89,7 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
+	Queries   *queriesView    // long-running warehouse queries (SPEC §15)
 	Incidents []incidentBlock // one per open incident (incidents.go)
 	Silences  []silenceRow
 	// TroccoTest is when TROCCO's last test send arrived, empty if never.
@@ -183,6 +184,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Affected = append(v.Affected, a)
 	}
+	v.Queries = s.longQueries(ctx, cfg, lang, now)
 	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
 		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
 	}

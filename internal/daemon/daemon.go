@@ -31,6 +31,7 @@ import (
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -71,8 +72,8 @@ type Options struct {
 	Version string
 }
 
-// Daemon is the running sekisho: engine, notice sender, HTTP server, and
-// config reloads.
+// Daemon is the running sekisho: engine, notice sender, long-query
+// watches, HTTP server, and config reloads.
 type Daemon struct {
 	o       Options
 	cfg     atomic.Pointer[config.Config]
@@ -80,6 +81,8 @@ type Daemon struct {
 	sender  *notify.Sender
 	elector *ha.Elector
 	metrics *metrics.Metrics
+	watches *watch.Runner             // nil without watches
+	sensors map[string]sekisho.Sensor // the current ones; a reload closes those it replaces
 	handler http.Handler
 	fileSig [32]byte
 	lookups *Lookups
@@ -99,6 +102,7 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.sensors = sensors
 	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger, append([]notify.Option{notify.WithMetrics(d.metrics)}, o.NotifyOptions...)...)
 	if err != nil {
 		return nil, err
@@ -111,6 +115,9 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.lookups = NewLookups(sensors)
+	if d.watches, err = newWatches(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune, d.sender.Kick); err != nil {
+		return nil, err
+	}
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: relayEvents{d}, Cluster: d.Cluster,
 		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
 	if o.ConfigPath != "" {
@@ -124,6 +131,10 @@ func (d *Daemon) Engine() *engine.Engine { return d.eng }
 
 // Sender is the daemon's Slack notice sender.
 func (d *Daemon) Sender() *notify.Sender { return d.sender }
+
+// Watches is the runner of the config's long-query watches; nil without
+// watches (the demo runs it once the history is written).
+func (d *Daemon) Watches() *watch.Runner { return d.watches }
 
 // Metrics are the daemon's Prometheus metrics.
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
@@ -160,9 +171,13 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 			}
 		}()
 	}
-	d.runElected(ctx, start, d.eng.Run, d.sender.Run, func(term context.Context) error {
+	leaderWork := []func(term context.Context) error{d.eng.Run, d.sender.Run, func(term context.Context) error {
 		return observe.Start(term, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version)
-	})
+	}}
+	if d.watches != nil {
+		leaderWork = append(leaderWork, d.watches.Run)
+	}
+	d.runElected(ctx, start, leaderWork...)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -216,6 +231,8 @@ func (d *Daemon) Reload(ctx context.Context, why string) {
 		}
 		if err == nil {
 			d.eng.SetAdapters(sensors, triggers)
+			closeReplaced(d.o.Clock, d.sensors)
+			d.sensors = sensors
 			d.lookups.Set(sensors)
 			d.eng.SetConfig(cfg)
 			d.cfg.Store(cfg)

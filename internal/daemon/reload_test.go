@@ -21,20 +21,7 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	gateOnly := string(raw)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	cfgPath, cfg, st := setup(t, gateOnly)
 	d, err := New(context.Background(), Options{Config: cfg, ConfigPath: cfgPath, Store: st,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0"})
 	if err != nil {
@@ -70,4 +57,25 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if d.cfg.Load() != d.eng.Config() {
 		t.Fatal("the board and the engine disagree on the config")
 	}
+}
+
+// setup writes yaml as a temporary pipelines.yaml, loads it, and opens a
+// store beside it (closed when the test ends).
+func setup(t *testing.T, yaml string) (string, *config.Config, *store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return cfgPath, cfg, st
 }
