@@ -520,3 +520,37 @@ func TestReadPoolRefusesWrites(t *testing.T) {
 		}
 	})
 }
+
+func TestQueryAlertsAlike(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		a := QueryAlert{Watch: "w", Warehouse: "dwh", Key: "123@t", User: "etl", PID: "123", StartedAt: t0, Text: "SELECT 1", AlertedAt: t0.Add(time.Hour)}
+		n := sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "qa-1"}
+		if ok, err := s.AddQueryAlert(ctx, a, n); !ok || err != nil {
+			t.Fatalf("add: %v %v", ok, err)
+		}
+		if ok, _ := s.AddQueryAlert(ctx, a, sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "qa-2"}); ok {
+			t.Fatal("the same query alerted twice")
+		}
+		open, err := s.OpenQueryAlerts(ctx, "w")
+		if err != nil || len(open) != 1 || open[0].Key != "123@t" || !open[0].StartedAt.Equal(t0) {
+			t.Fatalf("open: %+v %v", open, err)
+		}
+		if err := s.SaveQueryThread(ctx, "w", "123@t", "C1", "1.2"); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.EndQueryAlert(ctx, open[0].ID, t0.Add(2*time.Hour), sekisho.Notice{}); !ok || err != nil {
+			t.Fatalf("end: %v %v", ok, err)
+		}
+		got, err := s.QueryAlertByKey(ctx, "w", "123@t")
+		if err != nil || got.ThreadTS != "1.2" || !got.EndedAt.Equal(t0.Add(2*time.Hour)) {
+			t.Fatalf("by key: %+v %v", got, err)
+		}
+		if total, open, err := s.CountQueryAlerts(ctx); total != 1 || open != 0 || err != nil {
+			t.Fatalf("count %d %d %v", total, open, err)
+		}
+		if n, _ := s.OutboxBacklog(ctx); n != 1 {
+			t.Fatalf("notices queued: %d", n)
+		}
+	})
+}
