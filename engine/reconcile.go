@@ -33,7 +33,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if replan {
 		e.planDemand()
 	}
-	for _, rs := range e.poller.plan(e.demand.want, now, replan) {
+	for _, rs := range e.poller.plan(ctx, e.demand.want, now, replan) {
 		e.spawnPoll(ctx, rs)
 	}
 	if e.opts.Sync {
