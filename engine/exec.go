@@ -91,7 +91,10 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 			rec.recorded[ef.obs.Upstream] = ef.obs
 		}
 	}
-	notices := st.Notices
+	notices, err := e.unqueued(ctx, rec, st.Notices)
+	if err != nil {
+		return err
+	}
 	switch {
 	case st.Event != "" || !st.Patch.empty():
 		if st.Recovery {

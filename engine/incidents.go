@@ -80,3 +80,32 @@ func (e *Engine) incidentsWritten(open []incident.Incident, err error, r sekisho
 		}
 	}
 }
+
+// unqueued leaves out the notices already in the outbox. decide leaves out
+// those the record remembers queuing; after a restart the record remembers
+// none, so the run's stored keys are read once, the first time a step of
+// the run has notices. Without it a notice proposed again would be placed
+// again, and could move the run into an incident opened after the notice
+// went out on its own.
+func (e *Engine) unqueued(ctx context.Context, rec *runRec, ns []sekisho.Notice) ([]sekisho.Notice, error) {
+	if len(ns) == 0 {
+		return ns, nil
+	}
+	if rec.queued == nil {
+		stored, err := e.st.Notices(ctx, rec.run.ID)
+		if err != nil {
+			return nil, fmt.Errorf("queued notices: %w", err)
+		}
+		rec.queued = make(map[string]bool, len(stored))
+		for _, n := range stored {
+			rec.queued[n.DedupeKey] = true
+		}
+	}
+	out := ns[:0:0]
+	for _, n := range ns {
+		if !rec.queued[n.DedupeKey] {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}

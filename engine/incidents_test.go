@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -156,4 +157,42 @@ func mustNotices(t *testing.T, st *store.Store) []sekisho.Notice {
 		t.Fatal(err)
 	}
 	return ns
+}
+
+// TestRestartDoesNotMoveASentNotice: x is late at 01:30 (the cause of its
+// own incident, its delay sent), then the export fails: x's upstream_failed
+// stays with x's incident, y's opens the export's. After a restart the new
+// engine proposes x's upstream_failed again (its memory of queued notices is
+// empty); the notice is in the outbox already, so nothing moves x into the
+// export's incident after its notice went out on its own.
+func TestRestartDoesNotMoveASentNotice(t *testing.T) {
+	export := []config.Upstream{glueUp("export", "hegel-rds-export")}
+	x := pipeline("x", "0 1 * * *", export, nil)
+	x.SLO = &config.SLO{Deadline: tod("01:30"), Objective: 0.95}
+	y := pipeline("y", "0 1 * * *", export, nil)
+	h := newHarness(t, jst(1, 0, 55), x, y)
+	h.jobs.runs["glue_job:hegel-rds-export"] = []scripted{
+		{id: "jr_fail", start: jst(1, 1, 0), end: jst(1, 2, 30), final: sekisho.JobFailed, message: "Connection refused"},
+	}
+	roles := func() string {
+		t.Helper()
+		key, cause, err := h.st.IncidentRoles(context.Background(), "x", "2026-11-01")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprintf("affected by %q, cause %v", key, cause)
+	}
+	h.runUntil(jst(1, 2, 40), time.Minute, time.Minute)
+	want := `affected by "", cause true`
+	if got := roles(); got != want {
+		t.Fatalf("before the restart x is %s, want %s", got, want)
+	}
+	if r := h.run("x", "2026-11-01"); r.State != sekisho.StateBlocked {
+		t.Fatalf("x is %s, want blocked", r.State)
+	}
+	h.restart()
+	h.runUntil(jst(1, 3, 0), time.Minute, time.Minute)
+	if got := roles(); got != want {
+		t.Errorf("after the restart x is %s, want %s", got, want)
+	}
 }
