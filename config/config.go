@@ -38,6 +38,7 @@ type Config struct {
 	Timezone    string
 	Location    *time.Location // Timezone, loaded; UTC by default
 	Store       Store
+	HA          HA
 	Server      Server
 	Connections Connections
 	Slack       Slack
@@ -56,9 +57,17 @@ func (c *Config) Pipeline(name string) *Pipeline {
 	return nil
 }
 
-// Store configures the SQLite store.
+// Store configures the store.
 type Store struct {
-	Path string // default sekisho.db
+	Path string // a SQLite file (default sekisho.db) or a postgres:// URL
+}
+
+// HA configures the leader lease of replicas sharing a PostgreSQL store
+// (SPEC §14).
+type HA struct {
+	// Lease is how long a leader's lease runs; it renews every third of
+	// it, and a replica takes over this long after a leader dies.
+	Lease time.Duration // default 6s
 }
 
 // Server configures the HTTP server.

@@ -66,6 +66,10 @@ var invalidCases = []struct {
 		`durations.yaml:7:5: pipelines[0].poke_interval: duration "500ms" is below the minimum 1s`,
 		`durations.yaml:8:5: pipelines[0].max_duration: duration "-1h" is below the minimum 0s`,
 	}},
+	{"ha_lease", []string{
+		`ha_lease.yaml:3:3: ha.lease: duration "500ms" is below the minimum 1s`,
+		`ha_lease.yaml:4:3: ha.renew: unknown key "renew"`,
+	}},
 	{"empty", []string{
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},

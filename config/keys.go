@@ -21,9 +21,10 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                         {"version", "timezone", "defaults", "store", "server", "connections", "slack", "lineage", "pipelines", "watches"},
+	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches"},
 	"defaults":                 pipelineKeys[1:],
 	"store":                    {"path"},
+	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
 	"connections":              {"glue", "trocco", "airflow", "warehouses"},
 	"connections.glue":         {"region", "endpoint", "rate_limit"},

@@ -14,6 +14,7 @@ var schemaObjects = map[string]string{
 	"":                         "",
 	"defaults":                 "definitions/defaults",
 	"store":                    "properties/store",
+	"ha":                       "properties/ha",
 	"server":                   "properties/server",
 	"connections":              "properties/connections",
 	"connections.glue":         "properties/connections/properties/glue",

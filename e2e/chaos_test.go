@@ -129,16 +129,7 @@ func TestChaos(t *testing.T) {
 		t.Error(err)
 	}
 
-	hs, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hs) != len(ps) {
-		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
-	}
-	reportProblems(t, "history", CheckPaths(hs))
-	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
-	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
+	hs := h.checkRuns(st, ps, dagOf, defOf)
 	ns, err := st.AllNotices(ctx)
 	if err != nil {
 		t.Fatal(err)

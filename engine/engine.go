@@ -56,6 +56,9 @@ type Options struct {
 	Sync bool
 	// Seed seeds the jitter (0: random).
 	Seed uint64
+	// Elector, when set, lets gocron run gate jobs only while it answers
+	// that this replica leads (ha.Elector; SPEC §14).
+	Elector gocron.Elector
 }
 
 // Engine runs the gates of one configuration.
@@ -173,7 +176,11 @@ func (e *Engine) Kick() {
 // Run opens gates on their schedules and reconciles open runs until ctx ends.
 // It waits for requests under way before it returns.
 func (e *Engine) Run(ctx context.Context) error {
-	sched, err := gocron.NewScheduler(gocron.WithClock(e.clock))
+	schedOpts := []gocron.SchedulerOption{gocron.WithClock(e.clock)}
+	if e.opts.Elector != nil {
+		schedOpts = append(schedOpts, gocron.WithDistributedElector(e.opts.Elector))
+	}
+	sched, err := gocron.NewScheduler(schedOpts...)
 	if err != nil {
 		return fmt.Errorf("engine: scheduler: %w", err)
 	}

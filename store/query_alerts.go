@@ -114,7 +114,7 @@ func (s *Store) CountQueryAlerts(ctx context.Context) (total, open int, err erro
 // SaveQueryThread records the Slack message of an alert, so the reply
 // when the query ends goes into its thread.
 func (s *Store) SaveQueryThread(ctx context.Context, watch, key, channel, threadTS string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE query_alerts SET thread_channel = ?, thread_ts = ? WHERE watch = ? AND query_key = ?`,
+	_, err := s.exec(ctx, `UPDATE query_alerts SET thread_channel = ?, thread_ts = ? WHERE watch = ? AND query_key = ?`,
 		channel, threadTS, watch, key)
 	if err != nil {
 		return fmt.Errorf("store: save query thread: %w", err)

@@ -56,6 +56,7 @@ type page struct {
 	Board           *boardView
 	Pipeline        *pipelineView
 	Map             *mapView
+	Cluster         *Cluster // the replica that served the page
 }
 
 func (s *server) lang(r *http.Request, cfg *config.Config) string {
@@ -78,6 +79,7 @@ func (s *server) render(w http.ResponseWriter, code int, name string, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
+	p.Cluster = s.clusterFooter()
 	if err := pages[name].ExecuteTemplate(w, "layout", p); err != nil {
 		s.Logger.Error("http: render "+name, "err", err)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/ha"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
@@ -78,6 +79,7 @@ type Daemon struct {
 	cfg     atomic.Pointer[config.Config]
 	eng     *engine.Engine
 	sender  *notify.Sender
+	elector *ha.Elector
 	metrics *metrics.Metrics
 	watches *watch.Runner             // nil without watches
 	sensors map[string]sekisho.Sensor // the current ones; a reload closes those it replaces
@@ -105,8 +107,10 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.elector = newElector(o)
 	d.eng, err = engine.New(o.Config, engine.Options{Store: o.Store, Clock: o.Clock, Logger: o.Logger,
-		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.Tick})
+		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.Tick,
+		Elector: d.elector})
 	if err != nil {
 		return nil, err
 	}
@@ -114,7 +118,7 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if d.watches, err = newWatches(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune, d.sender.Kick); err != nil {
 		return nil, err
 	}
-	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: d.eng,
+	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: relayEvents{d}, Cluster: d.Cluster,
 		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
 	if o.ConfigPath != "" {
 		d.fileSig, _ = fileSignature(o.ConfigPath)
@@ -157,7 +161,7 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 5)
+	errs := make(chan error, 4)
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
@@ -167,12 +171,13 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 			}
 		}()
 	}
-	start("engine", func() error { return d.eng.Run(ctx) })
-	start("notices", func() error { return d.sender.Run(ctx) })
+	leaderWork := []func(term context.Context) error{d.eng.Run, d.sender.Run, func(term context.Context) error {
+		return observe.Start(term, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version)
+	}}
 	if d.watches != nil {
-		start("watches", func() error { return d.watches.Run(ctx) })
+		leaderWork = append(leaderWork, d.watches.Run)
 	}
-	start("observe", func() error { return observe.Start(ctx, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version) })
+	d.runElected(ctx, start, leaderWork...)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
