@@ -249,13 +249,16 @@ func TestDemoWorldIncidents(t *testing.T) {
 	// upstream_failed, delay and recovery (five messages before incidents).
 	var glueDay []string
 	for _, m := range s.world.Slack.Messages() {
-		if m.At.In(jst).Format("2006-01-02") == dates[demo.GlueFailure] && !strings.Contains(m.Text, "Today's data status") {
+		// orders_quality (the warehouse gate) is late on some days of its
+		// own, unrelated to the Glue export: its notices are not the incident's.
+		if m.At.In(jst).Format("2006-01-02") == dates[demo.GlueFailure] && !strings.Contains(m.Text, "Today's data status") &&
+			!strings.Contains(m.Text, "orders_quality") {
 			first, _, _ := strings.Cut(m.Text, "\n")
 			glueDay = append(glueDay, first)
 		}
 	}
 	if len(glueDay) != 3 || !strings.Contains(glueDay[0], "Incident:") || !strings.Contains(glueDay[2], "Resolved:") {
-		t.Errorf("glue failure day posted %d messages, want the incident's 3:\n%s", len(glueDay), strings.Join(glueDay, "\n"))
+		t.Errorf("glue failure day posted %d messages, want the incident's 3:\n%q", len(glueDay), glueDay)
 	}
 	if bad := s.world.Composer.InvalidRequests(); len(bad) != 0 {
 		t.Errorf("composer-prod saw invalid requests: %+v", bad)
