@@ -18,6 +18,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 var chaosFull = flag.Bool("chaos.full", false, "run the full chaos script (110 SIGKILLs, 30 pipelines; several minutes)")
@@ -135,6 +136,11 @@ func TestChaos(t *testing.T) {
 	}
 	msgs := w.Slack.Messages()
 	reportProblems(t, "notices", CheckNoticesOnce(ns, msgs))
+	incs, err := st.Incidents(ctx, store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportProblems(t, "incidents", CheckIncidents(incs, hs, ns))
 	reportProblems(t, "slo", h.checkSLO(cfg, date, deadline, dagOf))
 	h.checkNoSecrets()
 	kinds := h.noticeKinds(ns)
