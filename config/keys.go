@@ -42,7 +42,7 @@ var KnownKeys = map[string][]string{
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on"},
 	"connections.warehouses.*": {"type", "dsn", "region", "workgroup_name", "cluster_identifier",
-		"database", "db_user", "secret_arn", "project", "location", "endpoint"},
+		"database", "db_user", "secret_arn", "project", "location", "endpoint", "rate_limit"},
 	"watches[]":        {"name", "type", "warehouse", "threshold", "interval", "exclude_users", "notify"},
 	"watches[].notify": {"channel", "mention"},
 }

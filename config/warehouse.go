@@ -54,6 +54,9 @@ type Warehouse struct {
 	Location string
 	// Endpoint overrides the vendor's API endpoint (test doubles).
 	Endpoint string
+	// RateLimit is the budget every check query and long-query listing on
+	// this warehouse draws from (SPEC §13); none by default.
+	RateLimit RateLimit
 }
 
 // Watch is one standing watch of top-level watches:, not a gate.
@@ -121,8 +124,9 @@ func (d *decoder) warehouse(name string, v val) *Warehouse {
 		return nil
 	}
 	w.Type = typ
+	w.RateLimit = d.rateLimit(f, RateLimit{})
 	for _, k := range KnownKeys["connections.warehouses.*"][1:] {
-		if kv, present := f.get(k); present && !slices.Contains(warehouseFields[typ], k) {
+		if kv, present := f.get(k); present && k != "rate_limit" && !slices.Contains(warehouseFields[typ], k) {
 			d.fail(kv, "is not a field of %s warehouse", article(typ))
 		}
 	}

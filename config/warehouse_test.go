@@ -55,7 +55,7 @@ timezone: Asia/Tokyo
 connections:
   warehouses:
     dwh: {type: postgres, dsn: "${DWH_DSN}"}
-    analytics: {type: redshift, region: ap-northeast-1, workgroup_name: analytics, database: dev}
+    analytics: {type: redshift, region: ap-northeast-1, workgroup_name: analytics, database: dev, rate_limit: {requests: 20, per: 1s, daily: 50000}}
     prov: {type: redshift, region: ap-northeast-1, cluster_identifier: prod, database: dev, db_user: sekisho, endpoint: "http://127.0.0.1:9/"}
     bq: {type: bigquery, project: my-project, location: asia-northeast1}
 pipelines:
@@ -84,6 +84,12 @@ func TestWarehousesParse(t *testing.T) {
 	dwh := cfg.Connections.Warehouses["dwh"]
 	if dwh.Type != WarehousePostgres || dwh.DSN.Value() != env["DWH_DSN"] {
 		t.Errorf("dwh = %+v", dwh)
+	}
+	if got, want := cfg.Connections.Warehouses["analytics"].RateLimit, (RateLimit{Requests: 20, Per: time.Second, Daily: 50000}); got != want {
+		t.Errorf("analytics rate_limit = %+v, want %+v", got, want)
+	}
+	if dwh.RateLimit.Set() {
+		t.Errorf("dwh has a budget it was not given: %+v", dwh.RateLimit)
 	}
 	prov := cfg.Connections.Warehouses["prov"]
 	if prov.ClusterIdentifier != "prod" || prov.DBUser != "sekisho" || prov.Endpoint != "http://127.0.0.1:9" {
