@@ -8,8 +8,10 @@ import (
 	"cloud.google.com/go/bigquery"
 	"google.golang.org/api/iterator"
 	"google.golang.org/api/option"
+	htransport "google.golang.org/api/transport/http"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // bq runs check queries as BigQuery query jobs with Application Default
@@ -27,6 +29,16 @@ func openBigQuery(ctx context.Context, w *config.Warehouse, o Options) (*bq, err
 	}
 	if o.NoGoogleAuth {
 		opts = append(opts, option.WithoutAuthentication())
+	}
+	if b := o.budgetOf(w); b != nil {
+		// The authenticated client Google's transport would build, with
+		// every request (the SDK's retries and job polls included)
+		// drawing from the warehouse's budget first.
+		hc, _, err := htransport.NewClient(ctx, append(opts, option.WithScopes(bigquery.Scope))...)
+		if err != nil {
+			return nil, fmt.Errorf("warehouse %s: bigquery transport: %w", w.Name, err)
+		}
+		opts = append(opts, option.WithHTTPClient(budget.Client(hc, b)))
 	}
 	c, err := bigquery.NewClient(ctx, w.Project, opts...)
 	if err != nil {

@@ -13,16 +13,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // postgres is a PostgreSQL warehouse: a small pgx pool whose sessions are
-// named AppName, so the watch can leave them out.
+// named AppName, so the watch can leave them out. Each query waits for a
+// slot of the warehouse's budget first.
 type postgres struct {
-	name string
-	pool *pgxpool.Pool
+	name   string
+	pool   *pgxpool.Pool
+	budget *budget.Budget
 }
 
-func openPostgres(ctx context.Context, w *config.Warehouse) (*postgres, error) {
+func openPostgres(ctx context.Context, w *config.Warehouse, b *budget.Budget) (*postgres, error) {
 	pc, err := pgxpool.ParseConfig(w.DSN.Value())
 	if err != nil {
 		// pgx's parse errors may quote the DSN: say what to fix without it.
@@ -36,10 +39,13 @@ func openPostgres(ctx context.Context, w *config.Warehouse) (*postgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: %w", w.Name, redactPG(err))
 	}
-	return &postgres{name: w.Name, pool: pool}, nil
+	return &postgres{name: w.Name, pool: pool, budget: b}, nil
 }
 
 func (p *postgres) Check(ctx context.Context, query string) (bool, error) {
+	if err := p.budget.Wait(ctx); err != nil {
+		return false, err
+	}
 	rows, err := p.pool.Query(ctx, query)
 	if err != nil {
 		return false, redactPG(err)
@@ -84,6 +90,9 @@ WHERE state = 'active'
 ORDER BY query_start`
 
 func (p *postgres) Running(ctx context.Context) ([]Query, error) {
+	if err := p.budget.Wait(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := p.pool.Query(ctx, runningPG, AppName)
 	if err != nil {
 		return nil, redactPG(err)

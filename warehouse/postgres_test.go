@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 	"github.com/sekisho-dev/sekisho/internal/pgtest"
 )
 
@@ -125,5 +127,38 @@ func TestPostgresErrorsHideThePassword(t *testing.T) {
 	bad := &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: "postgres://u:SECRET-pw@host:notaport/db"}
 	if _, err := Open(context.Background(), bad, Options{}); err == nil || strings.Contains(err.Error(), "SECRET") {
 		t.Errorf("a DSN that does not parse: %v", err)
+	}
+}
+
+// TestPostgresWaitsForBudget: each query waits for a slot of the
+// warehouse's budget; one a minute is left for polls here.
+func TestPostgresWaitsForBudget(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	b := budget.New("warehouse dwh", budget.Limit{Requests: 2, Per: time.Minute}, clock)
+	c, err := Open(context.Background(), &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(pgtest.URL(t))},
+		Options{Budget: func(*config.Warehouse) *budget.Budget { return b }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+		t.Fatalf("first check: %v, %v", ok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.Running(ctx); errc <- err }()
+	clock.BlockUntil(1) // the listing waits for the next minute's slot
+	cancel()
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "request budget") {
+		t.Fatalf("a listing beyond the budget gave %v, want it held by the budget", err)
+	}
+	go func() { _, err := c.Running(context.Background()); errc <- err }()
+	clock.BlockUntil(1)
+	clock.Advance(time.Minute)
+	if err := <-errc; err != nil {
+		t.Fatalf("listing in the next minute: %v", err)
+	}
+	if s := b.Stats(); s.Polls != 2 {
+		t.Errorf("%d queries drawn from the budget, want 2", s.Polls)
 	}
 }

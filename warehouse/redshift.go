@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // RedshiftAPI is the part of the Redshift Data API client sekisho uses;
@@ -51,6 +52,9 @@ func openRedshift(ctx context.Context, w *config.Warehouse, o Options) (*redshif
 	api := redshiftdata.NewFromConfig(awsCfg, func(ro *redshiftdata.Options) {
 		if w.Endpoint != "" {
 			ro.BaseEndpoint = aws.String(w.Endpoint)
+		}
+		if b := o.budgetOf(w); b != nil {
+			ro.APIOptions = append(ro.APIOptions, budget.AWSStep(b))
 		}
 	})
 	return newRedshift(w, api, o.StatementPoll), nil

@@ -2,7 +2,8 @@
 // PostgreSQL through pgx, Amazon Redshift through the Redshift Data API, and
 // BigQuery through cloud.google.com/go/bigquery. It offers the two
 // operations of SPEC §15: run a check query and read its first value, and
-// list the queries running now.
+// list the queries running now. Every call to a warehouse, retries
+// included, draws from that warehouse's request budget (SPEC §13).
 package warehouse
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
 // AppName is how sekisho names its own sessions (PostgreSQL
@@ -59,13 +61,28 @@ type Options struct {
 	// StatementPoll is the first wait between Redshift DescribeStatement
 	// calls (default 250ms, doubling to 2s).
 	StatementPoll time.Duration
+	// Budget gives the request budget a warehouse's calls draw from (SPEC
+	// §13). The daemon passes its shared one, so the sql sensor and the
+	// long-query watch of one warehouse spend a single budget. When nil,
+	// each client gets its own budget of the warehouse's rate_limit on the
+	// real clock.
+	Budget func(w *config.Warehouse) *budget.Budget
+}
+
+// budgetOf is the budget w's calls draw from; nil (unlimited) without a
+// rate_limit.
+func (o Options) budgetOf(w *config.Warehouse) *budget.Budget {
+	if o.Budget != nil {
+		return o.Budget(w)
+	}
+	return budget.New("warehouse "+w.Name, budget.Limit(w.RateLimit), nil)
 }
 
 // Open returns a client for one configured warehouse.
 func Open(ctx context.Context, w *config.Warehouse, o Options) (Client, error) {
 	switch w.Type {
 	case config.WarehousePostgres:
-		return openPostgres(ctx, w)
+		return openPostgres(ctx, w, o.budgetOf(w))
 	case config.WarehouseRedshift:
 		return openRedshift(ctx, w, o)
 	case config.WarehouseBigQuery:

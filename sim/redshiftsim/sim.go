@@ -26,6 +26,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/awsjson"
+	"github.com/sekisho-dev/sekisho/sim/simlimit"
 )
 
 const targetPrefix = "RedshiftData."
@@ -41,6 +42,7 @@ type Sim struct {
 	// describes is how many DescribeStatement calls see a statement
 	// STARTED before it is FINISHED.
 	describes int
+	limit     simlimit.Counter
 
 	mu         sync.Mutex
 	answers    map[string]func() ([]Value, error)
@@ -96,6 +98,15 @@ func WithCredentials(accessKey, secretKey string) Option {
 // WithDescribes sets how many DescribeStatement calls see a statement
 // STARTED before it is FINISHED (default 1).
 func WithDescribes(n int) Option { return func(s *Sim) { s.describes = n } }
+
+// WithLimit makes the simulator answer 400 ThrottlingException "Rate
+// exceeded" to calls beyond limit, as AWS answers a throttled Data API call
+// (https://docs.aws.amazon.com/redshift-data/latest/APIReference/CommonErrors.html).
+// A client within its budget never sees one (see Throttled).
+func WithLimit(limit simlimit.Limit) Option { return func(s *Sim) { s.limit.Limit = limit } }
+
+// Throttled is how many calls WithLimit's limit refused.
+func (s *Sim) Throttled() int { return s.limit.Throttled() }
 
 // WithFallback answers check queries no Answer names: fn reports whether it
 // knows sql (the demo answers every day's rendered query this way).
@@ -203,6 +214,11 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	target, body, aerr := awsjson.ReadRequest(r, targetPrefix)
 	if aerr == nil {
 		aerr = awsjson.Authenticate(r, body, "redshift-data", s.region, s.keys)
+	}
+	if aerr == nil {
+		if ok, _ := s.limit.Take(s.clock.Now()); !ok {
+			aerr = &awsjson.Error{Status: http.StatusBadRequest, Type: "ThrottlingException", Msg: "Rate exceeded"}
+		}
 	}
 	if aerr != nil {
 		awsjson.WriteError(w, aerr)
