@@ -75,13 +75,26 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
 	}
 	if len(cfg.Connections.Warehouses) > 0 {
-		clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, tune.Warehouse)
+		clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, warehouseOptions(tune, clock, st, log))
 		if err != nil {
 			return nil, nil, fmt.Errorf("warehouses: %w", err)
 		}
 		sensors[config.TypeSQL] = sensorsql.New(clients, clock)
 	}
 	return sensors, triggers, nil
+}
+
+// warehouseOptions are tune's warehouse options with each warehouse's one
+// shared budget, so its sql checks and its long-query watch spend a single
+// rate_limit (SPEC §13).
+func warehouseOptions(tune Tuning, clock clockwork.Clock, st *store.Store, log *slog.Logger) warehouse.Options {
+	o := tune.Warehouse
+	if o.Budget == nil {
+		o.Budget = func(w *config.Warehouse) *budget.Budget {
+			return budgetFor(clock, st, log, "warehouse "+w.Name, budget.Limit(w.RateLimit))
+		}
+	}
+	return o
 }
 
 // Fast is for simulators on loopback: short backoffs, few retries.

@@ -28,7 +28,7 @@ func newWatches(ctx context.Context, cfg *config.Config, st *store.Store, clock 
 	for _, w := range cfg.Watches {
 		ws[w.Warehouse] = cfg.Connections.Warehouses[w.Warehouse]
 	}
-	clients, err := warehouse.OpenAll(ctx, ws, tune.Warehouse)
+	clients, err := warehouse.OpenAll(ctx, ws, warehouseOptions(tune, clock, st, log))
 	if err != nil {
 		return nil, fmt.Errorf("watches: %w", err)
 	}
