@@ -130,7 +130,7 @@ type Budget struct {
 	wake    chan struct{}
 	granted [2]int64
 	waited  time.Duration
-	onGrant func(time.Time)
+	onGrant func(time.Time, Priority)
 }
 
 // New returns the budget of connection name; nil when limit is unset.
@@ -180,7 +180,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 			record := b.onGrant
 			b.mu.Unlock()
 			if record != nil {
-				record(now)
+				record(now, p)
 			}
 			return nil
 		}
@@ -288,9 +288,10 @@ func (b *Budget) Restore(grants []time.Time) {
 	b.expire(b.clock.Now())
 }
 
-// OnGrant sets a function called with the time of every grant, before the
-// call it grants is sent: the daemon records grants in the store with it.
-func (b *Budget) OnGrant(f func(at time.Time)) {
+// OnGrant sets a function called with the time and priority of every
+// grant, before the call it grants is sent: the daemon records grants in the
+// store with it.
+func (b *Budget) OnGrant(f func(at time.Time, p Priority)) {
 	if b == nil {
 		return
 	}

@@ -55,8 +55,6 @@ func TestLimitFigures(t *testing.T) {
 
 // grants runs n callers of priority p and returns when each was granted.
 func grants(t *testing.T, clk *clockwork.FakeClock, b *budget.Budget, n int, p budget.Priority) (func() []time.Time, *sync.WaitGroup) {
-	var mu sync.Mutex
-	var at []time.Time
 	var wg sync.WaitGroup
 	ctx := budget.WithPriority(context.Background(), p)
 	for range n {
@@ -65,20 +63,45 @@ func grants(t *testing.T, clk *clockwork.FakeClock, b *budget.Budget, n int, p b
 			defer wg.Done()
 			if err := b.Wait(ctx); err != nil {
 				t.Error(err)
-				return
 			}
-			mu.Lock()
-			at = append(at, clk.Now())
-			mu.Unlock()
 		}()
 	}
-	return func() []time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		out := append([]time.Time(nil), at...)
-		sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
-		return out
-	}, &wg
+	return func() []time.Time { return stamps(b, p) }, &wg
+}
+
+// stamped records, per budget, the time the budget itself stamped on each
+// grant: reading the fake clock after Wait returns would race the driver
+// moving it on.
+var stamped sync.Map // *budget.Budget -> *grantLog
+
+type grantLog struct {
+	mu sync.Mutex
+	at map[budget.Priority][]time.Time
+}
+
+// record makes b log its grants for stamps.
+func record(b *budget.Budget) {
+	g := &grantLog{at: map[budget.Priority][]time.Time{}}
+	stamped.Store(b, g)
+	b.OnGrant(func(at time.Time, p budget.Priority) {
+		g.mu.Lock()
+		g.at[p] = append(g.at[p], at)
+		g.mu.Unlock()
+	})
+}
+
+// stamps returns the grant times of priority p logged since record(b), in order.
+func stamps(b *budget.Budget, p budget.Priority) []time.Time {
+	v, ok := stamped.Load(b)
+	if !ok {
+		return nil
+	}
+	g := v.(*grantLog)
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	out := append([]time.Time(nil), g.at[p]...)
+	sort.Slice(out, func(i, j int) bool { return out[i].Before(out[j]) })
+	return out
 }
 
 // maxIn is the most grants in any interval of length per.
@@ -120,7 +143,7 @@ func TestNeverExceeded(t *testing.T) {
 	// after Wait returns may already see the next step of drive.
 	var mu sync.Mutex
 	var all []time.Time
-	b.OnGrant(func(at time.Time) { mu.Lock(); all = append(all, at); mu.Unlock() })
+	b.OnGrant(func(at time.Time, _ budget.Priority) { mu.Lock(); all = append(all, at); mu.Unlock() })
 	_, wg1 := grants(t, clk, b, 15, budget.Poll)
 	_, wg2 := grants(t, clk, b, 10, budget.Urgent)
 	var wg sync.WaitGroup
@@ -164,6 +187,7 @@ func TestUrgentFirstAndReserve(t *testing.T) {
 		t.Fatal("urgent call did not get the reserve:", err)
 	}
 	// Window full: an urgent caller waiting holds back later polls.
+	record(b)
 	urgent, wgU := grants(t, clk, b, 1, budget.Urgent)
 	clk.BlockUntilContext(ctx, 1)
 	polls, wgP := grants(t, clk, b, 1, budget.Poll)
@@ -228,7 +252,7 @@ func TestRestoreCarriesTheWindowOverARestart(t *testing.T) {
 	lim := budget.Limit{Requests: 10, Per: time.Minute}
 	first := budget.New("trocco", lim, clk)
 	var recorded []time.Time
-	first.OnGrant(func(at time.Time) { recorded = append(recorded, at) })
+	first.OnGrant(func(at time.Time, _ budget.Priority) { recorded = append(recorded, at) })
 	ctx := context.Background()
 	for range 9 {
 		if err := first.Wait(ctx); err != nil {

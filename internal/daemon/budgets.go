@@ -62,7 +62,7 @@ func budgetFor(clock clockwork.Clock, st *store.Store, log *slog.Logger, name st
 	b.Restore(grants)
 	var mu sync.Mutex
 	n := 0
-	b.OnGrant(func(at time.Time) {
+	b.OnGrant(func(at time.Time, _ budget.Priority) {
 		if err := st.RecordGrant(ctx, name, at); err != nil {
 			log.Warn("request budget: grant not recorded", "connection", name, "err", err)
 		}
