@@ -42,13 +42,27 @@ func TestChaosDays(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(*seedFlag, 11))
 	day1 := time.Date(2025, 3, 10, 0, 0, 0, 0, time.UTC)
+	// Simulated time starts running at the real instant the clock is made,
+	// at 7,200 simulated seconds per real second, so nothing slow may come
+	// between that instant and the daemon's first start: newHarnessOf makes
+	// the world (and with it the clock) only after building the binary,
+	// which takes seconds, i.e. simulated hours (a 10 s build used to put
+	// the first start at 20:00 of the first day, past every first-day
+	// timeout, or on the second day). What is left between the clock and
+	// the first start (setting up the simulators, writing the config) takes
+	// milliseconds; the scripted first day tolerates a first start as late
+	// as 14:00 (the first gate's timeout, 6.9 s of real time).
+	//
 	// Start after midnight of the first day: a first start before it would
 	// catch up the day before's 02:00 gate (SPEC §4 rule 1), an unscripted day.
-	clock, err := fastclock.New(day1.Add(15*time.Minute), time.Now(), daysSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := newHarnessOf(t, func() *World { return NewWorldOn(clock, *seedFlag) })
+	var clock *fastclock.Clock
+	h := newHarnessOf(t, func() *World {
+		var err error
+		if clock, err = fastclock.New(day1.Add(15*time.Minute), time.Now(), daysSpeed); err != nil {
+			t.Fatal(err)
+		}
+		return NewWorldOn(clock, *seedFlag)
+	})
 	h.d.Args = []string{"--fast-clock", clock.String()}
 	w := h.world
 	ctx := context.Background()
@@ -96,7 +110,7 @@ func TestChaosDays(t *testing.T) {
 		slackHours += []int{4, 3, 4}[i%3]
 	}
 
-	began := time.Now()
+	began, firstStart := time.Now(), clock.Now()
 	if err := h.d.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -175,9 +189,9 @@ func TestChaosDays(t *testing.T) {
 	}
 	gf := w.Glue.Requests().Faults
 	slackReq, slackFaulted := w.Slack.Stats()
-	t.Logf("seed %d: %d simulated days (last kill at %s), %d pipelines, %d runs, %d transitions; %d kills, %d trigger_unknown reruns; "+
+	t.Logf("seed %d: %d simulated days (first start at %s, last kill at %s), %d pipelines, %d runs, %d transitions; %d kills, %d trigger_unknown reruns; "+
 		"faults: glue %v, trocco %v, airflow %v, slack %d of %d requests (%d simulated hours down); %d notices %v; wall %s",
-		*seedFlag, days, simAtLastKill.Format("01-02 15:04"), len(ps), len(hs), transitions, kills, repairs,
+		*seedFlag, days, firstStart.Format("01-02 15:04"), simAtLastKill.Format("01-02 15:04"), len(ps), len(hs), transitions, kills, repairs,
 		gf, w.Trocco.FaultCounts(), w.Airflow.Faults(), slackFaulted, slackReq, slackHours, len(ns), kinds, wall.Round(time.Second))
 }
 
