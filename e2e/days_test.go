@@ -141,6 +141,13 @@ func TestChaosDays(t *testing.T) {
 	// Every scripted run ends by 14:00 (gate + timeout); the next gate
 	// opens at 02:00 the day after, and the daemon must be stopped before.
 	h.waitSettledBy(clock, lastDay.Add(14*time.Hour), lastDay.Add(24*time.Hour))
+	// A kill reruns the unknown outcomes the kill before left, which the
+	// daemon reports once it is up again; the last kill's are rerun here,
+	// the daemon up (a rerun from another process, as `sekisho rerun`).
+	if n := repairUnknown(t, st, cfg, gs, clock.Now()); n > 0 {
+		repairs += n
+		h.waitSettledBy(clock, clock.Now(), lastDay.Add(24*time.Hour))
+	}
 	// The last start may be too young to have its signal handler yet.
 	if err := h.d.WaitReady(10 * time.Second); err != nil {
 		t.Fatal(err)
@@ -226,7 +233,8 @@ func (h *heldClock) start(speed float64) (*fastclock.Clock, error) {
 
 // repairUnknown does what an operator does after a trigger_outcome_unknown
 // notice (the daemon died between a TROCCO POST and its answer): rerun the
-// day. It runs while the daemon is down and says how many it reran.
+// day. It runs while the daemon is down, or once after the chaos phase
+// with the daemon up, and says how many it reran.
 func repairUnknown(t *testing.T, st *store.Store, cfg *config.Config, gs []Group, now time.Time) int {
 	t.Helper()
 	ctx := context.Background()
