@@ -15,6 +15,7 @@ type NoticeSubject struct {
 	ExternalID string // the upstream run's id (upstream_failed, an upstream's long_running)
 	Date       string // the logical date (digest)
 	Message    string // the error text (config_invalid)
+	Watch      string // the watch (long_query, long_query_ended); ExternalID is the query's key
 }
 
 // NoticeKey is the dedupe key of a notice: the outbox keeps one notice per
@@ -29,6 +30,7 @@ type NoticeSubject struct {
 //	delay, at_risk, timed_out, recovery           <kind>:<run>        (once per run, over all attempts)
 //	digest           digest:<date>
 //	config_invalid   config_invalid:<first 8 bytes of sha256(message), hex>
+//	long_query, long_query_ended  <kind>:<watch>:<query key>      (once per query a watch alerted about)
 func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 	run := strconv.FormatInt(s.Run, 10)
 	attempt := strconv.Itoa(s.Attempt)
@@ -47,6 +49,8 @@ func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 	case NoticeConfigInvalid:
 		sum := sha256.Sum256([]byte(s.Message))
 		return join(kind, fmt.Sprintf("%x", sum[:8]))
+	case NoticeLongQuery, NoticeLongQueryEnded:
+		return join(kind, s.Watch, s.ExternalID)
 	default: // delay, at_risk, timed_out, recovery
 		return join(kind, run)
 	}

@@ -41,6 +41,8 @@ func TestNoticeKeyFormats(t *testing.T) {
 		{"digest", NoticeDigest, NoticeSubject{Date: "2026-11-21"}, "digest:2026-11-21"},
 		{"config invalid", NoticeConfigInvalid, NoticeSubject{Message: msg}, fmt.Sprintf("config_invalid:%x", sum[:8])},
 		{"config invalid, literal", NoticeConfigInvalid, NoticeSubject{Message: "x"}, "config_invalid:2d711642b726b044"},
+		{"long query", NoticeLongQuery, NoticeSubject{Watch: "long_queries", ExternalID: "4711"}, "long_query:long_queries:4711"},
+		{"long query ended", NoticeLongQueryEnded, NoticeSubject{Watch: "w", ExternalID: "123@2026-11-21T01:02:03.5Z"}, "long_query_ended:w:123@2026-11-21T01:02:03.5Z"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

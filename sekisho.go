@@ -308,6 +308,10 @@ const (
 	NoticeDigest         NoticeKind = "digest"
 	NoticeConfigInvalid  NoticeKind = "config_invalid"
 	NoticeTriggerUnknown NoticeKind = "trigger_unknown"
+	// NoticeLongQuery: a warehouse query runs past a watch's threshold
+	// (SPEC §15); NoticeLongQueryEnded replies in its thread when it ends.
+	NoticeLongQuery      NoticeKind = "long_query"
+	NoticeLongQueryEnded NoticeKind = "long_query_ended"
 )
 
 // NoticeKinds lists the kinds a pipeline's notify.on may name.
@@ -348,6 +352,14 @@ type NoticeFacts struct {
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
+	// Query notices (long_query): the watch, the query's user and pid, the
+	// mention and the time zone the start time is shown in.
+	Watch     string `json:"watch,omitempty"`
+	Warehouse string `json:"warehouse,omitempty"`
+	User      string `json:"user,omitempty"`
+	PID       string `json:"pid,omitempty"`
+	Mention   string `json:"mention,omitempty"`
+	TimeZone  string `json:"time_zone,omitempty"`
 }
 
 // Clock is the time source every component takes, so tests can run a week

@@ -38,11 +38,13 @@ type Config struct {
 	Timezone    string
 	Location    *time.Location // Timezone, loaded; UTC by default
 	Store       Store
+	HA          HA
 	Server      Server
 	Connections Connections
 	Slack       Slack
 	Lineage     Lineage
 	Pipelines   []*Pipeline
+	Watches     []*Watch // standing watches (SPEC §15), not gates
 }
 
 // Pipeline returns the pipeline with the given name, or nil.
@@ -55,9 +57,17 @@ func (c *Config) Pipeline(name string) *Pipeline {
 	return nil
 }
 
-// Store configures the SQLite store.
+// Store configures the store.
 type Store struct {
-	Path string // default sekisho.db
+	Path string // a SQLite file (default sekisho.db) or a postgres:// URL
+}
+
+// HA configures the leader lease of replicas sharing a PostgreSQL store
+// (SPEC §14).
+type HA struct {
+	// Lease is how long a leader's lease runs; it renews every third of
+	// it, and a replica takes over this long after a leader dies.
+	Lease time.Duration // default 6s
 }
 
 // Server configures the HTTP server.
@@ -73,6 +83,8 @@ type Connections struct {
 	Glue    *Glue
 	Trocco  *Trocco
 	Airflow map[string]*Airflow
+	// Warehouses are SQL warehouses for sql upstreams and watches (SPEC §15).
+	Warehouses map[string]*Warehouse
 }
 
 // Glue configures the AWS Glue client; credentials come from the default chain.
@@ -150,6 +162,11 @@ type Upstream struct {
 	Connection           string `json:"connection,omitempty"`
 	DagID                string `json:"dag_id,omitempty"`
 	Pipeline             string `json:"pipeline,omitempty"`
+	Warehouse            string `json:"warehouse,omitempty"` // sql
+	Query                string `json:"query,omitempty"`     // sql: a template until Rendered
+	// Rendered is set in a run's snapshot, whose Query is rendered for its
+	// logical date (SpecFor).
+	Rendered bool `json:"rendered,omitempty"`
 }
 
 // SLO is a pipeline's service level objective.
@@ -194,7 +211,7 @@ const (
 )
 
 // SensorTypes lists every upstream type.
-var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline}
+var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline, TypeSQL}
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
@@ -213,6 +230,10 @@ func (u Upstream) Resource() sekisho.Resource {
 		return sekisho.Resource{Type: u.Type, ID: itoa(u.PipelineDefinitionID)}
 	case TypeAirflowDag:
 		return sekisho.Resource{Type: u.Type, Connection: u.Connection, ID: u.DagID}
+	case TypeSQL:
+		// One query per (warehouse, rendered query) per interval: the ID is
+		// the query as the run's snapshot rendered it (SpecFor).
+		return sekisho.Resource{Type: u.Type, Connection: u.Warehouse, ID: u.Query}
 	}
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
 }

@@ -66,6 +66,10 @@ var invalidCases = []struct {
 		`durations.yaml:7:5: pipelines[0].poke_interval: duration "500ms" is below the minimum 1s`,
 		`durations.yaml:8:5: pipelines[0].max_duration: duration "-1h" is below the minimum 0s`,
 	}},
+	{"ha_lease", []string{
+		`ha_lease.yaml:3:3: ha.lease: duration "500ms" is below the minimum 1s`,
+		`ha_lease.yaml:4:3: ha.renew: unknown key "renew"`,
+	}},
 	{"empty", []string{
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},
@@ -93,7 +97,7 @@ var invalidCases = []struct {
 		`missing_required.yaml:3:5: pipelines[0].upstreams: is required; list what this pipeline waits for`,
 		`missing_required.yaml:7:9: pipelines[1].upstreams[0].name: is required; a name the condition can use`,
 		`missing_required.yaml:8:9: pipelines[1].upstreams[0].pipeline: unknown pipeline "a" (did you mean "b"?)`,
-		`missing_required.yaml:9:9: pipelines[1].upstreams[1].type: is required (glue_job, glue_workflow, trocco_job, trocco_workflow, airflow_dag, pipeline)`,
+		`missing_required.yaml:9:9: pipelines[1].upstreams[1].type: is required (glue_job, glue_workflow, trocco_job, trocco_workflow, airflow_dag, pipeline, sql)`,
 	}},
 	{"no_pipelines", []string{
 		`no_pipelines.yaml:1:1: pipelines: is required; declare at least one pipeline`,

@@ -13,6 +13,7 @@ var upstreamFields = map[string][]string{
 	TypeTroccoWorkflow: {"pipeline_definition_id"},
 	TypeAirflowDag:     {"connection", "dag_id"},
 	TypePipeline:       {"pipeline"},
+	TypeSQL:            {"warehouse", "query"},
 }
 
 // KnownKeys lists the keys the parser accepts at each level of
@@ -20,11 +21,12 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                         {"version", "timezone", "defaults", "store", "server", "connections", "slack", "lineage", "pipelines"},
+	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches"},
 	"defaults":                 pipelineKeys[1:],
 	"store":                    {"path"},
+	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
-	"connections":              {"glue", "trocco", "airflow"},
+	"connections":              {"glue", "trocco", "airflow", "warehouses"},
 	"connections.glue":         {"region", "endpoint", "rate_limit"},
 	"connections.trocco":       {"base_url", "api_key", "rate_limit"},
 	"connections.airflow.*":    {"base_url", "api_version", "auth", "username", "password", "token", "rate_limit"},
@@ -33,10 +35,14 @@ var KnownKeys = map[string][]string{
 	"lineage":                  {"url", "namespace", "auth", "token"},
 	"pipelines[]":              pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
-		"pipeline_definition_id", "connection", "dag_id", "pipeline"},
+		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
 		"pipeline_definition_id", "retry_unknown", "trace_context"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on"},
+	"connections.warehouses.*": {"type", "dsn", "region", "workgroup_name", "cluster_identifier",
+		"database", "db_user", "secret_arn", "project", "location", "endpoint", "rate_limit"},
+	"watches[]":        {"name", "type", "warehouse", "threshold", "interval", "exclude_users", "notify"},
+	"watches[].notify": {"channel", "mention"},
 }

@@ -23,6 +23,7 @@ const (
 	DefaultPokeInterval = 60 * time.Second
 	DefaultTimeout      = 6 * time.Hour
 	DefaultStorePath    = "sekisho.db"
+	DefaultLease        = 6 * time.Second
 	DefaultListen       = ":8080"
 	DefaultLanguage     = "ja"
 	DefaultTroccoURL    = "https://trocco.io"
@@ -154,6 +155,7 @@ func (d *decoder) parse(data []byte) *Config {
 		}
 	}
 	cfg.Store = d.store(f)
+	cfg.HA = d.ha(f)
 	cfg.Server = d.server(f)
 	cfg.Connections = d.connections(f)
 	cfg.Slack = d.slack(f)
@@ -186,6 +188,7 @@ func (d *decoder) parse(data []byte) *Config {
 	}
 	d.checkGraph(cfg, metas)
 	d.checkSlack(cfg, f)
+	d.watches(cfg, f)
 	return cfg
 }
 
@@ -219,6 +222,16 @@ func (d *decoder) store(root *fields) Store {
 		s.Path = p
 	}
 	return s
+}
+
+func (d *decoder) ha(root *fields) HA {
+	h := HA{Lease: DefaultLease}
+	if v, ok := root.get("ha"); ok {
+		if f := d.mapping(v, KnownKeys["ha"], nil); f != nil {
+			h.Lease = d.duration(f, "lease", DefaultLease, time.Second)
+		}
+	}
+	return h
 }
 
 func (d *decoder) server(root *fields) Server {
@@ -279,6 +292,9 @@ func (d *decoder) connections(root *fields) Connections {
 				c.Airflow[name] = a
 			}
 		}
+	}
+	if wv, ok := f.get("warehouses"); ok {
+		c.Warehouses = d.warehouses(wv)
 	}
 	return c
 }

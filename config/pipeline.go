@@ -131,7 +131,7 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	var names []string
 	seen := map[string]int{}
 	for _, it := range items {
-		u, nv := d.upstream(cfg, it, m)
+		u, nv := d.upstream(cfg, p, it, m)
 		if u.Name == "" || !namePattern.MatchString(u.Name) {
 			namesOK = false
 			continue
@@ -147,7 +147,7 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	return names, namesOK
 }
 
-func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val) {
+func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (Upstream, val) {
 	var u Upstream
 	f := d.mapping(it, KnownKeys["pipelines[].upstreams[]"], nil)
 	if f == nil {
@@ -204,6 +204,8 @@ func (d *decoder) upstream(cfg *Config, it val, m *pipelineMeta) (Upstream, val)
 		if u.Pipeline != "" {
 			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv})
 		}
+	case TypeSQL:
+		d.sqlUpstream(cfg, p, f, &u)
 	}
 	return u, nv
 }
@@ -232,17 +234,21 @@ func (d *decoder) airflowConnection(cfg *Config, f *fields) string {
 	if _, known := cfg.Connections.Airflow[name]; known {
 		return name
 	}
-	all := slices.Sorted(maps.Keys(cfg.Connections.Airflow))
-	msg := fmt.Sprintf("unknown connection %q", name)
-	if s := condition.Suggest(name, all); s != "" {
-		msg += fmt.Sprintf(" (did you mean %q?)", s)
-	} else if len(all) == 0 {
-		msg += "; declare it under connections.airflow"
-	} else {
-		msg += fmt.Sprintf(" (declared: %s)", strings.Join(all, ", "))
-	}
-	d.fail(v, "%s", msg)
+	d.fail(v, "%s", unknownName("connection", name, "connections.airflow", slices.Sorted(maps.Keys(cfg.Connections.Airflow))))
 	return name
+}
+
+// unknownName says a name is not among the declared ones (all, sorted),
+// with a suggestion, the declared names, or where to declare it.
+func unknownName(what, name, where string, all []string) string {
+	msg := fmt.Sprintf("unknown %s %q", what, name)
+	if s := condition.Suggest(name, all); s != "" {
+		return msg + fmt.Sprintf(" (did you mean %q?)", s)
+	}
+	if len(all) == 0 {
+		return msg + "; declare it under " + where
+	}
+	return msg + fmt.Sprintf(" (declared: %s)", strings.Join(all, ", "))
 }
 
 var noticeAliases = map[string][]sekisho.NoticeKind{

@@ -14,6 +14,7 @@ var schemaObjects = map[string]string{
 	"":                         "",
 	"defaults":                 "definitions/defaults",
 	"store":                    "properties/store",
+	"ha":                       "properties/ha",
 	"server":                   "properties/server",
 	"connections":              "properties/connections",
 	"connections.glue":         "properties/connections/properties/glue",
@@ -28,6 +29,9 @@ var schemaObjects = map[string]string{
 	"pipelines[].slo":          "definitions/slo",
 	"pipelines[].sla":          "definitions/sla",
 	"pipelines[].notify":       "definitions/notify",
+	"connections.warehouses.*": "definitions/warehouse",
+	"watches[]":                "definitions/watch",
+	"watches[].notify":         "definitions/watch/properties/notify",
 }
 
 // TestSchemaMatchesParser keeps the JSON Schema editors use in step with

@@ -115,6 +115,7 @@ func (w *World) planDay(date string) {
 	rng := rand.New(rand.NewPCG(w.seed, dayNumber(date)))
 	jit := func(maxMin int) time.Duration { return time.Duration(rng.IntN(maxMin+1)) * time.Minute }
 	inc := IncidentOn(date, w.seed)
+	w.planWarehouse(date)
 
 	// Glue: the nightly RDS export and the hegel workflow.
 	if inc == GlueFailure {

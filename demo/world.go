@@ -22,6 +22,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/sim/world"
@@ -52,6 +53,7 @@ type World struct {
 	Composer *airflowsim.Server // composer-prod: the DAGs sekisho triggers
 	Legacy   *airflowsim.Server // composer-legacy: an upstream DAG
 	Slack    *slacksim.Sim
+	Redshift *redshiftsim.Sim // the warehouse: data-quality checks and long queries
 
 	seed     uint64
 	log      *slog.Logger
@@ -67,7 +69,7 @@ type World struct {
 
 // URLs are the simulators' loopback addresses.
 type URLs struct {
-	Glue, Trocco, Composer, Legacy, SlackWebhook string
+	Glue, Trocco, Composer, Legacy, SlackWebhook, Redshift string
 }
 
 // action is something the world does at a moment: push an event, change a
@@ -94,13 +96,13 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	if o.OnSlack != nil {
 		slackOpts = append(slackOpts, slacksim.WithOnMessage(o.OnSlack))
 	}
-	w.sims, err = world.New(world.Options{Clock: clock, Slack: slackOpts, Airflow: []world.Airflow{
+	w.sims, err = world.New(world.Options{Clock: clock, Slack: slackOpts, Redshift: w.warehouseOptions(), Airflow: []world.Airflow{
 		{Connection: "composer-prod", Deployment: "composer-prod", Version: "v1"},
 		{Connection: "composer-legacy", Deployment: "composer-legacy", Version: "v1"}}})
 	if err != nil {
 		return nil, fmt.Errorf("demo: %w", err)
 	}
-	w.Glue, w.Trocco, w.Slack = w.sims.Glue, w.sims.Trocco, w.sims.Slack
+	w.Glue, w.Trocco, w.Slack, w.Redshift = w.sims.Glue, w.sims.Trocco, w.sims.Slack, w.sims.Redshift
 	w.Composer, w.Legacy = w.sims.Airflow["composer-prod"], w.sims.Airflow["composer-legacy"]
 	w.Glue.AddJob(GlueJob)
 	w.Glue.AddWorkflow(GlueWorkflow)
@@ -111,6 +113,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	w.Composer.AddDAG(DagQuality, airflowsim.DAG{Duration: 30 * time.Minute})
 	w.Composer.AddDAG(DagReverseETL, airflowsim.DAG{Duration: 25 * time.Minute})
 	w.Legacy.AddDAG(DagExportDone, airflowsim.DAG{Duration: 15 * time.Minute})
+	w.addWarehouse()
 	return w, nil
 }
 
@@ -118,7 +121,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 func (w *World) URLs() URLs {
 	u := w.sims.URLs
 	return URLs{Glue: u.Glue, Trocco: u.Trocco, Composer: u.Airflow["composer-prod"], Legacy: u.Airflow["composer-legacy"],
-		SlackWebhook: u.SlackWebhook()}
+		SlackWebhook: u.SlackWebhook(), Redshift: u.Redshift}
 }
 
 // Close stops the simulators' servers.

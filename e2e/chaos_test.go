@@ -18,6 +18,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 var chaosFull = flag.Bool("chaos.full", false, "run the full chaos script (110 SIGKILLs, 30 pipelines; several minutes)")
@@ -128,22 +129,18 @@ func TestChaos(t *testing.T) {
 		t.Error(err)
 	}
 
-	hs, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hs) != len(ps) {
-		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
-	}
-	reportProblems(t, "history", CheckPaths(hs))
-	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
-	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
+	hs := h.checkRuns(st, ps, dagOf, defOf)
 	ns, err := st.AllNotices(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	msgs := w.Slack.Messages()
 	reportProblems(t, "notices", CheckNoticesOnce(ns, msgs))
+	incs, err := st.Incidents(ctx, store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reportProblems(t, "incidents", CheckIncidents(incs, hs, ns))
 	reportProblems(t, "slo", h.checkSLO(cfg, date, deadline, dagOf))
 	h.checkNoSecrets()
 	kinds := h.noticeKinds(ns)

@@ -24,6 +24,7 @@ type Daemon struct {
 	Listen  string // 127.0.0.1:port
 	Env     []string
 	Args    []string // more flags for `sekisho run`, e.g. the test-only --fast-clock
+	DB      string   // the store; empty: sekisho.db in Dir (a postgres:// URL for replicas)
 	Starts  int      // how many times the daemon was started
 	logFile *os.File
 	log     *logHook
@@ -110,7 +111,11 @@ func (d *Daemon) Start() error {
 		return errors.New("daemon already running")
 	}
 	fmt.Fprintf(d.logFile, "=== start %d at %s\n", d.Starts+1, time.Now().UTC().Format(time.RFC3339Nano))
-	cmd := exec.Command(d.Bin, "run", "-c", d.ConfigPath(), "--db", d.DBPath(), "--listen", d.Listen)
+	db := d.DB
+	if db == "" {
+		db = d.DBPath()
+	}
+	cmd := exec.Command(d.Bin, "run", "-c", d.ConfigPath(), "--db", db, "--listen", d.Listen)
 	cmd.Args = append(cmd.Args, d.Args...)
 	cmd.Env = append(os.Environ(), d.Env...)
 	cmd.Stdout = d.log
@@ -180,6 +185,16 @@ func (d *Daemon) Kill() error { return d.signalAndWait(syscall.SIGKILL, 5*time.S
 
 // Stop sends SIGTERM and waits for the clean shutdown; it reports a non-zero exit.
 func (d *Daemon) Stop() error { return d.signalAndWait(syscall.SIGTERM, 15*time.Second) }
+
+// Signal sends sig (SIGSTOP, SIGCONT: a paused replica) without waiting.
+func (d *Daemon) Signal(sig syscall.Signal) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cmd == nil {
+		return errors.New("daemon not running")
+	}
+	return d.cmd.Process.Signal(sig)
+}
 
 // HUP asks the daemon to reload its config.
 func (d *Daemon) HUP() error {

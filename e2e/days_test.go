@@ -183,6 +183,12 @@ func TestChaosDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	reportProblems(t, "notices", CheckNoticesOnce(ns, w.Slack.Messages()))
+	incs, err := st.Incidents(ctx, store.IncidentFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Against every run: an incident of the unscripted day has its runs too.
+	reportProblems(t, "incidents", CheckIncidents(incs, all, ns))
 	reportProblems(t, "slo", h.checkDaysSLO(cfg, clock.Now(), gs, dayOf(0), lastDay))
 	h.checkNoSecrets()
 	kinds := h.noticeKinds(ns)

@@ -98,36 +98,15 @@ func TestKillAroundTrigger(t *testing.T) {
 	if err := h.d.Stop(); err != nil {
 		t.Error(err)
 	}
-	hs, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(hs) != len(ps) {
-		t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
-	}
-	reportProblems(t, "history", CheckPaths(hs))
+	hs := h.checkRuns(st, ps, dagOf, defOf)
 	trig := w.Airflow.Triggers()
-	reportProblems(t, "airflow", CheckAirflowOnce(hs, trig, dagOf))
-	reportProblems(t, "trocco", CheckTroccoOnce(hs, w.Trocco.PipelineJobs, defOf))
 	if n := len(w.Airflow.InvalidRequests()); n != 0 {
 		t.Errorf("airflow saw %d requests off the OpenAPI document: %+v", n, w.Airflow.InvalidRequests()[0])
 	}
 	// Every attempt ends as it should: Airflow ones succeed (409 makes a
 	// repeat harmless), TROCCO ones succeed or fail as unknown.
-	var attempts, unknown, conflicts int
-	for _, h := range hs {
-		for _, a := range h.Attempts() {
-			attempts++
-			state, reason := a.End()
-			switch {
-			case state == sekisho.StateSucceeded:
-			case defOf[h.Run.Pipeline] != 0 && state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown:
-				unknown++
-			default:
-				t.Errorf("%s attempt %d ended %s (%s): %s", h.Run.Pipeline, a.N, state, reason, h.Run.Message)
-			}
-		}
-	}
+	attempts, unknown := checkAttemptEnds(t, hs, defOf)
+	conflicts := 0
 	for _, tr := range trig {
 		if tr.Status == 409 {
 			conflicts++

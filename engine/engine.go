@@ -15,6 +15,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/pollplan"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -55,6 +56,9 @@ type Options struct {
 	Sync bool
 	// Seed seeds the jitter (0: random).
 	Seed uint64
+	// Elector, when set, lets gocron run gate jobs only while it answers
+	// that this replica leads (ha.Elector; SPEC §14).
+	Elector gocron.Elector
 }
 
 // Engine runs the gates of one configuration.
@@ -69,8 +73,9 @@ type Engine struct {
 	sem     chan struct{} // bounds the requests under way
 	wg      sync.WaitGroup
 	poller  *poller
-	results resultQueue // answers of requests, for the loop
-	dirty   atomic.Bool // the store changed behind the loop's records
+	planner *pollplan.Planner // when each resource is checked next (SPEC §13)
+	results resultQueue       // answers of requests, for the loop
+	dirty   atomic.Bool       // the store changed behind the loop's records
 	rngMu   sync.Mutex
 	rng     *rand.Rand
 
@@ -79,6 +84,7 @@ type Engine struct {
 	gate    gateClock                // when each pipeline's next gate fires
 	demand  demandPlan               // what the waiting runs wait on
 	history map[string]*historyStats // per pipeline, for at_risk
+	inc     incidentView             // the open incidents (SPEC §17)
 	pass    passState                // what a pass leaves for the next
 }
 
@@ -126,6 +132,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}
 	e.poller = newPoller(e)
+	e.planner = pollplan.NewPlanner(opts.Store, cfg)
 	e.cfg.Store(cfg)
 	e.SetAdapters(opts.Sensors, opts.Triggers)
 	return e, nil
@@ -154,6 +161,7 @@ func (e *Engine) Config() *config.Config { return e.cfg.Load() }
 // rule 6), because each run carries its own snapshot.
 func (e *Engine) SetConfig(cfg *config.Config) {
 	e.cfg.Store(cfg)
+	e.planner.SetConfig(cfg)
 	e.Kick()
 }
 
@@ -168,7 +176,11 @@ func (e *Engine) Kick() {
 // Run opens gates on their schedules and reconciles open runs until ctx ends.
 // It waits for requests under way before it returns.
 func (e *Engine) Run(ctx context.Context) error {
-	sched, err := gocron.NewScheduler(gocron.WithClock(e.clock))
+	schedOpts := []gocron.SchedulerOption{gocron.WithClock(e.clock)}
+	if e.opts.Elector != nil {
+		schedOpts = append(schedOpts, gocron.WithDistributedElector(e.opts.Elector))
+	}
+	sched, err := gocron.NewScheduler(schedOpts...)
 	if err != nil {
 		return fmt.Errorf("engine: scheduler: %w", err)
 	}
@@ -264,17 +276,16 @@ func (e *Engine) spawnThen(ctx context.Context, fn func(context.Context) bool) {
 	}()
 }
 
-// jitterDown shortens d by up to the jitter share: polls of many resources
-// spread out, and no upstream waits longer than its poke interval between
-// checks, so a gate's latency stays within one interval.
-func (e *Engine) jitterDown(d time.Duration) time.Duration {
+// spread is a random share of d, up to the jitter share: the delay that
+// spreads the polls of many resources out.
+func (e *Engine) spread(d time.Duration) time.Duration {
 	if e.opts.Jitter <= 0 || d <= 0 {
-		return d
+		return 0
 	}
 	e.rngMu.Lock()
 	f := e.rng.Float64() * e.opts.Jitter
 	e.rngMu.Unlock()
-	return d - time.Duration(float64(d)*f)
+	return time.Duration(float64(d) * f)
 }
 
 func (e *Engine) jitter(d time.Duration) time.Duration {

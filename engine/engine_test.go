@@ -246,9 +246,15 @@ func TestThreeDaysOfAChain(t *testing.T) {
 	}
 	wantNotices := []string{
 		"a 02 upstream_failed hegel_export jr_2 Connection refused @02 02:20",
+		// SPEC §17: the failed export run is an incident, a the affected.
+		" 02 incident_opened job:glue_job:hegel-rds-export#jr_2 @02 02:20",
 		"a 02 recovery @02 04:10",
+		" 02 incident_resolved job:glue_job:hegel-rds-export#jr_2 @02 04:10",
+		// Day 3: a is late on its own (the cause); b and c wait on it.
 		"a 03 delay @03 06:00",
+		" 03 incident_opened run:a#2026-11-03 @03 06:00",
 		"b 03 delay @03 06:00",
+		" 03 incident_updated run:a#2026-11-03 joined c @03 06:00",
 		"c 03 delay @03 06:00",
 		"a 03 timed_out @03 08:00",
 		"b 03 upstream_failed a a/2026-11-03#1 a is timed_out: the condition did not hold before the timeout @03 08:00",
@@ -276,6 +282,12 @@ func (h *harness) notices() []string {
 		for _, f := range []string{n.Facts.Upstream, n.Facts.ExternalID, n.Facts.Message} {
 			if f != "" && n.Kind == sekisho.NoticeUpstreamFailed {
 				line += " " + f
+			}
+		}
+		if n.Facts.Incident != "" {
+			line += " " + n.Facts.Incident
+			if n.Facts.Reason != "" {
+				line += " " + n.Facts.Reason + " " + n.Facts.Upstream
 			}
 		}
 		out = append(out, line+" @"+n.CreatedAt.In(tokyo).Format("02 15:04"))

@@ -76,13 +76,13 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		switch ef.kind {
 		case effRetryLater:
 			rec.retry = e.backoff(rec.retry, now)
-			e.log.Warn("trigger failed, will retry", "pipeline", r.Pipeline, "date", r.LogicalDate,
+			e.log.Warn("trigger failed, will retry", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
 				"retry_at", rec.retry.at, "err", ef.err)
 		case effFollowLater:
 			rec.followAt = now.Add(e.jitter(p.PokeInterval))
 		case effRecord:
 			if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, ef.obs); err != nil {
-				e.log.Error("record observation", "pipeline", r.Pipeline, "upstream", ef.obs.Upstream, "err", err)
+				e.log.Error("record observation", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "upstream", ef.obs.Upstream, "err", err)
 				continue
 			}
 			if rec.recorded == nil {
@@ -91,7 +91,10 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 			rec.recorded[ef.obs.Upstream] = ef.obs
 		}
 	}
-	notices := st.Notices
+	notices, err := e.unqueued(ctx, rec, st.Notices)
+	if err != nil {
+		return err
+	}
 	switch {
 	case st.Event != "" || !st.Patch.empty():
 		if st.Recovery {
@@ -110,7 +113,13 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 				return err
 			}
 		}
-		got, err := e.apply(ctx, r, nextRun(r, st.Patch, to, now), now, store.Step{Reason: st.Reason, Detail: st.Detail, Notices: notices})
+		changes, open, err := e.fold(ctx, rec, notices, now)
+		if err != nil {
+			return err
+		}
+		got, err := e.apply(ctx, r, nextRun(r, st.Patch, to, now), now,
+			store.Step{Reason: st.Reason, Detail: st.Detail, Notices: notices, Incidents: changes})
+		e.incidentsWritten(open, err, got)
 		if err != nil {
 			return err
 		}
@@ -123,15 +132,20 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		}
 		r = got
 	case len(notices) > 0:
-		added := false
-		for _, n := range notices {
-			ok, err := e.st.AddNotice(ctx, n)
-			if err != nil {
-				return err
-			}
-			added = added || ok
+		// Notices no state change carries (delay, at_risk, long_running, a
+		// second failed upstream while blocked) go in with their incident
+		// changes, so the sender never sees one before the membership that
+		// groups it.
+		changes, open, err := e.fold(ctx, rec, notices, now)
+		if err != nil {
+			return err
 		}
-		if !added {
+		added, err := e.st.AddNoticesWithIncidents(ctx, notices, changes, now)
+		e.incidentsWritten(open, err, r)
+		if err != nil {
+			return err
+		}
+		if added == 0 {
 			notices = nil // all there already: nobody to wake
 		}
 	}

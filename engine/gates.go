@@ -108,7 +108,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 		TimeoutAt:   fireAt.Add(p.Timeout).UTC(),
 		Deadline:    p.Deadline(date),
 		RecoverBy:   p.RecoverBy(date),
-		Spec:        p.Spec(),
+		Spec:        p.SpecFor(date, fireAt),
 	}
 	run, created, err := e.st.OpenGate(ctx, r, map[string]any{"schedule": p.Schedule, "timezone": p.Timezone})
 	if err != nil {
@@ -116,7 +116,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 	}
 	if created {
 		e.remember(run)
-		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "run", run.ID)
+		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition("", sekisho.StateWaiting)
 		}

@@ -38,7 +38,7 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.TimeoutAt = now.Add(p.Timeout)
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
-	next.Spec = p.Spec()
+	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
 	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }

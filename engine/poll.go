@@ -60,21 +60,37 @@ func (p *poller) drainChanged() map[string]bool {
 }
 
 // plan replaces the set of polled resources with the pass's demand (when
-// replan says the demand changed) and returns the resources due now.
-func (p *poller) plan(want map[string]demand, now time.Time, replan bool) []*resource {
+// replan says the demand changed) and returns the resources due now. When
+// it dropped resources no run waits on any more, it has the planner forget
+// their published next checks (after unlocking: that is store I/O).
+func (p *poller) plan(ctx context.Context, want map[string]demand, now time.Time, replan bool) []*resource {
+	due, dropped := p.planLocked(want, now, replan)
+	if dropped {
+		keep := make(map[string]bool, len(want))
+		for key := range want {
+			keep[key] = true
+		}
+		if err := p.e.planner.Keep(ctx, keep); err != nil {
+			p.e.log.Warn("forget next checks", "err", err)
+		}
+	}
+	return due
+}
+
+func (p *poller) planLocked(want map[string]demand, now time.Time, replan bool) (due []*resource, dropped bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !replan && (p.soonest.IsZero() || now.Before(p.soonest)) {
-		return nil
+		return nil, false
 	}
 	if replan {
 		for key := range p.res {
 			if _, ok := want[key]; !ok {
 				delete(p.res, key)
+				dropped = true
 			}
 		}
 	}
-	var due []*resource
 	p.soonest = time.Time{}
 	for key, d := range want {
 		rs, ok := p.res[key]
@@ -99,7 +115,7 @@ func (p *poller) plan(want map[string]demand, now time.Time, replan bool) []*res
 		}
 		p.earlier(rs.nextDue)
 	}
-	return due
+	return due, dropped
 }
 
 // earlier lowers soonest to t. Callers hold p.mu.
@@ -151,10 +167,13 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 		}
 		e.opts.Metrics.SensorCheck(r.Type, outcome, end.Sub(start))
 	}
+	// The planner reads the resource's history and publishes its answer
+	// (store I/O): outside p.mu.
+	planned := e.planner.Next(ctx, r, interval, end)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs.inflight = false
-	rs.nextDue = p.nextDue(rs, end)
+	rs.nextDue = p.nextDue(rs, end, planned)
 	p.earlier(rs.nextDue)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -180,10 +199,17 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 }
 
 // nextDue is when a resource that has just been polled falls due again:
-// the one answer to "when is this resource polled next", kept here so a
-// scheduler with budgets can replace it. Callers hold p.mu.
-func (p *poller) nextDue(rs *resource, now time.Time) time.Time {
-	return now.Add(p.e.jitterDown(rs.interval))
+// the one answer to "when is this resource polled next". planned is the
+// planner's answer (SPEC §13: dense near the resource's usual finish,
+// sparse far from it, within its connection's budget); it is never sooner
+// than the poke interval, and the jitter only delays it, by up to its share
+// of the interval, so resources polled together drift apart without any
+// being checked more often than its poke_interval. Callers hold p.mu.
+func (p *poller) nextDue(rs *resource, now, planned time.Time) time.Time {
+	if floor := now.Add(rs.interval); planned.Before(floor) {
+		planned = floor
+	}
+	return planned.Add(p.e.spread(rs.interval))
 }
 
 // sameRuns reports whether two answers of a sensor hold the same runs in

@@ -33,7 +33,7 @@ func (e *Engine) Step(ctx context.Context) error {
 	if replan {
 		e.planDemand()
 	}
-	for _, rs := range e.poller.plan(e.demand.want, now, replan) {
+	for _, rs := range e.poller.plan(ctx, e.demand.want, now, replan) {
 		e.spawnPoll(ctx, rs)
 	}
 	if e.opts.Sync {
@@ -77,7 +77,8 @@ func (e *Engine) Step(ctx context.Context) error {
 // be looked at again.
 func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) error {
 	if err := e.prepare(rec); err != nil {
-		e.log.Error("unreadable run config", "pipeline", rec.run.Pipeline, "date", rec.run.LogicalDate, "err", err)
+		e.log.Error("unreadable run config", "pipeline", rec.run.Pipeline, "date", rec.run.LogicalDate,
+			"attempt", rec.run.Attempt, "err", err)
 		return nil
 	}
 	r := rec.run
@@ -92,7 +93,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "err", err)
+		e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "err", err)
 	}
 	return nil
 }

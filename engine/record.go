@@ -172,6 +172,7 @@ func (e *Engine) loadRuns(ctx context.Context, now time.Time) (bool, error) {
 	}
 	t.version, t.at = v, now
 	e.demand.dirty = true
+	e.inc.fresh = false // another process may have moved incidents too
 	return true, nil
 }
 

@@ -219,11 +219,15 @@ func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
 		for _, inc := range byAge(open) {
 			if m, ok := inc.Member(t.Pipeline, t.Date); ok {
 				if m.Role == RoleCause {
-					// The cause's own trouble grows (late, then timed out):
-					// the incident names it as it is now.
+					// The cause's own trouble grows (late, then timed out,
+					// then failed): the incident names its most severe
+					// state, first seen; a failed run that is then also
+					// late stays failed.
 					me.Role = RoleCause
 					c := inc.Cause
-					c.State, c.Message = causeState(t), t.Message
+					if st := causeState(t); severity(st) > severity(c.State) {
+						c.State, c.Message = st, t.Message
+					}
 					return Decision{Change: Change{Cause: c, Members: []Member{me}}}
 				}
 				return affected(inc.Cause)
@@ -264,6 +268,20 @@ func causeState(t Trouble) string {
 	return string(sekisho.StateFailed)
 }
 
+// severity orders a cause run's states: a cause only moves forward, from
+// late to timed out to failed.
+func severity(state string) int {
+	switch state {
+	case CauseLate:
+		return 1
+	case string(sekisho.StateTimedOut):
+		return 2
+	case string(sekisho.StateFailed):
+		return 3
+	}
+	return 0
+}
+
 func find(open []Incident, key string) (Incident, bool) {
 	for _, inc := range open {
 		if inc.Key == key && inc.Open() {
@@ -292,9 +310,9 @@ func byAge(open []Incident) []Incident {
 }
 
 // Merge returns open with the change applied, as the store applies it: the
-// incident is opened when no incident has the change's key, and each member
-// is added or has its kind and state refreshed (its role and joining time
-// stay). The engine can keep its view of the open incidents current with
+// incident is opened when no incident has the change's key, its cause state
+// is the change's when the cause run itself speaks, and each member is added
+// or has its kind and state refreshed (its role and joining time stay). The engine can keep its view of the open incidents current with
 // it between reads.
 func Merge(open []Incident, c Change, now time.Time) []Incident {
 	key := c.Key()
@@ -310,6 +328,9 @@ func Merge(open []Incident, c Change, now time.Time) []Incident {
 		at = len(open) - 1
 	}
 	inc := &open[at]
+	if speaks(c) {
+		inc.Cause.State, inc.Cause.Message = c.Cause.State, c.Cause.Message
+	}
 	members := slices.Clone(inc.Members)
 	for _, m := range c.Members {
 		found := false
@@ -329,4 +350,18 @@ func Merge(open []Incident, c Change, now time.Time) []Incident {
 	}
 	inc.Members = members
 	return open
+}
+
+// speaks reports whether a change carries the cause run's own trouble, so
+// its cause state replaces the incident's.
+func speaks(c Change) bool {
+	if c.Cause.Kind != CauseRun {
+		return false
+	}
+	for _, m := range c.Members {
+		if m.Role == RoleCause && m.Pipeline == c.Cause.Pipeline && m.Date == c.Cause.Date {
+			return true
+		}
+	}
+	return false
 }

@@ -167,3 +167,38 @@ func TestResolved(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceCauseStateOnlyMovesForward(t *testing.T) {
+	t0 := time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC)
+	failed := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed, Message: "dag failed"}
+	late := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
+	waiting := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
+	timedOut := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut, Message: "gave up"}
+	for _, c := range []struct {
+		name        string
+		troubles    []Trouble
+		state, text string
+	}{
+		{"a failed cause that is then also late stays failed", []Trouble{failed, late}, "failed", "dag failed"},
+		{"a late cause that then fails becomes failed", []Trouble{waiting, failed}, "failed", "dag failed"},
+		{"a late cause that times out becomes timed out", []Trouble{waiting, timedOut}, "timed_out", "gave up"},
+		{"a timed out cause that is late again stays timed out", []Trouble{timedOut, waiting}, "timed_out", "gave up"},
+		{"a failed cause that then times out stays failed", []Trouble{failed, timedOut, late}, "failed", "dag failed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var open []Incident
+			var d Decision
+			for i, tr := range c.troubles {
+				now := t0.Add(time.Duration(i) * time.Minute)
+				d = Place(cascade, open, tr, now)
+				open = Merge(open, d.Change, now)
+			}
+			if d.Change.Cause.State != c.state || d.Change.Cause.Message != c.text {
+				t.Errorf("last decision's cause = %s %q, want %s %q", d.Change.Cause.State, d.Change.Cause.Message, c.state, c.text)
+			}
+			if len(open) != 1 || open[0].Cause.State != c.state || open[0].Cause.Message != c.text {
+				t.Errorf("merged incidents = %+v, want one with cause %s %q", open, c.state, c.text)
+			}
+		})
+	}
+}

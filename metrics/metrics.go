@@ -108,7 +108,8 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 	}
 	if st != nil && cfg != nil {
 		m.watchOnce.Do(func() {
-			m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), silenceCollector{st: st, clock: clock})
+			m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), silenceCollector{st: st, clock: clock},
+				queryAlertCollector{st})
 		})
 	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})

@@ -22,6 +22,9 @@ const lookupPages = 5
 // postBot posts a notice with the bot token: the first notice of a run
 // opens a thread, later ones reply in it and refresh the root message.
 func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p *config.Pipeline, msg Message) error {
+	if isQueryNotice(n.Kind) {
+		return s.postQuery(ctx, snap, n, msg)
+	}
 	channel := snap.cfg.Slack.Channel
 	if p != nil && p.Notify.Channel != "" {
 		channel = p.Notify.Channel

@@ -40,6 +40,9 @@ var failureKinds = map[sekisho.NoticeKind]bool{
 // ja, the default of slack.language). p is the notice's pipeline, or nil for
 // a notice about no pipeline; publicURL links to the status board.
 func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string) Message {
+	if isQueryNotice(n.Kind) {
+		return renderQuery(lang, n)
+	}
 	c := catalogFor(lang)
 	if n.Kind == sekisho.NoticeDigest {
 		// A digest is a snapshot: its text was written when it was taken.

@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -197,6 +199,52 @@ func BenchmarkReportYear1000(b *testing.B) {
 	b.StopTimer()
 	if rep.Overall.Days < 350_000 || len(rep.Pipelines) != benchPipelines {
 		b.Fatalf("report covers %d days of %d pipelines", rep.Overall.Days, len(rep.Pipelines))
+	}
+	b.ReportMetric(float64(rep.Overall.Days), "days")
+}
+
+// BenchmarkReportYear1000Postgres is BenchmarkReportYear1000 on a
+// PostgreSQL store holding the same year (copied with store.CopyAll, as
+// `sekisho migrate` does), and checks both stores give the same report.
+func BenchmarkReportYear1000Postgres(b *testing.B) {
+	cfg := benchConfig(b)
+	ctx := context.Background()
+	lite := benchDB(b, cfg)
+	pgURL := pgtest.URL(b)
+	pg, err := store.Open(ctx, pgURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pg.Close()
+	start := time.Now()
+	if _, err := store.CopyAll(ctx, lite, pg); err != nil {
+		b.Fatal(err)
+	}
+	raw, err := store.RawDB(pgURL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.ExecContext(ctx, `ANALYZE`); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("copied the year into PostgreSQL in %s", time.Since(start).Round(time.Millisecond))
+	q := Query{From: benchFrom, To: benchTo, Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	want, err := Compute(ctx, lite, cfg, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var rep *Report
+	for b.Loop() {
+		if rep, err = Compute(ctx, pg, cfg, q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	if !reflect.DeepEqual(rep, want) {
+		b.Fatalf("PostgreSQL's report differs from SQLite's: overall %+v vs %+v", rep.Overall, want.Overall)
 	}
 	b.ReportMetric(float64(rep.Overall.Days), "days")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/storetest"
 )
 
 // monthFixture is March 2026 (28 days) of two pipelines with outcomes
@@ -134,26 +135,28 @@ var wantOverall = Row{Days: 36, SLODays: 27, SLOMet: 21, SLOPct: fp(77.78), SLAD
 	AttemptsPerDay: fp(1.03), Skipped: 1, Missed: 6}
 
 func TestComputeMonth(t *testing.T) {
-	cfg, rows := monthFixture(t)
-	db := openFixture(t, rows)
-	rep, err := Compute(context.Background(), db, cfg, monthQuery)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &Report{From: "2026-03-01", To: "2026-03-28", Pipelines: []Row{wantAlpha, wantBeta}, Overall: wantOverall}
-	if !reflect.DeepEqual(rep, want) {
-		got, _ := json.MarshalIndent(rep, "", " ")
-		exp, _ := json.MarshalIndent(want, "", " ")
-		t.Fatalf("report\n got %s\nwant %s", got, exp)
-	}
+	storetest.Each(t, func(t *testing.T, loc string) {
+		cfg, rows := monthFixture(t)
+		db := openFixtureAt(t, loc, rows)
+		rep, err := Compute(context.Background(), db, cfg, monthQuery)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := &Report{From: "2026-03-01", To: "2026-03-28", Pipelines: []Row{wantAlpha, wantBeta}, Overall: wantOverall}
+		if !reflect.DeepEqual(rep, want) {
+			got, _ := json.MarshalIndent(rep, "", " ")
+			exp, _ := json.MarshalIndent(want, "", " ")
+			t.Fatalf("report\n got %s\nwant %s", got, exp)
+		}
 
-	one, err := Compute(context.Background(), db, cfg, Query{From: monthQuery.From, To: monthQuery.To, Now: monthQuery.Now, Pipeline: "alpha"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(one.Pipelines) != 1 || !reflect.DeepEqual(one.Pipelines[0], wantAlpha) {
-		t.Fatalf("alpha alone = %+v", one.Pipelines)
-	}
+		one, err := Compute(context.Background(), db, cfg, Query{From: monthQuery.From, To: monthQuery.To, Now: monthQuery.Now, Pipeline: "alpha"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(one.Pipelines) != 1 || !reflect.DeepEqual(one.Pipelines[0], wantAlpha) {
+			t.Fatalf("alpha alone = %+v", one.Pipelines)
+		}
+	})
 }
 
 func TestWriteFormats(t *testing.T) {

@@ -2,7 +2,6 @@ package slo
 
 import (
 	"context"
-	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -27,14 +26,20 @@ type runRow struct {
 // returns the store, as the CLI and the server use it.
 func openFixture(t testing.TB, rows []runRow) *store.Store {
 	t.Helper()
+	return openFixtureAt(t, filepath.Join(t.TempDir(), "slo.db"), rows)
+}
+
+// openFixtureAt is openFixture on the store at loc, SQLite or PostgreSQL
+// (internal/storetest).
+func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
+	t.Helper()
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "slo.db")
-	st, err := store.Open(ctx, path)
+	st, err := store.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	w, err := store.RawDB(loc)
 	if err != nil {
 		t.Fatal(err)
 	}

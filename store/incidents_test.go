@@ -60,115 +60,117 @@ func to(t *testing.T, s *Store, r sekisho.Run, state sekisho.State, at time.Time
 }
 
 func TestIncidentCascadeInTheTransitionsTransaction(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	g := cascadeGraph{"report_c": {"mart_a"}, "report_d": {"mart_b"}}
-	const day = "2026-11-21"
-	runs := map[string]sekisho.Run{}
-	for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
-		runs[p] = gate(t, s, p, day)
-	}
-	at := t0.Add(-20 * time.Minute) // 01:40 JST
-	place := func(tr incident.Trouble) incident.Change {
-		open, err := s.OpenIncidents(ctx)
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		g := cascadeGraph{"report_c": {"mart_a"}, "report_d": {"mart_b"}}
+		const day = "2026-11-21"
+		runs := map[string]sekisho.Run{}
+		for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
+			runs[p] = gate(t, s, p, day)
+		}
+		at := t0.Add(-20 * time.Minute) // 01:40 JST
+		place := func(tr incident.Trouble) incident.Change {
+			open, err := s.OpenIncidents(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := incident.Place(g, open, tr, at)
+			if !d.Suppress {
+				t.Fatalf("%s's %s is not folded into the incident", tr.Pipeline, tr.Kind)
+			}
+			return d.Change
+		}
+		// The two direct pipelines go blocked on the failed export run.
+		for _, p := range []string{"mart_a", "mart_b"} {
+			runs[p] = to(t, s, runs[p], sekisho.StateBlocked, at, place(exportFailed(runs[p])))
+		}
+		// The other two are late at their deadline: no state change carries it.
+		at = at.Add(4 * time.Hour)
+		for _, p := range []string{"report_c", "report_d"} {
+			c := place(incident.Trouble{Pipeline: p, Date: day, RunID: runs[p].ID, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay})
+			delay := sekisho.Notice{RunID: runs[p].ID, Pipeline: p, LogicalDate: day, Kind: sekisho.NoticeDelay, DedupeKey: "delay:" + p}
+			if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at); err != nil || n != 1 {
+				t.Fatalf("added %d, %v", n, err)
+			}
+			// Written twice, as after a restart: nothing doubles.
+			if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at.Add(time.Minute)); err != nil || n != 0 {
+				t.Fatalf("added again %d, %v", n, err)
+			}
+		}
+		all, err := s.Incidents(ctx, IncidentFilter{Date: day})
 		if err != nil {
 			t.Fatal(err)
 		}
-		d := incident.Place(g, open, tr, at)
-		if !d.Suppress {
-			t.Fatalf("%s's %s is not folded into the incident", tr.Pipeline, tr.Kind)
+		if len(all) != 1 || len(all[0].Members) != 4 || len(all[0].Affected()) != 4 || !all[0].Open() {
+			t.Fatalf("incidents = %+v, want one open incident with four affected pipelines", all)
 		}
-		return d.Change
-	}
-	// The two direct pipelines go blocked on the failed export run.
-	for _, p := range []string{"mart_a", "mart_b"} {
-		runs[p] = to(t, s, runs[p], sekisho.StateBlocked, at, place(exportFailed(runs[p])))
-	}
-	// The other two are late at their deadline: no state change carries it.
-	at = at.Add(4 * time.Hour)
-	for _, p := range []string{"report_c", "report_d"} {
-		c := place(incident.Trouble{Pipeline: p, Date: day, RunID: runs[p].ID, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay})
-		delay := sekisho.Notice{RunID: runs[p].ID, Pipeline: p, LogicalDate: day, Kind: sekisho.NoticeDelay, DedupeKey: "delay:" + p}
-		if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at); err != nil || n != 1 {
-			t.Fatalf("added %d, %v", n, err)
+		if m, _ := all[0].Member("mart_a", day); m.State != sekisho.StateBlocked || m.RunID != runs["mart_a"].ID {
+			t.Fatalf("mart_a's member = %+v: state follows the run", m)
 		}
-		// Written twice, as after a restart: nothing doubles.
-		if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at.Add(time.Minute)); err != nil || n != 0 {
-			t.Fatalf("added again %d, %v", n, err)
+		if got := kinds(incidentNotices(t, s)); len(got) != 4 || got[0] != "incident_opened/" || got[3] != "incident_updated/joined" {
+			t.Fatalf("incident notices = %v, want opened then three joined", got)
 		}
-	}
-	all, err := s.Incidents(ctx, IncidentFilter{Date: day})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(all) != 1 || len(all[0].Members) != 4 || len(all[0].Affected()) != 4 || !all[0].Open() {
-		t.Fatalf("incidents = %+v, want one open incident with four affected pipelines", all)
-	}
-	if m, _ := all[0].Member("mart_a", day); m.State != sekisho.StateBlocked || m.RunID != runs["mart_a"].ID {
-		t.Fatalf("mart_a's member = %+v: state follows the run", m)
-	}
-	if got := kinds(incidentNotices(t, s)); len(got) != 4 || got[0] != "incident_opened/" || got[3] != "incident_updated/joined" {
-		t.Fatalf("incident notices = %v, want opened then three joined", got)
-	}
 
-	// The export is rerun; the four recover one by one.
-	at = at.Add(time.Hour)
-	for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
-		runs[p] = to(t, s, runs[p], sekisho.StateSucceeded, at)
-	}
-	all, _ = s.Incidents(ctx, IncidentFilter{Date: day})
-	if all[0].Open() || !all[0].ResolvedAt.Equal(at) {
-		t.Fatalf("incident = %+v, want resolved at %v", all[0], at)
-	}
-	got := kinds(incidentNotices(t, s))
-	want := []string{"incident_opened/", "incident_updated/joined", "incident_updated/joined", "incident_updated/joined",
-		"incident_updated/recovered", "incident_updated/recovered", "incident_updated/recovered", "incident_resolved/"}
-	if len(got) != len(want) {
-		t.Fatalf("incident notices = %v, want %v", got, want)
-	}
-	for i := range want {
-		if got[i] != want[i] {
+		// The export is rerun; the four recover one by one.
+		at = at.Add(time.Hour)
+		for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
+			runs[p] = to(t, s, runs[p], sekisho.StateSucceeded, at)
+		}
+		all, _ = s.Incidents(ctx, IncidentFilter{Date: day})
+		if all[0].Open() || !all[0].ResolvedAt.Equal(at) {
+			t.Fatalf("incident = %+v, want resolved at %v", all[0], at)
+		}
+		got := kinds(incidentNotices(t, s))
+		want := []string{"incident_opened/", "incident_updated/joined", "incident_updated/joined", "incident_updated/joined",
+			"incident_updated/recovered", "incident_updated/recovered", "incident_updated/recovered", "incident_resolved/"}
+		if len(got) != len(want) {
 			t.Fatalf("incident notices = %v, want %v", got, want)
 		}
-	}
-	for _, n := range incidentNotices(t, s) {
-		if n.RunID != 0 || n.Facts.Incident != all[0].Key {
-			t.Fatalf("notice %+v: an incident's notice belongs to no run and names its incident", n)
+		for i := range want {
+			if got[i] != want[i] {
+				t.Fatalf("incident notices = %v, want %v", got, want)
+			}
 		}
-	}
-	if open, _ := s.OpenIncidents(ctx); len(open) != 0 {
-		t.Fatalf("open incidents = %+v", open)
-	}
+		for _, n := range incidentNotices(t, s) {
+			if n.RunID != 0 || n.Facts.Incident != all[0].Key {
+				t.Fatalf("notice %+v: an incident's notice belongs to no run and names its incident", n)
+			}
+		}
+		if open, _ := s.OpenIncidents(ctx); len(open) != 0 {
+			t.Fatalf("open incidents = %+v", open)
+		}
+	})
 }
 
 func TestIncidentOfARunCauseIsAnnouncedWhenSomebodyIsAffected(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	const day = "2026-11-21"
-	a, c := gate(t, s, "mart_a", day), gate(t, s, "report_c", day)
-	g := cascadeGraph{"report_c": {"mart_a"}}
-	d := incident.Place(g, nil, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: sekisho.StateFailed,
-		Kind: sekisho.NoticeRunFailed}, t0)
-	a = to(t, s, a, sekisho.StateFailed, t0, d.Change)
-	if n := incidentNotices(t, s); len(n) != 0 {
-		t.Fatalf("a failed run alone queued %v: its own run_failed speaks for it", kinds(n))
-	}
-	open, _ := s.OpenIncidents(ctx)
-	d = incident.Place(g, open, incident.Trouble{Pipeline: "report_c", Date: day, RunID: c.ID, State: sekisho.StateBlocked,
-		Kind: sekisho.NoticeUpstreamFailed, UpstreamPipeline: "mart_a"}, t0.Add(time.Minute))
-	if d.Change.Key() != "run:mart_a#"+day || !d.Suppress {
-		t.Fatalf("decision = %+v", d)
-	}
-	c = to(t, s, c, sekisho.StateBlocked, t0.Add(time.Minute), d.Change)
-	if got := kinds(incidentNotices(t, s)); len(got) != 1 || got[0] != "incident_opened/" {
-		t.Fatalf("notices = %v, want the opening message", got)
-	}
-	// Skipping the cause and the affected run resolves it.
-	a = to(t, s, a, sekisho.StateSkipped, t0.Add(time.Hour))
-	c = to(t, s, c, sekisho.StateSucceeded, t0.Add(2*time.Hour))
-	if got := kinds(incidentNotices(t, s)); len(got) != 2 || got[1] != "incident_resolved/" {
-		t.Fatalf("notices = %v, want opened then resolved (the last recovery is in the resolution)", got)
-	}
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const day = "2026-11-21"
+		a, c := gate(t, s, "mart_a", day), gate(t, s, "report_c", day)
+		g := cascadeGraph{"report_c": {"mart_a"}}
+		d := incident.Place(g, nil, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: sekisho.StateFailed,
+			Kind: sekisho.NoticeRunFailed}, t0)
+		a = to(t, s, a, sekisho.StateFailed, t0, d.Change)
+		if n := incidentNotices(t, s); len(n) != 0 {
+			t.Fatalf("a failed run alone queued %v: its own run_failed speaks for it", kinds(n))
+		}
+		open, _ := s.OpenIncidents(ctx)
+		d = incident.Place(g, open, incident.Trouble{Pipeline: "report_c", Date: day, RunID: c.ID, State: sekisho.StateBlocked,
+			Kind: sekisho.NoticeUpstreamFailed, UpstreamPipeline: "mart_a"}, t0.Add(time.Minute))
+		if d.Change.Key() != "run:mart_a#"+day || !d.Suppress {
+			t.Fatalf("decision = %+v", d)
+		}
+		c = to(t, s, c, sekisho.StateBlocked, t0.Add(time.Minute), d.Change)
+		if got := kinds(incidentNotices(t, s)); len(got) != 1 || got[0] != "incident_opened/" {
+			t.Fatalf("notices = %v, want the opening message", got)
+		}
+		// Skipping the cause and the affected run resolves it.
+		a = to(t, s, a, sekisho.StateSkipped, t0.Add(time.Hour))
+		c = to(t, s, c, sekisho.StateSucceeded, t0.Add(2*time.Hour))
+		if got := kinds(incidentNotices(t, s)); len(got) != 2 || got[1] != "incident_resolved/" {
+			t.Fatalf("notices = %v, want opened then resolved (the last recovery is in the resolution)", got)
+		}
+	})
 }
 
 func TestIncidentsSurviveARestart(t *testing.T) {
@@ -251,22 +253,23 @@ func TestIncidentsMigrationOnPostgres(t *testing.T) {
 }
 
 func TestIncidentCauseStateFollowsItsRun(t *testing.T) {
-	s := openTest(t)
-	ctx := context.Background()
-	const day = "2026-11-21"
-	a := gate(t, s, "mart_a", day)
-	g := cascadeGraph{}
-	place := func(kind sekisho.NoticeKind, state sekisho.State) incident.Change {
-		open, _ := s.OpenIncidents(ctx)
-		d := incident.Place(g, open, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: state, Kind: kind}, t0)
-		return d.Change
-	}
-	if err := s.RecordIncidents(ctx, []incident.Change{place(sekisho.NoticeDelay, sekisho.StateWaiting)}, t0); err != nil {
-		t.Fatal(err)
-	}
-	a = to(t, s, a, sekisho.StateTimedOut, t0.Add(time.Hour), place(sekisho.NoticeTimedOut, sekisho.StateTimedOut))
-	inc, err := s.Incident(ctx, "run:mart_a#"+day)
-	if err != nil || inc.Cause.State != "timed_out" || len(inc.Members) != 1 || inc.Members[0].Kind != sekisho.NoticeTimedOut {
-		t.Fatalf("incident = %+v, %v: the cause is named as it is now", inc, err)
-	}
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		const day = "2026-11-21"
+		a := gate(t, s, "mart_a", day)
+		g := cascadeGraph{}
+		place := func(kind sekisho.NoticeKind, state sekisho.State) incident.Change {
+			open, _ := s.OpenIncidents(ctx)
+			d := incident.Place(g, open, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: state, Kind: kind}, t0)
+			return d.Change
+		}
+		if err := s.RecordIncidents(ctx, []incident.Change{place(sekisho.NoticeDelay, sekisho.StateWaiting)}, t0); err != nil {
+			t.Fatal(err)
+		}
+		a = to(t, s, a, sekisho.StateTimedOut, t0.Add(time.Hour), place(sekisho.NoticeTimedOut, sekisho.StateTimedOut))
+		inc, err := s.Incident(ctx, "run:mart_a#"+day)
+		if err != nil || inc.Cause.State != "timed_out" || len(inc.Members) != 1 || inc.Members[0].Kind != sekisho.NoticeTimedOut {
+			t.Fatalf("incident = %+v, %v: the cause is named as it is now", inc, err)
+		}
+	})
 }

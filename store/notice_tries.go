@@ -15,7 +15,7 @@ import (
 // StartNoticeTry records that a delivery attempt of a pending notice is
 // about to go out, and when to retry if it never reports back.
 func (s *Store) StartNoticeTry(ctx context.Context, id int64, retryAt time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE notices SET tries = tries + 1, next_try_at = ?
+	_, err := s.exec(ctx, `UPDATE notices SET tries = tries + 1, next_try_at = ?
 		WHERE id = ? AND sent_at IS NULL`, ts(retryAt), id)
 	if err != nil {
 		return fmt.Errorf("store: start notice try: %w", err)
@@ -26,7 +26,7 @@ func (s *Store) StartNoticeTry(ctx context.Context, id int64, retryAt time.Time)
 // FailNoticeTry records why the attempt begun by StartNoticeTry failed and
 // when to try again; it does not count another try.
 func (s *Store) FailNoticeTry(ctx context.Context, id int64, retryAt time.Time, errText string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE notices SET next_try_at = ?, last_error = ?
+	_, err := s.exec(ctx, `UPDATE notices SET next_try_at = ?, last_error = ?
 		WHERE id = ? AND sent_at IS NULL`, ts(retryAt), errText, id)
 	if err != nil {
 		return fmt.Errorf("store: fail notice try: %w", err)
@@ -38,11 +38,10 @@ func (s *Store) FailNoticeTry(ctx context.Context, id int64, retryAt time.Time, 
 // posted) with its rendered text; it does not count another try. It
 // reports whether the notice was still pending.
 func (s *Store) FinishNotice(ctx context.Context, id int64, at time.Time, text string) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE notices SET sent_at = ?, text = ?, last_error = ''
+	n, err := s.exec(ctx, `UPDATE notices SET sent_at = ?, text = ?, last_error = ''
 		WHERE id = ? AND sent_at IS NULL`, ts(at), text, id)
 	if err != nil {
 		return false, fmt.Errorf("store: finish notice: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n > 0, nil
 }

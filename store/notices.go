@@ -111,18 +111,17 @@ func (s *Store) AllNotices(ctx context.Context) ([]sekisho.Notice, error) {
 // MarkNoticeSent records a delivery. It only marks a notice still pending,
 // and reports whether it did.
 func (s *Store) MarkNoticeSent(ctx context.Context, id int64, at time.Time, text string) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE notices SET sent_at = ?, text = ?, tries = tries + 1, last_error = ''
+	n, err := s.exec(ctx, `UPDATE notices SET sent_at = ?, text = ?, tries = tries + 1, last_error = ''
 		WHERE id = ? AND sent_at IS NULL`, ts(at), text, id)
 	if err != nil {
 		return false, fmt.Errorf("store: mark notice sent: %w", err)
 	}
-	n, _ := res.RowsAffected()
 	return n > 0, nil
 }
 
 // MarkNoticeRetry records a failed delivery and when to try again.
 func (s *Store) MarkNoticeRetry(ctx context.Context, id int64, next time.Time, errText string) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE notices SET tries = tries + 1, next_try_at = ?, last_error = ?
+	_, err := s.exec(ctx, `UPDATE notices SET tries = tries + 1, next_try_at = ?, last_error = ?
 		WHERE id = ? AND sent_at IS NULL`, ts(next), errText, id)
 	if err != nil {
 		return fmt.Errorf("store: mark notice retry: %w", err)
@@ -151,7 +150,7 @@ func (s *Store) Thread(ctx context.Context, runID int64) (channel, ts string, ok
 
 // SaveThread records the Slack thread root of a run; the first one wins.
 func (s *Store) SaveThread(ctx context.Context, runID int64, channel, threadTS string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO slack_threads (run_id, channel, ts, created_at) VALUES (?, ?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO slack_threads (run_id, channel, ts, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (run_id) DO NOTHING`, runID, channel, threadTS, ts(at))
 	if err != nil {
 		return fmt.Errorf("store: save thread: %w", err)
@@ -161,7 +160,7 @@ func (s *Store) SaveThread(ctx context.Context, runID int64, channel, threadTS s
 
 // LearnJob records an external job id of a resource (see sekisho.JobLedger).
 func (s *Store) LearnJob(ctx context.Context, resourceKey, jobID string, at time.Time) error {
-	_, err := s.w.ExecContext(ctx, `INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)
+	_, err := s.exec(ctx, `INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)
 		ON CONFLICT (resource, job_id) DO NOTHING`, resourceKey, jobID, ts(at))
 	if err != nil {
 		return fmt.Errorf("store: learn job: %w", err)

@@ -53,23 +53,19 @@ func scanRun(sc scanner) (sekisho.Run, error) {
 func (s *Store) OpenGate(ctx context.Context, r sekisho.Run, detail map[string]any) (sekisho.Run, bool, error) {
 	created := false
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at,
+		var id int64
+		err := tx.QueryRowContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at,
 			timeout_at, deadline, recover_by, spec, updated_at, version)
-			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (pipeline, logical_date) DO NOTHING`,
+			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (pipeline, logical_date) DO NOTHING RETURNING id`,
 			r.Pipeline, r.LogicalDate, sekisho.StateWaiting, ts(r.GateAt), ts(r.GateAt), ts(r.TimeoutAt),
-			nts(r.Deadline), nts(r.RecoverBy), string(r.Spec), ts(r.GateAt))
-		if err != nil {
-			return err
-		}
-		n, _ := res.RowsAffected()
-		if n == 0 {
+			nts(r.Deadline), nts(r.RecoverBy), string(r.Spec), ts(r.GateAt)).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
-		created = true
-		id, err := res.LastInsertId()
 		if err != nil {
 			return err
 		}
+		created = true
 		return insertTransition(ctx, tx, sekisho.Transition{RunID: id, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate,
 			Attempt: 1, To: sekisho.StateWaiting, At: r.GateAt, Reason: sekisho.ReasonGateOpened, Detail: detail})
 	})
@@ -272,16 +268,4 @@ func (s *Store) queryTransitions(ctx context.Context, where string, args ...any)
 	}
 	defer rows.Close()
 	return scanTransitions(rows)
-}
-
-// DataVersion changes whenever another connection — another process, such
-// as `sekisho rerun` beside the daemon — commits to the database. Writes
-// through this Store do not change it. The engine uses it to know when the
-// open runs it keeps in memory may be stale.
-func (s *Store) DataVersion(ctx context.Context) (int64, error) {
-	var v int64
-	if err := s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v); err != nil {
-		return 0, fmt.Errorf("store: data version: %w", err)
-	}
-	return v, nil
 }

@@ -105,7 +105,7 @@ func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
 // returns it; an unknown id is an error wrapping sekisho.ErrNotFound.
 // Nothing held back by it is sent afterwards: its notices stay silenced.
 func (s *Store) ExpireSilence(ctx context.Context, id string, at time.Time) (Silence, error) {
-	_, err := s.w.ExecContext(ctx, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?`,
+	_, err := s.exec(ctx, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?`,
 		ts(at), id, ts(at))
 	if err != nil {
 		return Silence{}, fmt.Errorf("store: expire silence: %w", err)

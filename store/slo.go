@@ -19,13 +19,13 @@ import (
 var SLORecordFields = []string{"logical_date", "state", "attempt", "gate_at", "deadline", "recover_by",
 	"first_success_at", "finished_at"}
 
-// sloRecordsQuery has no ORDER BY inside group_concat: that would build a
-// sorter per pipeline and double the time; the reader sorts if SQLite ever
-// hands the records out of order. It is SQLite's own SQL (numbered
-// parameters, group_concat, concat): a PostgreSQL dialect answers the same
-// records with string_agg.
+// sloRecordsQuery has no ORDER BY inside string_agg: that would build a
+// sorter per pipeline and double the time; the reader sorts if the
+// database ever hands the records out of order. Both dialects take it as
+// written: string_agg and concat exist in SQLite (3.44+) and PostgreSQL,
+// and the PostgreSQL driver turns the numbered ?N into $N.
 const sloRecordsQuery = `SELECT (SELECT MIN(logical_date) FROM runs WHERE pipeline = ?1),
-	(SELECT group_concat(concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
+	(SELECT string_agg(concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
 		recover_by, '|', first_success_at, '|', finished_at), ';')
 	FROM runs WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3)`
 

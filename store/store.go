@@ -1,13 +1,18 @@
-// Package store keeps sekisho's record in SQLite: runs, their append-only
-// transitions, upstream observations, and the notice outbox. It opens the
-// database in WAL mode with one writer connection and a pool of readers,
-// and applies the embedded numbered migrations at start.
+// Package store keeps sekisho's record: runs, their append-only
+// transitions, upstream observations, and the notice outbox. The embedded
+// default is a SQLite file (WAL mode, one writer connection and a pool of
+// readers); a postgres:// URL selects a shared PostgreSQL database instead,
+// for several replicas (SPEC §14). Both hold the same schema, applied from
+// embedded numbered migrations per dialect, and answer every query alike:
+// the Go SQL is written once, with `?` placeholders.
 package store
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"embed"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -22,28 +27,97 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
-//go:embed migrations/sqlite/*.up.sql
+//go:embed migrations/sqlite/*.up.sql migrations/postgres/*.up.sql
 var migrations embed.FS
 
 // ErrLocked is returned by LockDaemon when another daemon holds the database.
 var ErrLocked = errors.New("database is in use by another sekisho daemon")
 
-// Store is the SQLite-backed record of sekisho.
+// ErrSchemaNewer is returned by Open for a store migrated by a newer sekisho
+// than this binary: its queries may no longer fit, so nothing touches it.
+var ErrSchemaNewer = errors.New("store schema is newer than this sekisho")
+
+// ErrNoStore is returned by Open without migrating when there is no
+// sekisho store at the place given.
+var ErrNoStore = errors.New("no sekisho store")
+
+// Dialect names the database behind a Store.
+type Dialect string
+
+// The two stores.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the record of sekisho, on SQLite or PostgreSQL.
 type Store struct {
-	path string
-	w    *sql.DB // the one writer connection
-	r    *sql.DB // readers
-	lock *os.File
+	path    string // file path, or the URL with its password hidden
+	url     string // PostgreSQL: the URL itself, for ListenLease; never shown
+	dialect Dialect
+	writer  string // tags this Store's PostgreSQL writes for DataVersion
+	w       *sql.DB
+	r       *sql.DB
+	lock    *os.File
 }
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(ctx context.Context, path string) (*Store, error) {
+// Option adjusts Open.
+type Option func(*options)
+
+type options struct {
+	migrate bool
+	upTo    int // tests: stop migrating after this version (0: all)
+}
+
+// WithoutMigrating opens a store as it is: the reading and operator
+// commands use it, so a newer `sekisho status` beside an older daemon never
+// changes the daemon's schema (SPEC §9). A store that does not exist yet is
+// an error wrapping ErrNoStore instead of being created.
+func WithoutMigrating() Option { return func(o *options) { o.migrate = false } }
+
+// IsPostgresURL reports whether a store.path (or --db) names PostgreSQL.
+func IsPostgresURL(s string) bool {
+	return strings.HasPrefix(s, "postgres://") || strings.HasPrefix(s, "postgresql://")
+}
+
+// Open opens the store at pathOrURL: a SQLite file path (optionally
+// written sqlite:PATH), or a postgres:// URL. By default it creates the
+// store if needed and applies the migrations this binary knows; either
+// way it refuses a schema newer than the binary (ErrSchemaNewer).
+func Open(ctx context.Context, pathOrURL string, opts ...Option) (*Store, error) {
+	o := options{migrate: true}
+	for _, fn := range opts {
+		fn(&o)
+	}
+	var s *Store
+	var err error
+	if IsPostgresURL(pathOrURL) {
+		s, err = openPostgresStore(ctx, pathOrURL)
+	} else {
+		s, err = openSQLite(ctx, strings.TrimPrefix(pathOrURL, "sqlite:"), o.migrate)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkSchema(ctx, o); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string, create bool) (*Store, error) {
 	if path == "" {
 		return nil, errors.New("store: empty database path")
 	}
 	if dir := filepath.Dir(path); dir != "" {
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			return nil, fmt.Errorf("store: directory %s of database %s does not exist", dir, path)
+		}
+	}
+	if !create {
+		if _, err := os.Stat(path); err != nil {
+			return nil, fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, path)
 		}
 	}
 	dsn := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)" +
@@ -58,25 +132,69 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open %s: %w (is the path writable?)", path, err)
 	}
-	s := &Store{path: path, w: w}
-	if err := s.migrate(ctx); err != nil {
-		w.Close()
-		return nil, err
-	}
 	r, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)&_pragma=query_only(1)&_pragma=foreign_keys(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open readers %s: %w", path, err)
 	}
 	r.SetMaxOpenConns(4)
-	s.r = r
-	return s, nil
+	return &Store{path: path, dialect: SQLite, w: w, r: r}, nil
 }
 
-// Path returns the database file's path.
+func openPostgresStore(ctx context.Context, url string) (*Store, error) {
+	shown := RedactURL(url)
+	w, err := openPostgres(url, false)
+	if err != nil {
+		return nil, fmt.Errorf("store: open %s: %v", shown, redactErr(err, url))
+	}
+	r, _ := openPostgres(url, true)
+	// Writes are compare-and-set or idempotent inserts, so a few writer
+	// connections may run side by side; readers serve the board and reports.
+	w.SetMaxOpenConns(4)
+	w.SetMaxIdleConns(2)
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(2)
+	for _, db := range []*sql.DB{w, r} {
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	}
+	if err := pingUntil(ctx, w, 10*time.Second); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("store: open %s: %v", shown, redactErr(err, url))
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	return &Store{path: shown, url: url, dialect: Postgres, writer: hex.EncodeToString(b[:]), w: w, r: r}, nil
+}
+
+// pingUntil pings db until it answers or limit has passed: a replica
+// starting while the database restarts or fails over (a few seconds on
+// Cloud SQL and RDS) waits for it instead of exiting.
+func pingUntil(ctx context.Context, db *sql.DB, limit time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, limit)
+	defer cancel()
+	for {
+		err := db.PingContext(ctx)
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Path returns the database file's path, or the PostgreSQL URL without
+// its password.
 func (s *Store) Path() string { return s.path }
 
-// ReadDB returns the read-only pool, for reports and exports.
+// Dialect tells which database the store is on.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// ReadDB returns the read-only pool, for reports and exports. Its queries
+// take `?` placeholders on both dialects.
 func (s *Store) ReadDB() *sql.DB { return s.r }
 
 // Ping checks that the database answers, for readiness probes.
@@ -100,10 +218,16 @@ func (s *Store) Close() error {
 	return errors.Join(errs...)
 }
 
-// LockDaemon takes an exclusive lock beside the database, so a second daemon
-// on the same file is refused instead of racing the first. Operator commands
-// (rerun, skip) do not take it: they are single compare-and-set writes.
+// LockDaemon takes an exclusive lock beside a SQLite database, so a second
+// daemon on the same file is refused instead of racing the first. Operator
+// commands (rerun, skip) do not take it: they are single compare-and-set
+// writes. On PostgreSQL any number of daemons share the store and the
+// leader lease (lease.go) decides which one acts, so there is nothing to
+// lock.
 func (s *Store) LockDaemon() error {
+	if s.dialect == Postgres {
+		return nil
+	}
 	f, err := os.OpenFile(s.path+".lock", os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
 		return fmt.Errorf("store: lock %s: %w", s.path, err)
@@ -121,61 +245,151 @@ func (s *Store) LockDaemon() error {
 	return nil
 }
 
-// migrate applies every embedded migration not yet recorded, each in its
-// own transaction together with its record.
-func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.w.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		return fmt.Errorf("store: migrations table: %w", err)
-	}
-	names, err := fs.Glob(migrations, "migrations/sqlite/*.up.sql")
+// migrationFile is one embedded migration of the store's dialect.
+type migrationFile struct {
+	num  int
+	name string // file name
+	path string // in the embedded FS
+}
+
+func migrationFiles(d Dialect) ([]migrationFile, error) {
+	names, err := fs.Glob(migrations, "migrations/"+string(d)+"/*.up.sql")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sort.Strings(names)
+	out := make([]migrationFile, 0, len(names))
 	for _, name := range names {
 		base := filepath.Base(name)
 		num, err := strconv.Atoi(strings.SplitN(base, "_", 2)[0])
 		if err != nil {
-			return fmt.Errorf("store: migration %s: name must start with a number", base)
+			return nil, fmt.Errorf("store: migration %s: name must start with a number", base)
 		}
-		var n int
-		if err := s.w.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, num).Scan(&n); err != nil {
-			return fmt.Errorf("store: migrations: %w", err)
+		out = append(out, migrationFile{num: num, name: base, path: name})
+	}
+	return out, nil
+}
+
+// SchemaVersion returns the highest migration applied to the store (0 for
+// an empty database).
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	exists, err := s.tableExists(ctx, "schema_migrations")
+	if err != nil || !exists {
+		return 0, err
+	}
+	var v sql.NullInt64
+	if err := s.r.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&v); err != nil {
+		return 0, fmt.Errorf("store: schema version: %w", err)
+	}
+	return int(v.Int64), nil
+}
+
+// KnownSchemaVersion is the highest migration this binary carries.
+func KnownSchemaVersion() int {
+	files, _ := migrationFiles(SQLite)
+	if len(files) == 0 {
+		return 0
+	}
+	return files[len(files)-1].num
+}
+
+func (s *Store) tableExists(ctx context.Context, name string) (bool, error) {
+	q := `SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?`
+	if s.dialect == Postgres {
+		q = `SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?`
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, q, name).Scan(&n); err != nil {
+		return false, fmt.Errorf("store: look for table %s: %w", name, err)
+	}
+	return n > 0, nil
+}
+
+// checkSchema refuses a schema newer than this binary, then migrates (or,
+// without migrating, refuses an empty database).
+func (s *Store) checkSchema(ctx context.Context, o options) error {
+	have, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	known := KnownSchemaVersion()
+	if have > known {
+		return fmt.Errorf("store %s: %w: its schema is at version %d, this binary knows up to %d (upgrade sekisho)",
+			s.path, ErrSchemaNewer, have, known)
+	}
+	if !o.migrate {
+		if have == 0 {
+			return fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, s.path)
 		}
-		if n > 0 {
-			continue
+		return nil
+	}
+	return s.migrate(ctx, o.upTo)
+}
+
+// migrate applies every embedded migration not yet recorded, each in its
+// own transaction together with its record. On PostgreSQL an advisory lock
+// held for the transaction keeps two replicas starting together from
+// applying the same migration twice.
+func (s *Store) migrate(ctx context.Context, upTo int) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if err := s.migrationLock(ctx, tx); err != nil {
+			return err
 		}
-		body, err := migrations.ReadFile(name)
+		_, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("store: migrations table: %w", err)
+	}
+	files, err := migrationFiles(s.dialect)
+	if err != nil {
+		return err
+	}
+	for _, m := range files {
+		if upTo > 0 && m.num > upTo {
+			break
+		}
+		body, err := migrations.ReadFile(m.path)
 		if err != nil {
 			return err
 		}
 		err = s.withTx(ctx, func(tx *sql.Tx) error {
+			if err := s.migrationLock(ctx, tx); err != nil {
+				return err
+			}
+			var n int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations WHERE version = ?`, m.num).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				return nil
+			}
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
 			_, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
-				num, base, ts(time.Now()))
+				m.num, m.name, ts(time.Now()))
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("store: migration %s: %w", base, err)
+			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 	}
-	return nil
+	if upTo > 0 {
+		return nil
+	}
+	return s.foldDataVersions(ctx)
 }
 
-// withTx runs fn in one write transaction.
-func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
-	if err != nil {
-		return err
+// migrationLock serialises migrations of replicas starting together on
+// PostgreSQL (SQLite's write transaction is exclusive already).
+func (s *Store) migrationLock(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
 	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7305873)`)
+	return err
 }
 
 // TimeLayout is how every time is stored: RFC 3339 in UTC with a fixed

@@ -56,6 +56,7 @@ type page struct {
 	Board           *boardView
 	Pipeline        *pipelineView
 	Map             *mapView
+	Cluster         *Cluster // the replica that served the page
 }
 
 func (s *server) lang(r *http.Request, cfg *config.Config) string {
@@ -78,6 +79,7 @@ func (s *server) render(w http.ResponseWriter, code int, name string, p page) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
+	p.Cluster = s.clusterFooter()
 	if err := pages[name].ExecuteTemplate(w, "layout", p); err != nil {
 		s.Logger.Error("http: render "+name, "err", err)
 	}
@@ -87,6 +89,7 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
+	Queries   *queriesView    // long-running warehouse queries (SPEC §15)
 	Incidents []incidentBlock // one per open incident (incidents.go)
 	Silences  []silenceRow
 	// TroccoTest is when TROCCO's last test send arrived, empty if never.
@@ -181,6 +184,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Affected = append(v.Affected, a)
 	}
+	v.Queries = s.longQueries(ctx, cfg, lang, now)
 	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
 		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
 	}

@@ -61,6 +61,9 @@ type Options struct {
 	// Ready reports why the daemon cannot serve yet; nil means ready. The
 	// default checks that a config is loaded and the store answers.
 	Ready func() error
+	// Cluster reports the replica's role for /api/v1/cluster and the
+	// board's footer (cluster.go); nil: no leader election.
+	Cluster func() Cluster
 }
 
 type server struct {
@@ -92,6 +95,7 @@ func New(o Options) http.Handler {
 	mux.Handle("GET /api/v1/runs", s.read(s.apiRuns))
 	mux.Handle("GET /api/v1/runs/{pipeline}/{date}", s.read(s.apiRun))
 	mux.Handle("GET /api/v1/slo", s.read(s.apiSLO))
+	mux.Handle("GET /api/v1/cluster", s.read(s.apiCluster))
 	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/rerun", s.write(s.operate("rerun")))
 	mux.Handle("POST /api/v1/runs/{pipeline}/{date}/skip", s.write(s.operate("skip")))
 	mux.Handle("POST /api/v1/events/glue", s.write(s.glueEvent))

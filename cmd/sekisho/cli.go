@@ -47,7 +47,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdDemo, cmdVersion}
+	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdMigrate, cmdDemo, cmdVersion}
 }
 
 // Main runs one sekisho command and returns its exit code.
@@ -110,6 +110,9 @@ type flags struct {
 	cmd    *command
 	config *string
 	db     *string
+	// migrate lets open change the store's schema: only the daemon (and
+	// sekisho migrate) do; every other command reads the store as it is.
+	migrate bool
 }
 
 func newFlags(e *env, c *command, withDB bool) *flags {
@@ -119,7 +122,7 @@ func newFlags(e *env, c *command, withDB bool) *flags {
 	f.config = fs.String("c", "", "config file (default $SEKISHO_CONFIG, then ./pipelines.yaml)")
 	fs.StringVar(f.config, "config", "", "same as -c")
 	if withDB {
-		f.db = fs.String("db", "", "SQLite database (overrides store.path)")
+		f.db = fs.String("db", "", "SQLite file or postgres:// URL (overrides store.path)")
 	}
 	return f
 }
@@ -213,7 +216,11 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := store.Open(e.ctx, f.dbPath(cfg))
+	var opts []store.Option
+	if !f.migrate {
+		opts = append(opts, store.WithoutMigrating())
+	}
+	st, err := store.Open(e.ctx, f.dbPath(cfg), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
 	}

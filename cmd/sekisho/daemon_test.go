@@ -17,6 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/internal/daemon"
 	"github.com/sekisho-dev/sekisho/internal/fastclock"
+	"github.com/sekisho-dev/sekisho/internal/storetest"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
@@ -30,11 +31,17 @@ import (
 // it. The clock runs at the wall clock's pace but reads noon: upstream runs
 // that started a minute before the gate fall inside the logical date's
 // window whatever the hour the test starts at (at 00:00:30 UTC on the wall
-// clock they would fall the day before, outside window_start).
+// clock they would fall the day before, outside window_start). It runs
+// once on SQLite and once on PostgreSQL, where the daemon leads through the
+// lease.
 func TestDaemonAgainstSimulators(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real-time integration test")
 	}
+	storetest.Each(t, daemonAgainstSimulators)
+}
+
+func daemonAgainstSimulators(t *testing.T, loc string) {
 	clock, err := fastclock.New(time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC), time.Now(), 1)
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +92,7 @@ server:
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	st, err := store.Open(context.Background(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +126,9 @@ server:
 		case <-deadline:
 			t.Fatalf("runs did not finish: socrates_daily %s %v, ads_daily %s %v\nlogs:\n%s", a.State, errA, b.State, errB, out.String())
 		}
+	}
+	if c := d.Cluster(); c.Role != "leader" || c.Leader != c.Self || c.Epoch < 1 || c.Store != string(st.Dialect()) {
+		t.Errorf("cluster view of a lone daemon: %+v", c)
 	}
 	cancel()
 	if err := <-done; err != nil {

@@ -216,6 +216,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 
 	tune := daemon.Fast()
 	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
+	tune.Warehouse = demoWarehouse()
 	s.d, err = daemon.New(ctx, daemon.Options{Config: cfg, Store: s.st, Logger: s.log, Listen: s.ln.Addr().String(),
 		Clock: s.clock, Tune: tune, Tick: time.Minute,
 		NotifyOptions: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
@@ -327,6 +328,7 @@ func (s *demoSystem) live(ctx context.Context) error {
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	s.runWatches(lctx, &wg)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()

@@ -244,6 +244,22 @@ func TestDemoWorldIncidents(t *testing.T) {
 	if sent == 0 {
 		t.Error("the Slack double received no notice")
 	}
+	// SPEC §17: the day the Glue export fails, its two pipelines post one
+	// incident (opened, joined, resolved) instead of their own
+	// upstream_failed, delay and recovery (five messages before incidents).
+	var glueDay []string
+	for _, m := range s.world.Slack.Messages() {
+		// orders_quality (the warehouse gate) is late on some days of its
+		// own, unrelated to the Glue export: its notices are not the incident's.
+		if m.At.In(jst).Format("2006-01-02") == dates[demo.GlueFailure] && !strings.Contains(m.Text, "Today's data status") &&
+			!strings.Contains(m.Text, "orders_quality") {
+			first, _, _ := strings.Cut(m.Text, "\n")
+			glueDay = append(glueDay, first)
+		}
+	}
+	if len(glueDay) != 3 || !strings.Contains(glueDay[0], "Incident:") || !strings.Contains(glueDay[2], "Resolved:") {
+		t.Errorf("glue failure day posted %d messages, want the incident's 3:\n%q", len(glueDay), glueDay)
+	}
 	if bad := s.world.Composer.InvalidRequests(); len(bad) != 0 {
 		t.Errorf("composer-prod saw invalid requests: %+v", bad)
 	}

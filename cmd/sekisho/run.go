@@ -26,6 +26,7 @@ var cmdRun = &command{
 			return err
 		}
 		f := newFlags(e, c, true)
+		f.migrate = true
 		listen := f.String("listen", "", "HTTP listen address (overrides server.listen)")
 		logFormat := f.String("log-format", "text", "text or json")
 		pos, err := f.parse(e, args)

@@ -12,7 +12,7 @@ import (
 // Load is what a config asks of one connection's budget: its polled
 // resources and the checks per second their poke intervals add up to.
 type Load struct {
-	Connection string // "trocco", "glue", "airflow.<name>"
+	Connection string // "trocco", "glue", "airflow.<name>", "warehouses.<name>"
 	Limit      Limit
 	Resources  int
 	PerSecond  float64
@@ -53,6 +53,9 @@ func Loads(cfg *config.Config) []Load {
 	for name, a := range c.Airflow {
 		limits["airflow."+name] = Limit(a.RateLimit)
 	}
+	for name, w := range c.Warehouses {
+		limits["warehouses."+name] = Limit(w.RateLimit)
+	}
 	interval := map[string]map[string]time.Duration{} // connection → resource → shortest poke
 	for _, p := range cfg.Pipelines {
 		for _, u := range p.Upstreams {
@@ -84,7 +87,8 @@ func Loads(cfg *config.Config) []Load {
 }
 
 // ConnectionOf names the budgeted connection an upstream's polls draw from
-// ("trocco", "glue", "airflow.<name>"), empty for pipeline upstreams.
+// ("trocco", "glue", "airflow.<name>", "warehouses.<name>"), empty for
+// pipeline upstreams.
 func ConnectionOf(u config.Upstream) string {
 	switch u.Type {
 	case config.TypeTroccoJob, config.TypeTroccoWorkflow:
@@ -93,6 +97,8 @@ func ConnectionOf(u config.Upstream) string {
 		return "glue"
 	case config.TypeAirflowDag:
 		return "airflow." + u.Connection
+	case config.TypeSQL:
+		return "warehouses." + u.Warehouse
 	}
 	return ""
 }

@@ -32,3 +32,27 @@ func TestShares(t *testing.T) {
 		t.Errorf("warnings %v", budget.Warnings(cfg))
 	}
 }
+
+func TestWarehouseShares(t *testing.T) {
+	// Ten sql checks on one warehouse with 10 requests a minute: polls get
+	// 9 of them, so each check is asked every 10/9 minutes on average.
+	var ups []config.Upstream
+	for i := range 10 {
+		ups = append(ups, config.Upstream{Name: "q", Type: config.TypeSQL, Warehouse: "dwh", Query: "SELECT " + string(rune('0'+i))})
+	}
+	ups = append(ups, config.Upstream{Name: "free", Type: config.TypeSQL, Warehouse: "bq", Query: "SELECT 1"})
+	cfg := &config.Config{Pipelines: []*config.Pipeline{{Name: "p", PokeInterval: time.Minute, Upstreams: ups}},
+		Connections: config.Connections{Warehouses: map[string]*config.Warehouse{
+			"dwh": {Name: "dwh", RateLimit: config.RateLimit{Requests: 10, Per: time.Minute}},
+			"bq":  {Name: "bq"}}}}
+	got := budget.Shares(cfg)
+	if got["warehouses.dwh"] != 67*time.Second {
+		t.Errorf("dwh share %s, want 1m7s (10 checks, 9 polls a minute)", got["warehouses.dwh"])
+	}
+	if _, ok := got["warehouses.bq"]; ok {
+		t.Error("bq has no budget, so no share")
+	}
+	if w := budget.Warnings(cfg); len(w) != 1 {
+		t.Errorf("warnings %v, want one for connections.warehouses.dwh", w)
+	}
+}

@@ -15,10 +15,12 @@ import (
 	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	sensorsql "github.com/sekisho-dev/sekisho/sensors/sql"
 	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/store"
 	triggerairflow "github.com/sekisho-dev/sekisho/triggers/airflow"
 	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
+	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
 // Tuning adjusts the clients for the demo and tests: quick retries against
@@ -27,6 +29,8 @@ type Tuning struct {
 	Glue    []sensorglue.Option
 	Trocco  []troccoapi.Option
 	Airflow []airflowapi.Option
+	// Warehouse holds the simulators' credentials and quick statement polls.
+	Warehouse warehouse.Options
 }
 
 // Adapters makes the sensors and triggers for cfg's connections: the
@@ -70,7 +74,27 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
 		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
 	}
+	if len(cfg.Connections.Warehouses) > 0 {
+		clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, warehouseOptions(tune, clock, st, log))
+		if err != nil {
+			return nil, nil, fmt.Errorf("warehouses: %w", err)
+		}
+		sensors[config.TypeSQL] = sensorsql.New(clients, clock)
+	}
 	return sensors, triggers, nil
+}
+
+// warehouseOptions are tune's warehouse options with each warehouse's one
+// shared budget, so its sql checks and its long-query watch spend a single
+// rate_limit (SPEC §13).
+func warehouseOptions(tune Tuning, clock clockwork.Clock, st *store.Store, log *slog.Logger) warehouse.Options {
+	o := tune.Warehouse
+	if o.Budget == nil {
+		o.Budget = func(w *config.Warehouse) *budget.Budget {
+			return budgetFor(clock, st, log, "warehouse "+w.Name, budget.Limit(w.RateLimit))
+		}
+	}
+	return o
 }
 
 // Fast is for simulators on loopback: short backoffs, few retries.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/internal/budget"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -53,5 +54,26 @@ func TestBudgetOutlivesAReloadAndARestart(t *testing.T) {
 	cancel()
 	if err := c.Wait(full); err == nil {
 		t.Error("the restarted budget spent the grants of the previous process again")
+	}
+}
+
+// TestWarehouseBudgetShared: the sql sensor's clients and the long-query
+// watch's clients of one warehouse draw from one budget.
+func TestWarehouseBudgetShared(t *testing.T) {
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	clk := clockwork.NewFakeClock()
+	log := slog.New(slog.DiscardHandler)
+	w := &config.Warehouse{Name: "analytics", RateLimit: config.RateLimit{Requests: 20, Per: time.Second}}
+	sensors, watches := warehouseOptions(Tuning{}, clk, st, log), warehouseOptions(Tuning{}, clk, st, log)
+	a, b := sensors.Budget(w), watches.Budget(w)
+	if a == nil || a != b || a.Limit() != (budget.Limit{Requests: 20, Per: time.Second}) {
+		t.Fatalf("budgets %p %p (%v): want one of 20 per second", a, b, a.Limit())
+	}
+	if sensors.Budget(&config.Warehouse{Name: "bq"}) != nil {
+		t.Error("a warehouse without rate_limit has no budget")
 	}
 }

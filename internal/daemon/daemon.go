@@ -26,10 +26,12 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
+	"github.com/sekisho-dev/sekisho/ha"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -70,14 +72,17 @@ type Options struct {
 	Version string
 }
 
-// Daemon is the running sekisho: engine, notice sender, HTTP server, and
-// config reloads.
+// Daemon is the running sekisho: engine, notice sender, long-query
+// watches, HTTP server, and config reloads.
 type Daemon struct {
 	o       Options
 	cfg     atomic.Pointer[config.Config]
 	eng     *engine.Engine
 	sender  *notify.Sender
+	elector *ha.Elector
 	metrics *metrics.Metrics
+	watches *watch.Runner             // nil without watches
+	sensors map[string]sekisho.Sensor // the current ones; a reload closes those it replaces
 	handler http.Handler
 	fileSig [32]byte
 	lookups *Lookups
@@ -97,17 +102,23 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.sensors = sensors
 	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger, append([]notify.Option{notify.WithMetrics(d.metrics)}, o.NotifyOptions...)...)
 	if err != nil {
 		return nil, err
 	}
+	d.elector = newElector(o)
 	d.eng, err = engine.New(o.Config, engine.Options{Store: o.Store, Clock: o.Clock, Logger: o.Logger,
-		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.Tick})
+		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.Tick,
+		Elector: d.elector})
 	if err != nil {
 		return nil, err
 	}
 	d.lookups = NewLookups(sensors)
-	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: d.eng,
+	if d.watches, err = newWatches(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune, d.sender.Kick); err != nil {
+		return nil, err
+	}
+	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: relayEvents{d}, Cluster: d.Cluster,
 		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
 	if o.ConfigPath != "" {
 		d.fileSig, _ = fileSignature(o.ConfigPath)
@@ -120,6 +131,10 @@ func (d *Daemon) Engine() *engine.Engine { return d.eng }
 
 // Sender is the daemon's Slack notice sender.
 func (d *Daemon) Sender() *notify.Sender { return d.sender }
+
+// Watches is the runner of the config's long-query watches; nil without
+// watches (the demo runs it once the history is written).
+func (d *Daemon) Watches() *watch.Runner { return d.watches }
 
 // Metrics are the daemon's Prometheus metrics.
 func (d *Daemon) Metrics() *metrics.Metrics { return d.metrics }
@@ -146,7 +161,7 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	errs := make(chan error, 3)
+	errs := make(chan error, 4)
 	start := func(name string, fn func() error) {
 		wg.Add(1)
 		go func() {
@@ -156,9 +171,13 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 			}
 		}()
 	}
-	start("engine", func() error { return d.eng.Run(ctx) })
-	start("notices", func() error { return d.sender.Run(ctx) })
-	start("observe", func() error { return observe.Start(ctx, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version) })
+	leaderWork := []func(term context.Context) error{d.eng.Run, d.sender.Run, func(term context.Context) error {
+		return observe.Start(term, d.o.Store, d.cfg.Load, d.o.Clock, d.o.Logger, d.o.Version)
+	}}
+	if d.watches != nil {
+		leaderWork = append(leaderWork, d.watches.Run)
+	}
+	d.runElected(ctx, start, leaderWork...)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
@@ -212,6 +231,8 @@ func (d *Daemon) Reload(ctx context.Context, why string) {
 		}
 		if err == nil {
 			d.eng.SetAdapters(sensors, triggers)
+			closeReplaced(d.o.Clock, d.sensors)
+			d.sensors = sensors
 			d.lookups.Set(sensors)
 			d.eng.SetConfig(cfg)
 			d.cfg.Store(cfg)

@@ -21,20 +21,7 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 		t.Fatal(err)
 	}
 	gateOnly := string(raw)
-	dir := t.TempDir()
-	cfgPath := filepath.Join(dir, "pipelines.yaml")
-	if err := os.WriteFile(cfgPath, raw, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := config.Load(cfgPath, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	cfgPath, cfg, st := setup(t, gateOnly)
 	// The refusal's log line comes after its notice is stored: a daemon
 	// killed right after the line (as TestChaosDays -chaos.full does) has
 	// not lost the notice.
@@ -86,6 +73,27 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	if d.cfg.Load() != d.eng.Config() {
 		t.Fatal("the board and the engine disagree on the config")
 	}
+}
+
+// setup writes yaml as a temporary pipelines.yaml, loads it, and opens a
+// store beside it (closed when the test ends).
+func setup(t *testing.T, yaml string) (string, *config.Config, *store.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	cfgPath := filepath.Join(dir, "pipelines.yaml")
+	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return cfgPath, cfg, st
 }
 
 // onRecord is a slog handler that calls f with every record it handles.

@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 			g.BaseEndpoint = aws.String(cfg.Endpoint)
 		}
 		if o.budget != nil {
-			g.APIOptions = append(g.APIOptions, budgetStep(o.budget))
+			g.APIOptions = append(g.APIOptions, budget.AWSStep(o.budget))
 		}
 	})
 	return newSensor(client, o), nil

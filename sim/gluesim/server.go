@@ -5,16 +5,17 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho/sim/awsjson"
 )
 
 // ContentType is the awsJson1_1 media type of requests and answers.
-const ContentType = "application/x-amz-json-1.1"
+const ContentType = awsjson.ContentType
 
 const targetPrefix = "AWSGlue."
 
@@ -26,22 +27,13 @@ const (
 )
 
 // apiError is an answer the simulator gives instead of a result.
-type apiError struct {
-	status int
-	typ    string
-	msg    string
-	lower  bool // message key spelled "message" (front-end errors)
-}
-
-func (e *apiError) Error() string { return e.typ + ": " + e.msg }
+type apiError = awsjson.Error
 
 func notFound(format string, a ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, typ: "EntityNotFoundException", msg: fmt.Sprintf(format, a...)}
+	return &apiError{Status: http.StatusBadRequest, Type: "EntityNotFoundException", Msg: fmt.Sprintf(format, a...)}
 }
 
-func invalid(typ, format string, a ...any) *apiError {
-	return &apiError{status: http.StatusBadRequest, typ: typ, msg: fmt.Sprintf(format, a...)}
-}
+func invalid(typ, format string, a ...any) *apiError { return awsjson.Invalid(typ, format, a...) }
 
 // NewServer starts the simulator on a loopback httptest server; point the
 // SDK's BaseEndpoint at its URL. The caller closes it.
@@ -50,25 +42,12 @@ func (s *Sim) NewServer() *httptest.Server { return httptest.NewServer(s) }
 // ServeHTTP answers one awsJson1_1 request.
 func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("x-amzn-RequestId", newID("")[:36])
-	if r.Method != http.MethodPost || r.URL.Path != "/" {
-		writeError(w, &apiError{status: http.StatusNotFound, typ: "UnknownOperationException", msg: "unknown operation"})
+	target, body, aerr := awsjson.ReadRequest(r, targetPrefix)
+	if aerr != nil {
+		writeError(w, aerr)
 		return
 	}
-	target, ok := strings.CutPrefix(r.Header.Get("X-Amz-Target"), targetPrefix)
-	if !ok || target == "" {
-		writeError(w, invalid("UnknownOperationException", "missing or unknown X-Amz-Target"))
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); ct != ContentType {
-		writeError(w, invalid("SerializationException", "content type must be %s, got %q", ContentType, ct))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		writeError(w, invalid("SerializationException", "read body: %v", err))
-		return
-	}
-	if aerr := s.authenticate(r, body); aerr != nil {
+	if aerr := awsjson.Authenticate(r, body, "glue", s.region, s.keys); aerr != nil {
 		s.mu.Lock()
 		s.stats.Total++
 		s.stats.Rejected++
@@ -77,7 +56,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if ok, _ := s.limit.Take(s.clock.Now()); !ok {
-		writeError(w, &apiError{status: http.StatusBadRequest, typ: "ThrottlingException", msg: "Rate exceeded", lower: true})
+		writeError(w, &apiError{Status: http.StatusBadRequest, Type: "ThrottlingException", Msg: "Rate exceeded", Lower: true})
 		return
 	}
 	var probe struct{ JobName, Name *string }
@@ -110,10 +89,10 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch f {
 	case faultError:
-		writeError(w, &apiError{status: http.StatusInternalServerError, typ: "InternalServiceException", msg: "Internal service exception"})
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Type: "InternalServiceException", Msg: "Internal service exception"})
 		return
 	case faultThrottle:
-		writeError(w, &apiError{status: http.StatusBadRequest, typ: "ThrottlingException", msg: "Rate exceeded", lower: true})
+		writeError(w, &apiError{Status: http.StatusBadRequest, Type: "ThrottlingException", Msg: "Rate exceeded", Lower: true})
 		return
 	}
 
@@ -124,7 +103,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	b, err := json.Marshal(out)
 	if err != nil {
-		writeError(w, &apiError{status: http.StatusInternalServerError, typ: "InternalServiceException", msg: err.Error()})
+		writeError(w, &apiError{Status: http.StatusInternalServerError, Type: "InternalServiceException", Msg: err.Error()})
 		return
 	}
 	if f == faultMalformed {
@@ -135,18 +114,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(b)
 }
 
-func writeError(w http.ResponseWriter, e *apiError) {
-	body := errorJSON{Type: e.typ}
-	if e.lower {
-		body.LowerMessage = e.msg
-	} else {
-		body.Message = e.msg
-	}
-	b, _ := json.Marshal(body)
-	w.Header().Set("Content-Type", ContentType)
-	w.WriteHeader(e.status)
-	_, _ = w.Write(b)
-}
+func writeError(w http.ResponseWriter, e *apiError) { awsjson.WriteError(w, e) }
 
 func (s *Sim) dispatch(target string, body []byte) (any, *apiError) {
 	decode := func(v any) *apiError {

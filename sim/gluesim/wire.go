@@ -94,13 +94,5 @@ type getWorkflowRunsOutput struct {
 	NextToken string            `json:"NextToken,omitempty"`
 }
 
-// errorJSON is an awsJson1_1 error body. Glue's modelled errors carry
-// "Message"; the front end's throttling answer uses "message".
-type errorJSON struct {
-	Type         string `json:"__type"`
-	Message      string `json:"Message,omitempty"`
-	LowerMessage string `json:"message,omitempty"`
-}
-
 // epoch encodes t as awsJson1_1 does: seconds since 1970 with a millisecond fraction.
 func epoch(t time.Time) float64 { return float64(t.UnixMilli()) / 1e3 }

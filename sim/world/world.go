@@ -1,7 +1,7 @@
 // Package world is the one simulated outside of sekisho: the Glue, TROCCO,
-// Airflow and Slack simulators on loopback servers, all on one clock, with
-// the credentials they accept and the `connections:` block of a
-// pipelines.yaml that points the real clients at them. The demo, the e2e
+// Airflow, Slack and Redshift Data API simulators on loopback servers, all
+// on one clock, with the credentials they accept and the `connections:`
+// block of a pipelines.yaml that points the real clients at them. The demo, the e2e
 // tests, the benchmark and the daemon test of cmd/sekisho start it; each
 // then scripts its own jobs on the simulators.
 package world
@@ -17,6 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 )
@@ -58,6 +59,9 @@ type Options struct {
 	Airflow []Airflow
 	// Slack adds options to the Slack simulator (an observer, an output).
 	Slack []slacksim.Option
+	// Redshift adds options to the Redshift Data API simulator (the
+	// answers of a script's check queries).
+	Redshift []redshiftsim.Option
 	// TroccoLimit, when set, is the simulated TROCCO account's limit per 15
 	// minutes, and the generated config's rate_limit; by default the
 	// simulator enforces TROCCO's documented limit and the daemon uses its
@@ -72,7 +76,10 @@ type World struct {
 	Trocco  *troccosim.Sim
 	Airflow map[string]*airflowsim.Server // by deployment
 	Slack   *slacksim.Sim
-	URLs    URLs
+	// Redshift is a Redshift Serverless workgroup behind the Data API; it
+	// checks SigV4 with the AWS key above.
+	Redshift *redshiftsim.Sim
+	URLs     URLs
 
 	conns       []Airflow
 	troccoLimit int
@@ -81,8 +88,8 @@ type World struct {
 
 // URLs are the simulators' loopback base URLs.
 type URLs struct {
-	Glue, Trocco, Slack string
-	Airflow             map[string]string // by deployment
+	Glue, Trocco, Slack, Redshift string
+	Airflow                       map[string]string // by deployment
 }
 
 // SlackWebhook is the incoming-webhook URL the Slack simulator answers.
@@ -115,6 +122,9 @@ func New(o Options) (*World, error) {
 	w.URLs.Glue = w.serve(w.Glue)
 	w.URLs.Trocco = w.serve(w.Trocco)
 	w.URLs.Slack = w.serve(w.Slack)
+	w.Redshift = redshiftsim.New(o.Clock, append([]redshiftsim.Option{redshiftsim.WithCredentials(AWSAccessKey, AWSSecretKey),
+		redshiftsim.WithRegion(AWSRegion)}, o.Redshift...)...)
+	w.URLs.Redshift = w.serve(w.Redshift)
 	for _, c := range o.Airflow {
 		if _, ok := w.Airflow[c.Deployment]; ok {
 			continue

@@ -1,0 +1,284 @@
+// Package bigquerysim simulates the BigQuery REST calls that
+// cloud.google.com/go/bigquery makes to run a query and read its rows:
+// jobs.query (POST /projects/{project}/queries) and jobs.getQueryResults
+// (GET /projects/{project}/queries/{jobId}), under the /bigquery/v2 base
+// path, reached through the real client with option.WithEndpoint. A query
+// may be made slow (jobComplete false at first), which sends the client
+// down its polling path through getQueryResults.
+//
+// SQL is not parsed: a test registers each query's first row with Answer.
+// Values travel as BigQuery's JSON does: every cell a string in {"v": …},
+// counts as "totalRows" strings, errors in the Google API error envelope.
+package bigquerysim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// basePath is where the BigQuery v2 REST API lives on the endpoint.
+const basePath = "/bigquery/v2"
+
+// Column is one column of an answer: its BigQuery type (BOOLEAN, INTEGER,
+// FLOAT, NUMERIC, STRING) and value (nil for NULL).
+type Column struct {
+	Type  string
+	Value any
+}
+
+// Sim is the simulated BigQuery.
+type Sim struct {
+	mu      sync.Mutex
+	answers map[string]func() ([]Column, error)
+	slow    map[string]int // query → getQueryResults polls before complete
+	jobs    map[string]*job
+	calls   map[string]int // "jobs.query", "jobs.getQueryResults", or the path of an unknown call
+	byQuery map[string]int
+}
+
+type job struct {
+	project, location, query string
+	polls                    int
+	row                      []Column
+	err                      error
+}
+
+// New returns an empty simulator.
+func New() *Sim {
+	return &Sim{answers: map[string]func() ([]Column, error){}, slow: map[string]int{}, jobs: map[string]*job{},
+		calls: map[string]int{}, byQuery: map[string]int{}}
+}
+
+// NewServer starts the simulator on loopback; the client's endpoint is its
+// URL + "/bigquery/v2/".
+func (s *Sim) NewServer() *httptest.Server { return httptest.NewServer(s) }
+
+// Endpoint is the option.WithEndpoint value for a server of this simulator.
+func Endpoint(srv *httptest.Server) string { return srv.URL + basePath + "/" }
+
+// Answer registers a query's first row (nil: no row); fn runs at every
+// execution, so rows can arrive late. An error fails the job as an invalid
+// query.
+func (s *Sim) Answer(query string, fn func() ([]Column, error)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answers[query] = fn
+}
+
+// Slow makes a query's job incomplete for the first polls getQueryResults calls.
+func (s *Sim) Slow(query string, polls int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.slow[query] = polls
+}
+
+// Calls returns how many requests of each REST method were answered.
+func (s *Sim) Calls() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.calls {
+		out[k] = v
+	}
+	return out
+}
+
+// Runs returns how many times a query ran.
+func (s *Sim) Runs(query string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byQuery[query]
+}
+
+// Wire shapes of https://cloud.google.com/bigquery/docs/reference/rest/v2/jobs/query
+// and .../jobs/getQueryResults.
+
+type queryRequest struct {
+	Query        string `json:"query"`
+	UseLegacySQL *bool  `json:"useLegacySql"`
+	Location     string `json:"location"`
+	RequestID    string `json:"requestId"`
+}
+
+type jobReference struct {
+	ProjectID string `json:"projectId"`
+	JobID     string `json:"jobId"`
+	Location  string `json:"location,omitempty"`
+}
+
+type field struct {
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Mode string `json:"mode"`
+}
+
+type cell struct {
+	V any `json:"v"`
+}
+
+type row struct {
+	F []cell `json:"f"`
+}
+
+type queryResponse struct {
+	Kind         string       `json:"kind"`
+	JobReference jobReference `json:"jobReference"`
+	JobComplete  bool         `json:"jobComplete"`
+	Schema       *struct {
+		Fields []field `json:"fields"`
+	} `json:"schema,omitempty"`
+	Rows      []row  `json:"rows,omitempty"`
+	TotalRows string `json:"totalRows,omitempty"`
+	QueryID   string `json:"queryId,omitempty"`
+}
+
+func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	path, ok := strings.CutPrefix(r.URL.Path, basePath)
+	parts := strings.Split(strings.Trim(path, "/"), "/")
+	switch {
+	case ok && r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "projects" && parts[2] == "queries":
+		s.count("jobs.query")
+		s.query(w, r, parts[1])
+	case ok && r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "projects" && parts[2] == "queries":
+		s.count("jobs.getQueryResults")
+		s.results(w, r, parts[1], parts[3])
+	default:
+		s.count(r.Method + " " + r.URL.Path)
+		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND", "the simulator does not implement "+r.Method+" "+r.URL.Path)
+	}
+}
+
+func (s *Sim) count(method string) {
+	s.mu.Lock()
+	s.calls[method]++
+	s.mu.Unlock()
+}
+
+func (s *Sim) query(w http.ResponseWriter, r *http.Request, project string) {
+	var in queryRequest
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 10<<20))
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeError(w, http.StatusBadRequest, "invalid", "INVALID_ARGUMENT", "Invalid JSON payload received. "+err.Error())
+		return
+	}
+	if in.Query == "" {
+		writeError(w, http.StatusBadRequest, "invalid", "INVALID_ARGUMENT", "Required parameter is missing: query")
+		return
+	}
+	if in.UseLegacySQL == nil || *in.UseLegacySQL {
+		writeError(w, http.StatusBadRequest, "invalidQuery", "INVALID_ARGUMENT", "the simulator runs GoogleSQL only: send useLegacySql false")
+		return
+	}
+	s.mu.Lock()
+	fn, known := s.answers[in.Query]
+	s.byQuery[in.Query]++
+	j := &job{project: project, location: in.Location, query: in.Query, polls: s.slow[in.Query]}
+	id := newJobID()
+	s.jobs[id] = j
+	s.mu.Unlock()
+	if !known {
+		writeError(w, http.StatusBadRequest, "invalidQuery", "INVALID_ARGUMENT", "Unrecognized name: the simulator has no answer for this query")
+		return
+	}
+	j.row, j.err = fn()
+	if j.err != nil {
+		writeError(w, http.StatusBadRequest, "invalidQuery", "INVALID_ARGUMENT", j.err.Error())
+		return
+	}
+	writeJSON(w, j.response("bigquery#queryResponse", id))
+}
+
+func (s *Sim) results(w http.ResponseWriter, r *http.Request, project, id string) {
+	s.mu.Lock()
+	j, ok := s.jobs[id]
+	if ok && j.polls > 0 {
+		j.polls--
+	}
+	s.mu.Unlock()
+	if !ok || j.project != project {
+		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND", "Not found: Job "+project+":"+id)
+		return
+	}
+	if loc := r.URL.Query().Get("location"); loc != "" && j.location != "" && !strings.EqualFold(loc, j.location) {
+		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND", "Not found: Job "+project+":"+loc+"."+id)
+		return
+	}
+	resp := j.response("bigquery#getQueryResultsResponse", id)
+	if r.URL.Query().Get("maxResults") == "0" {
+		resp.Rows = nil
+	}
+	writeJSON(w, resp)
+}
+
+func (j *job) response(kind, id string) queryResponse {
+	resp := queryResponse{Kind: kind, JobReference: jobReference{ProjectID: j.project, JobID: id, Location: j.location},
+		JobComplete: j.polls == 0}
+	if !resp.JobComplete {
+		return resp
+	}
+	resp.Schema = &struct {
+		Fields []field `json:"fields"`
+	}{}
+	var cells []cell
+	for i, c := range j.row {
+		resp.Schema.Fields = append(resp.Schema.Fields, field{Name: fmt.Sprintf("f%d_", i), Type: c.Type, Mode: "NULLABLE"})
+		cells = append(cells, cell{V: encode(c.Value)})
+	}
+	if len(resp.Schema.Fields) == 0 {
+		resp.Schema.Fields = []field{{Name: "f0_", Type: "INTEGER", Mode: "NULLABLE"}}
+	}
+	resp.TotalRows = "0"
+	if j.row != nil {
+		resp.Rows = []row{{F: cells}}
+		resp.TotalRows = "1"
+	}
+	return resp
+}
+
+// encode is a cell as BigQuery's JSON carries it: a string, or null.
+func encode(v any) any {
+	switch x := v.(type) {
+	case nil:
+		return nil
+	case bool:
+		return strconv.FormatBool(x)
+	case int:
+		return strconv.Itoa(x)
+	case int64:
+		return strconv.FormatInt(x, 10)
+	case float64:
+		return strconv.FormatFloat(x, 'g', -1, 64)
+	}
+	return fmt.Sprint(v)
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	_, _ = w.Write(b)
+}
+
+// writeError answers in the Google API error envelope.
+func writeError(w http.ResponseWriter, code int, reason, status, msg string) {
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{
+		"code": code, "message": msg, "status": status,
+		"errors": []map[string]string{{"message": msg, "domain": "global", "reason": reason}},
+	}})
+	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+func newJobID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return "job_" + hex.EncodeToString(b[:])
+}

@@ -1,0 +1,47 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// DataVersion changes whenever another connection — another process, such
+// as `sekisho rerun` beside the daemon, or another replica — commits to
+// the database. Writes through this Store do not change it. The engine uses
+// it to know when the open runs it keeps in memory may be stale.
+//
+// SQLite answers with PRAGMA data_version on the writer connection.
+// PostgreSQL has no such counter, so migration 006 keeps one per writer
+// (data_versions), bumped by triggers on runs and notices, and the version
+// is the sum of every other writer's count.
+func (s *Store) DataVersion(ctx context.Context) (int64, error) {
+	var v int64
+	var err error
+	if s.dialect == Postgres {
+		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM data_versions WHERE writer <> ?`, s.writer).Scan(&v)
+	} else {
+		err = s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("store: data version: %w", err)
+	}
+	return v, nil
+}
+
+// foldDataVersions merges the counts of writers quiet for a day (finished
+// commands, replaced replicas) into the anonymous writer, so the table
+// stays as small as the set of live writers. Sums seen by live writers do
+// not change.
+func (s *Store) foldDataVersions(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := s.exec(ctx, `WITH old AS (DELETE FROM data_versions WHERE writer <> '' AND at < ? RETURNING n)
+		INSERT INTO data_versions (writer, n) SELECT '', COALESCE(SUM(n), 0) FROM old
+		ON CONFLICT (writer) DO UPDATE SET n = data_versions.n + EXCLUDED.n`, time.Now().Add(-24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("store: fold data versions: %w", err)
+	}
+	return nil
+}

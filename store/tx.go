@@ -1,0 +1,149 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// ErrFenced is returned by a write made under WithEpoch when that epoch is
+// no longer the leader lease's current, unexpired one: the replica was
+// paused or cut off past its lease and another may lead now. The write is
+// not made.
+var ErrFenced = errors.New("store: leadership lost (fenced): this replica's lease epoch is no longer current")
+
+type epochKey struct{}
+
+// WithEpoch marks ctx as acting for the leader of lease epoch epoch. Every
+// write transaction the store runs under such a ctx first checks, in the
+// same transaction, that the lease still has that epoch and has not
+// expired on the database's clock, and otherwise writes nothing and
+// returns ErrFenced. On PostgreSQL the check also holds a share lock on
+// the lease row until the transaction ends, so a new leader's acquisition
+// waits for the write to commit: no write of an old epoch can land after
+// a new leader has begun.
+func WithEpoch(ctx context.Context, epoch int64) context.Context {
+	return context.WithValue(ctx, epochKey{}, epoch)
+}
+
+// EpochFrom returns the epoch WithEpoch put in ctx.
+func EpochFrom(ctx context.Context) (int64, bool) {
+	e, ok := ctx.Value(epochKey{}).(int64)
+	return e, ok
+}
+
+// idleTxTimeout ends a PostgreSQL session left idle inside a fenced write
+// transaction (its process stopped mid-transaction): its share lock on the
+// lease row would otherwise keep the next leader from taking over.
+const idleTxTimeout = "2s"
+
+// withTx runs fn in one write transaction. Every write of the store goes
+// through here (or exec): it is where the PostgreSQL writes are tagged for
+// DataVersion and where the leader's epoch is checked (WithEpoch).
+func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	if err := s.beginWrite(ctx, tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	return tx.Commit()
+}
+
+// exec runs one write statement in its own transaction and returns the
+// rows it affected.
+func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}
+
+func (s *Store) beginWrite(ctx context.Context, tx *sql.Tx) error {
+	epoch, fenced := EpochFrom(ctx)
+	if s.dialect == Postgres {
+		q, args := `SELECT set_config('sekisho.writer', ?, true)`, []any{s.writer}
+		if fenced {
+			q += `, set_config('idle_in_transaction_session_timeout', ?, true)`
+			args = append(args, idleTxTimeout)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	if !fenced {
+		return nil
+	}
+	q := `SELECT epoch, CASE WHEN expires_at > ` + s.nowExpr() + ` THEN 1 ELSE 0 END FROM leader_lease WHERE name = 'leader'`
+	if s.dialect == Postgres {
+		q += ` FOR SHARE`
+	}
+	var cur int64
+	var live int
+	if err := tx.QueryRowContext(ctx, q).Scan(&cur, &live); err != nil {
+		return fmt.Errorf("store: check the leader lease: %w", err)
+	}
+	if cur != epoch || live != 1 {
+		return fmt.Errorf("%w (held %d, lease at %d)", ErrFenced, epoch, cur)
+	}
+	return nil
+}
+
+// nowExpr is the database's clock as stored text (TimeLayout, UTC).
+func (s *Store) nowExpr() string {
+	if s.dialect == Postgres {
+		return `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+	}
+	return `strftime('%Y-%m-%dT%H:%M:%fZ', 'now')`
+}
+
+// RedactURL hides the password of a PostgreSQL URL, for logs and errors.
+// Anything else is returned as it is.
+func RedactURL(s string) string {
+	if !IsPostgresURL(s) {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "postgres://…"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	q := u.Query()
+	if q.Has("password") {
+		q.Set("password", "xxxxx")
+		u.RawQuery = q.Encode()
+	}
+	return u.String()
+}
+
+// redactErr keeps the password of url out of a driver's error text.
+func redactErr(err error, rawURL string) error {
+	msg := err.Error()
+	if u, perr := url.Parse(rawURL); perr == nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+		if pw := u.Query().Get("password"); pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	msg = strings.ReplaceAll(msg, rawURL, RedactURL(rawURL))
+	return errors.New(msg)
+}

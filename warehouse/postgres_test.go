@@ -1,0 +1,164 @@
+package warehouse
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/internal/pgtest"
+)
+
+func openPG(t *testing.T) (Client, string) {
+	t.Helper()
+	url := pgtest.URL(t)
+	c, err := Open(context.Background(), &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(url)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, url
+}
+
+func TestPostgresCheck(t *testing.T) {
+	c, _ := openPG(t)
+	ctx := context.Background()
+	tests := []struct {
+		name  string
+		query string
+		want  bool
+	}{
+		{"true", "SELECT true", true},
+		{"false", "SELECT false", false},
+		{"count above zero", "SELECT COUNT(*) FROM generate_series(1, 3)", true},
+		{"count zero", "SELECT COUNT(*) FROM generate_series(1, 0)", false},
+		{"numeric", "SELECT 0.5::numeric", true},
+		{"negative", "SELECT -1", false},
+		{"null", "SELECT NULL", false},
+		{"no row", "SELECT 1 WHERE false", false},
+		{"first column only", "SELECT 0, 1", false},
+		{"text t", "SELECT 't'::text", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := c.Check(ctx, tt.query)
+			if err != nil || got != tt.want {
+				t.Errorf("Check(%q) = %v, %v; want %v", tt.query, got, err, tt.want)
+			}
+		})
+	}
+	if _, err := c.Check(ctx, "SELECT COUNT(*) FROM no_such_table"); err == nil || !strings.Contains(err.Error(), "no_such_table") {
+		t.Errorf("a failing query gave %v, want its error", err)
+	}
+}
+
+func TestPostgresRunningListsOthersOnly(t *testing.T) {
+	c, url := openPG(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	// An analyst's session: a query that sleeps until the test cancels it.
+	analyst, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer analyst.Close(context.Background())
+	var pid int
+	if err := analyst.QueryRow(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := analyst.Exec(ctx, "SELECT pg_sleep(600) /* the analyst's long query */")
+		done <- err
+	}()
+	var found Query
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+		qs, err := c.Running(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range qs {
+			if strings.Contains(q.Text, "pg_sleep(600)") {
+				found = q
+			}
+			if strings.Contains(q.Text, "pg_stat_activity") {
+				t.Fatalf("the watch lists its own query: %+v", q)
+			}
+		}
+		if found.Key != "" {
+			break
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for another session to start, not for a schedule
+	}
+	if found.Key == "" {
+		t.Fatal("the running pg_sleep session was not listed")
+	}
+	if found.PID != strconv.Itoa(pid) || found.User != "postgres" || found.StartedAt.IsZero() ||
+		!strings.HasPrefix(found.Key, found.PID+"@") {
+		t.Errorf("listed %+v, want pid %d of user postgres", found, pid)
+	}
+	cancel()
+	<-done
+}
+
+// TestPostgresErrorsHideThePassword: a connection error names the host and
+// user, never the DSN's password (it reaches the board as the check error).
+func TestPostgresErrorsHideThePassword(t *testing.T) {
+	w := &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres,
+		DSN: "postgres://sekisho:SECRET-pw-123@127.0.0.1:1/dwh?sslmode=disable&connect_timeout=2"}
+	c, err := Open(context.Background(), w, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.Check(context.Background(), "SELECT true")
+	if err == nil {
+		t.Fatal("a check against a closed port succeeded")
+	}
+	if strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("the error shows the password: %v", err)
+	}
+	bad := &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: "postgres://u:SECRET-pw@host:notaport/db"}
+	if _, err := Open(context.Background(), bad, Options{}); err == nil || strings.Contains(err.Error(), "SECRET") {
+		t.Errorf("a DSN that does not parse: %v", err)
+	}
+}
+
+// TestPostgresWaitsForBudget: each query waits for a slot of the
+// warehouse's budget; one a minute is left for polls here.
+func TestPostgresWaitsForBudget(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	b := budget.New("warehouse dwh", budget.Limit{Requests: 2, Per: time.Minute}, clock)
+	c, err := Open(context.Background(), &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(pgtest.URL(t))},
+		Options{Budget: func(*config.Warehouse) *budget.Budget { return b }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+		t.Fatalf("first check: %v, %v", ok, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error, 1)
+	go func() { _, err := c.Running(ctx); errc <- err }()
+	clock.BlockUntil(1) // the listing waits for the next minute's slot
+	cancel()
+	if err := <-errc; err == nil || !strings.Contains(err.Error(), "request budget") {
+		t.Fatalf("a listing beyond the budget gave %v, want it held by the budget", err)
+	}
+	go func() { _, err := c.Running(context.Background()); errc <- err }()
+	clock.BlockUntil(1)
+	clock.Advance(time.Minute)
+	if err := <-errc; err != nil {
+		t.Fatalf("listing in the next minute: %v", err)
+	}
+	if s := b.Stats(); s.Polls != 2 {
+		t.Errorf("%d queries drawn from the budget, want 2", s.Polls)
+	}
+}

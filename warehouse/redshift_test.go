@@ -1,0 +1,116 @@
+package warehouse
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
+)
+
+// openRedshiftSim points the real SDK at the Data API simulator, with
+// signatures checked.
+func openRedshiftSim(t *testing.T, w config.Warehouse, opts ...redshiftsim.Option) (Client, *redshiftsim.Sim, *clockwork.FakeClock) {
+	t.Helper()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC))
+	sim := redshiftsim.New(clock, append([]redshiftsim.Option{redshiftsim.WithRegion("ap-northeast-1"),
+		redshiftsim.WithCredentials("AKIDSEKISHO", "secret")}, opts...)...)
+	srv := sim.NewServer()
+	t.Cleanup(srv.Close)
+	w.Name, w.Type, w.Region, w.Endpoint = "analytics", config.WarehouseRedshift, "ap-northeast-1", srv.URL
+	c, err := Open(context.Background(), &w, Options{AWSAccessKey: "AKIDSEKISHO", AWSSecretKey: "secret", StatementPoll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, sim, clock
+}
+
+func TestRedshiftCheck(t *testing.T) {
+	c, sim, _ := openRedshiftSim(t, config.Warehouse{WorkgroupName: "analytics", Database: "dev"}, redshiftsim.WithDescribes(2))
+	ctx := context.Background()
+	rows := int64(0)
+	const q = "SELECT COUNT(*) FROM sales.orders WHERE order_date = '2026-03-02'"
+	sim.Answer(q, func() ([]redshiftsim.Value, error) { return []redshiftsim.Value{rows}, nil })
+	sim.Answer("SELECT true", func() ([]redshiftsim.Value, error) { return []redshiftsim.Value{true}, nil })
+	sim.Answer("SELECT NULL", func() ([]redshiftsim.Value, error) { return []redshiftsim.Value{nil}, nil })
+	sim.Answer("SELECT 1 WHERE false", func() ([]redshiftsim.Value, error) { return nil, nil })
+	sim.Answer("SELECT 1 FROM missing", func() ([]redshiftsim.Value, error) {
+		return nil, errors.New(`ERROR: relation "missing" does not exist`)
+	})
+	for _, tt := range []struct {
+		query string
+		want  bool
+	}{{q, false}, {"SELECT true", true}, {"SELECT NULL", false}, {"SELECT 1 WHERE false", false}} {
+		if got, err := c.Check(ctx, tt.query); err != nil || got != tt.want {
+			t.Errorf("Check(%q) = %v, %v; want %v", tt.query, got, err, tt.want)
+		}
+	}
+	rows = 42
+	if got, err := c.Check(ctx, q); err != nil || !got {
+		t.Errorf("after the rows landed: %v, %v", got, err)
+	}
+	if _, err := c.Check(ctx, "SELECT 1 FROM missing"); err == nil || !strings.Contains(err.Error(), `relation "missing" does not exist`) {
+		t.Errorf("a failed statement gave %v", err)
+	}
+	st := sim.Stats()
+	if st.BySQL[q] != 2 || st.ByTarget["ExecuteStatement"] != 6 || st.ByTarget["DescribeStatement"] < 18 {
+		t.Errorf("requests: %+v", st)
+	}
+}
+
+func TestRedshiftRunningNeedsSysMonitor(t *testing.T) {
+	c, sim, clock := openRedshiftSim(t, config.Warehouse{ClusterIdentifier: "prod", Database: "dev", DBUser: "sekisho"})
+	ctx := context.Background()
+	id := sim.StartQuery("analyst", "SELECT * FROM logs.access -- no date filter")
+	clock.Advance(time.Minute)
+	own := sim.StartQuery("sekisho", "SELECT 1")
+	qs, err := c.Running(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Without sys:monitor a user sees only their own queries (and the
+	// listing statement itself is not among them: it is not running yet).
+	if len(qs) != 1 || qs[0].Text != "SELECT 1" {
+		t.Fatalf("without sys:monitor: %+v", qs)
+	}
+	sim.EndQuery(own)
+	sim.GrantMonitor("sekisho")
+	qs, err = c.Running(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 1 {
+		t.Fatalf("with sys:monitor: %+v", qs)
+	}
+	q := qs[0]
+	want := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	if q.User != "analyst" || !q.StartedAt.Equal(want) || q.Key == "" || q.PID == "" || !strings.Contains(q.Text, "no date filter") {
+		t.Errorf("listed %+v", q)
+	}
+	if q.Key != itoa(id) {
+		t.Errorf("key %q, want the query_id %d", q.Key, id)
+	}
+}
+
+func TestRedshiftRefusesWrongKey(t *testing.T) {
+	clock := clockwork.NewFakeClock()
+	sim := redshiftsim.New(clock, redshiftsim.WithCredentials("AKIDSEKISHO", "secret"))
+	srv := sim.NewServer()
+	defer srv.Close()
+	w := &config.Warehouse{Name: "a", Type: config.WarehouseRedshift, Region: "ap-northeast-1", WorkgroupName: "wg", Database: "dev", Endpoint: srv.URL}
+	c, err := Open(context.Background(), w, Options{AWSAccessKey: "AKIDSEKISHO", AWSSecretKey: "wrong", StatementPoll: time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Check(context.Background(), "SELECT true"); err == nil || !strings.Contains(err.Error(), "InvalidSignatureException") {
+		t.Errorf("a wrong secret gave %v", err)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
