@@ -140,6 +140,12 @@ func waiting(st step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 		}
 		if p.Trigger == nil {
 			st.Event, st.Reason, st.Detail, st.Recovery = EvGateOnlyMet, sekisho.ReasonConditionMet, obsDetail(f.ups), true
+			if held := heldSince(r, cond, f.ups, now); held.Before(now) {
+				st.Patch.EndedAt = held
+				if !r.Deadline.IsZero() && !held.After(r.Deadline) {
+					st.Notices = dropKind(st.Notices, sekisho.NoticeDelay) // met: the late look is not a delay
+				}
+			}
 			return st
 		}
 		return startTrigger(st, r, p, f, now)
@@ -453,6 +459,57 @@ func lastFinish(obs map[string]obsView) (time.Time, string) {
 		}
 	}
 	return t, mode
+}
+
+// heldSince is when a gate-only run's condition, which holds now, began to
+// hold: the first upstream end at which it held, not before the attempt
+// opened. A gate-only run ends then, as a triggered run ends when its
+// downstream reports it ended, so a daemon that was down (or starved) when
+// the upstreams finished does not move the day's success, and its SLO
+// verdict, to the moment it looked again. An upstream succeeded with no end
+// time counts as ending now.
+func heldSince(r sekisho.Run, cond *condition.Expr, ups map[string]obsView, now time.Time) time.Time {
+	end := func(o obsView) time.Time { return clampEnd(o.FinishedAt, now) }
+	var ends []time.Time
+	for _, o := range ups {
+		if o.State == sekisho.JobSucceeded {
+			ends = append(ends, end(o))
+		}
+	}
+	sort.Slice(ends, func(i, j int) bool { return ends[i].Before(ends[j]) })
+	held := now
+	for _, t := range ends {
+		// At t an upstream that ended later was still running.
+		if cond.Eval(func(name string) sekisho.JobState {
+			o := ups[name]
+			if o.State == sekisho.JobSucceeded && end(o).After(t) {
+				return sekisho.JobRunning
+			}
+			return o.State
+		}) == condition.True {
+			held = t
+			break
+		}
+	}
+	opened := r.AttemptAt
+	if opened.IsZero() {
+		opened = r.GateAt
+	}
+	if held.Before(opened) {
+		held = opened
+	}
+	return clampEnd(held, now)
+}
+
+// dropKind is ns without the notices of kind k.
+func dropKind(ns []sekisho.Notice, k sekisho.NoticeKind) []sekisho.Notice {
+	out := ns[:0:0]
+	for _, n := range ns {
+		if n.Kind != k {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // clampEnd keeps a reported time unless it is missing or in the future.

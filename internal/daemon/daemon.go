@@ -241,10 +241,13 @@ func (d *Daemon) Reload(ctx context.Context, why string) {
 		}
 	}
 	msg := err.Error()
-	d.o.Logger.Error("config reload refused; the previous config keeps running", "why", why, "err", strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; "))
+	// The notice is stored before the refusal is logged, as every state
+	// change and notice is: whoever reads the log line (an operator, the
+	// e2e harness) may kill the daemon next and still finds the notice.
 	_, nerr := d.o.Store.AddNotice(ctx, sekisho.Notice{Kind: sekisho.NoticeConfigInvalid,
 		DedupeKey: sekisho.NoticeKey(sekisho.NoticeConfigInvalid, sekisho.NoticeSubject{Message: msg}), CreatedAt: d.o.Clock.Now(),
 		Facts: sekisho.NoticeFacts{Message: msg}})
+	d.o.Logger.Error("config reload refused; the previous config keeps running", "why", why, "err", strings.ReplaceAll(strings.TrimSpace(msg), "\n", "; "))
 	if nerr != nil {
 		d.o.Logger.Error("queue config notice", "err", nerr)
 	}

@@ -22,8 +22,21 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	}
 	gateOnly := string(raw)
 	cfgPath, cfg, st := setup(t, gateOnly)
+	// The refusal's log line comes after its notice is stored: a daemon
+	// killed right after the line (as TestChaosDays -chaos.full does) has
+	// not lost the notice.
+	stored := -1
+	logger := slog.New(onRecord{slog.NewTextHandler(io.Discard, nil), func(r slog.Record) {
+		if strings.HasPrefix(r.Message, "config reload refused") && stored < 0 {
+			ns, err := st.AllNotices(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			stored = len(ns)
+		}
+	}})
 	d, err := New(context.Background(), Options{Config: cfg, ConfigPath: cfgPath, Store: st,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Listen: "127.0.0.1:0"})
+		Logger: logger, Listen: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,6 +50,9 @@ func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	d.Reload(ctx, "SIGHUP") // the same error again: no second notice
 	if d.cfg.Load() != cfg || d.eng.Config() != cfg {
 		t.Fatal("an invalid config replaced the running one")
+	}
+	if stored != 1 {
+		t.Fatalf("%d notices stored when the refusal was logged, want 1", stored)
 	}
 	ns, err := st.AllNotices(ctx)
 	if err != nil {
@@ -78,4 +94,15 @@ func setup(t *testing.T, yaml string) (string, *config.Config, *store.Store) {
 	}
 	t.Cleanup(func() { st.Close() })
 	return cfgPath, cfg, st
+}
+
+// onRecord is a slog handler that calls f with every record it handles.
+type onRecord struct {
+	slog.Handler
+	f func(slog.Record)
+}
+
+func (h onRecord) Handle(ctx context.Context, r slog.Record) error {
+	h.f(r)
+	return h.Handler.Handle(ctx, r)
 }
