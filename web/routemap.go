@@ -122,7 +122,8 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 				st.reason = bp.Summary
 			}
 		} else {
-			st.class, st.emoji, st.word = "idle", "🕒", ""
+			st.class = "idle"
+			st.emoji, _ = status.Label(sekisho.StateScheduled, false, lang)
 		}
 		pipes[p.Name] = add(st)
 	}
