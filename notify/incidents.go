@@ -39,13 +39,13 @@ const GroupedPrefix = "(grouped: "
 // incidentPass is what one pass knows of the incident notices it holds.
 type incidentPass struct {
 	pending   []sekisho.Notice
-	held      map[string]bool // an earlier notice of the incident waits: later ones wait too
-	done      map[int64]bool  // carried by a message sent in this pass
-	resolving map[string]bool // the incident's resolution is in the batch
+	held      map[string]time.Time // an earlier notice of the incident waits until then: later ones wait too
+	done      map[int64]bool       // carried by a message sent in this pass
+	resolving map[string]bool      // the incident's resolution is in the batch
 }
 
 func newIncidentPass(pending []sekisho.Notice) *incidentPass {
-	ip := &incidentPass{pending: pending, held: map[string]bool{}, done: map[int64]bool{}, resolving: map[string]bool{}}
+	ip := &incidentPass{pending: pending, held: map[string]time.Time{}, done: map[int64]bool{}, resolving: map[string]bool{}}
 	for _, n := range pending {
 		if n.Kind == sekisho.NoticeIncidentResolved {
 			ip.resolving[n.Facts.Incident] = true
@@ -72,12 +72,23 @@ func (ip *incidentPass) carried(n sekisho.Notice, now time.Time) []sekisho.Notic
 func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, sil store.Silences,
 	ip *incidentPass) (outcome, error) {
 	key := n.Facts.Incident
-	if ip.done[n.ID] || ip.held[key] {
+	// A held notice records when it is next due, so the outbox tells what
+	// is waiting on purpose (group_wait) from what is waiting for Slack.
+	record := func(until time.Time) error {
+		if until.After(n.NextTryAt) {
+			return s.st.HoldNotice(ctx, n.ID, until)
+		}
+		return nil
+	}
+	if ip.done[n.ID] {
 		return outcome{}, nil
 	}
+	if until, ok := ip.held[key]; ok {
+		return outcome{}, record(until)
+	}
 	hold := func(until time.Time) (outcome, error) {
-		ip.held[key] = true
-		return outcome{retryAt: until}, nil
+		ip.held[key] = until
+		return outcome{retryAt: until}, record(until)
 	}
 	if n.NextTryAt.After(now) {
 		return hold(n.NextTryAt)
@@ -144,7 +155,7 @@ func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.N
 		return s.postIncidentBot(ctx, snap, n, v, msg)
 	})
 	if err != nil || !out.ok {
-		ip.held[key] = true
+		ip.held[key] = out.retryAt
 		return out, err
 	}
 	if err := s.st.MarkIncidentNotified(ctx, key, s.clock.Now()); err != nil {

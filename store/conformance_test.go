@@ -554,3 +554,34 @@ func TestQueryAlertsAlike(t *testing.T) {
 		}
 	})
 }
+
+func TestHeldNoticeIsNotDueUntilItsTime(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r := gate(t, s, "p", "2026-11-21")
+		if _, err := s.AddNotice(ctx, sekisho.Notice{RunID: r.ID, Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "held", CreatedAt: t0}); err != nil {
+			t.Fatal(err)
+		}
+		pending, _ := s.PendingNotices(ctx, 10)
+		if n, err := s.OutboxDue(ctx, t0); n != 1 || err != nil {
+			t.Fatalf("due before the hold = %d, %v; want 1", n, err)
+		}
+		until := t0.Add(30 * time.Second)
+		if err := s.HoldNotice(ctx, pending[0].ID, until); err != nil {
+			t.Fatal(err)
+		}
+		if n, _ := s.OutboxDue(ctx, t0.Add(29*time.Second)); n != 0 {
+			t.Errorf("due during the hold = %d, want 0", n)
+		}
+		if n, _ := s.OutboxDue(ctx, until); n != 1 {
+			t.Errorf("due at the hold's end = %d, want 1", n)
+		}
+		if n, _ := s.OutboxBacklog(ctx); n != 1 {
+			t.Errorf("backlog = %d, want 1 (held is still undelivered)", n)
+		}
+		again, _ := s.PendingNotices(ctx, 10)
+		if again[0].Tries != pending[0].Tries {
+			t.Errorf("a hold counted a try: %d -> %d", pending[0].Tries, again[0].Tries)
+		}
+	})
+}

@@ -129,10 +129,28 @@ func (s *Store) MarkNoticeRetry(ctx context.Context, id int64, next time.Time, e
 	return nil
 }
 
+// HoldNotice puts off a notice's next try to until without counting a try:
+// a notice waiting on purpose (an incident's group_wait), not failing.
+func (s *Store) HoldNotice(ctx context.Context, id int64, until time.Time) error {
+	if _, err := s.exec(ctx, `UPDATE notices SET next_try_at = ? WHERE id = ? AND sent_at IS NULL`, ts(until), id); err != nil {
+		return fmt.Errorf("store: hold notice: %w", err)
+	}
+	return nil
+}
+
 // OutboxBacklog counts undelivered notices.
 func (s *Store) OutboxBacklog(ctx context.Context) (int, error) {
 	var n int
 	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM notices WHERE sent_at IS NULL`).Scan(&n)
+	return n, err
+}
+
+// OutboxDue counts undelivered notices whose next try has come by at: the
+// backlog a sender can work on now, leaving out notices held for later (an
+// incident's opening waiting slack.group_wait, a retry backing off).
+func (s *Store) OutboxDue(ctx context.Context, at time.Time) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM notices WHERE sent_at IS NULL AND (next_try_at IS NULL OR next_try_at <= ?)`, ts(at)).Scan(&n)
 	return n, err
 }
 
