@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strings"
 )
@@ -31,23 +30,4 @@ func (s *Store) ScanPublic(ctx context.Context, table string, cols []string, ord
 		return fmt.Errorf("store: read %s: %w", table, err)
 	}
 	return err
-}
-
-// eachRow scans every row of rows into one slice of n values, reused
-// between rows, and calls fn with it. It leaves closing rows to the caller.
-func eachRow(rows *sql.Rows, n int, fn func(vals []any) error) error {
-	vals := make([]any, n)
-	ptrs := make([]any, n)
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return err
-		}
-		if err := fn(vals); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
 }
