@@ -281,6 +281,19 @@ func (d *decoder) required(f *fields, key, hint string) (string, val, bool) {
 	return s.s, v, ok
 }
 
+// requiredOneOf reads a required enumerated word such as a type: missing,
+// empty or not one of allowed fails, the last with a suggestion. The word
+// comes back as written either way; ok says it is one of allowed.
+func (d *decoder) requiredOneOf(f *fields, key, what, hint string, allowed []string) (string, val, bool) {
+	s, v, ok := d.required(f, key, hint)
+	if ok && !slices.Contains(allowed, s) {
+		sc, _ := d.scalarOf(v, false)
+		d.fail(v, "%s", unknownWord(what, sc, allowed))
+		ok = false
+	}
+	return s, v, ok
+}
+
 func (d *decoder) missing(f *fields, key, hint string) {
 	d.errorf(f.v.n, join(f.v.path, key), "is required%s", hint)
 }

@@ -158,13 +158,8 @@ func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (U
 		d.fail(nv, "name %q may only hold lowercase letters, digits, _ and -", name)
 	}
 	u.Name = name
-	typ, tv, tok := d.required(f, "type", " ("+strings.Join(SensorTypes, ", ")+")")
+	typ, tv, tok := d.requiredOneOf(f, "type", "sensor type", " ("+strings.Join(SensorTypes, ", ")+")", SensorTypes)
 	if !tok {
-		return u, nv
-	}
-	if !slices.Contains(SensorTypes, typ) {
-		sc, _ := d.scalarOf(tv, false)
-		d.fail(tv, "%s", unknownWord("sensor type", sc, SensorTypes))
 		return u, nv
 	}
 	u.Type = typ

@@ -19,13 +19,8 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 		return nil
 	}
 	t := &sekisho.TriggerSpec{}
-	typ, tv, ok := d.required(f, "type", " (airflow_dag or trocco_workflow)")
+	typ, tv, ok := d.requiredOneOf(f, "type", "trigger type", " (airflow_dag or trocco_workflow)", TriggerTypes)
 	if !ok {
-		return t
-	}
-	if !slices.Contains(TriggerTypes, typ) {
-		sc, _ := d.scalarOf(tv, false)
-		d.fail(tv, "%s", unknownWord("trigger type", sc, TriggerTypes))
 		return t
 	}
 	t.Type = typ

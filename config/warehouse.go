@@ -114,13 +114,8 @@ func (d *decoder) warehouse(name string, v val) *Warehouse {
 		return nil
 	}
 	w := &Warehouse{Name: name}
-	typ, tv, ok := d.required(f, "type", " ("+strings.Join(WarehouseTypes, ", ")+")")
+	typ, _, ok := d.requiredOneOf(f, "type", "warehouse type", " ("+strings.Join(WarehouseTypes, ", ")+")", WarehouseTypes)
 	if !ok {
-		return nil
-	}
-	if !slices.Contains(WarehouseTypes, typ) {
-		sc, _ := d.scalarOf(tv, false)
-		d.fail(tv, "%s", unknownWord("warehouse type", sc, WarehouseTypes))
 		return nil
 	}
 	w.Type = typ
@@ -309,11 +304,7 @@ func (d *decoder) watch(cfg *Config, it val) (*Watch, val) {
 		ok = false
 	}
 	w.Name = name
-	typ, tv, tok := d.required(f, "type", " ("+strings.Join(WatchTypes, ", ")+")")
-	if tok && !slices.Contains(WatchTypes, typ) {
-		sc, _ := d.scalarOf(tv, false)
-		d.fail(tv, "%s", unknownWord("watch type", sc, WatchTypes))
-	}
+	typ, _, _ := d.requiredOneOf(f, "type", "watch type", " ("+strings.Join(WatchTypes, ", ")+")", WatchTypes)
 	w.Type = typ
 	w.Warehouse, _ = d.warehouseRef(cfg, f, "a long_queries watch", []string{WarehouseRedshift, WarehousePostgres})
 	if _, present := f.get("threshold"); !present {

@@ -169,15 +169,7 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, dst *Store, table string) 
 		args, pending = args[:0], 0
 		return nil
 	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return n, err
-		}
+	err = eachRow(rows, len(cols), func(vals []any) error {
 		for _, v := range vals {
 			if b, ok := v.([]byte); ok {
 				v = string(b) // SQLite hands TEXT back as bytes at times; the schema stores text
@@ -187,12 +179,11 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, dst *Store, table string) 
 		pending++
 		n++
 		if pending == batch {
-			if err := flush(); err != nil {
-				return n, err
-			}
+			return flush()
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return n, err
 	}
 	return n, flush()

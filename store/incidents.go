@@ -227,21 +227,8 @@ type rowsQuerier interface {
 }
 
 func membersOf(ctx context.Context, q rowsQuerier, id int64) ([]incident.Member, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+memberColumns+` FROM incident_members WHERE incident_id = ?
+	return queryAll(ctx, q, "incident members", scanMember, `SELECT `+memberColumns+` FROM incident_members WHERE incident_id = ?
 		ORDER BY joined_at, pipeline, logical_date`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []incident.Member
-	for rows.Next() {
-		m, err := scanMember(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, m)
-	}
-	return out, rows.Err()
 }
 
 // RecordIncidents writes incident changes in a transaction of their own,
@@ -327,26 +314,15 @@ func (s *Store) Incident(ctx context.Context, key string) (incident.Incident, er
 }
 
 func (s *Store) queryIncidents(ctx context.Context, q string, args ...any) ([]incident.Incident, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
+	// The rows are closed before the members are read: a store on one
+	// connection could not run the second query while they are open.
+	out, err := queryAll(ctx, s.r, "incidents", scanIncident, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: incidents: %w", err)
-	}
-	var out []incident.Incident
-	for rows.Next() {
-		i, err := scanIncident(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: incidents: %w", err)
-		}
-		out = append(out, i)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: incidents: %w", err)
+		return nil, err
 	}
 	for k := range out {
 		if out[k].Members, err = membersOf(ctx, s.r, out[k].ID); err != nil {
-			return nil, fmt.Errorf("store: incident members: %w", err)
+			return nil, err
 		}
 	}
 	return out, nil

@@ -72,20 +72,7 @@ func scanNotice(sc scanner) (sekisho.Notice, error) {
 }
 
 func (s *Store) queryNotices(ctx context.Context, q string, args ...any) ([]sekisho.Notice, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: notices: %w", err)
-	}
-	defer rows.Close()
-	var out []sekisho.Notice
-	for rows.Next() {
-		n, err := scanNotice(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: notices: %w", err)
-		}
-		out = append(out, n)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, "notices", scanNotice, q, args...)
 }
 
 // PendingNotices returns undelivered notices, oldest first. Notices not yet

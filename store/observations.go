@@ -82,18 +82,6 @@ func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string
 
 // Observations returns every observation row of a run, oldest first.
 func (s *Store) Observations(ctx context.Context, runID int64) ([]sekisho.Observation, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations WHERE run_id = ? ORDER BY id`, runID)
-	if err != nil {
-		return nil, fmt.Errorf("store: observations: %w", err)
-	}
-	defer rows.Close()
-	var out []sekisho.Observation
-	for rows.Next() {
-		o, err := scanObservation(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, o)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, "observations", scanObservation,
+		`SELECT `+obsColumns+` FROM upstream_observations WHERE run_id = ? ORDER BY id`, runID)
 }

@@ -24,21 +24,10 @@ func (s *Store) ScanPublic(ctx context.Context, table string, cols []string, ord
 		return fmt.Errorf("store: read %s: %w", table, err)
 	}
 	defer rows.Close()
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(ptrs...); err != nil {
-			return fmt.Errorf("store: read %s: %w", table, err)
-		}
-		if err := fn(vals); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
+	var fnErr error
+	err = eachRow(rows, len(cols), func(vals []any) error { fnErr = fn(vals); return fnErr })
+	if err != nil && fnErr == nil {
 		return fmt.Errorf("store: read %s: %w", table, err)
 	}
-	return nil
+	return err
 }

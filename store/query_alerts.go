@@ -123,24 +123,19 @@ func (s *Store) SaveQueryThread(ctx context.Context, watch, key, channel, thread
 }
 
 func (s *Store) queryAlerts(ctx context.Context, q string, args ...any) ([]QueryAlert, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: query alerts: %w", err)
+	return queryAll(ctx, s.r, "query alerts", scanQueryAlert, q, args...)
+}
+
+func scanQueryAlert(sc scanner) (QueryAlert, error) {
+	var a QueryAlert
+	var started, alerted string
+	var ended sql.NullString
+	if err := sc.Scan(&a.ID, &a.Watch, &a.Warehouse, &a.Key, &a.User, &a.PID, &started, &a.Text, &alerted, &ended,
+		&a.ThreadChannel, &a.ThreadTS); err != nil {
+		return a, err
 	}
-	defer rows.Close()
-	var out []QueryAlert
-	for rows.Next() {
-		var a QueryAlert
-		var started, alerted string
-		var ended sql.NullString
-		if err := rows.Scan(&a.ID, &a.Watch, &a.Warehouse, &a.Key, &a.User, &a.PID, &started, &a.Text, &alerted, &ended,
-			&a.ThreadChannel, &a.ThreadTS); err != nil {
-			return nil, fmt.Errorf("store: query alerts: %w", err)
-		}
-		a.StartedAt = parseTS(sql.NullString{String: started, Valid: true})
-		a.AlertedAt = parseTS(sql.NullString{String: alerted, Valid: true})
-		a.EndedAt = parseTS(ended)
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	a.StartedAt = parseTS(sql.NullString{String: started, Valid: true})
+	a.AlertedAt = parseTS(sql.NullString{String: alerted, Valid: true})
+	a.EndedAt = parseTS(ended)
+	return a, nil
 }

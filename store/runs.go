@@ -223,20 +223,7 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]sekisho.Run, error) {
 }
 
 func (s *Store) queryRuns(ctx context.Context, q string, args ...any) ([]sekisho.Run, error) {
-	rows, err := s.r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: runs: %w", err)
-	}
-	defer rows.Close()
-	var out []sekisho.Run
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: runs: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.r, "runs", scanRun, q, args...)
 }
 
 // Transitions returns a run's history, oldest first.

@@ -19,20 +19,12 @@ import (
 	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
-// RedshiftAPI is the part of the Redshift Data API client sekisho uses;
-// *redshiftdata.Client satisfies it.
-type RedshiftAPI interface {
-	ExecuteStatement(ctx context.Context, in *redshiftdata.ExecuteStatementInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.ExecuteStatementOutput, error)
-	DescribeStatement(ctx context.Context, in *redshiftdata.DescribeStatementInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.DescribeStatementOutput, error)
-	GetStatementResult(ctx context.Context, in *redshiftdata.GetStatementResultInput, optFns ...func(*redshiftdata.Options)) (*redshiftdata.GetStatementResultOutput, error)
-}
-
 // redshift runs statements through the Data API: ExecuteStatement, then
 // DescribeStatement until it ends, then GetStatementResult. It works the
 // same for provisioned clusters and Serverless workgroups.
 type redshift struct {
 	w    *config.Warehouse
-	api  RedshiftAPI
+	api  *redshiftdata.Client
 	poll time.Duration
 
 	mu    sync.Mutex
@@ -60,12 +52,7 @@ func openRedshift(ctx context.Context, w *config.Warehouse, o Options) (*redshif
 	return newRedshift(w, api, o.StatementPoll), nil
 }
 
-// NewRedshift builds a Redshift client on an API client (tests).
-func NewRedshift(w *config.Warehouse, api RedshiftAPI, poll time.Duration) Client {
-	return newRedshift(w, api, poll)
-}
-
-func newRedshift(w *config.Warehouse, api RedshiftAPI, poll time.Duration) *redshift {
+func newRedshift(w *config.Warehouse, api *redshiftdata.Client, poll time.Duration) *redshift {
 	if poll <= 0 {
 		poll = 250 * time.Millisecond
 	}

@@ -51,23 +51,19 @@ type Client struct {
 }
 
 type options struct {
-	httpClient *http.Client
-	retryMin   time.Duration
-	retryMax   time.Duration
-	retries    int
-	timeout    time.Duration
-	tokens     oauth2.TokenSource
-	logger     *slog.Logger
-	pageSize   int
-	budget     *budget.Budget
-	clock      clockwork.Clock
+	retryMin time.Duration
+	retryMax time.Duration
+	retries  int
+	timeout  time.Duration
+	tokens   oauth2.TokenSource
+	logger   *slog.Logger
+	pageSize int
+	budget   *budget.Budget
+	clock    clockwork.Clock
 }
 
 // Option adjusts a Client.
 type Option func(*options)
-
-// WithHTTPClient sets the underlying HTTP client (e.g. a test server's).
-func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
 
 // WithBackoff sets the retry schedule: waits grow from min to max, and at
 // most retries extra attempts are made. Tests use a tiny one.
@@ -128,10 +124,7 @@ func New(cfg *config.Airflow, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	hc := o.httpClient
-	if hc == nil {
-		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
-	}
+	hc := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	if o.clock == nil {
 		o.clock = clockwork.NewRealClock()
 	}

@@ -54,9 +54,6 @@ type Client struct {
 // Option configures a Client.
 type Option func(*Client)
 
-// WithHTTPClient sets the underlying HTTP client (timeouts, transport).
-func WithHTTPClient(h *http.Client) Option { return func(c *Client) { c.hc.HTTPClient = h } }
-
 // WithRetry sets the retry count and the backoff bounds; tests use tiny ones.
 func WithRetry(max int, waitMin, waitMax time.Duration) Option {
 	return func(c *Client) {

@@ -64,13 +64,12 @@ type Sensor struct {
 var _ sekisho.Sensor = (*Sensor)(nil)
 
 type options struct {
-	creds      aws.CredentialsProvider
-	httpClient aws.HTTPClient
-	retryer    func() aws.Retryer
-	logger     *slog.Logger
-	pageSize   int32
-	wfPage     int32
-	budget     *budget.Budget
+	creds    aws.CredentialsProvider
+	retryer  func() aws.Retryer
+	logger   *slog.Logger
+	pageSize int32
+	wfPage   int32
+	budget   *budget.Budget
 }
 
 // Option configures a Sensor.
@@ -83,9 +82,6 @@ func WithStaticCredentials(accessKeyID, secretAccessKey string) Option {
 		o.creds = credentials.NewStaticCredentialsProvider(accessKeyID, secretAccessKey, "")
 	}
 }
-
-// WithHTTPClient sets the HTTP client the SDK sends requests with.
-func WithHTTPClient(c aws.HTTPClient) Option { return func(o *options) { o.httpClient = c } }
 
 // WithBudget makes every request to Glue, retries included, draw from b:
 // the connection's request budget (SPEC §13).
@@ -129,9 +125,6 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	}
 	if o.creds != nil {
 		load = append(load, awsconfig.WithCredentialsProvider(o.creds))
-	}
-	if o.httpClient != nil {
-		load = append(load, awsconfig.WithHTTPClient(o.httpClient))
 	}
 	retryer := o.retryer
 	if retryer == nil {

@@ -263,6 +263,15 @@ func page(n int, key func(i int) (time.Time, string), tok *string, size int) (fr
 	return from, to, next, nil
 }
 
+// findJob finds a job by name, or answers EntityNotFoundException with Glue's
+// words for it. The caller holds s.mu.
+func (s *Sim) findJob(name string) (*job, *apiError) {
+	if j := s.jobs[name]; j != nil {
+		return j, nil
+	}
+	return nil, notFound("Job with name: %s not found", name)
+}
+
 func (s *Sim) getJobRuns(in getJobRunsInput) (any, *apiError) {
 	if e := required("jobName", in.JobName); e != nil {
 		return nil, e
@@ -274,9 +283,9 @@ func (s *Sim) getJobRuns(in getJobRunsInput) (any, *apiError) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := s.jobs[*in.JobName]
-	if j == nil {
-		return nil, notFound("Job with name: %s not found", *in.JobName)
+	j, e := s.findJob(*in.JobName)
+	if e != nil {
+		return nil, e
 	}
 	views, next, e := visiblePage(j.runs, func(r *jobRun) (time.Time, string) { return r.Start, r.ID },
 		func(r *jobRun) jobRunJSON { v, _ := r.view(*in.JobName, now); return v }, now, in.NextToken, size)
@@ -296,9 +305,9 @@ func (s *Sim) getJobRun(in getJobRunInput) (any, *apiError) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := s.jobs[*in.JobName]
-	if j == nil {
-		return nil, notFound("Job with name: %s not found", *in.JobName)
+	j, e := s.findJob(*in.JobName)
+	if e != nil {
+		return nil, e
 	}
 	for _, r := range j.runs {
 		if r.ID == *in.RunID {
@@ -319,9 +328,9 @@ func (s *Sim) startJobRun(in startJobRunInput) (any, *apiError) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	j := s.jobs[*in.JobName]
-	if j == nil {
-		return nil, notFound("Job with name: %s not found", *in.JobName)
+	j, e := s.findJob(*in.JobName)
+	if e != nil {
+		return nil, e
 	}
 	attempt, previous := 1, ""
 	for _, r := range j.runs {
