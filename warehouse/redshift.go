@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/awslog"
 	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
@@ -32,7 +33,7 @@ type redshift struct {
 }
 
 func openRedshift(ctx context.Context, w *config.Warehouse, o Options) (*redshift, error) {
-	load := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(w.Region)}
+	load := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(w.Region), awsconfig.WithLogger(awslog.Logger{})}
 	if o.AWSAccessKey != "" {
 		load = append(load, awsconfig.WithCredentialsProvider(
 			credentials.NewStaticCredentialsProvider(o.AWSAccessKey, o.AWSSecretKey, "")))

@@ -23,6 +23,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/internal/awslog"
 	"github.com/sekisho-dev/sekisho/internal/budget"
 )
 
@@ -130,7 +131,7 @@ func New(ctx context.Context, cfg *config.Glue, opts ...Option) (*Sensor, error)
 	if retryer == nil {
 		retryer = defaultRetryer
 	}
-	load = append(load, awsconfig.WithRetryer(retryer))
+	load = append(load, awsconfig.WithRetryer(retryer), awsconfig.WithLogger(awslog.Logger{L: o.logger}))
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, load...)
 	if err != nil {
 		return nil, fmt.Errorf("glue: load aws config: %w", err)
