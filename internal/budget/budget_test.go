@@ -186,7 +186,27 @@ func TestUrgentFirstAndReserve(t *testing.T) {
 	if err := b.Wait(budget.WithPriority(ctx, budget.Urgent)); err != nil {
 		t.Fatal("urgent call did not get the reserve:", err)
 	}
-	// Window full: an urgent caller waiting holds back later polls.
+}
+
+// TestWaitingUrgentHoldsBackPolls: a poll waiting beside an urgent caller
+// leaves it the slot it needs, besides the reserve. Two polls fill a window
+// of three at t0 and the urgent reserve the third at t0+10s; at t0+1m two
+// slots free at once. Counting only the reserve, the poll would fit then,
+// beside the urgent caller; counting the waiting urgent caller too, it
+// waits until t0+1m10s.
+func TestWaitingUrgentHoldsBackPolls(t *testing.T) {
+	clk := clockwork.NewFakeClockAt(t0)
+	b := budget.New("trocco", budget.Limit{Requests: 3, Per: time.Minute}, clk)
+	ctx := context.Background()
+	for range 2 {
+		if err := b.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(10 * time.Second)
+	if err := b.Wait(budget.WithPriority(ctx, budget.Urgent)); err != nil {
+		t.Fatal(err)
+	}
 	record(b)
 	urgent, wgU := grants(t, clk, b, 1, budget.Urgent)
 	clk.BlockUntilContext(ctx, 1)
@@ -197,11 +217,17 @@ func TestUrgentFirstAndReserve(t *testing.T) {
 	go func() { wgU.Wait(); wgP.Wait(); wg.Done(); wg.Done() }()
 	drive(t, clk, time.Second, &wg)
 	u, p := urgent(), polls()
-	if !u[0].Before(p[0]) && !u[0].Equal(p[0]) {
-		t.Errorf("urgent granted %s after poll %s", u[0], p[0])
+	if len(u) != 1 || len(p) != 1 {
+		t.Fatalf("grants: urgent %v, polls %v", u, p)
+	}
+	if !u[0].Before(p[0]) {
+		t.Errorf("urgent granted %s, not before the poll %s", u[0], p[0])
 	}
 	if u[0].Before(t0.Add(time.Minute)) {
 		t.Errorf("urgent granted at %s inside a full window", u[0])
+	}
+	if p[0].Before(t0.Add(time.Minute + 10*time.Second)) {
+		t.Errorf("poll granted at %s, before the reserve freed at t0+1m10s", p[0])
 	}
 }
 
