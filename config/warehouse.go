@@ -256,9 +256,6 @@ func (p *Pipeline) SpecFor(logicalDate string, gateAt time.Time) []byte {
 			continue
 		}
 		loc := p.Location
-		if loc == nil {
-			loc = time.UTC
-		}
 		// Validated at load: a render error would only come from a
 		// hand-built config; the warehouse then reports the raw text.
 		if out, err := RenderQuery(u.Query, p.Name, logicalDate, gateAt.In(loc)); err == nil {

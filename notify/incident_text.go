@@ -130,9 +130,6 @@ func (v incidentView) affected() []incident.Member {
 // message announces (several when webhook mode groups them).
 func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []string, publicURL string, loc *time.Location) Message {
 	w, c := incidentWordsFor(lang), catalogFor(lang)
-	if loc == nil {
-		loc = time.UTC
-	}
 	subject := v.subject(w)
 	names := func(ms []incident.Member) string {
 		var s []string

@@ -86,11 +86,7 @@ func upstreamSummary(p *Pipeline) string {
 		}
 	}
 	if !next.IsZero() {
-		loc := p.Location
-		if loc == nil {
-			loc = time.UTC
-		}
-		s += "; next check " + next.In(loc).Format("15:04")
+		s += "; next check " + next.In(p.Location).Format("15:04")
 	}
 	return s
 }

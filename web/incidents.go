@@ -147,7 +147,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 	if date != "" {
 		list, err = s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
 	} else {
-		date = sekisho.DateOf(now, topLocation(cfg))
+		date = sekisho.DateOf(now, cfg.Location)
 		list, err = s.defaultIncidents(ctx, date)
 	}
 	if err != nil {
@@ -265,15 +265,7 @@ func (s *server) markSilenced(ctx context.Context, c *pipelineCard, cfg *config.
 }
 
 func (s *server) clockIn(t time.Time, cfg *config.Config) string {
-	return t.In(topLocation(cfg)).Format("2006-01-02 15:04 MST")
-}
-
-// topLocation is the config's top-level time zone (UTC when unset).
-func topLocation(cfg *config.Config) *time.Location {
-	if cfg.Location == nil {
-		return time.UTC
-	}
-	return cfg.Location
+	return t.In(cfg.Location).Format("2006-01-02 15:04 MST")
 }
 
 // incidentRow is one incident in a pipeline's history.

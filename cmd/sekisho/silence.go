@@ -121,9 +121,6 @@ func silenceList(e *env, c *command, args []string) error {
 		return err
 	}
 	loc := cfg.Location
-	if loc == nil {
-		loc = time.UTC
-	}
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tPIPELINES\tFROM\tUNTIL\tREASON")
 	for _, s := range list {
