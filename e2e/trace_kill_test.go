@@ -9,10 +9,10 @@ import (
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/otlptest"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/testkit/otlptest"
 	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/triggers/airflow"
 )

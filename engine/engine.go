@@ -15,7 +15,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/pollplan"
+	"github.com/sekisho-dev/sekisho/policy/pollplan"
 	"github.com/sekisho-dev/sekisho/store"
 )
 

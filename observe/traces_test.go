@@ -8,7 +8,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/otlptest"
+	"github.com/sekisho-dev/sekisho/testkit/otlptest"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
 

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // monthFixture is March 2026 (28 days) of two pipelines with outcomes

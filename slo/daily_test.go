@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 func TestDailyMonth(t *testing.T) {

@@ -30,7 +30,7 @@ func openFixture(t testing.TB, rows []runRow) *store.Store {
 }
 
 // openFixtureAt is openFixture on the store at loc, SQLite or PostgreSQL
-// (internal/storetest).
+// (testkit/storetest).
 func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 	t.Helper()
 	ctx := context.Background()

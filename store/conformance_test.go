@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // Tests of what both stores must do alike beyond the single-store tests in

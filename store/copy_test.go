@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // fillHistory writes some of everything a daemon leaves behind.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/incident"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
 // cascadeGraph: report_c waits on mart_a, report_d on mart_b.

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // openAt opens (creating and migrating) the store at loc and closes it

@@ -11,7 +11,7 @@ import (
 	htransport "google.golang.org/api/transport/http"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // bq runs check queries as BigQuery query jobs with Application Default

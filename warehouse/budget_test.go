@@ -11,7 +11,7 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/sim/bigquerysim"
 	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
 	"github.com/sekisho-dev/sekisho/sim/simlimit"

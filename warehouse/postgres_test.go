@@ -11,8 +11,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
+	"github.com/sekisho-dev/sekisho/policy/budget"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
 func openPG(t *testing.T) (Client, string) {

@@ -15,9 +15,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata"
 	"github.com/aws/aws-sdk-go-v2/service/redshiftdata/types"
 
+	"github.com/sekisho-dev/sekisho/client/awslog"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/awslog"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // redshift runs statements through the Data API: ExecuteStatement, then

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // AppName is how sekisho names its own sessions (PostgreSQL

@@ -15,8 +15,8 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"

@@ -3,7 +3,7 @@ package main
 // The request-budget benchmark (issue #12): many upstreams of one
 // connection under the vendor's limit, their gate latency and the 429s,
 // for fixed-interval polling and for polls scheduled by expected finish
-// (internal/pollplan), with the push path beside them. Time is virtual: a
+// (policy/pollplan), with the push path beside them. Time is virtual: a
 // fake clock drives the budget and the simulators, the requests are real
 // HTTP on loopback through the real clients, so a month of nights runs in
 // seconds and the simulator counts every request against its limit.
@@ -22,15 +22,15 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/budget/budgettest"
-	"github.com/sekisho-dev/sekisho/internal/pollplan"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/policy/budget"
+	"github.com/sekisho-dev/sekisho/policy/pollplan"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/simlimit"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/testkit/budgettest"
 )
 
 // budgetCase is one connection's benchmark.

@@ -9,14 +9,14 @@ import (
 	"runtime/pprof"
 	"syscall"
 
-	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/daemon"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/sim/world"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
 // runChild is the measured process: the daemon `sekisho run` builds
-// (internal/daemon: engine, notice sender, HTTP server, real store, real
+// (daemon: engine, notice sender, HTTP server, real store, real
 // clients), alone in its process so its RSS and CPU are not mixed with the
 // simulators'. It serves until SIGTERM.
 func runChild(cfgPath, dbPath, listen, cpuProfile string) error {

@@ -6,7 +6,7 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 
-	"github.com/sekisho-dev/sekisho/internal/otlptest"
+	"github.com/sekisho-dev/sekisho/testkit/otlptest"
 )
 
 // receivers start an OTLP/HTTP trace receiver and an OpenLineage endpoint

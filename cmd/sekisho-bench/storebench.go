@@ -5,12 +5,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sekisho-dev/sekisho/internal/storebench"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/storebench"
 )
 
 // transitionsPerSecond measures store.Apply on a fresh SQLite store
-// (internal/storebench; cmd/sekisho-habench puts PostgreSQL beside it).
+// (testkit/storebench; cmd/sekisho-habench puts PostgreSQL beside it).
 func transitionsPerSecond(ctx context.Context, n int) (float64, int, error) {
 	dir, err := os.MkdirTemp("", "sekisho-bench-store-")
 	if err != nil {

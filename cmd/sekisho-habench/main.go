@@ -41,8 +41,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sekisho-dev/sekisho/internal/storebench"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/storebench"
 )
 
 func main() {

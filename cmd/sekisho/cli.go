@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/store"
 )
 

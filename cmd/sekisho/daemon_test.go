@@ -15,14 +15,14 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/daemon"
-	"github.com/sekisho-dev/sekisho/internal/fastclock"
-	"github.com/sekisho-dev/sekisho/internal/storetest"
+	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
+	"github.com/sekisho-dev/sekisho/sim/fastclock"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/sim/world"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // TestDaemonAgainstSimulators runs the real daemon, with every real client,

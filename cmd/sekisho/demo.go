@@ -18,7 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/internal/daemon"
+	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/sim/world"
 
 	"github.com/jonboulle/clockwork"

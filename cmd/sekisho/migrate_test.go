@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
 // TestMigrateCopiesIntoPostgreSQL copies a daemon's SQLite history into a

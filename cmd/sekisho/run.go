@@ -10,9 +10,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/internal/daemon"
-	"github.com/sekisho-dev/sekisho/internal/fastclock"
+	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/notify"
+	"github.com/sekisho-dev/sekisho/sim/fastclock"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
 

@@ -3,7 +3,7 @@ package main
 import (
 	"fmt"
 
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 var cmdValidate = &command{

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/airflowapi"
+	"github.com/sekisho-dev/sekisho/client/airflowapi"
 )
 
 // Sensor is the airflow_dag sekisho.Sensor. Resource.Connection names the

@@ -7,11 +7,11 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/budget/budgettest"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/simlimit"
+	"github.com/sekisho-dev/sekisho/testkit/budgettest"
 )
 
 // TestBudgetKeepsGlueUnderItsLimit: 30 calls through a {5 per second}

@@ -22,9 +22,9 @@ import (
 	smithy "github.com/aws/smithy-go"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/client/awslog"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/awslog"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // Resource types this sensor serves.

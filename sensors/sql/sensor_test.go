@@ -16,8 +16,8 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 

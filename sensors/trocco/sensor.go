@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 )
 
 // Sensor types this package answers for.

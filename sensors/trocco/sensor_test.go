@@ -12,7 +12,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 )

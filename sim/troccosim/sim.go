@@ -1,5 +1,5 @@
 // Package troccosim is a faithful TROCCO API simulator for tests, the demo
-// and benchmarks. It speaks the wire format of internal/troccoapi's real
+// and benchmarks. It speaks the wire format of client/troccoapi's real
 // counterpart: token auth, cursor pages that omit empty arrays, ISO 8601
 // timestamps in JST, 429 with X-Rate-Limit-Reset, and both error shapes.
 // Jobs are scripted on an injected clock: a job starts at T and ends in a

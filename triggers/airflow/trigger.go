@@ -10,8 +10,8 @@ import (
 	"log/slog"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/airflowapi"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/client/airflowapi"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
 

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // Type is the trigger type this package implements.

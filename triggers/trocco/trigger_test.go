@@ -11,7 +11,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/triggers/trocco"
 )

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/internal/pollplan"
+	"github.com/sekisho-dev/sekisho/policy/pollplan"
 )
 
 var tokyo, _ = time.LoadLocation("Asia/Tokyo")

@@ -1,5 +1,5 @@
 // Package storetest runs a store test against every store sekisho has: a
-// fresh SQLite file and a fresh PostgreSQL database (internal/pgtest), so
+// fresh SQLite file and a fresh PostgreSQL database (testkit/pgtest), so
 // both answer the same tests (a conformance suite, as river and gatus run
 // theirs against every driver).
 package storetest
@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
 // Dialects names the stores in the order Each runs them.

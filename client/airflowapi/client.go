@@ -22,7 +22,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // API versions.

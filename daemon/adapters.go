@@ -9,10 +9,10 @@ import (
 	"github.com/jonboulle/clockwork"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/client/airflowapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/airflowapi"
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 	sensorairflow "github.com/sekisho-dev/sekisho/sensors/airflow"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	sensorsql "github.com/sekisho-dev/sekisho/sensors/sql"

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 func TestShares(t *testing.T) {

@@ -6,12 +6,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sekisho-dev/sekisho/client/airflowapi"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/airflowapi"
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/budget/budgettest"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/simlimit"
+	"github.com/sekisho-dev/sekisho/testkit/budgettest"
 )
 
 func passwordEnv(t *testing.T, life time.Duration) (*env, *airflowapi.Client) {

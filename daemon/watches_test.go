@@ -12,10 +12,10 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/internal/pgtest"
 	sensorsql "github.com/sekisho-dev/sekisho/sensors/sql"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/world"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 

@@ -19,7 +19,7 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/internal/budget"
+	"github.com/sekisho-dev/sekisho/policy/budget"
 )
 
 // DefaultBaseURL is TROCCO's Japanese region; in.trocco.io and kr.trocco.io

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/internal/budget"
-	"github.com/sekisho-dev/sekisho/internal/budget/budgettest"
-	"github.com/sekisho-dev/sekisho/internal/troccoapi"
+	"github.com/sekisho-dev/sekisho/client/troccoapi"
+	"github.com/sekisho-dev/sekisho/policy/budget"
+	"github.com/sekisho-dev/sekisho/testkit/budgettest"
 )
 
 // TestBudgetKeepsTheAccountLimit sends three windows' worth of calls
