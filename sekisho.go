@@ -107,14 +107,18 @@ const (
 	ReasonOperatorSkip      = "operator_skip"
 )
 
-// Run is one pipeline on one logical date: one row, many attempts.
+// Run is one run of a pipeline, one gate: one row, many attempts. A daily
+// pipeline has one run per logical date, a sub-daily one a run per fire.
 type Run struct {
 	ID          int64
 	Pipeline    string
 	LogicalDate string // YYYY-MM-DD in the pipeline's time zone
-	Attempt     int
-	State       State
-	GateAt      time.Time // when the gate opened (the schedule's fire time)
+	// Key identifies the run among the pipeline's runs (RunKey): the
+	// logical date of a daily run, the fire time of a sub-daily one.
+	Key     string
+	Attempt int
+	State   State
+	GateAt  time.Time // when the gate opened (the schedule's fire time)
 	// AttemptAt is when the current attempt began: the gate for attempt 1,
 	// the operator's rerun for later ones. Upstream windows and timeouts of
 	// a rerun count from the original gate; this only orders events.
@@ -148,6 +152,7 @@ type Transition struct {
 	RunID       int64
 	Pipeline    string
 	LogicalDate string
+	Key         string // the run's key (RunKey)
 	Attempt     int
 	From        State // empty for the gate opening
 	To          State
@@ -236,6 +241,7 @@ type JobLedger interface {
 type TriggerRequest struct {
 	Pipeline    string
 	LogicalDate string
+	Key         string // the run's key (RunKey); the logical date for a daily run
 	Attempt     int
 	GateAt      time.Time
 	TimeZone    *time.Location
@@ -261,9 +267,12 @@ type TriggerSpec struct {
 	TraceContext bool `json:"trace_context,omitempty"`
 }
 
-// DagRunID is the deterministic Airflow dag_run_id of one attempt (SPEC §6).
-func DagRunID(pipeline, logicalDate string, attempt int) string {
-	return fmt.Sprintf("sekisho__%s__%s__%d", pipeline, logicalDate, attempt)
+// DagRunID is the deterministic Airflow dag_run_id of one attempt of the
+// run with the given key (SPEC §6, §19): sekisho__<pipeline>__<date>__<n>
+// for a daily run, sekisho__<pipeline>__<YYYY-MM-DDTHHMM>__<n> for a
+// sub-daily one.
+func DagRunID(pipeline, key string, attempt int) string {
+	return fmt.Sprintf("sekisho__%s__%s__%d", pipeline, KeyID(key), attempt)
 }
 
 // Trigger starts a downstream run and reports on it.
@@ -326,6 +335,7 @@ type Notice struct {
 	RunID       int64 // 0 for notices about no single run (digest, config)
 	Pipeline    string
 	LogicalDate string
+	Key         string // the run's key (RunKey); empty for notices about no single run
 	Attempt     int
 	Kind        NoticeKind
 	DedupeKey   string // unique: a second insert with the same key is ignored

@@ -118,6 +118,7 @@ func DateOf(at time.Time, loc *time.Location) string { return at.In(loc).Format(
 type TemplateData struct {
 	Pipeline    string
 	LogicalDate string
+	Key         string // the run's key: the logical date, or a sub-daily run's fire time
 	Attempt     int
 	GateAt      string // RFC 3339 in the pipeline's time zone
 	Upstreams   map[string]TemplateUpstream
@@ -131,7 +132,7 @@ type TemplateUpstream struct {
 
 // NewTemplateData builds the template view of a trigger request.
 func NewTemplateData(req TriggerRequest) TemplateData {
-	d := TemplateData{Pipeline: req.Pipeline, LogicalDate: req.LogicalDate, Attempt: req.Attempt,
+	d := TemplateData{Pipeline: req.Pipeline, LogicalDate: req.LogicalDate, Key: req.Key, Attempt: req.Attempt,
 		GateAt: req.GateAt.In(req.TimeZone).Format(time.RFC3339), Upstreams: map[string]TemplateUpstream{}}
 	for name, o := range req.Upstreams {
 		u := TemplateUpstream{ExternalID: o.ExternalID}
@@ -193,6 +194,6 @@ func renderValue(path string, v any, data TemplateData) (any, error) {
 }
 
 // DefaultNote is the note of a triggered DAG run when the config sets none.
-func DefaultNote(pipeline, date string, attempt int) string {
-	return fmt.Sprintf("triggered by sekisho: %s %s attempt %d", pipeline, date, attempt)
+func DefaultNote(pipeline, key string, attempt int) string {
+	return fmt.Sprintf("triggered by sekisho: %s %s attempt %d", pipeline, key, attempt)
 }

@@ -132,14 +132,17 @@ func (s Slack) Enabled() bool { return s.WebhookURL != "" || s.Token != "" }
 
 // Pipeline is one gated downstream unit, with defaults already merged in.
 type Pipeline struct {
-	Name              string               `json:"name"`
-	Description       string               `json:"description,omitempty"`
-	Schedule          string               `json:"schedule"`
-	Timezone          string               `json:"timezone"`
-	Location          *time.Location       `json:"-"`
-	PokeInterval      time.Duration        `json:"poke_interval"` // default 60s
-	Timeout           time.Duration        `json:"timeout"`       // default 6h
-	WindowStart       sekisho.TimeOfDay    `json:"window_start"`  // default 00:00 of the logical date
+	Name         string            `json:"name"`
+	Description  string            `json:"description,omitempty"`
+	Schedule     string            `json:"schedule"`
+	Timezone     string            `json:"timezone"`
+	Location     *time.Location    `json:"-"`
+	PokeInterval time.Duration     `json:"poke_interval"` // default 60s
+	Timeout      time.Duration     `json:"timeout"`       // default 6h
+	WindowStart  sekisho.TimeOfDay `json:"window_start"`  // default 00:00 of the logical date; unset for a sub-daily pipeline (Window)
+	// WindowBefore starts the window this long before the gate
+	// (window_start: -15m); zero when window_start is a time of day.
+	WindowBefore      time.Duration        `json:"window_before,omitempty"`
 	Upstreams         []Upstream           `json:"upstreams"`
 	Condition         string               `json:"condition"`           // all (default) | any | expression
 	OnUpstreamFailure string               `json:"on_upstream_failure"` // wait (default) | fail
@@ -171,13 +174,18 @@ type Upstream struct {
 
 // SLO is a pipeline's service level objective.
 type SLO struct {
-	Deadline  sekisho.TimeOfDay `json:"deadline"`
-	Objective float64           `json:"objective"` // a share: 0.95 for "95%"
+	Deadline sekisho.TimeOfDay `json:"deadline"`
+	// Within is the deadline as a duration after each gate (SPEC §19), the
+	// only form a sub-daily pipeline takes; zero when Deadline is set.
+	Within    time.Duration `json:"within,omitempty"`
+	Objective float64       `json:"objective"` // a share: 0.95 for "95%"
 }
 
 // SLA is the recovery agreement: a failed day must still succeed by RecoverBy.
 type SLA struct {
 	RecoverBy sekisho.TimeOfDay `json:"recover_by"` // default "+1d 00:00", the end of the logical date
+	// Within is the recovery limit as a duration after each gate (SPEC §19).
+	Within time.Duration `json:"within,omitempty"`
 }
 
 // Notify filters and addresses a pipeline's notices.
@@ -238,30 +246,57 @@ func (u Upstream) Resource() sekisho.Resource {
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
 }
 
-// Deadline returns the SLO deadline of the logical date, or zero without an SLO.
-func (p *Pipeline) Deadline(date string) time.Time {
-	if p.SLO == nil || !p.SLO.Deadline.Set {
+// Deadline returns the SLO deadline of the run whose gate opens at gate on
+// the logical date: slo.deadline on the date, or slo.within after the gate
+// (SPEC §19); zero without an SLO.
+func (p *Pipeline) Deadline(date string, gate time.Time) time.Time {
+	switch {
+	case p.SLO == nil:
 		return time.Time{}
+	case p.SLO.Within > 0:
+		return gate.Add(p.SLO.Within).UTC()
+	case p.SLO.Deadline.Set:
+		return p.SLO.Deadline.MustOn(date, p.Location)
 	}
-	return p.SLO.Deadline.MustOn(date, p.Location)
+	return time.Time{}
 }
 
-// RecoverBy returns the SLA recovery limit of the logical date. Without
-// sla.recover_by it is the end of the logical date, or the SLO deadline when
-// that is later ("+1d 06:00"): a day cannot miss its SLA before its SLO.
-func (p *Pipeline) RecoverBy(date string) time.Time {
+// RecoverBy returns the SLA recovery limit of the run whose gate opens at
+// gate on the logical date: sla.recover_by on the date, or sla.within after
+// the gate. Without either it is the end of the logical date, or the SLO
+// deadline when that is later ("+1d 06:00"): a day cannot miss its SLA
+// before its SLO.
+func (p *Pipeline) RecoverBy(date string, gate time.Time) time.Time {
+	if p.SLA.Within > 0 {
+		return gate.Add(p.SLA.Within).UTC()
+	}
 	if p.SLA.RecoverBy.Set {
 		return p.SLA.RecoverBy.MustOn(date, p.Location)
 	}
 	end := sekisho.TimeOfDay{Days: 1, Set: true}.MustOn(date, p.Location)
-	if d := p.Deadline(date); d.After(end) {
+	if d := p.Deadline(date, gate); d.After(end) {
 		return d
 	}
 	return end
 }
 
-// Window returns the start of the upstream window for a logical date.
-func (p *Pipeline) Window(date string) time.Time { return p.WindowStart.MustOn(date, p.Location) }
+// Window returns the start of the upstream window of the run whose gate
+// opens at gate on the logical date (SPEC §5 rule 2, §19): window_start on
+// the date, or window_start's duration before the gate; without it 00:00 of
+// the date, or a sub-daily pipeline's previous fire, so each interval
+// counts only the upstream runs since the last one.
+func (p *Pipeline) Window(date string, gate time.Time) time.Time {
+	switch {
+	case p.WindowBefore > 0:
+		return gate.Add(-p.WindowBefore)
+	case p.WindowStart.Set:
+		return p.WindowStart.MustOn(date, p.Location)
+	}
+	if prev := p.PrevFire(gate); !prev.IsZero() {
+		return prev
+	}
+	return sekisho.TimeOfDay{Set: true}.MustOn(date, p.Location)
+}
 
 // Spec returns the JSON snapshot kept with each run (SPEC §4 rule 6).
 func (p *Pipeline) Spec() []byte {

@@ -165,7 +165,7 @@ func TestBuiltInDefaults(t *testing.T) {
 		{"server.listen", cfg.Server.Listen, ":8080"},
 		{"slack.language", cfg.Slack.Language, "ja"},
 		{"slack enabled", cfg.Slack.Enabled(), false},
-		{"recover_by", p.RecoverBy("2025-03-01"), time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)},
+		{"recover_by", p.RecoverBy("2025-03-01", p.GateOn("2025-03-01")), time.Date(2025, 3, 2, 0, 0, 0, 0, time.UTC)},
 		{"path", cfg.Path, "min.yaml"},
 	}
 	for _, c := range checks {

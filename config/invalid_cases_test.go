@@ -36,11 +36,17 @@ var invalidCases = []struct {
 		`cron_bad.yaml:13:5: pipelines[3].schedule: bad schedule "CRON_TZ=Asia/Tokyo 0 2 * * *": set the pipeline's timezone instead of a TZ= prefix`,
 		`cron_bad.yaml:16:5: pipelines[4].schedule: schedule "0 0 30 2 *" never fires; check the day of month and month`,
 	}},
-	{"cron_every_30m", []string{
-		`cron_every_30m.yaml:4:5: pipelines[0].schedule: schedule "*/30 * * * *" fires more than once a day; sekisho gates daily batches`,
-		`cron_every_30m.yaml:7:5: pipelines[1].schedule: schedule "0 2,14 * * *" fires more than once a day; sekisho gates daily batches`,
-		`cron_every_30m.yaml:10:5: pipelines[2].schedule: schedule "* 0 2 * * *" fires more than once a day; sekisho gates daily batches`,
-		`cron_every_30m.yaml:13:5: pipelines[3].schedule: schedule "@hourly" fires more than once a day; sekisho gates daily batches`,
+	{"cron_too_often", []string{
+		`cron_too_often.yaml:4:5: pipelines[0].schedule: schedule "*/2 * * * *" fires every 2m (at 00:00 and 00:02); sekisho gates at most every 5m, each fire is a run`,
+		`cron_too_often.yaml:7:5: pipelines[1].schedule: schedule "0,3 9 * * *" fires every 3m (at 09:00 and 09:03); sekisho gates at most every 5m, each fire is a run`,
+		`cron_too_often.yaml:10:5: pipelines[2].schedule: schedule "* 0 2 * * *" fires every 1s (at 02:00 and 02:00:01); sekisho gates at most every 5m, each fire is a run`,
+		`cron_too_often.yaml:13:5: pipelines[3].schedule: schedule "0,58 0,23 * * *" fires every 2m (at 23:58 and 00:00); sekisho gates at most every 5m, each fire is a run`,
+		`cron_too_often.yaml:25:7: pipelines[6].slo.deadline: a sub-daily schedule has no single deadline; write within: 45m, measured from each gate`,
+		`cron_too_often.yaml:28:7: pipelines[6].sla.recover_by: a sub-daily schedule has no single recover_by; write within: 3h, measured from each gate`,
+		`cron_too_often.yaml:32:5: pipelines[7].window_start: bad window_start "-15x": write a time of day like "00:00" or "-1d 22:00", or a duration before the gate like -15m`,
+		`cron_too_often.yaml:35:7: pipelines[7].slo.within: deadline and within both set; keep one`,
+		`cron_too_often.yaml:41:7: pipelines[8].slo.within: is required; how long after each gate the run must have succeeded, like 45m`,
+		`cron_too_often.yaml:49:7: pipelines[9].sla.within: within 10m is before the slo's 45m; a recovery limit comes after the deadline`,
 	}},
 	{"cycle", []string{
 		`cycle.yaml:14:9: pipelines[1].upstreams[0].pipeline: dependency cycle a -> c -> b -> a; a pipeline cannot wait on itself`,

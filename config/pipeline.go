@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/robfig/cron/v3"
 
@@ -45,8 +46,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 		return nil, nil
 	}
 	f := withDefaults(own, defaults)
-	p := &Pipeline{Timezone: cfg.Timezone, Location: cfg.Location, Condition: "all", OnUpstreamFailure: "wait",
-		WindowStart: sekisho.TimeOfDay{Set: true}}
+	p := &Pipeline{Timezone: cfg.Timezone, Location: cfg.Location, Condition: "all", OnUpstreamFailure: "wait"}
 	m := &pipelineMeta{}
 
 	name, nv, ok := d.required(f, "name", "; a name like socrates_daily")
@@ -66,7 +66,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 		var err error
 		if sched, err = parseSchedule(s); err != nil {
 			d.fail(v, "bad schedule %s: %s", sc.shown, sc.detail(err))
-		} else if msg := dailyProblem(sched); msg != "" {
+		} else if msg := scheduleProblem(sched); msg != "" {
 			d.fail(v, "schedule %s %s", sc.shown, msg)
 			sched = nil
 		} else {
@@ -75,9 +75,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	}
 	p.PokeInterval = d.duration(f, "poke_interval", DefaultPokeInterval, 1e9)
 	p.Timeout = d.duration(f, "timeout", DefaultTimeout, 1e9)
-	if t, _, ok := d.timeOfDay(f, "window_start"); ok {
-		p.WindowStart = t
-	}
+	d.windowStart(p, f, sched)
 
 	names, namesOK := d.upstreams(cfg, p, f, m)
 	if c, cv, ok := d.str(f, "condition"); ok && c != "" {
@@ -108,6 +106,36 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 		}
 	}
 	return p, m
+}
+
+// windowStart reads window_start: a time of day relative to the logical
+// date, or a duration before the gate ("-15m", SPEC §19). Without it the
+// window starts at 00:00 of the logical date, or for a sub-daily pipeline
+// at its previous fire, so each interval waits for its own upstream runs.
+func (d *decoder) windowStart(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
+	v, ok := f.get("window_start")
+	if !ok {
+		if sched == nil || !subDaily(sched) {
+			p.WindowStart = sekisho.TimeOfDay{Set: true}
+		}
+		return
+	}
+	sc, ok := d.scalarOf(v, false)
+	if !ok {
+		return
+	}
+	if strings.HasPrefix(sc.s, "-") && !strings.Contains(sc.s, ":") {
+		before, err := time.ParseDuration(sc.s)
+		if err != nil || before >= 0 {
+			d.fail(v, "bad window_start %s: write a time of day like \"00:00\" or \"-1d 22:00\", or a duration before the gate like -15m", sc.shown)
+			return
+		}
+		p.WindowBefore = -before
+		return
+	}
+	if t, _, ok := d.timeOfDay(f, "window_start"); ok {
+		p.WindowStart = t
+	}
 }
 
 // upstreams decodes the list; names is every upstream name, and namesOK
@@ -313,8 +341,11 @@ func seconds(t sekisho.TimeOfDay) int {
 }
 
 // slo reads slo: and sla:, and checks both against the gate time of day.
+// A sub-daily pipeline's runs have no single time of day to meet: their
+// limits are durations after each gate (within, SPEC §19).
 func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 	gate, gateOK := 0, sched != nil
+	sub := sched != nil && subDaily(sched)
 	if gateOK {
 		h, m, s := gateClock(sched)
 		gate = h*3600 + m*60 + s
@@ -326,16 +357,25 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 	if v, ok := f.get("slo"); ok {
 		if sf := d.mapping(v, KnownKeys["pipelines[].slo"], nil); sf != nil {
 			slo := &SLO{}
+			slo.Within = d.duration(sf, "within", 0, time.Second)
 			dl, dv, dok := d.timeOfDay(sf, "deadline")
-			if !dok && !sf.has("deadline") {
-				d.missing(sf, "deadline", "; the time the run must have succeeded by, like \"06:00\"")
-			}
-			if dok {
+			switch {
+			case dok && sub:
+				d.fail(dv, "a sub-daily schedule has no single deadline; write within: 45m, measured from each gate")
+			case dok && sf.has("within"):
+				wv, _ := sf.get("within")
+				d.fail(wv, "deadline and within both set; keep one")
+			case dok:
 				slo.Deadline = dl
 				if gateOK && seconds(dl) <= gate {
 					d.fail(dv, "deadline %q is not after the gate at %s; write \"+1d %s\" for the next day",
 						dl.String(), gateText(), sekisho.TimeOfDay{Hour: dl.Hour, Minute: dl.Minute, Second: dl.Second, Set: true})
 				}
+			case sf.has("deadline") || sf.has("within"):
+			case sub:
+				d.missing(sf, "within", "; how long after each gate the run must have succeeded, like 45m")
+			default:
+				d.missing(sf, "deadline", "; the time the run must have succeeded by, like \"06:00\"")
 			}
 			if o, ov, ok := d.str(sf, "objective"); ok {
 				if x, ok := parseObjective(o); ok {
@@ -352,15 +392,27 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 	}
 	if v, ok := f.get("sla"); ok {
 		if sf := d.mapping(v, KnownKeys["pipelines[].sla"], nil); sf != nil {
+			p.SLA.Within = d.duration(sf, "within", 0, time.Second)
+			if wv, ok := sf.get("within"); ok && p.SLA.Within > 0 && p.SLO != nil && p.SLA.Within < p.SLO.Within {
+				d.fail(wv, "within %s is before the slo's %s; a recovery limit comes after the deadline",
+					shortDuration(p.SLA.Within), shortDuration(p.SLO.Within))
+			}
 			if r, rv, ok := d.timeOfDay(sf, "recover_by"); ok {
-				p.SLA.RecoverBy = r
 				switch {
+				case sub:
+					d.fail(rv, "a sub-daily schedule has no single recover_by; write within: 3h, measured from each gate")
+				case sf.has("within"):
+					wv, _ := sf.get("within")
+					d.fail(wv, "recover_by and within both set; keep one")
 				case gateOK && seconds(r) <= gate:
 					d.fail(rv, "recover_by %q is not after the gate at %s; write \"+1d %s\" for the next day",
 						r.String(), gateText(), sekisho.TimeOfDay{Hour: r.Hour, Minute: r.Minute, Second: r.Second, Set: true})
 				case p.SLO != nil && p.SLO.Deadline.Set && seconds(r) < seconds(p.SLO.Deadline):
 					d.fail(rv, "recover_by %q is before the slo deadline %q; a recovery limit comes after the deadline",
 						r.String(), p.SLO.Deadline.String())
+				}
+				if !sub && !sf.has("within") {
+					p.SLA.RecoverBy = r
 				}
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/bits"
+	"slices"
 	"strings"
 	"time"
 
@@ -53,20 +54,87 @@ func parseSchedule(expr string) (*cron.SpecSchedule, error) {
 	return spec, nil
 }
 
-// dailyProblem says why a schedule cannot gate a daily batch, or "". Any day
-// a cron schedule fires on, it fires at every combination of its seconds,
-// minutes and hours, so "at most once a day" is exactly "one value in each".
-func dailyProblem(s *cron.SpecSchedule) string {
-	for _, f := range []uint64{s.Second, s.Minute, s.Hour} {
-		if bits.OnesCount64(f&^starBit) != 1 {
-			return "fires more than once a day; sekisho gates daily batches"
-		}
-	}
+// MinInterval is the shortest time between two fires of a schedule that
+// sekisho gates: each fire is a run, with its polls, its row and its
+// notices, and a gate every minute is a stream, not a batch (SPEC §19).
+const MinInterval = 5 * time.Minute
+
+// scheduleProblem says why a schedule cannot gate a batch, or "". Any day a
+// cron schedule fires on, it fires at every combination of its seconds,
+// minutes and hours, so the shortest gap between two fires is the shortest
+// gap between two of those times of day, or from the last of one day to the
+// first of the next.
+func scheduleProblem(s *cron.SpecSchedule) string {
 	from := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	if s.Next(from).IsZero() {
 		return "never fires; check the day of month and month"
 	}
+	times := firesOfDay(s)
+	gap, a, b := 24*time.Hour, times[0], times[0]+24*time.Hour
+	for i := 1; i < len(times); i++ {
+		if d := times[i] - times[i-1]; i == 1 || d < gap {
+			gap, a, b = d, times[i-1], times[i]
+		}
+	}
+	// From the day's last fire to the next day's first.
+	if last, next := times[len(times)-1], times[0]+24*time.Hour; len(times) > 1 && next-last < gap {
+		gap, a, b = next-last, last, next
+	}
+	if gap < MinInterval {
+		return fmt.Sprintf("fires every %s (at %s and %s); sekisho gates at most every %s, each fire is a run",
+			shortDuration(gap), clockText(a), clockText(b%(24*time.Hour)), shortDuration(MinInterval))
+	}
 	return ""
+}
+
+// firesOfDay lists the times of day a schedule fires at, in order, on any
+// day it fires.
+func firesOfDay(s *cron.SpecSchedule) []time.Duration {
+	var out []time.Duration
+	for h := 0; h < 24; h++ {
+		if s.Hour&(1<<h) == 0 {
+			continue
+		}
+		for m := 0; m < 60; m++ {
+			if s.Minute&(1<<m) == 0 {
+				continue
+			}
+			for sec := 0; sec < 60; sec++ {
+				if s.Second&(1<<sec) != 0 {
+					out = append(out, time.Duration(h)*time.Hour+time.Duration(m)*time.Minute+time.Duration(sec)*time.Second)
+				}
+			}
+		}
+	}
+	return out
+}
+
+func clockText(d time.Duration) string {
+	h, m, s := int(d/time.Hour), int(d%time.Hour/time.Minute), int(d%time.Minute/time.Second)
+	return sekisho.TimeOfDay{Hour: h, Minute: m, Second: s, Set: true}.String()
+}
+
+// shortDuration prints 5m0s as 5m and 1h0m0s as 1h.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// subDaily reports whether a schedule fires more than once on a day it
+// fires: then each fire is a run with its own key (SPEC §19).
+func subDaily(s *cron.SpecSchedule) bool {
+	for _, f := range []uint64{s.Second, s.Minute, s.Hour} {
+		if bits.OnesCount64(f&^starBit) != 1 {
+			return true
+		}
+	}
+	return false
 }
 
 // gateClock is the time of day a daily schedule fires.
@@ -89,6 +157,19 @@ func real(w time.Time, loc *time.Location) time.Time {
 	return sekisho.WallTime(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc)
 }
 
+// instants are the gates of one wall clock fire. A daily schedule has one
+// gate a day whatever the clocks do (real). A sub-daily one fires each time
+// the wall clock shows a fire time: not at all in a spring-forward gap (the
+// next fire comes soon), twice in a fall-back hour, so an hourly pipeline
+// has 23 runs on one day of the year and 25 on another, one per hour that
+// passes.
+func instants(w time.Time, loc *time.Location, sub bool) []time.Time {
+	if !sub {
+		return []time.Time{real(w, loc)}
+	}
+	return sekisho.WallInstants(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), loc)
+}
+
 func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
 	s, err := parseSchedule(p.Schedule)
 	if err != nil {
@@ -97,27 +178,29 @@ func (p *Pipeline) schedule() (*cron.SpecSchedule, *time.Location, error) {
 	return s, p.Location, nil
 }
 
-// ScheduleFires returns the gate times of p in [from, to), one per day at
-// most, in p's time zone. The engine uses it to open the gates it missed
-// while down; reports use it to find the days a gate should have opened.
+// ScheduleFires returns the gate times of p in [from, to), in order: one
+// per day at most for a daily pipeline, every fire for a sub-daily one. The
+// engine uses it to open the gates it missed while down; reports use it to
+// find the gates that should have opened.
 func ScheduleFires(p *Pipeline, from, to time.Time) []time.Time {
 	s, loc, err := p.schedule()
 	if err != nil || !from.Before(to) {
 		return nil
 	}
+	sub := subDaily(s)
 	var out []time.Time
 	end := wall(to, loc).Add(48 * time.Hour)
 	for w := s.Next(wall(from, loc).Add(-48 * time.Hour)); !w.IsZero() && w.Before(end); w = s.Next(w) {
-		r := real(w, loc)
-		if r.Before(from) {
-			continue
+		for _, r := range instants(w, loc, sub) {
+			if !r.Before(from) && r.Before(to) {
+				out = append(out, r)
+			}
 		}
-		if !r.Before(to) {
-			break
-		}
-		out = append(out, r)
 	}
-	return out
+	// A fall-back hour's second pass comes after fires of the next wall
+	// clock readings' first: order by the instant.
+	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return slices.CompactFunc(out, func(a, b time.Time) bool { return a.Equal(b) })
 }
 
 // NextFire returns p's first gate time strictly after t, or zero if the
@@ -127,12 +210,45 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
+	sub := subDaily(s)
+	var best time.Time
 	for w := s.Next(wall(t, loc).Add(-48 * time.Hour)); !w.IsZero(); w = s.Next(w) {
-		if r := real(w, loc); r.After(t) {
-			return r
+		// Wall readings and instants differ by the zone's offset, which a
+		// transition changes by hours at most: past that, nothing earlier
+		// can come.
+		if !best.IsZero() && w.After(wall(best, loc).Add(3*time.Hour)) {
+			break
+		}
+		for _, r := range instants(w, loc, sub) {
+			if r.After(t) && (best.IsZero() || r.Before(best)) {
+				best = r
+			}
 		}
 	}
-	return time.Time{}
+	return best
+}
+
+// PrevFire returns p's last gate time strictly before t, or zero if there
+// is none in the two days before: where a sub-daily run's default window
+// starts (SPEC §19).
+func (p *Pipeline) PrevFire(t time.Time) time.Time {
+	fires := ScheduleFires(p, t.Add(-48*time.Hour), t)
+	if len(fires) == 0 {
+		return time.Time{}
+	}
+	return fires[len(fires)-1]
+}
+
+// SubDaily reports whether p's schedule fires more than once on a day it
+// fires (SPEC §19): its runs are keyed by fire time, not by date.
+func (p *Pipeline) SubDaily() bool {
+	s, err := parseSchedule(p.Schedule)
+	return err == nil && subDaily(s)
+}
+
+// RunKey is the key of p's run whose gate fires at gateAt (sekisho.RunKey).
+func (p *Pipeline) RunKey(gateAt time.Time) string {
+	return sekisho.RunKey(gateAt, p.Location, p.SubDaily())
 }
 
 // GateClock returns the time of day p's gate opens, in p's time zone.
@@ -145,23 +261,45 @@ func (p *Pipeline) GateClock() (hour, minute, second int) {
 }
 
 // GateOn returns when p's gate opens on the logical date, or zero when the
-// schedule does not fire that day (a weekday schedule on a Sunday). It is
-// ScheduleFires over the day, so the board and `sekisho status` place a gate
-// exactly where the engine opens it, daylight-saving gaps included.
+// schedule does not fire that day (a weekday schedule on a Sunday); for a
+// sub-daily pipeline, its first gate of the day. It is ScheduleFires over
+// the day, so the board and `sekisho status` place a gate exactly where the
+// engine opens it, daylight-saving gaps included.
 func (p *Pipeline) GateOn(date string) time.Time {
-	_, loc, err := p.schedule()
-	if err != nil {
-		return time.Time{}
+	if gates := p.GatesOn(date); len(gates) > 0 {
+		return gates[0]
 	}
-	day, err := time.ParseInLocation(sekisho.DateLayout, date, loc)
-	if err != nil {
-		return time.Time{}
-	}
-	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
-	for _, t := range ScheduleFires(p, day, next) {
-		if sekisho.DateOf(t, loc) == date {
-			return t
+	return time.Time{}
+}
+
+// GateOf returns the gate of p's run with the given key (sekisho.RunKey),
+// or zero when p's schedule has no such run.
+func (p *Pipeline) GateOf(key string) time.Time {
+	for _, g := range p.GatesOn(sekisho.KeyDate(key)) {
+		if p.RunKey(g) == key {
+			return g
 		}
 	}
 	return time.Time{}
+}
+
+// GatesOn returns every gate of p on the logical date, in order: one or
+// none for a daily pipeline, each interval's for a sub-daily one.
+func (p *Pipeline) GatesOn(date string) []time.Time {
+	_, loc, err := p.schedule()
+	if err != nil {
+		return nil
+	}
+	day, err := time.ParseInLocation(sekisho.DateLayout, date, loc)
+	if err != nil {
+		return nil
+	}
+	next := time.Date(day.Year(), day.Month(), day.Day()+1, 0, 0, 0, 0, loc)
+	var out []time.Time
+	for _, t := range ScheduleFires(p, day, next) {
+		if sekisho.DateOf(t, loc) == date {
+			out = append(out, t)
+		}
+	}
+	return out
 }

@@ -334,7 +334,7 @@ func addNotice(st *step, r sekisho.Run, f facts, now time.Time, kind sekisho.Not
 		return
 	}
 	st.Notices = append(st.Notices, sekisho.Notice{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate,
-		Attempt: r.Attempt, Kind: kind, DedupeKey: key, Facts: nf, CreatedAt: now})
+		Key: r.Key, Attempt: r.Attempt, Kind: kind, DedupeKey: key, Facts: nf, CreatedAt: now})
 }
 
 // upstreamFailedNotices: once per failed upstream run (SPEC §7).
@@ -387,7 +387,7 @@ func needsHistory(r sekisho.Run, now time.Time) bool {
 // recoveryNotice is the notice of a run that succeeded after the alerts of
 // the given kinds.
 func recoveryNotice(r sekisho.Run, alerts []string, now time.Time) sekisho.Notice {
-	return sekisho.Notice{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Attempt: r.Attempt,
+	return sekisho.Notice{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Key: r.Key, Attempt: r.Attempt,
 		Kind: sekisho.NoticeRecovery, DedupeKey: sekisho.NoticeKey(sekisho.NoticeRecovery, sekisho.NoticeSubject{Run: r.ID}),
 		Facts:     sekisho.NoticeFacts{State: sekisho.StateSucceeded, Deadline: r.Deadline, Reason: strings.Join(alerts, ",")},
 		CreatedAt: now}
@@ -441,7 +441,7 @@ func request(p *config.Pipeline, r sekisho.Run, obs map[string]obsView) sekisho.
 	for name, o := range obs {
 		ups[name] = o.Observation
 	}
-	return sekisho.TriggerRequest{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Attempt: r.Attempt,
+	return sekisho.TriggerRequest{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Key: r.Key, Attempt: r.Attempt,
 		GateAt: r.GateAt, TimeZone: p.Location, Spec: *p.Trigger, Upstreams: ups}
 }
 

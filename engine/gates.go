@@ -104,10 +104,11 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 	r := sekisho.Run{
 		Pipeline:    p.Name,
 		LogicalDate: date,
+		Key:         p.RunKey(fireAt),
 		GateAt:      fireAt.UTC(),
 		TimeoutAt:   fireAt.Add(p.Timeout).UTC(),
-		Deadline:    p.Deadline(date),
-		RecoverBy:   p.RecoverBy(date),
+		Deadline:    p.Deadline(date, fireAt),
+		RecoverBy:   p.RecoverBy(date, fireAt),
 		Spec:        p.SpecFor(date, fireAt),
 	}
 	run, created, err := e.st.OpenGate(ctx, r, map[string]any{"schedule": p.Schedule, "timezone": p.Timezone})
@@ -116,7 +117,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 	}
 	if created {
 		e.remember(run)
-		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "attempt", run.Attempt, "run", run.ID)
+		e.log.Info("gate opened", "pipeline", p.Name, "key", r.Key, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition("", sekisho.StateWaiting)
 		}

@@ -14,13 +14,13 @@ import (
 // a single compare-and-set write, so it works with or without the daemon
 // running. The new attempt takes the pipeline's current config when it still
 // exists (a fix to the config is a common reason to rerun).
-func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time) (sekisho.Run, error) {
-	r, err := st.Run(ctx, pipeline, date)
+func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, key string, now time.Time) (sekisho.Run, error) {
+	r, err := st.Run(ctx, pipeline, key)
 	if err != nil {
 		return r, err
 	}
 	if _, err := Next(r.State, EvOperatorRerun, Policy{}); err != nil {
-		return r, fmt.Errorf("%w: %s %s is %s; only a finished run can be rerun", sekisho.ErrConflict, pipeline, date, r.State)
+		return r, fmt.Errorf("%w: %s %s is %s; only a finished run can be rerun", sekisho.ErrConflict, pipeline, key, r.State)
 	}
 	p, err := config.PipelineFromSpec(r.Spec)
 	if cfg != nil {
@@ -29,7 +29,7 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 		}
 	}
 	if err != nil {
-		return r, fmt.Errorf("rerun %s %s: %w", pipeline, date, err)
+		return r, fmt.Errorf("rerun %s %s: %w", pipeline, key, err)
 	}
 	next := r
 	next.State = sekisho.StateWaiting
@@ -45,22 +45,22 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 
 // Skip marks a run skipped: it is left out of SLO and SLA and pipelines
 // waiting on it see it as done.
-func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time) (sekisho.Run, error) {
-	r, err := st.Run(ctx, pipeline, date)
+func Skip(ctx context.Context, st *store.Store, pipeline, key string, now time.Time) (sekisho.Run, error) {
+	r, err := st.Run(ctx, pipeline, key)
 	if err != nil {
 		return r, err
 	}
 	to, err := Next(r.State, EvOperatorSkip, Policy{})
 	if err != nil {
-		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
+		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, key, r.State)
 	}
 	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 
 // Rerun starts a new attempt and wakes the loop.
-func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
-	r, err := Rerun(ctx, e.st, e.Config(), pipeline, date, e.clock.Now())
+func (e *Engine) Rerun(ctx context.Context, pipeline, key string) (sekisho.Run, error) {
+	r, err := Rerun(ctx, e.st, e.Config(), pipeline, key, e.clock.Now())
 	if err == nil {
 		e.dirty.Store(true)
 		e.Kick()
@@ -69,8 +69,8 @@ func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run,
 }
 
 // Skip marks a run skipped and wakes the loop.
-func (e *Engine) Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
-	r, err := Skip(ctx, e.st, pipeline, date, e.clock.Now())
+func (e *Engine) Skip(ctx context.Context, pipeline, key string) (sekisho.Run, error) {
+	r, err := Skip(ctx, e.st, pipeline, key, e.clock.Now())
 	if err == nil {
 		e.dirty.Store(true)
 		e.Kick()

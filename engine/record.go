@@ -48,7 +48,7 @@ type retryState struct {
 type runTable struct {
 	recs    map[int64]*runRec
 	order   []int64                // open run ids in gate order
-	byKey   map[string]int64       // pipeline/date → open run id
+	byKey   map[string]int64       // pipeline/key → open run id
 	closed  map[string]sekisho.Run // finished runs, as other pipelines' upstreams
 	version int64                  // the store's data version when read
 	at      time.Time              // when read
@@ -60,7 +60,7 @@ type runTable struct {
 // nothing says it is stale: a safety net behind the data version.
 const reloadEvery = 10
 
-func runKey(r sekisho.Run) string { return r.Pipeline + "/" + r.LogicalDate }
+func runKey(r sekisho.Run) string { return r.Pipeline + "/" + r.Key }
 
 // set records r as the run's latest row: it creates the record of a run
 // that opened and drops the record of a run that ended. It reports whether
@@ -249,7 +249,7 @@ func (e *Engine) prepare(rec *runRec) error {
 	if err != nil {
 		return fmt.Errorf("condition of %s: %w", p.Name, err)
 	}
-	rec.spec, rec.cond, rec.window = p, cond, p.Window(rec.run.LogicalDate)
+	rec.spec, rec.cond, rec.window = p, cond, p.Window(rec.run.LogicalDate, rec.run.GateAt)
 	rec.run.Spec = nil // the parsed snapshot is all the loop needs
 	return nil
 }

@@ -20,12 +20,12 @@ import (
 // about the run, and rendered trigger conf may hold values nobody meant to
 // hand to a BI tool.
 var Tables = map[string][]string{
-	"runs": {"id", "pipeline", "logical_date", "attempt", "state", "gate_at", "attempt_at", "timeout_at",
+	"runs": {"id", "pipeline", "logical_date", "run_key", "attempt", "state", "gate_at", "attempt_at", "timeout_at",
 		"deadline", "recover_by", "intent_at", "triggered_at", "started_at", "finished_at", "first_success_at",
 		"external_id", "message", "updated_at", "version"},
 	"transitions": {"id", "run_id", "pipeline", "logical_date", "attempt", "from_state", "to_state", "at",
 		"reason", "detail"},
-	"slo_daily": {"pipeline", "logical_date", "deadline", "finished_at", "slo_met", "sla_met", "state",
+	"slo_daily": {"pipeline", "logical_date", "run_key", "deadline", "finished_at", "slo_met", "sla_met", "state",
 		"attempts", "duration_seconds"},
 }
 
@@ -39,7 +39,7 @@ var (
 var order = map[string]string{
 	"runs":        "id",
 	"transitions": "id",
-	"slo_daily":   "logical_date, pipeline",
+	"slo_daily":   "logical_date, pipeline, run_key",
 }
 
 // Export writes every row of table to w in format (ndjson or csv). An

@@ -29,7 +29,7 @@ func fixture(t *testing.T) *store.Store {
 	}
 	t.Cleanup(func() { st.Close() })
 	gate := time.Date(2026, 3, 1, 17, 0, 0, 0, time.UTC)
-	r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: "alpha", LogicalDate: "2026-03-02", GateAt: gate,
+	r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: "alpha", LogicalDate: "2026-03-02", Key: "2026-03-02", GateAt: gate,
 		TimeoutAt: gate.Add(6 * time.Hour), Deadline: gate.Add(4 * time.Hour), RecoverBy: gate.Add(22 * time.Hour),
 		Spec: []byte(`{"secret":"do-not-export"}`)}, map[string]any{"by": "test"})
 	if err != nil {
@@ -66,11 +66,11 @@ func TestNDJSON(t *testing.T) {
 		prefix string         // the first line starts so: keys in column order
 		want   map[string]any // fields of the last line
 	}{
-		{"runs", 1, `{"id":1,"pipeline":"alpha","logical_date":"2026-03-02","attempt":1,"state":"succeeded","gate_at":"2026-03-01T17:00:00.000Z",`,
+		{"runs", 1, `{"id":1,"pipeline":"alpha","logical_date":"2026-03-02","run_key":"2026-03-02","attempt":1,"state":"succeeded","gate_at":"2026-03-01T17:00:00.000Z",`,
 			map[string]any{"message": strings.ToValidUTF8(awkward, "\ufffd"), "intent_at": nil, "first_success_at": "2026-03-01T20:30:00.000Z", "version": 3.0}},
 		{"transitions", 3, `{"id":1,"run_id":1,"pipeline":"alpha","logical_date":"2026-03-02","attempt":1,"from_state":"","to_state":"waiting","at":"2026-03-01T17:00:00.000Z","reason":"gate_opened","detail":"{\"by\":\"test\"}"}`,
 			map[string]any{"from_state": "running", "to_state": "succeeded", "detail": `{"dag_run_id":"x"}`}},
-		{"slo_daily", 1, `{"pipeline":"alpha","logical_date":"2026-03-02","deadline":"2026-03-01T21:00:00.000Z","finished_at":"2026-03-01T20:30:00.000Z","slo_met":1,"sla_met":1,"state":"succeeded","attempts":1,"duration_seconds":12600}`,
+		{"slo_daily", 1, `{"pipeline":"alpha","logical_date":"2026-03-02","run_key":"2026-03-02","deadline":"2026-03-01T21:00:00.000Z","finished_at":"2026-03-01T20:30:00.000Z","slo_met":1,"sla_met":1,"state":"succeeded","attempts":1,"duration_seconds":12600}`,
 			map[string]any{"duration_seconds": 12600.0}},
 	}
 	for _, tt := range tests {
@@ -129,7 +129,7 @@ func TestCSV(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(recs[1], ","); got != "alpha,2026-03-02,2026-03-01T21:00:00.000Z,2026-03-01T20:30:00.000Z,1,1,succeeded,1,12600" {
+	if got := strings.Join(recs[1], ","); got != "alpha,2026-03-02,2026-03-02,2026-03-01T21:00:00.000Z,2026-03-01T20:30:00.000Z,1,1,succeeded,1,12600" {
 		t.Errorf("slo_daily = %s", got)
 	}
 }

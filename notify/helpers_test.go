@@ -65,8 +65,8 @@ func openStore(t *testing.T) *store.Store {
 func openRun(t *testing.T, st *store.Store, p *config.Pipeline, date string) sekisho.Run {
 	t.Helper()
 	gate := time.Date(2026, 11, 21, 2, 0, 0, 0, tokyo)
-	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, GateAt: gate,
-		TimeoutAt: gate.Add(6 * time.Hour), Deadline: p.Deadline(date), RecoverBy: p.RecoverBy(date), Spec: p.Spec()}, nil)
+	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, Key: date, GateAt: gate,
+		TimeoutAt: gate.Add(6 * time.Hour), Deadline: p.Deadline(date, gate), RecoverBy: p.RecoverBy(date, gate), Spec: p.Spec()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

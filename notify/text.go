@@ -86,7 +86,11 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 	deadline := n.Facts.Deadline
 	if deadline.IsZero() && p != nil && n.LogicalDate != "" {
 		if _, err := time.Parse(sekisho.DateLayout, n.LogicalDate); err == nil {
-			deadline = p.Deadline(n.LogicalDate)
+			key := n.Key
+			if key == "" {
+				key = n.LogicalDate
+			}
+			deadline = p.Deadline(n.LogicalDate, p.GateOf(key))
 		}
 	}
 	if !deadline.IsZero() {

@@ -52,7 +52,7 @@ func (s *traceSink) deliver(ctx context.Context, t sekisho.Transition) error {
 	if err != nil {
 		return err
 	}
-	a := tracing.Attempt{Pipeline: t.Pipeline, Date: t.LogicalDate, Attempt: t.Attempt}
+	a := tracing.Attempt{Pipeline: t.Pipeline, Date: t.Key, Attempt: t.Attempt}
 	base := []attribute.KeyValue{attribute.String(AttrPipeline, t.Pipeline),
 		attribute.String(AttrLogicalDate, t.LogicalDate), attribute.Int(AttrAttempt, t.Attempt)}
 	var spans []tracing.Span

@@ -46,7 +46,7 @@ func newWorld(t testing.TB) *world {
 
 func (w *world) open(pipeline, date string) sekisho.Run {
 	w.t.Helper()
-	r, _, err := w.st.OpenGate(w.ctx, sekisho.Run{Pipeline: pipeline, LogicalDate: date, GateAt: gate,
+	r, _, err := w.st.OpenGate(w.ctx, sekisho.Run{Pipeline: pipeline, LogicalDate: date, Key: date, GateAt: gate,
 		TimeoutAt: gate.Add(6 * time.Hour), Spec: []byte(`{}`)}, nil)
 	if err != nil {
 		w.t.Fatal(err)

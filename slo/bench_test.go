@@ -99,7 +99,7 @@ func fillYear(ctx context.Context, path string, cfg *config.Config) error {
 	var runArgs, trArgs []any
 	flush := func() error {
 		if len(runVals) > 0 {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, pipeline, logical_date, attempt, state, gate_at, attempt_at,
+			if _, err := tx.ExecContext(ctx, `INSERT INTO runs (id, pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
 				timeout_at, deadline, recover_by, triggered_at, started_at, finished_at, first_success_at, spec, updated_at)
 				VALUES `+strings.Join(runVals, ","), runArgs...); err != nil {
 				return err
@@ -127,7 +127,7 @@ func fillYear(ctx context.Context, path string, cfg *config.Config) error {
 				continue // no run: the gate was missed
 			}
 			gate := time.Date(day.Year(), day.Month(), day.Day(), 2, 0, 0, 0, p.Location)
-			deadline, recoverBy := p.Deadline(date), p.RecoverBy(date)
+			deadline, recoverBy := p.Deadline(date, gate), p.RecoverBy(date, gate)
 			id++
 			state, attempt := "succeeded", 1
 			var done time.Time
@@ -150,8 +150,8 @@ func fillYear(ctx context.Context, path string, cfg *config.Config) error {
 				succ = f(done)
 			}
 			trig, run := gate.Add(20*time.Minute), gate.Add(21*time.Minute)
-			runVals = append(runVals, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,'{}',?)")
-			runArgs = append(runArgs, id, p.Name, date, attempt, state, f(gate), f(gate), f(gate.Add(6*time.Hour)),
+			runVals = append(runVals, "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'{}',?)")
+			runArgs = append(runArgs, id, p.Name, date, date, attempt, state, f(gate), f(gate), f(gate.Add(6*time.Hour)),
 				f(deadline), f(recoverBy), f(trig), f(run), f(done), succ, f(done))
 			steps := [][3]string{{"", "waiting", "gate_opened"}, {"waiting", "triggered", "condition_met"},
 				{"triggered", "running", "dag_run_running"}, {"running", state, "dag_run_success"}}

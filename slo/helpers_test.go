@@ -48,10 +48,10 @@ func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 		if r.attempt == 0 {
 			r.attempt = 1
 		}
-		if _, err := w.ExecContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at,
+		if _, err := w.ExecContext(ctx, `INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
 			timeout_at, deadline, recover_by, first_success_at, finished_at, spec, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
-			r.pipeline, r.date, r.attempt, r.state, r.gate, r.gate, r.gate, null(r.deadline), null(r.recoverBy),
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
+			r.pipeline, r.date, r.date, r.attempt, r.state, r.gate, r.gate, r.gate, null(r.deadline), null(r.recoverBy),
 			null(r.success), null(r.finished), r.gate); err != nil {
 			t.Fatalf("insert %+v: %v", r, err)
 		}

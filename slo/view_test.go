@@ -89,7 +89,8 @@ func TestViewAgreesWithJudge(t *testing.T) {
 				if o.finish != "" {
 					finish = at(date, o.finish, o.successNextDay)
 				}
-				d := Day{HasRun: true, State: o.state, Deadline: p.Deadline(date), RecoverBy: p.RecoverBy(date),
+				gate := p.GateOn(date)
+				d := Day{HasRun: true, State: o.state, Deadline: p.Deadline(date, gate), RecoverBy: p.RecoverBy(date, gate),
 					FirstSuccess: success, Finished: finish}
 				rows = append(rows, runRow{pipeline: name, date: date, state: string(o.state), gate: ts(p.GateOn(date)),
 					deadline: ts(d.Deadline), recoverBy: ts(d.RecoverBy), success: ts(success), finished: ts(finish)})

@@ -171,8 +171,9 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 			d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
 			if d.due {
 				date := dateString(at)
-				d.deadline = ms(p.Deadline(date))
-				d.recoverBy = ms(p.RecoverBy(date))
+				gate := time.UnixMilli(g)
+				d.deadline = ms(p.Deadline(date, gate))
+				d.recoverBy = ms(p.RecoverBy(date, gate))
 			}
 			d.judge(s.now)
 			fn(&d)

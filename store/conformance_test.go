@@ -85,9 +85,9 @@ func viewFixture(t *testing.T, s *Store, future string) {
 	}
 	for _, r := range rows {
 		var id int64
-		err := s.w.QueryRowContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
-			deadline, recover_by, first_success_at, finished_at, spec, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?) RETURNING id`,
-			r.p, r.d, r.attempt, r.state, r.gate, r.gate, r.gate, r.deadline, r.recoverBy, r.success, r.finished, r.gate).Scan(&id)
+		err := s.w.QueryRowContext(ctx, `INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at, timeout_at,
+			deadline, recover_by, first_success_at, finished_at, spec, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?) RETURNING id`,
+			r.p, r.d, r.d, r.attempt, r.state, r.gate, r.gate, r.gate, r.deadline, r.recoverBy, r.success, r.finished, r.gate).Scan(&id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -280,7 +280,7 @@ func TestLeaseAndFencing(t *testing.T) {
 			Notices: []sekisho.Notice{{Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "y"}}}); !errors.Is(err, ErrFenced) {
 			t.Fatalf("stale apply: %v", err)
 		}
-		if _, _, err := a.OpenGate(actx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); !errors.Is(err, ErrFenced) {
+		if _, _, err := a.OpenGate(actx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); !errors.Is(err, ErrFenced) {
 			t.Fatalf("stale open gate: %v", err)
 		}
 		if _, err := a.RecordObservation(actx, r.ID, 1, sekisho.Observation{Upstream: "u", State: sekisho.JobRunning, ObservedAt: t0}); !errors.Is(err, ErrFenced) {
@@ -478,7 +478,7 @@ func TestUpgradeFromMigration001(t *testing.T) {
 		if _, err := s.ClaimLease(ctx, "me", 0, time.Minute); err != nil {
 			t.Fatal(err)
 		}
-		if _, _, err := s.OpenGate(WithEpoch(ctx, 1), sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-22", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+		if _, _, err := s.OpenGate(WithEpoch(ctx, 1), sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-22", Key: "2026-11-22", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -87,7 +87,7 @@ func TestCopyAllIntoPostgreSQL(t *testing.T) {
 		}
 	}
 	// New rows get fresh ids after the copied ones.
-	r, created, err := pg.OpenGate(ctx, sekisho.Run{Pipeline: "gamma", LogicalDate: "2027-01-01", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
+	r, created, err := pg.OpenGate(ctx, sekisho.Run{Pipeline: "gamma", LogicalDate: "2027-01-01", Key: "2027-01-01", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
 	if err != nil || !created || r.ID != 81 {
 		t.Fatalf("new run after the copy: id %d created %v err %v", r.ID, created, err)
 	}

@@ -17,7 +17,7 @@ func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, erro
 	if len(dates) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + runColumns + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
+	q := `SELECT ` + s.runColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
 	return s.queryRuns(ctx, q, strArgs(dates)...)
 }
 

@@ -180,7 +180,7 @@ func TestIncidentsSurviveARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "mart_a", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}, nil)
+	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "mart_a", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -51,14 +51,16 @@ func (s *Store) AddNotice(ctx context.Context, n sekisho.Notice) (bool, error) {
 	return added, nil
 }
 
-const noticeColumns = `id, COALESCE(run_id, 0), pipeline, logical_date, attempt, kind, dedupe_key, facts, text,
+func (s *Store) noticeColumns() string {
+	return `id, COALESCE(run_id, 0), pipeline, logical_date, ` + s.keyOf("notices") + `, attempt, kind, dedupe_key, facts, text,
 	created_at, sent_at, tries, next_try_at, last_error`
+}
 
 func scanNotice(sc scanner) (sekisho.Notice, error) {
 	var n sekisho.Notice
 	var kind, facts, created, next string
 	var sent sql.NullString
-	err := sc.Scan(&n.ID, &n.RunID, &n.Pipeline, &n.LogicalDate, &n.Attempt, &kind, &n.DedupeKey, &facts, &n.Text,
+	err := sc.Scan(&n.ID, &n.RunID, &n.Pipeline, &n.LogicalDate, &n.Key, &n.Attempt, &kind, &n.DedupeKey, &facts, &n.Text,
 		&created, &sent, &n.Tries, &next, &n.LastError)
 	if err != nil {
 		return n, err
@@ -82,17 +84,17 @@ func (s *Store) PendingNotices(ctx context.Context, limit int) ([]sekisho.Notice
 	if limit <= 0 {
 		limit = 100
 	}
-	return s.queryNotices(ctx, `SELECT `+noticeColumns+` FROM notices WHERE sent_at IS NULL ORDER BY id LIMIT ?`, limit)
+	return s.queryNotices(ctx, `SELECT `+s.noticeColumns()+` FROM notices WHERE sent_at IS NULL ORDER BY id LIMIT ?`, limit)
 }
 
 // Notices returns the notices of one run, oldest first.
 func (s *Store) Notices(ctx context.Context, runID int64) ([]sekisho.Notice, error) {
-	return s.queryNotices(ctx, `SELECT `+noticeColumns+` FROM notices WHERE run_id = ? ORDER BY id`, runID)
+	return s.queryNotices(ctx, `SELECT `+s.noticeColumns()+` FROM notices WHERE run_id = ? ORDER BY id`, runID)
 }
 
 // AllNotices returns every notice, oldest first (tests, exports).
 func (s *Store) AllNotices(ctx context.Context) ([]sekisho.Notice, error) {
-	return s.queryNotices(ctx, `SELECT `+noticeColumns+` FROM notices ORDER BY id`)
+	return s.queryNotices(ctx, `SELECT `+s.noticeColumns()+` FROM notices ORDER BY id`)
 }
 
 // MarkNoticeSent records a delivery. It only marks a notice still pending,

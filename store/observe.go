@@ -84,7 +84,7 @@ func scanTransitions(rows *sql.Rows) ([]sekisho.Transition, error) {
 	for rows.Next() {
 		var t sekisho.Transition
 		var from, to, at, detail string
-		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
+		if err := rows.Scan(&t.ID, &t.RunID, &t.Pipeline, &t.LogicalDate, &t.Key, &t.Attempt, &from, &to, &at, &t.Reason, &detail); err != nil {
 			return nil, fmt.Errorf("store: transitions: %w", err)
 		}
 		t.From, t.To = sekisho.State(from), sekisho.State(to)

@@ -13,9 +13,9 @@ import (
 	"github.com/sekisho-dev/sekisho/incident"
 )
 
-const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
+const runColumnsBefore = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
 	deadline, recover_by, intent_at, triggered_at, started_at, finished_at, external_id, message,
-	spec, updated_at, first_success_at, version`
+	spec, updated_at, first_success_at, version, `
 
 type scanner interface{ Scan(...any) error }
 
@@ -26,7 +26,7 @@ func scanRun(sc scanner) (sekisho.Run, error) {
 	var deadline, recover, intent, triggered, started, finished, firstOK sql.NullString
 	err := sc.Scan(&r.ID, &r.Pipeline, &r.LogicalDate, &r.Attempt, &state, &gate, &attemptAt, &timeout,
 		&deadline, &recover, &intent, &triggered, &started, &finished, &r.ExternalID, &r.Message,
-		&spec, &updated, &firstOK, &r.Version)
+		&spec, &updated, &firstOK, &r.Version, &r.Key)
 	if err != nil {
 		return r, err
 	}
@@ -46,18 +46,21 @@ func scanRun(sc scanner) (sekisho.Run, error) {
 	return r, nil
 }
 
-// OpenGate creates the run of (r.Pipeline, r.LogicalDate) in state waiting,
+// OpenGate creates the run of (r.Pipeline, r.Key) in state waiting,
 // with its first transition, unless it exists already. It returns the stored
 // run and whether this call created it, so opening a gate twice (the
 // scheduler and the catch-up both firing) is harmless.
 func (s *Store) OpenGate(ctx context.Context, r sekisho.Run, detail map[string]any) (sekisho.Run, bool, error) {
+	if r.Key == "" || sekisho.KeyDate(r.Key) != r.LogicalDate {
+		return sekisho.Run{}, false, fmt.Errorf("store: open gate %s: key %q does not name a run of %s", r.Pipeline, r.Key, r.LogicalDate)
+	}
 	created := false
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		var id int64
-		err := tx.QueryRowContext(ctx, `INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at,
+		err := tx.QueryRowContext(ctx, `INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
 			timeout_at, deadline, recover_by, spec, updated_at, version)
-			VALUES (?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (pipeline, logical_date) DO NOTHING RETURNING id`,
-			r.Pipeline, r.LogicalDate, sekisho.StateWaiting, ts(r.GateAt), ts(r.GateAt), ts(r.TimeoutAt),
+			VALUES (?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1) ON CONFLICT (pipeline, run_key) DO NOTHING RETURNING id`,
+			r.Pipeline, r.LogicalDate, r.Key, sekisho.StateWaiting, ts(r.GateAt), ts(r.GateAt), ts(r.TimeoutAt),
 			nts(r.Deadline), nts(r.RecoverBy), string(r.Spec), ts(r.GateAt)).Scan(&id)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -67,12 +70,12 @@ func (s *Store) OpenGate(ctx context.Context, r sekisho.Run, detail map[string]a
 		}
 		created = true
 		return insertTransition(ctx, tx, sekisho.Transition{RunID: id, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate,
-			Attempt: 1, To: sekisho.StateWaiting, At: r.GateAt, Reason: sekisho.ReasonGateOpened, Detail: detail})
+			Key: r.Key, Attempt: 1, To: sekisho.StateWaiting, At: r.GateAt, Reason: sekisho.ReasonGateOpened, Detail: detail})
 	})
 	if err != nil {
-		return sekisho.Run{}, false, fmt.Errorf("store: open gate %s %s: %w", r.Pipeline, r.LogicalDate, err)
+		return sekisho.Run{}, false, fmt.Errorf("store: open gate %s %s: %w", r.Pipeline, r.Key, err)
 	}
-	got, err := s.Run(ctx, r.Pipeline, r.LogicalDate)
+	got, err := s.Run(ctx, r.Pipeline, r.Key)
 	return got, created, err
 }
 
@@ -93,7 +96,7 @@ type Step struct {
 // and queues the step's notices, in one transaction. A lost race returns
 // sekisho.ErrConflict and writes nothing.
 func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time, step Step) (sekisho.Run, error) {
-	if prev.ID == 0 || prev.ID != next.ID {
+	if prev.ID == 0 || prev.ID != next.ID || prev.Key != next.Key {
 		return prev, errors.New("store: apply needs the same stored run")
 	}
 	next.UpdatedAt = at
@@ -122,7 +125,7 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 				return errors.New("a state change needs a reason")
 			}
 			err := insertTransition(ctx, tx, sekisho.Transition{RunID: next.ID, Pipeline: next.Pipeline,
-				LogicalDate: next.LogicalDate, Attempt: next.Attempt, From: prev.State, To: next.State,
+				LogicalDate: next.LogicalDate, Key: next.Key, Attempt: next.Attempt, From: prev.State, To: next.State,
 				At: at, Reason: step.Reason, Detail: step.Detail})
 			if err != nil {
 				return err
@@ -143,9 +146,9 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 	})
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {
-			return prev, fmt.Errorf("store: %s %s: %w", prev.Pipeline, prev.LogicalDate, err)
+			return prev, fmt.Errorf("store: %s %s: %w", prev.Pipeline, prev.Key, err)
 		}
-		return prev, fmt.Errorf("store: apply %s %s: %w", prev.Pipeline, prev.LogicalDate, err)
+		return prev, fmt.Errorf("store: apply %s %s: %w", prev.Pipeline, prev.Key, err)
 	}
 	return next, nil
 }
@@ -164,19 +167,20 @@ func insertTransition(ctx context.Context, tx *sql.Tx, t sekisho.Transition) err
 	return err
 }
 
-// Run returns the run of one pipeline on one logical date, or an error
-// wrapping sekisho.ErrNotFound.
-func (s *Store) Run(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE pipeline = ? AND logical_date = ?`, pipeline, date))
+// Run returns the run of one pipeline with the given key (sekisho.RunKey:
+// the logical date of a daily run, the fire time of a sub-daily one), or an
+// error wrapping sekisho.ErrNotFound.
+func (s *Store) Run(ctx context.Context, pipeline, key string) (sekisho.Run, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE pipeline = ? AND `+s.runKeyColumn()+` = ?`, pipeline, key))
 	if errors.Is(err, sql.ErrNoRows) {
-		return r, fmt.Errorf("no run of %s on %s: %w", pipeline, date, sekisho.ErrNotFound)
+		return r, fmt.Errorf("no run of %s at %s: %w", pipeline, key, sekisho.ErrNotFound)
 	}
 	return r, err
 }
 
 // RunByID returns one run by its id.
 func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runColumns+` FROM runs WHERE id = ?`, id))
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("no run %d: %w", id, sekisho.ErrNotFound)
 	}
@@ -185,7 +189,7 @@ func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
 
 // OpenRuns returns every run that is not in a terminal state, oldest first.
 func (s *Store) OpenRuns(ctx context.Context) ([]sekisho.Run, error) {
-	return s.queryRuns(ctx, `SELECT `+runColumns+` FROM runs WHERE state IN ('waiting','blocked','triggered','running') ORDER BY id`)
+	return s.queryRuns(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE state IN ('waiting','blocked','triggered','running') ORDER BY id`)
 }
 
 // RunFilter selects runs for listings. Empty fields do not filter.
@@ -211,11 +215,11 @@ func (s *Store) Runs(ctx context.Context, f RunFilter) ([]sekisho.Run, error) {
 		where = append(where, "logical_date <= ?")
 		args = append(args, f.To)
 	}
-	q := `SELECT ` + runColumns + ` FROM runs`
+	q := `SELECT ` + s.runColumns() + ` FROM runs`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY logical_date DESC, pipeline"
+	q += " ORDER BY logical_date DESC, pipeline, " + s.runKeyColumn() + " DESC"
 	if f.Limit > 0 {
 		q += fmt.Sprintf(" LIMIT %d", f.Limit)
 	}
@@ -248,8 +252,8 @@ func (s *Store) LastTransitionID(ctx context.Context) (int64, error) {
 }
 
 func (s *Store) queryTransitions(ctx context.Context, where string, args ...any) ([]sekisho.Transition, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail
-		FROM transitions `+where, args...)
+	rows, err := s.r.QueryContext(ctx, `SELECT id, run_id, pipeline, logical_date, `+s.keyOf("transitions")+`, attempt, from_state,
+		to_state, at, reason, detail FROM transitions `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: transitions: %w", err)
 	}

@@ -59,6 +59,10 @@ type Store struct {
 	w       *sql.DB
 	r       *sql.DB
 	lock    *os.File
+	// keyed is false for a store opened without migrating whose schema
+	// predates run keys (migration 009): its runs are all daily, and a
+	// run's key is read from logical_date (keys.go).
+	keyed bool
 }
 
 // Option adjusts Open.
@@ -321,9 +325,14 @@ func (s *Store) checkSchema(ctx context.Context, o options) error {
 		if have == 0 {
 			return fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, s.path)
 		}
+		s.keyed = have >= keysVersion
 		return nil
 	}
-	return s.migrate(ctx, o.upTo)
+	if err := s.migrate(ctx, o.upTo); err != nil {
+		return err
+	}
+	s.keyed = o.upTo == 0 || o.upTo >= keysVersion
+	return nil
 }
 
 // migrate applies every embedded migration not yet recorded, each in its

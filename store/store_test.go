@@ -34,7 +34,7 @@ var t0 = time.Date(2026, 11, 20, 17, 0, 0, 0, time.UTC) // 02:00 JST on the 21st
 
 func gate(t *testing.T, s *Store, pipeline, date string) sekisho.Run {
 	t.Helper()
-	r, created, err := s.OpenGate(context.Background(), sekisho.Run{Pipeline: pipeline, LogicalDate: date, GateAt: t0,
+	r, created, err := s.OpenGate(context.Background(), sekisho.Run{Pipeline: pipeline, LogicalDate: date, Key: date, GateAt: t0,
 		TimeoutAt: t0.Add(6 * time.Hour), Deadline: t0.Add(4 * time.Hour), RecoverBy: t0.Add(22 * time.Hour), Spec: []byte(`{}`)}, nil)
 	if err != nil || !created {
 		t.Fatalf("open gate: created=%v err=%v", created, err)
@@ -46,7 +46,7 @@ func TestOpenGateIsIdempotent(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		r := gate(t, s, "p", "2026-11-21")
-		again, created, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", GateAt: t0.Add(time.Minute),
+		again, created, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0.Add(time.Minute),
 			TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
 		if err != nil || created || again.ID != r.ID || !again.GateAt.Equal(t0) {
 			t.Fatalf("second open: created=%v id=%d/%d gate=%v err=%v", created, again.ID, r.ID, again.GateAt, err)
@@ -203,7 +203,7 @@ func TestSLODailyLeavesOpenDaysUndecided(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
 		now := time.Now().UTC()
-		r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2099-01-01", GateAt: now,
+		r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2099-01-01", Key: "2099-01-01", GateAt: now,
 			TimeoutAt: now.Add(time.Hour), Deadline: now.Add(time.Hour), RecoverBy: now.Add(2 * time.Hour), Spec: []byte(`{}`)}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -230,13 +230,13 @@ func TestDataVersionSeesOtherWriters(t *testing.T) {
 		ctx := context.Background()
 		a, b := openAt(t, loc), openAt(t, loc)
 		v0, _ := a.DataVersion(ctx)
-		if _, _, err := a.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+		if _, _, err := a.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if v1, _ := a.DataVersion(ctx); v1 != v0 {
 			t.Fatalf("own write changed the data version: %d -> %d", v0, v1)
 		}
-		if _, _, err := b.OpenGate(ctx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+		if _, _, err := b.OpenGate(ctx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
 			t.Fatal(err)
 		}
 		if v2, _ := a.DataVersion(ctx); v2 == v0 {
@@ -248,7 +248,7 @@ func TestDataVersionSeesOtherWriters(t *testing.T) {
 func TestApplyKeepsTheSpecWhenNextHasNone(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0,
+		r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0,
 			Spec: []byte(`{"name":"p"}`)}, nil)
 		if err != nil {
 			t.Fatal(err)

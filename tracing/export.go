@@ -32,7 +32,7 @@ func Enabled(getenv func(string) string) bool {
 // Attempt names one attempt of a run: the key every id is derived from.
 type Attempt struct {
 	Pipeline string
-	Date     string // logical date, YYYY-MM-DD
+	Date     string // the run's key (sekisho.RunKey): the logical date of a daily run
 	Attempt  int
 }
 

@@ -73,10 +73,21 @@ func (s *server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"runs": out})
 }
 
+// runPath reads the pipeline and the run key of a run's path
+// (/api/v1/runs/{pipeline}/{key}): a logical date or, for a sub-daily
+// pipeline, a fire time (SPEC §19).
+func runPath(w http.ResponseWriter, r *http.Request) (name, key string, ok bool) {
+	name, key = r.PathValue("pipeline"), r.PathValue("key")
+	if _, err := sekisho.ParseKey(key); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return "", "", false
+	}
+	return name, key, true
+}
+
 func (s *server) apiRun(w http.ResponseWriter, r *http.Request) {
-	name, date := r.PathValue("pipeline"), r.PathValue("date")
-	if !validDate(date) {
-		writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
+	name, key, ok := runPath(w, r)
+	if !ok {
 		return
 	}
 	cfg, ok := s.needConfig(w)
@@ -84,9 +95,12 @@ func (s *server) apiRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	run, err := s.Store.Run(ctx, name, date)
+	run, err := s.Store.Run(ctx, name, key)
 	if errors.Is(err, sekisho.ErrNotFound) {
-		msg := "no run of " + name + " on " + date
+		msg := "no run of " + name + " on " + key
+		if sekisho.SubDailyKey(key) {
+			msg = "no run of " + name + " at " + key
+		}
 		if cfg.Pipeline(name) == nil {
 			msg = "unknown pipeline " + strconv.Quote(name)
 		}
@@ -97,7 +111,7 @@ func (s *server) apiRun(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "run", err)
 		return
 	}
-	entry, err := status.ForPipeline(ctx, s.Store, cfg, name, date, s.Clock.Now())
+	entry, err := status.ForPipeline(ctx, s.Store, cfg, name, run.LogicalDate, s.Clock.Now())
 	if err != nil {
 		s.internal(w, "run", err)
 		return
@@ -163,6 +177,7 @@ func validDate(d string) bool {
 type runJSON struct {
 	Pipeline       string        `json:"pipeline"`
 	LogicalDate    string        `json:"logical_date"`
+	Key            string        `json:"key"` // the run's key (SPEC §19): logical_date, or a sub-daily run's fire time
 	State          sekisho.State `json:"state"`
 	Attempt        int           `json:"attempt"`
 	GateAt         *string       `json:"gate_at"`
@@ -182,7 +197,7 @@ type runJSON struct {
 }
 
 func newRunJSON(r sekisho.Run, now time.Time) runJSON {
-	j := runJSON{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, State: r.State, Attempt: r.Attempt,
+	j := runJSON{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Key: r.Key, State: r.State, Attempt: r.Attempt,
 		GateAt: ptime(r.GateAt), AttemptAt: ptime(r.AttemptAt), TimeoutAt: ptime(r.TimeoutAt),
 		Deadline: ptime(r.Deadline), RecoverBy: ptime(r.RecoverBy), TriggeredAt: ptime(r.TriggeredAt),
 		StartedAt: ptime(r.StartedAt), FinishedAt: ptime(r.FinishedAt), FirstSuccessAt: ptime(r.FirstSuccessAt),

@@ -3,7 +3,6 @@ package web
 import (
 	"errors"
 	"net/http"
-	"strconv"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -15,9 +14,8 @@ func (s *server) operate(action string) http.HandlerFunc {
 		if !drainBody(w, r) {
 			return
 		}
-		name, date := r.PathValue("pipeline"), r.PathValue("date")
-		if !validDate(date) {
-			writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
+		name, key, ok := runPath(w, r)
+		if !ok {
 			return
 		}
 		if s.Operator == nil {
@@ -28,7 +26,7 @@ func (s *server) operate(action string) http.HandlerFunc {
 		if action == "skip" {
 			do = s.Operator.Skip
 		}
-		run, err := do(r.Context(), name, date)
+		run, err := do(r.Context(), name, key)
 		switch {
 		case errors.Is(err, sekisho.ErrNotFound):
 			writeError(w, http.StatusNotFound, err.Error())
@@ -37,7 +35,7 @@ func (s *server) operate(action string) http.HandlerFunc {
 		case err != nil:
 			s.internal(w, action, err)
 		default:
-			s.Logger.Info("http: operator "+action, "pipeline", name, "date", date, "attempt", run.Attempt, "state", run.State)
+			s.Logger.Info("http: operator "+action, "pipeline", name, "key", key, "attempt", run.Attempt, "state", run.State)
 			writeJSON(w, http.StatusOK, newRunJSON(run, s.Clock.Now()))
 		}
 	}

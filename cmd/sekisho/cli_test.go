@@ -51,7 +51,7 @@ func TestValidateExitCodes(t *testing.T) {
 	if code, out, _ := cli(t, "validate", "-c", good); code != 0 || !strings.Contains(out, "ok, 2 pipelines") {
 		t.Fatalf("valid config: %d %q", code, out)
 	}
-	_, bad := writeConfig(t, strings.Replace(gateOnly, `"0 2 * * *"`, `"*/30 * * * *"`, 1)+"    bogus: 1\n")
+	_, bad := writeConfig(t, strings.Replace(gateOnly, `"0 2 * * *"`, `"*/3 * * * *"`, 1)+"    bogus: 1\n")
 	code, _, errOut := cli(t, "validate", "-c", bad)
 	if code != 2 {
 		t.Fatalf("invalid config exit %d", code)
@@ -124,8 +124,8 @@ func seed(t *testing.T, dir, cfgPath string) string {
 func putRun(t *testing.T, st *store.Store, p *config.Pipeline, date string, state sekisho.State, after time.Duration, reason string) {
 	t.Helper()
 	gate := p.GateOn(date)
-	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, GateAt: gate,
-		TimeoutAt: gate.Add(p.Timeout), Deadline: p.Deadline(date), RecoverBy: p.RecoverBy(date), Spec: p.Spec()}, nil)
+	r, _, err := st.OpenGate(context.Background(), sekisho.Run{Pipeline: p.Name, LogicalDate: date, Key: date, GateAt: gate,
+		TimeoutAt: gate.Add(p.Timeout), Deadline: p.Deadline(date, gate), RecoverBy: p.RecoverBy(date, gate), Spec: p.Spec()}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +156,7 @@ func TestOperatorCommandsWithoutDaemon(t *testing.T) {
 	if code, _, errOut := cli(t, "skip", "nosuch", "-c", cfgPath, "--db", db); code != 2 || !strings.Contains(errOut, `unknown pipeline "nosuch"`) {
 		t.Fatalf("unknown pipeline: %d %q", code, errOut)
 	}
-	if code, _, errOut := cli(t, "rerun", "kant_daily", "--date", "2026-01-01", "-c", cfgPath, "--db", db); code != 2 || !strings.Contains(errOut, "has no run on 2026-01-01") {
+	if code, _, errOut := cli(t, "rerun", "kant_daily", "--date", "2026-01-01", "-c", cfgPath, "--db", db); code != 2 || !strings.Contains(errOut, "has no run at 2026-01-01") {
 		t.Fatalf("unknown date: %d %q", code, errOut)
 	}
 	// The history shows both operator actions.

@@ -12,13 +12,13 @@ import (
 var cmdRerun = &command{
 	name:    "rerun",
 	summary: "start a new attempt of a finished run (works with or without the daemon)",
-	usage:   "rerun PIPELINE [--date YYYY-MM-DD] [-c FILE] [--db PATH]",
+	usage:   "rerun PIPELINE [--date YYYY-MM-DD|YYYY-MM-DDTHH:MM] [-c FILE] [--db PATH]",
 }
 
 var cmdSkip = &command{
 	name:    "skip",
 	summary: "mark a day skipped: left out of SLO/SLA, done for pipelines downstream",
-	usage:   "skip PIPELINE [--date YYYY-MM-DD] [-c FILE] [--db PATH]",
+	usage:   "skip PIPELINE [--date YYYY-MM-DD|YYYY-MM-DDTHH:MM] [-c FILE] [--db PATH]",
 }
 
 func init() {
@@ -28,7 +28,7 @@ func init() {
 
 func operate(e *env, c *command, args []string) error {
 	f := newFlags(e, c, true)
-	date := f.String("date", "", "logical date (default: the pipeline's today)")
+	date := f.String("date", "", "the run's key: its logical date, or a sub-daily run's fire time (default: the pipeline's latest gate)")
 	pos, err := f.parse(e, args)
 	if err != nil {
 		return err
@@ -36,8 +36,10 @@ func operate(e *env, c *command, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one pipeline name (see 'sekisho %s --help')", c.name)
 	}
-	if err := checkDate("--date", *date); err != nil {
-		return err
+	if *date != "" {
+		if _, err := sekisho.ParseKey(*date); err != nil {
+			return usagef("--date: %v", err)
+		}
 	}
 	cfg, st, err := f.open(e)
 	if err != nil {
@@ -50,8 +52,14 @@ func operate(e *env, c *command, args []string) error {
 	}
 	now := time.Now()
 	d := *date
-	if d == "" {
+	switch {
+	case d == "" && p.SubDaily():
+		d = p.RunKey(p.PrevFire(now.Add(time.Nanosecond)))
+	case d == "":
 		d = sekisho.DateOf(now, p.Location)
+	case p.SubDaily() && !sekisho.SubDailyKey(d):
+		return usagef("%s runs more than once a day: name the run by its fire time, like --date %sT%s", p.Name, d,
+			sekisho.KeyTime(p.RunKey(p.GateOn(d))))
 	}
 	var r sekisho.Run
 	if c.name == "rerun" {
@@ -61,12 +69,12 @@ func operate(e *env, c *command, args []string) error {
 	}
 	switch {
 	case errors.Is(err, sekisho.ErrNotFound):
-		return usagef("%s has no run on %s", p.Name, d)
+		return usagef("%s has no run at %s", p.Name, d)
 	case errors.Is(err, sekisho.ErrConflict):
 		return usagef("%v", err)
 	case err != nil:
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s %s: %s (attempt %d)\n", r.Pipeline, r.LogicalDate, r.State, r.Attempt)
+	fmt.Fprintf(e.stdout, "%s %s: %s (attempt %d)\n", r.Pipeline, r.Key, r.State, r.Attempt)
 	return nil
 }

@@ -50,7 +50,7 @@ func Put(t testing.TB, st *store.Store, r Run) sekisho.Run {
 	if gate.IsZero() {
 		gate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	run, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: r.Pipeline, LogicalDate: r.Date, GateAt: gate,
+	run, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: r.Pipeline, LogicalDate: r.Date, Key: r.Date, GateAt: gate,
 		TimeoutAt: gate.Add(6 * time.Hour), Deadline: r.Deadline, RecoverBy: gate.Add(24 * time.Hour),
 		Spec: []byte(`{}`)}, map[string]any{"test": true})
 	if err != nil {

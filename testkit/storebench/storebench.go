@@ -24,7 +24,7 @@ func TransitionsPerSecond(ctx context.Context, st *store.Store, n int, epoch int
 	gate := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
 	runs := make([]sekisho.Run, n)
 	for i := range runs {
-		r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: fmt.Sprintf("p%05d", i), LogicalDate: "2026-03-01",
+		r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: fmt.Sprintf("p%05d", i), LogicalDate: "2026-03-01", Key: "2026-03-01",
 			GateAt: gate, TimeoutAt: gate.Add(6 * time.Hour), Spec: []byte(`{}`)}, map[string]any{"bench": true})
 		if err != nil {
 			return 0, 0, err
@@ -45,7 +45,7 @@ func TransitionsPerSecond(ctx context.Context, st *store.Store, n int, epoch int
 		for i, r := range runs {
 			next := r
 			next.State = s.to
-			next.ExternalID = sekisho.DagRunID(r.Pipeline, r.LogicalDate, 1)
+			next.ExternalID = sekisho.DagRunID(r.Pipeline, r.Key, 1)
 			got, err := st.Apply(ctx, r, next, gate.Add(time.Hour), store.Step{Reason: s.reason,
 				Detail: map[string]any{"external_id": next.ExternalID}})
 			if err != nil {

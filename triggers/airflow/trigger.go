@@ -58,9 +58,9 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 		conf = v.(map[string]any)
 	}
 	if spec.TraceContext {
-		conf[ParentTraceContextKey] = tracing.Traceparent(req.Pipeline, req.LogicalDate, req.Attempt)
+		conf[ParentTraceContextKey] = tracing.Traceparent(req.Pipeline, req.Key, req.Attempt)
 	}
-	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
+	note := sekisho.DefaultNote(req.Pipeline, req.Key, req.Attempt)
 	if spec.Note != "" {
 		if note, err = sekisho.RenderTemplate("note", spec.Note, data); err != nil {
 			return sekisho.JobRun{}, fmt.Errorf("trigger note of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
@@ -82,7 +82,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 		t.log.Info("unpaused DAG before triggering", "connection", c.Name(), "dag_id", spec.DagID, "pipeline", req.Pipeline)
 	}
 
-	runID := sekisho.DagRunID(req.Pipeline, req.LogicalDate, req.Attempt)
+	runID := sekisho.DagRunID(req.Pipeline, req.Key, req.Attempt)
 	res, err := c.TriggerDagRun(ctx, spec.DagID, runID, conf, note)
 	if err != nil {
 		return sekisho.JobRun{}, err

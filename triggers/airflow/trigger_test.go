@@ -56,7 +56,7 @@ func request(spec sekisho.TriggerSpec) sekisho.TriggerRequest {
 	if spec.DagID == "" {
 		spec.DagID = "socrates_main"
 	}
-	return sekisho.TriggerRequest{Pipeline: "socrates_daily", LogicalDate: "2025-04-02", Attempt: 1,
+	return sekisho.TriggerRequest{Pipeline: "socrates_daily", LogicalDate: "2025-04-02", Key: "2025-04-02", Attempt: 1,
 		GateAt: t0, TimeZone: tokyo, Spec: spec,
 		Upstreams: map[string]sekisho.Observation{"hegel_export": {ExternalID: "jr_1", FinishedAt: t0.Add(-time.Hour)}}}
 }
@@ -227,7 +227,8 @@ func TestFaultsReachTheSameEnd(t *testing.T) {
 			for d := 1; d <= days; d++ {
 				req := request(sekisho.TriggerSpec{})
 				req.LogicalDate = time.Date(2025, 4, d, 0, 0, 0, 0, time.UTC).Format(sekisho.DateLayout)
-				id := sekisho.DagRunID(req.Pipeline, req.LogicalDate, 1)
+				req.Key = req.LogicalDate
+				id := sekisho.DagRunID(req.Pipeline, req.Key, 1)
 				want[id] = sekisho.JobSucceeded
 				if d%3 == 0 {
 					e.sim.PlanRun("socrates_main", id, airflowsim.Plan{Outcome: "failed"})
@@ -280,6 +281,37 @@ func TestFaultsReachTheSameEnd(t *testing.T) {
 				t.Fatalf("too few faults injected to mean anything: %v", f)
 			}
 			t.Logf("faults %v, requests %v", f, e.sim.Requests())
+		})
+	}
+}
+
+// A sub-daily run's dag_run_id carries its fire time (SPEC §19), and the
+// Airflow API (checked against its OpenAPI document by the simulator)
+// takes it; the note and the {{ .Key }} template name the run.
+func TestSubDailyRunID(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		t.Run(v, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, v, airflowsim.Options{Auth: airflowsim.AuthBearer, Tokens: []string{"tok"}})
+			e.sim.AddDAG("socrates_main", airflowsim.DAG{Duration: 10 * time.Minute})
+			req := request(sekisho.TriggerSpec{Conf: map[string]any{"hour": "{{ .Key }}"}})
+			req.Key = "2025-04-02T13:00"
+			run, err := e.trig.Start(ctx, req)
+			const want = "sekisho__socrates_daily__2025-04-02T1300__1"
+			if err != nil || run.ExternalID != want {
+				t.Fatalf("Start = %+v, %v; want %s", run, err, want)
+			}
+			tr := e.sim.Triggers()
+			if len(tr) != 1 || tr[0].Conf["hour"] != "2025-04-02T13:00" ||
+				tr[0].Note != "triggered by sekisho: socrates_daily 2025-04-02T13:00 attempt 1" {
+				t.Fatalf("triggers %+v", tr)
+			}
+			if again, err := e.trig.Start(ctx, req); err != nil || again.ExternalID != want || len(e.sim.Triggers()) != 2 {
+				t.Fatalf("second Start = %+v, %v", again, err)
+			}
+			if runs := e.sim.Runs("socrates_main"); len(runs) != 1 {
+				t.Fatalf("%d DAG runs, want 1", len(runs))
+			}
 		})
 	}
 }

@@ -52,7 +52,7 @@ func setup(t *testing.T, apiKey string) (*troccosim.Sim, *clockwork.FakeClock, *
 
 func request(defID int64) sekisho.TriggerRequest {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	return sekisho.TriggerRequest{Pipeline: "ads_daily", LogicalDate: "2026-03-02", Attempt: 1,
+	return sekisho.TriggerRequest{Pipeline: "ads_daily", LogicalDate: "2026-03-02", Key: "2026-03-02", Attempt: 1,
 		GateAt: time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC), TimeZone: tokyo,
 		Spec: sekisho.TriggerSpec{Type: "trocco_workflow", PipelineDefinitionID: defID}}
 }

@@ -1,0 +1,30 @@
+package store
+
+// Run keys (SPEC §19): migration 009 names every run by its key. A
+// transition or a notice has its run's key, read through its run_id, so
+// nothing about them changed. A store opened without migrating (`sekisho
+// status` beside an older daemon) may predate the migration: all its runs
+// are daily, whose key is the logical date, and the reads below say so.
+
+// keysVersion is the migration that added run keys.
+const keysVersion = 9
+
+// runColumns are the columns scanRun reads, the key last.
+func (s *Store) runColumns() string { return runColumnsBefore + s.runKeyColumn() }
+
+// runKeyColumn is the column that holds a run's key.
+func (s *Store) runKeyColumn() string {
+	if s.keyed {
+		return "run_key"
+	}
+	return "logical_date"
+}
+
+// keyOf reads, in a query over table (transitions or notices), the key of
+// each row's run; a notice about no run (a digest) has its logical date.
+func (s *Store) keyOf(table string) string {
+	if !s.keyed {
+		return table + ".logical_date"
+	}
+	return `COALESCE((SELECT k.run_key FROM runs k WHERE k.id = ` + table + `.run_id), ` + table + `.logical_date)`
+}
