@@ -43,8 +43,8 @@ func Fill(c *Config) *Config {
 		if p.Timeout == 0 {
 			p.Timeout = DefaultTimeout
 		}
-		if !p.WindowStart.Set {
-			p.WindowStart.Set = true
+		if !p.WindowStart.Set && p.WindowBefore == 0 && !p.SubDaily() {
+			p.WindowStart.Set = true // 00:00; a sub-daily window starts at the previous fire (Window)
 		}
 		if p.Condition == "" {
 			p.Condition = "all"

@@ -229,14 +229,19 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 }
 
 // PrevFire returns p's last gate time strictly before t, or zero if there
-// is none in the two days before: where a sub-daily run's default window
-// starts (SPEC §19).
+// is none in the eight days before: where a sub-daily run's default window
+// starts (SPEC §19). Monday 09:00 of a weekday schedule looks back to
+// Friday's last fire.
 func (p *Pipeline) PrevFire(t time.Time) time.Time {
-	fires := ScheduleFires(p, t.Add(-48*time.Hour), t)
-	if len(fires) == 0 {
-		return time.Time{}
+	to := t
+	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour} {
+		from := t.Add(-back)
+		if fires := ScheduleFires(p, from, to); len(fires) > 0 {
+			return fires[len(fires)-1]
+		}
+		to = from
 	}
-	return fires[len(fires)-1]
+	return time.Time{}
 }
 
 // SubDaily reports whether p's schedule fires more than once on a day it

@@ -3,6 +3,8 @@ package config
 import (
 	"testing"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 func mustLoc(t *testing.T, name string) *time.Location {
@@ -176,5 +178,94 @@ func TestGateOn(t *testing.T) {
 				t.Errorf("GateOn disagrees with NextFire, the engine's gate")
 			}
 		})
+	}
+}
+
+// Sub-daily schedules (SPEC §19): every fire is a gate, the day's gates
+// are listed in order, a run's key is its fire time, its window starts at
+// the previous fire (or window_start's duration before the gate) and its
+// SLO deadline is within after the gate.
+func TestSubDailySchedules(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte(`version: 1
+timezone: Asia/Tokyo
+pipelines:
+  - name: floor
+    schedule: "0 9,13,18 * * 1-5"
+    upstreams: []
+    slo: {within: 45m, objective: 99%}
+    sla: {within: 3h}
+  - name: hourly
+    schedule: "@hourly"
+    window_start: -15m
+    upstreams: []
+  - name: daily
+    schedule: "0 2 * * *"
+    window_start: -30m
+    upstreams: []
+    slo: {within: 4h, objective: 95%}
+`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokyo := mustLoc(t, "Asia/Tokyo")
+	floor, hourly, daily := cfg.Pipeline("floor"), cfg.Pipeline("hourly"), cfg.Pipeline("daily")
+	if !floor.SubDaily() || !hourly.SubDaily() || daily.SubDaily() {
+		t.Fatalf("sub-daily: floor %v hourly %v daily %v", floor.SubDaily(), hourly.SubDaily(), daily.SubDaily())
+	}
+	at := func(d, h, m int) time.Time { return time.Date(2026, 6, d, h, m, 0, 0, tokyo) }
+	gates := floor.GatesOn("2026-06-01") // a Monday
+	if len(gates) != 3 || !gates[1].Equal(at(1, 13, 0)) || len(floor.GatesOn("2026-06-06")) != 0 {
+		t.Fatalf("gates of a weekday %v, of a Saturday %v", gates, floor.GatesOn("2026-06-06"))
+	}
+	if k := floor.RunKey(gates[1]); k != "2026-06-01T13:00" || !floor.GateOf(k).Equal(gates[1]) {
+		t.Errorf("key %q, its gate %v", k, floor.GateOf(k))
+	}
+	// Monday 09:00's window starts at Friday 18:00: the previous fire.
+	if w := floor.Window("2026-06-01", at(1, 9, 0)); !w.Equal(at(29, 18, 0).AddDate(0, -1, 0)) {
+		t.Errorf("09:00 window from %v, want the Friday's 18:00", w)
+	}
+	if w := floor.Window("2026-06-01", at(1, 13, 0)); !w.Equal(at(1, 9, 0)) {
+		t.Errorf("13:00 window from %v, want 09:00", w)
+	}
+	if d, r := floor.Deadline("2026-06-01", at(1, 13, 0)), floor.RecoverBy("2026-06-01", at(1, 13, 0)); !d.Equal(at(1, 13, 45)) || !r.Equal(at(1, 16, 0)) {
+		t.Errorf("13:00 deadline %v recover_by %v", d, r)
+	}
+	if w := hourly.Window("2026-06-01", at(1, 5, 0)); !w.Equal(at(1, 4, 45)) {
+		t.Errorf("window_start -15m: %v", w)
+	}
+	if w, d := daily.Window("2026-06-01", at(1, 2, 0)), daily.Deadline("2026-06-01", at(1, 2, 0)); !w.Equal(at(1, 1, 30)) || !d.Equal(at(1, 6, 0)) {
+		t.Errorf("daily window %v deadline %v", w, d)
+	}
+	if n := len(ScheduleFires(hourly, at(1, 0, 0), at(3, 0, 0))); n != 48 {
+		t.Errorf("%d hourly fires in two days", n)
+	}
+	if next := hourly.NextFire(at(1, 13, 0)); !next.Equal(at(1, 14, 0)) {
+		t.Errorf("next fire after 13:00: %v", next)
+	}
+}
+
+func TestHourlyFiresAcrossDaylightSaving(t *testing.T) {
+	ny := mustLoc(t, "America/New_York")
+	p := &Pipeline{Name: "h", Schedule: "0 * * * *", Location: ny}
+	for date, want := range map[string]int{"2026-03-08": 23, "2026-11-01": 25, "2026-11-02": 24} {
+		gates := p.GatesOn(date)
+		keys := map[string]bool{}
+		for i, g := range gates {
+			keys[p.RunKey(g)] = true
+			if i > 0 && g.Sub(gates[i-1]) != time.Hour {
+				t.Errorf("%s: %v after %v", date, g, gates[i-1])
+			}
+		}
+		if len(gates) != want || len(keys) != want {
+			t.Errorf("%s: %d gates, %d keys, want %d", date, len(gates), len(keys), want)
+		}
+		// NextFire walks the same gates one by one.
+		n := 0
+		for g := p.NextFire(gates[0].Add(-time.Nanosecond)); !g.IsZero() && sekisho.DateOf(g, ny) == date; g = p.NextFire(g) {
+			n++
+		}
+		if n != want {
+			t.Errorf("%s: NextFire stepped %d times, want %d", date, n, want)
+		}
 	}
 }

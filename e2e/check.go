@@ -126,7 +126,7 @@ func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, dagOf map[s
 			continue
 		}
 		for _, a := range h.Attempts() {
-			id := sekisho.DagRunID(h.Run.Pipeline, h.Run.LogicalDate, a.N)
+			id := sekisho.DagRunID(h.Run.Pipeline, h.Run.Key, a.N)
 			want[id] = true
 			if ext := a.ExternalID(); ext != "" && ext != id {
 				bad = append(bad, fmt.Sprintf("%s attempt %d: recorded external id %q, want %q", h.Run.Pipeline, a.N, ext, id))

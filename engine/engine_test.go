@@ -86,7 +86,7 @@ type fakeDags struct {
 func (f *fakeDags) Start(_ context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	id := sekisho.DagRunID(req.Pipeline, req.LogicalDate, req.Attempt)
+	id := sekisho.DagRunID(req.Pipeline, req.Key, req.Attempt)
 	f.posts = append(f.posts, id)
 	if _, ok := f.started[id]; !ok {
 		f.started[id] = f.clock.Now()
