@@ -165,6 +165,10 @@ type Upstream struct {
 	Connection           string `json:"connection,omitempty"`
 	DagID                string `json:"dag_id,omitempty"`
 	Pipeline             string `json:"pipeline,omitempty"`
+	// Runs says which runs of a sub-daily upstream pipeline a run waits
+	// for (SPEC §19): all of them whose fire time falls on its logical
+	// date (RunsAll, the default), or the latest of them (RunsLatest).
+	Runs string `json:"runs,omitempty"`
 	Warehouse            string `json:"warehouse,omitempty"` // sql
 	Query                string `json:"query,omitempty"`     // sql: a template until Rendered
 	// Rendered is set in a run's snapshot, whose Query is rendered for its
@@ -217,6 +221,15 @@ const (
 	TypeAirflowDag     = "airflow_dag"
 	TypePipeline       = "pipeline"
 )
+
+// The choices of a pipeline upstream's runs:.
+const (
+	RunsAll    = "all"
+	RunsLatest = "latest"
+)
+
+// UpstreamRuns lists the choices of runs:.
+var UpstreamRuns = []string{RunsAll, RunsLatest}
 
 // SensorTypes lists every upstream type.
 var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline, TypeSQL}

@@ -12,7 +12,7 @@ var upstreamFields = map[string][]string{
 	TypeTroccoJob:      {"job_definition_id"},
 	TypeTroccoWorkflow: {"pipeline_definition_id"},
 	TypeAirflowDag:     {"connection", "dag_id"},
-	TypePipeline:       {"pipeline"},
+	TypePipeline:       {"pipeline", "runs"},
 	TypeSQL:            {"warehouse", "query"},
 }
 
@@ -35,7 +35,7 @@ var KnownKeys = map[string][]string{
 	"lineage":                  {"url", "namespace", "auth", "token"},
 	"pipelines[]":              pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
-		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query"},
+		"pipeline_definition_id", "connection", "dag_id", "pipeline", "runs", "warehouse", "query"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
 		"pipeline_definition_id", "retry_unknown", "trace_context"},
 	"pipelines[].slo":    {"deadline", "within", "objective"},

@@ -227,6 +227,9 @@ func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (U
 		if u.Pipeline != "" {
 			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv})
 		}
+		if f.has("runs") {
+			u.Runs = d.oneOf(f, "runs", "runs", RunsAll, UpstreamRuns)
+		}
 	case TypeSQL:
 		d.sqlUpstream(cfg, p, f, &u)
 	}

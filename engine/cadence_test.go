@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -182,5 +183,122 @@ func TestHourlyRunsAcrossDaylightSaving(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A daily mart rolls up an hourly pipeline: it waits for all 24 hours of
+// its logical date, a failed hour blocks it naming that hour, and once the
+// hour is rerun and succeeds the mart goes on and triggers after the last
+// hour. A mart with runs: latest waits only for the day's last hour.
+func TestDailyRollUpOfAnHourlyPipeline(t *testing.T) {
+	load := hourly("hourly_load", tokyo, []config.Upstream{glueUp("load", "hourly-load")}, nil)
+	load.OnUpstreamFailure = "fail"
+	mart := pipeline("daily_mart", "0 1 * * *", []config.Upstream{{Name: "hours", Type: config.TypePipeline, Pipeline: "hourly_load"}}, dagTrigger)
+	mart.Timeout = 30 * time.Hour
+	latest := pipeline("latest_mart", "0 1 * * *", []config.Upstream{{Name: "hours", Type: config.TypePipeline, Pipeline: "hourly_load", Runs: config.RunsLatest}}, dagTrigger)
+	latest.Timeout = 30 * time.Hour
+	h := newHarness(t, jst(1, 0, 0), load, mart, latest)
+	h.dags.duration = 20 * time.Minute
+	h.jobs.runs["glue_job:hourly-load"] = hourlyLoads(jst(1, 0, 0), jst(2, 0, 0), func(g time.Time) sekisho.JobState {
+		if g.Equal(jst(1, 13, 0)) {
+			return sekisho.JobFailed
+		}
+		return sekisho.JobSucceeded
+	})
+	ctx := context.Background()
+	obs := func(r sekisho.Run) sekisho.Observation {
+		o, err := h.st.LatestObservations(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return o["hours"]
+	}
+	h.runUntil(jst(1, 12, 30), 5*time.Minute, 5*time.Minute)
+	if r := h.run("daily_mart", "2026-11-01"); r.State != sekisho.StateWaiting {
+		t.Fatalf("mart at 12:30: %s", r.State)
+	}
+	h.runUntil(jst(1, 13, 30), 5*time.Minute, 5*time.Minute)
+	if r := h.run("hourly_load", "2026-11-01T13:00"); r.State != sekisho.StateFailed {
+		t.Fatalf("the 13:00 hour is %s", r.State)
+	}
+	r := h.run("daily_mart", "2026-11-01")
+	if o := obs(r); r.State != sekisho.StateBlocked || o.State != sekisho.JobFailed ||
+		!strings.HasPrefix(o.Message, "hourly_load 13:00 run is failed") || o.ExternalID != "hourly_load/2026-11-01T13:00#1" {
+		t.Fatalf("mart with a failed hour: %s, observed %+v", r.State, o)
+	}
+	if r := h.run("latest_mart", "2026-11-01"); r.State != sekisho.StateWaiting {
+		t.Fatalf("latest mart: %s", r.State)
+	}
+	// The load is retried; the operator reruns the hour.
+	h.jobs.mu.Lock()
+	h.jobs.runs["glue_job:hourly-load"] = append(h.jobs.runs["glue_job:hourly-load"],
+		scripted{id: "load-0113-retry", start: jst(1, 13, 35), end: jst(1, 13, 40), final: sekisho.JobSucceeded})
+	h.jobs.mu.Unlock()
+	h.runUntil(jst(1, 13, 45), 5*time.Minute, 5*time.Minute)
+	if _, err := h.eng.Rerun(ctx, "hourly_load", "2026-11-01T13:00"); err != nil {
+		t.Fatal(err)
+	}
+	h.runUntil(jst(1, 22, 30), 5*time.Minute, 5*time.Minute)
+	if r := h.run("hourly_load", "2026-11-01T13:00"); r.State != sekisho.StateSucceeded || r.Attempt != 2 {
+		t.Fatalf("13:00 after the rerun: %s attempt %d", r.State, r.Attempt)
+	}
+	r = h.run("daily_mart", "2026-11-01")
+	if o := obs(r); r.State != sekisho.StateWaiting || o.Message != "waiting for hourly_load 23:00 run (23 of 24 done)" {
+		t.Fatalf("mart at 22:30: %s, observed %+v", r.State, o)
+	}
+	h.runUntil(jst(2, 0, 30), 5*time.Minute, 5*time.Minute)
+	for _, name := range []string{"daily_mart", "latest_mart"} {
+		r := h.run(name, "2026-11-01")
+		// The last hour succeeds at 23:00; the mart sees it in that pass
+		// or the next (the harness steps every five minutes).
+		if r.State != sekisho.StateSucceeded || r.TriggeredAt.Before(jst(1, 23, 0)) || r.TriggeredAt.After(jst(1, 23, 5)) {
+			t.Errorf("%s: %s, triggered %v; want triggered when the last hour succeeded at 23:00", name, r.State, r.TriggeredAt.In(tokyo))
+		}
+	}
+	trs, _ := h.st.Transitions(ctx, h.run("latest_mart", "2026-11-01").ID)
+	for _, tr := range trs {
+		if tr.To == sekisho.StateBlocked {
+			t.Errorf("runs: latest was blocked by an earlier hour: %+v", tr)
+		}
+	}
+}
+
+// rollUp, the roll-up's judgement, as a table.
+func TestRollUp(t *testing.T) {
+	at := func(h int) time.Time { return jst(1, h, 0) }
+	want := []awaited{{"2026-11-01T00:00", at(0)}, {"2026-11-01T01:00", at(1)}, {"2026-11-01T02:00", at(2)}}
+	run := func(key string, st sekisho.State, fin time.Time) sekisho.Run {
+		return sekisho.Run{Pipeline: "load", Key: key, LogicalDate: "2026-11-01", Attempt: 1, State: st, GateAt: fin, FinishedAt: fin}
+	}
+	ok0, ok1, ok2 := run(want[0].key, sekisho.StateSucceeded, at(0)), run(want[1].key, sekisho.StateSucceeded, at(1)), run(want[2].key, sekisho.StateSkipped, at(2))
+	tests := []struct {
+		name  string
+		found []sekisho.Run
+		now   time.Time
+		state sekisho.JobState
+		msg   string
+		ext   string
+	}{
+		{"all done", []sekisho.Run{ok0, ok1, ok2}, at(3), sekisho.JobSucceeded, "", "load/2026-11-01T02:00#1"},
+		{"one still to come", []sekisho.Run{ok0, ok1}, at(1).Add(30 * time.Minute), sekisho.JobPending, "waiting for load 02:00 run (2 of 3 done)", ""},
+		{"one running", []sekisho.Run{ok0, run(want[1].key, sekisho.StateRunning, time.Time{})}, at(1).Add(30 * time.Minute), sekisho.JobRunning, "waiting for load 01:00 run (1 of 3 done)", ""},
+		{"a missing hour", []sekisho.Run{ok0, ok2}, at(3), sekisho.JobFailed, "load 01:00 run is missing: its gate at 2026-11-01T01:00 passed without a run", "load/2026-11-01T01:00#missing"},
+		{"a failed hour", []sekisho.Run{ok0, run(want[1].key, sekisho.StateTimedOut, at(1)), ok2}, at(3), sekisho.JobFailed, "load 01:00 run is timed_out", "load/2026-11-01T01:00#1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			found := map[string]sekisho.Run{}
+			for _, r := range tt.found {
+				found[r.Key] = r
+			}
+			o := rollUp(sekisho.Observation{Upstream: "hours"}, "load", want, found, tt.now)
+			if o.State != tt.state || o.Message != tt.msg || (tt.ext != "" && o.ExternalID != tt.ext) {
+				t.Fatalf("got %s %q %q, want %s %q %q", o.State, o.Message, o.ExternalID, tt.state, tt.msg, tt.ext)
+			}
+		})
+	}
+	daily := rollUp(sekisho.Observation{}, "load", []awaited{{key: "2026-11-01"}}, nil, at(5))
+	if daily.State != sekisho.JobPending {
+		t.Errorf("a daily upstream without its run yet: %s", daily.State)
 	}
 }

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -103,7 +102,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 type demandPlan struct {
 	want    map[string]demand  // the resources waited on
 	waiters map[string][]int64 // resource key → runs waiting on it
-	deps    map[string][]int64 // pipeline/date → runs waiting on that run
+	deps    map[string][]int64 // pipeline/key → runs waiting on that run
 	dirty   bool               // the waiting runs changed: plan again
 }
 
@@ -112,6 +111,7 @@ type demandPlan struct {
 // and which runs wait on each other pipeline's run.
 func (e *Engine) planDemand() {
 	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}}
+	cfg := e.Config()
 	for _, id := range e.runs.order {
 		rec := e.runs.recs[id]
 		if !waits(rec.run.State) || e.prepare(rec) != nil {
@@ -119,8 +119,10 @@ func (e *Engine) planDemand() {
 		}
 		for _, u := range rec.spec.Upstreams {
 			if u.Type == config.TypePipeline {
-				key := u.Pipeline + "/" + rec.run.LogicalDate
-				d.deps[key] = append(d.deps[key], id)
+				for _, a := range awaitedRuns(rec.spec, rec.run, u, cfg.Pipeline(u.Pipeline)) {
+					key := u.Pipeline + "/" + a.key
+					d.deps[key] = append(d.deps[key], id)
+				}
 				continue
 			}
 			res := u.Resource()
@@ -169,30 +171,9 @@ func (e *Engine) applyResults(ctx context.Context) {
 
 // observe works out one upstream's observation for a run.
 func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, now time.Time) obsView {
-	r := rec.run
 	o := sekisho.Observation{Upstream: u.Name, Type: u.Type, State: sekisho.JobPending, ObservedAt: now}
 	if u.Type == config.TypePipeline {
-		other, ok := e.openRun(u.Pipeline, r.LogicalDate)
-		if !ok {
-			var err error
-			if other, err = e.closedRun(ctx, u.Pipeline, r.LogicalDate); err != nil {
-				if !errors.Is(err, sekisho.ErrNotFound) {
-					o.Error = err.Error()
-				}
-				return obsView{Observation: o}
-			}
-		}
-		o.State = other.State.AsUpstream()
-		o.ExternalID = fmt.Sprintf("%s/%s#%d", other.Pipeline, other.LogicalDate, other.Attempt)
-		o.StartedAt = other.GateAt
-		o.FinishedAt = other.FinishedAt
-		if o.State == sekisho.JobFailed {
-			o.Message = fmt.Sprintf("%s is %s", other.Pipeline, other.State)
-			if other.Message != "" {
-				o.Message += ": " + other.Message
-			}
-		}
-		return obsView{Observation: o}
+		return obsView{Observation: e.observePipeline(ctx, rec, u, o, now)}
 	}
 	v := e.poller.view(u.Resource().Key(), rec.window)
 	if v.found {

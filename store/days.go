@@ -12,12 +12,13 @@ import (
 // across time zones) in one query each, so a board over thousands of
 // pipelines costs a few queries, not a few per pipeline.
 
-// RunsOn returns every run whose logical date is one of dates.
+// RunsOn returns every run whose logical date is one of dates, by pipeline
+// and gate: a sub-daily pipeline's latest run of a date comes last.
 func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
 	if len(dates) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + s.runColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
+	q := `SELECT ` + s.runColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
 	return s.queryRuns(ctx, q, strArgs(dates)...)
 }
 
