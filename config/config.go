@@ -168,9 +168,9 @@ type Upstream struct {
 	// Runs says which runs of a sub-daily upstream pipeline a run waits
 	// for (SPEC §19): all of them whose fire time falls on its logical
 	// date (RunsAll, the default), or the latest of them (RunsLatest).
-	Runs string `json:"runs,omitempty"`
-	Warehouse            string `json:"warehouse,omitempty"` // sql
-	Query                string `json:"query,omitempty"`     // sql: a template until Rendered
+	Runs      string `json:"runs,omitempty"`
+	Warehouse string `json:"warehouse,omitempty"` // sql
+	Query     string `json:"query,omitempty"`     // sql: a template until Rendered
 	// Rendered is set in a run's snapshot, whose Query is rendered for its
 	// logical date (SpecFor).
 	Rendered bool `json:"rendered,omitempty"`
