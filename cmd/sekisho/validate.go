@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/policy/budget"
 )
@@ -25,6 +26,9 @@ var cmdValidate = &command{
 		}
 		fmt.Fprintf(e.stdout, "%s: ok, %d pipelines\n", f.configPath(), len(cfg.Pipelines))
 		for _, w := range budget.Warnings(cfg) {
+			fmt.Fprintf(e.stdout, "warning: %s\n", w)
+		}
+		for _, w := range cfg.CalendarWarnings(time.Now()) {
 			fmt.Fprintf(e.stdout, "warning: %s\n", w)
 		}
 		return nil
