@@ -64,8 +64,8 @@ type Options struct {
 	// on Listen: the demo listens before it builds its config, which
 	// names the board's address.
 	Listener net.Listener
-	Clock      clockwork.Clock // default real
-	Tune       Tuning          // quick retries against simulators; zero in production
+	Clock    clockwork.Clock // default real
+	Tune     Tuning          // quick retries against simulators; zero in production
 	// NotifyOptions adjust the Slack sender (the demo's quick retries).
 	NotifyOptions []notify.Option
 	// Tick is the engine's safety-net pass interval; zero: the engine's default.
