@@ -45,6 +45,10 @@ type Config struct {
 	Lineage     Lineage
 	Pipelines   []*Pipeline
 	Watches     []*Watch // standing watches (SPEC §15), not gates
+	// UnsetSecrets are the variables of secret fields left unset, sorted:
+	// LoadReading lets them through (validate names them as what `run`
+	// will need); Load refuses them.
+	UnsetSecrets []string
 }
 
 // Pipeline returns the pipeline with the given name, or nil.

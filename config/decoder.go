@@ -26,6 +26,7 @@ type decoder struct {
 	// reading allows a ${VAR} left unset in a secret field (SPEC §9):
 	// reading commands need none of the daemon's secrets.
 	reading bool
+	unset   map[string]bool // secret variables a reading load let through
 }
 
 // val is one value in the file: its node, where errors about it point (the
@@ -302,7 +303,13 @@ func (d *decoder) secret(f *fields, key string) Secret {
 	if d.reading {
 		lookup := d.lookup
 		d.lookup = func(name string) (string, bool) {
-			v, _ := lookup(name)
+			v, ok := lookup(name)
+			if !ok {
+				if d.unset == nil {
+					d.unset = map[string]bool{}
+				}
+				d.unset[name] = true
+			}
 			return v, true
 		}
 		defer func() { d.lookup = lookup }()

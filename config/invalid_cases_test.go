@@ -74,8 +74,8 @@ var invalidCases = []struct {
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},
 	{"env_unset", []string{
-		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it (an empty value is allowed) or write $$ for a literal $`,
-		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them (an empty value is allowed)`,
+		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it, or write $$ for a literal $`,
+		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them`,
 		`env_unset.yaml:5:3: server.public_url: bad variable reference "${BAD-NAME}"; write ${NAME} with letters, digits and _`,
 		`env_unset.yaml:8:5: connections.trocco.api_key: unclosed "${"; write ${NAME}, or $$ for a literal $`,
 	}},

@@ -89,6 +89,10 @@ func parse(filename string, data []byte, lookupEnv func(string) (string, bool), 
 		return nil, scrub(d.errs, used).sorted()
 	}
 	cfg.Path = filename
+	for name := range d.unset {
+		cfg.UnsetSecrets = append(cfg.UnsetSecrets, name)
+	}
+	slices.Sort(cfg.UnsetSecrets)
 	return cfg, nil
 }
 
