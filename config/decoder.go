@@ -88,6 +88,10 @@ type fields struct {
 	keys  []string
 	vals  map[string]val
 	known []string
+	// typos are known keys an unknown key was taken for ("did you mean"):
+	// that error already says the key is missing, so "is required" would
+	// say it twice.
+	typos map[string]bool
 }
 
 func (f *fields) get(key string) (val, bool) {
@@ -133,6 +137,10 @@ func (d *decoder) mapping(v val, known []string, unknownHint func(key string) st
 			msg := fmt.Sprintf("unknown key %q", k.Value)
 			if s := condition.Suggest(k.Value, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				if f.typos == nil {
+					f.typos = map[string]bool{}
+				}
+				f.typos[s] = true
 			} else if unknownHint != nil {
 				msg += unknownHint(k.Value)
 			}
@@ -271,7 +279,7 @@ func (d *decoder) required(f *fields, key, hint string) (string, val, bool) {
 	}
 	v, ok := f.get(key)
 	if !ok {
-		d.errorf(f.v.n, join(f.v.path, key), "is required%s", hint)
+		d.missing(f, key, hint)
 		return "", v, false
 	}
 	s, ok := d.scalarOf(v, false)
@@ -296,6 +304,9 @@ func (d *decoder) requiredOneOf(f *fields, key, what, hint string, allowed []str
 }
 
 func (d *decoder) missing(f *fields, key, hint string) {
+	if f.typos[key] {
+		return
+	}
 	d.errorf(f.v.n, join(f.v.path, key), "is required%s", hint)
 }
 

@@ -139,7 +139,7 @@ var invalidCases = []struct {
 		`syntax.yaml:4:1: invalid YAML: found unexpected end of stream`,
 	}},
 	{"syntax_indent", []string{
-		`syntax_indent.yaml:2:1: invalid YAML: did not find expected '-' indicator`,
+		`syntax_indent.yaml:4:4: invalid YAML: did not find expected '-' indicator`,
 	}},
 	{"template_field", []string{
 		`template_field.yaml:14:7: pipelines[0].trigger.conf: template conf.date: template: conf.date:1:3: executing "conf.date" at <.LogicalDay>: can't evaluate field LogicalDay in type sekisho.TemplateData`,
@@ -177,6 +177,10 @@ var invalidCases = []struct {
 	}},
 	{"two_documents", []string{
 		`two_documents.yaml:6:1: a second YAML document (---); keep the whole configuration in one document`,
+	}},
+	{"key_typo", []string{
+		// Only the typo: "schedule: is required" would say it twice.
+		`key_typo.yaml:4:5: pipelines[0].schedul: unknown key "schedul" (did you mean "schedule"?)`,
 	}},
 	{"unknown_key", []string{
 		`unknown_key.yaml:5:5: pipelines[0].timout: unknown key "timout" (did you mean "timeout"?)`,

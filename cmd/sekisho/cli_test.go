@@ -81,7 +81,8 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate" (run`},
+		{[]string{"valdate"}, 2, `unknown command "valdate" (did you mean "validate"?`},
 		{[]string{"validate", "--nope"}, 2, "flag provided but not defined"},
 		{[]string{"status", "--date", "21-11-2026"}, 2, "want a date like"},
 		{[]string{"report", "card"}, 2, "want 'sekisho report slo'"},
