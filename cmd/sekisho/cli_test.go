@@ -244,10 +244,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	_, block, _ := strings.Cut(section, "```sh\n")
 	block, _, _ = strings.Cut(block, "```")
 	for _, name := range []string{"SEKISHO_TOKEN", "TROCCO_API_KEY", "SLACK_WEBHOOK_URL", "SEKISHO_CONFIG"} {
-		if v, ok := os.LookupEnv(name); ok {
-			os.Unsetenv(name)
-			t.Cleanup(func() { os.Setenv(name, v) })
-		}
+		unsetEnv(t, name)
 	}
 	t.Chdir("../..")
 	ran := 0
