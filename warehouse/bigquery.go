@@ -44,14 +44,24 @@ func openBigQuery(ctx context.Context, w *config.Warehouse, o Options) (*bq, err
 	if err != nil {
 		return nil, fmt.Errorf("warehouse %s: bigquery client: %w", w.Name, err)
 	}
-	if w.Location != "" {
-		c.Location = w.Location
-	}
+	// Client.Location covers the jobs.insert path only; see query.
+	c.Location = w.Location
 	return &bq{w: w, client: c}, nil
 }
 
+// query is a query job in the warehouse's location. The client's jobs.query
+// fast path (Query.Read → probeFastPath in cloud.google.com/go/bigquery)
+// sends the Query's own Location and never falls back to Client.Location,
+// so without this BigQuery runs the job in the US and a table in
+// asia-northeast1 is "not found in location US".
+func (b *bq) query(sql string) *bigquery.Query {
+	q := b.client.Query(sql)
+	q.Location = b.w.Location
+	return q
+}
+
 func (b *bq) Check(ctx context.Context, query string) (bool, error) {
-	it, err := b.client.Query(query).Read(ctx)
+	it, err := b.query(query).Read(ctx)
 	if err != nil {
 		return false, fmt.Errorf("bigquery: %w", err)
 	}

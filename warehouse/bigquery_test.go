@@ -12,6 +12,7 @@ import (
 
 func TestBigQueryCheck(t *testing.T) {
 	sim := bigquerysim.New()
+	sim.DataLocation("asia-northeast1")
 	srv := sim.NewServer()
 	defer srv.Close()
 	w := &config.Warehouse{Name: "bq", Type: config.WarehouseBigQuery, Project: "my-project", Location: "asia-northeast1",
@@ -56,7 +57,44 @@ func TestBigQueryCheck(t *testing.T) {
 	if calls["jobs.query"] != 7 || calls["jobs.getQueryResults"] < 2 || len(calls) != 2 {
 		t.Errorf("REST calls: %v", calls)
 	}
-	if _, err := c.Running(ctx); !errors.Is(err, ErrUnsupported) {
-		t.Errorf("Running on BigQuery: %v", err)
+	if locs := sim.JobLocations(); len(locs) != 1 || locs["asia-northeast1"] != 7 {
+		t.Errorf("jobs ran in %v; want all 7 in asia-northeast1", locs)
+	}
+}
+
+// TestBigQueryLocation: the warehouse's location reaches every job, so a
+// table in asia-northeast1 is found; without a location the job runs in the
+// US, as BigQuery runs it, and the table is not found there.
+func TestBigQueryLocation(t *testing.T) {
+	sim := bigquerysim.New()
+	sim.DataLocation("asia-northeast1")
+	srv := sim.NewServer()
+	defer srv.Close()
+	const q = "SELECT COUNT(*) FROM sales.orders"
+	sim.Answer(q, func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "INTEGER", Value: 3}}, nil })
+	open := func(loc string) Client {
+		w := &config.Warehouse{Name: "bq", Type: config.WarehouseBigQuery, Project: "my-project", Location: loc,
+			Endpoint: bigquerysim.Endpoint(srv)}
+		c, err := Open(context.Background(), w, Options{NoGoogleAuth: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok {
+		t.Errorf("with location asia-northeast1: %v, %v", ok, err)
+	}
+	sim.Slow(q, 2) // the polling path keeps the location too
+	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok {
+		t.Errorf("with location asia-northeast1, polling: %v, %v", ok, err)
+	}
+	sim.Slow(q, 0)
+	_, err := open("").Check(context.Background(), q)
+	if err == nil || !strings.Contains(err.Error(), "Not found: Dataset my-project:sales was not found in location US") {
+		t.Errorf("without a location: %v; want BigQuery's not-found in location US", err)
+	}
+	if locs := sim.JobLocations(); locs["asia-northeast1"] != 2 || locs["US"] != 1 {
+		t.Errorf("jobs ran in %v", locs)
 	}
 }

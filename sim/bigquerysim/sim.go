@@ -9,6 +9,13 @@
 // SQL is not parsed: a test registers each query's first row with Answer.
 // Values travel as BigQuery's JSON does: every cell a string in {"v": …},
 // counts as "totalRows" strings, errors in the Google API error envelope.
+//
+// Locations are BigQuery's: the simulated data lives in one location
+// (DataLocation, "US" by default), and a job runs where the request says
+// (jobs.query's "location") or, when it names none, in the US. A job that
+// runs anywhere else than the data fails as BigQuery fails it: 404
+// notFound, "Not found: Dataset … was not found in location …"
+// (https://cloud.google.com/bigquery/docs/locations#specify_locations).
 package bigquerysim
 
 import (
@@ -27,6 +34,10 @@ import (
 // basePath is where the BigQuery v2 REST API lives on the endpoint.
 const basePath = "/bigquery/v2"
 
+// DefaultLocation is where BigQuery runs a job whose request names no
+// location and whose tables it cannot look up first: the US multi-region.
+const DefaultLocation = "US"
+
 // Column is one column of an answer: its BigQuery type (BOOLEAN, INTEGER,
 // FLOAT, NUMERIC, STRING) and value (nil for NULL).
 type Column struct {
@@ -42,6 +53,8 @@ type Sim struct {
 	jobs    map[string]*job
 	calls   map[string]int // "jobs.query", "jobs.getQueryResults", or the path of an unknown call
 	byQuery map[string]int
+	dataLoc string         // where the simulated tables live
+	jobLocs map[string]int // location a job ran in → jobs
 }
 
 type job struct {
@@ -54,7 +67,27 @@ type job struct {
 // New returns an empty simulator.
 func New() *Sim {
 	return &Sim{answers: map[string]func() ([]Column, error){}, slow: map[string]int{}, jobs: map[string]*job{},
-		calls: map[string]int{}, byQuery: map[string]int{}}
+		calls: map[string]int{}, byQuery: map[string]int{}, dataLoc: DefaultLocation, jobLocs: map[string]int{}}
+}
+
+// DataLocation says where the simulated tables live (a region such as
+// asia-northeast1, or a multi-region such as US or EU). Only a job that runs
+// there reads them.
+func (s *Sim) DataLocation(loc string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dataLoc = loc
+}
+
+// JobLocations returns how many jobs ran in each location.
+func (s *Sim) JobLocations() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for k, v := range s.jobLocs {
+		out[k] = v
+	}
+	return out
 }
 
 // NewServer starts the simulator on loopback; the client's endpoint is its
@@ -177,13 +210,24 @@ func (s *Sim) query(w http.ResponseWriter, r *http.Request, project string) {
 		writeError(w, http.StatusBadRequest, "invalidQuery", "INVALID_ARGUMENT", "the simulator runs GoogleSQL only: send useLegacySql false")
 		return
 	}
+	loc := in.Location
+	if loc == "" {
+		loc = DefaultLocation
+	}
 	s.mu.Lock()
 	fn, known := s.answers[in.Query]
 	s.byQuery[in.Query]++
-	j := &job{project: project, location: in.Location, query: in.Query, polls: s.slow[in.Query]}
+	j := &job{project: project, location: loc, query: in.Query, polls: s.slow[in.Query]}
 	id := newJobID()
 	s.jobs[id] = j
+	s.jobLocs[loc]++
+	dataLoc := s.dataLoc
 	s.mu.Unlock()
+	if !strings.EqualFold(loc, dataLoc) {
+		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND",
+			"Not found: Dataset "+project+":"+datasetOf(in.Query)+" was not found in location "+loc)
+		return
+	}
 	if !known {
 		writeError(w, http.StatusBadRequest, "invalidQuery", "INVALID_ARGUMENT", "Unrecognized name: the simulator has no answer for this query")
 		return
@@ -207,7 +251,13 @@ func (s *Sim) results(w http.ResponseWriter, r *http.Request, project, id string
 		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND", "Not found: Job "+project+":"+id)
 		return
 	}
-	if loc := r.URL.Query().Get("location"); loc != "" && j.location != "" && !strings.EqualFold(loc, j.location) {
+	// A job is found only in its own location; the request's location
+	// (absent: the US) must name it.
+	loc := r.URL.Query().Get("location")
+	if loc == "" {
+		loc = DefaultLocation
+	}
+	if !strings.EqualFold(loc, j.location) {
 		writeError(w, http.StatusNotFound, "notFound", "NOT_FOUND", "Not found: Job "+project+":"+loc+"."+id)
 		return
 	}
@@ -241,6 +291,24 @@ func (j *job) response(kind, id string) queryResponse {
 		resp.TotalRows = "1"
 	}
 	return resp
+}
+
+// datasetOf is the first dataset-qualified table a query reads
+// ("sales.orders" → "sales"), for the not-found message; "" when the simulator
+// cannot tell.
+func datasetOf(query string) string {
+	fields := strings.Fields(query)
+	for i, f := range fields {
+		if !strings.EqualFold(f, "FROM") && !strings.EqualFold(f, "JOIN") || i+1 == len(fields) {
+			continue
+		}
+		name := strings.Trim(fields[i+1], "`;()")
+		parts := strings.Split(name, ".")
+		if len(parts) >= 2 {
+			return parts[len(parts)-2]
+		}
+	}
+	return ""
 }
 
 // encode is a cell as BigQuery's JSON carries it: a string, or null.
