@@ -303,7 +303,7 @@ func (d *decoder) watch(cfg *Config, it val) (*Watch, val) {
 	w.Name = name
 	typ, _, _ := d.requiredOneOf(f, "type", "watch type", " ("+strings.Join(WatchTypes, ", ")+")", WatchTypes)
 	w.Type = typ
-	w.Warehouse, _ = d.warehouseRef(cfg, f, "a long_queries watch", []string{WarehouseRedshift, WarehousePostgres})
+	w.Warehouse, _ = d.warehouseRef(cfg, f, "a long_queries watch", nil)
 	if _, present := f.get("threshold"); !present {
 		d.missing(f, "threshold", "; how long a query may run before a notice, e.g. 30m")
 	} else {

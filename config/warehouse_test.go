@@ -34,7 +34,6 @@ var warehouseCases = []struct {
 	}},
 	{"watches", []string{
 		`watches.yaml:12:5: watches[0].type: unknown watch type "long_query" (did you mean "long_queries"?)`,
-		`watches.yaml:17:5: watches[1].warehouse: a long_queries watch needs a redshift or postgres warehouse; "bq" is bigquery`,
 		`watches.yaml:22:5: watches[2].threshold: duration "30s" is below the minimum 1m0s`,
 		`watches.yaml:23:5: watches[2].interval: duration "1s" is below the minimum 5s`,
 		`watches.yaml:24:5: watches[3].threshold: is required; how long a query may run before a notice, e.g. 30m`,
@@ -73,6 +72,10 @@ watches:
     threshold: 30m
     exclude_users: [rdsdb]
     notify: {channel: "#dwh", mention: "<!subteam^S0123>"}
+  - name: bq_long_queries
+    type: long_queries
+    warehouse: bq
+    threshold: 1h
 `
 
 func TestWarehousesParse(t *testing.T) {
@@ -97,6 +100,10 @@ func TestWarehousesParse(t *testing.T) {
 	}
 	// A provisioned cluster as the caller's IAM identity: no db_user, no
 	// secret (Data API ExecuteStatement, "Temporary credentials").
+	// A long-query watch on BigQuery (jobs.list of running jobs).
+	if w := cfg.Watch("bq_long_queries"); w == nil || w.Warehouse != "bq" || w.Threshold != time.Hour {
+		t.Errorf("bq watch = %+v", w)
+	}
 	if iam := cfg.Connections.Warehouses["prov_iam"]; iam == nil || iam.ClusterIdentifier != "prod" || iam.DBUser != "" || iam.SecretARN != "" {
 		t.Errorf("prov_iam = %+v", iam)
 	}

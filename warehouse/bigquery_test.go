@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/sim/bigquerysim"
@@ -96,5 +97,51 @@ func TestBigQueryLocation(t *testing.T) {
 	}
 	if locs := sim.JobLocations(); locs["asia-northeast1"] != 2 || locs["US"] != 1 {
 		t.Errorf("jobs ran in %v", locs)
+	}
+}
+
+// TestBigQueryRunning: the long-query watch lists every user's running
+// query jobs through jobs.list (allUsers, stateFilter=running), leaves out
+// sekisho's own labelled check jobs, and without bigquery.jobs.listAll sees
+// only the caller's jobs, as BigQuery lists them.
+func TestBigQueryRunning(t *testing.T) {
+	sim := bigquerysim.New()
+	start := time.Date(2026, 3, 2, 1, 0, 0, 0, time.UTC)
+	sim.SetClock(func() time.Time { return start })
+	srv := sim.NewServer()
+	defer srv.Close()
+	w := &config.Warehouse{Name: "bq", Type: config.WarehouseBigQuery, Project: "my-project", Endpoint: bigquerysim.Endpoint(srv)}
+	c, err := Open(context.Background(), w, Options{NoGoogleAuth: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := sim.StartJob("analyst@example.com", "SELECT * FROM logs.access", "US")
+	ended := sim.StartJob("etl@example.com", "SELECT 1", "US")
+	sim.EndJob(ended)
+	// sekisho's own check, still running (incomplete): labelled, left out.
+	sim.Answer("SELECT true", func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "BOOLEAN", Value: true}}, nil })
+	sim.Slow("SELECT true", 100)
+	ctx, cancel := context.WithCancel(context.Background())
+	go c.Check(ctx, "SELECT true")
+	defer cancel()
+	for sim.Runs("SELECT true") == 0 {
+		time.Sleep(time.Millisecond) // waiting for the check's first request, not for a schedule
+	}
+	qs, err := c.Running(context.Background())
+	if err != nil || len(qs) != 0 {
+		t.Fatalf("without bigquery.jobs.listAll: %+v, %v; want only the caller's own jobs, which are sekisho's", qs, err)
+	}
+	sim.GrantListAll()
+	qs, err = c.Running(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(qs) != 1 || qs[0].Key != id || qs[0].User != "analyst@example.com" || qs[0].Text != "SELECT * FROM logs.access" ||
+		!qs[0].StartedAt.Equal(start) {
+		t.Errorf("with bigquery.jobs.listAll: %+v", qs)
+	}
+	if n := sim.Calls()["jobs.list"]; n != 2 {
+		t.Errorf("jobs.list called %d times, want 2", n)
 	}
 }
