@@ -22,6 +22,20 @@ var invalidCases = []struct {
 		`bad_names.yaml:3:5: pipelines[0].name: name "Socrates Daily" may only hold lowercase letters, digits, _ and -`,
 		`bad_names.yaml:6:9: pipelines[0].upstreams[0].name: name "up.stream" may only hold lowercase letters, digits, _ and -`,
 	}},
+	{"calendars", []string{
+		`calendars.yaml:5:28: calendars.company.weekend[2]: unknown weekday "caturday"; write sat, sun, mon, tue, wed, thu or fri`,
+		`calendars.yaml:6:30: calendars.company.holidays[1]: bad date "2026-12-32"; write YYYY-MM-DD, like "2026-12-29"`,
+		`calendars.yaml:7:30: calendars.company.workdays[1]: 2026-12-29 is also under holidays; a day is a holiday or a workday, not both`,
+		`calendars.yaml:8:3: calendars.jp: calendar jp is built in; give yours another name and set base: jp`,
+		`calendars.yaml:11:5: calendars.plain.base: unknown base "us" (want jp, none)`,
+		`calendars.yaml:15:5: pipelines[0].calendar: unknown calendar "compnay" (did you mean "company"?)`,
+		`calendars.yaml:20:5: pipelines[1].business_day: business_day 0 is not a day; count from 1 (the first business day of the month) or from -1 (the last)`,
+		`calendars.yaml:24:5: pipelines[2].business_day: business_day needs a calendar; set calendar: jp_business (or one under calendars:)`,
+		`calendars.yaml:26:11: pipelines[2].slo.deadline: "+1bd 09:00" counts business days and needs a calendar; set calendar: jp_business (or one under calendars:)`,
+		`calendars.yaml:30:5: pipelines[3].timeout: "-1bd 09:00" counts back; timeout counts business days after the logical date, like "+1bd 09:00"`,
+		`calendars.yaml:32:11: pipelines[3].sla.recover_by: "-1bd 12:00" counts back; recover_by counts business days after the logical date, like "+1bd 09:00"`,
+		`calendars.yaml:36:5: pipelines[4].timeout: timeout "+0bd 08:00" is not after the gate; write a duration like 6h or a later time like "+1bd 09:00"`,
+	}},
 	{"condition_syntax", []string{
 		`condition_syntax.yaml:8:5: pipelines[0].condition: syntax error at column 11: expected an upstream name, "!" or "(", got end of condition`,
 		`condition_syntax.yaml:12:5: pipelines[1].condition: a pipeline without upstreams can only use condition all`,
@@ -80,8 +94,8 @@ var invalidCases = []struct {
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},
 	{"env_unset", []string{
-		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it (an empty value is allowed) or write $$ for a literal $`,
-		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them (an empty value is allowed)`,
+		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it, or write $$ for a literal $`,
+		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them`,
 		`env_unset.yaml:5:3: server.public_url: bad variable reference "${BAD-NAME}"; write ${NAME} with letters, digits and _`,
 		`env_unset.yaml:8:5: connections.trocco.api_key: unclosed "${"; write ${NAME}, or $$ for a literal $`,
 	}},
@@ -145,7 +159,7 @@ var invalidCases = []struct {
 		`syntax.yaml:4:1: invalid YAML: found unexpected end of stream`,
 	}},
 	{"syntax_indent", []string{
-		`syntax_indent.yaml:2:1: invalid YAML: did not find expected '-' indicator`,
+		`syntax_indent.yaml:4:4: invalid YAML: did not find expected '-' indicator`,
 	}},
 	{"template_field", []string{
 		`template_field.yaml:14:7: pipelines[0].trigger.conf: template conf.date: template: conf.date:1:3: executing "conf.date" at <.LogicalDay>: can't evaluate field LogicalDay in type sekisho.TemplateData`,
@@ -183,6 +197,10 @@ var invalidCases = []struct {
 	}},
 	{"two_documents", []string{
 		`two_documents.yaml:6:1: a second YAML document (---); keep the whole configuration in one document`,
+	}},
+	{"key_typo", []string{
+		// Only the typo: "schedule: is required" would say it twice.
+		`key_typo.yaml:4:5: pipelines[0].schedul: unknown key "schedul" (did you mean "schedule"?)`,
 	}},
 	{"unknown_key", []string{
 		`unknown_key.yaml:5:5: pipelines[0].timout: unknown key "timout" (did you mean "timeout"?)`,

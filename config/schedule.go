@@ -192,7 +192,7 @@ func ScheduleFires(p *Pipeline, from, to time.Time) []time.Time {
 	end := wall(to, loc).Add(48 * time.Hour)
 	for w := s.Next(wall(from, loc).Add(-48 * time.Hour)); !w.IsZero() && w.Before(end); w = s.Next(w) {
 		for _, r := range instants(w, loc, sub) {
-			if !r.Before(from) && r.Before(to) {
+			if !r.Before(from) && r.Before(to) && p.Gates(sekisho.DateOf(r, loc)) {
 				out = append(out, r)
 			}
 		}
@@ -212,7 +212,10 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	}
 	sub := subDaily(s)
 	var best time.Time
-	for w := s.Next(wall(t, loc).Add(-48 * time.Hour)); !w.IsZero(); w = s.Next(w) {
+	// A calendar can skip weeks (a company's year-end days off) and
+	// business_day whole months, never more than a year and some.
+	limit := wall(t, loc).Add(800 * 24 * time.Hour)
+	for w := s.Next(wall(t, loc).Add(-48 * time.Hour)); !w.IsZero() && w.Before(limit); w = s.Next(w) {
 		// Wall readings and instants differ by the zone's offset, which a
 		// transition changes by hours at most: past that, nothing earlier
 		// can come.
@@ -220,7 +223,7 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 			break
 		}
 		for _, r := range instants(w, loc, sub) {
-			if r.After(t) && (best.IsZero() || r.Before(best)) {
+			if r.After(t) && (best.IsZero() || r.Before(best)) && p.Gates(sekisho.DateOf(r, loc)) {
 				best = r
 			}
 		}
@@ -229,12 +232,13 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 }
 
 // PrevFire returns p's last gate time strictly before t, or zero if there
-// is none in the eight days before: where a sub-daily run's default window
-// starts (SPEC §19). Monday 09:00 of a weekday schedule looks back to
-// Friday's last fire.
+// is none in the sixteen days before: where a sub-daily run's default
+// window starts (SPEC §19). Monday 09:00 of a weekday schedule looks back
+// to Friday's last fire, the first business day of a year to the last of
+// the year before.
 func (p *Pipeline) PrevFire(t time.Time) time.Time {
 	to := t
-	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour} {
+	for _, back := range []time.Duration{26 * time.Hour, 16 * 24 * time.Hour} {
 		from := t.Add(-back)
 		if fires := ScheduleFires(p, from, to); len(fires) > 0 {
 			return fires[len(fires)-1]

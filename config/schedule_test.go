@@ -198,6 +198,10 @@ pipelines:
     schedule: "@hourly"
     window_start: -15m
     upstreams: []
+  - name: biz
+    schedule: "@hourly"
+    calendar: jp_business
+    upstreams: []
   - name: daily
     schedule: "0 2 * * *"
     window_start: -30m
@@ -235,6 +239,11 @@ pipelines:
 	}
 	if w, d := daily.Window("2026-06-01", at(1, 2, 0)), daily.Deadline("2026-06-01", at(1, 2, 0)); !w.Equal(at(1, 1, 30)) || !d.Equal(at(1, 6, 0)) {
 		t.Errorf("daily window %v deadline %v", w, d)
+	}
+	// A calendar (SPEC §18) applies to every fire: an hourly pipeline on
+	// jp_business has no gate on a Saturday.
+	if biz := cfg.Pipeline("biz"); len(biz.GatesOn("2026-06-06")) != 0 || len(biz.GatesOn("2026-06-05")) != 24 {
+		t.Errorf("jp_business hourly: %d gates on a Saturday, %d on a Friday", len(biz.GatesOn("2026-06-06")), len(biz.GatesOn("2026-06-05")))
 	}
 	if n := len(ScheduleFires(hourly, at(1, 0, 0), at(3, 0, 0))); n != 48 {
 		t.Errorf("%d hourly fires in two days", n)
