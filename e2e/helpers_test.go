@@ -139,7 +139,6 @@ func reportProblems(t *testing.T, what string, bad []string) {
 	}
 }
 
-
 // rerunFinished reruns, as an operator would with the daemon down, the
 // finished run of date of each pipeline that pick chooses. It returns how
 // many it reran.
