@@ -241,6 +241,36 @@ func traceOf(traceparent string) string {
 	return parts[1]
 }
 
+// UnknownsWithJobs lists the workflow jobs sent by attempts that ended
+// trigger_outcome_unknown: POSTs that reached TROCCO although their daemon
+// died before the answer. Each is a double run an operator's rerun would
+// cause had the next attempt not waited for it to land.
+func UnknownsWithJobs(hs []History, jobs func(def int64) []troccosim.PipelineJob, defOf map[string]int64) []troccosim.PipelineJob {
+	unknown := map[attemptRef]bool{}
+	for _, h := range hs {
+		for _, a := range h.Attempts() {
+			if state, reason := a.End(); state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown {
+				unknown[attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}] = true
+			}
+		}
+	}
+	from := senders(hs)
+	var out []troccosim.PipelineJob
+	seen := map[int64]bool{}
+	for _, def := range defOf {
+		if seen[def] {
+			continue
+		}
+		seen[def] = true
+		for _, j := range jobs(def) {
+			if unknown[from[traceOf(j.Sender.Traceparent)]] {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
 // DescribeTroccoJobs lists every workflow job of defOf's pipelines with who
 // sent it (the attempt its traceparent names, its connection) and the
 // attempt whose time window it started in: the evidence when

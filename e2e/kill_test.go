@@ -116,6 +116,6 @@ func TestKillAroundTrigger(t *testing.T) {
 		}
 	}
 	h.checkNoSecrets()
-	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown), %d airflow 409 repeats, %s",
-		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, conflicts, time.Since(start).Round(time.Millisecond))
+	t.Logf("seed %d: %d kills, %d starts, %d reruns, %d attempts (%d trocco unknown, %d of them with a job a dead daemon's POST started), %d airflow 409 repeats, %s",
+		*seedFlag, *killsFlag, h.d.Starts, reruns, attempts, unknown, len(UnknownsWithJobs(hs, w.Trocco.PipelineJobs, defOf)), conflicts, time.Since(start).Round(time.Millisecond))
 }
