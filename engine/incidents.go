@@ -64,10 +64,10 @@ func (e *Engine) incidentsWritten(d incident.Decision, err error) {
 	e.inc.open = d.Open
 }
 
-// settleIncidents decides and writes what an operator's move of a run (a
+// applyWithIncidents decides and writes what an operator's move of a run (a
 // rerun, a skip) does to its incidents, in the run's own write: the CLI
 // makes these moves without the daemon, so they cannot wait for its loop.
-func settleIncidents(ctx context.Context, st *store.Store, prev, next sekisho.Run, at time.Time, step store.Step) (sekisho.Run, error) {
+func applyWithIncidents(ctx context.Context, st *store.Store, prev, next sekisho.Run, at time.Time, step store.Step) (sekisho.Run, error) {
 	open, err := st.OpenIncidents(ctx)
 	if err != nil {
 		return prev, err
