@@ -55,7 +55,7 @@ func TestDecide(t *testing.T) {
 	failed := func(p string, id int64) sekisho.Notice {
 		return sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, RunID: id, Pipeline: p, LogicalDate: day,
 			DedupeKey: sekisho.NoticeKey(sekisho.NoticeUpstreamFailed, sekisho.NoticeSubject{Run: id, Upstream: "hegel_export", ExternalID: "jr_1"}),
-			Facts: sekisho.NoticeFacts{Upstream: "hegel_export", ExternalID: "jr_1", State: sekisho.StateBlocked, Message: "exit 1"}}
+			Facts:     sekisho.NoticeFacts{Upstream: "hegel_export", ExternalID: "jr_1", State: sekisho.StateBlocked, Message: "exit 1"}}
 	}
 	own := func(kind sekisho.NoticeKind, p string, id int64, st sekisho.State) sekisho.Notice {
 		return sekisho.Notice{Kind: kind, RunID: id, Pipeline: p, LogicalDate: day,
