@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // WriteTable writes the board as aligned columns for `sekisho status`.
@@ -29,6 +30,10 @@ func WriteTable(w io.Writer, b *Board) error {
 	rows := [][]string{{"PIPELINE", "STATE", "ATTEMPT", "GATE", "FINISHED", "DEADLINE", "UPSTREAMS"}}
 	for _, p := range b.Pipelines {
 		emoji, word := Label(p.State, p.Late, b.Language)
+		if p.State == sekisho.StateSucceeded && p.SLOMet != nil && !*p.SLOMet {
+			// Done, but after the deadline: the day counts as a miss.
+			word += " (" + marks.Late.Emoji + " " + marks.Late.Word(b.Language) + ")"
+		}
 		attempt := "-"
 		if p.Attempt > 0 {
 			attempt = fmt.Sprint(p.Attempt)
