@@ -272,18 +272,20 @@ func TestRollUp(t *testing.T) {
 	}
 	ok0, ok1, ok2 := run(want[0].key, sekisho.StateSucceeded, at(0)), run(want[1].key, sekisho.StateSucceeded, at(1)), run(want[2].key, sekisho.StateSkipped, at(2))
 	tests := []struct {
-		name  string
-		found []sekisho.Run
-		now   time.Time
-		state sekisho.JobState
-		msg   string
-		ext   string
+		name      string
+		skippedOK bool
+		found     []sekisho.Run
+		now       time.Time
+		state     sekisho.JobState
+		msg       string
+		ext       string
 	}{
-		{"all done", []sekisho.Run{ok0, ok1, ok2}, at(3), sekisho.JobSucceeded, "", "load/2026-11-01T02:00#1"},
-		{"one still to come", []sekisho.Run{ok0, ok1}, at(1).Add(30 * time.Minute), sekisho.JobPending, "waiting for load 02:00 run (2 of 3 done)", ""},
-		{"one running", []sekisho.Run{ok0, run(want[1].key, sekisho.StateRunning, time.Time{})}, at(1).Add(30 * time.Minute), sekisho.JobRunning, "waiting for load 01:00 run (1 of 3 done)", ""},
-		{"a missing hour", []sekisho.Run{ok0, ok2}, at(3), sekisho.JobFailed, "load 01:00 run is missing: its gate at 2026-11-01T01:00 passed without a run", "load/2026-11-01T01:00#missing"},
-		{"a failed hour", []sekisho.Run{ok0, run(want[1].key, sekisho.StateTimedOut, at(1)), ok2}, at(3), sekisho.JobFailed, "load 01:00 run is timed_out", "load/2026-11-01T01:00#1"},
+		{"all done", true, []sekisho.Run{ok0, ok1, ok2}, at(3), sekisho.JobSucceeded, "", "load/2026-11-01T02:00#1"},
+		{"a skipped hour without skipped_is_success", false, []sekisho.Run{ok0, ok1, ok2}, at(3), sekisho.JobFailed, "load 02:00 run was skipped", "load/2026-11-01T02:00#1"},
+		{"one still to come", true, []sekisho.Run{ok0, ok1}, at(1).Add(30 * time.Minute), sekisho.JobPending, "waiting for load 02:00 run (2 of 3 done)", ""},
+		{"one running", true, []sekisho.Run{ok0, run(want[1].key, sekisho.StateRunning, time.Time{})}, at(1).Add(30 * time.Minute), sekisho.JobRunning, "waiting for load 01:00 run (1 of 3 done)", ""},
+		{"a missing hour", true, []sekisho.Run{ok0, ok2}, at(3), sekisho.JobFailed, "load 01:00 run is missing: its gate at 2026-11-01T01:00 passed without a run", "load/2026-11-01T01:00#missing"},
+		{"a failed hour", true, []sekisho.Run{ok0, run(want[1].key, sekisho.StateTimedOut, at(1)), ok2}, at(3), sekisho.JobFailed, "load 01:00 run is timed_out", "load/2026-11-01T01:00#1"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -291,13 +293,13 @@ func TestRollUp(t *testing.T) {
 			for _, r := range tt.found {
 				found[r.Key] = r
 			}
-			o := rollUp(sekisho.Observation{Upstream: "hours"}, "load", want, found, tt.now)
+			o := rollUp(sekisho.Observation{Upstream: "hours"}, "load", tt.skippedOK, want, found, tt.now)
 			if o.State != tt.state || o.Message != tt.msg || (tt.ext != "" && o.ExternalID != tt.ext) {
 				t.Fatalf("got %s %q %q, want %s %q %q", o.State, o.Message, o.ExternalID, tt.state, tt.msg, tt.ext)
 			}
 		})
 	}
-	daily := rollUp(sekisho.Observation{}, "load", []awaited{{key: "2026-11-01"}}, nil, at(5))
+	daily := rollUp(sekisho.Observation{}, "load", false, []awaited{{key: "2026-11-01"}}, nil, at(5))
 	if daily.State != sekisho.JobPending {
 		t.Errorf("a daily upstream without its run yet: %s", daily.State)
 	}

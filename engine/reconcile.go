@@ -177,7 +177,7 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 	}
 	v := e.poller.view(u.Resource().Key(), rec.window)
 	if v.found {
-		o.State = v.run.State
+		o.State = v.run.SkippedAs(u.SkippedIsSuccess)
 		o.ExternalID = v.run.ExternalID
 		o.StartedAt = v.run.StartedAt
 		o.FinishedAt = v.run.FinishedAt

@@ -54,16 +54,11 @@ func awaitedRuns(p *config.Pipeline, r sekisho.Run, u config.Upstream, up *confi
 // one observation: failed when one failed or one is missing (its fire
 // passed and no run was opened), naming the first such interval; running
 // or pending while any is unfinished or still to come; succeeded when
-// every one succeeded or was skipped. found holds the awaited runs that
-// exist, by key.
-func rollUp(o sekisho.Observation, pipeline string, want []awaited, found map[string]sekisho.Run, now time.Time) sekisho.Observation {
+// every one succeeded (or was skipped, with skipped_is_success). found
+// holds the awaited runs that exist, by key.
+func rollUp(o sekisho.Observation, pipeline string, skippedIsSuccess bool, want []awaited, found map[string]sekisho.Run, now time.Time) sekisho.Observation {
 	o.State = sekisho.JobSucceeded
-	name := func(a awaited) string {
-		if t := sekisho.KeyTime(a.key); t != "" {
-			return fmt.Sprintf("%s %s run", pipeline, t)
-		}
-		return pipeline
-	}
+	name := func(a awaited) string { return name1(pipeline, a) }
 	var waitingFor string
 	done, running := 0, false
 	for _, a := range want {
@@ -79,12 +74,17 @@ func rollUp(o sekisho.Observation, pipeline string, want []awaited, found map[st
 			}
 			continue
 		}
-		switch st := r.State.AsUpstream(); st {
+		switch st := r.State.AsUpstream(skippedIsSuccess); st {
 		case sekisho.JobFailed:
 			o.State, o.ExternalID, o.StartedAt, o.FinishedAt = st, fmt.Sprintf("%s/%s#%d", r.Pipeline, r.Key, r.Attempt), r.GateAt, r.FinishedAt
-			o.Message = fmt.Sprintf("%s is %s", name(a), r.State)
-			if r.Message != "" {
-				o.Message += ": " + r.Message
+			switch {
+			case r.State == sekisho.StateSkipped:
+				o.Message = name(a) + " was skipped"
+			default:
+				o.Message = fmt.Sprintf("%s is %s", name(a), r.State)
+				if r.Message != "" {
+					o.Message += ": " + r.Message
+				}
 			}
 			return o
 		case sekisho.JobSucceeded:
@@ -138,5 +138,18 @@ func (e *Engine) observePipeline(ctx context.Context, rec *runRec, u config.Upst
 		}
 		found[a.key] = other
 	}
-	return rollUp(o, u.Pipeline, want, found, now)
+	o = rollUp(o, u.Pipeline, u.SkippedIsSuccess, want, found, now)
+	if o.State == sekisho.JobSucceeded && u.SkippedIsSuccess && len(want) == 1 && found[want[0].key].State == sekisho.StateSkipped {
+		o.Message = name1(u.Pipeline, want[0]) + " was skipped (skipped_is_success)"
+	}
+	return o
+}
+
+// name1 names one awaited run in messages: the pipeline, with the time of
+// day of a sub-daily run ("hourly_load 13:00 run").
+func name1(pipeline string, a awaited) string {
+	if t := sekisho.KeyTime(a.key); t != "" {
+		return fmt.Sprintf("%s %s run", pipeline, t)
+	}
+	return pipeline
 }
