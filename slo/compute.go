@@ -57,9 +57,20 @@ type acc struct {
 	days, sloDays, sloMet, slaDays, slaMet, skipped int
 	runDays, attempts                               int
 	finish, duration                                []int32 // seconds
+	// subDaily: the pipeline has intervals; intervals counts those judged,
+	// intervalsMet those that met their SLO (their SLA without an SLO).
+	subDaily                bool
+	intervals, intervalsMet int
 }
 
 func (a *acc) add(d *day) {
+	if d.parts != nil {
+		// Intervals count once decided, even on a day still undecided.
+		a.subDaily = true
+		for i := range d.parts {
+			a.addInterval(&d.parts[i])
+		}
+	}
 	if d.cell == CellSkipped {
 		a.skipped++
 		return
@@ -84,6 +95,29 @@ func (a *acc) add(d *day) {
 		a.runDays++
 		a.attempts += d.attempts
 	}
+	if d.parts == nil {
+		a.addSamples(d)
+	}
+}
+
+// addInterval counts one interval of a sub-daily day and its samples.
+func (a *acc) addInterval(x *day) {
+	if x.cell == CellSkipped || !x.counted() {
+		return
+	}
+	a.intervals++
+	v := x.slo
+	if v == VerdictNone {
+		v = x.sla
+	}
+	if v == VerdictMet {
+		a.intervalsMet++
+	}
+	a.addSamples(x)
+}
+
+// addSamples adds a day's (or an interval's) finish and duration.
+func (a *acc) addSamples(d *day) {
 	if success := d.success; success != 0 {
 		if d.deadline != 0 {
 			a.finish = append(a.finish, seconds(success-d.deadline))
@@ -105,6 +139,9 @@ func (a *acc) merge(b *acc) {
 	a.attempts += b.attempts
 	a.finish = append(a.finish, b.finish...)
 	a.duration = append(a.duration, b.duration...)
+	a.subDaily = a.subDaily || b.subDaily
+	a.intervals += b.intervals
+	a.intervalsMet += b.intervalsMet
 }
 
 func seconds(ms int64) int32 { return int32(math.Round(float64(ms) / 1000)) }
@@ -112,6 +149,9 @@ func seconds(ms int64) int32 { return int32(math.Round(float64(ms) / 1000)) }
 func (a *acc) row(name string, objective *config.SLO) Row {
 	r := Row{Pipeline: name, Days: a.days, SLODays: a.sloDays, SLOMet: a.sloMet, SLADays: a.slaDays,
 		SLAMet: a.slaMet, Skipped: a.skipped, Missed: a.sloDays - a.sloMet}
+	if a.subDaily {
+		r.Intervals, r.IntervalsMet = ptr(a.intervals), ptr(a.intervalsMet)
+	}
 	r.SLOPct = pct(a.sloMet, a.sloDays)
 	r.SLAPct = pct(a.slaMet, a.slaDays)
 	if objective != nil && objective.Objective > 0 {

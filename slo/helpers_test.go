@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"testing"
@@ -20,6 +21,7 @@ type runRow struct {
 	gate, deadline        string
 	recoverBy, success    string
 	finished              string
+	key                   string // the run key; empty: the date (a daily run)
 }
 
 // openFixture creates a migrated store, writes rows straight into it, and
@@ -51,7 +53,7 @@ func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 		if _, err := w.ExecContext(ctx, `INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
 			timeout_at, deadline, recover_by, first_success_at, finished_at, spec, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '{}', ?)`,
-			r.pipeline, r.date, r.date, r.attempt, r.state, r.gate, r.gate, r.gate, null(r.deadline), null(r.recoverBy),
+			r.pipeline, r.date, cmp.Or(r.key, r.date), r.attempt, r.state, r.gate, r.gate, r.gate, null(r.deadline), null(r.recoverBy),
 			null(r.success), null(r.finished), r.gate); err != nil {
 			t.Fatalf("insert %+v: %v", r, err)
 		}

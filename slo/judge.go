@@ -98,6 +98,9 @@ type day struct {
 
 	cell     CellState
 	slo, sla Verdict
+	// parts are a sub-daily pipeline's intervals, each judged on its own
+	// (intervals.go); nil for a daily pipeline.
+	parts []day
 }
 
 // judge decides the day's cell and verdicts at instant now. It is the one

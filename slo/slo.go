@@ -85,6 +85,11 @@ type Row struct {
 	AttemptsPerDay     *float64 `json:"attempts_per_day"` // attempts per counted day that had a run
 	Skipped            int      `json:"skipped"`
 	Missed             int      `json:"slo_missed"` // SLO misses, which the budget pays for
+	// Intervals and IntervalsMet count a sub-daily pipeline's runs judged
+	// and met (SPEC §19); its days count a day as met when every interval
+	// of it met. Absent for daily pipelines.
+	Intervals    *int `json:"intervals,omitempty"`
+	IntervalsMet *int `json:"intervals_met,omitempty"`
 }
 
 // CellState is the state of one pipeline on one day in the daily grid.

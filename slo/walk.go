@@ -155,6 +155,9 @@ func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates map[st
 }
 
 func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun, blob string, fn func(d *day)) error {
+	if p.SubDaily() {
+		return walkSubDaily(p, s, firstRun, blob, fn)
+	}
 	key := p.Schedule + "\x00" + p.Timezone + "\x00" + p.CalendarName + "\x00" + strconv.Itoa(p.BusinessDay)
 	gates, ok := cache[key]
 	if !ok {
