@@ -52,6 +52,10 @@ func TestSubDailyIntervals(t *testing.T) {
 	if !strings.Contains(string(b), `"intervals":48,"intervals_met":46`) || strings.Count(string(b), `"intervals"`) != 2 {
 		t.Errorf("JSON lacks the interval counts (pipeline and overall): %s", b)
 	}
+	var text strings.Builder
+	if err := Write(&text, rep, "table"); err != nil || !strings.Contains(text.String(), "hourly runs more than once a day: 46/48 intervals met") {
+		t.Errorf("table: %v\n%s", err, text.String())
+	}
 	cells, err := Daily(context.Background(), st, cfg, q)
 	if err != nil {
 		t.Fatal(err)

@@ -68,6 +68,12 @@ func writeTable(w io.Writer, rep *Report) error {
 		return err
 	}
 	_, err := fmt.Fprintln(w, "\nFINISH: first success against the deadline (-00:42 = 42 minutes early). DURATION: gate to first success.")
+	for _, r := range rep.Pipelines {
+		if r.Intervals != nil && err == nil {
+			_, err = fmt.Fprintf(w, "%s runs more than once a day: %s intervals met; a day is met when all of its intervals are.\n",
+				r.Pipeline, ratio(*r.IntervalsMet, *r.Intervals))
+		}
+	}
 	return err
 }
 
