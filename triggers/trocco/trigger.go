@@ -60,7 +60,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 	// TROCCO takes no idempotency key, but the POST carries the attempt's
 	// trigger span as a W3C traceparent: whoever reads the request (a
 	// proxy's log, the simulator's) can tell which attempt sent it.
-	ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.SpanContext(req.Pipeline, req.LogicalDate, req.Attempt, tracing.PartTrigger))
+	ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.SpanContext(req.Pipeline, req.Key, req.Attempt, tracing.PartTrigger))
 	defID := req.Spec.PipelineDefinitionID
 	if defID <= 0 {
 		return sekisho.JobRun{}, fmt.Errorf("pipeline %s: trigger.pipeline_definition_id is missing: %w", req.Pipeline, sekisho.ErrRejected)
@@ -68,7 +68,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 	tz := zoneName(req.TimeZone)
 	j, err := t.api.StartPipelineJob(ctx, defID, req.GateAt, tz)
 	if err != nil {
-		return sekisho.JobRun{}, fmt.Errorf("start trocco workflow %d for %s %s: %w", defID, req.Pipeline, req.LogicalDate, err)
+		return sekisho.JobRun{}, fmt.Errorf("start trocco workflow %d for %s %s: %w", defID, req.Pipeline, req.Key, err)
 	}
 	id := strconv.FormatInt(j.ID, 10)
 	if t.ledger != nil {
