@@ -226,7 +226,7 @@ func senders(hs []History) map[string]attemptRef {
 	out := map[string]attemptRef{}
 	for _, h := range hs {
 		for _, a := range h.Attempts() {
-			out[tracing.TraceID(h.Run.Pipeline, h.Run.LogicalDate, a.N).String()] = attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}
+			out[tracing.TraceID(h.Run.Pipeline, h.Run.Key, a.N).String()] = attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}
 		}
 	}
 	return out
