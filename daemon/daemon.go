@@ -90,6 +90,8 @@ type Daemon struct {
 	handler http.Handler
 	fileSig [32]byte
 	lookups *Lookups
+	// calendarDay is the date the calendar warnings were last logged.
+	calendarDay string
 }
 
 // New builds the daemon; nothing runs until Run.
@@ -172,6 +174,7 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 	srv := web.NewServer(ln.Addr().String(), d.handler)
 	d.o.Logger.Info("sekisho started", "listen", ln.Addr().String(), "pipelines", len(d.cfg.Load().Pipelines),
 		"db", d.o.Store.Path())
+	d.warnCalendars()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -212,6 +215,7 @@ loop:
 		case <-hup:
 			d.Reload(ctx, "SIGHUP")
 		case <-ticker.C:
+			d.warnCalendars()
 			if d.o.ConfigPath == "" {
 				continue
 			}
@@ -229,6 +233,22 @@ loop:
 	wg.Wait()
 	d.o.Logger.Info("sekisho stopped")
 	return runErr
+}
+
+// warnCalendars logs, once a day (at start-up and at the first tick of
+// each date), every calendar whose holiday data ends within 90 days
+// (SPEC §18).
+func (d *Daemon) warnCalendars() {
+	cfg := d.cfg.Load()
+	now := d.o.Clock.Now()
+	today := sekisho.DateOf(now, cfg.Location)
+	if today == d.calendarDay {
+		return
+	}
+	d.calendarDay = today
+	for _, w := range cfg.CalendarWarnings(now) {
+		d.o.Logger.Warn("calendar data ends soon", "warning", w)
+	}
 }
 
 // Reload applies a changed config to gates that open from now on (SPEC §4

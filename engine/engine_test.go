@@ -52,6 +52,7 @@ type scripted struct {
 	start, end time.Time
 	final      sekisho.JobState
 	message    string
+	skipped    bool // the vendor skipped it (final is then JobFailed)
 }
 
 func (f *fakeJobs) Runs(_ context.Context, r sekisho.Resource, since time.Time) ([]sekisho.JobRun, error) {
@@ -66,7 +67,7 @@ func (f *fakeJobs) Runs(_ context.Context, r sekisho.Resource, since time.Time) 
 		}
 		jr := sekisho.JobRun{ExternalID: s.id, State: sekisho.JobRunning, StartedAt: s.start}
 		if !now.Before(s.end) {
-			jr.State, jr.FinishedAt, jr.Message = s.final, s.end, s.message
+			jr.State, jr.FinishedAt, jr.Message, jr.Skipped = s.final, s.end, s.message, s.skipped
 		}
 		out = append(out, jr)
 	}
@@ -141,7 +142,7 @@ func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *h
 	dags := &fakeDags{clock: clock, duration: 30 * time.Minute, fail: map[string]bool{}, started: map[string]time.Time{}}
 	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo, Pipelines: pipelines}
 	eng, err := New(cfg, Options{Store: st, Clock: clock, Sync: true, Jitter: -1, FullEvery: 1000 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: jobs},
+		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: jobs, config.TypeTroccoJob: jobs},
 		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: dags}})
 	if err != nil {
 		t.Fatal(err)

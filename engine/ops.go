@@ -48,8 +48,9 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 
-// Skip marks a run skipped: it is left out of SLO and SLA and pipelines
-// waiting on it see it as done.
+// Skip marks a run skipped: it is left out of SLO and SLA. Pipelines
+// waiting on it see a failed upstream (the day produced nothing), unless
+// their upstream says skipped_is_success (sekisho.State.AsUpstream).
 func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {

@@ -49,7 +49,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdMigrate, cmdDemo, cmdVersion}
+	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdCalendar, cmdMigrate, cmdDemo, cmdVersion}
 }
 
 // Main runs one sekisho command and returns its exit code.
@@ -217,7 +217,7 @@ func (f *flags) dbPath(cfg *config.Config) string {
 
 // readingCommands need none of the daemon's secrets (SPEC §9): only run
 // and validate insist on every secret variable being set.
-var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true}
+var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true, "calendar": true}
 
 // open loads the config and opens its store: what every command that reads
 // the store needs.

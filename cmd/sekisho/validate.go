@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/policy/budget"
 )
@@ -36,6 +37,9 @@ var cmdValidate = &command{
 			fmt.Fprintf(e.stdout, "warning: %s %s not set: 'sekisho run' will need %s\n", andList(n), verb, obj)
 		}
 		for _, w := range budget.Warnings(cfg) {
+			fmt.Fprintf(e.stdout, "warning: %s\n", w)
+		}
+		for _, w := range cfg.CalendarWarnings(time.Now()) {
 			fmt.Fprintf(e.stdout, "warning: %s\n", w)
 		}
 		return nil
