@@ -374,6 +374,10 @@ type NoticeFacts struct {
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
+	// SpokenFor is the key of the incident whose messages say what this
+	// run's notice says (incident.Decide): the sender marks it grouped
+	// instead of posting it, and the board still shows it.
+	SpokenFor string `json:"spoken_for,omitempty"`
 	// Query notices (long_query): the watch, the query's user and pid, the
 	// mention and the time zone the start time is shown in.
 	Watch     string `json:"watch,omitempty"`

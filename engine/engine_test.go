@@ -252,11 +252,12 @@ func TestThreeDaysOfAChain(t *testing.T) {
 		"a 02 recovery @02 04:10",
 		" 02 incident_resolved job:glue_job:hegel-rds-export#jr_2 @02 04:10",
 		// Day 3: a is late on its own (the cause); b and c wait on it.
+		// A step's own notice is queued before the messages it causes.
 		"a 03 delay @03 06:00",
-		" 03 incident_opened run:a#2026-11-03 @03 06:00",
 		"b 03 delay @03 06:00",
-		" 03 incident_updated run:a#2026-11-03 joined c @03 06:00",
+		" 03 incident_opened run:a#2026-11-03 @03 06:00",
 		"c 03 delay @03 06:00",
+		" 03 incident_updated run:a#2026-11-03 joined c @03 06:00",
 		"a 03 timed_out @03 08:00",
 		"b 03 upstream_failed a a/2026-11-03#1 a is timed_out: the condition did not hold before the timeout @03 08:00",
 		"b 03 timed_out @03 08:00",

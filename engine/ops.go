@@ -44,7 +44,7 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
-	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
+	return applyWithIncidents(ctx, st, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 
@@ -60,7 +60,7 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
-	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
+	return applyWithIncidents(ctx, st, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -71,9 +70,9 @@ var incidentTexts = map[string]map[string]string{
 }
 
 // causeText says what an incident is about, in the board's language.
-func causeText(c incident.Cause, lang string) string {
+func causeText(c sekisho.IncidentCause, lang string) string {
 	t := texts[lang]
-	if c.Kind == incident.CauseJob {
+	if c.Kind == sekisho.CauseJob {
 		name := c.Upstream
 		if name == "" {
 			name = c.Resource
@@ -89,13 +88,13 @@ func causeText(c incident.Cause, lang string) string {
 
 // incidentJSON is an incident as GET /api/v1/incidents shows it.
 type incidentJSON struct {
-	ID         int64          `json:"id"`
-	Key        string         `json:"key"`
-	State      string         `json:"state"` // open | resolved
-	Cause      incident.Cause `json:"cause"`
-	OpenedAt   string         `json:"opened_at"`
-	ResolvedAt *string        `json:"resolved_at"`
-	Members    []memberJSON   `json:"members"`
+	ID         int64                 `json:"id"`
+	Key        string                `json:"key"`
+	State      string                `json:"state"` // open | resolved
+	Cause      sekisho.IncidentCause `json:"cause"`
+	OpenedAt   string                `json:"opened_at"`
+	ResolvedAt *string               `json:"resolved_at"`
+	Members    []memberJSON          `json:"members"`
 	// Pipelines are all the incident holds back (status.Board.Reach): its
 	// members and the pipelines waiting downstream of them, noticed or not.
 	Pipelines []string `json:"pipelines"`
@@ -104,14 +103,14 @@ type incidentJSON struct {
 }
 
 type memberJSON struct {
-	incident.Member
+	sekisho.IncidentMember
 	Impacts  []string `json:"impacts"`
 	Silenced bool     `json:"silenced"`
 }
 
 // newIncidentJSON is inc as the API shows it; b is the board of the
 // incident's day (incidentBoard), which says what it holds back.
-func newIncidentJSON(inc incident.Incident, b *status.Board, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
+func newIncidentJSON(inc sekisho.Incident, b *status.Board, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
 	j := incidentJSON{ID: inc.ID, Key: inc.Key, State: "open", Cause: inc.Cause,
 		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}}
 	if !inc.Open() {
@@ -120,7 +119,7 @@ func newIncidentJSON(inc incident.Incident, b *status.Board, cfg *config.Config,
 		j.ResolvedAt = &at
 	}
 	for _, m := range inc.Members {
-		mj := memberJSON{Member: m, Impacts: []string{}}
+		mj := memberJSON{IncidentMember: m, Impacts: []string{}}
 		if p := cfg.Pipeline(m.Pipeline); p != nil {
 			mj.Impacts = append(mj.Impacts, p.Impacts...)
 		}
@@ -137,7 +136,7 @@ func newIncidentJSON(inc incident.Incident, b *status.Board, cfg *config.Config,
 // incidentReach is what inc holds back on board b (status.Board.Reach
 // from its members). A resolved incident holds nothing back any more: its
 // reach is its members and their impacts, as they were.
-func incidentReach(inc incident.Incident, b *status.Board) (pipelines, impacts []string) {
+func incidentReach(inc sekisho.Incident, b *status.Board) (pipelines, impacts []string) {
 	var names []string
 	for _, m := range inc.Members {
 		if !slices.Contains(names, m.Pipeline) {
@@ -168,7 +167,7 @@ type incidentBoards struct {
 }
 
 // of is the board of inc's day.
-func (ib *incidentBoards) of(inc incident.Incident) (*status.Board, error) {
+func (ib *incidentBoards) of(inc sekisho.Incident) (*status.Board, error) {
 	date := inc.Cause.Date
 	if ib.today != nil && onDay(ib.today, inc, date) {
 		return ib.today, nil
@@ -188,7 +187,7 @@ func (ib *incidentBoards) of(inc incident.Incident) (*status.Board, error) {
 }
 
 // onDay reports whether board b shows every member of inc on its day.
-func onDay(b *status.Board, inc incident.Incident, date string) bool {
+func onDay(b *status.Board, inc sekisho.Incident, date string) bool {
 	for _, m := range inc.Members {
 		if p := b.Pipeline(m.Pipeline); p == nil || p.LogicalDate != date {
 			return false
@@ -210,7 +209,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
 		return
 	}
-	var list []incident.Incident
+	var list []sekisho.Incident
 	var err error
 	if date != "" {
 		list, err = s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
@@ -242,7 +241,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 
 // defaultIncidents are the open incidents and the day's resolved ones,
 // newest first.
-func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.Incident, error) {
+func (s *server) defaultIncidents(ctx context.Context, date string) ([]sekisho.Incident, error) {
 	open, err := s.Store.Incidents(ctx, store.IncidentFilter{Open: true})
 	if err != nil {
 		return nil, err
@@ -256,7 +255,7 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.
 			open = append(open, inc)
 		}
 	}
-	slices.SortStableFunc(open, func(a, b incident.Incident) int { return int(b.ID - a.ID) })
+	slices.SortStableFunc(open, func(a, b sekisho.Incident) int { return int(b.ID - a.ID) })
 	return open, nil
 }
 
