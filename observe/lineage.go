@@ -59,7 +59,7 @@ func (s *lineageSink) deliver(ctx context.Context, t sekisho.Transition) error {
 			inputs = lineage.Inputs(ns, cfg, p)
 		}
 	}
-	f := lineage.Facts{Namespace: ns, Pipeline: t.Pipeline, Date: t.LogicalDate, Attempt: t.Attempt,
+	f := lineage.Facts{Namespace: ns, Pipeline: t.Pipeline, Date: t.Key, Attempt: t.Attempt,
 		GateAt: r.GateAt, Type: typ, At: t.At, Inputs: inputs}
 	if typ == lineage.Fail || typ == lineage.Abort {
 		f.Message = message(t)
