@@ -320,7 +320,7 @@ pipelines:
 	ctx := context.Background()
 	p := cfg.Pipeline("ads_daily")
 	gate := p.GateOn("2026-11-20")
-	r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: p.Name, LogicalDate: "2026-11-20", GateAt: gate,
+	r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: p.Name, LogicalDate: "2026-11-20", Key: "2026-11-20", GateAt: gate,
 		TimeoutAt: gate.Add(p.Timeout), Spec: p.Spec()}, nil)
 	if err != nil {
 		t.Fatal(err)
