@@ -31,6 +31,7 @@ var schemaObjects = map[string]string{
 	"pipelines[].notify":       "definitions/notify",
 	"connections.warehouses.*": "definitions/warehouse",
 	"watches[]":                "definitions/watch",
+	"maintenance[]":            "definitions/maintenance",
 	"watches[].notify":         "definitions/watch/properties/notify",
 }
 

@@ -257,10 +257,10 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if r.State != sekisho.StateFailed || r.Message != "task build_mart failed" {
 		t.Fatalf("after a failing DAG: %s %q", r.State, r.Message)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); err != nil {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Fatalf("rerun of an open run: %v", err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
@@ -277,7 +277,7 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("notices = %s, want %s", got, want)
 	}
-	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now()); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Errorf("skip of a success: %v", err)
 	}
 }
@@ -407,7 +407,7 @@ func TestOperatorInAnotherProcessReachesTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now()); err != nil {
+	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)

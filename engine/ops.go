@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -10,11 +11,52 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+// By names who asks for an operator action (SPEC §20): ByAPI, ByCLI, or a
+// Slack user (BySlack). Slack actions also carry their action_ts as the
+// request, so a redelivered click finds its first write (store.ErrDuplicate).
+type By struct {
+	Who     string // api | cli | slack:<user id>
+	Request string // Slack's action_ts; empty: a fresh id
+	// Incident is the incident the action was taken from, for its history.
+	Incident string
+	// Notices go out with the action's write: the thread reply saying who
+	// did what.
+	Notices []sekisho.Notice
+}
+
+// Who of the API and the CLI.
+const (
+	ByAPI = "api"
+	ByCLI = "cli"
+)
+
+// BySlack is how a Slack user is named in the audit trail.
+func BySlack(user string) string { return "slack:" + user }
+
+// action is the store's record of an operator action, with a fresh
+// request id for the API and the CLI.
+func (b By) action(kind, pipeline, key, detail string, now time.Time) (*store.Action, error) {
+	if b.Who == "" {
+		return nil, errors.New("an operator action names who asked")
+	}
+	req := b.Request
+	if req == "" {
+		var err error
+		if req, err = store.NewID("req_"); err != nil {
+			return nil, err
+		}
+	}
+	return &store.Action{Kind: kind, Pipeline: pipeline, Key: key, Request: req, By: b.Who,
+		Incident: b.Incident, Detail: detail, At: now}, nil
+}
+
 // Rerun starts a new attempt of a run in a terminal state (SPEC §4). It is
 // a single compare-and-set write, so it works with or without the daemon
 // running. The new attempt takes the pipeline's current config when it still
-// exists (a fix to the config is a common reason to rerun).
-func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time) (sekisho.Run, error) {
+// exists (a fix to the config is a common reason to rerun). The API, the CLI
+// and Slack all rerun through here; by says who, and the transition's
+// detail records it.
+func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time, by By) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {
 		return r, err
@@ -39,13 +81,17 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
+	act, err := by.action(store.ActionRerun, pipeline, date, fmt.Sprintf("attempt %d", next.Attempt), now)
+	if err != nil {
+		return r, err
+	}
 	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
-		Detail: map[string]any{"previous_state": string(r.State)}})
+		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: act, Notices: by.Notices})
 }
 
 // Skip marks a run skipped: it is left out of SLO and SLA and pipelines
 // waiting on it see it as done.
-func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time) (sekisho.Run, error) {
+func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time, by By) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {
 		return r, err
@@ -54,13 +100,17 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
+	act, err := by.action(store.ActionSkip, pipeline, date, "", now)
+	if err != nil {
+		return r, err
+	}
 	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
-		Detail: map[string]any{"previous_state": string(r.State)}})
+		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: act, Notices: by.Notices})
 }
 
 // Rerun starts a new attempt and wakes the loop.
-func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
-	r, err := Rerun(ctx, e.st, e.Config(), pipeline, date, e.clock.Now())
+func (e *Engine) Rerun(ctx context.Context, pipeline, date string, by By) (sekisho.Run, error) {
+	r, err := Rerun(ctx, e.st, e.Config(), pipeline, date, e.clock.Now(), by)
 	if err == nil {
 		e.dirty.Store(true)
 		e.Kick()
@@ -69,8 +119,8 @@ func (e *Engine) Rerun(ctx context.Context, pipeline, date string) (sekisho.Run,
 }
 
 // Skip marks a run skipped and wakes the loop.
-func (e *Engine) Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error) {
-	r, err := Skip(ctx, e.st, pipeline, date, e.clock.Now())
+func (e *Engine) Skip(ctx context.Context, pipeline, date string, by By) (sekisho.Run, error) {
+	r, err := Skip(ctx, e.st, pipeline, date, e.clock.Now(), by)
 	if err == nil {
 		e.dirty.Store(true)
 		e.Kick()

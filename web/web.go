@@ -13,6 +13,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -25,8 +26,8 @@ const MaxBodyBytes = 1 << 20
 // sekisho.ErrConflict or sekisho.ErrRejected (the run's state does not
 // allow the action) answer 409 with the error's message.
 type Operator interface {
-	Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error)
-	Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error)
+	Rerun(ctx context.Context, pipeline, date string, by engine.By) (sekisho.Run, error)
+	Skip(ctx context.Context, pipeline, date string, by engine.By) (sekisho.Run, error)
 }
 
 // Events takes pushed upstream events. Ingest hands a finished job run to the

@@ -55,9 +55,9 @@ func operate(e *env, c *command, args []string) error {
 	}
 	var r sekisho.Run
 	if c.name == "rerun" {
-		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now)
+		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	} else {
-		r, err = engine.Skip(e.ctx, st, p.Name, d, now)
+		r, err = engine.Skip(e.ctx, st, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	}
 	switch {
 	case errors.Is(err, sekisho.ErrNotFound):
