@@ -16,6 +16,11 @@ type NoticeSubject struct {
 	Date       string // the logical date (digest)
 	Message    string // the error text (config_invalid)
 	Watch      string // the watch (long_query, long_query_ended); ExternalID is the query's key
+	// Operator actions and incident follow-ups (SPEC §20).
+	Incident string // the incident key (escalation, eta_passed)
+	Action   string // the action (operator_action): ack, rerun, skip, silence
+	Pipeline string // the action's pipeline; Date is its run key
+	Request  string // the action's request: Slack's action_ts, or an id (operator_action); eta_passed: the ETA as Unix seconds
 }
 
 // NoticeKey is the dedupe key of a notice: the outbox keeps one notice per
@@ -31,6 +36,9 @@ type NoticeSubject struct {
 //	digest           digest:<date>
 //	config_invalid   config_invalid:<first 8 bytes of sha256(message), hex>
 //	long_query, long_query_ended  <kind>:<watch>:<query key>      (once per query a watch alerted about)
+//	operator_action  operator_action:<action>:<pipeline>#<run key>:<request>  (once per action)
+//	escalation       escalation:<incident key>                    (once per incident)
+//	eta_passed       eta_passed:<incident key>:<eta, unix seconds> (once per ETA given)
 func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 	run := strconv.FormatInt(s.Run, 10)
 	attempt := strconv.Itoa(s.Attempt)
@@ -51,6 +59,12 @@ func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 		return join(kind, fmt.Sprintf("%x", sum[:8]))
 	case NoticeLongQuery, NoticeLongQueryEnded:
 		return join(kind, s.Watch, s.ExternalID)
+	case NoticeOperatorAction:
+		return join(kind, s.Action, s.Pipeline+"#"+s.Date, s.Request)
+	case NoticeEscalation:
+		return join(kind, s.Incident)
+	case NoticeETAPassed:
+		return join(kind, s.Incident, s.Request)
 	default: // delay, at_risk, timed_out, recovery
 		return join(kind, run)
 	}

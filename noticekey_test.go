@@ -42,6 +42,9 @@ func TestNoticeKeyFormats(t *testing.T) {
 		{"config invalid", NoticeConfigInvalid, NoticeSubject{Message: msg}, fmt.Sprintf("config_invalid:%x", sum[:8])},
 		{"config invalid, literal", NoticeConfigInvalid, NoticeSubject{Message: "x"}, "config_invalid:2d711642b726b044"},
 		{"long query", NoticeLongQuery, NoticeSubject{Watch: "long_queries", ExternalID: "4711"}, "long_query:long_queries:4711"},
+		{"operator action", NoticeOperatorAction, NoticeSubject{Action: "rerun", Pipeline: "mart", Date: "2026-11-21", Request: "1700000000.123456"}, "operator_action:rerun:mart#2026-11-21:1700000000.123456"},
+		{"escalation", NoticeEscalation, NoticeSubject{Incident: "job:glue_job:export#jr_1"}, "escalation:job:glue_job:export#jr_1"},
+		{"eta passed", NoticeETAPassed, NoticeSubject{Incident: "run:mart#2026-11-21", Request: "1763712000"}, "eta_passed:run:mart#2026-11-21:1763712000"},
 		{"long query ended", NoticeLongQueryEnded, NoticeSubject{Watch: "w", ExternalID: "123@2026-11-21T01:02:03.5Z"}, "long_query_ended:w:123@2026-11-21T01:02:03.5Z"},
 	}
 	for _, tt := range tests {

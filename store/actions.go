@@ -110,6 +110,7 @@ func (s *Store) Actions(ctx context.Context, f ActionFilter) ([]Action, error) {
 type Ack struct {
 	Incident string    `json:"-"`
 	By       string    `json:"acknowledged_by"`
+	Name     string    `json:"acknowledged_name,omitempty"` // shown as @name
 	At       time.Time `json:"acknowledged_at"`
 	ETA      time.Time `json:"eta,omitzero"`
 }
@@ -125,10 +126,10 @@ func (s *Store) Acknowledge(ctx context.Context, a Action, ack Ack, notices []se
 		if err := insertAction(ctx, tx, a); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_acks (incident_key, acknowledged_by, acknowledged_at, eta)
-			VALUES (?, ?, ?, ?) ON CONFLICT (incident_key) DO UPDATE SET acknowledged_by = excluded.acknowledged_by,
-			acknowledged_at = excluded.acknowledged_at, eta = excluded.eta`,
-			ack.Incident, ack.By, ts(ack.At), nts(ack.ETA)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO incident_acks (incident_key, acknowledged_by, name, acknowledged_at, eta)
+			VALUES (?, ?, ?, ?, ?) ON CONFLICT (incident_key) DO UPDATE SET acknowledged_by = excluded.acknowledged_by,
+			name = excluded.name, acknowledged_at = excluded.acknowledged_at, eta = excluded.eta`,
+			ack.Incident, ack.By, ack.Name, ts(ack.At), nts(ack.ETA)); err != nil {
 			return err
 		}
 		return insertNotices(ctx, tx, notices, a.At)
@@ -142,7 +143,7 @@ func (s *Store) Acknowledge(ctx context.Context, a Action, ack Ack, notices []se
 // Acks returns the acknowledgements of the given incidents (all of them
 // when keys is empty), by incident key.
 func (s *Store) Acks(ctx context.Context, keys ...string) (map[string]Ack, error) {
-	q := `SELECT incident_key, acknowledged_by, acknowledged_at, eta FROM incident_acks`
+	q := `SELECT incident_key, acknowledged_by, name, acknowledged_at, eta FROM incident_acks`
 	var args []any
 	if len(keys) > 0 {
 		q += ` WHERE incident_key IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
@@ -154,7 +155,7 @@ func (s *Store) Acks(ctx context.Context, keys ...string) (map[string]Ack, error
 		var a Ack
 		var at string
 		var eta sql.NullString
-		err := sc.Scan(&a.Incident, &a.By, &at, &eta)
+		err := sc.Scan(&a.Incident, &a.By, &a.Name, &at, &eta)
 		a.At = parseTS(sql.NullString{String: at, Valid: true})
 		a.ETA = parseTS(eta)
 		return a, err

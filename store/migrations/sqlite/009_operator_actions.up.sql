@@ -19,11 +19,14 @@ CREATE INDEX operator_actions_incident ON operator_actions (incident_key, at);
 CREATE INDEX operator_actions_run ON operator_actions (pipeline, run_key, at);
 
 -- Acknowledgements of incidents: who is on it since when, and when they
--- expect it fixed (eta, optional). A later acknowledgement replaces the
--- earlier one; the history stays in operator_actions.
+-- expect it fixed (eta, optional). acknowledged_by is slack:<user id> or
+-- what the API was told; name is how the board shows them (@name). A later
+-- acknowledgement replaces the earlier one; the history stays in
+-- operator_actions.
 CREATE TABLE incident_acks (
     incident_key    TEXT PRIMARY KEY,
     acknowledged_by TEXT NOT NULL,
+    name            TEXT NOT NULL DEFAULT '',
     acknowledged_at TEXT NOT NULL,
     eta             TEXT
 );
