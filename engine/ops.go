@@ -33,20 +33,20 @@ const (
 // BySlack is how a Slack user is named in the audit trail.
 func BySlack(user string) string { return "slack:" + user }
 
-// action is the store's record of an operator action, with a fresh
+// Action is the store's record of an operator action, with a fresh
 // request id for the API and the CLI.
-func (b By) action(kind, pipeline, key, detail string, now time.Time) (*store.Action, error) {
+func (b By) Action(kind, pipeline, key, detail string, now time.Time) (store.Action, error) {
 	if b.Who == "" {
-		return nil, errors.New("an operator action names who asked")
+		return store.Action{}, errors.New("an operator action names who asked")
 	}
 	req := b.Request
 	if req == "" {
 		var err error
 		if req, err = store.NewID("req_"); err != nil {
-			return nil, err
+			return store.Action{}, err
 		}
 	}
-	return &store.Action{Kind: kind, Pipeline: pipeline, Key: key, Request: req, By: b.Who,
+	return store.Action{Kind: kind, Pipeline: pipeline, Key: key, Request: req, By: b.Who,
 		Incident: b.Incident, Detail: detail, At: now}, nil
 }
 
@@ -81,12 +81,12 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
-	act, err := by.action(store.ActionRerun, pipeline, date, fmt.Sprintf("attempt %d", next.Attempt), now)
+	act, err := by.Action(store.ActionRerun, pipeline, date, fmt.Sprintf("attempt %d", next.Attempt), now)
 	if err != nil {
 		return r, err
 	}
 	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
-		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: act, Notices: by.Notices})
+		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: &act, Notices: by.Notices})
 }
 
 // Skip marks a run skipped: it is left out of SLO and SLA and pipelines
@@ -100,12 +100,12 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
-	act, err := by.action(store.ActionSkip, pipeline, date, "", now)
+	act, err := by.Action(store.ActionSkip, pipeline, date, "", now)
 	if err != nil {
 		return r, err
 	}
 	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
-		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: act, Notices: by.Notices})
+		Detail: map[string]any{"previous_state": string(r.State), "by": by.Who}, Action: &act, Notices: by.Notices})
 }
 
 // Rerun starts a new attempt and wakes the loop.

@@ -97,6 +97,7 @@ type incidentJSON struct {
 	ResolvedAt *string        `json:"resolved_at"`
 	Members    []memberJSON   `json:"members"`
 	Impacts    []string       `json:"impacts"`
+	ackJSON                   // SPEC §20
 }
 
 type memberJSON struct {
@@ -159,9 +160,16 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "incidents", err)
 		return
 	}
+	acks, err := s.Store.Acks(ctx)
+	if err != nil {
+		s.internal(w, "incidents", err)
+		return
+	}
 	out := make([]incidentJSON, 0, len(list))
 	for _, inc := range list {
-		out = append(out, newIncidentJSON(inc, cfg, sil, now))
+		j := newIncidentJSON(inc, cfg, sil, now)
+		j.ackJSON = ackJSONOf(acks, inc.Key)
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"date": date, "incidents": out})
 }
@@ -189,6 +197,8 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.
 // incidentBlock is one open incident on the board.
 type incidentBlock struct {
 	Cause, Since string
+	Ack          string   // "対応中 — 復旧見込み 10:30 (@name)", or empty
+	Runbooks     []string // the members' runbooks
 	Members      []incidentMemberView
 	Impacts      []string
 }
@@ -222,11 +232,16 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 	if err != nil {
 		return err
 	}
+	acks, err := s.Store.Acks(ctx)
+	if err != nil {
+		return err
+	}
 	shown := map[string]bool{}
 	for i := len(open) - 1; i >= 0; i-- { // newest first
 		inc := open[i]
 		j := newIncidentJSON(inc, cfg, sil, now)
-		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts}
+		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts,
+			Ack: ackLine(acks, inc.Key, cfg, lang, now), Runbooks: runbooksOf(inc, cfg)}
 		for _, m := range j.Members {
 			e, word := status.Label(m.State, false, lang)
 			if p := b.Pipeline(m.Pipeline); p != nil && p.LogicalDate == m.Date {
