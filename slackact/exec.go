@@ -140,6 +140,13 @@ func (s *Service) click(ctx context.Context, c Click) Outcome {
 	case store.ActionSilence:
 		err = s.silence(ctx, t, by, c.User, req.Until, now)
 	}
+	if err != nil && !errors.Is(err, store.ErrDuplicate) {
+		// The run may have refused because this very click, delivered
+		// before, already moved it.
+		if done, herr := s.Store.HasAction(ctx, req.Kind, t.Pipeline, t.Key, c.ActionTS); herr == nil && done {
+			err = store.ErrDuplicate
+		}
+	}
 	switch {
 	case errors.Is(err, store.ErrDuplicate):
 		// Slack delivered the click again: the first delivery did it.

@@ -73,6 +73,19 @@ func insertAction(ctx context.Context, tx *sql.Tx, a Action) error {
 	return nil
 }
 
+// HasAction reports whether the action with this key was recorded: a
+// redelivered click whose first delivery already moved the run finds it
+// here, before the run's new state refuses it for another reason.
+func (s *Store) HasAction(ctx context.Context, kind, pipeline, key, request string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM operator_actions WHERE action = ? AND pipeline = ? AND run_key = ? AND request = ?`,
+		kind, pipeline, key, request).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: has action: %w", err)
+	}
+	return n > 0, nil
+}
+
 // ActionFilter selects actions; empty fields do not filter.
 type ActionFilter struct {
 	Incident string
