@@ -41,7 +41,9 @@ func wordsFor(lang string) *words {
 // with "sekisho_" so the sender's marker stays the headline's.
 func Buttons(lang string, t Target, state sekisho.State) []slack.Block {
 	w := wordsFor(lang)
-	txt := func(s string) *slack.TextBlockObject { return slack.NewTextBlockObject(slack.PlainTextType, s, false, false) }
+	txt := func(s string) *slack.TextBlockObject {
+		return slack.NewTextBlockObject(slack.PlainTextType, s, false, false)
+	}
 	var opts []*slack.OptionBlockObject
 	for i, d := range ETAPresets {
 		opts = append(opts, slack.NewOptionBlockObject(t.Value(d.String()), txt(w.presets[i]), nil))

@@ -244,7 +244,7 @@ func Reply(kind string, t Target, by engine.By, user, name string, eta, until, n
 	date, _, _ := strings.Cut(t.Key, "T")
 	return sekisho.Notice{Kind: sekisho.NoticeOperatorAction, Pipeline: t.Pipeline, LogicalDate: date, CreatedAt: now,
 		DedupeKey: sekisho.NoticeKey(sekisho.NoticeOperatorAction, sekisho.NoticeSubject{Action: kind, Pipeline: t.Pipeline, Date: t.Key, Request: req}),
-		Facts: sekisho.NoticeFacts{Reason: kind, User: user, Mention: name, Incident: by.Incident, ExpectedAt: at, Message: by.Who}}
+		Facts:     sekisho.NoticeFacts{Reason: kind, User: user, Mention: name, Incident: by.Incident, ExpectedAt: at, Message: by.Who}}
 }
 
 // inGroup reports whether user is in group, from a cache refreshed every
