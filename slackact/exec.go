@@ -130,6 +130,9 @@ func (s *Service) click(ctx context.Context, c Click) Outcome {
 	}
 	by := engine.By{Who: engine.BySlack(c.User), Request: c.ActionTS, Incident: inc}
 	by.Notices = []sekisho.Notice{Reply(req.Kind, t, by, c.User, c.UserName, req.ETA, req.Until, now)}
+	if r, err := s.Store.Run(ctx, t.Pipeline, t.Key); err == nil {
+		by.Notices[0].RunID = r.ID // a thread to reply in when the run is in no incident
+	}
 	switch req.Kind {
 	case store.ActionRerun:
 		_, err = s.Operator.Rerun(ctx, t.Pipeline, t.Key, by)
