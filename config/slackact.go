@@ -206,3 +206,13 @@ func (m Maintenance) Covers(pipeline string) bool {
 	}
 	return false
 }
+
+// ParseMaintenanceSchedule parses a maintenance window's cron schedule,
+// evaluated in loc, as the config's maintenance: entries are.
+func ParseMaintenanceSchedule(expr string, loc *time.Location) (cron.Schedule, error) {
+	s, err := parseSchedule(expr)
+	if err != nil {
+		return nil, err
+	}
+	return inZone(s, loc), nil
+}
