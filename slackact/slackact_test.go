@@ -370,3 +370,39 @@ func TestAcknowledgeWithETA(t *testing.T) {
 		}
 	})
 }
+
+// A maintenance window is listed by GET /api/v1/silences while it holds,
+// and not after.
+func TestMaintenanceListedWhileActive(t *testing.T) {
+	w := newWorld(t, t.TempDir()+"/s.db")
+	sched, err := config.ParseMaintenanceSchedule("0 7 * * *", tokyo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cfg.Maintenance = []config.Maintenance{{Schedule: "0 7 * * *", Sched: sched, Duration: time.Hour,
+		Pipelines: []string{"mart"}, Reason: "daily vacuum"}}
+	w.clock.Advance(30 * time.Minute)
+	var got struct {
+		Silences []struct {
+			ID, Reason, State string
+			Pipelines         []string
+			Until             time.Time
+		}
+	}
+	if err := json.Unmarshal([]byte(w.get(t, "/api/v1/silences")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Silences) != 1 || got.Silences[0].Reason != "daily vacuum" || got.Silences[0].State != "active" ||
+		!got.Silences[0].Until.Equal(at("08:00")) || got.Silences[0].Pipelines[0] != "mart" {
+		t.Fatalf("silences during the window: %+v", got.Silences)
+	}
+	if board := w.get(t, "/?lang=en"); !strings.Contains(board, "daily vacuum") {
+		t.Fatal("the board does not show the maintenance window")
+	}
+	w.clock.Advance(time.Hour)
+	got.Silences = nil
+	json.Unmarshal([]byte(w.get(t, "/api/v1/silences")), &got)
+	if len(got.Silences) != 0 {
+		t.Fatalf("silences after the window: %+v", got.Silences)
+	}
+}

@@ -155,7 +155,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "incidents", err)
 		return
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		s.internal(w, "incidents", err)
 		return
@@ -228,7 +228,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 	if err != nil {
 		return err
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		return err
 	}
@@ -269,7 +269,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 
 // markSilenced puts 🔧 on one card (the pipeline page).
 func (s *server) markSilenced(ctx context.Context, c *pipelineCard, cfg *config.Config, now time.Time) error {
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -56,6 +57,8 @@ func (s *server) apiSilences(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "silences", err)
 		return
 	}
+	// Maintenance windows from the config are listed while they hold.
+	all = append(all, slackact.MaintenanceSilences(s.cfg(), now, now.Add(time.Second))...)
 	out := make([]silenceJSON, 0, len(all))
 	for _, sil := range all {
 		out = append(out, silenceJSON{Silence: sil, State: silenceState(sil, now)})

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -238,4 +239,14 @@ func runbooksOf(inc incident.Incident, cfg *config.Config) []string {
 		}
 	}
 	return out
+}
+
+// silencesAt are the silences that have not ended at now: the stored ones
+// and the config's maintenance windows holding now.
+func (s *server) silencesAt(ctx context.Context, now time.Time) (store.Silences, error) {
+	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	if err != nil {
+		return nil, err
+	}
+	return append(sil, slackact.MaintenanceSilences(s.cfg(), now, now.Add(time.Second))...), nil
 }
