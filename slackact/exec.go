@@ -31,12 +31,24 @@ type Groups interface {
 	Members(ctx context.Context, group string) ([]string, error)
 }
 
-// SlackGroups reads user groups through the Web API (scope usergroups:read).
-type SlackGroups struct{ Client *slack.Client }
+// ConfigGroups reads user groups through the Web API (scope
+// usergroups:read) with the bot token of the config in force.
+type ConfigGroups struct {
+	Config func() *config.Config
+	HTTP   *http.Client // default: slack-go's
+}
 
 // Members lists the group's users.
-func (g SlackGroups) Members(ctx context.Context, group string) ([]string, error) {
-	return g.Client.GetUserGroupMembersContext(ctx, group)
+func (g ConfigGroups) Members(ctx context.Context, group string) ([]string, error) {
+	cfg := g.Config()
+	var opts []slack.Option
+	if g.HTTP != nil {
+		opts = append(opts, slack.OptionHTTPClient(g.HTTP))
+	}
+	if cfg.Slack.APIURL != "" {
+		opts = append(opts, slack.OptionAPIURL(strings.TrimRight(cfg.Slack.APIURL, "/")+"/"))
+	}
+	return slack.New(cfg.Slack.Token.Value(), opts...).GetUserGroupMembersContext(ctx, group)
 }
 
 // groupTTL is how long a user group's members are trusted: a person added

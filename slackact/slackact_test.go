@@ -118,8 +118,13 @@ func newWorld(t *testing.T, loc string) *world {
 	return w
 }
 
-// payload is a block_actions payload as Slack sends it for one click.
+// payload is a block_actions payload as Slack posts it for one click.
 func (w *world) payload(user, actionID, blockID, value, option, actionTS string) string {
+	return "payload=" + url.QueryEscape(w.payloadJSON(user, actionID, blockID, value, option, actionTS))
+}
+
+// payloadJSON is the block_actions payload itself.
+func (w *world) payloadJSON(user, actionID, blockID, value, option, actionTS string) string {
 	act := map[string]any{"action_id": actionID, "block_id": blockID, "action_ts": actionTS}
 	switch {
 	case option != "":
@@ -137,7 +142,7 @@ func (w *world) payload(user, actionID, blockID, value, option, actionTS string)
 		"trigger_id": "1.2.3", "container": map[string]any{"type": "message", "message_ts": "1762106400.000100", "channel_id": "C0DATA"},
 		"channel": map[string]any{"id": "C0DATA"}, "actions": []any{act}}
 	b, _ := json.Marshal(p)
-	return "payload=" + url.QueryEscape(string(b))
+	return string(b)
 }
 
 // post sends a body to /slack/interactions signed with key at ts.

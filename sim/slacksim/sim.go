@@ -101,6 +101,12 @@ type Sim struct {
 	lastTS   int64 // microseconds of the last ts handed out
 	requests int
 	faulted  int
+
+	// Socket Mode and user groups (socket.go).
+	appToken  string
+	groups    map[string][]string
+	sock      socketState
+	pingEvery time.Duration
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
@@ -193,6 +199,8 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.webhook(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
+	case r.URL.Path == SocketPath:
+		s.socket(w, r)
 	default:
 		http.NotFound(w, r)
 	}
