@@ -30,6 +30,7 @@ var schemaObjects = map[string]string{
 	"pipelines[].sla":          "definitions/sla",
 	"pipelines[].notify":       "definitions/notify",
 	"connections.warehouses.*": "definitions/warehouse",
+	"calendars.*":              "definitions/calendar",
 	"watches[]":                "definitions/watch",
 	"maintenance[]":            "definitions/maintenance",
 	"watches[].notify":         "definitions/watch/properties/notify",
