@@ -50,6 +50,10 @@ type Config struct {
 	// Calendars are the company calendars declared under calendars:
 	// (SPEC §18); Calendar also knows the built-in ones.
 	Calendars map[string]*calendar.Calendar
+	// UnsetSecrets are the variables of secret fields left unset, sorted:
+	// LoadReading lets them through (validate names them as what `run`
+	// will need); Load refuses them.
+	UnsetSecrets []string
 }
 
 // Pipeline returns the pipeline with the given name, or nil.
