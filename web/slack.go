@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -66,14 +65,8 @@ func (s *server) slackInteractions(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "Slack interactivity over HTTP is off: set slack.interactivity: http")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body")
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	if err := slackact.Verify(r.Header, body, cfg.Slack.SigningSecret.Value(), s.Clock.Now()); err != nil {
