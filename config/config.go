@@ -199,6 +199,11 @@ type Upstream struct {
 	// Rendered is set in a run's snapshot, whose Query is rendered for its
 	// logical date (SpecFor).
 	Rendered bool `json:"rendered,omitempty"`
+	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
+	// "skipped" job status; a pipeline's skipped run) as succeeded. By
+	// default a skipped run is a failure of the upstream: it did not run, so
+	// the downstream would get no fresh data (SPEC §5).
+	SkippedIsSuccess bool `json:"skipped_is_success,omitempty"`
 }
 
 // SLO is a pipeline's service level objective.

@@ -99,3 +99,30 @@ func TestCheckNoticesOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestCheckNoticeKeys(t *testing.T) {
+	ok := []sekisho.Notice{
+		{Kind: sekisho.NoticeDelay, DedupeKey: "delay:7"},
+		{Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "upstream_failed:7:export:scheduled__2026-03-01T00:00:00+00:00"},
+		{Kind: sekisho.NoticeIncidentUpdated, DedupeKey: "incident_joined:job:glue_job:x#jr_1:mart_a:2026-03-01"},
+		{Kind: sekisho.NoticeIncidentResolved, DedupeKey: "incident_resolved:run:p#2026-03-01:2026-03-01T04:10:00.000Z"},
+	}
+	tests := []struct {
+		name string
+		ns   []sekisho.Notice
+		want int
+	}{
+		{"built by NoticeKey", ok, 0},
+		{"built by hand", append(ok, sekisho.Notice{Kind: sekisho.NoticeDelay, DedupeKey: "delay:p:2026-03-01"}), 1},
+		{"a resolution keyed by a local time", append(ok, sekisho.Notice{Kind: sekisho.NoticeIncidentResolved,
+			DedupeKey: "incident_resolved:run:p#2026-03-01:2026-03-01T13:10:00+09:00"}), 1},
+		{"another kind's key", append(ok, sekisho.Notice{Kind: sekisho.NoticeAtRisk, DedupeKey: "delay:8"}), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if bad := CheckNoticeKeys(tc.ns); len(bad) != tc.want {
+				t.Errorf("got %d problems, want %d: %q", len(bad), tc.want, bad)
+			}
+		})
+	}
+}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -100,7 +99,7 @@ func clockOf(t time.Time, loc *time.Location, now time.Time) string {
 
 // followCtx is what a follow-up's words and the root's lines are made of.
 type followCtx struct {
-	inc    *incident.Incident // nil: the run is in no incident
+	inc    *sekisho.Incident // nil: the run is in no incident
 	ack    *store.Ack
 	misses []slackact.Deadline
 	acts   []store.Action
@@ -140,7 +139,7 @@ func (s *Sender) followFacts(ctx context.Context, key string) (followCtx, error)
 
 // deadlines are the SLO deadlines and recover_by times of an incident's
 // members that are not done yet, as their runs carry them.
-func (s *Sender) deadlines(ctx context.Context, inc incident.Incident) ([]slackact.Deadline, error) {
+func (s *Sender) deadlines(ctx context.Context, inc sekisho.Incident) ([]slackact.Deadline, error) {
 	var out []slackact.Deadline
 	for _, m := range inc.Members {
 		if m.Done() {
@@ -201,7 +200,7 @@ func RenderFollowUp(lang string, n sekisho.Notice, fc followCtx, cfg *config.Con
 	case sekisho.NoticeOperatorAction:
 		key := n.LogicalDate
 		if f.Incident != "" {
-			if _, k, ok := strings.Cut(f.Incident, "#"); ok && strings.HasPrefix(f.Incident, incident.CauseRun+":") {
+			if _, k, ok := strings.Cut(f.Incident, "#"); ok && strings.HasPrefix(f.Incident, sekisho.CauseRun+":") {
 				key = k
 			}
 		}
@@ -318,7 +317,7 @@ func (s *Sender) postFollowUpBot(ctx context.Context, snap snapshot, n sekisho.N
 }
 
 // incidentViewOf is an incident as its messages show it now.
-func (s *Sender) incidentViewOf(ctx context.Context, snap snapshot, inc incident.Incident) incidentView {
+func (s *Sender) incidentViewOf(ctx context.Context, snap snapshot, inc sekisho.Incident) incidentView {
 	sil, err := s.st.SilencesEndingAfter(ctx, s.clock.Now())
 	if err != nil {
 		s.log.Warn("read silences for an incident's root", logError, err.Error())
@@ -378,9 +377,9 @@ func runbookLine(lang, url string) string {
 
 // incidentTarget is the run an incident's buttons act on: its cause's
 // member, else its first affected member.
-func incidentTarget(inc incident.Incident) (slackact.Target, sekisho.State) {
+func incidentTarget(inc sekisho.Incident) (slackact.Target, sekisho.State) {
 	for _, m := range inc.Members {
-		if m.Role == incident.RoleCause {
+		if m.Role == sekisho.RoleCause {
 			return slackact.Target{Pipeline: m.Pipeline, Key: m.Date}, m.State
 		}
 	}

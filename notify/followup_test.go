@@ -34,7 +34,7 @@ func newFollowEnv(t *testing.T) *followEnv {
 	f.runner = &slackact.FollowUpRunner{Store: e.st, Config: func() *config.Config { return e.cfg }, Clock: e.clock}
 	// 01:40: the export fails and mart_a's incident opens.
 	e.clock.Advance(40 * time.Minute)
-	f.night.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	f.night.upstreamFailed("mart_a", "hegel_export", "jr_1")
 	e.pass(t)
 	return f
 }

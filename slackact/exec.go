@@ -15,7 +15,6 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -211,19 +210,36 @@ func (s *Service) silence(ctx context.Context, t Target, by engine.By, user stri
 	return err
 }
 
-// IncidentOf is the incident a run is in: the one it is affected by, else
-// the one it is (or would be) the cause of. An acknowledgement of a run
-// that is in no incident yet is kept under that key, so the incident that
-// opens later shows it.
+// IncidentOf is the incident a run is in: the open one it is affected by,
+// else one it is the cause of, else the one it would be the cause of. An
+// acknowledgement of a run that is in no incident yet is kept under that
+// key, so the incident that opens later shows it.
 func IncidentOf(ctx context.Context, st *store.Store, t Target) (string, error) {
-	affectedBy, _, err := st.IncidentRoles(ctx, t.Pipeline, t.Key)
+	incs, err := st.Incidents(ctx, store.IncidentFilter{Pipeline: t.Pipeline})
 	if err != nil {
 		return "", err
 	}
-	if affectedBy != "" {
-		return affectedBy, nil
+	own := sekisho.IncidentCause{Kind: sekisho.CauseRun, Pipeline: t.Pipeline, Date: t.Key}.Key()
+	best, rank := own, 0
+	for _, inc := range incs {
+		m, ok := inc.Member(t.Pipeline, t.Key)
+		if !ok {
+			continue
+		}
+		// An open incident before a resolved one; affected before cause:
+		// the incident that holds the run back is what its people work on.
+		r := 1
+		if m.Role == sekisho.RoleAffected {
+			r = 2
+		}
+		if inc.Open() {
+			r += 2
+		}
+		if r > rank {
+			best, rank = inc.Key, r
+		}
 	}
-	return incident.Cause{Kind: incident.CauseRun, Pipeline: t.Pipeline, Date: t.Key}.Key(), nil
+	return best, nil
 }
 
 // Acknowledge records that by is on the incident by.Incident, with an ETA

@@ -10,13 +10,12 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
 // Watch is what FollowUps knows of one open incident.
 type Watch struct {
-	Incident incident.Incident
+	Incident sekisho.Incident
 	Ack      *store.Ack // nil: nobody acknowledged it
 	// EscalateAfter is the shortest notify.escalate_after among the
 	// members a reader would hear about; zero: no escalation.
@@ -76,7 +75,7 @@ func FollowUps(ws []Watch, now time.Time) ([]sekisho.Notice, time.Time) {
 
 // Watches builds FollowUps' input from the open incidents, their
 // acknowledgements, the config and the silences holding at now.
-func Watches(open []incident.Incident, acks map[string]store.Ack, cfg *config.Config, sil store.Silences, now time.Time) []Watch {
+func Watches(open []sekisho.Incident, acks map[string]store.Ack, cfg *config.Config, sil store.Silences, now time.Time) []Watch {
 	var out []Watch
 	for _, inc := range open {
 		w := Watch{Incident: inc}

@@ -18,7 +18,6 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/status/statustest"
@@ -337,10 +336,10 @@ func TestAcknowledgeWithETA(t *testing.T) {
 		ctx := context.Background()
 		mart, _ := w.st.Run(ctx, "mart", day)
 		report, _ := w.st.Run(ctx, "report", day)
-		cause := incident.Cause{Kind: incident.CauseRun, Date: day, Pipeline: "mart", State: "failed"}
-		if err := w.st.RecordIncidents(ctx, []incident.Change{{Cause: cause, Members: []incident.Member{
-			{Pipeline: "mart", Date: day, RunID: mart.ID, Role: incident.RoleCause, Kind: sekisho.NoticeRunFailed, State: sekisho.StateFailed},
-			{Pipeline: "report", Date: day, RunID: report.ID, Role: incident.RoleAffected, Kind: sekisho.NoticeUpstreamFailed, State: sekisho.StateBlocked},
+		cause := sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: day, Pipeline: "mart", State: "failed"}
+		if _, err := w.st.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{{Cause: cause, Members: []sekisho.IncidentMember{
+			{Pipeline: "mart", Date: day, RunID: mart.ID, Role: sekisho.RoleCause, Kind: sekisho.NoticeRunFailed, State: sekisho.StateFailed},
+			{Pipeline: "report", Date: day, RunID: report.ID, Role: sekisho.RoleAffected, Kind: sekisho.NoticeUpstreamFailed, State: sekisho.StateBlocked},
 		}}}, at("03:10")); err != nil {
 			t.Fatal(err)
 		}

@@ -16,7 +16,6 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -150,24 +149,24 @@ func (s *server) ackIncident(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, ackJSONOf(acks, inc.Key))
 }
 
-func (s *server) incidentByID(r *http.Request, id int64) (incident.Incident, error) {
+func (s *server) incidentByID(r *http.Request, id int64) (sekisho.Incident, error) {
 	all, err := s.Store.Incidents(r.Context(), store.IncidentFilter{})
 	if err != nil {
-		return incident.Incident{}, err
+		return sekisho.Incident{}, err
 	}
 	for _, inc := range all {
 		if inc.ID == id {
 			return inc, nil
 		}
 	}
-	return incident.Incident{}, fmt.Errorf("no incident %d: %w", id, sekisho.ErrNotFound)
+	return sekisho.Incident{}, fmt.Errorf("no incident %d: %w", id, sekisho.ErrNotFound)
 }
 
 // ackTarget is the run an incident's acknowledgement is recorded against:
 // its cause's, or its first affected member's.
-func ackTarget(inc incident.Incident) slackact.Target {
+func ackTarget(inc sekisho.Incident) slackact.Target {
 	for _, m := range inc.Members {
-		if m.Role == incident.RoleCause {
+		if m.Role == sekisho.RoleCause {
 			return slackact.Target{Pipeline: m.Pipeline, Key: m.Date}
 		}
 	}
@@ -224,7 +223,7 @@ func ackLine(acks map[string]store.Ack, key string, cfg *config.Config, lang str
 }
 
 // runbooksOf lists the runbooks of an incident's members, once each.
-func runbooksOf(inc incident.Incident, cfg *config.Config) []string {
+func runbooksOf(inc sekisho.Incident, cfg *config.Config) []string {
 	var out []string
 	for _, m := range inc.Members {
 		if p := cfg.Pipeline(m.Pipeline); p != nil && p.Runbook != "" && !slices.Contains(out, p.Runbook) {

@@ -164,6 +164,17 @@ func (s *Sim) AddJob(defID int64, start time.Time, out Outcome) int64 {
 	return s.nextID
 }
 
+// SkipJob scripts a transfer job TROCCO skipped at the given time: it ends
+// as it is created, in status "skipped" ("Execution completed (skipped)",
+// https://documents.trocco.io/docs/en/trocco-api), having moved no data.
+// It returns the job id.
+func (s *Sim) SkipJob(defID int64, at time.Time) int64 {
+	return s.AddJob(defID, at, Outcome{Status: StatusSkipped})
+}
+
+// StatusSkipped is TROCCO's status of a job it skipped.
+const StatusSkipped = "skipped"
+
 // DefineWorkflow declares a workflow definition; jobs that POST
 // /api/pipeline_jobs creates for it run for out.RunFor, then end in
 // out.Status. Calling it again changes the outcome of later jobs.
