@@ -96,7 +96,7 @@ type incidentJSON struct {
 	ResolvedAt *string               `json:"resolved_at"`
 	Members    []memberJSON          `json:"members"`
 	Impacts    []string              `json:"impacts"`
-	ackJSON                              // SPEC §20
+	ackJSON                          // SPEC §20
 }
 
 type memberJSON struct {
