@@ -123,7 +123,7 @@ func TestOneBlockedHourWhileTheOthersGoOn(t *testing.T) {
 		}
 	}
 	// An operator reruns the hour by its key.
-	if _, err := h.eng.Rerun(context.Background(), p.Name, "2026-11-01T13:00"); err != nil {
+	if _, err := h.eng.Rerun(context.Background(), p.Name, "2026-11-01T13:00", By{Who: ByCLI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 17, 10), 5*time.Minute, 5*time.Minute)
@@ -235,7 +235,7 @@ func TestDailyRollUpOfAnHourlyPipeline(t *testing.T) {
 		scripted{id: "load-0113-retry", start: jst(1, 13, 35), end: jst(1, 13, 40), final: sekisho.JobSucceeded})
 	h.jobs.mu.Unlock()
 	h.runUntil(jst(1, 13, 45), 5*time.Minute, 5*time.Minute)
-	if _, err := h.eng.Rerun(ctx, "hourly_load", "2026-11-01T13:00"); err != nil {
+	if _, err := h.eng.Rerun(ctx, "hourly_load", "2026-11-01T13:00", By{Who: ByCLI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 22, 30), 5*time.Minute, 5*time.Minute)

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/engine"
 )
 
 // operate serves rerun and skip. Nothing is read from the body: the path
@@ -26,7 +27,7 @@ func (s *server) operate(action string) http.HandlerFunc {
 		if action == "skip" {
 			do = s.Operator.Skip
 		}
-		run, err := do(r.Context(), name, key)
+		run, err := do(r.Context(), name, key, engine.By{Who: engine.ByAPI})
 		switch {
 		case errors.Is(err, sekisho.ErrNotFound):
 			writeError(w, http.StatusNotFound, err.Error())
