@@ -9,6 +9,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/status"
 )
 
@@ -231,7 +232,7 @@ func resourceLabel(u config.Upstream) string {
 // mergeSystemState keeps the worst state seen of an upstream system today.
 func mergeSystemState(st *station, o status.Upstream, lang string) {
 	rank := map[string]int{"idle": 0, "good": 1, "busy": 2, "bad": 3}
-	class, word := "idle", string(o.State)
+	class := "idle"
 	switch o.State {
 	case sekisho.JobSucceeded:
 		class = "good"
@@ -243,11 +244,8 @@ func mergeSystemState(st *station, o status.Upstream, lang string) {
 	if rank[class] < rank[st.class] {
 		return
 	}
-	st.class, st.emoji, st.word = class, jobEmoji[o.State], word
-	if lang == "ja" {
-		st.word = map[sekisho.JobState]string{sekisho.JobSucceeded: "完了", sekisho.JobRunning: "実行中",
-			sekisho.JobFailed: "失敗", sekisho.JobPending: "未完了"}[o.State]
-	}
+	m := marks.Job(o.State)
+	st.class, st.emoji, st.word = class, m.Emoji, m.Word(lang)
 	if class == "bad" {
 		st.reason = o.Message
 		if st.reason == "" {
