@@ -100,6 +100,10 @@ type Glue struct {
 	Region    string
 	Endpoint  string // optional override, e.g. a local test double
 	RateLimit RateLimit
+	// AccountID is the AWS account of the Glue jobs (12 digits), used only
+	// to name them in lineage as OpenLineage names Glue resources
+	// (arn:aws:glue:{region}:{account id}); optional.
+	AccountID string
 }
 
 // Trocco configures the TROCCO API client.
