@@ -112,6 +112,7 @@ type pipelineCard struct {
 	HasSLO             bool
 	Cells              []cellView
 	Silence            *silenceMark // 🔧 while a silence holds
+	Runbook            string       // the pipeline's runbook URL (SPEC §20)
 }
 
 type upstreamView struct {
@@ -236,8 +237,9 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 	e, word := status.Label(p.State, p.Late, lang)
 	c := pipelineCard{Name: p.Name, Lang: lang, Description: p.Description, Emoji: e, Word: word, Class: stateClass(p),
 		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang)}
-	if cp := cfg.Pipeline(p.Name); cp != nil && cp.SLO != nil {
-		c.HasSLO = true
+	if cp := cfg.Pipeline(p.Name); cp != nil {
+		c.HasSLO = cp.SLO != nil
+		c.Runbook = cp.Runbook
 	}
 	for _, u := range p.Upstreams {
 		m := marks.Job(u.State)
