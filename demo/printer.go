@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -91,6 +92,43 @@ func (p *Printer) Notice(m slacksim.Message) {
 		where = "slack ↳"
 	}
 	p.add(m.At, fmt.Sprintf("%s  %-18s %s", p.stamp(m.At), where, head))
+	if b := Buttons(m.Blocks); b != "" {
+		p.add(m.At, fmt.Sprintf("%s  %-18s %s", p.stamp(m.At), "", b))
+	}
+}
+
+// Buttons draws a message's interactive elements as a terminal line:
+// "[対応中（復旧見込み） ▾] [再実行] [本日スキップ] [ミュート ▾] [🕒 復旧見込みの時刻]",
+// or "" for a message without any.
+func Buttons(blocks json.RawMessage) string {
+	var bs []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			Type        string                `json:"type"`
+			Text        struct{ Text string } `json:"text"`
+			Placeholder struct{ Text string } `json:"placeholder"`
+		} `json:"elements"`
+	}
+	if len(blocks) == 0 || json.Unmarshal(blocks, &bs) != nil {
+		return ""
+	}
+	var out []string
+	for _, b := range bs {
+		if b.Type != "actions" {
+			continue
+		}
+		for _, e := range b.Elements {
+			switch e.Type {
+			case "button":
+				out = append(out, "["+e.Text.Text+"]")
+			case "static_select":
+				out = append(out, "["+e.Placeholder.Text+" ▾]")
+			case "timepicker":
+				out = append(out, "[🕒 "+e.Placeholder.Text+"]")
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Transition buffers one run state change.
