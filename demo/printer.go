@@ -79,6 +79,9 @@ func (p *Printer) Flush() {
 // mention matches Slack's mention markup, which reads badly on a terminal.
 var mention = regexp.MustCompile(`<!subteam\^[A-Z0-9]+(\|[^>]*)?>\s*|<[@!][^>]*>\s*`)
 
+// userMention is a mention of one user, which says who acted.
+var userMention = regexp.MustCompile(`<@([A-Z0-9]+)>`)
+
 // Notice buffers a message the Slack double received: its headline, the
 // first line of the text. Root updates in bot mode are left out.
 func (p *Printer) Notice(m slacksim.Message) {
@@ -86,6 +89,7 @@ func (p *Printer) Notice(m slacksim.Message) {
 		return
 	}
 	head, _, _ := strings.Cut(strings.TrimSpace(m.Text), "\n")
+	head = userMention.ReplaceAllString(head, "@$1") // who acted reads as @U…
 	head = mention.ReplaceAllString(head, "")
 	where := "slack"
 	if m.ThreadTS != "" {
