@@ -102,6 +102,11 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if o.ReloadEvery <= 0 {
 		o.ReloadEvery = 5 * time.Second
 	}
+	// The daemon writes this binary's schema; it never migrates a store
+	// itself (sekisho run and sekisho migrate do, before New).
+	if err := o.Store.Current(ctx); err != nil {
+		return nil, err
+	}
 	d := &Daemon{o: o, metrics: metrics.New()}
 	d.cfg.Store(o.Config)
 	sensors, triggers, err := Adapters(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune)

@@ -9,6 +9,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // runRow is one runs row as the engine would have left it; times are the
@@ -34,7 +35,7 @@ func openFixture(t testing.TB, rows []runRow) *store.Store {
 func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, loc)
+	st, err := teststore.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
