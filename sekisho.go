@@ -302,6 +302,16 @@ type Trigger interface {
 	Idempotent() bool
 }
 
+// LandingBound is implemented by a Trigger that is not idempotent and can
+// say how long a request of a daemon that died while sending it may still
+// take to reach the downstream. A restarted daemon waits that long from
+// the attempt's intent before it calls the outcome unknown: an operator
+// told to look in the downstream then finds the job if it started, and a
+// rerun cannot race the dead daemon's request.
+type LandingBound interface {
+	LandsWithin() time.Duration
+}
+
 // Sentinel errors that callers test with errors.Is.
 var (
 	// ErrRejected marks a permanent refusal (4xx other than 409/429): retrying cannot help.

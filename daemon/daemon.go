@@ -31,6 +31,7 @@ import (
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
@@ -106,6 +107,13 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	// itself (sekisho run and sekisho migrate do, before New).
 	if err := o.Store.Current(ctx); err != nil {
 		return nil, err
+	}
+	// An OTLP protocol sekisho cannot speak stops the start, rather than
+	// every replica exporting nothing once it leads.
+	if tracing.Enabled(os.Getenv) {
+		if _, err := tracing.Protocol(os.Getenv); err != nil {
+			return nil, err
+		}
 	}
 	d := &Daemon{o: o, metrics: metrics.New()}
 	d.cfg.Store(o.Config)

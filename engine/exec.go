@@ -51,7 +51,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	}
 	if p.Trigger != nil {
 		if trig := e.trigger(p.Trigger.Type); trig != nil {
-			f.trigger = triggerInfo{configured: true, idempotent: trig.Idempotent()}
+			f.trigger = infoOf(trig)
 		}
 	}
 	if waits(r.State) {
@@ -80,6 +80,8 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 				"retry_at", rec.retry.at, "err", ef.err)
 		case effFollowLater:
 			rec.followAt = now.Add(e.jitter(p.PokeInterval))
+		case effAwaitLanding:
+			rec.landAt = ef.landAt
 		case effRecord:
 			if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, ef.obs); err != nil {
 				e.log.Error("record observation", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "upstream", ef.obs.Upstream, "err", err)
@@ -188,7 +190,7 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 		return // the connection went away since decide looked; the next pass sees it
 	}
 	k := attemptKey{r.ID, r.Attempt}
-	adapter := triggerInfo{configured: true, idempotent: trig.Idempotent()}
+	adapter := infoOf(trig)
 	rec.inflight = true
 	e.spawn(ctx, func(ctx context.Context) {
 		a := answer{status: ef.kind == effFollow, adapter: adapter, latencyFrom: ef.latencyFrom, mode: ef.mode}
@@ -197,6 +199,9 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 			a.run, a.err = trig.Status(cctx, ef.req, r.ExternalID)
 			cancel()
 		} else {
+			// One line per request that may start a downstream run: with the
+			// trace_id it carries, the line a vendor's request log is matched to.
+			e.log.Info("trigger request", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "type", p.Trigger.Type)
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			a.run, a.err = trig.Start(cctx, ef.req)
 			cancel()
