@@ -100,6 +100,10 @@ type Glue struct {
 	Region    string
 	Endpoint  string // optional override, e.g. a local test double
 	RateLimit RateLimit
+	// AccountID is the AWS account of the Glue jobs (12 digits), used only
+	// to name them in lineage as OpenLineage names Glue resources
+	// (arn:aws:glue:{region}:{account id}); optional.
+	AccountID string
 }
 
 // Trocco configures the TROCCO API client.
@@ -241,6 +245,13 @@ var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTro
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
+
+// TriggerResource is the resource whose jobs a trigger starts: the key its
+// jobs are filed under in the job ledger, the same an upstream on that
+// workflow or DAG polls.
+func TriggerResource(t *sekisho.TriggerSpec) sekisho.Resource {
+	return Upstream{Type: t.Type, Connection: t.Connection, DagID: t.DagID, PipelineDefinitionID: t.PipelineDefinitionID}.Resource()
+}
 
 // Resource returns the polled resource an upstream names; Type pipeline
 // upstreams read the store instead and have no resource.

@@ -28,7 +28,7 @@ var KnownKeys = map[string][]string{
 	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
 	"connections":              {"glue", "trocco", "airflow", "warehouses"},
-	"connections.glue":         {"region", "endpoint", "rate_limit"},
+	"connections.glue":         {"region", "endpoint", "rate_limit", "account_id"},
 	"connections.trocco":       {"base_url", "api_key", "rate_limit"},
 	"connections.airflow.*":    {"base_url", "api_version", "auth", "username", "password", "token", "rate_limit"},
 	"connections.*.rate_limit": {"requests", "per", "daily"},

@@ -131,6 +131,8 @@ func New(cfg *config.Config, st *store.Store, clock clockwork.Clock, logger *slo
 	for _, o := range opts {
 		o(s)
 	}
+	// Every Slack call goes through the per-channel pacer (pace.go).
+	s.hc = newPacer(nil, clock, PostInterval).client(s.hc)
 	if err := s.SetConfig(cfg); err != nil {
 		return nil, err
 	}
