@@ -314,7 +314,7 @@ pipelines:
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "s.db")
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
