@@ -110,6 +110,7 @@ type pipelineCard struct {
 	HasSLO             bool
 	Cells              []cellView
 	Silence            *silenceMark // 🔧 while a silence holds
+	Runbook            string       // the pipeline's runbook URL (SPEC §20)
 }
 
 type upstreamView struct {
@@ -206,8 +207,9 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 	e, word := status.Label(p.State, p.Late, lang)
 	c := pipelineCard{Name: p.Name, Lang: lang, Description: p.Description, Emoji: e, Word: word, Class: stateClass(p),
 		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang)}
-	if cp := cfg.Pipeline(p.Name); cp != nil && cp.SLO != nil {
-		c.HasSLO = true
+	if cp := cfg.Pipeline(p.Name); cp != nil {
+		c.HasSLO = cp.SLO != nil
+		c.Runbook = cp.Runbook
 	}
 	for _, u := range p.Upstreams {
 		c.Upstreams = append(c.Upstreams, upstreamView{Name: u.Name, Emoji: jobEmoji[u.State], State: string(u.State),

@@ -106,6 +106,12 @@ type Sim struct {
 	postInterval time.Duration
 	lastPost     map[string]time.Time // channel id → last accepted post
 	throttled    int
+
+	// Socket Mode and user groups (socket.go).
+	appToken  string
+	groups    map[string][]string
+	sock      socketState
+	pingEvery time.Duration
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
@@ -198,6 +204,8 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.webhook(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
+	case r.URL.Path == SocketPath:
+		s.socket(w, r)
 	default:
 		http.NotFound(w, r)
 	}
