@@ -216,7 +216,8 @@ func (f *flags) dbPath(cfg *config.Config) string {
 }
 
 // readingCommands need none of the daemon's secrets (SPEC §9): only run
-// and validate insist on every secret variable being set.
+// insists on every secret variable being set (validate loads as they do
+// and warns of the unset ones, issue #27).
 var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true, "calendar": true}
 
 // open loads the config and opens its store: what every command that reads
