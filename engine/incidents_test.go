@@ -12,6 +12,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // cascade is the night of issue #17: the Glue export fails at 01:40; "sales"
@@ -50,7 +51,7 @@ func (h *harness) restart() { h.restartWith(h.dags) }
 // restartWith is restart with trig as the airflow_dag trigger.
 func (h *harness) restartWith(trig sekisho.Trigger) {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.path)
+	st, err := teststore.Open(context.Background(), h.path)
 	if err != nil {
 		h.t.Fatal(err)
 	}
