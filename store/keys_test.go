@@ -20,7 +20,10 @@ import (
 func TestMigrationToRunKeysKeepsDailyRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openAt(t, loc, func(o *options) { o.upTo = keysVersion - 1 })
+		old := openRaw(t, loc, Create())
+		if err := old.migrate(ctx, keysVersion-1); err != nil {
+			t.Fatal(err)
+		}
 		dates := []string{"2026-11-20", "2026-11-21", "2026-11-22"}
 		for i, d := range dates {
 			gate := t0.AddDate(0, 0, i-1)
@@ -54,7 +57,7 @@ func TestMigrationToRunKeysKeepsDailyRuns(t *testing.T) {
 			}
 		}
 		// A reading command of today's binary reads the old store as it is.
-		reader := openAt(t, loc, WithoutMigrating())
+		reader := openRaw(t, loc)
 		before, err := reader.Runs(ctx, RunFilter{})
 		if err != nil || len(before) != 6 {
 			t.Fatalf("reading the old store: %d runs, %v", len(before), err)
