@@ -169,7 +169,10 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	}
 	// The planner reads the resource's history and publishes its answer
 	// (store I/O): outside p.mu.
-	planned := e.planner.Next(ctx, r, interval, end)
+	planned, perr := e.planner.Next(ctx, r, interval, end)
+	if perr != nil && ctx.Err() == nil {
+		e.log.Warn("poll plan: store", "resource", r.Key(), "err", perr)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs.inflight = false
