@@ -184,7 +184,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 		}
 		// A failed check never changes an upstream's state: keep the last
 		// known runs, remember the error for the board.
-		msg := redactErr(err)
+		msg := shortErr(err)
 		changed = msg != rs.err
 		rs.err, rs.errAt = msg, end
 		e.log.Warn("upstream check failed", "resource", r.Key(), "err", rs.err)
