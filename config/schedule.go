@@ -260,15 +260,6 @@ func (p *Pipeline) RunKey(gateAt time.Time) string {
 	return sekisho.RunKey(gateAt, p.Location, p.SubDaily())
 }
 
-// GateClock returns the time of day p's gate opens, in p's time zone.
-func (p *Pipeline) GateClock() (hour, minute, second int) {
-	s, err := parseSchedule(p.Schedule)
-	if err != nil {
-		return 0, 0, 0
-	}
-	return gateClock(s)
-}
-
 // GateOn returns when p's gate opens on the logical date, or zero when the
 // schedule does not fire that day (a weekday schedule on a Sunday); for a
 // sub-daily pipeline, its first gate of the day. It is ScheduleFires over

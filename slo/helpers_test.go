@@ -85,10 +85,10 @@ func viewAgrees(t *testing.T, st *store.Store, rows []runRow) {
 	want := map[[2]string]Judgement{}
 	now := time.Now()
 	for _, r := range rows {
-		want[[2]string{r.pipeline, r.date}] = Judge(Day{HasRun: true, State: sekisho.State(r.state), Deadline: at(r.deadline),
+		want[[2]string{r.pipeline, cmp.Or(r.key, r.date)}] = Judge(Day{HasRun: true, State: sekisho.State(r.state), Deadline: at(r.deadline),
 			RecoverBy: at(r.recoverBy), FirstSuccess: at(r.success), Finished: at(r.finished)}, now)
 	}
-	res, err := st.ReadDB().QueryContext(context.Background(), `SELECT pipeline, logical_date, slo_met, sla_met FROM slo_daily`)
+	res, err := st.ReadDB().QueryContext(context.Background(), `SELECT pipeline, run_key, slo_met, sla_met FROM slo_daily`)
 	if err != nil {
 		t.Fatal(err)
 	}
