@@ -22,7 +22,7 @@ func (h *harness) checkRuns(st *store.Store, ps []Pipeline, dagOf map[string]str
 		h.t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
 	}
 	reportProblems(h.t, "history", CheckPaths(hs))
-	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), dagOf))
+	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), h.world.Airflow.Clears(), dagOf))
 	reportProblems(h.t, "trocco", CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf))
 	return hs
 }

@@ -175,7 +175,7 @@ func TestChaosDays(t *testing.T) {
 		t.Errorf("%d runs, want one per pipeline and day (%d)", len(hs), len(ps)*days)
 	}
 	reportProblems(t, "history", CheckPaths(hs))
-	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), dagOf))
+	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), w.Airflow.Clears(), dagOf))
 	reportProblems(t, "trocco", checkTroccoByDay(hs, w.Trocco.PipelineJobs, defOf))
 	reportProblems(t, "script", checkScript(hs, gs, script))
 	ns, err := st.AllNotices(ctx)
