@@ -235,6 +235,7 @@ func (d *decoder) parse(data []byte) *Config {
 		metas = append(metas, m)
 	}
 	d.checkGraph(cfg, metas)
+	d.checkLogicalDates(cfg, metas)
 	d.checkSlack(cfg, f)
 	d.watches(cfg, f)
 	return cfg

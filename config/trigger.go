@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
@@ -107,6 +108,37 @@ func (d *decoder) logicalDate(cfg *Config, p *Pipeline, f *fields, t *sekisho.Tr
 		d.fail(v, "%v", err)
 	}
 	return s.s
+}
+
+// checkLogicalDates refuses two pipelines that would give one DAG runs
+// with the same logical date: Airflow keeps one run per (dag_id, logical
+// date), so the second would fail every day with logical_date_taken. Two
+// pipelines collide when they trigger the same DAG of the same connection
+// with fire or interval_start at the same time of day in the same zone, or
+// with the same template.
+func (d *decoder) checkLogicalDates(cfg *Config, metas []*pipelineMeta) {
+	first := map[string]*Pipeline{}
+	for i, p := range cfg.Pipelines {
+		t := p.Trigger
+		if t == nil || t.Type != TypeAirflowDag || t.LogicalDate == "" || t.LogicalDate == sekisho.LogicalDateNone {
+			continue
+		}
+		key := t.Connection + "\x00" + t.DagID + "\x00" + t.LogicalDate
+		if t.LogicalDate == sekisho.LogicalDateFire || t.LogicalDate == sekisho.LogicalDateIntervalStart {
+			if p.Schedule == "" {
+				continue
+			}
+			h, m, s := p.GateClock()
+			key += fmt.Sprintf("\x00%02d:%02d:%02d\x00%s", h, m, s, p.Timezone)
+		}
+		if other, dup := first[key]; dup {
+			d.fail(metas[i].trigger, "pipelines %s and %s both trigger DAG %s of %s with logical_date %s at the same time, "+
+				"but Airflow keeps one DAG run per logical date; give one of them another logical_date (none, or a template)",
+				other.Name, p.Name, t.DagID, t.Connection, t.LogicalDate)
+			continue
+		}
+		first[key] = p
+	}
 }
 
 // sampleData is a run of p as a template would see it, with every upstream
