@@ -80,9 +80,15 @@ func (c *Client) listPages(ctx context.Context, dagID string, q url.Values) ([]D
 
 // GetDagRun returns one DAG run.
 func (c *Client) GetDagRun(ctx context.Context, dagID, runID string) (DagRun, error) {
+	return c.oneRun(ctx, http.MethodGet, dagID, runID, "", nil)
+}
+
+// oneRun makes a request about one DAG run (…/dagRuns/{id}, with suffix)
+// whose answer is that run.
+func (c *Client) oneRun(ctx context.Context, method, dagID, runID, suffix string, body any) (DagRun, error) {
 	var w wireDagRun
-	path := "/dags/" + url.PathEscape(dagID) + "/dagRuns/" + url.PathEscape(runID)
-	if err := c.do(ctx, http.MethodGet, path, nil, nil, &w); err != nil {
+	path := "/dags/" + url.PathEscape(dagID) + "/dagRuns/" + url.PathEscape(runID) + suffix
+	if err := c.do(ctx, method, path, nil, body, &w); err != nil {
 		return DagRun{}, err
 	}
 	r := w.dagRun()
@@ -192,17 +198,5 @@ func (c *Client) DagRunsAt(ctx context.Context, dagID string, at time.Time) ([]D
 // run it a third time. Callers record their intent first and look at the
 // run before clearing again (triggers/airflow).
 func (c *Client) ClearDagRun(ctx context.Context, dagID, runID string) (DagRun, error) {
-	var w wireDagRun
-	path := "/dags/" + url.PathEscape(dagID) + "/dagRuns/" + url.PathEscape(runID) + "/clear"
-	if err := c.do(ctx, http.MethodPost, path, nil, map[string]any{"dry_run": false}, &w); err != nil {
-		return DagRun{}, err
-	}
-	r := w.dagRun()
-	if r.DagID == "" {
-		r.DagID = dagID
-	}
-	if r.DagRunID == "" {
-		r.DagRunID = runID
-	}
-	return r, nil
+	return c.oneRun(ctx, http.MethodPost, dagID, runID, "/clear", map[string]any{"dry_run": false})
 }

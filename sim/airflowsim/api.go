@@ -202,12 +202,7 @@ func (s *Server) clearDagRun(version, dagID, runID string, body []byte) answer {
 		return done(dagNotFound(version, dagID))
 	}
 	s.advance(d)
-	var r *simRun
-	for _, x := range s.visible(d) {
-		if x.DagRunID == runID {
-			r = x
-		}
-	}
+	r := s.visibleRun(d, runID)
 	if r == nil {
 		return done(s.runNotFound(version, dagID, runID))
 	}
@@ -244,12 +239,20 @@ func (s *Server) getDagRun(version, dagID, runID string) answer {
 		return dagNotFound(version, dagID)
 	}
 	s.advance(d)
-	for _, r := range s.visible(d) {
-		if r.DagRunID == runID {
-			return jsonAnswer(http.StatusOK, runJSON(version, d, r))
-		}
+	if r := s.visibleRun(d, runID); r != nil {
+		return jsonAnswer(http.StatusOK, runJSON(version, d, r))
 	}
 	return s.runNotFound(version, dagID, runID)
+}
+
+// visibleRun is the run of that id the API can see, or nil.
+func (s *Server) visibleRun(d *dag, runID string) *simRun {
+	for _, r := range s.visible(d) {
+		if r.DagRunID == runID {
+			return r
+		}
+	}
+	return nil
 }
 
 func (s *Server) runNotFound(version, dagID, runID string) answer {
