@@ -64,11 +64,18 @@ func (s State) Valid() bool {
 }
 
 // AsUpstream is how a run in state s looks to a pipeline that waits on it
-// through a `type: pipeline` upstream (SPEC §5): skipped counts as done.
-func (s State) AsUpstream() JobState {
+// through a `type: pipeline` upstream (SPEC §5). A skipped run did not
+// produce the day's data, so it is a failure of the upstream, unless the
+// upstream says skippedIsSuccess (`skipped_is_success: true`).
+func (s State) AsUpstream(skippedIsSuccess bool) JobState {
 	switch s {
-	case StateSucceeded, StateSkipped:
+	case StateSucceeded:
 		return JobSucceeded
+	case StateSkipped:
+		if skippedIsSuccess {
+			return JobSucceeded
+		}
+		return JobFailed
 	case StateFailed, StateTimedOut:
 		return JobFailed
 	case StateTriggered, StateRunning:
@@ -168,6 +175,19 @@ type JobRun struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Message    string
+	// Skipped marks a run the vendor skipped (TROCCO's "skipped"): State is
+	// JobFailed, which an upstream with skipped_is_success reads as
+	// JobSucceeded (see SkippedAs).
+	Skipped bool
+}
+
+// SkippedAs is the state of a run as an upstream with the given
+// skipped_is_success reads it: a skipped run succeeded or failed.
+func (r JobRun) SkippedAs(skippedIsSuccess bool) JobState {
+	if r.Skipped && skippedIsSuccess {
+		return JobSucceeded
+	}
+	return r.State
 }
 
 // Observation is what sekisho knows of one upstream of one run: the state of
@@ -305,6 +325,16 @@ type Trigger interface {
 	Idempotent() bool
 }
 
+// LandingBound is implemented by a Trigger that is not idempotent and can
+// say how long a request of a daemon that died while sending it may still
+// take to reach the downstream. A restarted daemon waits that long from
+// the attempt's intent before it calls the outcome unknown: an operator
+// told to look in the downstream then finds the job if it started, and a
+// rerun cannot race the dead daemon's request.
+type LandingBound interface {
+	LandsWithin() time.Duration
+}
+
 // Sentinel errors that callers test with errors.Is.
 var (
 	// ErrRejected marks a permanent refusal (4xx other than 409/429): retrying cannot help.
@@ -380,6 +410,10 @@ type NoticeFacts struct {
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
+	// SpokenFor is the key of the incident whose messages say what this
+	// run's notice says (incident.Decide): the sender marks it grouped
+	// instead of posting it, and the board still shows it.
+	SpokenFor string `json:"spoken_for,omitempty"`
 	// Query notices (long_query): the watch, the query's user and pid, the
 	// mention and the time zone the start time is shown in.
 	Watch     string `json:"watch,omitempty"`

@@ -100,6 +100,10 @@ type Glue struct {
 	Region    string
 	Endpoint  string // optional override, e.g. a local test double
 	RateLimit RateLimit
+	// AccountID is the AWS account of the Glue jobs (12 digits), used only
+	// to name them in lineage as OpenLineage names Glue resources
+	// (arn:aws:glue:{region}:{account id}); optional.
+	AccountID string
 }
 
 // Trocco configures the TROCCO API client.
@@ -188,6 +192,11 @@ type Upstream struct {
 	// Rendered is set in a run's snapshot, whose Query is rendered for its
 	// logical date (SpecFor).
 	Rendered bool `json:"rendered,omitempty"`
+	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
+	// "skipped" job status; a pipeline's skipped run) as succeeded. By
+	// default a skipped run is a failure of the upstream: it did not run, so
+	// the downstream would get no fresh data (SPEC §5).
+	SkippedIsSuccess bool `json:"skipped_is_success,omitempty"`
 }
 
 // SLO is a pipeline's service level objective.
@@ -236,6 +245,13 @@ var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTro
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
+
+// TriggerResource is the resource whose jobs a trigger starts: the key its
+// jobs are filed under in the job ledger, the same an upstream on that
+// workflow or DAG polls.
+func TriggerResource(t *sekisho.TriggerSpec) sekisho.Resource {
+	return Upstream{Type: t.Type, Connection: t.Connection, DagID: t.DagID, PipelineDefinitionID: t.PipelineDefinitionID}.Resource()
+}
 
 // Resource returns the polled resource an upstream names; Type pipeline
 // upstreams read the store instead and have no resource.

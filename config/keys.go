@@ -9,10 +9,10 @@ var pipelineKeys = []string{"name", "description", "schedule", "timezone", "poke
 var upstreamFields = map[string][]string{
 	TypeGlueJob:        {"job_name"},
 	TypeGlueWorkflow:   {"workflow_name"},
-	TypeTroccoJob:      {"job_definition_id"},
-	TypeTroccoWorkflow: {"pipeline_definition_id"},
+	TypeTroccoJob:      {"job_definition_id", "skipped_is_success"},
+	TypeTroccoWorkflow: {"pipeline_definition_id", "skipped_is_success"},
 	TypeAirflowDag:     {"connection", "dag_id"},
-	TypePipeline:       {"pipeline"},
+	TypePipeline:       {"pipeline", "skipped_is_success"},
 	TypeSQL:            {"warehouse", "query"},
 }
 
@@ -28,7 +28,7 @@ var KnownKeys = map[string][]string{
 	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
 	"connections":              {"glue", "trocco", "airflow", "warehouses"},
-	"connections.glue":         {"region", "endpoint", "rate_limit"},
+	"connections.glue":         {"region", "endpoint", "rate_limit", "account_id"},
 	"connections.trocco":       {"base_url", "api_key", "rate_limit"},
 	"connections.airflow.*":    {"base_url", "api_version", "auth", "username", "password", "token", "rate_limit"},
 	"connections.*.rate_limit": {"requests", "per", "daily"},
@@ -36,7 +36,7 @@ var KnownKeys = map[string][]string{
 	"lineage":                  {"url", "namespace", "auth", "token"},
 	"pipelines[]":              pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
-		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query"},
+		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query", "skipped_is_success"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
 		"pipeline_definition_id", "retry_unknown", "trace_context", "logical_date"},
 	"pipelines[].slo":    {"deadline", "objective"},

@@ -31,6 +31,7 @@ import (
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
@@ -101,6 +102,13 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	}
 	if o.ReloadEvery <= 0 {
 		o.ReloadEvery = 5 * time.Second
+	}
+	// An OTLP protocol sekisho cannot speak stops the start, rather than
+	// every replica exporting nothing once it leads.
+	if tracing.Enabled(os.Getenv) {
+		if _, err := tracing.Protocol(os.Getenv); err != nil {
+			return nil, err
+		}
 	}
 	d := &Daemon{o: o, metrics: metrics.New()}
 	d.cfg.Store(o.Config)

@@ -84,7 +84,7 @@ type Engine struct {
 	gate    gateClock                // when each pipeline's next gate fires
 	demand  demandPlan               // what the waiting runs wait on
 	history map[string]*historyStats // per pipeline, for at_risk
-	inc     incidentView             // the open incidents (SPEC §17)
+	inc     openIncidents            // the open incidents (SPEC §17)
 	pass    passState                // what a pass leaves for the next
 }
 

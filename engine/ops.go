@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -14,13 +15,34 @@ import (
 // a single compare-and-set write, so it works with or without the daemon
 // running. The new attempt takes the pipeline's current config when it still
 // exists (a fix to the config is a common reason to rerun).
+//
+// It refuses (ErrConflict, naming the jobs) to rerun an attempt that ended
+// trigger_outcome_unknown when the job ledger learned a job of its
+// trigger's workflow since the attempt's intent: most likely the job the
+// unanswered request started, and a rerun would start a second (issue 28).
+// RerunAnyway reruns all the same.
 func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time) (sekisho.Run, error) {
+	return rerun(ctx, st, cfg, pipeline, date, now, false)
+}
+
+// RerunAnyway is Rerun without the check for a job the last attempt's
+// unanswered request may have started: for an operator who looked.
+func RerunAnyway(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time) (sekisho.Run, error) {
+	return rerun(ctx, st, cfg, pipeline, date, now, true)
+}
+
+func rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, date string, now time.Time, anyway bool) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {
 		return r, err
 	}
 	if _, err := Next(r.State, EvOperatorRerun, Policy{}); err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s; only a finished run can be rerun", sekisho.ErrConflict, pipeline, date, r.State)
+	}
+	if !anyway && r.State == sekisho.StateFailed && !r.IntentAt.IsZero() && r.ExternalID == "" {
+		if err := refuseOverLandedJob(ctx, st, r); err != nil {
+			return r, err
+		}
 	}
 	p, err := config.PipelineFromSpec(r.Spec)
 	if cfg != nil {
@@ -44,12 +66,67 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
-	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
+	return applyWithIncidents(ctx, st, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 
-// Skip marks a run skipped: it is left out of SLO and SLA and pipelines
-// waiting on it see it as done.
+// refuseOverLandedJob returns ErrConflict naming the jobs an attempt that
+// ended trigger_outcome_unknown may have started, if the ledger knows any.
+func refuseOverLandedJob(ctx context.Context, st *store.Store, r sekisho.Run) error {
+	trs, err := st.Transitions(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if n := len(trs); n == 0 || trs[n-1].Reason != sekisho.ReasonTriggerUnknown {
+		return nil
+	}
+	p, err := config.PipelineFromSpec(r.Spec)
+	if err != nil || p.Trigger == nil {
+		return nil // nothing to look under; the rerun reads the config anyway
+	}
+	ids, err := landedJobs(ctx, st, r, p.Trigger)
+	if err != nil || len(ids) == 0 {
+		return err
+	}
+	return fmt.Errorf("%w: %s %s attempt %d ended trigger_outcome_unknown, and since its trigger request at %s %s: "+
+		"it most likely started that; check it in %s, then rerun anyway (sekisho rerun --anyway) if it is not the attempt's, or skip the day",
+		sekisho.ErrConflict, r.Pipeline, r.LogicalDate, r.Attempt, r.IntentAt.UTC().Format(time.RFC3339), landedText(p.Trigger, ids), p.Trigger.Type)
+}
+
+// landedJobs lists the jobs of the resource trig starts that the job
+// ledger learned (from a pushed event, or from a trigger's answer) at or
+// after r's intent and that r did not record: jobs r's unanswered request
+// may have started. TROCCO has no list endpoint for workflow jobs, so the
+// ledger is all sekisho can look in.
+func landedJobs(ctx context.Context, st *store.Store, r sekisho.Run, trig *sekisho.TriggerSpec) ([]string, error) {
+	ids, err := st.LearnedJobs(ctx, config.TriggerResource(trig).Key(), r.IntentAt)
+	if err != nil {
+		return nil, err
+	}
+	out := ids[:0]
+	for _, id := range ids {
+		if id != r.ExternalID {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
+// landedText names the jobs landedJobs found, for a message.
+func landedText(trig *sekisho.TriggerSpec, ids []string) string {
+	what := trig.Type + " job"
+	if trig.Type == config.TypeTroccoWorkflow {
+		what = "TROCCO reported workflow job"
+	}
+	if len(ids) > 1 {
+		what += "s"
+	}
+	return what + " " + strings.Join(ids, ", ")
+}
+
+// Skip marks a run skipped: it is left out of SLO and SLA. Pipelines
+// waiting on it see a failed upstream (the day produced nothing), unless
+// their upstream says skipped_is_success (sekisho.State.AsUpstream).
 func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {
@@ -59,7 +136,7 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
-	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
+	return applyWithIncidents(ctx, st, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 

@@ -248,7 +248,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
 		} else if u.Type == config.TypePipeline {
 			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
-				up.State = other.State.AsUpstream()
+				up.State = other.State.AsUpstream(u.SkippedIsSuccess)
 				up.FinishedAt = other.FinishedAt
 			}
 		}

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -71,9 +70,9 @@ var incidentTexts = map[string]map[string]string{
 }
 
 // causeText says what an incident is about, in the board's language.
-func causeText(c incident.Cause, lang string) string {
+func causeText(c sekisho.IncidentCause, lang string) string {
 	t := texts[lang]
-	if c.Kind == incident.CauseJob {
+	if c.Kind == sekisho.CauseJob {
 		name := c.Upstream
 		if name == "" {
 			name = c.Resource
@@ -89,44 +88,112 @@ func causeText(c incident.Cause, lang string) string {
 
 // incidentJSON is an incident as GET /api/v1/incidents shows it.
 type incidentJSON struct {
-	ID         int64          `json:"id"`
-	Key        string         `json:"key"`
-	State      string         `json:"state"` // open | resolved
-	Cause      incident.Cause `json:"cause"`
-	OpenedAt   string         `json:"opened_at"`
-	ResolvedAt *string        `json:"resolved_at"`
-	Members    []memberJSON   `json:"members"`
-	Impacts    []string       `json:"impacts"`
+	ID         int64                 `json:"id"`
+	Key        string                `json:"key"`
+	State      string                `json:"state"` // open | resolved
+	Cause      sekisho.IncidentCause `json:"cause"`
+	OpenedAt   string                `json:"opened_at"`
+	ResolvedAt *string               `json:"resolved_at"`
+	Members    []memberJSON          `json:"members"`
+	// Pipelines are all the incident holds back (status.Board.Reach): its
+	// members and the pipelines waiting downstream of them, noticed or not.
+	Pipelines []string `json:"pipelines"`
+	// Impacts are the impacts of Pipelines.
+	Impacts []string `json:"impacts"`
 }
 
 type memberJSON struct {
-	incident.Member
+	sekisho.IncidentMember
 	Impacts  []string `json:"impacts"`
 	Silenced bool     `json:"silenced"`
 }
 
-func newIncidentJSON(inc incident.Incident, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
+// newIncidentJSON is inc as the API shows it; b is the board of the
+// incident's day (incidentBoard), which says what it holds back.
+func newIncidentJSON(inc sekisho.Incident, b *status.Board, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
 	j := incidentJSON{ID: inc.ID, Key: inc.Key, State: "open", Cause: inc.Cause,
-		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}, Impacts: []string{}}
+		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}}
 	if !inc.Open() {
 		j.State = "resolved"
 		at := inc.ResolvedAt.UTC().Format(time.RFC3339)
 		j.ResolvedAt = &at
 	}
 	for _, m := range inc.Members {
-		mj := memberJSON{Member: m, Impacts: []string{}}
+		mj := memberJSON{IncidentMember: m, Impacts: []string{}}
 		if p := cfg.Pipeline(m.Pipeline); p != nil {
 			mj.Impacts = append(mj.Impacts, p.Impacts...)
 		}
 		_, mj.Silenced = sil.For(m.Pipeline, now)
-		for _, imp := range mj.Impacts {
-			if !slices.Contains(j.Impacts, imp) {
-				j.Impacts = append(j.Impacts, imp)
-			}
-		}
 		j.Members = append(j.Members, mj)
 	}
+	j.Pipelines, j.Impacts = incidentReach(inc, b)
+	if j.Impacts == nil {
+		j.Impacts = []string{}
+	}
 	return j
+}
+
+// incidentReach is what inc holds back on board b (status.Board.Reach
+// from its members). A resolved incident holds nothing back any more: its
+// reach is its members and their impacts, as they were.
+func incidentReach(inc sekisho.Incident, b *status.Board) (pipelines, impacts []string) {
+	var names []string
+	for _, m := range inc.Members {
+		if !slices.Contains(names, m.Pipeline) {
+			names = append(names, m.Pipeline)
+		}
+	}
+	if !inc.Open() {
+		var none status.Board
+		for _, n := range names {
+			if p := b.Pipeline(n); p != nil {
+				none.Pipelines = append(none.Pipelines, p)
+			}
+		}
+		b = &none
+	}
+	return b.Reach(names...)
+}
+
+// incidentBoards builds, once per day, the boards of the incidents' days:
+// what an incident holds back is read on its own day's board.
+type incidentBoards struct {
+	s     *server
+	ctx   context.Context
+	cfg   *config.Config
+	now   time.Time
+	today *status.Board // the board already built, if any
+	days  map[string]*status.Board
+}
+
+// of is the board of inc's day.
+func (ib *incidentBoards) of(inc sekisho.Incident) (*status.Board, error) {
+	date := inc.Cause.Date
+	if ib.today != nil && onDay(ib.today, inc, date) {
+		return ib.today, nil
+	}
+	if b, ok := ib.days[date]; ok {
+		return b, nil
+	}
+	b, err := status.Build(ib.ctx, ib.s.Store, ib.cfg, date, ib.now)
+	if err != nil {
+		return nil, err
+	}
+	if ib.days == nil {
+		ib.days = map[string]*status.Board{}
+	}
+	ib.days[date] = b
+	return b, nil
+}
+
+// onDay reports whether board b shows every member of inc on its day.
+func onDay(b *status.Board, inc sekisho.Incident, date string) bool {
+	for _, m := range inc.Members {
+		if p := b.Pipeline(m.Pipeline); p == nil || p.LogicalDate != date {
+			return false
+		}
+	}
+	return true
 }
 
 // apiIncidents answers the incidents of a logical date (?date=), or by
@@ -142,7 +209,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
 		return
 	}
-	var list []incident.Incident
+	var list []sekisho.Incident
 	var err error
 	if date != "" {
 		list, err = s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
@@ -159,16 +226,22 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "incidents", err)
 		return
 	}
+	boards := &incidentBoards{s: s, ctx: ctx, cfg: cfg, now: now}
 	out := make([]incidentJSON, 0, len(list))
 	for _, inc := range list {
-		out = append(out, newIncidentJSON(inc, cfg, sil, now))
+		b, err := boards.of(inc)
+		if err != nil {
+			s.internal(w, "incidents", err)
+			return
+		}
+		out = append(out, newIncidentJSON(inc, b, cfg, sil, now))
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"date": date, "incidents": out})
 }
 
 // defaultIncidents are the open incidents and the day's resolved ones,
 // newest first.
-func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.Incident, error) {
+func (s *server) defaultIncidents(ctx context.Context, date string) ([]sekisho.Incident, error) {
 	open, err := s.Store.Incidents(ctx, store.IncidentFilter{Open: true})
 	if err != nil {
 		return nil, err
@@ -182,7 +255,7 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.
 			open = append(open, inc)
 		}
 	}
-	slices.SortStableFunc(open, func(a, b incident.Incident) int { return int(b.ID - a.ID) })
+	slices.SortStableFunc(open, func(a, b sekisho.Incident) int { return int(b.ID - a.ID) })
 	return open, nil
 }
 
@@ -223,18 +296,36 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 		return err
 	}
 	shown := map[string]bool{}
+	boards := &incidentBoards{s: s, ctx: ctx, cfg: cfg, now: now, today: b}
 	for i := len(open) - 1; i >= 0; i-- { // newest first
 		inc := open[i]
-		j := newIncidentJSON(inc, cfg, sil, now)
+		day, err := boards.of(inc)
+		if err != nil {
+			return err
+		}
+		j := newIncidentJSON(inc, day, cfg, sil, now)
 		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts}
+		member := map[string]memberJSON{}
 		for _, m := range j.Members {
-			e, word := status.Label(m.State, false, lang)
-			if p := b.Pipeline(m.Pipeline); p != nil && p.LogicalDate == m.Date {
-				e, word = status.Label(p.State, p.Late, lang)
+			member[m.Pipeline] = m
+		}
+		// Every pipeline it holds back, in board order: the members with
+		// their role, and those waiting downstream as affected.
+		for _, name := range j.Pipelines {
+			m, isMember := member[name]
+			mv := incidentMemberView{Name: name, Role: texts[lang]["role_affected"]}
+			if isMember {
+				mv.Role, mv.Impacts, mv.Silenced = texts[lang]["role_"+m.Role], m.Impacts, m.Silenced
+				mv.Emoji, mv.Word = status.Label(m.State, false, lang)
+			} else if cp := cfg.Pipeline(name); cp != nil {
+				mv.Impacts = cp.Impacts
+				_, mv.Silenced = sil.For(name, now)
 			}
-			blk.Members = append(blk.Members, incidentMemberView{Name: m.Pipeline, Emoji: e, Word: word,
-				Role: texts[lang]["role_"+m.Role], Impacts: m.Impacts, Silenced: m.Silenced})
-			shown[m.Pipeline] = true
+			if p := day.Pipeline(name); p != nil && p.LogicalDate == inc.Cause.Date {
+				mv.Emoji, mv.Word = status.Label(p.State, p.Late, lang)
+			}
+			blk.Members = append(blk.Members, mv)
+			shown[name] = true
 		}
 		v.Incidents = append(v.Incidents, blk)
 	}

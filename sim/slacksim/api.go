@@ -37,6 +37,11 @@ func (s *Sim) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if !s.admitPost(WebhookChannel) {
+		s.mu.Unlock()
+		writeRateLimited(w, s.postInterval)
+		return
+	}
 	s.record(Message{Channel: WebhookChannel, Text: body.Text, Blocks: blocks, Webhook: true})
 	s.mu.Unlock()
 	plain(w, http.StatusOK, "ok")
@@ -73,6 +78,10 @@ func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
 	case "api.test":
 		reply(w, map[string]any{"ok": true, "args": map[string]string{}})
 	case "chat.postMessage":
+		if ch := p.Get("channel"); ch != "" && !s.admitPost(ChannelID(ch)) {
+			writeRateLimited(w, s.postInterval)
+			return
+		}
 		s.postMessage(w, p)
 	case "chat.update":
 		s.update(w, p)
