@@ -226,9 +226,11 @@ func (h *harness) checkSLO(cfg *config.Config, date string, deadline time.Time, 
 	for name, dag := range dagOf {
 		var first time.Time
 		for _, r := range h.world.Airflow.Runs(dag) {
-			if strings.HasPrefix(r.DagRunID, "sekisho__"+name+"__"+date+"__") && r.State == "success" &&
-				(first.IsZero() || r.EndDate.Before(first)) {
-				first = r.EndDate
+			// A rerun clears the run (SPEC §18): its first success may
+			// be an earlier try.
+			if end := r.FirstSuccess(); strings.HasPrefix(r.DagRunID, "sekisho__"+name+"__"+date+"__") && !end.IsZero() &&
+				(first.IsZero() || end.Before(first)) {
+				first = end
 			}
 		}
 		met := !first.IsZero() && !first.Truncate(time.Millisecond).After(deadline)

@@ -220,6 +220,7 @@ func (s *Server) clearDagRun(version, dagID, runID string, body []byte) answer {
 		if p.Duration == 0 {
 			p.Duration = r.duration
 		}
+		r.Tries = append(r.Tries, Try{State: r.State, StartDate: r.StartDate, EndDate: r.EndDate})
 		r.State, r.StartDate, r.EndDate, r.QueuedAt = "queued", time.Time{}, time.Time{}, now
 		r.readyAt, r.duration, r.outcome, r.Failure = now.Add(p.QueueDelay), p.Duration, p.Outcome, ""
 		if d.spec.NeedsDS && r.LogicalDate.IsZero() {

@@ -103,6 +103,29 @@ type Run struct {
 	ClearNumber int
 	// Failure is why a run failed on its own (a missing ds).
 	Failure string
+	// Tries are the earlier ends of a run that a clear queued again,
+	// oldest first; Airflow keeps only the last, the simulator keeps all.
+	Tries []Try
+}
+
+// Try is one finished go of a DAG run before a clear.
+type Try struct {
+	State              string
+	StartDate, EndDate time.Time
+}
+
+// FirstSuccess is when the run first ended in success, across the tries
+// that clears replaced; zero if it never did.
+func (r Run) FirstSuccess() time.Time {
+	for _, t := range r.Tries {
+		if t.State == "success" {
+			return t.EndDate
+		}
+	}
+	if r.State == "success" {
+		return r.EndDate
+	}
+	return time.Time{}
 }
 
 // DS is the ds a task of the run reads: the logical date's UTC date

@@ -140,7 +140,8 @@ func TestRerunClearsOnceAcrossCrashes(t *testing.T) {
 				t.Fatalf("a rerun posted a new DAG run: %+v", tr)
 			}
 			r, _ := e.sim.GetRun("socrates_main", runID)
-			if r.ClearNumber != 2 || !r.LogicalDate.Equal(t0.Add(-24*time.Hour)) {
+			if r.ClearNumber != 2 || !r.LogicalDate.Equal(t0.Add(-24*time.Hour)) || len(r.Tries) != 2 ||
+				r.Tries[0].State != "failed" || !r.FirstSuccess().Equal(r.Tries[1].EndDate) {
 				t.Fatalf("run %+v", r)
 			}
 		})
