@@ -46,6 +46,7 @@ type Config struct {
 	Lineage     Lineage
 	Pipelines   []*Pipeline
 	Watches     []*Watch // standing watches (SPEC §15), not gates
+	Maintenance []Maintenance
 	// Calendars are the company calendars declared under calendars:
 	// (SPEC §18); Calendar also knows the built-in ones.
 	Calendars map[string]*calendar.Calendar
@@ -137,6 +138,12 @@ type Slack struct {
 	// so the pipelines affected by then are in it, and the least time
 	// between two messages about one incident (SPEC §17; default 30s).
 	GroupWait time.Duration
+
+	// Operator actions from Slack (SPEC §20).
+	Interactivity string   // off (default) | socket_mode | http
+	AppToken      Secret   // socket_mode: an xapp- app-level token
+	SigningSecret Secret   // http: verifies POST /slack/interactions
+	Operators     []string // user and user-group ids who may act on every pipeline
 }
 
 // Enabled reports whether any Slack mode is configured.
@@ -174,6 +181,10 @@ type Pipeline struct {
 	MaxDuration       time.Duration        `json:"max_duration,omitempty"`
 	Notify            Notify               `json:"notify"`
 	Impacts           []string             `json:"impacts,omitempty"`
+	// Owners may act from Slack on this pipeline besides slack.operators;
+	// an entry "-<id>" takes an operator away (SPEC §20).
+	Owners  []string `json:"owners,omitempty"`
+	Runbook string   `json:"runbook,omitempty"` // linked in every notice and on the board
 }
 
 // Upstream is one thing a pipeline waits for.
@@ -215,6 +226,10 @@ type Notify struct {
 	Channel string               `json:"channel,omitempty"`
 	Mention string               `json:"mention,omitempty"`
 	On      []sekisho.NoticeKind `json:"on,omitempty"` // default: all kinds
+	// EscalateAfter: an incident unacknowledged this long gets one thread
+	// reply mentioning EscalateTo (SPEC §20).
+	EscalateAfter time.Duration `json:"escalate_after,omitempty"`
+	EscalateTo    string        `json:"escalate_to,omitempty"`
 }
 
 // Wants reports whether the pipeline wants notices of kind k.

@@ -241,6 +241,7 @@ func (d *decoder) parse(data []byte) *Config {
 	d.checkLogicalDates(cfg, metas)
 	d.checkSlack(cfg, f)
 	d.watches(cfg, f)
+	d.maintenance(cfg, f)
 	return cfg
 }
 
@@ -416,6 +417,7 @@ func (d *decoder) slack(root *fields) Slack {
 	s.APIURL = d.absURL(f, "api_url")
 	s.Language = d.oneOf(f, "language", "language", DefaultLanguage, Languages)
 	s.GroupWait = d.duration(f, "group_wait", DefaultGroupWait, 0)
+	d.slackActions(f, &s)
 	if t, tv, ok := d.timeOfDay(f, "digest_at"); ok {
 		if t.Days != 0 {
 			d.fail(tv, "digest_at is a time of day without a day offset, like \"09:00\"")

@@ -32,6 +32,7 @@ var schemaObjects = map[string]string{
 	"connections.warehouses.*": "definitions/warehouse",
 	"calendars.*":              "definitions/calendar",
 	"watches[]":                "definitions/watch",
+	"maintenance[]":            "definitions/maintenance",
 	"watches[].notify":         "definitions/watch/properties/notify",
 }
 

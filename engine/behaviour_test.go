@@ -11,7 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func glueUp(name, job string) config.Upstream {
@@ -300,7 +300,7 @@ func TestRestartWaitsForADeadDaemonsRequestToLand(t *testing.T) {
 		t.Errorf("last transition %s, want %s", last.Reason, sekisho.ReasonTriggerUnknown)
 	}
 	// Nothing learned since the intent: the operator's rerun goes through.
-	if r, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); err != nil || r.Attempt != 2 {
+	if r, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); err != nil || r.Attempt != 2 {
 		t.Errorf("rerun: attempt %d, %v", r.Attempt, err)
 	}
 }
@@ -340,11 +340,11 @@ func TestAJobLearnedSinceTheIntentIsNamedAndGuardsTheRerun(t *testing.T) {
 	if r.State != sekisho.StateFailed || !strings.Contains(r.Message, "job-77") || strings.Contains(r.Message, "older") {
 		t.Fatalf("5 s after the intent, job-77 learned: %s %q; want failed unknown naming job-77 only", r.State, r.Message)
 	}
-	_, err = h.eng.Rerun(ctx, "a", "2026-11-01")
+	_, err = h.eng.Rerun(ctx, "a", "2026-11-01", By{Who: ByAPI})
 	if !errors.Is(err, sekisho.ErrConflict) || !strings.Contains(err.Error(), "job-77") || !strings.Contains(err.Error(), "--anyway") {
 		t.Fatalf("rerun over a job the attempt may have started: %v; want a conflict naming job-77", err)
 	}
-	if r, err = RerunAnyway(ctx, h.st, h.cfg, "a", "2026-11-01", h.clock.Now()); err != nil || r.Attempt != 2 {
+	if r, err = RerunAnyway(ctx, h.st, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil || r.Attempt != 2 {
 		t.Fatalf("rerun anyway: attempt %d, %v", r.Attempt, err)
 	}
 }
@@ -360,10 +360,10 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if r.State != sekisho.StateFailed || r.Message != "task build_mart failed" {
 		t.Fatalf("after a failing DAG: %s %q", r.State, r.Message)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); err != nil {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Fatalf("rerun of an open run: %v", err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
@@ -380,7 +380,7 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("notices = %s, want %s", got, want)
 	}
-	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now()); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Errorf("skip of a success: %v", err)
 	}
 }
@@ -505,12 +505,12 @@ func TestOperatorInAnotherProcessReachesTheLoop(t *testing.T) {
 		t.Fatalf("state %s", r.State)
 	}
 	// `sekisho rerun` beside the daemon: its own connection to the file.
-	other, err := store.Open(context.Background(), h.path)
+	other, err := teststore.Open(context.Background(), h.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now()); err != nil {
+	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)

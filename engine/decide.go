@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
 )
 
 // step is the one next step of a run: decide works it out, exec carries it
@@ -389,11 +390,14 @@ func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Noti
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
 func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
-	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
-		if !now.Before(r.Deadline) {
-			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
-		} else if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
+	// The SLO judge says whether the day is late: the board's 🐢, the
+	// report's miss and this delay are one answer.
+	switch j := slo.JudgeRun(r, now); {
+	case j.Late():
+		addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
+			sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
+	case j.SLO == slo.VerdictPending:
+		if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
 		}
@@ -415,7 +419,7 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 
 // needsHistory reports whether decide may estimate the run's finish.
 func needsHistory(r sekisho.Run, now time.Time) bool {
-	return !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() && now.Before(r.Deadline)
+	return slo.JudgeRun(r, now).SLO == slo.VerdictPending
 }
 
 // recoveryNotice is the notice of a run that succeeded after the alerts of

@@ -100,6 +100,7 @@ type incidentJSON struct {
 	Pipelines []string `json:"pipelines"`
 	// Impacts are the impacts of Pipelines.
 	Impacts []string `json:"impacts"`
+	ackJSON          // SPEC §20
 }
 
 type memberJSON struct {
@@ -221,7 +222,12 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "incidents", err)
 		return
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
+	if err != nil {
+		s.internal(w, "incidents", err)
+		return
+	}
+	acks, err := s.Store.Acks(ctx)
 	if err != nil {
 		s.internal(w, "incidents", err)
 		return
@@ -234,7 +240,9 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 			s.internal(w, "incidents", err)
 			return
 		}
-		out = append(out, newIncidentJSON(inc, b, cfg, sil, now))
+		j := newIncidentJSON(inc, b, cfg, sil, now)
+		j.ackJSON = ackJSONOf(acks, inc.Key)
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"date": date, "incidents": out})
 }
@@ -262,6 +270,8 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]sekisho.I
 // incidentBlock is one open incident on the board.
 type incidentBlock struct {
 	Cause, Since string
+	Ack          string   // "対応中 — 復旧見込み 10:30 (@name)", or empty
+	Runbooks     []string // the members' runbooks
 	Members      []incidentMemberView
 	Impacts      []string
 }
@@ -291,7 +301,11 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 	if err != nil {
 		return err
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
+	if err != nil {
+		return err
+	}
+	acks, err := s.Store.Acks(ctx)
 	if err != nil {
 		return err
 	}
@@ -304,7 +318,8 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 			return err
 		}
 		j := newIncidentJSON(inc, day, cfg, sil, now)
-		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts}
+		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts,
+			Ack: ackLine(acks, inc.Key, cfg, lang, now), Runbooks: runbooksOf(inc, cfg)}
 		member := map[string]memberJSON{}
 		for _, m := range j.Members {
 			member[m.Pipeline] = m
@@ -345,7 +360,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 
 // markSilenced puts 🔧 on one card (the pipeline page).
 func (s *server) markSilenced(ctx context.Context, c *pipelineCard, cfg *config.Config, now time.Time) error {
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		return err
 	}

@@ -60,11 +60,11 @@ func operate(e *env, c *command, args []string) error {
 	var r sekisho.Run
 	switch {
 	case c.name == "rerun" && *anyway:
-		r, err = engine.RerunAnyway(e.ctx, st, cfg, p.Name, d, now)
+		r, err = engine.RerunAnyway(e.ctx, st, cfg, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	case c.name == "rerun":
-		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now)
+		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	default:
-		r, err = engine.Skip(e.ctx, st, p.Name, d, now)
+		r, err = engine.Skip(e.ctx, st, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	}
 	switch {
 	case errors.Is(err, sekisho.ErrNotFound):

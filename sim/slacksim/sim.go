@@ -106,6 +106,13 @@ type Sim struct {
 	postInterval time.Duration
 	lastPost     map[string]time.Time // channel id → last accepted post
 	throttled    int
+
+	// Socket Mode and user groups (socket.go).
+	appToken  string
+	groups    map[string][]string
+	sock      socketState
+	pingEvery time.Duration
+	responses []Response // answers to clicks' response_urls (press.go)
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
@@ -198,6 +205,10 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.webhook(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
+	case r.URL.Path == SocketPath:
+		s.socket(w, r)
+	case strings.HasPrefix(r.URL.Path, ResponsePath):
+		s.respond(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -220,14 +231,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 		return
 	}
 	if f.Status == http.StatusTooManyRequests {
-		secs := int(f.RetryAfter / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"ok":false,"error":"ratelimited"}`)
+		writeRateLimited(w, f.RetryAfter)
 		return
 	}
 	// Slack sends an HTML page with its 5xx answers.
