@@ -196,7 +196,8 @@ func TestDemoHasABusinessDayPipeline(t *testing.T) {
 	jst, _ := time.LoadLocation(TimeZone)
 	for _, today := range []time.Time{time.Date(2026, 12, 7, 0, 50, 0, 0, jst), time.Date(2027, 6, 30, 0, 50, 0, 0, jst)} {
 		cfg, _, err := Config(ConfigOptions{Today: today, URLs: URLs{Glue: "http://127.0.0.1:1", Trocco: "http://127.0.0.1:2",
-			Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath}})
+			Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath,
+			Slack: "http://127.0.0.1:5"}})
 		if err != nil {
 			t.Fatal(err)
 		}
