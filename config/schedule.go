@@ -231,14 +231,15 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	return best
 }
 
-// PrevFire returns p's last gate time strictly before t, or zero if there
-// is none in the sixteen days before: where a sub-daily run's default
-// window starts (SPEC §19). Monday 09:00 of a weekday schedule looks back
-// to Friday's last fire, the first business day of a year to the last of
-// the year before.
+// PrevFire returns p's last gate time strictly before t, or zero: where a
+// sub-daily run's default window starts (SPEC §19), and the start of
+// Airflow 2's data interval of the run whose gate is t (SPEC §18). It asks
+// ScheduleFires, so a calendar's days off are skipped as the engine skips
+// them (Monday 09:00's previous fire is Friday's last; Tuesday's after a
+// holiday Monday is Friday's).
 func (p *Pipeline) PrevFire(t time.Time) time.Time {
 	to := t
-	for _, back := range []time.Duration{26 * time.Hour, 16 * 24 * time.Hour} {
+	for _, back := range []time.Duration{26 * time.Hour, 8 * 24 * time.Hour, 70 * 24 * time.Hour, 800 * 24 * time.Hour} {
 		from := t.Add(-back)
 		if fires := ScheduleFires(p, from, to); len(fires) > 0 {
 			return fires[len(fires)-1]
@@ -281,6 +282,15 @@ func (p *Pipeline) GateOf(key string) time.Time {
 		}
 	}
 	return time.Time{}
+}
+
+// GateClock returns the time of day p's gate opens, in p's time zone.
+func (p *Pipeline) GateClock() (hour, minute, second int) {
+	s, err := parseSchedule(p.Schedule)
+	if err != nil {
+		return 0, 0, 0
+	}
+	return gateClock(s)
 }
 
 // GatesOn returns every gate of p on the logical date, in order: one or
