@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -106,4 +107,31 @@ func BenchmarkOpenGates(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestRunsOnLeavesTheSnapshotOut: the listing read gives every field of
+// the run but its config snapshot.
+func TestRunsOnLeavesTheSnapshotOut(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		created, err := s.OpenGates(ctx, []Gate{{Run: sekisho.Run{Pipeline: "a", LogicalDate: "2026-11-21", GateAt: t0,
+			TimeoutAt: t0.Add(time.Hour), Deadline: t0.Add(2 * time.Hour), Spec: []byte(`{"name":"a"}`)}}})
+		if err != nil || len(created) != 1 {
+			t.Fatal(created, err)
+		}
+		on, err := s.RunsOn(ctx, []string{"2026-11-21"})
+		if err != nil || len(on) != 1 {
+			t.Fatal(on, err)
+		}
+		want := created[0]
+		want.Spec = nil
+		got := on[0]
+		if len(got.Spec) != 0 {
+			t.Fatalf("RunsOn read the snapshot %q", got.Spec)
+		}
+		got.Spec = nil
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("RunsOn = %+v\nwant %+v", got, want)
+		}
+	})
 }

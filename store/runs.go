@@ -17,6 +17,9 @@ const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt
 	deadline, recover_by, intent_at, triggered_at, started_at, finished_at, external_id, message,
 	spec, updated_at, first_success_at, version`
 
+// runListColumns are runColumns with an empty spec, for listings.
+var runListColumns = strings.Replace(runColumns, "spec,", "'' AS spec,", 1)
+
 type scanner interface{ Scan(...any) error }
 
 func scanRun(sc scanner) (sekisho.Run, error) {
