@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
 )
 
 // step is the one next step of a run: decide works it out, exec carries it
@@ -212,6 +213,18 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		// before the dead daemon's request, if it was sent, has landed
 		// (issue 28): told at once, the person would find no job, rerun,
 		// and the request still on the wire would start a second one.
+		if len(f.landed) == 1 {
+			// The ledger learned one job of the workflow since the intent:
+			// the dead daemon's answer (its trigger writes the ledger
+			// before the transition) or a pushed event. It is most likely
+			// this attempt's; follow it rather than ask a person.
+			st.Event, st.Reason = EvTriggerAccepted, sekisho.ReasonConditionMet
+			st.Detail = map[string]any{"external_id": f.landed[0], "trigger": p.Trigger.Type,
+				"adopted": "learned since the intent of a daemon that stopped before recording the answer"}
+			st.Patch = patch{ExternalID: str(f.landed[0]), TriggeredAt: now, Message: str("")}
+			st.Effects = append(st.Effects, effect{kind: effTriggered})
+			return st
+		}
 		if landAt := r.IntentAt.Add(f.trigger.landsWithin); len(f.landed) == 0 && now.Before(landAt) {
 			if msg := "the daemon stopped while the trigger request was under way; until " + landAt.UTC().Format(time.RFC3339) +
 				" it may still reach " + p.Trigger.Type + ", then its outcome is called unknown"; r.Message != msg {
@@ -223,10 +236,10 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		msg := "the daemon stopped while the trigger request was under way; check in " +
 			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
 		if len(f.landed) > 0 {
-			// A pushed event named a job since the intent: most likely
-			// the one the request started. Say so; a rerun is refused over it.
+			// Several jobs since the intent: one is most likely the
+			// request's, but which? Say so; a rerun is refused over them.
 			msg = "the daemon stopped while the trigger request was under way, and since then " + landedText(p.Trigger, f.landed) +
-				": most likely this attempt's; check it in " + p.Trigger.Type + " before you rerun or skip"
+				": one is most likely this attempt's; check them in " + p.Trigger.Type + " before you rerun or skip"
 		}
 		st.Event, st.Reason = EvTriggerRejected, sekisho.ReasonTriggerUnknown
 		st.Detail = map[string]any{"intent_at": r.IntentAt.UTC().Format(time.RFC3339Nano)}
@@ -385,11 +398,14 @@ func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Noti
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
 func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
-	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
-		if !now.Before(r.Deadline) {
-			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
-		} else if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
+	// The SLO judge says whether the day is late: the board's 🐢, the
+	// report's miss and this delay are one answer.
+	switch j := slo.JudgeRun(r, now); {
+	case j.Late():
+		addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
+			sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
+	case j.SLO == slo.VerdictPending:
+		if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
 		}
@@ -411,7 +427,7 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 
 // needsHistory reports whether decide may estimate the run's finish.
 func needsHistory(r sekisho.Run, now time.Time) bool {
-	return !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() && now.Before(r.Deadline)
+	return slo.JudgeRun(r, now).SLO == slo.VerdictPending
 }
 
 // recoveryNotice is the notice of a run that succeeded after the alerts of

@@ -228,12 +228,18 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 		return nil, nil, err
 	}
 	var opts []store.Option
-	if !f.migrate {
-		opts = append(opts, store.WithoutMigrating())
+	if f.migrate {
+		opts = append(opts, store.Create())
 	}
 	st, err := store.Open(e.ctx, f.dbPath(cfg), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
+	}
+	if f.migrate {
+		if err := st.Migrate(e.ctx); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
 	}
 	return cfg, st, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -87,7 +88,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { warehouse.CloseAll(clients) })
 	dwh := &counting{Client: clients["dwh"], calls: map[string]int{}}
 	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 1, 59, 0, 0, time.UTC))
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	st, err := teststore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

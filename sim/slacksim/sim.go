@@ -112,6 +112,7 @@ type Sim struct {
 	groups    map[string][]string
 	sock      socketState
 	pingEvery time.Duration
+	responses []Response // answers to clicks' response_urls (press.go)
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
@@ -206,6 +207,8 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
 	case r.URL.Path == SocketPath:
 		s.socket(w, r)
+	case strings.HasPrefix(r.URL.Path, ResponsePath):
+		s.respond(w, r)
 	default:
 		http.NotFound(w, r)
 	}
@@ -228,14 +231,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 		return
 	}
 	if f.Status == http.StatusTooManyRequests {
-		secs := int(f.RetryAfter / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"ok":false,"error":"ratelimited"}`)
+		writeRateLimited(w, f.RetryAfter)
 		return
 	}
 	// Slack sends an HTML page with its 5xx answers.

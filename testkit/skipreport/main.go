@@ -49,6 +49,7 @@ var location = regexp.MustCompile(`^\s*[\w./-]+\.go:\d+: `)
 func report(r io.Reader, w io.Writer) (failed bool, err error) {
 	output := map[string][]string{}  // package/test → its output lines
 	reasons := map[string][]string{} // reason → package.Test
+	var passed, failedN, skipped int // tests, subtests included
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -67,11 +68,13 @@ func report(r io.Reader, w io.Writer) (failed bool, err error) {
 				fmt.Fprintf(w, "?   \t%s\t[no test files]\n", ev.Package)
 				break
 			}
+			skipped++
 			why := skipReason(output[key])
 			reasons[why] = append(reasons[why], shortPackage(ev.Package)+"."+ev.Test)
 		case "fail":
 			failed = true
 			if ev.Test != "" {
+				failedN++
 				fmt.Fprint(w, strings.Join(output[key], ""))
 			} else {
 				fmt.Fprintf(w, "FAIL\t%s\t%.3fs\n", ev.Package, ev.Elapsed)
@@ -79,6 +82,8 @@ func report(r io.Reader, w io.Writer) (failed bool, err error) {
 		case "pass":
 			if ev.Test == "" {
 				fmt.Fprintf(w, "ok  \t%s\t%.3fs\n", ev.Package, ev.Elapsed)
+			} else {
+				passed++
 			}
 		}
 		if ev.Action != "output" && ev.Test != "" {
@@ -89,6 +94,8 @@ func report(r io.Reader, w io.Writer) (failed bool, err error) {
 		return failed, err
 	}
 	writeSkips(w, reasons)
+	// The one closing line a reader (or CI) needs, in the plain form.
+	fmt.Fprintf(w, "\ntests: %d passed, %d failed, %d skipped\n", passed, failedN, skipped)
 	return failed, nil
 }
 

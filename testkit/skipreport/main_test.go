@@ -51,6 +51,9 @@ func TestReport(t *testing.T) {
 	if strings.Contains(got, "=== RUN") {
 		t.Errorf("passing tests' output is printed:\n%s", got)
 	}
+	if want := "\ntests: 1 passed, 1 failed, 3 skipped\n"; !strings.HasSuffix(got, want) {
+		t.Errorf("report does not end with %q:\n%s", want, got)
+	}
 }
 
 func TestReportNothingSkipped(t *testing.T) {
