@@ -9,8 +9,8 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/status"
-	"github.com/sekisho-dev/sekisho/testkit/statustest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 // BenchmarkBuild10k builds the board of 10,000 pipelines, half of them
