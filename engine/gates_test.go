@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -81,6 +82,17 @@ func TestGatesOpenInBatchesBetweenPasses(t *testing.T) {
 	}
 	if n := open(); n != 300 || kicked(eng) {
 		t.Fatalf("after the third pass: %d open (want 300), or asked for a fourth", n)
+	}
+	// The batches were added to the poll plan as they opened; it is the
+	// plan a full planning of every open run gives.
+	if len(eng.demand.added) != 0 || eng.demand.dirty {
+		t.Fatalf("plan left with %d added, dirty=%v", len(eng.demand.added), eng.demand.dirty)
+	}
+	added := eng.demand
+	eng.planDemand()
+	if !reflect.DeepEqual(added.want, eng.demand.want) || !reflect.DeepEqual(added.waiters, eng.demand.waiters) ||
+		len(added.want) != 60 {
+		t.Fatalf("plan built batch by batch differs from a full one: %d vs %d resources", len(added.want), len(eng.demand.want))
 	}
 	if err := eng.Step(ctx); err != nil {
 		t.Fatal(err)
