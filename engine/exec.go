@@ -231,7 +231,7 @@ func (e *Engine) answered(ctx context.Context, k attemptKey, a answer) {
 	now := e.clock.Now()
 	r := rec.run
 	if a.err != nil && a.status {
-		e.log.Warn("downstream check failed", "run", k.run, "err", redactErr(a.err))
+		e.log.Warn("downstream check failed", "run", k.run, "err", shortErr(a.err))
 	} else {
 		// An operator may have moved the run on meanwhile: decide on the stored row.
 		got, err := e.st.RunByID(ctx, k.run)
@@ -270,17 +270,21 @@ func (e *Engine) alerts(ctx context.Context, runID int64) ([]string, error) {
 	return kinds, err
 }
 
-// historyOf returns a pipeline's recent durations, read once per logical date.
+// historyOf returns a pipeline's recent durations, read once per logical
+// date (nil while the store cannot say).
 func (e *Engine) historyOf(ctx context.Context, p *config.Pipeline, date string) *historyStats {
 	if h := e.history[p.Name]; h != nil && h.date == date {
 		return h
 	}
-	h := &historyStats{date: date}
-	e.history[p.Name] = h
 	past, err := e.st.RecentDurations(ctx, p.Name, date, 30)
 	if err != nil {
-		return h
+		// Not cached: the next pass reads again, rather than at_risk
+		// staying off for the rest of the day after one failed read.
+		e.log.Warn("read recent durations", "pipeline", p.Name, "date", date, "err", err)
+		return nil
 	}
+	h := &historyStats{date: date}
+	e.history[p.Name] = h
 	var totals, downs []time.Duration
 	for _, d := range past {
 		totals = append(totals, d.Total)

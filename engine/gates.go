@@ -47,8 +47,8 @@ func caughtUp(p *config.Pipeline, t, now time.Time) bool {
 // between them.
 const gateBatch = 128
 
-// gateClock is when each pipeline's next gate fires.
-type gateClock struct {
+// gateTimes is when each pipeline's next gate fires.
+type gateTimes struct {
 	next    map[string]time.Time // pipeline → next gate to check for
 	cfg     *config.Config       // the config they were computed for
 	soonest time.Time            // the earliest of next; zero: scan
