@@ -24,7 +24,7 @@ func tr(attempt int, from, to sekisho.State, sec int, reason string, ext string)
 
 // history of pipeline p: attempt 1 triggered and succeeded, attempt 2 too.
 func twoAttempts(p, ext1, ext2 string) History {
-	return History{Run: sekisho.Run{Pipeline: p, LogicalDate: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
+	return History{Run: sekisho.Run{Pipeline: p, LogicalDate: "2026-03-01", Key: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
 		Transitions: []sekisho.Transition{
 			tr(1, "", sekisho.StateWaiting, 0, "gate_opened", ""),
 			tr(1, sekisho.StateWaiting, sekisho.StateTriggered, 1, "condition_met", ext1),
@@ -64,7 +64,7 @@ func TestCheckersCatchViolations(t *testing.T) {
 	}
 	// unknownFirst: attempt 1 died between intent and answer (unknown),
 	// attempt 2 was rerun at second 10 and recorded job 8.
-	unknownFirst := History{Run: sekisho.Run{Pipeline: "p", LogicalDate: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
+	unknownFirst := History{Run: sekisho.Run{Pipeline: "p", LogicalDate: "2026-03-01", Key: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
 		Transitions: []sekisho.Transition{
 			tr(1, "", sekisho.StateWaiting, 0, "gate_opened", ""),
 			tr(1, sekisho.StateWaiting, sekisho.StateFailed, 2, sekisho.ReasonTriggerUnknown, ""),

@@ -16,7 +16,7 @@ func TestCheckIncidentsCatchesViolations(t *testing.T) {
 		return sekisho.IncidentMember{Pipeline: p, Date: day, Role: sekisho.RoleAffected, Kind: sekisho.NoticeUpstreamFailed, State: s}
 	}
 	run := func(p string, s sekisho.State) History {
-		return History{Run: sekisho.Run{Pipeline: p, LogicalDate: day, State: s}}
+		return History{Run: sekisho.Run{Pipeline: p, LogicalDate: day, Key: day, State: s}}
 	}
 	resolved := sekisho.Incident{Key: key, Cause: cause, ResolvedAt: t0,
 		Members: []sekisho.IncidentMember{member("a", sekisho.StateSucceeded), member("b", sekisho.StateSkipped)}}

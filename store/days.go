@@ -13,12 +13,15 @@ import (
 // pipelines costs a few queries, not a few per pipeline.
 
 // RunsOn returns every run whose logical date is one of dates, by pipeline
-// and gate: a sub-daily pipeline's latest run of a date comes last.
+// and gate (a sub-daily pipeline's latest run of a date comes last), without
+// its config snapshot (Spec is empty): the listings never read it, and at
+// 10,000 runs the snapshots were most of the bytes a listing read and
+// threw away (BENCHMARKS.md, issue #23).
 func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
 	if len(dates) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + s.runColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
+	q := `SELECT ` + s.runListColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
 	return s.queryRuns(ctx, q, strArgs(dates)...)
 }
 
