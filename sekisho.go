@@ -14,12 +14,15 @@ import (
 // State is the stored state of a run (SPEC §4).
 type State string
 
-// The run states of SPEC §4. StateScheduled, StateMissed, StateNoGate and
-// StateHoliday only appear in listings (SPEC §8), never in the store: a
-// pipeline whose gate is still to come that day is scheduled, one whose
-// gate has passed without a run is missed, one whose schedule does not fire
-// that day has no gate, and one whose calendar has a day off (a weekend, a
-// national or company holiday, SPEC §18) is on holiday.
+// The run states of SPEC §4. StateScheduled, StateMissed,
+// StateBeforeHistory, StateNoGate and StateHoliday only appear in listings
+// (SPEC §8), never in the store: a pipeline whose gate is still to come
+// that day is scheduled, one whose gate has passed without a run is missed
+// (before_history when the day falls before the pipeline's first run ever:
+// it did not exist yet, and neither the board nor the SLO report counts
+// it), one whose schedule does not fire that day has no gate, and one whose
+// calendar has a day off (a weekend, a national or company holiday, SPEC
+// §18) is on holiday.
 const (
 	StateWaiting   State = "waiting"
 	StateBlocked   State = "blocked"
@@ -32,8 +35,10 @@ const (
 
 	StateScheduled State = "scheduled"
 	StateMissed    State = "missed"
-	StateNoGate    State = "no_gate"
-	StateHoliday   State = "holiday"
+	// StateBeforeHistory is a missed day before the pipeline's first run.
+	StateBeforeHistory State = "before_history"
+	StateNoGate        State = "no_gate"
+	StateHoliday       State = "holiday"
 )
 
 // States lists every stored run state, in the order of SPEC §4.
@@ -114,6 +119,9 @@ const (
 	ReasonDownstreamFailed  = "dag_run_failed"
 	ReasonOperatorRerun     = "operator_rerun"
 	ReasonOperatorSkip      = "operator_skip"
+	// ReasonLogicalDateTaken fails an attempt whose DAG run's logical date
+	// is held by a run sekisho did not create (SPEC §18).
+	ReasonLogicalDateTaken = "logical_date_taken"
 )
 
 // Run is one pipeline on one logical date: one row, many attempts.
@@ -263,6 +271,14 @@ type TriggerRequest struct {
 	TimeZone    *time.Location
 	Spec        TriggerSpec
 	Upstreams   map[string]Observation
+	// IntervalStart is the previous fire of the pipeline's schedule (and
+	// calendar) before GateAt: Airflow 2's data interval start (SPEC §18).
+	IntervalStart time.Time
+	// IntentAt is when the intent of this attempt's trigger was recorded,
+	// before any request: a trigger whose request is not idempotent (an
+	// Airflow clear) compares what the downstream shows with it to tell,
+	// after a crash, whether its request already took effect.
+	IntentAt time.Time
 }
 
 // TriggerSpec is the downstream half of a pipeline's config, kept with the
@@ -281,7 +297,19 @@ type TriggerSpec struct {
 	// TraceContext passes the attempt's W3C traceparent to Airflow in the
 	// DAG run's conf, so Airflow's spans join sekisho's trace (SPEC §16).
 	TraceContext bool `json:"trace_context,omitempty"`
+	// LogicalDate is the Airflow logical date a DAG run gets (SPEC §18):
+	// LogicalDateFire, LogicalDateIntervalStart, LogicalDateNone or a
+	// template rendering an RFC 3339 time. Empty is none (a snapshot
+	// from before the field existed).
+	LogicalDate string `json:"logical_date,omitempty"`
 }
+
+// Values of TriggerSpec.LogicalDate besides a template.
+const (
+	LogicalDateFire          = "fire"
+	LogicalDateIntervalStart = "interval_start"
+	LogicalDateNone          = "none"
+)
 
 // DagRunID is the deterministic Airflow dag_run_id of one attempt (SPEC §6).
 func DagRunID(pipeline, logicalDate string, attempt int) string {
@@ -322,6 +350,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict marks a state change that lost a race: the run moved on.
 	ErrConflict = errors.New("run changed concurrently")
+	// ErrLogicalDateTaken marks a downstream run that cannot be created
+	// because a run sekisho did not create holds its logical date.
+	ErrLogicalDateTaken = errors.New("logical date taken")
 )
 
 // NoticeKind names a kind of Slack notice (SPEC §7).

@@ -39,7 +39,7 @@ var KnownKeys = map[string][]string{
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
 		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query", "skipped_is_success"},
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
-		"pipeline_definition_id", "retry_unknown", "trace_context"},
+		"pipeline_definition_id", "retry_unknown", "trace_context", "logical_date"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on", "escalate_after", "escalate_to"},
