@@ -28,6 +28,7 @@ type NoticeSubject struct {
 //	                 long_running:<run>:<attempt>:<upstream>:<ext id> (an upstream run)
 //	trigger_failed, trigger_unknown, run_failed   <kind>:<run>:<attempt>
 //	delay, at_risk, timed_out, recovery           <kind>:<run>        (once per run, over all attempts)
+//	data_anomaly     data_anomaly:<run>:<upstream>                    (once per run and upstream)
 //	digest           digest:<date>
 //	config_invalid   config_invalid:<first 8 bytes of sha256(message), hex>
 //	long_query, long_query_ended  <kind>:<watch>:<query key>      (once per query a watch alerted about)
@@ -44,6 +45,8 @@ func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 		return join(kind, run, attempt, s.Upstream, s.ExternalID)
 	case NoticeTriggerFailed, NoticeTriggerUnknown, NoticeRunFailed:
 		return join(kind, run, attempt)
+	case NoticeDataAnomaly:
+		return join(kind, run, s.Upstream)
 	case NoticeDigest:
 		return join(kind, s.Date)
 	case NoticeConfigInvalid:

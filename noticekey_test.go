@@ -43,6 +43,7 @@ func TestNoticeKeyFormats(t *testing.T) {
 		{"config invalid, literal", NoticeConfigInvalid, NoticeSubject{Message: "x"}, "config_invalid:2d711642b726b044"},
 		{"long query", NoticeLongQuery, NoticeSubject{Watch: "long_queries", ExternalID: "4711"}, "long_query:long_queries:4711"},
 		{"long query ended", NoticeLongQueryEnded, NoticeSubject{Watch: "w", ExternalID: "123@2026-11-21T01:02:03.5Z"}, "long_query_ended:w:123@2026-11-21T01:02:03.5Z"},
+		{"data anomaly", NoticeDataAnomaly, NoticeSubject{Run: 7, Attempt: 2, Upstream: "orders_rows"}, "data_anomaly:7:orders_rows"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

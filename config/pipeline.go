@@ -201,6 +201,8 @@ func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (U
 		}
 	case TypeSQL:
 		d.sqlUpstream(cfg, p, f, &u)
+	case TypeReconcile:
+		d.reconcileUpstream(cfg, p, f, &u)
 	}
 	return u, nv
 }

@@ -132,6 +132,7 @@ func waiting(st step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 		return startTrigger(st, r, p, f, now) // the condition held; the trigger is committed for this attempt
 	}
 	failed := upstreamFailedNotices(r, f, now)
+	anomalyNotices(&st, r, f, now)
 	switch cond.Eval(func(name string) sekisho.JobState { return f.ups[name].State }) {
 	case condition.True:
 		if r.State == sekisho.StateBlocked {
@@ -352,13 +353,28 @@ func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Noti
 	return st.Notices
 }
 
+// anomalyNotices: once per run and upstream whose value broke its
+// expectations under on_violation: warn (SPEC §21).
+func anomalyNotices(st *step, r sekisho.Run, f facts, now time.Time) {
+	for _, name := range sortedKeys(f.ups) {
+		if o := f.ups[name]; o.Reason == sekisho.ReasonDataAnomaly {
+			addNotice(st, r, f, now, sekisho.NoticeDataAnomaly, sekisho.NoticeSubject{Run: r.ID, Upstream: name},
+				sekisho.NoticeFacts{State: r.State, Upstream: name, Message: o.Message, Reason: o.Reason, Deadline: r.Deadline})
+		}
+	}
+}
+
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
 func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		if !now.Before(r.Deadline) {
+			msg := r.Message
+			if msg == "" {
+				msg = pendingMessage(f.ups) // what the run still waits for, a data check's numbers included
+			}
 			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
+				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: msg})
 		} else if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
@@ -522,6 +538,7 @@ func clampEnd(t, now time.Time) time.Time {
 
 func sameObs(a, b sekisho.Observation) bool {
 	return a.State == b.State && a.ExternalID == b.ExternalID && a.Message == b.Message && a.Error == b.Error &&
+		a.Reason == b.Reason && sameValue(a.Value, b.Value) &&
 		a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt)
 }
 
@@ -560,8 +577,13 @@ func failedMessage(obs map[string]obsView) string {
 func pendingMessage(obs map[string]obsView) string {
 	var waiting []string
 	for _, name := range sortedKeys(obs) {
-		if obs[name].State != sekisho.JobSucceeded {
-			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, obs[name].State))
+		if o := obs[name]; o.State != sekisho.JobSucceeded {
+			if o.Reason != "" {
+				// A data check that answered: say what it answered.
+				waiting = append(waiting, fmt.Sprintf("%s (%s: %s)", name, o.Reason, o.Message))
+				continue
+			}
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, o.State))
 		}
 	}
 	if len(waiting) == 0 {

@@ -84,6 +84,7 @@ type Engine struct {
 	gate    gateClock                // when each pipeline's next gate fires
 	demand  demandPlan               // what the waiting runs wait on
 	history map[string]*historyStats // per pipeline, for at_risk
+	values  map[string]valueHistory  // per pipeline/upstream, a data check's past values (SPEC §21)
 	inc     incidentView             // the open incidents (SPEC §17)
 	pass    passState                // what a pass leaves for the next
 }
@@ -129,6 +130,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		kick:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, opts.MaxInFlight),
 		history: map[string]*historyStats{},
+		values:  map[string]valueHistory{},
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}
 	e.poller = newPoller(e)

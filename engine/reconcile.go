@@ -123,18 +123,19 @@ func (e *Engine) planDemand() {
 				d.deps[key] = append(d.deps[key], id)
 				continue
 			}
-			res := u.Resource()
-			key := res.Key()
-			w, ok := d.want[key]
-			if !ok || rec.window.Before(w.since) {
-				w.since = rec.window
+			for _, res := range u.Resources() {
+				key := res.Key()
+				w, ok := d.want[key]
+				if !ok || rec.window.Before(w.since) {
+					w.since = rec.window
+				}
+				if !ok || rec.spec.PokeInterval < w.interval {
+					w.interval = rec.spec.PokeInterval
+				}
+				w.r = res
+				d.want[key] = w
+				d.waiters[key] = append(d.waiters[key], id)
 			}
-			if !ok || rec.spec.PokeInterval < w.interval {
-				w.interval = rec.spec.PokeInterval
-			}
-			w.r = res
-			d.want[key] = w
-			d.waiters[key] = append(d.waiters[key], id)
 		}
 	}
 	e.demand = d
@@ -194,6 +195,9 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		}
 		return obsView{Observation: o}
 	}
+	if u.Type == config.TypeReconcile {
+		return e.observeReconcile(ctx, rec, u, o)
+	}
 	v := e.poller.view(u.Resource().Key(), rec.window)
 	if v.found {
 		o.State = v.run.State
@@ -201,6 +205,10 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		o.StartedAt = v.run.StartedAt
 		o.FinishedAt = v.run.FinishedAt
 		o.Message = v.run.Message
+		o.Value = v.run.Value
+		if u.Expect != nil && o.Value != nil {
+			o = judged(u, o, r.LogicalDate, e.valuesOf(ctx, rec.spec, u, r.LogicalDate))
+		}
 	} else if !v.have {
 		// Not checked yet: keep what the store last recorded, so a restart
 		// does not forget that an upstream had already succeeded (or

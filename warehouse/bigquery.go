@@ -50,22 +50,22 @@ func openBigQuery(ctx context.Context, w *config.Warehouse, o Options) (*bq, err
 	return &bq{w: w, client: c}, nil
 }
 
-func (b *bq) Check(ctx context.Context, query string) (bool, error) {
+func (b *bq) Check(ctx context.Context, query string) (Result, error) {
 	it, err := b.client.Query(query).Read(ctx)
 	if err != nil {
-		return false, fmt.Errorf("bigquery: %w", err)
+		return Result{}, fmt.Errorf("bigquery: %w", err)
 	}
 	var row []bigquery.Value
 	if err := it.Next(&row); err != nil {
 		if errors.Is(err, iterator.Done) {
-			return false, nil
+			return Result{}, nil
 		}
-		return false, fmt.Errorf("bigquery: %w", err)
+		return Result{}, fmt.Errorf("bigquery: %w", err)
 	}
 	if len(row) == 0 {
-		return false, nil
+		return Result{}, nil
 	}
-	return Truthy(row[0]), nil
+	return Read(row[0]), nil
 }
 
 // Running is not offered: BigQuery bills by bytes scanned, not by time, and

@@ -28,7 +28,7 @@ type counting struct {
 	calls map[string]int
 }
 
-func (c *counting) Check(ctx context.Context, q string) (bool, error) {
+func (c *counting) Check(ctx context.Context, q string) (warehouse.Result, error) {
 	c.mu.Lock()
 	c.calls[q]++
 	c.mu.Unlock()
