@@ -2,6 +2,7 @@ package sekisho
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -13,14 +14,19 @@ import (
 const DateLayout = "2006-01-02"
 
 // TimeOfDay is a time of day relative to a logical date: "06:00", or
-// "+1d 06:00" for the next morning, "-1d 22:00" for the evening before.
+// "+1d 06:00" for the next morning, "-1d 22:00" for the evening before, or
+// "+1bd 09:00" for the next business day of the pipeline's calendar (SPEC
+// §18), which only the pipeline can place (config.Pipeline.TimeOn).
 type TimeOfDay struct {
 	Days                 int
 	Hour, Minute, Second int
 	Set                  bool // false for an absent value
+	// BusinessDays makes Days count business days, not calendar days.
+	BusinessDays bool `json:",omitempty"`
 }
 
-// ParseTimeOfDay parses "HH:MM", "HH:MM:SS", optionally prefixed "+Nd " or "-Nd ".
+// ParseTimeOfDay parses "HH:MM", "HH:MM:SS", optionally prefixed "+Nd ",
+// "-Nd ", "+Nbd " or "-Nbd ".
 func ParseTimeOfDay(s string) (TimeOfDay, error) {
 	t := TimeOfDay{Set: true}
 	rest := strings.TrimSpace(s)
@@ -29,7 +35,12 @@ func ParseTimeOfDay(s string) (TimeOfDay, error) {
 		if !ok || !strings.HasSuffix(prefix, "d") {
 			return TimeOfDay{}, fmt.Errorf("time of day %q: a day offset looks like \"+1d 06:00\"", s)
 		}
-		n, err := strconv.Atoi(strings.TrimSuffix(prefix, "d"))
+		num, bd := strings.CutSuffix(prefix, "bd")
+		if !bd {
+			num = strings.TrimSuffix(prefix, "d")
+		}
+		t.BusinessDays = bd
+		n, err := strconv.Atoi(num)
 		if err != nil {
 			return TimeOfDay{}, fmt.Errorf("time of day %q: bad day offset %q", s, prefix)
 		}
@@ -65,11 +76,18 @@ func (t TimeOfDay) String() string {
 	if t.Second != 0 {
 		clock += fmt.Sprintf(":%02d", t.Second)
 	}
+	if t.BusinessDays {
+		return fmt.Sprintf("%+dbd %s", t.Days, clock)
+	}
 	if t.Days != 0 {
 		return fmt.Sprintf("%+dd %s", t.Days, clock)
 	}
 	return clock
 }
+
+// ErrBusinessDays is On's answer for a business-day offset: only a
+// pipeline, which knows its calendar, can place "+1bd 09:00".
+var ErrBusinessDays = errors.New("a business-day offset needs the pipeline's calendar")
 
 // On returns the instant t names for the logical date in loc. It builds the
 // wall clock time with time.Date, so a day with a daylight saving change
@@ -78,6 +96,9 @@ func (t TimeOfDay) On(date string, loc *time.Location) (time.Time, error) {
 	d, err := time.ParseInLocation(DateLayout, date, loc)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("logical date %q: %w", date, err)
+	}
+	if t.BusinessDays {
+		return time.Time{}, fmt.Errorf("time of day %s: %w", t, ErrBusinessDays)
 	}
 	return WallTime(d.Year(), d.Month(), d.Day()+t.Days, t.Hour, t.Minute, t.Second, loc), nil
 }

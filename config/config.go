@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/calendar"
 )
 
 // Secret is a string that must never be printed: its String, GoString and
@@ -45,6 +46,9 @@ type Config struct {
 	Lineage     Lineage
 	Pipelines   []*Pipeline
 	Watches     []*Watch // standing watches (SPEC §15), not gates
+	// Calendars are the company calendars declared under calendars:
+	// (SPEC §18); Calendar also knows the built-in ones.
+	Calendars map[string]*calendar.Calendar
 }
 
 // Pipeline returns the pipeline with the given name, or nil.
@@ -132,14 +136,27 @@ func (s Slack) Enabled() bool { return s.WebhookURL != "" || s.Token != "" }
 
 // Pipeline is one gated downstream unit, with defaults already merged in.
 type Pipeline struct {
-	Name              string               `json:"name"`
-	Description       string               `json:"description,omitempty"`
-	Schedule          string               `json:"schedule"`
-	Timezone          string               `json:"timezone"`
-	Location          *time.Location       `json:"-"`
-	PokeInterval      time.Duration        `json:"poke_interval"` // default 60s
-	Timeout           time.Duration        `json:"timeout"`       // default 6h
-	WindowStart       sekisho.TimeOfDay    `json:"window_start"`  // default 00:00 of the logical date
+	Name         string         `json:"name"`
+	Description  string         `json:"description,omitempty"`
+	Schedule     string         `json:"schedule"`
+	Timezone     string         `json:"timezone"`
+	Location     *time.Location `json:"-"`
+	PokeInterval time.Duration  `json:"poke_interval"` // default 60s
+	Timeout      time.Duration  `json:"timeout"`       // default 6h
+	// TimeoutAt, when set, replaces Timeout with a time of day of the
+	// logical date, like "+1bd 09:00" (SPEC §18).
+	TimeoutAt sekisho.TimeOfDay `json:"timeout_at"`
+	// Calendar, when set, lets a gate open only on its business days
+	// (SPEC §18); CalendarName is its name in the config.
+	Calendar     *calendar.Calendar `json:"-"`
+	CalendarName string             `json:"calendar,omitempty"`
+	// CalendarDef is the calendar's definition in a run's snapshot, so a
+	// run keeps the calendar it started with.
+	CalendarDef *calendar.Def `json:"calendar_def,omitempty"`
+	// BusinessDay, when not 0, gates only on the Nth business day of the
+	// month (-1 the last).
+	BusinessDay       int                  `json:"business_day,omitempty"`
+	WindowStart       sekisho.TimeOfDay    `json:"window_start"` // default 00:00 of the logical date
 	Upstreams         []Upstream           `json:"upstreams"`
 	Condition         string               `json:"condition"`           // all (default) | any | expression
 	OnUpstreamFailure string               `json:"on_upstream_failure"` // wait (default) | fail
@@ -275,7 +292,7 @@ func (p *Pipeline) Deadline(date string) time.Time {
 	if p.SLO == nil || !p.SLO.Deadline.Set {
 		return time.Time{}
 	}
-	return p.SLO.Deadline.MustOn(date, p.Location)
+	return p.mustTimeOn(p.SLO.Deadline, date)
 }
 
 // RecoverBy returns the SLA recovery limit of the logical date. Without
@@ -283,7 +300,7 @@ func (p *Pipeline) Deadline(date string) time.Time {
 // that is later ("+1d 06:00"): a day cannot miss its SLA before its SLO.
 func (p *Pipeline) RecoverBy(date string) time.Time {
 	if p.SLA.RecoverBy.Set {
-		return p.SLA.RecoverBy.MustOn(date, p.Location)
+		return p.mustTimeOn(p.SLA.RecoverBy, date)
 	}
 	end := sekisho.TimeOfDay{Days: 1, Set: true}.MustOn(date, p.Location)
 	if d := p.Deadline(date); d.After(end) {
@@ -293,10 +310,16 @@ func (p *Pipeline) RecoverBy(date string) time.Time {
 }
 
 // Window returns the start of the upstream window for a logical date.
-func (p *Pipeline) Window(date string) time.Time { return p.WindowStart.MustOn(date, p.Location) }
+func (p *Pipeline) Window(date string) time.Time { return p.mustTimeOn(p.WindowStart, date) }
 
 // Spec returns the JSON snapshot kept with each run (SPEC §4 rule 6).
 func (p *Pipeline) Spec() []byte {
+	if p.Calendar != nil {
+		c := *p
+		def := p.Calendar.Def()
+		c.CalendarDef = &def
+		p = &c
+	}
 	b, err := json.Marshal(p)
 	if err != nil {
 		panic(err) // every field is plain data
@@ -315,6 +338,11 @@ func PipelineFromSpec(b []byte) (*Pipeline, error) {
 		return nil, err
 	}
 	p.Location = loc
+	if p.CalendarDef != nil {
+		if p.Calendar, err = calendar.New(p.CalendarName, *p.CalendarDef); err != nil {
+			return nil, err
+		}
+	}
 	return &p, nil
 }
 

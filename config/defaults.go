@@ -52,6 +52,12 @@ func Fill(c *Config) *Config {
 		if p.OnUpstreamFailure == "" {
 			p.OnUpstreamFailure = "wait"
 		}
+		switch {
+		case p.Calendar != nil && p.CalendarName == "":
+			p.CalendarName = p.Calendar.Name()
+		case p.Calendar == nil && p.CalendarName != "":
+			p.Calendar = c.Calendar(p.CalendarName)
+		}
 	}
 	return c
 }

@@ -3,7 +3,7 @@ package config
 // pipelineKeys are the keys of one pipeline. defaults: takes all but name.
 var pipelineKeys = []string{"name", "description", "schedule", "timezone", "poke_interval", "timeout",
 	"window_start", "upstreams", "condition", "on_upstream_failure", "trigger", "slo", "sla",
-	"max_duration", "notify", "impacts"}
+	"max_duration", "notify", "impacts", "calendar", "business_day"}
 
 // upstreamFields says which keys, besides name and type, each upstream type takes.
 var upstreamFields = map[string][]string{
@@ -22,7 +22,8 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches"},
+	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches", "calendars"},
+	"calendars.*":              {"base", "weekend", "holidays", "workdays"},
 	"defaults":                 pipelineKeys[1:],
 	"store":                    {"path"},
 	"ha":                       {"lease"},

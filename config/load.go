@@ -160,6 +160,7 @@ func (d *decoder) parse(data []byte) *Config {
 	cfg.Connections = d.connections(f)
 	cfg.Slack = d.slack(f)
 	cfg.Lineage = d.lineage(f)
+	cfg.Calendars = d.calendars(f)
 
 	var defaults *fields
 	if v, ok := f.get("defaults"); ok {

@@ -73,9 +73,22 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 			p.Schedule = s
 		}
 	}
+	d.pipelineCalendar(cfg, p, f)
 	p.PokeInterval = d.duration(f, "poke_interval", DefaultPokeInterval, 1e9)
-	p.Timeout = d.duration(f, "timeout", DefaultTimeout, 1e9)
-	if t, _, ok := d.timeOfDay(f, "window_start"); ok {
+	if s, _, ok := d.str(f, "timeout"); ok && strings.ContainsAny(strings.TrimSpace(s), "+-") {
+		// A time of day of the logical date, like "+1bd 09:00" (SPEC §18).
+		p.Timeout = DefaultTimeout
+		if t, tv, ok := d.timeOfDay(f, "timeout"); ok && d.businessTime(p, f, "timeout", t, tv) {
+			if h, m, sec := gateClock(sched); sched != nil && seconds(t) <= h*3600+m*60+sec {
+				d.fail(tv, "timeout %q is not after the gate; write a duration like 6h or a later time like \"+1bd 09:00\"", t.String())
+			} else {
+				p.TimeoutAt = t
+			}
+		}
+	} else {
+		p.Timeout = d.duration(f, "timeout", DefaultTimeout, 1e9)
+	}
+	if t, tv, ok := d.timeOfDay(f, "window_start"); ok && d.businessTime(p, f, "window_start", t, tv) {
 		p.WindowStart = t
 	}
 
@@ -329,6 +342,7 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 		if sf := d.mapping(v, KnownKeys["pipelines[].slo"], nil); sf != nil {
 			slo := &SLO{}
 			dl, dv, dok := d.timeOfDay(sf, "deadline")
+			dok = dok && d.businessTime(p, f, "deadline", dl, dv)
 			if !dok && !sf.has("deadline") {
 				d.missing(sf, "deadline", "; the time the run must have succeeded by, like \"06:00\"")
 			}
@@ -354,13 +368,13 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 	}
 	if v, ok := f.get("sla"); ok {
 		if sf := d.mapping(v, KnownKeys["pipelines[].sla"], nil); sf != nil {
-			if r, rv, ok := d.timeOfDay(sf, "recover_by"); ok {
+			if r, rv, ok := d.timeOfDay(sf, "recover_by"); ok && d.businessTime(p, f, "recover_by", r, rv) {
 				p.SLA.RecoverBy = r
 				switch {
 				case gateOK && seconds(r) <= gate:
 					d.fail(rv, "recover_by %q is not after the gate at %s; write \"+1d %s\" for the next day",
 						r.String(), gateText(), sekisho.TimeOfDay{Hour: r.Hour, Minute: r.Minute, Second: r.Second, Set: true})
-				case p.SLO != nil && p.SLO.Deadline.Set && seconds(r) < seconds(p.SLO.Deadline):
+				case p.SLO != nil && p.SLO.Deadline.Set && r.BusinessDays == p.SLO.Deadline.BusinessDays && seconds(r) < seconds(p.SLO.Deadline):
 					d.fail(rv, "recover_by %q is before the slo deadline %q; a recovery limit comes after the deadline",
 						r.String(), p.SLO.Deadline.String())
 				}

@@ -115,6 +115,9 @@ func ScheduleFires(p *Pipeline, from, to time.Time) []time.Time {
 		if !r.Before(to) {
 			break
 		}
+		if !p.Gates(sekisho.DateOf(r, loc)) {
+			continue
+		}
 		out = append(out, r)
 	}
 	return out
@@ -127,8 +130,11 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	if err != nil {
 		return time.Time{}
 	}
-	for w := s.Next(wall(t, loc).Add(-48 * time.Hour)); !w.IsZero(); w = s.Next(w) {
-		if r := real(w, loc); r.After(t) {
+	// A calendar can skip weeks (a company's year-end days off) and
+	// business_day whole months, never more than a year and some.
+	limit := wall(t, loc).Add(800 * 24 * time.Hour)
+	for w := s.Next(wall(t, loc).Add(-48 * time.Hour)); !w.IsZero() && w.Before(limit); w = s.Next(w) {
+		if r := real(w, loc); r.After(t) && p.Gates(sekisho.DateOf(r, loc)) {
 			return r
 		}
 	}

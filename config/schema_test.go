@@ -34,6 +34,7 @@ var schemaObjects = map[string]string{
 	"pipelines[].sla":                           "definitions/sla",
 	"pipelines[].notify":                        "definitions/notify",
 	"connections.warehouses.*":                  "definitions/warehouse",
+	"calendars.*":                               "definitions/calendar",
 	"watches[]":                                 "definitions/watch",
 	"watches[].notify":                          "definitions/watch/properties/notify",
 }

@@ -42,7 +42,9 @@ type Warehouse struct {
 	// DSN is a PostgreSQL connection URL or key=value string (postgres).
 	DSN Secret
 	// Redshift: Region always; Serverless by WorkgroupName, provisioned by
-	// ClusterIdentifier with DBUser (temporary credentials) or SecretARN.
+	// ClusterIdentifier with DBUser (temporary credentials for that user),
+	// SecretARN, or neither: then the Data API connects as the caller's IAM
+	// identity (redshift:GetClusterCredentialsWithIAM).
 	Region            string
 	WorkgroupName     string
 	ClusterIdentifier string
@@ -154,8 +156,6 @@ func (d *decoder) warehouse(name string, v val) *Warehouse {
 			if uv, ok := f.get("db_user"); ok {
 				d.fail(uv, "is not used with workgroup_name: Serverless takes the IAM identity or secret_arn")
 			}
-		case w.DBUser == "" && w.SecretARN == "":
-			d.missing(f, "db_user", " with cluster_identifier (or secret_arn)")
 		case w.DBUser != "" && w.SecretARN != "":
 			sv, _ := f.get("secret_arn")
 			d.fail(sv, "db_user and secret_arn are exclusive; keep one")
@@ -321,7 +321,7 @@ func (d *decoder) watch(cfg *Config, it val) (*Watch, val) {
 	w.Name = name
 	typ, _, _ := d.requiredOneOf(f, "type", "watch type", " ("+strings.Join(WatchTypes, ", ")+")", WatchTypes)
 	w.Type = typ
-	w.Warehouse, _ = d.warehouseRef(cfg, f, "a long_queries watch", []string{WarehouseRedshift, WarehousePostgres})
+	w.Warehouse, _ = d.warehouseRef(cfg, f, "a long_queries watch", nil)
 	if _, present := f.get("threshold"); !present {
 		d.missing(f, "threshold", "; how long a query may run before a notice, e.g. 30m")
 	} else {

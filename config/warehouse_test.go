@@ -43,16 +43,14 @@ var warehouseCases = []struct {
 		`warehouse_fields.yaml:8:7: connections.warehouses.dsn_bad.dsn: want a postgres:// URL or key=value settings (the value is not shown: it may hold a password)`,
 		`warehouse_fields.yaml:13:7: connections.warehouses.rs_both.cluster_identifier: workgroup_name (Serverless) and cluster_identifier (provisioned) are exclusive; keep one`,
 		`warehouse_fields.yaml:16:7: connections.warehouses.rs_none.workgroup_name: is required for Serverless, or cluster_identifier for a provisioned cluster`,
-		`warehouse_fields.yaml:20:7: connections.warehouses.rs_user.db_user: is required with cluster_identifier (or secret_arn)`,
-		`warehouse_fields.yaml:29:7: connections.warehouses.rs_serverless_user.db_user: is not used with workgroup_name: Serverless takes the IAM identity or secret_arn`,
-		`warehouse_fields.yaml:31:7: connections.warehouses.bq.project: is required; the Google Cloud project that runs the jobs`,
-		`warehouse_fields.yaml:33:7: connections.warehouses.bq.dsn: is not a field of a bigquery warehouse`,
-		`warehouse_fields.yaml:35:7: connections.warehouses.snow.type: unknown warehouse type "snowflake" (want postgres, redshift, bigquery)`,
-		`warehouse_fields.yaml:36:5: connections.warehouses.Bad.Name: name "Bad.Name" may only hold lowercase letters, digits, _ and -`,
+		`warehouse_fields.yaml:24:7: connections.warehouses.rs_serverless_user.db_user: is not used with workgroup_name: Serverless takes the IAM identity or secret_arn`,
+		`warehouse_fields.yaml:26:7: connections.warehouses.bq.project: is required; the Google Cloud project that runs the jobs`,
+		`warehouse_fields.yaml:28:7: connections.warehouses.bq.dsn: is not a field of a bigquery warehouse`,
+		`warehouse_fields.yaml:30:7: connections.warehouses.snow.type: unknown warehouse type "snowflake" (want postgres, redshift, bigquery)`,
+		`warehouse_fields.yaml:31:5: connections.warehouses.Bad.Name: name "Bad.Name" may only hold lowercase letters, digits, _ and -`,
 	}},
 	{"watches", []string{
 		`watches.yaml:12:5: watches[0].type: unknown watch type "long_query" (did you mean "long_queries"?)`,
-		`watches.yaml:17:5: watches[1].warehouse: a long_queries watch needs a redshift or postgres warehouse; "bq" is bigquery`,
 		`watches.yaml:22:5: watches[2].threshold: duration "30s" is below the minimum 1m0s`,
 		`watches.yaml:23:5: watches[2].interval: duration "1s" is below the minimum 5s`,
 		`watches.yaml:24:5: watches[3].threshold: is required; how long a query may run before a notice, e.g. 30m`,
@@ -74,6 +72,7 @@ connections:
     dwh: {type: postgres, dsn: "${DWH_DSN}"}
     analytics: {type: redshift, region: ap-northeast-1, workgroup_name: analytics, database: dev, rate_limit: {requests: 20, per: 1s, daily: 50000}}
     prov: {type: redshift, region: ap-northeast-1, cluster_identifier: prod, database: dev, db_user: sekisho, endpoint: "http://127.0.0.1:9/"}
+    prov_iam: {type: redshift, region: ap-northeast-1, cluster_identifier: prod, database: dev}
     bq: {type: bigquery, project: my-project, location: asia-northeast1}
 pipelines:
   - name: mart
@@ -90,6 +89,10 @@ watches:
     threshold: 30m
     exclude_users: [rdsdb]
     notify: {channel: "#dwh", mention: "<!subteam^S0123>"}
+  - name: bq_long_queries
+    type: long_queries
+    warehouse: bq
+    threshold: 1h
 `
 
 func TestWarehousesParse(t *testing.T) {
@@ -111,6 +114,15 @@ func TestWarehousesParse(t *testing.T) {
 	prov := cfg.Connections.Warehouses["prov"]
 	if prov.ClusterIdentifier != "prod" || prov.DBUser != "sekisho" || prov.Endpoint != "http://127.0.0.1:9" {
 		t.Errorf("prov = %+v", prov)
+	}
+	// A provisioned cluster as the caller's IAM identity: no db_user, no
+	// secret (Data API ExecuteStatement, "Temporary credentials").
+	// A long-query watch on BigQuery (jobs.list of running jobs).
+	if w := cfg.Watch("bq_long_queries"); w == nil || w.Warehouse != "bq" || w.Threshold != time.Hour {
+		t.Errorf("bq watch = %+v", w)
+	}
+	if iam := cfg.Connections.Warehouses["prov_iam"]; iam == nil || iam.ClusterIdentifier != "prod" || iam.DBUser != "" || iam.SecretARN != "" {
+		t.Errorf("prov_iam = %+v", iam)
 	}
 	if s := fmt.Sprintf("%v %+v %#v", dwh, *dwh, cfg.Connections); strings.Contains(s, "SECRET") {
 		t.Errorf("the DSN is printed: %s", s)

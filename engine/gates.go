@@ -22,10 +22,21 @@ func cronSpec(p *config.Pipeline) (string, bool) {
 func lookback(p *config.Pipeline, now time.Time) time.Time {
 	local := now.In(p.Location)
 	start := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, p.Location)
-	if t := now.Add(-p.Timeout); t.Before(start) {
+	if t := now.Add(-p.MaxTimeout()); t.Before(start) {
 		return t
 	}
 	return start
+}
+
+// caughtUp reports whether a gate that fired at t is still to be opened at
+// now: today's always (SPEC §4 rule 1), an earlier one while its timeout
+// is ahead. lookback already bounds a duration timeout; a time-of-day one
+// ("+1bd 09:00") is bounded loosely by MaxTimeout and exactly here.
+func caughtUp(p *config.Pipeline, t, now time.Time) bool {
+	if !p.TimeoutAt.Set || sekisho.DateOf(t, p.Location) == sekisho.DateOf(now, p.Location) {
+		return true
+	}
+	return p.TimeoutOn(sekisho.DateOf(t, p.Location), t).After(now)
 }
 
 // gateClock is when each pipeline's next gate fires.
@@ -74,10 +85,12 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 		// nanosecond to include a fire exactly at from.
 		t := p.NextFire(from.Add(-time.Nanosecond))
 		for !t.IsZero() && !t.After(now) {
-			if _, err := e.openGate(ctx, p, t); err != nil {
-				return err
+			if caughtUp(p, t, now) {
+				if _, err := e.openGate(ctx, p, t); err != nil {
+					return err
+				}
+				opened = true
 			}
-			opened = true
 			t = p.NextFire(t)
 		}
 		if t.IsZero() {
@@ -105,7 +118,7 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 		Pipeline:    p.Name,
 		LogicalDate: date,
 		GateAt:      fireAt.UTC(),
-		TimeoutAt:   fireAt.Add(p.Timeout).UTC(),
+		TimeoutAt:   p.TimeoutOn(date, fireAt).UTC(),
 		Deadline:    p.Deadline(date),
 		RecoverBy:   p.RecoverBy(date),
 		Spec:        p.SpecFor(date, fireAt),

@@ -36,6 +36,11 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.Attempt = r.Attempt + 1
 	next.AttemptAt = now
 	next.TimeoutAt = now.Add(p.Timeout)
+	if t := p.TimeoutOn(r.LogicalDate, r.GateAt); p.TimeoutAt.Set && t.After(now) {
+		// A time-of-day timeout ("+1bd 09:00") still ahead holds for the
+		// rerun; once past, the rerun gets the default span from now.
+		next.TimeoutAt = t
+	}
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)

@@ -227,10 +227,8 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 	} else {
 		e.State, e.GateAt = NoRunState(p, date, now)
 	}
-	if e.Deadline.IsZero() && p.SLO != nil && p.SLO.Deadline.Set {
-		if d, err := p.SLO.Deadline.On(date, loc); err == nil {
-			e.Deadline = d
-		}
+	if e.Deadline.IsZero() {
+		e.Deadline = p.Deadline(date)
 	}
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}

@@ -82,16 +82,30 @@ func readPG(v any) Result {
 
 // runningPG lists the active client sessions of the DSN's database other
 // than sekisho's own: this one (pg_backend_pid) and every session named
-// AppName.
-const runningPG = `SELECT pid, COALESCE(usename, ''), query_start, COALESCE(query, '')
-FROM pg_stat_activity
-WHERE state = 'active'
-  AND backend_type = 'client backend'
-  AND query_start IS NOT NULL
-  AND datname = current_database()
-  AND pid <> pg_backend_pid()
-  AND COALESCE(application_name, '') <> $1
-ORDER BY query_start`
+// AppName. Its first column says whether the role may see other roles'
+// sessions at all: without superuser or the privileges of
+// pg_read_all_stats, their state and query read as NULL, so they would
+// silently drop out of the listing. The LEFT JOIN keeps that answer when no
+// session is active, in the same round trip.
+const runningPG = `WITH me AS (
+  SELECT COALESCE((SELECT rolsuper FROM pg_roles WHERE rolname = current_user), false)
+      OR pg_has_role(current_user, 'pg_read_all_stats', 'USAGE') AS sees_all,
+    current_user AS role
+)
+SELECT me.sees_all, me.role, a.pid, COALESCE(a.usename, ''), a.query_start, COALESCE(a.query, '')
+FROM me LEFT JOIN pg_stat_activity a
+  ON a.state = 'active'
+  AND a.backend_type = 'client backend'
+  AND a.query_start IS NOT NULL
+  AND a.datname = current_database()
+  AND a.pid <> pg_backend_pid()
+  AND COALESCE(a.application_name, '') <> $1
+ORDER BY a.query_start`
+
+// ErrHiddenSessions marks a PostgreSQL listing by a role that cannot see
+// other roles' queries: the watch would be blind, so it reports this
+// instead of an empty list.
+var ErrHiddenSessions = errors.New("cannot see other roles' sessions")
 
 func (p *postgres) Running(ctx context.Context) ([]Query, error) {
 	if err := p.budget.Wait(ctx); err != nil {
@@ -101,17 +115,31 @@ func (p *postgres) Running(ctx context.Context) ([]Query, error) {
 	if err != nil {
 		return nil, redactPG(err)
 	}
-	qs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Query, error) {
+	defer rows.Close()
+	var qs []Query
+	for rows.Next() {
+		var seesAll bool
+		var role string
+		var pid *int32
 		var q Query
-		var pid int32
-		err := r.Scan(&pid, &q.User, &q.StartedAt, &q.Text)
-		q.PID = strconv.Itoa(int(pid))
-		q.StartedAt = q.StartedAt.UTC()
+		var started *time.Time
+		if err := rows.Scan(&seesAll, &role, &pid, &q.User, &started, &q.Text); err != nil {
+			return nil, redactPG(err)
+		}
+		if !seesAll {
+			return nil, fmt.Errorf("warehouse %s: role %q %w in pg_stat_activity (their state and query read as NULL, so "+
+				"long queries would go unseen); run GRANT pg_read_all_stats TO %s", p.name, role, ErrHiddenSessions, pgx.Identifier{role}.Sanitize())
+		}
+		if pid == nil { // no active session: the LEFT JOIN's empty side
+			continue
+		}
+		q.PID = strconv.Itoa(int(*pid))
+		q.StartedAt = started.UTC()
 		// A pid is reused; with the query's start it names one query.
 		q.Key = q.PID + "@" + q.StartedAt.Format(time.RFC3339Nano)
-		return q, err
-	})
-	return qs, redactPG(err)
+		qs = append(qs, q)
+	}
+	return qs, redactPG(rows.Err())
 }
 
 func (p *postgres) Close() error { p.pool.Close(); return nil }

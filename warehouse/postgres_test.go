@@ -2,6 +2,10 @@ package warehouse
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -107,6 +111,83 @@ func TestPostgresRunningListsOthersOnly(t *testing.T) {
 	}
 	cancel()
 	<-done
+}
+
+// TestPostgresRunningNeedsReadAllStats: a watch whose role lacks
+// pg_read_all_stats would see other roles' sessions with a NULL state and
+// query, and list nothing; it reports that as its error instead. Granted the
+// role it lists the analyst's query; revoked, the error is back.
+func TestPostgresRunningNeedsReadAllStats(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(context.Background())
+	var b [4]byte
+	rand.Read(b[:])
+	role := "watcher_" + hex.EncodeToString(b[:])
+	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), url)
+		if err == nil {
+			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
+			c.Close(context.Background())
+		}
+	})
+	u, _ := neturl.Parse(url)
+	u.User = neturl.User(role)
+	c, err := Open(ctx, &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(u.String())}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	// The analyst's session runs as the admin role, another role than the
+	// watcher's.
+	done := make(chan error, 1)
+	go func() {
+		_, err := admin.Exec(ctx, "SELECT pg_sleep(600) /* the analyst's long query */")
+		done <- err
+	}()
+	defer func() { cancel(); <-done }()
+	probe, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer probe.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var n int
+		probe.QueryRow(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND state = 'active' AND pid <> pg_backend_pid()").Scan(&n)
+		if n > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the analyst's session did not start")
+		}
+		time.Sleep(20 * time.Millisecond) // waiting for another session to start, not for a schedule
+	}
+	_, err = c.Running(context.Background())
+	if !errors.Is(err, ErrHiddenSessions) || !strings.Contains(err.Error(), `GRANT pg_read_all_stats TO "`+role+`"`) {
+		t.Fatalf("without pg_read_all_stats: %v; want ErrHiddenSessions saying what to grant", err)
+	}
+	grant := func(sql string) {
+		if _, err := probe.Exec(context.Background(), sql); err != nil {
+			t.Fatal(err)
+		}
+	}
+	grant("GRANT pg_read_all_stats TO " + role)
+	qs, err := c.Running(context.Background())
+	if err != nil || len(qs) != 1 || !strings.Contains(qs[0].Text, "pg_sleep(600)") {
+		t.Fatalf("with pg_read_all_stats: %+v, %v", qs, err)
+	}
+	grant("REVOKE pg_read_all_stats FROM " + role)
+	if _, err := c.Running(context.Background()); !errors.Is(err, ErrHiddenSessions) {
+		t.Errorf("after the revoke: %v; want ErrHiddenSessions", err)
+	}
 }
 
 // TestPostgresErrorsHideThePassword: a connection error names the host and

@@ -147,12 +147,15 @@ func fieldValue(f types.Field) any {
 	return nil
 }
 
-// runningRedshift lists running queries from SYS_QUERY_HISTORY, which both
-// provisioned clusters and Serverless keep; status is character(10), so it
-// is trimmed. A user sees only their own rows unless granted sys:monitor.
+// runningRedshift lists in-flight queries from SYS_QUERY_HISTORY, which
+// both provisioned clusters and Serverless keep: every status before the
+// query ends (planning, queued in WLM, running, returning rows), so a query
+// stuck in the queue is seen and one returning its rows is not taken for
+// ended. status is character(10), so it is trimmed. A user sees only their
+// own rows unless granted sys:monitor.
 const runningRedshift = `SELECT query_id, user_id, session_id, start_time, TRIM(query_text)
 FROM sys_query_history
-WHERE TRIM(status) = 'running'
+WHERE TRIM(status) IN ('planning', 'queued', 'running', 'returning')
 ORDER BY start_time`
 
 // usersRedshift maps user ids to names; asked only for an id not seen yet.

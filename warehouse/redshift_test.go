@@ -98,6 +98,57 @@ func TestRedshiftRunningNeedsSysMonitor(t *testing.T) {
 	}
 }
 
+// TestRedshiftInFlightStatuses: a query waiting in the WLM queue is listed
+// from its submission, and a query returning its rows is still listed, so
+// the watch neither misses the first nor ends the second's alert early.
+func TestRedshiftInFlightStatuses(t *testing.T) {
+	c, sim, clock := openRedshiftSim(t, config.Warehouse{ClusterIdentifier: "prod", Database: "dev", DBUser: "sekisho"})
+	sim.GrantMonitor("sekisho")
+	queued := sim.SubmitQuery("analyst", "SELECT * FROM big", redshiftsim.StatusQueued)
+	planning := sim.SubmitQuery("etl", "INSERT INTO mart SELECT 1", redshiftsim.StatusPlanning)
+	clock.Advance(40 * time.Minute)
+	keys := func() []string {
+		t.Helper()
+		qs, err := c.Running(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, q := range qs {
+			out = append(out, q.Key)
+		}
+		return out
+	}
+	if got := keys(); len(got) != 2 || got[0] != itoa(queued) || got[1] != itoa(planning) {
+		t.Errorf("queued and planning queries: listed %v, want [%d %d]", got, queued, planning)
+	}
+	sim.SetStatus(queued, redshiftsim.StatusRunning)
+	sim.SetStatus(planning, redshiftsim.StatusReturning)
+	if got := keys(); len(got) != 2 {
+		t.Errorf("running and returning queries: listed %v, want both", got)
+	}
+	sim.EndQuery(planning)
+	if got := keys(); len(got) != 1 || got[0] != itoa(queued) {
+		t.Errorf("after one ended: listed %v", got)
+	}
+}
+
+// TestRedshiftProvisionedAsIAMIdentity: a provisioned cluster with neither
+// db_user nor secret_arn runs as the caller's IAM identity, which the Data
+// API accepts (ClusterIdentifier + Database alone).
+func TestRedshiftProvisionedAsIAMIdentity(t *testing.T) {
+	c, sim, _ := openRedshiftSim(t, config.Warehouse{ClusterIdentifier: "prod", Database: "dev"})
+	sim.Answer("SELECT true", func() ([]redshiftsim.Value, error) { return []redshiftsim.Value{true}, nil })
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok.Passed {
+		t.Fatalf("Check as the IAM identity = %v, %v", ok, err)
+	}
+	sim.StartQuery(redshiftsim.IAMUser, "SELECT 1")
+	qs, err := c.Running(context.Background())
+	if err != nil || len(qs) != 1 || qs[0].User != redshiftsim.IAMUser {
+		t.Errorf("the identity's own queries: %+v, %v", qs, err)
+	}
+}
+
 func TestRedshiftRefusesWrongKey(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	sim := redshiftsim.New(clock, redshiftsim.WithCredentials("AKIDSEKISHO", "secret"))

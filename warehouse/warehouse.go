@@ -8,7 +8,6 @@ package warehouse
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math/big"
 	"strconv"
@@ -40,17 +39,13 @@ type Client interface {
 // Query is one running query as the long-query watch sees it.
 type Query struct {
 	// Key identifies the query across listings: Redshift's query_id,
-	// PostgreSQL's pid and query start.
+	// PostgreSQL's pid and query start, BigQuery's job id.
 	Key       string
 	User      string
-	PID       string // Redshift session_id, PostgreSQL backend pid
+	PID       string // Redshift session_id, PostgreSQL backend pid, BigQuery job id
 	StartedAt time.Time
 	Text      string
 }
-
-// ErrUnsupported marks an operation a warehouse kind does not offer
-// (BigQuery has no long-query watch).
-var ErrUnsupported = errors.New("not supported by this warehouse")
 
 // Options are the test and demo hooks of Open; production leaves them zero.
 type Options struct {

@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho/sim/awsjson"
@@ -123,8 +125,14 @@ func str(p *string) string {
 }
 
 // execute checks the connection parameters as the Data API does and queues
-// the statement: provisioned (ClusterIdentifier with DbUser or SecretArn) or
-// Serverless (WorkgroupName), never both.
+// the statement: provisioned (ClusterIdentifier) or Serverless
+// (WorkgroupName), never both. Without DbUser or SecretArn the statement
+// runs as the caller's IAM identity, on either kind: AWS's ExecuteStatement
+// reference, "Temporary credentials": "When connecting to a cluster as an
+// IAM identity, specify the cluster identifier and the database name. The
+// database user name is derived from the IAM identity"
+// (redshift:GetClusterCredentialsWithIAM; on Serverless
+// redshift-serverless:GetCredentials).
 func (s *Sim) execute(in executeStatementInput) (any, *awsjson.Error) {
 	if str(in.Sql) == "" {
 		return nil, validation("1 validation error detected: Value null at 'sql' failed to satisfy constraint: Member must not be null")
@@ -135,14 +143,12 @@ func (s *Sim) execute(in executeStatementInput) (any, *awsjson.Error) {
 		return nil, validation("Either ClusterIdentifier or WorkgroupName must be specified, not both.")
 	case cluster == "" && workgroup == "":
 		return nil, validation("Either ClusterIdentifier or WorkgroupName must be specified.")
-	case cluster != "" && str(in.DbUser) == "" && str(in.SecretArn) == "":
-		return nil, validation("Either DbUser or SecretArn must be specified for a provisioned cluster.")
 	case str(in.Database) == "" && str(in.SecretArn) == "":
 		return nil, validation("Database must be specified.")
 	}
 	user := str(in.DbUser)
 	if user == "" {
-		user = "IAMR:sekisho" // Serverless maps the IAM identity to a database user
+		user = IAMUser // the IAM identity's database user
 	}
 	now := s.clock.Now()
 	s.mu.Lock()
@@ -201,12 +207,17 @@ func (s *Sim) run(st *statement) {
 	case reads(st.sql, "sys_query_history"):
 		st.columns = []string{"query_id", "user_id", "session_id", "start_time", "btrim"}
 		var rs []*Running
+		statuses := statusFilter(st.sql)
 		for _, r := range s.running {
 			// SYS views show a user their own rows only, unless granted
 			// sys:monitor (or a superuser).
-			if s.monitor[st.user] || st.user == "rdsdb" || r.User == st.user {
-				rs = append(rs, r)
+			if !s.monitor[st.user] && st.user != "rdsdb" && r.User != st.user {
+				continue
 			}
+			if statuses != nil && !statuses[r.Status] {
+				continue
+			}
+			rs = append(rs, r)
 		}
 		sort.Slice(rs, func(i, j int) bool { return rs[i].Start.Before(rs[j].Start) })
 		for _, r := range rs {
@@ -240,6 +251,28 @@ func (s *Sim) run(st *statement) {
 			st.rows = append(st.rows, row)
 		}
 	}
+}
+
+// statusRE finds a filter on SYS_QUERY_HISTORY's status: `status =
+// 'running'`, `TRIM(status) IN ('queued', 'running')`.
+var statusRE = regexp.MustCompile(`(?i)status\)?\s*(?:=\s*'([a-z]+)'|in\s*\(([^)]*)\))`)
+
+// statusFilter is the set of statuses a listing asks for; nil when it names
+// none (every in-flight row).
+func statusFilter(sql string) map[string]bool {
+	m := statusRE.FindStringSubmatch(sql)
+	if m == nil {
+		return nil
+	}
+	out := map[string]bool{}
+	if m[1] != "" {
+		out[strings.ToLower(m[1])] = true
+		return out
+	}
+	for _, w := range strings.Split(m[2], ",") {
+		out[strings.ToLower(strings.Trim(strings.TrimSpace(w), "'"))] = true
+	}
+	return out
 }
 
 func field(v Value) map[string]any {

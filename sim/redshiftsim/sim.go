@@ -9,8 +9,9 @@
 //
 // SQL is not parsed: a test registers the answer of each check query with
 // Answer, and queries that read SYS_QUERY_HISTORY or pg_user are answered
-// from the simulated running queries and users, with SYS_QUERY_HISTORY's
-// visibility rule (a user without sys:monitor sees only their own rows).
+// from the simulated in-flight queries and users, with SYS_QUERY_HISTORY's
+// visibility rule (a user without sys:monitor sees only their own rows) and
+// its status filter: a listing sees only the statuses its WHERE names.
 package redshiftsim
 
 import (
@@ -30,6 +31,11 @@ import (
 )
 
 const targetPrefix = "RedshiftData."
+
+// IAMUser is the database user a statement runs as when it names neither
+// DbUser nor SecretArn: the caller's IAM role, as Redshift names it
+// ("IAMR:<role>"; an IAM user would be "IAM:<user>").
+const IAMUser = "IAMR:sekisho"
 
 // Value is one column value of an answer: nil, bool, int64, float64 or string.
 type Value any
@@ -62,13 +68,25 @@ type Stats struct {
 	BySQL map[string]int
 }
 
-// Running is a query running on the simulated cluster.
+// In-flight statuses of SYS_QUERY_HISTORY, in the order a query passes
+// them (AWS, SYS_QUERY_HISTORY: status is planning, queued, running,
+// returning, failed, canceled or success).
+const (
+	StatusPlanning  = "planning"
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusReturning = "returning"
+)
+
+// Running is an in-flight query on the simulated cluster: planned, queued
+// by WLM, running, or returning its rows.
 type Running struct {
 	QueryID   int64
 	User      string
 	SessionID int64
 	Start     time.Time
 	Text      string
+	Status    string
 }
 
 type statement struct {
@@ -166,15 +184,30 @@ func (s *Sim) GrantMonitor(user string) {
 	s.monitor[user] = true
 }
 
-// StartQuery starts a query of user now and returns its query_id.
-func (s *Sim) StartQuery(user, text string) int64 {
+// StartQuery starts a query of user now, running, and returns its query_id.
+func (s *Sim) StartQuery(user, text string) int64 { return s.SubmitQuery(user, text, StatusRunning) }
+
+// SubmitQuery submits a query of user now in the given in-flight status
+// (StatusQueued: waiting in a WLM queue) and returns its query_id. Its
+// start_time is now, whatever the status: the queue wait counts.
+func (s *Sim) SubmitQuery(user, text, status string) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.addUser(user)
 	s.nextQuery++
 	id := s.nextQuery
-	s.running[id] = &Running{QueryID: id, User: user, SessionID: 1073741824 + id, Start: s.clock.Now().UTC(), Text: text}
+	s.running[id] = &Running{QueryID: id, User: user, SessionID: 1073741824 + id, Start: s.clock.Now().UTC(), Text: text, Status: status}
 	return id
+}
+
+// SetStatus moves an in-flight query to another in-flight status (queued →
+// running → returning).
+func (s *Sim) SetStatus(id int64, status string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r, ok := s.running[id]; ok {
+		r.Status = status
+	}
 }
 
 // Started returns when a running query started (zero when it is not running).

@@ -43,10 +43,16 @@ func TestDataAPIRules(t *testing.T) {
 	if apiCode(err) != "ValidationException" {
 		t.Errorf("cluster and workgroup together: %v", err)
 	}
-	_, err = c.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("SELECT 1"), Database: aws.String("dev"),
-		ClusterIdentifier: aws.String("c")})
+	// A provisioned cluster with neither DbUser nor SecretArn is the IAM
+	// identity's connection, which the Data API accepts; without a
+	// database it is refused.
+	if _, err = c.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("SELECT 1"), Database: aws.String("dev"),
+		ClusterIdentifier: aws.String("c")}); err != nil {
+		t.Errorf("provisioned as the IAM identity: %v", err)
+	}
+	_, err = c.ExecuteStatement(ctx, &redshiftdata.ExecuteStatementInput{Sql: aws.String("SELECT 1"), ClusterIdentifier: aws.String("c")})
 	if apiCode(err) != "ValidationException" {
-		t.Errorf("provisioned without db_user or secret: %v", err)
+		t.Errorf("provisioned without a database: %v", err)
 	}
 	_, err = c.DescribeStatement(ctx, &redshiftdata.DescribeStatementInput{Id: aws.String("00000000-0000-0000-0000-000000000000")})
 	if apiCode(err) != "ResourceNotFoundException" {
