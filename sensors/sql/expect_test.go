@@ -100,7 +100,7 @@ func newCheckWorld(t *testing.T, start time.Time) *checkWorld {
 	}
 	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(cfg, engine.Options{Store: st, Clock: clock, Sync: true, Jitter: -1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Sensors: map[string]sekisho.Sensor{config.TypeSQL: New(map[string]warehouse.Client{"dwh": dwh, "app": clients["app"]}, clock)}})
 	if err != nil {
 		t.Fatal(err)
