@@ -268,6 +268,16 @@ func (u Upstream) Resource() sekisho.Resource {
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
 }
 
+// UpstreamNames lists the pipeline's upstream names in config order: what
+// its condition may name.
+func (p *Pipeline) UpstreamNames() []string {
+	names := make([]string, len(p.Upstreams))
+	for i, u := range p.Upstreams {
+		names[i] = u.Name
+	}
+	return names
+}
+
 // Resources returns every resource an upstream polls: one for a job or a
 // sql check, the source's and the target's query for a reconcile, none for
 // a pipeline.

@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 )
 
 // step is the one next step of a run: decide works it out, exec carries it
@@ -71,7 +72,7 @@ type facts struct {
 	inflight bool                           // a request is under way
 	retry    retryState                     // a trigger request failed transiently
 	followAt time.Time                      // not before: the next status check
-	history  *historyStats                  // the pipeline's past durations, for at_risk
+	eta      *eta.Projection                // the run's projected success (SPEC §21), for at_risk
 }
 
 // triggerInfo is what decide needs to know of a downstream adapter.
@@ -375,9 +376,12 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 			}
 			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: msg})
-		} else if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
+		} else if p := f.eta; p != nil && p.Known() && p.At.After(r.Deadline) {
+			// The projection along the line passes the deadline: say when,
+			// and what makes it late, however far up the line that is.
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
+				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: p.At,
+					Upstream: p.Cause.Upstream, Via: p.Cause.Via})
 		}
 	}
 	if p.MaxDuration <= 0 {
@@ -395,8 +399,9 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	}
 }
 
-// needsHistory reports whether decide may estimate the run's finish.
-func needsHistory(r sekisho.Run, now time.Time) bool {
+// needsETA reports whether decide may look at the run's projection: it
+// has a deadline still ahead and has not succeeded.
+func needsETA(r sekisho.Run, now time.Time) bool {
 	return !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() && now.Before(r.Deadline)
 }
 
@@ -407,49 +412,6 @@ func recoveryNotice(r sekisho.Run, alerts []string, now time.Time) sekisho.Notic
 		Kind: sekisho.NoticeRecovery, DedupeKey: sekisho.NoticeKey(sekisho.NoticeRecovery, sekisho.NoticeSubject{Run: r.ID}),
 		Facts:     sekisho.NoticeFacts{State: sekisho.StateSucceeded, Deadline: r.Deadline, Reason: strings.Join(alerts, ",")},
 		CreatedAt: now}
-}
-
-// historyStats are a pipeline's recent durations, for at_risk.
-type historyStats struct {
-	date  string        // logical date they were computed for
-	total time.Duration // p80 of gate → success
-	down  time.Duration // p80 of trigger → success
-	n     int
-}
-
-const minHistory = 5
-
-// expectedFinish estimates when the run will succeed from the pipeline's
-// own history (p80 durations): while waiting, the later of the gate plus
-// the usual total duration and now plus the usual downstream time; once
-// triggered, the trigger plus the usual downstream time.
-func expectedFinish(h *historyStats, r sekisho.Run, now time.Time) (time.Time, bool) {
-	if h == nil || h.n < minHistory {
-		return time.Time{}, false
-	}
-	exp := r.GateAt.Add(h.total)
-	if r.TriggeredAt.IsZero() {
-		// Still waiting: the downstream's usual run time has to come after now.
-		if t := now.Add(h.down); t.After(exp) {
-			exp = t
-		}
-	} else {
-		exp = r.TriggeredAt.Add(h.down)
-	}
-	if exp.Before(now) {
-		exp = now
-	}
-	return exp, true
-}
-
-func p80(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := (len(s)*8+9)/10 - 1
-	return s[i]
 }
 
 func request(p *config.Pipeline, r sekisho.Run, obs map[string]obsView) sekisho.TriggerRequest {

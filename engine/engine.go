@@ -83,7 +83,7 @@ type Engine struct {
 	runs    runTable                 // one record per open run
 	gate    gateClock                // when each pipeline's next gate fires
 	demand  demandPlan               // what the waiting runs wait on
-	history map[string]*historyStats // per pipeline, for at_risk
+	history map[string]lineHistory   // per pipeline, what its ETA learns from (SPEC §21)
 	values  map[string]valueHistory  // per pipeline/upstream, a data check's past values (SPEC §21)
 	inc     incidentView             // the open incidents (SPEC §17)
 	pass    passState                // what a pass leaves for the next
@@ -129,7 +129,7 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		opts: opts, st: opts.Store, clock: opts.Clock, log: opts.Logger,
 		kick:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, opts.MaxInFlight),
-		history: map[string]*historyStats{},
+		history: map[string]lineHistory{},
 		values:  map[string]valueHistory{},
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}

@@ -84,7 +84,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 	r := rec.run
 	err := e.settle(ctx, rec, r, nil, now)
 	if e.runs.recs[r.ID] == rec {
-		e.runs.wake(rec, wakeFor(rec, e.history[rec.spec.Name], now))
+		e.runs.wake(rec, wakeFor(rec, now))
 	}
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {

@@ -117,6 +117,9 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 		if bp := b.Pipeline(p.Name); bp != nil {
 			st.class = stateClass(bp)
 			st.emoji, st.word = status.Label(bp.State, bp.Late, lang)
+			if eta := bp.ETAText(lang); eta != "" {
+				st.word += " · " + eta // each station's projected success (SPEC §21)
+			}
 			if bp.Troubled() {
 				st.alert = true
 				st.reason = bp.Summary

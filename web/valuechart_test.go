@@ -67,3 +67,30 @@ func TestValueChart(t *testing.T) {
 		t.Errorf("run API observations: %s", body)
 	}
 }
+
+// TestETAShown: an open run's projection is on the board ("ETA 07:00" in
+// English), at its station of the route map, and in the status and run
+// APIs as "eta"; a finished run's eta is null.
+func TestETAShown(t *testing.T) {
+	f := newFixture(t)
+	// slow's DAG was triggered at 05:40 and has no history: due now, 07:00.
+	for _, target := range []string{"/?lang=en", "/map?lang=en"} {
+		code, _, body := f.do(t, http.MethodGet, target, "", "", "")
+		if code != http.StatusOK || !strings.Contains(body, "ETA 07:00") {
+			t.Errorf("%s: %d, no ETA 07:00", target, code)
+		}
+	}
+	code, _, body := f.do(t, http.MethodGet, "/?lang=ja", "", "", "")
+	if code != http.StatusOK || !strings.Contains(body, "見込み 07:00") {
+		t.Errorf("board in Japanese: %d, no 見込み 07:00", code)
+	}
+	for _, target := range []string{"/api/v1/runs/slow/" + day, "/api/v1/status"} {
+		code, _, body := f.do(t, http.MethodGet, target, "", "", "")
+		if code != http.StatusOK || !strings.Contains(body, `"eta": "2026-11-03T07:00:00+09:00"`) {
+			t.Errorf("%s: %d %s", target, code, body)
+		}
+	}
+	if _, _, body := f.do(t, http.MethodGet, "/api/v1/runs/normal/"+day, "", "", ""); !strings.Contains(body, `"eta": null`) {
+		t.Errorf("a finished run: %s", body)
+	}
+}
