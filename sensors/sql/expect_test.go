@@ -2,22 +2,11 @@ package sql
 
 import (
 	"context"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jonboulle/clockwork"
-
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/store"
-	"github.com/sekisho-dev/sekisho/testkit/pgtest"
-	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
 // expectYAML gates three pipelines on one day's orders: a volume gate that
@@ -59,53 +48,12 @@ pipelines:
         tolerance: 0.1%
 `
 
-type checkWorld struct {
-	t     *testing.T
-	clock *clockwork.FakeClock
-	st    *store.Store
-	eng   *engine.Engine
-	dwh   *counting
-	db    *pgx.Conn
-}
+// checkWorld is a world of two days' worth of steps and loads.
+type checkWorld struct{ *world }
 
 func newCheckWorld(t *testing.T, start time.Time) *checkWorld {
-	t.Helper()
-	ctx := context.Background()
-	url := pgtest.URL(t)
-	db, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close(context.Background()) })
-	for _, q := range []string{"CREATE TABLE orders (id serial, order_date date NOT NULL)",
-		"CREATE TABLE src_orders (id serial, created_on date NOT NULL)"} {
-		if _, err := db.Exec(ctx, q); err != nil {
-			t.Fatal(err)
-		}
-	}
-	cfg, err := config.Parse("pipelines.yaml", []byte(expectYAML), func(k string) (string, bool) { return url, k == "DWH_DSN" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { warehouse.CloseAll(clients) })
-	dwh := &counting{Client: clients["dwh"], calls: map[string]int{}}
-	clock := clockwork.NewFakeClockAt(start)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	eng, err := engine.New(cfg, engine.Options{Store: st, Clock: clock, Sync: true, Jitter: -1,
-		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sensors: map[string]sekisho.Sensor{config.TypeSQL: New(map[string]warehouse.Client{"dwh": dwh, "app": clients["app"]}, clock)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &checkWorld{t: t, clock: clock, st: st, eng: eng, dwh: dwh, db: db}
+	return &checkWorld{openWorld(t, expectYAML, start, "CREATE TABLE orders (id serial, order_date date NOT NULL)",
+		"CREATE TABLE src_orders (id serial, created_on date NOT NULL)")}
 }
 
 // load adds n rows for date to the warehouse's orders and m to the shop's
