@@ -30,6 +30,14 @@ type Stats struct {
 	Down  time.Duration // trigger → first success (gate-only: zero)
 }
 
+// down is the usual trigger → success, once there is enough history.
+func (s Stats) down() time.Duration {
+	if s.N < MinHistory {
+		return 0
+	}
+	return s.Down
+}
+
 // UpstreamStats is one upstream's history in the pipeline: medians over its
 // recent successful runs.
 type UpstreamStats struct {
@@ -84,6 +92,12 @@ type Projection struct {
 // Known reports whether there is a projection.
 func (p Projection) Known() bool { return !p.At.IsZero() }
 
+// MinHistory is how many past successes a median needs before the
+// projection uses it: one or two nights are noise, and an alarm built on
+// them is a false one more often than not. With fewer, that part of the
+// line counts as taking no time (a lower bound).
+const MinHistory = 3
+
 // never marks an upstream that will not succeed without a rerun.
 var never = time.Time{}
 
@@ -100,7 +114,7 @@ func Project(in Input, now time.Time) Projection {
 	}
 	if !r.TriggeredAt.IsZero() {
 		// The downstream runs: its usual duration from the trigger.
-		return Projection{At: later(now, r.TriggeredAt.Add(in.Stats.Down)), Source: SourceProjected}
+		return Projection{At: later(now, r.TriggeredAt.Add(in.Stats.down())), Source: SourceProjected}
 	}
 	ready, cause, ok := conditionReady(in, now)
 	if !ok {
@@ -108,7 +122,7 @@ func Project(in Input, now time.Time) Projection {
 	}
 	at := ready
 	if in.Triggered {
-		at = ready.Add(in.Stats.Down)
+		at = ready.Add(in.Stats.down())
 	}
 	return Projection{At: later(now, at), Source: SourceProjected, Cause: cause}
 }
@@ -137,9 +151,9 @@ func upstreamAt(u Upstream, gate, now time.Time) (time.Time, Cause, bool) {
 		return u.FinishedAt, Cause{Upstream: u.Name}, true
 	case u.State == sekisho.JobFailed:
 		return never, Cause{}, false
-	case u.State == sekisho.JobRunning && !u.StartedAt.IsZero() && u.Stats.N > 0:
+	case u.State == sekisho.JobRunning && !u.StartedAt.IsZero() && u.Stats.N >= MinHistory:
 		return later(now, u.StartedAt.Add(u.Stats.Run)), Cause{Upstream: u.Name}, true
-	case u.Stats.N > 0:
+	case u.Stats.N >= MinHistory:
 		return later(now, gate.Add(u.Stats.Finish)), Cause{Upstream: u.Name}, true
 	}
 	return now, Cause{Upstream: u.Name}, true

@@ -44,6 +44,11 @@ func TestProject(t *testing.T) {
 			at(3, 30), at(4, 30), Cause{Upstream: "glue"}},
 		{"no history: now", waiting(Upstream{Name: "glue", State: sekisho.JobPending}),
 			at(2, 10), at(3, 10), Cause{Upstream: "glue"}},
+		{"two nights are not history yet", func() Input {
+			in := waiting(Upstream{Name: "glue", State: sekisho.JobPending, Stats: UpstreamStats{N: 2, Finish: 3 * time.Hour}})
+			in.Stats.N = 2
+			return in
+		}(), at(2, 10), at(2, 10), Cause{Upstream: "glue"}},
 		{"the last of all upstreams", waiting(
 			Upstream{Name: "a", State: sekisho.JobSucceeded, FinishedAt: at(2, 20)},
 			Upstream{Name: "b", State: sekisho.JobPending, Stats: UpstreamStats{N: 5, Finish: 90 * time.Minute}}),
