@@ -14,11 +14,12 @@ import (
 // State is the stored state of a run (SPEC §4).
 type State string
 
-// The run states of SPEC §4. StateScheduled, StateMissed and StateNoGate
-// only appear in listings (SPEC §8), never in the store: a pipeline whose
-// gate is still to come that day is scheduled, one whose gate has passed
-// without a run is missed, and one whose schedule does not fire that day
-// has no gate.
+// The run states of SPEC §4. StateScheduled, StateMissed, StateNoGate and
+// StateHoliday only appear in listings (SPEC §8), never in the store: a
+// pipeline whose gate is still to come that day is scheduled, one whose
+// gate has passed without a run is missed, one whose schedule does not fire
+// that day has no gate, and one whose calendar has a day off (a weekend, a
+// national or company holiday, SPEC §18) is on holiday.
 const (
 	StateWaiting   State = "waiting"
 	StateBlocked   State = "blocked"
@@ -32,6 +33,7 @@ const (
 	StateScheduled State = "scheduled"
 	StateMissed    State = "missed"
 	StateNoGate    State = "no_gate"
+	StateHoliday   State = "holiday"
 )
 
 // States lists every stored run state, in the order of SPEC §4.
@@ -62,11 +64,18 @@ func (s State) Valid() bool {
 }
 
 // AsUpstream is how a run in state s looks to a pipeline that waits on it
-// through a `type: pipeline` upstream (SPEC §5): skipped counts as done.
-func (s State) AsUpstream() JobState {
+// through a `type: pipeline` upstream (SPEC §5). A skipped run did not
+// produce the day's data, so it is a failure of the upstream, unless the
+// upstream says skippedIsSuccess (`skipped_is_success: true`).
+func (s State) AsUpstream(skippedIsSuccess bool) JobState {
 	switch s {
-	case StateSucceeded, StateSkipped:
+	case StateSucceeded:
 		return JobSucceeded
+	case StateSkipped:
+		if skippedIsSuccess {
+			return JobSucceeded
+		}
+		return JobFailed
 	case StateFailed, StateTimedOut:
 		return JobFailed
 	case StateTriggered, StateRunning:
@@ -181,6 +190,19 @@ type JobRun struct {
 	// Value is the number a data check's query returned (sql upstreams);
 	// nil for job runs and for answers that are not a number.
 	Value *float64
+	// Skipped marks a run the vendor skipped (TROCCO's "skipped"): State is
+	// JobFailed, which an upstream with skipped_is_success reads as
+	// JobSucceeded (see SkippedAs).
+	Skipped bool
+}
+
+// SkippedAs is the state of a run as an upstream with the given
+// skipped_is_success reads it: a skipped run succeeded or failed.
+func (r JobRun) SkippedAs(skippedIsSuccess bool) JobState {
+	if r.Skipped && skippedIsSuccess {
+		return JobSucceeded
+	}
+	return r.State
 }
 
 // Observation is what sekisho knows of one upstream of one run: the state of
@@ -306,6 +328,16 @@ type Trigger interface {
 	Idempotent() bool
 }
 
+// LandingBound is implemented by a Trigger that is not idempotent and can
+// say how long a request of a daemon that died while sending it may still
+// take to reach the downstream. A restarted daemon waits that long from
+// the attempt's intent before it calls the outcome unknown: an operator
+// told to look in the downstream then finds the job if it started, and a
+// rerun cannot race the dead daemon's request.
+type LandingBound interface {
+	LandsWithin() time.Duration
+}
+
 // Sentinel errors that callers test with errors.Is.
 var (
 	// ErrRejected marks a permanent refusal (4xx other than 409/429): retrying cannot help.
@@ -384,6 +416,10 @@ type NoticeFacts struct {
 	// Via is the line from the upstream that makes a run late to the run
 	// (at_risk, SPEC §21): the pipelines in between, first station first.
 	Via []string `json:"via,omitempty"`
+	// SpokenFor is the key of the incident whose messages say what this
+	// run's notice says (incident.Decide): the sender marks it grouped
+	// instead of posting it, and the board still shows it.
+	SpokenFor string `json:"spoken_for,omitempty"`
 	// Query notices (long_query): the watch, the query's user and pid, the
 	// mention and the time zone the start time is shown in.
 	Watch     string `json:"watch,omitempty"`

@@ -58,6 +58,16 @@ func (o Off) Name(lang string) string {
 	return o.Ja
 }
 
+// Label is how listings name the day off in their "holiday" field (SPEC
+// §18): a holiday's or company day off's name in lang, and "weekend" for a
+// weekend in either language, a word the JSON API's readers can test for.
+func (o Off) Label(lang string) string {
+	if o.Kind == KindWeekend {
+		return o.En
+	}
+	return o.Name(lang)
+}
+
 var (
 	weekendOff = Off{Kind: KindWeekend, Ja: "週末", En: "weekend"}
 	companyOff = Off{Kind: KindCompany, Ja: "会社休日", En: "company holiday"}

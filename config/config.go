@@ -49,6 +49,10 @@ type Config struct {
 	// Calendars are the company calendars declared under calendars:
 	// (SPEC §18); Calendar also knows the built-in ones.
 	Calendars map[string]*calendar.Calendar
+	// UnsetSecrets are the variables of secret fields left unset, sorted:
+	// LoadReading lets them through (validate names them as what `run`
+	// will need); Load refuses them.
+	UnsetSecrets []string
 }
 
 // Pipeline returns the pipeline with the given name, or nil.
@@ -192,6 +196,11 @@ type Upstream struct {
 	Source    *CheckQuery `json:"source,omitempty"`
 	Target    *CheckQuery `json:"target,omitempty"`
 	Tolerance Tolerance   `json:"tolerance,omitzero"`
+	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
+	// "skipped" job status; a pipeline's skipped run) as succeeded. By
+	// default a skipped run is a failure of the upstream: it did not run, so
+	// the downstream would get no fresh data (SPEC §5).
+	SkippedIsSuccess bool `json:"skipped_is_success,omitempty"`
 }
 
 // SLO is a pipeline's service level objective.

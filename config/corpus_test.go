@@ -51,7 +51,7 @@ var corpusCases = []struct {
 		`alias_bomb.yaml:30:39: pipelines[6].impacts[8]: want a single value, got a list`,
 	}},
 	{"alias_undefined", []string{
-		`alias_undefined.yaml:1:1: invalid YAML: yaml: unknown anchor 'gate' referenced`,
+		`alias_undefined.yaml:4:5: invalid YAML: yaml: unknown anchor 'gate' referenced`,
 	}},
 	{"anchor_self", []string{
 		`anchor_self.yaml:3:5: pipelines[0].impacts[0]: want a single value, got a mapping`,
@@ -71,7 +71,7 @@ var corpusCases = []struct {
 		`merge_key.yaml:9:5: pipelines[1].schedul: unknown key "schedul" (did you mean "schedule"?)`,
 	}},
 	{"nul_byte", []string{
-		`nul_byte.yaml:1:1: invalid YAML: yaml: control characters are not allowed`,
+		`nul_byte.yaml:3:3: invalid YAML: yaml: control characters are not allowed`,
 	}},
 	{"null_pipeline", []string{
 		`null_pipeline.yaml:3:5: pipelines[0]: want a mapping, got a scalar`,
@@ -81,7 +81,7 @@ var corpusCases = []struct {
 		`pipelines_scalar.yaml:2:1: pipelines: want a list, got a scalar`,
 	}},
 	{"tabs", []string{
-		`tabs.yaml:3:1: invalid YAML: found a tab character that violates indentation`,
+		`tabs.yaml:4:1: invalid YAML: found a tab character that violates indentation`,
 	}},
 	{"top_level_list", []string{
 		`top_level_list.yaml:1:1: want a mapping, got a list`,

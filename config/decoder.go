@@ -26,6 +26,7 @@ type decoder struct {
 	// reading allows a ${VAR} left unset in a secret field (SPEC §9):
 	// reading commands need none of the daemon's secrets.
 	reading bool
+	unset   map[string]bool // secret variables a reading load let through
 }
 
 // val is one value in the file: its node, where errors about it point (the
@@ -87,6 +88,10 @@ type fields struct {
 	keys  []string
 	vals  map[string]val
 	known []string
+	// typos are known keys an unknown key was taken for ("did you mean"):
+	// that error already says the key is missing, so "is required" would
+	// say it twice.
+	typos map[string]bool
 }
 
 func (f *fields) get(key string) (val, bool) {
@@ -132,6 +137,10 @@ func (d *decoder) mapping(v val, known []string, unknownHint func(key string) st
 			msg := fmt.Sprintf("unknown key %q", k.Value)
 			if s := condition.Suggest(k.Value, known); s != "" {
 				msg += fmt.Sprintf(" (did you mean %q?)", s)
+				if f.typos == nil {
+					f.typos = map[string]bool{}
+				}
+				f.typos[s] = true
 			} else if unknownHint != nil {
 				msg += unknownHint(k.Value)
 			}
@@ -270,7 +279,7 @@ func (d *decoder) required(f *fields, key, hint string) (string, val, bool) {
 	}
 	v, ok := f.get(key)
 	if !ok {
-		d.errorf(f.v.n, join(f.v.path, key), "is required%s", hint)
+		d.missing(f, key, hint)
 		return "", v, false
 	}
 	s, ok := d.scalarOf(v, false)
@@ -295,6 +304,9 @@ func (d *decoder) requiredOneOf(f *fields, key, what, hint string, allowed []str
 }
 
 func (d *decoder) missing(f *fields, key, hint string) {
+	if f.typos[key] {
+		return
+	}
 	d.errorf(f.v.n, join(f.v.path, key), "is required%s", hint)
 }
 
@@ -302,7 +314,13 @@ func (d *decoder) secret(f *fields, key string) Secret {
 	if d.reading {
 		lookup := d.lookup
 		d.lookup = func(name string) (string, bool) {
-			v, _ := lookup(name)
+			v, ok := lookup(name)
+			if !ok {
+				if d.unset == nil {
+					d.unset = map[string]bool{}
+				}
+				d.unset[name] = true
+			}
 			return v, true
 		}
 		defer func() { d.lookup = lookup }()

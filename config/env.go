@@ -58,9 +58,9 @@ func expand(s string, lookup func(string) (string, bool), quoteValues bool) (out
 	case 0:
 		return b.String(), used, nil
 	case 1:
-		return "", true, fmt.Errorf("environment variable %s is not set; export it (an empty value is allowed) or write $$ for a literal $", missing[0])
+		return "", true, fmt.Errorf("environment variable %s is not set; export it, or write $$ for a literal $", missing[0])
 	}
-	return "", true, fmt.Errorf("environment variables %s are not set; export them (an empty value is allowed)", strings.Join(missing, ", "))
+	return "", true, fmt.Errorf("environment variables %s are not set; export them", strings.Join(missing, ", "))
 }
 
 func validVarName(n string) bool {

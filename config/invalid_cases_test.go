@@ -88,8 +88,8 @@ var invalidCases = []struct {
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},
 	{"env_unset", []string{
-		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it (an empty value is allowed) or write $$ for a literal $`,
-		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them (an empty value is allowed)`,
+		`env_unset.yaml:3:3: server.token: environment variable SEKISHO_TOKEN is not set; export it, or write $$ for a literal $`,
+		`env_unset.yaml:4:3: server.read_token: environment variables SEKISHO_READ_TOKEN, OTHER are not set; export them`,
 		`env_unset.yaml:5:3: server.public_url: bad variable reference "${BAD-NAME}"; write ${NAME} with letters, digits and _`,
 		`env_unset.yaml:8:5: connections.trocco.api_key: unclosed "${"; write ${NAME}, or $$ for a literal $`,
 	}},
@@ -153,7 +153,7 @@ var invalidCases = []struct {
 		`syntax.yaml:4:1: invalid YAML: found unexpected end of stream`,
 	}},
 	{"syntax_indent", []string{
-		`syntax_indent.yaml:2:1: invalid YAML: did not find expected '-' indicator`,
+		`syntax_indent.yaml:4:4: invalid YAML: did not find expected '-' indicator`,
 	}},
 	{"template_field", []string{
 		`template_field.yaml:14:7: pipelines[0].trigger.conf: template conf.date: template: conf.date:1:3: executing "conf.date" at <.LogicalDay>: can't evaluate field LogicalDay in type sekisho.TemplateData`,
@@ -191,6 +191,10 @@ var invalidCases = []struct {
 	}},
 	{"two_documents", []string{
 		`two_documents.yaml:6:1: a second YAML document (---); keep the whole configuration in one document`,
+	}},
+	{"key_typo", []string{
+		// Only the typo: "schedule: is required" would say it twice.
+		`key_typo.yaml:4:5: pipelines[0].schedul: unknown key "schedul" (did you mean "schedule"?)`,
 	}},
 	{"unknown_key", []string{
 		`unknown_key.yaml:5:5: pipelines[0].timout: unknown key "timout" (did you mean "timeout"?)`,

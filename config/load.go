@@ -89,19 +89,66 @@ func parse(filename string, data []byte, lookupEnv func(string) (string, bool), 
 		return nil, scrub(d.errs, used).sorted()
 	}
 	cfg.Path = filename
+	for name := range d.unset {
+		cfg.UnsetSecrets = append(cfg.UnsetSecrets, name)
+	}
+	slices.Sort(cfg.UnsetSecrets)
 	return cfg, nil
 }
 
 var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func (d *decoder) syntaxError(err error) {
-	msg := err.Error()
-	line := 1
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
+func (d *decoder) syntaxError(data []byte, err error) {
+	line, msg := yamlErrorLine(err)
+	col := 1
+	if l, c := problemLine(data, msg); l > line {
+		line, col = l, c
 	}
-	d.errs = append(d.errs, Error{File: d.file, Line: line, Col: 1, Msg: "invalid YAML: " + msg})
+	d.errs = append(d.errs, Error{File: d.file, Line: line, Col: col, Msg: "invalid YAML: " + msg})
+}
+
+// yamlErrorLine splits a YAML error into its line (1 if it names none) and
+// message.
+func yamlErrorLine(err error) (int, string) {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ := strconv.Atoi(m[1])
+		return line, m[2]
+	}
+	return 1, msg
+}
+
+// problemLine finds the line a YAML syntax error is on, and its first
+// non-blank column. The YAML parser names the line where the enclosing
+// block began ("did not find expected '-' indicator" at the list's first
+// item, for a bad indent three lines down); the first prefix of the file
+// that fails with the same message ends on the line at fault. A binary
+// search keeps it to a few parses of a large file.
+func problemLine(data []byte, msg string) (line, col int) {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(k int) bool {
+		var n yaml.Node
+		err := yaml.Unmarshal(bytes.Join(lines[:k], nil), &n)
+		if err == nil {
+			return false
+		}
+		_, m := yamlErrorLine(err)
+		return m == msg
+	}
+	lo, hi := 1, len(lines)
+	if !fails(hi) {
+		return 0, 0
+	}
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	text := lines[lo-1]
+	return lo, len(text) - len(bytes.TrimLeft(text, " ")) + 1
 }
 
 func (d *decoder) parse(data []byte) *Config {
@@ -111,7 +158,7 @@ func (d *decoder) parse(data []byte) *Config {
 		if errors.Is(err, io.EOF) {
 			d.errorf(nil, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")
 		} else {
-			d.syntaxError(err)
+			d.syntaxError(data, err)
 		}
 		return nil
 	}
@@ -119,7 +166,7 @@ func (d *decoder) parse(data []byte) *Config {
 	if err := dec.Decode(&extra); err == nil {
 		d.errorf(&extra, "", "a second YAML document (---); keep the whole configuration in one document")
 	} else if !errors.Is(err, io.EOF) {
-		d.syntaxError(err)
+		d.syntaxError(data, err)
 	}
 	if len(doc.Content) == 0 {
 		d.errorf(nil, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"github.com/jonboulle/clockwork"
@@ -18,6 +19,7 @@ import (
 	sensorsql "github.com/sekisho-dev/sekisho/sensors/sql"
 	sensortrocco "github.com/sekisho-dev/sekisho/sensors/trocco"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	triggerairflow "github.com/sekisho-dev/sekisho/triggers/airflow"
 	triggertrocco "github.com/sekisho-dev/sekisho/triggers/trocco"
 	"github.com/sekisho-dev/sekisho/warehouse"
@@ -72,7 +74,7 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 			clients[name] = one[name]
 		}
 		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
-		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log)
+		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log, triggerairflow.WithTracing(tracing.Enabled(os.Getenv)))
 	}
 	if len(cfg.Connections.Warehouses) > 0 {
 		clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, warehouseOptions(tune, clock, st, log))

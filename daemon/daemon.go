@@ -31,6 +31,7 @@ import (
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/watch"
 	"github.com/sekisho-dev/sekisho/web"
 )
@@ -60,8 +61,12 @@ type Options struct {
 	Store      *store.Store
 	Logger     *slog.Logger
 	Listen     string
-	Clock      clockwork.Clock // default real
-	Tune       Tuning          // quick retries against simulators; zero in production
+	// Listener, if set, is the socket Run serves on instead of listening
+	// on Listen: the demo listens before it builds its config, which
+	// names the board's address.
+	Listener net.Listener
+	Clock    clockwork.Clock // default real
+	Tune     Tuning          // quick retries against simulators; zero in production
 	// NotifyOptions adjust the Slack sender (the demo's quick retries).
 	NotifyOptions []notify.Option
 	// Tick is the engine's safety-net pass interval; zero: the engine's default.
@@ -86,6 +91,8 @@ type Daemon struct {
 	handler http.Handler
 	fileSig [32]byte
 	lookups *Lookups
+	// calendarDay is the date the calendar warnings were last logged.
+	calendarDay string
 }
 
 // New builds the daemon; nothing runs until Run.
@@ -95,6 +102,13 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	}
 	if o.ReloadEvery <= 0 {
 		o.ReloadEvery = 5 * time.Second
+	}
+	// An OTLP protocol sekisho cannot speak stops the start, rather than
+	// every replica exporting nothing once it leads.
+	if tracing.Enabled(os.Getenv) {
+		if _, err := tracing.Protocol(os.Getenv); err != nil {
+			return nil, err
+		}
 	}
 	d := &Daemon{o: o, metrics: metrics.New()}
 	d.cfg.Store(o.Config)
@@ -126,14 +140,11 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	return d, nil
 }
 
-// Engine is the daemon's engine (the demo runs it once the history is written).
-func (d *Daemon) Engine() *engine.Engine { return d.eng }
-
 // Sender is the daemon's Slack notice sender.
 func (d *Daemon) Sender() *notify.Sender { return d.sender }
 
 // Watches is the runner of the config's long-query watches; nil without
-// watches (the demo runs it once the history is written).
+// watches.
 func (d *Daemon) Watches() *watch.Runner { return d.watches }
 
 // Metrics are the daemon's Prometheus metrics.
@@ -145,19 +156,33 @@ func (d *Daemon) Config() *config.Config { return d.cfg.Load() }
 // Handler serves the board, the API, event ingestion and /metrics.
 func (d *Daemon) Handler() http.Handler { return d.handler }
 
-// It shuts down within 10 seconds of ctx's end: the HTTP
-// server drains, the engine and the sender finish their current step. Every
-// write is one transaction, so nothing is left half-written.
-// Run serves on the listen address until ctx ends. A signal on hup, or a
-// change of the config file, reloads the config.
-func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
-	ln, err := net.Listen("tcp", d.o.Listen)
+// Listen opens the board's socket; a port already taken is an error that
+// says what to do.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w (is another process using it? try --listen)", d.o.Listen, err)
+		return nil, fmt.Errorf("listen on %s: %w (is another process using it? try --listen 127.0.0.1:8081)", addr, err)
 	}
-	srv := web.NewServer(d.o.Listen, d.handler)
+	return ln, nil
+}
+
+// Run serves on the listen address until ctx ends. A signal on hup, or a
+// change of the config file, reloads the config. It shuts down within 10
+// seconds of ctx's end: the HTTP server drains, the engine and the sender
+// finish their current step. Every write is one transaction, so nothing is
+// left half-written.
+func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
+	ln := d.o.Listener
+	if ln == nil {
+		var err error
+		if ln, err = Listen(d.o.Listen); err != nil {
+			return err
+		}
+	}
+	srv := web.NewServer(ln.Addr().String(), d.handler)
 	d.o.Logger.Info("sekisho started", "listen", ln.Addr().String(), "pipelines", len(d.cfg.Load().Pipelines),
 		"db", d.o.Store.Path())
+	d.warnCalendars()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -198,6 +223,7 @@ loop:
 		case <-hup:
 			d.Reload(ctx, "SIGHUP")
 		case <-ticker.C:
+			d.warnCalendars()
 			if d.o.ConfigPath == "" {
 				continue
 			}
@@ -215,6 +241,22 @@ loop:
 	wg.Wait()
 	d.o.Logger.Info("sekisho stopped")
 	return runErr
+}
+
+// warnCalendars logs, once a day (at start-up and at the first tick of
+// each date), every calendar whose holiday data ends within 90 days
+// (SPEC §18).
+func (d *Daemon) warnCalendars() {
+	cfg := d.cfg.Load()
+	now := d.o.Clock.Now()
+	today := sekisho.DateOf(now, cfg.Location)
+	if today == d.calendarDay {
+		return
+	}
+	d.calendarDay = today
+	for _, w := range cfg.CalendarWarnings(now) {
+		d.o.Logger.Warn("calendar data ends soon", "warning", w)
+	}
 }
 
 // Reload applies a changed config to gates that open from now on (SPEC §4

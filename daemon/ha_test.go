@@ -18,7 +18,7 @@ import (
 // it. Here another replica holds the lease, so this daemon follows.
 func TestFollowerKeepsPushedEventsForTheLeader(t *testing.T) {
 	url := pgtest.URL(t)
-	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
+	raw, err := os.ReadFile("../config/testdata/valid/gate_only.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

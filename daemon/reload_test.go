@@ -16,7 +16,7 @@ import (
 
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
 	// The gate-only example needs no connection and no environment.
-	raw, err := os.ReadFile("../../config/testdata/valid/gate_only.yaml")
+	raw, err := os.ReadFile("../config/testdata/valid/gate_only.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}

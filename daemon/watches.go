@@ -18,7 +18,7 @@ import (
 
 // newWatches builds the runner of cfg's watches (SPEC §15) on clients of
 // the warehouses they name; nil without watches. Run runs it beside the
-// engine (the demo through Watches); the config it starts with stays until
+// engine, for `sekisho run` and the demo alike; the config it starts with stays until
 // restart.
 func newWatches(ctx context.Context, cfg *config.Config, st *store.Store, clock clockwork.Clock, log *slog.Logger, tune Tuning, kick func()) (*watch.Runner, error) {
 	if len(cfg.Watches) == 0 {

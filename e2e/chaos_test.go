@@ -136,6 +136,7 @@ func TestChaos(t *testing.T) {
 	}
 	msgs := w.Slack.Messages()
 	reportProblems(t, "notices", CheckNoticesOnce(ns, msgs))
+	reportProblems(t, "notice keys", CheckNoticeKeys(ns))
 	incs, err := st.Incidents(ctx, store.IncidentFilter{})
 	if err != nil {
 		t.Fatal(err)

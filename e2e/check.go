@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -12,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/tracing"
 )
 
 // History is one run with its transitions, read from the daemon's store.
@@ -149,13 +151,19 @@ func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, dagOf map[s
 }
 
 // CheckTroccoOnce checks that no attempt started two workflow jobs. TROCCO
-// has no idempotency key, so the jobs are placed in the attempts' time
-// windows (from the attempt's start to the next rerun): at most one job
-// per window, and a triggered attempt's job is the one it recorded. An
-// attempt that died between intent and answer may own a job it never
-// learned of; it must have failed with trigger_outcome_unknown then.
+// has no idempotency key, so each job is attributed to the attempt that
+// sent it: sekisho's POST carries the attempt's traceparent, and the
+// simulator keeps it. A job without one (started by someone else, or by a
+// sekisho that sent none) is placed by time, in the window from the
+// attempt's start to the next rerun. At most one job per attempt, and a
+// triggered attempt's job is the one it recorded. An attempt that died
+// between intent and answer may own a job it never learned of; it must
+// have failed with trigger_outcome_unknown then, and its job must have
+// reached TROCCO before the next attempt began: one that came later is
+// the double run the rerun was meant to avoid (issue 28).
 func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob, defOf map[string]int64) []string {
 	var bad []string
+	from := senders(hs)
 	for _, h := range hs {
 		def, ok := defOf[h.Run.Pipeline]
 		if !ok {
@@ -166,7 +174,15 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 		for _, a := range h.Attempts() {
 			var in []troccosim.PipelineJob
 			for _, j := range js {
-				if !j.Start.Before(a.Began) && (a.Next.IsZero() || j.Start.Before(a.Next)) {
+				ref, sent := from[traceOf(j.Sender.Traceparent)]
+				switch {
+				case sent && ref == (attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}):
+					in = append(in, j)
+					if !a.Next.IsZero() && !j.Start.Before(a.Next) {
+						bad = append(bad, fmt.Sprintf("%s %s attempt %d: workflow job %d reached TROCCO at %s, after attempt %d began at %s",
+							h.Run.Pipeline, h.Run.LogicalDate, a.N, j.ID, j.Start.Format(time.RFC3339Nano), a.N+1, a.Next.Format(time.RFC3339Nano)))
+					}
+				case !sent && !j.Start.Before(a.Began) && (a.Next.IsZero() || j.Start.Before(a.Next)):
 					in = append(in, j)
 				}
 			}
@@ -176,7 +192,7 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 			case len(in) > 1:
 				bad = append(bad, fmt.Sprintf("%s %s attempt %d: %d workflow jobs posted", h.Run.Pipeline, h.Run.LogicalDate, a.N, len(in)))
 			case ext != "" && (len(in) != 1 || strconv.FormatInt(in[0].ID, 10) != ext):
-				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded job %s, jobs in its window %+v", h.Run.Pipeline, h.Run.LogicalDate, a.N, ext, in))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded job %s, jobs it sent or in its window %+v", h.Run.Pipeline, h.Run.LogicalDate, a.N, ext, in))
 			case ext == "" && len(in) == 1 && !(state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown):
 				// The answer was lost: only an attempt that ends unknown may own it.
 				bad = append(bad, fmt.Sprintf("%s %s attempt %d: job %d started but the attempt is %s", h.Run.Pipeline, h.Run.LogicalDate, a.N, in[0].ID, state))
@@ -186,10 +202,109 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 			}
 		}
 		for _, j := range js {
+			if ref, sent := from[traceOf(j.Sender.Traceparent)]; sent && ref.Pipeline != h.Run.Pipeline {
+				continue // another pipeline's, on the same workflow
+			}
 			if !owned[j.ID] {
 				bad = append(bad, fmt.Sprintf("%s: workflow job %d at %s belongs to no attempt", h.Run.Pipeline, j.ID, j.Start.Format(time.RFC3339Nano)))
 			}
 		}
 	}
 	return bad
+}
+
+// attemptRef names one attempt of one run.
+type attemptRef struct {
+	Pipeline, Date string
+	N              int
+}
+
+// senders maps the trace id of every attempt in hs to the attempt: sekisho
+// derives an attempt's trace id from (pipeline, date, attempt) and sends it
+// in the traceparent of its TROCCO POST.
+func senders(hs []History) map[string]attemptRef {
+	out := map[string]attemptRef{}
+	for _, h := range hs {
+		for _, a := range h.Attempts() {
+			out[tracing.TraceID(h.Run.Pipeline, h.Run.LogicalDate, a.N).String()] = attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}
+		}
+	}
+	return out
+}
+
+// traceOf is the trace id of a W3C traceparent ("00-<trace>-<span>-<flags>"), or "".
+func traceOf(traceparent string) string {
+	parts := strings.Split(traceparent, "-")
+	if len(parts) != 4 || len(parts[1]) != 32 {
+		return ""
+	}
+	return parts[1]
+}
+
+// UnknownsWithJobs lists the workflow jobs sent by attempts that ended
+// trigger_outcome_unknown: POSTs that reached TROCCO although their daemon
+// died before the answer. Each is a double run an operator's rerun would
+// cause had the next attempt not waited for it to land.
+func UnknownsWithJobs(hs []History, jobs func(def int64) []troccosim.PipelineJob, defOf map[string]int64) []troccosim.PipelineJob {
+	unknown := map[attemptRef]bool{}
+	for _, h := range hs {
+		for _, a := range h.Attempts() {
+			if state, reason := a.End(); state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown {
+				unknown[attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}] = true
+			}
+		}
+	}
+	from := senders(hs)
+	var out []troccosim.PipelineJob
+	seen := map[int64]bool{}
+	for _, def := range defOf {
+		if seen[def] {
+			continue
+		}
+		seen[def] = true
+		for _, j := range jobs(def) {
+			if unknown[from[traceOf(j.Sender.Traceparent)]] {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
+}
+
+// DescribeTroccoJobs lists every workflow job of defOf's pipelines with who
+// sent it (the attempt its traceparent names, its connection) and the
+// attempt whose time window it started in: the evidence when
+// CheckTroccoOnce complains.
+func DescribeTroccoJobs(hs []History, jobs func(def int64) []troccosim.PipelineJob, defOf map[string]int64) []string {
+	from := senders(hs)
+	var out []string
+	for _, h := range hs {
+		def, ok := defOf[h.Run.Pipeline]
+		if !ok {
+			continue
+		}
+		atts := h.Attempts()
+		for _, a := range atts {
+			state, reason := a.End()
+			out = append(out, fmt.Sprintf("%s attempt %d: %s .. %s, ended %s %s, external id %q", h.Run.Pipeline, a.N,
+				a.Began.Format("15:04:05.000"), a.Next.Format("15:04:05.000"), state, reason, a.ExternalID()))
+		}
+		for _, j := range jobs(def) {
+			window := 0
+			for _, a := range atts {
+				if !j.Start.Before(a.Began) && (a.Next.IsZero() || j.Start.Before(a.Next)) {
+					window = a.N
+				}
+			}
+			sender := "no traceparent"
+			if ref, ok := from[traceOf(j.Sender.Traceparent)]; ok {
+				sender = fmt.Sprintf("%s %s attempt %d", ref.Pipeline, ref.Date, ref.N)
+			} else if j.Sender.Traceparent != "" {
+				sender = "unknown trace " + traceOf(j.Sender.Traceparent)
+			}
+			out = append(out, fmt.Sprintf("%s: job %d received %s started %s from %s via %s; in the window of attempt %d",
+				h.Run.Pipeline, j.ID, j.Sender.Received.Format("15:04:05.000"), j.Start.Format("15:04:05.000"), sender, j.Sender.RemoteAddr, window))
+		}
+	}
+	return out
 }

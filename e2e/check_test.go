@@ -9,6 +9,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/tracing"
 )
 
 var t0 = time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC)
@@ -46,6 +47,24 @@ func TestCheckersCatchViolations(t *testing.T) {
 	job := func(id int64, sec int) troccosim.PipelineJob {
 		return troccosim.PipelineJob{ID: id, Start: t0.Add(time.Duration(sec) * time.Second)}
 	}
+	// sent is a job posted by attempt n of p at sec, as sekisho posts it:
+	// with the attempt's traceparent.
+	sent := func(id int64, sec, n int) troccosim.PipelineJob {
+		j := job(id, sec)
+		j.Sender.Traceparent = tracing.Traceparent("p", "2026-03-01", n)
+		return j
+	}
+	// unknownFirst: attempt 1 died between intent and answer (unknown),
+	// attempt 2 was rerun at second 10 and recorded job 8.
+	unknownFirst := History{Run: sekisho.Run{Pipeline: "p", LogicalDate: "2026-03-01", Attempt: 2, State: sekisho.StateSucceeded},
+		Transitions: []sekisho.Transition{
+			tr(1, "", sekisho.StateWaiting, 0, "gate_opened", ""),
+			tr(1, sekisho.StateWaiting, sekisho.StateFailed, 2, sekisho.ReasonTriggerUnknown, ""),
+			tr(2, sekisho.StateFailed, sekisho.StateWaiting, 10, "operator_rerun", ""),
+			tr(2, sekisho.StateWaiting, sekisho.StateTriggered, 11, "condition_met", "8"),
+			tr(2, sekisho.StateTriggered, sekisho.StateRunning, 12, "dag_run_running", ""),
+			tr(2, sekisho.StateRunning, sekisho.StateSucceeded, 13, "dag_run_success", ""),
+		}}
 	skipped := twoAttempts("p", id1, id2)
 	// triggered -> running lost: the history jumps from triggered to succeeded.
 	skipped.Transitions = append(skipped.Transitions[:2:2], skipped.Transitions[3:]...)
@@ -61,6 +80,11 @@ func TestCheckersCatchViolations(t *testing.T) {
 		{"trocco clean", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 0},
 		{"trocco two jobs in one attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(9, 2), job(8, 11)), map[string]int64{"p": 1}), 1},
 		{"trocco job of no attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(6, -5), job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 1},
+		{"trocco by sender clean", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(sent(7, 1, 1), sent(8, 11, 2)), map[string]int64{"p": 1}), 0},
+		{"trocco two posts of one attempt, by sender", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(sent(7, 1, 1), sent(8, 11, 2), sent(9, 12, 2)), map[string]int64{"p": 1}), 1},
+		{"trocco second post of an attempt after the rerun", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(sent(7, 1, 1), sent(9, 10, 1), sent(8, 11, 2)), map[string]int64{"p": 1}), 2},
+		{"trocco unknown attempt's job landed before the rerun", CheckTroccoOnce([]History{unknownFirst}, jobs(sent(5, 1, 1), sent(8, 11, 2)), map[string]int64{"p": 1}), 0},
+		{"trocco unknown attempt's job landed after the rerun began", CheckTroccoOnce([]History{unknownFirst}, jobs(sent(8, 11, 2), sent(9, 12, 1)), map[string]int64{"p": 1}), 1},
 		{"path clean", CheckPaths([]History{twoAttempts("p", id1, id2)}), 0},
 		{"path with a lost transition", CheckPaths([]History{skipped}), 1},
 	}
@@ -94,6 +118,33 @@ func TestCheckNoticesOnce(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			if bad := CheckNoticesOnce(tc.ns, tc.msgs); len(bad) != tc.want {
+				t.Errorf("got %d problems, want %d: %q", len(bad), tc.want, bad)
+			}
+		})
+	}
+}
+
+func TestCheckNoticeKeys(t *testing.T) {
+	ok := []sekisho.Notice{
+		{Kind: sekisho.NoticeDelay, DedupeKey: "delay:7"},
+		{Kind: sekisho.NoticeUpstreamFailed, DedupeKey: "upstream_failed:7:export:scheduled__2026-03-01T00:00:00+00:00"},
+		{Kind: sekisho.NoticeIncidentUpdated, DedupeKey: "incident_joined:job:glue_job:x#jr_1:mart_a:2026-03-01"},
+		{Kind: sekisho.NoticeIncidentResolved, DedupeKey: "incident_resolved:run:p#2026-03-01:2026-03-01T04:10:00.000Z"},
+	}
+	tests := []struct {
+		name string
+		ns   []sekisho.Notice
+		want int
+	}{
+		{"built by NoticeKey", ok, 0},
+		{"built by hand", append(ok, sekisho.Notice{Kind: sekisho.NoticeDelay, DedupeKey: "delay:p:2026-03-01"}), 1},
+		{"a resolution keyed by a local time", append(ok, sekisho.Notice{Kind: sekisho.NoticeIncidentResolved,
+			DedupeKey: "incident_resolved:run:p#2026-03-01:2026-03-01T13:10:00+09:00"}), 1},
+		{"another kind's key", append(ok, sekisho.Notice{Kind: sekisho.NoticeAtRisk, DedupeKey: "delay:8"}), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if bad := CheckNoticeKeys(tc.ns); len(bad) != tc.want {
 				t.Errorf("got %d problems, want %d: %q", len(bad), tc.want, bad)
 			}
 		})

@@ -23,7 +23,12 @@ func (h *harness) checkRuns(st *store.Store, ps []Pipeline, dagOf map[string]str
 	}
 	reportProblems(h.t, "history", CheckPaths(hs))
 	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), dagOf))
-	reportProblems(h.t, "trocco", CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf))
+	if bad := CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf); len(bad) > 0 {
+		reportProblems(h.t, "trocco", bad)
+		for _, l := range DescribeTroccoJobs(hs, h.world.Trocco.PipelineJobs, defOf) {
+			h.t.Log(l)
+		}
+	}
 	return hs
 }
 

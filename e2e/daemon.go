@@ -124,6 +124,7 @@ func (d *Daemon) Start() error {
 		return fmt.Errorf("start daemon: %w", err)
 	}
 	d.Starts++
+	fmt.Fprintf(d.logFile, "=== start %d is pid %d\n", d.Starts, cmd.Process.Pid)
 	d.cmd = cmd
 	exited := make(chan struct{})
 	d.exited = exited
@@ -213,6 +214,9 @@ func (d *Daemon) signalAndWait(sig syscall.Signal, timeout time.Duration) error 
 	if cmd == nil {
 		return nil
 	}
+	// The marks let a reader of daemon.log line a request in a simulator's
+	// log up with the process that was alive when it arrived.
+	fmt.Fprintf(d.logFile, "=== %s pid %d at %s\n", sig, cmd.Process.Pid, time.Now().UTC().Format(time.RFC3339Nano))
 	_ = cmd.Process.Signal(sig)
 	select {
 	case <-exited:

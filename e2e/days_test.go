@@ -183,6 +183,7 @@ func TestChaosDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	reportProblems(t, "notices", CheckNoticesOnce(ns, w.Slack.Messages()))
+	reportProblems(t, "notice keys", CheckNoticeKeys(ns))
 	incs, err := st.Incidents(ctx, store.IncidentFilter{})
 	if err != nil {
 		t.Fatal(err)

@@ -198,6 +198,7 @@ func TestHAKillLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	reportProblems(t, "notices", CheckNoticesOnce(ns, w.Slack.Messages()))
+	reportProblems(t, "notice keys", CheckNoticeKeys(ns))
 	reportProblems(t, "slo", h.checkSLO(cfg, date, deadline, dagOf))
 	attempts, unknown := checkAttemptEnds(t, hs, defOf)
 	for _, d := range reps {

@@ -5,8 +5,10 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,8 +57,16 @@ func newHarnessOf(t *testing.T, newWorld func() *World) *harness {
 		}
 		if t.Failed() {
 			t.Logf("daemon log: %s", d.LogPath())
-			if os.Getenv("E2E_KEEP") == "" {
+			keep := os.Getenv("E2E_KEEP")
+			if keep == "" {
 				t.Logf("last lines:\n%s", tail(d.Log(), 60))
+			} else if fi, err := os.Stat(keep); err == nil && fi.IsDir() {
+				// t.TempDir goes with the test: a directory in E2E_KEEP
+				// keeps the failed run's daemon log.
+				to := filepath.Join(keep, fmt.Sprintf("%s-%d.log", strings.ReplaceAll(t.Name(), "/", "_"), time.Now().UnixNano()))
+				if err := os.WriteFile(to, d.Log(), 0o644); err == nil {
+					t.Logf("daemon log kept: %s", to)
+				}
 			}
 		}
 	})
@@ -128,8 +138,6 @@ func reportProblems(t *testing.T, what string, bad []string) {
 		t.Errorf("%s: %s", what, b)
 	}
 }
-
-var _ = filepath.Join
 
 // rerunFinished reruns, as an operator would with the daemon down, the
 // finished run of date of each pipeline that pick chooses. It returns how

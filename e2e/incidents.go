@@ -5,7 +5,6 @@ import (
 	"sort"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/notify"
 )
 
@@ -14,7 +13,7 @@ import (
 // is resolved exactly when all its members' runs have succeeded or were
 // skipped; a member's stored state is its run's state; and an affected
 // pipeline's own upstream_failed, delay and timed_out never reached Slack.
-func CheckIncidents(incs []incident.Incident, hs []History, ns []sekisho.Notice) []string {
+func CheckIncidents(incs []sekisho.Incident, hs []History, ns []sekisho.Notice) []string {
 	var bad []string
 	state := map[string]sekisho.State{}
 	for _, h := range hs {
@@ -38,7 +37,7 @@ func CheckIncidents(incs []incident.Incident, hs []History, ns []sekisho.Notice)
 				bad = append(bad, fmt.Sprintf("incident %s: member %s %s is %s, its run %s", inc.Key, m.Pipeline, m.Date, m.State, s))
 			}
 			done = done && (s == sekisho.StateSucceeded || s == sekisho.StateSkipped)
-			if m.Role == incident.RoleAffected {
+			if m.Role == sekisho.RoleAffected {
 				affected[m.Pipeline+" "+m.Date] = inc.Key
 			}
 		}

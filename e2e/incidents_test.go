@@ -5,50 +5,49 @@ import (
 	"testing"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/notify"
 )
 
 func TestCheckIncidentsCatchesViolations(t *testing.T) {
 	const day = "2026-03-01"
-	cause := incident.Cause{Kind: incident.CauseJob, Date: day, Resource: "glue_job:x", ExternalID: "jr_1"}
+	cause := sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: day, Resource: "glue_job:x", ExternalID: "jr_1"}
 	key := cause.Key()
-	member := func(p string, s sekisho.State) incident.Member {
-		return incident.Member{Pipeline: p, Date: day, Role: incident.RoleAffected, Kind: sekisho.NoticeUpstreamFailed, State: s}
+	member := func(p string, s sekisho.State) sekisho.IncidentMember {
+		return sekisho.IncidentMember{Pipeline: p, Date: day, Role: sekisho.RoleAffected, Kind: sekisho.NoticeUpstreamFailed, State: s}
 	}
 	run := func(p string, s sekisho.State) History {
 		return History{Run: sekisho.Run{Pipeline: p, LogicalDate: day, State: s}}
 	}
-	resolved := incident.Incident{Key: key, Cause: cause, ResolvedAt: t0,
-		Members: []incident.Member{member("a", sekisho.StateSucceeded), member("b", sekisho.StateSkipped)}}
+	resolved := sekisho.Incident{Key: key, Cause: cause, ResolvedAt: t0,
+		Members: []sekisho.IncidentMember{member("a", sekisho.StateSucceeded), member("b", sekisho.StateSkipped)}}
 	okRuns := []History{run("a", sekisho.StateSucceeded), run("b", sekisho.StateSkipped)}
 	announced := sekisho.Notice{Kind: sekisho.NoticeIncidentOpened, SentAt: t0, Text: "🚨 …",
 		Facts: sekisho.NoticeFacts{Incident: key}}
 	grouped := sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, Pipeline: "a", LogicalDate: day, SentAt: t0,
 		Text: notify.GroupedPrefix + "incident " + key + ") 🚨 …"}
-	if bad := CheckIncidents([]incident.Incident{resolved}, okRuns, []sekisho.Notice{announced, grouped}); len(bad) != 0 {
+	if bad := CheckIncidents([]sekisho.Incident{resolved}, okRuns, []sekisho.Notice{announced, grouped}); len(bad) != 0 {
 		t.Fatalf("a clean incident is flagged: %v", bad)
 	}
-	open := incident.Incident{Key: key, Cause: cause, Members: []incident.Member{member("a", sekisho.StateBlocked), member("b", sekisho.StateBlocked)}}
+	open := sekisho.Incident{Key: key, Cause: cause, Members: []sekisho.IncidentMember{member("a", sekisho.StateBlocked), member("b", sekisho.StateBlocked)}}
 	posted := grouped
 	posted.Text = "🚨 Data for a may be late"
 	cases := []struct {
 		name string
-		incs []incident.Incident
+		incs []sekisho.Incident
 		hs   []History
 		ns   []sekisho.Notice
 		want string
 	}{
-		{"open though all done", []incident.Incident{open}, okRuns, nil, "is open though every member is done"},
-		{"resolved though one is not done", []incident.Incident{resolved},
+		{"open though all done", []sekisho.Incident{open}, okRuns, nil, "is open though every member is done"},
+		{"resolved though one is not done", []sekisho.Incident{resolved},
 			[]History{run("a", sekisho.StateSucceeded), run("b", sekisho.StateTimedOut)}, nil, "is resolved though a member is not done"},
-		{"member state behind its run", []incident.Incident{open},
+		{"member state behind its run", []sekisho.Incident{open},
 			[]History{run("a", sekisho.StateBlocked), run("b", sekisho.StateTimedOut)}, nil, "member b 2026-03-01 is blocked, its run timed_out"},
-		{"announced twice", []incident.Incident{resolved}, okRuns, []sekisho.Notice{announced, announced}, "announced 2 times"},
-		{"two incidents for one cause", []incident.Incident{resolved, resolved}, okRuns, nil, "has 2 incidents"},
-		{"an affected pipeline's own notice posted", []incident.Incident{resolved}, okRuns, []sekisho.Notice{posted},
+		{"announced twice", []sekisho.Incident{resolved}, okRuns, []sekisho.Notice{announced, announced}, "announced 2 times"},
+		{"two incidents for one cause", []sekisho.Incident{resolved, resolved}, okRuns, nil, "has 2 incidents"},
+		{"an affected pipeline's own notice posted", []sekisho.Incident{resolved}, okRuns, []sekisho.Notice{posted},
 			"upstream_failed of a 2026-03-01 reached Slack"},
-		{"member without a run", []incident.Incident{resolved}, okRuns[:1], nil, "member b 2026-03-01 has no run"},
+		{"member without a run", []sekisho.Incident{resolved}, okRuns[:1], nil, "member b 2026-03-01 has no run"},
 	}
 	for _, c := range cases {
 		bad := CheckIncidents(c.incs, c.hs, c.ns)

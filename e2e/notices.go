@@ -69,3 +69,21 @@ func messageKeys(m slacksim.Message) map[string]bool {
 	}
 	return keys
 }
+
+// CheckNoticeKeys proves every dedupe key in the outbox was built by
+// sekisho.NoticeKey: each parses back (sekisho.ParseNoticeKey) to its
+// notice's kind. A key built by hand elsewhere either fails to parse or
+// would not be built again from what was read.
+func CheckNoticeKeys(ns []sekisho.Notice) []string {
+	var bad []string
+	for _, n := range ns {
+		kind, _, err := sekisho.ParseNoticeKey(n.DedupeKey)
+		switch {
+		case err != nil:
+			bad = append(bad, err.Error())
+		case kind != n.Kind:
+			bad = append(bad, fmt.Sprintf("notice %d is %s but its key %q is a %s key", n.ID, n.Kind, n.DedupeKey, kind))
+		}
+	}
+	return bad
+}

@@ -246,6 +246,61 @@ func TestRestartWithIntentResendsOnlyIdempotentTriggers(t *testing.T) {
 	}
 }
 
+// landingTrigger is a non-idempotent trigger whose request may take up to
+// within to reach the downstream (sekisho.LandingBound).
+type landingTrigger struct {
+	*scriptedTrigger
+	within time.Duration
+}
+
+func (l landingTrigger) LandsWithin() time.Duration { return l.within }
+
+// TestRestartWaitsForADeadDaemonsRequestToLand: after a crash between the
+// intent and the answer, a trigger without an idempotency key is called
+// unknown only once its request, if sent, must have landed (issue 28):
+// told earlier, an operator would find no job, rerun, and get two.
+func TestRestartWaitsForADeadDaemonsRequestToLand(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.step()
+	// A crash right after the intent was written: store it by hand.
+	r := h.run("a", "2026-11-01")
+	next := r
+	next.IntentAt = jst(1, 2, 0)
+	if _, err := h.st.Apply(context.Background(), r, next, jst(1, 2, 0), storeStep()); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Second)
+	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
+		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
+		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	posts := len(h.dags.posts)
+	h.step()
+	r = h.run("a", "2026-11-01")
+	if r.State != sekisho.StateWaiting || !strings.Contains(r.Message, "may still reach") {
+		t.Fatalf("5 s after the intent: %s %q, want waiting for the request to land", r.State, r.Message)
+	}
+	h.clock.Advance(24 * time.Second)
+	h.step()
+	if r = h.run("a", "2026-11-01"); r.State != sekisho.StateWaiting {
+		t.Fatalf("29 s after the intent: %s, want still waiting", r.State)
+	}
+	h.clock.Advance(time.Second) // the wake-up at intent + 30 s
+	h.step()
+	r = h.run("a", "2026-11-01")
+	if r.State != sekisho.StateFailed || !strings.Contains(r.Message, "check") || len(h.dags.posts) != posts {
+		t.Fatalf("30 s after the intent: %s %q, %d new posts; want failed unknown and no post", r.State, r.Message, len(h.dags.posts)-posts)
+	}
+	trs, _ := h.st.Transitions(context.Background(), r.ID)
+	if last := trs[len(trs)-1]; last.Reason != sekisho.ReasonTriggerUnknown {
+		t.Errorf("last transition %s, want %s", last.Reason, sekisho.ReasonTriggerUnknown)
+	}
+}
+
 func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
 	a.MaxDuration = 20 * time.Minute

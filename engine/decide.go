@@ -43,12 +43,13 @@ func str(s string) *string { return &s }
 type effectKind int
 
 const (
-	effRecord      effectKind = iota // write obs, an upstream's observation
-	effTrigger                       // send req to the downstream
-	effFollow                        // ask the downstream about its run
-	effRetryLater                    // back off before the next trigger request
-	effFollowLater                   // check the downstream again a poke interval from now
-	effTriggered                     // the trigger was accepted: forget retries, measure the gate latency
+	effRecord       effectKind = iota // write obs, an upstream's observation
+	effTrigger                        // send req to the downstream
+	effFollow                         // ask the downstream about its run
+	effRetryLater                     // back off before the next trigger request
+	effFollowLater                    // check the downstream again a poke interval from now
+	effTriggered                      // the trigger was accepted: forget retries, measure the gate latency
+	effAwaitLanding                   // look again at landAt: a dead daemon's request may still land until then
 )
 
 // effect is one side effect of a step.
@@ -59,6 +60,7 @@ type effect struct {
 	latencyFrom time.Time              // effTrigger, effTriggered: when the last upstream finished
 	mode        string                 // effTrigger, effTriggered: "push" when an event told us, else "poll"
 	err         string                 // effRetryLater: why
+	landAt      time.Time              // effAwaitLanding
 }
 
 // facts is everything decide reads besides the run's row, its config and
@@ -77,8 +79,18 @@ type facts struct {
 
 // triggerInfo is what decide needs to know of a downstream adapter.
 type triggerInfo struct {
-	configured bool // the connection exists
-	idempotent bool // a repeated request cannot start a second run
+	configured  bool          // the connection exists
+	idempotent  bool          // a repeated request cannot start a second run
+	landsWithin time.Duration // not idempotent: how long a dead daemon's request may take to land (sekisho.LandingBound)
+}
+
+// infoOf is what decide needs to know of trig.
+func infoOf(trig sekisho.Trigger) triggerInfo {
+	info := triggerInfo{configured: true, idempotent: trig.Idempotent()}
+	if b, ok := trig.(sekisho.LandingBound); ok && !info.idempotent {
+		info.landsWithin = b.LandsWithin()
+	}
+	return info
 }
 
 // answer is a trigger or status request's outcome.
@@ -197,7 +209,18 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	} else if !f.trigger.idempotent && !f.retry.ours && !p.Trigger.RetryUnknown {
 		// An intent from before a restart, and no idempotency key: the
 		// request may or may not have reached the downstream. Posting again
-		// could run the workflow twice, so a person must look.
+		// could run the workflow twice, so a person must look; but not
+		// before the dead daemon's request, if it was sent, has landed
+		// (issue 28): told at once, the person would find no job, rerun,
+		// and the request still on the wire would start a second one.
+		if landAt := r.IntentAt.Add(f.trigger.landsWithin); now.Before(landAt) {
+			if msg := "the daemon stopped while the trigger request was under way; until " + landAt.UTC().Format(time.RFC3339) +
+				" it may still reach " + p.Trigger.Type + ", then its outcome is called unknown"; r.Message != msg {
+				st.Patch.Message = str(msg)
+			}
+			st.Effects = append(st.Effects, effect{kind: effAwaitLanding, landAt: landAt})
+			return st
+		}
 		msg := "the daemon stopped while the trigger request was under way; check in " +
 			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
 		st.Event, st.Reason = EvTriggerRejected, sekisho.ReasonTriggerUnknown

@@ -39,12 +39,15 @@ func summary(st step) string {
 		ns = append(ns, n.DedupeKey)
 	}
 	names := map[effectKind]string{effRecord: "record", effTrigger: "trigger", effFollow: "follow",
-		effRetryLater: "retry_later", effFollowLater: "follow_later", effTriggered: "triggered"}
+		effRetryLater: "retry_later", effFollowLater: "follow_later", effTriggered: "triggered", effAwaitLanding: "await_landing"}
 	var es []string
 	for _, e := range st.Effects {
 		s := names[e.kind]
 		if e.kind == effRecord {
 			s += ":" + e.obs.Upstream
+		}
+		if e.kind == effAwaitLanding {
+			s += "@" + e.landAt.In(tokyo).Format("15:04:05")
 		}
 		es = append(es, s)
 	}
@@ -95,6 +98,18 @@ func TestDecide(t *testing.T) {
 			" |  |  | record:x"},
 		{"intent from before a restart, not idempotent", "", func(r *sekisho.Run, _ *config.Pipeline) { r.IntentAt = gate },
 			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: triggerInfo{configured: true}}, jst(1, 2, 30),
+			"trigger_rejected trigger_outcome_unknown | msg=\"the daemon stopped while the trigger request was under way; check in airflow_dag whether the job started, then rerun or skip (or set trigger.retry_unknown: true)\" | trigger_unknown:7:1 | record:x"},
+		{"intent from before a restart, not idempotent, its request may still land: wait", "", func(r *sekisho.Run, _ *config.Pipeline) { r.IntentAt = jst(1, 2, 30).Add(-10 * time.Second) },
+			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: triggerInfo{configured: true, landsWithin: 30 * time.Second}}, jst(1, 2, 30),
+			" | msg=\"the daemon stopped while the trigger request was under way; until 2026-10-31T17:30:20Z it may still reach airflow_dag, then its outcome is called unknown\" |  | record:x await_landing@02:30:20"},
+		{"waiting for a request to land, message written already", "", func(r *sekisho.Run, _ *config.Pipeline) {
+			r.IntentAt = jst(1, 2, 30).Add(-10 * time.Second)
+			r.Message = "the daemon stopped while the trigger request was under way; until 2026-10-31T17:30:20Z it may still reach airflow_dag, then its outcome is called unknown"
+		},
+			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: triggerInfo{configured: true, landsWithin: 30 * time.Second}}, jst(1, 2, 30),
+			" |  |  | record:x await_landing@02:30:20"},
+		{"intent from before a restart, not idempotent, its request had time to land", "", func(r *sekisho.Run, _ *config.Pipeline) { r.IntentAt = jst(1, 2, 30).Add(-30 * time.Second) },
+			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: triggerInfo{configured: true, landsWithin: 30 * time.Second}}, jst(1, 2, 30),
 			"trigger_rejected trigger_outcome_unknown | msg=\"the daemon stopped while the trigger request was under way; check in airflow_dag whether the job started, then rerun or skip (or set trigger.retry_unknown: true)\" | trigger_unknown:7:1 | record:x"},
 		{"intent from before a restart, idempotent: send again", "", func(r *sekisho.Run, _ *config.Pipeline) { r.IntentAt = gate },
 			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: ok}, jst(1, 2, 30),

@@ -80,13 +80,13 @@ type Engine struct {
 	rng     *rand.Rand
 
 	// Loop-owned state: only the goroutine running Step touches these.
-	runs    runTable                 // one record per open run
-	gate    gateClock                // when each pipeline's next gate fires
-	demand  demandPlan               // what the waiting runs wait on
-	history map[string]lineHistory   // per pipeline, what its ETA learns from (SPEC §21)
-	values  map[string]valueHistory  // per pipeline/upstream, a data check's past values (SPEC §21)
-	inc     incidentView             // the open incidents (SPEC §17)
-	pass    passState                // what a pass leaves for the next
+	runs    runTable                // one record per open run
+	gate    gateClock               // when each pipeline's next gate fires
+	demand  demandPlan              // what the waiting runs wait on
+	history map[string]lineHistory  // per pipeline, what its ETA learns from (SPEC §21)
+	values  map[string]valueHistory // per pipeline/upstream, a data check's past values (SPEC §21)
+	inc     openIncidents           // the open incidents (SPEC §17)
+	pass    passState               // what a pass leaves for the next
 }
 
 // passState is what a pass leaves for the next one.

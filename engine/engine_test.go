@@ -52,6 +52,7 @@ type scripted struct {
 	start, end time.Time
 	final      sekisho.JobState
 	message    string
+	skipped    bool // the vendor skipped it (final is then JobFailed)
 }
 
 func (f *fakeJobs) Runs(_ context.Context, r sekisho.Resource, since time.Time) ([]sekisho.JobRun, error) {
@@ -66,7 +67,7 @@ func (f *fakeJobs) Runs(_ context.Context, r sekisho.Resource, since time.Time) 
 		}
 		jr := sekisho.JobRun{ExternalID: s.id, State: sekisho.JobRunning, StartedAt: s.start}
 		if !now.Before(s.end) {
-			jr.State, jr.FinishedAt, jr.Message = s.final, s.end, s.message
+			jr.State, jr.FinishedAt, jr.Message, jr.Skipped = s.final, s.end, s.message, s.skipped
 		}
 		out = append(out, jr)
 	}
@@ -141,7 +142,7 @@ func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *h
 	dags := &fakeDags{clock: clock, duration: 30 * time.Minute, fail: map[string]bool{}, started: map[string]time.Time{}}
 	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo, Pipelines: pipelines}
 	eng, err := New(cfg, Options{Store: st, Clock: clock, Sync: true, Jitter: -1, FullEvery: 1000 * time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: jobs},
+		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: jobs, config.TypeTroccoJob: jobs},
 		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: dags}})
 	if err != nil {
 		t.Fatal(err)
@@ -251,11 +252,12 @@ func TestThreeDaysOfAChain(t *testing.T) {
 		"a 02 recovery @02 04:10",
 		" 02 incident_resolved job:glue_job:hegel-rds-export#jr_2 @02 04:10",
 		// Day 3: a is late on its own (the cause); b and c wait on it.
+		// A step's own notice is queued before the messages it causes.
 		"a 03 delay @03 06:00",
-		" 03 incident_opened run:a#2026-11-03 @03 06:00",
 		"b 03 delay @03 06:00",
-		" 03 incident_updated run:a#2026-11-03 joined c @03 06:00",
+		" 03 incident_opened run:a#2026-11-03 @03 06:00",
 		"c 03 delay @03 06:00",
+		" 03 incident_updated run:a#2026-11-03 joined c @03 06:00",
 		"a 03 timed_out @03 08:00",
 		"b 03 upstream_failed a a/2026-11-03#1 a is timed_out: the condition did not hold before the timeout @03 08:00",
 		"b 03 timed_out @03 08:00",

@@ -50,7 +50,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	}
 	if p.Trigger != nil {
 		if trig := e.trigger(p.Trigger.Type); trig != nil {
-			f.trigger = triggerInfo{configured: true, idempotent: trig.Idempotent()}
+			f.trigger = infoOf(trig)
 		}
 	}
 	if waits(r.State) {
@@ -80,6 +80,8 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 				"retry_at", rec.retry.at, "err", ef.err)
 		case effFollowLater:
 			rec.followAt = now.Add(e.jitter(p.PokeInterval))
+		case effAwaitLanding:
+			rec.landAt = ef.landAt
 		case effRecord:
 			if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, ef.obs); err != nil {
 				e.log.Error("record observation", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "upstream", ef.obs.Upstream, "err", err)
@@ -95,58 +97,10 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 	if err != nil {
 		return err
 	}
-	switch {
-	case st.Event != "" || !st.Patch.empty():
-		if st.Recovery {
-			alerts, err := e.alerts(ctx, r.ID)
-			if err != nil {
-				e.log.Error("recovery notice", "err", err)
-			}
-			if len(alerts) > 0 {
-				notices = append(notices, recoveryNotice(r, alerts, now))
-			}
-		}
-		to := r.State
-		if st.Event != "" {
-			var err error
-			if to, err = Next(r.State, st.Event, Policy{FailOnUpstreamFailure: p.OnUpstreamFailure == "fail"}); err != nil {
-				return err
-			}
-		}
-		changes, open, err := e.fold(ctx, rec, notices, now)
-		if err != nil {
+	moves := st.Event != "" || !st.Patch.empty()
+	if moves || len(notices) > 0 {
+		if r, notices, err = e.write(ctx, rec, r, st, notices, moves, now); err != nil {
 			return err
-		}
-		got, err := e.apply(ctx, r, nextRun(r, st.Patch, to, now), now,
-			store.Step{Reason: st.Reason, Detail: st.Detail, Notices: notices, Incidents: changes})
-		e.incidentsWritten(open, err, got)
-		if err != nil {
-			return err
-		}
-		if r.State != to {
-			e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
-				"from", r.State, "to", to, "reason", st.Reason)
-			if e.opts.Metrics != nil {
-				e.opts.Metrics.Transition(r.State, to)
-			}
-		}
-		r = got
-	case len(notices) > 0:
-		// Notices no state change carries (delay, at_risk, long_running, a
-		// second failed upstream while blocked) go in with their incident
-		// changes, so the sender never sees one before the membership that
-		// groups it.
-		changes, open, err := e.fold(ctx, rec, notices, now)
-		if err != nil {
-			return err
-		}
-		added, err := e.st.AddNoticesWithIncidents(ctx, notices, changes, now)
-		e.incidentsWritten(open, err, r)
-		if err != nil {
-			return err
-		}
-		if added == 0 {
-			notices = nil // all there already: nobody to wake
 		}
 	}
 	for _, n := range st.Notices {
@@ -172,6 +126,61 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 	return nil
 }
 
+// write writes a step's change of the run (when it moves) or its notices
+// alone, with what incident.Decide makes of them, in one transaction: the
+// board never shows a notice without the incident that speaks for it. It
+// returns the run as written and the notices that are new.
+func (e *Engine) write(ctx context.Context, rec *runRec, r sekisho.Run, st step, notices []sekisho.Notice, moves bool, now time.Time) (sekisho.Run, []sekisho.Notice, error) {
+	p := rec.spec
+	to := r.State
+	if moves && st.Recovery {
+		alerts, err := e.alerts(ctx, r.ID)
+		if err != nil {
+			e.log.Error("recovery notice", "err", err)
+		}
+		if len(alerts) > 0 {
+			notices = append(notices, recoveryNotice(r, alerts, now))
+		}
+	}
+	if st.Event != "" {
+		var err error
+		if to, err = Next(r.State, st.Event, Policy{FailOnUpstreamFailure: p.OnUpstreamFailure == "fail"}); err != nil {
+			return r, nil, err
+		}
+	}
+	next := r
+	if moves {
+		next = nextRun(r, st.Patch, to, now)
+	}
+	d, err := e.decideIncidents(ctx, rec, next, notices, now)
+	if err != nil {
+		return r, nil, err
+	}
+	if !moves {
+		// Notices no state change carries: a deadline passing (delay,
+		// at_risk), a long run, a second failed upstream while blocked.
+		added, err := e.st.AddNoticesWithIncidents(ctx, d.Notices, d.Changes, now)
+		e.incidentsWritten(d, err)
+		if err != nil || added == 0 {
+			return r, nil, err // all there already: nobody to wake
+		}
+		return r, notices, nil
+	}
+	got, err := e.apply(ctx, r, next, now, store.Step{Reason: st.Reason, Detail: st.Detail, Notices: d.Notices, Incidents: d.Changes})
+	e.incidentsWritten(d, err)
+	if err != nil {
+		return r, nil, err
+	}
+	if r.State != to {
+		e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
+			"from", r.State, "to", to, "reason", st.Reason)
+		if e.opts.Metrics != nil {
+			e.opts.Metrics.Transition(r.State, to)
+		}
+	}
+	return got, d.Notices, nil
+}
+
 // send makes a trigger or status request off the loop; its answer comes
 // back through the result queue to answered.
 func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect) {
@@ -181,7 +190,7 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 		return // the connection went away since decide looked; the next pass sees it
 	}
 	k := attemptKey{r.ID, r.Attempt}
-	adapter := triggerInfo{configured: true, idempotent: trig.Idempotent()}
+	adapter := infoOf(trig)
 	rec.inflight = true
 	e.spawn(ctx, func(ctx context.Context) {
 		a := answer{status: ef.kind == effFollow, adapter: adapter, latencyFrom: ef.latencyFrom, mode: ef.mode}
@@ -190,6 +199,9 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 			a.run, a.err = trig.Status(cctx, ef.req, r.ExternalID)
 			cancel()
 		} else {
+			// One line per request that may start a downstream run: with the
+			// trace_id it carries, the line a vendor's request log is matched to.
+			e.log.Info("trigger request", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "type", p.Trigger.Type)
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			a.run, a.err = trig.Start(cctx, ef.req)
 			cancel()

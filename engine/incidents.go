@@ -8,34 +8,31 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/incident"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
-// incidentView is the loop's copy of the open incidents (SPEC §17), kept
-// current between reads by merging in the changes the loop writes. It is
-// read again from the store when it may be stale: at the start, when
-// another process wrote (the runs are read again), after a failed write,
-// and after a write that may have resolved an incident (a member succeeded
-// or was skipped; the store settles memberships in the run's transaction).
-type incidentView struct {
-	open  []incident.Incident
+// openIncidents is the loop's copy of the open incidents (SPEC §17), kept
+// current between reads with each decision's view of them once its write
+// stood. It is read again from the store when it may be stale: at the
+// start, when another process wrote (the runs are read again), and after a
+// failed write.
+type openIncidents struct {
+	open  []sekisho.Incident
 	fresh bool
 	cfg   *config.Config // the config graph was built from
 	graph *config.Graph
 }
 
-// fold places the trouble of the notices a step queues among the open
-// incidents, for exec to write with them. It returns the changes and the
-// open incidents as they will be once the write stands (commit them with
-// incidentsWritten).
-func (e *Engine) fold(ctx context.Context, rec *runRec, ns []sekisho.Notice, now time.Time) ([]incident.Change, []incident.Incident, error) {
-	if len(ns) == 0 {
-		return nil, nil, nil
-	}
+// decideIncidents asks incident.Decide what a step of run r (as the step
+// leaves it) and the notices it queues do to the incidents. The executor
+// writes the decision with the step, then commits its view with
+// incidentsWritten.
+func (e *Engine) decideIncidents(ctx context.Context, rec *runRec, r sekisho.Run, ns []sekisho.Notice, now time.Time) (incident.Decision, error) {
 	v := &e.inc
 	if !v.fresh {
 		open, err := e.st.OpenIncidents(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("open incidents: %w", err)
+			return incident.Decision{}, fmt.Errorf("open incidents: %w", err)
 		}
 		v.open, v.fresh = open, true
 	}
@@ -53,32 +50,31 @@ func (e *Engine) fold(ctx context.Context, rec *runRec, ns []sekisho.Notice, now
 		}
 		return spec.UpstreamTarget(u)
 	}
-	changes, open := incident.Fold(v.graph, v.open, ns, locate, now)
-	return changes, open, nil
+	return incident.Decide(v.graph, locate, v.open, incident.Step{Run: r, Notices: ns}, now), nil
 }
 
-// incidentsWritten takes the outcome of the write that carried a fold's
-// changes: on success the merged view stands; on failure (a conflict, a
-// lost connection) the store is read again before the next fold. A run
-// that became done may have resolved an incident it is a member of.
-func (e *Engine) incidentsWritten(open []incident.Incident, err error, r sekisho.Run) {
-	v := &e.inc
-	switch {
-	case err != nil:
-		v.fresh = false
-		return
-	case open != nil:
-		v.open = open
-	}
-	if r.State != sekisho.StateSucceeded && r.State != sekisho.StateSkipped {
+// incidentsWritten takes the outcome of the write that carried a decision:
+// on success its view stands; on failure (a conflict, a lost connection)
+// the store is read again before the next decision.
+func (e *Engine) incidentsWritten(d incident.Decision, err error) {
+	if err != nil {
+		e.inc.fresh = false
 		return
 	}
-	for _, inc := range v.open {
-		if _, ok := inc.Member(r.Pipeline, r.LogicalDate); ok {
-			v.fresh = false
-			return
-		}
+	e.inc.open = d.Open
+}
+
+// applyWithIncidents decides and writes what an operator's move of a run (a
+// rerun, a skip) does to its incidents, in the run's own write: the CLI
+// makes these moves without the daemon, so they cannot wait for its loop.
+func applyWithIncidents(ctx context.Context, st *store.Store, prev, next sekisho.Run, at time.Time, step store.Step) (sekisho.Run, error) {
+	open, err := st.OpenIncidents(ctx)
+	if err != nil {
+		return prev, err
 	}
+	d := incident.Decide(nil, nil, open, incident.Step{Run: next}, at)
+	step.Notices, step.Incidents = append(step.Notices, d.Notices...), d.Changes
+	return st.Apply(ctx, prev, next, at, step)
 }
 
 // unqueued leaves out the notices already in the outbox. decide leaves out

@@ -11,7 +11,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -62,7 +61,7 @@ func (h *harness) restart() {
 	h.st, h.eng = st, eng
 }
 
-func (h *harness) incidents() []incident.Incident {
+func (h *harness) incidents() []sekisho.Incident {
 	h.t.Helper()
 	incs, err := h.st.Incidents(context.Background(), store.IncidentFilter{})
 	if err != nil {
@@ -176,9 +175,17 @@ func TestRestartDoesNotMoveASentNotice(t *testing.T) {
 	}
 	roles := func() string {
 		t.Helper()
-		key, cause, err := h.st.IncidentRoles(context.Background(), "x", "2026-11-01")
+		incs, err := h.st.Incidents(context.Background(), store.IncidentFilter{Pipeline: "x"})
 		if err != nil {
 			t.Fatal(err)
+		}
+		key, cause := "", false
+		for _, inc := range incs {
+			if m, ok := inc.Member("x", "2026-11-01"); ok && m.Role == sekisho.RoleCause {
+				cause = true
+			} else if ok {
+				key = inc.Key
+			}
 		}
 		return fmt.Sprintf("affected by %q, cause %v", key, cause)
 	}

@@ -44,12 +44,13 @@ func Rerun(ctx context.Context, st *store.Store, cfg *config.Config, pipeline, d
 	next.IntentAt, next.TriggeredAt, next.StartedAt, next.FinishedAt = time.Time{}, time.Time{}, time.Time{}, time.Time{}
 	next.ExternalID, next.Message = "", ""
 	next.Spec = p.SpecFor(r.LogicalDate, r.GateAt)
-	return st.Apply(ctx, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
+	return applyWithIncidents(ctx, st, r, next, now, store.Step{Reason: sekisho.ReasonOperatorRerun,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 
-// Skip marks a run skipped: it is left out of SLO and SLA and pipelines
-// waiting on it see it as done.
+// Skip marks a run skipped: it is left out of SLO and SLA. Pipelines
+// waiting on it see a failed upstream (the day produced nothing), unless
+// their upstream says skipped_is_success (sekisho.State.AsUpstream).
 func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.Time) (sekisho.Run, error) {
 	r, err := st.Run(ctx, pipeline, date)
 	if err != nil {
@@ -59,7 +60,7 @@ func Skip(ctx context.Context, st *store.Store, pipeline, date string, now time.
 	if err != nil {
 		return r, fmt.Errorf("%w: %s %s is %s and cannot be skipped", sekisho.ErrConflict, pipeline, date, r.State)
 	}
-	return st.Apply(ctx, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
+	return applyWithIncidents(ctx, st, r, nextRun(r, patch{}, to, now), now, store.Step{Reason: sekisho.ReasonOperatorSkip,
 		Detail: map[string]any{"previous_state": string(r.State)}})
 }
 

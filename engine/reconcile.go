@@ -183,11 +183,16 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 				return obsView{Observation: o}
 			}
 		}
-		o.State = other.State.AsUpstream()
+		o.State = other.State.AsUpstream(u.SkippedIsSuccess)
 		o.ExternalID = fmt.Sprintf("%s/%s#%d", other.Pipeline, other.LogicalDate, other.Attempt)
 		o.StartedAt = other.GateAt
 		o.FinishedAt = other.FinishedAt
-		if o.State == sekisho.JobFailed {
+		if other.State == sekisho.StateSkipped {
+			o.Message = fmt.Sprintf("%s was skipped", other.Pipeline)
+			if u.SkippedIsSuccess {
+				o.Message += " (skipped_is_success)"
+			}
+		} else if o.State == sekisho.JobFailed {
 			o.Message = fmt.Sprintf("%s is %s", other.Pipeline, other.State)
 			if other.Message != "" {
 				o.Message += ": " + other.Message
@@ -200,7 +205,7 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 	}
 	v := e.poller.view(u.Resource().Key(), rec.window)
 	if v.found {
-		o.State = v.run.State
+		o.State = v.run.SkippedAs(u.SkippedIsSuccess)
 		o.ExternalID = v.run.ExternalID
 		o.StartedAt = v.run.StartedAt
 		o.FinishedAt = v.run.FinishedAt

@@ -26,6 +26,7 @@ type runRec struct {
 	inflight bool             // a trigger or status request is under way
 	retry    retryState       // the last trigger request failed transiently
 	followAt time.Time        // not before: the next downstream status check
+	landAt   time.Time        // a dead daemon's trigger request may land until then (sekisho.LandingBound)
 	// ---
 	recorded map[string]sekisho.Observation // per upstream, the observation last written
 	queued   map[string]bool                // dedupe keys already in the outbox
@@ -258,7 +259,6 @@ func (e *Engine) prepare(rec *runRec) error {
 	return nil
 }
 
-
 // loadRecorded fills a record's last written observations from the store,
 // once after a restart: they stand in for upstreams not checked yet.
 func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
@@ -279,8 +279,9 @@ func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
 
 // wakeFor is the next time something can happen to a run by the clock
 // alone: its timeout, its deadline, the moment its projection could pass
-// the deadline (at_risk), max_duration passing, a follow-up check or a
-// trigger retry. Zero if none.
+// the deadline (at_risk), max_duration passing, a follow-up check, a
+// trigger retry, or the end of the wait for a dead daemon's trigger request
+// to land. Zero if none.
 func wakeFor(rec *runRec, now time.Time) time.Time {
 	r, p := rec.run, rec.spec
 	var at time.Time
@@ -316,5 +317,6 @@ func wakeFor(rec *runRec, now time.Time) time.Time {
 	}
 	consider(rec.followAt)
 	consider(rec.retry.at)
+	consider(rec.landAt)
 	return at
 }

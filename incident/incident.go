@@ -1,11 +1,12 @@
 // Package incident decides how a pipeline's trouble is grouped by cause
-// (SPEC §17). It is pure: given the pipelines' dependency graph, the open
-// incidents and one pipeline's trouble, it says which incident the trouble
-// belongs to, whether it opens that incident, and whether the pipeline's own
-// notice (upstream_failed, delay, timed_out) is replaced by the incident's
-// messages. The store writes its answer in the same transaction as the
-// transition that caused it; the notifier turns incidents into Slack
-// threads and messages.
+// (SPEC §17). It is pure: Decide takes the open incidents and one step of a
+// pipeline run (the notices it queues and the state it leaves the run in)
+// and says which incidents open, grow, settle and resolve, which messages
+// they queue (with their dedupe keys, from sekisho.NoticeKey), and which of
+// the run's own notices an incident's messages speak for. The engine's
+// executor writes the answer in the transaction of the step that caused it;
+// the store persists it as told; the notifier only waits, renders and
+// delivers.
 package incident
 
 import (
@@ -16,110 +17,139 @@ import (
 	"github.com/sekisho-dev/sekisho"
 )
 
-// Cause kinds: what an incident is about.
-const (
-	// CauseJob is a failed upstream job run (a Glue, TROCCO or Airflow run),
-	// keyed by the resource and its external run id.
-	CauseJob = "job"
-	// CauseRun is a pipeline run that failed, timed out or is late, keyed
-	// by the pipeline and its logical date.
-	CauseRun = "run"
-)
-
-// Member roles.
-const (
-	// RoleCause is the pipeline whose own run is the incident's cause; it
-	// keeps sending its own notices.
-	RoleCause = "cause"
-	// RoleAffected is a pipeline held back by the cause; the incident's
-	// messages speak for it.
-	RoleAffected = "affected"
-)
-
-// CauseLate is the cause state of a run that missed its deadline.
-const CauseLate = "late"
-
-// Cause is the root cause of an incident.
-type Cause struct {
-	Kind string `json:"kind"` // CauseJob | CauseRun
-	// Date is the logical date the incident is listed under: the date of the
-	// first pipeline that met the cause.
-	Date string `json:"logical_date"`
-
-	// A failed job run.
-	Resource   string `json:"resource,omitempty"`    // sekisho.Resource.Key()
-	Upstream   string `json:"upstream,omitempty"`    // its upstream name in the first pipeline that saw it
-	ExternalID string `json:"external_id,omitempty"` // the failed run's id
-
-	// A troubled pipeline run.
-	Pipeline string `json:"pipeline,omitempty"`
-
-	State   string `json:"state"` // failed | timed_out | late
-	Message string `json:"message,omitempty"`
+// kinds is what an incident does with each kind of a pipeline's own
+// notice: whether its trouble is placed among the incidents, and whether an
+// incident the pipeline is affected by speaks for it (its messages say it,
+// so the sender marks the notice grouped instead of posting it). This is
+// the one list; every other kind is the pipeline's own business.
+var kinds = map[sekisho.NoticeKind]struct{ place, spokenFor bool }{
+	sekisho.NoticeUpstreamFailed: {place: true, spokenFor: true},
+	sekisho.NoticeDelay:          {place: true, spokenFor: true},
+	sekisho.NoticeTimedOut:       {place: true, spokenFor: true},
+	// A failed run is the cause of its own incident and speaks for itself.
+	sekisho.NoticeRunFailed:     {place: true},
+	sekisho.NoticeTriggerFailed: {place: true},
+	// A recovery is said by the incident's recovered and resolved
+	// messages, unless the run is also the cause of an incident (then it
+	// sent alerts of its own, and its recovery answers them).
+	sekisho.NoticeRecovery: {spokenFor: true},
 }
 
-// Key is the incident's identity: the same cause always gives the same key,
-// so opening it twice (a replay, a restart) finds the first one.
-func (c Cause) Key() string {
-	if c.Kind == CauseJob {
-		return CauseJob + ":" + c.Resource + "#" + c.ExternalID
+// Graph answers which pipelines one waits on through type: pipeline
+// upstreams, transitively. *config.Graph satisfies it.
+type Graph interface {
+	Upstreams(pipeline string) []string
+}
+
+// Locate says where a pipeline's upstream points: the key of the job
+// resource it polls (sekisho.Resource.Key()), or, for a type: pipeline
+// upstream, the pipeline it waits on.
+type Locate func(pipeline, upstream string) (resource, upstreamPipeline string)
+
+// Step is what one step of a pipeline run tells the incidents.
+type Step struct {
+	// Run is the run as the step leaves it: its memberships move to its
+	// state. A zero Run (no pipeline) settles nothing.
+	Run sekisho.Run
+	// Notices are the notices the step queues, not yet in the outbox.
+	Notices []sekisho.Notice
+}
+
+// Decision is Decide's answer, for the executor to write in one
+// transaction with the step.
+type Decision struct {
+	// Changes are the incident writes (store.Step.Incidents).
+	Changes []sekisho.IncidentChange
+	// Notices are the step's notices, each an incident speaks for marked
+	// with its key (Facts.SpokenFor), followed by the incidents' own
+	// messages; every dedupe key comes from sekisho.NoticeKey.
+	Notices []sekisho.Notice
+	// Open are the open incidents once the decision is written: the view
+	// the next decision starts from.
+	Open []sekisho.Incident
+}
+
+// Decide decides what one step of a pipeline run does to the incidents. g
+// and locate are read only to place a notice's trouble. In order:
+//
+//  1. Placement: the trouble of each notice whose kind is placed joins or
+//     opens an incident (place). An affected pipeline joining queues the
+//     incident's opening message when it is the first, a joined one after.
+//  2. Settling: every open membership of the run moves to the run's state.
+//     A member that is done (succeeded, skipped) resolves its incident when
+//     every member is done, with a resolved message if the incident was
+//     announced; otherwise an affected member's recovery is told.
+//  3. Speaking for: a notice of a kind incidents speak for, of a pipeline
+//     affected by an incident on that date, is marked with the earliest
+//     such incident; a recovery is not, when the run is also a cause.
+func Decide(g Graph, locate Locate, open []sekisho.Incident, s Step, now time.Time) Decision {
+	view := openOnly(open)
+	var d Decision
+	var msgs []sekisho.Notice
+	for _, n := range s.Notices {
+		if !kinds[n.Kind].place || n.Pipeline == "" {
+			continue
+		}
+		c := place(g, view, troubleOf(n, locate), now)
+		d.Changes = append(d.Changes, c)
+		var said []sekisho.Notice
+		view, said = merge(view, c, now)
+		msgs = append(msgs, said...)
 	}
-	return CauseRun + ":" + c.Pipeline + "#" + c.Date
-}
-
-// Member is a pipeline run in an incident.
-type Member struct {
-	Pipeline string             `json:"pipeline"`
-	Date     string             `json:"logical_date"`
-	RunID    int64              `json:"-"`
-	Role     string             `json:"role"` // RoleCause | RoleAffected
-	Kind     sekisho.NoticeKind `json:"kind"` // the notice it would have sent on its own
-	State    sekisho.State      `json:"state"`
-	JoinedAt time.Time          `json:"joined_at"`
-}
-
-// Done reports whether the member no longer holds the incident open.
-func (m Member) Done() bool {
-	return m.State == sekisho.StateSucceeded || m.State == sekisho.StateSkipped
-}
-
-// Incident is one root cause and the pipelines it holds back.
-type Incident struct {
-	ID         int64
-	Key        string
-	Cause      Cause
-	OpenedAt   time.Time
-	ResolvedAt time.Time // zero while open
-	Members    []Member  // in joining order
-}
-
-// Open reports whether the incident is not resolved yet.
-func (i Incident) Open() bool { return i.ResolvedAt.IsZero() }
-
-// Member returns the incident's member for a pipeline's date.
-func (i Incident) Member(pipeline, date string) (Member, bool) {
-	for _, m := range i.Members {
-		if m.Pipeline == pipeline && m.Date == date {
-			return m, true
+	if r := s.Run; r.Pipeline != "" {
+		for _, inc := range byAge(view) {
+			m, ok := inc.Member(r.Pipeline, r.LogicalDate)
+			if !ok || m.State == r.State {
+				continue
+			}
+			m.State = r.State
+			c := sekisho.IncidentChange{Cause: inc.Cause, Members: []sekisho.IncidentMember{m}}
+			after, _ := merge(view, c, now)
+			if merged, _ := find(after, inc.Key); m.Done() && resolved(merged.Members) {
+				c.ResolvedAt = now
+				if len(merged.Affected()) > 0 {
+					msgs = append(msgs, ResolvedNotice(inc.Key, inc.Cause.Date, now))
+				}
+			} else if m.Done() && m.Role == sekisho.RoleAffected {
+				msgs = append(msgs, RecoveredNotice(inc.Key, m, now))
+			}
+			d.Changes = append(d.Changes, c)
+			view, _ = merge(view, c, now)
 		}
 	}
-	return Member{}, false
+	for _, n := range s.Notices {
+		n.Facts.SpokenFor = speaker(view, n)
+		d.Notices = append(d.Notices, n)
+	}
+	d.Notices = append(d.Notices, msgs...)
+	d.Open = openOnly(view)
+	return d
 }
 
-// Affected returns the members held back by the cause, in joining order.
-func (i Incident) Affected() []Member {
-	var out []Member
-	for _, m := range i.Members {
-		if m.Role == RoleAffected {
-			out = append(out, m)
+// speaker is the key of the incident that speaks for a run's own notice,
+// or "". view holds the incidents open before the step and those it
+// resolved: a resolution speaks for the recovery that caused it.
+func speaker(view []sekisho.Incident, n sekisho.Notice) string {
+	if !kinds[n.Kind].spokenFor || n.Pipeline == "" || n.LogicalDate == "" {
+		return ""
+	}
+	key := ""
+	for _, inc := range oldestFirst(slices.Clone(view)) {
+		m, ok := inc.Member(n.Pipeline, n.LogicalDate)
+		switch {
+		case !ok:
+		case m.Role == sekisho.RoleCause && n.Kind == sekisho.NoticeRecovery:
+			return ""
+		case m.Role == sekisho.RoleAffected && key == "":
+			key = inc.Key
 		}
 	}
-	return out
+	return key
 }
 
-// Resolved reports whether an incident with these members is over: it has
+// resolved reports whether an incident with these members is over: it has
 // members and every one has succeeded or was skipped.
-func Resolved(members []Member) bool {
+func resolved(members []sekisho.IncidentMember) bool {
 	if len(members) == 0 {
 		return false
 	}
@@ -131,9 +161,9 @@ func Resolved(members []Member) bool {
 	return true
 }
 
-// Trouble is what the engine knows of one pipeline run's trouble: the
+// trouble is what the engine knows of one pipeline run's trouble: the
 // notice it is about to send and why.
-type Trouble struct {
+type trouble struct {
 	Pipeline string
 	Date     string
 	RunID    int64
@@ -150,37 +180,26 @@ type Trouble struct {
 	UpstreamPipeline string
 }
 
-// Graph answers which pipelines one waits on through type: pipeline
-// upstreams, transitively. *config.Graph satisfies it.
-type Graph interface {
-	Upstreams(pipeline string) []string
+// troubleOf reads a trouble from the notice the engine would send.
+func troubleOf(n sekisho.Notice, locate Locate) trouble {
+	t := trouble{Pipeline: n.Pipeline, Date: n.LogicalDate, RunID: n.RunID, State: n.Facts.State, Kind: n.Kind,
+		Message: n.Facts.Message}
+	switch n.Kind {
+	case sekisho.NoticeTimedOut:
+		t.State = sekisho.StateTimedOut
+	case sekisho.NoticeRunFailed, sekisho.NoticeTriggerFailed:
+		t.State = sekisho.StateFailed
+	case sekisho.NoticeUpstreamFailed:
+		t.Upstream, t.ExternalID = n.Facts.Upstream, n.Facts.ExternalID
+		if locate != nil {
+			t.Resource, t.UpstreamPipeline = locate(n.Pipeline, n.Facts.Upstream)
+		}
+	}
+	return t
 }
 
-// Change is what the store writes for a decision: the incident (opened when
-// no incident has the cause's key) and the members it gains or refreshes.
-type Change struct {
-	Cause   Cause
-	Members []Member
-}
-
-// Key is the incident's key.
-func (c Change) Key() string { return c.Cause.Key() }
-
-// Decision is Place's answer.
-type Decision struct {
-	Change Change
-	// Suppress: the pipeline's own notice is not sent; the incident's
-	// messages speak for it.
-	Suppress bool
-}
-
-// folded are the kinds an affected pipeline does not send on its own.
-var folded = map[sekisho.NoticeKind]bool{
-	sekisho.NoticeUpstreamFailed: true, sekisho.NoticeDelay: true, sekisho.NoticeTimedOut: true,
-}
-
-// Place decides which incident a pipeline's trouble belongs to. open are the
-// incidents not resolved yet (any date; only those with a member on the
+// place decides which incident a pipeline's trouble belongs to. open are
+// the incidents not resolved yet (any date; only those with a member on the
 // trouble's date, or the same failed job run, are considered); g is the
 // pipelines' dependency graph; now stamps a new member.
 //
@@ -194,23 +213,19 @@ var folded = map[sekisho.NoticeKind]bool{
 //  5. A failed job upstream without an incident opens one for that run.
 //  6. Otherwise the pipeline's own run is the cause of a new incident.
 //
-// The pipeline's own notice is suppressed (Decision.Suppress) when it joins
-// as affected (cases 1 to 5) and its kind is upstream_failed, delay or
-// timed_out; the notifier enforces it from the stored membership. Notices
-// about its own downstream (run_failed, trigger_failed, long_running) are
-// never suppressed: a failed run is the cause of its own incident (case 6)
-// and speaks for itself.
-func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
-	me := Member{Pipeline: t.Pipeline, Date: t.Date, RunID: t.RunID, Role: RoleAffected, Kind: t.Kind,
-		State: t.State, JoinedAt: now}
-	own := !folded[t.Kind]
-	affected := func(c Cause, extra ...Member) Decision {
-		return Decision{Change: Change{Cause: c, Members: append(extra, me)}, Suppress: !own}
+// Only the kinds an incident speaks for join as affected (cases 1 to 5).
+// Notices about a pipeline's own downstream (run_failed, trigger_failed)
+// always make it a cause (case 6): a failed run speaks for itself.
+func place(g Graph, open []sekisho.Incident, t trouble, now time.Time) sekisho.IncidentChange {
+	me := sekisho.IncidentMember{Pipeline: t.Pipeline, Date: t.Date, RunID: t.RunID, Role: sekisho.RoleAffected,
+		Kind: t.Kind, State: t.State, JoinedAt: now}
+	affected := func(c sekisho.IncidentCause, extra ...sekisho.IncidentMember) sekisho.IncidentChange {
+		return sekisho.IncidentChange{Cause: c, Members: append(extra, me)}
 	}
-	if !own {
-		var job Cause
+	if kinds[t.Kind].spokenFor {
+		var job sekisho.IncidentCause
 		if t.Resource != "" && t.ExternalID != "" {
-			job = Cause{Kind: CauseJob, Date: t.Date, Resource: t.Resource, Upstream: t.Upstream,
+			job = sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: t.Date, Resource: t.Resource, Upstream: t.Upstream,
 				ExternalID: t.ExternalID, State: string(sekisho.JobFailed), Message: t.Message}
 			if inc, ok := find(open, job.Key()); ok {
 				return affected(inc.Cause)
@@ -218,33 +233,35 @@ func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
 		}
 		for _, inc := range byAge(open) {
 			if m, ok := inc.Member(t.Pipeline, t.Date); ok {
-				if m.Role == RoleCause {
+				if m.Role == sekisho.RoleCause {
 					// The cause's own trouble grows (late, then timed out,
 					// then failed): the incident names its most severe
 					// state, first seen; a failed run that is then also
 					// late stays failed.
-					me.Role = RoleCause
+					me.Role = sekisho.RoleCause
 					c := inc.Cause
 					if st := causeState(t); severity(st) > severity(c.State) {
 						c.State, c.Message = st, t.Message
 					}
-					return Decision{Change: Change{Cause: c, Members: []Member{me}}}
+					return sekisho.IncidentChange{Cause: c, CauseSpoke: true, Members: []sekisho.IncidentMember{me}}
 				}
 				return affected(inc.Cause)
 			}
 		}
-		ups := g.Upstreams(t.Pipeline)
-		for _, inc := range byAge(open) {
-			for _, m := range inc.Members {
-				if m.Date == t.Date && slices.Contains(ups, m.Pipeline) {
-					return affected(inc.Cause)
+		if g != nil {
+			ups := g.Upstreams(t.Pipeline)
+			for _, inc := range byAge(open) {
+				for _, m := range inc.Members {
+					if m.Date == t.Date && slices.Contains(ups, m.Pipeline) {
+						return affected(inc.Cause)
+					}
 				}
 			}
 		}
 		if t.UpstreamPipeline != "" {
-			c := Cause{Kind: CauseRun, Date: t.Date, Pipeline: t.UpstreamPipeline, State: string(sekisho.StateFailed),
-				Message: t.Message}
-			cause := Member{Pipeline: t.UpstreamPipeline, Date: t.Date, Role: RoleCause,
+			c := sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, Pipeline: t.UpstreamPipeline,
+				State: string(sekisho.StateFailed), Message: t.Message}
+			cause := sekisho.IncidentMember{Pipeline: t.UpstreamPipeline, Date: t.Date, Role: sekisho.RoleCause,
 				Kind: sekisho.NoticeRunFailed, State: sekisho.StateFailed, JoinedAt: now}
 			return affected(c, cause)
 		}
@@ -252,16 +269,16 @@ func Place(g Graph, open []Incident, t Trouble, now time.Time) Decision {
 			return affected(job)
 		}
 	}
-	me.Role = RoleCause
-	return Decision{Change: Change{Cause: Cause{Kind: CauseRun, Date: t.Date, Pipeline: t.Pipeline,
-		State: causeState(t), Message: t.Message}, Members: []Member{me}}}
+	me.Role = sekisho.RoleCause
+	return sekisho.IncidentChange{Cause: sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, Pipeline: t.Pipeline,
+		State: causeState(t), Message: t.Message}, CauseSpoke: true, Members: []sekisho.IncidentMember{me}}
 }
 
 // causeState is how a pipeline's own trouble is named as a cause.
-func causeState(t Trouble) string {
+func causeState(t trouble) string {
 	switch {
 	case t.Kind == sekisho.NoticeDelay:
-		return CauseLate
+		return sekisho.CauseLate
 	case t.State == sekisho.StateTimedOut || t.Kind == sekisho.NoticeTimedOut:
 		return string(sekisho.StateTimedOut)
 	}
@@ -272,7 +289,7 @@ func causeState(t Trouble) string {
 // late to timed out to failed.
 func severity(state string) int {
 	switch state {
-	case CauseLate:
+	case sekisho.CauseLate:
 		return 1
 	case string(sekisho.StateTimedOut):
 		return 2
@@ -282,25 +299,23 @@ func severity(state string) int {
 	return 0
 }
 
-func find(open []Incident, key string) (Incident, bool) {
+func find(open []sekisho.Incident, key string) (sekisho.Incident, bool) {
 	for _, inc := range open {
 		if inc.Key == key && inc.Open() {
 			return inc, true
 		}
 	}
-	return Incident{}, false
+	return sekisho.Incident{}, false
 }
 
 // byAge returns the open incidents oldest first (ties by key), so a
 // pipeline with two troubled upstreams always joins the same one.
-func byAge(open []Incident) []Incident {
-	out := make([]Incident, 0, len(open))
-	for _, inc := range open {
-		if inc.Open() {
-			out = append(out, inc)
-		}
-	}
-	slices.SortStableFunc(out, func(a, b Incident) int {
+func byAge(open []sekisho.Incident) []sekisho.Incident {
+	return oldestFirst(openOnly(open))
+}
+
+func oldestFirst(out []sekisho.Incident) []sekisho.Incident {
+	slices.SortStableFunc(out, func(a, b sekisho.Incident) int {
 		if c := a.OpenedAt.Compare(b.OpenedAt); c != 0 {
 			return c
 		}
@@ -309,59 +324,58 @@ func byAge(open []Incident) []Incident {
 	return out
 }
 
-// Merge returns open with the change applied, as the store applies it: the
-// incident is opened when no incident has the change's key, its cause state
-// is the change's when the cause run itself speaks, and each member is added
-// or has its kind and state refreshed (its role and joining time stay). The engine can keep its view of the open incidents current with
-// it between reads.
-func Merge(open []Incident, c Change, now time.Time) []Incident {
-	key := c.Key()
-	at := -1
-	for i := range open {
-		if open[i].Key == key {
-			at = i
-			break
+func openOnly(incs []sekisho.Incident) []sekisho.Incident {
+	out := make([]sekisho.Incident, 0, len(incs))
+	for _, inc := range incs {
+		if inc.Open() {
+			out = append(out, inc)
 		}
 	}
+	return out
+}
+
+// merge returns a new view with the change applied as the store applies it
+// (the incident opened, or open again, unless the change resolves it; the
+// cause's state taken when the cause spoke; each member added, or its kind,
+// state and run refreshed), and the messages an affected pipeline joining
+// queues: the opening one for the first, a joined one after. open is not
+// modified.
+func merge(open []sekisho.Incident, c sekisho.IncidentChange, now time.Time) ([]sekisho.Incident, []sekisho.Notice) {
+	key := c.Key()
+	open = slices.Clone(open)
+	at := slices.IndexFunc(open, func(inc sekisho.Incident) bool { return inc.Key == key })
 	if at < 0 {
-		open = append(open, Incident{Key: key, Cause: c.Cause, OpenedAt: now})
+		open = append(open, sekisho.Incident{Key: key, Cause: c.Cause, OpenedAt: now})
 		at = len(open) - 1
 	}
 	inc := &open[at]
-	if speaks(c) {
+	if c.CauseSpoke {
 		inc.Cause.State, inc.Cause.Message = c.Cause.State, c.Cause.Message
 	}
+	inc.ResolvedAt = c.ResolvedAt
 	members := slices.Clone(inc.Members)
+	var said []sekisho.Notice
 	for _, m := range c.Members {
-		found := false
-		for i := range members {
-			if members[i].Pipeline == m.Pipeline && members[i].Date == m.Date {
-				members[i].Kind, members[i].State = m.Kind, m.State
-				if m.RunID != 0 {
-					members[i].RunID = m.RunID
-				}
-				found = true
-				break
+		i := slices.IndexFunc(members, func(o sekisho.IncidentMember) bool { return o.Pipeline == m.Pipeline && o.Date == m.Date })
+		if i >= 0 {
+			members[i].Kind, members[i].State = m.Kind, m.State
+			if m.RunID != 0 {
+				members[i].RunID = m.RunID
 			}
+			continue
 		}
-		if !found {
-			members = append(members, m)
+		members = append(members, m)
+		if m.Role != sekisho.RoleAffected {
+			continue
+		}
+		if !slices.ContainsFunc(members[:len(members)-1], isAffected) {
+			said = append(said, OpenedNotice(key, inc.Cause, now))
+		} else {
+			said = append(said, JoinedNotice(key, m, now))
 		}
 	}
 	inc.Members = members
-	return open
+	return open, said
 }
 
-// speaks reports whether a change carries the cause run's own trouble, so
-// its cause state replaces the incident's.
-func speaks(c Change) bool {
-	if c.Cause.Kind != CauseRun {
-		return false
-	}
-	for _, m := range c.Members {
-		if m.Role == RoleCause && m.Pipeline == c.Cause.Pipeline && m.Date == c.Cause.Date {
-			return true
-		}
-	}
-	return false
-}
+func isAffected(m sekisho.IncidentMember) bool { return m.Role == sekisho.RoleAffected }

@@ -36,8 +36,8 @@ var cascade = graph{"report_c": {"mart_a"}, "report_d": {"mart_b"}}
 
 const glueKey = "glue_job:hegel-rds-export"
 
-func failedExport(p string) Trouble {
-	return Trouble{Pipeline: p, Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
+func failedExport(p string) trouble {
+	return trouble{Pipeline: p, Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
 		Upstream: "hegel_export", Resource: glueKey, ExternalID: "jr_1", Message: "exit 1"}
 }
 
@@ -45,60 +45,60 @@ func TestPlaceCascade(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 16, 40, 0, 0, time.UTC) // 01:40 JST
 	steps := []struct {
 		name     string
-		trouble  Trouble
+		trouble  trouble
 		key      string
 		role     string
 		suppress bool
 	}{
-		{"first direct pipeline opens the job's incident", failedExport("mart_a"), "job:" + glueKey + "#jr_1", RoleAffected, true},
-		{"second direct pipeline joins by the same run", failedExport("mart_b"), "job:" + glueKey + "#jr_1", RoleAffected, true},
+		{"first direct pipeline opens the job's incident", failedExport("mart_a"), "job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
+		{"second direct pipeline joins by the same run", failedExport("mart_b"), "job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
 		{"a pipeline downstream is late: joins through mart_a",
-			Trouble{Pipeline: "report_c", Date: day, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay},
-			"job:" + glueKey + "#jr_1", RoleAffected, true},
+			trouble{Pipeline: "report_c", Date: day, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay},
+			"job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
 		{"the other downstream times out: joins through mart_b",
-			Trouble{Pipeline: "report_d", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut},
-			"job:" + glueKey + "#jr_1", RoleAffected, true},
+			trouble{Pipeline: "report_d", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut},
+			"job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
 		{"a member's later trouble stays in the incident",
-			Trouble{Pipeline: "mart_a", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut},
-			"job:" + glueKey + "#jr_1", RoleAffected, true},
+			trouble{Pipeline: "mart_a", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut},
+			"job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
 		{"a member seeing its pipeline upstream fail stays in the incident",
-			Trouble{Pipeline: "report_c", Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
+			trouble{Pipeline: "report_c", Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
 				Upstream: "mart", UpstreamPipeline: "mart_a"},
-			"job:" + glueKey + "#jr_1", RoleAffected, true},
+			"job:" + glueKey + "#jr_1", sekisho.RoleAffected, true},
 		{"an unrelated failure the same night opens its own incident",
-			Trouble{Pipeline: "ads", Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
+			trouble{Pipeline: "ads", Date: day, State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
 				Upstream: "ads_sync", Resource: "trocco_job:55", ExternalID: "9001"},
-			"job:trocco_job:55#9001", RoleAffected, true},
+			"job:trocco_job:55#9001", sekisho.RoleAffected, true},
 		{"the same job failing the next day is another incident",
-			Trouble{Pipeline: "mart_a", Date: "2026-11-22", State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
+			trouble{Pipeline: "mart_a", Date: "2026-11-22", State: sekisho.StateBlocked, Kind: sekisho.NoticeUpstreamFailed,
 				Upstream: "hegel_export", Resource: glueKey, ExternalID: "jr_2"},
-			"job:" + glueKey + "#jr_2", RoleAffected, true},
+			"job:" + glueKey + "#jr_2", sekisho.RoleAffected, true},
 		{"a late pipeline with nothing troubled upstream is its own cause and speaks for itself",
-			Trouble{Pipeline: "solo", Date: day, State: sekisho.StateRunning, Kind: sekisho.NoticeDelay},
-			"run:solo#" + day, RoleCause, false},
+			trouble{Pipeline: "solo", Date: day, State: sekisho.StateRunning, Kind: sekisho.NoticeDelay},
+			"run:solo#" + day, sekisho.RoleCause, false},
 		{"a failed downstream run is its own cause and keeps its run_failed",
-			Trouble{Pipeline: "kant", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed, Message: "dag failed"},
-			"run:kant#" + day, RoleCause, false},
+			trouble{Pipeline: "kant", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed, Message: "dag failed"},
+			"run:kant#" + day, sekisho.RoleCause, false},
 		{"a run_failed of an affected member is a cause of its own",
-			Trouble{Pipeline: "mart_b", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed},
-			"run:mart_b#" + day, RoleCause, false},
+			trouble{Pipeline: "mart_b", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed},
+			"run:mart_b#" + day, sekisho.RoleCause, false},
 	}
-	var open []Incident
+	var open []sekisho.Incident
 	for i, s := range steps {
 		now := t0.Add(time.Duration(i) * time.Minute)
-		d := Place(cascade, open, s.trouble, now)
-		if d.Change.Key() != s.key || d.Suppress != s.suppress {
-			t.Fatalf("%s: key %q suppress %v, want %q %v", s.name, d.Change.Key(), d.Suppress, s.key, s.suppress)
+		d := place(cascade, open, s.trouble, now)
+		if suppress := d.Members[len(d.Members)-1].Role == sekisho.RoleAffected; d.Key() != s.key || suppress != s.suppress {
+			t.Fatalf("%s: key %q suppress %v, want %q %v", s.name, d.Key(), suppress, s.key, s.suppress)
 		}
-		m := d.Change.Members[len(d.Change.Members)-1]
+		m := d.Members[len(d.Members)-1]
 		if m.Pipeline != s.trouble.Pipeline || m.Role != s.role || m.Kind != s.trouble.Kind {
 			t.Fatalf("%s: member %+v, want %s as %s", s.name, m, s.trouble.Pipeline, s.role)
 		}
-		open = Merge(open, d.Change, now)
+		open, _ = merge(open, d, now)
 	}
-	var night []Incident
+	var night []sekisho.Incident
 	for _, inc := range open {
-		if inc.Cause.Date == day && inc.Cause.Kind == CauseJob && inc.Cause.Resource == glueKey {
+		if inc.Cause.Date == day && inc.Cause.Kind == sekisho.CauseJob && inc.Cause.Resource == glueKey {
 			night = append(night, inc)
 		}
 	}
@@ -130,23 +130,23 @@ func TestPlacePipelineUpstreamWithoutIncident(t *testing.T) {
 	// no incident (it failed before the daemon knew incidents): the failed
 	// run becomes the cause, with both pipelines as members.
 	now := time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC)
-	d := Place(cascade, nil, Trouble{Pipeline: "report_c", Date: day, State: sekisho.StateBlocked,
+	d := place(cascade, nil, trouble{Pipeline: "report_c", Date: day, State: sekisho.StateBlocked,
 		Kind: sekisho.NoticeUpstreamFailed, Upstream: "mart", UpstreamPipeline: "mart_a"}, now)
-	if d.Change.Key() != "run:mart_a#"+day || !d.Suppress || len(d.Change.Members) != 2 ||
-		d.Change.Members[0].Role != RoleCause || d.Change.Members[1].Role != RoleAffected {
+	if d.Key() != "run:mart_a#"+day || len(d.Members) != 2 ||
+		d.Members[0].Role != sekisho.RoleCause || d.Members[1].Role != sekisho.RoleAffected {
 		t.Fatalf("decision = %+v", d)
 	}
 }
 
 func TestPlaceIgnoresResolvedAndOtherDays(t *testing.T) {
 	now := time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC)
-	old := Incident{Key: "job:x#1", Cause: Cause{Kind: CauseJob, Resource: "x", ExternalID: "1", Date: day},
+	old := sekisho.Incident{Key: "job:x#1", Cause: sekisho.IncidentCause{Kind: sekisho.CauseJob, Resource: "x", ExternalID: "1", Date: day},
 		OpenedAt: now.Add(-time.Hour), ResolvedAt: now.Add(-time.Minute),
-		Members: []Member{{Pipeline: "mart_a", Date: day, Role: RoleAffected}}}
-	yesterday := Incident{Key: "run:mart_a#2026-11-20", Cause: Cause{Kind: CauseRun, Pipeline: "mart_a", Date: "2026-11-20"},
-		OpenedAt: now.Add(-24 * time.Hour), Members: []Member{{Pipeline: "mart_a", Date: "2026-11-20", Role: RoleCause}}}
-	d := Place(cascade, []Incident{old, yesterday}, Trouble{Pipeline: "report_c", Date: day, Kind: sekisho.NoticeDelay}, now)
-	if d.Change.Key() != "run:report_c#"+day || d.Suppress {
+		Members: []sekisho.IncidentMember{{Pipeline: "mart_a", Date: day, Role: sekisho.RoleAffected}}}
+	yesterday := sekisho.Incident{Key: "run:mart_a#2026-11-20", Cause: sekisho.IncidentCause{Kind: sekisho.CauseRun, Pipeline: "mart_a", Date: "2026-11-20"},
+		OpenedAt: now.Add(-24 * time.Hour), Members: []sekisho.IncidentMember{{Pipeline: "mart_a", Date: "2026-11-20", Role: sekisho.RoleCause}}}
+	d := place(cascade, []sekisho.Incident{old, yesterday}, trouble{Pipeline: "report_c", Date: day, Kind: sekisho.NoticeDelay}, now)
+	if d.Key() != "run:report_c#"+day || d.Members[0].Role != sekisho.RoleCause {
 		t.Fatalf("decision = %+v: a resolved incident and yesterday's must not absorb today's delay", d)
 	}
 }
@@ -154,47 +154,47 @@ func TestPlaceIgnoresResolvedAndOtherDays(t *testing.T) {
 func TestResolved(t *testing.T) {
 	for _, c := range []struct {
 		name    string
-		members []Member
+		members []sekisho.IncidentMember
 		want    bool
 	}{
 		{"no members", nil, false},
-		{"all succeeded or skipped", []Member{{State: sekisho.StateSucceeded}, {State: sekisho.StateSkipped}}, true},
-		{"one still blocked", []Member{{State: sekisho.StateSucceeded}, {State: sekisho.StateBlocked}}, false},
-		{"one timed out", []Member{{State: sekisho.StateTimedOut}}, false},
+		{"all succeeded or skipped", []sekisho.IncidentMember{{State: sekisho.StateSucceeded}, {State: sekisho.StateSkipped}}, true},
+		{"one still blocked", []sekisho.IncidentMember{{State: sekisho.StateSucceeded}, {State: sekisho.StateBlocked}}, false},
+		{"one timed out", []sekisho.IncidentMember{{State: sekisho.StateTimedOut}}, false},
 	} {
-		if got := Resolved(c.members); got != c.want {
-			t.Errorf("%s: Resolved = %v, want %v", c.name, got, c.want)
+		if got := resolved(c.members); got != c.want {
+			t.Errorf("%s: resolved = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
 
 func TestPlaceCauseStateOnlyMovesForward(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 20, 0, 0, 0, time.UTC)
-	failed := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed, Message: "dag failed"}
-	late := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
-	waiting := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
-	timedOut := Trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut, Message: "gave up"}
+	failed := trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeRunFailed, Message: "dag failed"}
+	late := trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateFailed, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
+	waiting := trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay, Message: "past 09:00"}
+	timedOut := trouble{Pipeline: "ads_daily", Date: day, State: sekisho.StateTimedOut, Kind: sekisho.NoticeTimedOut, Message: "gave up"}
 	for _, c := range []struct {
 		name        string
-		troubles    []Trouble
+		troubles    []trouble
 		state, text string
 	}{
-		{"a failed cause that is then also late stays failed", []Trouble{failed, late}, "failed", "dag failed"},
-		{"a late cause that then fails becomes failed", []Trouble{waiting, failed}, "failed", "dag failed"},
-		{"a late cause that times out becomes timed out", []Trouble{waiting, timedOut}, "timed_out", "gave up"},
-		{"a timed out cause that is late again stays timed out", []Trouble{timedOut, waiting}, "timed_out", "gave up"},
-		{"a failed cause that then times out stays failed", []Trouble{failed, timedOut, late}, "failed", "dag failed"},
+		{"a failed cause that is then also late stays failed", []trouble{failed, late}, "failed", "dag failed"},
+		{"a late cause that then fails becomes failed", []trouble{waiting, failed}, "failed", "dag failed"},
+		{"a late cause that times out becomes timed out", []trouble{waiting, timedOut}, "timed_out", "gave up"},
+		{"a timed out cause that is late again stays timed out", []trouble{timedOut, waiting}, "timed_out", "gave up"},
+		{"a failed cause that then times out stays failed", []trouble{failed, timedOut, late}, "failed", "dag failed"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var open []Incident
-			var d Decision
+			var open []sekisho.Incident
+			var d sekisho.IncidentChange
 			for i, tr := range c.troubles {
 				now := t0.Add(time.Duration(i) * time.Minute)
-				d = Place(cascade, open, tr, now)
-				open = Merge(open, d.Change, now)
+				d = place(cascade, open, tr, now)
+				open, _ = merge(open, d, now)
 			}
-			if d.Change.Cause.State != c.state || d.Change.Cause.Message != c.text {
-				t.Errorf("last decision's cause = %s %q, want %s %q", d.Change.Cause.State, d.Change.Cause.Message, c.state, c.text)
+			if d.Cause.State != c.state || d.Cause.Message != c.text {
+				t.Errorf("last decision's cause = %s %q, want %s %q", d.Cause.State, d.Cause.Message, c.state, c.text)
 			}
 			if len(open) != 1 || open[0].Cause.State != c.state || open[0].Cause.Message != c.text {
 				t.Errorf("merged incidents = %+v, want one with cause %s %q", open, c.state, c.text)

@@ -3,7 +3,8 @@
 // grid and every Slack text read it, so a state looks the same wherever it
 // is shown. The emoji follow SPEC §7: ✅ normal, 🚨 possible outage,
 // ⏳ waiting, 🐢 delayed; the few states outside those four (skipped, a
-// gate still to come, no gate that day) have their own quiet marks.
+// gate still to come, no gate that day, a calendar's day off) have their
+// own quiet marks.
 package marks
 
 import "github.com/sekisho-dev/sekisho"
@@ -38,6 +39,7 @@ var table = map[sekisho.State]Mark{
 	sekisho.StateSkipped:   {"⏭", "スキップ", "Skipped"},
 	sekisho.StateScheduled: {"🕒", "開始前", "Scheduled"},
 	sekisho.StateNoGate:    {"➖", "予定なし", "No gate"},
+	sekisho.StateHoliday:   {"⛱", "休日", "Holiday"},
 }
 
 // Of returns the mark of a state; late shows an unfinished run past its
@@ -54,7 +56,7 @@ func Of(state sekisho.State, late bool) Mark {
 
 // Order lists the emoji from the most to the least urgent: the order of
 // the digest's lines and counts.
-var Order = []string{"🚨", "🐢", "⏳", "🕒", "⏭", "➖", "✅"}
+var Order = []string{"🚨", "🐢", "⏳", "🕒", "⏭", "➖", "⛱", "✅"}
 
 // Rank is the emoji's place in Order; unknown emoji come last.
 func Rank(emoji string) int {

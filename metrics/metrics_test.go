@@ -92,3 +92,30 @@ func TestMetrics(t *testing.T) {
 		t.Error("scrape-time values should refresh after 30 s")
 	}
 }
+
+// TestCalendarMetrics: the days of holiday data left per calendar in use
+// (jp.csv ends with 2027), and a pipeline on a day off listed as holiday.
+func TestCalendarMetrics(t *testing.T) {
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	st := statustest.Open(t)
+	biz := statustest.Pipeline("biz", tokyo, "06:00")
+	biz.CalendarName = "jp_business"
+	cfg := config.Fill(&config.Config{Location: tokyo, Pipelines: []*config.Pipeline{biz, statustest.Pipeline("plain", tokyo, "")}})
+	clock := clockwork.NewFakeClockAt(time.Date(2027, 10, 3, 12, 0, 0, 0, tokyo)) // a Sunday
+	h := metrics.New().Handler(st, func() *config.Config { return cfg }, clock)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	body := rec.Body.String()
+	for _, want := range []string{
+		`sekisho_calendar_data_days_left{calendar="jp_business"} 89`,
+		`sekisho_runs{pipeline="biz",state="holiday"} 1`,
+		`sekisho_runs{pipeline="plain",state="missed"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Count(body, "sekisho_calendar_data_days_left{") != 1 {
+		t.Error("a series for a calendar no pipeline uses, or none")
+	}
+}

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
@@ -30,10 +30,10 @@ func TestSilenceMetrics(t *testing.T) {
 	add(-time.Hour, 3*time.Hour, "alpha")
 	add(time.Hour, 4*time.Hour, "gamma")
 	add(-3*time.Hour, -time.Hour, "delta")
-	cause := incident.Cause{Kind: incident.CauseJob, Date: "2026-11-03", Resource: "glue_job:x", ExternalID: "jr_1"}
-	if err := st.RecordIncidents(ctx, []incident.Change{{Cause: cause, Members: []incident.Member{
-		{Pipeline: "alpha", Date: "2026-11-03", Role: incident.RoleAffected, Kind: "delay", State: "waiting"},
-		{Pipeline: "beta", Date: "2026-11-03", Role: incident.RoleAffected, Kind: "delay", State: "waiting"}}}}, now); err != nil {
+	cause := sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: "2026-11-03", Resource: "glue_job:x", ExternalID: "jr_1"}
+	if _, err := st.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{{Cause: cause, Members: []sekisho.IncidentMember{
+		{Pipeline: "alpha", Date: "2026-11-03", Role: sekisho.RoleAffected, Kind: "delay", State: "waiting"},
+		{Pipeline: "beta", Date: "2026-11-03", Role: sekisho.RoleAffected, Kind: "delay", State: "waiting"}}}}, now); err != nil {
 		t.Fatal(err)
 	}
 	m := metrics.New()

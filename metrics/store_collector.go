@@ -24,6 +24,9 @@ var (
 		[]string{"pipeline"}, nil)
 	sloObjectiveDesc = prometheus.NewDesc("sekisho_slo_objective_ratio",
 		"The configured SLO objective, per pipeline.", []string{"pipeline"}, nil)
+	calendarDesc = prometheus.NewDesc("sekisho_calendar_data_days_left",
+		"Days until the holiday data of a calendar a pipeline uses ends (SPEC §18); sekisho warns below 90.",
+		[]string{"calendar"}, nil)
 	scrapeErrorDesc = prometheus.NewDesc("sekisho_store_scrape_error",
 		"1 when reading the store for these metrics failed.", nil, nil)
 )
@@ -47,7 +50,7 @@ func newStoreCollector(st *store.Store, cfg func() *config.Config, clock sekisho
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{runsDesc, backlogDesc, sloDesc, sloObjectiveDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{runsDesc, backlogDesc, sloDesc, sloObjectiveDesc, calendarDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -89,8 +92,22 @@ func (c *storeCollector) read(now time.Time) []prometheus.Metric {
 		} else {
 			failed = 1
 		}
+		out = append(out, calendars(cfg, now)...)
 	}
 	return append(out, prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed))
+}
+
+// calendars emits the days of holiday data left of each calendar in use
+// that has holiday data (base jp), counted from today in the config's zone.
+func calendars(cfg *config.Config, now time.Time) []prometheus.Metric {
+	var out []prometheus.Metric
+	today := sekisho.DateOf(now, cfg.Location)
+	for name, cal := range cfg.UsedCalendars() {
+		if left, ok := cal.DaysLeft(today); ok {
+			out = append(out, prometheus.MustNewConstMetric(calendarDesc, prometheus.GaugeValue, float64(left), name))
+		}
+	}
+	return out
 }
 
 // runs emits one series per pipeline and state of its current logical
@@ -118,7 +135,7 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 			current[r.Pipeline] = r.State
 		}
 	}
-	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed, sekisho.StateNoGate)
+	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed, sekisho.StateNoGate, sekisho.StateHoliday)
 	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
 	for _, p := range cfg.Pipelines {
 		cur, ok := current[p.Name]

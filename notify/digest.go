@@ -22,6 +22,7 @@ type DigestEntry struct {
 	LogicalDate string        // today in the pipeline's time zone
 	State       sekisho.State // a listing state (scheduled, missed, no_gate) when there is no run
 	Late        bool          // past the SLO deadline and not succeeded
+	Holiday     string        // a holiday entry's day off (SPEC §18), as the board names it
 }
 
 // Mark is the entry's mark and word, from the one table of package marks.
@@ -45,7 +46,7 @@ func BuildDigest(ctx context.Context, cfg *config.Config, st *store.Store, now t
 	out := make([]DigestEntry, 0, len(b.Pipelines))
 	for _, p := range b.Pipelines {
 		out = append(out, DigestEntry{Pipeline: p.Name, Description: p.Description, LogicalDate: p.LogicalDate,
-			State: p.State, Late: p.Late})
+			State: p.State, Late: p.Late, Holiday: p.Holiday})
 	}
 	return out, nil
 }
@@ -83,7 +84,11 @@ func DigestText(lang, date string, entries []DigestEntry, publicURL string) stri
 		if e.Description != "" {
 			line += " — " + esc(e.Description)
 		}
-		lines = append(lines, line+": "+m.Word(lang))
+		word := m.Word(lang)
+		if e.Holiday != "" {
+			word += " (" + esc(e.Holiday) + ")"
+		}
+		lines = append(lines, line+": "+word)
 	}
 	if link := boardLink(publicURL, ""); link != "" {
 		lines = append(lines, "<"+link+">")

@@ -8,7 +8,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -34,12 +33,12 @@ var incidentJa = incidentWords{
 	resolved:  "✅ 【復旧】%[1]sによる障害は解消し、%[2]sのデータ更新はすべて完了しました（%[4]s）",
 	causeJob:  map[string]string{"": "上流ジョブ %s の失敗"},
 	causeRun: map[string]string{"failed": "%s の失敗", "timed_out": "%s のタイムアウト",
-		incident.CauseLate: "%s の遅れ"},
+		sekisho.CauseLate: "%s の遅れ"},
 	jobSentence: "上流ジョブ %[1]s（%[2]s、実行ID %[3]s）が %[4]s に失敗しました%[5]s",
 	runSentence: map[string]string{
-		"failed":           "%[1]s（%[2]s）のデータ更新が %[3]s に失敗しました%[4]s",
-		"timed_out":        "%[1]s（%[2]s）は上流が揃わないまま %[3]s にタイムアウトしました%[4]s",
-		incident.CauseLate: "%[1]s（%[2]s）のデータ更新が期限に間に合っていません（%[3]s 時点）%[4]s",
+		"failed":          "%[1]s（%[2]s）のデータ更新が %[3]s に失敗しました%[4]s",
+		"timed_out":       "%[1]s（%[2]s）は上流が揃わないまま %[3]s にタイムアウトしました%[4]s",
+		sekisho.CauseLate: "%[1]s（%[2]s）のデータ更新が期限に間に合っていません（%[3]s 時点）%[4]s",
 	},
 	stopped:   "止まったもの",
 	reach:     "影響範囲",
@@ -61,12 +60,12 @@ var incidentEn = incidentWords{
 	resolved:  "✅ Resolved: the incident caused by %[1]s is over; every data flow it held back is up to date (%[4]s)",
 	causeJob:  map[string]string{"": "the failure of upstream job %s"},
 	causeRun: map[string]string{"failed": "the failure of %s", "timed_out": "the timeout of %s",
-		incident.CauseLate: "the delay of %s"},
+		sekisho.CauseLate: "the delay of %s"},
 	jobSentence: "Upstream job %[1]s (%[2]s, run %[3]s) failed at %[4]s%[5]s.",
 	runSentence: map[string]string{
-		"failed":           "The update of %[1]s (%[2]s) failed at %[3]s%[4]s.",
-		"timed_out":        "%[1]s (%[2]s) timed out at %[3]s with its upstreams not ready%[4]s.",
-		incident.CauseLate: "The update of %[1]s (%[2]s) missed its deadline (as of %[3]s)%[4]s.",
+		"failed":          "The update of %[1]s (%[2]s) failed at %[3]s%[4]s.",
+		"timed_out":       "%[1]s (%[2]s) timed out at %[3]s with its upstreams not ready%[4]s.",
+		sekisho.CauseLate: "The update of %[1]s (%[2]s) missed its deadline (as of %[3]s)%[4]s.",
 	},
 	stopped:   "What stopped",
 	reach:     "What it reaches",
@@ -92,15 +91,15 @@ func incidentWordsFor(lang string) *incidentWords {
 // when the message is sent, with the members a reader should hear about
 // (not silenced, and wanted by their pipeline's notify.on).
 type incidentView struct {
-	inc     incident.Incident
-	visible []incident.Member
+	inc     sekisho.Incident
+	visible []sekisho.IncidentMember
 	cfg     *config.Config
 }
 
 // subject names the cause for a business reader.
 func (v incidentView) subject(w *incidentWords) string {
 	c := v.inc.Cause
-	if c.Kind == incident.CauseJob {
+	if c.Kind == sekisho.CauseJob {
 		name := c.Upstream
 		if name == "" {
 			name = c.Resource
@@ -114,10 +113,10 @@ func (v incidentView) subject(w *incidentWords) string {
 	return fmt.Sprintf(f, esc(c.Pipeline))
 }
 
-func (v incidentView) affected() []incident.Member {
-	var out []incident.Member
+func (v incidentView) affected() []sekisho.IncidentMember {
+	var out []sekisho.IncidentMember
 	for _, m := range v.visible {
-		if m.Role == incident.RoleAffected {
+		if m.Role == sekisho.RoleAffected {
 			out = append(out, m)
 		}
 	}
@@ -131,7 +130,7 @@ func (v incidentView) affected() []incident.Member {
 func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []string, publicURL string, loc *time.Location) Message {
 	w, c := incidentWordsFor(lang), catalogFor(lang)
 	subject := v.subject(w)
-	names := func(ms []incident.Member) string {
+	names := func(ms []sekisho.IncidentMember) string {
 		var s []string
 		for _, m := range ms {
 			s = append(s, esc(m.Pipeline))
@@ -148,7 +147,7 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 		head = fmt.Sprintf(w.opened, subject, count, names(v.affected()), v.inc.Cause.Date)
 	case n.Kind == sekisho.NoticeIncidentResolved:
 		head = fmt.Sprintf(w.resolved, subject, count, names(v.affected()), v.inc.Cause.Date)
-	case n.Facts.Reason == incident.ReasonRecovered:
+	case n.Facts.Reason == sekisho.IncidentRecovered:
 		head = fmt.Sprintf(w.recovered, subject, count, esc(n.Facts.Upstream), v.inc.Cause.Date)
 	default:
 		var js []string
@@ -176,7 +175,7 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 	switch {
 	case !v.inc.Open():
 		doing = w.doingDone
-	case v.inc.Cause.Kind == incident.CauseRun:
+	case v.inc.Cause.Kind == sekisho.CauseRun:
 		doing = fmt.Sprintf(w.doingRun, esc(v.inc.Cause.Pipeline))
 	}
 	msg.Details = append(msg.Details, "*"+w.doing+"*: "+doing)
@@ -187,9 +186,9 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 }
 
 // causeSentence says what stopped: the failed job run or the troubled run.
-func causeSentence(cause incident.Cause, w *incidentWords, loc *time.Location, at time.Time) string {
+func causeSentence(cause sekisho.IncidentCause, w *incidentWords, loc *time.Location, at time.Time) string {
 	when := fmtTime(at, loc)
-	if cause.Kind == incident.CauseJob {
+	if cause.Kind == sekisho.CauseJob {
 		name := cause.Upstream
 		if name == "" {
 			name = cause.Resource
@@ -204,7 +203,7 @@ func causeSentence(cause incident.Cause, w *incidentWords, loc *time.Location, a
 }
 
 // memberLine is one affected pipeline: its name, state now and date.
-func memberLine(m incident.Member, c *catalog, w *incidentWords) string {
+func memberLine(m sekisho.IncidentMember, c *catalog, w *incidentWords) string {
 	mk := marks.Of(m.State, m.Kind == sekisho.NoticeDelay)
 	state := mk.Emoji + " " + mk.Word(c.lang)
 	return esc(m.Pipeline) + fmt.Sprintf(c.parenFmt, state)
@@ -232,7 +231,7 @@ func impactsOf(v incidentView) []string {
 // mentions are the notify.mention of the pipelines an opening or joined
 // message is about: somebody has to act.
 func mentions(n sekisho.Notice, v incidentView, joined []string) string {
-	if n.Kind != sekisho.NoticeIncidentOpened && n.Facts.Reason != incident.ReasonJoined {
+	if n.Kind != sekisho.NoticeIncidentOpened && n.Facts.Reason != sekisho.IncidentJoined {
 		return ""
 	}
 	var out []string
@@ -250,7 +249,7 @@ func mentions(n sekisho.Notice, v incidentView, joined []string) string {
 // visibleMembers are the members a message shows: not silenced when the
 // notice was written, and wanted by their pipeline's notify.on. It also
 // reports whether a hidden member was hidden by a silence.
-func visibleMembers(inc incident.Incident, cfg *config.Config, sil store.Silences, at time.Time) (out []incident.Member, silenced bool) {
+func visibleMembers(inc sekisho.Incident, cfg *config.Config, sil store.Silences, at time.Time) (out []sekisho.IncidentMember, silenced bool) {
 	for _, m := range inc.Members {
 		if _, ok := sil.For(m.Pipeline, at); ok {
 			silenced = true

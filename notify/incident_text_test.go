@@ -11,18 +11,18 @@ import (
 
 // sampleIncident is the cascade an hour after the export failed:
 // the two direct pipelines blocked, the two downstream late.
-func sampleIncident(resolved bool) incident.Incident {
+func sampleIncident(resolved bool) sekisho.Incident {
 	opened := time.Date(2026, 11, 21, 1, 40, 0, 0, tokyo)
-	inc := incident.Incident{ID: 1, Key: cascadeKey, OpenedAt: opened,
-		Cause: incident.Cause{Kind: incident.CauseJob, Date: cascadeDay, Resource: "glue_job:hegel-rds-export",
+	inc := sekisho.Incident{ID: 1, Key: cascadeKey, OpenedAt: opened,
+		Cause: sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: cascadeDay, Resource: "glue_job:hegel-rds-export",
 			Upstream: "hegel_export", ExternalID: "jr_1", State: "failed", Message: "Command failed with exit code 1"}}
-	member := func(p string, kind sekisho.NoticeKind, state sekisho.State) incident.Member {
+	member := func(p string, kind sekisho.NoticeKind, state sekisho.State) sekisho.IncidentMember {
 		if resolved {
 			state = sekisho.StateSucceeded
 		}
-		return incident.Member{Pipeline: p, Date: cascadeDay, Role: incident.RoleAffected, Kind: kind, State: state, JoinedAt: opened}
+		return sekisho.IncidentMember{Pipeline: p, Date: cascadeDay, Role: sekisho.RoleAffected, Kind: kind, State: state, JoinedAt: opened}
 	}
-	inc.Members = []incident.Member{
+	inc.Members = []sekisho.IncidentMember{
 		member("mart_a", sekisho.NoticeUpstreamFailed, sekisho.StateBlocked),
 		member("mart_b", sekisho.NoticeUpstreamFailed, sekisho.StateBlocked),
 		member("report_c", sekisho.NoticeDelay, sekisho.StateWaiting),
@@ -49,8 +49,8 @@ func TestIncidentGolden(t *testing.T) {
 			[]string{"report_c", "report_d"}, ""},
 		{"incident_recovered", incident.RecoveredNotice(cascadeKey, sampleIncident(false).Members[0], time.Time{}), false, nil, ""},
 		{"incident_resolved", incident.ResolvedNotice(cascadeKey, cascadeDay, time.Time{}), true, nil, ""},
-		{"incident_opened_late_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, incident.Cause{}, time.Time{}), false, nil, incident.CauseLate},
-		{"incident_opened_failed_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, incident.Cause{}, time.Time{}), false, nil, "failed"},
+		{"incident_opened_late_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, sekisho.IncidentCause{}, time.Time{}), false, nil, sekisho.CauseLate},
+		{"incident_opened_failed_run", incident.OpenedNotice("run:mart_a#"+cascadeDay, sekisho.IncidentCause{}, time.Time{}), false, nil, "failed"},
 	}
 	for _, lang := range []string{"ja", "en"} {
 		for _, c := range cases {
@@ -59,12 +59,12 @@ func TestIncidentGolden(t *testing.T) {
 				if c.runCause != "" {
 					// mart_a's own run is the cause; report_c waits on it.
 					inc.Key = "run:mart_a#" + cascadeDay
-					inc.Cause = incident.Cause{Kind: incident.CauseRun, Date: cascadeDay, Pipeline: "mart_a", State: c.runCause}
+					inc.Cause = sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: cascadeDay, Pipeline: "mart_a", State: c.runCause}
 					if c.runCause == "failed" {
 						inc.Cause.Message = "task build_marts failed"
 					}
-					inc.Members = []incident.Member{inc.Members[0], inc.Members[2]}
-					inc.Members[0].Role, inc.Members[0].Kind = incident.RoleCause, sekisho.NoticeRunFailed
+					inc.Members = []sekisho.IncidentMember{inc.Members[0], inc.Members[2]}
+					inc.Members[0].Role, inc.Members[0].Kind = sekisho.RoleCause, sekisho.NoticeRunFailed
 				}
 				v := incidentView{inc: inc, visible: inc.Members, cfg: cfg}
 				got := RenderIncident(lang, c.n, v, c.joined, "https://sekisho.example.internal", tokyo).Text() + "\n"

@@ -9,7 +9,7 @@ import (
 	"github.com/slack-go/slack"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/incident"
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -68,32 +68,20 @@ func (ip *incidentPass) carried(n sekisho.Notice, now time.Time) []sekisho.Notic
 }
 
 // deliverIncident sends one incident notice, or holds it (an outcome with
-// only retryAt set), or marks it carried, silenced or filtered.
+// only retryAt set), or marks it carried, silenced or filtered. It only
+// waits, renders and delivers: what the incident is and which messages it
+// queued were decided when they were written (incident.Decide).
 func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, sil store.Silences,
 	ip *incidentPass) (outcome, error) {
 	key := n.Facts.Incident
-	// A held notice records when it is next due, so the outbox tells what
-	// is waiting on purpose (group_wait) from what is waiting for Slack.
-	record := func(until time.Time) error {
-		if until.After(n.NextTryAt) {
-			return s.st.HoldNotice(ctx, n.ID, until)
-		}
-		return nil
-	}
-	if ip.done[n.ID] {
+	switch until, held := ip.held[key]; {
+	case ip.done[n.ID]:
 		return outcome{}, nil
+	case held:
+		return outcome{}, s.recordHold(ctx, n, until)
+	case n.NextTryAt.After(now):
+		return s.hold(ctx, ip, n, n.NextTryAt)
 	}
-	if until, ok := ip.held[key]; ok {
-		return outcome{}, record(until)
-	}
-	hold := func(until time.Time) (outcome, error) {
-		ip.held[key] = until
-		return outcome{retryAt: until}, record(until)
-	}
-	if n.NextTryAt.After(now) {
-		return hold(n.NextTryAt)
-	}
-	cfg := snap.cfg
 	attrs := []any{logNotice, n.ID, logKind, string(n.Kind), "incident", key}
 	inc, err := s.st.Incident(ctx, key)
 	if errors.Is(err, sekisho.ErrNotFound) {
@@ -106,33 +94,71 @@ func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.N
 	if err != nil {
 		return outcome{}, err
 	}
-	visible, silenced := visibleMembers(inc, cfg, sil, n.CreatedAt)
-	v := incidentView{inc: inc, visible: visible, cfg: cfg}
-	recovered := n.Facts.Reason == incident.ReasonRecovered
-	webhook := snap.client == nil && cfg.Slack.Enabled()
 	var carried []sekisho.Notice
-	if webhook {
+	if webhook := snap.client == nil && snap.cfg.Slack.Enabled(); webhook {
+		until, grouped, err := s.groupWait(ctx, snap.cfg, n, ip, now)
 		switch {
-		case n.Kind == sekisho.NoticeIncidentOpened:
-			if until := n.CreatedAt.Add(cfg.Slack.GroupWait); now.Before(until) {
-				return hold(until)
-			}
-		case n.Kind == sekisho.NoticeIncidentUpdated && (recovered || ip.resolving[key]):
+		case err != nil:
+			return outcome{}, err
+		case grouped:
 			return s.finishIncident(ctx, n, now, GroupedPrefix+"the resolution speaks for it) ", "grouped", attrs)
-		case n.Kind == sekisho.NoticeIncidentUpdated:
-			last, err := s.st.IncidentNotified(ctx, key)
-			if err != nil {
-				return outcome{}, err
-			}
-			if until := last.Add(cfg.Slack.GroupWait); !last.IsZero() && now.Before(until) {
-				return hold(until)
-			}
+		case now.Before(until):
+			return s.hold(ctx, ip, n, until)
 		}
 		carried = ip.carried(n, now)
 	}
+	return s.sayIncident(ctx, snap, n, inc, carried, sil, ip, now, attrs)
+}
+
+// hold keeps an incident notice, and every later one of its incident in
+// this pass, until until.
+func (s *Sender) hold(ctx context.Context, ip *incidentPass, n sekisho.Notice, until time.Time) (outcome, error) {
+	ip.held[n.Facts.Incident] = until
+	return outcome{retryAt: until}, s.recordHold(ctx, n, until)
+}
+
+// recordHold records when a held notice is next due, so the outbox tells
+// what is waiting on purpose (group_wait) from what is waiting for Slack.
+func (s *Sender) recordHold(ctx context.Context, n sekisho.Notice, until time.Time) error {
+	if until.After(n.NextTryAt) {
+		return s.st.HoldNotice(ctx, n.ID, until)
+	}
+	return nil
+}
+
+// groupWait is webhook mode's slack.group_wait, which holds messages so
+// that one carries what several would say: the opening message waits
+// group_wait after it was written, a joined message until group_wait after
+// the incident's last message; a recovery, or any update whose resolution
+// is in the batch, is grouped (the resolution speaks for it).
+func (s *Sender) groupWait(ctx context.Context, cfg *config.Config, n sekisho.Notice, ip *incidentPass, now time.Time) (time.Time, bool, error) {
+	key := n.Facts.Incident
+	switch {
+	case n.Kind == sekisho.NoticeIncidentOpened:
+		return n.CreatedAt.Add(cfg.Slack.GroupWait), false, nil
+	case n.Kind != sekisho.NoticeIncidentUpdated:
+		return time.Time{}, false, nil
+	case n.Facts.Reason == sekisho.IncidentRecovered || ip.resolving[key]:
+		return time.Time{}, true, nil
+	}
+	last, err := s.st.IncidentNotified(ctx, key)
+	if err != nil || last.IsZero() {
+		return time.Time{}, false, err
+	}
+	return last.Add(cfg.Slack.GroupWait), false, nil
+}
+
+// sayIncident renders an incident message with what it carries and posts
+// it, or marks it filtered or silenced when it names nobody its readers
+// see.
+func (s *Sender) sayIncident(ctx context.Context, snap snapshot, n sekisho.Notice, inc sekisho.Incident, carried []sekisho.Notice,
+	sil store.Silences, ip *incidentPass, now time.Time, attrs []any) (outcome, error) {
+	cfg := snap.cfg
+	visible, silenced := visibleMembers(inc, cfg, sil, n.CreatedAt)
+	v := incidentView{inc: inc, visible: visible, cfg: cfg}
 	joined := []string{}
 	for _, o := range append([]sekisho.Notice{n}, carried...) {
-		if o.Facts.Reason == incident.ReasonJoined && isVisible(v, o.Facts.Upstream) {
+		if o.Facts.Reason == sekisho.IncidentJoined && isVisible(v, o.Facts.Upstream) {
 			joined = append(joined, o.Facts.Upstream)
 		}
 	}
@@ -143,22 +169,21 @@ func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.N
 		return s.finishIncident(ctx, n, now, FilteredPrefix, "filtered", attrs)
 	}
 	msg := RenderIncident(cfg.Slack.Language, n, v, joined, cfg.Server.PublicURL, cfg.Location)
-	text := msg.Text()
 	if !cfg.Slack.Enabled() {
-		s.log.Info("notice (slack not configured)", append(attrs, logText, text)...)
-		return s.finishIncident(ctx, n, now, "", "logged", attrs, text)
+		s.log.Info("notice (slack not configured)", append(attrs, logText, msg.Text())...)
+		return s.finishIncident(ctx, n, now, "", "logged", attrs, msg.Text())
 	}
-	out, err := s.attempt(ctx, snap, n, now, text, attrs, func(ctx context.Context) error {
-		if webhook {
+	out, err := s.attempt(ctx, snap, n, now, msg.Text(), attrs, func(ctx context.Context) error {
+		if snap.client == nil {
 			return s.postWebhook(ctx, snap, msg)
 		}
 		return s.postIncidentBot(ctx, snap, n, v, msg)
 	})
 	if err != nil || !out.ok {
-		ip.held[key] = out.retryAt
+		ip.held[inc.Key] = out.retryAt
 		return out, err
 	}
-	if err := s.st.MarkIncidentNotified(ctx, key, s.clock.Now()); err != nil {
+	if err := s.st.MarkIncidentNotified(ctx, inc.Key, s.clock.Now()); err != nil {
 		return out, err
 	}
 	for _, o := range carried {
@@ -175,7 +200,7 @@ func (s *Sender) deliverIncident(ctx context.Context, snap snapshot, n sekisho.N
 // message a visible pipeline that joined, a recovery a visible pipeline.
 func worthSaying(n sekisho.Notice, v incidentView, joined []string) bool {
 	switch {
-	case n.Kind == sekisho.NoticeIncidentUpdated && n.Facts.Reason == incident.ReasonRecovered:
+	case n.Kind == sekisho.NoticeIncidentUpdated && n.Facts.Reason == sekisho.IncidentRecovered:
 		return isVisible(v, n.Facts.Upstream)
 	case n.Kind == sekisho.NoticeIncidentUpdated:
 		return len(joined) > 0
@@ -240,33 +265,14 @@ func (s *Sender) updateIncidentRoot(ctx context.Context, snap snapshot, v incide
 	if !inc.Open() {
 		kind = sekisho.NoticeIncidentResolved
 	}
-	root := sekisho.Notice{Kind: kind, DedupeKey: "incident_opened:" + inc.Key, Facts: sekisho.NoticeFacts{Incident: inc.Key}}
+	// The root carries the opening message's marker, whichever message
+	// rewrites it.
+	root := sekisho.Notice{Kind: kind, Facts: sekisho.NoticeFacts{Incident: inc.Key},
+		DedupeKey: sekisho.NoticeKey(sekisho.NoticeIncidentOpened, sekisho.NoticeSubject{Incident: inc.Key})}
 	msg := RenderIncident(snap.cfg.Slack.Language, root, v, nil, snap.cfg.Server.PublicURL, snap.cfg.Location)
 	_, _, _, err := snap.client.UpdateMessageContext(ctx, channel, ts,
 		slack.MsgOptionText(msg.Text(), false), slack.MsgOptionBlocks(msg.Blocks()...))
 	if err != nil {
 		s.log.Warn("slack chat.update of an incident's root failed", "incident", inc.Key, logError, snap.red.text(err))
 	}
-}
-
-// grouped reports the incident that speaks for a run's own notice: an
-// affected pipeline's upstream_failed, delay and timed_out are said by its
-// incident's messages, and so is its recovery unless it is also the cause
-// of an incident (then it sent alerts of its own). Notices about its own
-// downstream (run_failed, trigger_failed, long_running, at_risk) are its
-// own.
-func (s *Sender) grouped(ctx context.Context, n sekisho.Notice) (string, error) {
-	switch n.Kind {
-	case sekisho.NoticeUpstreamFailed, sekisho.NoticeDelay, sekisho.NoticeTimedOut, sekisho.NoticeRecovery:
-	default:
-		return "", nil
-	}
-	if n.Pipeline == "" || n.LogicalDate == "" {
-		return "", nil
-	}
-	key, cause, err := s.st.IncidentRoles(ctx, n.Pipeline, n.LogicalDate)
-	if err != nil || key == "" || (n.Kind == sekisho.NoticeRecovery && cause) {
-		return "", err
-	}
-	return key, nil
 }

@@ -2,7 +2,6 @@ package notify
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -40,10 +39,10 @@ func cascadeConfig(cfg *config.Config) {
 }
 
 // night plays the cascade on the store as the engine writes it: each
-// pipeline's own notice queued as today (upstream_failed, delay, recovery)
-// and its trouble placed by incident.Place and written in the same
-// transaction (AddNoticesWithIncidents for a deadline, which no state
-// change carries); the sender passes after every step.
+// pipeline's own notice queued as the engine queues it, with what
+// incident.Decide makes of the step written in the same transaction
+// (AddNoticesWithIncidents for a deadline, which no state change carries);
+// the sender passes after every step.
 type night struct {
 	t     *testing.T
 	cfg   *config.Config
@@ -60,47 +59,45 @@ func newNight(t *testing.T, cfg *config.Config, st *store.Store, clock *clockwor
 	return n
 }
 
-func (n *night) place(tr incident.Trouble) incident.Change {
+// decide is what the engine's executor asks before it writes a step.
+func (n *night) decide(r sekisho.Run, ns []sekisho.Notice) incident.Decision {
 	n.t.Helper()
 	open, err := n.st.OpenIncidents(context.Background())
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	d := incident.Place(n.cfg.Graph(), open, tr, n.clock.Now())
-	if !d.Suppress {
-		n.t.Fatalf("%s's %s was not folded into an incident", tr.Pipeline, tr.Kind)
-	}
-	return d.Change
+	locate := func(p, u string) (string, string) { return n.cfg.Pipeline(p).UpstreamTarget(u) }
+	return incident.Decide(n.cfg.Graph(), locate, open, incident.Step{Run: r, Notices: ns}, n.clock.Now())
 }
 
 // upstreamFailed moves a pipeline to blocked on a failed job run.
-func (n *night) upstreamFailed(p, resource, upstream, runID string) {
+func (n *night) upstreamFailed(p, upstream, runID string) {
 	n.t.Helper()
-	r := n.runs[p]
-	ch := n.place(incident.Trouble{Pipeline: p, Date: cascadeDay, RunID: r.ID, State: sekisho.StateBlocked,
-		Kind: sekisho.NoticeUpstreamFailed, Upstream: upstream, Resource: resource, ExternalID: runID, Message: "exit 1"})
 	n.move(p, sekisho.StateBlocked, []sekisho.Notice{n.notice(p, sekisho.NoticeUpstreamFailed,
-		sekisho.NoticeFacts{Upstream: upstream, ExternalID: runID, Message: "exit 1", State: sekisho.StateBlocked})}, ch)
+		sekisho.NoticeFacts{Upstream: upstream, ExternalID: runID, Message: "exit 1", State: sekisho.StateBlocked})})
 }
 
 func (n *night) notice(p string, kind sekisho.NoticeKind, f sekisho.NoticeFacts) sekisho.Notice {
 	r := n.runs[p]
 	return sekisho.Notice{RunID: r.ID, Pipeline: p, LogicalDate: cascadeDay, Attempt: r.Attempt, Kind: kind,
-		DedupeKey: fmt.Sprintf("%s:%d:%s", kind, r.ID, f.ExternalID), Facts: f, CreatedAt: n.clock.Now()}
+		DedupeKey: sekisho.NoticeKey(kind, sekisho.NoticeSubject{Run: r.ID, Attempt: r.Attempt, Upstream: f.Upstream, ExternalID: f.ExternalID}),
+		Facts:     f, CreatedAt: n.clock.Now()}
 }
 
 // late records a pipeline's missed deadline: no state change carries it.
 func (n *night) late(p string) {
 	n.t.Helper()
 	r := n.runs[p]
-	ch := n.place(incident.Trouble{Pipeline: p, Date: cascadeDay, RunID: r.ID, State: r.State, Kind: sekisho.NoticeDelay})
-	delay := n.notice(p, sekisho.NoticeDelay, sekisho.NoticeFacts{State: r.State})
-	if _, err := n.st.AddNoticesWithIncidents(context.Background(), []sekisho.Notice{delay}, []incident.Change{ch}, n.clock.Now()); err != nil {
+	d := n.decide(r, []sekisho.Notice{n.notice(p, sekisho.NoticeDelay, sekisho.NoticeFacts{State: r.State})})
+	if d.Notices[0].Facts.SpokenFor == "" {
+		n.t.Fatalf("%s's delay was not folded into an incident", p)
+	}
+	if _, err := n.st.AddNoticesWithIncidents(context.Background(), d.Notices, d.Changes, n.clock.Now()); err != nil {
 		n.t.Fatal(err)
 	}
 }
 
-func (n *night) move(p string, to sekisho.State, ns []sekisho.Notice, changes ...incident.Change) {
+func (n *night) move(p string, to sekisho.State, ns []sekisho.Notice) {
 	n.t.Helper()
 	r := n.runs[p]
 	next := r
@@ -112,7 +109,8 @@ func (n *night) move(p string, to sekisho.State, ns []sekisho.Notice, changes ..
 			ns = append(ns, n.notice(p, sekisho.NoticeRecovery, sekisho.NoticeFacts{State: sekisho.StateSucceeded}))
 		}
 	}
-	got, err := n.st.Apply(context.Background(), r, next, n.clock.Now(), store.Step{Reason: "test", Notices: ns, Incidents: changes})
+	d := n.decide(next, ns)
+	got, err := n.st.Apply(context.Background(), r, next, n.clock.Now(), store.Step{Reason: "test", Notices: d.Notices, Incidents: d.Changes})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -130,15 +128,15 @@ func (n *night) play(pass func(step string)) {
 		}
 	}
 	at("01:40:00")
-	n.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_a", "hegel_export", "jr_1")
 	pass("mart_a blocked")
 	at("01:40:05")
-	n.upstreamFailed("mart_b", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_b", "hegel_export", "jr_1")
 	pass("mart_b blocked")
 	at("01:40:30")
 	pass("group_wait over")
 	at("02:10:00")
-	n.upstreamFailed("ads", "trocco_job:55", "ads_sync", "9001")
+	n.upstreamFailed("ads", "ads_sync", "9001")
 	pass("unrelated failure")
 	at("02:10:30")
 	pass("unrelated group_wait over")
@@ -311,7 +309,7 @@ func TestIncidentBotRetryFindsItsMessage(t *testing.T) {
 	n := newNight(t, e.cfg, e.st, e.clock)
 	e.sim.AddFault(slacksim.Fault{From: e.clock.Now(), To: e.clock.Now().Add(time.Hour), Status: 500, Accept: true})
 	e.clock.Advance(time.Minute)
-	n.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_a", "hegel_export", "jr_1")
 	e.pass(t)
 	e.sim.ClearFaults()
 	drain(t, e.s, e.clock, e.clock.Now().Add(time.Hour))
@@ -368,8 +366,8 @@ func TestIncidentAgainstSlacktest(t *testing.T) {
 	clock := clockwork.NewFakeClockAt(t0)
 	s := newSender(t, cfg, st, clock, nil)
 	n := newNight(t, cfg, st, clock)
-	n.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
-	n.upstreamFailed("mart_b", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_a", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_b", "hegel_export", "jr_1")
 	if _, err := s.pass(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -428,17 +426,14 @@ func TestOwnThreadSkipsGroupedNotices(t *testing.T) {
 func ownFailureAfterIncident(t *testing.T, e *env) {
 	t.Helper()
 	n := newNight(t, e.cfg, e.st, e.clock)
-	ctx := context.Background()
 	e.clock.Advance(40 * time.Minute)
-	n.upstreamFailed("mart_a", "glue_job:hegel-rds-export", "hegel_export", "jr_1")
+	n.upstreamFailed("mart_a", "hegel_export", "jr_1")
 	e.pass(t)
 	// The export is rerun; mart_a's own DAG run then fails: a notice of its
 	// own, and its run the cause of a second incident.
 	e.clock.Advance(time.Hour)
-	open, _ := e.st.OpenIncidents(ctx)
 	failed := n.notice("mart_a", sekisho.NoticeRunFailed, sekisho.NoticeFacts{ExternalID: "dag_1", Message: "task failed"})
-	changes, _ := incident.Fold(e.cfg.Graph(), open, []sekisho.Notice{failed}, nil, e.clock.Now())
-	n.move("mart_a", sekisho.StateFailed, []sekisho.Notice{failed}, changes...)
+	n.move("mart_a", sekisho.StateFailed, []sekisho.Notice{failed})
 	e.pass(t)
 	// Rerun by hand, it succeeds: its recovery answers its own run_failed.
 	e.clock.Advance(time.Hour)

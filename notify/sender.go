@@ -307,10 +307,7 @@ func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, n
 	msg := Render(cfg.Slack.Language, n, p, cfg.Server.PublicURL)
 	text := msg.Text()
 	attrs := []any{logNotice, n.ID, logKind, string(n.Kind), logPipeline, n.Pipeline, logDate, n.LogicalDate}
-	if key, err := s.grouped(ctx, n); err != nil || key != "" {
-		if err != nil {
-			return outcome{}, err
-		}
+	if key := n.Facts.SpokenFor; key != "" {
 		return s.finishIncident(ctx, n, now, GroupedPrefix+"incident "+key+") ", "grouped", attrs, text)
 	}
 	if done, err := s.silence(ctx, n, sil, now, text); done || err != nil {

@@ -114,7 +114,7 @@ func New(ctx context.Context, o Options) (*Service, error) {
 	}
 	s := &Service{o: o, gaps: map[string]gap{}}
 	if o.Traces == nil && tracing.Enabled(o.Getenv) {
-		exp, err := tracing.NewFromEnv(ctx, o.Version)
+		exp, err := tracing.NewFromEnv(ctx, o.Version, o.Getenv)
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
@@ -116,7 +117,7 @@ func fillYear(ctx context.Context, path string, cfg *config.Config) error {
 		runVals, runArgs, trVals, trArgs = runVals[:0], runArgs[:0], trVals[:0], trArgs[:0]
 		return nil
 	}
-	f := func(t time.Time) string { return t.UTC().Format(store.TimeLayout) }
+	f := func(t time.Time) string { return t.UTC().Format(sekisho.TimeLayout) }
 	from, _ := time.Parse(time.DateOnly, benchFrom)
 	id := 0
 	for day := from; day.Year() == from.Year(); day = day.AddDate(0, 0, 1) {

@@ -170,17 +170,19 @@ func percentile(sorted []int32, p int) (int64, bool) {
 	return int64(sorted[rank-1]), true
 }
 
-// Offset formats seconds against a deadline: "-00:42" is 42 minutes early,
-// "+01:05" an hour and five minutes late, "+00:00:30" thirty seconds late.
-// Hours go past 24 rather than into days, so offsets sort as they read.
+// Offset formats seconds against a deadline in whole minutes, as the
+// deadline is written: "-00:42" is 42 minutes early, "+01:05" an hour and
+// five minutes late. Seconds round up to the next minute, towards late, so
+// thirty seconds late reads "+00:01", never on time. Hours go past 24
+// rather than into days, so offsets sort as they read.
 func Offset(sec int64) string {
+	min := sec / 60
+	if sec%60 > 0 {
+		min++ // round towards later; Go's division already does for negatives
+	}
 	sign := "+"
-	if sec < 0 {
-		sign, sec = "-", -sec
+	if min < 0 {
+		sign, min = "-", -min
 	}
-	h, m, s := sec/3600, sec/60%60, sec%60
-	if s != 0 {
-		return fmt.Sprintf("%s%02d:%02d:%02d", sign, h, m, s)
-	}
-	return fmt.Sprintf("%s%02d:%02d", sign, h, m)
+	return fmt.Sprintf("%s%02d:%02d", sign, min/60, min%60)
 }

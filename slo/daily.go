@@ -21,6 +21,10 @@ func Daily(ctx context.Context, st *store.Store, cfg *config.Config, q Query) ([
 		c := Cell{Pipeline: p.Name, Date: dateString(d.day), State: d.cell, RunState: d.state,
 			Counted: d.counted(), SLOMet: d.slo.Bool(), SLAMet: d.sla.Bool(), Attempts: d.attempts,
 			GateAt: msTime(d.gate, loc), Deadline: msTime(d.deadline, loc), RecoverBy: msTime(d.recoverBy, loc)}
+		if d.cell == CellHoliday {
+			off, _ := p.DayOff(c.Date)
+			c.Holiday = off.Label(cfg.Slack.Language)
+		}
 		switch {
 		case d.success != 0:
 			c.FinishedAt = msTime(d.success, loc)

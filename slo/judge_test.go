@@ -59,7 +59,7 @@ func TestPercentileAndOffset(t *testing.T) {
 	if _, ok := percentile(nil, 50); ok {
 		t.Error("percentile of nothing")
 	}
-	for sec, want := range map[int64]string{-2520: "-00:42", 3900: "+01:05", 0: "+00:00", 30: "+00:00:30", 93600: "+26:00", -61: "-00:01:01"} {
+	for sec, want := range map[int64]string{-2520: "-00:42", 3900: "+01:05", 0: "+00:00", 30: "+00:01", 93600: "+26:00", -61: "-00:01", -10092: "-02:48", -59: "+00:00", 3601: "+01:01"} {
 		if got := Offset(sec); got != want {
 			t.Errorf("Offset(%d) = %q, want %q", sec, got, want)
 		}

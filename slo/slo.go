@@ -100,6 +100,7 @@ const (
 	CellMissed   CellState = "missed"    // the gate should have opened but no run exists
 	CellOpen     CellState = "open"      // still waiting or running
 	CellNone     CellState = "none"      // no gate was due: the schedule did not fire, it is still ahead, or before the first run
+	CellHoliday  CellState = "holiday"   // the pipeline's calendar has the day off (SPEC §18): no gate, not counted
 )
 
 // Mark is the cell's mark from the one table of package marks: a day met
@@ -120,6 +121,8 @@ func (s CellState) Mark() marks.Mark {
 		return marks.Of(sekisho.StateMissed, false)
 	case CellOpen:
 		return marks.Of(sekisho.StateWaiting, false)
+	case CellHoliday:
+		return marks.Of(sekisho.StateHoliday, false)
 	}
 	return marks.Mark{}
 }
@@ -133,6 +136,8 @@ type Cell struct {
 	Date     string        `json:"date"`
 	State    CellState     `json:"state"`
 	RunState sekisho.State `json:"run_state,omitempty"` // the stored state; empty without a run
+	// Holiday names a holiday cell's day off (SPEC §18), as the board does.
+	Holiday string `json:"holiday,omitempty"`
 	// Counted reports whether the day counts in the report (judged, not skipped).
 	Counted bool `json:"counted"`
 	// SLOMet and SLAMet are null while undecided, for skipped days, and

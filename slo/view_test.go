@@ -9,7 +9,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/store"
 )
 
 // TestViewAgreesWithJudge proves that the slo_daily view of migration 003,
@@ -68,7 +67,7 @@ func TestViewAgreesWithJudge(t *testing.T) {
 		if t.IsZero() {
 			return ""
 		}
-		return t.UTC().Format(store.TimeLayout)
+		return t.UTC().Format(sekisho.TimeLayout)
 	}
 	for dn, dl := range deadlines {
 		p := &config.Pipeline{Name: dn, Schedule: "0 0 * * *", Location: ny}

@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -154,7 +155,7 @@ func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates map[st
 }
 
 func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun, blob string, fn func(d *day)) error {
-	key := p.Schedule + "\x00" + p.Timezone
+	key := p.Schedule + "\x00" + p.Timezone + "\x00" + p.CalendarName + "\x00" + strconv.Itoa(p.BusinessDay)
 	gates, ok := cache[key]
 	if !ok {
 		gates = gateTimes(p, s.fromDay, s.toDay)
@@ -175,6 +176,11 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 				d.recoverBy = ms(p.RecoverBy(date))
 			}
 			d.judge(s.now)
+			if d.cell == CellNone && g == 0 && p.Calendar != nil {
+				if _, off := p.DayOff(dateString(at)); off {
+					d.cell = CellHoliday
+				}
+			}
 			fn(&d)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/calendar"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/slo"
@@ -51,6 +52,9 @@ type Pipeline struct {
 	SLOMet      *bool         `json:"slo_met"`
 	// Late is true past the deadline while the run has not succeeded.
 	Late bool `json:"late"`
+	// Holiday names the calendar's day off of a holiday entry (SPEC §18):
+	// the holiday's name in the configured language, or "weekend".
+	Holiday string `json:"holiday,omitempty"`
 	// Message is the run's last human-readable reason (a trigger error, the
 	// downstream's message).
 	Message    string     `json:"message,omitempty"`
@@ -75,6 +79,8 @@ type Pipeline struct {
 	recoverBy time.Time
 	// pipelineUpstreams names the pipelines this one waits on.
 	pipelineUpstreams []string
+	// off is why a holiday entry has no gate, in both languages.
+	off calendar.Off
 }
 
 // Upstream is what sekisho knows of one upstream of a run.
@@ -201,7 +207,12 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	for _, p := range cfg.Pipelines {
 		d := dateOf(p)
 		r, ok := byKey[[2]string{p.Name, d}]
-		b.Pipelines = append(b.Pipelines, entry(p, cfg, d, r, ok, obs[r.ID], byKey, now))
+		e := entry(p, cfg, d, r, ok, obs[r.ID], byKey, now)
+		if e.State == sekisho.StateHoliday {
+			e.off, _ = p.DayOff(d)
+			e.Holiday = e.off.Label(b.Language)
+		}
+		b.Pipelines = append(b.Pipelines, e)
 	}
 	if err := setNextChecks(ctx, st, cfg, b); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -251,7 +262,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 			up.Value, up.Reason = o.Value, o.Reason
 		} else if u.Type == config.TypePipeline {
 			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
-				up.State = other.State.AsUpstream()
+				up.State = other.State.AsUpstream(u.SkippedIsSuccess)
 				up.FinishedAt = other.FinishedAt
 			}
 		}
@@ -264,12 +275,16 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 }
 
 // NoRunState is the listing state of a pipeline without a run on date, and
-// its gate time from config (the engine's own schedule evaluation): no_gate
-// when the schedule does not fire that day, scheduled while the gate is
-// still to come, missed once it has passed. The board, the API, `sekisho
-// status`, the digest and the sekisho_runs metric all list it so.
+// its gate time from config (the engine's own schedule evaluation): holiday
+// when the pipeline's calendar has the day off, no_gate when the schedule
+// does not fire that day, scheduled while the gate is still to come, missed
+// once it has passed. The board, the API, `sekisho status`, the digest and
+// the sekisho_runs metric all list it so.
 func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, time.Time) {
 	gate := p.GateOn(date)
+	if _, off := p.DayOff(date); off && gate.IsZero() {
+		return sekisho.StateHoliday, gate
+	}
 	switch {
 	case gate.IsZero():
 		return sekisho.StateNoGate, gate

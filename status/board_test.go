@@ -261,3 +261,50 @@ func TestGateFromConfig(t *testing.T) {
 		})
 	}
 }
+
+// TestHolidayListing: a jp_business pipeline lists 天皇誕生日 (2027-02-23)
+// and a Sunday as holiday, named in the configured language ("weekend"
+// for a weekend), never as missed; the table says so, and the board's
+// verdict is not degraded by a day off.
+func TestHolidayListing(t *testing.T) {
+	st := statustest.Open(t)
+	biz := statustest.Pipeline("biz", tokyo, "06:00")
+	biz.CalendarName = "jp_business"
+	cfg := config.Fill(&config.Config{Location: tokyo, Pipelines: []*config.Pipeline{biz}})
+	for _, tc := range []struct {
+		date, lang, holiday, summary string
+	}{
+		{"2027-02-23", "ja", "天皇誕生日", "休日のため実行予定はありません (天皇誕生日)。"},
+		{"2027-02-23", "en", "The Emperor's Birthday", "No gate: the calendar has the day off (The Emperor's Birthday)."},
+		{"2027-02-21", "ja", "weekend", "休日のため実行予定はありません (週末)。"},
+	} {
+		cfg.Slack.Language = tc.lang
+		b, err := status.Build(context.Background(), st, cfg, tc.date, at(tc.date, "12:00"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := b.Pipeline("biz")
+		if p.State != sekisho.StateHoliday || p.Holiday != tc.holiday || p.Summary != tc.summary || b.Overall != status.OverallOK {
+			t.Errorf("%s %s: %s %q %q overall %s", tc.date, tc.lang, p.State, p.Holiday, p.Summary, b.Overall)
+		}
+		raw, _ := json.Marshal(p)
+		if !bytes.Contains(raw, []byte(`"state":"holiday"`)) || !bytes.Contains(raw, []byte(`"holiday":"`+tc.holiday+`"`)) {
+			t.Errorf("JSON: %s", raw)
+		}
+		var out bytes.Buffer
+		if err := status.WriteTable(&out, b); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "⛱ ") || !strings.Contains(out.String(), tc.holiday) {
+			t.Errorf("table:\n%s", out.String())
+		}
+	}
+	// The next business day is listed as usual.
+	b, err := status.Build(context.Background(), st, cfg, "2027-02-24", at("2027-02-24", "01:00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := b.Pipeline("biz"); p.State != sekisho.StateScheduled || p.Holiday != "" {
+		t.Errorf("2027-02-24: %s %q", p.State, p.Holiday)
+	}
+}

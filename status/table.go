@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // WriteTable writes the board as aligned columns for `sekisho status`.
@@ -29,6 +30,13 @@ func WriteTable(w io.Writer, b *Board) error {
 	rows := [][]string{{"PIPELINE", "STATE", "ATTEMPT", "GATE", "FINISHED", "DEADLINE", "UPSTREAMS"}}
 	for _, p := range b.Pipelines {
 		emoji, word := Label(p.State, p.Late, b.Language)
+		if p.Holiday != "" {
+			word += " " + p.Holiday
+		}
+		if p.State == sekisho.StateSucceeded && p.SLOMet != nil && !*p.SLOMet {
+			// Done, but after the deadline: the day counts as a miss.
+			word += " (" + marks.Late.Emoji + " " + marks.Late.Word(b.Language) + ")"
+		}
 		attempt := "-"
 		if p.Attempt > 0 {
 			attempt = fmt.Sprint(p.Attempt)
@@ -101,7 +109,7 @@ func displayWidth(s string) int {
 		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
 			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
 			r >= 0xFFE0 && r <= 0xFFE6, r >= 0x1F300 && r <= 0x1FAFF,
-			r == 0x231A, r == 0x231B, r >= 0x23E9 && r <= 0x23F3, r == 0x2705, r >= 0x2753 && r <= 0x2755:
+			r == 0x231A, r == 0x231B, r >= 0x23E9 && r <= 0x23F3, r == 0x2705, r >= 0x2753 && r <= 0x2755, r == 0x26F1:
 			n += 2
 		default:
 			n++

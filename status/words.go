@@ -42,6 +42,8 @@ func summarize(p *Pipeline, lang string, now time.Time) string {
 	switch p.State {
 	case sekisho.StateNoGate:
 		s = pick(en, "No gate is scheduled on this day.", "この日は実行予定がありません。")
+	case sekisho.StateHoliday:
+		s = pick(en, "No gate: the calendar has the day off (%s).", "休日のため実行予定はありません (%s)。", p.off.Name(lang))
 	case sekisho.StateScheduled:
 		s = pick(en, "The gate opens at %s.", "%s に開始予定です。", clock(p.GateAt))
 	case sekisho.StateMissed:

@@ -145,7 +145,7 @@ func dump(t *testing.T, db *sql.DB, q string) []string {
 func TestViewsAnswerAlike(t *testing.T) {
 	lite := openAt(t, storetest.Location(t, "sqlite"))
 	pg := openAt(t, storetest.Location(t, "postgres"))
-	future := time.Now().UTC().Add(48 * time.Hour).Format(TimeLayout)
+	future := time.Now().UTC().Add(48 * time.Hour).Format(sekisho.TimeLayout)
 	viewFixture(t, lite, future)
 	viewFixture(t, pg, future)
 	for _, q := range []string{

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -10,19 +11,22 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 )
 
-// cascadeGraph: report_c waits on mart_a, report_d on mart_b.
-type cascadeGraph map[string][]string
+const incDay = "2026-11-21"
 
-func (g cascadeGraph) Upstreams(p string) []string { return g[p] }
-
-func exportFailed(r sekisho.Run) incident.Trouble {
-	return incident.Trouble{Pipeline: r.Pipeline, Date: r.LogicalDate, RunID: r.ID, State: sekisho.StateBlocked,
-		Kind: sekisho.NoticeUpstreamFailed, Upstream: "hegel_export", Resource: "glue_job:hegel-rds-export", ExternalID: "jr_1"}
+// exportChange is the change incident.Decide makes when pipeline p, run r,
+// sees the export's run jr_1 fail.
+func exportChange(p string, r int64, state sekisho.State, at time.Time) sekisho.IncidentChange {
+	return sekisho.IncidentChange{
+		Cause: sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: incDay, Resource: "glue_job:hegel-rds-export",
+			Upstream: "hegel_export", ExternalID: "jr_1", State: "failed"},
+		Members: []sekisho.IncidentMember{{Pipeline: p, Date: incDay, RunID: r, Role: sekisho.RoleAffected,
+			Kind: sekisho.NoticeUpstreamFailed, State: state, JoinedAt: at}}}
 }
+
+const exportKey = "job:glue_job:hegel-rds-export#jr_1"
 
 func incidentNotices(t *testing.T, s *Store) []sekisho.Notice {
 	t.Helper()
@@ -39,136 +43,109 @@ func incidentNotices(t *testing.T, s *Store) []sekisho.Notice {
 	return out
 }
 
-func kinds(ns []sekisho.Notice) []string {
-	var out []string
-	for _, n := range ns {
-		out = append(out, string(n.Kind)+"/"+n.Facts.Reason)
-	}
-	return out
-}
-
-// to moves a run to state through Apply with the step's incident changes.
-func to(t *testing.T, s *Store, r sekisho.Run, state sekisho.State, at time.Time, changes ...incident.Change) sekisho.Run {
+// to moves a run to state through Apply with a step's incident changes and
+// notices.
+func to(t *testing.T, s *Store, r sekisho.Run, state sekisho.State, at time.Time, ns []sekisho.Notice, changes ...sekisho.IncidentChange) sekisho.Run {
 	t.Helper()
 	next := r
 	next.State = state
-	got, err := s.Apply(context.Background(), r, next, at, Step{Reason: "test", Incidents: changes})
+	got, err := s.Apply(context.Background(), r, next, at, Step{Reason: "test", Notices: ns, Incidents: changes})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return got
 }
 
-func TestIncidentCascadeInTheTransitionsTransaction(t *testing.T) {
+func mustIncident(t *testing.T, s *Store, key string) sekisho.Incident {
+	t.Helper()
+	inc, err := s.Incident(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return inc
+}
+
+// TestIncidentChangesAreWrittenAsTold: the store decides nothing about
+// incidents (incident.Decide does); it opens, refreshes, reopens and
+// resolves exactly as a change says, in the step's transaction, and
+// writing a change twice doubles nothing.
+func TestIncidentChangesAreWrittenAsTold(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
-		g := cascadeGraph{"report_c": {"mart_a"}, "report_d": {"mart_b"}}
-		const day = "2026-11-21"
-		runs := map[string]sekisho.Run{}
-		for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
-			runs[p] = gate(t, s, p, day)
-		}
-		at := t0.Add(-20 * time.Minute) // 01:40 JST
-		place := func(tr incident.Trouble) incident.Change {
-			open, err := s.OpenIncidents(ctx)
-			if err != nil {
-				t.Fatal(err)
-			}
-			d := incident.Place(g, open, tr, at)
-			if !d.Suppress {
-				t.Fatalf("%s's %s is not folded into the incident", tr.Pipeline, tr.Kind)
-			}
-			return d.Change
-		}
-		// The two direct pipelines go blocked on the failed export run.
-		for _, p := range []string{"mart_a", "mart_b"} {
-			runs[p] = to(t, s, runs[p], sekisho.StateBlocked, at, place(exportFailed(runs[p])))
-		}
-		// The other two are late at their deadline: no state change carries it.
-		at = at.Add(4 * time.Hour)
-		for _, p := range []string{"report_c", "report_d"} {
-			c := place(incident.Trouble{Pipeline: p, Date: day, RunID: runs[p].ID, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay})
-			delay := sekisho.Notice{RunID: runs[p].ID, Pipeline: p, LogicalDate: day, Kind: sekisho.NoticeDelay, DedupeKey: "delay:" + p}
-			if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at); err != nil || n != 1 {
-				t.Fatalf("added %d, %v", n, err)
-			}
-			// Written twice, as after a restart: nothing doubles.
-			if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []incident.Change{c}, at.Add(time.Minute)); err != nil || n != 0 {
-				t.Fatalf("added again %d, %v", n, err)
+		a, b := gate(t, s, "mart_a", incDay), gate(t, s, "mart_b", incDay)
+		at := t0.Add(-20 * time.Minute)
+		opened := sekisho.Notice{Kind: sekisho.NoticeIncidentOpened, LogicalDate: incDay,
+			DedupeKey: sekisho.NoticeKey(sekisho.NoticeIncidentOpened, sekisho.NoticeSubject{Incident: exportKey}),
+			Facts:     sekisho.NoticeFacts{Incident: exportKey}}
+		a = to(t, s, a, sekisho.StateBlocked, at, []sekisho.Notice{opened}, exportChange("mart_a", a.ID, sekisho.StateBlocked, at))
+
+		// Written twice, as after a restart: nothing doubles.
+		delay := sekisho.Notice{RunID: b.ID, Pipeline: "mart_b", LogicalDate: incDay, Kind: sekisho.NoticeDelay, DedupeKey: "delay:" + "mart_b"}
+		for i, want := range []int{1, 0} {
+			c := exportChange("mart_b", b.ID, sekisho.StateWaiting, at.Add(time.Hour))
+			if n, err := s.AddNoticesWithIncidents(ctx, []sekisho.Notice{delay}, []sekisho.IncidentChange{c}, at.Add(time.Duration(i+1)*time.Hour)); err != nil || n != want {
+				t.Fatalf("write %d: added %d, %v", i, n, err)
 			}
 		}
-		all, err := s.Incidents(ctx, IncidentFilter{Date: day})
-		if err != nil {
-			t.Fatal(err)
+		inc := mustIncident(t, s, exportKey)
+		if !inc.Open() || len(inc.Members) != 2 || len(incidentNotices(t, s)) != 1 {
+			t.Fatalf("incident = %+v, notices %d: want one open incident with two members and its opening message", inc, len(incidentNotices(t, s)))
 		}
-		if len(all) != 1 || len(all[0].Members) != 4 || len(all[0].Affected()) != 4 || !all[0].Open() {
-			t.Fatalf("incidents = %+v, want one open incident with four affected pipelines", all)
-		}
-		if m, _ := all[0].Member("mart_a", day); m.State != sekisho.StateBlocked || m.RunID != runs["mart_a"].ID {
-			t.Fatalf("mart_a's member = %+v: state follows the run", m)
-		}
-		if got := kinds(incidentNotices(t, s)); len(got) != 4 || got[0] != "incident_opened/" || got[3] != "incident_updated/joined" {
-			t.Fatalf("incident notices = %v, want opened then three joined", got)
+		if n := incidentNotices(t, s)[0]; n.RunID != 0 {
+			t.Fatalf("opening message = %+v: an incident's message belongs to no run, even written with one", n)
 		}
 
-		// The export is rerun; the four recover one by one.
-		at = at.Add(time.Hour)
-		for _, p := range []string{"mart_a", "mart_b", "report_c", "report_d"} {
-			runs[p] = to(t, s, runs[p], sekisho.StateSucceeded, at)
+		// A refresh keeps the role and the joining time; a zero run id keeps the stored one.
+		refresh := exportChange("mart_a", 0, sekisho.StateWaiting, at.Add(3*time.Hour))
+		refresh.Members[0].Role, refresh.Members[0].Kind = sekisho.RoleAffected, sekisho.NoticeTimedOut
+		a = to(t, s, a, sekisho.StateWaiting, at.Add(3*time.Hour), nil, refresh)
+		if m, _ := mustIncident(t, s, exportKey).Member("mart_a", incDay); m.State != sekisho.StateWaiting ||
+			m.Kind != sekisho.NoticeTimedOut || m.RunID != a.ID || !m.JoinedAt.Equal(at) {
+			t.Fatalf("mart_a's member = %+v: state and kind refreshed, run and joining time kept", m)
 		}
-		all, _ = s.Incidents(ctx, IncidentFilter{Date: day})
-		if all[0].Open() || !all[0].ResolvedAt.Equal(at) {
-			t.Fatalf("incident = %+v, want resolved at %v", all[0], at)
+
+		// Resolved as told; resolving it again is a stale decision and writes nothing.
+		done := exportChange("mart_a", 0, sekisho.StateSucceeded, at)
+		done.ResolvedAt = at.Add(4 * time.Hour)
+		a = to(t, s, a, sekisho.StateSucceeded, at.Add(4*time.Hour), nil, done)
+		if inc := mustIncident(t, s, exportKey); inc.Open() || !inc.ResolvedAt.Equal(done.ResolvedAt) {
+			t.Fatalf("incident = %+v, want resolved at %v", inc, done.ResolvedAt)
 		}
-		got := kinds(incidentNotices(t, s))
-		want := []string{"incident_opened/", "incident_updated/joined", "incident_updated/joined", "incident_updated/joined",
-			"incident_updated/recovered", "incident_updated/recovered", "incident_updated/recovered", "incident_resolved/"}
-		if len(got) != len(want) {
-			t.Fatalf("incident notices = %v, want %v", got, want)
+		next := b
+		next.State = sekisho.StateSkipped
+		again := exportChange("mart_b", 0, sekisho.StateSkipped, at)
+		again.ResolvedAt = at.Add(5 * time.Hour)
+		if _, err := s.Apply(ctx, b, next, at.Add(5*time.Hour), Step{Reason: "test", Incidents: []sekisho.IncidentChange{again}}); !errors.Is(err, sekisho.ErrConflict) {
+			t.Fatalf("resolving a resolved incident: %v, want ErrConflict", err)
 		}
-		for i := range want {
-			if got[i] != want[i] {
-				t.Fatalf("incident notices = %v, want %v", got, want)
-			}
+		if got, _ := s.RunByID(ctx, b.ID); got.State != b.State {
+			t.Fatalf("the refused step moved the run to %s", got.State)
 		}
-		for _, n := range incidentNotices(t, s) {
-			if n.RunID != 0 || n.Facts.Incident != all[0].Key {
-				t.Fatalf("notice %+v: an incident's notice belongs to no run and names its incident", n)
-			}
+
+		// The same cause coming back opens it again.
+		a = to(t, s, a, sekisho.StateBlocked, at.Add(6*time.Hour), nil, exportChange("mart_a", a.ID, sekisho.StateBlocked, at))
+		if inc := mustIncident(t, s, exportKey); !inc.Open() {
+			t.Fatalf("incident = %+v, want open again", inc)
 		}
-		if open, _ := s.OpenIncidents(ctx); len(open) != 0 {
+		if open, _ := s.OpenIncidents(ctx); len(open) != 1 {
 			t.Fatalf("open incidents = %+v", open)
 		}
 	})
 }
 
-func TestIncidentOfARunCauseIsAnnouncedWhenSomebodyIsAffected(t *testing.T) {
+func TestIncidentCauseStateIsWrittenWhenTheCauseSpoke(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		const day = "2026-11-21"
-		a, c := gate(t, s, "mart_a", day), gate(t, s, "report_c", day)
-		g := cascadeGraph{"report_c": {"mart_a"}}
-		d := incident.Place(g, nil, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: sekisho.StateFailed,
-			Kind: sekisho.NoticeRunFailed}, t0)
-		a = to(t, s, a, sekisho.StateFailed, t0, d.Change)
-		if n := incidentNotices(t, s); len(n) != 0 {
-			t.Fatalf("a failed run alone queued %v: its own run_failed speaks for it", kinds(n))
+		a := gate(t, s, "mart_a", incDay)
+		change := func(state string, spoke bool) sekisho.IncidentChange {
+			return sekisho.IncidentChange{Cause: sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: incDay, Pipeline: "mart_a",
+				State: state, Message: state}, CauseSpoke: spoke,
+				Members: []sekisho.IncidentMember{{Pipeline: "mart_a", Date: incDay, Role: sekisho.RoleCause, Kind: sekisho.NoticeDelay, State: sekisho.StateWaiting}}}
 		}
-		open, _ := s.OpenIncidents(ctx)
-		d = incident.Place(g, open, incident.Trouble{Pipeline: "report_c", Date: day, RunID: c.ID, State: sekisho.StateBlocked,
-			Kind: sekisho.NoticeUpstreamFailed, UpstreamPipeline: "mart_a"}, t0.Add(time.Minute))
-		if d.Change.Key() != "run:mart_a#"+day || !d.Suppress {
-			t.Fatalf("decision = %+v", d)
-		}
-		c = to(t, s, c, sekisho.StateBlocked, t0.Add(time.Minute), d.Change)
-		if got := kinds(incidentNotices(t, s)); len(got) != 1 || got[0] != "incident_opened/" {
-			t.Fatalf("notices = %v, want the opening message", got)
-		}
-		// Skipping the cause and the affected run resolves it.
-		a = to(t, s, a, sekisho.StateSkipped, t0.Add(time.Hour))
-		c = to(t, s, c, sekisho.StateSucceeded, t0.Add(2*time.Hour))
-		if got := kinds(incidentNotices(t, s)); len(got) != 2 || got[1] != "incident_resolved/" {
-			t.Fatalf("notices = %v, want opened then resolved (the last recovery is in the resolution)", got)
+		a = to(t, s, a, sekisho.StateWaiting, t0, nil, change(sekisho.CauseLate, true))
+		a = to(t, s, a, sekisho.StateTimedOut, t0.Add(time.Hour), nil, change("timed_out", true))
+		to(t, s, a, sekisho.StateTimedOut, t0.Add(2*time.Hour), nil, change("failed", false))
+		if inc := mustIncident(t, s, "run:mart_a#"+incDay); inc.Cause.State != "timed_out" || inc.Cause.Message != "timed_out" {
+			t.Fatalf("cause = %+v: taken when the cause spoke, kept otherwise", inc.Cause)
 		}
 	})
 }
@@ -180,12 +157,12 @@ func TestIncidentsSurviveARestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "mart_a", LogicalDate: "2026-11-21", GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}, nil)
+	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "mart_a", LogicalDate: incDay, GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := incident.Place(cascadeGraph{}, nil, exportFailed(r), t0).Change
-	if err := s.RecordIncidents(ctx, []incident.Change{ch}, t0); err != nil {
+	ch := exportChange("mart_a", r.ID, sekisho.StateBlocked, t0)
+	if _, err := s.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{ch}, t0); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveIncidentThread(ctx, ch.Key(), "C1", "111.1", t0); err != nil {
@@ -197,17 +174,15 @@ func TestIncidentsSurviveARestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	open, _ := s.OpenIncidents(ctx)
-	again := incident.Place(cascadeGraph{}, open, exportFailed(r), t0.Add(time.Minute)).Change
-	if err := s.RecordIncidents(ctx, []incident.Change{again}, t0.Add(time.Minute)); err != nil {
+	if _, err := s.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{ch}, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.SaveIncidentThread(ctx, ch.Key(), "C1", "222.2", t0); err != nil {
 		t.Fatal(err)
 	}
 	all, _ := s.Incidents(ctx, IncidentFilter{})
-	if len(all) != 1 || len(all[0].Members) != 1 || len(incidentNotices(t, s)) != 1 {
-		t.Fatalf("after a restart: incidents %+v, notices %v", all, kinds(incidentNotices(t, s)))
+	if len(all) != 1 || len(all[0].Members) != 1 {
+		t.Fatalf("after a restart: incidents %+v", all)
 	}
 	if _, ts, ok, _ := s.IncidentThread(ctx, ch.Key()); !ok || ts != "111.1" {
 		t.Fatalf("thread = %s %v, want the first one kept", ts, ok)
@@ -250,26 +225,4 @@ func TestIncidentsMigrationOnPostgres(t *testing.T) {
 		VALUES (999, 'p', '2026-11-21', 'affected', 'delay', 'waiting', 'x', 'x')`); err == nil {
 		t.Fatal("a member of no incident was accepted")
 	}
-}
-
-func TestIncidentCauseStateFollowsItsRun(t *testing.T) {
-	eachStore(t, func(t *testing.T, s *Store) {
-		ctx := context.Background()
-		const day = "2026-11-21"
-		a := gate(t, s, "mart_a", day)
-		g := cascadeGraph{}
-		place := func(kind sekisho.NoticeKind, state sekisho.State) incident.Change {
-			open, _ := s.OpenIncidents(ctx)
-			d := incident.Place(g, open, incident.Trouble{Pipeline: "mart_a", Date: day, RunID: a.ID, State: state, Kind: kind}, t0)
-			return d.Change
-		}
-		if err := s.RecordIncidents(ctx, []incident.Change{place(sekisho.NoticeDelay, sekisho.StateWaiting)}, t0); err != nil {
-			t.Fatal(err)
-		}
-		a = to(t, s, a, sekisho.StateTimedOut, t0.Add(time.Hour), place(sekisho.NoticeTimedOut, sekisho.StateTimedOut))
-		inc, err := s.Incident(ctx, "run:mart_a#"+day)
-		if err != nil || inc.Cause.State != "timed_out" || len(inc.Members) != 1 || inc.Members[0].Kind != sekisho.NoticeTimedOut {
-			t.Fatalf("incident = %+v, %v: the cause is named as it is now", inc, err)
-		}
-	})
 }

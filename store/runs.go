@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/incident"
 )
 
 const runColumns = `id, pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at,
@@ -83,9 +82,10 @@ type Step struct {
 	Reason  string
 	Detail  map[string]any
 	Notices []sekisho.Notice
-	// Incidents are incident.Place's changes for this step (SPEC §17),
-	// written in the same transaction; see incidents.go.
-	Incidents []incident.Change
+	// Incidents are incident.Decide's changes for this step (SPEC §17),
+	// written in the same transaction; see incidents.go. The messages it
+	// queued are among Notices.
+	Incidents []sekisho.IncidentChange
 }
 
 // Apply writes next over prev if the stored run is still at prev.Version
@@ -129,17 +129,14 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 			}
 		}
 		for _, n := range step.Notices {
-			if n.RunID == 0 {
-				n.RunID = next.ID
+			if n.RunID == 0 && !n.Kind.IsIncident() {
+				n.RunID = next.ID // an incident's messages belong to no run
 			}
 			if _, err := insertNotice(ctx, tx, n, at); err != nil {
 				return err
 			}
 		}
-		if err := writeIncidents(ctx, tx, step.Incidents, at); err != nil {
-			return err
-		}
-		return settleIncidents(ctx, tx, next, at)
+		return writeIncidents(ctx, tx, step.Incidents, at)
 	})
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {

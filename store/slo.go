@@ -15,7 +15,7 @@ import (
 
 // SLORecordFields are the fields of one record of RunRecords, in order,
 // joined by '|'; records are joined by ';'. Instants are stored text
-// (TimeLayout), empty when null.
+// (sekisho.TimeLayout), empty when null.
 var SLORecordFields = []string{"logical_date", "state", "attempt", "gate_at", "deadline", "recover_by",
 	"first_success_at", "finished_at"}
 

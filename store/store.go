@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 )
 
@@ -392,11 +393,9 @@ func (s *Store) migrationLock(ctx context.Context, tx *sql.Tx) error {
 	return err
 }
 
-// TimeLayout is how every time is stored: RFC 3339 in UTC with a fixed
-// millisecond fraction, so text order is time order.
-const TimeLayout = "2006-01-02T15:04:05.000Z"
-
-func ts(t time.Time) string { return t.UTC().Format(TimeLayout) }
+// ts is how every time is stored (sekisho.TimeLayout), so text order is
+// time order.
+func ts(t time.Time) string { return t.UTC().Format(sekisho.TimeLayout) }
 
 // nts stores a zero time as NULL.
 func nts(t time.Time) any {

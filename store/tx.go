@@ -104,7 +104,7 @@ func (s *Store) beginWrite(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// nowExpr is the database's clock as stored text (TimeLayout, UTC).
+// nowExpr is the database's clock as stored text (sekisho.TimeLayout, UTC).
 func (s *Store) nowExpr() string {
 	if s.dialect == Postgres {
 		return `to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`

@@ -10,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -59,16 +60,27 @@ type Exporter struct {
 	exp sdktrace.SpanExporter
 }
 
-// NewFromEnv builds an exporter to the OTLP/HTTP endpoint that the OTEL_*
+// NewFromEnv builds an exporter to the OTLP endpoint that the OTEL_*
 // environment variables name (endpoint, headers, timeout, compression,
-// certificates), with the resource of OTEL_SERVICE_NAME and
-// OTEL_RESOURCE_ATTRIBUTES (service.name defaults to sekisho). The
-// exporter's own retries are off: the caller keeps undelivered spans and
-// tries again, so nothing waits inside the SDK.
-func NewFromEnv(ctx context.Context, version string) (*Exporter, error) {
-	exp, err := otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+// certificates), over the protocol OTEL_EXPORTER_OTLP_TRACES_PROTOCOL or
+// OTEL_EXPORTER_OTLP_PROTOCOL names (Protocol), with the resource of
+// OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES (service.name defaults to
+// sekisho). The exporter's own retries are off: the caller keeps
+// undelivered spans and tries again, so nothing waits inside the SDK.
+func NewFromEnv(ctx context.Context, version string, getenv func(string) string) (*Exporter, error) {
+	proto, err := Protocol(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("tracing: otlp exporter: %w", err)
+		return nil, err
+	}
+	var exp sdktrace.SpanExporter
+	switch proto {
+	case ProtocolGRPC:
+		exp, err = otlptracegrpc.New(ctx, otlptracegrpc.WithRetry(otlptracegrpc.RetryConfig{Enabled: false}))
+	default:
+		exp, err = otlptracehttp.New(ctx, otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("tracing: otlp exporter (%s): %w", proto, err)
 	}
 	res, err := resource.New(ctx,
 		resource.WithAttributes(semconv.ServiceName("sekisho"), semconv.ServiceVersion(version)),
@@ -79,10 +91,46 @@ func NewFromEnv(ctx context.Context, version string) (*Exporter, error) {
 	return New(exp, res), nil
 }
 
+// OTLP transport protocols, as OTEL_EXPORTER_OTLP_PROTOCOL spells them.
+const (
+	ProtocolHTTPProtobuf = "http/protobuf"
+	ProtocolGRPC         = "grpc"
+	ProtocolHTTPJSON     = "http/json"
+)
+
+// Protocol is the OTLP protocol the environment asks for traces:
+// OTEL_EXPORTER_OTLP_TRACES_PROTOCOL, else OTEL_EXPORTER_OTLP_PROTOCOL, else
+// http/protobuf (the specification's default). grpc and http/protobuf are
+// exported; http/json, which the Go SDK has no exporter for, and any other
+// word are refused with a message saying what to set, so traces are never
+// dropped silently by talking the wrong protocol to a collector.
+func Protocol(getenv func(string) string) (string, error) {
+	key := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	p := strings.TrimSpace(getenv(key))
+	if p == "" {
+		key = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		p = strings.TrimSpace(getenv(key))
+	}
+	switch p {
+	case "", ProtocolHTTPProtobuf:
+		return ProtocolHTTPProtobuf, nil
+	case ProtocolGRPC:
+		return ProtocolGRPC, nil
+	case ProtocolHTTPJSON:
+		return "", fmt.Errorf("tracing: %s=%s is not supported (the Go OpenTelemetry SDK has no OTLP/JSON exporter); set it to grpc or http/protobuf", key, p)
+	}
+	return "", fmt.Errorf("tracing: %s=%q is not an OTLP protocol; set it to grpc or http/protobuf", key, p)
+}
+
 // New builds an exporter around any SpanExporter.
 func New(exp sdktrace.SpanExporter, res *resource.Resource) *Exporter {
 	rec := &recorder{}
-	opts := []sdktrace.TracerProviderOption{sdktrace.WithIDGenerator(derivedIDs{}), sdktrace.WithSpanProcessor(rec)}
+	// AlwaysSample, whatever OTEL_TRACES_SAMPLER says: a run is one small
+	// trace exported from the durable outbox, and the traceparent handed to
+	// Airflow says sampled (Traceparent), which a ratio sampler would make
+	// untrue for the traces it drops.
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithIDGenerator(derivedIDs{}), sdktrace.WithSpanProcessor(rec),
+		sdktrace.WithSampler(sdktrace.AlwaysSample())}
 	if res != nil {
 		opts = append(opts, sdktrace.WithResource(res))
 	}

@@ -65,7 +65,12 @@ func SpanContext(pipeline, date string, attempt int, part string) trace.SpanCont
 
 // Traceparent is the W3C trace context header value
 // (https://www.w3.org/TR/trace-context/#traceparent-header) that makes a
-// downstream's own spans children of the attempt's downstream span.
+// downstream's own spans children of the attempt's downstream span. Its
+// trace-flags say sampled (01), which is true only while sekisho exports
+// traces: every span of every attempt is exported (New pins the sampler to
+// AlwaysSample), and callers send it only when tracing is on
+// (triggers/airflow WithTracing). The spec: "the caller may have recorded
+// trace data" for 01, "the caller did not record" for 00.
 func Traceparent(pipeline, date string, attempt int) string {
 	sc := SpanContext(pipeline, date, attempt, PartDownstream)
 	return fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags())

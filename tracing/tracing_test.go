@@ -6,8 +6,10 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -60,5 +62,24 @@ func TestLogHandlerAddsTraceID(t *testing.T) {
 	log.Info("explicit", LogAttr("p", "2026-11-21", 2), "pipeline", "p", "date", "2026-11-21", "attempt", 2)
 	if strings.Count(buf.String(), "trace_id=") != 1 {
 		t.Errorf("trace_id twice: %s", buf.String())
+	}
+}
+
+// TestEverySpanIsExported: the traceparent handed to Airflow says sampled,
+// so the exporter samples every span whatever OTEL_TRACES_SAMPLER says; a
+// sampler that drops traces would make that flag untrue.
+func TestEverySpanIsExported(t *testing.T) {
+	t.Setenv("OTEL_TRACES_SAMPLER", "always_off")
+	exp := tracetest.NewInMemoryExporter()
+	e := New(exp, nil)
+	start := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	spans := []Span{{Part: PartRoot, Name: "run", Start: start, End: start.Add(time.Hour)},
+		{Part: PartDownstream, Parent: PartRoot, Name: "downstream", Start: start, End: start.Add(time.Hour)}}
+	if err := e.Export(context.Background(), Attempt{Pipeline: "p", Date: "2026-11-21", Attempt: 1}, spans); err != nil {
+		t.Fatal(err)
+	}
+	got := exp.GetSpans()
+	if len(got) != 2 || !got[0].SpanContext.IsSampled() {
+		t.Fatalf("exported %d spans (%v) under OTEL_TRACES_SAMPLER=always_off; want both, sampled", len(got), got)
 	}
 }

@@ -94,6 +94,8 @@ type boardView struct {
 	Silences  []silenceRow
 	// TroccoTest is when TROCCO's last test send arrived, empty if never.
 	TroccoTest string
+	// CalendarWarnings say a calendar's holiday data ends soon (SPEC §18).
+	CalendarWarnings []string
 }
 
 type pipelineCard struct {
@@ -139,7 +141,8 @@ func stateClass(p *status.Pipeline) string {
 		return "warn"
 	case p.State == sekisho.StateSucceeded:
 		return "good"
-	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate:
+	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate ||
+		p.State == sekisho.StateHoliday:
 		return "idle"
 	}
 	return "busy"
@@ -187,6 +190,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		v.Affected = append(v.Affected, a)
 	}
 	v.Queries = s.longQueries(ctx, cfg, lang, now)
+	v.CalendarWarnings = cfg.CalendarWarnings(now)
 	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
 		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
 	}
@@ -227,6 +231,9 @@ func cellViews(cells []slo.Cell, lang string) []cellView {
 // cellTitle is the tooltip of a history cell: "2026-11-03: late (06:42, deadline 06:00)".
 func cellTitle(c slo.Cell, lang string) string {
 	word := cellWord(string(c.State), lang)
+	if c.Holiday != "" {
+		return fmt.Sprintf("%s: %s (%s)", c.Date, word, c.Holiday)
+	}
 	if c.FinishedAt.IsZero() {
 		return fmt.Sprintf("%s: %s", c.Date, word)
 	}

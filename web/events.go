@@ -115,8 +115,10 @@ func (s *server) troccoEvent(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	// An unknown status word only teaches the job id; the sensor reads
-	// the job's real state from the API.
-	if ev.Known && ev.State.Ended() {
+	// the job's real state from the API. So does "skipped": whether it
+	// fails an upstream depends on that upstream's skipped_is_success,
+	// which the sensor's run carries and a pushed row does not.
+	if ev.Known && ev.State.Ended() && !ev.Skipped {
 		run := sekisho.JobRun{ExternalID: ev.JobID, State: ev.State, FinishedAt: s.Clock.Now().UTC()}
 		if !s.lookUpStart(w, r, ev.Resource, &run) {
 			return

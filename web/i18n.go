@@ -108,6 +108,7 @@ var cellWords = map[string][2]string{
 	"missed":    {"missed", "実行なし"},
 	"open":      {"in progress", "進行中"},
 	"none":      {"no gate due", "予定なし"},
+	"holiday":   {"day off", "休日"},
 }
 
 func cellWord(state, lang string) string {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/incident"
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -71,9 +70,9 @@ var incidentTexts = map[string]map[string]string{
 }
 
 // causeText says what an incident is about, in the board's language.
-func causeText(c incident.Cause, lang string) string {
+func causeText(c sekisho.IncidentCause, lang string) string {
 	t := texts[lang]
-	if c.Kind == incident.CauseJob {
+	if c.Kind == sekisho.CauseJob {
 		name := c.Upstream
 		if name == "" {
 			name = c.Resource
@@ -89,23 +88,23 @@ func causeText(c incident.Cause, lang string) string {
 
 // incidentJSON is an incident as GET /api/v1/incidents shows it.
 type incidentJSON struct {
-	ID         int64          `json:"id"`
-	Key        string         `json:"key"`
-	State      string         `json:"state"` // open | resolved
-	Cause      incident.Cause `json:"cause"`
-	OpenedAt   string         `json:"opened_at"`
-	ResolvedAt *string        `json:"resolved_at"`
-	Members    []memberJSON   `json:"members"`
-	Impacts    []string       `json:"impacts"`
+	ID         int64                 `json:"id"`
+	Key        string                `json:"key"`
+	State      string                `json:"state"` // open | resolved
+	Cause      sekisho.IncidentCause `json:"cause"`
+	OpenedAt   string                `json:"opened_at"`
+	ResolvedAt *string               `json:"resolved_at"`
+	Members    []memberJSON          `json:"members"`
+	Impacts    []string              `json:"impacts"`
 }
 
 type memberJSON struct {
-	incident.Member
+	sekisho.IncidentMember
 	Impacts  []string `json:"impacts"`
 	Silenced bool     `json:"silenced"`
 }
 
-func newIncidentJSON(inc incident.Incident, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
+func newIncidentJSON(inc sekisho.Incident, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
 	j := incidentJSON{ID: inc.ID, Key: inc.Key, State: "open", Cause: inc.Cause,
 		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}, Impacts: []string{}}
 	if !inc.Open() {
@@ -114,7 +113,7 @@ func newIncidentJSON(inc incident.Incident, cfg *config.Config, sil store.Silenc
 		j.ResolvedAt = &at
 	}
 	for _, m := range inc.Members {
-		mj := memberJSON{Member: m, Impacts: []string{}}
+		mj := memberJSON{IncidentMember: m, Impacts: []string{}}
 		if p := cfg.Pipeline(m.Pipeline); p != nil {
 			mj.Impacts = append(mj.Impacts, p.Impacts...)
 		}
@@ -142,7 +141,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "date "+strconv.Quote(date)+" is not a date: use YYYY-MM-DD")
 		return
 	}
-	var list []incident.Incident
+	var list []sekisho.Incident
 	var err error
 	if date != "" {
 		list, err = s.Store.Incidents(ctx, store.IncidentFilter{Date: date})
@@ -168,7 +167,7 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 
 // defaultIncidents are the open incidents and the day's resolved ones,
 // newest first.
-func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.Incident, error) {
+func (s *server) defaultIncidents(ctx context.Context, date string) ([]sekisho.Incident, error) {
 	open, err := s.Store.Incidents(ctx, store.IncidentFilter{Open: true})
 	if err != nil {
 		return nil, err
@@ -182,7 +181,7 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]incident.
 			open = append(open, inc)
 		}
 	}
-	slices.SortStableFunc(open, func(a, b incident.Incident) int { return int(b.ID - a.ID) })
+	slices.SortStableFunc(open, func(a, b sekisho.Incident) int { return int(b.ID - a.ID) })
 	return open, nil
 }
 

@@ -79,12 +79,14 @@ func recordCascade(t *testing.T, f *fixture) string {
 	t.Helper()
 	ctx := context.Background()
 	now := at(day, "03:10")
-	d := incident.Place(f.cfg.Graph(), nil, incident.Trouble{Pipeline: "mart", Date: day, State: sekisho.StateBlocked,
-		Kind: sekisho.NoticeUpstreamFailed, Upstream: "broken", UpstreamPipeline: "broken"}, now)
-	if err := f.st.RecordIncidents(ctx, []incident.Change{d.Change}, now); err != nil {
+	failed := sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, Pipeline: "mart", LogicalDate: day, DedupeKey: "upstream_failed:0:broken:",
+		Facts: sekisho.NoticeFacts{Upstream: "broken", State: sekisho.StateBlocked}}
+	locate := func(string, string) (string, string) { return "", "broken" }
+	d := incident.Decide(f.cfg.Graph(), locate, nil, incident.Step{Notices: []sekisho.Notice{failed}}, now)
+	if _, err := f.st.AddNoticesWithIncidents(ctx, nil, d.Changes, now); err != nil {
 		t.Fatal(err)
 	}
-	return d.Change.Key()
+	return d.Changes[0].Key()
 }
 
 func TestIncidentsAPIAndBoard(t *testing.T) {

@@ -117,6 +117,9 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 		if bp := b.Pipeline(p.Name); bp != nil {
 			st.class = stateClass(bp)
 			st.emoji, st.word = status.Label(bp.State, bp.Late, lang)
+			if bp.Holiday != "" {
+				st.word += " " + bp.Holiday // ⛱ 休日 天皇誕生日
+			}
 			if eta := bp.ETAText(lang); eta != "" {
 				st.word += " · " + eta // each station's projected success (SPEC §21)
 			}

@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/go-retryablehttp"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/policy/budget"
+	"go.opentelemetry.io/otel/propagation"
 )
 
 // DefaultBaseURL is TROCCO's Japanese region; in.trocco.io and kr.trocco.io
@@ -49,6 +50,7 @@ type Client struct {
 	pageSize int
 	log      *slog.Logger
 	budget   *budget.Budget
+	timeout  time.Duration
 }
 
 // Option configures a Client.
@@ -60,6 +62,14 @@ func WithRetry(max int, waitMin, waitMax time.Duration) Option {
 		c.hc.RetryMax, c.hc.RetryWaitMin, c.hc.RetryWaitMax = max, waitMin, waitMax
 	}
 }
+
+// WithTimeout sets how long one HTTP request may take (DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.hc.HTTPClient.Timeout = d } }
+
+// Timeout is how long one HTTP request may take before the client gives
+// up on it: also how long a request already sent can take to reach
+// TROCCO, the bound the trigger waits out after a crash.
+func (c *Client) Timeout() time.Duration { return c.timeout }
 
 // WithClock sets the clock against which X-Rate-Limit-Reset is read.
 func WithClock(clk sekisho.Clock) Option { return func(c *Client) { c.clock = clk } }
@@ -104,6 +114,7 @@ func New(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	for _, o := range opts {
 		o(c)
 	}
+	c.timeout = hc.HTTPClient.Timeout
 	hc.HTTPClient = budget.Client(hc.HTTPClient, c.budget)
 	hc.CheckRetry = c.checkRetry
 	hc.Backoff = c.backoff
@@ -203,6 +214,10 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	req.Header.Set("Authorization", "Token "+c.key)
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "sekisho")
+	// The W3C trace context of the caller's span, when it has one: the
+	// trigger sends its attempt's, so a proxy's or TROCCO's request log
+	// can be tied to the attempt that asked for a workflow job.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

@@ -283,8 +283,8 @@ func TestMapStatus(t *testing.T) {
 		want  sekisho.JobState
 		known bool
 	}{
-		{"succeeded", sekisho.JobSucceeded, true}, {"skipped", sekisho.JobSucceeded, true},
-		{"Skipped", sekisho.JobSucceeded, true}, {"error", sekisho.JobFailed, true},
+		{"succeeded", sekisho.JobSucceeded, true}, {"skipped", sekisho.JobFailed, true},
+		{"Skipped", sekisho.JobFailed, true}, {"error", sekisho.JobFailed, true},
 		{"canceled", sekisho.JobFailed, true}, {"failed", sekisho.JobFailed, true},
 		{"queued", sekisho.JobRunning, true}, {"setting_up", sekisho.JobRunning, true},
 		{"executing", sekisho.JobRunning, true}, {"interrupting", sekisho.JobRunning, true},
@@ -295,6 +295,9 @@ func TestMapStatus(t *testing.T) {
 		got, known := troccoapi.MapStatus(tt.in)
 		if got != tt.want || known != tt.known {
 			t.Errorf("MapStatus(%q) = %v, %v; want %v, %v", tt.in, got, known, tt.want, tt.known)
+		}
+		if skipped := troccoapi.Skipped(tt.in); skipped != strings.EqualFold(tt.in, "skipped") {
+			t.Errorf("Skipped(%q) = %v", tt.in, skipped)
 		}
 	}
 }

@@ -9,7 +9,9 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/store"
@@ -47,7 +49,7 @@ type command struct {
 var commands []*command
 
 func init() {
-	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdMigrate, cmdDemo, cmdVersion}
+	commands = []*command{cmdRun, cmdValidate, cmdStatus, cmdReport, cmdRerun, cmdSkip, cmdSilence, cmdExport, cmdCalendar, cmdMigrate, cmdDemo, cmdVersion}
 }
 
 // Main runs one sekisho command and returns its exit code.
@@ -66,6 +68,14 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 			err := c.run(e, c, args[1:])
 			return report(stderr, name, err)
 		}
+	}
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	if s := condition.Suggest(name, names); s != "" {
+		fmt.Fprintf(stderr, "sekisho: unknown command %q (did you mean %q? run 'sekisho --help')\n", name, s)
+		return exitUsage
 	}
 	fmt.Fprintf(stderr, "sekisho: unknown command %q (run 'sekisho --help')\n", name)
 	return exitUsage
@@ -207,7 +217,7 @@ func (f *flags) dbPath(cfg *config.Config) string {
 
 // readingCommands need none of the daemon's secrets (SPEC §9): only run
 // and validate insist on every secret variable being set.
-var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true}
+var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true, "calendar": true}
 
 // open loads the config and opens its store: what every command that reads
 // the store needs.
@@ -225,6 +235,23 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
 	}
 	return cfg, st, nil
+}
+
+// now adds --now, the moment a command takes as the present: the demo's
+// clock runs ahead of the wall clock, and its record is read on its own
+// time. The returned function gives --now, or the wall clock without it.
+func (f *flags) now() func() (time.Time, error) {
+	s := f.String("now", "", "take this RFC 3339 time as now (the demo prints its clock); default: the wall clock")
+	return func() (time.Time, error) {
+		if *s == "" {
+			return time.Now(), nil
+		}
+		t, err := time.Parse(time.RFC3339, *s)
+		if err != nil {
+			return time.Time{}, usagef("--now %q: want an RFC 3339 time like 2026-11-21T06:00:00+09:00", *s)
+		}
+		return t, nil
+	}
 }
 
 func noArgs(c *command, pos []string) error {

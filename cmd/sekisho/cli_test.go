@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,7 +81,8 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"`},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate" (run`},
+		{[]string{"valdate"}, 2, `unknown command "valdate" (did you mean "validate"?`},
 		{[]string{"validate", "--nope"}, 2, "flag provided but not defined"},
 		{[]string{"status", "--date", "21-11-2026"}, 2, "want a date like"},
 		{[]string{"report", "card"}, 2, "want 'sekisho report slo'"},
@@ -226,5 +228,68 @@ func TestRunRefusesASecondDaemon(t *testing.T) {
 	code, _, errOut = cli(t, "run", "-c", cfgPath, "--db", filepath.Join(dir, "no", "such", "dir.db"))
 	if code != 1 || !strings.Contains(errOut, "does not exist") {
 		t.Fatalf("unwritable db: %d %q", code, errOut)
+	}
+}
+
+// TestReadmeQuickStart runs the README's Quick start as written, on this
+// checkout with none of the example's variables set: validate passes
+// (naming what run will need) and the daemon starts. The demo line is
+// TestDemoCommand's; a new kind of line fails here until it is tested.
+func TestReadmeQuickStart(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, _ := strings.Cut(string(readme), "## Quick start\n")
+	_, block, _ := strings.Cut(section, "```sh\n")
+	block, _, _ = strings.Cut(block, "```")
+	for _, name := range []string{"SEKISHO_TOKEN", "TROCCO_API_KEY", "SLACK_WEBHOOK_URL", "SEKISHO_CONFIG"} {
+		unsetEnv(t, name)
+	}
+	t.Chdir("../..")
+	ran := 0
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		cmd, _, _ := strings.Cut(line, "#")
+		args := strings.Fields(cmd)
+		switch {
+		case strings.HasPrefix(cmd, "go run ./cmd/sekisho demo"), strings.HasPrefix(cmd, "go build "):
+			continue
+		case len(args) < 2 || args[0] != "./sekisho":
+			t.Fatalf("README Quick start line %q: this test does not know how to run it", line)
+		}
+		ran++
+		switch args[1] {
+		case "validate":
+			code, out, errOut := cli(t, args[1:]...)
+			if code != exitOK || !strings.Contains(out, "'sekisho run' will need them") {
+				t.Errorf("%s: exit %d\n%s%s", cmd, code, out, errOut)
+			}
+		case "run":
+			// The README's port may be taken on a shared machine: the last
+			// --listen wins.
+			args = append(args, "--db", filepath.Join(t.TempDir(), "sekisho.db"), "--listen", "127.0.0.1:0")
+			ctx, cancel := context.WithCancel(context.Background())
+			stderr := &syncWriter{w: &strings.Builder{}, wrote: make(chan struct{}, 1)}
+			done := make(chan int, 1)
+			go func() { done <- Main(ctx, args[1:], nil, io.Discard, stderr) }()
+			for !strings.Contains(stderr.String(), "sekisho started") {
+				select {
+				case code := <-done:
+					t.Fatalf("%s: exit %d before starting\n%s", cmd, code, stderr.String())
+				case <-stderr.wrote:
+				case <-time.After(30 * time.Second):
+					t.Fatalf("%s: not started after 30 s\n%s", cmd, stderr.String())
+				}
+			}
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Errorf("%s: exit %d after Ctrl-C\n%s", cmd, code, stderr.String())
+			}
+		default:
+			t.Fatalf("README Quick start line %q: this test does not know how to run it", line)
+		}
+	}
+	if ran < 2 {
+		t.Fatalf("ran %d of the Quick start's commands; has the section moved?", ran)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/daemon"
 	"github.com/sekisho-dev/sekisho/sim/world"
 
@@ -27,7 +28,6 @@ import (
 	"github.com/sekisho-dev/sekisho/demo"
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/notify"
-	"github.com/sekisho-dev/sekisho/observe"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/tracing"
@@ -105,20 +105,50 @@ func runDemo(ctx context.Context, o demoOptions) error {
 	}
 	s.printer.Printf("History ready in %.1fs (%d engine passes). Going live at %s per real second; Ctrl-C stops.",
 		time.Since(began).Seconds(), st.Passes, time.Duration(float64(time.Second)*o.speed))
-	if o.db != "" {
-		s.printer.Printf("The record stays in %s; afterwards try: sekisho report slo -c %s", o.db, s.cfgPath)
-	}
+	s.printPaths()
 	s.printer.Printf("")
 	return s.live(ctx)
 }
 
+// printPaths tells where the demo's record and config are, and how the
+// command line reads them: the demo's clock runs ahead of the wall clock,
+// so the commands are given its day (--date) and its time (--now).
+func (s *demoSystem) printPaths() {
+	kept := "removed on exit; keep them with --db"
+	if s.o.db != "" {
+		kept = "kept after exit"
+	}
+	s.printer.Printf("Store:  %s\nConfig: %s\n(%s)", s.dbPath, s.cfgPath, kept)
+	s.printer.Printf("Try, in another terminal:\n  %s", s.statusCommand(s.liveAt))
+}
+
+// statusCommand is a ready-to-paste `sekisho status` of the demo's day at t.
+func (s *demoSystem) statusCommand(t time.Time) string {
+	return fmt.Sprintf("sekisho status -c %s --db %s --date %s", shellQuote(s.cfgPath), shellQuote(s.dbPath),
+		sekisho.DateOf(t, s.world.Loc))
+}
+
+// shellQuote quotes p for a POSIX shell when it needs it.
+func shellQuote(p string) string {
+	if p != "" && strings.IndexFunc(p, func(r rune) bool {
+		return !(r == '/' || r == '.' || r == '-' || r == '_' || r == ':' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z')
+	}) < 0 {
+		return p
+	}
+	return "'" + strings.ReplaceAll(p, "'", `'\''`) + "'"
+}
+
 // demoSystem is the simulated world and the real daemon on top of it, all
-// on one fake clock: the store, the engine, the notice sender and the board
-// are the ones `sekisho run` uses.
+// on one fake clock. While the history fills, a second engine on the same
+// store writes it pass by pass and a stand-in server answers on the board's
+// socket; then daemon.Run takes the socket and the open runs, as `sekisho
+// run` does after a restart: the same election, engine, sender, watches,
+// observability and shutdown.
 type demoSystem struct {
 	o       demoOptions
 	dir     string // temporary: logs, the config, the database unless --db
 	cfgPath string
+	dbPath  string
 	logFile *os.File
 	log     *slog.Logger
 	clock   *clockwork.FakeClock
@@ -128,26 +158,35 @@ type demoSystem struct {
 	printer *demo.Printer
 	cfg     *config.Config
 	st      *store.Store
-	ln      net.Listener
+	ln      *net.TCPListener
 	url     string
 	d       *daemon.Daemon
 	fill    *engine.Engine
-	fillWeb http.Handler
-	handler atomic.Pointer[http.Handler]
-	srv     *http.Server
-	kicked  atomic.Bool // the fill engine queued notices since the last settle
+	fillSrv *http.Server // serves the board while the history fills
+	kicked  atomic.Bool  // the fill engine queued notices since the last settle
 
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	stopFill context.CancelFunc // ends the fill's sender
+	wg       sync.WaitGroup
 }
 
-func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error) {
-	s = &demoSystem{o: o}
+// newDemoSystem builds the demo; on error nothing it made is left behind
+// (no temporary directory, no open socket).
+func newDemoSystem(ctx context.Context, o demoOptions) (*demoSystem, error) {
+	s := &demoSystem{o: o}
+	built := false
 	defer func() {
-		if err != nil {
+		if !built {
 			s.close()
 		}
 	}()
+	// The socket first: a port already taken is the likeliest failure,
+	// and it should cost nothing.
+	ln, err := daemon.Listen(o.listen)
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln.(*net.TCPListener)
+	s.url = "http://" + s.ln.Addr().String() + "/"
 	if s.dir, err = os.MkdirTemp("", "sekisho-demo-"); err != nil {
 		return nil, fmt.Errorf("demo: temporary directory: %w", err)
 	}
@@ -155,12 +194,6 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 		return nil, fmt.Errorf("demo: log file: %w", err)
 	}
 	s.log = slog.New(tracing.LogHandler(slog.NewTextHandler(s.logFile, nil)))
-
-	s.ln, err = net.Listen("tcp", o.listen)
-	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w (is another process using it? try --listen 127.0.0.1:8081)", o.listen, err)
-	}
-	s.url = "http://" + s.ln.Addr().String() + "/"
 	fmt.Fprintf(o.out, "Board: %s\n", s.url)
 
 	loc, err := time.LoadLocation(demo.TimeZone)
@@ -185,12 +218,12 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if err != nil {
 		return nil, err
 	}
-	dbPath := o.db
-	if dbPath == "" {
-		dbPath = filepath.Join(s.dir, "sekisho.db")
+	s.dbPath = o.db
+	if s.dbPath == "" {
+		s.dbPath = filepath.Join(s.dir, "sekisho.db")
 	}
 	cfg, yaml, err := demo.Config(demo.ConfigOptions{URLs: s.world.URLs(), PublicURL: s.url, Listen: s.ln.Addr().String(),
-		Token: token, DBPath: dbPath, Language: o.lang})
+		Token: token, DBPath: s.dbPath, Language: o.lang})
 	if err != nil {
 		return nil, err
 	}
@@ -207,7 +240,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if err := os.WriteFile(s.cfgPath, yaml, 0o600); err != nil {
 		return nil, fmt.Errorf("demo: write config: %w", err)
 	}
-	if s.st, err = store.Open(ctx, dbPath); err != nil {
+	if s.st, err = store.Open(ctx, s.dbPath); err != nil {
 		return nil, fmt.Errorf("%w (check --db)", err)
 	}
 	if err := s.st.LockDaemon(); err != nil {
@@ -217,16 +250,19 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	tune := daemon.Fast()
 	tune.Glue = append(tune.Glue, sensorglue.WithStaticCredentials(world.AWSAccessKey, world.AWSSecretKey))
 	tune.Warehouse = demoWarehouse()
+	// The daemon keeps the board's socket, the fake clock and the quick
+	// retries the simulators allow: those are its only differences from
+	// `sekisho run`.
 	s.d, err = daemon.New(ctx, daemon.Options{Config: cfg, Store: s.st, Logger: s.log, Listen: s.ln.Addr().String(),
-		Clock: s.clock, Tune: tune, Tick: time.Minute,
+		Listener: s.ln, Clock: s.clock, Tune: tune, Tick: time.Minute, Version: version,
 		NotifyOptions: []notify.Option{notify.WithPollInterval(time.Minute), notify.WithBackoff(10*time.Second, 5*time.Minute)}})
 	if err != nil {
 		return nil, err
 	}
 	// The history is written by a second engine on the same store, run
 	// pass by pass (Sync), so weeks go by in seconds yet every pass sees
-	// the world as it is at that moment. The live engine then takes over
-	// the open runs, as after a restart.
+	// the world as it is at that moment. The daemon then takes over the
+	// open runs, as after a restart.
 	sensors, triggers, err := daemon.Adapters(ctx, cfg, s.st, s.clock, s.log, tune)
 	if err != nil {
 		return nil, err
@@ -237,13 +273,11 @@ func newDemoSystem(ctx context.Context, o demoOptions) (s *demoSystem, err error
 	if err != nil {
 		return nil, err
 	}
-	s.fillWeb = web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
+	fillWeb := web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
 		Events: s.fill, Lookup: daemon.NewLookups(sensors).For, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
-	s.handler.Store(&s.fillWeb)
-	s.srv = web.NewServer(s.ln.Addr().String(), http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		(*s.handler.Load()).ServeHTTP(w, r)
-	}))
+	s.fillSrv = web.NewServer(s.ln.Addr().String(), fillWeb)
 	s.world.Connect(s.url, token)
+	built = true
 	return s, nil
 }
 
@@ -255,22 +289,22 @@ func randomToken() (string, error) {
 	return hex.EncodeToString(b), nil
 }
 
-// start serves the board and runs the notice sender until close.
+// pausedListener is the board's socket as the fill's server sees it:
+// closing it only wakes Accept, so the socket stays open for the daemon.
+type pausedListener struct{ *net.TCPListener }
+
+func (p pausedListener) Close() error { return p.SetDeadline(time.Now()) }
+
+// start serves the board and runs the notice sender while the history
+// fills: the world pushes events to the board, and the fill's notices reach
+// Slack as they would.
 func (s *demoSystem) start() {
 	ctx, cancel := context.WithCancel(context.Background())
-	s.cancel = cancel
-	s.wg.Add(3)
+	s.stopFill = cancel
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
-		// Traces and lineage run on real time: the tailing service only
-		// reads what the simulated days wrote.
-		if err := observe.Start(ctx, s.st, s.d.Config, clockwork.NewRealClock(), s.log, version); err != nil {
-			s.log.Error("demo: observability", "err", err)
-		}
-	}()
-	go func() {
-		defer s.wg.Done()
-		if err := s.srv.Serve(s.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := s.fillSrv.Serve(pausedListener{s.ln}); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("demo: http server", "err", err)
 		}
 	}()
@@ -278,6 +312,23 @@ func (s *demoSystem) start() {
 		defer s.wg.Done()
 		_ = s.d.Sender().Run(ctx)
 	}()
+}
+
+// endFill stops the fill's server and sender, leaving the board's socket
+// open for the daemon. It may be called more than once.
+func (s *demoSystem) endFill() {
+	if s.fillSrv != nil {
+		sctx, done := context.WithTimeout(context.Background(), 3*time.Second)
+		_ = s.fillSrv.Shutdown(sctx)
+		done()
+	}
+	if s.stopFill != nil {
+		s.stopFill()
+	}
+	s.wg.Wait()
+	if s.ln != nil {
+		_ = s.ln.SetDeadline(time.Time{})
+	}
 }
 
 // fillHistory writes the history up to until, then waits for its notices
@@ -317,26 +368,26 @@ func (s *demoSystem) settle(ctx context.Context, always bool) error {
 	}
 }
 
-// live hands the board and the open runs to the daemon's engine and moves
-// the clock at the chosen speed until ctx ends.
+// live hands the board's socket and the open runs to daemon.Run and moves
+// the clock at the chosen speed until ctx ends or the daemon stops.
 func (s *demoSystem) live(ctx context.Context) error {
 	last, err := s.st.LastTransitionID(ctx)
 	if err != nil {
 		return err
 	}
-	h := s.d.Handler()
-	s.handler.Store(&h)
+	s.endFill()
 	s.printer.SetLive(true)
 	lctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
-	s.runWatches(lctx, &wg)
+	ran := make(chan error, 1)
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		if err := s.d.Engine().Run(lctx); err != nil {
-			s.log.Error("demo: engine", "err", err)
-		}
+		defer cancel()
+		err := s.d.Run(lctx, nil)
+		s.ln = nil // Run closed it
+		ran <- err
 	}()
 	go func() {
 		defer wg.Done()
@@ -348,23 +399,19 @@ func (s *demoSystem) live(ctx context.Context) error {
 	})
 	cancel()
 	wg.Wait()
+	if rerr := <-ran; rerr != nil {
+		return rerr
+	}
 	return err
 }
 
-// close stops everything it started, within a few seconds.
+// close stops everything it started, within a few seconds, and removes
+// the temporary directory.
 func (s *demoSystem) close() {
-	if s.srv != nil {
-		sctx, done := context.WithTimeout(context.Background(), 3*time.Second)
-		_ = s.srv.Shutdown(sctx)
-		done()
-	}
+	s.endFill()
 	if s.ln != nil {
-		s.ln.Close() // when Serve never ran; harmless after Shutdown
+		s.ln.Close()
 	}
-	if s.cancel != nil {
-		s.cancel()
-	}
-	s.wg.Wait()
 	if s.world != nil {
 		s.world.Close()
 	}

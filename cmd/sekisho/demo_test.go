@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -284,6 +285,7 @@ func TestDemoWorldIncidents(t *testing.T) {
 // TestDemoCommand starts `sekisho demo` as a user would, checks that the
 // board answers, and stops it with a cancel, as Ctrl-C does.
 func TestDemoCommand(t *testing.T) {
+	jst, _ := time.LoadLocation(demo.TimeZone)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	pr, pw := io.Pipe()
@@ -301,7 +303,32 @@ func TestDemoCommand(t *testing.T) {
 	if !ok {
 		t.Fatalf("first line %q, want the board URL", first)
 	}
+	// The demo says where its record is and how to read it from the
+	// command line on the demo's own day; the line it prints runs as is.
+	var try string
+	for try == "" && lines.Scan() {
+		if l := strings.TrimSpace(lines.Text()); strings.HasPrefix(l, "sekisho status ") {
+			try = l
+		}
+	}
 	go io.Copy(io.Discard, pr) // keep the demo's terminal flowing
+	if !strings.Contains(try, " --date "+time.Now().In(jst).Format("2006-01-02")) {
+		t.Fatalf("status line %q, want the demo's day", try)
+	}
+	var out, errOut strings.Builder
+	if code := Main(ctx, strings.Fields(try)[1:], nil, &out, &errOut); code != exitOK || !strings.Contains(out.String(), "ads_daily") {
+		t.Errorf("%s: exit %d\n%s%s", try, code, out.String(), errOut.String())
+	}
+	// It runs daemon.Run, so it is elected as `sekisho run` is.
+	var cluster struct {
+		Role string `json:"role"`
+	}
+	for deadline := time.Now().Add(10 * time.Second); cluster.Role != "leader"; time.Sleep(20 * time.Millisecond) {
+		getJSON(t, url+"api/v1/cluster", &cluster)
+		if time.Now().After(deadline) {
+			t.Fatalf("role %q, want leader: the demo does not run the daemon's election", cluster.Role)
+		}
+	}
 	for _, path := range []string{"healthz", "api/v1/status"} {
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -329,5 +356,29 @@ func TestDemoCommand(t *testing.T) {
 	}
 	if _, err := http.Get(url + "healthz"); err == nil {
 		t.Error("the board still answers after the demo stopped")
+	}
+}
+
+// TestDemoBusyPort: a board port already taken ends the demo with exit 1,
+// the address and the --listen hint, and leaves no temporary directory.
+func TestDemoBusyPort(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	addr := busy.Addr().String()
+	var stdout, stderr strings.Builder
+	code := Main(context.Background(), []string{"demo", "--listen", addr, "--days", "1"}, nil, &stdout, &stderr)
+	if code != exitRuntime {
+		t.Errorf("exit code %d, want %d", code, exitRuntime)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, "listen on "+addr) || !strings.Contains(msg, "--listen 127.0.0.1:8081") {
+		t.Errorf("stderr %q, want the address and the --listen hint", msg)
+	}
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
+		t.Errorf("left in the temporary folder: %v", left)
 	}
 }

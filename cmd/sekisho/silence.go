@@ -14,9 +14,9 @@ import (
 var cmdSilence = &command{
 	name:    "silence",
 	summary: "pause a pipeline's Slack notices for a maintenance window (works with or without the daemon)",
-	usage: "silence add --pipeline P [--pipeline Q] --until T --reason R [-c FILE] [--db PATH]\n" +
-		"       sekisho silence list [--all] [-c FILE] [--db PATH]\n" +
-		"       sekisho silence expire ID [-c FILE] [--db PATH]",
+	usage: "silence add --pipeline P [--pipeline Q] --until T --reason R [--now T] [-c FILE] [--db PATH]\n" +
+		"       sekisho silence list [--all] [--now T] [-c FILE] [--db PATH]\n" +
+		"       sekisho silence expire ID [--now T] [-c FILE] [--db PATH]",
 }
 
 func init() { cmdSilence.run = silence }
@@ -51,6 +51,7 @@ func silenceAdd(e *env, c *command, args []string) error {
 	})
 	until := f.String("until", "", "end of the window: an RFC 3339 time (2026-11-21T06:00:00+09:00) or a duration from now (2h)")
 	reason := f.String("reason", "", "why, shown on the board and in the API")
+	clock := f.now()
 	pos, err := f.parse(e, args)
 	if err != nil {
 		return err
@@ -58,7 +59,10 @@ func silenceAdd(e *env, c *command, args []string) error {
 	if err := noArgs(c, pos); err != nil {
 		return err
 	}
-	now := time.Now()
+	now, err := clock()
+	if err != nil {
+		return err
+	}
 	end, err := parseUntil(*until, now)
 	if err != nil {
 		return err
@@ -99,6 +103,7 @@ func parseUntil(s string, now time.Time) (time.Time, error) {
 func silenceList(e *env, c *command, args []string) error {
 	f := newFlags(e, c, true)
 	all := f.Bool("all", false, "also list silences that have ended")
+	clock := f.now()
 	pos, err := f.parse(e, args)
 	if err != nil {
 		return err
@@ -106,12 +111,15 @@ func silenceList(e *env, c *command, args []string) error {
 	if err := noArgs(c, pos); err != nil {
 		return err
 	}
+	now, err := clock()
+	if err != nil {
+		return err
+	}
 	cfg, st, err := f.open(e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	now := time.Now()
 	since := now
 	if *all {
 		since = time.Time{}
@@ -119,6 +127,14 @@ func silenceList(e *env, c *command, args []string) error {
 	list, err := st.SilencesEndingAfter(e.ctx, since)
 	if err != nil {
 		return err
+	}
+	if len(list) == 0 {
+		if *all {
+			fmt.Fprintln(e.stdout, "No silences. Add one with 'sekisho silence add'.")
+		} else {
+			fmt.Fprintln(e.stdout, "No active or pending silences ('--all' lists ended ones too).")
+		}
+		return nil
 	}
 	loc := cfg.Location
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
@@ -132,13 +148,14 @@ func silenceList(e *env, c *command, args []string) error {
 			state = "pending"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, state, strings.Join(s.Pipelines, ","),
-			s.StartsAt.In(loc).Format("2006-01-02 15:04"), s.End().In(loc).Format("2006-01-02 15:04"), s.Reason)
+			silenceTime(s.StartsAt, loc), silenceTime(s.End(), loc), s.Reason)
 	}
 	return tw.Flush()
 }
 
 func silenceExpire(e *env, c *command, args []string) error {
 	f := newFlags(e, c, true)
+	clock := f.now()
 	pos, err := f.parse(e, args)
 	if err != nil {
 		return err
@@ -146,18 +163,28 @@ func silenceExpire(e *env, c *command, args []string) error {
 	if len(pos) != 1 {
 		return usagef("want exactly one silence id (see 'sekisho silence list')")
 	}
-	_, st, err := f.open(e)
+	now, err := clock()
+	if err != nil {
+		return err
+	}
+	cfg, st, err := f.open(e)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	sil, err := st.ExpireSilence(e.ctx, pos[0], time.Now())
+	sil, err := st.ExpireSilence(e.ctx, pos[0], now)
 	if errors.Is(err, sekisho.ErrNotFound) {
 		return usagef("no silence %s (see 'sekisho silence list --all')", pos[0])
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "%s ended at %s\n", sil.ID, sil.End().UTC().Format(time.RFC3339))
+	fmt.Fprintf(e.stdout, "%s ended at %s\n", sil.ID, silenceTime(sil.End(), cfg.Location))
 	return nil
+}
+
+// silenceTime is how silence commands print a time: in the config's time
+// zone, as the board does, with the zone named.
+func silenceTime(t time.Time, loc *time.Location) string {
+	return t.In(loc).Format("2006-01-02 15:04 MST")
 }

@@ -75,3 +75,39 @@ func TestSilenceCommands(t *testing.T) {
 		t.Errorf("help: %d %q", code, out)
 	}
 }
+
+// TestSilenceOnAClock: with --now the silence commands live on another
+// clock (the demo's), print times in the config's zone as list does, and
+// an empty list says so instead of printing a bare header.
+func TestSilenceOnAClock(t *testing.T) {
+	dir, cfgPath := writeConfig(t, gateOnly)
+	db := filepath.Join(dir, "s.db")
+	run := func(args ...string) (int, string, string) {
+		return cli(t, append(args, "-c", cfgPath, "--db", db)...)
+	}
+	if code, _, errOut := cli(t, "migrate", "-c", cfgPath, "--db", db); code != 0 {
+		t.Fatalf("migrate: %s", errOut)
+	}
+	if code, out, errOut := run("silence", "list"); code != 0 || !strings.Contains(out, "No active or pending silences") {
+		t.Errorf("empty list: %d %q %q", code, out, errOut)
+	}
+	const demoNow = "2026-11-21T01:00:00+09:00"
+	code, out, errOut := run("silence", "add", "--pipeline", "kant_daily", "--until", "2h", "--reason", "r", "--now", demoNow)
+	id := strings.TrimSpace(out)
+	if code != 0 {
+		t.Fatalf("add --now: %d %q", code, errOut)
+	}
+	if _, out, _ := run("silence", "list", "--now", "2026-11-21T02:00:00+09:00"); !strings.Contains(out, id) ||
+		!strings.Contains(out, "active") || !strings.Contains(out, "2026-11-21 03:00 JST") {
+		t.Errorf("list on the demo's clock: %q, want %s active until 2026-11-21 03:00 JST", out, id)
+	}
+	if _, out, _ := run("silence", "list"); strings.Contains(out, id) {
+		t.Errorf("on the wall clock the demo's silence has ended, yet list shows it: %q", out)
+	}
+	if code, out, _ := run("silence", "expire", id, "--now", "2026-11-21T02:30:00+09:00"); code != 0 || strings.TrimSpace(out) != id+" ended at 2026-11-21 02:30 JST" {
+		t.Errorf("expire: %d %q, want the end in the config's zone", code, out)
+	}
+	if code, _, errOut := run("silence", "list", "--now", "tomorrow"); code != 2 || !strings.Contains(errOut, "want an RFC 3339 time") {
+		t.Errorf("bad --now: %d %q", code, errOut)
+	}
+}

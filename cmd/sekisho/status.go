@@ -11,11 +11,12 @@ import (
 var cmdStatus = &command{
 	name:    "status",
 	summary: "print the day's state of every pipeline, like the board",
-	usage:   "status [--date YYYY-MM-DD] [--json] [-c FILE] [--db PATH]",
+	usage:   "status [--date YYYY-MM-DD] [--now T] [--json] [-c FILE] [--db PATH]",
 	run: func(e *env, c *command, args []string) error {
 		f := newFlags(e, c, true)
 		date := f.String("date", "", "logical date (default: each pipeline's today)")
 		asJSON := f.Bool("json", false, "print the /api/v1/status JSON")
+		clock := f.now()
 		pos, err := f.parse(e, args)
 		if err != nil {
 			return err
@@ -26,12 +27,16 @@ var cmdStatus = &command{
 		if err := checkDate("--date", *date); err != nil {
 			return err
 		}
+		now, err := clock()
+		if err != nil {
+			return err
+		}
 		cfg, st, err := f.open(e)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		b, err := status.Build(e.ctx, st, cfg, *date, time.Now())
+		b, err := status.Build(e.ctx, st, cfg, *date, now)
 		if err != nil {
 			return err
 		}

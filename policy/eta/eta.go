@@ -56,6 +56,8 @@ type Upstream struct {
 	// Along projects that pipeline's run and fills Line.
 	Pipeline string
 	Line     *Projection
+	// SkippedIsSuccess: a skipped run of that pipeline counts as done.
+	SkippedIsSuccess bool
 }
 
 // Input is one run and what is known of it.
@@ -243,7 +245,7 @@ func Along(in Input, lookup func(pipeline string) (Input, bool), now time.Time) 
 			if !ok {
 				continue
 			}
-			if o := other.Run; o.State.AsUpstream() == sekisho.JobSucceeded {
+			if o := other.Run; o.State.AsUpstream(u.SkippedIsSuccess) == sekisho.JobSucceeded {
 				// Done (or skipped) since the observation was made.
 				ups[i].State, ups[i].FinishedAt = sekisho.JobSucceeded, later(o.FirstSuccessAt, o.FinishedAt)
 				continue
@@ -275,7 +277,7 @@ func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[st
 			eu.State = sekisho.JobPending
 		}
 		if u.Type == config.TypePipeline {
-			eu.Pipeline = u.Pipeline
+			eu.Pipeline, eu.SkippedIsSuccess = u.Pipeline, u.SkippedIsSuccess
 		}
 		in.Upstreams = append(in.Upstreams, eu)
 	}

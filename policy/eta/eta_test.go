@@ -11,7 +11,9 @@ import (
 
 var day = time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
 
-func at(h, m int) time.Time { return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute) }
+func at(h, m int) time.Time {
+	return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute)
+}
 
 func waiting(ups ...Upstream) Input {
 	return Input{Pipeline: "p", Run: sekisho.Run{State: sekisho.StateWaiting, GateAt: at(2, 0)}, Triggered: true,

@@ -34,6 +34,10 @@ type Event struct {
 	Status   string           // TROCCO's word as sent, e.g. "succeeded"
 	State    sekisho.JobState // Status mapped as the sensor maps it
 	Known    bool             // false for a status word sekisho does not know
+	// Skipped marks TROCCO's "skipped": State is failed, but an upstream
+	// with skipped_is_success reads it as succeeded, which a pushed run
+	// cannot carry; the sensor's own read of the job decides instead.
+	Skipped bool
 	// Test marks the test send of TROCCO's notification screen: job_id
 	// 00000 or another placeholder that is no job. It changes no run.
 	Test bool
@@ -102,6 +106,7 @@ func ParseEvent(r *http.Request) (Event, error) {
 		return Event{}, fmt.Errorf("%w: status is %d bytes long, not a TROCCO status", ErrBadEvent, len(ev.Status))
 	}
 	ev.State, ev.Known = troccoapi.MapStatus(ev.Status)
+	ev.Skipped = troccoapi.Skipped(ev.Status)
 	return ev, nil
 }
 

@@ -44,7 +44,7 @@ func TestParseEvent(t *testing.T) {
 			want: trocco.Event{Resource: wf, JobID: "2", Status: "succeeded", State: sekisho.JobSucceeded, Known: true}},
 		{name: "transfer job", contentType: "application/json",
 			body: `{"job_definition_id":"055","job_id":7,"status":"skipped"}`,
-			want: trocco.Event{Resource: sekisho.Resource{Type: trocco.TypeJob, ID: "55"}, JobID: "7", Status: "skipped", State: sekisho.JobSucceeded, Known: true}},
+			want: trocco.Event{Resource: sekisho.Resource{Type: trocco.TypeJob, ID: "55"}, JobID: "7", Status: "skipped", State: sekisho.JobFailed, Known: true, Skipped: true}},
 		{name: "unknown status is running", body: `{"pipeline_definition_id":1,"job_id":7,"status":"warp"}`,
 			want: trocco.Event{Resource: sekisho.Resource{Type: trocco.TypeWorkflow, ID: "1"}, JobID: "7", Status: "warp", State: sekisho.JobRunning}},
 		{name: "test send 00000", body: `{"pipeline_definition_id":1234,"job_id":"00000","status":"succeeded"}`,

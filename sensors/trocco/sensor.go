@@ -164,6 +164,10 @@ func (s *Sensor) run(id, status string, started, finished time.Time) sekisho.Job
 	if state == sekisho.JobFailed {
 		run.Message = fmt.Sprintf("TROCCO job %s ended %s", id, status)
 	}
+	if troccoapi.Skipped(status) {
+		run.Skipped = true
+		run.Message = fmt.Sprintf("%s (job %s)", troccoapi.SkippedMessage, id)
+	}
 	if !state.Ended() {
 		run.FinishedAt = time.Time{}
 	}

@@ -84,7 +84,7 @@ func TestTransferJobStateMapping(t *testing.T) {
 		status string
 		want   sekisho.JobState
 	}{
-		{"succeeded", sekisho.JobSucceeded}, {"skipped", sekisho.JobSucceeded},
+		{"succeeded", sekisho.JobSucceeded}, {"skipped", sekisho.JobFailed},
 		{"error", sekisho.JobFailed}, {"canceled", sekisho.JobFailed},
 		{"interrupting", sekisho.JobRunning}, {"retry_waiting", sekisho.JobRunning},
 		{"mystery", sekisho.JobRunning},
@@ -108,6 +108,30 @@ func TestTransferJobStateMapping(t *testing.T) {
 				t.Error("a running job has no finish time")
 			}
 		})
+	}
+}
+
+// TestSkippedTransferJob: a job TROCCO skipped did not run; the sensor
+// reports it failed, marked Skipped, with the reason "skipped by TROCCO",
+// so an upstream fails unless it says skipped_is_success.
+func TestSkippedTransferJob(t *testing.T) {
+	f := newFixture(t, troccosim.Faults{})
+	id := f.sim.SkipJob(55, gate.Add(-30*time.Minute))
+	f.clk.Advance(time.Hour)
+	runs, err := f.sensor.Runs(context.Background(), jobRes("55"), gate.Add(-2*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 1 {
+		t.Fatalf("runs %+v", runs)
+	}
+	r := runs[0]
+	if r.ExternalID != itoa(id) || r.State != sekisho.JobFailed || !r.Skipped || r.Message != "skipped by TROCCO (job "+itoa(id)+")" ||
+		r.FinishedAt.IsZero() {
+		t.Errorf("skipped job: %+v", r)
+	}
+	if r.SkippedAs(true) != sekisho.JobSucceeded || r.SkippedAs(false) != sekisho.JobFailed {
+		t.Errorf("SkippedAs: %v %v", r.SkippedAs(true), r.SkippedAs(false))
 	}
 }
 

@@ -1,6 +1,7 @@
 package troccosim
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -21,6 +22,7 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	slow := s.roll(f.Slow, "slow")
 	fail5xx := s.roll(f.ServerError, "server_error")
 	now := s.opts.Clock.Now()
+	r = r.WithContext(context.WithValue(r.Context(), receivedKey{}, now))
 	within, resetAt := s.limit.Take(now)
 	limited := !fail5xx && s.roll(f.RateLimit, "rate_limit")
 	malformed := !fail5xx && !limited && s.roll(f.Malformed, "malformed")
@@ -67,6 +69,15 @@ func (s *Sim) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mux.ServeHTTP(&notFoundJSON{ResponseWriter: w}, r)
+}
+
+// receivedKey carries the time a request reached ServeHTTP to its handler.
+type receivedKey struct{}
+
+// senderOf is what a server can tell of the client behind r.
+func senderOf(r *http.Request) Sender {
+	at, _ := r.Context().Value(receivedKey{}).(time.Time)
+	return Sender{Traceparent: r.Header.Get("Traceparent"), RemoteAddr: r.RemoteAddr, Received: at}
 }
 
 // Throttled is how many calls the account limit refused with 429
@@ -393,7 +404,7 @@ func (s *Sim) postPipelineJob(w http.ResponseWriter, r *http.Request) {
 	}
 	now := s.opts.Clock.Now()
 	s.nextID++
-	j := &job{id: s.nextID, defID: defID, start: now, out: out, ctxTime: body.ContextTime, tz: tz, byTrigger: true}
+	j := &job{id: s.nextID, defID: defID, start: now, out: out, ctxTime: body.ContextTime, tz: tz, byTrigger: true, sender: senderOf(r)}
 	s.pjobs[j.id] = j
 	resp := s.pipelineJobJSON(j, now)
 	s.mu.Unlock()

@@ -78,6 +78,19 @@ type job struct {
 	ctxTime   string
 	tz        string
 	byTrigger bool
+	sender    Sender // who POSTed it (zero for jobs scripted with StartWorkflowJob)
+}
+
+// Sender is what the simulator knows of the client behind a POST: what a
+// real server's access log holds. The checks in e2e use Traceparent to
+// attribute a job to the attempt that asked for it, not to the time it
+// started.
+type Sender struct {
+	// Traceparent is the W3C trace context header as sent (empty when
+	// none): sekisho sends the trigger span of the attempt.
+	Traceparent string
+	RemoteAddr  string    // the client's address and port: one connection of one process
+	Received    time.Time // when the request reached the simulator, before any injected delay
 }
 
 // Sim is the simulator; it is an http.Handler.
@@ -164,6 +177,17 @@ func (s *Sim) AddJob(defID int64, start time.Time, out Outcome) int64 {
 	return s.nextID
 }
 
+// SkipJob scripts a transfer job TROCCO skipped at the given time: it ends
+// as it is created, in status "skipped" ("Execution completed (skipped)",
+// https://documents.trocco.io/docs/en/trocco-api), having moved no data.
+// It returns the job id.
+func (s *Sim) SkipJob(defID int64, at time.Time) int64 {
+	return s.AddJob(defID, at, Outcome{Status: StatusSkipped})
+}
+
+// StatusSkipped is TROCCO's status of a job it skipped.
+const StatusSkipped = "skipped"
+
 // DefineWorkflow declares a workflow definition; jobs that POST
 // /api/pipeline_jobs creates for it run for out.RunFor, then end in
 // out.Status. Calling it again changes the outcome of later jobs.
@@ -195,6 +219,7 @@ type PipelineJob struct {
 	ContextTime      string // as POSTed
 	TimeZone         string // as POSTed
 	ByAPI            bool   // created by POST /api/pipeline_jobs
+	Sender           Sender // for ByAPI jobs: who posted it
 }
 
 // PipelineJobs lists the workflow jobs of a definition, oldest first.
@@ -205,7 +230,7 @@ func (s *Sim) PipelineJobs(defID int64) []PipelineJob {
 	for _, j := range s.pjobs {
 		if j.defID == defID {
 			out = append(out, PipelineJob{ID: j.id, DefinitionID: j.defID, Start: j.start,
-				Outcome: j.out, ContextTime: j.ctxTime, TimeZone: j.tz, ByAPI: j.byTrigger})
+				Outcome: j.out, ContextTime: j.ctxTime, TimeZone: j.tz, ByAPI: j.byTrigger, Sender: j.sender})
 		}
 	}
 	sort.Slice(out, func(a, b int) bool { return out[a].ID < out[b].ID })

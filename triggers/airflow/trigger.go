@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/airflowapi"
@@ -24,14 +25,31 @@ const ParentTraceContextKey = "airflow/dagrun_parent_trace_context"
 type Trigger struct {
 	clients map[string]*airflowapi.Client
 	log     *slog.Logger
+	// tracing is whether sekisho exports traces: only then does a
+	// traceparent name a trace that exists.
+	tracing   bool
+	untracked sync.Once
 }
 
+// Option configures a Trigger.
+type Option func(*Trigger)
+
+// WithTracing says whether sekisho's own tracing is on
+// (tracing.Enabled). With it off, trace_context sends no traceparent: a
+// sampled parent that nobody exports would leave Airflow's spans as
+// orphans under a trace no backend has.
+func WithTracing(on bool) Option { return func(t *Trigger) { t.tracing = on } }
+
 // New builds the trigger over the clients of airflowapi.NewClients.
-func New(clients map[string]*airflowapi.Client, log *slog.Logger) *Trigger {
+func New(clients map[string]*airflowapi.Client, log *slog.Logger, opts ...Option) *Trigger {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Trigger{clients: clients, log: log}
+	t := &Trigger{clients: clients, log: log}
+	for _, o := range opts {
+		o(t)
+	}
+	return t
 }
 
 // Idempotent is true: the dag_run_id makes a repeated Start answer 409,
@@ -57,8 +75,13 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 		}
 		conf = v.(map[string]any)
 	}
-	if spec.TraceContext {
+	if spec.TraceContext && t.tracing {
 		conf[ParentTraceContextKey] = tracing.Traceparent(req.Pipeline, req.LogicalDate, req.Attempt)
+	} else if spec.TraceContext {
+		t.untracked.Do(func() {
+			t.log.Warn("trigger.trace_context is set but sekisho's tracing is off (no OTEL_EXPORTER_OTLP_ENDPOINT): " +
+				"no traceparent is sent, so Airflow's spans are not attached to a trace nobody exports")
+		})
 	}
 	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
 	if spec.Note != "" {

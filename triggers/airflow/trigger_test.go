@@ -20,9 +20,10 @@ import (
 var t0 = time.Date(2025, 4, 1, 17, 0, 0, 0, time.UTC) // 02:00 JST
 
 type env struct {
-	sim   *airflowsim.Server
-	clock *clockwork.FakeClock
-	trig  *airflow.Trigger
+	sim     *airflowsim.Server
+	clock   *clockwork.FakeClock
+	trig    *airflow.Trigger
+	clients map[string]*airflowapi.Client
 }
 
 func newEnv(t *testing.T, version string, simOpts airflowsim.Options, clientOpts ...airflowapi.Option) *env {
@@ -47,7 +48,7 @@ func newEnv(t *testing.T, version string, simOpts airflowsim.Options, clientOpts
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &env{sim: s, clock: clk, trig: airflow.New(clients, nil)}
+	return &env{sim: s, clock: clk, trig: airflow.New(clients, nil), clients: clients}
 }
 
 func request(spec sekisho.TriggerSpec) sekisho.TriggerRequest {

@@ -12,6 +12,8 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/policy/budget"
+	"github.com/sekisho-dev/sekisho/tracing"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // Type is the trigger type this package implements.
@@ -55,6 +57,10 @@ func New(api *troccoapi.Client, ledger sekisho.JobLedger, opts ...Option) *Trigg
 // 422) fail the attempt; any other error leaves the outcome unknown.
 func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekisho.JobRun, error) {
 	ctx = budget.WithPriority(ctx, budget.Urgent)
+	// TROCCO takes no idempotency key, but the POST carries the attempt's
+	// trigger span as a W3C traceparent: whoever reads the request (a
+	// proxy's log, the simulator's) can tell which attempt sent it.
+	ctx = trace.ContextWithRemoteSpanContext(ctx, tracing.SpanContext(req.Pipeline, req.LogicalDate, req.Attempt, tracing.PartTrigger))
 	defID := req.Spec.PipelineDefinitionID
 	if defID <= 0 {
 		return sekisho.JobRun{}, fmt.Errorf("pipeline %s: trigger.pipeline_definition_id is missing: %w", req.Pipeline, sekisho.ErrRejected)
@@ -92,6 +98,12 @@ func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, extern
 
 // Idempotent is false: a second POST would start a second workflow job.
 func (t *Trigger) Idempotent() bool { return false }
+
+// LandsWithin is how long after an attempt's intent its POST may still
+// reach TROCCO when the daemon died while sending it: one request timeout
+// of the client. Until then a restarted daemon does not call the outcome
+// unknown, so a person told to look in TROCCO sees the job if it started.
+func (t *Trigger) LandsWithin() time.Duration { return t.api.Timeout() }
 
 func toRun(j troccoapi.PipelineJob) sekisho.JobRun {
 	state, known := troccoapi.MapStatus(j.Status)

@@ -13,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/troccoapi"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/triggers/trocco"
 )
 
@@ -78,6 +79,11 @@ func TestStartAndFollow(t *testing.T) {
 			if jobs[0].ContextTime != "2026-03-02 11:00:00" || jobs[0].TimeZone != "Asia/Tokyo" {
 				t.Errorf("context_time %q time_zone %q: want the gate in the pipeline's zone", jobs[0].ContextTime, jobs[0].TimeZone)
 			}
+			// The POST names its attempt (issue 28): whoever reads TROCCO's
+			// side of the wire can tell which attempt asked for the job.
+			if got, want := jobs[0].Sender.Traceparent, tracing.Traceparent(req.Pipeline, req.LogicalDate, req.Attempt); got == "" || got[:35] != want[:35] {
+				t.Errorf("traceparent %q, want the trace of %s %s attempt %d (%s)", got, req.Pipeline, req.LogicalDate, req.Attempt, want)
+			}
 			if got := l.learned["trocco_workflow:1234"]; len(got) != 1 || got[0] != run.ExternalID {
 				t.Errorf("ledger %v", l.learned)
 			}
@@ -137,3 +143,24 @@ func TestStatusOfUnknownJob(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestLandsWithin: a restarted daemon waits one request timeout of the
+// client before it calls a dead daemon's POST unknown (issue 28).
+func TestLandsWithin(t *testing.T) {
+	api, err := troccoapi.New("https://trocco.io", key, troccoapi.WithTimeout(7*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var trig sekisho.Trigger = trocco.New(api, nil)
+	b, ok := trig.(sekisho.LandingBound)
+	if !ok || trig.Idempotent() {
+		t.Fatal("the TROCCO trigger has no idempotency key and must bound how long its request may take to land")
+	}
+	if got := b.LandsWithin(); got != 7*time.Second {
+		t.Errorf("LandsWithin = %s, want the client's timeout 7s", got)
+	}
+	def, _ := troccoapi.New("https://trocco.io", key)
+	if got := trocco.New(def, nil).LandsWithin(); got != troccoapi.DefaultTimeout {
+		t.Errorf("LandsWithin = %s, want DefaultTimeout", got)
+	}
+}
