@@ -127,6 +127,10 @@ var keyFormats = []struct {
 	{NoticeAtRisk, keyRE("at_risk", kInt), runOnly},
 	{NoticeTimedOut, keyRE("timed_out", kInt), runOnly},
 	{NoticeRecovery, keyRE("recovery", kInt), runOnly},
+	{NoticeDataAnomaly, keyRE("data_anomaly", kInt, kName), func(m []string) (NoticeSubject, error) {
+		r, err := strconv.ParseInt(m[1], 10, 64)
+		return NoticeSubject{Run: r, Upstream: m[2]}, err
+	}},
 	{NoticeDigest, keyRE("digest", kDate), func(m []string) (NoticeSubject, error) { return NoticeSubject{Date: m[1]}, nil }},
 	// The message is not in the key, only its hash: the subject cannot be
 	// read back, so the round trip is checked on the hash's shape alone.

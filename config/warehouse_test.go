@@ -29,7 +29,6 @@ var warehouseCases = []struct {
 		`expectations.yaml:20:59: pipelines[0].upstreams[1].expect.vs_history.tolerance: bad tolerance "30"; write a percentage above 0, like 30%`,
 		`expectations.yaml:25:9: pipelines[0].upstreams[2].expect: is empty; give min, max or vs_history`,
 		`expectations.yaml:30:9: pipelines[0].upstreams[3].on_violation: is used with expect; add expect: {min: …} or expect: {vs_history: …}, or remove on_violation`,
-		`expectations.yaml:35:30: pipelines[0].upstreams[4].expect.vs_history.tolerance: is required; how far from the usual value passes, like 30%`,
 		`expectations.yaml:35:51: pipelines[0].upstreams[4].expect.vs_history.tolerence: unknown key "tolerence" (did you mean "tolerance"?)`,
 		`expectations.yaml:36:9: pipelines[0].upstreams[5].target: is required for a reconcile upstream ({warehouse: …, query: SELECT COUNT(*) …})`,
 		`expectations.yaml:38:18: pipelines[0].upstreams[5].source.warehouse: unknown warehouse "dwhh" (did you mean "dwh"?)`,

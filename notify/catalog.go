@@ -94,7 +94,7 @@ var japanese = catalog{
 			return "下流の実行が失敗しました" + v.c.paren(idJa(v.f.ExternalID)) + colon(v.f.Message)
 		},
 		sekisho.NoticeDelay: func(v view) string {
-			return "期限を過ぎましたが、まだ完了していません（状態: " + v.c.state(v.f.State) + "）"
+			return "期限を過ぎましたが、まだ完了していません（状態: " + v.c.state(v.f.State) + "）" + colon(v.f.Message)
 		},
 		sekisho.NoticeAtRisk: func(v view) string {
 			return "完了見込みは " + v.time(v.f.ExpectedAt) + " で、期限を過ぎる見込みです" + causeJa(v.f)
@@ -162,7 +162,7 @@ var english = catalog{
 			return "The downstream run failed" + v.c.paren(idEn(v.f.ExternalID)) + colon(v.f.Message) + "."
 		},
 		sekisho.NoticeDelay: func(v view) string {
-			return "The deadline has passed and the run is not done yet (" + v.c.state(v.f.State) + ")."
+			return "The deadline has passed and the run is not done yet (" + v.c.state(v.f.State) + ")" + colon(v.f.Message) + "."
 		},
 		sekisho.NoticeAtRisk: func(v view) string {
 			return "It is expected to finish around " + v.time(v.f.ExpectedAt) + ", after the deadline" + causeEn(v.f) + "."

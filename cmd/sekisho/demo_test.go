@@ -187,10 +187,13 @@ func TestDemoWorldIncidents(t *testing.T) {
 			state: "succeeded", attempt: 2, slo: isFalse,
 			steps:   []string{"running>failed:dag_run_failed", "failed>waiting:operator_rerun", "running>succeeded:dag_run_success"},
 			notices: []string{"run_failed", "delay", "recovery"}},
+		// At 07:30 the operator's rerun gives the line a projection again:
+		// ads_daily's rerun and kant_daily's own run no longer fit before
+		// 08:00, so at_risk comes half an hour before the delay (SPEC §21).
 		{name: "downstream failure blocks the next pipeline", pipeline: "kant_daily", incident: demo.DownstreamFailure,
 			state: "succeeded", attempt: 1,
 			steps:   []string{"waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered", "running>succeeded:dag_run_success"},
-			notices: []string{"upstream_failed", "delay", "recovery"}},
+			notices: []string{"upstream_failed", "at_risk", "delay", "recovery"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,7 +66,7 @@ func Judge(e *config.Expect, date string, value float64, history []Point) Verdic
 			if v.High == nil || hi < *v.High {
 				v.High = &hi
 			}
-			note = fmt.Sprintf("median %s of %d %s ±%s", Format(med), len(vals), daysWord(h, date), pct(h.Tolerance))
+			note = fmt.Sprintf("median %s of %d %s ±%s", bound(med), len(vals), daysWord(h, date), pct(h.Tolerance))
 		}
 	}
 	switch {
@@ -142,13 +142,22 @@ func median(vals []float64) float64 {
 func band(lo, hi *float64) string {
 	switch {
 	case lo != nil && hi != nil:
-		return "band " + Format(*lo) + "–" + Format(*hi)
+		return "band " + bound(*lo) + "–" + bound(*hi)
 	case lo != nil:
-		return "minimum " + Format(*lo)
+		return "minimum " + bound(*lo)
 	case hi != nil:
-		return "maximum " + Format(*hi)
+		return "maximum " + bound(*hi)
 	}
 	return "band (none)"
+}
+
+// bound writes a band's edge: a history's band of counts in whole numbers
+// (13,144, not 13,143.55), small numbers as they are.
+func bound(x float64) string {
+	if math.Abs(x) >= 100 {
+		return Format(math.Round(x))
+	}
+	return Format(x)
 }
 
 func pct(share float64) string {
