@@ -32,6 +32,10 @@ type NoticeSubject struct {
 	Pipeline string    // the member an incident_updated is about; Date is its logical date
 	State    State     // the state a member recovered to
 	At       time.Time // when an incident was resolved
+	// Operator actions and incident follow-ups (SPEC §20); Incident,
+	// Pipeline and Date above serve them too (Date: the action's run key).
+	Action  string // the action (operator_action): ack, rerun, skip, silence
+	Request string // the action's request: Slack's action_ts, or an id (operator_action); eta_passed: the ETA as Unix seconds
 }
 
 // NoticeKey is the dedupe key of a notice: the outbox keeps one notice per
@@ -54,6 +58,9 @@ type NoticeSubject struct {
 //	incident_updated incident_joined:<incident>:<pipeline>:<date>  (once per affected member)
 //	                 incident_recovered:<incident>:<pipeline>:<date>:<state> (once per state a member recovers to)
 //	incident_resolved incident_resolved:<incident>:<at>           (once per resolution: a reopened incident resolves again)
+//	operator_action  operator_action:<action>:<pipeline>#<run key>:<request>  (once per action)
+//	escalation       escalation:<incident key>                    (once per incident)
+//	eta_passed       eta_passed:<incident key>:<eta, unix seconds> (once per ETA given)
 func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 	run := strconv.FormatInt(s.Run, 10)
 	attempt := strconv.Itoa(s.Attempt)
@@ -76,6 +83,12 @@ func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 		return join(string(kind), fmt.Sprintf("%x", sum[:8]))
 	case NoticeLongQuery, NoticeLongQueryEnded:
 		return join(string(kind), s.Watch, s.ExternalID)
+	case NoticeOperatorAction:
+		return join(string(kind), s.Action, s.Pipeline+"#"+s.Date, s.Request)
+	case NoticeEscalation:
+		return join(string(kind), s.Incident)
+	case NoticeETAPassed:
+		return join(string(kind), s.Incident, s.Request)
 	case NoticeIncidentOpened:
 		return join(string(kind), s.Incident)
 	case NoticeIncidentUpdated:
@@ -149,6 +162,15 @@ var keyFormats = []struct {
 	{NoticeIncidentResolved, keyRE("incident_resolved", kIncident, kTime), func(m []string) (NoticeSubject, error) {
 		at, err := time.Parse(TimeLayout, m[2])
 		return NoticeSubject{Incident: m[1], At: at}, err
+	}},
+	{NoticeOperatorAction, keyRE("operator_action", kName, kName+"#"+kDate, kRest), func(m []string) (NoticeSubject, error) {
+		return NoticeSubject{Action: m[1], Pipeline: m[2], Date: m[3], Request: m[4]}, nil
+	}},
+	{NoticeEscalation, keyRE("escalation", kIncident), func(m []string) (NoticeSubject, error) {
+		return NoticeSubject{Incident: m[1]}, nil
+	}},
+	{NoticeETAPassed, keyRE("eta_passed", kIncident, kInt), func(m []string) (NoticeSubject, error) {
+		return NoticeSubject{Incident: m[1], Request: m[2]}, nil
 	}},
 }
 

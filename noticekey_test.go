@@ -51,6 +51,11 @@ var keyCases = []struct {
 		"incident_recovered:run:p#2026-11-21:mart_a:2026-11-21:skipped"},
 	{"incident resolved", NoticeIncidentResolved, NoticeSubject{Incident: "run:p#2026-11-21", At: time.Date(2026, 11, 21, 13, 10, 0, 0, time.FixedZone("JST", 9*3600))},
 		"incident_resolved:run:p#2026-11-21:2026-11-21T04:10:00.000Z"},
+	// Operator actions and incident follow-ups (SPEC §20).
+	{"operator action", NoticeOperatorAction, NoticeSubject{Action: "rerun", Pipeline: "mart", Date: "2026-11-21", Request: "1700000000.123456"}, "operator_action:rerun:mart#2026-11-21:1700000000.123456"},
+	{"operator action on a sub-daily run", NoticeOperatorAction, NoticeSubject{Action: "ack", Pipeline: "hourly", Date: "2026-11-21T13:00", Request: "req_0123456789abcdef"}, "operator_action:ack:hourly#2026-11-21T13:00:req_0123456789abcdef"},
+	{"escalation", NoticeEscalation, NoticeSubject{Incident: "job:glue_job:export#jr_1"}, "escalation:job:glue_job:export#jr_1"},
+	{"eta passed", NoticeETAPassed, NoticeSubject{Incident: "run:mart#2026-11-21", Request: "1763712000"}, "eta_passed:run:mart#2026-11-21:1763712000"},
 }
 
 var (

@@ -46,6 +46,7 @@ type Config struct {
 	Lineage     Lineage
 	Pipelines   []*Pipeline
 	Watches     []*Watch // standing watches (SPEC §15), not gates
+	Maintenance []Maintenance
 	// Calendars are the company calendars declared under calendars:
 	// (SPEC §18); Calendar also knows the built-in ones.
 	Calendars map[string]*calendar.Calendar
@@ -100,6 +101,10 @@ type Glue struct {
 	Region    string
 	Endpoint  string // optional override, e.g. a local test double
 	RateLimit RateLimit
+	// AccountID is the AWS account of the Glue jobs (12 digits), used only
+	// to name them in lineage as OpenLineage names Glue resources
+	// (arn:aws:glue:{region}:{account id}); optional.
+	AccountID string
 }
 
 // Trocco configures the TROCCO API client.
@@ -133,6 +138,12 @@ type Slack struct {
 	// so the pipelines affected by then are in it, and the least time
 	// between two messages about one incident (SPEC §17; default 30s).
 	GroupWait time.Duration
+
+	// Operator actions from Slack (SPEC §20).
+	Interactivity string   // off (default) | socket_mode | http
+	AppToken      Secret   // socket_mode: an xapp- app-level token
+	SigningSecret Secret   // http: verifies POST /slack/interactions
+	Operators     []string // user and user-group ids who may act on every pipeline
 }
 
 // Enabled reports whether any Slack mode is configured.
@@ -170,6 +181,10 @@ type Pipeline struct {
 	MaxDuration       time.Duration        `json:"max_duration,omitempty"`
 	Notify            Notify               `json:"notify"`
 	Impacts           []string             `json:"impacts,omitempty"`
+	// Owners may act from Slack on this pipeline besides slack.operators;
+	// an entry "-<id>" takes an operator away (SPEC §20).
+	Owners  []string `json:"owners,omitempty"`
+	Runbook string   `json:"runbook,omitempty"` // linked in every notice and on the board
 }
 
 // Upstream is one thing a pipeline waits for.
@@ -219,6 +234,10 @@ type Notify struct {
 	Channel string               `json:"channel,omitempty"`
 	Mention string               `json:"mention,omitempty"`
 	On      []sekisho.NoticeKind `json:"on,omitempty"` // default: all kinds
+	// EscalateAfter: an incident unacknowledged this long gets one thread
+	// reply mentioning EscalateTo (SPEC §20).
+	EscalateAfter time.Duration `json:"escalate_after,omitempty"`
+	EscalateTo    string        `json:"escalate_to,omitempty"`
 }
 
 // Wants reports whether the pipeline wants notices of kind k.
@@ -249,6 +268,13 @@ var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTro
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
+
+// TriggerResource is the resource whose jobs a trigger starts: the key its
+// jobs are filed under in the job ledger, the same an upstream on that
+// workflow or DAG polls.
+func TriggerResource(t *sekisho.TriggerSpec) sekisho.Resource {
+	return Upstream{Type: t.Type, Connection: t.Connection, DagID: t.DagID, PipelineDefinitionID: t.PipelineDefinitionID}.Resource()
+}
 
 // Resource returns the polled resource an upstream names; Type pipeline
 // upstreams read the store instead and have no resource.

@@ -129,6 +129,23 @@ var invalidCases = []struct {
 	{"on_upstream_failure", []string{
 		`on_upstream_failure.yaml:3:3: defaults.on_upstream_failure: unknown on_upstream_failure "retry" (want wait, fail)`,
 	}},
+	{"slack_actions", []string{
+		`slack_actions.yaml:6:3: slack.app_token: is not an app-level token: it starts with xapp- (Basic Information → App-Level Tokens)`,
+		`slack_actions.yaml:7:26: slack.operators[1]: "tanaka" is not a Slack user or user group id (like U0123ABCD or S0456EFGH: in Slack, a member's profile → ⋮ → Copy member ID)`,
+		`slack_actions.yaml:12:37: pipelines[0].owners[2]: "@suzuki" is not a Slack user or user group id (like U0123ABCD, S0456EFGH, or -U0123ABCD to take an operator away)`,
+		`slack_actions.yaml:13:5: pipelines[0].runbook: want an absolute http or https URL, got "wiki/runbooks/a"`,
+		`slack_actions.yaml:15:7: pipelines[0].notify.escalate_after: duration "30s" is below the minimum 1m0s`,
+		`slack_actions.yaml:20:7: pipelines[1].notify.escalate_to: needs escalate_after: how long an incident may stay unacknowledged, like 15m`,
+		`slack_actions.yaml:22:5: maintenance[0].duration: is required; how long each window lasts, like 2h`,
+		`slack_actions.yaml:23:20: maintenance[0].pipelines[1]: unknown pipeline "c"`,
+		`slack_actions.yaml:25:5: maintenance[1].schedule: bad schedule "0 25 * * *": end of range (25) above maximum (23): 25`,
+		`slack_actions.yaml:25:5: maintenance[1].reason: is required; shown on the board and in silenced notices, like "weekly RDS maintenance"`,
+	}},
+	{"slack_http", []string{
+		`slack_http.yaml:3:3: slack.signing_secret: is required with interactivity: http (Basic Information → Signing Secret)`,
+		`slack_http.yaml:3:3: slack.operators: is required with interactivity: the Slack user or user group ids who may act (e.g. [U0123ABCD, S0456EFGH])`,
+		`slack_http.yaml:4:3: slack.interactivity: buttons need bot mode: set slack.token and slack.channel`,
+	}},
 	{"slack_bot_channel", []string{
 		`slack_bot_channel.yaml:3:3: slack.token: bot mode needs a channel: set slack.channel (or notify.channel in every pipeline)`,
 	}},

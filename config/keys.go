@@ -3,7 +3,7 @@ package config
 // pipelineKeys are the keys of one pipeline. defaults: takes all but name.
 var pipelineKeys = []string{"name", "description", "schedule", "timezone", "poke_interval", "timeout",
 	"window_start", "upstreams", "condition", "on_upstream_failure", "trigger", "slo", "sla",
-	"max_duration", "notify", "impacts", "calendar", "business_day"}
+	"max_duration", "notify", "impacts", "calendar", "business_day", "owners", "runbook"}
 
 // upstreamFields says which keys, besides name and type, each upstream type takes.
 var upstreamFields = map[string][]string{
@@ -22,20 +22,21 @@ var upstreamFields = map[string][]string{
 // Schema test compares it with schema/pipelines.schema.json so the two
 // cannot drift.
 var KnownKeys = map[string][]string{
-	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches", "calendars"},
+	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches", "calendars", "maintenance"},
 	"calendars.*":              {"base", "weekend", "holidays", "workdays"},
 	"defaults":                 pipelineKeys[1:],
 	"store":                    {"path"},
 	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
 	"connections":              {"glue", "trocco", "airflow", "warehouses"},
-	"connections.glue":         {"region", "endpoint", "rate_limit"},
+	"connections.glue":         {"region", "endpoint", "rate_limit", "account_id"},
 	"connections.trocco":       {"base_url", "api_key", "rate_limit"},
 	"connections.airflow.*":    {"base_url", "api_version", "auth", "username", "password", "token", "rate_limit"},
 	"connections.*.rate_limit": {"requests", "per", "daily"},
-	"slack":                    {"webhook_url", "token", "channel", "api_url", "language", "digest_at", "group_wait"},
-	"lineage":                  {"url", "namespace", "auth", "token"},
-	"pipelines[]":              pipelineKeys,
+	"slack": {"webhook_url", "token", "channel", "api_url", "language", "digest_at", "group_wait",
+		"interactivity", "app_token", "signing_secret", "operators"},
+	"lineage":     {"url", "namespace", "auth", "token"},
+	"pipelines[]": pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
 		"pipeline_definition_id", "connection", "dag_id", "pipeline", "warehouse", "query", "skipped_is_success",
 		"expect", "on_violation", "source", "target", "tolerance"},
@@ -47,7 +48,8 @@ var KnownKeys = map[string][]string{
 		"pipeline_definition_id", "retry_unknown", "trace_context"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
-	"pipelines[].notify": {"channel", "mention", "on"},
+	"pipelines[].notify": {"channel", "mention", "on", "escalate_after", "escalate_to"},
+	"maintenance[]":      {"schedule", "duration", "pipelines", "reason"},
 	"connections.warehouses.*": {"type", "dsn", "region", "workgroup_name", "cluster_identifier",
 		"database", "db_user", "secret_arn", "project", "location", "endpoint", "rate_limit"},
 	"watches[]":        {"name", "type", "warehouse", "threshold", "interval", "exclude_users", "notify"},

@@ -42,6 +42,9 @@ var (
 
 var namePattern = regexp.MustCompile(`^[a-z0-9_-]+$`)
 
+// awsAccountID is an AWS account id: twelve digits.
+var awsAccountID = regexp.MustCompile(`^[0-9]{12}$`)
+
 // Load reads and validates a pipelines file. lookupEnv expands ${VAR}; nil
 // means os.LookupEnv. A file that cannot be read gives a plain error; a file
 // with problems gives Errors, listing every one of them.
@@ -237,6 +240,7 @@ func (d *decoder) parse(data []byte) *Config {
 	d.checkGraph(cfg, metas)
 	d.checkSlack(cfg, f)
 	d.watches(cfg, f)
+	d.maintenance(cfg, f)
 	return cfg
 }
 
@@ -315,6 +319,13 @@ func (d *decoder) connections(root *fields) Connections {
 		if g := d.mapping(gv, KnownKeys["connections.glue"], nil); g != nil {
 			region, _, _ := d.required(g, "region", "; the AWS region of your Glue jobs, e.g. ap-northeast-1")
 			c.Glue = &Glue{Region: region, Endpoint: d.absURL(g, "endpoint"), RateLimit: d.rateLimit(g, RateLimit{})}
+			if acct, av, ok := d.str(g, "account_id"); ok && acct != "" {
+				if !awsAccountID.MatchString(acct) {
+					d.fail(av, "want the 12-digit AWS account id of the Glue jobs, e.g. \"123456789012\"")
+				} else {
+					c.Glue.AccountID = acct
+				}
+			}
 		}
 	}
 	if tv, ok := f.get("trocco"); ok {
@@ -405,6 +416,7 @@ func (d *decoder) slack(root *fields) Slack {
 	s.APIURL = d.absURL(f, "api_url")
 	s.Language = d.oneOf(f, "language", "language", DefaultLanguage, Languages)
 	s.GroupWait = d.duration(f, "group_wait", DefaultGroupWait, 0)
+	d.slackActions(f, &s)
 	if t, tv, ok := d.timeOfDay(f, "digest_at"); ok {
 		if t.Days != 0 {
 			d.fail(tv, "digest_at is a time of day without a day offset, like \"09:00\"")

@@ -112,6 +112,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	if v, ok := f.get("notify"); ok {
 		p.Notify = d.notify(v)
 	}
+	d.pipelineActions(p, f)
 	if v, ok := f.get("impacts"); ok {
 		items, _ := d.list(v)
 		for _, it := range items {
@@ -277,6 +278,7 @@ func (d *decoder) notify(v val) Notify {
 	}
 	n.Channel, _, _ = d.str(f, "channel")
 	n.Mention, _, _ = d.str(f, "mention")
+	d.notifyEscalation(f, &n)
 	ov, ok := f.get("on")
 	if !ok {
 		return n

@@ -36,6 +36,7 @@ var schemaObjects = map[string]string{
 	"connections.warehouses.*":                  "definitions/warehouse",
 	"calendars.*":                               "definitions/calendar",
 	"watches[]":                                 "definitions/watch",
+	"maintenance[]":                             "definitions/maintenance",
 	"watches[].notify":                          "definitions/watch/properties/notify",
 }
 

@@ -74,7 +74,12 @@ func Adapters(ctx context.Context, cfg *config.Config, st *store.Store, clock cl
 			clients[name] = one[name]
 		}
 		sensors[config.TypeAirflowDag] = sensorairflow.New(clients, log)
-		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log, triggerairflow.WithTracing(tracing.Enabled(os.Getenv)))
+		lineageNS := ""
+		if cfg.Lineage.URL != "" {
+			lineageNS = cfg.Lineage.Namespace
+		}
+		triggers[config.TypeAirflowDag] = triggerairflow.New(clients, log, triggerairflow.WithTracing(tracing.Enabled(os.Getenv)),
+			triggerairflow.WithLineage(lineageNS))
 	}
 	if len(cfg.Connections.Warehouses) > 0 {
 		clients, err := warehouse.OpenAll(ctx, cfg.Connections.Warehouses, warehouseOptions(tune, clock, st, log))

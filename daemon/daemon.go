@@ -30,6 +30,7 @@ import (
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/observe"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/watch"
@@ -91,6 +92,7 @@ type Daemon struct {
 	handler http.Handler
 	fileSig [32]byte
 	lookups *Lookups
+	slack   *slackact.Service // operator actions from Slack (SPEC §20)
 	// calendarDay is the date the calendar warnings were last logged.
 	calendarDay string
 }
@@ -132,8 +134,10 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if d.watches, err = newWatches(ctx, o.Config, o.Store, o.Clock, o.Logger, o.Tune, d.sender.Kick); err != nil {
 		return nil, err
 	}
+	d.slack = &slackact.Service{Store: o.Store, Config: d.cfg.Load, Operator: d.eng, Clock: o.Clock, Logger: o.Logger,
+		Groups: slackact.ConfigGroups{Config: d.cfg.Load}, Kick: d.sender.Kick}
 	d.handler = web.New(web.Options{Config: d.cfg.Load, Store: o.Store, Operator: d.eng, Events: relayEvents{d}, Cluster: d.Cluster,
-		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger})
+		Lookup: d.lookups.For, Metrics: d.metrics, Clock: o.Clock, Logger: o.Logger, Slack: d.slack, Kick: d.sender.Kick})
 	if o.ConfigPath != "" {
 		d.fileSig, _ = fileSignature(o.ConfigPath)
 	}
@@ -202,6 +206,7 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 	if d.watches != nil {
 		leaderWork = append(leaderWork, d.watches.Run)
 	}
+	leaderWork = append(leaderWork, d.SlackWork()...)
 	d.runElected(ctx, start, leaderWork...)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -262,7 +262,7 @@ func repairUnknown(t *testing.T, st *store.Store, cfg *config.Config, gs []Group
 			if len(trs) == 0 || trs[len(trs)-1].Reason != sekisho.ReasonTriggerUnknown {
 				continue
 			}
-			if _, err := engine.Rerun(ctx, st, cfg, r.Pipeline, r.LogicalDate, now); err != nil {
+			if _, err := engine.Rerun(ctx, st, cfg, r.Pipeline, r.LogicalDate, now, engine.By{Who: engine.ByCLI}); err != nil {
 				t.Fatal(err)
 			}
 			n++

@@ -155,7 +155,7 @@ func (h *harness) rerunFinished(st *store.Store, cfg *config.Config, ps []Pipeli
 			h.t.Fatal(err)
 		}
 		if r.State.Terminal() && pick(r) {
-			if _, err := engine.Rerun(ctx, st, cfg, p.Name, date, time.Now()); err != nil {
+			if _, err := engine.Rerun(ctx, st, cfg, p.Name, date, time.Now(), engine.By{Who: engine.ByCLI}); err != nil {
 				h.t.Fatal(err)
 			}
 			n++

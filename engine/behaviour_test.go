@@ -299,6 +299,54 @@ func TestRestartWaitsForADeadDaemonsRequestToLand(t *testing.T) {
 	if last := trs[len(trs)-1]; last.Reason != sekisho.ReasonTriggerUnknown {
 		t.Errorf("last transition %s, want %s", last.Reason, sekisho.ReasonTriggerUnknown)
 	}
+	// Nothing learned since the intent: the operator's rerun goes through.
+	if r, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); err != nil || r.Attempt != 2 {
+		t.Errorf("rerun: attempt %d, %v", r.Attempt, err)
+	}
+}
+
+// TestAJobLearnedSinceTheIntentIsNamedAndGuardsTheRerun: a pushed event
+// names a job of the workflow after a dead daemon's intent. The restarted
+// daemon calls the attempt unknown at once, naming the job, and a rerun is
+// refused over it until the operator reruns anyway (issue 28).
+func TestAJobLearnedSinceTheIntentIsNamedAndGuardsTheRerun(t *testing.T) {
+	ctx := context.Background()
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.step()
+	r := h.run("a", "2026-11-01")
+	next := r
+	next.IntentAt = jst(1, 2, 0)
+	if _, err := h.st.Apply(ctx, r, next, jst(1, 2, 0), storeStep()); err != nil {
+		t.Fatal(err)
+	}
+	key := config.TriggerResource(dagTrigger).Key()
+	if err := h.st.LearnJob(ctx, key, "older", jst(1, 1, 59)); err != nil { // before the intent: not this attempt's
+		t.Fatal(err)
+	}
+	if err := h.st.LearnJob(ctx, key, "job-77", jst(1, 2, 0).Add(3*time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(5 * time.Second)
+	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
+		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
+		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.eng = eng
+	h.step()
+	r = h.run("a", "2026-11-01")
+	if r.State != sekisho.StateFailed || !strings.Contains(r.Message, "job-77") || strings.Contains(r.Message, "older") {
+		t.Fatalf("5 s after the intent, job-77 learned: %s %q; want failed unknown naming job-77 only", r.State, r.Message)
+	}
+	_, err = h.eng.Rerun(ctx, "a", "2026-11-01", By{Who: ByAPI})
+	if !errors.Is(err, sekisho.ErrConflict) || !strings.Contains(err.Error(), "job-77") || !strings.Contains(err.Error(), "--anyway") {
+		t.Fatalf("rerun over a job the attempt may have started: %v; want a conflict naming job-77", err)
+	}
+	if r, err = RerunAnyway(ctx, h.st, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil || r.Attempt != 2 {
+		t.Fatalf("rerun anyway: attempt %d, %v", r.Attempt, err)
+	}
 }
 
 func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
@@ -312,10 +360,10 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if r.State != sekisho.StateFailed || r.Message != "task build_mart failed" {
 		t.Fatalf("after a failing DAG: %s %q", r.State, r.Message)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); err != nil {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01"); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := h.eng.Rerun(context.Background(), "a", "2026-11-01", By{Who: ByAPI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Fatalf("rerun of an open run: %v", err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)
@@ -332,7 +380,7 @@ func TestDownstreamFailureRerunAndRecovery(t *testing.T) {
 	if got := strings.Join(kinds, " "); got != want {
 		t.Errorf("notices = %s, want %s", got, want)
 	}
-	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now()); !errors.Is(err, sekisho.ErrConflict) {
+	if _, err := Skip(context.Background(), h.st, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); !errors.Is(err, sekisho.ErrConflict) {
 		t.Errorf("skip of a success: %v", err)
 	}
 }
@@ -462,7 +510,7 @@ func TestOperatorInAnotherProcessReachesTheLoop(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now()); err != nil {
+	if _, err := Rerun(context.Background(), other, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 4, 0), 5*time.Minute, time.Hour)

@@ -75,6 +75,7 @@ type facts struct {
 	retry    retryState                     // a trigger request failed transiently
 	followAt time.Time                      // not before: the next status check
 	eta      *eta.Projection                // the run's projected success (SPEC §21), for at_risk
+	landed   []string                       // intent from before a restart: jobs learned since it (landedJobs)
 }
 
 // triggerInfo is what decide needs to know of a downstream adapter.
@@ -213,7 +214,7 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		// before the dead daemon's request, if it was sent, has landed
 		// (issue 28): told at once, the person would find no job, rerun,
 		// and the request still on the wire would start a second one.
-		if landAt := r.IntentAt.Add(f.trigger.landsWithin); now.Before(landAt) {
+		if landAt := r.IntentAt.Add(f.trigger.landsWithin); len(f.landed) == 0 && now.Before(landAt) {
 			if msg := "the daemon stopped while the trigger request was under way; until " + landAt.UTC().Format(time.RFC3339) +
 				" it may still reach " + p.Trigger.Type + ", then its outcome is called unknown"; r.Message != msg {
 				st.Patch.Message = str(msg)
@@ -223,6 +224,12 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		}
 		msg := "the daemon stopped while the trigger request was under way; check in " +
 			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
+		if len(f.landed) > 0 {
+			// A pushed event named a job since the intent: most likely
+			// the one the request started. Say so; a rerun is refused over it.
+			msg = "the daemon stopped while the trigger request was under way, and since then " + landedText(p.Trigger, f.landed) +
+				": most likely this attempt's; check it in " + p.Trigger.Type + " before you rerun or skip"
+		}
 		st.Event, st.Reason = EvTriggerRejected, sekisho.ReasonTriggerUnknown
 		st.Detail = map[string]any{"intent_at": r.IntentAt.UTC().Format(time.RFC3339Nano)}
 		st.Patch.Message = str(msg)

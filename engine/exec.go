@@ -53,6 +53,16 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 			f.trigger = infoOf(trig)
 		}
 	}
+	if waits(r.State) && !r.IntentAt.IsZero() && p.Trigger != nil && !f.inflight && !f.retry.ours &&
+		!f.trigger.idempotent && !p.Trigger.RetryUnknown {
+		// An intent from before a restart: look for a job its request may
+		// have started, before the wait for it to land is over.
+		landed, err := landedJobs(ctx, e.st, r, p.Trigger)
+		if err != nil {
+			e.log.Error("read the job ledger", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "err", err)
+		}
+		f.landed = landed
+	}
 	if waits(r.State) {
 		f.ups = make(map[string]obsView, len(p.Upstreams))
 		for _, u := range p.Upstreams {

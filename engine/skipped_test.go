@@ -32,7 +32,7 @@ func TestSkippedUpstreams(t *testing.T) {
 			message: "skipped by TROCCO (job 1001)", skipped: true},
 	}
 	h.runUntil(jst(1, 2, 10), 5*time.Minute, 30*time.Minute)
-	if _, err := h.eng.Skip(context.Background(), "src", "2026-11-01"); err != nil {
+	if _, err := h.eng.Skip(context.Background(), "src", "2026-11-01", By{Who: ByAPI}); err != nil {
 		t.Fatal(err)
 	}
 	h.runUntil(jst(1, 2, 30), 5*time.Minute, 30*time.Minute)

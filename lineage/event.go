@@ -120,6 +120,26 @@ func RunID(pipeline, date string, attempt int, gate time.Time) string {
 	return formatUUID(u)
 }
 
+// ConfKey is the DAG run conf key under which the Airflow OpenLineage
+// provider looks for the run's parent (apache/airflow
+// providers/openlineage/src/airflow/providers/openlineage/utils/utils.py:
+// dr_conf.get("openlineage") with parentRunId, parentJobNamespace,
+// parentJobName, and the optional rootParent… trio).
+const ConfKey = "openlineage"
+
+// ParentConf is the ConfKey value that makes the DAG run a child of one
+// attempt's OpenLineage run: sekisho's job (namespace, the pipeline) and
+// run id, as parent and as root, so Marquez links the DAG's lineage to
+// sekisho's job. The provider takes a parent only when all three keys are
+// present and the run id is a UUID.
+func ParentConf(namespace, pipeline, date string, attempt int, gate time.Time) map[string]any {
+	id := RunID(pipeline, date, attempt, gate)
+	return map[string]any{
+		"parentRunId": id, "parentJobNamespace": namespace, "parentJobName": pipeline,
+		"rootParentRunId": id, "rootParentJobNamespace": namespace, "rootParentJobName": pipeline,
+	}
+}
+
 // requestID is a UUID derived from an event's run id and type: the Data
 // Lineage API treats a repeated request id as the same request.
 func requestID(runID, eventType string) string {

@@ -199,6 +199,39 @@ func TestInputsFollowTheNamingScheme(t *testing.T) {
 	if d := Input("ns", &config.Config{}, p.Upstreams[0]); d.Namespace != "awsglue://default" {
 		t.Errorf("no glue connection: %v", d)
 	}
+	// With the account, Glue jobs are named as OpenLineage names Glue
+	// resources: the ARN split at the account (spec/Naming.md's AWS Glue
+	// entry), so they join Glue's own lineage.
+	cfg.Connections.Glue.AccountID = "123456789012"
+	for i, want := range []Dataset{{Namespace: "arn:aws:glue:ap-northeast-1:123456789012", Name: "job/hegel-rds-export"},
+		{Namespace: "arn:aws:glue:ap-northeast-1:123456789012", Name: "workflow/hegel"}} {
+		if got := Input("ns", cfg, p.Upstreams[i]); got.Namespace != want.Namespace || got.Name != want.Name {
+			t.Errorf("with account_id, input %d = %v, want %v", i, got, want)
+		}
+	}
+}
+
+// TestParentConf: the DAG run conf names sekisho's run as parent and root
+// with the keys the Airflow OpenLineage provider reads, the run id being
+// the one sekisho's own events carry.
+func TestParentConf(t *testing.T) {
+	gate := time.Date(2026, 11, 21, 2, 0, 0, 0, time.UTC)
+	c := ParentConf("sekisho", "socrates_daily", "2026-11-21", 2, gate)
+	id := RunID("socrates_daily", "2026-11-21", 2, gate)
+	want := map[string]any{"parentRunId": id, "parentJobNamespace": "sekisho", "parentJobName": "socrates_daily",
+		"rootParentRunId": id, "rootParentJobNamespace": "sekisho", "rootParentJobName": "socrates_daily"}
+	if len(c) != len(want) {
+		t.Fatalf("conf %v", c)
+	}
+	for k, v := range want {
+		if c[k] != v {
+			t.Errorf("%s = %v, want %v", k, c[k], v)
+		}
+	}
+	ev := NewEvent(Facts{Namespace: "sekisho", Pipeline: "socrates_daily", Date: "2026-11-21", Attempt: 2, GateAt: gate, Type: Start, At: gate})
+	if ev.Run.RunID != id || ev.Job.Namespace != "sekisho" || ev.Job.Name != "socrates_daily" {
+		t.Errorf("the event names run %s job %s/%s; the conf names %s", ev.Run.RunID, ev.Job.Namespace, ev.Job.Name, id)
+	}
 }
 
 // Without credentials an event waits (an error the caller retries, not a

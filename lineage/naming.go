@@ -38,11 +38,22 @@ func Input(namespace string, cfg *config.Config, u config.Upstream) Dataset {
 			trocco = h
 		}
 	}
+	// Glue: OpenLineage names Glue resources by their ARN, split at the
+	// account: namespace arn:aws:glue:{region}:{account id}, name the
+	// resource path (table/{database}/{table} in spec/Naming.md). A job's
+	// ARN is arn:aws:glue:{region}:{account}:job/{name}, a workflow's
+	// …:workflow/{name}, so the same split names them as Glue's own lineage
+	// does. Without connections.glue.account_id the ARN cannot be written,
+	// and the older awsglue://{region} namespace stays.
+	glueNS := "awsglue://" + region
+	if cfg != nil && cfg.Connections.Glue != nil && cfg.Connections.Glue.AccountID != "" {
+		glueNS = "arn:aws:glue:" + region + ":" + cfg.Connections.Glue.AccountID
+	}
 	switch u.Type {
 	case config.TypeGlueJob:
-		return Dataset{Namespace: "awsglue://" + region, Name: "job/" + u.JobName}
+		return Dataset{Namespace: glueNS, Name: "job/" + u.JobName}
 	case config.TypeGlueWorkflow:
-		return Dataset{Namespace: "awsglue://" + region, Name: "workflow/" + u.WorkflowName}
+		return Dataset{Namespace: glueNS, Name: "workflow/" + u.WorkflowName}
 	case config.TypeTroccoJob:
 		return Dataset{Namespace: "trocco://" + trocco, Name: "job_definitions/" + strconv.FormatInt(u.JobDefinitionID, 10)}
 	case config.TypeTroccoWorkflow:

@@ -33,7 +33,7 @@ func (m Message) Blocks() []slack.Block {
 		size += len(line) + 1
 	}
 	flush()
-	return blocks
+	return append(blocks, m.Actions...)
 }
 
 func section(text, blockID string) slack.Block {

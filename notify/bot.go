@@ -30,6 +30,11 @@ func (s *Sender) postBot(ctx context.Context, snap snapshot, n sekisho.Notice, p
 		channel = p.Notify.Channel
 	}
 	th := thread{load: func(context.Context) (string, string, bool, error) { return "", "", false, nil }}
+	if failureKinds[n.Kind] && n.RunID != 0 {
+		if r, err := s.st.RunByID(ctx, n.RunID); err == nil {
+			s.decorateRun(ctx, snap, &msg, r)
+		}
+	}
 	if n.RunID != 0 {
 		th = thread{
 			load: func(ctx context.Context) (string, string, bool, error) { return s.st.Thread(ctx, n.RunID) },
@@ -151,6 +156,9 @@ func (s *Sender) updateRoot(ctx context.Context, snap snapshot, runID int64, p *
 	}
 	status := StatusLine(snap.cfg.Slack.Language, run, loc, s.clock.Now())
 	first := Render(snap.cfg.Slack.Language, *root, p, snap.cfg.Server.PublicURL)
+	if failureKinds[root.Kind] {
+		s.decorateRun(ctx, snap, &first, run)
+	}
 	blocks := append([]slack.Block{section(status, "sekisho-status")}, first.Blocks()...)
 	_, _, _, err = snap.client.UpdateMessageContext(ctx, channel, ts,
 		slack.MsgOptionText(status+"\n"+first.Text(), false), slack.MsgOptionBlocks(blocks...))

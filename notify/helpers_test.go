@@ -124,7 +124,31 @@ func newSender(t *testing.T, cfg *config.Config, st *store.Store, clock clockwor
 		t.Fatal(err)
 	}
 	s.backoff.rand = fixedRand
+	if fc, ok := clock.(*clockwork.FakeClock); ok {
+		drivePacing(t, fc)
+	}
 	return s
+}
+
+var drivenClocks sync.Map // *clockwork.FakeClock → true
+
+// drivePacing lets the second pass that the sender waits between two posts
+// to one channel (pace.go): whenever something waits on the fake clock, it
+// moves the clock on by PostInterval. The tests call pass directly, so the
+// one thing that waits during a pass is the pacer.
+func drivePacing(t *testing.T, fc *clockwork.FakeClock) {
+	if _, driven := drivenClocks.LoadOrStore(fc, true); driven {
+		return // one driver per clock, however many senders share it
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	t.Cleanup(func() { cancel(); <-done; drivenClocks.Delete(fc) })
+	go func() {
+		defer close(done)
+		for fc.BlockUntilContext(ctx, 1) == nil {
+			fc.Advance(PostInterval)
+		}
+	}()
 }
 
 // drain runs passes, advancing the fake clock to each next pass, until the

@@ -179,6 +179,7 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 		doing = fmt.Sprintf(w.doingRun, esc(v.inc.Cause.Pipeline))
 	}
 	msg.Details = append(msg.Details, "*"+w.doing+"*: "+doing)
+	msg.Details = append(msg.Details, runbookLines(lang, v)...)
 	if link := boardLink(publicURL, ""); link != "" {
 		msg.Details = append(msg.Details, "*"+w.board+"*: <"+link+">")
 	}

@@ -236,6 +236,9 @@ func (s *Sender) finishIncident(ctx context.Context, n sekisho.Notice, now time.
 // one opens the incident's thread, later ones reply and rewrite the root.
 func (s *Sender) postIncidentBot(ctx context.Context, snap snapshot, n sekisho.Notice, v incidentView, msg Message) error {
 	key := v.inc.Key
+	if n.Kind == sekisho.NoticeIncidentOpened {
+		s.decorateIncident(ctx, snap, &msg, v)
+	}
 	return s.postThreaded(ctx, snap, n, msg, incidentChannel(snap, v), thread{
 		load: func(ctx context.Context) (string, string, bool, error) { return s.st.IncidentThread(ctx, key) },
 		save: func(ctx context.Context, ch, ts string) error {
@@ -270,6 +273,7 @@ func (s *Sender) updateIncidentRoot(ctx context.Context, snap snapshot, v incide
 	root := sekisho.Notice{Kind: kind, Facts: sekisho.NoticeFacts{Incident: inc.Key},
 		DedupeKey: sekisho.NoticeKey(sekisho.NoticeIncidentOpened, sekisho.NoticeSubject{Incident: inc.Key})}
 	msg := RenderIncident(snap.cfg.Slack.Language, root, v, nil, snap.cfg.Server.PublicURL, snap.cfg.Location)
+	s.decorateIncident(ctx, snap, &msg, v)
 	_, _, _, err := snap.client.UpdateMessageContext(ctx, channel, ts,
 		slack.MsgOptionText(msg.Text(), false), slack.MsgOptionBlocks(msg.Blocks()...))
 	if err != nil {

@@ -131,6 +131,8 @@ func New(cfg *config.Config, st *store.Store, clock clockwork.Clock, logger *slo
 	for _, o := range opts {
 		o(s)
 	}
+	// Every Slack call goes through the per-channel pacer (pace.go).
+	s.hc = newPacer(nil, clock, PostInterval).client(s.hc)
 	if err := s.SetConfig(cfg); err != nil {
 		return nil, err
 	}
@@ -302,6 +304,9 @@ type outcome struct {
 // deliver renders and posts one due notice. Its error is a store failure
 // or a shutdown; a Slack failure is an outcome with a retry time.
 func (s *Sender) deliver(ctx context.Context, snap snapshot, n sekisho.Notice, now time.Time, sil store.Silences) (outcome, error) {
+	if n.Kind.IsFollowUp() {
+		return s.deliverFollowUp(ctx, snap, n, now)
+	}
 	cfg := snap.cfg
 	p := s.pipelineOf(ctx, cfg, n)
 	msg := Render(cfg.Slack.Language, n, p, cfg.Server.PublicURL)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -34,7 +35,12 @@ func (s *Sender) silencesFor(ctx context.Context, pending []sekisho.Notice) (sto
 			oldest = n.CreatedAt
 		}
 	}
-	return s.st.SilencesEndingAfter(ctx, oldest)
+	sil, err := s.st.SilencesEndingAfter(ctx, oldest)
+	if err != nil {
+		return nil, err
+	}
+	// Maintenance windows (SPEC §20) are silences from the config.
+	return append(sil, slackact.MaintenanceSilences(s.snapshot().cfg, oldest, s.clock.Now().Add(time.Second))...), nil
 }
 
 // silence marks a notice of a silenced pipeline silenced instead of posting

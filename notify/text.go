@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/marks"
@@ -18,6 +20,8 @@ type Message struct {
 	// Marker is the block_id of the headline block; it carries the notice's
 	// dedupe key so a message can be found again in Slack after a crash.
 	Marker string
+	// Actions are the buttons (SPEC §20), after the text; nil: none.
+	Actions []slack.Block
 }
 
 // Text is the plain-text fallback: the headline, then the details.
@@ -98,6 +102,9 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 			imp[i] = esc(s)
 		}
 		m.Details = append(m.Details, "*"+c.impacts+"*: "+strings.Join(imp, c.listSep))
+	}
+	if p != nil && p.Runbook != "" {
+		m.Details = append(m.Details, runbookLine(lang, p.Runbook))
 	}
 	if link := boardLink(publicURL, n.Pipeline); link != "" {
 		m.Details = append(m.Details, "*"+c.board+"*: <"+link+">")

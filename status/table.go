@@ -48,7 +48,7 @@ func WriteTable(w io.Writer, b *Board) error {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
-			widths[i] = max(widths[i], displayWidth(c))
+			widths[i] = max(widths[i], DisplayWidth(c))
 		}
 	}
 	for _, r := range rows {
@@ -56,7 +56,7 @@ func WriteTable(w io.Writer, b *Board) error {
 		for i, c := range r {
 			line.WriteString(c)
 			if i < len(r)-1 {
-				line.WriteString(strings.Repeat(" ", widths[i]-displayWidth(c)+2))
+				line.WriteString(strings.Repeat(" ", widths[i]-DisplayWidth(c)+2))
 			}
 		}
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line.String(), " ")); err != nil {
@@ -99,9 +99,9 @@ func upstreamSummary(p *Pipeline) string {
 	return s
 }
 
-// displayWidth counts terminal cells: East Asian wide characters and emoji
-// take two.
-func displayWidth(s string) int {
+// DisplayWidth counts terminal cells: East Asian wide characters and emoji
+// take two. The route map measures its labels with it too.
+func DisplayWidth(s string) int {
 	n := 0
 	for _, r := range s {
 		switch {

@@ -86,6 +86,10 @@ type Step struct {
 	// written in the same transaction; see incidents.go. The messages it
 	// queued are among Notices.
 	Incidents []sekisho.IncidentChange
+	// Action is the operator action that asked for the step (SPEC §20),
+	// recorded in the same transaction: one written before makes the step
+	// ErrDuplicate, so a redelivered request changes nothing.
+	Action *Action
 }
 
 // Apply writes next over prev if the stored run is still at prev.Version
@@ -103,6 +107,11 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 		spec = string(next.Spec)
 	}
 	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if step.Action != nil {
+			if err := insertAction(ctx, tx, *step.Action); err != nil {
+				return err
+			}
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE runs SET attempt = ?, state = ?, attempt_at = ?, timeout_at = ?,
 			deadline = ?, recover_by = ?, intent_at = ?, triggered_at = ?, started_at = ?, finished_at = ?,
 			external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?, spec = COALESCE(?, spec)

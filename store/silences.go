@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -63,6 +61,19 @@ var ErrBadSilence = errors.New("bad silence")
 // AddSilence records a silence starting at its StartsAt and returns it with
 // its id: a new random one unless sil.ID is set (a copy from another store).
 func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
+	sil, err := prepareSilence(sil)
+	if err != nil {
+		return sil, err
+	}
+	if err := s.withTx(ctx, func(tx *sql.Tx) error { return insertSilence(ctx, tx, sil) }); err != nil {
+		return sil, fmt.Errorf("store: add silence: %w", err)
+	}
+	return sil, nil
+}
+
+// prepareSilence checks a silence and fills in its id, creation time and
+// sorted pipelines.
+func prepareSilence(sil Silence) (Silence, error) {
 	switch {
 	case len(sil.Pipelines) == 0:
 		return sil, fmt.Errorf("%w: name at least one pipeline", ErrBadSilence)
@@ -73,32 +84,30 @@ func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
 			sil.EndsAt.UTC().Format(time.RFC3339), sil.StartsAt.UTC().Format(time.RFC3339))
 	}
 	if sil.ID == "" {
-		var b [8]byte
-		if _, err := rand.Read(b[:]); err != nil {
-			return sil, fmt.Errorf("store: silence id: %w", err)
+		id, err := NewID("sil_")
+		if err != nil {
+			return sil, err
 		}
-		sil.ID = "sil_" + hex.EncodeToString(b[:])
+		sil.ID = id
 	}
 	if sil.CreatedAt.IsZero() {
 		sil.CreatedAt = sil.StartsAt
 	}
 	sil.Pipelines = slices.Compact(slices.Sorted(slices.Values(sil.Pipelines)))
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO silences (id, reason, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?)`,
-			sil.ID, sil.Reason, ts(sil.StartsAt), ts(sil.EndsAt), ts(sil.CreatedAt)); err != nil {
+	return sil, nil
+}
+
+func insertSilence(ctx context.Context, tx *sql.Tx, sil Silence) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO silences (id, reason, starts_at, ends_at, created_at) VALUES (?, ?, ?, ?, ?)`,
+		sil.ID, sil.Reason, ts(sil.StartsAt), ts(sil.EndsAt), ts(sil.CreatedAt)); err != nil {
+		return err
+	}
+	for _, p := range sil.Pipelines {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO silence_pipelines (silence_id, pipeline) VALUES (?, ?)`, sil.ID, p); err != nil {
 			return err
 		}
-		for _, p := range sil.Pipelines {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO silence_pipelines (silence_id, pipeline) VALUES (?, ?)`, sil.ID, p); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return sil, fmt.Errorf("store: add silence: %w", err)
 	}
-	return sil, nil
+	return nil
 }
 
 // ExpireSilence ends a silence at at (if it has not ended already) and

@@ -112,6 +112,7 @@ type pipelineCard struct {
 	Silence            *silenceMark // 🔧 while a silence holds
 	ETA                string       // "見込み 06:25": an open run's projected success (SPEC §21)
 	ETALate            bool         // the projection passes the deadline
+	Runbook            string       // the pipeline's runbook URL (SPEC §20)
 }
 
 type upstreamView struct {
@@ -209,8 +210,9 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 	c := pipelineCard{Name: p.Name, Lang: lang, Description: p.Description, Emoji: e, Word: word, Class: stateClass(p),
 		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang), ETA: p.ETAText(lang)}
 	c.ETALate = p.ETA != nil && !p.Deadline.IsZero() && p.ETA.After(p.Deadline)
-	if cp := cfg.Pipeline(p.Name); cp != nil && cp.SLO != nil {
-		c.HasSLO = true
+	if cp := cfg.Pipeline(p.Name); cp != nil {
+		c.HasSLO = cp.SLO != nil
+		c.Runbook = cp.Runbook
 	}
 	for _, u := range p.Upstreams {
 		c.Upstreams = append(c.Upstreams, upstreamView{Name: u.Name, Emoji: jobEmoji[u.State], State: string(u.State),

@@ -2,7 +2,6 @@ package web
 
 import (
 	"errors"
-	"io"
 	"net/http"
 
 	"github.com/sekisho-dev/sekisho"
@@ -20,14 +19,8 @@ func (s *server) glueEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, "event ingestion is not available on this server")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
-		return
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body")
+	body, ok := readBody(w, r)
+	if !ok {
 		return
 	}
 	job, run, err := glue.ParseEvent(body)

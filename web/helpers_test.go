@@ -13,6 +13,7 @@ import (
 	"github.com/jonboulle/clockwork"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
@@ -120,10 +121,10 @@ type fakeOperator struct {
 	err   error
 }
 
-func (o *fakeOperator) act(action, pipeline, date string) (sekisho.Run, error) {
+func (o *fakeOperator) act(action, pipeline, date string, by engine.By) (sekisho.Run, error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	o.calls = append(o.calls, action+" "+pipeline+" "+date)
+	o.calls = append(o.calls, action+" "+pipeline+" "+date+" by "+by.Who)
 	if o.err != nil {
 		return sekisho.Run{}, o.err
 	}
@@ -134,11 +135,11 @@ func (o *fakeOperator) act(action, pipeline, date string) (sekisho.Run, error) {
 	return sekisho.Run{Pipeline: pipeline, LogicalDate: date, State: state, Attempt: attempt, GateAt: at(date, "02:00")}, nil
 }
 
-func (o *fakeOperator) Rerun(_ context.Context, p, d string) (sekisho.Run, error) {
-	return o.act("rerun", p, d)
+func (o *fakeOperator) Rerun(_ context.Context, p, d string, by engine.By) (sekisho.Run, error) {
+	return o.act("rerun", p, d, by)
 }
-func (o *fakeOperator) Skip(_ context.Context, p, d string) (sekisho.Run, error) {
-	return o.act("skip", p, d)
+func (o *fakeOperator) Skip(_ context.Context, p, d string, by engine.By) (sekisho.Run, error) {
+	return o.act("skip", p, d, by)
 }
 
 type fakeEvents struct {

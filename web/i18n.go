@@ -48,6 +48,8 @@ var texts = map[string]map[string]string{
 		"map_bad":      "失敗・影響あり",
 		"map_idle":     "開始前・スキップ",
 		"map_alert":    "障害の影響が及ぶ路線",
+		"map_late":     "遅延の影響が及ぶ路線",
+		"map_scroll":   "利用先（ダッシュボード）は右へ →",
 		"map_station":  "駅 (システム・データフロー)",
 	},
 	"en": {
@@ -95,6 +97,8 @@ var texts = map[string]map[string]string{
 		"map_bad":      "failed / affected",
 		"map_idle":     "not started / skipped",
 		"map_alert":    "lines a failure reaches",
+		"map_late":     "lines a delay reaches",
+		"map_scroll":   "Dashboards and reports: scroll right →",
 		"map_station":  "station (system, data flow)",
 	},
 }

@@ -95,7 +95,12 @@ type incidentJSON struct {
 	OpenedAt   string                `json:"opened_at"`
 	ResolvedAt *string               `json:"resolved_at"`
 	Members    []memberJSON          `json:"members"`
-	Impacts    []string              `json:"impacts"`
+	// Pipelines are all the incident holds back (status.Board.Reach): its
+	// members and the pipelines waiting downstream of them, noticed or not.
+	Pipelines []string `json:"pipelines"`
+	// Impacts are the impacts of Pipelines.
+	Impacts []string `json:"impacts"`
+	ackJSON          // SPEC §20
 }
 
 type memberJSON struct {
@@ -104,9 +109,11 @@ type memberJSON struct {
 	Silenced bool     `json:"silenced"`
 }
 
-func newIncidentJSON(inc sekisho.Incident, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
+// newIncidentJSON is inc as the API shows it; b is the board of the
+// incident's day (incidentBoard), which says what it holds back.
+func newIncidentJSON(inc sekisho.Incident, b *status.Board, cfg *config.Config, sil store.Silences, now time.Time) incidentJSON {
 	j := incidentJSON{ID: inc.ID, Key: inc.Key, State: "open", Cause: inc.Cause,
-		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}, Impacts: []string{}}
+		OpenedAt: inc.OpenedAt.UTC().Format(time.RFC3339), Members: []memberJSON{}}
 	if !inc.Open() {
 		j.State = "resolved"
 		at := inc.ResolvedAt.UTC().Format(time.RFC3339)
@@ -118,14 +125,76 @@ func newIncidentJSON(inc sekisho.Incident, cfg *config.Config, sil store.Silence
 			mj.Impacts = append(mj.Impacts, p.Impacts...)
 		}
 		_, mj.Silenced = sil.For(m.Pipeline, now)
-		for _, imp := range mj.Impacts {
-			if !slices.Contains(j.Impacts, imp) {
-				j.Impacts = append(j.Impacts, imp)
-			}
-		}
 		j.Members = append(j.Members, mj)
 	}
+	j.Pipelines, j.Impacts = incidentReach(inc, b)
+	if j.Impacts == nil {
+		j.Impacts = []string{}
+	}
 	return j
+}
+
+// incidentReach is what inc holds back on board b (status.Board.Reach
+// from its members). A resolved incident holds nothing back any more: its
+// reach is its members and their impacts, as they were.
+func incidentReach(inc sekisho.Incident, b *status.Board) (pipelines, impacts []string) {
+	var names []string
+	for _, m := range inc.Members {
+		if !slices.Contains(names, m.Pipeline) {
+			names = append(names, m.Pipeline)
+		}
+	}
+	if !inc.Open() {
+		var none status.Board
+		for _, n := range names {
+			if p := b.Pipeline(n); p != nil {
+				none.Pipelines = append(none.Pipelines, p)
+			}
+		}
+		b = &none
+	}
+	return b.Reach(names...)
+}
+
+// incidentBoards builds, once per day, the boards of the incidents' days:
+// what an incident holds back is read on its own day's board.
+type incidentBoards struct {
+	s     *server
+	ctx   context.Context
+	cfg   *config.Config
+	now   time.Time
+	today *status.Board // the board already built, if any
+	days  map[string]*status.Board
+}
+
+// of is the board of inc's day.
+func (ib *incidentBoards) of(inc sekisho.Incident) (*status.Board, error) {
+	date := inc.Cause.Date
+	if ib.today != nil && onDay(ib.today, inc, date) {
+		return ib.today, nil
+	}
+	if b, ok := ib.days[date]; ok {
+		return b, nil
+	}
+	b, err := status.Build(ib.ctx, ib.s.Store, ib.cfg, date, ib.now)
+	if err != nil {
+		return nil, err
+	}
+	if ib.days == nil {
+		ib.days = map[string]*status.Board{}
+	}
+	ib.days[date] = b
+	return b, nil
+}
+
+// onDay reports whether board b shows every member of inc on its day.
+func onDay(b *status.Board, inc sekisho.Incident, date string) bool {
+	for _, m := range inc.Members {
+		if p := b.Pipeline(m.Pipeline); p == nil || p.LogicalDate != date {
+			return false
+		}
+	}
+	return true
 }
 
 // apiIncidents answers the incidents of a logical date (?date=), or by
@@ -153,14 +222,27 @@ func (s *server) apiIncidents(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "incidents", err)
 		return
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		s.internal(w, "incidents", err)
 		return
 	}
+	acks, err := s.Store.Acks(ctx)
+	if err != nil {
+		s.internal(w, "incidents", err)
+		return
+	}
+	boards := &incidentBoards{s: s, ctx: ctx, cfg: cfg, now: now}
 	out := make([]incidentJSON, 0, len(list))
 	for _, inc := range list {
-		out = append(out, newIncidentJSON(inc, cfg, sil, now))
+		b, err := boards.of(inc)
+		if err != nil {
+			s.internal(w, "incidents", err)
+			return
+		}
+		j := newIncidentJSON(inc, b, cfg, sil, now)
+		j.ackJSON = ackJSONOf(acks, inc.Key)
+		out = append(out, j)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"date": date, "incidents": out})
 }
@@ -188,6 +270,8 @@ func (s *server) defaultIncidents(ctx context.Context, date string) ([]sekisho.I
 // incidentBlock is one open incident on the board.
 type incidentBlock struct {
 	Cause, Since string
+	Ack          string   // "対応中 — 復旧見込み 10:30 (@name)", or empty
+	Runbooks     []string // the members' runbooks
 	Members      []incidentMemberView
 	Impacts      []string
 }
@@ -217,23 +301,46 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 	if err != nil {
 		return err
 	}
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
+	if err != nil {
+		return err
+	}
+	acks, err := s.Store.Acks(ctx)
 	if err != nil {
 		return err
 	}
 	shown := map[string]bool{}
+	boards := &incidentBoards{s: s, ctx: ctx, cfg: cfg, now: now, today: b}
 	for i := len(open) - 1; i >= 0; i-- { // newest first
 		inc := open[i]
-		j := newIncidentJSON(inc, cfg, sil, now)
-		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts}
+		day, err := boards.of(inc)
+		if err != nil {
+			return err
+		}
+		j := newIncidentJSON(inc, day, cfg, sil, now)
+		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts,
+			Ack: ackLine(acks, inc.Key, cfg, lang, now), Runbooks: runbooksOf(inc, cfg)}
+		member := map[string]memberJSON{}
 		for _, m := range j.Members {
-			e, word := status.Label(m.State, false, lang)
-			if p := b.Pipeline(m.Pipeline); p != nil && p.LogicalDate == m.Date {
-				e, word = status.Label(p.State, p.Late, lang)
+			member[m.Pipeline] = m
+		}
+		// Every pipeline it holds back, in board order: the members with
+		// their role, and those waiting downstream as affected.
+		for _, name := range j.Pipelines {
+			m, isMember := member[name]
+			mv := incidentMemberView{Name: name, Role: texts[lang]["role_affected"]}
+			if isMember {
+				mv.Role, mv.Impacts, mv.Silenced = texts[lang]["role_"+m.Role], m.Impacts, m.Silenced
+				mv.Emoji, mv.Word = status.Label(m.State, false, lang)
+			} else if cp := cfg.Pipeline(name); cp != nil {
+				mv.Impacts = cp.Impacts
+				_, mv.Silenced = sil.For(name, now)
 			}
-			blk.Members = append(blk.Members, incidentMemberView{Name: m.Pipeline, Emoji: e, Word: word,
-				Role: texts[lang]["role_"+m.Role], Impacts: m.Impacts, Silenced: m.Silenced})
-			shown[m.Pipeline] = true
+			if p := day.Pipeline(name); p != nil && p.LogicalDate == inc.Cause.Date {
+				mv.Emoji, mv.Word = status.Label(p.State, p.Late, lang)
+			}
+			blk.Members = append(blk.Members, mv)
+			shown[name] = true
 		}
 		v.Incidents = append(v.Incidents, blk)
 	}
@@ -253,7 +360,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 
 // markSilenced puts 🔧 on one card (the pipeline page).
 func (s *server) markSilenced(ctx context.Context, c *pipelineCard, cfg *config.Config, now time.Time) error {
-	sil, err := s.Store.SilencesEndingAfter(ctx, now)
+	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
 		return err
 	}

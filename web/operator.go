@@ -6,6 +6,7 @@ import (
 	"strconv"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/engine"
 )
 
 // operate serves rerun and skip. Nothing is read from the body: the path
@@ -28,7 +29,7 @@ func (s *server) operate(action string) http.HandlerFunc {
 		if action == "skip" {
 			do = s.Operator.Skip
 		}
-		run, err := do(r.Context(), name, date)
+		run, err := do(r.Context(), name, date, engine.By{Who: engine.ByAPI})
 		switch {
 		case errors.Is(err, sekisho.ErrNotFound):
 			writeError(w, http.StatusNotFound, err.Error())

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"sort"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
@@ -52,6 +51,7 @@ type station struct {
 	word   string
 	reason string // why it is in trouble, beside the station
 	alert  bool   // troubled, or reached by trouble upstream
+	late   bool   // the alert is lateness only: drawn in the late colour, not red
 	href   string
 	x, y   int
 }
@@ -59,6 +59,7 @@ type station struct {
 type track struct {
 	from, to *station
 	alert    bool
+	late     bool
 }
 
 // routeMap is a laid-out map.
@@ -124,7 +125,6 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 				st.word += " · " + eta // each station's projected success (SPEC §21)
 			}
 			if bp.Troubled() {
-				st.alert = true
 				st.reason = bp.Summary
 			}
 		} else {
@@ -172,7 +172,7 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 		}
 	}
 	m.layers = maxDepth + 2
-	propagateAlert(m)
+	markReach(m, b)
 	order(m)
 	return m
 }
@@ -252,7 +252,6 @@ func mergeSystemState(st *station, o status.Upstream, lang string) {
 			sekisho.JobFailed: "失敗", sekisho.JobPending: "未完了"}[o.State]
 	}
 	if class == "bad" {
-		st.alert = true
 		st.reason = o.Message
 		if st.reason == "" {
 			st.reason = o.ExternalID
@@ -260,32 +259,44 @@ func mergeSystemState(st *station, o status.Upstream, lang string) {
 	}
 }
 
-// propagateAlert marks every track downstream of a troubled station, and
-// the impacts they reach.
-func propagateAlert(m *routeMap) {
-	out := map[*station][]int{}
-	for i, t := range m.tracks {
-		out[t.from] = append(out[t.from], i)
-	}
-	var reach func(*station)
-	seen := map[*station]bool{}
-	reach = func(st *station) {
-		if seen[st] {
-			return
-		}
-		seen[st] = true
-		for _, i := range out[st] {
-			m.tracks[i].alert = true
-			to := m.tracks[i].to
-			if to.kind == kindImpact {
-				to.class, to.alert = "bad", true
-			}
-			reach(to)
+// markReach marks what trouble holds back, as the board and the incidents
+// say it (status.Board.Reach): the troubled pipelines, those waiting
+// downstream of them, their impacts, and the tracks between them, with the
+// tracks from a failed upstream system into them. What only lateness
+// reaches is marked late, drawn in the late colour rather than red.
+func markReach(m *routeMap, b *status.Board) {
+	var failed, late []string
+	for _, p := range b.Troubled() {
+		if p.State.Open() && p.Late {
+			late = append(late, p.Name)
+		} else {
+			failed = append(failed, p.Name)
 		}
 	}
+	byID := map[string]*station{}
 	for _, st := range m.stations {
-		if st.alert && st.kind != kindImpact {
-			reach(st)
+		byID[st.id] = st
+	}
+	mark := func(roots []string, isLate bool) {
+		pipes, impacts := b.Reach(roots...)
+		for _, name := range pipes {
+			if st := byID["p:"+name]; st != nil && !st.alert {
+				st.alert, st.late = true, isLate
+			}
+		}
+		for _, imp := range impacts {
+			if st := byID["i:"+imp]; st != nil && !st.alert {
+				st.alert, st.late = true, isLate
+				st.class = map[bool]string{false: "bad", true: "warn"}[isLate]
+			}
+		}
+	}
+	mark(failed, false) // red wins over late where both reach
+	mark(late, true)
+	for i, t := range m.tracks {
+		from := t.from.alert || t.from.kind == kindSystem && t.from.class == "bad"
+		if from && t.to.alert {
+			m.tracks[i].alert, m.tracks[i].late = true, t.to.late
 		}
 	}
 }
@@ -395,6 +406,9 @@ func (m *routeMap) svg(lang string) template.HTML {
 			if t.alert {
 				cls += " rm-alert"
 			}
+			if t.late {
+				cls += " rm-late"
+			}
 			x1, y1, x2, y2 := t.from.x, t.from.y, t.to.x, t.to.y
 			mx := (x1 + x2) / 2
 			fmt.Fprintf(&sb, `<path class="%s" d="M%d %dC%d %d %d %d %d %d"/>`, cls, x1, y1, mx, y1, mx, y2, x2, y2)
@@ -402,7 +416,26 @@ func (m *routeMap) svg(lang string) template.HTML {
 	}
 	for _, st := range m.stations {
 		kind := [...]string{"system", "pipeline", "impact"}[st.kind]
-		fmt.Fprintf(&sb, `<g class="rm-station rm-%s s-%s" data-kind="%s" data-name="%s">`, kind, st.class, kind, esc(st.label))
+		cls := "rm-station rm-" + kind + " s-" + st.class
+		if st.alert {
+			cls += " rm-reached"
+			if st.late {
+				cls += " rm-late"
+			}
+		}
+		fmt.Fprintf(&sb, `<g class="%s" data-kind="%s" data-name="%s">`, cls, kind, esc(st.label))
+		// The whole name and state on hover (and to screen readers), as
+		// the labels may be cut to fit their column.
+		full := st.emoji + " " + st.label
+		sub := st.word
+		subCls := "rm-word"
+		if st.reason != "" {
+			sub, subCls = st.word+": "+st.reason, "rm-reason"
+		}
+		if sub != "" {
+			full += " — " + sub
+		}
+		fmt.Fprintf(&sb, `<title>%s</title>`, esc(full))
 		if st.href != "" {
 			fmt.Fprintf(&sb, `<a href="%s">`, esc(st.href))
 		}
@@ -411,14 +444,14 @@ func (m *routeMap) svg(lang string) template.HTML {
 		} else {
 			fmt.Fprintf(&sb, `<circle class="rm-dot" cx="%d" cy="%d" r="9"/>`, st.x, st.y)
 		}
-		fmt.Fprintf(&sb, `<text class="rm-name" x="%d" y="%d">%s %s</text>`, st.x-8, st.y-15, st.emoji, esc(clip(st.label, 26)))
-		sub := st.word
-		cls := "rm-word"
-		if st.reason != "" {
-			sub, cls = st.word+": "+st.reason, "rm-reason"
-		}
+		name := fitLines(st.emoji+" "+st.label, mapLabelW, mapNameCell, 1)
+		fmt.Fprintf(&sb, `<text class="rm-name" x="%d" y="%d">%s</text>`, st.x-8, st.y-15, esc(name[0]))
 		if sub != "" {
-			fmt.Fprintf(&sb, `<text class="%s" x="%d" y="%d"><title>%s</title>%s</text>`, cls, st.x-8, st.y+25, esc(sub), esc(clip(sub, 30)))
+			fmt.Fprintf(&sb, `<text class="%s" x="%d" y="%d">`, subCls, st.x-8, st.y+25)
+			for i, l := range fitLines(sub, mapLabelW, mapSubCell, 2) {
+				fmt.Fprintf(&sb, `<tspan x="%d" dy="%d">%s</tspan>`, st.x-8, i*13, esc(l))
+			}
+			sb.WriteString(`</text>`)
 		}
 		if st.href != "" {
 			sb.WriteString(`</a>`)
@@ -429,13 +462,51 @@ func (m *routeMap) svg(lang string) template.HTML {
 	return template.HTML(sb.String())
 }
 
-func esc(s string) string { return template.HTMLEscapeString(s) }
+// Label room: a column's width less the gap to the next one's labels, and
+// the width of a terminal cell (status.DisplayWidth) in pixels at the
+// names' and the states' font sizes, generous so no font overflows.
+const (
+	mapLabelW   = mapColW - 20
+	mapNameCell = 8.2 // 13px bold
+	mapSubCell  = 6.9 // 11px
+)
 
-// clip shortens s to n characters with an ellipsis.
-func clip(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// fitLines breaks s into at most n lines no wider than w pixels (a cell
+// being cell pixels), breaking at spaces where it can; what does not fit
+// is cut with an ellipsis.
+func fitLines(s string, w, cell float64, n int) []string {
+	max := int(w / cell)
+	var lines []string
+	rest := []rune(s)
+	for len(rest) > 0 && len(lines) < n {
+		cells, cut, lastSpace := 0, len(rest), -1
+		for i, r := range rest {
+			cw := status.DisplayWidth(string(r))
+			if cells+cw > max {
+				cut = i
+				break
+			}
+			cells += cw
+			if r == ' ' {
+				lastSpace = i
+			}
+		}
+		if cut < len(rest) && len(lines) == n-1 {
+			// The last line: cut with an ellipsis, which takes one cell.
+			for cut > 0 && cells+1 > max {
+				cut--
+				cells -= status.DisplayWidth(string(rest[cut]))
+			}
+			lines = append(lines, strings.TrimRight(string(rest[:cut]), " ")+"…")
+			return lines
+		}
+		if cut < len(rest) && lastSpace > 0 {
+			cut = lastSpace + 1
+		}
+		lines = append(lines, strings.TrimRight(string(rest[:cut]), " "))
+		rest = rest[cut:]
 	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	return lines
 }
+
+func esc(s string) string { return template.HTMLEscapeString(s) }

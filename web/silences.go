@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -56,6 +57,8 @@ func (s *server) apiSilences(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "silences", err)
 		return
 	}
+	// Maintenance windows from the config are listed while they hold.
+	all = append(all, slackact.MaintenanceSilences(s.cfg(), now, now.Add(time.Second))...)
 	out := make([]silenceJSON, 0, len(all))
 	for _, sil := range all {
 		out = append(out, silenceJSON{Silence: sil, State: silenceState(sil, now)})
@@ -125,14 +128,8 @@ func (s *server) expireSilence(w http.ResponseWriter, r *http.Request) {
 // readJSON decodes a write's body into v: 413 over the limit, 400 for bad
 // JSON, unknown fields or trailing data. It reports whether v is filled.
 func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	body, err := io.ReadAll(r.Body)
-	var mbe *http.MaxBytesError
-	if errors.As(err, &mbe) {
-		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
-		return false
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, "could not read the body")
+	body, ok := readBody(w, r)
+	if !ok {
 		return false
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -146,6 +143,22 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 		return false
 	}
 	return true
+}
+
+// readBody reads a write's body: 413 over the limit, 400 when it cannot
+// be read. It reports whether the body is there.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(r.Body)
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		writeError(w, http.StatusRequestEntityTooLarge, "request body over 1 MiB")
+		return nil, false
+	}
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "could not read the body")
+		return nil, false
+	}
+	return body, true
 }
 
 // drainBody reads a body that carries nothing, so an oversized one is

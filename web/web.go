@@ -13,7 +13,9 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -25,8 +27,8 @@ const MaxBodyBytes = 1 << 20
 // sekisho.ErrConflict or sekisho.ErrRejected (the run's state does not
 // allow the action) answer 409 with the error's message.
 type Operator interface {
-	Rerun(ctx context.Context, pipeline, date string) (sekisho.Run, error)
-	Skip(ctx context.Context, pipeline, date string) (sekisho.Run, error)
+	Rerun(ctx context.Context, pipeline, date string, by engine.By) (sekisho.Run, error)
+	Skip(ctx context.Context, pipeline, date string, by engine.By) (sekisho.Run, error)
 }
 
 // Events takes pushed upstream events. Ingest hands a finished job run to the
@@ -64,6 +66,12 @@ type Options struct {
 	// Cluster reports the replica's role for /api/v1/cluster and the
 	// board's footer (cluster.go); nil: no leader election.
 	Cluster func() Cluster
+	// Slack carries out Slack's button clicks (POST /slack/interactions,
+	// SPEC §20); nil: the endpoint answers 404.
+	Slack *slackact.Service
+	// Kick wakes the notice sender after an action queued a reply; nil on
+	// a follower, whose leader reads the outbox on its own.
+	Kick func()
 }
 
 type server struct {
@@ -101,6 +109,7 @@ func New(o Options) http.Handler {
 	mux.Handle("POST /api/v1/events/glue", s.write(s.glueEvent))
 	mux.Handle("POST /api/v1/events/trocco", s.write(s.troccoEvent))
 	s.routes17(mux)
+	s.routes20(mux)
 	mux.Handle("GET /metrics", s.read(o.Metrics.Handler(o.Store, o.Config, o.Clock).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -104,7 +104,7 @@ func TestEndpoints(t *testing.T) {
 			}
 		})
 	}
-	if got := strings.Join(f.op.calls, ","); got != "rerun broken 2026-11-03,skip broken 2026-11-03" {
+	if got := strings.Join(f.op.calls, ","); got != "rerun broken 2026-11-03 by api,skip broken 2026-11-03 by api" {
 		t.Errorf("operator calls %q", got)
 	}
 	if got := strings.Join(f.ev.ingests, ","); got != "glue_job:hegel-rds-export jr_abc succeeded,trocco_workflow:1234 77 succeeded,trocco_workflow:1234 78 failed" {

@@ -293,3 +293,57 @@ func TestReadmeQuickStart(t *testing.T) {
 		t.Fatalf("ran %d of the Quick start's commands; has the section moved?", ran)
 	}
 }
+
+// TestRerunRefusedOverALandedJob: a TROCCO attempt ended
+// trigger_outcome_unknown and a pushed event named a workflow job since its
+// intent; rerun refuses, naming the job, and --anyway reruns (issue 28).
+func TestRerunRefusedOverALandedJob(t *testing.T) {
+	dir, cfgPath := writeConfig(t, `version: 1
+timezone: Asia/Tokyo
+connections:
+  trocco: {api_key: cli-test-key}
+pipelines:
+  - name: ads_daily
+    schedule: "0 2 * * *"
+    upstreams: []
+    trigger: {type: trocco_workflow, pipeline_definition_id: 700}
+`)
+	cfg, err := config.Load(cfgPath, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := filepath.Join(dir, "s.db")
+	st, err := store.Open(context.Background(), db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	p := cfg.Pipeline("ads_daily")
+	gate := p.GateOn("2026-11-20")
+	r, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: p.Name, LogicalDate: "2026-11-20", GateAt: gate,
+		TimeoutAt: gate.Add(p.Timeout), Spec: p.Spec()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := r
+	next.IntentAt = gate
+	if r, err = st.Apply(ctx, r, next, gate, store.Step{}); err != nil {
+		t.Fatal(err)
+	}
+	next = r
+	next.State, next.FinishedAt = sekisho.StateFailed, gate.Add(30*time.Second)
+	if _, err := st.Apply(ctx, r, next, next.FinishedAt, store.Step{Reason: sekisho.ReasonTriggerUnknown}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.LearnJob(ctx, "trocco_workflow:700", "1011", gate.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	code, _, errOut := cli(t, "rerun", "ads_daily", "--date", "2026-11-20", "-c", cfgPath, "--db", db)
+	if code != 2 || !strings.Contains(errOut, "workflow job 1011") || !strings.Contains(errOut, "--anyway") {
+		t.Fatalf("rerun over job 1011: %d %q", code, errOut)
+	}
+	if code, out, errOut := cli(t, "rerun", "ads_daily", "--date", "2026-11-20", "--anyway", "-c", cfgPath, "--db", db); code != 0 || !strings.Contains(out, "(attempt 2)") {
+		t.Fatalf("rerun --anyway: %d %q %q", code, out, errOut)
+	}
+}

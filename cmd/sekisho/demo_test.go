@@ -5,11 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -137,6 +139,7 @@ func TestDemoWorldIncidents(t *testing.T) {
 	if len(affected["socrates_daily"]) != 0 {
 		t.Errorf("socrates_daily affected_by = %v, want none", affected["socrates_daily"])
 	}
+	checkOneImpact(t, s.url, dates[demo.DownstreamFailure], affected)
 
 	if _, err := s.fillHistory(ctx, liveAt); err != nil {
 		t.Fatal(err)
@@ -383,4 +386,102 @@ func TestDemoBusyPort(t *testing.T) {
 	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("left in the temporary folder: %v", left)
 	}
+}
+
+// checkOneImpact reads the demo's incident day in every view that says
+// what an incident holds back: GET /api/v1/incidents, the board's incident
+// block, the route map and the cards' affected_by (GET /api/v1/status).
+// They must name the same pipelines and the same dashboards.
+func checkOneImpact(t *testing.T, base, date string, affectedBy map[string][]string) {
+	t.Helper()
+	var api struct {
+		Incidents []struct {
+			State     string   `json:"state"`
+			Pipelines []string `json:"pipelines"`
+			Impacts   []string `json:"impacts"`
+		} `json:"incidents"`
+	}
+	getJSON(t, base+"api/v1/incidents?date="+date, &api)
+	var pipes, impacts []string
+	for _, inc := range api.Incidents {
+		if inc.State == "open" && slices.Contains(inc.Pipelines, "ads_daily") {
+			pipes, impacts = inc.Pipelines, inc.Impacts
+		}
+	}
+	slices.Sort(pipes)
+	slices.Sort(impacts)
+	want := []string{"ads_daily", "kant_daily", "reverse_etl_daily"}
+	if !slices.Equal(pipes, want) {
+		t.Fatalf("API: the open incident holds back %v, want %v (%+v)", pipes, want, api.Incidents)
+	}
+	if !slices.Contains(impacts, "Service dashboard (reverse ETL)") {
+		t.Errorf("API: impacts %v leave out the reverse ETL's dashboard", impacts)
+	}
+
+	// The board's incident block.
+	board := getText(t, base+"?lang=en")
+	_, block, _ := strings.Cut(board, `<section class="affected by-incident">`)
+	block, _, _ = strings.Cut(block, "</section>")
+	boardPipes := sortedMatches(regexp.MustCompile(`<li><span aria-hidden="true">[^<]*</span> <a href="/pipelines/([a-z0-9_-]+)\?`), block)
+	_, impBlock, _ := strings.Cut(block, `<p class="impacts">`)
+	impBlock, _, _ = strings.Cut(impBlock, "</p>")
+	boardImpacts := sortedMatches(regexp.MustCompile(`<span class="chip">([^<]+)</span>`), impBlock)
+	if !slices.Equal(boardPipes, pipes) || !slices.Equal(boardImpacts, impacts) {
+		t.Errorf("board's incident block: %v, %v\nwant the API's %v, %v", boardPipes, boardImpacts, pipes, impacts)
+	}
+
+	// The route map: the stations drawn as reached by trouble.
+	m := getText(t, base+"map?lang=en")
+	var mapPipes, mapImpacts []string
+	for _, g := range regexp.MustCompile(`<g class="([^"]*)" data-kind="(\w+)" data-name="([^"]*)">`).FindAllStringSubmatch(m, -1) {
+		if !strings.Contains(" "+g[1]+" ", " rm-reached ") {
+			continue
+		}
+		switch name := html.UnescapeString(g[3]); g[2] {
+		case "pipeline":
+			mapPipes = append(mapPipes, name)
+		case "impact":
+			mapImpacts = append(mapImpacts, name)
+		}
+	}
+	slices.Sort(mapPipes)
+	slices.Sort(mapImpacts)
+	if !slices.Equal(mapPipes, pipes) || !slices.Equal(mapImpacts, impacts) {
+		t.Errorf("map: %v, %v\nwant the API's %v, %v", mapPipes, mapImpacts, pipes, impacts)
+	}
+
+	// The cards: whoever a card says is affected by the failure is held
+	// back by the incident.
+	for name, by := range affectedBy {
+		if slices.Contains(by, "ads_daily") && !slices.Contains(pipes, name) {
+			t.Errorf("%s's card says it is affected by ads_daily; the incident leaves it out", name)
+		}
+	}
+}
+
+func getText(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	return string(body)
+}
+
+// sortedMatches are re's first groups in s, unescaped and sorted; matches
+// without the group are left out.
+func sortedMatches(re *regexp.Regexp, s string) []string {
+	var out []string
+	for _, m := range re.FindAllStringSubmatch(s, -1) {
+		if m[1] != "" && !slices.Contains(out, html.UnescapeString(m[1])) {
+			out = append(out, html.UnescapeString(m[1]))
+		}
+	}
+	slices.Sort(out)
+	return out
 }

@@ -12,7 +12,7 @@ import (
 var cmdRerun = &command{
 	name:    "rerun",
 	summary: "start a new attempt of a finished run (works with or without the daemon)",
-	usage:   "rerun PIPELINE [--date YYYY-MM-DD] [-c FILE] [--db PATH]",
+	usage:   "rerun PIPELINE [--date YYYY-MM-DD] [--anyway] [-c FILE] [--db PATH]",
 }
 
 var cmdSkip = &command{
@@ -29,6 +29,10 @@ func init() {
 func operate(e *env, c *command, args []string) error {
 	f := newFlags(e, c, true)
 	date := f.String("date", "", "logical date (default: the pipeline's today)")
+	anyway := new(bool)
+	if c.name == "rerun" {
+		anyway = f.Bool("anyway", false, "rerun even when a job the last attempt's unanswered trigger request may have started is known")
+	}
 	pos, err := f.parse(e, args)
 	if err != nil {
 		return err
@@ -54,10 +58,13 @@ func operate(e *env, c *command, args []string) error {
 		d = sekisho.DateOf(now, p.Location)
 	}
 	var r sekisho.Run
-	if c.name == "rerun" {
-		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now)
-	} else {
-		r, err = engine.Skip(e.ctx, st, p.Name, d, now)
+	switch {
+	case c.name == "rerun" && *anyway:
+		r, err = engine.RerunAnyway(e.ctx, st, cfg, p.Name, d, now, engine.By{Who: engine.ByCLI})
+	case c.name == "rerun":
+		r, err = engine.Rerun(e.ctx, st, cfg, p.Name, d, now, engine.By{Who: engine.ByCLI})
+	default:
+		r, err = engine.Skip(e.ctx, st, p.Name, d, now, engine.By{Who: engine.ByCLI})
 	}
 	switch {
 	case errors.Is(err, sekisho.ErrNotFound):

@@ -37,6 +37,11 @@ func (s *Sim) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if !s.admitPost(WebhookChannel) {
+		s.mu.Unlock()
+		writeRateLimited(w, s.postInterval)
+		return
+	}
 	s.record(Message{Channel: WebhookChannel, Text: body.Text, Blocks: blocks, Webhook: true})
 	s.mu.Unlock()
 	plain(w, http.StatusOK, "ok")
@@ -45,6 +50,10 @@ func (s *Sim) webhook(w http.ResponseWriter, r *http.Request) {
 // api serves the Web API methods over form or JSON bodies; like Slack it
 // answers 200 with {"ok":false,"error":…} for method-level errors.
 func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
+	if method == "apps.connections.open" {
+		s.openConnection(w, r)
+		return
+	}
 	p, err := params(r)
 	if err != nil {
 		reply(w, map[string]any{"ok": false, "error": "invalid_form_data"})
@@ -58,6 +67,10 @@ func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
 		switch {
 		case tok == "":
 			reply(w, map[string]any{"ok": false, "error": "not_authed"})
+			return
+		case strings.HasPrefix(tok, "xapp-"):
+			// An app-level token only opens Socket Mode connections.
+			reply(w, map[string]any{"ok": false, "error": "not_allowed_token_type"})
 			return
 		case s.token != "" && tok != s.token, s.token == "" && !strings.HasPrefix(tok, "xoxb-"):
 			reply(w, map[string]any{"ok": false, "error": "invalid_auth"})
@@ -73,6 +86,10 @@ func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
 	case "api.test":
 		reply(w, map[string]any{"ok": true, "args": map[string]string{}})
 	case "chat.postMessage":
+		if ch := p.Get("channel"); ch != "" && !s.admitPost(ChannelID(ch)) {
+			writeRateLimited(w, s.postInterval)
+			return
+		}
 		s.postMessage(w, p)
 	case "chat.update":
 		s.update(w, p)
@@ -80,6 +97,8 @@ func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
 		s.history(w, p)
 	case "conversations.replies":
 		s.replies(w, p)
+	case "usergroups.users.list":
+		s.groupMembers(w, p)
 	default:
 		reply(w, map[string]any{"ok": false, "error": "unknown_method"})
 	}

@@ -4,7 +4,8 @@
 // conversations.replies, auth.test) in Slack's wire format. It records
 // every message, can print each one as a line on a terminal, and can
 // misbehave like Slack on a bad day (outage windows answering 5xx, rate
-// limits answering 429 with Retry-After) on an injected clock.
+// limits answering 429 with Retry-After) on an injected clock. Like Slack it
+// takes at most one post per second per channel (ratelimit.go).
 package slacksim
 
 import (
@@ -101,11 +102,21 @@ type Sim struct {
 	lastTS   int64 // microseconds of the last ts handed out
 	requests int
 	faulted  int
+	// Per-channel posting limit (ratelimit.go).
+	postInterval time.Duration
+	lastPost     map[string]time.Time // channel id → last accepted post
+	throttled    int
+
+	// Socket Mode and user groups (socket.go).
+	appToken  string
+	groups    map[string][]string
+	sock      socketState
+	pingEvery time.Duration
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
 func New(clock sekisho.Clock, opts ...Option) *Sim {
-	s := &Sim{clock: clock, names: map[string]string{WebhookChannel: "webhook"}}
+	s := &Sim{clock: clock, names: map[string]string{WebhookChannel: "webhook"}, postInterval: DefaultPostInterval}
 	for _, o := range opts {
 		o(s)
 	}
@@ -193,6 +204,8 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.webhook(w, r)
 	case strings.HasPrefix(r.URL.Path, "/api/"):
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
+	case r.URL.Path == SocketPath:
+		s.socket(w, r)
 	default:
 		http.NotFound(w, r)
 	}

@@ -73,8 +73,8 @@ func TestPaginationAndAuth(t *testing.T) {
 		if _, _, err := api.PostMessageContext(ctx, "C0TESTCHAN", slack.MsgOptionText("m", false)); err != nil {
 			t.Fatal(err)
 		}
+		clock.Advance(time.Second) // one post per second per channel
 	}
-	clock.Advance(time.Second)
 	var seen int
 	cursor := ""
 	for {
@@ -176,5 +176,50 @@ func TestFaultsFollowTheClock(t *testing.T) {
 	req, faulted := sim.Stats()
 	if req != 5 || faulted != 4 {
 		t.Errorf("stats %d/%d", req, faulted)
+	}
+}
+
+// TestOnePostPerSecondPerChannel: like Slack, the simulator takes one
+// message per second per channel: a second post to the same channel within
+// the second is answered 429 ratelimited with Retry-After, which slack-go
+// reports as a RateLimitedError; another channel is not held back, and a
+// second later the channel takes a post again. The incoming webhook is
+// limited the same way.
+func TestOnePostPerSecondPerChannel(t *testing.T) {
+	sim, clock, api, srv := setup(t)
+	ctx := context.Background()
+	post := func(ch string) error {
+		_, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("m", false))
+		return err
+	}
+	if err := post("#ops"); err != nil {
+		t.Fatal(err)
+	}
+	var rl *slack.RateLimitedError
+	if err := post("#ops"); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
+		t.Errorf("second post within the second: %v", err)
+	}
+	// By id, the same channel: still limited.
+	if err := post(ChannelID("#ops")); !errors.As(err, &rl) {
+		t.Errorf("second post by channel id: %v", err)
+	}
+	if err := post("#dwh"); err != nil {
+		t.Errorf("another channel: %v", err)
+	}
+	clock.Advance(time.Second)
+	if err := post("#ops"); err != nil {
+		t.Errorf("a second later: %v", err)
+	}
+	if err := slack.PostWebhookContext(ctx, srv.URL+WebhookPath, &slack.WebhookMessage{Text: "a"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := slack.PostWebhookContext(ctx, srv.URL+WebhookPath, &slack.WebhookMessage{Text: "b"}); !errors.As(err, &rl) {
+		t.Errorf("second webhook post within the second: %v", err)
+	}
+	if got := sim.Throttled(); got != 3 {
+		t.Errorf("throttled %d, want 3", got)
+	}
+	if got := len(sim.Messages()); got != 4 {
+		t.Errorf("%d messages stored, want 4", got)
 	}
 }

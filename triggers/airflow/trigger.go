@@ -12,6 +12,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/airflowapi"
+	"github.com/sekisho-dev/sekisho/lineage"
 	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/tracing"
 )
@@ -29,6 +30,7 @@ type Trigger struct {
 	// traceparent name a trace that exists.
 	tracing   bool
 	untracked sync.Once
+	lineage   string // OpenLineage namespace of sekisho's jobs; "" when off
 }
 
 // Option configures a Trigger.
@@ -39,6 +41,12 @@ type Option func(*Trigger)
 // sampled parent that nobody exports would leave Airflow's spans as
 // orphans under a trace no backend has.
 func WithTracing(on bool) Option { return func(t *Trigger) { t.tracing = on } }
+
+// WithLineage makes every DAG run a child of the attempt's OpenLineage run
+// in namespace (lineage.namespace), through the DAG run conf key the
+// Airflow OpenLineage provider reads (lineage.ConfKey). Empty: lineage is
+// off, nothing is added.
+func WithLineage(namespace string) Option { return func(t *Trigger) { t.lineage = namespace } }
 
 // New builds the trigger over the clients of airflowapi.NewClients.
 func New(clients map[string]*airflowapi.Client, log *slog.Logger, opts ...Option) *Trigger {
@@ -82,6 +90,10 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 			t.log.Warn("trigger.trace_context is set but sekisho's tracing is off (no OTEL_EXPORTER_OTLP_ENDPOINT): " +
 				"no traceparent is sent, so Airflow's spans are not attached to a trace nobody exports")
 		})
+	}
+	if _, set := conf[lineage.ConfKey]; t.lineage != "" && !set {
+		// A conf that already names a parent (the user's own) is kept.
+		conf[lineage.ConfKey] = lineage.ParentConf(t.lineage, req.Pipeline, req.LogicalDate, req.Attempt, req.GateAt)
 	}
 	note := sekisho.DefaultNote(req.Pipeline, req.LogicalDate, req.Attempt)
 	if spec.Note != "" {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/troccoapi"
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/budget"
 	"github.com/sekisho-dev/sekisho/tracing"
 	"go.opentelemetry.io/otel/trace"
@@ -72,7 +73,7 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 	}
 	id := strconv.FormatInt(j.ID, 10)
 	if t.ledger != nil {
-		res := sekisho.Resource{Type: Type, ID: strconv.FormatInt(defID, 10)}
+		res := config.TriggerResource(&req.Spec)
 		// The job is started: losing the ledger entry only costs other
 		// pipelines a pushed event, so it must not fail the trigger.
 		if err := t.ledger.LearnJob(ctx, res.Key(), id, t.clock.Now()); err != nil {
