@@ -75,7 +75,7 @@ func (t Tolerance) String() string {
 	return strconv.FormatFloat(t.Abs, 'f', -1, 64)
 }
 
-// Sensor-side defaults of expectations.
+// Defaults and limits of vs_history.
 const (
 	// DefaultHistoryDays is vs_history's days when not given: four weeks,
 	// four values of each weekday.
@@ -106,8 +106,8 @@ func (d *decoder) number(f *fields, key string) (*float64, bool) {
 	return &x, true
 }
 
-// share reads "30%" as 0.3; whole says whether a plain number is an
-// absolute amount instead (reconcile's tolerance).
+// parseShare reads a percentage, "30%", as a share, 0.3; ok is false for
+// anything else (a reconcile's tolerance then tries an absolute number).
 func parseShare(s string) (float64, bool) {
 	num, ok := strings.CutSuffix(strings.TrimSpace(s), "%")
 	if !ok {

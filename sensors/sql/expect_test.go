@@ -48,7 +48,8 @@ pipelines:
         tolerance: 0.1%
 `
 
-// checkWorld is a world of two days' worth of steps and loads.
+// checkWorld is the engine world of TestVolumeGate: the orders table in
+// the warehouse and src_orders in the shop's database.
 type checkWorld struct{ *world }
 
 func newCheckWorld(t *testing.T, start time.Time) *checkWorld {
