@@ -11,13 +11,13 @@ import (
 
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/budget"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func TestBudgetOutlivesAReloadAndARestart(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "s.db")
-	st, err := store.Open(ctx, path)
+	st, err := teststore.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +41,7 @@ func TestBudgetOutlivesAReloadAndARestart(t *testing.T) {
 	}
 	// The daemon restarts: a new process, the same store.
 	st.Close()
-	st2, err := store.Open(ctx, path)
+	st2, err := teststore.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestBudgetOutlivesAReloadAndARestart(t *testing.T) {
 // TestWarehouseBudgetShared: the sql sensor's clients and the long-query
 // watch's clients of one warehouse draw from one budget.
 func TestWarehouseBudgetShared(t *testing.T) {
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
+	st, err := teststore.Open(context.Background(), filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -105,6 +105,11 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	if o.ReloadEvery <= 0 {
 		o.ReloadEvery = 5 * time.Second
 	}
+	// The daemon writes this binary's schema; it never migrates a store
+	// itself (sekisho run and sekisho migrate do, before New).
+	if err := o.Store.Current(ctx); err != nil {
+		return nil, err
+	}
 	// An OTLP protocol sekisho cannot speak stops the start, rather than
 	// every replica exporting nothing once it leads.
 	if tracing.Enabled(os.Getenv) {

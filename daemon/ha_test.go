@@ -10,8 +10,8 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // A follower keeps a pushed event in the store; the leader's engine takes
@@ -31,7 +31,7 @@ func TestFollowerKeepsPushedEventsForTheLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, url)
+	st, err := teststore.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func TestReloadKeepsTheOldConfigWhenTheNewOneIsInvalid(t *testing.T) {
@@ -88,7 +89,7 @@ func setup(t *testing.T, yaml string) (string, *config.Config, *store.Store) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(dir, "s.db"))
+	st, err := teststore.Open(context.Background(), filepath.Join(dir, "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -104,10 +104,10 @@ func TestHAKillLeader(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	st, err := store.Open(ctx, url, store.WithoutMigrating())
+	st, err := store.Open(ctx, url)
 	for i := 0; err != nil && i < 200; i++ {
 		time.Sleep(50 * time.Millisecond)
-		st, err = store.Open(ctx, url, store.WithoutMigrating())
+		st, err = store.Open(ctx, url)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func glueUp(name, job string) config.Upstream {
@@ -505,7 +505,7 @@ func TestOperatorInAnotherProcessReachesTheLoop(t *testing.T) {
 		t.Fatalf("state %s", r.State)
 	}
 	// `sekisho rerun` beside the daemon: its own connection to the file.
-	other, err := store.Open(context.Background(), h.path)
+	other, err := teststore.Open(context.Background(), h.path)
 	if err != nil {
 		t.Fatal(err)
 	}

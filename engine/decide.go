@@ -11,6 +11,7 @@ import (
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/eta"
+	"github.com/sekisho-dev/sekisho/slo"
 )
 
 // step is the one next step of a run: decide works it out, exec carries it
@@ -398,17 +399,20 @@ func anomalyNotices(st *step, r sekisho.Run, f facts, now time.Time) {
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
 func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
-	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
-		if !now.Before(r.Deadline) {
-			msg := r.Message
-			if msg == "" {
-				msg = pendingMessage(f.ups) // what the run still waits for, a data check's numbers included
-			}
-			addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: msg})
-		} else if p := f.eta; p != nil && p.Known() && p.At.After(r.Deadline) {
-			// The projection along the line passes the deadline: say when,
-			// and what makes it late, however far up the line that is.
+	// The SLO judge says whether the day is late: the board's 🐢, the
+	// report's miss and this delay are one answer.
+	switch j := slo.JudgeRun(r, now); {
+	case j.Late():
+		msg := r.Message
+		if msg == "" {
+			msg = pendingMessage(f.ups) // what the run still waits for, a data check's numbers included
+		}
+		addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
+			sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: msg})
+	case j.SLO == slo.VerdictPending:
+		// The projection along the line passes the deadline: say when, and
+		// what makes it late, however far up the line that is.
+		if p := f.eta; p != nil && p.Known() && p.At.After(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
 				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: p.At,
 					Upstream: p.Cause.Upstream, Via: p.Cause.Via})
@@ -429,10 +433,10 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	}
 }
 
-// needsETA reports whether decide may look at the run's projection: it
-// has a deadline still ahead and has not succeeded.
+// needsETA reports whether decide may look at the run's projection: the
+// SLO judge has not decided the day yet.
 func needsETA(r sekisho.Run, now time.Time) bool {
-	return !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() && now.Before(r.Deadline)
+	return slo.JudgeRun(r, now).SLO == slo.VerdictPending
 }
 
 // recoveryNotice is the notice of a run that succeeded after the alerts of

@@ -17,6 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 var tokyo = mustLoc("Asia/Tokyo")
@@ -133,7 +134,7 @@ func newHarness(t *testing.T, start time.Time, pipelines ...*config.Pipeline) *h
 	t.Helper()
 	clock := clockwork.NewFakeClockAt(start)
 	path := filepath.Join(t.TempDir(), "s.db")
-	st, err := store.Open(context.Background(), path)
+	st, err := teststore.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

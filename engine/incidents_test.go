@@ -12,6 +12,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // cascade is the night of issue #17: the Glue export fails at 01:40; "sales"
@@ -47,7 +48,7 @@ func cascade(t *testing.T) *harness {
 // database file: another process taking over mid-night.
 func (h *harness) restart() {
 	h.t.Helper()
-	st, err := store.Open(context.Background(), h.path)
+	st, err := teststore.Open(context.Background(), h.path)
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 const awkward = "upstream said \"no\",\r\nthen\ttab \x01 ✅ \xff end"
@@ -23,7 +24,7 @@ const awkward = "upstream said \"no\",\r\nthen\ttab \x01 ✅ \xff end"
 func fixture(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
+	st, err := teststore.Open(ctx, filepath.Join(t.TempDir(), "x.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // exec writes to the store at st's database by hand (its own read pool
@@ -31,7 +32,7 @@ func exec(t *testing.T, url, q string) {
 
 func open(t *testing.T, loc string) *store.Store {
 	t.Helper()
-	s, err := store.Open(context.Background(), loc)
+	s, err := teststore.Open(context.Background(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}

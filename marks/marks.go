@@ -54,6 +54,24 @@ func Of(state sekisho.State, late bool) Mark {
 	return Mark{"❔", string(state), string(state)}
 }
 
+// jobs holds the marks of an upstream job's state, as the board's cards
+// and the route map's systems show it.
+var jobs = map[sekisho.JobState]Mark{
+	sekisho.JobSucceeded: {"✅", "完了", "Succeeded"},
+	sekisho.JobFailed:    {"🚨", "失敗", "Failed"},
+	sekisho.JobRunning:   {"🔄", "実行中", "Running"},
+	sekisho.JobPending:   {"⏳", "未完了", "Pending"},
+}
+
+// Job returns the mark of an upstream job's state; an unknown state shows
+// as itself behind a question mark.
+func Job(s sekisho.JobState) Mark {
+	if m, ok := jobs[s]; ok {
+		return m
+	}
+	return Mark{"❔", string(s), string(s)}
+}
+
 // Order lists the emoji from the most to the least urgent: the order of
 // the digest's lines and counts.
 var Order = []string{"🚨", "🐢", "⏳", "🕒", "⏭", "➖", "⛱", "✅"}

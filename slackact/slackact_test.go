@@ -20,9 +20,10 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/slackact"
-	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 	"github.com/sekisho-dev/sekisho/testkit/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -83,7 +84,7 @@ type world struct {
 
 func newWorld(t *testing.T, loc string) *world {
 	ctx := context.Background()
-	st, err := store.Open(ctx, loc)
+	st, err := teststore.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 const (
@@ -43,7 +44,7 @@ func benchConfig(b *testing.B) *config.Config {
 // reused by later runs.
 func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 	ctx := context.Background()
-	probe, err := store.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
+	probe, err := teststore.Open(ctx, filepath.Join(b.TempDir(), "probe.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -66,7 +67,7 @@ func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 		}
 		b.Logf("filled %s in %s", path, time.Since(start).Round(time.Millisecond))
 	}
-	st, err := store.Open(ctx, path)
+	st, err := teststore.Open(ctx, path)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func benchDB(b *testing.B, cfg *config.Config) *store.Store {
 // skipped or missing, each with the transitions the engine would append,
 // through batched multi-row INSERTs in one transaction.
 func fillYear(ctx context.Context, path string, cfg *config.Config) error {
-	st, err := store.Open(ctx, path)
+	st, err := teststore.Open(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func BenchmarkReportYear1000Postgres(b *testing.B) {
 	ctx := context.Background()
 	lite := benchDB(b, cfg)
 	pgURL := pgtest.URL(b)
-	pg, err := store.Open(ctx, pgURL)
+	pg, err := teststore.Open(ctx, pgURL)
 	if err != nil {
 		b.Fatal(err)
 	}

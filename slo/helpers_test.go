@@ -2,6 +2,7 @@ package slo
 
 import (
 	"context"
+	"database/sql"
 	"path/filepath"
 	"testing"
 	"time"
@@ -9,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // runRow is one runs row as the engine would have left it; times are the
@@ -34,7 +36,7 @@ func openFixture(t testing.TB, rows []runRow) *store.Store {
 func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, loc)
+	st, err := teststore.Open(ctx, loc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +58,64 @@ func openFixtureAt(t testing.TB, loc string, rows []runRow) *store.Store {
 			t.Fatalf("insert %+v: %v", r, err)
 		}
 	}
+	if t, ok := t.(*testing.T); ok {
+		viewAgrees(t, st, rows)
+	}
 	return st
+}
+
+// viewAgrees proves, on every fixture, that the slo_daily view BI tools
+// read gives each row the verdicts Judge gives it. The view judges at the
+// database's clock, so Judge does at the wall clock; a fixture day near it
+// could straddle a deadline between the two reads, which no fixture has.
+func viewAgrees(t *testing.T, st *store.Store, rows []runRow) {
+	t.Helper()
+	at := func(s string) time.Time {
+		if s == "" {
+			return time.Time{}
+		}
+		v, err := time.Parse(sekisho.TimeLayout, s)
+		if err != nil {
+			t.Fatalf("fixture time %q: %v", s, err)
+		}
+		return v
+	}
+	want := map[[2]string]Judgement{}
+	now := time.Now()
+	for _, r := range rows {
+		want[[2]string{r.pipeline, r.date}] = Judge(Day{HasRun: true, State: sekisho.State(r.state), Deadline: at(r.deadline),
+			RecoverBy: at(r.recoverBy), FirstSuccess: at(r.success), Finished: at(r.finished)}, now)
+	}
+	res, err := st.ReadDB().QueryContext(context.Background(), `SELECT pipeline, logical_date, slo_met, sla_met FROM slo_daily`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	seen := 0
+	for res.Next() {
+		var p, d string
+		var sloMet, slaMet sql.NullBool
+		if err := res.Scan(&p, &d, &sloMet, &slaMet); err != nil {
+			t.Fatal(err)
+		}
+		seen++
+		if j := want[[2]string{p, d}]; !sameVerdict(sloMet, j.SLO) || !sameVerdict(slaMet, j.SLA) {
+			t.Errorf("%s %s: view slo_met %v sla_met %v, Judge slo %v sla %v", p, d, sloMet, slaMet, j.SLO.Bool(), j.SLA.Bool())
+		}
+	}
+	if err := res.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(want) {
+		t.Fatalf("view has %d rows, want %d", seen, len(want))
+	}
+}
+
+func sameVerdict(view sql.NullBool, v Verdict) bool {
+	if !v.Decided() {
+		return !view.Valid
+	}
+	return view.Valid && view.Bool == (v == VerdictMet)
 }
 
 func null(s string) any {

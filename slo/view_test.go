@@ -1,14 +1,13 @@
 package slo
 
 import (
-	"context"
-	"database/sql"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // TestViewAgreesWithJudge proves that the slo_daily view of migration 003,
@@ -17,17 +16,24 @@ import (
 // the database's own clock, so the days are far enough in the past or the
 // future for the wall clock of the test run not to matter. The deadlines
 // include a spring-forward day (02:30 does not exist: the deadline moves on
-// to 03:30) and "+1d" deadlines across it.
+// to 03:30), a fall-back day (01:30 happens twice: the deadline is the
+// first) and "+1d" deadlines across both. It runs on SQLite and on
+// PostgreSQL, whose views are written apart.
 func TestViewAgreesWithJudge(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, loc string) { viewAgreesWithJudge(t, loc) })
+}
+
+func viewAgreesWithJudge(t *testing.T, loc string) {
 	ny, err := time.LoadLocation("America/New_York")
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadlines := map[string]string{"in_the_gap": "02:30", "next_morning": "+1d 06:00", "evening": "21:00", "none": ""}
+	deadlines := map[string]string{"in_the_gap": "02:30", "in_the_fold": "01:30", "next_morning": "+1d 06:00", "evening": "21:00", "none": ""}
 	// A spring-forward day behind us and one ahead (2030-03-10 is the
 	// second Sunday of March), and the day before each, whose "+1d"
 	// deadline falls on it.
-	dates := []string{"2026-03-07", "2026-03-08", "2030-03-09", "2030-03-10"}
+	// The same for fall-back days (the first Sunday of November).
+	dates := []string{"2026-03-07", "2026-03-08", "2030-03-09", "2030-03-10", "2026-10-31", "2026-11-01", "2030-11-02", "2030-11-03"}
 	type outcome struct {
 		state           sekisho.State
 		success, finish string // clock on the logical date, or ""
@@ -96,31 +102,8 @@ func TestViewAgreesWithJudge(t *testing.T) {
 			}
 		}
 	}
-	st := openFixture(t, rows)
-	res, err := st.ReadDB().QueryContext(context.Background(), `SELECT pipeline, logical_date, slo_met, sla_met FROM slo_daily`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Close()
-	seen := 0
-	for res.Next() {
-		var p, d string
-		var sloMet, slaMet sql.NullBool
-		if err := res.Scan(&p, &d, &sloMet, &slaMet); err != nil {
-			t.Fatal(err)
-		}
-		w := wants[[2]string{p, d}]
-		seen++
-		if !sameVerdict(sloMet, w.j.SLO) || !sameVerdict(slaMet, w.j.SLA) {
-			t.Errorf("%s %s: view slo_met %v sla_met %v, Judge slo %v sla %v", p, d, sloMet, slaMet, w.j.SLO.Bool(), w.j.SLA.Bool())
-		}
-	}
-	if err := res.Err(); err != nil {
-		t.Fatal(err)
-	}
-	if seen != len(wants) {
-		t.Fatalf("view has %d rows, want %d", seen, len(wants))
-	}
+	// openFixtureAt checks the view against Judge (viewAgrees).
+	openFixtureAt(t, loc, rows)
 	// The table reaches every verdict, so agreement is not vacuous.
 	kinds := map[Verdict]bool{}
 	for _, w := range wants {
@@ -131,11 +114,4 @@ func TestViewAgreesWithJudge(t *testing.T) {
 			t.Errorf("no case judged %d", v)
 		}
 	}
-}
-
-func sameVerdict(view sql.NullBool, v Verdict) bool {
-	if !v.Decided() {
-		return !view.Valid
-	}
-	return view.Valid && view.Bool == (v == VerdictMet)
 }

@@ -11,7 +11,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/status"
-	"github.com/sekisho-dev/sekisho/status/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 var tokyo, _ = time.LoadLocation("Asia/Tokyo")

@@ -380,7 +380,7 @@ func TestSchemaNewerThanTheBinaryIsRefused(t *testing.T) {
 			999, "999_future.up.sql", ts(t0)); err != nil {
 			t.Fatal(err)
 		}
-		for _, opts := range [][]Option{nil, {WithoutMigrating()}} {
+		for _, opts := range [][]Option{nil, {Create()}} {
 			_, err := Open(ctx, loc, opts...)
 			if !errors.Is(err, ErrSchemaNewer) {
 				t.Fatalf("open %v: err = %v, want ErrSchemaNewer", opts, err)
@@ -393,15 +393,26 @@ func TestSchemaNewerThanTheBinaryIsRefused(t *testing.T) {
 	})
 }
 
-func TestWithoutMigratingCreatesNothing(t *testing.T) {
+// TestOpenNeverMigrates: Open creates nothing and changes no schema; only
+// Migrate does, and Current tells a store that needs it.
+func TestOpenNeverMigrates(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
-		if _, err := Open(context.Background(), loc, WithoutMigrating()); !errors.Is(err, ErrNoStore) {
+		ctx := context.Background()
+		if _, err := Open(ctx, loc); !errors.Is(err, ErrNoStore) {
 			t.Fatalf("err = %v, want ErrNoStore", err)
 		}
-		// Nothing was created: opening it for the daemon starts from scratch.
-		s := openAt(t, loc)
-		if v, _ := s.SchemaVersion(context.Background()); v != KnownSchemaVersion() {
-			t.Fatalf("version %d", v)
+		s := openRaw(t, loc, Create())
+		if v, _ := s.SchemaVersion(ctx); v != 0 {
+			t.Fatalf("Open with Create migrated to version %d", v)
+		}
+		if err := s.Current(ctx); !errors.Is(err, ErrSchemaOlder) || !strings.Contains(err.Error(), "sekisho migrate") {
+			t.Fatalf("Current on an empty store = %v, want ErrSchemaOlder saying to run sekisho migrate", err)
+		}
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.SchemaVersion(ctx); v != KnownSchemaVersion() || s.Current(ctx) != nil {
+			t.Fatalf("after Migrate: version %d, Current %v", v, s.Current(ctx))
 		}
 	})
 }
@@ -412,7 +423,10 @@ func TestWithoutMigratingCreatesNothing(t *testing.T) {
 func TestUpgradeFromMigration001(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openAt(t, loc, func(o *options) { o.upTo = 1 })
+		old := openRaw(t, loc, Create())
+		if err := old.migrate(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
 		if v, _ := old.SchemaVersion(ctx); v != 1 {
 			t.Fatalf("old store at version %d", v)
 		}
@@ -448,7 +462,10 @@ func TestUpgradeFromMigration001(t *testing.T) {
 		r := sekisho.Run{ID: 1}
 		old.Close()
 
-		reader := openAt(t, loc, WithoutMigrating())
+		reader := openRaw(t, loc)
+		if err := reader.Current(ctx); !errors.Is(err, ErrSchemaOlder) {
+			t.Fatalf("Current on the old store = %v, want ErrSchemaOlder", err)
+		}
 		if got, err := reader.Run(ctx, "p", "2026-11-21"); err != nil || got.State != sekisho.StateSucceeded {
 			t.Fatalf("reading the old store: %+v %v", got, err)
 		}

@@ -153,10 +153,7 @@ func TestIncidentCauseStateIsWrittenWhenTheCauseSpoke(t *testing.T) {
 func TestIncidentsSurviveARestart(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	ctx := context.Background()
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := openAt(t, path)
 	r, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "mart_a", LogicalDate: incDay, GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/status/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 func TestPollScheduleAndEventTests(t *testing.T) {

@@ -38,8 +38,12 @@ var ErrLocked = errors.New("database is in use by another sekisho daemon")
 // than this binary: its queries may no longer fit, so nothing touches it.
 var ErrSchemaNewer = errors.New("store schema is newer than this sekisho")
 
-// ErrNoStore is returned by Open without migrating when there is no
-// sekisho store at the place given.
+// ErrSchemaOlder is returned by Current for a store this binary has not
+// migrated yet: sekisho migrate (or sekisho run) brings it up to date.
+var ErrSchemaOlder = errors.New("store schema is older than this sekisho")
+
+// ErrNoStore is returned by Open, without Create, when there is no sekisho
+// store at the place given.
 var ErrNoStore = errors.New("no sekisho store")
 
 // Dialect names the database behind a Store.
@@ -66,15 +70,14 @@ type Store struct {
 type Option func(*options)
 
 type options struct {
-	migrate bool
-	upTo    int // tests: stop migrating after this version (0: all)
+	create bool
 }
 
-// WithoutMigrating opens a store as it is: the reading and operator
-// commands use it, so a newer `sekisho status` beside an older daemon never
-// changes the daemon's schema (SPEC §9). A store that does not exist yet is
-// an error wrapping ErrNoStore instead of being created.
-func WithoutMigrating() Option { return func(o *options) { o.migrate = false } }
+// Create lets Open create a SQLite store that does not exist yet, and open
+// an empty database, for Migrate to fill. Only what owns a store's schema
+// passes it: sekisho run and sekisho migrate, the demo and the benchmark
+// for the fresh stores they make, and the test kits.
+func Create() Option { return func(o *options) { o.create = true } }
 
 // IsPostgresURL reports whether a store.path (or --db) names PostgreSQL.
 func IsPostgresURL(s string) bool {
@@ -82,11 +85,14 @@ func IsPostgresURL(s string) bool {
 }
 
 // Open opens the store at pathOrURL: a SQLite file path (optionally
-// written sqlite:PATH), or a postgres:// URL. By default it creates the
-// store if needed and applies the migrations this binary knows; either
-// way it refuses a schema newer than the binary (ErrSchemaNewer).
+// written sqlite:PATH), or a postgres:// URL. It never changes the schema
+// (Migrate does, and only sekisho run and sekisho migrate call it), so a
+// newer `sekisho status` or demo pointed at a daemon's store never
+// migrates it behind the daemon's back (SPEC §9). It refuses a schema newer
+// than the binary (ErrSchemaNewer), and a store that does not exist yet
+// (ErrNoStore) unless Create is given.
 func Open(ctx context.Context, pathOrURL string, opts ...Option) (*Store, error) {
-	o := options{migrate: true}
+	var o options
 	for _, fn := range opts {
 		fn(&o)
 	}
@@ -95,7 +101,7 @@ func Open(ctx context.Context, pathOrURL string, opts ...Option) (*Store, error)
 	if IsPostgresURL(pathOrURL) {
 		s, err = openPostgresStore(ctx, pathOrURL)
 	} else {
-		s, err = openSQLite(ctx, strings.TrimPrefix(pathOrURL, "sqlite:"), o.migrate)
+		s, err = openSQLite(ctx, strings.TrimPrefix(pathOrURL, "sqlite:"), o.create)
 	}
 	if err != nil {
 		return nil, err
@@ -306,8 +312,8 @@ func (s *Store) tableExists(ctx context.Context, name string) (bool, error) {
 	return n > 0, nil
 }
 
-// checkSchema refuses a schema newer than this binary, then migrates (or,
-// without migrating, refuses an empty database).
+// checkSchema refuses a schema newer than this binary, and an empty
+// database unless Open may create the store.
 func (s *Store) checkSchema(ctx context.Context, o options) error {
 	have, err := s.SchemaVersion(ctx)
 	if err != nil {
@@ -318,13 +324,29 @@ func (s *Store) checkSchema(ctx context.Context, o options) error {
 		return fmt.Errorf("store %s: %w: its schema is at version %d, this binary knows up to %d (upgrade sekisho)",
 			s.path, ErrSchemaNewer, have, known)
 	}
-	if !o.migrate {
-		if have == 0 {
-			return fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, s.path)
-		}
-		return nil
+	if have == 0 && !o.create {
+		return fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, s.path)
 	}
-	return s.migrate(ctx, o.upTo)
+	return nil
+}
+
+// Migrate applies every migration this binary knows and the store has not
+// had yet. It is the one call that changes a store's schema.
+func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }
+
+// Current reports whether the store's schema is the one this binary
+// writes; an older one is an error wrapping ErrSchemaOlder that says to
+// run sekisho migrate. The daemon checks it before it writes anything.
+func (s *Store) Current(ctx context.Context) error {
+	have, err := s.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	if known := KnownSchemaVersion(); have < known {
+		return fmt.Errorf("store %s: %w: its schema is at version %d, this binary writes version %d (run `sekisho migrate --db %s` first)",
+			s.path, ErrSchemaOlder, have, known, s.path)
+	}
+	return nil
 }
 
 // migrate applies every embedded migration not yet recorded, each in its

@@ -14,7 +14,19 @@ import (
 
 // openAt opens (creating and migrating) the store at loc and closes it
 // when the test ends.
-func openAt(t *testing.T, loc string, opts ...Option) *Store {
+// openAt opens the store at loc as sekisho run does: created if missing,
+// then migrated.
+func openAt(t *testing.T, loc string) *Store {
+	t.Helper()
+	s := openRaw(t, loc, Create())
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// openRaw opens the store at loc as it is.
+func openRaw(t *testing.T, loc string, opts ...Option) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), loc, opts...)
 	if err != nil {
@@ -111,11 +123,7 @@ func TestTransitionsAreAppendOnly(t *testing.T) {
 
 func TestSecondDaemonRefused(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
-	a, err := Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
+	a := openAt(t, path)
 	if err := a.LockDaemon(); err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +142,7 @@ func TestSecondDaemonRefused(t *testing.T) {
 }
 
 func TestOpenRefusesMissingDirectory(t *testing.T) {
-	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "nope", "s.db"))
+	_, err := Open(context.Background(), filepath.Join(t.TempDir(), "nope", "s.db"), Create())
 	if err == nil {
 		t.Fatal("open in a missing directory succeeded")
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -41,7 +41,7 @@ func detection(b *testing.B, poll time.Duration) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "s.db"))
+	st, err := teststore.Open(context.Background(), filepath.Join(b.TempDir(), "s.db"))
 	if err != nil {
 		b.Fatal(err)
 	}

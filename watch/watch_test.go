@@ -16,6 +16,7 @@ import (
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -84,7 +85,7 @@ func setup(t *testing.T) (*config.Config, string, map[string]warehouse.Client, s
 
 func openStore(t *testing.T, path string) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), path)
+	st, err := teststore.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/slo"
 	"github.com/sekisho-dev/sekisho/status"
 )
@@ -27,6 +28,7 @@ var pages = map[string]*template.Template{}
 func init() {
 	for _, name := range []string{"board.html", "pipeline.html", "notfound.html", "map.html"} {
 		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
+			"legend": legend,
 			"pct": func(p *float64) string {
 				if p == nil {
 					return "-"
@@ -149,8 +151,36 @@ func stateClass(p *status.Pipeline) string {
 	return "busy"
 }
 
-var jobEmoji = map[sekisho.JobState]string{sekisho.JobSucceeded: "✅", sekisho.JobFailed: "🚨",
-	sekisho.JobRunning: "🔄", sekisho.JobPending: "⏳"}
+// legendItem is one entry of the history bar's legend: a mark and every
+// word it stands for, so one emoji never has two entries.
+type legendItem struct {
+	Class, Emoji, Words string
+}
+
+// legendCells are the history bar's states, in the legend's order.
+var legendCells = []slo.CellState{slo.CellMet, slo.CellLate, slo.CellFailed, slo.CellTimedOut, slo.CellMissed,
+	slo.CellOpen, slo.CellSkipped, slo.CellHoliday}
+
+// legend is the history bar's legend from the one table of marks: the
+// states sharing a mark are one entry ("🚨 失敗・タイムアウト・実行なし").
+func legend(lang string) []legendItem {
+	sep := "・"
+	if lang == "en" {
+		sep = " / "
+	}
+	var out []legendItem
+	at := map[string]int{}
+	for _, c := range legendCells {
+		e, w := c.Symbol(), cellWord(string(c), lang)
+		if i, ok := at[e]; ok {
+			out[i].Words += sep + w
+			continue
+		}
+		at[e] = len(out)
+		out = append(out, legendItem{Class: "c-" + string(c), Emoji: e, Words: w})
+	}
+	return out
+}
 
 func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	cfg, b, lang, now, ok := s.today(w, r, "board")
@@ -215,7 +245,8 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 		c.Runbook = cp.Runbook
 	}
 	for _, u := range p.Upstreams {
-		c.Upstreams = append(c.Upstreams, upstreamView{Name: u.Name, Emoji: jobEmoji[u.State], State: string(u.State),
+		m := marks.Job(u.State)
+		c.Upstreams = append(c.Upstreams, upstreamView{Name: u.Name, Emoji: m.Emoji, State: m.Word(lang),
 			Finished: clockOrEmpty(u.FinishedAt, p), Message: u.Message, Error: u.Error})
 	}
 	c.Cells = cellViews(cells, lang)

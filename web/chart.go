@@ -109,6 +109,7 @@ const (
 	plotL, plotR          = 48.0, 712.0
 	plotT, plotB          = 12.0, 228.0
 	chartMinHourSpanHours = 4.0
+	chartPadHours         = 0.25
 )
 
 func newChart(cells []slo.Cell, lang string) chart {
@@ -137,7 +138,9 @@ func newChart(cells []slo.Cell, lang string) chart {
 		c.Empty = true
 		return c
 	}
-	lo, hi = math.Floor(lo), math.Ceil(hi)
+	// A quarter hour of headroom either side, so a finish at 07:50 is
+	// drawn inside the plot, not on its bottom edge.
+	lo, hi = math.Floor(lo-chartPadHours), math.Ceil(hi+chartPadHours)
 	if hi-lo < chartMinHourSpanHours {
 		hi = lo + chartMinHourSpanHours
 	}

@@ -40,4 +40,10 @@ func TestClusterEndpointAndFooter(t *testing.T) {
 	if !strings.Contains(page, `<footer class="cluster muted">sekisho-7d9f-a · follower (leader: sekisho-7d9f-b) · postgres</footer>`) {
 		t.Errorf("board footer missing the role:\n%s", page[max(0, len(page)-600):])
 	}
+	// It stands in the content column, with the rest of the page.
+	_, inMain, _ := strings.Cut(page, "<main>")
+	inMain, _, _ = strings.Cut(inMain, "</main>")
+	if !strings.Contains(inMain, `<footer class="cluster muted">`) {
+		t.Error("the cluster footer is outside the page's content column (<main>)")
+	}
 }

@@ -15,8 +15,8 @@ import (
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
-	"github.com/sekisho-dev/sekisho/status/statustest"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 	"github.com/sekisho-dev/sekisho/web"
 )
 

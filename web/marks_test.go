@@ -17,7 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/notify"
 	"github.com/sekisho-dev/sekisho/status"
-	"github.com/sekisho-dev/sekisho/status/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 	"github.com/sekisho-dev/sekisho/web"
 )
 

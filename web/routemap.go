@@ -9,6 +9,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/status"
 )
 
@@ -234,7 +235,7 @@ func resourceLabel(u config.Upstream) string {
 // mergeSystemState keeps the worst state seen of an upstream system today.
 func mergeSystemState(st *station, o status.Upstream, lang string) {
 	rank := map[string]int{"idle": 0, "good": 1, "busy": 2, "bad": 3}
-	class, word := "idle", string(o.State)
+	class := "idle"
 	switch o.State {
 	case sekisho.JobSucceeded:
 		class = "good"
@@ -246,11 +247,8 @@ func mergeSystemState(st *station, o status.Upstream, lang string) {
 	if rank[class] < rank[st.class] {
 		return
 	}
-	st.class, st.emoji, st.word = class, jobEmoji[o.State], word
-	if lang == "ja" {
-		st.word = map[sekisho.JobState]string{sekisho.JobSucceeded: "完了", sekisho.JobRunning: "実行中",
-			sekisho.JobFailed: "失敗", sekisho.JobPending: "未完了"}[o.State]
-	}
+	m := marks.Job(o.State)
+	st.class, st.emoji, st.word = class, m.Emoji, m.Word(lang)
 	if class == "bad" {
 		st.reason = o.Message
 		if st.reason == "" {
@@ -380,7 +378,8 @@ func (m *routeMap) crossings() int {
 // svg draws the map. Text is escaped; colours come from classes in
 // style.css (the CSP allows no inline style).
 func (m *routeMap) svg(lang string) template.HTML {
-	w := mapMarginX*2 + (m.layers-1)*mapColW + 240
+	// The last column needs room only for its labels.
+	w := mapMarginX*2 + (m.layers-1)*mapColW + mapLabelW - 8
 	h := mapMarginY + m.rows*mapRowH + 10
 	var sb strings.Builder
 	fmt.Fprintf(&sb, `<svg class="routemap" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-labelledby="map-title">`, w, h, w, h)
@@ -444,11 +443,11 @@ func (m *routeMap) svg(lang string) template.HTML {
 		} else {
 			fmt.Fprintf(&sb, `<circle class="rm-dot" cx="%d" cy="%d" r="9"/>`, st.x, st.y)
 		}
-		name := fitLines(st.emoji+" "+st.label, mapLabelW, mapNameCell, 1)
+		name := fitLines(st.emoji+" "+st.label, mapLabelW, mapName, 1)
 		fmt.Fprintf(&sb, `<text class="rm-name" x="%d" y="%d">%s</text>`, st.x-8, st.y-15, esc(name[0]))
 		if sub != "" {
 			fmt.Fprintf(&sb, `<text class="%s" x="%d" y="%d">`, subCls, st.x-8, st.y+25)
-			for i, l := range fitLines(sub, mapLabelW, mapSubCell, 2) {
+			for i, l := range fitLines(sub, mapLabelW, mapSub, 2) {
 				fmt.Fprintf(&sb, `<tspan x="%d" dy="%d">%s</tspan>`, st.x-8, i*13, esc(l))
 			}
 			sb.WriteString(`</text>`)
@@ -462,40 +461,48 @@ func (m *routeMap) svg(lang string) template.HTML {
 	return template.HTML(sb.String())
 }
 
-// Label room: a column's width less the gap to the next one's labels, and
-// the width of a terminal cell (status.DisplayWidth) in pixels at the
-// names' and the states' font sizes, generous so no font overflows.
-const (
-	mapLabelW   = mapColW - 20
-	mapNameCell = 8.2 // 13px bold
-	mapSubCell  = 6.9 // 11px
+// Label room: a column's width less the gap to the next one's labels.
+const mapLabelW = mapColW - 20
+
+// glyphWidths are a font size's widths in pixels of a narrow character and
+// of a wide one (East Asian, emoji: two cells by status.DisplayWidth),
+// generous so no font overflows the estimate.
+type glyphWidths struct{ narrow, wide float64 }
+
+var (
+	mapName = glyphWidths{8.2, 14.5} // 13px bold
+	mapSub  = glyphWidths{6.9, 12}   // 11px
 )
 
-// fitLines breaks s into at most n lines no wider than w pixels (a cell
-// being cell pixels), breaking at spaces where it can; what does not fit
-// is cut with an ellipsis.
-func fitLines(s string, w, cell float64, n int) []string {
-	max := int(w / cell)
+func (g glyphWidths) of(r rune) float64 {
+	if status.DisplayWidth(string(r)) > 1 {
+		return g.wide
+	}
+	return g.narrow
+}
+
+// fitLines breaks s into at most n lines no wider than w pixels, breaking
+// at spaces where it can; what does not fit is cut with an ellipsis.
+func fitLines(s string, w float64, g glyphWidths, n int) []string {
 	var lines []string
 	rest := []rune(s)
 	for len(rest) > 0 && len(lines) < n {
-		cells, cut, lastSpace := 0, len(rest), -1
+		width, cut, lastSpace := 0.0, len(rest), -1
 		for i, r := range rest {
-			cw := status.DisplayWidth(string(r))
-			if cells+cw > max {
+			if width+g.of(r) > w {
 				cut = i
 				break
 			}
-			cells += cw
+			width += g.of(r)
 			if r == ' ' {
 				lastSpace = i
 			}
 		}
 		if cut < len(rest) && len(lines) == n-1 {
-			// The last line: cut with an ellipsis, which takes one cell.
-			for cut > 0 && cells+1 > max {
+			// The last line: cut with an ellipsis.
+			for cut > 0 && width+g.of('…') > w {
 				cut--
-				cells -= status.DisplayWidth(string(rest[cut]))
+				width -= g.of(rest[cut])
 			}
 			lines = append(lines, strings.TrimRight(string(rest[:cut]), " ")+"…")
 			return lines

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/status/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 // manyPipelines replaces the fixture's pipelines with n in chains of five,

@@ -2,8 +2,10 @@ package web
 
 import (
 	"testing"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
 	"github.com/sekisho-dev/sekisho/status"
 )
 
@@ -46,5 +48,24 @@ func TestRouteMapLayoutKeepsCrossingsLow(t *testing.T) {
 		if at[st.id] != [2]int{st.x, st.y} {
 			t.Errorf("%s moved with the order of the file: %v, then %v", st.id, at[st.id], [2]int{st.x, st.y})
 		}
+	}
+}
+
+// A finish at 07:50 is drawn inside the chart, its dot clear of the
+// bottom edge.
+func TestChartKeepsLateFinishesInside(t *testing.T) {
+	jst := time.FixedZone("JST", 9*3600)
+	at := func(hm string) time.Time {
+		v, _ := time.ParseInLocation("2006-01-02 15:04", "2026-11-03 "+hm, jst)
+		return v
+	}
+	c := newChart([]slo.Cell{{Date: "2026-11-03", State: slo.CellLate, GateAt: at("02:00"), Deadline: at("06:00"),
+		FinishedAt: at("07:50")}}, "ja")
+	if len(c.Bars) != 1 {
+		t.Fatalf("bars %+v", c.Bars)
+	}
+	const dotR = 4
+	if cy := c.Bars[0].CY; cy+dotR > plotB-2 || cy-dotR < plotT {
+		t.Errorf("the 07:50 finish dot at y=%v (r=%d) touches the plot's edges %v..%v", cy, dotR, plotT, plotB)
 	}
 }

@@ -9,7 +9,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/status/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 // TestValueChart: a pipeline with a volume check shows its values of the

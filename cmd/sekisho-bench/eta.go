@@ -40,7 +40,7 @@ const gateLook = time.Minute
 
 func runETABench(ctx context.Context, path string) (etaFigures, error) {
 	var f etaFigures
-	st, err := store.Open(ctx, path, store.WithoutMigrating())
+	st, err := store.Open(ctx, path) // reads an existing store; never creates or migrates one
 	if err != nil {
 		return f, err
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/world"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 const writeToken = "bench-write-token"
@@ -190,6 +191,13 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}
+	// The bench makes the child's store, as an operator's sekisho migrate
+	// would: the child, like the daemon, never migrates one.
+	st, err := teststore.Open(ctx, dbPath)
+	if err != nil {
+		return nil, err
+	}
+	st.Close()
 	listen, err := freePort()
 	if err != nil {
 		return nil, err

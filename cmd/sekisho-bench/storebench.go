@@ -5,8 +5,8 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/storebench"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // transitionsPerSecond measures store.Apply on a fresh SQLite store
@@ -17,7 +17,7 @@ func transitionsPerSecond(ctx context.Context, n int) (float64, int, error) {
 		return 0, 0, err
 	}
 	defer os.RemoveAll(dir)
-	st, err := store.Open(ctx, filepath.Join(dir, "s.db"))
+	st, err := teststore.Open(ctx, filepath.Join(dir, "s.db"))
 	if err != nil {
 		return 0, 0, err
 	}

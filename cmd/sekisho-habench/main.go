@@ -41,8 +41,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/storebench"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func main() {
@@ -158,7 +158,7 @@ func throughput(ctx context.Context, admin string, n int) error {
 			if err != nil {
 				return err
 			}
-			st, err := store.Open(ctx, loc)
+			st, err := teststore.Open(ctx, loc)
 			if err != nil {
 				cleanup()
 				return err

@@ -216,7 +216,8 @@ func (f *flags) dbPath(cfg *config.Config) string {
 }
 
 // readingCommands need none of the daemon's secrets (SPEC §9): only run
-// and validate insist on every secret variable being set.
+// insists on every secret variable being set (validate loads as they do
+// and warns of the unset ones, issue #27).
 var readingCommands = map[string]bool{"status": true, "report": true, "export": true, "rerun": true, "skip": true, "calendar": true}
 
 // open loads the config and opens its store: what every command that reads
@@ -227,12 +228,18 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 		return nil, nil, err
 	}
 	var opts []store.Option
-	if !f.migrate {
-		opts = append(opts, store.WithoutMigrating())
+	if f.migrate {
+		opts = append(opts, store.Create())
 	}
 	st, err := store.Open(e.ctx, f.dbPath(cfg), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
+	}
+	if f.migrate {
+		if err := st.Migrate(e.ctx); err != nil {
+			st.Close()
+			return nil, nil, err
+		}
 	}
 	return cfg, st, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 const gateOnly = `version: 1
@@ -111,7 +112,7 @@ func seed(t *testing.T, dir, cfgPath string) string {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "s.db")
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestOperatorCommandsWithoutDaemon(t *testing.T) {
 		t.Fatalf("unknown date: %d %q", code, errOut)
 	}
 	// The history shows both operator actions.
-	st, _ := store.Open(context.Background(), db)
+	st, _ := teststore.Open(context.Background(), db)
 	defer st.Close()
 	r, _ := st.Run(context.Background(), "hegel_daily", "2026-11-20")
 	trs, _ := st.Transitions(context.Background(), r.ID)
@@ -213,7 +214,7 @@ func TestStatusReportExport(t *testing.T) {
 func TestRunRefusesASecondDaemon(t *testing.T) {
 	dir, cfgPath := writeConfig(t, gateOnly)
 	db := filepath.Join(dir, "s.db")
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +314,7 @@ pipelines:
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "s.db")
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

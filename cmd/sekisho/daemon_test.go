@@ -21,8 +21,8 @@ import (
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
 	"github.com/sekisho-dev/sekisho/sim/world"
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/storetest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // TestDaemonAgainstSimulators runs the real daemon, with every real client,
@@ -92,7 +92,7 @@ server:
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
-	st, err := store.Open(context.Background(), loc)
+	st, err := teststore.Open(context.Background(), loc)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -240,7 +240,7 @@ func newDemoSystem(ctx context.Context, o demoOptions) (*demoSystem, error) {
 	if err := os.WriteFile(s.cfgPath, yaml, 0o600); err != nil {
 		return nil, fmt.Errorf("demo: write config: %w", err)
 	}
-	if s.st, err = store.Open(ctx, s.dbPath); err != nil {
+	if s.st, err = openDemoStore(ctx, s.dbPath); err != nil {
 		return nil, fmt.Errorf("%w (check --db)", err)
 	}
 	if err := s.st.LockDaemon(); err != nil {

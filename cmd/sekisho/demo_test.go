@@ -58,16 +58,8 @@ type apiStatus struct {
 
 func getJSON(t *testing.T, url string, into any) {
 	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s: %s", url, resp.Status, body)
-	}
-	if err := json.Unmarshal(body, into); err != nil {
+	body := getText(t, url)
+	if err := json.Unmarshal([]byte(body), into); err != nil {
 		t.Fatalf("GET %s: %v: %s", url, err, body)
 	}
 }
@@ -468,7 +460,7 @@ func getText(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET %s: %s", url, resp.Status)
+		t.Fatalf("GET %s: %s: %s", url, resp.Status, body)
 	}
 	return string(body)
 }

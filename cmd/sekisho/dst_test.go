@@ -10,7 +10,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 const newYork = `version: 1
@@ -33,7 +33,7 @@ func TestStatusOnTheSpringForwardDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := filepath.Join(dir, "s.db")
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func copyStore(e *env, from, to string) error {
 	if !store.IsPostgresURL(to) {
 		return usagef("--to %s: copy into a PostgreSQL store (postgres://USER@HOST/DB)", to)
 	}
-	src, err := store.Open(e.ctx, strings.TrimPrefix(from, "sqlite:"), store.WithoutMigrating())
+	src, err := store.Open(e.ctx, strings.TrimPrefix(from, "sqlite:"))
 	if err != nil {
 		return err
 	}
@@ -63,11 +63,14 @@ func copyStore(e *env, from, to string) error {
 	if err := src.LockDaemon(); err != nil {
 		return err
 	}
-	dst, err := store.Open(e.ctx, to)
+	dst, err := store.Open(e.ctx, to, store.Create())
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
+	if err := dst.Migrate(e.ctx); err != nil {
+		return err
+	}
 	counts, err := store.CopyAll(e.ctx, src, dst)
 	if err != nil {
 		return err

@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // TestMigrateCopiesIntoPostgreSQL copies a daemon's SQLite history into a
@@ -31,7 +31,7 @@ func TestMigrateCopiesIntoPostgreSQL(t *testing.T) {
 		}
 	}
 	// Not while the daemon runs on the source.
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/web"
 )
 
@@ -48,7 +48,7 @@ func TestNextCheckOfAWaitingUpstream(t *testing.T) {
 	}
 	db := filepath.Join(dir, "s.db")
 	ctx := context.Background()
-	st, err := store.Open(ctx, db)
+	st, err := teststore.Open(ctx, db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func TestReadingCommandsLeaveTheSchemaAlone(t *testing.T) {
 			t.Fatalf("%v on a missing store: %d %q", args, code, errOut)
 		}
 	}
-	if _, err := store.Open(context.Background(), missing, store.WithoutMigrating()); err == nil {
+	if _, err := store.Open(context.Background(), missing); err == nil {
 		t.Fatal("a reading command created the store")
 	}
 

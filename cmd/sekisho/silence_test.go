@@ -7,14 +7,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 func TestSilenceCommands(t *testing.T) {
 	dir, cfgPath := writeConfig(t, gateOnly)
 	db := filepath.Join(dir, "s.db")
 	// A daemon holds the database: the commands work beside it.
-	st, err := store.Open(context.Background(), db)
+	st, err := teststore.Open(context.Background(), db)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/sim/redshiftsim"
-	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -47,7 +47,7 @@ func BenchmarkSharedPolling200On50(b *testing.B) {
 			b.Fatal(err)
 		}
 		clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 2, 0, 0, 0, time.UTC))
-		st, err := store.Open(context.Background(), filepath.Join(b.TempDir(), "s.db"))
+		st, err := teststore.Open(context.Background(), filepath.Join(b.TempDir(), "s.db"))
 		if err != nil {
 			b.Fatal(err)
 		}

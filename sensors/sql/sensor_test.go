@@ -18,6 +18,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/pgtest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -98,7 +99,7 @@ func openWorld(t *testing.T, cfgYAML string, start time.Time, tables ...string) 
 	dwh := &counting{Client: clients["dwh"], calls: map[string]int{}}
 	clients["dwh"] = dwh
 	clock := clockwork.NewFakeClockAt(start)
-	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
+	st, err := teststore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -50,7 +50,7 @@ func (s *Sim) admitPost(channel string) bool {
 // writeRateLimited answers as Slack does past a rate limit: HTTP 429 with
 // Retry-After in seconds and {"ok":false,"error":"ratelimited"}.
 func writeRateLimited(w http.ResponseWriter, retryAfter time.Duration) {
-	secs := int((retryAfter + time.Second - 1) / time.Second)
+	secs := int(retryAfter / time.Second)
 	if secs < 1 {
 		secs = 1
 	}

@@ -228,14 +228,7 @@ func writeFault(w http.ResponseWriter, f Fault) {
 		return
 	}
 	if f.Status == http.StatusTooManyRequests {
-		secs := int(f.RetryAfter / time.Second)
-		if secs < 1 {
-			secs = 1
-		}
-		w.Header().Set("Retry-After", fmt.Sprint(secs))
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusTooManyRequests)
-		io.WriteString(w, `{"ok":false,"error":"ratelimited"}`)
+		writeRateLimited(w, f.RetryAfter)
 		return
 	}
 	// Slack sends an HTML page with its 5xx answers.

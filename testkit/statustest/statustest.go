@@ -11,12 +11,13 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // Open opens a fresh store in the test's temporary directory.
 func Open(t testing.TB) *store.Store {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "sekisho.db"))
+	st, err := teststore.Open(context.Background(), filepath.Join(t.TempDir(), "sekisho.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
