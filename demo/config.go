@@ -54,6 +54,8 @@ func ConfigYAML(o ConfigOptions) ([]byte, error) {
 		"URLs": o.URLs, "PublicURL": o.PublicURL, "Listen": o.Listen, "Token": o.Token, "DBPath": o.DBPath,
 		"Language": o.Language, "PokeInterval": o.Poke.String(), "Region": world.AWSRegion,
 		"TroccoAPIKey": world.TroccoAPIKey, "AirflowUser": world.AirflowUser, "AirflowPassword": world.AirflowPassword,
+		"SlackToken": world.SlackToken, "SlackChannel": world.SlackChannel, "SlackAPI": o.URLs.Slack + "/api/",
+		"SlackSigningSecret": world.SlackSigningSecret, "SlackOperator": world.SlackOperator,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: config template: %w", err)

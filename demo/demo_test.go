@@ -3,6 +3,7 @@ package demo
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"reflect"
 	"strings"
@@ -21,7 +22,7 @@ import (
 // same upstreams, triggers, SLOs, descriptions and impacts.
 func TestConfigKeepsRootPipelines(t *testing.T) {
 	cfg, raw, err := Config(ConfigOptions{URLs: URLs{Glue: "http://127.0.0.1:1", Trocco: "http://127.0.0.1:2",
-		Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath},
+		Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath, Slack: "http://127.0.0.1:5"},
 		PublicURL: "http://127.0.0.1:8080/", Listen: "127.0.0.1:8080", Token: `tok"en`})
 	if err != nil {
 		t.Fatal(err)
@@ -172,10 +173,15 @@ func TestPrinterOrdersAndStaysQuietUntilLive(t *testing.T) {
 	p.SetLive(true)
 	p.Notice(slacksim.Message{At: t0.Add(2 * time.Minute), Text: "<!subteam^S0123> 🚨 broken\ndetails"})
 	p.Notice(slacksim.Message{At: t0.Add(3 * time.Minute), Text: "root", Updates: 1})
+	p.Notice(slacksim.Message{At: t0.Add(4 * time.Minute), Text: "🚨 failed", Blocks: json.RawMessage(`[{"type":"section"},` +
+		`{"type":"actions","elements":[{"type":"static_select","placeholder":{"text":"対応中（復旧見込み）"}},{"type":"button","text":{"text":"再実行"}}]},` +
+		`{"type":"actions","elements":[{"type":"timepicker","placeholder":{"text":"復旧見込みの時刻"}}]}]`)})
 	p.Transition(sekisho.Transition{Pipeline: "a", To: "waiting", At: t0.Add(time.Minute), Reason: "gate_opened"})
 	p.Flush()
 	want := "2026-11-21 02:01 JST  a                  (gate) → waiting (gate_opened)\n" +
-		"2026-11-21 02:02 JST  slack              🚨 broken\n"
+		"2026-11-21 02:02 JST  slack              🚨 broken\n" +
+		"2026-11-21 02:04 JST  slack              🚨 failed\n" +
+		"2026-11-21 02:04 JST                     [対応中（復旧見込み） ▾] [再実行] [🕒 復旧見込みの時刻]\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
 	}

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
@@ -78,6 +79,9 @@ func (p *Printer) Flush() {
 // mention matches Slack's mention markup, which reads badly on a terminal.
 var mention = regexp.MustCompile(`<!subteam\^[A-Z0-9]+(\|[^>]*)?>\s*|<[@!][^>]*>\s*`)
 
+// userMention is a mention of one user, which says who acted.
+var userMention = regexp.MustCompile(`<@([A-Z0-9]+)>`)
+
 // Notice buffers a message the Slack double received: its headline, the
 // first line of the text. Root updates in bot mode are left out.
 func (p *Printer) Notice(m slacksim.Message) {
@@ -85,12 +89,50 @@ func (p *Printer) Notice(m slacksim.Message) {
 		return
 	}
 	head, _, _ := strings.Cut(strings.TrimSpace(m.Text), "\n")
+	head = userMention.ReplaceAllString(head, "@$1") // who acted reads as @U…
 	head = mention.ReplaceAllString(head, "")
 	where := "slack"
 	if m.ThreadTS != "" {
 		where = "slack ↳"
 	}
 	p.add(m.At, fmt.Sprintf("%s  %-18s %s", p.stamp(m.At), where, head))
+	if b := Buttons(m.Blocks); b != "" {
+		p.add(m.At, fmt.Sprintf("%s  %-18s %s", p.stamp(m.At), "", b))
+	}
+}
+
+// Buttons draws a message's interactive elements as a terminal line:
+// "[対応中（復旧見込み） ▾] [再実行] [本日スキップ] [ミュート ▾] [🕒 復旧見込みの時刻]",
+// or "" for a message without any.
+func Buttons(blocks json.RawMessage) string {
+	var bs []struct {
+		Type     string `json:"type"`
+		Elements []struct {
+			Type        string                `json:"type"`
+			Text        struct{ Text string } `json:"text"`
+			Placeholder struct{ Text string } `json:"placeholder"`
+		} `json:"elements"`
+	}
+	if len(blocks) == 0 || json.Unmarshal(blocks, &bs) != nil {
+		return ""
+	}
+	var out []string
+	for _, b := range bs {
+		if b.Type != "actions" {
+			continue
+		}
+		for _, e := range b.Elements {
+			switch e.Type {
+			case "button":
+				out = append(out, "["+e.Text.Text+"]")
+			case "static_select":
+				out = append(out, "["+e.Placeholder.Text+" ▾]")
+			case "timepicker":
+				out = append(out, "[🕒 "+e.Placeholder.Text+"]")
+			}
+		}
+	}
+	return strings.Join(out, " ")
 }
 
 // Transition buffers one run state change.

@@ -13,7 +13,9 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
+	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/troccosim"
+	"github.com/sekisho-dev/sekisho/sim/world"
 )
 
 // The upstream and downstream resources of the example pipelines.
@@ -157,6 +159,12 @@ func (w *World) planDay(date string) {
 			w.Trocco.DefineWorkflow(TroccoAdsLoad, troccosim.Outcome{RunFor: 20 * time.Minute, Status: "succeeded"})
 			return nil
 		})
+		// The on-call engineer takes the incident from Slack: 対応中, back
+		// in an hour; the board shows the ETA until the rerun fixes it.
+		ack := "ads_daily/" + date + "|1h0m0s"
+		w.at(at(7, 5), "operator (Slack)", "対応中（1 時間後）on ads_daily's notice", func(ctx context.Context) error {
+			return w.press(ctx, slacksim.Press{User: world.SlackOperator, UserName: "oncall", ActionID: "sekisho_ack", Value: ack})
+		})
 		w.at(at(7, 30), "operator", "POST /api/v1/runs/ads_daily/"+date+"/rerun (the workflow was fixed)", func(ctx context.Context) error {
 			return w.post(ctx, "/api/v1/runs/ads_daily/"+date+"/rerun", nil)
 		})
@@ -177,6 +185,26 @@ func (w *World) planDay(date string) {
 	w.Composer.PlanRun(DagSocrates, sekisho.DagRunID("socrates_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: socrates})
 	w.Composer.PlanRun(DagQuality, sekisho.DagRunID("kant_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: 25*time.Minute + jit(10)})
 	w.Composer.PlanRun(DagReverseETL, sekisho.DagRunID("reverse_etl_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: 20*time.Minute + jit(10)})
+}
+
+// press clicks an element of a Slack message as the on-call engineer:
+// the Slack simulator posts the signed interaction to sekisho.
+func (w *World) press(ctx context.Context, p slacksim.Press) error {
+	w.mu.Lock()
+	target := w.target
+	w.mu.Unlock()
+	p.Base = w.sims.URLs.Slack
+	code, err := w.Slack.Press(ctx, w.client, target+"/slack/interactions", world.SlackSigningSecret, p)
+	if err != nil {
+		return err
+	}
+	if code != http.StatusOK {
+		return fmt.Errorf("slack click: sekisho answered %d", code)
+	}
+	if rs := w.Slack.Responses(); len(rs) > 0 {
+		return fmt.Errorf("slack click refused: %s", rs[len(rs)-1].Text)
+	}
+	return nil
 }
 
 // post sends a JSON request to sekisho with the bearer token, as TROCCO's

@@ -70,6 +70,9 @@ type World struct {
 // URLs are the simulators' loopback addresses.
 type URLs struct {
 	Glue, Trocco, Composer, Legacy, SlackWebhook, Redshift string
+	// Slack is the Slack simulator's base URL: its Web API (bot mode) is
+	// under /api/.
+	Slack string
 }
 
 // action is something the world does at a moment: push an event, change a
@@ -121,7 +124,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 func (w *World) URLs() URLs {
 	u := w.sims.URLs
 	return URLs{Glue: u.Glue, Trocco: u.Trocco, Composer: u.Airflow["composer-prod"], Legacy: u.Airflow["composer-legacy"],
-		SlackWebhook: u.SlackWebhook(), Redshift: u.Redshift}
+		SlackWebhook: u.SlackWebhook(), Redshift: u.Redshift, Slack: u.Slack}
 }
 
 // Close stops the simulators' servers.

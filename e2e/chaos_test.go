@@ -178,13 +178,17 @@ func (h *harness) brokenReload(good string) {
 	}
 }
 
-// waitSettled waits until no run is open and the outbox is empty.
+// waitSettled waits until no run is open and the outbox is empty. The
+// outbox drains at Slack's pace, one post a second per channel (notify's
+// pacing), so a long run's backlog of a hundred notices needs more than
+// limit: the wait goes on, limit at a time, while runs end or notices go out,
+// and fails once a whole limit passes with no progress.
 func (h *harness) waitSettled(limit time.Duration) {
 	h.t.Helper()
 	ctx := context.Background()
 	var open []sekisho.Run
 	var backlog int
-	settled := h.d.WaitFor(limit, func() bool {
+	look := func() bool {
 		var err error
 		if open, err = h.st.OpenRuns(ctx); err != nil {
 			h.t.Fatal(err)
@@ -193,13 +197,21 @@ func (h *harness) waitSettled(limit time.Duration) {
 			h.t.Fatal(err)
 		}
 		return len(open) == 0 && backlog == 0
-	})
+	}
+	look()
+	settled := false
+	for {
+		before := len(open) + backlog
+		if settled = h.d.WaitFor(limit, look); settled || len(open)+backlog >= before {
+			break
+		}
+	}
 	if !settled {
 		msg := ""
 		if len(open) > 0 {
 			msg = fmt.Sprintf(", e.g. %s %s (%s)", open[0].Pipeline, open[0].State, open[0].Message)
 		}
-		h.t.Fatalf("not settled after %s: %d open runs%s, %d notices unsent", limit, len(open), msg, backlog)
+		h.t.Fatalf("not settled, no progress in %s: %d open runs%s, %d notices unsent", limit, len(open), msg, backlog)
 	}
 }
 

@@ -218,24 +218,10 @@ func TestRestartWithIntentResendsOnlyIdempotentTriggers(t *testing.T) {
 		t.Run(fmt.Sprintf("idempotent=%v", idem), func(t *testing.T) {
 			a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
 			h := newHarness(t, jst(1, 2, 0), a)
+			h.crashAfterIntent("a", "2026-11-01", jst(1, 2, 0))
+			h.restartWith(&scriptedTrigger{fakeDags: h.dags, idempotent: idem})
 			h.step()
-			// A crash right after the intent was written: store it by hand.
 			r := h.run("a", "2026-11-01")
-			next := r
-			next.IntentAt = jst(1, 2, 0)
-			if _, err := h.st.Apply(context.Background(), r, next, jst(1, 2, 0), storeStep()); err != nil {
-				t.Fatal(err)
-			}
-			// A new engine on the same store: a restart.
-			eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
-				Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
-				Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: &scriptedTrigger{fakeDags: h.dags, idempotent: idem}}})
-			if err != nil {
-				t.Fatal(err)
-			}
-			h.eng = eng
-			h.step()
-			r = h.run("a", "2026-11-01")
 			if idem && (r.State != sekisho.StateTriggered || len(h.dags.posts) != 1) {
 				t.Fatalf("idempotent trigger after restart: %s, %d posts", r.State, len(h.dags.posts))
 			}
@@ -243,6 +229,20 @@ func TestRestartWithIntentResendsOnlyIdempotentTriggers(t *testing.T) {
 				t.Fatalf("non-idempotent trigger after restart: %s, %d posts, %q", r.State, len(h.dags.posts), r.Message)
 			}
 		})
+	}
+}
+
+// crashAfterIntent steps the engine once (the gate opens), then writes
+// the intent of p's run on date by hand: what a crash right after the
+// intent leaves in the store.
+func (h *harness) crashAfterIntent(p, date string, at time.Time) {
+	h.t.Helper()
+	h.step()
+	r := h.run(p, date)
+	next := r
+	next.IntentAt = at
+	if _, err := h.st.Apply(context.Background(), r, next, at, storeStep()); err != nil {
+		h.t.Fatal(err)
 	}
 }
 
@@ -262,25 +262,12 @@ func (l landingTrigger) LandsWithin() time.Duration { return l.within }
 func TestRestartWaitsForADeadDaemonsRequestToLand(t *testing.T) {
 	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
 	h := newHarness(t, jst(1, 2, 0), a)
-	h.step()
-	// A crash right after the intent was written: store it by hand.
-	r := h.run("a", "2026-11-01")
-	next := r
-	next.IntentAt = jst(1, 2, 0)
-	if _, err := h.st.Apply(context.Background(), r, next, jst(1, 2, 0), storeStep()); err != nil {
-		t.Fatal(err)
-	}
+	h.crashAfterIntent("a", "2026-11-01", jst(1, 2, 0))
 	h.clock.Advance(5 * time.Second)
-	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
-		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
-		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.eng = eng
+	h.restartWith(landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second})
 	posts := len(h.dags.posts)
 	h.step()
-	r = h.run("a", "2026-11-01")
+	r := h.run("a", "2026-11-01")
 	if r.State != sekisho.StateWaiting || !strings.Contains(r.Message, "may still reach") {
 		t.Fatalf("5 s after the intent: %s %q, want waiting for the request to land", r.State, r.Message)
 	}
@@ -305,44 +292,60 @@ func TestRestartWaitsForADeadDaemonsRequestToLand(t *testing.T) {
 	}
 }
 
-// TestAJobLearnedSinceTheIntentIsNamedAndGuardsTheRerun: a pushed event
-// names a job of the workflow after a dead daemon's intent. The restarted
-// daemon calls the attempt unknown at once, naming the job, and a rerun is
-// refused over it until the operator reruns anyway (issue 28).
-func TestAJobLearnedSinceTheIntentIsNamedAndGuardsTheRerun(t *testing.T) {
+// TestAJobLearnedSinceTheIntentIsAdopted: the dead daemon's trigger got
+// its answer and wrote the job to the ledger, but died before recording
+// it. The restarted daemon follows that job instead of calling the
+// attempt unknown (issue 28).
+func TestAJobLearnedSinceTheIntentIsAdopted(t *testing.T) {
 	ctx := context.Background()
 	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
 	h := newHarness(t, jst(1, 2, 0), a)
-	h.step()
-	r := h.run("a", "2026-11-01")
-	next := r
-	next.IntentAt = jst(1, 2, 0)
-	if _, err := h.st.Apply(ctx, r, next, jst(1, 2, 0), storeStep()); err != nil {
-		t.Fatal(err)
-	}
+	h.crashAfterIntent("a", "2026-11-01", jst(1, 2, 0))
 	key := config.TriggerResource(dagTrigger).Key()
 	if err := h.st.LearnJob(ctx, key, "older", jst(1, 1, 59)); err != nil { // before the intent: not this attempt's
 		t.Fatal(err)
 	}
-	if err := h.st.LearnJob(ctx, key, "job-77", jst(1, 2, 0).Add(3*time.Second)); err != nil {
+	if err := h.st.LearnJob(ctx, key, "sekisho__a__2026-11-01__1", jst(1, 2, 0).Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
 	h.clock.Advance(5 * time.Second)
-	eng, err := New(h.cfg, Options{Store: h.st, Clock: h.clock, Sync: true, Jitter: -1, Logger: discard,
-		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
-		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.eng = eng
+	h.restartWith(landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second})
 	h.step()
-	r = h.run("a", "2026-11-01")
-	if r.State != sekisho.StateFailed || !strings.Contains(r.Message, "job-77") || strings.Contains(r.Message, "older") {
-		t.Fatalf("5 s after the intent, job-77 learned: %s %q; want failed unknown naming job-77 only", r.State, r.Message)
+	r := h.run("a", "2026-11-01")
+	if r.State == sekisho.StateFailed || r.ExternalID != "sekisho__a__2026-11-01__1" || len(h.dags.posts) != 0 {
+		t.Fatalf("5 s after the intent, the job learned: %s %q %q, %d posts; want it adopted, no post", r.State, r.ExternalID, r.Message, len(h.dags.posts))
 	}
-	_, err = h.eng.Rerun(ctx, "a", "2026-11-01", By{Who: ByAPI})
+	trs, _ := h.st.Transitions(ctx, r.ID)
+	if len(trs) < 2 || trs[1].To != sekisho.StateTriggered || trs[1].Detail["adopted"] == nil {
+		t.Errorf("transitions %+v, want waiting -> triggered, adopted", trs)
+	}
+}
+
+// TestJobsLearnedSinceTheIntentAreNamedAndGuardTheRerun: two jobs of the
+// workflow were learned since a dead daemon's intent; which is the
+// attempt's is unknown. The attempt fails naming both, and a rerun is
+// refused over them until the operator reruns anyway (issue 28).
+func TestJobsLearnedSinceTheIntentAreNamedAndGuardTheRerun(t *testing.T) {
+	ctx := context.Background()
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, dagTrigger)
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.crashAfterIntent("a", "2026-11-01", jst(1, 2, 0))
+	key := config.TriggerResource(dagTrigger).Key()
+	for i, id := range []string{"job-77", "job-78"} {
+		if err := h.st.LearnJob(ctx, key, id, jst(1, 2, 0).Add(time.Duration(i+1)*time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.clock.Advance(5 * time.Second)
+	h.restartWith(landingTrigger{&scriptedTrigger{fakeDags: h.dags}, 30 * time.Second})
+	h.step()
+	r := h.run("a", "2026-11-01")
+	if r.State != sekisho.StateFailed || !strings.Contains(r.Message, "job-77, job-78") {
+		t.Fatalf("5 s after the intent, two jobs learned: %s %q; want failed unknown naming both", r.State, r.Message)
+	}
+	_, err := h.eng.Rerun(ctx, "a", "2026-11-01", By{Who: ByAPI})
 	if !errors.Is(err, sekisho.ErrConflict) || !strings.Contains(err.Error(), "job-77") || !strings.Contains(err.Error(), "--anyway") {
-		t.Fatalf("rerun over a job the attempt may have started: %v; want a conflict naming job-77", err)
+		t.Fatalf("rerun over jobs the attempt may have started: %v; want a conflict naming them", err)
 	}
 	if r, err = RerunAnyway(ctx, h.st, h.cfg, "a", "2026-11-01", h.clock.Now(), By{Who: ByCLI}); err != nil || r.Attempt != 2 {
 		t.Fatalf("rerun anyway: attempt %d, %v", r.Attempt, err)

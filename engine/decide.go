@@ -215,6 +215,18 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		// before the dead daemon's request, if it was sent, has landed
 		// (issue 28): told at once, the person would find no job, rerun,
 		// and the request still on the wire would start a second one.
+		if len(f.landed) == 1 {
+			// The ledger learned one job of the workflow since the intent:
+			// the dead daemon's answer (its trigger writes the ledger
+			// before the transition) or a pushed event. It is most likely
+			// this attempt's; follow it rather than ask a person.
+			st.Event, st.Reason = EvTriggerAccepted, sekisho.ReasonConditionMet
+			st.Detail = map[string]any{"external_id": f.landed[0], "trigger": p.Trigger.Type,
+				"adopted": "learned since the intent of a daemon that stopped before recording the answer"}
+			st.Patch = patch{ExternalID: str(f.landed[0]), TriggeredAt: now, Message: str("")}
+			st.Effects = append(st.Effects, effect{kind: effTriggered})
+			return st
+		}
 		if landAt := r.IntentAt.Add(f.trigger.landsWithin); len(f.landed) == 0 && now.Before(landAt) {
 			if msg := "the daemon stopped while the trigger request was under way; until " + landAt.UTC().Format(time.RFC3339) +
 				" it may still reach " + p.Trigger.Type + ", then its outcome is called unknown"; r.Message != msg {
@@ -226,10 +238,10 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		msg := "the daemon stopped while the trigger request was under way; check in " +
 			p.Trigger.Type + " whether the job started, then rerun or skip (or set trigger.retry_unknown: true)"
 		if len(f.landed) > 0 {
-			// A pushed event named a job since the intent: most likely
-			// the one the request started. Say so; a rerun is refused over it.
+			// Several jobs since the intent: one is most likely the
+			// request's, but which? Say so; a rerun is refused over them.
 			msg = "the daemon stopped while the trigger request was under way, and since then " + landedText(p.Trigger, f.landed) +
-				": most likely this attempt's; check it in " + p.Trigger.Type + " before you rerun or skip"
+				": one is most likely this attempt's; check them in " + p.Trigger.Type + " before you rerun or skip"
 		}
 		st.Event, st.Reason = EvTriggerRejected, sekisho.ReasonTriggerUnknown
 		st.Detail = map[string]any{"intent_at": r.IntentAt.UTC().Format(time.RFC3339Nano)}

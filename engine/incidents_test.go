@@ -46,7 +46,10 @@ func cascade(t *testing.T) *harness {
 
 // restart replaces the harness's engine and store by new ones on the same
 // database file: another process taking over mid-night.
-func (h *harness) restart() {
+func (h *harness) restart() { h.restartWith(h.dags) }
+
+// restartWith is restart with trig as the airflow_dag trigger.
+func (h *harness) restartWith(trig sekisho.Trigger) {
 	h.t.Helper()
 	st, err := teststore.Open(context.Background(), h.path)
 	if err != nil {
@@ -55,7 +58,7 @@ func (h *harness) restart() {
 	h.t.Cleanup(func() { st.Close() })
 	eng, err := New(h.cfg, Options{Store: st, Clock: h.clock, Sync: true, Jitter: -1, FullEvery: 1000 * time.Hour, Logger: discard,
 		Sensors:  map[string]sekisho.Sensor{config.TypeGlueJob: h.jobs},
-		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: h.dags}})
+		Triggers: map[string]sekisho.Trigger{config.TypeAirflowDag: trig}})
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/notify"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
+	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/tracing"
 	"github.com/sekisho-dev/sekisho/web"
@@ -273,8 +274,12 @@ func newDemoSystem(ctx context.Context, o demoOptions) (*demoSystem, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Clicks on Slack's buttons act through the fill engine too (SPEC §20).
+	clicks := &slackact.Service{Store: s.st, Config: func() *config.Config { return cfg }, Operator: s.fill, Clock: s.clock,
+		Logger: s.log, Kick: s.d.Sender().Kick}
 	fillWeb := web.New(web.Options{Config: func() *config.Config { return cfg }, Store: s.st, Operator: s.fill,
-		Events: s.fill, Lookup: daemon.NewLookups(sensors).For, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log})
+		Events: s.fill, Lookup: daemon.NewLookups(sensors).For, Metrics: s.d.Metrics(), Clock: s.clock, Logger: s.log,
+		Slack: clicks, Kick: s.d.Sender().Kick})
 	s.fillSrv = web.NewServer(s.ln.Addr().String(), fillWeb)
 	s.world.Connect(s.url, token)
 	built = true

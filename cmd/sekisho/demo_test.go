@@ -133,6 +133,36 @@ func TestDemoWorldIncidents(t *testing.T) {
 	}
 	checkOneImpact(t, s.url, dates[demo.DownstreamFailure], affected)
 
+	// SPEC §20: at 07:05 the on-call engineer picks "in 1 h" on the
+	// failure's Slack menu; the simulator posts the signed click, and until
+	// the 07:30 rerun the API and the board show who is on it and the ETA.
+	acked, _ := time.ParseInLocation("2006-01-02 15:04", dates[demo.DownstreamFailure]+" 07:10", jst)
+	if _, err := s.fillHistory(ctx, acked); err != nil {
+		t.Fatal(err)
+	}
+	var incs struct {
+		Incidents []struct {
+			Key            string  `json:"key"`
+			AcknowledgedBy *string `json:"acknowledged_by"`
+			ETA            *string `json:"eta"`
+		} `json:"incidents"`
+	}
+	getJSON(t, s.url+"api/v1/incidents?date="+dates[demo.DownstreamFailure], &incs)
+	eta := acked.Add(55 * time.Minute).UTC().Format(time.RFC3339)
+	ackedInc := false
+	for _, inc := range incs.Incidents {
+		if inc.Key == "run:ads_daily#"+dates[demo.DownstreamFailure] && inc.AcknowledgedBy != nil &&
+			*inc.AcknowledgedBy == "slack:"+world.SlackOperator && inc.ETA != nil && *inc.ETA == eta {
+			ackedInc = true
+		}
+	}
+	if !ackedInc {
+		t.Errorf("ads_daily's incident is not acknowledged from Slack with ETA %s: %+v", eta, incs.Incidents)
+	}
+	if board := getText(t, s.url+"?lang=en"); !strings.Contains(board, "Being worked on — expected back by 08:05 (@oncall)") {
+		t.Errorf("the board does not show the acknowledgement and its ETA")
+	}
+
 	if _, err := s.fillHistory(ctx, liveAt); err != nil {
 		t.Fatal(err)
 	}
@@ -183,7 +213,7 @@ func TestDemoWorldIncidents(t *testing.T) {
 		{name: "downstream failure, operator rerun", pipeline: "ads_daily", incident: demo.DownstreamFailure,
 			state: "succeeded", attempt: 2, slo: isFalse,
 			steps:   []string{"running>failed:dag_run_failed", "failed>waiting:operator_rerun", "running>succeeded:dag_run_success"},
-			notices: []string{"run_failed", "delay", "recovery"}},
+			notices: []string{"run_failed", "operator_action", "delay", "recovery"}}, // operator_action: the Slack acknowledgement's reply
 		{name: "downstream failure blocks the next pipeline", pipeline: "kant_daily", incident: demo.DownstreamFailure,
 			state: "succeeded", attempt: 1,
 			steps:   []string{"waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered", "running>succeeded:dag_run_success"},
@@ -243,9 +273,11 @@ func TestDemoWorldIncidents(t *testing.T) {
 		t.Error("the Slack double received no notice")
 	}
 	// SPEC §17: the day the Glue export fails, its two pipelines post one
-	// incident (opened, joined, resolved) instead of their own
-	// upstream_failed, delay and recovery (five messages before incidents).
+	// incident thread (bot mode: the root, kept current, and its replies:
+	// joined, recovered, resolved) instead of their own upstream_failed,
+	// delay and recovery.
 	var glueDay []string
+	var roots int
 	for _, m := range s.world.Slack.Messages() {
 		// orders_quality (the warehouse gate) is late on some days of its
 		// own, unrelated to the Glue export: its notices are not the incident's.
@@ -253,10 +285,26 @@ func TestDemoWorldIncidents(t *testing.T) {
 			!strings.Contains(m.Text, "orders_quality") {
 			first, _, _ := strings.Cut(m.Text, "\n")
 			glueDay = append(glueDay, first)
+			if m.ThreadTS == "" {
+				roots++
+			}
 		}
 	}
-	if len(glueDay) != 3 || !strings.Contains(glueDay[0], "Incident:") || !strings.Contains(glueDay[2], "Resolved:") {
-		t.Errorf("glue failure day posted %d messages, want the incident's 3:\n%q", len(glueDay), glueDay)
+	if roots != 1 || len(glueDay) < 3 || !strings.Contains(glueDay[0], "Resolved:") || !strings.Contains(glueDay[len(glueDay)-1], "Resolved:") {
+		t.Errorf("glue failure day posted %d messages in %d threads, want one incident thread (its root now resolved):\n%q", len(glueDay), roots, glueDay)
+	}
+	// The failure's messages carry the buttons, and the terminal line the
+	// printer makes of them shows them.
+	buttons := ""
+	for _, m := range s.world.Slack.Messages() {
+		if strings.Contains(m.Text, "ads_daily") && demo.Buttons(m.Blocks) != "" {
+			buttons += demo.Buttons(m.Blocks) + "\n"
+		}
+	}
+	// (Messages holds each message as last updated: a rerun button goes
+	// when its run is no longer finished, every button when it succeeded.)
+	if !strings.Contains(buttons, "[Acknowledge (ETA) ▾]") || !strings.Contains(buttons, "[Silence ▾]") {
+		t.Errorf("ads_daily's incident shows no buttons on the terminal: %q", buttons)
 	}
 	if bad := s.world.Composer.InvalidRequests(); len(bad) != 0 {
 		t.Errorf("composer-prod saw invalid requests: %+v", bad)

@@ -112,6 +112,7 @@ type Sim struct {
 	groups    map[string][]string
 	sock      socketState
 	pingEvery time.Duration
+	responses []Response // answers to clicks' response_urls (press.go)
 }
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
@@ -206,6 +207,8 @@ func (s *Sim) route(w http.ResponseWriter, r *http.Request) {
 		s.api(w, r, strings.TrimPrefix(r.URL.Path, "/api/"))
 	case r.URL.Path == SocketPath:
 		s.socket(w, r)
+	case strings.HasPrefix(r.URL.Path, ResponsePath):
+		s.respond(w, r)
 	default:
 		http.NotFound(w, r)
 	}

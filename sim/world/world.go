@@ -35,11 +35,16 @@ const (
 	AirflowPassword = "sim-airflow-password"
 	SlackToken      = "xoxb-sim-slack-token"
 	SlackChannel    = "C0SIM0001"
+	// SlackSigningSecret signs the Slack simulator's button clicks
+	// (interactivity: http); SlackOperator is the on-call engineer who
+	// clicks them, listed in slack.operators.
+	SlackSigningSecret = "sim-slack-signing-secret"
+	SlackOperator      = "U0SIMONCALL"
 )
 
 // Secrets are the values that must never reach a log line, a notice or a page.
 func Secrets() []string {
-	return []string{AWSSecretKey, TroccoAPIKey, AirflowPassword, SlackToken}
+	return []string{AWSSecretKey, TroccoAPIKey, AirflowPassword, SlackToken, SlackSigningSecret}
 }
 
 // Airflow is one Airflow connection of the generated config: its name, the
