@@ -430,8 +430,10 @@ type NoticeFacts struct {
 	TimeZone  string `json:"time_zone,omitempty"`
 }
 
-// Clock is the time source every component takes, so tests can run a week
-// in milliseconds. github.com/jonboulle/clockwork satisfies it.
+// Clock is the time source of the components that only read the time (the
+// board, the metrics, the simulators); those that also wait on it (the
+// engine, the sender, the elector) take a clockwork.Clock. Either way tests
+// run a week in milliseconds. github.com/jonboulle/clockwork satisfies it.
 type Clock interface {
 	Now() time.Time
 }

@@ -141,15 +141,6 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	return time.Time{}
 }
 
-// GateClock returns the time of day p's gate opens, in p's time zone.
-func (p *Pipeline) GateClock() (hour, minute, second int) {
-	s, err := parseSchedule(p.Schedule)
-	if err != nil {
-		return 0, 0, 0
-	}
-	return gateClock(s)
-}
-
 // GateOn returns when p's gate opens on the logical date, or zero when the
 // schedule does not fire that day (a weekday schedule on a Sunday). It is
 // ScheduleFires over the day, so the board and `sekisho status` place a gate

@@ -103,9 +103,6 @@ func TestNextFire(t *testing.T) {
 			t.Errorf("NextFire(%v) = %v, want %v", tt.after, got, tt.want)
 		}
 	}
-	if h, m, s := p.GateClock(); h != 2 || m != 0 || s != 0 {
-		t.Errorf("GateClock = %d:%d:%d", h, m, s)
-	}
 	if got := (&Pipeline{Schedule: "bad"}).NextFire(time.Now()); !got.IsZero() {
 		t.Errorf("NextFire of a bad schedule = %v", got)
 	}

@@ -77,9 +77,9 @@ func TestIncidentCycle(t *testing.T) {
 				if seen[inc] != want {
 					t.Errorf("%s on %d of 16 days, want %d", inc, seen[inc], want)
 				}
-				date := DateOf(inc, "2026-01-01", tt.seed)
+				date := FirstDateWith(inc, "2026-01-01", tt.seed)
 				if date == "" || IncidentOn(date, tt.seed) != inc || date > "2026-01-08" {
-					t.Errorf("DateOf(%s) = %q", inc, date)
+					t.Errorf("FirstDateWith(%s) = %q", inc, date)
 				}
 			}
 		})
@@ -94,7 +94,7 @@ func TestIncidentCycle(t *testing.T) {
 func TestWorldScript(t *testing.T) {
 	const seed = 1
 	jst, _ := time.LoadLocation(TimeZone)
-	date := DateOf(DownstreamFailure, "2026-02-01", seed)
+	date := FirstDateWith(DownstreamFailure, "2026-02-01", seed)
 	mid, _ := time.ParseInLocation(sekisho.DateLayout, date, jst)
 	clock := clockwork.NewFakeClockAt(mid)
 	w, err := NewWorld(clock, Options{Seed: seed})

@@ -67,9 +67,9 @@ func IncidentOn(date string, seed uint64) Incident {
 	return cycle[(dayNumber(date)+seed)%uint64(len(cycle))]
 }
 
-// DateOf returns the first date on or after from (YYYY-MM-DD) that has
-// incident i with seed.
-func DateOf(i Incident, from string, seed uint64) string {
+// FirstDateWith returns the first date on or after from (YYYY-MM-DD) that
+// has incident i with seed. (sekisho.DateOf is a time's logical date.)
+func FirstDateWith(i Incident, from string, seed uint64) string {
 	d, err := time.Parse(sekisho.DateLayout, from)
 	if err != nil {
 		return ""

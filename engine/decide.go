@@ -281,18 +281,18 @@ func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now t
 		st.Effects = []effect{{kind: effTriggered, latencyFrom: a.latencyFrom, mode: a.mode}}
 		return st
 	case errors.Is(a.err, sekisho.ErrPaused):
-		return triggerFailed(st, r, f, now, sekisho.ReasonDagPaused, redactErr(a.err))
+		return triggerFailed(st, r, f, now, sekisho.ReasonDagPaused, shortErr(a.err))
 	case errors.Is(a.err, sekisho.ErrRejected):
-		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, redactErr(a.err))
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, shortErr(a.err))
 	case !f.trigger.idempotent && !p.Trigger.RetryUnknown:
 		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerUnknown,
-			"the trigger request failed and its outcome is unknown: "+redactErr(a.err)+
+			"the trigger request failed and its outcome is unknown: "+shortErr(a.err)+
 				"; check whether the job started, then rerun or skip")
 	case !now.Before(r.TimeoutAt):
-		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, "could not trigger before the timeout: "+redactErr(a.err))
+		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, "could not trigger before the timeout: "+shortErr(a.err))
 	}
-	st.Effects = []effect{{kind: effRetryLater, err: redactErr(a.err)}}
-	if msg := "trigger retrying: " + redactErr(a.err); r.Message != msg {
+	st.Effects = []effect{{kind: effRetryLater, err: shortErr(a.err)}}
+	if msg := "trigger retrying: " + shortErr(a.err); r.Message != msg {
 		st.Patch.Message = str(msg)
 	}
 	return st
@@ -609,9 +609,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// redactErr turns an error into a bounded message for the store and logs.
+// shortErr turns an error into a bounded message for the store and logs.
 // Adapters keep secrets out of their errors; this only bounds the length.
-func redactErr(err error) string {
+func shortErr(err error) string {
 	s := err.Error()
 	if len(s) > 500 {
 		s = s[:500] + "…"

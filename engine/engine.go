@@ -81,7 +81,7 @@ type Engine struct {
 
 	// Loop-owned state: only the goroutine running Step touches these.
 	runs    runTable                // one record per open run
-	gate    gateClock               // when each pipeline's next gate fires
+	gate    gateTimes               // when each pipeline's next gate fires
 	demand  demandPlan              // what the waiting runs wait on
 	history map[string]lineHistory  // per pipeline, what its ETA learns from (SPEC §21)
 	values  map[string]valueHistory // per pipeline/upstream, a data check's past values (SPEC §21)

@@ -231,7 +231,7 @@ func (e *Engine) answered(ctx context.Context, k attemptKey, a answer) {
 	now := e.clock.Now()
 	r := rec.run
 	if a.err != nil && a.status {
-		e.log.Warn("downstream check failed", "run", k.run, "err", redactErr(a.err))
+		e.log.Warn("downstream check failed", "run", k.run, "err", shortErr(a.err))
 	} else {
 		// An operator may have moved the run on meanwhile: decide on the stored row.
 		got, err := e.st.RunByID(ctx, k.run)

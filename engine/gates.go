@@ -39,8 +39,8 @@ func caughtUp(p *config.Pipeline, t, now time.Time) bool {
 	return p.TimeoutOn(sekisho.DateOf(t, p.Location), t).After(now)
 }
 
-// gateClock is when each pipeline's next gate fires.
-type gateClock struct {
+// gateTimes is when each pipeline's next gate fires.
+type gateTimes struct {
 	next    map[string]time.Time // pipeline → next gate to check for
 	cfg     *config.Config       // the config they were computed for
 	soonest time.Time            // the earliest of next; zero: scan

@@ -25,7 +25,6 @@ type Event string
 const (
 	EvUpstreamFailed    Event = "upstream_failed"    // the condition cannot hold without an upstream rerun
 	EvUpstreamRecovered Event = "upstream_recovered" // no longer blocked
-	EvConditionMet      Event = "condition_met"      // condition holds; the pipeline has a trigger
 	EvGateOnlyMet       Event = "gate_only_met"      // condition holds; nothing to trigger
 	EvTimeout           Event = "timeout"
 	EvTriggerAccepted   Event = "trigger_accepted"
@@ -72,8 +71,6 @@ func next(from sekisho.State, ev Event, p Policy) (sekisho.State, bool) {
 				return sekisho.StateFailed, true
 			}
 			return sekisho.StateBlocked, true
-		case EvConditionMet:
-			return sekisho.StateWaiting, true // the trigger is under way; the state moves when it is accepted
 		case EvGateOnlyMet:
 			return sekisho.StateSucceeded, true
 		case EvTriggerAccepted:
@@ -140,7 +137,7 @@ func ValidPath(trs []sekisho.Transition) error {
 	return nil
 }
 
-var allEvents = []Event{EvUpstreamFailed, EvUpstreamRecovered, EvConditionMet, EvGateOnlyMet, EvTimeout,
+var allEvents = []Event{EvUpstreamFailed, EvUpstreamRecovered, EvGateOnlyMet, EvTimeout,
 	EvTriggerAccepted, EvTriggerRejected, EvDownstreamRunning, EvDownstreamSuccess, EvDownstreamFailed,
 	EvOperatorRerun, EvOperatorSkip}
 

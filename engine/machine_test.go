@@ -21,7 +21,6 @@ func TestNextTable(t *testing.T) {
 		{"still blocked", sekisho.StateBlocked, EvUpstreamFailed, wait, sekisho.StateBlocked},
 		{"rerun succeeds", sekisho.StateBlocked, EvUpstreamRecovered, wait, sekisho.StateWaiting},
 		{"gate-only done", sekisho.StateWaiting, EvGateOnlyMet, wait, sekisho.StateSucceeded},
-		{"condition met keeps waiting for the trigger", sekisho.StateWaiting, EvConditionMet, wait, sekisho.StateWaiting},
 		{"trigger accepted", sekisho.StateWaiting, EvTriggerAccepted, wait, sekisho.StateTriggered},
 		{"trigger rejected", sekisho.StateWaiting, EvTriggerRejected, wait, sekisho.StateFailed},
 		{"waiting times out", sekisho.StateWaiting, EvTimeout, wait, sekisho.StateTimedOut},
@@ -49,7 +48,7 @@ func TestNextTable(t *testing.T) {
 		{"triggered cannot succeed unseen", sekisho.StateTriggered, EvDownstreamSuccess, wait, ""},
 		{"success is final", sekisho.StateSucceeded, EvDownstreamFailed, wait, ""},
 		{"failed is final", sekisho.StateFailed, EvUpstreamRecovered, wait, ""},
-		{"timed out is final", sekisho.StateTimedOut, EvConditionMet, wait, ""},
+		{"timed out is final", sekisho.StateTimedOut, EvTriggerAccepted, wait, ""},
 		{"waiting has no downstream", sekisho.StateWaiting, EvDownstreamRunning, wait, ""},
 	}
 	for _, tt := range tests {

@@ -169,7 +169,10 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 	}
 	// The planner reads the resource's history and publishes its answer
 	// (store I/O): outside p.mu.
-	planned := e.planner.Next(ctx, r, interval, end)
+	planned, perr := e.planner.Next(ctx, r, interval, end)
+	if perr != nil && ctx.Err() == nil {
+		e.log.Warn("poll plan: store", "resource", r.Key(), "err", perr)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs.inflight = false
@@ -181,7 +184,7 @@ func (p *poller) poll(ctx context.Context, rs *resource) (changed bool) {
 		}
 		// A failed check never changes an upstream's state: keep the last
 		// known runs, remember the error for the board.
-		msg := redactErr(err)
+		msg := shortErr(err)
 		changed = msg != rs.err
 		rs.err, rs.errAt = msg, end
 		e.log.Warn("upstream check failed", "resource", r.Key(), "err", rs.err)

@@ -197,7 +197,7 @@ func TestNoticesThreadsAndJobsAlike(t *testing.T) {
 		if ok, err := s.FinishNotice(ctx, id, t0.Add(3*time.Minute), "hello"); !ok || err != nil {
 			t.Fatalf("finish: %v %v", ok, err)
 		}
-		if ok, _ := s.MarkNoticeSent(ctx, id, t0, "again"); ok {
+		if ok, _ := s.FinishNotice(ctx, id, t0, "again"); ok {
 			t.Fatal("a sent notice was marked sent again")
 		}
 		all, _ := s.AllNotices(ctx)

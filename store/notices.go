@@ -95,27 +95,6 @@ func (s *Store) AllNotices(ctx context.Context) ([]sekisho.Notice, error) {
 	return s.queryNotices(ctx, `SELECT `+noticeColumns+` FROM notices ORDER BY id`)
 }
 
-// MarkNoticeSent records a delivery. It only marks a notice still pending,
-// and reports whether it did.
-func (s *Store) MarkNoticeSent(ctx context.Context, id int64, at time.Time, text string) (bool, error) {
-	n, err := s.exec(ctx, `UPDATE notices SET sent_at = ?, text = ?, tries = tries + 1, last_error = ''
-		WHERE id = ? AND sent_at IS NULL`, ts(at), text, id)
-	if err != nil {
-		return false, fmt.Errorf("store: mark notice sent: %w", err)
-	}
-	return n > 0, nil
-}
-
-// MarkNoticeRetry records a failed delivery and when to try again.
-func (s *Store) MarkNoticeRetry(ctx context.Context, id int64, next time.Time, errText string) error {
-	_, err := s.exec(ctx, `UPDATE notices SET tries = tries + 1, next_try_at = ?, last_error = ?
-		WHERE id = ? AND sent_at IS NULL`, ts(next), errText, id)
-	if err != nil {
-		return fmt.Errorf("store: mark notice retry: %w", err)
-	}
-	return nil
-}
-
 // HoldNotice puts off a notice's next try to until without counting a try:
 // a notice waiting on purpose (an incident's group_wait), not failing.
 func (s *Store) HoldNotice(ctx context.Context, id int64, until time.Time) error {

@@ -179,11 +179,9 @@ func (f *flags) configPath() string {
 	return "pipelines.yaml"
 }
 
-// loadConfig loads and validates the config; every problem is a usage error.
-func (f *flags) loadConfig() (*config.Config, error) { return f.loadConfigFor(false) }
-
-// loadConfigFor is loadConfig; reading allows unset secret variables, for
-// the commands that send nothing with them (SPEC §9).
+// loadConfigFor loads and validates the config; every problem is a usage
+// error. reading allows unset secret variables, for the commands that send
+// nothing with them (SPEC §9).
 func (f *flags) loadConfigFor(reading bool) (*config.Config, error) {
 	path := f.configPath()
 	if _, err := os.Stat(path); err != nil {

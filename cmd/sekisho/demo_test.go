@@ -100,7 +100,7 @@ func TestDemoWorldIncidents(t *testing.T) {
 	first := s.from.In(jst).Format("2006-01-02")
 	dates := map[demo.Incident]string{}
 	for _, inc := range demo.Incidents() {
-		dates[inc] = demo.DateOf(inc, first, seed)
+		dates[inc] = demo.FirstDateWith(inc, first, seed)
 		if dates[inc] == "" || dates[inc] >= liveAt.Format("2006-01-02") {
 			t.Fatalf("no complete %s day in the window (%q)", inc, dates[inc])
 		}

@@ -2,6 +2,7 @@ package pollplan
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -57,8 +58,9 @@ func (p *Planner) SetConfig(cfg *config.Config) {
 // Next returns when to check r next after a check that ended at now, for
 // the shortest poke interval among its waiters, and records it. A store
 // error costs only the history (the even pace of the share is used) or
-// the published time, never the check.
-func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Duration, now time.Time) time.Time {
+// the published time, never the check: the time is good either way, and
+// the error is returned for the caller to log.
+func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Duration, now time.Time) (time.Time, error) {
 	in := Input{Now: now, PokeInterval: poke}
 	p.mu.Lock()
 	pl, up, conn := p.find(r)
@@ -69,18 +71,21 @@ func (p *Planner) Next(ctx context.Context, r sekisho.Resource, poke time.Durati
 	h, fresh := p.history[r.Key()]
 	p.mu.Unlock()
 	day := now.UTC().Format(sekisho.DateLayout)
+	var errs []error
 	if pl != nil && (!fresh || h.day != day) {
-		if f, err := p.st.UpstreamFinishes(ctx, pl.Name, up, HistoryRuns); err == nil {
+		f, err := p.st.UpstreamFinishes(ctx, pl.Name, up, HistoryRuns)
+		if err == nil {
 			h = history{day: day, finishes: f}
 			p.mu.Lock()
 			p.history[r.Key()] = h
 			p.mu.Unlock()
 		}
+		errs = append(errs, err)
 	}
 	in.Finishes = h.finishes
 	next := Next(in)
-	_ = p.st.SetNextCheck(ctx, r.Key(), next, now)
-	return next
+	errs = append(errs, p.st.SetNextCheck(ctx, r.Key(), next, now))
+	return next, errors.Join(errs...)
 }
 
 // Keep forgets the published next check of every resource not in keep

@@ -38,11 +38,11 @@ func TestPlannerUsesTheStoreHistory(t *testing.T) {
 	pl := pollplan.NewPlanner(st, cfg)
 	ctx := context.Background()
 	res := sekisho.Resource{Type: config.TypeTroccoJob, ID: "55"}
-	near := pl.Next(ctx, res, 30*time.Second, at(3, 0))
+	near, _ := pl.Next(ctx, res, 30*time.Second, at(3, 0))
 	if gap := near.Sub(at(3, 0)); gap != 500*time.Second/8 {
 		t.Errorf("near the usual finish: next check in %s, want an eighth of the 8m20s share", gap)
 	}
-	far := pl.Next(ctx, res, 30*time.Second, at(15, 0))
+	far, _ := pl.Next(ctx, res, 30*time.Second, at(15, 0))
 	if gap := far.Sub(at(15, 0)); gap < 30*time.Minute {
 		t.Errorf("far from the usual finish: next check in %s, want sparse", gap)
 	}
@@ -57,8 +57,28 @@ func TestPlannerUsesTheStoreHistory(t *testing.T) {
 		t.Errorf("after Keep of nothing: %v", got)
 	}
 	// A resource without history is checked at its share.
-	other := pl.Next(ctx, sekisho.Resource{Type: config.TypeTroccoJob, ID: "100"}, 30*time.Second, at(3, 0))
+	other, _ := pl.Next(ctx, sekisho.Resource{Type: config.TypeTroccoJob, ID: "100"}, 30*time.Second, at(3, 0))
 	if gap := other.Sub(at(3, 0)); gap != 500*time.Second {
 		t.Errorf("no history: next check in %s, want the share 8m20s", gap)
+	}
+}
+
+// failingStore is a store that cannot write its published next checks.
+type failingStore struct{ pollplan.Store }
+
+func (failingStore) SetNextCheck(context.Context, string, time.Time, time.Time) error {
+	return fmt.Errorf("disk I/O error")
+}
+
+// TestPlannerReportsAFailedWrite: a store error costs the published time,
+// never the check, and is returned for the caller to log instead of
+// vanishing.
+func TestPlannerReportsAFailedWrite(t *testing.T) {
+	cfg := &config.Config{Location: tokyo}
+	pl := pollplan.NewPlanner(failingStore{statustest.Open(t)}, cfg)
+	now := time.Date(2026, 11, 21, 3, 0, 0, 0, tokyo)
+	next, err := pl.Next(context.Background(), sekisho.Resource{Type: config.TypeTroccoJob, ID: "55"}, 30*time.Second, now)
+	if err == nil || next.IsZero() || !next.After(now) {
+		t.Fatalf("Next = %v, %v: want a time after now and the write's error", next, err)
 	}
 }
