@@ -114,6 +114,9 @@ const (
 	ReasonDownstreamFailed  = "dag_run_failed"
 	ReasonOperatorRerun     = "operator_rerun"
 	ReasonOperatorSkip      = "operator_skip"
+	// ReasonLogicalDateTaken fails an attempt whose DAG run's logical date
+	// is held by a run sekisho did not create (SPEC §18).
+	ReasonLogicalDateTaken = "logical_date_taken"
 )
 
 // Observation reasons of a data check (SPEC §21): why a sql or reconcile
@@ -289,6 +292,14 @@ type TriggerRequest struct {
 	TimeZone    *time.Location
 	Spec        TriggerSpec
 	Upstreams   map[string]Observation
+	// IntervalStart is the previous fire of the pipeline's schedule (and
+	// calendar) before GateAt: Airflow 2's data interval start (SPEC §18).
+	IntervalStart time.Time
+	// IntentAt is when the intent of this attempt's trigger was recorded,
+	// before any request: a trigger whose request is not idempotent (an
+	// Airflow clear) compares what the downstream shows with it to tell,
+	// after a crash, whether its request already took effect.
+	IntentAt time.Time
 }
 
 // TriggerSpec is the downstream half of a pipeline's config, kept with the
@@ -307,7 +318,19 @@ type TriggerSpec struct {
 	// TraceContext passes the attempt's W3C traceparent to Airflow in the
 	// DAG run's conf, so Airflow's spans join sekisho's trace (SPEC §16).
 	TraceContext bool `json:"trace_context,omitempty"`
+	// LogicalDate is the Airflow logical date a DAG run gets (SPEC §18):
+	// LogicalDateFire, LogicalDateIntervalStart, LogicalDateNone or a
+	// template rendering an RFC 3339 time. Empty is none (a snapshot
+	// from before the field existed).
+	LogicalDate string `json:"logical_date,omitempty"`
 }
+
+// Values of TriggerSpec.LogicalDate besides a template.
+const (
+	LogicalDateFire          = "fire"
+	LogicalDateIntervalStart = "interval_start"
+	LogicalDateNone          = "none"
+)
 
 // DagRunID is the deterministic Airflow dag_run_id of one attempt (SPEC §6).
 func DagRunID(pipeline, logicalDate string, attempt int) string {
@@ -348,6 +371,9 @@ var (
 	ErrNotFound = errors.New("not found")
 	// ErrConflict marks a state change that lost a race: the run moved on.
 	ErrConflict = errors.New("run changed concurrently")
+	// ErrLogicalDateTaken marks a downstream run that cannot be created
+	// because a run sekisho did not create holds its logical date.
+	ErrLogicalDateTaken = errors.New("logical date taken")
 )
 
 // NoticeKind names a kind of Slack notice (SPEC §7).

@@ -141,7 +141,10 @@ type TemplateData struct {
 	LogicalDate string
 	Attempt     int
 	GateAt      string // RFC 3339 in the pipeline's time zone
-	Upstreams   map[string]TemplateUpstream
+	// IntervalStart is the schedule's previous fire, RFC 3339 in the
+	// pipeline's time zone (empty when unknown).
+	IntervalStart string
+	Upstreams     map[string]TemplateUpstream
 }
 
 // TemplateUpstream is one upstream as templates see it.
@@ -154,6 +157,9 @@ type TemplateUpstream struct {
 func NewTemplateData(req TriggerRequest) TemplateData {
 	d := TemplateData{Pipeline: req.Pipeline, LogicalDate: req.LogicalDate, Attempt: req.Attempt,
 		GateAt: req.GateAt.In(req.TimeZone).Format(time.RFC3339), Upstreams: map[string]TemplateUpstream{}}
+	if !req.IntervalStart.IsZero() {
+		d.IntervalStart = req.IntervalStart.In(req.TimeZone).Format(time.RFC3339)
+	}
 	for name, o := range req.Upstreams {
 		u := TemplateUpstream{ExternalID: o.ExternalID}
 		if !o.FinishedAt.IsZero() {

@@ -104,6 +104,12 @@ var invalidCases = []struct {
 		`glue_without_connection.yaml:15:7: pipelines[0].trigger.type: a trocco_workflow trigger needs connections.trocco with an api_key`,
 		`glue_without_connection.yaml:16:7: pipelines[0].trigger.pipeline_definition_id: must be a positive number`,
 	}},
+	{"logical_date", []string{
+		`logical_date.yaml:14:7: pipelines[0].trigger.logical_date: unknown logical_date "interval-start" (did you mean "interval_start"?); or a template giving an RFC 3339 time, like "{{ .LogicalDate }}T00:00:00+09:00"`,
+		`logical_date.yaml:22:7: pipelines[1].trigger.logical_date: logical_date renders "2025-01-31", not an RFC 3339 time like 2026-11-20T02:00:00+09:00`,
+		`logical_date.yaml:29:7: pipelines[2].trigger.logical_date: is not a field of a trocco_workflow trigger`,
+		`logical_date.yaml:37:5: pipelines[4].trigger: pipelines d and e both trigger DAG shared_dag of composer-prod with logical_date interval_start at the same time, but Airflow keeps one DAG run per logical date; give one of them another logical_date (none, or a template)`,
+	}},
 	{"missing_required", []string{
 		`missing_required.yaml:1:1: version: is required; add "version: 1" at the top`,
 		`missing_required.yaml:3:5: pipelines[0].name: is required; a name like socrates_daily`,

@@ -45,7 +45,7 @@ var KnownKeys = map[string][]string{
 	"pipelines[].upstreams[].source":            checkQueryKeys,
 	"pipelines[].upstreams[].target":            checkQueryKeys,
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
-		"pipeline_definition_id", "retry_unknown", "trace_context"},
+		"pipeline_definition_id", "retry_unknown", "trace_context", "logical_date"},
 	"pipelines[].slo":    {"deadline", "objective"},
 	"pipelines[].sla":    {"recover_by"},
 	"pipelines[].notify": {"channel", "mention", "on", "escalate_after", "escalate_to"},

@@ -238,6 +238,7 @@ func (d *decoder) parse(data []byte) *Config {
 		metas = append(metas, m)
 	}
 	d.checkGraph(cfg, metas)
+	d.checkLogicalDates(cfg, metas)
 	d.checkSlack(cfg, f)
 	d.watches(cfg, f)
 	d.maintenance(cfg, f)

@@ -15,8 +15,9 @@ import (
 
 // pipelineMeta keeps what the checks across pipelines need: positions.
 type pipelineMeta struct {
-	name val
-	refs []pipelineRef // type: pipeline upstreams
+	name    val
+	refs    []pipelineRef // type: pipeline upstreams
+	trigger val           // the trigger: key, for errors across pipelines
 }
 
 type pipelineRef struct {
@@ -105,7 +106,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	}
 	p.OnUpstreamFailure = d.oneOf(f, "on_upstream_failure", "on_upstream_failure", "wait", UpstreamFailureOps)
 	if v, ok := f.get("trigger"); ok {
-		p.Trigger = d.trigger(cfg, p, v, names)
+		p.Trigger, m.trigger = d.trigger(cfg, p, v, names), v
 	}
 	d.slo(p, f, sched)
 	p.MaxDuration = d.duration(f, "max_duration", 0, 0)

@@ -141,6 +141,28 @@ func (p *Pipeline) NextFire(t time.Time) time.Time {
 	return time.Time{}
 }
 
+// PrevFire returns p's last gate time strictly before t, or zero: the
+// start of Airflow 2's data interval of the run whose gate is t (SPEC §18).
+// It asks ScheduleFires, so a calendar's days off are skipped as the
+// engine skips them (Tuesday's after a holiday Monday is Friday's).
+func (p *Pipeline) PrevFire(t time.Time) time.Time {
+	for _, span := range []time.Duration{8 * 24 * time.Hour, 70 * 24 * time.Hour, 800 * 24 * time.Hour} {
+		if fires := ScheduleFires(p, t.Add(-span), t); len(fires) > 0 {
+			return fires[len(fires)-1]
+		}
+	}
+	return time.Time{}
+}
+
+// GateClock returns the time of day p's gate opens, in p's time zone.
+func (p *Pipeline) GateClock() (hour, minute, second int) {
+	s, err := parseSchedule(p.Schedule)
+	if err != nil {
+		return 0, 0, 0
+	}
+	return gateClock(s)
+}
+
 // GateOn returns when p's gate opens on the logical date, or zero when the
 // schedule does not fire that day (a weekday schedule on a Sunday). It is
 // ScheduleFires over the day, so the board and `sekisho status` place a gate

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -25,7 +27,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 	}
 	t.Type = typ
 	own := map[string][]string{
-		TypeAirflowDag:     {"connection", "dag_id", "conf", "note", "unpause", "trace_context"},
+		TypeAirflowDag:     {"connection", "dag_id", "conf", "note", "unpause", "trace_context", "logical_date"},
 		TypeTroccoWorkflow: {"pipeline_definition_id", "retry_unknown"},
 	}
 	for _, k := range KnownKeys["pipelines[].trigger"][1:] {
@@ -61,6 +63,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 				}
 			}
 		}
+		t.LogicalDate = d.logicalDate(cfg, p, f, t)
 	case TypeTroccoWorkflow:
 		t.PipelineDefinitionID = d.positiveID(f, "pipeline_definition_id", " for a trocco_workflow trigger (the number in the workflow's URL)")
 		t.RetryUnknown = d.boolean(f, "retry_unknown")
@@ -71,12 +74,80 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 	return t
 }
 
+// LogicalDateModes are the words trigger.logical_date takes besides a template.
+var LogicalDateModes = []string{sekisho.LogicalDateFire, sekisho.LogicalDateIntervalStart, sekisho.LogicalDateNone}
+
+// logicalDate reads trigger.logical_date (SPEC §18). Unset, it follows the
+// convention of the Airflow the connection speaks to, so a DAG moved from
+// its own cron schedule sees the dates it saw before: interval_start on
+// Airflow 2 (api_version v1), fire on Airflow 3 (v2). A template is
+// rendered over a sample run and must give an RFC 3339 time.
+func (d *decoder) logicalDate(cfg *Config, p *Pipeline, f *fields, t *sekisho.TriggerSpec) string {
+	v, ok := f.get("logical_date")
+	if !ok {
+		if a := cfg.Connections.Airflow[t.Connection]; a != nil && a.APIVersion == "v2" {
+			return sekisho.LogicalDateFire
+		}
+		return sekisho.LogicalDateIntervalStart
+	}
+	s, ok := d.scalarOf(v, true)
+	if !ok {
+		return ""
+	}
+	if slices.Contains(LogicalDateModes, s.s) {
+		return s.s
+	}
+	if !strings.Contains(s.s, "{{") {
+		d.fail(v, "%s; or a template giving an RFC 3339 time, like \"{{ .LogicalDate }}T00:00:00+09:00\"", unknownWord("logical_date", s, LogicalDateModes))
+		return ""
+	}
+	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
+	req := sekisho.TriggerRequest{Pipeline: p.Name, LogicalDate: "2025-01-31", Attempt: 1, GateAt: gate,
+		IntervalStart: gate.AddDate(0, 0, -1), TimeZone: p.Location, Spec: sekisho.TriggerSpec{LogicalDate: s.s}}
+	if _, err := sekisho.DagRunDates(req); err != nil {
+		d.fail(v, "%v", err)
+	}
+	return s.s
+}
+
+// checkLogicalDates refuses two pipelines that would give one DAG runs
+// with the same logical date: Airflow keeps one run per (dag_id, logical
+// date), so the second would fail every day with logical_date_taken. Two
+// pipelines collide when they trigger the same DAG of the same connection
+// with fire or interval_start at the same time of day in the same zone, or
+// with the same template.
+func (d *decoder) checkLogicalDates(cfg *Config, metas []*pipelineMeta) {
+	first := map[string]*Pipeline{}
+	for i, p := range cfg.Pipelines {
+		t := p.Trigger
+		if t == nil || t.Type != TypeAirflowDag || t.LogicalDate == "" || t.LogicalDate == sekisho.LogicalDateNone {
+			continue
+		}
+		key := t.Connection + "\x00" + t.DagID + "\x00" + t.LogicalDate
+		if t.LogicalDate == sekisho.LogicalDateFire || t.LogicalDate == sekisho.LogicalDateIntervalStart {
+			if p.Schedule == "" {
+				continue
+			}
+			h, m, s := p.GateClock()
+			key += fmt.Sprintf("\x00%02d:%02d:%02d\x00%s", h, m, s, p.Timezone)
+		}
+		if other, dup := first[key]; dup {
+			d.fail(metas[i].trigger, "pipelines %s and %s both trigger DAG %s of %s with logical_date %s at the same time, "+
+				"but Airflow keeps one DAG run per logical date; give one of them another logical_date (none, or a template)",
+				other.Name, p.Name, t.DagID, t.Connection, t.LogicalDate)
+			continue
+		}
+		first[key] = p
+	}
+}
+
 // sampleData is a run of p as a template would see it, with every upstream
 // present, so missing keys and bad fields show up at validate time.
 func sampleData(p *Pipeline, upstreams []string) sekisho.TemplateData {
 	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
 	d := sekisho.TemplateData{Pipeline: p.Name, LogicalDate: "2025-01-31", Attempt: 1,
-		GateAt: gate.Format(time.RFC3339), Upstreams: map[string]sekisho.TemplateUpstream{}}
+		GateAt: gate.Format(time.RFC3339), IntervalStart: gate.AddDate(0, 0, -1).Format(time.RFC3339),
+		Upstreams: map[string]sekisho.TemplateUpstream{}}
 	for _, n := range upstreams {
 		d.Upstreams[n] = sekisho.TemplateUpstream{ExternalID: "sample-run-id", FinishedAt: gate.Add(-time.Hour).Format(time.RFC3339)}
 	}

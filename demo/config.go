@@ -29,6 +29,19 @@ type ConfigOptions struct {
 	DBPath    string
 	Language  string        // ja | en (default ja)
 	Poke      time.Duration // default 5m
+	// Today is the demo's live date (default: today in Tokyo); the
+	// company calendar's day off is placed in the history before it.
+	Today time.Time
+}
+
+// CompanyHoliday is the company calendar's day off in the demo: the
+// Wednesday of the week two weeks before today, a weekday inside any
+// history of two weeks or more, so sales_report shows ⛱ (company holiday)
+// besides its weekends whatever the season.
+func CompanyHoliday(today time.Time) string {
+	d := today.AddDate(0, 0, -14)
+	d = d.AddDate(0, 0, int(time.Wednesday-d.Weekday()))
+	return d.Format("2006-01-02")
 }
 
 // ConfigYAML renders the demo's pipelines.yaml.
@@ -42,6 +55,14 @@ func ConfigYAML(o ConfigOptions) ([]byte, error) {
 	if o.DBPath == "" {
 		o.DBPath = "sekisho-demo.db"
 	}
+	if o.Today.IsZero() {
+		loc, err := time.LoadLocation(TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %w", err)
+		}
+		o.Today = time.Now().In(loc)
+	}
+	holidays, _ := json.Marshal([]string{CompanyHoliday(o.Today)})
 	t, err := template.New("pipelines.yaml").Delims("[[", "]]").Funcs(template.FuncMap{
 		// A JSON string is a valid YAML double-quoted scalar.
 		"q": func(s string) (string, error) { b, err := json.Marshal(s); return string(b), err },
@@ -56,6 +77,7 @@ func ConfigYAML(o ConfigOptions) ([]byte, error) {
 		"TroccoAPIKey": world.TroccoAPIKey, "AirflowUser": world.AirflowUser, "AirflowPassword": world.AirflowPassword,
 		"SlackToken": world.SlackToken, "SlackChannel": world.SlackChannel, "SlackAPI": o.URLs.Slack + "/api/",
 		"SlackSigningSecret": world.SlackSigningSecret, "SlackOperator": world.SlackOperator,
+		"CompanyHolidays": string(holidays),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("demo: config template: %w", err)

@@ -43,6 +43,8 @@ func TestConfigKeepsRootPipelines(t *testing.T) {
 		want := *root.Pipelines[i]
 		got := *p
 		got.PokeInterval, want.PokeInterval = 0, 0 // the demo's clock runs fast
+		// The demo's company calendar has a day off within its history.
+		got.Calendar, want.Calendar = nil, nil
 		if !reflect.DeepEqual(got.Spec(), want.Spec()) {
 			t.Errorf("pipeline %s differs from the root file:\n got %s\nwant %s", p.Name, got.Spec(), want.Spec())
 		}
@@ -184,5 +186,36 @@ func TestPrinterOrdersAndStaysQuietUntilLive(t *testing.T) {
 		"2026-11-21 02:04 JST                     [対応中（復旧見込み） ▾] [再実行] [🕒 復旧見込みの時刻]\n"
 	if out.String() != want {
 		t.Errorf("got\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// TestDemoHasABusinessDayPipeline: sales_report follows the company
+// calendar, and any 29 days of history before the live date hold a
+// weekend and a company day off, both listed as holiday with no gate.
+func TestDemoHasABusinessDayPipeline(t *testing.T) {
+	jst, _ := time.LoadLocation(TimeZone)
+	for _, today := range []time.Time{time.Date(2026, 12, 7, 0, 50, 0, 0, jst), time.Date(2027, 6, 30, 0, 50, 0, 0, jst)} {
+		cfg, _, err := Config(ConfigOptions{Today: today, URLs: URLs{Glue: "http://127.0.0.1:1", Trocco: "http://127.0.0.1:2",
+			Composer: "http://127.0.0.1:3", Legacy: "http://127.0.0.1:4", SlackWebhook: "http://127.0.0.1:5" + slacksim.WebhookPath,
+			Slack: "http://127.0.0.1:5"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := cfg.Pipeline("sales_report")
+		kinds := map[string]int{}
+		for d := today.AddDate(0, 0, -29); d.Before(today); d = d.AddDate(0, 0, 1) {
+			date := d.Format(sekisho.DateLayout)
+			if off, isOff := p.DayOff(date); isOff {
+				kinds[off.Kind]++
+				if !p.GateOn(date).IsZero() {
+					t.Errorf("%s: a gate on a day off", date)
+				}
+			} else if p.GateOn(date).IsZero() {
+				t.Errorf("%s: no gate on a business day", date)
+			}
+		}
+		if kinds["weekend"] < 8 || kinds["company"] != 1 {
+			t.Errorf("%s: days off in the history %v", today.Format(sekisho.DateLayout), kinds)
+		}
 	}
 }

@@ -186,7 +186,7 @@ func transitionExtra(t sekisho.Transition) string {
 		if id, ok := t.Detail["external_id"].(string); ok && id != "" {
 			return id
 		}
-	case sekisho.ReasonTriggerRejected, sekisho.ReasonDagPaused:
+	case sekisho.ReasonTriggerRejected, sekisho.ReasonDagPaused, sekisho.ReasonLogicalDateTaken:
 		if msg, ok := t.Detail["message"].(string); ok {
 			return msg
 		}

@@ -52,8 +52,14 @@ func TestChaos(t *testing.T) {
 	w.Trocco.AddJob(55, now.Add(-2*time.Minute), troccosim.Outcome{RunFor: time.Minute, Status: "succeeded"})
 	w.Trocco.AddJob(56, now.Add(-time.Minute), troccosim.Outcome{RunFor: time.Minute + 4*time.Second, Status: "error"})
 	w.Trocco.AddJob(56, gate.Add(4*time.Second), troccosim.Outcome{RunFor: 2 * time.Second, Status: "succeeded"})
-	w.Airflow.AddDAG("chaos_ok", airflowsim.DAG{Duration: time.Second})
-	w.Airflow.AddDAG("chaos_fail", airflowsim.DAG{Duration: time.Second, Outcome: "failed"})
+	// One DAG per pipeline: each DAG run gets a logical date (SPEC §18),
+	// and Airflow keeps one run per DAG and logical date, so pipelines
+	// gating at the same time cannot share a DAG (validate refuses it).
+	dag := func(name string, d airflowsim.DAG) string {
+		w.Airflow.AddDAG("dag_"+name, d)
+		return "dag_" + name
+	}
+	ok, failing := airflowsim.DAG{Duration: time.Second}, airflowsim.DAG{Duration: time.Second, Outcome: "failed"}
 
 	sloExtra := fmt.Sprintf("    slo: {deadline: %q, objective: 95%%}\n", deadline.Format("15:04:05"))
 	dagOf, defOf := map[string]string{}, map[string]int64{}
@@ -62,15 +68,15 @@ func TestChaos(t *testing.T) {
 		add := func(p Pipeline) { p.Schedule = CronAt(gate); ps = append(ps, p) }
 		v1 := fmt.Sprintf("c_v1_%d", i)
 		add(Pipeline{Name: v1, Upstreams: []string{GlueUpstream("ok", "up-ok"), GlueUpstream("flaky", "up-flaky")},
-			Trigger: AirflowTrigger("v1", "chaos_ok"), Extra: sloExtra})
-		dagOf[v1] = "chaos_ok"
+			Trigger: AirflowTrigger("v1", dag(v1, ok)), Extra: sloExtra})
+		dagOf[v1] = "dag_" + v1
 		v2 := fmt.Sprintf("c_v2_%d", i)
 		add(Pipeline{Name: v2, Upstreams: []string{TroccoJobUpstream("master", 55), TroccoJobUpstream("flaky", 56)},
-			Trigger: AirflowTrigger("v2", "chaos_ok"), Extra: sloExtra})
-		dagOf[v2] = "chaos_ok"
+			Trigger: AirflowTrigger("v2", dag(v2, ok)), Extra: sloExtra})
+		dagOf[v2] = "dag_" + v2
 		fail := fmt.Sprintf("c_fail_%d", i)
-		add(Pipeline{Name: fail, Upstreams: []string{GlueUpstream("ok", "up-ok")}, Trigger: AirflowTrigger("v1", "chaos_fail"), Extra: sloExtra})
-		dagOf[fail] = "chaos_fail"
+		add(Pipeline{Name: fail, Upstreams: []string{GlueUpstream("ok", "up-ok")}, Trigger: AirflowTrigger("v1", dag(fail, failing)), Extra: sloExtra})
+		dagOf[fail] = "dag_" + fail
 		tr := fmt.Sprintf("c_trocco_%d", i)
 		def := int64(900 + i)
 		w.Trocco.DefineWorkflow(def, troccosim.Outcome{RunFor: time.Second, Status: "succeeded"})
@@ -232,9 +238,11 @@ func (h *harness) checkSLO(cfg *config.Config, date string, deadline time.Time, 
 	for name, dag := range dagOf {
 		var first time.Time
 		for _, r := range h.world.Airflow.Runs(dag) {
-			if strings.HasPrefix(r.DagRunID, "sekisho__"+name+"__"+date+"__") && r.State == "success" &&
-				(first.IsZero() || r.EndDate.Before(first)) {
-				first = r.EndDate
+			// A rerun clears the run (SPEC §18): its first success may
+			// be an earlier try.
+			if end := r.FirstSuccess(); strings.HasPrefix(r.DagRunID, "sekisho__"+name+"__"+date+"__") && !end.IsZero() &&
+				(first.IsZero() || end.Before(first)) {
+				first = end
 			}
 		}
 		met := !first.IsZero() && !first.Truncate(time.Millisecond).After(deadline)

@@ -109,12 +109,15 @@ func CheckPaths(hs []History) []string {
 	return bad
 }
 
-// CheckAirflowOnce compares the Airflow simulator's trigger log with the
-// runs: every dag_run_id was created (HTTP 200) exactly once, each one
-// belongs to an attempt sekisho recorded, and every attempt that reached
-// triggered names the run it created. 409 answers are the idempotent
-// repeats after a crash and count for nothing.
-func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, dagOf map[string]string) []string {
+// CheckAirflowOnce compares the Airflow simulator's trigger and clear logs
+// with the runs: every dag_run_id was created (HTTP 200) exactly once, each
+// one belongs to an attempt sekisho recorded, and every attempt that
+// reached triggered names the run it created, or, for a rerun of a run
+// with a logical date (SPEC §18), the earlier attempt's run it cleared:
+// then exactly one clear took effect in the attempt's window. No attempt
+// clears more than once. 409 answers are the idempotent repeats after a
+// crash and count for nothing.
+func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, clears []airflowsim.ClearRecord, dagOf map[string]string) []string {
 	var bad []string
 	created := map[string]int{}
 	for _, t := range trig {
@@ -130,10 +133,26 @@ func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, dagOf map[s
 		for _, a := range h.Attempts() {
 			id := sekisho.DagRunID(h.Run.Pipeline, h.Run.LogicalDate, a.N)
 			want[id] = true
-			if ext := a.ExternalID(); ext != "" && ext != id {
-				bad = append(bad, fmt.Sprintf("%s attempt %d: recorded external id %q, want %q", h.Run.Pipeline, a.N, ext, id))
+			ext := a.ExternalID()
+			n := 0 // clears that took effect in the attempt's window
+			for _, c := range clears {
+				if c.Cleared && !c.At.Before(a.Began) && (a.Next.IsZero() || c.At.Before(a.Next)) &&
+					strings.HasPrefix(c.DagRunID, strings.TrimSuffix(id, strconv.Itoa(a.N))) {
+					n++
+				}
 			}
-			if a.ExternalID() != "" && created[id] == 0 {
+			earlier := false
+			for k := 1; k < a.N; k++ {
+				earlier = earlier || ext == sekisho.DagRunID(h.Run.Pipeline, h.Run.LogicalDate, k)
+			}
+			switch {
+			case n > 1:
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: cleared %d times", h.Run.Pipeline, h.Run.LogicalDate, a.N, n))
+			case ext != "" && earlier && n != 1:
+				bad = append(bad, fmt.Sprintf("%s attempt %d: follows %q without clearing it", h.Run.Pipeline, a.N, ext))
+			case ext != "" && !earlier && ext != id:
+				bad = append(bad, fmt.Sprintf("%s attempt %d: recorded external id %q, want %q or an earlier attempt's", h.Run.Pipeline, a.N, ext, id))
+			case ext == id && created[id] == 0:
 				bad = append(bad, fmt.Sprintf("%s: triggered, but Airflow never created it", id))
 			}
 		}

@@ -47,6 +47,14 @@ func TestCheckersCatchViolations(t *testing.T) {
 	job := func(id int64, sec int) troccosim.PipelineJob {
 		return troccosim.PipelineJob{ID: id, Start: t0.Add(time.Duration(sec) * time.Second)}
 	}
+	// clears is n clears of attempt 1's run in attempt 2's window (from 10 s).
+	clears := func(n int) []airflowsim.ClearRecord {
+		out := []airflowsim.ClearRecord{{DagRunID: id1, At: t0.Add(5 * time.Second), Status: 200}} // a dry run
+		for i := range n {
+			out = append(out, airflowsim.ClearRecord{DagRunID: id1, At: t0.Add(time.Duration(10+i) * time.Second), Status: 200, Cleared: true})
+		}
+		return out
+	}
 	// sent is a job posted by attempt n of p at sec, as sekisho posts it:
 	// with the attempt's traceparent.
 	sent := func(id int64, sec, n int) troccosim.PipelineJob {
@@ -73,10 +81,13 @@ func TestCheckersCatchViolations(t *testing.T) {
 		bad  []string
 		want int
 	}{
-		{"airflow clean", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok, dagOf), 0},
-		{"airflow created twice", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: id2, Status: 200}), dagOf), 1},
-		{"airflow run nobody asked for", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: "sekisho__p__2026-03-01__3", Status: 200}), dagOf), 1},
-		{"airflow triggered but never created", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok[:2], dagOf), 1},
+		{"airflow clean", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok, nil, dagOf), 0},
+		{"airflow created twice", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: id2, Status: 200}), nil, dagOf), 1},
+		{"airflow run nobody asked for", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, append(ok, airflowsim.TriggerRecord{DagRunID: "sekisho__p__2026-03-01__3", Status: 200}), nil, dagOf), 1},
+		{"airflow triggered but never created", CheckAirflowOnce([]History{twoAttempts("p", id1, id2)}, ok[:2], nil, dagOf), 1},
+		{"airflow rerun clears once", CheckAirflowOnce([]History{twoAttempts("p", id1, id1)}, ok[:2], clears(1), dagOf), 0},
+		{"airflow rerun cleared twice", CheckAirflowOnce([]History{twoAttempts("p", id1, id1)}, ok[:2], clears(2), dagOf), 1},
+		{"airflow rerun follows without clearing", CheckAirflowOnce([]History{twoAttempts("p", id1, id1)}, ok[:2], clears(0), dagOf), 1},
 		{"trocco clean", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 0},
 		{"trocco two jobs in one attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(7, 1), job(9, 2), job(8, 11)), map[string]int64{"p": 1}), 1},
 		{"trocco job of no attempt", CheckTroccoOnce([]History{twoAttempts("p", "7", "8")}, jobs(job(6, -5), job(7, 1), job(8, 11)), map[string]int64{"p": 1}), 1},

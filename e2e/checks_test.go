@@ -22,7 +22,7 @@ func (h *harness) checkRuns(st *store.Store, ps []Pipeline, dagOf map[string]str
 		h.t.Errorf("%d runs, want one per pipeline (%d)", len(hs), len(ps))
 	}
 	reportProblems(h.t, "history", CheckPaths(hs))
-	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), dagOf))
+	reportProblems(h.t, "airflow", CheckAirflowOnce(hs, h.world.Airflow.Triggers(), h.world.Airflow.Clears(), dagOf))
 	if bad := CheckTroccoOnce(hs, h.world.Trocco.PipelineJobs, defOf); len(bad) > 0 {
 		reportProblems(h.t, "trocco", bad)
 		for _, l := range DescribeTroccoJobs(hs, h.world.Trocco.PipelineJobs, defOf) {

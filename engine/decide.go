@@ -206,8 +206,10 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected,
 			fmt.Sprintf("no %s trigger is configured (check connections)", p.Trigger.Type))
 	}
+	req := request(p, r, f.ups)
 	if r.IntentAt.IsZero() {
 		st.Patch.IntentAt = now
+		req.IntentAt = now
 	} else if !f.trigger.idempotent && !f.retry.ours && !p.Trigger.RetryUnknown {
 		// An intent from before a restart, and no idempotency key: the
 		// request may or may not have reached the downstream. Posting again
@@ -251,7 +253,7 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 		return st
 	}
 	from, mode := lastFinish(f.ups)
-	st.Effects = append(st.Effects, effect{kind: effTrigger, req: request(p, r, f.ups), latencyFrom: from, mode: mode})
+	st.Effects = append(st.Effects, effect{kind: effTrigger, req: req, latencyFrom: from, mode: mode})
 	return st
 }
 
@@ -282,6 +284,8 @@ func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now t
 		return st
 	case errors.Is(a.err, sekisho.ErrPaused):
 		return triggerFailed(st, r, f, now, sekisho.ReasonDagPaused, shortErr(a.err))
+	case errors.Is(a.err, sekisho.ErrLogicalDateTaken):
+		return triggerFailed(st, r, f, now, sekisho.ReasonLogicalDateTaken, shortErr(a.err))
 	case errors.Is(a.err, sekisho.ErrRejected):
 		return triggerFailed(st, r, f, now, sekisho.ReasonTriggerRejected, shortErr(a.err))
 	case !f.trigger.idempotent && !p.Trigger.RetryUnknown:
@@ -466,7 +470,8 @@ func request(p *config.Pipeline, r sekisho.Run, obs map[string]obsView) sekisho.
 		ups[name] = o.Observation
 	}
 	return sekisho.TriggerRequest{Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Attempt: r.Attempt,
-		GateAt: r.GateAt, TimeZone: p.Location, Spec: *p.Trigger, Upstreams: ups}
+		GateAt: r.GateAt, TimeZone: p.Location, Spec: *p.Trigger, Upstreams: ups,
+		IntervalStart: p.PrevFire(r.GateAt), IntentAt: r.IntentAt}
 }
 
 // lastFinish is when the last upstream finished, and whether an event told us.

@@ -88,6 +88,9 @@ var japanese = catalog{
 			if v.f.Reason == sekisho.ReasonDagPaused {
 				return "下流の DAG が一時停止（paused）されています。再開してから対象日を再実行（rerun）してください" + colon(v.f.Message)
 			}
+			if v.f.Reason == sekisho.ReasonLogicalDateTaken {
+				return "下流の DAG の論理日付（logical date）が sekisho 以外の実行に使われています" + colon(v.f.Message)
+			}
 			return "下流のジョブを起動できませんでした" + colon(v.f.Message)
 		},
 		sekisho.NoticeRunFailed: func(v view) string {
@@ -155,6 +158,9 @@ var english = catalog{
 		sekisho.NoticeTriggerFailed: func(v view) string {
 			if v.f.Reason == sekisho.ReasonDagPaused {
 				return "The downstream DAG is paused; unpause it, then rerun the day" + colon(v.f.Message) + "."
+			}
+			if v.f.Reason == sekisho.ReasonLogicalDateTaken {
+				return "The downstream DAG's logical date is held by a run sekisho did not create" + colon(v.f.Message) + "."
 			}
 			return "The downstream job could not be started" + colon(v.f.Message) + "."
 		},

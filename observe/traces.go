@@ -69,7 +69,7 @@ func (s *traceSink) deliver(ctx context.Context, t sekisho.Transition) error {
 		spans = append(spans, ws...)
 	}
 	triggerReasons := map[string]bool{sekisho.ReasonTriggerRejected: true, sekisho.ReasonDagPaused: true,
-		sekisho.ReasonTriggerUnknown: true}
+		sekisho.ReasonTriggerUnknown: true, sekisho.ReasonLogicalDateTaken: true}
 	if t.To == sekisho.StateTriggered || (waited && triggerReasons[t.Reason]) {
 		sp := tracing.Span{Part: tracing.PartTrigger, Parent: tracing.PartRoot, Name: "trigger",
 			Kind: trace.SpanKindClient, Start: s.intent(ctx, t), End: t.At, Attrs: append(base[:3:3],

@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 // maxPages bounds one listing, so a DAG with years of runs and a filter
@@ -78,9 +80,15 @@ func (c *Client) listPages(ctx context.Context, dagID string, q url.Values) ([]D
 
 // GetDagRun returns one DAG run.
 func (c *Client) GetDagRun(ctx context.Context, dagID, runID string) (DagRun, error) {
+	return c.oneRun(ctx, http.MethodGet, dagID, runID, "", nil)
+}
+
+// oneRun makes a request about one DAG run (…/dagRuns/{id}, with suffix)
+// whose answer is that run.
+func (c *Client) oneRun(ctx context.Context, method, dagID, runID, suffix string, body any) (DagRun, error) {
 	var w wireDagRun
-	path := "/dags/" + url.PathEscape(dagID) + "/dagRuns/" + url.PathEscape(runID)
-	if err := c.do(ctx, http.MethodGet, path, nil, nil, &w); err != nil {
+	path := "/dags/" + url.PathEscape(dagID) + "/dagRuns/" + url.PathEscape(runID) + suffix
+	if err := c.do(ctx, method, path, nil, body, &w); err != nil {
 		return DagRun{}, err
 	}
 	r := w.dagRun()
@@ -127,15 +135,26 @@ type Triggered struct {
 	Existed bool
 }
 
-// TriggerDagRun creates a DAG run with the given id, conf and note. The
-// logical date is left to Airflow (omitted in v1, null in v2), because
-// Airflow 2 refuses a second run with the same logical date.
-func (c *Client) TriggerDagRun(ctx context.Context, dagID, runID string, conf map[string]any, note string) (Triggered, error) {
+// TriggerDagRun creates a DAG run with the given id, conf, note and dates
+// (SPEC §18). Without a logical date it is left to Airflow: omitted in v1
+// (Airflow 2 takes the trigger time), null in v2 (Airflow 3 gives the run
+// none, so its templates have no ds). The data interval is sent when both
+// ends are set; both versions take it (Airflow 2's post_dag_run reads
+// data_interval_start and _end together, Airflow 3's
+// TriggerDAGRunPostBody refuses one without the other).
+func (c *Client) TriggerDagRun(ctx context.Context, dagID, runID string, conf map[string]any, note string, dates sekisho.DagDates) (Triggered, error) {
 	if conf == nil {
 		conf = map[string]any{}
 	}
 	body := map[string]any{"dag_run_id": runID, "conf": conf, "note": note}
-	if c.version == V2 {
+	switch {
+	case !dates.Logical.IsZero():
+		body["logical_date"] = apiTime(dates.Logical)
+		if !dates.IntervalStart.IsZero() && !dates.IntervalEnd.IsZero() {
+			body["data_interval_start"] = apiTime(dates.IntervalStart)
+			body["data_interval_end"] = apiTime(dates.IntervalEnd)
+		}
+	case c.version == V2:
 		// Airflow 3 answers 422 when logical_date is missing; null
 		// lets it choose.
 		body["logical_date"] = nil
@@ -154,4 +173,30 @@ func (c *Client) TriggerDagRun(ctx context.Context, dagID, runID string, conf ma
 		return Triggered{}, fmt.Errorf("airflow %s: POST dagRuns of %s: answer has no dag_run_id", c.name, dagID)
 	}
 	return Triggered{Run: r}, nil
+}
+
+// apiTime writes an instant as Airflow reads it: RFC 3339 in UTC.
+func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// DagRunsAt returns the DAG runs whose logical date is exactly at: at most
+// one, since Airflow keeps one run per (dag_id, logical_date) (Airflow 2,
+// and Airflow 3 again since apache/airflow#46295).
+func (c *Client) DagRunsAt(ctx context.Context, dagID string, at time.Time) ([]DagRun, error) {
+	name := "execution_date"
+	if c.version == V2 {
+		name = "logical_date"
+	}
+	q := url.Values{name + "_gte": {apiTime(at)}, name + "_lte": {apiTime(at)}}
+	return c.listPages(ctx, dagID, q)
+}
+
+// ClearDagRun clears every task of a DAG run so it runs again (POST
+// …/dagRuns/{dag_run_id}/clear, both versions). dry_run defaults to true in
+// both documents, so it is sent false. A clear is not idempotent: Airflow
+// queues a finished run again (state queued, start and end dates null,
+// clear_number + 1, which the API does not show), and a second clear would
+// run it a third time. Callers record their intent first and look at the
+// run before clearing again (triggers/airflow).
+func (c *Client) ClearDagRun(ctx context.Context, dagID, runID string) (DagRun, error) {
+	return c.oneRun(ctx, http.MethodPost, dagID, runID, "/clear", map[string]any{"dry_run": false})
 }

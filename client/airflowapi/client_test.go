@@ -85,11 +85,11 @@ func TestRoundTrip(t *testing.T) {
 			if d, err = c.Unpause(ctx, "main"); err != nil || d.IsPaused || e.sim.Paused("main") {
 				t.Fatalf("Unpause = %+v, %v", d, err)
 			}
-			res, err := c.TriggerDagRun(ctx, "main", "sekisho__p__2025-04-02__1", map[string]any{"d": "2025-04-02"}, "note")
+			res, err := c.TriggerDagRun(ctx, "main", "sekisho__p__2025-04-02__1", map[string]any{"d": "2025-04-02"}, "note", sekisho.DagDates{})
 			if err != nil || res.Existed || res.Run.DagRunID != "sekisho__p__2025-04-02__1" || res.Run.State != "queued" {
 				t.Fatalf("Trigger = %+v, %v", res, err)
 			}
-			if res, err = c.TriggerDagRun(ctx, "main", "sekisho__p__2025-04-02__1", nil, "note"); err != nil || !res.Existed {
+			if res, err = c.TriggerDagRun(ctx, "main", "sekisho__p__2025-04-02__1", nil, "note", sekisho.DagDates{}); err != nil || !res.Existed {
 				t.Fatalf("second Trigger = %+v, %v", res, err)
 			}
 			e.clock.Advance(61 * time.Minute)
@@ -165,7 +165,7 @@ func TestPermanentErrorsAreNotRetried(t *testing.T) {
 				e.sim.Reject("main", tt.status)
 			}
 			c := e.client(t, config.Airflow{APIVersion: tt.version, Auth: "basic", Username: "sekisho", Password: config.Secret(pw)})
-			_, err := c.TriggerDagRun(context.Background(), "main", "r1", nil, "")
+			_, err := c.TriggerDagRun(context.Background(), "main", "r1", nil, "", sekisho.DagDates{})
 			if !errors.Is(err, sekisho.ErrRejected) {
 				t.Fatalf("err = %v, want ErrRejected", err)
 			}
@@ -316,7 +316,7 @@ func TestNoCredentialsInErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t, airflowsim.Options{}, echo)
 			c := e.client(t, tc.cfg, tc.opts...)
-			_, err := c.TriggerDagRun(context.Background(), "main", "r1", nil, "")
+			_, err := c.TriggerDagRun(context.Background(), "main", "r1", nil, "", sekisho.DagDates{})
 			if err == nil || !errors.Is(err, sekisho.ErrRejected) {
 				t.Fatalf("err = %v", err)
 			}

@@ -20,18 +20,19 @@ const (
 // DagRun is one DAG run, the fields sekisho uses from either API version.
 // Times are zero when Airflow sends null.
 type DagRun struct {
-	DagID           string
-	DagRunID        string
-	State           string
-	RunType         string
-	Note            string
-	Conf            map[string]any
-	LogicalDate     time.Time // v1 also calls it execution_date; null for v2 runs triggered without one
-	StartDate       time.Time // null while queued
-	EndDate         time.Time
-	QueuedAt        time.Time // v2 only
-	RunAfter        time.Time // v2 only: when the run became runnable
-	DataIntervalEnd time.Time
+	DagID             string
+	DagRunID          string
+	State             string
+	RunType           string
+	Note              string
+	Conf              map[string]any
+	LogicalDate       time.Time // v1 also calls it execution_date; null for v2 runs triggered without one
+	StartDate         time.Time // null while queued
+	EndDate           time.Time
+	QueuedAt          time.Time // v2 only
+	RunAfter          time.Time // v2 only: when the run became runnable
+	DataIntervalStart time.Time
+	DataIntervalEnd   time.Time
 }
 
 // Since returns the instant that places the run in a window: its start
@@ -57,25 +58,27 @@ func (r DagRun) Since() time.Time {
 
 // wireDagRun is the JSON of a DAG run in both versions.
 type wireDagRun struct {
-	DagID           string         `json:"dag_id"`
-	DagRunID        string         `json:"dag_run_id"`
-	State           string         `json:"state"`
-	RunType         string         `json:"run_type"`
-	Note            *string        `json:"note"`
-	Conf            map[string]any `json:"conf"`
-	LogicalDate     nullTime       `json:"logical_date"`
-	ExecutionDate   nullTime       `json:"execution_date"`
-	StartDate       nullTime       `json:"start_date"`
-	EndDate         nullTime       `json:"end_date"`
-	QueuedAt        nullTime       `json:"queued_at"`
-	RunAfter        nullTime       `json:"run_after"`
-	DataIntervalEnd nullTime       `json:"data_interval_end"`
+	DagID             string         `json:"dag_id"`
+	DagRunID          string         `json:"dag_run_id"`
+	State             string         `json:"state"`
+	RunType           string         `json:"run_type"`
+	Note              *string        `json:"note"`
+	Conf              map[string]any `json:"conf"`
+	LogicalDate       nullTime       `json:"logical_date"`
+	ExecutionDate     nullTime       `json:"execution_date"`
+	StartDate         nullTime       `json:"start_date"`
+	EndDate           nullTime       `json:"end_date"`
+	QueuedAt          nullTime       `json:"queued_at"`
+	RunAfter          nullTime       `json:"run_after"`
+	DataIntervalStart nullTime       `json:"data_interval_start"`
+	DataIntervalEnd   nullTime       `json:"data_interval_end"`
 }
 
 func (w wireDagRun) dagRun() DagRun {
 	r := DagRun{DagID: w.DagID, DagRunID: w.DagRunID, State: w.State, RunType: w.RunType,
 		Conf: w.Conf, LogicalDate: w.LogicalDate.t, StartDate: w.StartDate.t, EndDate: w.EndDate.t,
-		QueuedAt: w.QueuedAt.t, RunAfter: w.RunAfter.t, DataIntervalEnd: w.DataIntervalEnd.t}
+		QueuedAt: w.QueuedAt.t, RunAfter: w.RunAfter.t, DataIntervalStart: w.DataIntervalStart.t,
+		DataIntervalEnd: w.DataIntervalEnd.t}
 	if r.LogicalDate.IsZero() {
 		r.LogicalDate = w.ExecutionDate.t
 	}
@@ -135,6 +138,9 @@ func JobState(state string) sekisho.JobState {
 	}
 	return sekisho.JobRunning
 }
+
+// Finished reports whether a DAG run state is final.
+func Finished(state string) bool { return state == StateSuccess || state == StateFailed }
 
 // KnownState reports whether Airflow documents the state.
 func KnownState(state string) bool {

@@ -135,7 +135,9 @@ server:
 			fmt.Fprintf(&b, "      - {name: last, type: glue_job, job_name: %s}\n", latencyJob(j))
 			upstreams += 3
 		}
-		fmt.Fprintf(&b, "    trigger: {type: airflow_dag, connection: af, dag_id: downstream, conf: {date: \"{{ .LogicalDate }}\"}}\n")
+		// Every pipeline triggers the one downstream DAG at the same time,
+		// so its runs cannot carry logical dates (one run per date, SPEC §18).
+		fmt.Fprintf(&b, "    trigger: {type: airflow_dag, connection: af, dag_id: downstream, logical_date: none, conf: {date: \"{{ .LogicalDate }}\"}}\n")
 	}
 	return b.String(), upstreams
 }

@@ -79,6 +79,8 @@ func (s *Server) triggerDagRun(version, dagID string, body []byte) answer {
 		Note        *string        `json:"note"`
 		LogicalDate *string        `json:"logical_date"`
 		Execution   *string        `json:"execution_date"`
+		Start       *string        `json:"data_interval_start"`
+		End         *string        `json:"data_interval_end"`
 	}
 	if err := json.Unmarshal(body, &in); err != nil {
 		return problem(version, http.StatusBadRequest, "Bad Request", err.Error())
@@ -103,32 +105,60 @@ func (s *Server) triggerDagRun(version, dagID string, body []byte) answer {
 		return result(dagNotFound(version, dagID))
 	}
 	s.advance(d)
-	var logical time.Time
-	for _, v := range []*string{in.LogicalDate, in.Execution} {
+	var times [3]time.Time // logical date, interval start, interval end
+	for i, v := range []*string{in.LogicalDate, in.Execution, in.Start, in.End} {
 		if v != nil {
 			t, err := time.Parse(time.RFC3339Nano, *v)
 			if err != nil {
 				return result(problem(version, http.StatusBadRequest, "Bad Request", "logical_date: "+err.Error()))
 			}
-			logical = t.UTC()
+			times[max(i-1, 0)] = t.UTC()
 		}
+	}
+	logical, start, end := times[0], times[1], times[2]
+	if start.IsZero() != end.IsZero() {
+		if version == "v2" {
+			// TriggerDAGRunPostBody.check_data_intervals
+			return result(jsonAnswer(http.StatusUnprocessableEntity, map[string]any{"detail": []map[string]any{{
+				"type": "value_error", "loc": []any{"body"},
+				"msg": "Value error, Either both data_interval_start and data_interval_end must be provided or both must be None"}}}))
+		}
+		start, end = time.Time{}, time.Time{} // Airflow 2 uses them only together
 	}
 	if logical.IsZero() && version == "v1" {
 		logical = now // Airflow 2 takes the trigger time as the logical date
+	}
+	if logical.IsZero() {
+		start, end = time.Time{}, time.Time{} // Airflow 3: no logical date, no interval
+	} else if start.IsZero() {
+		start, end = logical, logical // an unscheduled DAG's manual interval: exactly the logical date
 	}
 	runID := rec.DagRunID
 	if runID == "" {
 		runID = "manual__" + now.Format(timeLayout)
 		rec.DagRunID = runID
 	}
+	// One run per dag_run_id, and one per (dag_id, logical_date): Airflow 2
+	// checks both before creating, Airflow 3 has the unique constraint
+	// again (apache/airflow#46295).
 	for _, r := range d.runs {
-		if r.DagRunID == runID || (!logical.IsZero() && r.LogicalDate.Equal(logical)) {
-			msg := fmt.Sprintf("DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, runID)
-			if version == "v2" {
-				msg = fmt.Sprintf("A DAG Run already exists for DAG %s with run id %s", dagID, runID)
-			}
-			return result(problem(version, http.StatusConflict, "Conflict", msg))
+		sameDate := !logical.IsZero() && r.LogicalDate.Equal(logical)
+		if r.DagRunID != runID && !sameDate {
+			continue
 		}
+		var msg string
+		switch {
+		case version == "v1" && sameDate:
+			msg = fmt.Sprintf("DAGRun with DAG ID: '%s' and DAGRun logical date: '%s' already exists",
+				dagID, logical.Format("2006-01-02 15:04:05+00:00"))
+		case version == "v1":
+			msg = fmt.Sprintf("DAGRun with DAG ID: '%s' and DAGRun ID: '%s' already exists", dagID, runID)
+		case sameDate:
+			msg = fmt.Sprintf("A DAG Run already exists for DAG %s with logical date %s", dagID, logical.Format(time.RFC3339))
+		default:
+			msg = fmt.Sprintf("A DAG Run already exists for DAG %s with run id %s", dagID, runID)
+		}
+		return result(problem(version, http.StatusConflict, "Conflict", msg))
 	}
 	r := s.newRun(d, runID, now, Plan{})
 	r.Version = version
@@ -137,9 +167,69 @@ func (s *Server) triggerDagRun(version, dagID string, body []byte) answer {
 		r.Conf = in.Conf
 	}
 	r.Note = rec.Note
-	r.dataIntervalStart, r.dataIntervalEnd = now, now
+	r.DataIntervalStart, r.DataIntervalEnd = start, end
+	if d.spec.NeedsDS && logical.IsZero() {
+		r.outcome, r.Failure = "failed", "KeyError: 'ds' (the run has no logical date)"
+	}
 	// Airflow answers before its scheduler sees the run: always queued.
 	return result(jsonAnswer(http.StatusOK, runJSON(version, d, r)))
+}
+
+// clearDagRun clears every task of a run, as POST …/clear with dry_run
+// false does: a finished run is queued again (start and end dates null,
+// queued_at now, clear_number + 1) and runs as PlanClear says; a run not
+// finished is left as it is. dry_run defaults to true, as in both
+// documents (Airflow 2's handler defaults it to false; a careful client
+// sends it).
+func (s *Server) clearDagRun(version, dagID, runID string, body []byte) answer {
+	var in struct {
+		DryRun *bool `json:"dry_run"`
+	}
+	if err := json.Unmarshal(body, &in); err != nil {
+		return problem(version, http.StatusBadRequest, "Bad Request", err.Error())
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	rec := ClearRecord{Version: version, DagID: dagID, DagRunID: runID, At: now}
+	done := func(a answer) answer {
+		rec.Status = a.status
+		s.clears = append(s.clears, rec)
+		return a
+	}
+	d, ok := s.dags[dagID]
+	if !ok {
+		return done(dagNotFound(version, dagID))
+	}
+	s.advance(d)
+	r := s.visibleRun(d, runID)
+	if r == nil {
+		return done(s.runNotFound(version, dagID, runID))
+	}
+	if in.DryRun == nil || *in.DryRun {
+		return done(jsonAnswer(http.StatusOK, map[string]any{"task_instances": []any{}, "total_entries": 0}))
+	}
+	if r.State == "success" || r.State == "failed" {
+		p := s.clearPlan[dagID+"\x00"+runID]
+		if p.Outcome == "" {
+			p.Outcome = d.spec.Outcome
+		}
+		if p.Outcome == "" {
+			p.Outcome = "success"
+		}
+		if p.Duration == 0 {
+			p.Duration = r.duration
+		}
+		r.Tries = append(r.Tries, Try{State: r.State, StartDate: r.StartDate, EndDate: r.EndDate})
+		r.State, r.StartDate, r.EndDate, r.QueuedAt = "queued", time.Time{}, time.Time{}, now
+		r.readyAt, r.duration, r.outcome, r.Failure = now.Add(p.QueueDelay), p.Duration, p.Outcome, ""
+		if d.spec.NeedsDS && r.LogicalDate.IsZero() {
+			r.outcome, r.Failure = "failed", "KeyError: 'ds' (the run has no logical date)"
+		}
+		r.ClearNumber++
+		rec.Cleared = true
+	}
+	return done(jsonAnswer(http.StatusOK, runJSON(version, d, r)))
 }
 
 func (s *Server) getDagRun(version, dagID, runID string) answer {
@@ -150,11 +240,23 @@ func (s *Server) getDagRun(version, dagID, runID string) answer {
 		return dagNotFound(version, dagID)
 	}
 	s.advance(d)
+	if r := s.visibleRun(d, runID); r != nil {
+		return jsonAnswer(http.StatusOK, runJSON(version, d, r))
+	}
+	return s.runNotFound(version, dagID, runID)
+}
+
+// visibleRun is the run of that id the API can see, or nil.
+func (s *Server) visibleRun(d *dag, runID string) *simRun {
 	for _, r := range s.visible(d) {
 		if r.DagRunID == runID {
-			return jsonAnswer(http.StatusOK, runJSON(version, d, r))
+			return r
 		}
 	}
+	return nil
+}
+
+func (s *Server) runNotFound(version, dagID, runID string) answer {
 	if version == "v2" {
 		return problem(version, http.StatusNotFound, "", fmt.Sprintf("The DagRun with dag_id: `%s` and run_id: `%s` was not found", dagID, runID))
 	}
@@ -170,7 +272,7 @@ func runJSON(version string, d *dag, r *simRun) map[string]any {
 	m := map[string]any{"dag_id": d.id, "dag_run_id": r.DagRunID, "state": r.State,
 		"run_type": r.RunType, "conf": r.Conf, "note": note, "logical_date": ts(r.LogicalDate),
 		"start_date": ts(r.StartDate), "end_date": ts(r.EndDate),
-		"data_interval_start": ts(r.dataIntervalStart), "data_interval_end": ts(r.dataIntervalEnd),
+		"data_interval_start": ts(r.DataIntervalStart), "data_interval_end": ts(r.DataIntervalEnd),
 		"last_scheduling_decision": ts(r.StartDate)}
 	if version == "v1" {
 		m["execution_date"] = ts(r.LogicalDate)
@@ -179,7 +281,7 @@ func runJSON(version string, d *dag, r *simRun) map[string]any {
 	}
 	runAfter := r.QueuedAt
 	if r.RunType == "scheduled" {
-		runAfter = r.dataIntervalEnd
+		runAfter = r.DataIntervalEnd
 	}
 	m["queued_at"] = ts(r.QueuedAt)
 	m["run_after"] = ts(runAfter)
@@ -218,7 +320,7 @@ func (s *Server) listDagRuns(version, dagID string, q url.Values) answer {
 			return r.LogicalDate
 		case "run_after":
 			if r.RunType == "scheduled" {
-				return r.dataIntervalEnd
+				return r.DataIntervalEnd
 			}
 			return r.QueuedAt
 		}

@@ -160,6 +160,8 @@ func (s *Server) dispatch(version, op string, params map[string]string, r *http.
 		return s.triggerDagRun(version, dagID, body)
 	case "get_dag_run":
 		return s.getDagRun(version, dagID, params["dag_run_id"])
+	case "clear_dag_run":
+		return s.clearDagRun(version, dagID, params["dag_run_id"], body)
 	}
 	return problem(version, http.StatusNotImplemented, "Not Implemented", "the simulator does not implement "+op)
 }

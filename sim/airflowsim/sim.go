@@ -69,6 +69,10 @@ type DAG struct {
 	Duration   time.Duration // run time of its runs; Options.DefaultDuration when zero
 	Outcome    string        // "success" (default) or "failed"
 	QueueDelay time.Duration // between being queued and starting
+	// NeedsDS is a DAG whose templates read {{ ds }}: a run without a
+	// logical date (Airflow 3, logical_date null) has no ds in its
+	// context, and fails with KeyError (apache/airflow#46522).
+	NeedsDS bool
 }
 
 // Plan scripts one DAG run, overriding its DAG's defaults.
@@ -91,6 +95,59 @@ type Run struct {
 	EndDate     time.Time // zero until finished
 	LogicalDate time.Time // zero for a v2 run triggered with logical_date null
 	Version     string    // API version that created it; empty for AddRun
+	// DataIntervalStart and DataIntervalEnd are zero for a v2 run
+	// without a logical date.
+	DataIntervalStart, DataIntervalEnd time.Time
+	// ClearNumber counts the clears that queued the run again (Airflow's
+	// dag_run.clear_number, which its API does not show).
+	ClearNumber int
+	// Failure is why a run failed on its own (a missing ds).
+	Failure string
+	// Tries are the earlier ends of a run that a clear queued again,
+	// oldest first; Airflow keeps only the last, the simulator keeps all.
+	Tries []Try
+}
+
+// Try is one finished go of a DAG run before a clear.
+type Try struct {
+	State              string
+	StartDate, EndDate time.Time
+}
+
+// FirstSuccess is when the run first ended in success, across the tries
+// that clears replaced; zero if it never did.
+func (r Run) FirstSuccess() time.Time {
+	for _, t := range r.Tries {
+		if t.State == "success" {
+			return t.EndDate
+		}
+	}
+	if r.State == "success" {
+		return r.EndDate
+	}
+	return time.Time{}
+}
+
+// DS is the ds a task of the run reads: the logical date's UTC date
+// (Airflow renders template dates in UTC, apache/airflow#23400), and ""
+// for a run without a logical date, whose context has no ds at all.
+func (r Run) DS() string {
+	if r.LogicalDate.IsZero() {
+		return ""
+	}
+	return r.LogicalDate.UTC().Format("2006-01-02")
+}
+
+// ClearRecord is one POST …/dagRuns/{dag_run_id}/clear that reached the
+// simulator and passed validation. Cleared is false for a dry run, a run
+// that was not finished (Airflow then leaves it as it is) or a 404.
+type ClearRecord struct {
+	Version  string
+	DagID    string
+	DagRunID string
+	At       time.Time
+	Status   int
+	Cleared  bool
 }
 
 // TriggerRecord is one POST …/dagRuns that reached the simulator and passed
@@ -125,6 +182,8 @@ type Server struct {
 	plans     map[string]Plan // dag_id + "\x00" + dag_run_id
 	rejects   map[string]int  // dag_id → forced status
 	triggers  []TriggerRecord
+	clears    []ClearRecord
+	clearPlan map[string]Plan // dag_id + "\x00" + dag_run_id: how a cleared run goes
 	invalid   []InvalidRequest
 	badAnswer []InvalidRequest
 	requests  map[string]int
@@ -141,12 +200,10 @@ type dag struct {
 
 type simRun struct {
 	Run
-	readyAt           time.Time
-	duration          time.Duration
-	outcome           string
-	dataIntervalStart time.Time
-	dataIntervalEnd   time.Time
-	seq               int
+	readyAt  time.Time
+	duration time.Duration
+	outcome  string
+	seq      int
 }
 
 type wallClock struct{}
@@ -173,7 +230,7 @@ func New(opts Options) (*Server, error) {
 		opts.Faults.SlowDelay = 200 * time.Millisecond
 	}
 	s := &Server{opts: opts, dags: map[string]*dag{},
-		plans: map[string]Plan{}, rejects: map[string]int{}, requests: map[string]int{},
+		plans: map[string]Plan{}, clearPlan: map[string]Plan{}, rejects: map[string]int{}, requests: map[string]int{},
 		faults: map[string]int{}, rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5e4150))}
 	specs, err := loadedSpecs()
 	if err != nil {
@@ -230,6 +287,21 @@ func (s *Server) PlanRun(dagID, runID string, p Plan) {
 	s.plans[dagID+"\x00"+runID] = p
 }
 
+// PlanClear scripts how the run goes each time a clear queues it again
+// (by default as its DAG's runs go).
+func (s *Server) PlanClear(dagID, runID string, p Plan) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearPlan[dagID+"\x00"+runID] = p
+}
+
+// Clears returns every validated clear POST, in arrival order.
+func (s *Server) Clears() []ClearRecord {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.clears)
+}
+
 // AddRun adds a run created outside sekisho (a scheduled run of an
 // upstream DAG): invisible before at, queued at at, then running and
 // finished as planned. The DAG is added if missing.
@@ -239,8 +311,8 @@ func (s *Server) AddRun(dagID, runID string, at time.Time, p Plan) {
 	d := s.dag(dagID)
 	r := s.newRun(d, runID, at, p)
 	r.RunType = "scheduled"
-	r.dataIntervalStart, r.dataIntervalEnd = at.Add(-24*time.Hour), at
-	r.LogicalDate = r.dataIntervalStart
+	r.DataIntervalStart, r.DataIntervalEnd = at.Add(-24*time.Hour), at
+	r.LogicalDate = r.DataIntervalStart
 }
 
 // Reject makes every request about a DAG answer status (e.g. 403, 400,

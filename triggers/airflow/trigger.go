@@ -8,7 +8,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/client/airflowapi"
@@ -101,6 +104,10 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 			return sekisho.JobRun{}, fmt.Errorf("trigger note of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
 		}
 	}
+	dates, err := sekisho.DagRunDates(req)
+	if err != nil {
+		return sekisho.JobRun{}, fmt.Errorf("trigger of %s: %w: %w", req.Pipeline, err, sekisho.ErrRejected)
+	}
 
 	dag, err := c.GetDag(ctx, spec.DagID)
 	if err != nil {
@@ -117,8 +124,19 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 		t.log.Info("unpaused DAG before triggering", "connection", c.Name(), "dag_id", spec.DagID, "pipeline", req.Pipeline)
 	}
 
+	if !dates.Logical.IsZero() && req.Attempt > 1 {
+		// Airflow keeps one run per (dag_id, logical_date): a rerun
+		// clears the run that holds the date instead of creating one.
+		holder, found, err := holderAt(ctx, c, spec.DagID, dates.Logical)
+		if err != nil {
+			return sekisho.JobRun{}, err
+		}
+		if found {
+			return t.rerun(ctx, c, req, holder)
+		}
+	}
 	runID := sekisho.DagRunID(req.Pipeline, req.LogicalDate, req.Attempt)
-	res, err := c.TriggerDagRun(ctx, spec.DagID, runID, conf, note)
+	res, err := c.TriggerDagRun(ctx, spec.DagID, runID, conf, note, dates)
 	if err != nil {
 		return sekisho.JobRun{}, err
 	}
@@ -126,18 +144,78 @@ func (t *Trigger) Start(ctx context.Context, req sekisho.TriggerRequest) (sekish
 		return jobRun(t.log, res.Run), nil
 	}
 	// 409: our own earlier request got through (a crash or a lost answer
-	// came between). Follow that run.
-	t.log.Info("DAG run exists already; following it", "connection", c.Name(), "dag_id", spec.DagID, "dag_run_id", runID)
+	// came between), or, with a logical date, another run holds it.
 	run, err := c.GetDagRun(ctx, spec.DagID, runID)
-	if err != nil {
+	switch {
+	case err == nil:
+		t.log.Info("DAG run exists already; following it", "connection", c.Name(), "dag_id", spec.DagID, "dag_run_id", runID)
+		return jobRun(t.log, run), nil
+	case dates.Logical.IsZero() || !errors.Is(err, sekisho.ErrNotFound):
 		if errors.Is(err, sekisho.ErrRejected) {
 			return sekisho.JobRun{}, err
 		}
 		// Accepted all the same; Status will tell the state.
 		return sekisho.JobRun{ExternalID: runID, State: sekisho.JobRunning}, nil
 	}
+	holder, found, err := holderAt(ctx, c, spec.DagID, dates.Logical)
+	switch {
+	case err != nil:
+		return sekisho.JobRun{}, err
+	case !found:
+		// The run that conflicted is gone (deleted meanwhile): try again.
+		return sekisho.JobRun{}, fmt.Errorf("airflow %s: DAG %s answered 409 but no run holds logical date %s", c.Name(), spec.DagID, apiTime(dates.Logical))
+	}
+	return t.rerun(ctx, c, req, holder)
+}
+
+// holderAt finds the DAG run that holds a logical date, if any.
+func holderAt(ctx context.Context, c *airflowapi.Client, dagID string, at time.Time) (airflowapi.DagRun, bool, error) {
+	runs, err := c.DagRunsAt(ctx, dagID, at)
+	if err != nil || len(runs) == 0 {
+		return airflowapi.DagRun{}, false, err
+	}
+	return runs[0], true, nil
+}
+
+// ours reports whether a dag_run_id is one of sekisho's for this run: an
+// earlier (or this) attempt of the same pipeline and logical date.
+func ours(req sekisho.TriggerRequest, runID string) bool {
+	prefix, _ := strings.CutSuffix(sekisho.DagRunID(req.Pipeline, req.LogicalDate, 1), "1")
+	n, err := strconv.Atoi(strings.TrimPrefix(runID, prefix))
+	return strings.HasPrefix(runID, prefix) && err == nil && n >= 1 && n <= req.Attempt
+}
+
+// rerun makes the DAG run that holds the attempt's logical date run again,
+// exactly once per attempt (SPEC §18). The run's external id stays the id
+// of the attempt that created it. A clear is not idempotent, so the engine
+// records the attempt's intent (req.IntentAt) before Start, and after a
+// crash Airflow's own record decides: a clear queues a finished run again
+// and nulls its end date, and the run only ends again after that, so a run
+// still finished with an end before the intent has not been cleared for
+// this attempt; any other (queued, running, or ended after the intent) has.
+func (t *Trigger) rerun(ctx context.Context, c *airflowapi.Client, req sekisho.TriggerRequest, holder airflowapi.DagRun) (sekisho.JobRun, error) {
+	dagID := req.Spec.DagID
+	if !ours(req, holder.DagRunID) {
+		return sekisho.JobRun{}, fmt.Errorf("the logical date %s of DAG %s is held by DAG run %s, which sekisho did not create; "+
+			"delete that run or set trigger.logical_date, then rerun: %w",
+			apiTime(holder.LogicalDate), dagID, holder.DagRunID, sekisho.ErrLogicalDateTaken)
+	}
+	if !airflowapi.Finished(holder.State) || !holder.EndDate.Before(req.IntentAt) {
+		t.log.Info("DAG run already rerun for this attempt; following it", "connection", c.Name(), "dag_id", dagID,
+			"dag_run_id", holder.DagRunID, "attempt", req.Attempt, "state", holder.State)
+		return jobRun(t.log, holder), nil
+	}
+	run, err := c.ClearDagRun(ctx, dagID, holder.DagRunID)
+	if err != nil {
+		return sekisho.JobRun{}, err
+	}
+	t.log.Info("cleared DAG run for a rerun", "connection", c.Name(), "dag_id", dagID, "dag_run_id", holder.DagRunID,
+		"attempt", req.Attempt)
 	return jobRun(t.log, run), nil
 }
+
+// apiTime writes an instant as Airflow does in its messages.
+func apiTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
 // Status reports the DAG run of this attempt.
 func (t *Trigger) Status(ctx context.Context, req sekisho.TriggerRequest, externalID string) (sekisho.JobRun, error) {
