@@ -14,12 +14,15 @@ import (
 // State is the stored state of a run (SPEC §4).
 type State string
 
-// The run states of SPEC §4. StateScheduled, StateMissed, StateNoGate and
-// StateHoliday only appear in listings (SPEC §8), never in the store: a
-// pipeline whose gate is still to come that day is scheduled, one whose
-// gate has passed without a run is missed, one whose schedule does not fire
-// that day has no gate, and one whose calendar has a day off (a weekend, a
-// national or company holiday, SPEC §18) is on holiday.
+// The run states of SPEC §4. StateScheduled, StateMissed,
+// StateBeforeHistory, StateNoGate and StateHoliday only appear in listings
+// (SPEC §8), never in the store: a pipeline whose gate is still to come
+// that day is scheduled, one whose gate has passed without a run is missed
+// (before_history when the day falls before the pipeline's first run ever:
+// it did not exist yet, and neither the board nor the SLO report counts
+// it), one whose schedule does not fire that day has no gate, and one whose
+// calendar has a day off (a weekend, a national or company holiday, SPEC
+// §18) is on holiday.
 const (
 	StateWaiting   State = "waiting"
 	StateBlocked   State = "blocked"
@@ -32,8 +35,10 @@ const (
 
 	StateScheduled State = "scheduled"
 	StateMissed    State = "missed"
-	StateNoGate    State = "no_gate"
-	StateHoliday   State = "holiday"
+	// StateBeforeHistory is a missed day before the pipeline's first run.
+	StateBeforeHistory State = "before_history"
+	StateNoGate        State = "no_gate"
+	StateHoliday       State = "holiday"
 )
 
 // States lists every stored run state, in the order of SPEC §4.

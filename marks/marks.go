@@ -28,18 +28,19 @@ var Late = Mark{"🐢", "遅延", "Late"}
 
 // table holds every state a listing can show, stored or not.
 var table = map[sekisho.State]Mark{
-	sekisho.StateSucceeded: {"✅", "正常完了", "Succeeded"},
-	sekisho.StateFailed:    {"🚨", "失敗", "Failed"},
-	sekisho.StateTimedOut:  {"🚨", "タイムアウト", "Timed out"},
-	sekisho.StateBlocked:   {"🚨", "上流で失敗", "Blocked"},
-	sekisho.StateMissed:    {"🚨", "実行なし", "Missed"},
-	sekisho.StateWaiting:   {"⏳", "上流待ち", "Waiting"},
-	sekisho.StateTriggered: {"⏳", "起動済み", "Triggered"},
-	sekisho.StateRunning:   {"⏳", "実行中", "Running"},
-	sekisho.StateSkipped:   {"⏭", "スキップ", "Skipped"},
-	sekisho.StateScheduled: {"🕒", "開始前", "Scheduled"},
-	sekisho.StateNoGate:    {"➖", "予定なし", "No gate"},
-	sekisho.StateHoliday:   {"⛱", "休日", "Holiday"},
+	sekisho.StateSucceeded:     {"✅", "正常完了", "Succeeded"},
+	sekisho.StateFailed:        {"🚨", "失敗", "Failed"},
+	sekisho.StateTimedOut:      {"🚨", "タイムアウト", "Timed out"},
+	sekisho.StateBlocked:       {"🚨", "上流で失敗", "Blocked"},
+	sekisho.StateMissed:        {"🚨", "実行なし", "Missed"},
+	sekisho.StateWaiting:       {"⏳", "上流待ち", "Waiting"},
+	sekisho.StateTriggered:     {"⏳", "起動済み", "Triggered"},
+	sekisho.StateRunning:       {"⏳", "実行中", "Running"},
+	sekisho.StateSkipped:       {"⏭", "スキップ", "Skipped"},
+	sekisho.StateScheduled:     {"🕒", "開始前", "Scheduled"},
+	sekisho.StateNoGate:        {"➖", "予定なし", "No gate"},
+	sekisho.StateBeforeHistory: {"➖", "運用開始前", "Before history"},
+	sekisho.StateHoliday:       {"⛱", "休日", "Holiday"},
 }
 
 // Of returns the mark of a state; late shows an unfinished run past its

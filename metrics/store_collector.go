@@ -135,13 +135,31 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 			current[r.Pipeline] = r.State
 		}
 	}
-	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed, sekisho.StateNoGate, sekisho.StateHoliday)
+	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed,
+		sekisho.StateBeforeHistory, sekisho.StateNoGate, sekisho.StateHoliday)
+	var missed []string
+	for _, p := range cfg.Pipelines {
+		if _, ok := current[p.Name]; !ok {
+			current[p.Name], _ = status.NoRunState(p, today[p.Name], now)
+			if current[p.Name] == sekisho.StateMissed {
+				missed = append(missed, p.Name)
+			}
+		}
+	}
+	// A missed day before a pipeline's first run is before_history, as the
+	// board lists it.
+	first, err := c.st.FirstRunDates(ctx, missed)
+	if err != nil {
+		return nil, err
+	}
+	for _, name := range missed {
+		if f, ok := first[name]; !ok || today[name] < f {
+			current[name] = sekisho.StateBeforeHistory
+		}
+	}
 	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
 	for _, p := range cfg.Pipelines {
-		cur, ok := current[p.Name]
-		if !ok {
-			cur, _ = status.NoRunState(p, today[p.Name], now)
-		}
+		cur := current[p.Name]
 		for _, s := range states {
 			v := 0.0
 			if s == cur {

@@ -18,6 +18,7 @@ func TestDigestOncePerDay(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := e.cfg.Pipeline("socrates_daily")
+	openRun(t, e.st, e.cfg.Pipeline("kant_daily"), "2026-11-20") // kant_daily ran before: today is missed, not before its history
 	r := openRun(t, e.st, p, "2026-11-21")
 	queue(t, e.st, r, sekisho.StateSucceeded, t0.Add(time.Hour)) // no notice, just the state
 
@@ -88,6 +89,7 @@ func TestBuildDigestStatuses(t *testing.T) {
 		{"succeeded late is still done", sekisho.StateSucceeded, time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo), "✅"},
 		{"skipped", sekisho.StateSkipped, time.Date(2026, 11, 21, 9, 0, 0, 0, tokyo), "⏭"},
 	}
+	openRun(t, st, cfg.Pipeline("kant_daily"), "2026-11-20") // kant_daily ran before: today is missed
 	r := openRun(t, st, p, "2026-11-21")
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

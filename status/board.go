@@ -296,7 +296,8 @@ func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, 
 
 // judge sets each entry's SLO verdict and lateness with slo.Judge, the
 // judge of the SLO report: a missed day counts as a miss once its deadline
-// has passed, unless it falls before the pipeline's first run ever.
+// has passed, unless it falls before the pipeline's first run ever; that
+// day is listed before_history.
 func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) error {
 	var missed []string
 	for _, p := range ps {
@@ -313,7 +314,11 @@ func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) 
 			FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
 		if p.State == sekisho.StateMissed {
 			f, ok := first[p.Name]
-			d.Due = ok && p.LogicalDate >= f
+			if d.Due = ok && p.LogicalDate >= f; !d.Due {
+				// The pipeline did not exist yet: not a miss, on the
+				// board or in the report.
+				p.State = sekisho.StateBeforeHistory
+			}
 		}
 		j := slo.Judge(d, now)
 		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()

@@ -233,7 +233,7 @@ func TestGateFromConfig(t *testing.T) {
 		{"before the gate", "2026-03-07", nyAt(dst, "03:29"), sekisho.StateScheduled, nil, false, status.OverallOK},
 		{"gate passed, before the deadline", "2026-03-07", nyAt(dst, "03:31"), sekisho.StateMissed, nil, false, status.OverallDegraded},
 		{"deadline passed: an SLO miss", "2026-03-07", nyAt("2026-03-09", "12:00"), sekisho.StateMissed, &fal, true, status.OverallDegraded},
-		{"before the first run ever: not counted", "2026-03-09", nyAt("2026-03-10", "12:00"), sekisho.StateMissed, nil, false, status.OverallDegraded},
+		{"before the first run ever: before_history, not counted", "2026-03-09", nyAt("2026-03-10", "12:00"), sekisho.StateBeforeHistory, nil, false, status.OverallOK},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

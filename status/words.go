@@ -48,6 +48,8 @@ func summarize(p *Pipeline, lang string, now time.Time) string {
 		s = pick(en, "The gate opens at %s.", "%s に開始予定です。", clock(p.GateAt))
 	case sekisho.StateMissed:
 		s = pick(en, "The gate was due at %s but no run is recorded.", "%s に開始予定でしたが、実行の記録がありません。", clock(p.GateAt))
+	case sekisho.StateBeforeHistory:
+		s = pick(en, "No run: the gate was due at %s, before this pipeline's first run.", "%s に開始予定でしたが、このパイプラインの最初の実行より前の日です。", clock(p.GateAt))
 	case sekisho.StateWaiting:
 		done := 0
 		for _, u := range p.Upstreams {

@@ -145,7 +145,7 @@ func stateClass(p *status.Pipeline) string {
 	case p.State == sekisho.StateSucceeded:
 		return "good"
 	case p.State == sekisho.StateSkipped || p.State == sekisho.StateScheduled || p.State == sekisho.StateNoGate ||
-		p.State == sekisho.StateHoliday:
+		p.State == sekisho.StateHoliday || p.State == sekisho.StateBeforeHistory:
 		return "idle"
 	}
 	return "busy"
