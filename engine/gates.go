@@ -7,6 +7,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/store"
 )
 
 // cronSpec returns the pipeline's schedule with its time zone attached, and
@@ -39,21 +40,66 @@ func caughtUp(p *config.Pipeline, t, now time.Time) bool {
 	return p.TimeoutOn(sekisho.DateOf(t, p.Location), t).After(now)
 }
 
+// gateBatch is how many gates one transaction opens. A batch is one
+// fsync instead of one per gate, and small enough (a few milliseconds) that
+// a pushed event waiting for the loop is not held up by 10,000 gates due
+// at one instant: the loop takes one batch per pass and handles events
+// between them.
+const gateBatch = 128
+
 // gateTimes is when each pipeline's next gate fires.
 type gateTimes struct {
 	next    map[string]time.Time // pipeline → next gate to check for
 	cfg     *config.Config       // the config they were computed for
 	soonest time.Time            // the earliest of next; zero: scan
+	due     []dueGate            // gates found due and not yet opened, in scan order
 }
 
-// openDueGates opens every gate whose fire time has come. The first pass
-// for a pipeline (start-up, or a pipeline added by a reload) looks back over
-// the catch-up window, so a restart at 02:05 does not lose 02:00's gate.
+// dueGate is a gate whose fire time has come.
+type dueGate struct {
+	p      *config.Pipeline
+	fireAt time.Time
+}
+
+// openDueGates opens the gates whose fire time has come, one batch per
+// call; it wakes the loop again while some are left, so the passes between
+// batches take pushed events and answers. The first scan for a pipeline
+// (start-up, or a pipeline added by a reload) looks back over the catch-up
+// window, so a restart at 02:05 does not lose 02:00's gate.
 func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.Time) error {
+	e.findDueGates(cfg, now)
+	for len(e.gate.due) > 0 {
+		n := min(len(e.gate.due), gateBatch)
+		if err := e.openGates(ctx, e.gate.due[:n]); err != nil {
+			return err
+		}
+		e.gate.due = e.gate.due[n:]
+		if len(e.gate.due) == 0 {
+			e.gate.due = nil
+		} else if !e.opts.Sync {
+			// Sync mode (tests driving Step by hand) opens every due
+			// gate in the pass, in the same batches.
+			e.Kick()
+			break
+		}
+	}
+	return nil
+}
+
+// findDueGates adds to gate.due every gate whose fire time has come and
+// moves each pipeline's next gate past them.
+func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 	if e.gate.cfg != cfg {
 		// A new configuration: keep the next gate of pipelines that still
-		// exist with the same schedule, look back for new ones.
+		// exist with the same schedule, look back for new ones. Gates
+		// found due and not opened yet are found again, under cfg.
 		old := e.gate.next
+		for _, g := range e.gate.due {
+			if t, ok := old[g.p.Name]; !ok || g.fireAt.Before(t) {
+				old[g.p.Name] = g.fireAt
+			}
+		}
+		e.gate.due = nil
 		e.gate.next = make(map[string]time.Time, len(cfg.Pipelines))
 		for _, p := range cfg.Pipelines {
 			if prev := e.gate.cfg; prev != nil {
@@ -72,9 +118,8 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 	// Scanning 10,000 pipelines every tick is the engine's largest cost
 	// while it waits: skip it until the earliest next gate.
 	if !e.gate.soonest.IsZero() && now.Before(e.gate.soonest) {
-		return nil
+		return
 	}
-	opened := false
 	var soonest time.Time
 	for _, p := range cfg.Pipelines {
 		from, ok := e.gate.next[p.Name]
@@ -86,10 +131,7 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 		t := p.NextFire(from.Add(-time.Nanosecond))
 		for !t.IsZero() && !t.After(now) {
 			if caughtUp(p, t, now) {
-				if _, err := e.openGate(ctx, p, t); err != nil {
-					return err
-				}
-				opened = true
+				e.gate.due = append(e.gate.due, dueGate{p: p, fireAt: t})
 			}
 			t = p.NextFire(t)
 		}
@@ -105,16 +147,12 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 		}
 	}
 	e.gate.soonest = soonest
-	if opened {
-		e.noticed()
-	}
-	return nil
 }
 
-// openGate creates the run whose gate fired at fireAt, if it does not exist.
-func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.Time) (bool, error) {
+// gateRun is the run a gate of p that fired at fireAt creates.
+func gateRun(p *config.Pipeline, fireAt time.Time) store.Gate {
 	date := sekisho.DateOf(fireAt, p.Location)
-	r := sekisho.Run{
+	return store.Gate{Run: sekisho.Run{
 		Pipeline:    p.Name,
 		LogicalDate: date,
 		GateAt:      fireAt.UTC(),
@@ -122,17 +160,30 @@ func (e *Engine) openGate(ctx context.Context, p *config.Pipeline, fireAt time.T
 		Deadline:    p.Deadline(date),
 		RecoverBy:   p.RecoverBy(date),
 		Spec:        p.SpecFor(date, fireAt),
+	}, Detail: map[string]any{"schedule": p.Schedule, "timezone": p.Timezone}}
+}
+
+// openGates creates the runs of gates in one transaction; a run that
+// exists already (the gate opened before a restart, or by another replica)
+// is left as it is.
+func (e *Engine) openGates(ctx context.Context, gates []dueGate) error {
+	batch := make([]store.Gate, len(gates))
+	for i, g := range gates {
+		batch[i] = gateRun(g.p, g.fireAt)
 	}
-	run, created, err := e.st.OpenGate(ctx, r, map[string]any{"schedule": p.Schedule, "timezone": p.Timezone})
+	created, err := e.st.OpenGates(ctx, batch)
 	if err != nil {
-		return false, err
+		return err
 	}
-	if created {
+	for _, run := range created {
 		e.remember(run)
-		e.log.Info("gate opened", "pipeline", p.Name, "date", date, "attempt", run.Attempt, "run", run.ID)
+		e.log.Info("gate opened", "pipeline", run.Pipeline, "date", run.LogicalDate, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition("", sekisho.StateWaiting)
 		}
 	}
-	return created, nil
+	if len(created) > 0 {
+		e.noticed()
+	}
+	return nil
 }

@@ -29,9 +29,11 @@ func (e *Engine) Step(ctx context.Context) error {
 		return err
 	}
 	full := reloaded || cfg != e.pass.cfg || !now.Before(e.pass.lastFull.Add(e.opts.FullEvery))
-	replan := full || e.demand.dirty
-	if replan {
+	replan := full || e.demand.dirty || len(e.demand.added) > 0
+	if full || e.demand.dirty {
 		e.planDemand()
+	} else if replan {
+		e.planAdded()
 	}
 	for _, rs := range e.poller.plan(ctx, e.demand.want, now, replan) {
 		e.spawnPoll(ctx, rs)
@@ -105,6 +107,10 @@ type demandPlan struct {
 	waiters map[string][]int64 // resource key → runs waiting on it
 	deps    map[string][]int64 // pipeline/date → runs waiting on that run
 	dirty   bool               // the waiting runs changed: plan again
+	// added are runs that opened since the plan and nothing else
+	// changed: they are added to it (planAdded), so gates opening in
+	// batches do not plan every open run again per batch.
+	added []int64
 }
 
 // planDemand works out, from the open runs, which resources are waited on
@@ -113,32 +119,49 @@ type demandPlan struct {
 func (e *Engine) planDemand() {
 	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}}
 	for _, id := range e.runs.order {
-		rec := e.runs.recs[id]
-		if !waits(rec.run.State) || e.prepare(rec) != nil {
-			continue
-		}
-		for _, u := range rec.spec.Upstreams {
-			if u.Type == config.TypePipeline {
-				key := u.Pipeline + "/" + rec.run.LogicalDate
-				d.deps[key] = append(d.deps[key], id)
-				continue
-			}
-			for _, res := range u.Resources() {
-				key := res.Key()
-				w, ok := d.want[key]
-				if !ok || rec.window.Before(w.since) {
-					w.since = rec.window
-				}
-				if !ok || rec.spec.PokeInterval < w.interval {
-					w.interval = rec.spec.PokeInterval
-				}
-				w.r = res
-				d.want[key] = w
-				d.waiters[key] = append(d.waiters[key], id)
-			}
-		}
+		e.planRun(&d, id)
 	}
 	e.demand = d
+}
+
+// planAdded adds the runs opened since the last plan to it.
+func (e *Engine) planAdded() {
+	if e.demand.want == nil {
+		e.planDemand()
+		return
+	}
+	for _, id := range e.demand.added {
+		e.planRun(&e.demand, id)
+	}
+	e.demand.added = nil
+}
+
+// planRun adds what one open run waits on to d.
+func (e *Engine) planRun(d *demandPlan, id int64) {
+	rec, ok := e.runs.recs[id]
+	if !ok || !waits(rec.run.State) || e.prepare(rec) != nil {
+		return
+	}
+	for _, u := range rec.spec.Upstreams {
+		if u.Type == config.TypePipeline {
+			key := u.Pipeline + "/" + rec.run.LogicalDate
+			d.deps[key] = append(d.deps[key], id)
+			continue
+		}
+		for _, res := range u.Resources() { // a reconcile polls two queries
+			key := res.Key()
+			w, ok := d.want[key]
+			if !ok || rec.window.Before(w.since) {
+				w.since = rec.window
+			}
+			if !ok || rec.spec.PokeInterval < w.interval {
+				w.interval = rec.spec.PokeInterval
+			}
+			w.r = res
+			d.want[key] = w
+			d.waiters[key] = append(d.waiters[key], id)
+		}
+	}
 }
 
 // selectRuns picks the runs this pass reconciles.

@@ -206,8 +206,13 @@ func (e *Engine) remember(r sekisho.Run) {
 			e.pass.sel[dep] = true
 		}
 	}
+	_, had := e.runs.recs[r.ID]
 	if e.runs.set(r) {
-		e.demand.dirty = true
+		if !had && waits(r.State) && !e.demand.dirty {
+			e.demand.added = append(e.demand.added, r.ID) // a gate opened
+		} else {
+			e.demand.dirty = true
+		}
 	}
 	e.runs.touch(r.ID)
 }

@@ -12,12 +12,15 @@ import (
 // across time zones) in one query each, so a board over thousands of
 // pipelines costs a few queries, not a few per pipeline.
 
-// RunsOn returns every run whose logical date is one of dates.
+// RunsOn returns every run whose logical date is one of dates, without
+// its config snapshot (Spec is empty): the listings never read it, and at
+// 10,000 runs the snapshots were most of the bytes a listing read and
+// threw away (BENCHMARKS.md, issue #23).
 func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
 	if len(dates) == 0 {
 		return nil, nil
 	}
-	q := `SELECT ` + runColumns + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
+	q := `SELECT ` + runListColumns + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline`
 	return s.queryRuns(ctx, q, strArgs(dates)...)
 }
 
