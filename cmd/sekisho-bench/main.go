@@ -136,7 +136,8 @@ func main() {
 		fmt.Printf("Airflow sensors for comparison (detection delay uniform over one poke interval, before scheduling overhead):\n")
 		fmt.Printf("  BaseSensorOperator poke_interval 60s: mean %s, p99 %s\n", ms(30*time.Second), ms(59400*time.Millisecond))
 		fmt.Printf("  GlueJobSensor poke_interval 120s:     mean %s, p99 %s\n", ms(60*time.Second), ms(118800*time.Millisecond))
-		fmt.Printf("  sekisho polling at %s: p99 goal %s\n\n", p, ms(p+250*time.Millisecond))
+		fmt.Printf("  sekisho polling at %s: p99 goal %s\n", p, ms(p+250*time.Millisecond))
+		fmt.Println(summaryLine(buildCommit(), loadAverage(), *r) + "\n")
 	}
 	if !skipped["store"] {
 		rate, n, err := transitionsPerSecond(ctx, 2000)
