@@ -47,7 +47,20 @@ func main() {
 	troccoDays := flag.Int("budget-trocco-days", 30, "evaluated days of the TROCCO budget benchmark")
 	glueDays := flag.Int("budget-glue-days", 7, "evaluated days of the Glue budget benchmark")
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
+	etaStores := flag.String("eta", "", "comma-separated stores (e.g. written by `sekisho demo --db`): report only the ETA accuracy of their history (issue #26)")
 	flag.Parse()
+
+	if *etaStores != "" {
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		for _, path := range strings.Split(*etaStores, ",") {
+			f, err := runETABench(context.Background(), path)
+			if err != nil {
+				fail(err)
+			}
+			printETA(path, f)
+		}
+		return
+	}
 
 	if *budgetOnly {
 		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
