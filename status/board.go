@@ -65,7 +65,10 @@ type Pipeline struct {
 	// what makes it that late.
 	ETA      *time.Time `json:"eta"`
 	ETACause *eta.Cause `json:"eta_cause,omitempty"`
-	Impacts  []string   `json:"impacts"`
+	// ETASource says where the ETA comes from: "projected" (history and the
+	// upstreams' progress) or "acknowledged" (an operator's word, SPEC §20).
+	ETASource string   `json:"eta_source,omitempty"`
+	Impacts   []string `json:"impacts"`
 
 	// StartedAt is when the downstream was seen running.
 	StartedAt time.Time `json:"-"`

@@ -17,7 +17,7 @@ import (
 func setETAs(ctx context.Context, st *store.Store, cfg *config.Config, b *Board, runs map[[2]string]sekisho.Run,
 	obs map[int64]map[string]sekisho.Observation, now time.Time) error {
 	hist := map[string]eta.History{}
-	var readErr error
+	acked, readErr := acknowledgedETAs(ctx, st)
 	history := func(pipeline, date string) eta.History {
 		key := pipeline + "/" + date
 		if h, ok := hist[key]; ok {
@@ -37,13 +37,15 @@ func setETAs(ctx context.Context, st *store.Store, cfg *config.Config, b *Board,
 		}
 		p := cfg.Pipeline(name)
 		if p == nil {
-			return eta.Input{Pipeline: name, Run: r}, true
+			return eta.Input{Pipeline: name, Run: r, Acknowledged: acked[[2]string{name, date}]}, true
 		}
 		cond, err := condition.Parse(p.Condition, p.UpstreamNames())
 		if err != nil {
 			cond = nil // a condition the config validated; nil is "all"
 		}
-		return eta.InputOf(p, cond, r, obs[r.ID], history(name, date)), true
+		in := eta.InputOf(p, cond, r, obs[r.ID], history(name, date))
+		in.Acknowledged = acked[[2]string{name, date}]
+		return in, true
 	}
 	for _, e := range b.Pipelines {
 		if !e.HasRun || !e.State.Open() {
@@ -57,10 +59,48 @@ func setETAs(ctx context.Context, st *store.Store, cfg *config.Config, b *Board,
 		proj := eta.Along(in, func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }, now)
 		if proj.Known() {
 			at := proj.At.In(e.Location)
-			e.ETA, e.ETACause = &at, &proj.Cause
+			e.ETA, e.ETACause, e.ETASource = &at, &proj.Cause, proj.Source
 		}
 	}
 	return readErr
+}
+
+// acknowledgedETAs is, for each unfinished member (pipeline, logical date)
+// of an open incident, the ETA an operator gave when acknowledging it
+// (SPEC §20). It overrides the projection of that run, and through
+// eta.Along the projections of the runs waiting on it (SPEC §21). A member
+// of two acknowledged incidents takes the later ETA: it is not back before
+// both are fixed.
+func acknowledgedETAs(ctx context.Context, st *store.Store) (map[[2]string]time.Time, error) {
+	open, err := st.OpenIncidents(ctx)
+	if err != nil || len(open) == 0 {
+		return nil, err
+	}
+	keys := make([]string, 0, len(open))
+	for _, in := range open {
+		keys = append(keys, in.Key)
+	}
+	acks, err := st.Acks(ctx, keys...)
+	if err != nil {
+		return nil, err
+	}
+	out := map[[2]string]time.Time{}
+	for _, in := range open {
+		a, ok := acks[in.Key]
+		if !ok || a.ETA.IsZero() {
+			continue
+		}
+		for _, m := range in.Members {
+			k := [2]string{m.Pipeline, m.Date}
+			if m.Done() {
+				continue
+			}
+			if t, ok := out[k]; !ok || a.ETA.After(t) {
+				out[k] = a.ETA
+			}
+		}
+	}
+	return out, nil
 }
 
 // ETAText is an open run's projection as the board and the route map show

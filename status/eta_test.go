@@ -11,6 +11,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/status"
+	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
@@ -72,5 +73,36 @@ func TestBoardETA(t *testing.T) {
 	raw, _ := json.Marshal(b)
 	if !strings.Contains(string(raw), `"eta":"2026-11-03T05:30:00+09:00"`) || !strings.Contains(string(raw), `"eta":null`) {
 		t.Errorf("JSON: %s", raw)
+	}
+
+	// An operator acknowledges the export's incident with an ETA of 06:10
+	// (SPEC §20): that word overrides ingest's projection, and mart, two
+	// stations down, is projected from it (SPEC §21).
+	ctx := context.Background()
+	cause := sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: day, Resource: "glue_job:orders-export", ExternalID: "jr_late",
+		Upstream: "orders_export", State: "late"}
+	if _, err := st.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{{Cause: cause, Members: []sekisho.IncidentMember{
+		{Pipeline: "ingest", Date: day, Role: sekisho.RoleCause, Kind: "delay", State: sekisho.StateWaiting},
+		{Pipeline: "done", Date: day, Role: sekisho.RoleAffected, Kind: "delay", State: sekisho.StateSucceeded}}}}, at(day, "04:00")); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Acknowledge(ctx, store.Action{Kind: "ack", Pipeline: "ingest", Key: day, Request: "1", By: "api", Incident: cause.Key(), At: at(day, "04:05")},
+		store.Ack{Incident: cause.Key(), By: "api", At: at(day, "04:05"), ETA: at(day, "06:10")}, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err = status.Build(ctx, st, cfg, day, at(day, "04:10"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]time.Time{"ingest": at(day, "06:10"), "mart": at(day, "06:40")} {
+		if p := b.Pipeline(name); p.ETA == nil || !p.ETA.Equal(want) {
+			t.Errorf("acknowledged: %s eta = %v, want %s", name, p.ETA, want.Format("15:04"))
+		}
+	}
+	if p := b.Pipeline("ingest"); p.ETASource != "acknowledged" {
+		t.Errorf("ingest's eta source = %q, want acknowledged", p.ETASource)
+	}
+	if p := b.Pipeline("done"); p.ETA != nil {
+		t.Errorf("a finished member of an acknowledged incident has eta %v", p.ETA)
 	}
 }
