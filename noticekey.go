@@ -50,6 +50,7 @@ type NoticeSubject struct {
 //	                 long_running:<run>:<attempt>:<upstream>:<ext id> (an upstream run)
 //	trigger_failed, trigger_unknown, run_failed   <kind>:<run>:<attempt>
 //	delay, at_risk, timed_out, recovery           <kind>:<run>        (once per run, over all attempts)
+//	data_anomaly     data_anomaly:<run>:<upstream>                    (once per run and upstream)
 //	digest           digest:<date>
 //	config_invalid   config_invalid:<first 8 bytes of sha256(message), hex>
 //	long_query, long_query_ended  <kind>:<watch>:<query key>      (once per query a watch alerted about)
@@ -73,6 +74,8 @@ func NoticeKey(kind NoticeKind, s NoticeSubject) string {
 		return join(string(kind), run, attempt, s.Upstream, s.ExternalID)
 	case NoticeTriggerFailed, NoticeTriggerUnknown, NoticeRunFailed:
 		return join(string(kind), run, attempt)
+	case NoticeDataAnomaly:
+		return join(string(kind), run, s.Upstream)
 	case NoticeDigest:
 		return join(string(kind), s.Date)
 	case NoticeConfigInvalid:
@@ -137,6 +140,10 @@ var keyFormats = []struct {
 	{NoticeAtRisk, keyRE("at_risk", kInt), runOnly},
 	{NoticeTimedOut, keyRE("timed_out", kInt), runOnly},
 	{NoticeRecovery, keyRE("recovery", kInt), runOnly},
+	{NoticeDataAnomaly, keyRE("data_anomaly", kInt, kName), func(m []string) (NoticeSubject, error) {
+		r, err := strconv.ParseInt(m[1], 10, 64)
+		return NoticeSubject{Run: r, Upstream: m[2]}, err
+	}},
 	{NoticeDigest, keyRE("digest", kDate), func(m []string) (NoticeSubject, error) { return NoticeSubject{Date: m[1]}, nil }},
 	// The message is not in the key, only its hash: the subject cannot be
 	// read back, so the round trip is checked on the hash's shape alone.

@@ -41,6 +41,7 @@ var keyCases = []struct {
 	{"config invalid, literal", NoticeConfigInvalid, NoticeSubject{Message: "x"}, "config_invalid:2d711642b726b044"},
 	{"long query", NoticeLongQuery, NoticeSubject{Watch: "long_queries", ExternalID: "4711"}, "long_query:long_queries:4711"},
 	{"long query ended", NoticeLongQueryEnded, NoticeSubject{Watch: "w", ExternalID: "123@2026-11-21T01:02:03.5Z"}, "long_query_ended:w:123@2026-11-21T01:02:03.5Z"},
+	{"data anomaly", NoticeDataAnomaly, NoticeSubject{Run: 7, Attempt: 2, Upstream: "orders_rows"}, "data_anomaly:7:orders_rows"},
 	// The incident messages' keys, as store/incidents.go wrote them
 	// before incident.Decide built them here.
 	{"incident opened", NoticeIncidentOpened, NoticeSubject{Incident: "job:glue_job:x#jr_1"}, "incident_opened:job:glue_job:x#jr_1"},

@@ -124,6 +124,21 @@ const (
 	ReasonLogicalDateTaken = "logical_date_taken"
 )
 
+// Observation reasons of a data check (SPEC §21): why a sql or reconcile
+// upstream is pending although its query answered, or why it passed with a
+// notice.
+const (
+	// ReasonExpectationFailed: the value is outside its expected band
+	// (on_violation: block); the upstream stays pending and is checked again.
+	ReasonExpectationFailed = "expectation_failed"
+	// ReasonDataAnomaly: the value is outside its band but on_violation is
+	// warn; the upstream succeeds and a data_anomaly notice goes out.
+	ReasonDataAnomaly = "data_anomaly"
+	// ReasonReconcileMismatch: a reconcile upstream's source and target
+	// differ by more than the tolerance.
+	ReasonReconcileMismatch = "reconcile_mismatch"
+)
+
 // Run is one run of a pipeline, one gate: one row, many attempts. A daily
 // pipeline has one run per logical date, a sub-daily one a run per fire.
 type Run struct {
@@ -185,6 +200,9 @@ type JobRun struct {
 	StartedAt  time.Time
 	FinishedAt time.Time
 	Message    string
+	// Value is the number a data check's query returned (sql upstreams);
+	// nil for job runs and for answers that are not a number.
+	Value *float64
 	// Skipped marks a run the vendor skipped (TROCCO's "skipped"): State is
 	// JobFailed, which an upstream with skipped_is_success reads as
 	// JobSucceeded (see SkippedAs).
@@ -213,6 +231,14 @@ type Observation struct {
 	Message    string
 	Error      string // last check error; empty when the last check worked
 	ObservedAt time.Time
+	// Value is a data check's number (sql: the query's value; reconcile:
+	// the target's), kept with each observation for the history an
+	// expectation compares with (SPEC §21). Nil for job upstreams.
+	Value *float64
+	// Reason says why a data check is pending although its query answered,
+	// or passed with a notice (ReasonExpectationFailed, ReasonDataAnomaly,
+	// ReasonReconcileMismatch); empty otherwise.
+	Reason string
 }
 
 // Latest picks, from runs of one resource, the most recent that started at
@@ -384,11 +410,14 @@ const (
 	// (SPEC §15); NoticeLongQueryEnded replies in its thread when it ends.
 	NoticeLongQuery      NoticeKind = "long_query"
 	NoticeLongQueryEnded NoticeKind = "long_query_ended"
+	// NoticeDataAnomaly: a sql upstream with on_violation: warn returned a
+	// value outside its expected band; the gate opened anyway (SPEC §21).
+	NoticeDataAnomaly NoticeKind = "data_anomaly"
 )
 
 // NoticeKinds lists the kinds a pipeline's notify.on may name.
 var NoticeKinds = []NoticeKind{NoticeUpstreamFailed, NoticeTriggerFailed, NoticeRunFailed,
-	NoticeDelay, NoticeAtRisk, NoticeLongRunning, NoticeTimedOut, NoticeRecovery}
+	NoticeDelay, NoticeAtRisk, NoticeLongRunning, NoticeTimedOut, NoticeRecovery, NoticeDataAnomaly}
 
 // Notice is one message in the durable outbox. The engine writes it with the
 // transition that causes it; the notifier renders Facts into text in the
@@ -425,6 +454,9 @@ type NoticeFacts struct {
 	MaxDuration string    `json:"max_duration,omitempty"`
 	Reason      string    `json:"reason,omitempty"`
 	Incident    string    `json:"incident,omitempty"` // an incident notice's incident key (SPEC §17)
+	// Via is the line from the upstream that makes a run late to the run
+	// (at_risk, SPEC §21): the pipelines in between, first station first.
+	Via []string `json:"via,omitempty"`
 	// SpokenFor is the key of the incident whose messages say what this
 	// run's notice says (incident.Decide): the sender marks it grouped
 	// instead of posting it, and the board still shows it.

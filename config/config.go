@@ -207,9 +207,17 @@ type Upstream struct {
 	Runs      string `json:"runs,omitempty"`
 	Warehouse string `json:"warehouse,omitempty"` // sql
 	Query     string `json:"query,omitempty"`     // sql: a template until Rendered
-	// Rendered is set in a run's snapshot, whose Query is rendered for its
-	// logical date (SpecFor).
+	// Rendered is set in a run's snapshot, whose Query (or Source and
+	// Target queries) is rendered for its logical date (SpecFor).
 	Rendered bool `json:"rendered,omitempty"`
+	// Expect and OnViolation: what a sql upstream's number must satisfy,
+	// and what breaking it does (SPEC §21).
+	Expect      *Expect `json:"expect,omitempty"`
+	OnViolation string  `json:"on_violation,omitempty"`
+	// Source, Target and Tolerance: a reconcile upstream (SPEC §21).
+	Source    *CheckQuery `json:"source,omitempty"`
+	Target    *CheckQuery `json:"target,omitempty"`
+	Tolerance Tolerance   `json:"tolerance,omitzero"`
 	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
 	// "skipped" job status; a pipeline's skipped run) as succeeded. By
 	// default a skipped run is a failure of the upstream: it did not run, so
@@ -277,7 +285,7 @@ const (
 var UpstreamRuns = []string{RunsAll, RunsLatest}
 
 // SensorTypes lists every upstream type.
-var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline, TypeSQL}
+var SensorTypes = []string{TypeGlueJob, TypeGlueWorkflow, TypeTroccoJob, TypeTroccoWorkflow, TypeAirflowDag, TypePipeline, TypeSQL, TypeReconcile}
 
 // TriggerTypes lists every downstream type.
 var TriggerTypes = []string{TypeAirflowDag, TypeTroccoWorkflow}
@@ -307,8 +315,42 @@ func (u Upstream) Resource() sekisho.Resource {
 		// One query per (warehouse, rendered query) per interval: the ID is
 		// the query as the run's snapshot rendered it (SpecFor).
 		return sekisho.Resource{Type: u.Type, Connection: u.Warehouse, ID: u.Query}
+	case TypeReconcile:
+		// The target's query: the side the board shows the next check of.
+		if u.Target != nil {
+			return u.Target.Resource()
+		}
 	}
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
+}
+
+// UpstreamNames lists the pipeline's upstream names in config order: what
+// its condition may name.
+func (p *Pipeline) UpstreamNames() []string {
+	names := make([]string, len(p.Upstreams))
+	for i, u := range p.Upstreams {
+		names[i] = u.Name
+	}
+	return names
+}
+
+// Resources returns every resource an upstream polls: one for a job or a
+// sql check, the source's and the target's query for a reconcile, none for
+// a pipeline.
+func (u Upstream) Resources() []sekisho.Resource {
+	switch u.Type {
+	case TypePipeline:
+		return nil
+	case TypeReconcile:
+		var rs []sekisho.Resource
+		for _, q := range []*CheckQuery{u.Source, u.Target} {
+			if q != nil {
+				rs = append(rs, q.Resource())
+			}
+		}
+		return rs
+	}
+	return []sekisho.Resource{u.Resource()}
 }
 
 // Deadline returns the SLO deadline of the run whose gate opens at gate on

@@ -123,14 +123,14 @@ var invalidCases = []struct {
 		`missing_required.yaml:3:5: pipelines[0].upstreams: is required; list what this pipeline waits for`,
 		`missing_required.yaml:7:9: pipelines[1].upstreams[0].name: is required; a name the condition can use`,
 		`missing_required.yaml:8:9: pipelines[1].upstreams[0].pipeline: unknown pipeline "a" (did you mean "b"?)`,
-		`missing_required.yaml:9:9: pipelines[1].upstreams[1].type: is required (glue_job, glue_workflow, trocco_job, trocco_workflow, airflow_dag, pipeline, sql)`,
+		`missing_required.yaml:9:9: pipelines[1].upstreams[1].type: is required (glue_job, glue_workflow, trocco_job, trocco_workflow, airflow_dag, pipeline, sql, reconcile)`,
 	}},
 	{"no_pipelines", []string{
 		`no_pipelines.yaml:1:1: pipelines: is required; declare at least one pipeline`,
 	}},
 	{"notify_kinds", []string{
 		`notify_kinds.yaml:7:21: pipelines[0].notify.on[1]: unknown notice kind "dealy" (did you mean "delay"?)`,
-		`notify_kinds.yaml:7:38: pipelines[0].notify.on[3]: unknown notice kind "everything" (want upstream_failed, trigger_failed, run_failed, delay, at_risk, long_running, timed_out, recovery, failure, timeout)`,
+		`notify_kinds.yaml:7:38: pipelines[0].notify.on[3]: unknown notice kind "everything" (want upstream_failed, trigger_failed, run_failed, delay, at_risk, long_running, timed_out, recovery, data_anomaly, failure, timeout)`,
 	}},
 	{"objective", []string{
 		`objective.yaml:8:7: pipelines[0].slo.objective: bad objective "0.95"; write a percentage above 0 and at most 100, like 95% or 99.5%`,

@@ -13,7 +13,8 @@ var upstreamFields = map[string][]string{
 	TypeTroccoWorkflow: {"pipeline_definition_id", "skipped_is_success"},
 	TypeAirflowDag:     {"connection", "dag_id"},
 	TypePipeline:       {"pipeline", "runs", "skipped_is_success"},
-	TypeSQL:            {"warehouse", "query"},
+	TypeSQL:            {"warehouse", "query", "expect", "on_violation"},
+	TypeReconcile:      {"source", "target", "tolerance"},
 }
 
 // KnownKeys lists the keys the parser accepts at each level of
@@ -37,7 +38,12 @@ var KnownKeys = map[string][]string{
 	"lineage":     {"url", "namespace", "auth", "token"},
 	"pipelines[]": pipelineKeys,
 	"pipelines[].upstreams[]": {"name", "type", "job_name", "workflow_name", "job_definition_id",
-		"pipeline_definition_id", "connection", "dag_id", "pipeline", "runs", "warehouse", "query", "skipped_is_success"},
+		"pipeline_definition_id", "connection", "dag_id", "pipeline", "runs", "warehouse", "query", "skipped_is_success",
+		"expect", "on_violation", "source", "target", "tolerance"},
+	"pipelines[].upstreams[].expect":            expectKeys,
+	"pipelines[].upstreams[].expect.vs_history": vsHistoryKeys,
+	"pipelines[].upstreams[].source":            checkQueryKeys,
+	"pipelines[].upstreams[].target":            checkQueryKeys,
 	"pipelines[].trigger": {"type", "connection", "dag_id", "conf", "note", "unpause",
 		"pipeline_definition_id", "retry_unknown", "trace_context", "logical_date"},
 	"pipelines[].slo":    {"deadline", "within", "objective"},

@@ -247,6 +247,8 @@ func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (U
 		}
 	case TypeSQL:
 		d.sqlUpstream(cfg, p, f, &u)
+	case TypeReconcile:
+		d.reconcileUpstream(cfg, p, f, &u)
 	}
 	if slices.Contains(upstreamFields[typ], "skipped_is_success") {
 		u.SkippedIsSuccess = d.boolean(f, "skipped_is_success")

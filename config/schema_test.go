@@ -11,29 +11,33 @@ import (
 // schemaObjects says where, in schema/pipelines.schema.json, the object
 // for each level of KnownKeys lives (a path of property names).
 var schemaObjects = map[string]string{
-	"":                         "",
-	"defaults":                 "definitions/defaults",
-	"store":                    "properties/store",
-	"ha":                       "properties/ha",
-	"server":                   "properties/server",
-	"connections":              "properties/connections",
-	"connections.glue":         "properties/connections/properties/glue",
-	"connections.trocco":       "properties/connections/properties/trocco",
-	"connections.airflow.*":    "definitions/airflowConnection",
-	"connections.*.rate_limit": "definitions/rateLimit",
-	"slack":                    "properties/slack",
-	"lineage":                  "properties/lineage",
-	"pipelines[]":              "definitions/pipeline",
-	"pipelines[].upstreams[]":  "definitions/upstream",
-	"pipelines[].trigger":      "definitions/trigger",
-	"pipelines[].slo":          "definitions/slo",
-	"pipelines[].sla":          "definitions/sla",
-	"pipelines[].notify":       "definitions/notify",
-	"connections.warehouses.*": "definitions/warehouse",
-	"calendars.*":              "definitions/calendar",
-	"watches[]":                "definitions/watch",
-	"maintenance[]":            "definitions/maintenance",
-	"watches[].notify":         "definitions/watch/properties/notify",
+	"":                               "",
+	"defaults":                       "definitions/defaults",
+	"store":                          "properties/store",
+	"ha":                             "properties/ha",
+	"server":                         "properties/server",
+	"connections":                    "properties/connections",
+	"connections.glue":               "properties/connections/properties/glue",
+	"connections.trocco":             "properties/connections/properties/trocco",
+	"connections.airflow.*":          "definitions/airflowConnection",
+	"connections.*.rate_limit":       "definitions/rateLimit",
+	"slack":                          "properties/slack",
+	"lineage":                        "properties/lineage",
+	"pipelines[]":                    "definitions/pipeline",
+	"pipelines[].upstreams[]":        "definitions/upstream",
+	"pipelines[].upstreams[].expect": "definitions/upstream/properties/expect",
+	"pipelines[].upstreams[].expect.vs_history": "definitions/upstream/properties/expect/properties/vs_history",
+	"pipelines[].upstreams[].source":            "definitions/checkQuery",
+	"pipelines[].upstreams[].target":            "definitions/checkQuery",
+	"pipelines[].trigger":                       "definitions/trigger",
+	"pipelines[].slo":                           "definitions/slo",
+	"pipelines[].sla":                           "definitions/sla",
+	"pipelines[].notify":                        "definitions/notify",
+	"connections.warehouses.*":                  "definitions/warehouse",
+	"calendars.*":                               "definitions/calendar",
+	"watches[]":                                 "definitions/watch",
+	"maintenance[]":                             "definitions/maintenance",
+	"watches[].notify":                          "definitions/watch/properties/notify",
 }
 
 // TestSchemaMatchesParser keeps the JSON Schema editors use in step with
@@ -92,7 +96,8 @@ func TestSchemaEnums(t *testing.T) {
 		Definitions struct {
 			Upstream struct {
 				Properties struct {
-					Type struct{ Enum []string }
+					Type        struct{ Enum []string }
+					OnViolation struct{ Enum []string } `json:"on_violation"`
 				}
 			}
 			Trigger struct {
@@ -122,6 +127,7 @@ func TestSchemaEnums(t *testing.T) {
 		schema, want []string
 	}{
 		{"upstream types", d.Upstream.Properties.Type.Enum, SensorTypes},
+		{"on_violation", d.Upstream.Properties.OnViolation.Enum, OnViolations},
 		{"trigger types", d.Trigger.Properties.Type.Enum, TriggerTypes},
 		{"api versions", d.AirflowConnection.Properties.APIVersion.Enum, APIVersions},
 		{"auth modes", d.AirflowConnection.Properties.Auth.Enum, AuthModes},

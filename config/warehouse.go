@@ -198,29 +198,35 @@ func (d *decoder) warehouseRef(cfg *Config, f *fields, what string, kinds []stri
 // sample run, so a template typo fails validate, not the gate.
 func (d *decoder) sqlUpstream(cfg *Config, p *Pipeline, f *fields, u *Upstream) {
 	u.Warehouse, _ = d.warehouseRef(cfg, f, "a sql upstream", nil)
+	u.Query = d.checkQuery(p, f, "a sql upstream (SELECT … whose first column is true or a count)")
+	d.expect(f, u)
+}
+
+// checkQuery reads the required query of a sql upstream or a reconcile side
+// and renders it over a sample run.
+func (d *decoder) checkQuery(p *Pipeline, f *fields, what string) string {
 	qv, ok := f.get("query")
 	if !ok {
-		d.missing(f, "query", " for a sql upstream (SELECT … whose first column is true or a count)")
-		return
+		d.missing(f, "query", " for "+what)
+		return ""
 	}
 	s, ok := d.scalarOf(qv, true)
 	if !ok {
-		return
+		return ""
 	}
 	if strings.TrimSpace(s.s) == "" {
 		d.fail(qv, "must not be empty; write a SELECT whose first column is true or a count")
-		return
+		return ""
 	}
-	u.Query = s.s
-	gate := time.Date(2025, 1, 31, 2, 0, 0, 0, p.Location)
-	out, err := RenderQuery(u.Query, p.Name, "2025-01-31", gate)
+	out, err := renderSample(p, s.s)
 	if err != nil {
 		d.fail(qv, "%s", s.detail(err))
-		return
+		return s.s
 	}
 	if strings.TrimSpace(out) == "" {
 		d.fail(qv, "renders to an empty query; write a SELECT whose first column is true or a count")
 	}
+	return s.s
 }
 
 // QueryData is what a sql upstream's query template sees.
@@ -251,15 +257,27 @@ func RenderQuery(query, pipeline, logicalDate string, gateAt time.Time) (string,
 func (p *Pipeline) SpecFor(logicalDate string, gateAt time.Time) []byte {
 	q := *p
 	q.Upstreams = slices.Clone(p.Upstreams)
+	// Validated at load: a render error would only come from a hand-built
+	// config; the warehouse then reports the raw text.
+	render := func(query string) string {
+		if out, err := RenderQuery(query, p.Name, logicalDate, gateAt.In(p.Location)); err == nil {
+			return out
+		}
+		return query
+	}
 	for i, u := range q.Upstreams {
-		if u.Type != TypeSQL || u.Rendered {
+		if u.Rendered {
 			continue
 		}
-		loc := p.Location
-		// Validated at load: a render error would only come from a
-		// hand-built config; the warehouse then reports the raw text.
-		if out, err := RenderQuery(u.Query, p.Name, logicalDate, gateAt.In(loc)); err == nil {
-			q.Upstreams[i].Query, q.Upstreams[i].Rendered = out, true
+		switch u.Type {
+		case TypeSQL:
+			q.Upstreams[i].Query, q.Upstreams[i].Rendered = render(u.Query), true
+		case TypeReconcile:
+			if u.Source != nil && u.Target != nil {
+				src, tgt := *u.Source, *u.Target
+				src.Query, tgt.Query = render(src.Query), render(tgt.Query)
+				q.Upstreams[i].Source, q.Upstreams[i].Target, q.Upstreams[i].Rendered = &src, &tgt, true
+			}
 		}
 	}
 	return q.Spec()

@@ -30,7 +30,7 @@ func TestReloadClosesReplacedWarehouses(t *testing.T) {
 	clock := clockwork.NewFakeClock()
 	old := map[string]sekisho.Sensor{config.TypeSQL: sensorsql.New(map[string]warehouse.Client{"dwh": c}, clock)}
 	done := closeReplaced(clock, old)
-	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok.Passed {
 		t.Fatalf("closed before the grace ran out: %v %v", ok, err)
 	}
 	clock.Advance(replacedGrace)

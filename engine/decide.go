@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/slo"
 )
 
@@ -74,7 +75,7 @@ type facts struct {
 	inflight bool                           // a request is under way
 	retry    retryState                     // a trigger request failed transiently
 	followAt time.Time                      // not before: the next status check
-	history  *historyStats                  // the pipeline's past durations, for at_risk
+	eta      *eta.Projection                // the run's projected success (SPEC §21), for at_risk
 	landed   []string                       // intent from before a restart: jobs learned since it (landedJobs)
 }
 
@@ -146,6 +147,7 @@ func waiting(st step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 		return startTrigger(st, r, p, f, now) // the condition held; the trigger is committed for this attempt
 	}
 	failed := upstreamFailedNotices(r, f, now)
+	anomalyNotices(&st, r, f, now)
 	switch cond.Eval(func(name string) sekisho.JobState { return f.ups[name].State }) {
 	case condition.True:
 		if r.State == sekisho.StateBlocked {
@@ -399,6 +401,17 @@ func upstreamFailedNotices(r sekisho.Run, f facts, now time.Time) []sekisho.Noti
 	return st.Notices
 }
 
+// anomalyNotices: once per run and upstream whose value broke its
+// expectations under on_violation: warn (SPEC §21).
+func anomalyNotices(st *step, r sekisho.Run, f facts, now time.Time) {
+	for _, name := range sortedKeys(f.ups) {
+		if o := f.ups[name]; o.Reason == sekisho.ReasonDataAnomaly {
+			addNotice(st, r, f, now, sekisho.NoticeDataAnomaly, sekisho.NoticeSubject{Run: r.ID, Upstream: name},
+				sekisho.NoticeFacts{State: r.State, Upstream: name, Message: o.Message, Reason: o.Reason, Deadline: r.Deadline})
+		}
+	}
+}
+
 // timeNotices are the notices time alone causes: delay once the deadline
 // passes, at_risk before it, long_running for a watched upstream.
 func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.Time) {
@@ -406,12 +419,19 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	// report's miss and this delay are one answer.
 	switch j := slo.JudgeRun(r, now); {
 	case j.Late():
+		msg := r.Message
+		if msg == "" {
+			msg = pendingMessage(f.ups) // what the run still waits for, a data check's numbers included
+		}
 		addNotice(st, r, f, now, sekisho.NoticeDelay, sekisho.NoticeSubject{Run: r.ID},
-			sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: r.Message})
+			sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, Message: msg})
 	case j.SLO == slo.VerdictPending:
-		if exp, ok := expectedFinish(f.history, r, now); ok && exp.After(r.Deadline) {
+		// The projection along the line passes the deadline: say when, and
+		// what makes it late, however far up the line that is.
+		if p := f.eta; p != nil && p.Known() && p.At.After(r.Deadline) {
 			addNotice(st, r, f, now, sekisho.NoticeAtRisk, sekisho.NoticeSubject{Run: r.ID},
-				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: exp})
+				sekisho.NoticeFacts{State: r.State, Deadline: r.Deadline, ExpectedAt: p.At,
+					Upstream: p.Cause.Upstream, Via: p.Cause.Via})
 		}
 	}
 	if p.MaxDuration <= 0 {
@@ -429,8 +449,9 @@ func timeNotices(st *step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 	}
 }
 
-// needsHistory reports whether decide may estimate the run's finish.
-func needsHistory(r sekisho.Run, now time.Time) bool {
+// needsETA reports whether decide may look at the run's projection: the
+// SLO judge has not decided the day yet.
+func needsETA(r sekisho.Run, now time.Time) bool {
 	return slo.JudgeRun(r, now).SLO == slo.VerdictPending
 }
 
@@ -441,49 +462,6 @@ func recoveryNotice(r sekisho.Run, alerts []string, now time.Time) sekisho.Notic
 		Kind: sekisho.NoticeRecovery, DedupeKey: sekisho.NoticeKey(sekisho.NoticeRecovery, sekisho.NoticeSubject{Run: r.ID}),
 		Facts:     sekisho.NoticeFacts{State: sekisho.StateSucceeded, Deadline: r.Deadline, Reason: strings.Join(alerts, ",")},
 		CreatedAt: now}
-}
-
-// historyStats are a pipeline's recent durations, for at_risk.
-type historyStats struct {
-	date  string        // logical date they were computed for
-	total time.Duration // p80 of gate → success
-	down  time.Duration // p80 of trigger → success
-	n     int
-}
-
-const minHistory = 5
-
-// expectedFinish estimates when the run will succeed from the pipeline's
-// own history (p80 durations): while waiting, the later of the gate plus
-// the usual total duration and now plus the usual downstream time; once
-// triggered, the trigger plus the usual downstream time.
-func expectedFinish(h *historyStats, r sekisho.Run, now time.Time) (time.Time, bool) {
-	if h == nil || h.n < minHistory {
-		return time.Time{}, false
-	}
-	exp := r.GateAt.Add(h.total)
-	if r.TriggeredAt.IsZero() {
-		// Still waiting: the downstream's usual run time has to come after now.
-		if t := now.Add(h.down); t.After(exp) {
-			exp = t
-		}
-	} else {
-		exp = r.TriggeredAt.Add(h.down)
-	}
-	if exp.Before(now) {
-		exp = now
-	}
-	return exp, true
-}
-
-func p80(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := (len(s)*8+9)/10 - 1
-	return s[i]
 }
 
 func request(p *config.Pipeline, r sekisho.Run, obs map[string]obsView) sekisho.TriggerRequest {
@@ -573,6 +551,7 @@ func clampEnd(t, now time.Time) time.Time {
 
 func sameObs(a, b sekisho.Observation) bool {
 	return a.State == b.State && a.ExternalID == b.ExternalID && a.Message == b.Message && a.Error == b.Error &&
+		a.Reason == b.Reason && sameValue(a.Value, b.Value) &&
 		a.StartedAt.Equal(b.StartedAt) && a.FinishedAt.Equal(b.FinishedAt)
 }
 
@@ -611,8 +590,13 @@ func failedMessage(obs map[string]obsView) string {
 func pendingMessage(obs map[string]obsView) string {
 	var waiting []string
 	for _, name := range sortedKeys(obs) {
-		if obs[name].State != sekisho.JobSucceeded {
-			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, obs[name].State))
+		if o := obs[name]; o.State != sekisho.JobSucceeded {
+			if o.Reason != "" {
+				// A data check that answered: say what it answered.
+				waiting = append(waiting, fmt.Sprintf("%s (%s: %s)", name, o.Reason, o.Message))
+				continue
+			}
+			waiting = append(waiting, fmt.Sprintf("%s (%s)", name, o.State))
 		}
 	}
 	if len(waiting) == 0 {

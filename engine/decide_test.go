@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 )
 
 // summary renders a step as "event reason | patch | notice keys | effects".
@@ -68,7 +69,10 @@ func TestDecide(t *testing.T) {
 	}
 	ups := func(v obsView) map[string]obsView { return map[string]obsView{"x": v} }
 	ok := triggerInfo{configured: true, idempotent: true}
-	history := &historyStats{n: 5, total: 3 * time.Hour, down: 2 * time.Hour}
+	late := &eta.Projection{At: jst(1, 6, 25), Cause: eta.Cause{Upstream: "export", Via: []string{"ingest"}}}
+	onTime := &eta.Projection{At: jst(1, 5, 50)}
+	anomaly := up(sekisho.JobSucceeded, "check@1", gate)
+	anomaly.Reason, anomaly.Message = sekisho.ReasonDataAnomaly, "value 30 is outside the expected band 700–1,300"
 	tests := []struct {
 		name  string
 		state sekisho.State
@@ -134,12 +138,24 @@ func TestDecide(t *testing.T) {
 		{"deadline passes", "", nil,
 			facts{ups: ups(up(sekisho.JobPending, "", time.Time{}))}, jst(1, 6, 0),
 			" |  | delay:7 | record:x"},
-		{"at risk: the usual downstream time no longer fits", "", nil,
-			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), history: history}, jst(1, 4, 1),
+		{"at risk: the projection passes the deadline", "", nil,
+			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), eta: late}, jst(1, 4, 1),
 			" |  | at_risk:7 | record:x"},
-		{"not at risk yet", "", nil,
-			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), history: history}, jst(1, 3, 59),
+		{"not at risk: the projection fits", "", nil,
+			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), eta: onTime}, jst(1, 4, 1),
 			" |  |  | record:x"},
+		{"at risk sent already", "", nil,
+			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), eta: late, queued: map[string]bool{"at_risk:7": true}}, jst(1, 4, 1),
+			" |  |  | record:x"},
+		{"past the deadline it is a delay, not a risk", "", nil,
+			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), eta: late}, jst(1, 6, 1),
+			" |  | delay:7 | record:x"},
+		{"warn: a data anomaly opens the gate with its notice", "", func(_ *sekisho.Run, p *config.Pipeline) { p.Trigger = nil },
+			facts{ups: ups(anomaly)}, jst(1, 2, 30),
+			"gate_only_met+recovery condition_met |  | data_anomaly:7:x | record:x"},
+		{"warn: the anomaly is noticed once", "", func(_ *sekisho.Run, p *config.Pipeline) { p.Trigger = nil },
+			facts{ups: ups(anomaly), queued: map[string]bool{"data_anomaly:7:x": true}}, jst(1, 2, 30),
+			"gate_only_met+recovery condition_met |  |  | record:x"},
 		{"upstream runs too long", "", func(_ *sekisho.Run, p *config.Pipeline) { p.MaxDuration = time.Hour },
 			facts{ups: ups(up(sekisho.JobRunning, "x1", jst(1, 1, 0)))}, jst(1, 2, 30),
 			" |  | long_running:7:1:x:x1 | record:x"},
@@ -187,7 +203,7 @@ func TestDecide(t *testing.T) {
 			if tt.edit != nil {
 				tt.edit(&r, p)
 			}
-			cond, err := condition.Parse(p.Condition, upstreamNames(p))
+			cond, err := condition.Parse(p.Condition, p.UpstreamNames())
 			if err != nil {
 				t.Fatal(err)
 			}

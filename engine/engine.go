@@ -80,12 +80,13 @@ type Engine struct {
 	rng     *rand.Rand
 
 	// Loop-owned state: only the goroutine running Step touches these.
-	runs    runTable                 // one record per open run
-	gate    gateTimes                // when each pipeline's next gate fires
-	demand  demandPlan               // what the waiting runs wait on
-	history map[string]*historyStats // per pipeline, for at_risk
-	inc     openIncidents            // the open incidents (SPEC §17)
-	pass    passState                // what a pass leaves for the next
+	runs    runTable                // one record per open run
+	gate    gateTimes               // when each pipeline's next gate fires
+	demand  demandPlan              // what the waiting runs wait on
+	history map[string]lineHistory  // per pipeline, what its ETA learns from (SPEC §21)
+	values  map[string]valueHistory // per pipeline/upstream, a data check's past values (SPEC §21)
+	inc     openIncidents           // the open incidents (SPEC §17)
+	pass    passState               // what a pass leaves for the next
 }
 
 // passState is what a pass leaves for the next one.
@@ -128,7 +129,8 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 		opts: opts, st: opts.Store, clock: opts.Clock, log: opts.Logger,
 		kick:    make(chan struct{}, 1),
 		sem:     make(chan struct{}, opts.MaxInFlight),
-		history: map[string]*historyStats{},
+		history: map[string]lineHistory{},
+		values:  map[string]valueHistory{},
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
 	}
 	e.poller = newPoller(e)

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
-	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -70,8 +69,9 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 			f.ups[u.Name] = e.observe(ctx, rec, u, now)
 		}
 	}
-	if needsHistory(r, now) {
-		f.history = e.historyOf(ctx, p, r.LogicalDate)
+	if needsETA(r, now) {
+		proj := e.project(ctx, rec, r, f.ups, now)
+		f.eta, rec.projected = &proj, proj
 	}
 	return f
 }
@@ -268,30 +268,6 @@ func (e *Engine) alerts(ctx context.Context, runID int64) ([]string, error) {
 		}
 	}
 	return kinds, err
-}
-
-// historyOf returns a pipeline's recent durations, read once per logical
-// date (nil while the store cannot say).
-func (e *Engine) historyOf(ctx context.Context, p *config.Pipeline, date string) *historyStats {
-	if h := e.history[p.Name]; h != nil && h.date == date {
-		return h
-	}
-	past, err := e.st.RecentDurations(ctx, p.Name, date, 30)
-	if err != nil {
-		// Not cached: the next pass reads again, rather than at_risk
-		// staying off for the rest of the day after one failed read.
-		e.log.Warn("read recent durations", "pipeline", p.Name, "date", date, "err", err)
-		return nil
-	}
-	h := &historyStats{date: date}
-	e.history[p.Name] = h
-	var totals, downs []time.Duration
-	for _, d := range past {
-		totals = append(totals, d.Total)
-		downs = append(downs, d.Downstream)
-	}
-	h.n, h.total, h.down = len(totals), p80(totals), p80(downs)
-	return h
 }
 
 func ignoreConflict(err error) error {

@@ -61,7 +61,7 @@ func TestGateOnlyEndsWhenTheConditionHeld(t *testing.T) {
 			}
 			p := pipeline("a", "0 2 * * *", ups, nil)
 			p.Condition = tt.condition
-			cond, err := condition.Parse(p.Condition, upstreamNames(p))
+			cond, err := condition.Parse(p.Condition, p.UpstreamNames())
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -223,7 +223,7 @@ func sameRuns(a, b []sekisho.JobRun) bool {
 	}
 	for i := range a {
 		x, y := a[i], b[i]
-		if x.ExternalID != y.ExternalID || x.State != y.State || x.Message != y.Message ||
+		if x.ExternalID != y.ExternalID || x.State != y.State || x.Message != y.Message || !sameValue(x.Value, y.Value) ||
 			!x.StartedAt.Equal(y.StartedAt) || !x.FinishedAt.Equal(y.FinishedAt) {
 			return false
 		}

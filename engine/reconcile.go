@@ -85,7 +85,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 	r := rec.run
 	err := e.settle(ctx, rec, r, nil, now)
 	if e.runs.recs[r.ID] == rec {
-		e.runs.wake(rec, wakeFor(rec, e.history[rec.spec.Name], now))
+		e.runs.wake(rec, wakeFor(rec, now))
 	}
 	if err != nil {
 		if errors.Is(err, sekisho.ErrConflict) {
@@ -149,18 +149,19 @@ func (e *Engine) planRun(d *demandPlan, id int64) {
 			}
 			continue
 		}
-		res := u.Resource()
-		key := res.Key()
-		w, ok := d.want[key]
-		if !ok || rec.window.Before(w.since) {
-			w.since = rec.window
+		for _, res := range u.Resources() { // a reconcile polls two queries
+			key := res.Key()
+			w, ok := d.want[key]
+			if !ok || rec.window.Before(w.since) {
+				w.since = rec.window
+			}
+			if !ok || rec.spec.PokeInterval < w.interval {
+				w.interval = rec.spec.PokeInterval
+			}
+			w.r = res
+			d.want[key] = w
+			d.waiters[key] = append(d.waiters[key], id)
 		}
-		if !ok || rec.spec.PokeInterval < w.interval {
-			w.interval = rec.spec.PokeInterval
-		}
-		w.r = res
-		d.want[key] = w
-		d.waiters[key] = append(d.waiters[key], id)
 	}
 }
 
@@ -197,6 +198,9 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 	if u.Type == config.TypePipeline {
 		return obsView{Observation: e.observePipeline(ctx, rec, u, o, now)}
 	}
+	if u.Type == config.TypeReconcile {
+		return e.observeReconcile(ctx, rec, u, o)
+	}
 	v := e.poller.view(u.Resource().Key(), rec.window)
 	if v.found {
 		o.State = v.run.SkippedAs(u.SkippedIsSuccess)
@@ -204,6 +208,10 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		o.StartedAt = v.run.StartedAt
 		o.FinishedAt = v.run.FinishedAt
 		o.Message = v.run.Message
+		o.Value = v.run.Value
+		if u.Expect != nil && o.Value != nil {
+			o = judged(u, o, rec.run.LogicalDate, e.valuesOf(ctx, rec.spec, u, rec.run.LogicalDate))
+		}
 	} else if !v.have {
 		// Not checked yet: keep what the store last recorded, so a restart
 		// does not forget that an upstream had already succeeded (or

@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -30,6 +31,9 @@ type runRec struct {
 	recorded map[string]sekisho.Observation // per upstream, the observation last written
 	queued   map[string]bool                // dedupe keys already in the outbox
 	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
+	// projected is the run's last projected success (SPEC §21), so the
+	// loop wakes when time alone would carry it past the deadline.
+	projected eta.Projection
 }
 
 // retryState is the memory of a trigger request that failed transiently.
@@ -251,21 +255,13 @@ func (e *Engine) prepare(rec *runRec) error {
 	if err != nil {
 		return err
 	}
-	cond, err := condition.Parse(p.Condition, upstreamNames(p))
+	cond, err := condition.Parse(p.Condition, p.UpstreamNames())
 	if err != nil {
 		return fmt.Errorf("condition of %s: %w", p.Name, err)
 	}
 	rec.spec, rec.cond, rec.window = p, cond, p.Window(rec.run.LogicalDate, rec.run.GateAt)
 	rec.run.Spec = nil // the parsed snapshot is all the loop needs
 	return nil
-}
-
-func upstreamNames(p *config.Pipeline) []string {
-	names := make([]string, len(p.Upstreams))
-	for i, u := range p.Upstreams {
-		names[i] = u.Name
-	}
-	return names
 }
 
 // loadRecorded fills a record's last written observations from the store,
@@ -287,11 +283,11 @@ func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
 }
 
 // wakeFor is the next time something can happen to a run by the clock
-// alone: its timeout, its deadline, the moment the usual downstream run time
-// no longer fits before the deadline (at_risk), max_duration passing, a
-// follow-up check, a trigger retry, or the end of the wait for a dead
-// daemon's trigger request to land. Zero if none.
-func wakeFor(rec *runRec, h *historyStats, now time.Time) time.Time {
+// alone: its timeout, its deadline, the moment its projection could pass
+// the deadline (at_risk), max_duration passing, a follow-up check, a
+// trigger retry, or the end of the wait for a dead daemon's trigger request
+// to land. Zero if none.
+func wakeFor(rec *runRec, now time.Time) time.Time {
 	r, p := rec.run, rec.spec
 	var at time.Time
 	consider := func(t time.Time) {
@@ -305,8 +301,11 @@ func wakeFor(rec *runRec, h *historyStats, now time.Time) time.Time {
 	}
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		consider(r.Deadline)
-		if h != nil && h.n >= minHistory && r.TriggeredAt.IsZero() {
-			consider(r.Deadline.Add(-h.down).Add(past))
+		if p := rec.projected; p.Known() && !p.At.After(r.Deadline) {
+			// A projection grows no faster than the clock: it cannot pass
+			// the deadline before its margin has elapsed (nor is it worth
+			// a look more often than once a minute).
+			consider(now.Add(max(r.Deadline.Sub(p.At), time.Minute)).Add(past))
 		}
 	}
 	if p.MaxDuration > 0 {

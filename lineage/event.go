@@ -31,6 +31,13 @@ const (
 	nominalTimeSchema  = "https://openlineage.io/spec/facets/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
 	errorMessageSchema = "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
 	jobTypeSchema      = "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet"
+	// The input facets of a data check (SPEC §21): OpenLineage's
+	// spec/facets/DataQualityAssertionsDatasetFacet.json (assertions:
+	// [{assertion, success, column?}]) and
+	// spec/facets/DataQualityMetricsInputDatasetFacet.json (rowCount,
+	// columnMetrics required).
+	dataQualityAssertionsSchema = "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet"
+	dataQualityMetricsSchema    = "https://openlineage.io/spec/facets/1-0-2/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet"
 )
 
 // RunEvent is one OpenLineage RunEvent.
@@ -63,6 +70,38 @@ type Job struct {
 type Dataset struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
+	// InputFacets describe an input as this run saw it: a data check's
+	// number and verdict (CheckFacets).
+	InputFacets map[string]any `json:"inputFacets,omitempty"`
+}
+
+// Check is a data check's outcome as lineage reports it (SPEC §21).
+type Check struct {
+	Assertion string   // "expect" (a sql upstream's expectations) or "reconcile"
+	Success   bool     // the check held
+	Value     *float64 // the number the query returned (a reconcile's target)
+}
+
+// CheckFacets are the input facets of a data check: dataQualityAssertions
+// with its verdict, and dataQualityMetrics with the number as rowCount when
+// it is a count (a whole number, not negative).
+func CheckFacets(c Check) map[string]any {
+	out := map[string]any{
+		"dataQualityAssertions": facet(dataQualityAssertionsSchema, map[string]any{
+			"assertions": []map[string]any{{"assertion": c.Assertion, "success": c.Success}}}),
+	}
+	if v := c.Value; v != nil && *v >= 0 && *v == float64(int64(*v)) {
+		out["dataQualityMetrics"] = facet(dataQualityMetricsSchema, map[string]any{
+			"rowCount": int64(*v), "columnMetrics": map[string]any{}})
+	}
+	return out
+}
+
+// facet stamps a facet's fields with the producer and its schema.
+func facet(schema string, fields map[string]any) map[string]any {
+	fields["_producer"] = Producer
+	fields["_schemaURL"] = schema
+	return fields
 }
 
 // RunID is the OpenLineage run id of one attempt: a UUID version 7 whose
@@ -142,11 +181,6 @@ type Facts struct {
 // it (type: pipeline) names the same dataset as its input, so consumers
 // draw the chain.
 func NewEvent(f Facts) RunEvent {
-	facet := func(schema string, fields map[string]any) map[string]any {
-		fields["_producer"] = Producer
-		fields["_schemaURL"] = schema
-		return fields
-	}
 	runFacets := map[string]any{
 		"nominalTime": facet(nominalTimeSchema, map[string]any{"nominalStartTime": stamp(f.GateAt)}),
 	}

@@ -56,6 +56,8 @@ func kindEmoji(k sekisho.NoticeKind) string {
 		return "🐢"
 	case sekisho.NoticeTriggerUnknown:
 		return "⏳"
+	case sekisho.NoticeDataAnomaly:
+		return "📉"
 	}
 	return "🚨"
 }
@@ -76,6 +78,7 @@ var japanese = catalog{
 		sekisho.NoticeRecovery:       "{subject}のデータは正常に更新されました（{pipeline} {date}）",
 		sekisho.NoticeTriggerUnknown: "{subject}のデータ更新が始まったか確認してください（{pipeline} {date}）",
 		sekisho.NoticeConfigInvalid:  "sekisho の設定を読み込めませんでした（以前の設定で動作を続けています）",
+		sekisho.NoticeDataAnomaly:    "{subject}のデータ量がいつもと違います（{pipeline} {date}）",
 	},
 	sentences: map[sekisho.NoticeKind]func(v view) string{
 		sekisho.NoticeUpstreamFailed: func(v view) string {
@@ -94,10 +97,10 @@ var japanese = catalog{
 			return "下流の実行が失敗しました" + v.c.paren(idJa(v.f.ExternalID)) + colon(v.f.Message)
 		},
 		sekisho.NoticeDelay: func(v view) string {
-			return "期限を過ぎましたが、まだ完了していません（状態: " + v.c.state(v.f.State) + "）"
+			return "期限を過ぎましたが、まだ完了していません（状態: " + v.c.state(v.f.State) + "）" + colon(v.f.Message)
 		},
 		sekisho.NoticeAtRisk: func(v view) string {
-			return "完了見込みは " + v.time(v.f.ExpectedAt) + " で、期限を過ぎる見込みです"
+			return "完了見込みは " + v.time(v.f.ExpectedAt) + " で、期限を過ぎる見込みです" + causeJa(v.f)
 		},
 		sekisho.NoticeLongRunning: func(v view) string {
 			who := "下流の実行"
@@ -117,6 +120,9 @@ var japanese = catalog{
 		},
 		sekisho.NoticeConfigInvalid: func(v view) string {
 			return "pipelines.yaml に誤りがあるため再読み込みを取りやめました。次のエラーを直して、もう一度読み込んでください"
+		},
+		sekisho.NoticeDataAnomaly: func(v view) string {
+			return "上流の " + esc(v.f.Upstream) + " の値が期待の範囲外です（on_violation: warn のため下流は起動します）" + colon(v.f.Message)
 		},
 	},
 	digest: digestWords{
@@ -143,6 +149,7 @@ var english = catalog{
 		sekisho.NoticeRecovery:       "Data for {subject} is up to date ({pipeline}, {date})",
 		sekisho.NoticeTriggerUnknown: "Please check whether the update of {subject} started ({pipeline}, {date})",
 		sekisho.NoticeConfigInvalid:  "sekisho refused a config reload (the previous config keeps running)",
+		sekisho.NoticeDataAnomaly:    "The data volume of {subject} looks unusual ({pipeline}, {date})",
 	},
 	sentences: map[sekisho.NoticeKind]func(v view) string{
 		sekisho.NoticeUpstreamFailed: func(v view) string {
@@ -161,10 +168,10 @@ var english = catalog{
 			return "The downstream run failed" + v.c.paren(idEn(v.f.ExternalID)) + colon(v.f.Message) + "."
 		},
 		sekisho.NoticeDelay: func(v view) string {
-			return "The deadline has passed and the run is not done yet (" + v.c.state(v.f.State) + ")."
+			return "The deadline has passed and the run is not done yet (" + v.c.state(v.f.State) + ")" + colon(v.f.Message) + "."
 		},
 		sekisho.NoticeAtRisk: func(v view) string {
-			return "It is expected to finish around " + v.time(v.f.ExpectedAt) + ", after the deadline."
+			return "It is expected to finish around " + v.time(v.f.ExpectedAt) + ", after the deadline" + causeEn(v.f) + "."
 		},
 		sekisho.NoticeLongRunning: func(v view) string {
 			who := "The downstream run"
@@ -185,6 +192,9 @@ var english = catalog{
 		sekisho.NoticeConfigInvalid: func(v view) string {
 			return "pipelines.yaml has errors, so the reload was refused. Fix the errors below and reload again."
 		},
+		sekisho.NoticeDataAnomaly: func(v view) string {
+			return "Upstream " + esc(v.f.Upstream) + " is outside its expected range (on_violation: warn, so the downstream starts anyway)" + colon(v.f.Message) + "."
+		},
 	},
 	digest: digestWords{
 		headline: "📋 Today's data status (%s)",
@@ -192,6 +202,42 @@ var english = catalog{
 		more:     "and %d more",
 		none:     "no pipelines configured",
 	},
+}
+
+// causeJa names what makes an at_risk run late (SPEC §21): an upstream of
+// the first station on the line, the line's stations, or the run's own
+// downstream.
+func causeJa(f sekisho.NoticeFacts) string {
+	via := ""
+	if len(f.Via) > 1 {
+		via = "（" + esc(strings.Join(f.Via, " → ")) + " 経由）"
+	}
+	switch {
+	case f.Upstream != "" && len(f.Via) > 0:
+		return "。原因は " + esc(f.Via[0]) + " の上流 " + esc(f.Upstream) + " です" + via
+	case f.Upstream != "":
+		return "。原因は上流の " + esc(f.Upstream) + " です"
+	case len(f.Via) > 0:
+		return "。原因は " + esc(f.Via[0]) + " の実行です" + via
+	}
+	return ""
+}
+
+// causeEn is causeJa in English.
+func causeEn(f sekisho.NoticeFacts) string {
+	via := ""
+	if len(f.Via) > 1 {
+		via = " (via " + esc(strings.Join(f.Via, " → ")) + ")"
+	}
+	switch {
+	case f.Upstream != "" && len(f.Via) > 0:
+		return ": upstream " + esc(f.Upstream) + " of " + esc(f.Via[0]) + " makes it late" + via
+	case f.Upstream != "":
+		return ": upstream " + esc(f.Upstream) + " makes it late"
+	case len(f.Via) > 0:
+		return ": the run of " + esc(f.Via[0]) + " makes it late" + via
+	}
+	return ""
 }
 
 func idJa(id string) string {

@@ -14,14 +14,22 @@ import (
 	"github.com/jonboulle/clockwork"
 )
 
-// PostInterval is how far apart sekisho posts two messages to one channel.
-// Slack: "chat.postMessage generally allows posting one message per second
-// per channel, while also maintaining a workspace-wide limit" (Web API rate
-// limits, https://docs.slack.dev/apis/web-api/rate-limits; "Posting
-// messages: 1 per second. Short bursts >1 allowed", with no promise for
-// them). An incident storm is therefore spread out here instead of running
-// into 429s and the pause they cost every channel.
-const PostInterval = time.Second
+// PostInterval is how far apart sekisho posts two messages to one channel:
+// Slack's limit plus postMargin. Slack: "chat.postMessage generally allows
+// posting one message per second per channel, while also maintaining a
+// workspace-wide limit" (Web API rate limits,
+// https://docs.slack.dev/apis/web-api/rate-limits; "Posting messages: 1 per
+// second. Short bursts >1 allowed", with no promise for the bursts). An
+// incident storm is therefore spread out here instead of running into 429s
+// and the pause they cost every channel.
+const PostInterval = time.Second + postMargin
+
+// postMargin is the slack on top of Slack's second. The pacer spaces posts
+// when they leave, Slack counts them when they arrive: a post held up 20 ms
+// on the way (a slow TLS handshake, a GC pause, a busy proxy) followed by
+// one that is not would arrive 0.98 s apart if the pacer spaced them by
+// exactly a second.
+const postMargin = 100 * time.Millisecond
 
 // pacer is an http.RoundTripper that spaces the messages sekisho posts to
 // one channel (chat.postMessage, by channel; an incoming webhook, by its

@@ -116,7 +116,7 @@ func slackWord(err error) string {
 func classifyWebhook(e *webhookError) verdict {
 	switch {
 	case e.Code == http.StatusTooManyRequests:
-		return verdict{retryAfter: e.RetryAfter, global: true}
+		return verdict{retryAfter: e.RetryAfter, rateLimited: true, global: true}
 	case e.Code >= 500, e.Code == http.StatusRequestTimeout:
 		return verdict{global: true}
 	case e.Code == http.StatusUnauthorized, e.Code == http.StatusForbidden, e.Code == http.StatusNotFound,

@@ -13,6 +13,11 @@ import (
 type verdict struct {
 	// retryAfter is Slack's own wait (429 Retry-After); zero otherwise.
 	retryAfter time.Duration
+	// rateLimited marks Slack's 429: the notice is fine, Slack wants us
+	// slower. The try is not the notice's failure, so it does not count
+	// towards its backoff (store.ThrottledNoticeTry), and the retry is at
+	// Slack's Retry-After.
+	rateLimited bool
 	// global pauses every delivery, not only this notice's run: Slack is
 	// down, rate limiting us, or refusing our credentials.
 	global bool
@@ -45,12 +50,14 @@ func classify(err error) verdict {
 	}
 	var rl *slack.RateLimitedError
 	if errors.As(err, &rl) {
-		return verdict{retryAfter: rl.RetryAfter, global: true}
+		return verdict{retryAfter: rl.RetryAfter, rateLimited: true, global: true}
 	}
 	var sc slack.StatusCodeError
 	if errors.As(err, &sc) {
 		switch {
-		case sc.Code >= 500, sc.Code == http.StatusTooManyRequests, sc.Code == http.StatusRequestTimeout:
+		case sc.Code == http.StatusTooManyRequests:
+			return verdict{rateLimited: true, global: true}
+		case sc.Code >= 500, sc.Code == http.StatusRequestTimeout:
 			return verdict{global: true}
 		case sc.Code == http.StatusUnauthorized, sc.Code == http.StatusForbidden, sc.Code == http.StatusNotFound,
 			sc.Code == http.StatusGone:
@@ -65,6 +72,8 @@ func classify(err error) verdict {
 		switch {
 		case authErrors[se.Err]:
 			return verdict{global: true, config: true}
+		case se.Err == "ratelimited":
+			return verdict{rateLimited: true, global: true}
 		case transientErrors[se.Err]:
 			return verdict{global: true}
 		}
@@ -103,9 +112,14 @@ func (b backoff) after(now time.Time, tries int, v verdict) time.Time {
 	if v.config {
 		d = b.max
 	}
-	if v.retryAfter > 0 {
+	switch {
+	case v.retryAfter > 0:
 		// Slack said when: waiting longer only delays the backlog.
 		d = v.retryAfter
+	case v.rateLimited:
+		// A 429 without a usable Retry-After: Slack's limits are per
+		// second or per minute; the first backoff step, not the grown one.
+		d = b.delay(1)
 	}
 	return now.Add(d)
 }

@@ -375,7 +375,14 @@ func (s *Sender) attempt(ctx context.Context, snap snapshot, n sekisho.Notice, n
 	}
 	at := s.backoff.after(s.clock.Now(), tries, v)
 	errText := snap.red.text(err)
-	if err := s.st.FailNoticeTry(ctx, n.ID, at, errText); err != nil {
+	record := s.st.FailNoticeTry
+	if v.rateLimited {
+		// Slack's 429 is no fault of the notice: give the try back, so a
+		// later outage does not meet a backoff grown by rate limits (nor a
+		// crash mid-call the long provisional wait StartNoticeTry set).
+		record = s.st.ThrottledNoticeTry
+	}
+	if err := record(ctx, n.ID, at, errText); err != nil {
 		return outcome{}, err
 	}
 	s.count(n, "retry")

@@ -527,3 +527,49 @@ func TestBackoffGrowsToItsCap(t *testing.T) {
 		t.Errorf("retry-after not honoured: %v", at)
 	}
 }
+
+// TestRateLimitsDoNotGrowTheBackoff: Slack answers 429 with Retry-After 1s
+// for a minute (chaos seed 4242 met this on conversations.replies and
+// chat.postMessage). Each 429 is retried after Slack's second and gives its
+// try back, so when Slack then has a 500 the notice waits the backoff of
+// its second try (at most 10 s), not one grown by sixty rate limits to
+// minutes; and it is delivered once Slack is well.
+func TestRateLimitsDoNotGrowTheBackoff(t *testing.T) {
+	e := newEnv(t, "bot")
+	ctx := context.Background()
+	r := openRun(t, e.st, e.cfg.Pipeline("socrates_daily"), "2026-11-21")
+	queue(t, e.st, r, sekisho.StateFailed, t0, sekisho.Notice{Kind: sekisho.NoticeRunFailed})
+	limited := t0.Add(time.Minute)
+	e.sim.AddFault(slacksim.Fault{From: t0, To: limited, Status: http.StatusTooManyRequests, RetryAfter: time.Second})
+	e.sim.AddFault(slacksim.Fault{From: limited, To: limited.Add(time.Second), Status: http.StatusInternalServerError})
+	passes := 0
+	for e.clock.Now().Before(limited) {
+		next, err := e.s.pass(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		passes++
+		if d := next.Sub(e.clock.Now()); d > time.Second {
+			t.Fatalf("pass %d at %v: next pass in %v; want Slack's Retry-After of 1s", passes, e.clock.Now().Sub(t0), d)
+		}
+		e.clock.Advance(max(next.Sub(e.clock.Now()), 0))
+	}
+	if passes < 30 {
+		t.Fatalf("only %d passes met the rate limit", passes)
+	}
+	if _, err := e.s.pass(ctx); err != nil { // the 500
+		t.Fatal(err)
+	}
+	pending, _ := e.st.PendingNotices(ctx, 10)
+	if len(pending) != 1 {
+		t.Fatalf("pending %d", len(pending))
+	}
+	n := pending[0]
+	if wait := n.NextTryAt.Sub(e.clock.Now()); n.Tries != 2 || wait > 10*time.Second {
+		t.Fatalf("after %d rate limits and a 500: tries %d, next try in %v; want 2 tries, at most 10s", passes, n.Tries, wait)
+	}
+	drain(t, e.s, e.clock, e.clock.Now().Add(time.Minute))
+	if got := len(e.sim.Messages()); got != 1 {
+		t.Fatalf("%d messages", got)
+	}
+}

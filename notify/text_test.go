@@ -34,12 +34,15 @@ func sampleNotices() []sekisho.Notice {
 		with(sekisho.NoticeRunFailed, sekisho.NoticeFacts{ExternalID: "sekisho__socrates_daily__2026-11-21__1",
 			Message: "task build_marts failed"}),
 		with(sekisho.NoticeDelay, sekisho.NoticeFacts{State: sekisho.StateRunning}),
-		with(sekisho.NoticeAtRisk, sekisho.NoticeFacts{ExpectedAt: time.Date(2026, 11, 21, 6, 40, 0, 0, tokyo)}),
+		with(sekisho.NoticeAtRisk, sekisho.NoticeFacts{ExpectedAt: time.Date(2026, 11, 21, 6, 40, 0, 0, tokyo),
+			Upstream: "orders_export", Via: []string{"ingest", "transform"}}),
 		with(sekisho.NoticeLongRunning, sekisho.NoticeFacts{ExternalID: "sekisho__socrates_daily__2026-11-21__1",
 			Duration: "2h15m", MaxDuration: "2h"}),
 		with(sekisho.NoticeTimedOut, sekisho.NoticeFacts{Message: "waiting for hegel_export, master_sync"}),
 		with(sekisho.NoticeRecovery, sekisho.NoticeFacts{State: sekisho.StateSucceeded}),
 		with(sekisho.NoticeTriggerUnknown, sekisho.NoticeFacts{Message: "pipeline_definition_id 1234, request sent at 02:31 JST"}),
+		with(sekisho.NoticeDataAnomaly, sekisho.NoticeFacts{Upstream: "orders_rows", Reason: sekisho.ReasonDataAnomaly,
+			Message: "value 1,200 is outside the expected band 27,860–51,740 (median 39,800 of 4 Mondays ±30%)"}),
 		cfgErr,
 	}
 }

@@ -57,6 +57,9 @@ func (s *lineageSink) deliver(ctx context.Context, t sekisho.Transition) error {
 		}
 		if p := cfg.Pipeline(t.Pipeline); p != nil {
 			inputs = lineage.Inputs(ns, cfg, p)
+			if err := s.checks(ctx, t, p, inputs); err != nil {
+				return err
+			}
 		}
 	}
 	f := lineage.Facts{Namespace: ns, Pipeline: t.Pipeline, Date: t.Key, Attempt: t.Attempt,
@@ -76,4 +79,35 @@ func (s *lineageSink) deliver(ctx context.Context, t sekisho.Transition) error {
 		}
 	}
 	return s.client.Send(ctx, lineage.NewEvent(f))
+}
+
+// checks adds to each data check's input (a sql upstream with
+// expectations, a reconcile) what it said when the run moved: its verdict
+// and its number (SPEC §21). inputs are p's, in its upstreams' order.
+func (s *lineageSink) checks(ctx context.Context, t sekisho.Transition, p *config.Pipeline, inputs []lineage.Dataset) error {
+	var obs map[string]sekisho.Observation
+	for i, u := range p.Upstreams {
+		kind := ""
+		switch {
+		case u.Type == config.TypeReconcile:
+			kind = "reconcile"
+		case u.Type == config.TypeSQL && u.Expect != nil:
+			kind = "expect"
+		default:
+			continue
+		}
+		if obs == nil {
+			var err error
+			if obs, err = s.st.ObservationsAt(ctx, t.RunID, t.At); err != nil {
+				return err
+			}
+		}
+		o, ok := obs[u.Name]
+		if !ok || o.Value == nil || i >= len(inputs) {
+			continue
+		}
+		held := o.State == sekisho.JobSucceeded && o.Reason == ""
+		inputs[i].InputFacets = lineage.CheckFacets(lineage.Check{Assertion: kind, Success: held, Value: o.Value})
+	}
+	return nil
 }

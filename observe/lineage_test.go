@@ -280,3 +280,60 @@ func TestSchemaRefusesABadEvent(t *testing.T) {
 		t.Error("an unknown eventType passed")
 	}
 }
+
+// A data check's input carries what it said (SPEC §21): the
+// dataQualityAssertions facet with its verdict and the dataQualityMetrics
+// facet with its count, each an InputDatasetFacet of the spec (the event
+// passes the schema) with the fields the facets' own schemas require:
+// assertions[].assertion and .success; columnMetrics, an integer rowCount.
+func TestLineageOfDataChecks(t *testing.T) {
+	w := newWorld(t)
+	w.cfg.Connections.Warehouses = map[string]*config.Warehouse{"bq": {Name: "bq", Type: config.WarehouseBigQuery}}
+	w.cfg.Pipelines = append(w.cfg.Pipelines, &config.Pipeline{Name: "volume", Upstreams: []config.Upstream{
+		{Name: "orders_rows", Type: config.TypeSQL, Warehouse: "bq", Query: "SELECT 1", Expect: &config.Expect{Min: new(float64)}},
+		{Name: "orders_match", Type: config.TypeReconcile, Source: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 2"},
+			Target: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 1"}},
+	}})
+	m := newMarquez(t)
+	s := w.lineageService(m)
+	r := w.open("volume", "2026-11-21")
+	rows, diff := 40123.0, 39000.0
+	for _, o := range []sekisho.Observation{
+		{Upstream: "orders_rows", Type: config.TypeSQL, State: sekisho.JobSucceeded, Value: &rows, Reason: sekisho.ReasonDataAnomaly},
+		{Upstream: "orders_match", Type: config.TypeReconcile, State: sekisho.JobSucceeded, Value: &diff},
+	} {
+		o.StartedAt, o.FinishedAt, o.ObservedAt = gate, gate.Add(10*time.Minute), gate.Add(10*time.Minute)
+		if _, err := w.st.RecordObservation(w.ctx, r.ID, r.Attempt, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.move(r, sekisho.StateSucceeded, gate.Add(11*time.Minute), sekisho.ReasonConditionMet, nil, nil)
+	if err := s.Pass(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.bad) > 0 || len(m.events) != 2 {
+		t.Fatalf("events %d, refused: %v", len(m.events), m.bad)
+	}
+	done := m.events[1]
+	inputs, _ := done["inputs"].([]any)
+	if len(inputs) != 2 {
+		t.Fatalf("inputs %v", done["inputs"])
+	}
+	for i, want := range []struct {
+		assertion string
+		success   bool
+		rows      float64
+	}{{"expect", false, 40123}, {"reconcile", true, 39000}} {
+		fs, _ := inputs[i].(map[string]any)["inputFacets"].(map[string]any)
+		dq, _ := fs["dataQualityAssertions"].(map[string]any)
+		as, _ := dq["assertions"].([]any)
+		if len(as) != 1 || as[0].(map[string]any)["assertion"] != want.assertion || as[0].(map[string]any)["success"] != want.success ||
+			dq["_schemaURL"] != "https://openlineage.io/spec/facets/1-0-1/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet" {
+			t.Errorf("input %d dataQualityAssertions %v", i, dq)
+		}
+		mt, _ := fs["dataQualityMetrics"].(map[string]any)
+		if mt["rowCount"] != want.rows || mt["columnMetrics"] == nil {
+			t.Errorf("input %d dataQualityMetrics %v", i, mt)
+		}
+	}
+}

@@ -26,6 +26,11 @@ const (
 	AttrUpstreamTyp = "sekisho.upstream.type"
 	AttrExternalID  = "sekisho.external_id"
 	AttrTrigger     = "sekisho.trigger.type"
+	// A data check's number, why it held or warned, and what it said
+	// (SPEC §21): the value and band, or a reconcile's two numbers.
+	AttrCheckValue   = "sekisho.check.value"
+	AttrCheckReason  = "sekisho.check.reason"
+	AttrCheckMessage = "sekisho.check.message"
 )
 
 // traceSink makes the spans of an attempt as its transitions arrive: the
@@ -163,6 +168,12 @@ func (s *traceSink) waits(ctx context.Context, t sekisho.Transition, h attemptHi
 				attribute.String(AttrState, string(o.State)))}
 		if o.ExternalID != "" {
 			sp.Attrs = append(sp.Attrs, attribute.String(AttrExternalID, o.ExternalID))
+		}
+		if o.Value != nil {
+			sp.Attrs = append(sp.Attrs, attribute.Float64(AttrCheckValue, *o.Value), attribute.String(AttrCheckMessage, o.Message))
+		}
+		if o.Reason != "" {
+			sp.Attrs = append(sp.Attrs, attribute.String(AttrCheckReason, o.Reason))
 		}
 		switch o.State {
 		case sekisho.JobSucceeded:

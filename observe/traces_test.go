@@ -159,3 +159,35 @@ func TestCollectorOutageDelaysSpans(t *testing.T) {
 		t.Fatalf("cursor %d after delivery, want 2", cur)
 	}
 }
+
+// A data check's wait span carries its number, its reason and what it said
+// (SPEC §21): the value the gate opened on, or why it held.
+func TestDataCheckSpanAttributes(t *testing.T) {
+	col := newCollector(t)
+	w := newWorld(t)
+	r := w.open("volume", "2026-11-21")
+	v := 40123.0
+	if _, err := w.st.RecordObservation(w.ctx, r.ID, r.Attempt, sekisho.Observation{Upstream: "orders_rows", Type: "sql",
+		State: sekisho.JobSucceeded, ExternalID: "check@1", StartedAt: gate, FinishedAt: gate.Add(10 * time.Minute),
+		ObservedAt: gate.Add(10 * time.Minute), Value: &v, Reason: sekisho.ReasonDataAnomaly,
+		Message: "value 40,123 is outside the expected band 50,000–90,000"}); err != nil {
+		t.Fatal(err)
+	}
+	w.trigger(r, gate.Add(11*time.Minute))
+	s := w.tracingService()
+	defer s.Close(w.ctx)
+	if err := s.Pass(w.ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, sp := range col.Spans() {
+		if attr(sp, AttrUpstream) != "orders_rows" {
+			continue
+		}
+		if attr(sp, AttrCheckValue) != 40123.0 || attr(sp, AttrCheckReason) != sekisho.ReasonDataAnomaly ||
+			attr(sp, AttrCheckMessage) != "value 40,123 is outside the expected band 50,000–90,000" {
+			t.Errorf("wait span attributes %v", sp.Attributes)
+		}
+		return
+	}
+	t.Fatalf("no wait span for orders_rows among %d spans", len(col.Spans()))
+}

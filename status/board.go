@@ -13,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/calendar"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/slo"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -59,7 +60,15 @@ type Pipeline struct {
 	Message    string     `json:"message,omitempty"`
 	Upstreams  []Upstream `json:"upstreams"`
 	AffectedBy []string   `json:"affected_by"`
-	Impacts    []string   `json:"impacts"`
+	// ETA is an open run's projected success (SPEC §21), nil when there is
+	// none (the run ended, or cannot succeed without a rerun); ETACause is
+	// what makes it that late.
+	ETA      *time.Time `json:"eta"`
+	ETACause *eta.Cause `json:"eta_cause,omitempty"`
+	// ETASource says where the ETA comes from: "projected" (history and the
+	// upstreams' progress) or "acknowledged" (an operator's word, SPEC §20).
+	ETASource string   `json:"eta_source,omitempty"`
+	Impacts   []string `json:"impacts"`
 
 	// StartedAt is when the downstream was seen running.
 	StartedAt time.Time `json:"-"`
@@ -87,7 +96,11 @@ type Upstream struct {
 	FinishedAt time.Time        `json:"finished_at"`
 	Message    string           `json:"message"`
 	// Error is the last check error; the state is the last known one.
-	Error      string    `json:"error"`
+	Error string `json:"error"`
+	// Value and Reason are a data check's number and why it holds or
+	// warned (SPEC §21).
+	Value      *float64  `json:"value,omitempty"`
+	Reason     string    `json:"reason,omitempty"`
 	ObservedAt time.Time `json:"observed_at"`
 	// NextCheckAt is when the upstream is checked next (SPEC §13), zero
 	// once it has ended or when no check is scheduled.
@@ -207,6 +220,9 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err := setNextChecks(ctx, st, cfg, b); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	if err := setETAs(ctx, st, cfg, b, byKey, obs, now); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
 	if err := judge(ctx, st, b.Pipelines, now); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -246,6 +262,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 		if o, ok := obs[u.Name]; ok {
 			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
 			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
+			up.Value, up.Reason = o.Value, o.Reason
 		} else if u.Type == config.TypePipeline {
 			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
 				up.State = other.State.AsUpstream(u.SkippedIsSuccess)

@@ -32,7 +32,7 @@ func BenchmarkBuild10k(b *testing.B) {
 		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
 		cfg.Pipelines = append(cfg.Pipelines, p)
 		// Each run keeps its config snapshot, as the engine stores it.
-		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, GateAt: gate,
+		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
 			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
 	}
 	ctx := context.Background()

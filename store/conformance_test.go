@@ -194,6 +194,19 @@ func TestNoticesThreadsAndJobsAlike(t *testing.T) {
 		if err := s.FailNoticeTry(ctx, id, t0.Add(2*time.Minute), "rate_limited"); err != nil {
 			t.Fatal(err)
 		}
+		// Two tries turned away by a rate limit give their try back, but
+		// never the first: an attempt went out.
+		for range 2 {
+			if err := s.StartNoticeTry(ctx, id, t0.Add(time.Minute)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.ThrottledNoticeTry(ctx, id, t0.Add(2*time.Minute), "ratelimited"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if p, _ := s.PendingNotices(ctx, 10); len(p) != 1 || p[0].Tries != 1 || !p[0].NextTryAt.Equal(t0.Add(2*time.Minute)) {
+			t.Fatalf("after throttled tries: %+v", p)
+		}
 		if ok, err := s.FinishNotice(ctx, id, t0.Add(3*time.Minute), "hello"); !ok || err != nil {
 			t.Fatalf("finish: %v %v", ok, err)
 		}

@@ -6,32 +6,45 @@ import (
 	"time"
 )
 
-// Durations is how long one past run took to its first success: from the
-// gate, and from the trigger (the gate, for a run never triggered).
-type Durations struct {
-	Total      time.Duration // gate → first success
-	Downstream time.Duration // trigger → first success
-}
-
-// RecentDurations returns the durations of a pipeline's last n successful
-// runs before date, newest first: the history the engine's at_risk estimate
-// reads.
-func (s *Store) RecentDurations(ctx context.Context, pipeline, before string, n int) ([]Durations, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT gate_at, COALESCE(triggered_at, gate_at), first_success_at FROM runs
+// RunTimes returns, for a pipeline's last n successful runs before date,
+// newest first, each run's gate, trigger (the gate, for a run never
+// triggered) and first success: the history the ETA projection reads
+// (policy/eta.Reader, SPEC §21).
+func (s *Store) RunTimes(ctx context.Context, pipeline, before string, n int) ([][3]time.Time, error) {
+	return queryAll(ctx, s.r, "run times", func(sc scanner) ([3]time.Time, error) {
+		var g, t, ok sql.NullString
+		err := sc.Scan(&g, &t, &ok)
+		return [3]time.Time{parseTS(g), parseTS(t), parseTS(ok)}, err
+	}, `SELECT gate_at, COALESCE(triggered_at, gate_at), first_success_at FROM runs
 		WHERE pipeline = ? AND first_success_at IS NOT NULL AND logical_date < ? ORDER BY logical_date DESC LIMIT ?`,
 		pipeline, before, n)
+}
+
+// UpstreamTimes returns, per upstream of a pipeline, the gate of each of
+// the pipeline's last n runs before date that saw the upstream succeed,
+// and the start and finish of that upstream's latest succeeded run in it,
+// newest first: the upstreams' history the ETA projection reads.
+func (s *Store) UpstreamTimes(ctx context.Context, pipeline, before string, n int) (map[string][][3]time.Time, error) {
+	type row struct {
+		upstream string
+		times    [3]time.Time
+	}
+	rows, err := queryAll(ctx, s.r, "upstream times", func(sc scanner) (row, error) {
+		var r row
+		var g, st, fin sql.NullString
+		err := sc.Scan(&r.upstream, &g, &st, &fin)
+		r.times = [3]time.Time{parseTS(g), parseTS(st), parseTS(fin)}
+		return r, err
+	}, `SELECT o.upstream, r.gate_at, o.started_at, o.finished_at FROM runs r JOIN upstream_observations o ON o.run_id = r.id
+		WHERE r.id IN (SELECT id FROM runs WHERE pipeline = ? AND logical_date < ? ORDER BY logical_date DESC LIMIT ?)
+		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = r.id AND upstream = o.upstream AND state = 'succeeded')
+		ORDER BY r.logical_date DESC`, pipeline, before, n)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []Durations
-	for rows.Next() {
-		var g, t, ok sql.NullString
-		if err := rows.Scan(&g, &t, &ok); err != nil {
-			return nil, err
-		}
-		success := parseTS(ok)
-		out = append(out, Durations{Total: success.Sub(parseTS(g)), Downstream: success.Sub(parseTS(t))})
+	out := map[string][][3]time.Time{}
+	for _, r := range rows {
+		out[r.upstream] = append(out[r.upstream], r.times)
 	}
-	return out, rows.Err()
+	return out, nil
 }

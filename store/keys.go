@@ -1,13 +1,13 @@
 package store
 
-// Run keys (SPEC §19): migration 010 names every run by its key. A
+// Run keys (SPEC §19): migration 011 names every run by its key. A
 // transition or a notice has its run's key, read through its run_id, so
 // nothing about them changed. A store opened without migrating (`sekisho
 // status` beside an older daemon) may predate the migration: all its runs
 // are daily, whose key is the logical date, and the reads below say so.
 
 // keysVersion is the migration that added run keys.
-const keysVersion = 10
+const keysVersion = 11
 
 // runColumns are the columns scanRun reads, the key last.
 func (s *Store) runColumns() string { return runColumnsBefore + s.runKeyColumn() }

@@ -45,3 +45,18 @@ func (s *Store) FinishNotice(ctx context.Context, id int64, at time.Time, text s
 	}
 	return n > 0, nil
 }
+
+// ThrottledNoticeTry is FailNoticeTry for an attempt Slack turned away with
+// a rate limit (429 with Retry-After): the wait is Slack's, not the
+// notice's fault, so the try StartNoticeTry counted is given back and the
+// notice's backoff does not grow. It never goes below one try: an attempt
+// went out, so the sender still looks in Slack before posting again.
+func (s *Store) ThrottledNoticeTry(ctx context.Context, id int64, retryAt time.Time, errText string) error {
+	_, err := s.exec(ctx, `UPDATE notices SET next_try_at = ?, last_error = ?,
+		tries = CASE WHEN tries > 1 THEN tries - 1 ELSE tries END
+		WHERE id = ? AND sent_at IS NULL`, ts(retryAt), errText, id)
+	if err != nil {
+		return fmt.Errorf("store: throttled notice try: %w", err)
+	}
+	return nil
+}

@@ -65,7 +65,7 @@ type Store struct {
 	r       *sql.DB
 	lock    *os.File
 	// keyed is false for a store opened (and not migrated) whose schema
-	// predates run keys (migration 010): its runs are all daily, and a
+	// predates run keys (migration 011): its runs are all daily, and a
 	// run's key is read from logical_date (keys.go).
 	keyed bool
 }

@@ -66,22 +66,22 @@ func (b *bq) query(sql string) *bigquery.Query {
 // them out as it leaves out sekisho's PostgreSQL sessions.
 const labelKey = "sekisho"
 
-func (b *bq) Check(ctx context.Context, query string) (bool, error) {
+func (b *bq) Check(ctx context.Context, query string) (Result, error) {
 	it, err := b.query(query).Read(ctx)
 	if err != nil {
-		return false, fmt.Errorf("bigquery: %w", err)
+		return Result{}, fmt.Errorf("bigquery: %w", err)
 	}
 	var row []bigquery.Value
 	if err := it.Next(&row); err != nil {
 		if errors.Is(err, iterator.Done) {
-			return false, nil
+			return Result{}, nil
 		}
-		return false, fmt.Errorf("bigquery: %w", err)
+		return Result{}, fmt.Errorf("bigquery: %w", err)
 	}
 	if len(row) == 0 {
-		return false, nil
+		return Result{}, nil
 	}
-	return Truthy(row[0]), nil
+	return Read(row[0]), nil
 }
 
 // Running lists the project's running query jobs of every user: jobs.list

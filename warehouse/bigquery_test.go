@@ -38,9 +38,9 @@ func TestBigQueryCheck(t *testing.T) {
 	sim.Answer("SELECT x FROM gone", func() ([]bigquerysim.Column, error) { return nil, errors.New("Not found: Table my-project:x.gone") })
 	for _, tt := range []struct {
 		query string
-		want  bool
-	}{{q, false}, {"SELECT true", true}, {"SELECT NULL", false}, {"SELECT 1 LIMIT 0", false}, {"SELECT 0.5", true}} {
-		if got, err := c.Check(ctx, tt.query); err != nil || got != tt.want {
+		want  string
+	}{{q, "fail 0"}, {"SELECT true", "pass"}, {"SELECT NULL", "fail"}, {"SELECT 1 LIMIT 0", "fail"}, {"SELECT 0.5", "pass 0.5"}} {
+		if got, err := c.Check(ctx, tt.query); err != nil || got.String() != tt.want {
 			t.Errorf("Check(%q) = %v, %v; want %v", tt.query, got, err, tt.want)
 		}
 	}
@@ -48,7 +48,7 @@ func TestBigQueryCheck(t *testing.T) {
 	// jobs.getQueryResults until it completes.
 	count = 7
 	sim.Slow(q, 2)
-	if got, err := c.Check(ctx, q); err != nil || !got {
+	if got, err := c.Check(ctx, q); err != nil || got.String() != "pass 7" {
 		t.Errorf("after the rows landed, through the polling path: %v, %v", got, err)
 	}
 	if _, err := c.Check(ctx, "SELECT x FROM gone"); err == nil || !strings.Contains(err.Error(), "Not found: Table") {
@@ -83,11 +83,11 @@ func TestBigQueryLocation(t *testing.T) {
 		t.Cleanup(func() { c.Close() })
 		return c
 	}
-	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok {
+	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok.Passed {
 		t.Errorf("with location asia-northeast1: %v, %v", ok, err)
 	}
 	sim.Slow(q, 2) // the polling path keeps the location too
-	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok {
+	if ok, err := open("asia-northeast1").Check(context.Background(), q); err != nil || !ok.Passed {
 		t.Errorf("with location asia-northeast1, polling: %v, %v", ok, err)
 	}
 	sim.Slow(q, 0)

@@ -128,7 +128,7 @@ func TestBigQueryDrawsFromBudget(t *testing.T) {
 	sim.Answer("SELECT true", func() ([]bigquerysim.Column, error) { return []bigquerysim.Column{{Type: "BOOLEAN", Value: true}}, nil })
 	sim.Slow("SELECT true", 2)
 	for range 3 {
-		if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+		if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok.Passed {
 			t.Fatalf("Check = %v, %v", ok, err)
 		}
 	}

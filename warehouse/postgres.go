@@ -42,38 +42,42 @@ func openPostgres(ctx context.Context, w *config.Warehouse, b *budget.Budget) (*
 	return &postgres{name: w.Name, pool: pool, budget: b}, nil
 }
 
-func (p *postgres) Check(ctx context.Context, query string) (bool, error) {
+func (p *postgres) Check(ctx context.Context, query string) (Result, error) {
 	if err := p.budget.Wait(ctx); err != nil {
-		return false, err
+		return Result{}, err
 	}
 	rows, err := p.pool.Query(ctx, query)
 	if err != nil {
-		return false, redactPG(err)
+		return Result{}, redactPG(err)
 	}
 	defer rows.Close()
-	ok := false
+	var res Result
 	if rows.Next() {
 		vals, err := rows.Values()
 		if err != nil {
-			return false, redactPG(err)
+			return Result{}, redactPG(err)
 		}
 		if len(vals) > 0 {
-			ok = truthyPG(vals[0])
+			res = readPG(vals[0])
 		}
 	}
 	rows.Close()
-	return ok, redactPG(rows.Err())
+	return res, redactPG(rows.Err())
 }
 
-// truthyPG reads pgx's numeric type as a number before the common rule.
-func truthyPG(v any) bool {
+// readPG reads pgx's numeric type as a number before the common rule.
+func readPG(v any) Result {
 	if n, ok := v.(pgtype.Numeric); ok {
-		if !n.Valid || n.NaN {
-			return false
+		if !n.Valid || n.NaN || n.Int == nil {
+			return Result{}
 		}
-		return n.Int != nil && n.Int.Sign() > 0
+		f, err := n.Float64Value()
+		if err != nil || !f.Valid {
+			return Result{Passed: n.Int.Sign() > 0}
+		}
+		return Result{Passed: n.Int.Sign() > 0, Value: &f.Float64}
 	}
-	return Truthy(v)
+	return Read(v)
 }
 
 // runningPG lists the active client sessions of the DSN's database other

@@ -36,23 +36,25 @@ func TestPostgresCheck(t *testing.T) {
 	tests := []struct {
 		name  string
 		query string
-		want  bool
+		want  string
 	}{
-		{"true", "SELECT true", true},
-		{"false", "SELECT false", false},
-		{"count above zero", "SELECT COUNT(*) FROM generate_series(1, 3)", true},
-		{"count zero", "SELECT COUNT(*) FROM generate_series(1, 0)", false},
-		{"numeric", "SELECT 0.5::numeric", true},
-		{"negative", "SELECT -1", false},
-		{"null", "SELECT NULL", false},
-		{"no row", "SELECT 1 WHERE false", false},
-		{"first column only", "SELECT 0, 1", false},
-		{"text t", "SELECT 't'::text", true},
+		{"true", "SELECT true", "pass"},
+		{"false", "SELECT false", "fail"},
+		{"count above zero", "SELECT COUNT(*) FROM generate_series(1, 3)", "pass 3"},
+		{"count zero", "SELECT COUNT(*) FROM generate_series(1, 0)", "fail 0"},
+		{"numeric", "SELECT 0.5::numeric", "pass 0.5"},
+		{"big numeric", "SELECT 123456789012::numeric", "pass 1.23456789012e+11"},
+		{"negative", "SELECT -1", "fail -1"},
+		{"null", "SELECT NULL", "fail"},
+		{"no row", "SELECT 1 WHERE false", "fail"},
+		{"first column only", "SELECT 0, 1", "fail 0"},
+		{"text t", "SELECT 't'::text", "pass"},
+		{"text number", "SELECT '42'::text", "pass 42"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := c.Check(ctx, tt.query)
-			if err != nil || got != tt.want {
+			if err != nil || got.String() != tt.want {
 				t.Errorf("Check(%q) = %v, %v; want %v", tt.query, got, err, tt.want)
 			}
 		})
@@ -222,7 +224,7 @@ func TestPostgresWaitsForBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok.Passed {
 		t.Fatalf("first check: %v, %v", ok, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())

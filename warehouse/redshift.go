@@ -124,12 +124,12 @@ func (r *redshift) result(ctx context.Context, id string) ([][]types.Field, erro
 	}
 }
 
-func (r *redshift) Check(ctx context.Context, query string) (bool, error) {
+func (r *redshift) Check(ctx context.Context, query string) (Result, error) {
 	rows, err := r.run(ctx, query)
 	if err != nil || len(rows) == 0 || len(rows[0]) == 0 {
-		return false, err
+		return Result{}, err
 	}
-	return Truthy(fieldValue(rows[0][0])), nil
+	return Read(fieldValue(rows[0][0])), nil
 }
 
 // fieldValue is a Data API field as a Go value.

@@ -45,14 +45,14 @@ func TestRedshiftCheck(t *testing.T) {
 	})
 	for _, tt := range []struct {
 		query string
-		want  bool
-	}{{q, false}, {"SELECT true", true}, {"SELECT NULL", false}, {"SELECT 1 WHERE false", false}} {
-		if got, err := c.Check(ctx, tt.query); err != nil || got != tt.want {
+		want  string
+	}{{q, "fail 0"}, {"SELECT true", "pass"}, {"SELECT NULL", "fail"}, {"SELECT 1 WHERE false", "fail"}} {
+		if got, err := c.Check(ctx, tt.query); err != nil || got.String() != tt.want {
 			t.Errorf("Check(%q) = %v, %v; want %v", tt.query, got, err, tt.want)
 		}
 	}
 	rows = 42
-	if got, err := c.Check(ctx, q); err != nil || !got {
+	if got, err := c.Check(ctx, q); err != nil || got.String() != "pass 42" {
 		t.Errorf("after the rows landed: %v, %v", got, err)
 	}
 	if _, err := c.Check(ctx, "SELECT 1 FROM missing"); err == nil || !strings.Contains(err.Error(), `relation "missing" does not exist`) {
@@ -139,7 +139,7 @@ func TestRedshiftInFlightStatuses(t *testing.T) {
 func TestRedshiftProvisionedAsIAMIdentity(t *testing.T) {
 	c, sim, _ := openRedshiftSim(t, config.Warehouse{ClusterIdentifier: "prod", Database: "dev"})
 	sim.Answer("SELECT true", func() ([]redshiftsim.Value, error) { return []redshiftsim.Value{true}, nil })
-	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok {
+	if ok, err := c.Check(context.Background(), "SELECT true"); err != nil || !ok.Passed {
 		t.Fatalf("Check as the IAM identity = %v, %v", ok, err)
 	}
 	sim.StartQuery(redshiftsim.IAMUser, "SELECT 1")

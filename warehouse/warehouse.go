@@ -25,9 +25,11 @@ const AppName = "sekisho"
 // Client runs sekisho's queries on one warehouse. Implementations are safe
 // for concurrent use.
 type Client interface {
-	// Check runs a data-quality query and reports whether the first column
-	// of its first row is true or a number above zero. No row is false.
-	Check(ctx context.Context, query string) (bool, error)
+	// Check runs a data-quality query and reads the first column of its
+	// first row: whether it is true or a number above zero, and the number
+	// when it is one (SPEC §21 compares it with expectations). No row
+	// fails the check.
+	Check(ctx context.Context, query string) (Result, error)
 	// Running lists the queries running now, other than sekisho's own.
 	Running(ctx context.Context) ([]Query, error)
 	// Close releases connections.
@@ -84,6 +86,88 @@ func Open(ctx context.Context, w *config.Warehouse, o Options) (Client, error) {
 		return openBigQuery(ctx, w, o)
 	}
 	return nil, fmt.Errorf("warehouse %s: unknown type %q", w.Name, w.Type)
+}
+
+// Result is a check query's answer.
+type Result struct {
+	// Passed: the first value is true or a number above zero (SPEC §15).
+	Passed bool
+	// Value is the first value as a number; nil when it is not one (a
+	// boolean, text that spells no number, no row).
+	Value *float64
+}
+
+// String is the result as a test or a log reads it: "pass 7", "fail 0",
+// "pass" (no number).
+func (r Result) String() string {
+	s := "fail"
+	if r.Passed {
+		s = "pass"
+	}
+	if r.Value != nil {
+		s += " " + strconv.FormatFloat(*r.Value, 'g', -1, 64)
+	}
+	return s
+}
+
+// Read is the Result of a check query whose first value is v.
+func Read(v any) Result {
+	res := Result{Passed: Truthy(v)}
+	if f, ok := Number(v); ok {
+		res.Value = &f
+	}
+	return res
+}
+
+// Number reads v as a number: the integer, float and decimal kinds the
+// drivers return, or text that spells a number. Booleans are not numbers.
+func Number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int:
+		return float64(x), true
+	case int8:
+		return float64(x), true
+	case int16:
+		return float64(x), true
+	case int32:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint8:
+		return float64(x), true
+	case uint16:
+		return float64(x), true
+	case uint32:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
+	case float32:
+		return float64(x), true
+	case float64:
+		return x, true
+	case *big.Rat:
+		if x == nil {
+			return 0, false
+		}
+		f, _ := x.Float64()
+		return f, true
+	case *big.Int:
+		if x == nil {
+			return 0, false
+		}
+		f, _ := new(big.Float).SetInt(x).Float64()
+		return f, true
+	case string:
+		s := strings.TrimSpace(x)
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return f, true
+		}
+		if r, ok := new(big.Rat).SetString(s); ok {
+			f, _ := r.Float64()
+			return f, true
+		}
+	}
+	return 0, false
 }
 
 // Truthy is the check rule of SPEC §15: true, or a number above zero. A

@@ -237,6 +237,9 @@ type observationJSON struct {
 	Message    string  `json:"message"`
 	Error      string  `json:"error"`
 	ObservedAt *string `json:"observed_at"`
+	// Value is a data check's number, Reason why it holds or warned (SPEC §21).
+	Value  *float64 `json:"value"`
+	Reason string   `json:"reason,omitempty"`
 	// NextCheckAt is when a waiting upstream is checked next (SPEC §13).
 	NextCheckAt *string `json:"next_check_at"`
 }
@@ -280,7 +283,7 @@ func (s *server) runDetail(r *http.Request, run sekisho.Run) (runDetail, error) 
 	for _, o := range obs {
 		oj := observationJSON{Upstream: o.Upstream, Type: o.Type, State: string(o.State),
 			ExternalID: o.ExternalID, StartedAt: ptime(o.StartedAt), FinishedAt: ptime(o.FinishedAt), Message: o.Message,
-			Error: o.Error, ObservedAt: ptime(o.ObservedAt)}
+			Error: o.Error, ObservedAt: ptime(o.ObservedAt), Value: o.Value, Reason: o.Reason}
 		if !o.State.Ended() && !run.State.Terminal() {
 			oj.NextCheckAt = ptime(next[o.Upstream])
 		}

@@ -112,6 +112,8 @@ type pipelineCard struct {
 	HasSLO             bool
 	Cells              []cellView
 	Silence            *silenceMark // 🔧 while a silence holds
+	ETA                string       // "見込み 06:25": an open run's projected success (SPEC §21)
+	ETALate            bool         // the projection passes the deadline
 	Runbook            string       // the pipeline's runbook URL (SPEC §20)
 }
 
@@ -236,7 +238,8 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []slo.Cell, pct *float64, cfg *config.Config) pipelineCard {
 	e, word := status.Label(p.State, p.Late, lang)
 	c := pipelineCard{Name: p.Name, Lang: lang, Description: p.Description, Emoji: e, Word: word, Class: stateClass(p),
-		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang)}
+		Summary: p.Summary, Impacts: p.Impacts, SLOPct: pct, Timeline: newTimeline(p, now, lang), ETA: p.ETAText(lang)}
+	c.ETALate = p.ETA != nil && !p.Deadline.IsZero() && p.ETA.After(p.Deadline)
 	if cp := cfg.Pipeline(p.Name); cp != nil {
 		c.HasSLO = cp.SLO != nil
 		c.Runbook = cp.Runbook

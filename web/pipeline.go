@@ -14,6 +14,7 @@ import (
 type pipelineView struct {
 	Card      pipelineCard
 	Chart     chart
+	Values    []valueChart // valuechart.go: data checks against their bands
 	Runs      []runView
 	Incidents []incidentRow // incidents.go
 }
@@ -75,6 +76,14 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 	}
 	v := &pipelineView{Card: s.card(today, lang, now, cells, pct, cfg), Chart: newChart(cells, lang)}
 	if err := s.markSilenced(ctx, &v.Card, cfg, now); err != nil {
+		s.internal(w, "pipeline page", err)
+		return
+	}
+	var todayRun *sekisho.Run
+	if run, err := s.Store.Run(ctx, name, sekisho.DateOf(now, loc)); err == nil {
+		todayRun = &run
+	}
+	if v.Values, err = valueCharts(ctx, s.Store, p, sekisho.DateOf(now, loc), todayRun); err != nil {
 		s.internal(w, "pipeline page", err)
 		return
 	}

@@ -122,6 +122,9 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 			if bp.Holiday != "" {
 				st.word += " " + bp.Holiday // ⛱ 休日 天皇誕生日
 			}
+			if eta := bp.ETAText(lang); eta != "" {
+				st.word += " · " + eta // each station's projected success (SPEC §21)
+			}
 			if bp.Troubled() {
 				st.reason = bp.Summary
 			}

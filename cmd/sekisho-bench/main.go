@@ -47,7 +47,20 @@ func main() {
 	troccoDays := flag.Int("budget-trocco-days", 30, "evaluated days of the TROCCO budget benchmark")
 	glueDays := flag.Int("budget-glue-days", 7, "evaluated days of the Glue budget benchmark")
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
+	etaStores := flag.String("eta", "", "comma-separated stores (e.g. written by `sekisho demo --db`): report only the ETA accuracy of their history (issue #26)")
 	flag.Parse()
+
+	if *etaStores != "" {
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		for _, path := range strings.Split(*etaStores, ",") {
+			f, err := runETABench(context.Background(), path)
+			if err != nil {
+				fail(err)
+			}
+			printETA(path, f)
+		}
+		return
+	}
 
 	if *budgetOnly {
 		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
@@ -123,7 +136,8 @@ func main() {
 		fmt.Printf("Airflow sensors for comparison (detection delay uniform over one poke interval, before scheduling overhead):\n")
 		fmt.Printf("  BaseSensorOperator poke_interval 60s: mean %s, p99 %s\n", ms(30*time.Second), ms(59400*time.Millisecond))
 		fmt.Printf("  GlueJobSensor poke_interval 120s:     mean %s, p99 %s\n", ms(60*time.Second), ms(118800*time.Millisecond))
-		fmt.Printf("  sekisho polling at %s: p99 goal %s\n\n", p, ms(p+250*time.Millisecond))
+		fmt.Printf("  sekisho polling at %s: p99 goal %s\n", p, ms(p+250*time.Millisecond))
+		fmt.Println(summaryLine(buildCommit(), loadAverage(), *r) + "\n")
 	}
 	if !skipped["store"] {
 		rate, n, err := transitionsPerSecond(ctx, 2000)

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 )
 
@@ -59,16 +60,18 @@ func Loads(cfg *config.Config) []Load {
 	interval := map[string]map[string]time.Duration{} // connection → resource → shortest poke
 	for _, p := range cfg.Pipelines {
 		for _, u := range p.Upstreams {
-			conn := ConnectionOf(u)
-			if conn == "" {
-				continue
-			}
-			if interval[conn] == nil {
-				interval[conn] = map[string]time.Duration{}
-			}
-			key := u.Resource().Key()
-			if d, ok := interval[conn][key]; !ok || p.PokeInterval < d {
-				interval[conn][key] = p.PokeInterval
+			for _, r := range u.Resources() {
+				conn := ConnectionOfResource(r)
+				if conn == "" {
+					continue
+				}
+				if interval[conn] == nil {
+					interval[conn] = map[string]time.Duration{}
+				}
+				key := r.Key()
+				if d, ok := interval[conn][key]; !ok || p.PokeInterval < d {
+					interval[conn][key] = p.PokeInterval
+				}
 			}
 		}
 	}
@@ -88,17 +91,27 @@ func Loads(cfg *config.Config) []Load {
 
 // ConnectionOf names the budgeted connection an upstream's polls draw from
 // ("trocco", "glue", "airflow.<name>", "warehouses.<name>"), empty for
-// pipeline upstreams.
+// pipeline upstreams. A reconcile's two queries may draw from two
+// warehouses: ConnectionOfResource names each.
 func ConnectionOf(u config.Upstream) string {
-	switch u.Type {
+	if u.Type == config.TypePipeline {
+		return ""
+	}
+	return ConnectionOfResource(u.Resource())
+}
+
+// ConnectionOfResource names the budgeted connection a polled resource's
+// checks draw from.
+func ConnectionOfResource(r sekisho.Resource) string {
+	switch r.Type {
 	case config.TypeTroccoJob, config.TypeTroccoWorkflow:
 		return "trocco"
 	case config.TypeGlueJob, config.TypeGlueWorkflow:
 		return "glue"
 	case config.TypeAirflowDag:
-		return "airflow." + u.Connection
+		return "airflow." + r.Connection
 	case config.TypeSQL:
-		return "warehouses." + u.Warehouse
+		return "warehouses." + r.Connection
 	}
 	return ""
 }

@@ -102,8 +102,10 @@ func (p *Planner) find(r sekisho.Resource) (*config.Pipeline, string, string) {
 	}
 	for _, pl := range p.cfg.Pipelines {
 		for _, u := range pl.Upstreams {
-			if u.Resource() == r {
-				return pl, u.Name, budget.ConnectionOf(u)
+			for _, res := range u.Resources() {
+				if res == r {
+					return pl, u.Name, budget.ConnectionOfResource(r)
+				}
 			}
 		}
 	}

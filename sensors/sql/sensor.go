@@ -2,7 +2,9 @@
 // warehouse whose first value says whether the day's data is in (SPEC §15,
 // like Airflow's SqlSensor). True or a number above zero is succeeded,
 // anything else pending; a query error is the check's error and never makes
-// the upstream failed. The engine's shared polling runs one query per
+// the upstream failed. A numeric answer travels as the run's Value, so the
+// engine can hold it against the upstream's expectations (SPEC §21); a new
+// value is a new check run, dated from when it was first seen. The engine's shared polling runs one query per
 // distinct (warehouse, rendered query) per interval: the resource is
 // exactly that pair.
 package sql
@@ -17,6 +19,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/expect"
 	"github.com/sekisho-dev/sekisho/warehouse"
 )
 
@@ -38,6 +41,7 @@ type Sensor struct {
 
 type outcome struct {
 	state sekisho.JobState
+	value *float64
 	since time.Time
 	used  time.Time // last check: a day's rendered query is not asked again after its run closes
 }
@@ -68,19 +72,25 @@ func (s *Sensor) Runs(ctx context.Context, r sekisho.Resource, _ time.Time) ([]s
 	if !ok {
 		return nil, fmt.Errorf("sql sensor: no warehouse %q is configured", r.Connection)
 	}
-	passed, err := c.Check(ctx, r.ID)
+	res, err := c.Check(ctx, r.ID)
 	if err != nil {
 		return nil, fmt.Errorf("check query on %s: %w", r.Connection, err)
 	}
 	now := s.clock.Now()
 	state, msg := sekisho.JobPending, msgPending
-	if passed {
+	if res.Passed {
 		state, msg = sekisho.JobSucceeded, msgPassed
+	}
+	if res.Value != nil {
+		msg = "the check query returned " + expect.Format(*res.Value)
+		if !res.Passed {
+			msg += ": waiting for the data"
+		}
 	}
 	s.mu.Lock()
 	o, ok := s.seen[r.Key()]
-	if !ok || o.state != state {
-		o = outcome{state: state, since: now}
+	if !ok || o.state != state || !sameValue(o.value, res.Value) {
+		o = outcome{state: state, value: res.Value, since: now}
 	}
 	o.used = now
 	s.seen[r.Key()] = o
@@ -94,11 +104,15 @@ func (s *Sensor) Runs(ctx context.Context, r sekisho.Resource, _ time.Time) ([]s
 	}
 	s.mu.Unlock()
 	run := sekisho.JobRun{ExternalID: "check@" + o.since.UTC().Format(time.RFC3339), State: state,
-		StartedAt: o.since, Message: msg}
-	if passed {
+		StartedAt: o.since, Message: msg, Value: o.value}
+	if res.Passed {
 		run.FinishedAt = o.since
 	}
 	return []sekisho.JobRun{run}, nil
+}
+
+func sameValue(a, b *float64) bool {
+	return (a == nil) == (b == nil) && (a == nil || *a == *b)
 }
 
 // Close closes the warehouse connections; the daemon calls it when a

@@ -29,7 +29,7 @@ type counting struct {
 	calls map[string]int
 }
 
-func (c *counting) Check(ctx context.Context, q string) (bool, error) {
+func (c *counting) Check(ctx context.Context, q string) (warehouse.Result, error) {
 	c.mu.Lock()
 	c.calls[q]++
 	c.mu.Unlock()
@@ -66,6 +66,14 @@ type world struct {
 }
 
 func newWorld(t *testing.T) *world {
+	return openWorld(t, pipelinesYAML, time.Date(2026, 3, 2, 1, 59, 0, 0, time.UTC),
+		"CREATE TABLE orders (id serial, order_date date NOT NULL)")
+}
+
+// openWorld runs an engine on the injected clock over cfgYAML, whose
+// warehouses all point at one real PostgreSQL database holding tables;
+// the dwh warehouse's queries are counted.
+func openWorld(t *testing.T, cfgYAML string, start time.Time, tables ...string) *world {
 	t.Helper()
 	ctx := context.Background()
 	url := pgtest.URL(t)
@@ -74,10 +82,12 @@ func newWorld(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close(context.Background()) })
-	if _, err := db.Exec(ctx, "CREATE TABLE orders (id serial, order_date date NOT NULL)"); err != nil {
-		t.Fatal(err)
+	for _, q := range tables {
+		if _, err := db.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
 	}
-	cfg, err := config.Parse("pipelines.yaml", []byte(pipelinesYAML), func(k string) (string, bool) { return url, k == "DWH_DSN" })
+	cfg, err := config.Parse("pipelines.yaml", []byte(cfgYAML), func(k string) (string, bool) { return url, k == "DWH_DSN" })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +97,8 @@ func newWorld(t *testing.T) *world {
 	}
 	t.Cleanup(func() { warehouse.CloseAll(clients) })
 	dwh := &counting{Client: clients["dwh"], calls: map[string]int{}}
-	clock := clockwork.NewFakeClockAt(time.Date(2026, 3, 2, 1, 59, 0, 0, time.UTC))
+	clients["dwh"] = dwh
+	clock := clockwork.NewFakeClockAt(start)
 	st, err := teststore.Open(ctx, filepath.Join(t.TempDir(), "s.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +106,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { st.Close() })
 	eng, err := engine.New(cfg, engine.Options{Store: st, Clock: clock, Sync: true, Jitter: -1,
 		Logger:  slog.New(slog.NewTextHandler(io.Discard, nil)),
-		Sensors: map[string]sekisho.Sensor{config.TypeSQL: New(map[string]warehouse.Client{"dwh": dwh}, clock)}})
+		Sensors: map[string]sekisho.Sensor{config.TypeSQL: New(clients, clock)}})
 	if err != nil {
 		t.Fatal(err)
 	}

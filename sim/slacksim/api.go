@@ -37,9 +37,9 @@ func (s *Sim) webhook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	if !s.admitPost(WebhookChannel) {
+	if ok, wait := s.admitPost(WebhookChannel); !ok {
 		s.mu.Unlock()
-		writeRateLimited(w, s.postInterval)
+		writeRateLimited(w, wait)
 		return
 	}
 	s.record(Message{Channel: WebhookChannel, Text: body.Text, Blocks: blocks, Webhook: true})
@@ -86,9 +86,11 @@ func (s *Sim) api(w http.ResponseWriter, r *http.Request, method string) {
 	case "api.test":
 		reply(w, map[string]any{"ok": true, "args": map[string]string{}})
 	case "chat.postMessage":
-		if ch := p.Get("channel"); ch != "" && !s.admitPost(ChannelID(ch)) {
-			writeRateLimited(w, s.postInterval)
-			return
+		if ch := p.Get("channel"); ch != "" {
+			if ok, wait := s.admitPost(ChannelID(ch)); !ok {
+				writeRateLimited(w, wait)
+				return
+			}
 		}
 		s.postMessage(w, p)
 	case "chat.update":

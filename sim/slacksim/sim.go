@@ -5,7 +5,8 @@
 // every message, can print each one as a line on a terminal, and can
 // misbehave like Slack on a bad day (outage windows answering 5xx, rate
 // limits answering 429 with Retry-After) on an injected clock. Like Slack it
-// takes at most one post per second per channel (ratelimit.go).
+// takes one post per second per channel on average, with a short burst
+// (ratelimit.go).
 package slacksim
 
 import (
@@ -104,7 +105,8 @@ type Sim struct {
 	faulted  int
 	// Per-channel posting limit (ratelimit.go).
 	postInterval time.Duration
-	lastPost     map[string]time.Time // channel id → last accepted post
+	postBurst    int
+	buckets      map[string]bucket // channel id → its posting allowance
 	throttled    int
 
 	// Socket Mode and user groups (socket.go).
@@ -117,7 +119,7 @@ type Sim struct {
 
 // New returns a simulator on clock (a clockwork fake clock in tests).
 func New(clock sekisho.Clock, opts ...Option) *Sim {
-	s := &Sim{clock: clock, names: map[string]string{WebhookChannel: "webhook"}, postInterval: DefaultPostInterval}
+	s := &Sim{clock: clock, names: map[string]string{WebhookChannel: "webhook"}, postInterval: DefaultPostInterval, postBurst: DefaultPostBurst}
 	for _, o := range opts {
 		o(s)
 	}

@@ -3,6 +3,7 @@ package slacksim
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -179,12 +180,13 @@ func TestFaultsFollowTheClock(t *testing.T) {
 	}
 }
 
-// TestOnePostPerSecondPerChannel: like Slack, the simulator takes one
-// message per second per channel: a second post to the same channel within
-// the second is answered 429 ratelimited with Retry-After, which slack-go
-// reports as a RateLimitedError; another channel is not held back, and a
-// second later the channel takes a post again. The incoming webhook is
-// limited the same way.
+// TestOnePostPerSecondPerChannel: like Slack ("1 per second. Short bursts
+// >1 allowed"), the simulator takes one message per second per channel on
+// average with a short burst: DefaultPostBurst posts back to back, then a
+// post with the bucket empty is answered 429 ratelimited with Retry-After,
+// which slack-go reports as a RateLimitedError; another channel is not held
+// back, and a second later the channel takes one post again. The incoming
+// webhook is limited the same way.
 func TestOnePostPerSecondPerChannel(t *testing.T) {
 	sim, clock, api, srv := setup(t)
 	ctx := context.Background()
@@ -192,16 +194,18 @@ func TestOnePostPerSecondPerChannel(t *testing.T) {
 		_, _, err := api.PostMessageContext(ctx, ch, slack.MsgOptionText("m", false))
 		return err
 	}
-	if err := post("#ops"); err != nil {
-		t.Fatal(err)
+	for i := range DefaultPostBurst {
+		if err := post("#ops"); err != nil {
+			t.Fatalf("post %d of the burst: %v", i+1, err)
+		}
 	}
 	var rl *slack.RateLimitedError
 	if err := post("#ops"); !errors.As(err, &rl) || rl.RetryAfter != time.Second {
-		t.Errorf("second post within the second: %v", err)
+		t.Errorf("a post past the burst: %v", err)
 	}
 	// By id, the same channel: still limited.
 	if err := post(ChannelID("#ops")); !errors.As(err, &rl) {
-		t.Errorf("second post by channel id: %v", err)
+		t.Errorf("a post past the burst by channel id: %v", err)
 	}
 	if err := post("#dwh"); err != nil {
 		t.Errorf("another channel: %v", err)
@@ -210,16 +214,55 @@ func TestOnePostPerSecondPerChannel(t *testing.T) {
 	if err := post("#ops"); err != nil {
 		t.Errorf("a second later: %v", err)
 	}
-	if err := slack.PostWebhookContext(ctx, srv.URL+WebhookPath, &slack.WebhookMessage{Text: "a"}); err != nil {
-		t.Fatal(err)
+	if err := post("#ops"); !errors.As(err, &rl) {
+		t.Errorf("a second post in that second: %v", err)
 	}
-	if err := slack.PostWebhookContext(ctx, srv.URL+WebhookPath, &slack.WebhookMessage{Text: "b"}); !errors.As(err, &rl) {
-		t.Errorf("second webhook post within the second: %v", err)
+	for i := range DefaultPostBurst + 1 {
+		err := slack.PostWebhookContext(ctx, srv.URL+WebhookPath, &slack.WebhookMessage{Text: fmt.Sprint(i)})
+		if i < DefaultPostBurst && err != nil {
+			t.Fatalf("webhook post %d of the burst: %v", i+1, err)
+		}
+		if i == DefaultPostBurst && !errors.As(err, &rl) {
+			t.Errorf("a webhook post past the burst: %v", err)
+		}
 	}
-	if got := sim.Throttled(); got != 3 {
-		t.Errorf("throttled %d, want 3", got)
+	if got := sim.Throttled(); got != 4 {
+		t.Errorf("throttled %d, want 4", got)
 	}
-	if got := len(sim.Messages()); got != 4 {
-		t.Errorf("%d messages stored, want 4", got)
+	if got := len(sim.Messages()); got != 2*DefaultPostBurst+2 {
+		t.Errorf("%d messages stored, want %d", got, 2*DefaultPostBurst+2)
+	}
+}
+
+// TestPostJitterWithinTheBurst: a client pacing one post a second whose
+// posts arrive a little early (0.99 s apart: the network's jitter) is not
+// refused, as Slack's short bursts allow; a client that keeps posting
+// faster than one a second runs the bucket dry and is.
+func TestPostJitterWithinTheBurst(t *testing.T) {
+	sim, clock, api, _ := setup(t)
+	ctx := context.Background()
+	post := func() error {
+		_, _, err := api.PostMessageContext(ctx, "#ops", slack.MsgOptionText("m", false))
+		return err
+	}
+	for i := range 30 {
+		if err := post(); err != nil {
+			t.Fatalf("post %d, paced at one a second with jitter: %v", i+1, err)
+		}
+		if i%2 == 0 {
+			clock.Advance(990 * time.Millisecond)
+		} else {
+			clock.Advance(1010 * time.Millisecond)
+		}
+	}
+	refused := 0
+	for range 30 {
+		if post() != nil {
+			refused++
+		}
+		clock.Advance(500 * time.Millisecond)
+	}
+	if refused < 30/2-DefaultPostBurst || sim.Throttled() != refused {
+		t.Errorf("two posts a second: %d refused (%d throttled); want about half", refused, sim.Throttled())
 	}
 }

@@ -140,6 +140,8 @@ func Attr(s *tracepb.Span, key string) any {
 				return v.StringValue
 			case *commonpb.AnyValue_IntValue:
 				return v.IntValue
+			case *commonpb.AnyValue_DoubleValue:
+				return v.DoubleValue
 			}
 		}
 	}

@@ -13,7 +13,7 @@
 PRAGMA defer_foreign_keys = ON;
 DROP VIEW slo_daily;
 DROP VIEW run_summary;
-CREATE TABLE runs_010 AS SELECT * FROM runs;
+CREATE TABLE runs_011 AS SELECT * FROM runs;
 DROP TABLE runs;
 CREATE TABLE runs (
     id                INTEGER PRIMARY KEY,
@@ -40,8 +40,8 @@ CREATE TABLE runs (
     run_key           TEXT    NOT NULL,
     UNIQUE (pipeline, run_key)
 );
-INSERT INTO runs SELECT *, logical_date FROM runs_010;
-DROP TABLE runs_010;
+INSERT INTO runs SELECT *, logical_date FROM runs_011;
+DROP TABLE runs_011;
 CREATE INDEX runs_open ON runs (state) WHERE state IN ('waiting','blocked','triggered','running');
 CREATE INDEX runs_date ON runs (logical_date, pipeline);
 CREATE INDEX runs_slo ON runs (pipeline, logical_date, state, attempt, gate_at, deadline,

@@ -1,4 +1,4 @@
--- Run keys (SPEC §19), as in ../sqlite/010_run_keys.up.sql: runs becomes
+-- Run keys (SPEC §19), as in ../sqlite/011_run_keys.up.sql: runs becomes
 -- unique on (pipeline, run_key); every existing run is daily and its key is
 -- its logical date. PostgreSQL drops the old constraint in place.
 DROP VIEW slo_daily;

@@ -1,0 +1,65 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/policy/eta"
+)
+
+// ETAs (SPEC §21): the engine projects an open run's success along its
+// line with policy/eta, the one projection the status API, the board and
+// the route map use too, from what the loop knows: the run's observations
+// as of this pass, the records of the other open runs of its line, and the
+// pipelines' histories.
+
+// lineHistory is a pipeline's history as read for one logical date.
+type lineHistory struct {
+	date string
+	h    eta.History
+}
+
+// historyOf returns what a pipeline's ETA learns from, read once per
+// logical date (the days before it do not change).
+func (e *Engine) historyOf(ctx context.Context, pipeline, date string) eta.History {
+	if h, ok := e.history[pipeline]; ok && h.date == date {
+		return h.h
+	}
+	h, err := eta.Read(ctx, e.st, pipeline, date)
+	if err != nil {
+		e.log.Warn("read a pipeline's history", "pipeline", pipeline, "err", err)
+		return h // not cached: read again next time
+	}
+	e.history[pipeline] = lineHistory{date: date, h: h}
+	return h
+}
+
+// project is the run's projected success: its own upstreams as observed in
+// this pass (ups, for a waiting run), the other runs of its line as the
+// loop last recorded them.
+func (e *Engine) project(ctx context.Context, rec *runRec, r sekisho.Run, ups map[string]obsView, now time.Time) eta.Projection {
+	obs := make(map[string]sekisho.Observation, len(rec.spec.Upstreams))
+	for name, o := range rec.recorded {
+		obs[name] = o
+	}
+	for name, o := range ups {
+		obs[name] = o.Observation
+	}
+	in := eta.InputOf(rec.spec, rec.cond, r, obs, e.historyOf(ctx, r.Pipeline, r.LogicalDate))
+	lookup := func(pipeline string) (eta.Input, bool) {
+		if other, ok := e.openRun(pipeline, r.LogicalDate); ok {
+			orec := e.runs.recs[other.ID]
+			if e.prepare(orec) != nil {
+				return eta.Input{}, false
+			}
+			return eta.InputOf(orec.spec, orec.cond, orec.run, orec.recorded, e.historyOf(ctx, pipeline, r.LogicalDate)), true
+		}
+		closed, err := e.closedRun(ctx, pipeline, r.LogicalDate)
+		if err != nil {
+			return eta.Input{}, false
+		}
+		return eta.Input{Pipeline: pipeline, Run: closed}, true
+	}
+	return eta.Along(in, lookup, now)
+}

@@ -1,0 +1,372 @@
+// Package eta projects when an open run will succeed (SPEC §21): from its
+// upstreams' projections (a vendor run in progress, a job's own history,
+// another pipeline's projection through `type: pipeline`) and its own
+// history (the median of its duration from trigger to success). It is
+// the one answer to "when will it be done": the engine's at_risk, the
+// status API, the board and the route map all call Along. It is pure: the
+// callers gather the runs, observations and histories.
+package eta
+
+import (
+	"context"
+	"slices"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/condition"
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// Sources of a projection.
+const (
+	SourceProjected    = "projected"    // worked out from the line and the histories
+	SourceAcknowledged = "acknowledged" // an operator's word (SPEC §20) overrides the projection
+)
+
+// Stats is a pipeline's own history: medians over its recent successes.
+type Stats struct {
+	N     int           // successes they come from
+	Total time.Duration // gate → first success
+	Down  time.Duration // trigger → first success (gate-only: zero)
+}
+
+// down is the usual trigger → success, once there is enough history.
+func (s Stats) down() time.Duration {
+	if s.N < MinHistory {
+		return 0
+	}
+	return s.Down
+}
+
+// UpstreamStats is one upstream's history in the pipeline: medians over its
+// recent successful runs.
+type UpstreamStats struct {
+	N      int
+	Finish time.Duration // the run's gate → the upstream's finish
+	Run    time.Duration // the upstream run's start → finish
+}
+
+// Upstream is what the projection knows of one upstream.
+type Upstream struct {
+	Name                  string
+	State                 sekisho.JobState
+	StartedAt, FinishedAt time.Time
+	Stats                 UpstreamStats
+	// Pipeline names the pipeline a `type: pipeline` upstream waits on;
+	// Along projects that pipeline's run and fills Line.
+	Pipeline string
+	Line     *Projection
+	// SkippedIsSuccess: a skipped run of that pipeline counts as done.
+	SkippedIsSuccess bool
+}
+
+// Input is one run and what is known of it.
+type Input struct {
+	Pipeline  string
+	Run       sekisho.Run
+	Triggered bool            // the pipeline has a downstream to trigger; gate-only succeeds when its condition holds
+	Cond      *condition.Expr // nil: all upstreams
+	Upstreams []Upstream
+	Stats     Stats
+	// Acknowledged is an operator's acknowledged finish time (the Slack
+	// operator actions, SPEC §20): where set it overrides the projection.
+	// Callers fill it from the store once it keeps one.
+	Acknowledged time.Time
+}
+
+// Cause is what makes a run as late as projected: an upstream (Upstream) of
+// the first station on the line (Via[0]), the stations in between, first
+// first. An empty Upstream is the run of Via[0] itself (its downstream); an
+// empty Via is the projected run itself.
+type Cause struct {
+	Upstream string   `json:"upstream,omitempty"`
+	Via      []string `json:"via,omitempty"`
+}
+
+// Projection is a projected success time. A zero At has none: the run
+// ended, or it cannot succeed without a rerun (a failed upstream).
+type Projection struct {
+	At     time.Time `json:"at"`
+	Source string    `json:"source,omitempty"`
+	Cause  Cause     `json:"cause"`
+}
+
+// Known reports whether there is a projection.
+func (p Projection) Known() bool { return !p.At.IsZero() }
+
+// MinHistory is how many past successes a median needs before the
+// projection uses it: one or two nights are noise, and an alarm built on
+// them is a false one more often than not. With fewer, that part of the
+// line counts as taking no time (a lower bound).
+const MinHistory = 3
+
+// never marks an upstream that will not succeed without a rerun.
+var never = time.Time{}
+
+// Project projects one run from its input; a `type: pipeline` upstream
+// counts through its Line (nil: not projected, counted as pending with no
+// history). Along fills the Lines.
+func Project(in Input, now time.Time) Projection {
+	r := in.Run
+	if !r.State.Open() {
+		return Projection{}
+	}
+	if !in.Acknowledged.IsZero() {
+		return Projection{At: in.Acknowledged, Source: SourceAcknowledged}
+	}
+	if !r.TriggeredAt.IsZero() {
+		// The downstream runs: its usual duration from the trigger.
+		return Projection{At: later(now, r.TriggeredAt.Add(in.Stats.down())), Source: SourceProjected}
+	}
+	ready, cause, ok := conditionReady(in, now)
+	if !ok {
+		return Projection{}
+	}
+	at := ready
+	if in.Triggered {
+		at = ready.Add(in.Stats.down())
+	}
+	return Projection{At: later(now, at), Source: SourceProjected, Cause: cause}
+}
+
+// upstreamAt is when one upstream is projected to succeed, and what makes
+// it that late; ok is false when it will not without a rerun.
+func upstreamAt(u Upstream, gate, now time.Time) (time.Time, Cause, bool) {
+	switch {
+	case u.Pipeline != "" && u.State != sekisho.JobSucceeded:
+		if u.State == sekisho.JobFailed || (u.Line != nil && !u.Line.Known()) {
+			return never, Cause{}, false
+		}
+		if u.Line == nil {
+			return now, Cause{Via: []string{u.Pipeline}}, true
+		}
+		c := u.Line.Cause
+		via := append(slices.Clone(c.Via), u.Pipeline)
+		if len(c.Via) == 0 && c.Upstream == "" {
+			via = []string{u.Pipeline} // its own downstream
+		}
+		return later(now, u.Line.At), Cause{Upstream: c.Upstream, Via: via}, true
+	case u.State == sekisho.JobSucceeded:
+		if u.FinishedAt.IsZero() || u.FinishedAt.After(now) {
+			return now, Cause{Upstream: u.Name}, true
+		}
+		return u.FinishedAt, Cause{Upstream: u.Name}, true
+	case u.State == sekisho.JobFailed:
+		return never, Cause{}, false
+	case u.State == sekisho.JobRunning && !u.StartedAt.IsZero() && u.Stats.N >= MinHistory:
+		return later(now, u.StartedAt.Add(u.Stats.Run)), Cause{Upstream: u.Name}, true
+	case u.Stats.N >= MinHistory:
+		return later(now, gate.Add(u.Stats.Finish)), Cause{Upstream: u.Name}, true
+	}
+	return now, Cause{Upstream: u.Name}, true
+}
+
+// conditionReady is the earliest projected time at which the run's
+// condition holds, with the upstream that completes it.
+func conditionReady(in Input, now time.Time) (time.Time, Cause, bool) {
+	if len(in.Upstreams) == 0 {
+		return later(now, in.Run.GateAt), Cause{}, true
+	}
+	type proj struct {
+		at    time.Time
+		cause Cause
+		ok    bool
+	}
+	ps := make(map[string]proj, len(in.Upstreams))
+	var times []time.Time
+	for _, u := range in.Upstreams {
+		at, c, ok := upstreamAt(u, in.Run.GateAt, now)
+		ps[u.Name] = proj{at, c, ok}
+		if ok {
+			times = append(times, at)
+		}
+	}
+	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
+	stateAt := func(t time.Time) func(string) sekisho.JobState {
+		return func(name string) sekisho.JobState {
+			p, known := ps[name]
+			switch {
+			case !known:
+				return sekisho.JobPending
+			case !p.ok:
+				return sekisho.JobFailed
+			case !p.at.After(t):
+				return sekisho.JobSucceeded
+			}
+			return sekisho.JobPending
+		}
+	}
+	holds := func(t time.Time) bool {
+		if in.Cond == nil {
+			for _, u := range in.Upstreams {
+				if stateAt(t)(u.Name) != sekisho.JobSucceeded {
+					return false
+				}
+			}
+			return true
+		}
+		return in.Cond.Eval(stateAt(t)) == condition.True
+	}
+	for _, t := range times {
+		if !holds(t) {
+			continue
+		}
+		// The cause is the upstream whose projection completes the
+		// condition at t, the first named in config order when several do.
+		for _, u := range in.Upstreams {
+			if p := ps[u.Name]; p.ok && p.at.Equal(t) {
+				return t, p.cause, true
+			}
+		}
+		return t, Cause{}, true
+	}
+	return never, Cause{}, false
+}
+
+// Along projects in's run through its line: every `type: pipeline`
+// upstream without a Line is projected first, from lookup's input for that
+// pipeline's run on the same logical date (ok false: no such run yet; it
+// counts as pending with no history). Each run of the line is projected
+// once.
+func Along(in Input, lookup func(pipeline string) (Input, bool), now time.Time) Projection {
+	memo := map[string]*Projection{}
+	var walk func(in Input, depth int) Projection
+	walk = func(in Input, depth int) Projection {
+		ups := slices.Clone(in.Upstreams)
+		for i, u := range ups {
+			if u.Pipeline == "" || u.Line != nil || u.State == sekisho.JobSucceeded || depth > maxDepth {
+				continue
+			}
+			if p, ok := memo[u.Pipeline]; ok {
+				ups[i].Line = p
+				continue
+			}
+			other, ok := lookup(u.Pipeline)
+			if !ok {
+				continue
+			}
+			if o := other.Run; o.State.AsUpstream(u.SkippedIsSuccess) == sekisho.JobSucceeded {
+				// Done (or skipped) since the observation was made.
+				ups[i].State, ups[i].FinishedAt = sekisho.JobSucceeded, later(o.FirstSuccessAt, o.FinishedAt)
+				continue
+			}
+			p := walk(other, depth+1)
+			memo[u.Pipeline] = &p
+			ups[i].Line = &p
+		}
+		in.Upstreams = ups
+		return Project(in, now)
+	}
+	return walk(in, 0)
+}
+
+// maxDepth bounds a line's length (config refuses cycles; this only keeps
+// a hand-built one finite).
+const maxDepth = 32
+
+// InputOf builds a run's input from its config snapshot, its latest
+// observations and the histories: the one place the engine and the status
+// turn what they know into an Input.
+func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[string]sekisho.Observation, h History) Input {
+	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats}
+	ups := h.Upstreams
+	for _, u := range p.Upstreams {
+		o := obs[u.Name]
+		eu := Upstream{Name: u.Name, State: o.State, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt, Stats: ups[u.Name]}
+		if eu.State == "" {
+			eu.State = sekisho.JobPending
+		}
+		if u.Type == config.TypePipeline {
+			eu.Pipeline, eu.SkippedIsSuccess = u.Pipeline, u.SkippedIsSuccess
+		}
+		in.Upstreams = append(in.Upstreams, eu)
+	}
+	return in
+}
+
+// Median is the middle of ds (the lower middle of an even count); zero for
+// none.
+func Median(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// Span is one past run of an upstream: the run's gate, and when the
+// upstream's run started and finished.
+type Span struct {
+	Gate, Start, Finish time.Time
+}
+
+// UpstreamStatsOf summarises an upstream's past runs.
+func UpstreamStatsOf(spans []Span) UpstreamStats {
+	var fin, run []time.Duration
+	for _, s := range spans {
+		if s.Finish.IsZero() || s.Gate.IsZero() {
+			continue
+		}
+		fin = append(fin, s.Finish.Sub(s.Gate))
+		if !s.Start.IsZero() && !s.Start.After(s.Finish) {
+			run = append(run, s.Finish.Sub(s.Start))
+		}
+	}
+	st := UpstreamStats{N: len(fin), Finish: Median(fin), Run: Median(run)}
+	return st
+}
+
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// HistoryRuns is how many past runs a projection learns from: a month of
+// daily runs.
+const HistoryRuns = 30
+
+// Reader reads a line's history (*store.Store).
+type Reader interface {
+	// RunTimes: the gate, trigger and first success of a pipeline's last
+	// n successful runs before date.
+	RunTimes(ctx context.Context, pipeline, before string, n int) ([][3]time.Time, error)
+	// UpstreamTimes: per upstream, the run's gate and the upstream run's
+	// start and finish, of the pipeline's last n runs before date.
+	UpstreamTimes(ctx context.Context, pipeline, before string, n int) (map[string][][3]time.Time, error)
+}
+
+// History is a pipeline's history as the projection uses it.
+type History struct {
+	Stats     Stats
+	Upstreams map[string]UpstreamStats
+}
+
+// Read reads a pipeline's history before date: the one place the engine
+// and the status turn stored times into medians.
+func Read(ctx context.Context, r Reader, pipeline, before string) (History, error) {
+	h := History{Upstreams: map[string]UpstreamStats{}}
+	runs, err := r.RunTimes(ctx, pipeline, before, HistoryRuns)
+	if err != nil {
+		return h, err
+	}
+	var totals, downs []time.Duration
+	for _, t := range runs {
+		totals, downs = append(totals, t[2].Sub(t[0])), append(downs, t[2].Sub(t[1]))
+	}
+	h.Stats = Stats{N: len(runs), Total: Median(totals), Down: Median(downs)}
+	ups, err := r.UpstreamTimes(ctx, pipeline, before, HistoryRuns)
+	if err != nil {
+		return h, err
+	}
+	for name, ts := range ups {
+		spans := make([]Span, 0, len(ts))
+		for _, t := range ts {
+			spans = append(spans, Span{Gate: t[0], Start: t[1], Finish: t[2]})
+		}
+		h.Upstreams[name] = UpstreamStatsOf(spans)
+	}
+	return h, nil
+}

@@ -1,0 +1,6 @@
+-- Data checks (SPEC §21): a sql upstream's number and why a check is
+-- pending although its query answered (expectation_failed,
+-- reconcile_mismatch) or passed with a notice (data_anomaly). The values of
+-- succeeded days are the history vs_history compares with.
+ALTER TABLE upstream_observations ADD COLUMN value DOUBLE PRECISION;
+ALTER TABLE upstream_observations ADD COLUMN reason TEXT COLLATE "C" NOT NULL DEFAULT '';
