@@ -23,6 +23,9 @@ type DigestEntry struct {
 	State       sekisho.State // a listing state (scheduled, missed, no_gate) when there is no run
 	Late        bool          // past the SLO deadline and not succeeded
 	Holiday     string        // a holiday entry's day off (SPEC §18), as the board names it
+	// Met and Due summarize a sub-daily pipeline's intervals (SPEC §19):
+	// met of the due ones; Due is 0 for a daily pipeline.
+	Met, Due int
 }
 
 // Mark is the entry's mark and word, from the one table of package marks.
@@ -45,8 +48,10 @@ func BuildDigest(ctx context.Context, cfg *config.Config, st *store.Store, now t
 	}
 	out := make([]DigestEntry, 0, len(b.Pipelines))
 	for _, p := range b.Pipelines {
-		out = append(out, DigestEntry{Pipeline: p.Name, Description: p.Description, LogicalDate: p.LogicalDate,
-			State: p.State, Late: p.Late, Holiday: p.Holiday})
+		e := DigestEntry{Pipeline: p.Name, Description: p.Description, LogicalDate: p.LogicalDate,
+			State: p.State, Late: p.Late, Holiday: p.Holiday}
+		e.Met, e.Due = p.IntervalsMet()
+		out = append(out, e)
 	}
 	return out, nil
 }
@@ -87,6 +92,9 @@ func DigestText(lang, date string, entries []DigestEntry, publicURL string) stri
 		word := m.Word(lang)
 		if e.Holiday != "" {
 			word += " (" + esc(e.Holiday) + ")"
+		}
+		if e.Due > 0 {
+			word += fmt.Sprintf(" (%d/%d)", e.Met, e.Due)
 		}
 		lines = append(lines, line+": "+word)
 	}

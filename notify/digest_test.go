@@ -104,3 +104,15 @@ func TestBuildDigestStatuses(t *testing.T) {
 		})
 	}
 }
+
+// A sub-daily pipeline's digest line says how many of the day's due
+// intervals met (SPEC §19).
+func TestDigestSummarizesIntervals(t *testing.T) {
+	text := DigestText("en", "2026-06-01", []DigestEntry{
+		{Pipeline: "hourly", LogicalDate: "2026-06-01", State: sekisho.StateWaiting, Met: 22, Due: 24},
+		{Pipeline: "daily", LogicalDate: "2026-06-01", State: sekisho.StateSucceeded},
+	}, "")
+	if !strings.Contains(text, "*hourly*: ") || !strings.Contains(text, " (22/24)") || strings.Contains(text, "daily*: succeeded (") {
+		t.Fatalf("digest:\n%s", text)
+	}
+}

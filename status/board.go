@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -39,9 +40,15 @@ type Board struct {
 // Pipeline is one pipeline's run on its logical date, or its scheduled gate
 // when the run does not exist yet.
 type Pipeline struct {
-	Name        string        `json:"name"`
-	Description string        `json:"description"`
-	LogicalDate string        `json:"logical_date"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	LogicalDate string `json:"logical_date"`
+	// Key is the shown run's key (SPEC §19): the logical date, or a
+	// sub-daily pipeline's latest run of the date.
+	Key string `json:"key"`
+	// Intervals are a sub-daily pipeline's gates of the date, one each,
+	// with its run's state or its listing state; absent for a daily one.
+	Intervals   []Interval    `json:"intervals,omitempty"`
 	State       sekisho.State `json:"state"`
 	Attempt     int           `json:"attempt"`
 	Summary     string        `json:"summary"`
@@ -84,6 +91,65 @@ type Pipeline struct {
 	pipelineUpstreams []string
 	// off is why a holiday entry has no gate, in both languages.
 	off calendar.Off
+}
+
+// Interval is one gate of a sub-daily pipeline on the board's date (SPEC
+// §19): its run's state, or scheduled while the gate is ahead and missed
+// once it passed without a run.
+type Interval struct {
+	Key    string        `json:"key"`
+	Time   string        `json:"time"` // the gate's wall clock time, "13:00"
+	State  sekisho.State `json:"state"`
+	GateAt time.Time     `json:"gate_at"`
+	SLOMet *bool         `json:"slo_met"`
+	Late   bool          `json:"late"`
+}
+
+// IntervalsMet counts a sub-daily pipeline's intervals whose gate has
+// passed (due) and those that met their SLO, or without an SLO succeeded:
+// the digest's met/total.
+func (p *Pipeline) IntervalsMet() (met, due int) {
+	for _, iv := range p.Intervals {
+		if iv.State == sekisho.StateScheduled {
+			continue
+		}
+		due++
+		if (iv.SLOMet != nil && *iv.SLOMet) || (iv.SLOMet == nil && iv.State == sekisho.StateSucceeded) {
+			met++
+		}
+	}
+	return met, due
+}
+
+// intervals lists p's gates on date with their runs (runs of p in gate
+// order, any date), judged at now by the one judge.
+func intervals(p *config.Pipeline, date string, runs []sekisho.Run, now time.Time) []Interval {
+	byKey := map[string]sekisho.Run{}
+	for _, r := range runs {
+		if r.LogicalDate == date {
+			byKey[r.Key] = r
+		}
+	}
+	out := []Interval{}
+	for _, g := range p.GatesOn(date) {
+		k := p.RunKey(g)
+		iv := Interval{Key: k, Time: sekisho.KeyTime(k), GateAt: g, State: sekisho.StateMissed}
+		if r, ok := byKey[k]; ok {
+			j := slo.JudgeRun(r, now)
+			iv.State, iv.SLOMet, iv.Late = r.State, j.SLO.Bool(), j.Late()
+			delete(byKey, k)
+		} else if g.After(now) {
+			iv.State = sekisho.StateScheduled
+		}
+		out = append(out, iv)
+	}
+	// Runs of gates the schedule no longer has (a changed config) still show.
+	for k, r := range byKey {
+		j := slo.JudgeRun(r, now)
+		out = append(out, Interval{Key: k, Time: sekisho.KeyTime(k), GateAt: r.GateAt, State: r.State, SLOMet: j.SLO.Bool(), Late: j.Late()})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].GateAt.Before(out[j].GateAt) })
+	return out
 }
 
 // Upstream is what sekisho knows of one upstream of a run.
@@ -203,14 +269,21 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	// Runs come by pipeline and gate: a sub-daily pipeline's latest run
+	// of the date is the one its entry shows.
 	byKey := make(map[[2]string]sekisho.Run, len(runs))
+	all := map[string][]sekisho.Run{}
 	for _, r := range runs {
 		byKey[[2]string{r.Pipeline, r.LogicalDate}] = r
+		all[r.Pipeline] = append(all[r.Pipeline], r)
 	}
 	for _, p := range cfg.Pipelines {
 		d := dateOf(p)
 		r, ok := byKey[[2]string{p.Name, d}]
 		e := entry(p, cfg, d, r, ok, obs[r.ID], byKey, now)
+		if p.SubDaily() {
+			e.Intervals = intervals(p, d, all[p.Name], now)
+		}
 		if e.State == sekisho.StateHoliday {
 			e.off, _ = p.DayOff(d)
 			e.Holiday = e.off.Label(b.Language)
@@ -245,10 +318,10 @@ func Language(cfg *config.Config) string {
 func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
 	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
 	loc := p.Location
-	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Location: loc, HasRun: hasRun,
+	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: loc, HasRun: hasRun,
 		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
 	if hasRun {
-		e.State, e.Attempt, e.Message = r.State, r.Attempt, r.Message
+		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
 		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
 	} else {

@@ -111,6 +111,7 @@ type pipelineCard struct {
 	SLOPct             *float64
 	HasSLO             bool
 	Cells              []cellView
+	Strip              []cellView   // a sub-daily pipeline's intervals of the day, one mark each
 	Silence            *silenceMark // 🔧 while a silence holds
 	ETA                string       // "見込み 06:25": an open run's projected success (SPEC §21)
 	ETALate            bool         // the projection passes the deadline
@@ -250,6 +251,10 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 			Finished: clockOrEmpty(u.FinishedAt, p), Message: u.Message, Error: u.Error})
 	}
 	c.Cells = cellViews(cells, lang)
+	for _, iv := range p.Intervals {
+		e, word := status.Label(iv.State, iv.Late, lang)
+		c.Strip = append(c.Strip, cellView{Class: "s-" + string(iv.State), Symbol: e, Title: iv.Time + " " + word})
+	}
 	return c
 }
 

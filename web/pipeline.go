@@ -116,7 +116,7 @@ func (s *server) runView(r *http.Request, run sekisho.Run, lang string, loc *tim
 	late := slo.JudgeRun(run, s.Clock.Now()).Late()
 	e, word := status.Label(run.State, late, lang)
 	clock := func(t time.Time) string { return status.Clock(t, run.LogicalDate, loc) }
-	rv := runView{Date: run.LogicalDate, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),
+	rv := runView{Date: run.Key, Emoji: e, Word: word, Attempt: run.Attempt, Gate: clock(run.GateAt),
 		Triggered: clock(run.TriggeredAt), Finished: clock(run.FinishedAt), ExternalID: run.ExternalID, Message: run.Message}
 	d, err := s.runDetail(r, run)
 	if err != nil {

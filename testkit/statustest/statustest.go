@@ -3,6 +3,7 @@
 package statustest
 
 import (
+	"cmp"
 	"context"
 	"path/filepath"
 	"testing"
@@ -29,6 +30,7 @@ func Open(t testing.TB) *store.Store {
 // transition moves it to State with the other fields set.
 type Run struct {
 	Pipeline, Date string
+	Key            string // the run key; empty: Date (a daily run)
 	State          sekisho.State
 	Attempt        int
 	GateAt         time.Time
@@ -51,7 +53,7 @@ func Put(t testing.TB, st *store.Store, r Run) sekisho.Run {
 	if gate.IsZero() {
 		gate = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	}
-	run, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: r.Pipeline, LogicalDate: r.Date, Key: r.Date, GateAt: gate,
+	run, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: r.Pipeline, LogicalDate: r.Date, Key: cmp.Or(r.Key, r.Date), GateAt: gate,
 		TimeoutAt: gate.Add(6 * time.Hour), Deadline: r.Deadline, RecoverBy: gate.Add(24 * time.Hour),
 		Spec: []byte(`{}`)}, map[string]any{"test": true})
 	if err != nil {
