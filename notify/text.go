@@ -84,7 +84,11 @@ func Render(lang string, n sekisho.Notice, p *config.Pipeline, publicURL string)
 	}
 	m.Details = append(m.Details, "*"+c.pipeline+"*: "+name)
 	if n.LogicalDate != "" {
-		m.Details = append(m.Details, "*"+c.date+"*: "+n.LogicalDate)
+		date := n.LogicalDate
+		if t := sekisho.KeyTime(n.Key); t != "" {
+			date += " " + t // a sub-daily run names its interval (SPEC §19)
+		}
+		m.Details = append(m.Details, "*"+c.date+"*: "+date)
 	}
 	m.Details = append(m.Details, "*"+c.what+"*: "+c.sentence(v))
 	deadline := n.Facts.Deadline

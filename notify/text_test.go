@@ -161,3 +161,17 @@ func TestBlocksSplitLongDetails(t *testing.T) {
 		t.Fatalf("blocks = %d, first id %q", len(blocks), blocks[0].ID())
 	}
 }
+
+// A notice about a sub-daily run names its interval beside the date.
+func TestRenderNamesTheInterval(t *testing.T) {
+	n := sekisho.Notice{Pipeline: "hourly", LogicalDate: "2026-06-01", Key: "2026-06-01T13:00", Attempt: 1,
+		Kind: sekisho.NoticeRunFailed, DedupeKey: "run_failed:1:1", Facts: sekisho.NoticeFacts{State: sekisho.StateFailed}}
+	text := Render("en", n, nil, "").Text()
+	if !strings.Contains(text, "2026-06-01 13:00") {
+		t.Fatalf("text:\n%s", text)
+	}
+	n.Key = n.LogicalDate
+	if text := Render("en", n, nil, "").Text(); strings.Contains(text, "2026-06-01 ") {
+		t.Fatalf("a daily run's text names a time:\n%s", text)
+	}
+}
