@@ -1,7 +1,6 @@
 package slo
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -25,25 +24,11 @@ func walkSubDaily(p *config.Pipeline, s span, firstRun, blob string, fn func(d *
 	if blob != "" {
 		var f [8]string
 		for _, rec := range strings.Split(blob, ";") {
-			for i := range f {
-				if j := strings.IndexByte(rec, '|'); j >= 0 && i < len(f)-1 {
-					f[i], rec = rec[:j], rec[j+1:]
-				} else {
-					f[i], rec = rec, ""
-				}
+			d, err := parseRecord(rec, &f, s.fromDay, s.toDay)
+			if err != nil {
+				return err
 			}
-			n, ok := parseDay(f[0])
-			attempts, ok2 := digits(f[2])
-			if !ok || !ok2 || n < s.fromDay || n > s.toDay {
-				return fmt.Errorf("unreadable run record %q", f[0])
-			}
-			d := day{day: n, hasRun: true, state: state(f[1]), attempts: attempts}
-			d.gate, _ = parseMillis(f[3])
-			d.deadline, _ = parseMillis(f[4])
-			d.recoverBy, _ = parseMillis(f[5])
-			d.success, _ = parseMillis(f[6])
-			d.finished, _ = parseMillis(f[7])
-			byDay[n] = append(byDay[n], d)
+			byDay[d.day] = append(byDay[d.day], d)
 		}
 	}
 	for n := s.fromDay; n <= s.toDay; n++ {

@@ -198,31 +198,44 @@ func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun
 	}
 	var f [8]string
 	for _, rec := range recs {
-		for i := range f {
-			if j := strings.IndexByte(rec, '|'); j >= 0 && i < len(f)-1 {
-				f[i], rec = rec[:j], rec[j+1:]
-			} else {
-				f[i], rec = rec, ""
-			}
+		r, err := parseRecord(rec, &f, at, s.toDay)
+		if err != nil {
+			return err
 		}
-		n, ok := parseDay(f[0])
-		attempts, ok2 := digits(f[2])
-		if !ok || !ok2 || n < at || n > s.toDay {
-			return fmt.Errorf("unreadable run record %q", f[0])
-		}
-		emitMissing(n)
-		d = day{day: n, hasRun: true, state: state(f[1]), attempts: attempts}
-		d.gate, _ = parseMillis(f[3])
-		d.deadline, _ = parseMillis(f[4])
-		d.recoverBy, _ = parseMillis(f[5])
-		d.success, _ = parseMillis(f[6])
-		d.finished, _ = parseMillis(f[7])
+		n := r.day
+		emitMissing(n) // uses d for the days before
+		d = r
 		d.judge(s.now)
 		fn(&d)
 		at = n + 1
 	}
 	emitMissing(s.toDay + 1)
 	return nil
+}
+
+// parseRecord reads one record of store.SLORecordFields into a day (not
+// judged yet); f is scratch space, reused across records so a year of runs
+// allocates none. A record outside [from, to] is unreadable.
+func parseRecord(rec string, f *[8]string, from, to int) (day, error) {
+	for i := range f {
+		if j := strings.IndexByte(rec, '|'); j >= 0 && i < len(f)-1 {
+			f[i], rec = rec[:j], rec[j+1:]
+		} else {
+			f[i], rec = rec, ""
+		}
+	}
+	n, ok := parseDay(f[0])
+	attempts, ok2 := digits(f[2])
+	if !ok || !ok2 || n < from || n > to {
+		return day{}, fmt.Errorf("unreadable run record %q", f[0])
+	}
+	d := day{day: n, hasRun: true, state: state(f[1]), attempts: attempts}
+	d.gate, _ = parseMillis(f[3])
+	d.deadline, _ = parseMillis(f[4])
+	d.recoverBy, _ = parseMillis(f[5])
+	d.success, _ = parseMillis(f[6])
+	d.finished, _ = parseMillis(f[7])
+	return d, nil
 }
 
 // state interns the stored state names, so a year of runs allocates none.
