@@ -22,12 +22,6 @@ const (
 	DefaultPostBurst    = 3
 )
 
-// WithPostInterval sets the refill time of a channel's posting bucket
-// (chat.postMessage, incoming webhook): one post per d on average; a post
-// with the bucket empty is answered 429 ratelimited with Retry-After, and
-// counted (Throttled). Zero turns the limit off.
-func WithPostInterval(d time.Duration) Option { return func(s *Sim) { s.postInterval = d } }
-
 // WithPostBurst sets how many posts a channel's bucket holds: how many may
 // go back to back after a quiet spell. Less than 1 means 1: no burst, every
 // post at least the interval after the one before.

@@ -39,11 +39,6 @@ func WithUserGroup(id string, members ...string) Option {
 	}
 }
 
-// WithPingEvery sets how often the simulator pings each Socket Mode
-// connection (default 5s; slack-go gives up on a socket after 30s of
-// silence).
-func WithPingEvery(d time.Duration) Option { return func(s *Sim) { s.pingEvery = d } }
-
 type envelope struct {
 	id      string
 	kind    string // interactive | events_api | slash_commands
