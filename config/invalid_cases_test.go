@@ -49,6 +49,7 @@ var invalidCases = []struct {
 		`cron_bad.yaml:10:5: pipelines[2].schedule: bad schedule "@every 24h": @every is an interval, not a time of day; write a cron expression like "0 2 * * *"`,
 		`cron_bad.yaml:13:5: pipelines[3].schedule: bad schedule "CRON_TZ=Asia/Tokyo 0 2 * * *": set the pipeline's timezone instead of a TZ= prefix`,
 		`cron_bad.yaml:16:5: pipelines[4].schedule: schedule "0 0 30 2 *" never fires; check the day of month and month`,
+		`cron_bad.yaml:19:5: pipelines[5].schedule: bad schedule "0 25 * * *": end of range (25) above maximum (23): 25`,
 	}},
 	{"cron_too_often", []string{
 		`cron_too_often.yaml:4:5: pipelines[0].schedule: schedule "*/2 * * * *" fires every 2m (at 00:00 and 00:02); sekisho gates at most every 5m, each fire is a run`,

@@ -80,7 +80,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 		// A time of day of the logical date, like "+1bd 09:00" (SPEC §18).
 		p.Timeout = DefaultTimeout
 		if t, tv, ok := d.timeOfDay(f, "timeout"); ok && d.businessTime(p, f, "timeout", t, tv) {
-			if h, m, sec := gateClock(sched); sched != nil && seconds(t) <= h*3600+m*60+sec {
+			if sched != nil && seconds(t) <= gateSeconds(sched) {
 				d.fail(tv, "timeout %q is not after the gate; write a duration like 6h or a later time like \"+1bd 09:00\"", t.String())
 			} else {
 				p.TimeoutAt = t
@@ -371,8 +371,7 @@ func (d *decoder) slo(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
 	gate, gateOK := 0, sched != nil
 	sub := sched != nil && subDaily(sched)
 	if gateOK {
-		h, m, s := gateClock(sched)
-		gate = h*3600 + m*60 + s
+		gate = gateSeconds(sched)
 	}
 	gateText := func() string {
 		h, m, s := gateClock(sched)

@@ -143,6 +143,12 @@ func gateClock(s *cron.SpecSchedule) (h, m, sec int) {
 		bits.TrailingZeros64(s.Second &^ starBit)
 }
 
+// gateSeconds is gateClock as seconds after midnight.
+func gateSeconds(s *cron.SpecSchedule) int {
+	h, m, sec := gateClock(s)
+	return h*3600 + m*60 + sec
+}
+
 // wall and real convert between instants and wall clock readings in loc.
 // Schedules are evaluated on the wall clock, then placed with time.Date: a
 // day whose gate time falls into a spring-forward gap still gets its gate
