@@ -25,12 +25,16 @@ type digestWords struct {
 	none     string // no pipelines configured
 }
 
-func catalogFor(lang string) *catalog {
+// inLang picks the English words for "en" and the Japanese ones otherwise:
+// Japanese is the default language (slack.language).
+func inLang[W any](lang string, en, ja *W) *W {
 	if lang == "en" {
-		return &english
+		return en
 	}
-	return &japanese
+	return ja
 }
+
+func catalogFor(lang string) *catalog { return inLang(lang, &english, &japanese) }
 
 // state is a state's word from the one table of package marks.
 func (c *catalog) state(s sekisho.State) string { return marks.Of(s, false).Word(c.lang) }

@@ -70,12 +70,7 @@ var followEn = followWords{
 	pipelines:  ", ",
 }
 
-func followWordsFor(lang string) *followWords {
-	if lang == "en" {
-		return &followEn
-	}
-	return &followJa
-}
+func followWordsFor(lang string) *followWords { return inLang(lang, &followEn, &followJa) }
 
 // who names the actor: a Slack mention, or the name the API was given.
 func who(f sekisho.NoticeFacts) string {

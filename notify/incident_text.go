@@ -80,12 +80,7 @@ var incidentEn = incidentWords{
 	countOne:  "1 data flow",
 }
 
-func incidentWordsFor(lang string) *incidentWords {
-	if lang == "en" {
-		return &incidentEn
-	}
-	return &incidentJa
-}
+func incidentWordsFor(lang string) *incidentWords { return inLang(lang, &incidentEn, &incidentJa) }
 
 // incidentView is what an incident message shows: the incident as stored
 // when the message is sent, with the members a reader should hear about
