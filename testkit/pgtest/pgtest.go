@@ -68,3 +68,38 @@ func URL(t testing.TB) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// Role creates a login role with no privileges beyond PUBLIC's on the
+// server of url, drops it when the test ends, and returns its name and
+// url with that role as the user: a watch or a check connecting as a role
+// the operator forgot to grant.
+func Role(t testing.TB, dbURL string) (name, roleURL string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	var b [4]byte
+	rand.Read(b[:])
+	name = "watcher_" + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE ROLE "+name+" LOGIN"); err != nil {
+		t.Fatalf("pgtest: create role: %v", err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, AdminURL(t)); err == nil {
+			c.Exec(ctx, "DROP ROLE IF EXISTS "+name)
+			c.Close(ctx)
+		}
+	})
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: %s is not a URL: %v", dbURL, err)
+	}
+	u.User = url.User(name)
+	return name, u.String()
+}
