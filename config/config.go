@@ -5,6 +5,7 @@ package config
 
 import (
 	"encoding/json"
+	"strconv"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -439,9 +440,4 @@ func PipelineFromSpec(b []byte) (*Pipeline, error) {
 	return &p, nil
 }
 
-func itoa(n int64) string { return jsonNumber(n) }
-
-func jsonNumber(n int64) string {
-	b, _ := json.Marshal(n)
-	return string(b)
-}
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
