@@ -4,8 +4,10 @@
 package config
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -55,12 +57,29 @@ type Config struct {
 	// LoadReading lets them through (validate names them as what `run`
 	// will need); Load refuses them.
 	UnsetSecrets []string
+
+	// index is Pipelines' positions by name, built at the first look-up
+	// (Pipeline): the engine and the board look pipelines up by name once
+	// per run, and a scan of 10,000 each time was quadratic.
+	index atomic.Pointer[map[string]int]
 }
 
-// Pipeline returns the pipeline with the given name, or nil.
+// Pipeline returns the pipeline with the given name, or nil. Every answer
+// from the index is checked against Pipelines, so a config changed after a
+// look-up (a test appending a pipeline) is still answered right.
 func (c *Config) Pipeline(name string) *Pipeline {
+	if idx := c.index.Load(); idx != nil {
+		if i, ok := (*idx)[name]; ok && i < len(c.Pipelines) && c.Pipelines[i].Name == name {
+			return c.Pipelines[i]
+		}
+	}
 	for _, p := range c.Pipelines {
 		if p.Name == name {
+			idx := make(map[string]int, len(c.Pipelines))
+			for i, q := range c.Pipelines {
+				idx[q.Name] = i
+			}
+			c.index.Store(&idx)
 			return p
 		}
 	}
@@ -419,6 +438,20 @@ func (p *Pipeline) Spec() []byte {
 		panic(err) // every field is plain data
 	}
 	return b
+}
+
+// PipelineForRun reads a run's snapshot as PipelineFromSpec does, but
+// answers current, the loaded config's pipeline of that name (or nil),
+// when the snapshot is exactly what current writes: the open runs of a
+// pipeline unchanged since their gates opened then share the one loaded
+// pipeline instead of each holding a parsed copy (issue 23: about 2 KB an
+// open run). A pipeline whose queries each run renders never matches its
+// snapshot, and is parsed. Callers must not change what it returns.
+func PipelineForRun(spec []byte, current *Pipeline) (*Pipeline, error) {
+	if current != nil && bytes.Equal(current.Spec(), spec) {
+		return current, nil
+	}
+	return PipelineFromSpec(spec)
 }
 
 // PipelineFromSpec reads a snapshot written by Spec.

@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/daemon"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
@@ -19,9 +23,12 @@ import (
 // (daemon: engine, notice sender, HTTP server, real store, real
 // clients), alone in its process so its RSS and CPU are not mixed with the
 // simulators'. It serves until SIGTERM.
-func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
+func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if heapFile != "" {
+		reportHeap(ctx, heapFile)
+	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -60,4 +67,43 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		}
 	}
 	return err
+}
+
+// reportHeap writes the live heap, in bytes after a full collection, to
+// file at each SIGUSR1 (the memory model, -model): what the daemon's data
+// holds, without the garbage a collection would free.
+func reportHeap(ctx context.Context, file string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				runtime.GC()
+				runtime.GC() // a second cycle frees what the first only marked
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				_ = os.WriteFile(file+".tmp", []byte(strconv.FormatUint(ms.HeapAlloc, 10)), 0o600)
+				_ = os.Rename(file+".tmp", file)
+			}
+		}
+	}()
+}
+
+// liveHeap asks the child for its live heap (reportHeap) and waits for
+// the answer.
+func liveHeap(p *os.Process, file string) (int64, error) {
+	os.Remove(file)
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		return 0, err
+	}
+	for range 600 {
+		if b, err := os.ReadFile(file); err == nil {
+			return strconv.ParseInt(string(b), 10, 64)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return 0, fmt.Errorf("the child did not report its heap within 30s")
 }

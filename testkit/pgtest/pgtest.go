@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -37,21 +38,32 @@ func AdminURL(t testing.TB) string {
 // ends, and returns its URL.
 func URL(t testing.TB) string {
 	t.Helper()
-	admin := AdminURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	u, drop, err := Create(context.Background(), AdminURL(t), "sekisho_t_")
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	t.Cleanup(drop)
+	return u
+}
+
+// Create makes a new empty database named prefix and a random suffix on
+// the server of admin, and returns its URL and the function that drops it:
+// for tests (URL) and for cmd/sekisho-bench's PostgreSQL runs.
+func Create(ctx context.Context, admin, prefix string) (string, func(), error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("pgtest: connect to the test server: %v", err)
+		return "", nil, fmt.Errorf("connect to the server: %w", err)
 	}
 	defer conn.Close(ctx)
 	var b [6]byte
 	rand.Read(b[:])
-	name := "sekisho_t_" + hex.EncodeToString(b[:])
+	name := prefix + hex.EncodeToString(b[:])
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
+		return "", nil, fmt.Errorf("create database: %w", err)
 	}
-	t.Cleanup(func() {
+	drop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		c, err := pgx.Connect(ctx, admin)
@@ -60,11 +72,12 @@ func URL(t testing.TB) string {
 		}
 		defer c.Close(ctx)
 		c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	}
 	u, err := url.Parse(admin)
 	if err != nil {
-		t.Fatalf("pgtest: %s is not a URL: %v", EnvVar, err)
+		drop()
+		return "", nil, fmt.Errorf("%s is not a URL: %w", EnvVar, err)
 	}
 	u.Path = "/" + name
-	return u.String()
+	return u.String(), drop, nil
 }
