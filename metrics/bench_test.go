@@ -48,7 +48,7 @@ func BenchmarkScrape10k(b *testing.B) {
 		clock.Advance(time.Minute)
 		w := &discard{header: http.Header{}}
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-		if w.code != 0 && w.code != 200 || w.n < 10000*14*40 {
+		if w.code != 0 && w.code != 200 || w.n < 10000*13*40 {
 			b.Fatalf("status %d, %d bytes", w.code, w.n)
 		}
 	}
