@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 )
 
@@ -128,7 +129,7 @@ func Buttons(blocks json.RawMessage) string {
 			case "static_select":
 				out = append(out, "["+e.Placeholder.Text+" ▾]")
 			case "timepicker":
-				out = append(out, "[🕒 "+e.Placeholder.Text+"]")
+				out = append(out, "["+marks.Time.Emoji+" "+e.Placeholder.Text+"]")
 			}
 		}
 	}
