@@ -58,28 +58,39 @@ type Config struct {
 	// will need); Load refuses them.
 	UnsetSecrets []string
 
-	// index is Pipelines' positions by name, built at the first look-up
-	// (Pipeline): the engine and the board look pipelines up by name once
-	// per run, and a scan of 10,000 each time was quadratic.
-	index atomic.Pointer[map[string]int]
+	// index finds Pipelines by name (Pipeline): the engine and the board
+	// look pipelines up by name once per run, and a scan of 10,000 each
+	// time was quadratic. Load makes it; a Config built by hand has none
+	// and is scanned. A pointer, so a Config copied by value shares it.
+	index *pipelineIndex
+}
+
+// pipelineIndex is Pipelines' positions by name, built at the first
+// look-up.
+type pipelineIndex struct {
+	byName atomic.Pointer[map[string]int]
 }
 
 // Pipeline returns the pipeline with the given name, or nil. Every answer
 // from the index is checked against Pipelines, so a config changed after a
 // look-up (a test appending a pipeline) is still answered right.
 func (c *Config) Pipeline(name string) *Pipeline {
-	if idx := c.index.Load(); idx != nil {
-		if i, ok := (*idx)[name]; ok && i < len(c.Pipelines) && c.Pipelines[i].Name == name {
-			return c.Pipelines[i]
+	if c.index != nil {
+		if idx := c.index.byName.Load(); idx != nil {
+			if i, ok := (*idx)[name]; ok && i < len(c.Pipelines) && c.Pipelines[i].Name == name {
+				return c.Pipelines[i]
+			}
 		}
 	}
 	for _, p := range c.Pipelines {
 		if p.Name == name {
-			idx := make(map[string]int, len(c.Pipelines))
-			for i, q := range c.Pipelines {
-				idx[q.Name] = i
+			if c.index != nil {
+				idx := make(map[string]int, len(c.Pipelines))
+				for i, q := range c.Pipelines {
+					idx[q.Name] = i
+				}
+				c.index.byName.Store(&idx)
 			}
-			c.index.Store(&idx)
 			return p
 		}
 	}

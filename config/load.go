@@ -189,7 +189,7 @@ func (d *decoder) parse(data []byte) *Config {
 	if f == nil {
 		return nil
 	}
-	cfg := &Config{Timezone: DefaultTimezone, Location: time.UTC}
+	cfg := &Config{Timezone: DefaultTimezone, Location: time.UTC, index: &pipelineIndex{}}
 
 	if v, ok := f.get("version"); !ok {
 		d.errorf(root, "version", "is required; add \"version: 1\" at the top")
