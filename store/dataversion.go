@@ -14,7 +14,7 @@ import (
 // SQLite answers with PRAGMA data_version on the writer connection.
 // PostgreSQL has no such counter, so migration 006 keeps one per writer
 // (data_versions), bumped by triggers on runs and notices (and, since
-// migration 012, on upstream observations, incidents and their members
+// migration 013, on upstream observations, incidents and their members
 // and acknowledgements: all that the status listing reads), and the
 // version is the sum of every other writer's count.
 func (s *Store) DataVersion(ctx context.Context) (int64, error) {
