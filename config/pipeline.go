@@ -121,6 +121,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 			}
 		}
 	}
+	p.readResources()
 	return p, m
 }
 

@@ -9,7 +9,6 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -85,25 +84,37 @@ func reportHeap(ctx context.Context, file string) {
 				runtime.GC() // a second cycle frees what the first only marked
 				var ms runtime.MemStats
 				runtime.ReadMemStats(&ms)
-				_ = os.WriteFile(file+".tmp", []byte(strconv.FormatUint(ms.HeapAlloc, 10)), 0o600)
+				// live, then where the rest of the process's memory is:
+				// heap spans in use, heap kept but free, goroutine stacks,
+				// and everything the Go runtime has mapped.
+				report := fmt.Sprintf("%d %d %d %d %d", ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle-ms.HeapReleased,
+					ms.StackInuse, ms.Sys-ms.HeapReleased)
+				_ = os.WriteFile(file+".tmp", []byte(report), 0o600)
 				_ = os.Rename(file+".tmp", file)
 			}
 		}
 	}()
 }
 
+// heapReport is what reportHeap writes, in bytes.
+type heapReport struct {
+	live, inuse, idle, stacks, goMapped int64
+}
+
 // liveHeap asks the child for its live heap (reportHeap) and waits for
 // the answer.
-func liveHeap(p *os.Process, file string) (int64, error) {
+func liveHeap(p *os.Process, file string) (heapReport, error) {
+	var h heapReport
 	os.Remove(file)
 	if err := p.Signal(syscall.SIGUSR1); err != nil {
-		return 0, err
+		return h, err
 	}
 	for range 600 {
 		if b, err := os.ReadFile(file); err == nil {
-			return strconv.ParseInt(string(b), 10, 64)
+			_, err := fmt.Sscan(string(b), &h.live, &h.inuse, &h.idle, &h.stacks, &h.goMapped)
+			return h, err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return 0, fmt.Errorf("the child did not report its heap within 30s")
+	return h, fmt.Errorf("the child did not report its heap within 30s")
 }

@@ -75,9 +75,9 @@ type result struct {
 	pushLat        []time.Duration
 	pushStore      []time.Duration
 	missedTriggers int
-	spans, events  int64 // received by the loopback OTLP and OpenLineage receivers
-	heapLive       int64 // -model: the child's live heap after a GC
-	used           int   // distinct upstream resources the pipelines name
+	spans, events  int64      // received by the loopback OTLP and OpenLineage receivers
+	heap           heapReport // -model: the child's heap after a GC
+	used           int        // distinct upstream resources the pipelines name
 }
 
 // scaleTroccoLimit is the TROCCO limit of the scale scenarios: they measure
@@ -300,7 +300,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		// A full poke cycle: every resource polled once, its schedule and
 		// observations written.
 		time.Sleep(sc.poke)
-		if res.heapLive, err = liveHeap(cmd.Process, heapFile); err != nil {
+		if res.heap, err = liveHeap(cmd.Process, heapFile); err != nil {
 			return nil, err
 		}
 		res.hwmKB, res.rssKB, err = memKB(pid)
