@@ -259,6 +259,11 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 	c.Cells = cellViews(cells, lang)
 	for _, iv := range p.Intervals {
 		e, word := status.Label(iv.State, iv.Late, lang)
+		if iv.State == sekisho.StateSucceeded && iv.SLOMet != nil && !*iv.SLOMet {
+			// Succeeded past its deadline: 🐢, as the legend and the
+			// day cells say, not the ✅ of an interval that met it.
+			e, word = marks.Late.Emoji, marks.Late.Word(lang)
+		}
 		c.Strip = append(c.Strip, cellView{Class: "s-" + string(iv.State), Symbol: e, Title: iv.Time + " " + word})
 	}
 	return c
