@@ -110,7 +110,7 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 	if st != nil && cfg != nil {
 		m.watchOnce.Do(func() {
 			m.store = newStoreCollector(st, cfg, clock, 30*time.Second)
-			m.reg.MustRegister(m.store, silenceCollector{st: st, clock: clock}, queryAlertCollector{st})
+			m.reg.MustRegister(m.store, silenceCollector{st: st, clock: clock}, queryAlertCollector{st, cfg})
 		})
 	}
 	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
