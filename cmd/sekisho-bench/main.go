@@ -51,7 +51,21 @@ func main() {
 	glueDays := flag.Int("budget-glue-days", 7, "evaluated days of the Glue budget benchmark")
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
 	etaStores := flag.String("eta", "", "comma-separated stores (e.g. written by `sekisho demo --db`): report only the ETA accuracy of their history (issue #26)")
+	hourlyMonth := flag.Bool("hourly-month", false, "run only the hourly store benchmark: a month of -hourly-pipelines hourly pipelines, rows per day, store size and `report slo` time (SQLite; PostgreSQL too with -pg) (issue #21)")
+	hourlyPipelines := flag.Int("hourly-pipelines", 1000, "hourly pipelines of -hourly-month")
+	hourlyDays := flag.Int("hourly-days", 30, "simulated days of -hourly-month")
 	flag.Parse()
+
+	if *hourlyMonth {
+		fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s, commit %s, load %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
+			runtime.NumCPU(), runtime.Version(), buildCommit(), loadAverage())
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
+		if err := runHourlyMonth(context.Background(), *hourlyPipelines, *hourlyDays, *pg, logf); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	if *etaStores != "" {
 		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
