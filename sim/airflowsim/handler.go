@@ -102,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := route.Operation.OperationID
 	s.count(op)
 
-	fault := s.drawFault()
+	fault, slowFor := s.drawFault()
 	switch fault {
 	case "server_error":
 		status := http.StatusInternalServerError
@@ -118,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "slow":
 		select {
-		case <-time.After(s.opts.Faults.SlowDelay):
+		case <-time.After(slowFor):
 		case <-r.Context().Done():
 			// The client gave up; the request still takes effect, as
 			// a real server's would.
@@ -196,7 +196,9 @@ func (s *Server) authenticated(r *http.Request) bool {
 	return true
 }
 
-func (s *Server) drawFault() string {
+// drawFault picks the fault of one request, if any, and the delay of a
+// slow one, both read under the lock (SetFaults may change them meanwhile).
+func (s *Server) drawFault() (string, time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.opts.Faults
@@ -215,7 +217,7 @@ func (s *Server) drawFault() string {
 	if kind != "" {
 		s.faults[kind]++
 	}
-	return kind
+	return kind, f.SlowDelay
 }
 
 func (s *Server) coin() bool {
