@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,33 +39,56 @@ func AdminURL(t testing.TB) string {
 func URL(t testing.TB) string {
 	t.Helper()
 	admin := AdminURL(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, admin)
-	if err != nil {
-		t.Fatalf("pgtest: connect to the test server: %v", err)
-	}
-	defer conn.Close(ctx)
-	var b [6]byte
-	rand.Read(b[:])
-	name := "sekisho_t_" + hex.EncodeToString(b[:])
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("pgtest: create database: %v", err)
-	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		c, err := pgx.Connect(ctx, admin)
-		if err != nil {
-			return
-		}
-		defer c.Close(ctx)
-		c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	name := create(t, admin, "DATABASE", "sekisho_t_", "", " WITH (FORCE)")
 	u, err := url.Parse(admin)
 	if err != nil {
 		t.Fatalf("pgtest: %s is not a URL: %v", EnvVar, err)
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// Role creates a login role with no privileges beyond PUBLIC's on the
+// server of dbURL, drops it when the test ends, and returns its name and
+// dbURL with that role as the user: a watch or a check connecting as a
+// role the operator forgot to grant.
+func Role(t testing.TB, dbURL string) (name, roleURL string) {
+	t.Helper()
+	name = create(t, dbURL, "ROLE", "watcher_", " LOGIN", "")
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		t.Fatalf("pgtest: the database URL does not parse: %v", err)
+	}
+	u.User = url.User(name)
+	return name, u.String()
+}
+
+// create makes an object of a fresh random name on the server of on
+// (CREATE what name with) and drops it (DROP what IF EXISTS name dropWith),
+// as the admin and on a connection of its own, when the test ends.
+func create(t testing.TB, on, what, prefix, with, dropWith string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, on)
+	if err != nil {
+		t.Fatalf("pgtest: connect to the test server: %v", err)
+	}
+	defer conn.Close(ctx)
+	var b [6]byte
+	rand.Read(b[:])
+	name := prefix + hex.EncodeToString(b[:])
+	if _, err := conn.Exec(ctx, "CREATE "+what+" "+name+with); err != nil {
+		t.Fatalf("pgtest: create %s: %v", strings.ToLower(what), err)
+	}
+	admin := AdminURL(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, admin); err == nil {
+			c.Exec(ctx, "DROP "+what+" IF EXISTS "+name+dropWith)
+			c.Close(ctx)
+		}
+	})
+	return name
 }
