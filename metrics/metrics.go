@@ -109,7 +109,7 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 	if st != nil && cfg != nil {
 		m.watchOnce.Do(func() {
 			m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), silenceCollector{st: st, clock: clock},
-				queryAlertCollector{st})
+				queryAlertCollector{st, cfg})
 		})
 	}
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})

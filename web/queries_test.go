@@ -50,8 +50,8 @@ func TestBoardListsRunningLongQueries(t *testing.T) {
 
 // TestBoardShowsABlindWatch: a watch whose last listing failed (here a
 // PostgreSQL role without pg_read_all_stats) is a line on the board, with
-// the warning mark, until a listing works again; a watch the config no
-// longer has is not shown.
+// the warning mark, and sekisho_watch_failing 1, until a listing works
+// again; a watch the config no longer has is shown in neither.
 func TestBoardShowsABlindWatch(t *testing.T) {
 	f := newFixture(t, func(c *config.Config) {
 		c.Watches = []*config.Watch{{Name: "pg_long", Type: "long_queries", Warehouse: "dwh"}}
@@ -84,10 +84,17 @@ func TestBoardShowsABlindWatch(t *testing.T) {
 			t.Errorf("%s: the board shows a watch the config no longer has", lang)
 		}
 	}
+	_, _, metrics := f.do(t, http.MethodGet, "/metrics", "", "", "")
+	if !strings.Contains(metrics, `sekisho_watch_failing{warehouse="dwh",watch="pg_long"} 1`) || strings.Contains(metrics, `watch="gone"`) {
+		t.Errorf("metrics lack the failing watch, or show a removed one:\n%s", metrics)
+	}
 	if err := f.st.SetWatchStatus(ctx, store.WatchStatus{Watch: "pg_long", Warehouse: "dwh", CheckedAt: now}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, body := f.do(t, http.MethodGet, "/?lang=en", "", "", ""); strings.Contains(body, "watch-error") {
 		t.Error("a watch that lists again is still shown as failing")
+	}
+	if _, _, metrics := f.do(t, http.MethodGet, "/metrics", "", "", ""); !strings.Contains(metrics, `sekisho_watch_failing{warehouse="dwh",watch="pg_long"} 0`) {
+		t.Errorf("metrics still show the watch failing:\n%s", metrics)
 	}
 }
