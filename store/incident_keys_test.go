@@ -68,7 +68,7 @@ func TestIncidentMembersAreRuns(t *testing.T) {
 	})
 }
 
-// A store just before migration 13 holding incidents of daily runs is read by
+// A store just before migration 14 holding incidents of daily runs is read by
 // today's binary without migrating (the keys are the dates), and keeps
 // every incident as it was once migrated: members keyed by their dates,
 // the same cause keys, and a member of that date refreshed, not doubled.

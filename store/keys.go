@@ -10,7 +10,7 @@ package store
 // the one that named incident members and causes by them.
 const (
 	keysVersion         = 11
-	incidentKeysVersion = 13
+	incidentKeysVersion = 14
 )
 
 // keyed reports whether runs carry their key (migration 011).
@@ -18,7 +18,7 @@ func (s *Store) keyed() bool { return s.schema >= keysVersion }
 
 // keyColumn is the column of table (incidents, incident_members) that
 // holds its run key: logical_date, a daily run's key, in a store that
-// predates migration 013.
+// predates migration 014.
 func (s *Store) keyColumn() string {
 	if s.schema >= incidentKeysVersion {
 		return "run_key"

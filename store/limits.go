@@ -9,7 +9,7 @@ import (
 
 // SetNextCheck records when a resource (its Resource.Key) is checked next.
 func (s *Store) SetNextCheck(ctx context.Context, resourceKey string, at, now time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES (?, ?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`,
 		resourceKey, ts(at), ts(now))
 	return err
@@ -55,7 +55,7 @@ func (s *Store) DropNextChecks(ctx context.Context, keep map[string]bool) error 
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return s.withTx(ctx, func(tx *sql.Tx) error {
+	return s.quietTx(ctx, func(tx *sql.Tx) error {
 		for _, k := range drop {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM poll_schedule WHERE resource_key = ?`, k); err != nil {
 				return err
@@ -68,7 +68,7 @@ func (s *Store) DropNextChecks(ctx context.Context, keep map[string]bool) error 
 // RecordEventTest remembers that a test send of source (e.g. "trocco")
 // arrived at; it changes no run.
 func (s *Store) RecordEventTest(ctx context.Context, source string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO event_tests (source, last_at) VALUES (?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO event_tests (source, last_at) VALUES (?, ?)
 		ON CONFLICT (source) DO UPDATE SET last_at = excluded.last_at`, source, ts(at))
 	return err
 }
@@ -99,7 +99,7 @@ func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string,
 
 // RecordGrant remembers one call a connection's budget granted.
 func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
+	_, err := s.quietExec(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
 	return err
 }
 
@@ -112,7 +112,7 @@ func (s *Store) Grants(ctx context.Context, connection string, since time.Time) 
 
 // PruneGrants forgets grants before a time (older than any budget window).
 func (s *Store) PruneGrants(ctx context.Context, before time.Time) error {
-	_, err := s.exec(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
+	_, err := s.quietExec(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
 	return err
 }
 

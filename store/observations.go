@@ -14,7 +14,7 @@ import (
 // table holds changes, not every poll. It reports whether it wrote a row.
 func (s *Store) RecordObservation(ctx context.Context, runID int64, attempt int, o sekisho.Observation) (bool, error) {
 	wrote := false
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		prev, ok, err := latestObservation(ctx, tx, runID, o.Upstream)
 		if err != nil {
 			return err
@@ -29,6 +29,9 @@ func (s *Store) RecordObservation(ctx context.Context, runID int64, attempt int,
 			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
 		return err
 	})
+	if wrote {
+		s.changed() // most checks see nothing new: only a new row is a change
+	}
 	if err != nil {
 		return false, fmt.Errorf("store: record observation: %w", err)
 	}

@@ -20,12 +20,12 @@ import (
 //
 // The SLO report reads slo_days beside runs (slo.go), so a range over
 // pruned days gives the answer it gave before. The transitions_no_delete
-// trigger (migration 014) refuses to delete a transition whose day has no
+// trigger (migration 015) refuses to delete a transition whose day has no
 // summary or whose run is not finished: history stays append-only for
 // every other path.
 
 // retentionVersion is the migration that added slo_days.
-const retentionVersion = 14
+const retentionVersion = 15
 
 // PruneBatch is how many runs one Prune transaction removes at most (with
 // their transitions, observations and notices, some ten rows each): short

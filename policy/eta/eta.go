@@ -347,20 +347,47 @@ type History struct {
 // Read reads a pipeline's history before date: the one place the engine
 // and the status turn stored times into medians.
 func Read(ctx context.Context, r Reader, pipeline, before string) (History, error) {
-	h := History{Upstreams: map[string]UpstreamStats{}}
 	runs, err := r.RunTimes(ctx, pipeline, before, HistoryRuns)
 	if err != nil {
-		return h, err
+		return historyOf(nil, nil), err
 	}
+	ups, err := r.UpstreamTimes(ctx, pipeline, before, HistoryRuns)
+	return historyOf(runs, ups), err
+}
+
+// ManyReader reads the history of many lines at once (*store.Store): a
+// listing of every open run reads it so, in two queries instead of two per
+// run.
+type ManyReader interface {
+	RunTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string][][3]time.Time, error)
+	UpstreamTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string]map[string][][3]time.Time, error)
+}
+
+// ReadMany is Read of each of pipelines, by pipeline.
+func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before string) (map[string]History, error) {
+	runs, err := r.RunTimesOf(ctx, pipelines, before, HistoryRuns)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := r.UpstreamTimesOf(ctx, pipelines, before, HistoryRuns)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]History, len(pipelines))
+	for _, p := range pipelines {
+		out[p] = historyOf(runs[p], ups[p])
+	}
+	return out, nil
+}
+
+// historyOf summarises a line's past runs and its upstreams' (Read).
+func historyOf(runs [][3]time.Time, ups map[string][][3]time.Time) History {
+	h := History{Upstreams: map[string]UpstreamStats{}}
 	var totals, downs []time.Duration
 	for _, t := range runs {
 		totals, downs = append(totals, t[2].Sub(t[0])), append(downs, t[2].Sub(t[1]))
 	}
 	h.Stats = Stats{N: len(runs), Total: Median(totals), Down: Median(downs)}
-	ups, err := r.UpstreamTimes(ctx, pipeline, before, HistoryRuns)
-	if err != nil {
-		return h, err
-	}
 	for name, ts := range ups {
 		spans := make([]Span, 0, len(ts))
 		for _, t := range ts {
@@ -368,5 +395,5 @@ func Read(ctx context.Context, r Reader, pipeline, before string) (History, erro
 		}
 		h.Upstreams[name] = UpstreamStatsOf(spans)
 	}
-	return h, nil
+	return h
 }

@@ -8,7 +8,7 @@ UPDATE incidents SET run_key = logical_date;
 
 -- SQLite cannot change a primary key: incident_members is rebuilt (no
 -- table references it).
-CREATE TABLE incident_members_013 AS SELECT * FROM incident_members;
+CREATE TABLE incident_members_014 AS SELECT * FROM incident_members;
 DROP TABLE incident_members;
 CREATE TABLE incident_members (
     incident_id  INTEGER NOT NULL REFERENCES incidents(id),
@@ -24,6 +24,6 @@ CREATE TABLE incident_members (
     run_key      TEXT    NOT NULL,
     PRIMARY KEY (incident_id, pipeline, run_key)
 );
-INSERT INTO incident_members SELECT *, logical_date FROM incident_members_013;
-DROP TABLE incident_members_013;
+INSERT INTO incident_members SELECT *, logical_date FROM incident_members_014;
+DROP TABLE incident_members_014;
 CREATE INDEX incident_members_run ON incident_members (pipeline, logical_date);

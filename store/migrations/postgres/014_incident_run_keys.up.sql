@@ -1,5 +1,5 @@
 -- Incidents name the interval (SPEC §19), as in
--- ../sqlite/013_incident_run_keys.up.sql: a member is a pipeline run named
+-- ../sqlite/014_incident_run_keys.up.sql: a member is a pipeline run named
 -- by its run key, and so is a cause run. Every existing row is about a
 -- daily run, whose key is its logical date. PostgreSQL changes the primary
 -- key in place.

@@ -1,4 +1,4 @@
--- Retention (SPEC §19), as in ../sqlite/014_retention.up.sql: the SLO
+-- Retention (SPEC §19), as in ../sqlite/015_retention.up.sql: the SLO
 -- records of a pipeline's day are kept in slo_days before its runs are
 -- pruned, and transitions may only be deleted once their day's summary is
 -- written and their run is finished.
