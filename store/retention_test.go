@@ -2,12 +2,14 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
 // retentionFixture writes, through the store's own writes (OpenGate,
@@ -179,4 +181,65 @@ func TestPruneInBatches(t *testing.T) {
 			t.Fatalf("deleting a transition outside pruning: %v", err)
 		}
 	})
+}
+
+// BenchmarkPrune measures pruning a backlog of finished daily runs (each
+// with its gate's and its finish's transitions) in batches of PruneBatch:
+// runs pruned per second and the time one batch's transaction holds the
+// writer, which is how long an engine write may wait behind it.
+func BenchmarkPrune(b *testing.B) {
+	const pipelines, days = 200, 10
+	for _, d := range storetest.Dialects {
+		b.Run(string(d), func(b *testing.B) {
+			ctx := context.Background()
+			var pruned, batches int64
+			var longest time.Duration
+			for range b.N {
+				b.StopTimer()
+				s, err := Init(ctx, storetest.Location(b, d))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for day := range days {
+					date := time.Date(2025, 1, 1+day, 0, 0, 0, 0, time.UTC)
+					gates := make([]Gate, 0, pipelines)
+					for p := range pipelines {
+						gates = append(gates, Gate{Run: sekisho.Run{Pipeline: fmt.Sprintf("p%04d", p), LogicalDate: date.Format(sekisho.DateLayout),
+							Key: date.Format(sekisho.DateLayout), GateAt: date, TimeoutAt: date.Add(time.Hour), Spec: []byte(`{}`)}})
+					}
+					created, err := s.OpenGates(ctx, gates)
+					if err != nil {
+						b.Fatal(err)
+					}
+					for _, r := range created {
+						next := r
+						next.State, next.FinishedAt, next.FirstSuccessAt = sekisho.StateSucceeded, date.Add(time.Hour), date.Add(time.Hour)
+						if _, err := s.Apply(ctx, r, next, date.Add(time.Hour), Step{Reason: "bench"}); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				b.StartTimer()
+				for {
+					start := time.Now()
+					p, err := s.Prune(ctx, "2025-02-01", PruneBatch, t0)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if p.Runs == 0 {
+						break
+					}
+					longest = max(longest, time.Since(start))
+					pruned += p.Runs
+					batches++
+				}
+				b.StopTimer()
+				s.Close()
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(pruned)/b.Elapsed().Seconds(), "runs/s")
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(batches), "ms/batch")
+			b.ReportMetric(float64(longest.Milliseconds()), "ms/longest-batch")
+		})
+	}
 }
