@@ -31,9 +31,16 @@ type Planner struct {
 	st Store
 
 	mu      sync.Mutex
-	cfg     *config.Config
 	share   map[string]time.Duration
-	history map[string]history // by resource key
+	waiter  map[sekisho.Resource]waiter // the first pipeline of cfg waiting on each resource
+	history map[string]history          // by resource key
+}
+
+// waiter is the pipeline and upstream whose history a resource's plan
+// learns from: the first of the config waiting on it.
+type waiter struct {
+	pipeline *config.Pipeline
+	upstream string
 }
 
 type history struct {
@@ -52,7 +59,28 @@ func NewPlanner(st Store, cfg *config.Config) *Planner {
 func (p *Planner) SetConfig(cfg *config.Config) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.cfg, p.share, p.history = cfg, budget.Shares(cfg), map[string]history{}
+	p.share, p.history = budget.Shares(cfg), map[string]history{}
+	p.waiter = waiters(cfg)
+}
+
+// waiters indexes cfg's first waiter of each resource once per config:
+// every poll asks, and a scan of 10,000 pipelines per poll was a tenth of
+// the daemon's CPU.
+func waiters(cfg *config.Config) map[sekisho.Resource]waiter {
+	out := map[sekisho.Resource]waiter{}
+	if cfg == nil {
+		return out
+	}
+	for _, pl := range cfg.Pipelines {
+		for _, u := range pl.Upstreams {
+			for _, res := range u.Resources() {
+				if _, ok := out[res]; !ok {
+					out[res] = waiter{pipeline: pl, upstream: u.Name}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Next returns when to check r next after a check that ended at now, for
@@ -94,20 +122,20 @@ func (p *Planner) Keep(ctx context.Context, keep map[string]bool) error {
 	return p.st.DropNextChecks(ctx, keep)
 }
 
+// Watches reports whether a pipeline of the config waits on r.
+func (p *Planner) Watches(r sekisho.Resource) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.waiter[r]
+	return ok
+}
+
 // find is the first pipeline and upstream of the config waiting on r, and
 // the budget connection it draws from; p.mu is held.
 func (p *Planner) find(r sekisho.Resource) (*config.Pipeline, string, string) {
-	if p.cfg == nil {
+	w, ok := p.waiter[r]
+	if !ok {
 		return nil, "", ""
 	}
-	for _, pl := range p.cfg.Pipelines {
-		for _, u := range pl.Upstreams {
-			for _, res := range u.Resources() {
-				if res == r {
-					return pl, u.Name, budget.ConnectionOfResource(r)
-				}
-			}
-		}
-	}
-	return nil, "", ""
+	return w.pipeline, w.upstream, budget.ConnectionOfResource(r)
 }
