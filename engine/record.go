@@ -34,8 +34,8 @@ type runRec struct {
 	// run (read once, or nothing: the loop opened it), so an upstream not
 	// checked yet needs no read.
 	loaded bool
-	queued   map[string]bool                // dedupe keys already in the outbox
-	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
+	queued map[string]bool // dedupe keys already in the outbox
+	wakeAt time.Time       // look at it then, whatever else happens (zero: never)
 	// projected is the run's last projected success (SPEC §21), so the
 	// loop wakes when time alone would carry it past the deadline.
 	projected eta.Projection
