@@ -30,12 +30,12 @@ type runRec struct {
 	landAt   time.Time        // a dead daemon's trigger request may land until then (sekisho.LandingBound)
 	// ---
 	recorded map[string]sekisho.Observation // per upstream, the observation last written
+	queued   map[string]bool                // dedupe keys already in the outbox
+	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
 	// loaded: recorded holds what the store had when the loop took the
 	// run (read once, or nothing: the loop opened it), so an upstream not
 	// checked yet needs no read.
 	loaded bool
-	queued map[string]bool // dedupe keys already in the outbox
-	wakeAt time.Time       // look at it then, whatever else happens (zero: never)
 	// projected is the run's last projected success (SPEC §21), so the
 	// loop wakes when time alone would carry it past the deadline.
 	projected eta.Projection

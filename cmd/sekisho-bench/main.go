@@ -128,6 +128,7 @@ func main() {
 			ms(pct(r.pollLat, 50)), ms(pct(r.pollLat, 99)), ms(pct(r.pollLat, 100)), len(r.pollLat))
 		fmt.Printf("gate latency, pushed event: p50 %s, p99 %s, max %s (n=%d)\n", ms(pct(r.pushLat, 50)),
 			ms(pct(r.pushLat, 99)), ms(pct(r.pushLat, 100)), len(r.pushLat))
+		fmt.Print(r.pushSteps)
 		if r.missedTriggers > 0 {
 			fmt.Printf("WARNING: %d latency pipelines were not triggered in time\n", r.missedTriggers)
 		}
