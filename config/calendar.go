@@ -64,28 +64,17 @@ func (d *decoder) calendars(root *fields) map[string]*calendar.Calendar {
 // dates reads a list of YYYY-MM-DD dates; a date also in not is refused
 // (a workday that is also a holiday).
 func (d *decoder) dates(f *fields, key string, not []string) []string {
-	v, ok := f.get(key)
-	if !ok {
-		return nil
-	}
-	items, _ := d.list(v)
-	var out []string
-	for _, it := range items {
-		s, ok := d.scalarOf(it, false)
-		if !ok {
-			continue
-		}
+	return d.scalars(f, key, func(it val, s scalar) bool {
 		if _, err := calendar.ParseDate(s.s); err != nil {
 			d.fail(it, "bad date %s; write YYYY-MM-DD, like \"2026-12-29\"", s.shown)
-			continue
+			return false
 		}
 		if slices.Contains(not, s.s) {
 			d.fail(it, "%s is also under holidays; a day is a holiday or a workday, not both", s.s)
-			continue
+			return false
 		}
-		out = append(out, s.s)
-	}
-	return out
+		return true
+	})
 }
 
 // pipelineCalendar reads calendar: and business_day: of one pipeline.

@@ -227,6 +227,23 @@ func (d *decoder) list(v val) ([]val, bool) {
 	return out, true
 }
 
+// scalars reads the list under key, keeping each scalar that keep accepts
+// (keep reports what it refuses with d.fail).
+func (d *decoder) scalars(f *fields, key string, keep func(it val, s scalar) bool) []string {
+	v, ok := f.get(key)
+	if !ok {
+		return nil
+	}
+	items, _ := d.list(v)
+	var out []string
+	for _, it := range items {
+		if s, ok := d.scalarOf(it, false); ok && keep(it, s) {
+			out = append(out, s.s)
+		}
+	}
+	return out
+}
+
 // scalar is a string value after ${VAR} expansion. shown is how errors
 // quote it: the text as written when it came from the environment, so a
 // secret is never printed.

@@ -89,7 +89,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	} else {
 		p.Timeout = d.duration(f, "timeout", DefaultTimeout, 1e9)
 	}
-	d.windowStart(p, f, sched)
+	d.windowStart(p, f, own, sched)
 
 	names, namesOK := d.upstreams(cfg, p, f, m)
 	if c, cv, ok := d.str(f, "condition"); ok && c != "" {
@@ -127,10 +127,21 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 // date, or a duration before the gate ("-15m", SPEC §19). Without it the
 // window starts at 00:00 of the logical date, or for a sub-daily pipeline
 // at its previous fire, so each interval waits for its own upstream runs.
-func (d *decoder) windowStart(p *Pipeline, f *fields, sched *cron.SpecSchedule) {
+// A time of day from defaults: is left out of a sub-daily pipeline: it
+// was written for the daily ones, and an hourly run counting every load
+// since 00:00 would pass on the day's first load from its second hour on.
+// own is the pipeline's own fields, f with defaults laid under them.
+func (d *decoder) windowStart(p *Pipeline, f, own *fields, sched *cron.SpecSchedule) {
+	subDay := sched != nil && subDaily(sched)
 	v, ok := f.get("window_start")
+	if ok && subDay {
+		if _, mine := own.get("window_start"); !mine {
+			sc, isScalar := d.scalarOf(v, false)
+			ok = isScalar && windowBefore(sc.s)
+		}
+	}
 	if !ok {
-		if sched == nil || !subDaily(sched) {
+		if !subDay {
 			p.WindowStart = sekisho.TimeOfDay{Set: true}
 		}
 		return
@@ -139,7 +150,7 @@ func (d *decoder) windowStart(p *Pipeline, f *fields, sched *cron.SpecSchedule) 
 	if !ok {
 		return
 	}
-	if strings.HasPrefix(sc.s, "-") && !strings.Contains(sc.s, ":") {
+	if windowBefore(sc.s) {
 		before, err := time.ParseDuration(sc.s)
 		if err != nil || before >= 0 {
 			d.fail(v, "bad window_start %s: write a time of day like \"00:00\" or \"-1d 22:00\", or a duration before the gate like -15m", sc.shown)
@@ -151,6 +162,12 @@ func (d *decoder) windowStart(p *Pipeline, f *fields, sched *cron.SpecSchedule) 
 	if t, tv, ok := d.timeOfDay(f, "window_start"); ok && d.businessTime(p, f, "window_start", t, tv) {
 		p.WindowStart = t
 	}
+}
+
+// windowBefore reports whether a window_start is written as a duration
+// before the gate ("-15m") rather than a time of day ("-1d 22:00").
+func windowBefore(s string) bool {
+	return strings.HasPrefix(s, "-") && !strings.Contains(s, ":")
 }
 
 // upstreams decodes the list; names is every upstream name, and namesOK

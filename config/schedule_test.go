@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -247,6 +248,55 @@ pipelines:
 	}
 	if next := hourly.NextFire(at(1, 13, 0)); !next.Equal(at(1, 14, 0)) {
 		t.Errorf("next fire after 13:00: %v", next)
+	}
+}
+
+// TestDefaultsWindowStartOnSubDaily: a time of day in defaults: is the
+// daily pipelines' window; a sub-daily pipeline keeps its previous fire
+// unless it sets window_start itself, and takes a duration from defaults.
+func TestDefaultsWindowStartOnSubDaily(t *testing.T) {
+	tokyo := mustLoc(t, "Asia/Tokyo")
+	at := func(h, m int) time.Time { return time.Date(2026, 6, 1, h, m, 0, 0, tokyo) }
+	tests := []struct {
+		name     string
+		defaults string
+		own      string
+		daily    time.Time // the 02:00 daily run's window
+		hourly   time.Time // the 13:00 hourly run's window
+	}{
+		{"time of day in defaults", `"00:00"`, "", at(0, 0), at(12, 0)},
+		{"the evening before in defaults", `"-1d 22:00"`, "", at(-2, 0), at(12, 0)},
+		{"a duration in defaults", "-20m", "", at(1, 40), at(12, 40)},
+		{"the hourly pipeline's own time of day", `"00:00"`, `"06:00"`, at(0, 0), at(6, 0)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			own := ""
+			if tt.own != "" {
+				own = "\n    window_start: " + tt.own
+			}
+			cfg, err := Parse("p.yaml", []byte(fmt.Sprintf(`version: 1
+timezone: Asia/Tokyo
+defaults:
+  window_start: %s
+pipelines:
+  - name: daily
+    schedule: "0 2 * * *"
+    upstreams: []
+  - name: hourly
+    schedule: "@hourly"%s
+    upstreams: []
+`, tt.defaults, own)), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w := cfg.Pipeline("daily").Window("2026-06-01", at(2, 0)); !w.Equal(tt.daily) {
+				t.Errorf("daily window from %v, want %v", w, tt.daily)
+			}
+			if w := cfg.Pipeline("hourly").Window("2026-06-01", at(13, 0)); !w.Equal(tt.hourly) {
+				t.Errorf("hourly 13:00 window from %v, want %v", w, tt.hourly)
+			}
+		})
 	}
 }
 

@@ -41,24 +41,13 @@ var (
 
 // slackIDs reads a list of Slack user and user-group ids.
 func (d *decoder) slackIDs(f *fields, key string, pattern *regexp.Regexp, hint string) []string {
-	v, ok := f.get(key)
-	if !ok {
-		return nil
-	}
-	items, _ := d.list(v)
-	var out []string
-	for _, it := range items {
-		s, ok := d.scalarOf(it, false)
-		if !ok {
-			continue
-		}
+	return d.scalars(f, key, func(it val, s scalar) bool {
 		if !s.env && !pattern.MatchString(s.s) {
 			d.fail(it, "%s is not a Slack user or user group id%s", s.shown, hint)
-			continue
+			return false
 		}
-		out = append(out, s.s)
-	}
-	return out
+		return true
+	})
 }
 
 // slackActions reads slack.interactivity, app_token, signing_secret and

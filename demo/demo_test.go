@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -148,6 +149,9 @@ func TestFormatTransition(t *testing.T) {
 		{"trigger names the run", sekisho.Transition{Pipeline: "socrates_daily", Attempt: 1, From: "waiting", To: "triggered", At: at,
 			Reason: "condition_met", Detail: map[string]any{"external_id": "sekisho__socrates_daily__2026-11-21__1"}},
 			"2026-11-21 02:31 JST  socrates_daily     waiting → triggered (condition_met: sekisho__socrates_daily__2026-11-21__1)"},
+		{"an hour of a sub-daily pipeline", sekisho.Transition{Pipeline: "clickstream_hourly", Key: "2026-11-21T15:00", Attempt: 2,
+			From: "failed", To: "waiting", At: at, Reason: "operator_rerun"},
+			"2026-11-21 02:31 JST  clickstream_hourly 15:00 #2 failed → waiting (operator_rerun)"},
 		{"failed upstreams", sekisho.Transition{Pipeline: "kant_daily", Attempt: 2, From: "waiting", To: "blocked", At: at,
 			Reason: "upstream_failed", Detail: map[string]any{"upstreams": map[string]any{
 				"ads": map[string]any{"state": "failed"}, "socrates": map[string]any{"state": "succeeded"}}}},
@@ -217,5 +221,48 @@ func TestDemoHasABusinessDayPipeline(t *testing.T) {
 		if kinds["weekend"] < 8 || kinds["company"] != 1 {
 			t.Errorf("%s: days off in the history %v", today.Format(sekisho.DateLayout), kinds)
 		}
+	}
+}
+
+// TestPrinterQuietOnUsualHours: the usual steps of a sub-daily run are
+// left out of the terminal; once a run leaves the usual way, its steps are
+// printed until it finishes, and the next hour is quiet again. Daily runs
+// print every step.
+func TestPrinterQuietOnUsualHours(t *testing.T) {
+	jst, _ := time.LoadLocation(TimeZone)
+	var out bytes.Buffer
+	p := NewPrinter(&out, jst)
+	p.SetLive(true)
+	t0 := time.Date(2026, 11, 21, 4, 0, 0, 0, time.UTC) // 13:00 JST
+	step := func(key, from, to, reason string, min int) {
+		p.Transition(sekisho.Transition{Pipeline: "h", Key: key, Attempt: 1, From: sekisho.State(from), To: sekisho.State(to),
+			At: t0.Add(time.Duration(min) * time.Minute), Reason: reason})
+	}
+	usual := func(key string, min int) {
+		step(key, "", "waiting", "gate_opened", min)
+		step(key, "waiting", "triggered", "condition_met", min+1)
+		step(key, "triggered", "running", "dag_run_running", min+1)
+		step(key, "running", "succeeded", "dag_run_success", min+5)
+	}
+	usual("2026-11-21T12:00", -60)
+	step("2026-11-21T13:00", "", "waiting", "gate_opened", 0)
+	step("2026-11-21T13:00", "waiting", "blocked", "upstream_failed", 1)
+	step("2026-11-21T13:00", "blocked", "waiting", "upstream_recovered", 40)
+	step("2026-11-21T13:00", "waiting", "triggered", "condition_met", 40)
+	step("2026-11-21T13:00", "triggered", "running", "dag_run_running", 41)
+	step("2026-11-21T13:00", "running", "succeeded", "dag_run_success", 50)
+	usual("2026-11-21T14:00", 60)
+	step("2026-11-21", "", "waiting", "gate_opened", 61) // a daily run
+	p.Flush()
+	want := []string{
+		"2026-11-21 13:01 JST  h 13:00            waiting → blocked (upstream_failed)",
+		"2026-11-21 13:40 JST  h 13:00            blocked → waiting (upstream_recovered)",
+		"2026-11-21 13:40 JST  h 13:00            waiting → triggered (condition_met)",
+		"2026-11-21 13:41 JST  h 13:00            triggered → running (dag_run_running)",
+		"2026-11-21 13:50 JST  h 13:00            running → succeeded (dag_run_success)",
+		"2026-11-21 14:01 JST  h                  (gate) → waiting (gate_opened)",
+	}
+	if got := strings.Split(strings.TrimSpace(out.String()), "\n"); !slices.Equal(got, want) {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 )
 
@@ -27,6 +28,9 @@ type Printer struct {
 	loc     *time.Location
 	live    atomic.Bool
 	pending []line
+	// astray holds the sub-daily runs (pipeline/key) that left the usual
+	// way since they were last seen finished: their steps are printed.
+	astray map[string]bool
 }
 
 type line struct {
@@ -36,7 +40,7 @@ type line struct {
 
 // NewPrinter returns a quiet Printer writing to w with times in loc.
 func NewPrinter(w io.Writer, loc *time.Location) *Printer {
-	return &Printer{w: w, loc: loc}
+	return &Printer{w: w, loc: loc, astray: map[string]bool{}}
 }
 
 // SetLive turns the printing of notices and transitions on or off.
@@ -128,16 +132,48 @@ func Buttons(blocks json.RawMessage) string {
 			case "static_select":
 				out = append(out, "["+e.Placeholder.Text+" ▾]")
 			case "timepicker":
-				out = append(out, "[🕒 "+e.Placeholder.Text+"]")
+				out = append(out, "["+marks.Time.Emoji+" "+e.Placeholder.Text+"]")
 			}
 		}
 	}
 	return strings.Join(out, " ")
 }
 
-// Transition buffers one run state change.
+// Transition buffers one run state change. A sub-daily run's steps on
+// the usual way (gate, trigger, running, success) are left out: 24 runs a
+// day would bury everything else, and the board's strip shows each
+// interval. Once such a run leaves that way (blocked, failed, a rerun) its
+// steps are printed until it finishes, as any daily run's are.
 func (p *Printer) Transition(t sekisho.Transition) {
+	if p.routine(t) {
+		return
+	}
 	p.add(t.At, FormatTransition(t, p.loc))
+}
+
+// routine reports whether t is a usual step of a sub-daily run that has
+// not left the usual way.
+func (p *Printer) routine(t sekisho.Transition) bool {
+	if !sekisho.SubDailyKey(t.Key) {
+		return false
+	}
+	id := t.Pipeline + "/" + t.Key
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.astray[id] {
+		switch {
+		case t.From == "" && t.To == sekisho.StateWaiting,
+			t.From == sekisho.StateWaiting && t.To == sekisho.StateTriggered,
+			t.From == sekisho.StateTriggered && t.To == sekisho.StateRunning,
+			t.From == sekisho.StateRunning && t.To == sekisho.StateSucceeded:
+			return true
+		}
+	}
+	p.astray[id] = !t.To.Terminal()
+	if !p.astray[id] {
+		delete(p.astray, id)
+	}
+	return false
 }
 
 // Action buffers something the world did to sekisho: a pushed event, an
@@ -158,6 +194,9 @@ func FormatTransition(t sekisho.Transition, loc *time.Location) string {
 		why += ": " + extra
 	}
 	name := t.Pipeline
+	if at := sekisho.KeyTime(t.Key); at != "" {
+		name += " " + at // the interval of a sub-daily run
+	}
 	if t.Attempt > 1 {
 		name += fmt.Sprintf(" #%d", t.Attempt)
 	}

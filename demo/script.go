@@ -100,6 +100,9 @@ func (w *World) planThrough(until time.Time) {
 	defer w.mu.Unlock()
 	now := w.Clock.Now().In(w.Loc)
 	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, w.Loc)
+	if len(w.planned) == 0 {
+		w.planHourBefore(day)
+	}
 	for !day.After(until) {
 		date := day.Format(sekisho.DateLayout)
 		if !w.planned[date] {
@@ -185,6 +188,7 @@ func (w *World) planDay(date string) {
 	w.Composer.PlanRun(DagSocrates, sekisho.DagRunID("socrates_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: socrates})
 	w.Composer.PlanRun(DagQuality, sekisho.DagRunID("kant_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: 25*time.Minute + jit(10)})
 	w.Composer.PlanRun(DagReverseETL, sekisho.DagRunID("reverse_etl_daily", date, 1), airflowsim.Plan{Outcome: "success", Duration: 20*time.Minute + jit(10)})
+	w.planHourly(date, inc, rng)
 }
 
 // press clicks an element of a Slack message as the on-call engineer:

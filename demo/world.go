@@ -117,6 +117,7 @@ func NewWorld(clock *clockwork.FakeClock, o Options) (*World, error) {
 	w.Composer.AddDAG(DagReverseETL, airflowsim.DAG{Duration: 25 * time.Minute})
 	w.Legacy.AddDAG(DagExportDone, airflowsim.DAG{Duration: 15 * time.Minute})
 	w.addWarehouse()
+	w.addHourly()
 	return w, nil
 }
 

@@ -158,7 +158,7 @@ func waiting(st step, r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f
 			st.Event, st.Reason, st.Detail, st.Recovery = EvGateOnlyMet, sekisho.ReasonConditionMet, obsDetail(f.ups), true
 			if held := heldSince(r, cond, f.ups, now); held.Before(now) {
 				st.Patch.EndedAt = held
-				if !r.Deadline.IsZero() && !held.After(r.Deadline) {
+				if metAt(r, held, now) {
 					st.Notices = dropKind(st.Notices, sekisho.NoticeDelay) // met: the late look is not a delay
 				}
 			}
@@ -410,6 +410,14 @@ func anomalyNotices(st *step, r sekisho.Run, f facts, now time.Time) {
 				sekisho.NoticeFacts{State: r.State, Upstream: name, Message: o.Message, Reason: o.Reason, Deadline: r.Deadline})
 		}
 	}
+}
+
+// metAt asks the SLO judge whether the run, had it succeeded at, met its
+// deadline: a gate-only run's condition held before it although the pass
+// that sees it comes later.
+func metAt(r sekisho.Run, at, now time.Time) bool {
+	r.State, r.FirstSuccessAt = sekisho.StateSucceeded, at
+	return slo.JudgeRun(r, now).SLO == slo.VerdictMet
 }
 
 // timeNotices are the notices time alone causes: delay once the deadline

@@ -25,18 +25,22 @@ type digestWords struct {
 	none     string // no pipelines configured
 }
 
-func catalogFor(lang string) *catalog {
+// inLang picks the English words for "en" and the Japanese ones otherwise:
+// Japanese is the default language (slack.language).
+func inLang[W any](lang string, en, ja *W) *W {
 	if lang == "en" {
-		return &english
+		return en
 	}
-	return &japanese
+	return ja
 }
+
+func catalogFor(lang string) *catalog { return inLang(lang, &english, &japanese) }
 
 // state is a state's word from the one table of package marks.
 func (c *catalog) state(s sekisho.State) string { return marks.Of(s, false).Word(c.lang) }
 
 func (c *catalog) headline(v view) string {
-	emoji := kindEmoji(v.n.Kind)
+	emoji := marks.Notice(v.n.Kind).Emoji
 	r := strings.NewReplacer("{subject}", v.subject, "{pipeline}", esc(v.n.Pipeline), "{date}", v.n.LogicalDate)
 	return emoji + " " + r.Replace(c.headlines[v.n.Kind])
 }
@@ -46,20 +50,6 @@ func (c *catalog) sentence(v view) string {
 		return f(v)
 	}
 	return esc(v.f.Message)
-}
-
-func kindEmoji(k sekisho.NoticeKind) string {
-	switch k {
-	case sekisho.NoticeRecovery:
-		return "✅"
-	case sekisho.NoticeDelay, sekisho.NoticeAtRisk, sekisho.NoticeLongRunning:
-		return "🐢"
-	case sekisho.NoticeTriggerUnknown:
-		return "⏳"
-	case sekisho.NoticeDataAnomaly:
-		return "📉"
-	}
-	return "🚨"
 }
 
 var japanese = catalog{
@@ -126,7 +116,7 @@ var japanese = catalog{
 		},
 	},
 	digest: digestWords{
-		headline: "📋 本日のデータ更新状況（%s）",
+		headline: marks.Digest.Line("ja") + "（%s）",
 		counts:   "合計",
 		more:     "ほか %d 件",
 		none:     "パイプラインがありません",
@@ -197,7 +187,7 @@ var english = catalog{
 		},
 	},
 	digest: digestWords{
-		headline: "📋 Today's data status (%s)",
+		headline: marks.Digest.Line("en") + " (%s)",
 		counts:   "Total",
 		more:     "and %d more",
 		none:     "no pipelines configured",

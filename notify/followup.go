@@ -10,6 +10,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/slackact"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -36,14 +37,14 @@ type followWords struct {
 }
 
 var followJa = followWords{
-	ack:        "🧑‍🔧 %[1]s が対応中です — 復旧見込み %[2]s",
-	ackNoETA:   "🧑‍🔧 %[1]s が対応中です（復旧見込みは未定）",
-	rerun:      "🔁 %[1]s が %[2]s（%[3]s）を再実行しました",
-	skip:       "⏭ %[1]s が %[2]s（%[3]s）をスキップしました",
-	silence:    "🔕 %[1]s が %[3]s の通知を %[2]s まで止めました",
-	escalation: "📣 %[1]s 発生から %[2]s たっても、まだ誰も対応中になっていません: %[3]s。対応できる方は「対応中」から復旧見込みを入れてください。",
-	etaPassed:  "⏰ 復旧見込み %[1]s を過ぎましたが、まだ解消していません（担当 %[2]s）。新しい見込みを「対応中」から入れてください。",
-	misses:     "⚠️ この見込みでは間に合いません: %s",
+	ack:        marks.Ack.Emoji + " %[1]s が対応中です — 復旧見込み %[2]s",
+	ackNoETA:   marks.Ack.Emoji + " %[1]s が対応中です（復旧見込みは未定）",
+	rerun:      marks.Rerun.Emoji + " %[1]s が %[2]s（%[3]s）を再実行しました",
+	skip:       marks.Of(sekisho.StateSkipped, false).Emoji + " %[1]s が %[2]s（%[3]s）をスキップしました",
+	silence:    marks.Silence.Emoji + " %[1]s が %[3]s の通知を %[2]s まで止めました",
+	escalation: marks.Escalation.Emoji + " %[1]s 発生から %[2]s たっても、まだ誰も対応中になっていません: %[3]s。対応できる方は「対応中」から復旧見込みを入れてください。",
+	etaPassed:  marks.Overdue.Emoji + " 復旧見込み %[1]s を過ぎましたが、まだ解消していません（担当 %[2]s）。新しい見込みを「対応中」から入れてください。",
+	misses:     marks.Warning.Emoji + " この見込みでは間に合いません: %s",
 	slo:        "%s の SLO 期限 %s",
 	sla:        "%s の復旧期限（SLA）%s",
 	onIt:       "対応状況",
@@ -53,14 +54,14 @@ var followJa = followWords{
 }
 
 var followEn = followWords{
-	ack:        "🧑‍🔧 %[1]s is on it — expected back by %[2]s",
-	ackNoETA:   "🧑‍🔧 %[1]s is on it (no ETA yet)",
-	rerun:      "🔁 %[1]s reran %[2]s (%[3]s)",
-	skip:       "⏭ %[1]s skipped %[2]s (%[3]s)",
-	silence:    "🔕 %[1]s silenced the notices of %[3]s until %[2]s",
-	escalation: "📣 %[1]s Nobody has taken this incident %[2]s after it opened: %[3]s. If you can, pick an ETA under \"Acknowledge\".",
-	etaPassed:  "⏰ The ETA %[1]s has passed and the incident is not over (%[2]s is on it). Please give a new ETA under \"Acknowledge\".",
-	misses:     "⚠️ At this ETA these targets will be missed: %s",
+	ack:        marks.Ack.Emoji + " %[1]s is on it — expected back by %[2]s",
+	ackNoETA:   marks.Ack.Emoji + " %[1]s is on it (no ETA yet)",
+	rerun:      marks.Rerun.Emoji + " %[1]s reran %[2]s (%[3]s)",
+	skip:       marks.Of(sekisho.StateSkipped, false).Emoji + " %[1]s skipped %[2]s (%[3]s)",
+	silence:    marks.Silence.Emoji + " %[1]s silenced the notices of %[3]s until %[2]s",
+	escalation: marks.Escalation.Emoji + " %[1]s Nobody has taken this incident %[2]s after it opened: %[3]s. If you can, pick an ETA under \"Acknowledge\".",
+	etaPassed:  marks.Overdue.Emoji + " The ETA %[1]s has passed and the incident is not over (%[2]s is on it). Please give a new ETA under \"Acknowledge\".",
+	misses:     marks.Warning.Emoji + " At this ETA these targets will be missed: %s",
 	slo:        "%s's SLO deadline %s",
 	sla:        "%s's recovery deadline (SLA) %s",
 	onIt:       "Who is on it",
@@ -69,12 +70,7 @@ var followEn = followWords{
 	pipelines:  ", ",
 }
 
-func followWordsFor(lang string) *followWords {
-	if lang == "en" {
-		return &followEn
-	}
-	return &followJa
-}
+func followWordsFor(lang string) *followWords { return inLang(lang, &followEn, &followJa) }
 
 // who names the actor: a Slack mention, or the name the API was given.
 func who(f sekisho.NoticeFacts) string {

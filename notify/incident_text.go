@@ -27,10 +27,10 @@ type incidentWords struct {
 }
 
 var incidentJa = incidentWords{
-	opened:    "🚨 【障害】%[1]sの影響で、%[2]sのデータ更新が止まっています（%[4]s）",
-	joined:    "🚨 【続報】影響が広がっています: %[3]s も止まっています（%[1]s、%[4]s）",
-	recovered: "🔄 【続報】%[3]s は再開し、完了しました（%[1]s、%[4]s）",
-	resolved:  "✅ 【復旧】%[1]sによる障害は解消し、%[2]sのデータ更新はすべて完了しました（%[4]s）",
+	opened:    marks.Incident.Emoji + " 【障害】%[1]sの影響で、%[2]sのデータ更新が止まっています（%[4]s）",
+	joined:    marks.Incident.Emoji + " 【続報】影響が広がっています: %[3]s も止まっています（%[1]s、%[4]s）",
+	recovered: marks.Resumed.Emoji + " 【続報】%[3]s は再開し、完了しました（%[1]s、%[4]s）",
+	resolved:  marks.Resolved.Emoji + " 【復旧】%[1]sによる障害は解消し、%[2]sのデータ更新はすべて完了しました（%[4]s）",
 	causeJob:  map[string]string{"": "上流ジョブ %s の失敗"},
 	causeRun: map[string]string{"failed": "%s の失敗", "timed_out": "%s のタイムアウト",
 		sekisho.CauseLate: "%s の遅れ"},
@@ -54,10 +54,10 @@ var incidentJa = incidentWords{
 }
 
 var incidentEn = incidentWords{
-	opened:    "🚨 Incident: %[2]s stopped by %[1]s (%[4]s)",
-	joined:    "🚨 Update: the incident reaches further: %[3]s stopped too (%[1]s, %[4]s)",
-	recovered: "🔄 Update: %[3]s resumed and is done (%[1]s, %[4]s)",
-	resolved:  "✅ Resolved: the incident caused by %[1]s is over; every data flow it held back is up to date (%[4]s)",
+	opened:    marks.Incident.Emoji + " Incident: %[2]s stopped by %[1]s (%[4]s)",
+	joined:    marks.Incident.Emoji + " Update: the incident reaches further: %[3]s stopped too (%[1]s, %[4]s)",
+	recovered: marks.Resumed.Emoji + " Update: %[3]s resumed and is done (%[1]s, %[4]s)",
+	resolved:  marks.Resolved.Emoji + " Resolved: the incident caused by %[1]s is over; every data flow it held back is up to date (%[4]s)",
 	causeJob:  map[string]string{"": "the failure of upstream job %s"},
 	causeRun: map[string]string{"failed": "the failure of %s", "timed_out": "the timeout of %s",
 		sekisho.CauseLate: "the delay of %s"},
@@ -80,12 +80,7 @@ var incidentEn = incidentWords{
 	countOne:  "1 data flow",
 }
 
-func incidentWordsFor(lang string) *incidentWords {
-	if lang == "en" {
-		return &incidentEn
-	}
-	return &incidentJa
-}
+func incidentWordsFor(lang string) *incidentWords { return inLang(lang, &incidentEn, &incidentJa) }
 
 // incidentView is what an incident message shows: the incident as stored
 // when the message is sent, with the members a reader should hear about

@@ -108,29 +108,9 @@ const (
 	CellHoliday  CellState = "holiday"   // the pipeline's calendar has the day off (SPEC §18): no gate, not counted
 )
 
-// Mark is the cell's mark from the one table of package marks: a day met
-// shows as succeeded, a late one as late, a day still open as waiting.
-func (s CellState) Mark() marks.Mark {
-	switch s {
-	case CellMet:
-		return marks.Of(sekisho.StateSucceeded, false)
-	case CellLate:
-		return marks.Late
-	case CellFailed:
-		return marks.Of(sekisho.StateFailed, false)
-	case CellTimedOut:
-		return marks.Of(sekisho.StateTimedOut, false)
-	case CellSkipped:
-		return marks.Of(sekisho.StateSkipped, false)
-	case CellMissed:
-		return marks.Of(sekisho.StateMissed, false)
-	case CellOpen:
-		return marks.Of(sekisho.StateWaiting, false)
-	case CellHoliday:
-		return marks.Of(sekisho.StateHoliday, false)
-	}
-	return marks.Mark{}
-}
+// Mark is the cell's mark and word from the one table of package marks:
+// the emoji of the state the day ended in, the word of its verdict.
+func (s CellState) Mark() marks.Mark { return marks.Day(string(s)) }
 
 // Symbol is the cell's mark in the daily grid; empty when no gate was due.
 func (s CellState) Symbol() string { return s.Mark().Emoji }

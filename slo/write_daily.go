@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho/marks"
 )
 
 // WriteDaily prints the day-by-day grid: for people a table with one line
@@ -29,20 +31,22 @@ func WriteDaily(w io.Writer, cells []Cell, format string) error {
 	return badFormat(format)
 }
 
-// Legend explains the grid's marks.
-const Legend = "✅ met  🐢 late  🚨 failed, timed out, or missed (no run although the gate was due)  ⏳ still open  ⏭ skipped  (blank) no gate due"
+// LegendCells are the day states a legend explains, in its order: the
+// grid's line under `sekisho slo --daily` and the board's history bar.
+var LegendCells = []CellState{CellMet, CellLate, CellFailed, CellTimedOut, CellMissed, CellOpen, CellSkipped, CellHoliday}
 
-// mark pads a cell's symbol to two terminal columns: the emoji are wide,
-// "⏭" is not.
-func mark(s CellState) string {
-	switch sym := s.Symbol(); sym {
-	case "":
-		return "  "
-	case "⏭":
-		return sym + " "
-	default:
-		return sym
+// legend explains the grid's marks, from the one table of package marks:
+// "✅ met  🐢 late  🚨 failed / timed out / missed  …  (blank) no gate due".
+func legend() string {
+	ms := make([]marks.Mark, len(LegendCells))
+	for i, c := range LegendCells {
+		ms[i] = c.Mark()
 	}
+	var parts []string
+	for _, e := range marks.Legend(ms, "en") {
+		parts = append(parts, e.Emoji+" "+e.Words)
+	}
+	return strings.Join(append(parts, "(blank) "+CellNone.Mark().En), "  ")
 }
 
 func writeGrid(w io.Writer, cells []Cell) error {
@@ -72,7 +76,7 @@ func writeGrid(w io.Writer, cells []Cell) error {
 	for i := 0; i+len(dates) <= len(cells); i += len(dates) {
 		fmt.Fprintf(&b, "%-*s", width, cells[i].Pipeline)
 		for _, c := range cells[i : i+len(dates)] {
-			b.WriteString(" " + mark(c.State))
+			b.WriteString(" " + marks.Pad(c.State.Symbol(), 2))
 		}
 		b.WriteString("\n")
 		if b.Len() > 64<<10 {
@@ -82,7 +86,7 @@ func writeGrid(w io.Writer, cells []Cell) error {
 			b.Reset()
 		}
 	}
-	b.WriteString("\n" + Legend + "\n")
+	b.WriteString("\n" + legend() + "\n")
 	_, err := io.WriteString(w, b.String())
 	return err
 }

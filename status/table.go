@@ -14,16 +14,7 @@ import (
 // Columns are padded by display width, so emoji and Japanese words (two
 // terminal cells each) still line up.
 func WriteTable(w io.Writer, b *Board) error {
-	en := b.Language == "en"
-	banner := map[string][2]string{
-		OverallOK:       {"✅ All data flows are normal", "✅ すべてのデータは正常です"},
-		OverallDegraded: {"🚨 Some data may be missing or late", "🚨 一部のデータが遅延・欠損している可能性があります"},
-		OverallOutage:   {"🚨 Some data may be missing or late", "🚨 一部のデータが遅延・欠損している可能性があります"},
-	}[b.Overall]
-	head := banner[1]
-	if en {
-		head = banner[0]
-	}
+	head := marks.Banner(b.Overall == OverallOK).Line(b.Language)
 	if _, err := fmt.Fprintf(w, "%s  (%s, %s)\n\n", head, b.Date, b.GeneratedAt.Format("2006-01-02 15:04 MST")); err != nil {
 		return err
 	}
@@ -48,7 +39,7 @@ func WriteTable(w io.Writer, b *Board) error {
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
 		for i, c := range r {
-			widths[i] = max(widths[i], DisplayWidth(c))
+			widths[i] = max(widths[i], marks.Width(c))
 		}
 	}
 	for _, r := range rows {
@@ -56,7 +47,7 @@ func WriteTable(w io.Writer, b *Board) error {
 		for i, c := range r {
 			line.WriteString(c)
 			if i < len(r)-1 {
-				line.WriteString(strings.Repeat(" ", widths[i]-DisplayWidth(c)+2))
+				line.WriteString(strings.Repeat(" ", widths[i]-marks.Width(c)+2))
 			}
 		}
 		if _, err := fmt.Fprintln(w, strings.TrimRight(line.String(), " ")); err != nil {
@@ -97,23 +88,4 @@ func upstreamSummary(p *Pipeline) string {
 		s += "; next check " + next.In(p.Location).Format("15:04")
 	}
 	return s
-}
-
-// DisplayWidth counts terminal cells: East Asian wide characters and emoji
-// take two. The route map measures its labels with it too.
-func DisplayWidth(s string) int {
-	n := 0
-	for _, r := range s {
-		switch {
-		case r == 0xFE0F || r == 0x200D:
-		case r >= 0x1100 && r <= 0x115F, r >= 0x2E80 && r <= 0xA4CF, r >= 0xAC00 && r <= 0xD7A3,
-			r >= 0xF900 && r <= 0xFAFF, r >= 0xFE30 && r <= 0xFE4F, r >= 0xFF00 && r <= 0xFF60,
-			r >= 0xFFE0 && r <= 0xFFE6, r >= 0x1F300 && r <= 0x1FAFF,
-			r == 0x231A, r == 0x231B, r >= 0x23E9 && r <= 0x23F3, r == 0x2705, r >= 0x2753 && r <= 0x2755, r == 0x26F1:
-			n += 2
-		default:
-			n++
-		}
-	}
-	return n
 }

@@ -335,6 +335,21 @@ func (s *Store) checkSchema(ctx context.Context, o options) error {
 	return nil
 }
 
+// Init opens the store at pathOrURL, creating it if it does not exist, and
+// migrates it: what owns a store's schema calls it (sekisho run and
+// sekisho migrate, the demo for a store it makes, the test kits).
+func Init(ctx context.Context, pathOrURL string) (*Store, error) {
+	s, err := Open(ctx, pathOrURL, Create())
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
 // Migrate applies every migration this binary knows and the store has not
 // had yet. It is the one call that changes a store's schema.
 func (s *Store) Migrate(ctx context.Context) error { return s.migrate(ctx, 0) }

@@ -29,6 +29,7 @@ func init() {
 	for _, name := range []string{"board.html", "pipeline.html", "notfound.html", "map.html"} {
 		pages[name] = template.Must(template.New(name).Funcs(template.FuncMap{
 			"legend": legend,
+			"mark":   sign,
 			"pct": func(p *float64) string {
 				if p == nil {
 					return "-"
@@ -37,6 +38,19 @@ func init() {
 			},
 		}).ParseFS(templateFS, "templates/layout.html", "templates/"+name))
 	}
+}
+
+// signs are the marks the templates show by name ({{mark "silence"}}):
+// the pages write no emoji of their own.
+var signs = map[string]marks.Mark{"incident": marks.Incident, "resolved": marks.Resolved, "ack": marks.Ack,
+	"silence": marks.Silence, "warning": marks.Warning, "runbook": marks.Runbook}
+
+func sign(name string) (string, error) {
+	m, ok := signs[name]
+	if !ok {
+		return "", fmt.Errorf("no mark %q in the templates' signs", name)
+	}
+	return m.Emoji, nil
 }
 
 func staticHandler() http.Handler {
@@ -158,27 +172,16 @@ type legendItem struct {
 	Class, Emoji, Words string
 }
 
-// legendCells are the history bar's states, in the legend's order.
-var legendCells = []slo.CellState{slo.CellMet, slo.CellLate, slo.CellFailed, slo.CellTimedOut, slo.CellMissed,
-	slo.CellOpen, slo.CellSkipped, slo.CellHoliday}
-
 // legend is the history bar's legend from the one table of marks: the
 // states sharing a mark are one entry ("🚨 失敗・タイムアウト・実行なし").
 func legend(lang string) []legendItem {
-	sep := "・"
-	if lang == "en" {
-		sep = " / "
+	ms := make([]marks.Mark, len(slo.LegendCells))
+	for i, c := range slo.LegendCells {
+		ms[i] = c.Mark()
 	}
 	var out []legendItem
-	at := map[string]int{}
-	for _, c := range legendCells {
-		e, w := c.Symbol(), cellWord(string(c), lang)
-		if i, ok := at[e]; ok {
-			out[i].Words += sep + w
-			continue
-		}
-		at[e] = len(out)
-		out = append(out, legendItem{Class: "c-" + string(c), Emoji: e, Words: w})
+	for _, e := range marks.Legend(ms, lang) {
+		out = append(out, legendItem{Class: "c-" + string(slo.LegendCells[e.First]), Emoji: e.Emoji, Words: e.Words})
 	}
 	return out
 }
@@ -268,7 +271,7 @@ func cellViews(cells []slo.Cell, lang string) []cellView {
 
 // cellTitle is the tooltip of a history cell: "2026-11-03: late (06:42, deadline 06:00)".
 func cellTitle(c slo.Cell, lang string) string {
-	word := cellWord(string(c.State), lang)
+	word := c.State.Mark().Word(lang)
 	if c.Holiday != "" {
 		return fmt.Sprintf("%s: %s (%s)", c.Date, word, c.Holiday)
 	}

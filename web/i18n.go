@@ -1,12 +1,14 @@
 package web
 
+import "github.com/sekisho-dev/sekisho/marks"
+
 // texts are the board's words. Config strings (names, descriptions,
 // impacts) are never translated: they are shown as written, escaped.
 var texts = map[string]map[string]string{
 	"ja": {
 		"title":        "データ基盤ステータス",
-		"ok":           "✅ すべてのデータは正常です",
-		"trouble":      "🚨 一部のデータが遅延・欠損している可能性があります",
+		"ok":           marks.AllClear.Line("ja"),
+		"trouble":      marks.Trouble.Line("ja"),
 		"updated":      "最終更新",
 		"trocco_test":  "TROCCO 通知のテスト送信を最後に受信",
 		"affected":     "影響を受けているデータ",
@@ -38,7 +40,7 @@ var texts = map[string]map[string]string{
 		"error":        "確認エラー",
 		"lang_other":   "English",
 		"map":          "路線図",
-		"map_link":     "🗺 路線図で見る",
+		"map_link":     marks.RouteMap.Emoji + " 路線図で見る",
 		"board_link":   "← 一覧で見る",
 		"map_systems":  "上流システム",
 		"map_flows":    "データフロー",
@@ -55,8 +57,8 @@ var texts = map[string]map[string]string{
 	},
 	"en": {
 		"title":        "Data platform status",
-		"ok":           "✅ All data flows are normal",
-		"trouble":      "🚨 Some data may be missing or late",
+		"ok":           marks.AllClear.Line("en"),
+		"trouble":      marks.Trouble.Line("en"),
 		"updated":      "Last updated",
 		"trocco_test":  "Last TROCCO notification test received",
 		"affected":     "Affected data",
@@ -88,7 +90,7 @@ var texts = map[string]map[string]string{
 		"error":        "check error",
 		"lang_other":   "日本語",
 		"map":          "Route map",
-		"map_link":     "🗺 Route map",
+		"map_link":     marks.RouteMap.Line("en"),
 		"board_link":   "← Board",
 		"map_systems":  "Upstream systems",
 		"map_flows":    "Data flows",
@@ -103,27 +105,4 @@ var texts = map[string]map[string]string{
 		"map_scroll":   "Dashboards and reports: scroll right →",
 		"map_station":  "station (system, data flow)",
 	},
-}
-
-var cellWords = map[string][2]string{
-	"met":       {"met", "期限内"},
-	"late":      {"late", "遅延"},
-	"failed":    {"failed", "失敗"},
-	"timed_out": {"timed out", "タイムアウト"},
-	"skipped":   {"skipped", "スキップ"},
-	"missed":    {"missed", "実行なし"},
-	"open":      {"in progress", "進行中"},
-	"none":      {"no gate due", "予定なし"},
-	"holiday":   {"day off", "休日"},
-}
-
-func cellWord(state, lang string) string {
-	w, ok := cellWords[state]
-	if !ok {
-		return state
-	}
-	if lang == "en" {
-		return w[0]
-	}
-	return w[1]
 }

@@ -24,7 +24,8 @@ import (
 // TestMarksAgreeOnEverySurface renders every state a listing can show,
 // stored or not, through the board, `sekisho status`, the Slack digest and
 // a thread's status line, and expects the one mark and word of package
-// marks on each.
+// marks on each, and no emoji (on those and the route map) that is in no
+// mark of the table.
 func TestMarksAgreeOnEverySurface(t *testing.T) {
 	st := statustest.Open(t)
 	type row struct {
@@ -75,6 +76,16 @@ func TestMarksAgreeOnEverySurface(t *testing.T) {
 			t.Fatal(err)
 		}
 		digest := notify.DigestText(lang, day, entries, "") + "\n"
+		_, _, mapPage := f.do(t, "GET", "/map?lang="+lang, "", "", "")
+		surfaces := map[string]string{"board": page, "route map": mapPage, "status table": table.String(), "digest": digest}
+		for _, s := range sekisho.States {
+			surfaces["status line "+string(s)] = notify.StatusLine(lang, sekisho.Run{State: s}, tokyo, now)
+		}
+		for name, text := range surfaces {
+			if foreign := marks.NotInTable(text); len(foreign) > 0 {
+				t.Errorf("%s (%s) shows %q, which is in no mark of package marks", name, lang, foreign)
+			}
+		}
 		for name, r := range rows {
 			m := marks.Of(r.state, r.late)
 			word := m.Word(lang)

@@ -157,7 +157,7 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 				continue
 			}
 			res := resourceLabel(u)
-			sys := add(&station{id: "u:" + res, label: res, kind: kindSystem, class: "idle", emoji: "⏳"})
+			sys := add(&station{id: "u:" + res, label: res, kind: kindSystem, class: "idle", emoji: marks.Job(sekisho.JobPending).Emoji})
 			for _, o := range ups {
 				if o.Name == u.Name {
 					mergeSystemState(sys, o, lang)
@@ -168,7 +168,7 @@ func layoutMap(cfg *config.Config, b *status.Board, lang string) *routeMap {
 	}
 	for _, p := range cfg.Pipelines {
 		for _, imp := range p.Impacts {
-			st := add(&station{id: "i:" + imp, label: imp, kind: kindImpact, layer: maxDepth + 1, class: "good", emoji: "📊"})
+			st := add(&station{id: "i:" + imp, label: imp, kind: kindImpact, layer: maxDepth + 1, class: "good", emoji: marks.Impact.Emoji})
 			link(pipes[p.Name], st)
 		}
 	}
@@ -465,7 +465,7 @@ func (m *routeMap) svg(lang string) template.HTML {
 const mapLabelW = mapColW - 20
 
 // glyphWidths are a font size's widths in pixels of a narrow character and
-// of a wide one (East Asian, emoji: two cells by status.DisplayWidth),
+// of a wide one (East Asian, emoji: two cells by marks.Width),
 // generous so no font overflows the estimate.
 type glyphWidths struct{ narrow, wide float64 }
 
@@ -475,7 +475,7 @@ var (
 )
 
 func (g glyphWidths) of(r rune) float64 {
-	if status.DisplayWidth(string(r)) > 1 {
+	if marks.Width(string(r)) > 1 {
 		return g.wide
 	}
 	return g.narrow

@@ -225,19 +225,14 @@ func (f *flags) open(e *env) (*config.Config, *store.Store, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var opts []store.Option
+	var st *store.Store
 	if f.migrate {
-		opts = append(opts, store.Create())
+		st, err = store.Init(e.ctx, f.dbPath(cfg)) // run and migrate own the schema
+	} else {
+		st, err = store.Open(e.ctx, f.dbPath(cfg))
 	}
-	st, err := store.Open(e.ctx, f.dbPath(cfg), opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w (check --db or store.path)", err)
-	}
-	if f.migrate {
-		if err := st.Migrate(e.ctx); err != nil {
-			st.Close()
-			return nil, nil, err
-		}
 	}
 	return cfg, st, nil
 }

@@ -206,7 +206,12 @@ func newDemoSystem(ctx context.Context, o demoOptions) (*demoSystem, error) {
 		now := time.Now().In(loc)
 		s.liveAt = time.Date(now.Year(), now.Month(), now.Day(), 0, 50, 0, 0, loc)
 	}
-	s.from = s.liveAt.AddDate(0, 0, -o.days)
+	// The history starts at midnight, o.days before: the hourly
+	// pipeline's first gate opens on time, and no gate of the evening
+	// before is caught up as after a restart (the engine looks back over
+	// each pipeline's timeout).
+	first := s.liveAt.AddDate(0, 0, -o.days)
+	s.from = time.Date(first.Year(), first.Month(), first.Day(), 0, 0, 0, 0, loc)
 	s.clock = clockwork.NewFakeClockAt(s.from)
 	s.printer = demo.NewPrinter(o.out, loc)
 	s.world, err = demo.NewWorld(s.clock, demo.Options{Seed: o.seed, OnSlack: s.printer.Notice,

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/demo"
 	"github.com/sekisho-dev/sekisho/sim/slacksim"
 	"github.com/sekisho-dev/sekisho/sim/world"
@@ -24,21 +25,24 @@ import (
 
 // The JSON API's answers, as far as the demo test reads them.
 type apiRun struct {
-	Pipeline    string `json:"pipeline"`
-	LogicalDate string `json:"logical_date"`
-	State       string `json:"state"`
-	Attempt     int    `json:"attempt"`
-	SLOMet      *bool  `json:"slo_met"`
+	Pipeline    string  `json:"pipeline"`
+	LogicalDate string  `json:"logical_date"`
+	State       string  `json:"state"`
+	Attempt     int     `json:"attempt"`
+	SLOMet      *bool   `json:"slo_met"`
+	FinishedAt  *string `json:"finished_at"`
 	Transitions []struct {
 		Attempt int    `json:"attempt"`
 		From    string `json:"from"`
 		To      string `json:"to"`
+		At      string `json:"at"`
 		Reason  string `json:"reason"`
 	} `json:"transitions"`
 	Observations []struct {
 		Upstream   string `json:"upstream"`
 		State      string `json:"state"`
 		ExternalID string `json:"external_id"`
+		Message    string `json:"message"`
 	} `json:"observations"`
 	Notices []struct {
 		Kind   string  `json:"kind"`
@@ -524,4 +528,166 @@ func sortedMatches(re *regexp.Regexp, s string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// TestDemoHourlyRollUp fills the demo's history over a long-running day
+// and a downstream-failure day (SPEC §19) and checks, through the JSON API
+// and the Airflow simulator, that clickstream_hourly ran once an hour with
+// its own keys and dag_run_ids, that the failed load held the 13:00 run and
+// missed its interval, and that the daily mart waited for the day's 24
+// hours: blocked naming the failed 15:00 run, then triggered only after
+// 23:00's run.
+func TestDemoHourlyRollUp(t *testing.T) {
+	jst, _ := time.LoadLocation(demo.TimeZone)
+	const seed = 5
+	lr := demo.FirstDateWith(demo.LongRunning, "2026-05-01", seed)
+	df := demo.FirstDateWith(demo.DownstreamFailure, lr, seed)
+	day := func(date string, hhmm string) time.Time {
+		t.Helper()
+		at, err := time.ParseInLocation("2006-01-02 15:04", date+" "+hhmm, jst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	liveAt := day(df, "00:50").AddDate(0, 0, 1)
+	days := int(liveAt.Sub(day(lr, "00:50")).Hours()/24 + 0.5)
+	ctx := context.Background()
+	s, err := newDemoSystem(ctx, demoOptions{speed: 1440, days: days, listen: "127.0.0.1:0", seed: seed, lang: "en",
+		out: io.Discard, liveAt: liveAt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	s.start()
+	if s.from.In(jst).Format(time.DateOnly) != lr {
+		t.Fatalf("the history starts on %s, want %s (the long-running day)", s.from.In(jst).Format(time.DateOnly), lr)
+	}
+	// The failure day's 22:10: the mart opened at 22:00 and is blocked on
+	// the 15:00 run, whose aggregate failed; the operator's rerun is at 22:15.
+	if _, err := s.fillHistory(ctx, day(df, "22:10")); err != nil {
+		t.Fatal(err)
+	}
+	var mart apiRun
+	getJSON(t, s.url+"api/v1/runs/"+demo.RollUpPipeline+"/"+df, &mart)
+	wantMsg := demo.HourlyPipeline + " 15:00 run is failed"
+	if mart.State != "blocked" || !mart.observed("hours", wantMsg) {
+		t.Errorf("the mart at 22:10 is %s with %+v, want blocked with %q", mart.State, mart.Observations, wantMsg)
+	}
+
+	if _, err := s.fillHistory(ctx, liveAt); err != nil {
+		t.Fatal(err)
+	}
+	// One run an hour, keyed by its fire time, each with its own DAG run.
+	var dagRuns []string
+	for _, r := range s.world.Composer.Runs(demo.DagClickHourly) {
+		dagRuns = append(dagRuns, r.DagRunID)
+	}
+	for _, date := range []string{lr, df} {
+		var st struct {
+			Pipelines []struct {
+				Name      string `json:"name"`
+				Intervals []struct {
+					Key    string `json:"key"`
+					Time   string `json:"time"`
+					State  string `json:"state"`
+					SLOMet *bool  `json:"slo_met"`
+				} `json:"intervals"`
+			} `json:"pipelines"`
+		}
+		getJSON(t, s.url+"api/v1/status?date="+date, &st)
+		var missed []string
+		n := 0
+		for _, p := range st.Pipelines {
+			if p.Name != demo.HourlyPipeline {
+				continue
+			}
+			for h, iv := range p.Intervals {
+				n++
+				key := s.world.HourlyKey(date, h)
+				if iv.Key != key || iv.Time != key[11:] || iv.State != "succeeded" {
+					t.Errorf("%s interval %d: %+v, want %s succeeded", date, h, iv, key)
+				}
+				if iv.SLOMet == nil || !*iv.SLOMet {
+					missed = append(missed, iv.Time)
+				}
+				if want := sekisho.DagRunID(demo.HourlyPipeline, key, 1); !slices.Contains(dagRuns, want) {
+					t.Errorf("no DAG run %s", want)
+				}
+			}
+		}
+		if n != 24 {
+			t.Errorf("%s: %d intervals on the board, want 24", date, n)
+		}
+		if want := map[string][]string{lr: {"13:00"}, df: {"15:00"}}[date]; !slices.Equal(missed, want) {
+			t.Errorf("%s: intervals that missed their 45 minutes %v, want %v", date, missed, want)
+		}
+	}
+	hours := int(liveAt.Sub(s.from)/time.Hour) + 1 // every gate from the history's first midnight to liveAt
+	if n, distinct := len(dagRuns), len(slices.Compact(slices.Sorted(slices.Values(dagRuns)))); n != distinct || n != hours {
+		t.Errorf("%d DAG runs of the hourly aggregate (%d distinct) from %v to %v, want one an hour (%d)", n, distinct, s.from, liveAt, hours)
+	}
+	// The failed load held 13:00 until its rerun landed.
+	var held apiRun
+	getJSON(t, s.url+"api/v1/runs/"+demo.HourlyPipeline+"/"+s.world.HourlyKey(lr, demo.HourlyFailedLoad+1), &held)
+	for _, step := range []string{"waiting>blocked:upstream_failed", "blocked>waiting:upstream_recovered", "running>succeeded:dag_run_success"} {
+		if !slices.Contains(held.path(), step) {
+			t.Errorf("%s's 13:00 run: transitions %v, want %s among them", lr, held.path(), step)
+		}
+	}
+	// The operator's rerun of 15:00 cleared its DAG run (Airflow keeps one
+	// run per logical date) and attempt 2 succeeded; the mart then waited
+	// for 23:00's run and triggered after it.
+	var failed apiRun
+	getJSON(t, s.url+"api/v1/runs/"+demo.HourlyPipeline+"/"+s.world.HourlyKey(df, demo.HourlyFailedDAG), &failed)
+	if failed.State != "succeeded" || failed.Attempt != 2 || !slices.Contains(failed.path(), "failed>waiting:operator_rerun") {
+		t.Errorf("the failed hour: %s attempt %d, %v", failed.State, failed.Attempt, failed.path())
+	}
+	var last apiRun
+	getJSON(t, s.url+"api/v1/runs/"+demo.HourlyPipeline+"/"+s.world.HourlyKey(df, 23), &last)
+	getJSON(t, s.url+"api/v1/runs/"+demo.RollUpPipeline+"/"+df, &mart)
+	lastDone, triggered := last.finishedAt(t), mart.at(t, "triggered")
+	if mart.State != "succeeded" || triggered.IsZero() || triggered.Before(lastDone) {
+		t.Errorf("the mart is %s, triggered at %v; 23:00's run finished at %v", mart.State, triggered, lastDone)
+	}
+	if !slices.Contains(mart.path(), "blocked>waiting:upstream_recovered") {
+		t.Errorf("the mart's transitions %v do not recover from the failed hour", mart.path())
+	}
+}
+
+// observed reports whether an observation of upstream carries msg.
+func (r apiRun) observed(upstream, msg string) bool {
+	for _, o := range r.Observations {
+		if o.Upstream == upstream && strings.Contains(o.Message, msg) {
+			return true
+		}
+	}
+	return false
+}
+
+// at is when the run first moved to state, zero if it never did.
+func (r apiRun) at(t *testing.T, state string) time.Time {
+	t.Helper()
+	for _, tr := range r.Transitions {
+		if tr.To == state {
+			at, err := time.Parse(time.RFC3339, tr.At)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return at
+		}
+	}
+	return time.Time{}
+}
+
+func (r apiRun) finishedAt(t *testing.T) time.Time {
+	t.Helper()
+	if r.FinishedAt == nil {
+		t.Fatalf("%s %s has not finished", r.Pipeline, r.LogicalDate)
+	}
+	at, err := time.Parse(time.RFC3339, *r.FinishedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return at
 }

@@ -17,13 +17,5 @@ func openDemoStore(ctx context.Context, path string) (*store.Store, error) {
 	if _, err := os.Stat(path); err == nil || !errors.Is(err, os.ErrNotExist) {
 		return store.Open(ctx, path)
 	}
-	st, err := store.Open(ctx, path, store.Create())
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
+	return store.Init(ctx, path)
 }

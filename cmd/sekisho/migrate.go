@@ -63,14 +63,11 @@ func copyStore(e *env, from, to string) error {
 	if err := src.LockDaemon(); err != nil {
 		return err
 	}
-	dst, err := store.Open(e.ctx, to, store.Create())
+	dst, err := store.Init(e.ctx, to)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	if err := dst.Migrate(e.ctx); err != nil {
-		return err
-	}
 	counts, err := store.CopyAll(e.ctx, src, dst)
 	if err != nil {
 		return err

@@ -12,13 +12,5 @@ import (
 // Open opens (creating it if needed) and migrates the store at location: a
 // SQLite path or a postgres:// URL, as store.Open takes.
 func Open(ctx context.Context, location string) (*store.Store, error) {
-	st, err := store.Open(ctx, location, store.Create())
-	if err != nil {
-		return nil, err
-	}
-	if err := st.Migrate(ctx); err != nil {
-		st.Close()
-		return nil, err
-	}
-	return st, nil
+	return store.Init(ctx, location)
 }

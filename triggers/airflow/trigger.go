@@ -178,9 +178,10 @@ func holderAt(ctx context.Context, c *airflowapi.Client, dagID string, at time.T
 }
 
 // ours reports whether a dag_run_id is one of sekisho's for this run: an
-// earlier (or this) attempt of the same pipeline and logical date.
+// earlier (or this) attempt of the same pipeline and run key (a sub-daily
+// run's ids name its interval, not only its date).
 func ours(req sekisho.TriggerRequest, runID string) bool {
-	prefix, _ := strings.CutSuffix(sekisho.DagRunID(req.Pipeline, req.LogicalDate, 1), "1")
+	prefix, _ := strings.CutSuffix(sekisho.DagRunID(req.Pipeline, req.Key, 1), "1")
 	n, err := strconv.Atoi(strings.TrimPrefix(runID, prefix))
 	return strings.HasPrefix(runID, prefix) && err == nil && n >= 1 && n <= req.Attempt
 }

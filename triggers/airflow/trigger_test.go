@@ -316,3 +316,33 @@ func TestSubDailyRunID(t *testing.T) {
 		})
 	}
 }
+
+// TestSubDailyRerunClearsItsOwnRun: an operator's rerun of a failed hour
+// whose DAG run holds a logical date (the gate, logical_date: fire) clears
+// that hour's run, which sekisho made, instead of refusing it as a
+// stranger's (its id names the interval, not the date).
+func TestSubDailyRerunClearsItsOwnRun(t *testing.T) {
+	for _, v := range []string{"v1", "v2"} {
+		t.Run(v, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, v, airflowsim.Options{})
+			const id = "sekisho__socrates_daily__2025-04-02T1300__1"
+			e.sim.AddDAG("socrates_main", airflowsim.DAG{Duration: 10 * time.Minute})
+			e.sim.PlanRun("socrates_main", id, airflowsim.Plan{Outcome: "failed"})
+			req := request(sekisho.TriggerSpec{LogicalDate: sekisho.LogicalDateFire})
+			req.Key = "2025-04-02T13:00"
+			if run, err := e.trig.Start(ctx, req); err != nil || run.ExternalID != id {
+				t.Fatalf("attempt 1 = %+v, %v", run, err)
+			}
+			e.clock.Advance(time.Hour)
+			req.Attempt, req.IntentAt = 2, e.clock.Now()
+			run, err := e.trig.Start(ctx, req)
+			if err != nil || run.ExternalID != id || run.State != sekisho.JobRunning {
+				t.Fatalf("attempt 2 = %+v, %v", run, err)
+			}
+			if n := cleared(e); n != 1 || len(e.sim.Triggers()) != 1 {
+				t.Fatalf("%d clears, %d triggers; want the hour's run cleared once", n, len(e.sim.Triggers()))
+			}
+		})
+	}
+}
