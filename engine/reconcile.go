@@ -98,6 +98,11 @@ func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now 
 		if len(ids) == 0 {
 			break
 		}
+		if left < 0 {
+			e.readHistories(ctx, ids, now)
+		} else {
+			e.readHistories(ctx, ids[:min(len(ids), left)], now)
+		}
 		for i := 0; i < len(ids); i++ {
 			id := ids[i]
 			if done[id] {
