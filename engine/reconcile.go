@@ -59,7 +59,16 @@ func (e *Engine) Step(ctx context.Context) error {
 		e.applyResults(ctx)
 		e.flushObservations(ctx)
 	}
+	e.publishNextChecks(ctx)
 	return nil
+}
+
+// publishNextChecks writes when each resource polled since the last pass
+// is checked next (SPEC §13), for the status and the API: once per pass.
+func (e *Engine) publishNextChecks(ctx context.Context) {
+	if err := e.planner.Publish(ctx, e.clock.Now()); err != nil && ctx.Err() == nil {
+		e.log.Warn("poll plan: publish next checks", "err", err)
+	}
 }
 
 // passRuns bounds the runs one pass reconciles outside Sync mode. A pass
