@@ -9,6 +9,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -76,6 +77,7 @@ type Options struct {
 
 type server struct {
 	Options
+	watch atomic.Pointer[watchIndex] // the current config's watched resources
 }
 
 type wallClock struct{}

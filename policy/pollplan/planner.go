@@ -31,18 +31,11 @@ type Planner struct {
 
 	mu      sync.Mutex
 	share   map[string]time.Duration
-	waiter  map[sekisho.Resource]waiter // the first pipeline of cfg waiting on each resource
-	history map[string]history          // by resource key
+	waiter  map[sekisho.Resource]config.Waiter // the first pipeline of cfg waiting on each resource
+	history map[string]history                 // by resource key
 	// next are the answers of Next not published yet (Publish), by
 	// resource key.
 	next map[string]time.Time
-}
-
-// waiter is the pipeline and upstream whose history a resource's plan
-// learns from: the first of the config waiting on it.
-type waiter struct {
-	pipeline *config.Pipeline
-	upstream string
 }
 
 type history struct {
@@ -62,27 +55,7 @@ func (p *Planner) SetConfig(cfg *config.Config) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.share, p.history = budget.Shares(cfg), map[string]history{}
-	p.waiter = waiters(cfg)
-}
-
-// waiters indexes cfg's first waiter of each resource once per config:
-// every poll asks, and a scan of 10,000 pipelines per poll was a tenth of
-// the daemon's CPU.
-func waiters(cfg *config.Config) map[sekisho.Resource]waiter {
-	out := map[sekisho.Resource]waiter{}
-	if cfg == nil {
-		return out
-	}
-	for _, pl := range cfg.Pipelines {
-		for _, u := range pl.Upstreams {
-			for _, res := range u.Resources() {
-				if _, ok := out[res]; !ok {
-					out[res] = waiter{pipeline: pl, upstream: u.Name}
-				}
-			}
-		}
-	}
-	return out
+	p.waiter = cfg.Waiters()
 }
 
 // Next returns when to check r next after a check that ended at now, for
@@ -178,5 +151,5 @@ func (p *Planner) find(r sekisho.Resource) (*config.Pipeline, string, string) {
 	if !ok {
 		return nil, "", ""
 	}
-	return w.pipeline, w.upstream, budget.ConnectionOfResource(r)
+	return w.Pipeline, w.Upstream, budget.ConnectionOfResource(r)
 }
