@@ -37,6 +37,16 @@ type val struct {
 	path string
 }
 
+// position is v without its nodes, for an error about it raised later:
+// where it is and what it is called. A pipeline's meta keeps only these, so
+// the YAML node tree of a pipeline already decoded can be collected.
+func (v val) position() val {
+	if v.at == nil {
+		return val{path: v.path}
+	}
+	return val{at: &yaml.Node{Kind: v.at.Kind, Line: v.at.Line, Column: v.at.Column}, path: v.path}
+}
+
 func (d *decoder) errorf(at *yaml.Node, path, format string, args ...any) {
 	line, col := 1, 1
 	if at != nil && at.Line > 0 {

@@ -11,6 +11,9 @@ import "time"
 // guard of its own for a missing zone. TestFillMatchesLoad keeps it in step
 // with the decoder.
 func Fill(c *Config) *Config {
+	if c.index == nil {
+		c.index = &pipelineIndex{}
+	}
 	if c.Location == nil {
 		c.Location = zone(c.Timezone)
 	}

@@ -189,7 +189,7 @@ func (d *decoder) parse(data []byte) *Config {
 	if f == nil {
 		return nil
 	}
-	cfg := &Config{Timezone: DefaultTimezone, Location: time.UTC}
+	cfg := &Config{Timezone: DefaultTimezone, Location: time.UTC, index: &pipelineIndex{}}
 
 	if v, ok := f.get("version"); !ok {
 		d.errorf(root, "version", "is required; add \"version: 1\" at the top")
@@ -231,6 +231,13 @@ func (d *decoder) parse(data []byte) *Config {
 	metas := make([]*pipelineMeta, 0, len(items))
 	for _, item := range items {
 		p, m := d.pipeline(cfg, item, defaults)
+		// The pipeline is decoded: let its nodes go, so a file of 10,000
+		// pipelines never holds its whole node tree (68 MB) beside its
+		// whole config (the daemon's peak memory, issue 23). An anchored
+		// one stays, for the aliases that may follow.
+		if n := item.n; n != nil && n.Kind == yaml.MappingNode && n.Anchor == "" {
+			n.Content = nil
+		}
 		if p == nil {
 			continue
 		}

@@ -14,7 +14,8 @@ import (
 	"github.com/sekisho-dev/sekisho/condition"
 )
 
-// pipelineMeta keeps what the checks across pipelines need: positions.
+// pipelineMeta keeps what the checks across pipelines need: positions
+// only (val.position), so a decoded pipeline's YAML nodes can go.
 type pipelineMeta struct {
 	name    val
 	refs    []pipelineRef // type: pipeline upstreams
@@ -54,7 +55,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	if ok && !namePattern.MatchString(name) {
 		d.fail(nv, "name %q may only hold lowercase letters, digits, _ and -", name)
 	}
-	p.Name, m.name = name, nv
+	p.Name, m.name = name, nv.position()
 	p.Description, _, _ = d.str(f, "description")
 	if tz, v, ok := d.str(f, "timezone"); ok {
 		if loc := d.location(v, tz); loc != nil {
@@ -104,7 +105,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 	}
 	p.OnUpstreamFailure = d.oneOf(f, "on_upstream_failure", "on_upstream_failure", "wait", UpstreamFailureOps)
 	if v, ok := f.get("trigger"); ok {
-		p.Trigger, m.trigger = d.trigger(cfg, p, v, names), v
+		p.Trigger, m.trigger = d.trigger(cfg, p, v, names), v.position()
 	}
 	d.slo(p, f, sched)
 	p.MaxDuration = d.duration(f, "max_duration", 0, 0)
@@ -120,6 +121,7 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 			}
 		}
 	}
+	p.readResources()
 	return p, m
 }
 
@@ -257,7 +259,7 @@ func (d *decoder) upstream(cfg *Config, p *Pipeline, it val, m *pipelineMeta) (U
 		var pv val
 		u.Pipeline, pv, _ = d.required(f, "pipeline", hint("another pipeline's name"))
 		if u.Pipeline != "" {
-			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv})
+			m.refs = append(m.refs, pipelineRef{to: u.Pipeline, v: pv.position()})
 		}
 		if f.has("runs") {
 			u.Runs = d.oneOf(f, "runs", "runs", RunsAll, UpstreamRuns)

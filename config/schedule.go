@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -21,10 +22,44 @@ var (
 // starBit is robfig/cron's marker for a field written as "*".
 const starBit = 1 << 63
 
+// parsed keeps the schedules parseSchedule has read, by expression: the
+// board, the engine and the metrics ask a pipeline for its gates many
+// times a second at 10,000 pipelines, and parsing the expression each time
+// was most of the board's garbage. A parsed schedule is never changed
+// (cron.SpecSchedule.Next only reads it), so callers share it. A config
+// holds few distinct expressions; the memo is emptied past parsedMax so
+// reloads with ever new ones cannot grow it without bound.
+var parsed struct {
+	sync.RWMutex
+	m map[string]*cron.SpecSchedule
+}
+
+const parsedMax = 4096
+
 // parseSchedule reads a cron expression of 5 fields, 6 with leading
 // seconds, or a descriptor such as @daily. The time zone comes from the
 // pipeline, never from a CRON_TZ= prefix, so there is one place to look.
 func parseSchedule(expr string) (*cron.SpecSchedule, error) {
+	parsed.RLock()
+	s, ok := parsed.m[expr]
+	parsed.RUnlock()
+	if ok {
+		return s, nil
+	}
+	s, err := parseScheduleText(expr)
+	if err != nil {
+		return nil, err
+	}
+	parsed.Lock()
+	if parsed.m == nil || len(parsed.m) >= parsedMax {
+		parsed.m = map[string]*cron.SpecSchedule{}
+	}
+	parsed.m[expr] = s
+	parsed.Unlock()
+	return s, nil
+}
+
+func parseScheduleText(expr string) (*cron.SpecSchedule, error) {
 	expr = strings.TrimSpace(expr)
 	if strings.HasPrefix(expr, "CRON_TZ=") || strings.HasPrefix(expr, "TZ=") {
 		return nil, errors.New("set the pipeline's timezone instead of a TZ= prefix")

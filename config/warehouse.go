@@ -269,6 +269,7 @@ func (p *Pipeline) SpecFor(logicalDate string, gateAt time.Time) []byte {
 		if u.Rendered {
 			continue
 		}
+		q.Upstreams[i].resources = nil // its queries change below
 		switch u.Type {
 		case TypeSQL:
 			q.Upstreams[i].Query, q.Upstreams[i].Rendered = render(u.Query), true

@@ -191,3 +191,48 @@ pipelines:
 		t.Errorf("error = %v\nwant %s", err, want)
 	}
 }
+
+// TestPipelineForRunSharesAnUnchangedPipeline: an open run whose snapshot
+// is what the loaded pipeline writes holds that pipeline itself, not a
+// copy; a pipeline changed since the gate, and one whose query the run
+// rendered, are read from the snapshot.
+func TestPipelineForRunSharesAnUnchangedPipeline(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte(warehouseYAML), envOf(map[string]string{"DWH_DSN": "postgres://db/dwh"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := parseFile(t, "testdata/valid/full.yaml", secretEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Pipelines = append(cfg.Pipelines, full.Pipelines...)
+	gate := time.Date(2026, 3, 1, 17, 30, 0, 0, time.UTC)
+	shared := 0
+	for _, p := range cfg.Pipelines {
+		rendered := false
+		for _, u := range p.Upstreams {
+			rendered = rendered || u.Type == TypeSQL || u.Type == TypeReconcile
+		}
+		got, err := PipelineForRun(p.SpecFor("2026-03-02", gate), cfg.Pipeline(p.Name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if (got == p) == rendered {
+			t.Errorf("%s: shared = %v, want %v (queries rendered per run: %v)", p.Name, got == p, !rendered, rendered)
+		}
+		if got == p {
+			shared++
+		}
+		changed := *p
+		changed.Description += " (changed)"
+		if got, err := PipelineForRun(changed.Spec(), p); err != nil || got == p || got.Description != changed.Description {
+			t.Errorf("%s: a changed pipeline's snapshot gave %+v, %v", p.Name, got, err)
+		}
+	}
+	if shared < 2 {
+		t.Errorf("%d pipelines shared, want the plain ones of full.yaml", shared)
+	}
+	if cfg.Pipeline("nope") != nil || cfg.Pipeline(cfg.Pipelines[len(cfg.Pipelines)-1].Name) != cfg.Pipelines[len(cfg.Pipelines)-1] {
+		t.Error("Pipeline by name")
+	}
+}

@@ -274,7 +274,7 @@ func (e *Engine) prepare(rec *runRec) error {
 	if rec.spec != nil {
 		return nil
 	}
-	p, err := config.PipelineFromSpec(rec.run.Spec)
+	p, err := config.PipelineForRun(rec.run.Spec, e.Config().Pipeline(rec.run.Pipeline))
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ type Metrics struct {
 	transitions  *prometheus.CounterVec
 	notices      *prometheus.CounterVec
 	watchOnce    sync.Once
+	store        *storeCollector // the scrape-time gauges, once Handler made them
 }
 
 // New creates the metrics on a fresh registry, with the Go runtime and
@@ -108,9 +109,22 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 	}
 	if st != nil && cfg != nil {
 		m.watchOnce.Do(func() {
-			m.reg.MustRegister(newStoreCollector(st, cfg, clock, 30*time.Second), silenceCollector{st: st, clock: clock},
-				queryAlertCollector{st})
+			m.store = newStoreCollector(st, cfg, clock, 30*time.Second)
+			m.reg.MustRegister(m.store, silenceCollector{st: st, clock: clock}, queryAlertCollector{st, cfg})
 		})
 	}
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	h := promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
+	if m.store == nil {
+		return h
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The per-pipeline families follow the registry's in the text
+		// format, so the registry's part is asked for in it too, and
+		// uncompressed (a scrape on loopback or in-cluster needs no gzip).
+		r = r.Clone(r.Context())
+		r.Header.Del("Accept")
+		r.Header.Del("Accept-Encoding")
+		h.ServeHTTP(w, r)
+		_ = m.store.writePipelines(w)
+	})
 }

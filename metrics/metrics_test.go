@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/jonboulle/clockwork"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/metrics"
@@ -82,6 +84,36 @@ func TestMetrics(t *testing.T) {
 	}
 	if strings.Contains(body, `sekisho_slo_attainment_ratio{pipeline="beta"}`) {
 		t.Error("a pipeline without an SLO has no attainment")
+	}
+	// The per-pipeline families are written beside the registry's: the
+	// whole answer must still be one valid exposition, each family once,
+	// with one series per pipeline and state.
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("not a valid exposition: %v", err)
+	}
+	if f := fams["sekisho_runs"]; f == nil || len(f.Metric) != 2*(len(sekisho.States)+5) || f.GetType().String() != "GAUGE" || f.GetHelp() == "" {
+		t.Errorf("sekisho_runs = %v", f)
+	}
+	for _, name := range []string{"sekisho_slo_attainment_ratio", "sekisho_slo_objective_ratio", "sekisho_outbox_backlog", "go_goroutines"} {
+		if fams[name] == nil {
+			t.Errorf("no family %s", name)
+		}
+	}
+	if n := strings.Count(body, "# TYPE sekisho_runs "); n != 1 {
+		t.Errorf("sekisho_runs declared %d times", n)
+	}
+	// Prometheus asking for the protocol buffer format or gzip still gets
+	// the one text answer.
+	rec := httptest.NewRecorder()
+	req := httptest.NewRequest("GET", "/metrics", nil)
+	req.Header.Set("Accept", "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.7,text/plain;version=0.0.4;q=0.3")
+	req.Header.Set("Accept-Encoding", "gzip")
+	h.ServeHTTP(rec, req)
+	if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") || rec.Header().Get("Content-Encoding") != "" ||
+		!strings.Contains(rec.Body.String(), `sekisho_runs{pipeline="alpha",state="running"} 1`) {
+		t.Errorf("a protobuf scrape got %q, encoding %q", ct, rec.Header().Get("Content-Encoding"))
 	}
 
 	// Within 30 s the store is not read again; after, it is.

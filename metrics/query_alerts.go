@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -14,15 +15,22 @@ var (
 		"Long-running warehouse queries the long_queries watches alerted about (SPEC §15).", nil, nil)
 	queryAlertsOpenDesc = prometheus.NewDesc("sekisho_query_alerts_open",
 		"Alerted warehouse queries still running.", nil, nil)
+	watchFailingDesc = prometheus.NewDesc("sekisho_watch_failing",
+		"1 while a long_queries watch's last listing failed (it sees no query: a PostgreSQL role without pg_read_all_stats, a refused connection), else 0.",
+		[]string{"watch", "warehouse"}, nil)
 )
 
-// queryAlertCollector reads the query alerts at scrape time: one COUNT
-// over a small table.
-type queryAlertCollector struct{ st *store.Store }
+// queryAlertCollector reads the query alerts and the watches' last
+// listings at scrape time: two reads of small tables.
+type queryAlertCollector struct {
+	st  *store.Store
+	cfg func() *config.Config // a watch the config no longer has is left out, as on the board
+}
 
 func (c queryAlertCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- queryAlertsDesc
 	ch <- queryAlertsOpenDesc
+	ch <- watchFailingDesc
 }
 
 func (c queryAlertCollector) Collect(ch chan<- prometheus.Metric) {
@@ -35,4 +43,20 @@ func (c queryAlertCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	ch <- prometheus.MustNewConstMetric(queryAlertsDesc, prometheus.CounterValue, float64(total))
 	ch <- prometheus.MustNewConstMetric(queryAlertsOpenDesc, prometheus.GaugeValue, float64(open))
+	sts, err := c.st.WatchStatuses(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(watchFailingDesc, err)
+		return
+	}
+	cfg := c.cfg()
+	for _, w := range sts {
+		if cfg == nil || cfg.Watch(w.Watch) == nil {
+			continue
+		}
+		failing := 0.0
+		if w.Error != "" {
+			failing = 1
+		}
+		ch <- prometheus.MustNewConstMetric(watchFailingDesc, prometheus.GaugeValue, failing, w.Watch, w.Warehouse)
+	}
 }

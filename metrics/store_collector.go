@@ -1,7 +1,12 @@
 package metrics
 
 import (
+	"bufio"
 	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -13,17 +18,15 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+const (
+	runsHelp         = "Runs of each pipeline's current logical date, by state (1 for the state it is in)."
+	sloHelp          = "Share of the last 30 days that met the SLO deadline, per pipeline with an SLO and a judged day."
+	sloObjectiveHelp = "The configured SLO objective, per pipeline."
+)
+
 var (
-	runsDesc = prometheus.NewDesc("sekisho_runs",
-		"Runs of each pipeline's current logical date, by state (1 for the state it is in).",
-		[]string{"pipeline", "state"}, nil)
 	backlogDesc = prometheus.NewDesc("sekisho_outbox_backlog",
 		"Notices not yet delivered to Slack.", nil, nil)
-	sloDesc = prometheus.NewDesc("sekisho_slo_attainment_ratio",
-		"Share of the last 30 days that met the SLO deadline, per pipeline with an SLO and a judged day.",
-		[]string{"pipeline"}, nil)
-	sloObjectiveDesc = prometheus.NewDesc("sekisho_slo_objective_ratio",
-		"The configured SLO objective, per pipeline.", []string{"pipeline"}, nil)
 	calendarDesc = prometheus.NewDesc("sekisho_calendar_data_days_left",
 		"Days until the holiday data of a calendar a pipeline uses ends (SPEC §18); sekisho warns below 90.",
 		[]string{"calendar"}, nil)
@@ -34,6 +37,13 @@ var (
 // storeCollector reads the store at scrape time. The values are cached for
 // ttl, so a config with thousands of pipelines does not make every scrape
 // (from several Prometheus replicas) run the queries again.
+//
+// The per-pipeline families (sekisho_runs: 13 series a pipeline, and the
+// SLO ratios) are kept as one compact row per pipeline and written as text
+// by writePipelines, not as registry metrics: at 10,000 pipelines they are
+// 150,000 series, which as client_golang metrics cost 183 MB of garbage
+// and 4.5 s a scrape (BenchmarkScrape10k), and stayed in memory for the
+// cache's 30 s (issue 23).
 type storeCollector struct {
 	st    *store.Store
 	cfg   func() *config.Config
@@ -43,6 +53,17 @@ type storeCollector struct {
 	mu      sync.Mutex
 	at      time.Time
 	metrics []prometheus.Metric
+	rows    []pipelineRow
+}
+
+// pipelineRow is one pipeline's per-pipeline series.
+type pipelineRow struct {
+	name       string
+	state      sekisho.State
+	slo        bool    // an SLO: the objective series
+	objective  float64 //
+	judged     bool    // a judged day: the attainment series
+	attainment float64
 }
 
 func newStoreCollector(st *store.Store, cfg func() *config.Config, clock sekisho.Clock, ttl time.Duration) *storeCollector {
@@ -50,7 +71,7 @@ func newStoreCollector(st *store.Store, cfg func() *config.Config, clock sekisho
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{runsDesc, backlogDesc, sloDesc, sloObjectiveDesc, calendarDesc, scrapeErrorDesc} {
+	for _, d := range []*prometheus.Desc{backlogDesc, calendarDesc, scrapeErrorDesc} {
 		ch <- d
 	}
 }
@@ -63,18 +84,20 @@ func (c *storeCollector) Collect(ch chan<- prometheus.Metric) {
 		now = c.clock.Now()
 	}
 	if c.metrics == nil || now.Sub(c.at) >= c.ttl || now.Before(c.at) {
-		c.metrics, c.at = c.read(now), now
+		c.metrics, c.rows, c.at = nil, nil, now // the old rows go before the new are read
+		c.metrics, c.rows = c.read(now)
 	}
 	for _, m := range c.metrics {
 		ch <- m
 	}
 }
 
-func (c *storeCollector) read(now time.Time) []prometheus.Metric {
+func (c *storeCollector) read(now time.Time) ([]prometheus.Metric, []pipelineRow) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	cfg := c.cfg()
 	var out []prometheus.Metric
+	var rows []pipelineRow
 	failed := 0.0
 	if n, err := c.st.OutboxBacklog(ctx); err == nil {
 		out = append(out, prometheus.MustNewConstMetric(backlogDesc, prometheus.GaugeValue, float64(n)))
@@ -82,19 +105,15 @@ func (c *storeCollector) read(now time.Time) []prometheus.Metric {
 		failed = 1
 	}
 	if cfg != nil {
-		if ms, err := c.runs(ctx, cfg, now); err == nil {
-			out = append(out, ms...)
-		} else {
+		var err error
+		if rows, err = c.runs(ctx, cfg, now); err != nil {
 			failed = 1
-		}
-		if ms, err := c.slo(ctx, cfg, now); err == nil {
-			out = append(out, ms...)
-		} else {
+		} else if err := c.slo(ctx, cfg, now, rows); err != nil {
 			failed = 1
 		}
 		out = append(out, calendars(cfg, now)...)
 	}
-	return append(out, prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed))
+	return append(out, prometheus.MustNewConstMetric(scrapeErrorDesc, prometheus.GaugeValue, failed)), rows
 }
 
 // calendars emits the days of holiday data left of each calendar in use
@@ -110,40 +129,35 @@ func calendars(cfg *config.Config, now time.Time) []prometheus.Metric {
 	return out
 }
 
-// runs emits one series per pipeline and state of its current logical
-// date: 1 for the state the run is in, 0 for the others, so a query like
-// sum by (state) (sekisho_runs) counts today's runs per state.
-func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
-	today := map[string]string{}
+// runs is one row per pipeline with the state of its current logical
+// date's run, or its listing state without one: sekisho_runs.
+func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.Time) ([]pipelineRow, error) {
+	today := make([]string, len(cfg.Pipelines))
 	seen := map[string]bool{}
 	var dates []string
-	for _, p := range cfg.Pipelines {
+	for i, p := range cfg.Pipelines {
 		d := sekisho.DateOf(now, p.Location)
-		today[p.Name] = d
+		today[i] = d
 		if !seen[d] {
 			seen[d] = true
 			dates = append(dates, d)
 		}
 	}
-	runs, err := c.st.RunsOn(ctx, dates)
+	current, err := c.st.LatestStatesOn(ctx, dates)
 	if err != nil {
 		return nil, err
 	}
-	current := map[string]sekisho.State{}
-	for _, r := range runs {
-		if today[r.Pipeline] == r.LogicalDate {
-			current[r.Pipeline] = r.State
-		}
-	}
-	states := append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed,
-		sekisho.StateBeforeHistory, sekisho.StateNoGate, sekisho.StateHoliday)
+	rows := make([]pipelineRow, len(cfg.Pipelines))
 	var missed []string
-	for _, p := range cfg.Pipelines {
-		if _, ok := current[p.Name]; !ok {
-			current[p.Name], _ = status.NoRunState(p, today[p.Name], now)
-			if current[p.Name] == sekisho.StateMissed {
-				missed = append(missed, p.Name)
-			}
+	for i, p := range cfg.Pipelines {
+		rows[i].name = p.Name
+		if s, ok := current[[2]string{p.Name, today[i]}]; ok {
+			rows[i].state = s
+			continue
+		}
+		rows[i].state, _ = status.NoRunState(p, today[i], now)
+		if rows[i].state == sekisho.StateMissed {
+			missed = append(missed, p.Name)
 		}
 	}
 	// A missed day before a pipeline's first run is before_history, as the
@@ -152,45 +166,103 @@ func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.
 	if err != nil {
 		return nil, err
 	}
-	for _, name := range missed {
-		if f, ok := first[name]; !ok || today[name] < f {
-			current[name] = sekisho.StateBeforeHistory
+	for i := range rows {
+		if rows[i].state != sekisho.StateMissed {
+			continue
+		}
+		if f, ok := first[rows[i].name]; !ok || today[i] < f {
+			rows[i].state = sekisho.StateBeforeHistory
 		}
 	}
-	out := make([]prometheus.Metric, 0, len(cfg.Pipelines)*len(states))
-	for _, p := range cfg.Pipelines {
-		cur := current[p.Name]
-		for _, s := range states {
-			v := 0.0
-			if s == cur {
-				v = 1
-			}
-			out = append(out, prometheus.MustNewConstMetric(runsDesc, prometheus.GaugeValue, v, p.Name, string(s)))
-		}
-	}
-	return out, nil
+	return rows, nil
 }
 
-func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time) ([]prometheus.Metric, error) {
+// runStates are the states sekisho_runs has a series for, per pipeline.
+var runStates = append(append([]sekisho.State{}, sekisho.States...), sekisho.StateScheduled, sekisho.StateMissed,
+	sekisho.StateBeforeHistory, sekisho.StateNoGate, sekisho.StateHoliday)
+
+func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time, rows []pipelineRow) error {
 	// The report's own numbers (slo.Judge, missed days included), so the
 	// metric, the board and `sekisho report slo` agree.
 	rep, err := slo.Compute(ctx, c.st, cfg, slo.Last30(cfg, now, ""))
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rows := make(map[string]slo.Row, len(rep.Pipelines))
+	byName := make(map[string]slo.Row, len(rep.Pipelines))
 	for _, r := range rep.Pipelines {
-		rows[r.Pipeline] = r
+		byName[r.Pipeline] = r
 	}
-	var out []prometheus.Metric
-	for _, p := range cfg.Pipelines {
+	for i, p := range cfg.Pipelines {
 		if p.SLO == nil {
 			continue
 		}
-		out = append(out, prometheus.MustNewConstMetric(sloObjectiveDesc, prometheus.GaugeValue, p.SLO.Objective, p.Name))
-		if r := rows[p.Name]; r.SLODays > 0 {
-			out = append(out, prometheus.MustNewConstMetric(sloDesc, prometheus.GaugeValue, float64(r.SLOMet)/float64(r.SLODays), p.Name))
+		rows[i].slo, rows[i].objective = true, p.SLO.Objective
+		if r := byName[p.Name]; r.SLODays > 0 {
+			rows[i].judged, rows[i].attainment = true, float64(r.SLOMet)/float64(r.SLODays)
 		}
 	}
-	return out, nil
+	return nil
 }
+
+// writePipelines writes the per-pipeline families of the last read in the
+// Prometheus text format (0.0.4), as client_golang's encoder writes them.
+func (c *storeCollector) writePipelines(w io.Writer) error {
+	c.mu.Lock()
+	rows := c.rows // never changed once read: a new read makes a new slice
+	c.mu.Unlock()
+	if len(rows) == 0 {
+		return nil
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	var line []byte
+	family := func(name, help string) {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s gauge\n", name, helpEscaper.Replace(help), name)
+	}
+	sample := func(name, pipeline string, state sekisho.State, v float64) {
+		line = append(line[:0], name...)
+		line = append(line, `{pipeline="`...)
+		line = append(line, labelEscaper.Replace(pipeline)...)
+		if state != "" {
+			line = append(line, `",state="`...)
+			line = append(line, state...)
+		}
+		line = append(line, `"} `...)
+		line = strconv.AppendFloat(line, v, 'g', -1, 64)
+		bw.Write(append(line, '\n'))
+	}
+	family("sekisho_runs", runsHelp)
+	for _, r := range rows {
+		for _, s := range runStates {
+			v := 0.0
+			if s == r.state {
+				v = 1
+			}
+			sample("sekisho_runs", r.name, s, v)
+		}
+	}
+	for _, f := range []struct {
+		name, help string
+		has        func(pipelineRow) (float64, bool)
+	}{
+		{"sekisho_slo_attainment_ratio", sloHelp, func(r pipelineRow) (float64, bool) { return r.attainment, r.judged }},
+		{"sekisho_slo_objective_ratio", sloObjectiveHelp, func(r pipelineRow) (float64, bool) { return r.objective, r.slo }},
+	} {
+		wrote := false
+		for _, r := range rows {
+			if v, ok := f.has(r); ok {
+				if !wrote {
+					family(f.name, f.help)
+					wrote = true
+				}
+				sample(f.name, r.name, "", v)
+			}
+		}
+	}
+	return bw.Flush()
+}
+
+// The text format's escaping of HELP text and label values.
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)

@@ -5,14 +5,20 @@
 package status
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/calendar"
+	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/slo"
@@ -235,54 +241,170 @@ func (b *Board) Troubled() []*Pipeline {
 }
 
 // Build computes the board for date, or, with an empty date, for each
-// pipeline's current logical date in its own time zone.
+// pipeline's current logical date in its own time zone. It reads the store
+// afresh; a Cache keeps those reads between calls.
 func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, error) {
+	b, dates, err := start(cfg, date, now)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := read(ctx, st, cfg, dates)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(ctx, st, cfg, date, b, rd, now)
+}
+
+// start is an empty board for date at now, and the logical dates its
+// pipelines show.
+func start(cfg *config.Config, date string, now time.Time) (*Board, []string, error) {
 	if date != "" {
 		if _, err := time.Parse(sekisho.DateLayout, date); err != nil {
-			return nil, fmt.Errorf("date %q: want YYYY-MM-DD", date)
+			return nil, nil, fmt.Errorf("date %q: want YYYY-MM-DD", date)
 		}
 	}
 	top := cfg.Location
-	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: []*Pipeline{}}
+	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: make([]*Pipeline, 0, len(cfg.Pipelines))}
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
-	}
-	dateOf := func(p *config.Pipeline) string {
-		if date != "" {
-			return date
-		}
-		return sekisho.DateOf(now, p.Location)
 	}
 	seen := map[string]bool{}
 	var dates []string
 	for _, p := range cfg.Pipelines {
-		if d := dateOf(p); !seen[d] {
+		if d := dateOn(p, date, now); !seen[d] {
 			seen[d] = true
 			dates = append(dates, d)
 		}
 	}
+	return b, dates, nil
+}
+
+// dateOn is the logical date p shows on the board of date: date itself,
+// or with none, p's current date in its own time zone.
+func dateOn(p *config.Pipeline, date string, now time.Time) string {
+	if date != "" {
+		return date
+	}
+	return sekisho.DateOf(now, p.Location)
+}
+
+// reads is what a board of some dates reads from the store and can keep
+// while the store does not change (store.ListingVersion): every part of
+// it is free of the time of the call. The poll schedule (rewritten at
+// every check) and the first runs of missed days are read at each call.
+// Nothing here is changed after read returns: calls share it.
+type reads struct {
+	// byKey is each pipeline's shown run of a date: a sub-daily
+	// pipeline's latest; all holds every run of the dates by pipeline, in
+	// gate order.
+	byKey map[[2]string]sekisho.Run
+	all   map[string][]sekisho.Run
+	obs   map[int64]map[string]sekisho.Observation
+	// acked are operators' ETAs of open incidents' members; hist the
+	// history of each line an open run's projection walks, by
+	// pipeline/date.
+	acked map[[2]string]time.Time
+	hist  map[string]eta.History
+	// pipelines and conds index the config the reads were made for.
+	pipelines map[string]*config.Pipeline
+	conds     map[string]*condition.Expr
+}
+
+func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	runs, err := st.RunsOn(ctx, dates)
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	obs, err := st.LatestObservationsOn(ctx, dates)
-	if err != nil {
+	rd := &reads{byKey: make(map[[2]string]sekisho.Run, len(runs)), all: map[string][]sekisho.Run{},
+		pipelines: make(map[string]*config.Pipeline, len(cfg.Pipelines)), conds: map[string]*condition.Expr{}}
+	if rd.obs, err = st.LatestObservationsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
+	}
+	for _, p := range cfg.Pipelines {
+		rd.pipelines[p.Name] = p
 	}
 	// Runs come by pipeline and gate: a sub-daily pipeline's latest run
 	// of the date is the one its entry shows.
-	byKey := make(map[[2]string]sekisho.Run, len(runs))
-	all := map[string][]sekisho.Run{}
 	for _, r := range runs {
-		byKey[[2]string{r.Pipeline, r.LogicalDate}] = r
-		all[r.Pipeline] = append(all[r.Pipeline], r)
+		rd.byKey[[2]string{r.Pipeline, r.LogicalDate}] = r
+		if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
+			rd.all[r.Pipeline] = append(rd.all[r.Pipeline], r)
+		}
 	}
+	if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	if err := rd.readHistory(ctx, st); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return rd, nil
+}
+
+// Cache keeps a board's store reads between calls, for as long as the
+// store's ListingVersion and the config stay the same: GET /api/v1/status
+// and the board at 10,000 pipelines then answer from memory. What depends
+// on the time of the call (the listing state of runs not there yet, the
+// SLO judge, ETAs, summaries) and the poll schedule are worked out at
+// every call, so a cached board is never stale. The zero Cache is ready;
+// it is safe for concurrent use, and concurrent calls needing new reads
+// wait for one read instead of each making their own.
+type Cache struct {
+	mu  sync.Mutex
+	key cacheKey
+	rd  *reads
+}
+
+type cacheKey struct {
+	st      *store.Store
+	cfg     *config.Config
+	dates   string
+	version store.ListingVersion
+}
+
+// Build is status.Build from the cached reads when the store has not
+// changed since they were made.
+func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, error) {
+	b, dates, err := start(cfg, date, now)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := c.reads(ctx, st, cfg, dates)
+	if err != nil {
+		return nil, err
+	}
+	return assemble(ctx, st, cfg, date, b, rd, now)
+}
+
+func (c *Cache) reads(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The version is read before the data, so reads made now are at least
+	// as new as the version they are kept under.
+	v, err := st.ListingVersion(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	key := cacheKey{st: st, cfg: cfg, dates: strings.Join(dates, ","), version: v}
+	if c.rd != nil && c.key == key {
+		return c.rd, nil
+	}
+	c.rd = nil // let the old reads go before the new ones are made
+	rd, err := read(ctx, st, cfg, dates)
+	if err != nil {
+		return nil, err
+	}
+	c.key, c.rd = key, rd
+	return rd, nil
+}
+
+// assemble fills board b of date (Build's) at now from the store reads rd.
+func assemble(ctx context.Context, st *store.Store, cfg *config.Config, date string, b *Board, rd *reads, now time.Time) (*Board, error) {
 	for _, p := range cfg.Pipelines {
-		d := dateOf(p)
-		r, ok := byKey[[2]string{p.Name, d}]
-		e := entry(p, cfg, d, r, ok, obs[r.ID], byKey, now)
+		d := dateOn(p, date, now)
+		r, ok := rd.byKey[[2]string{p.Name, d}]
+		e := entry(p, cfg, d, r, ok, rd.obs[r.ID], rd.byKey, now)
 		if p.SubDaily() {
-			e.Intervals = intervals(p, d, all[p.Name], now)
+			e.Intervals = intervals(p, d, rd.all[p.Name], now)
 		}
 		if e.State == sekisho.StateHoliday {
 			e.off, _ = p.DayOff(d)
@@ -293,7 +415,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err := setNextChecks(ctx, st, cfg, b); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	if err := setETAs(ctx, st, cfg, b, byKey, obs, now); err != nil {
+	if err := setETAs(ctx, st, b, rd, now); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	if err := judge(ctx, st, b.Pipelines, now); err != nil {
@@ -319,7 +441,7 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
 	loc := p.Location
 	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: loc, HasRun: hasRun,
-		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: []Upstream{}}
+		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: make([]Upstream, 0, len(p.Upstreams))}
 	if hasRun {
 		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
@@ -447,4 +569,38 @@ func jsonTime(t time.Time, loc *time.Location) *string {
 	}
 	s := t.In(loc).Format(time.RFC3339)
 	return &s
+}
+
+// WriteJSON writes b as GET /api/v1/status and `sekisho status --json`
+// answer it: byte for byte what encoding/json's Encoder with a two-space
+// indent writes, but one pipeline at a time, so a board of 10,000
+// pipelines is never held in memory a second time as one text.
+func (b *Board) WriteJSON(w io.Writer) error {
+	head, err := json.MarshalIndent(struct {
+		GeneratedAt time.Time `json:"generated_at"`
+		Date        string    `json:"date"`
+		Overall     string    `json:"overall"`
+	}{b.GeneratedAt, b.Date, b.Overall}, "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
+	bw.WriteString(",\n  \"pipelines\": [")
+	for i, p := range b.Pipelines {
+		e, err := json.MarshalIndent(p, "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		bw.Write(e)
+	}
+	if len(b.Pipelines) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }

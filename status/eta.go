@@ -4,47 +4,98 @@ import (
 	"context"
 	"time"
 
-	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/eta"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+// readHistory reads, in two queries per date, the history of every line
+// an open run's projection walks (SPEC §21): the open run's pipeline and
+// every pipeline upstream of it, transitively (eta.Along). It parses their
+// conditions once too.
+func (rd *reads) readHistory(ctx context.Context, st *store.Store) error {
+	byDate := map[string][]string{}
+	seen := map[[2]string]bool{}
+	var walk func(name, date string)
+	walk = func(name, date string) {
+		k := [2]string{name, date}
+		if seen[k] {
+			return
+		}
+		seen[k] = true
+		byDate[date] = append(byDate[date], name)
+		p := rd.pipelines[name]
+		if p == nil {
+			return
+		}
+		if _, ok := rd.conds[name]; !ok {
+			rd.conds[name] = conditionOf(p)
+		}
+		for _, u := range p.Upstreams {
+			if u.Type == config.TypePipeline {
+				walk(u.Pipeline, date)
+			}
+		}
+	}
+	for k, r := range rd.byKey {
+		if r.State.Open() {
+			walk(k[0], k[1])
+		}
+	}
+	rd.hist = map[string]eta.History{}
+	for date, names := range byDate {
+		hs, err := eta.ReadMany(ctx, st, names, date)
+		if err != nil {
+			return err
+		}
+		for name, h := range hs {
+			rd.hist[name+"/"+date] = h
+		}
+	}
+	return nil
+}
+
+// conditionOf is p's parsed condition.
+func conditionOf(p *config.Pipeline) *condition.Expr {
+	cond, err := condition.Parse(p.Condition, p.UpstreamNames())
+	if err != nil {
+		return nil // a condition the config validated; nil is "all"
+	}
+	return cond
+}
+
 // setETAs projects every open run's success along its line (SPEC §21) with
 // policy/eta, the projection the engine's at_risk uses, from the stored
 // runs and observations of the board's dates and each pipeline's history.
-func setETAs(ctx context.Context, st *store.Store, cfg *config.Config, b *Board, runs map[[2]string]sekisho.Run,
-	obs map[int64]map[string]sekisho.Observation, now time.Time) error {
-	hist := map[string]eta.History{}
-	acked, readErr := acknowledgedETAs(ctx, st)
+func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time.Time) error {
+	var readErr error
 	history := func(pipeline, date string) eta.History {
-		key := pipeline + "/" + date
-		if h, ok := hist[key]; ok {
+		if h, ok := rd.hist[pipeline+"/"+date]; ok {
 			return h
 		}
+		// Not a line readHistory walked (a config without the pipeline).
 		h, err := eta.Read(ctx, st, pipeline, date)
 		if err != nil && readErr == nil {
 			readErr = err
 		}
-		hist[key] = h
 		return h
 	}
 	inputOf := func(name, date string) (eta.Input, bool) {
-		r, ok := runs[[2]string{name, date}]
+		r, ok := rd.byKey[[2]string{name, date}]
 		if !ok {
 			return eta.Input{}, false
 		}
-		p := cfg.Pipeline(name)
+		p := rd.pipelines[name]
 		if p == nil {
-			return eta.Input{Pipeline: name, Run: r, Acknowledged: acked[[2]string{name, date}]}, true
+			return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
 		}
-		cond, err := condition.Parse(p.Condition, p.UpstreamNames())
-		if err != nil {
-			cond = nil // a condition the config validated; nil is "all"
+		cond, ok := rd.conds[name]
+		if !ok {
+			cond = conditionOf(p)
 		}
-		in := eta.InputOf(p, cond, r, obs[r.ID], history(name, date))
-		in.Acknowledged = acked[[2]string{name, date}]
+		in := eta.InputOf(p, cond, r, rd.obs[r.ID], history(name, date))
+		in.Acknowledged = rd.acked[[2]string{name, date}]
 		return in, true
 	}
 	for _, e := range b.Pipelines {

@@ -43,28 +43,20 @@ func TestLineHistory(t *testing.T) {
 		}
 		gate(t, s, "p", "2026-11-17")
 		gate(t, s, "q", "2026-11-19")
-		all, err := s.RunTimes(ctx, []string{"p", "q", "none"}, "2026-11-20", 30)
+		got, err := s.RunTimes(ctx, "p", "2026-11-20", 30)
 		if err != nil {
 			t.Fatal(err)
-		}
-		got := all["p"]
-		if len(all) != 1 {
-			t.Errorf("RunTimes of p, q and none = %v, want p's only (q never succeeded)", all)
 		}
 		want := [][3]time.Time{{t0, t0.Add(30 * time.Minute), t0.Add(19 * time.Hour)}, {t0, t0.Add(30 * time.Minute), t0.Add(18 * time.Hour)}}
 		if fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Errorf("RunTimes = %v, want %v (before the 20th, successes only, newest first)", got, want)
 		}
-		if got, _ := s.RunTimes(ctx, []string{"p"}, "2026-11-21", 1); len(got["p"]) != 1 || !got["p"][0][2].Equal(t0.Add(20*time.Hour)) {
+		if got, _ := s.RunTimes(ctx, "p", "2026-11-21", 1); len(got) != 1 || !got[0][2].Equal(t0.Add(20*time.Hour)) {
 			t.Errorf("limit 1 = %v, want the 20th only", got)
 		}
-		byPipeline, err := s.UpstreamTimes(ctx, []string{"p", "q"}, "2026-11-20", 30)
+		ups, err := s.UpstreamTimes(ctx, "p", "2026-11-20", 30)
 		if err != nil {
 			t.Fatal(err)
-		}
-		ups := byPipeline["p"]
-		if len(byPipeline) != 1 {
-			t.Errorf("UpstreamTimes of p and q = %v, want p's only", byPipeline)
 		}
 		wantUps := [][3]time.Time{{t0, t0.Add(19 * time.Minute), t0.Add(20 * time.Minute)}, {t0, t0.Add(18 * time.Minute), t0.Add(20 * time.Minute)}}
 		if len(ups) != 1 || fmt.Sprint(ups["glue"]) != fmt.Sprint(wantUps) {

@@ -81,7 +81,7 @@ func (s *Store) ReadLease(ctx context.Context) (Lease, error) {
 // lease at once: the lock already proves no other daemon runs.
 func (s *Store) ClaimLease(ctx context.Context, holder string, epoch int64, d time.Duration) (Lease, error) {
 	var l Lease
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		q := `SELECT holder, epoch, expires_at, ` + s.nowExpr() + ` FROM leader_lease WHERE name = 'leader'`
 		if s.dialect == Postgres {
 			// A stopped leader's open write holds the row; do not wait
@@ -120,7 +120,7 @@ func (s *Store) ClaimLease(ctx context.Context, holder string, epoch int64, d ti
 // PostgreSQL announces it on LeaseChannel. A lease holder no longer holds
 // is left alone.
 func (s *Store) ReleaseLease(ctx context.Context, holder string, epoch int64) error {
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE leader_lease SET holder = '', expires_at = `+s.nowExpr()+`
 			WHERE name = 'leader' AND holder = ? AND epoch = ?`, holder, epoch)
 		if err != nil {

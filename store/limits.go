@@ -24,7 +24,7 @@ func (s *Store) SetNextChecks(ctx context.Context, at map[string]time.Time, now 
 		return nil
 	}
 	keys := slices.Sorted(maps.Keys(at))
-	return s.withTx(ctx, func(tx *sql.Tx) error {
+	return s.quietTx(ctx, func(tx *sql.Tx) error {
 		for part := range slices.Chunk(keys, 500) {
 			args := make([]any, 0, 3*len(part))
 			for _, k := range part {
@@ -80,7 +80,7 @@ func (s *Store) DropNextChecks(ctx context.Context, keep map[string]bool) error 
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	return s.withTx(ctx, func(tx *sql.Tx) error {
+	return s.quietTx(ctx, func(tx *sql.Tx) error {
 		for _, k := range drop {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM poll_schedule WHERE resource_key = ?`, k); err != nil {
 				return err
@@ -93,7 +93,7 @@ func (s *Store) DropNextChecks(ctx context.Context, keep map[string]bool) error 
 // RecordEventTest remembers that a test send of source (e.g. "trocco")
 // arrived at; it changes no run.
 func (s *Store) RecordEventTest(ctx context.Context, source string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO event_tests (source, last_at) VALUES (?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO event_tests (source, last_at) VALUES (?, ?)
 		ON CONFLICT (source) DO UPDATE SET last_at = excluded.last_at`, source, ts(at))
 	return err
 }
@@ -124,7 +124,7 @@ func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string,
 
 // RecordGrant remembers one call a connection's budget granted.
 func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
+	_, err := s.quietExec(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
 	return err
 }
 
@@ -137,7 +137,7 @@ func (s *Store) Grants(ctx context.Context, connection string, since time.Time) 
 
 // PruneGrants forgets grants before a time (older than any budget window).
 func (s *Store) PruneGrants(ctx context.Context, before time.Time) error {
-	_, err := s.exec(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
+	_, err := s.quietExec(ctx, `DELETE FROM budget_grants WHERE at < ?`, ts(before))
 	return err
 }
 

@@ -100,7 +100,7 @@ func (s *Store) AllNotices(ctx context.Context) ([]sekisho.Notice, error) {
 // HoldNotice puts off a notice's next try to until without counting a try:
 // a notice waiting on purpose (an incident's group_wait), not failing.
 func (s *Store) HoldNotice(ctx context.Context, id int64, until time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE notices SET next_try_at = ? WHERE id = ? AND sent_at IS NULL`, ts(until), id); err != nil {
+	if _, err := s.quietExec(ctx, `UPDATE notices SET next_try_at = ? WHERE id = ? AND sent_at IS NULL`, ts(until), id); err != nil {
 		return fmt.Errorf("store: hold notice: %w", err)
 	}
 	return nil
@@ -136,7 +136,7 @@ func (s *Store) Thread(ctx context.Context, runID int64) (channel, ts string, ok
 
 // SaveThread records the Slack thread root of a run; the first one wins.
 func (s *Store) SaveThread(ctx context.Context, runID int64, channel, threadTS string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO slack_threads (run_id, channel, ts, created_at) VALUES (?, ?, ?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO slack_threads (run_id, channel, ts, created_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (run_id) DO NOTHING`, runID, channel, threadTS, ts(at))
 	if err != nil {
 		return fmt.Errorf("store: save thread: %w", err)
@@ -146,7 +146,7 @@ func (s *Store) SaveThread(ctx context.Context, runID int64, channel, threadTS s
 
 // LearnJob records an external job id of a resource (see sekisho.JobLedger).
 func (s *Store) LearnJob(ctx context.Context, resourceKey, jobID string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)
 		ON CONFLICT (resource, job_id) DO NOTHING`, resourceKey, jobID, ts(at))
 	if err != nil {
 		return fmt.Errorf("store: learn job: %w", err)

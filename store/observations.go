@@ -40,7 +40,7 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		return 0, nil
 	}
 	wrote := 0
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		latest, err := latestOf(ctx, tx, ws)
 		if err != nil {
 			return err
@@ -64,6 +64,9 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		}
 		return nil
 	})
+	if wrote > 0 {
+		s.changed() // most checks see nothing new: only a new row is a change
+	}
 	if err != nil {
 		return 0, fmt.Errorf("store: record observation: %w", err)
 	}

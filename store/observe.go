@@ -32,7 +32,7 @@ func (s *Store) Cursor(ctx context.Context, name string) (int64, error) {
 // AdvanceCursor moves the named cursor to transition id; it never moves a
 // cursor back, so two processes catching up at once cannot undo each other.
 func (s *Store) AdvanceCursor(ctx context.Context, name string, id int64, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO observe_cursors (name, transition_id, updated_at) VALUES (?, ?, ?)
+	_, err := s.quietExec(ctx, `INSERT INTO observe_cursors (name, transition_id, updated_at) VALUES (?, ?, ?)
 		ON CONFLICT (name) DO UPDATE SET transition_id = excluded.transition_id, updated_at = excluded.updated_at
 		WHERE observe_cursors.transition_id < excluded.transition_id`, name, id, ts(at))
 	if err != nil {

@@ -22,7 +22,7 @@ type PushedEvent struct {
 
 // QueuePushedEvent keeps an event for the leader.
 func (s *Store) QueuePushedEvent(ctx context.Context, r sekisho.Resource, run sekisho.JobRun, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO pushed_events (resource_type, connection, resource_id, external_id, state,
+	_, err := s.quietExec(ctx, `INSERT INTO pushed_events (resource_type, connection, resource_id, external_id, state,
 		started_at, finished_at, message, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Type, r.Connection, r.ID, run.ExternalID, string(run.State), nts(run.StartedAt), nts(run.FinishedAt), run.Message, ts(at))
 	if err != nil {
@@ -35,7 +35,7 @@ func (s *Store) QueuePushedEvent(ctx context.Context, r sekisho.Resource, run se
 // first. Under the leader's epoch (WithEpoch) a fenced replica takes none.
 func (s *Store) TakePushedEvents(ctx context.Context, limit int) ([]PushedEvent, error) {
 	var out []PushedEvent
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `DELETE FROM pushed_events WHERE id IN
 			(SELECT id FROM pushed_events ORDER BY id LIMIT ?)
 			RETURNING id, resource_type, connection, resource_id, external_id, state, started_at, finished_at, message`, limit)

@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,9 @@ type Store struct {
 	// predates run keys (migration 011): its runs are all daily, and a
 	// run's key is read from logical_date (keys.go).
 	keyed bool
+	// changes counts this Store's committed writes to what the listings
+	// read (ListingVersion).
+	changes atomic.Int64
 }
 
 // Option adjusts Open.

@@ -41,9 +41,24 @@ func EpochFrom(ctx context.Context) (int64, bool) {
 const idleTxTimeout = "2s"
 
 // withTx runs fn in one write transaction. Every write of the store goes
-// through here (or exec): it is where the PostgreSQL writes are tagged for
-// DataVersion and where the leader's epoch is checked (WithEpoch).
+// through here (or exec, or their quiet forms): it is where the PostgreSQL
+// writes are tagged for DataVersion, where the leader's epoch is checked
+// (WithEpoch), and where this Store counts its own writes for
+// ListingVersion.
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.write(ctx, true, fn)
+}
+
+// quietTx is withTx for writes to tables no listing reads (the poll
+// schedule, budget grants, the lease, pushed events, observe cursors,
+// notice delivery): they come by the thousand while pipelines merely wait,
+// and must not make the status listing rebuild (ListingVersion). A write
+// that only sometimes touches a listed table calls s.changed itself.
+func (s *Store) quietTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	return s.write(ctx, false, fn)
+}
+
+func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -56,14 +71,30 @@ func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 		tx.Rollback()
 		return err
 	}
-	return tx.Commit()
+	err = tx.Commit()
+	if listed {
+		// After the commit, never before: a listing that reads the count
+		// and then the data must not keep data older than the count.
+		// Counted even when Commit fails, since it may have committed.
+		s.changed()
+	}
+	return err
 }
 
 // exec runs one write statement in its own transaction and returns the
 // rows it affected.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
+	return s.execTx(ctx, true, q, args...)
+}
+
+// quietExec is exec for a table no listing reads (see quietTx).
+func (s *Store) quietExec(ctx context.Context, q string, args ...any) (int64, error) {
+	return s.execTx(ctx, false, q, args...)
+}
+
+func (s *Store) execTx(ctx context.Context, listed bool, q string, args ...any) (int64, error) {
 	var n int64
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.write(ctx, listed, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err

@@ -2,10 +2,7 @@ package warehouse
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	neturl "net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -126,22 +123,8 @@ func TestPostgresRunningNeedsReadAllStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer admin.Close(context.Background())
-	var b [4]byte
-	rand.Read(b[:])
-	role := "watcher_" + hex.EncodeToString(b[:])
-	if _, err := admin.Exec(ctx, "CREATE ROLE "+role+" LOGIN"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), url)
-		if err == nil {
-			c.Exec(context.Background(), "DROP ROLE IF EXISTS "+role)
-			c.Close(context.Background())
-		}
-	})
-	u, _ := neturl.Parse(url)
-	u.User = neturl.User(role)
-	c, err := Open(ctx, &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(u.String())}, Options{})
+	role, roleURL := pgtest.Role(t, url)
+	c, err := Open(ctx, &config.Warehouse{Name: "dwh", Type: config.WarehousePostgres, DSN: config.Secret(roleURL)}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,7 +12,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -73,7 +75,7 @@ func (r *Runner) loop(ctx context.Context, w *config.Watch) {
 			return
 		}
 		if err != nil {
-			r.log.Warn("long-query watch: listing failed; trying again next interval", "watch", w.Name,
+			r.log.Warn("long-query watch: pass failed; trying again next interval", "watch", w.Name,
 				"warehouse", w.Warehouse, "err", err.Error())
 		}
 		t := r.clock.NewTimer(max(next.Sub(r.clock.Now()), 0))
@@ -93,13 +95,12 @@ func (r *Runner) loop(ctx context.Context, w *config.Watch) {
 func (r *Runner) Pass(ctx context.Context, w *config.Watch) (time.Time, error) {
 	now := r.clock.Now()
 	next := now.Add(w.Interval)
-	c, ok := r.clients[w.Warehouse]
-	if !ok {
-		return next, errors.New("no client for warehouse " + w.Warehouse)
-	}
-	qs, err := c.Running(ctx)
-	if err != nil {
-		return next, err
+	qs, err := r.list(ctx, w)
+	// The outcome goes to the store, so the board shows a watch that
+	// cannot see, on every replica (the listing runs on the leader only).
+	st := store.WatchStatus{Watch: w.Name, Warehouse: w.Warehouse, Error: r.scrub(w, err), CheckedAt: now}
+	if serr := r.st.SetWatchStatus(ctx, st); serr != nil || err != nil {
+		return next, errors.Join(err, serr)
 	}
 	now = r.clock.Now()
 	seen := map[string]bool{}
@@ -144,6 +145,53 @@ func (r *Runner) Pass(ctx context.Context, w *config.Watch) (time.Time, error) {
 		r.onNotice()
 	}
 	return next, nil
+}
+
+func (r *Runner) list(ctx context.Context, w *config.Watch) ([]warehouse.Query, error) {
+	c, ok := r.clients[w.Warehouse]
+	if !ok {
+		return nil, errors.New("no client for warehouse " + w.Warehouse)
+	}
+	return c.Running(ctx)
+}
+
+// MaxError is how much of a listing's error the board shows.
+const MaxError = 500
+
+// scrub is the text a listing's error is stored and shown with: the
+// warehouse's DSN and its password taken out, and cut to MaxError. The
+// clients keep them out of their own errors already; this holds for any
+// error that quotes them, since the text reaches every board reader.
+func (r *Runner) scrub(w *config.Watch, err error) string {
+	if err == nil {
+		return ""
+	}
+	msg := err.Error()
+	if wh := r.cfg.Connections.Warehouses[w.Warehouse]; wh != nil && wh.DSN != "" {
+		dsn := wh.DSN.Value()
+		msg = strings.ReplaceAll(msg, dsn, "(the dsn)")
+		if pw := dsnPassword(dsn); pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return warehouse.Truncate(msg, MaxError)
+}
+
+// dsnPassword is the password of a PostgreSQL DSN, written as a URL
+// (user:pw@host, ?password=) or as key=value pairs.
+func dsnPassword(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" {
+		if pw, ok := u.User.Password(); ok {
+			return pw
+		}
+		return u.Query().Get("password")
+	}
+	for _, f := range strings.Fields(dsn) {
+		if v, ok := strings.CutPrefix(f, "password="); ok {
+			return strings.Trim(v, "'")
+		}
+	}
+	return ""
 }
 
 func (r *Runner) alert(w *config.Watch, q warehouse.Query, now time.Time) store.QueryAlert {

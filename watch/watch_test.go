@@ -2,6 +2,8 @@ package watch
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -227,6 +229,85 @@ func TestExcludedUsersAreNeverNotified(t *testing.T) {
 	}
 	if got := kinds(t, st); len(got) != 0 {
 		t.Errorf("an excluded user's query was notified: %v", got)
+	}
+}
+
+// TestBlindWatchIsRecorded: a PostgreSQL watch whose role lacks
+// pg_read_all_stats records the listing's error in the store for the board
+// (real server, a real role); once the role is granted, the next pass
+// records success and the error is gone.
+func TestBlindWatchIsRecorded(t *testing.T) {
+	url := pgtest.URL(t)
+	role, roleURL := pgtest.Role(t, url)
+	cfg, err := config.Parse("p.yaml", []byte(watchYAML), func(k string) (string, bool) { return roleURL, k == "DWH_DSN" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := warehouse.OpenAll(context.Background(), cfg.Connections.Warehouses, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer warehouse.CloseAll(clients)
+	st := openStore(t, filepath.Join(t.TempDir(), "s.db"))
+	defer st.Close()
+	ctx := context.Background()
+	clock := clockwork.NewFakeClockAt(time.Date(2026, 11, 3, 1, 0, 0, 0, time.UTC))
+	r := New(cfg, st, clients, clock, nil, nil)
+	w := cfg.Watch("long_queries")
+	status := func() store.WatchStatus {
+		t.Helper()
+		ws, err := st.WatchStatuses(ctx)
+		if err != nil || len(ws) != 1 {
+			t.Fatalf("watch statuses = %+v, %v", ws, err)
+		}
+		return ws[0]
+	}
+	if _, err := r.Pass(ctx, w); !errors.Is(err, warehouse.ErrHiddenSessions) {
+		t.Fatalf("pass without pg_read_all_stats: %v, want ErrHiddenSessions", err)
+	}
+	got := status()
+	if got.Watch != "long_queries" || got.Warehouse != "dwh" || !strings.Contains(got.Error, "GRANT pg_read_all_stats TO \""+role+"\"") ||
+		!got.CheckedAt.Equal(clock.Now()) || !got.FailingSince.Equal(clock.Now()) {
+		t.Fatalf("status after the blind pass = %+v", got)
+	}
+	admin, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close(ctx)
+	if _, err := admin.Exec(ctx, "GRANT pg_read_all_stats TO "+role); err != nil {
+		t.Fatal(err)
+	}
+	clock.Advance(time.Minute)
+	if _, err := r.Pass(ctx, w); err != nil {
+		t.Fatalf("pass with pg_read_all_stats: %v", err)
+	}
+	if got := status(); got.Error != "" || !got.FailingSince.IsZero() || !got.CheckedAt.Equal(clock.Now()) {
+		t.Fatalf("status after the pass that sees = %+v", got)
+	}
+}
+
+// TestStoredErrorHasNoSecret: whatever a listing's error quotes, the text
+// stored for the board carries neither the DSN nor its password.
+func TestStoredErrorHasNoSecret(t *testing.T) {
+	for _, dsn := range []string{
+		"postgres://sekisho:S3cret-pw@db.internal:5432/dwh?sslmode=require",
+		"postgres://sekisho@db.internal/dwh?password=S3cret-pw",
+		"host=db.internal user=sekisho password='S3cret-pw' dbname=dwh",
+	} {
+		cfg, err := config.Parse("p.yaml", []byte(watchYAML), func(k string) (string, bool) { return dsn, k == "DWH_DSN" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := New(cfg, nil, nil, nil, nil, nil)
+		got := r.scrub(cfg.Watch("long_queries"), fmt.Errorf("connect to %s: password S3cret-pw refused: %w", dsn, warehouse.ErrHiddenSessions))
+		if strings.Contains(got, "S3cret-pw") || strings.Contains(got, dsn) || !strings.Contains(got, "refused") {
+			t.Errorf("stored %q for dsn %s", got, dsn)
+		}
+	}
+	cfg, _ := config.Parse("p.yaml", []byte(watchYAML), func(k string) (string, bool) { return "postgres://x@h/d", k == "DWH_DSN" })
+	if got := New(cfg, nil, nil, nil, nil, nil).scrub(cfg.Watch("long_queries"), errors.New(strings.Repeat("é", 2*MaxError))); len([]rune(got)) > MaxError+1 {
+		t.Errorf("stored %d runes, want at most %d", len([]rune(got)), MaxError+1)
 	}
 }
 

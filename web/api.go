@@ -24,12 +24,14 @@ func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, err := status.Build(r.Context(), s.Store, cfg, date, s.Clock.Now())
+	b, err := s.listing.Build(r.Context(), s.Store, cfg, date, s.Clock.Now())
 	if err != nil {
 		s.internal(w, "status", err)
 		return
 	}
-	writeJSON(w, http.StatusOK, b)
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	_ = b.WriteJSON(w)
 }
 
 func (s *server) apiRuns(w http.ResponseWriter, r *http.Request) {

@@ -112,6 +112,8 @@ type boardView struct {
 	TroccoTest string
 	// CalendarWarnings say a calendar's holiday data ends soon (SPEC §18).
 	CalendarWarnings []string
+	// WatchErrors are the standing watches whose last listing failed.
+	WatchErrors []watchError
 }
 
 type pipelineCard struct {
@@ -225,6 +227,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		v.Affected = append(v.Affected, a)
 	}
 	v.Queries = s.longQueries(ctx, cfg, lang, now)
+	v.WatchErrors = s.watchErrors(ctx, cfg, lang)
 	v.CalendarWarnings = cfg.CalendarWarnings(now)
 	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
 		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
@@ -256,6 +259,11 @@ func (s *server) card(p *status.Pipeline, lang string, now time.Time, cells []sl
 	c.Cells = cellViews(cells, lang)
 	for _, iv := range p.Intervals {
 		e, word := status.Label(iv.State, iv.Late, lang)
+		if iv.State == sekisho.StateSucceeded && iv.SLOMet != nil && !*iv.SLOMet {
+			// Succeeded past its deadline: 🐢, as the legend and the
+			// day cells say, not the ✅ of an interval that met it.
+			e, word = marks.Late.Emoji, marks.Late.Word(lang)
+		}
 		c.Strip = append(c.Strip, cellView{Class: "s-" + string(iv.State), Symbol: e, Title: iv.Time + " " + word})
 	}
 	return c

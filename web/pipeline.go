@@ -91,7 +91,8 @@ func (s *server) pipelinePage(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "pipeline page", err)
 		return
 	}
-	runs, err := s.Store.Runs(ctx, store.RunFilter{Pipeline: name, Limit: recentRuns})
+	// A sub-daily pipeline's list holds at least a day of its runs.
+	runs, err := s.Store.Runs(ctx, store.RunFilter{Pipeline: name, Limit: max(recentRuns, len(today.Intervals))})
 	if err != nil {
 		s.internal(w, "pipeline page", err)
 		return

@@ -49,3 +49,36 @@ func (s *server) longQueries(ctx context.Context, cfg *config.Config, lang strin
 	}
 	return v
 }
+
+// watchError is a standing watch whose last listing failed: the board says
+// so, because a watch that cannot list (a PostgreSQL role without
+// pg_read_all_stats, a warehouse that refuses the connection) reports no
+// long query at all. The listing runs on the leader; the store carries its
+// outcome to every replica's board.
+type watchError struct {
+	Watch, Warehouse, Error, Since string
+}
+
+// watchErrors reads the failing watches the config still has; nil when
+// none fails or the store cannot say (the board still renders).
+func (s *server) watchErrors(ctx context.Context, cfg *config.Config, lang string) []watchError {
+	sts, err := s.Store.WatchStatuses(ctx)
+	if err != nil {
+		s.Logger.Warn("board: read watch status", "err", err.Error())
+		return nil
+	}
+	var out []watchError
+	for _, st := range sts {
+		if st.Error == "" || cfg.Watch(st.Watch) == nil {
+			continue
+		}
+		since := st.FailingSince
+		if since.IsZero() {
+			since = st.CheckedAt
+		}
+		out = append(out, watchError{Watch: st.Watch, Warehouse: st.Warehouse, Error: st.Error,
+			Since: fmt.Sprintf(texts[lang]["watch_since"], since.In(cfg.Location).Format("01-02 15:04"),
+				st.CheckedAt.In(cfg.Location).Format("15:04"))})
+	}
+	return out
+}

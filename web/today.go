@@ -16,7 +16,7 @@ func (s *server) today(w http.ResponseWriter, r *http.Request, page string) (cfg
 		return
 	}
 	now, lang = s.Clock.Now(), s.lang(r, cfg)
-	b, err := status.Build(r.Context(), s.Store, cfg, "", now)
+	b, err := s.listing.Build(r.Context(), s.Store, cfg, "", now)
 	if err != nil {
 		s.internal(w, page, err)
 		return cfg, nil, lang, now, false

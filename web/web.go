@@ -7,6 +7,7 @@ package web
 import (
 	"context"
 	"errors"
+	"github.com/sekisho-dev/sekisho/status"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -77,7 +78,10 @@ type Options struct {
 
 type server struct {
 	Options
-	watch atomic.Pointer[watchIndex] // the current config's watched resources
+	// listing keeps the status board's store reads between writes, for
+	// GET /api/v1/status and the board pages (status.Cache).
+	listing *status.Cache
+	watch   atomic.Pointer[watchIndex] // the current config's watched resources
 }
 
 type wallClock struct{}
@@ -92,7 +96,7 @@ func New(o Options) http.Handler {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{Options: o}
+	s := &server{Options: o, listing: &status.Cache{}}
 	if s.Ready == nil {
 		s.Ready = s.defaultReady
 	}

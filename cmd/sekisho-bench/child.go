@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
 	"syscall"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/daemon"
 	sensorglue "github.com/sekisho-dev/sekisho/sensors/glue"
@@ -19,9 +22,12 @@ import (
 // (daemon: engine, notice sender, HTTP server, real store, real
 // clients), alone in its process so its RSS and CPU are not mixed with the
 // simulators'. It serves until SIGTERM.
-func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
+func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	if heapFile != "" {
+		reportHeap(ctx, heapFile)
+	}
 	if cpuProfile != "" {
 		f, err := os.Create(cpuProfile)
 		if err != nil {
@@ -60,4 +66,55 @@ func runChild(cfgPath, dbPath, listen, cpuProfile string) error {
 		}
 	}
 	return err
+}
+
+// reportHeap writes the live heap, in bytes after a full collection, to
+// file at each SIGUSR1 (the memory model, -model): what the daemon's data
+// holds, without the garbage a collection would free.
+func reportHeap(ctx context.Context, file string) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGUSR1)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+				runtime.GC()
+				runtime.GC() // a second cycle frees what the first only marked
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				// live, then where the rest of the process's memory is:
+				// heap spans in use, heap kept but free, goroutine stacks,
+				// and everything the Go runtime has mapped.
+				report := fmt.Sprintf("%d %d %d %d %d", ms.HeapAlloc, ms.HeapInuse, ms.HeapIdle-ms.HeapReleased,
+					ms.StackInuse, ms.Sys-ms.HeapReleased)
+				_ = os.WriteFile(file+".tmp", []byte(report), 0o600)
+				_ = os.Rename(file+".tmp", file)
+			}
+		}
+	}()
+}
+
+// heapReport is what reportHeap writes, in bytes.
+type heapReport struct {
+	live, inuse, idle, stacks, goMapped int64
+}
+
+// liveHeap asks the child for its live heap (reportHeap) and waits for
+// the answer.
+func liveHeap(p *os.Process, file string) (heapReport, error) {
+	var h heapReport
+	os.Remove(file)
+	if err := p.Signal(syscall.SIGUSR1); err != nil {
+		return h, err
+	}
+	for range 600 {
+		if b, err := os.ReadFile(file); err == nil {
+			_, err := fmt.Sscan(string(b), &h.live, &h.inuse, &h.idle, &h.stacks, &h.goMapped)
+			return h, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return h, fmt.Errorf("the child did not report its heap within 30s")
 }

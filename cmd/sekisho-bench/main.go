@@ -32,7 +32,10 @@ func main() {
 	cfgPath := flag.String("c", "", "internal: config of the child")
 	dbPath := flag.String("db", "", "internal: store of the child")
 	listen := flag.String("listen", "", "internal: listen address of the child")
-	cpuProfile := flag.String("cpuprofile", "", "write the daemon's CPU profile of the scale run to this file")
+	cpuProfile := flag.String("cpuprofile", "", "write the daemon's CPU profile of the scale run to this file, and its heap profile (live and allocated since start) as it ends to FILE.heap")
+	heapFile := flag.String("heapfile", "", "internal: where the child reports its live heap at SIGUSR1")
+	pg := flag.String("pg", "", "a PostgreSQL server's URL (e.g. $SEKISHO_TEST_POSTGRES): the scale and model runs keep the daemon's store in a fresh database there, dropped after, instead of a SQLite file")
+	model := flag.Bool("model", false, "run only the memory model: the daemon's live heap at 1,000 and 10,000 pipelines, waiting and with open runs")
 
 	pipelines := flag.Int("pipelines", 10000, "pipelines in the scale run")
 	resources := flag.Int("resources", 2000, "distinct upstream resources in the scale run")
@@ -71,7 +74,7 @@ func main() {
 	}
 
 	if *child {
-		if err := runChild(*cfgPath, *dbPath, *listen, *cpuProfile); err != nil {
+		if err := runChild(*cfgPath, *dbPath, *listen, *cpuProfile, *heapFile); err != nil {
 			fmt.Fprintln(os.Stderr, "sekisho-bench child:", err)
 			os.Exit(1)
 		}
@@ -88,6 +91,13 @@ func main() {
 		skipped[strings.TrimSpace(s)] = true
 	}
 	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
+	if *model {
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		if err := runModel(ctx, self, *poke, *pg, logf); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), runtime.Version())
@@ -110,12 +120,15 @@ func main() {
 		pool := *resources - 2 - *latency
 		sc := scenario{name: "scale", pipelines: *pipelines, glue: pool / 2, trocco: pool / 4, airflow: pool - pool/2 - pool/4,
 			perPipeline: 3, latencyPoll: *latency / 2, latencyPush: *latency - *latency/2, poke: *poke, wait: *wait,
-			cpuProfile: *cpuProfile, keep: *keep, observe: *obs}
+			cpuProfile: *cpuProfile, keep: *keep, observe: *obs, pg: *pg}
 		r, err := sc.run(ctx, self, logf)
 		if err != nil {
 			fail(err)
 		}
 		fmt.Printf("## %d pipelines, %d upstreams over %d distinct resources, poke %s\n", sc.pipelines, r.upstreams, r.resources, sc.poke)
+		if *pg != "" {
+			fmt.Println("store: PostgreSQL (a fresh database on the -pg server)")
+		}
 		fmt.Printf("startup to every gate open: %s\n", r.startup.Round(time.Millisecond))
 		if sc.observe {
 			fmt.Printf("traces and lineage on: %d spans and %d OpenLineage events received\n", r.spans, r.events)

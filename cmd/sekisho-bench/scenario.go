@@ -17,11 +17,13 @@ import (
 	"syscall"
 	"time"
 
-	_ "modernc.org/sqlite" // the parent reads the child's store read-only
+	_ "github.com/jackc/pgx/v5/stdlib" // the parent reads a PostgreSQL store too
+	_ "modernc.org/sqlite"             // the parent reads the child's store read-only
 
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/world"
+	"github.com/sekisho-dev/sekisho/testkit/pgtest"
 	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
@@ -48,6 +50,13 @@ type scenario struct {
 	// observe turns on traces and lineage in the child, against loopback
 	// receivers here (docs/observability.md; BENCHMARKS.md compares).
 	observe bool
+	// pg, a PostgreSQL server's URL, puts the child's store in a fresh
+	// database there (dropped after) instead of a SQLite file.
+	pg string
+	// model measures only the child's live heap (-model): with gatesLater,
+	// its gates open tomorrow, so its pipelines wait without runs.
+	model      bool
+	gatesLater bool
 }
 
 // result is what one scenario measured.
@@ -67,7 +76,9 @@ type result struct {
 	pushSteps      pushSteps
 	pushStore      []time.Duration
 	missedTriggers int
-	spans, events  int64 // received by the loopback OTLP and OpenLineage receivers
+	spans, events  int64      // received by the loopback OTLP and OpenLineage receivers
+	heap           heapReport // -model: the child's heap after a GC
+	used           int        // distinct upstream resources the pipelines name
 }
 
 // scaleTroccoLimit is the TROCCO limit of the scale scenarios: they measure
@@ -143,6 +154,23 @@ server:
 	return b.String(), upstreams
 }
 
+// usedResources counts the distinct upstream resources the pipelines
+// name (the pool's resources a small scenario leaves unused are never
+// polled).
+func (sc scenario) usedResources() int {
+	seen := map[string]bool{}
+	for i := 0; i < sc.waiting(); i++ {
+		for k := 0; k < sc.perPipeline; k++ {
+			seen[sc.upstream(i, k)[strings.Index(sc.upstream(i, k), ",")+1:]] = true
+		}
+	}
+	n := len(seen)
+	if sc.latencyPoll+sc.latencyPush > 0 {
+		n += 2 + sc.latencyPoll + sc.latencyPush
+	}
+	return n
+}
+
 // run executes the scenario and returns its measurements.
 func (sc scenario) run(ctx context.Context, self string, logf func(string, ...any)) (*result, error) {
 	res := &result{sc: sc, resources: sc.glue + sc.trocco + sc.airflow}
@@ -158,6 +186,9 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	}
 	now := time.Now().UTC()
 	gate := now.Add(-time.Minute).Truncate(time.Second)
+	if sc.gatesLater {
+		gate = gate.Add(12 * time.Hour)
+	}
 
 	w, err := world.New(world.Options{Airflow: []world.Airflow{{Connection: "af", Deployment: "af", Version: "v2"}},
 		TroccoLimit: scaleTroccoLimit})
@@ -189,8 +220,19 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		yaml = strings.Replace(yaml, "pipelines:\n", fmt.Sprintf("lineage: {url: %q}\npipelines:\n", lineageURL), 1)
 		childEnv = append(os.Environ(), "OTEL_EXPORTER_OTLP_ENDPOINT="+otlp)
 	}
+	res.used = sc.usedResources()
 	cfgPath := filepath.Join(dir, "pipelines.yaml")
 	dbPath := filepath.Join(dir, "sekisho.db")
+	driver, rebind := "sqlite", func(q string) string { return q }
+	if sc.pg != "" {
+		url, drop, err := pgtest.Create(ctx, sc.pg, "sekisho_bench_")
+		if err != nil {
+			return nil, err
+		}
+		defer drop()
+		dbPath, driver = url, "pgx"
+		rebind = func(q string) string { return strings.Replace(q, "?", "$1", 1) } // one parameter each
+	}
 	if err := os.WriteFile(cfgPath, []byte(yaml), 0o600); err != nil {
 		return nil, err
 	}
@@ -206,6 +248,10 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		return nil, err
 	}
 	args := []string{"-child", "-c", cfgPath, "-db", dbPath, "-listen", listen}
+	heapFile := filepath.Join(dir, "heap")
+	if sc.model {
+		args = append(args, "-heapfile", heapFile)
+	}
 	if sc.cpuProfile != "" {
 		args = append(args, "-cpuprofile", sc.cpuProfile)
 	}
@@ -226,12 +272,16 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	if err := waitReady(base, 60*time.Second); err != nil {
 		return nil, fmt.Errorf("%w; child stderr:\n%s", err, tail(stderr.String()))
 	}
-	db, err := sql.Open("sqlite", "file:"+dbPath+"?mode=ro&_pragma=busy_timeout(5000)")
+	dsn := "file:" + dbPath + "?mode=ro&_pragma=busy_timeout(5000)"
+	if sc.pg != "" {
+		dsn = dbPath
+	}
+	db, err := sql.Open(driver, dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	for {
+	for !sc.gatesLater {
 		var n int
 		_ = db.QueryRow(`SELECT count(*) FROM runs`).Scan(&n)
 		if n >= sc.pipelines {
@@ -247,6 +297,16 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	// Let the first full round of polls (spread by jitter) pass before
 	// counting, so the window holds steady-state cycles only.
 	time.Sleep(sc.poke/10 + 2*time.Second)
+	if sc.model {
+		// A full poke cycle: every resource polled once, its schedule and
+		// observations written.
+		time.Sleep(sc.poke)
+		if res.heap, err = liveHeap(cmd.Process, heapFile); err != nil {
+			return nil, err
+		}
+		res.hwmKB, res.rssKB, err = memKB(pid)
+		return res, err
+	}
 
 	glue.ResetRequests()
 	tr.ResetCounts()
@@ -308,7 +368,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		}
 		for {
 			var n int
-			_ = db.QueryRow(`SELECT count(*) FROM upstream_observations WHERE external_id = ? AND state = 'succeeded'`, id).Scan(&n)
+			_ = db.QueryRow(rebind(`SELECT count(*) FROM upstream_observations WHERE external_id = ? AND state = 'succeeded'`), id).Scan(&n)
 			if n > 0 {
 				res.pushStore = append(res.pushStore, time.Since(sent))
 				break
@@ -348,7 +408,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	for _, l := range lats {
 		for {
 			var trig sql.NullString
-			_ = db.QueryRow(`SELECT triggered_at FROM runs WHERE pipeline = ?`, l.pipeline).Scan(&trig)
+			_ = db.QueryRow(rebind(`SELECT triggered_at FROM runs WHERE pipeline = ?`), l.pipeline).Scan(&trig)
 			if trig.Valid && trig.String != "" {
 				at, err := time.Parse(time.RFC3339Nano, trig.String)
 				if err != nil {

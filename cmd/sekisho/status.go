@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -41,9 +40,7 @@ var cmdStatus = &command{
 			return err
 		}
 		if *asJSON {
-			enc := json.NewEncoder(e.stdout)
-			enc.SetIndent("", "  ")
-			return enc.Encode(b)
+			return b.WriteJSON(e.stdout)
 		}
 		return status.WriteTable(e.stdout, b)
 	},

@@ -328,15 +328,14 @@ func later(a, b time.Time) time.Time {
 // daily runs.
 const HistoryRuns = 30
 
-// Reader reads lines' histories (*store.Store), many pipelines at a time.
+// Reader reads a line's history (*store.Store).
 type Reader interface {
-	// RunTimes: per pipeline, the gate, trigger and first success of its
-	// last n successful runs before date.
-	RunTimes(ctx context.Context, pipelines []string, before string, n int) (map[string][][3]time.Time, error)
-	// UpstreamTimes: per pipeline and upstream, the run's gate and the
-	// upstream run's start and finish, of the pipeline's last n runs
-	// before date.
-	UpstreamTimes(ctx context.Context, pipelines []string, before string, n int) (map[string]map[string][][3]time.Time, error)
+	// RunTimes: the gate, trigger and first success of a pipeline's last
+	// n successful runs before date.
+	RunTimes(ctx context.Context, pipeline, before string, n int) ([][3]time.Time, error)
+	// UpstreamTimes: per upstream, the run's gate and the upstream run's
+	// start and finish, of the pipeline's last n runs before date.
+	UpstreamTimes(ctx context.Context, pipeline, before string, n int) (map[string][][3]time.Time, error)
 }
 
 // History is a pipeline's history as the projection uses it.
@@ -348,43 +347,53 @@ type History struct {
 // Read reads a pipeline's history before date: the one place the engine
 // and the status turn stored times into medians.
 func Read(ctx context.Context, r Reader, pipeline, before string) (History, error) {
-	hs, err := ReadMany(ctx, r, []string{pipeline}, before)
-	return hs[pipeline], err
+	runs, err := r.RunTimes(ctx, pipeline, before, HistoryRuns)
+	if err != nil {
+		return historyOf(nil, nil), err
+	}
+	ups, err := r.UpstreamTimes(ctx, pipeline, before, HistoryRuns)
+	return historyOf(runs, ups), err
 }
 
-// ReadMany is Read of many pipelines in two queries: the engine's first
-// look at a batch of new gates reads theirs at once. Every pipeline named
-// has a History in the answer, empty when the store knows none.
-func ReadMany(ctx context.Context, r Reader, pipelines []string, before string) (map[string]History, error) {
+// ManyReader reads the history of many lines at once (*store.Store): a
+// listing of every open run reads it so, in two queries instead of two per
+// run.
+type ManyReader interface {
+	RunTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string][][3]time.Time, error)
+	UpstreamTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string]map[string][][3]time.Time, error)
+}
+
+// ReadMany is Read of each of pipelines, by pipeline.
+func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before string) (map[string]History, error) {
+	runs, err := r.RunTimesOf(ctx, pipelines, before, HistoryRuns)
+	if err != nil {
+		return nil, err
+	}
+	ups, err := r.UpstreamTimesOf(ctx, pipelines, before, HistoryRuns)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]History, len(pipelines))
 	for _, p := range pipelines {
-		out[p] = History{Upstreams: map[string]UpstreamStats{}}
-	}
-	runs, err := r.RunTimes(ctx, pipelines, before, HistoryRuns)
-	if err != nil {
-		return out, err
-	}
-	for p, ts := range runs {
-		var totals, downs []time.Duration
-		for _, t := range ts {
-			totals, downs = append(totals, t[2].Sub(t[0])), append(downs, t[2].Sub(t[1]))
-		}
-		h := out[p]
-		h.Stats = Stats{N: len(ts), Total: Median(totals), Down: Median(downs)}
-		out[p] = h
-	}
-	ups, err := r.UpstreamTimes(ctx, pipelines, before, HistoryRuns)
-	if err != nil {
-		return out, err
-	}
-	for p, byName := range ups {
-		for name, ts := range byName {
-			spans := make([]Span, 0, len(ts))
-			for _, t := range ts {
-				spans = append(spans, Span{Gate: t[0], Start: t[1], Finish: t[2]})
-			}
-			out[p].Upstreams[name] = UpstreamStatsOf(spans)
-		}
+		out[p] = historyOf(runs[p], ups[p])
 	}
 	return out, nil
+}
+
+// historyOf summarises a line's past runs and its upstreams' (Read).
+func historyOf(runs [][3]time.Time, ups map[string][][3]time.Time) History {
+	h := History{Upstreams: map[string]UpstreamStats{}}
+	var totals, downs []time.Duration
+	for _, t := range runs {
+		totals, downs = append(totals, t[2].Sub(t[0])), append(downs, t[2].Sub(t[1]))
+	}
+	h.Stats = Stats{N: len(runs), Total: Median(totals), Down: Median(downs)}
+	for name, ts := range ups {
+		spans := make([]Span, 0, len(ts))
+		for _, t := range ts {
+			spans = append(spans, Span{Gate: t[0], Start: t[1], Finish: t[2]})
+		}
+		h.Upstreams[name] = UpstreamStatsOf(spans)
+	}
+	return h
 }

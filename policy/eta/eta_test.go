@@ -175,7 +175,7 @@ type times struct {
 	queries int
 }
 
-func (r *times) RunTimes(_ context.Context, ps []string, _ string, _ int) (map[string][][3]time.Time, error) {
+func (r *times) RunTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string][][3]time.Time, error) {
 	r.queries++
 	out := map[string][][3]time.Time{}
 	for _, p := range ps {
@@ -186,7 +186,7 @@ func (r *times) RunTimes(_ context.Context, ps []string, _ string, _ int) (map[s
 	return out, nil
 }
 
-func (r *times) UpstreamTimes(_ context.Context, ps []string, _ string, _ int) (map[string]map[string][][3]time.Time, error) {
+func (r *times) UpstreamTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string]map[string][][3]time.Time, error) {
 	r.queries++
 	out := map[string]map[string][][3]time.Time{}
 	for _, p := range ps {
@@ -195,6 +195,16 @@ func (r *times) UpstreamTimes(_ context.Context, ps []string, _ string, _ int) (
 		}
 	}
 	return out, nil
+}
+
+func (r *times) RunTimes(ctx context.Context, p, before string, n int) ([][3]time.Time, error) {
+	all, err := r.RunTimesOf(ctx, []string{p}, before, n)
+	return all[p], err
+}
+
+func (r *times) UpstreamTimes(ctx context.Context, p, before string, n int) (map[string][][3]time.Time, error) {
+	all, err := r.UpstreamTimesOf(ctx, []string{p}, before, n)
+	return all[p], err
 }
 
 // TestReadManyIsReadOfEach: the histories of many pipelines come from two
@@ -212,7 +222,7 @@ func TestReadManyIsReadOfEach(t *testing.T) {
 		t.Fatalf("ReadMany: %d histories in %d queries (%v), want 3 in 2", len(many), r.queries, err)
 	}
 	for _, p := range []string{"p", "q", "none"} {
-		one, err := Read(ctx, r, p, "2026-12-07")
+		one, err := Read(ctx, r, p, "2026-12-07") // two queries more each
 		if err != nil || !reflect.DeepEqual(one, many[p]) {
 			t.Errorf("%s: Read %+v (%v), ReadMany %+v", p, one, err, many[p])
 		}
