@@ -100,7 +100,17 @@ func (c *Config) Pipeline(name string) *Pipeline {
 // Store configures the store.
 type Store struct {
 	Path string // a SQLite file (default sekisho.db) or a postgres:// URL
+	// Retention is how long finished runs are kept (`retention: 400d`):
+	// the leader prunes older ones, with their transitions, observations
+	// and notices, after writing their days' SLO summaries. 0 keeps
+	// everything (the default).
+	Retention time.Duration
 }
+
+// MinRetention is the shortest store.retention: the engine looks back up
+// to 16 days for a sub-daily window, the board shows 30 days of history,
+// and both read runs (the SLO report reads pruned days' summaries).
+const MinRetention = 31 * 24 * time.Hour
 
 // HA configures the leader lease of replicas sharing a PostgreSQL store
 // (SPEC §14).

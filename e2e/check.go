@@ -76,7 +76,7 @@ func ReadHistories(ctx context.Context, st *store.Store) ([]History, error) {
 	for _, r := range runs {
 		trs, err := st.Transitions(ctx, r.ID)
 		if err != nil {
-			return nil, fmt.Errorf("read transitions of %s %s: %w", r.Pipeline, r.LogicalDate, err)
+			return nil, fmt.Errorf("read transitions of %s %s: %w", r.Pipeline, r.Key, err)
 		}
 		out = append(out, History{Run: r, Transitions: trs})
 	}
@@ -84,7 +84,7 @@ func ReadHistories(ctx context.Context, st *store.Store) ([]History, error) {
 		if out[i].Run.Pipeline != out[j].Run.Pipeline {
 			return out[i].Run.Pipeline < out[j].Run.Pipeline
 		}
-		return out[i].Run.LogicalDate < out[j].Run.LogicalDate
+		return out[i].Run.Key < out[j].Run.Key // a daily run's key is its date; an hourly run's sorts by hour
 	})
 	return out, nil
 }
@@ -96,14 +96,14 @@ func CheckPaths(hs []History) []string {
 	var bad []string
 	for _, h := range hs {
 		if err := engine.ValidPath(h.Transitions); err != nil {
-			bad = append(bad, fmt.Sprintf("%s %s: %v", h.Run.Pipeline, h.Run.LogicalDate, err))
+			bad = append(bad, fmt.Sprintf("%s %s: %v", h.Run.Pipeline, h.Run.Key, err))
 			continue
 		}
 		if n := len(h.Transitions); n > 0 && h.Transitions[n-1].To != h.Run.State {
-			bad = append(bad, fmt.Sprintf("%s %s: stored state %s, history ends in %s", h.Run.Pipeline, h.Run.LogicalDate, h.Run.State, h.Transitions[n-1].To))
+			bad = append(bad, fmt.Sprintf("%s %s: stored state %s, history ends in %s", h.Run.Pipeline, h.Run.Key, h.Run.State, h.Transitions[n-1].To))
 		}
 		if n := len(h.Transitions); n > 0 && h.Transitions[n-1].Attempt != h.Run.Attempt {
-			bad = append(bad, fmt.Sprintf("%s %s: stored attempt %d, history ends in attempt %d", h.Run.Pipeline, h.Run.LogicalDate, h.Run.Attempt, h.Transitions[n-1].Attempt))
+			bad = append(bad, fmt.Sprintf("%s %s: stored attempt %d, history ends in attempt %d", h.Run.Pipeline, h.Run.Key, h.Run.Attempt, h.Transitions[n-1].Attempt))
 		}
 	}
 	return bad
@@ -143,15 +143,15 @@ func CheckAirflowOnce(hs []History, trig []airflowsim.TriggerRecord, clears []ai
 			}
 			earlier := false
 			for k := 1; k < a.N; k++ {
-				earlier = earlier || ext == sekisho.DagRunID(h.Run.Pipeline, h.Run.LogicalDate, k)
+				earlier = earlier || ext == sekisho.DagRunID(h.Run.Pipeline, h.Run.Key, k)
 			}
 			switch {
 			case n > 1:
-				bad = append(bad, fmt.Sprintf("%s %s attempt %d: cleared %d times", h.Run.Pipeline, h.Run.LogicalDate, a.N, n))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: cleared %d times", h.Run.Pipeline, h.Run.Key, a.N, n))
 			case ext != "" && earlier && n != 1:
-				bad = append(bad, fmt.Sprintf("%s attempt %d: follows %q without clearing it", h.Run.Pipeline, a.N, ext))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: follows %q without clearing it", h.Run.Pipeline, h.Run.Key, a.N, ext))
 			case ext != "" && !earlier && ext != id:
-				bad = append(bad, fmt.Sprintf("%s attempt %d: recorded external id %q, want %q or an earlier attempt's", h.Run.Pipeline, a.N, ext, id))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded external id %q, want %q or an earlier attempt's", h.Run.Pipeline, h.Run.Key, a.N, ext, id))
 			case ext == id && created[id] == 0:
 				bad = append(bad, fmt.Sprintf("%s: triggered, but Airflow never created it", id))
 			}
@@ -195,11 +195,11 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 			for _, j := range js {
 				ref, sent := from[traceOf(j.Sender.Traceparent)]
 				switch {
-				case sent && ref == (attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}):
+				case sent && ref == (attemptRef{h.Run.Pipeline, h.Run.Key, a.N}):
 					in = append(in, j)
 					if !a.Next.IsZero() && !j.Start.Before(a.Next) {
 						bad = append(bad, fmt.Sprintf("%s %s attempt %d: workflow job %d reached TROCCO at %s, after attempt %d began at %s",
-							h.Run.Pipeline, h.Run.LogicalDate, a.N, j.ID, j.Start.Format(time.RFC3339Nano), a.N+1, a.Next.Format(time.RFC3339Nano)))
+							h.Run.Pipeline, h.Run.Key, a.N, j.ID, j.Start.Format(time.RFC3339Nano), a.N+1, a.Next.Format(time.RFC3339Nano)))
 					}
 				case !sent && !j.Start.Before(a.Began) && (a.Next.IsZero() || j.Start.Before(a.Next)):
 					in = append(in, j)
@@ -209,20 +209,20 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 			state, reason := a.End()
 			switch {
 			case len(in) > 1:
-				bad = append(bad, fmt.Sprintf("%s %s attempt %d: %d workflow jobs posted", h.Run.Pipeline, h.Run.LogicalDate, a.N, len(in)))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: %d workflow jobs posted", h.Run.Pipeline, h.Run.Key, a.N, len(in)))
 			case ext != "" && (len(in) != 1 || strconv.FormatInt(in[0].ID, 10) != ext):
-				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded job %s, jobs it sent or in its window %+v", h.Run.Pipeline, h.Run.LogicalDate, a.N, ext, in))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: recorded job %s, jobs it sent or in its window %+v", h.Run.Pipeline, h.Run.Key, a.N, ext, in))
 			case ext == "" && len(in) == 1 && !(state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown):
 				// The answer was lost: only an attempt that ends unknown may own it.
-				bad = append(bad, fmt.Sprintf("%s %s attempt %d: job %d started but the attempt is %s", h.Run.Pipeline, h.Run.LogicalDate, a.N, in[0].ID, state))
+				bad = append(bad, fmt.Sprintf("%s %s attempt %d: job %d started but the attempt is %s", h.Run.Pipeline, h.Run.Key, a.N, in[0].ID, state))
 			}
 			for _, j := range in {
 				owned[j.ID] = true
 			}
 		}
 		for _, j := range js {
-			if ref, sent := from[traceOf(j.Sender.Traceparent)]; sent && ref.Pipeline != h.Run.Pipeline {
-				continue // another pipeline's, on the same workflow
+			if ref, sent := from[traceOf(j.Sender.Traceparent)]; sent && (ref.Pipeline != h.Run.Pipeline || ref.Key != h.Run.Key) {
+				continue // another pipeline's on the same workflow, or another hour's of this one
 			}
 			if !owned[j.ID] {
 				bad = append(bad, fmt.Sprintf("%s: workflow job %d at %s belongs to no attempt", h.Run.Pipeline, j.ID, j.Start.Format(time.RFC3339Nano)))
@@ -232,20 +232,21 @@ func CheckTroccoOnce(hs []History, jobs func(def int64) []troccosim.PipelineJob,
 	return bad
 }
 
-// attemptRef names one attempt of one run.
+// attemptRef names one attempt of one run, by its key (the date of a
+// daily run, the interval of a sub-daily one).
 type attemptRef struct {
-	Pipeline, Date string
-	N              int
+	Pipeline, Key string
+	N             int
 }
 
 // senders maps the trace id of every attempt in hs to the attempt: sekisho
-// derives an attempt's trace id from (pipeline, date, attempt) and sends it
+// derives an attempt's trace id from (pipeline, key, attempt) and sends it
 // in the traceparent of its TROCCO POST.
 func senders(hs []History) map[string]attemptRef {
 	out := map[string]attemptRef{}
 	for _, h := range hs {
 		for _, a := range h.Attempts() {
-			out[tracing.TraceID(h.Run.Pipeline, h.Run.Key, a.N).String()] = attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}
+			out[tracing.TraceID(h.Run.Pipeline, h.Run.Key, a.N).String()] = attemptRef{h.Run.Pipeline, h.Run.Key, a.N}
 		}
 	}
 	return out
@@ -269,7 +270,7 @@ func UnknownsWithJobs(hs []History, jobs func(def int64) []troccosim.PipelineJob
 	for _, h := range hs {
 		for _, a := range h.Attempts() {
 			if state, reason := a.End(); state == sekisho.StateFailed && reason == sekisho.ReasonTriggerUnknown {
-				unknown[attemptRef{h.Run.Pipeline, h.Run.LogicalDate, a.N}] = true
+				unknown[attemptRef{h.Run.Pipeline, h.Run.Key, a.N}] = true
 			}
 		}
 	}
@@ -317,7 +318,7 @@ func DescribeTroccoJobs(hs []History, jobs func(def int64) []troccosim.PipelineJ
 			}
 			sender := "no traceparent"
 			if ref, ok := from[traceOf(j.Sender.Traceparent)]; ok {
-				sender = fmt.Sprintf("%s %s attempt %d", ref.Pipeline, ref.Date, ref.N)
+				sender = fmt.Sprintf("%s %s attempt %d", ref.Pipeline, ref.Key, ref.N)
 			} else if j.Sender.Traceparent != "" {
 				sender = "unknown trace " + traceOf(j.Sender.Traceparent)
 			}

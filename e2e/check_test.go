@@ -108,6 +108,54 @@ func TestCheckersCatchViolations(t *testing.T) {
 	}
 }
 
+// TestCheckersOnSubDailyRuns: two hours of one date are two runs, each
+// with its own DAG runs, clears and TROCCO jobs; the checkers tell them
+// apart by key (SPEC §19) and still catch a DAG run created twice.
+func TestCheckersOnSubDailyRuns(t *testing.T) {
+	hour := func(key string, attempts int, ext ...string) History {
+		h := twoAttempts("h", ext[0], ext[len(ext)-1])
+		h.Run.Key, h.Run.Attempt = key, attempts
+		if attempts == 1 {
+			h.Transitions = h.Transitions[:4]
+		}
+		return h
+	}
+	const k13, k14 = "2026-03-01T13:00", "2026-03-01T14:00"
+	a13, a14 := sekisho.DagRunID("h", k13, 1), sekisho.DagRunID("h", k14, 1)
+	// 13:00 was rerun: attempt 2 cleared attempt 1's DAG run (it holds the
+	// logical date) and follows it; 14:00 ran once.
+	airflow := []History{hour(k13, 2, a13, a13), hour(k14, 1, a14)}
+	created := []airflowsim.TriggerRecord{{DagRunID: a13, Status: 200}, {DagRunID: a14, Status: 200}}
+	cleared := []airflowsim.ClearRecord{{DagRunID: a13, At: t0.Add(10 * time.Second), Status: 200, Cleared: true}}
+	dagOf := map[string]string{"h": "d"}
+	sent := func(id int64, key string, sec, n int) troccosim.PipelineJob {
+		j := troccosim.PipelineJob{ID: id, Start: t0.Add(time.Duration(sec) * time.Second)}
+		j.Sender.Traceparent = tracing.Traceparent("h", key, n)
+		return j
+	}
+	trocco := []History{hour(k13, 1, "7"), hour(k14, 1, "8")}
+	jobs := func(js ...troccosim.PipelineJob) func(int64) []troccosim.PipelineJob {
+		return func(int64) []troccosim.PipelineJob { return js }
+	}
+	tests := []struct {
+		name string
+		bad  []string
+		want int
+	}{
+		{"airflow clean", CheckAirflowOnce(airflow, created, cleared, dagOf), 0},
+		{"airflow hour created twice", CheckAirflowOnce(airflow, append(created, airflowsim.TriggerRecord{DagRunID: a14, Status: 200}), cleared, dagOf), 1},
+		{"trocco clean", CheckTroccoOnce(trocco, jobs(sent(7, k13, 1, 1), sent(8, k14, 1, 1)), map[string]int64{"h": 1}), 0},
+		{"trocco hour posted twice", CheckTroccoOnce(trocco, jobs(sent(7, k13, 1, 1), sent(8, k14, 1, 1), sent(9, k14, 2, 1)), map[string]int64{"h": 1}), 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if len(tc.bad) != tc.want {
+				t.Errorf("got %d problems, want %d: %q", len(tc.bad), tc.want, tc.bad)
+			}
+		})
+	}
+}
+
 func TestCheckNoticesOnce(t *testing.T) {
 	msg := func(key string) slacksim.Message {
 		b, _ := json.Marshal([]map[string]any{{"type": "section", "block_id": markerPrefix + key}})
