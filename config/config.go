@@ -390,6 +390,34 @@ func (p *Pipeline) UpstreamNames() []string {
 	return names
 }
 
+// Waiter is the first pipeline and upstream of a config that wait on a
+// resource.
+type Waiter struct {
+	Pipeline *Pipeline
+	Upstream string
+}
+
+// Waiters indexes, per resource an upstream of c polls, its first waiter.
+// It is built afresh on every call: callers keep it per config (a scan of
+// 10,000 pipelines per poll or per pushed event was a tenth of the
+// daemon's CPU).
+func (c *Config) Waiters() map[sekisho.Resource]Waiter {
+	out := map[sekisho.Resource]Waiter{}
+	if c == nil {
+		return out
+	}
+	for _, p := range c.Pipelines {
+		for _, u := range p.Upstreams {
+			for _, r := range u.Resources() {
+				if _, ok := out[r]; !ok {
+					out[r] = Waiter{Pipeline: p, Upstream: u.Name}
+				}
+			}
+		}
+	}
+	return out
+}
+
 // Resources returns every resource an upstream polls: one for a job or a
 // sql check, the source's and the target's query for a reconcile, none for
 // a pipeline. The slice is shared: callers must not change it.

@@ -141,6 +141,7 @@ func main() {
 			ms(pct(r.pollLat, 50)), ms(pct(r.pollLat, 99)), ms(pct(r.pollLat, 100)), len(r.pollLat))
 		fmt.Printf("gate latency, pushed event: p50 %s, p99 %s, max %s (n=%d)\n", ms(pct(r.pushLat, 50)),
 			ms(pct(r.pushLat, 99)), ms(pct(r.pushLat, 100)), len(r.pushLat))
+		fmt.Print(r.pushSteps)
 		fmt.Printf("listings, after the window (three GETs each, whole answer):")
 		for i, l := range r.listings {
 			if i%3 == 0 {
