@@ -31,7 +31,8 @@ const (
 	// keyed by the resource and its external run id.
 	CauseJob = "job"
 	// CauseRun is a pipeline run that failed, timed out or is late, keyed
-	// by the pipeline and its logical date.
+	// by the pipeline and its run key (SPEC §19: the logical date of a
+	// daily run, the fire time of a sub-daily one).
 	CauseRun = "run"
 )
 
@@ -54,6 +55,10 @@ type IncidentCause struct {
 	// Date is the logical date the incident is listed under: the date of the
 	// first pipeline that met the cause.
 	Date string `json:"logical_date"`
+	// RunKey is the run key (RunKey) of the cause run, or of the first
+	// pipeline run that met a job cause: the interval an incident names
+	// for a sub-daily pipeline. Empty reads as Date (see Interval).
+	RunKey string `json:"key,omitempty"`
 
 	// A failed job run.
 	Resource   string `json:"resource,omitempty"`    // Resource.Key()
@@ -73,19 +78,36 @@ func (c IncidentCause) Key() string {
 	if c.Kind == CauseJob {
 		return CauseJob + ":" + c.Resource + "#" + c.ExternalID
 	}
-	return CauseRun + ":" + c.Pipeline + "#" + c.Date
+	return CauseRun + ":" + c.Pipeline + "#" + c.Interval()
+}
+
+// Interval is the cause's run key: RunKey, or Date when none was given (a
+// daily run's key is its date), so a cause built from a date alone keeps
+// the key every release before run keys wrote.
+func (c IncidentCause) Interval() string { return keyOr(c.RunKey, c.Date) }
+
+func keyOr(key, date string) string {
+	if key == "" {
+		return date
+	}
+	return key
 }
 
 // IncidentMember is a pipeline run in an incident.
 type IncidentMember struct {
 	Pipeline string     `json:"pipeline"`
 	Date     string     `json:"logical_date"`
+	RunKey   string     `json:"key"` // the run's key (RunKey); empty reads as Date (see Interval)
 	RunID    int64      `json:"-"`
 	Role     string     `json:"role"` // RoleCause | RoleAffected
 	Kind     NoticeKind `json:"kind"` // the notice it would have sent on its own
 	State    State      `json:"state"`
 	JoinedAt time.Time  `json:"joined_at"`
 }
+
+// Interval is the member's run key: RunKey, or Date when none was given.
+// Two runs of one sub-daily pipeline in one incident are two members.
+func (m IncidentMember) Interval() string { return keyOr(m.RunKey, m.Date) }
 
 // Done reports whether the member no longer holds the incident open.
 func (m IncidentMember) Done() bool {
@@ -105,10 +127,11 @@ type Incident struct {
 // Open reports whether the incident is not resolved yet.
 func (i Incident) Open() bool { return i.ResolvedAt.IsZero() }
 
-// Member returns the incident's member for a pipeline's date.
-func (i Incident) Member(pipeline, date string) (IncidentMember, bool) {
+// Member returns the incident's member for a pipeline's run key (a daily
+// run's key is its date).
+func (i Incident) Member(pipeline, key string) (IncidentMember, bool) {
 	for _, m := range i.Members {
-		if m.Pipeline == pipeline && m.Date == date {
+		if m.Pipeline == pipeline && m.Interval() == key {
 			return m, true
 		}
 	}

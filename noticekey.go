@@ -22,14 +22,14 @@ type NoticeSubject struct {
 	Attempt    int    // the run's attempt
 	Upstream   string // the upstream's name (upstream_failed, an upstream's long_running)
 	ExternalID string // the upstream run's id (upstream_failed, an upstream's long_running)
-	Date       string // the logical date (digest; an incident member's date)
+	Date       string // the logical date (digest); an incident member's run key (IncidentMember.Interval)
 	Message    string // the error text (config_invalid)
 	Watch      string // the watch (long_query, long_query_ended); ExternalID is the query's key
 
 	// Incident messages (SPEC §17).
 	Incident string    // the incident's key (IncidentCause.Key)
 	Reason   string    // an incident_updated's IncidentJoined or IncidentRecovered
-	Pipeline string    // the member an incident_updated is about; Date is its logical date
+	Pipeline string    // the member an incident_updated is about; Date is its run key
 	State    State     // the state a member recovered to
 	At       time.Time // when an incident was resolved
 	// Operator actions and incident follow-ups (SPEC §20); Incident,
@@ -55,8 +55,8 @@ type NoticeSubject struct {
 //	config_invalid   config_invalid:<first 8 bytes of sha256(message), hex>
 //	long_query, long_query_ended  <kind>:<watch>:<query key>      (once per query a watch alerted about)
 //	incident_opened  incident_opened:<incident>                   (once per incident)
-//	incident_updated incident_joined:<incident>:<pipeline>:<date>  (once per affected member)
-//	                 incident_recovered:<incident>:<pipeline>:<date>:<state> (once per state a member recovers to)
+//	incident_updated incident_joined:<incident>:<pipeline>:<run key>  (once per affected member)
+//	                 incident_recovered:<incident>:<pipeline>:<run key>:<state> (once per state a member recovers to)
 //	incident_resolved incident_resolved:<incident>:<at>           (once per resolution: a reopened incident resolves again)
 //	operator_action  operator_action:<action>:<pipeline>#<run key>:<request>  (once per action)
 //	escalation       escalation:<incident key>                    (once per incident)

@@ -51,6 +51,14 @@ var keyCases = []struct {
 		"incident_recovered:run:p#2026-11-21:mart_a:2026-11-21:skipped"},
 	{"incident resolved", NoticeIncidentResolved, NoticeSubject{Incident: "run:p#2026-11-21", At: time.Date(2026, 11, 21, 13, 10, 0, 0, time.FixedZone("JST", 9*3600))},
 		"incident_resolved:run:p#2026-11-21:2026-11-21T04:10:00.000Z"},
+	// Incidents over sub-daily runs (SPEC §19): the cause and the member
+	// are named by their run keys, which hold colons of their own.
+	{"incident joined by an hour", NoticeIncidentUpdated, NoticeSubject{Incident: "run:hourly#2026-11-21T13:00", Reason: IncidentJoined, Pipeline: "hourly_b", Date: "2026-11-21T14:00"},
+		"incident_joined:run:hourly#2026-11-21T13:00:hourly_b:2026-11-21T14:00"},
+	{"incident recovered, a fall-back hour", NoticeIncidentUpdated, NoticeSubject{Incident: "job:glue_job:x#jr_1", Reason: IncidentRecovered, Pipeline: "hourly", Date: "2026-11-01T01:00-05:00", State: StateSucceeded},
+		"incident_recovered:job:glue_job:x#jr_1:hourly:2026-11-01T01:00-05:00:succeeded"},
+	{"incident resolved, an hour's cause", NoticeIncidentResolved, NoticeSubject{Incident: "run:hourly#2026-11-21T13:00", At: time.Date(2026, 11, 21, 4, 10, 0, 0, time.UTC)},
+		"incident_resolved:run:hourly#2026-11-21T13:00:2026-11-21T04:10:00.000Z"},
 	// Operator actions and incident follow-ups (SPEC §20).
 	{"operator action", NoticeOperatorAction, NoticeSubject{Action: "rerun", Pipeline: "mart", Date: "2026-11-21", Request: "1700000000.123456"}, "operator_action:rerun:mart#2026-11-21:1700000000.123456"},
 	{"operator action on a sub-daily run", NoticeOperatorAction, NoticeSubject{Action: "ack", Pipeline: "hourly", Date: "2026-11-21T13:00", Request: "req_0123456789abcdef"}, "operator_action:ack:hourly#2026-11-21T13:00:req_0123456789abcdef"},

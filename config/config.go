@@ -71,6 +71,15 @@ type pipelineIndex struct {
 	byName atomic.Pointer[map[string]int]
 }
 
+// With is a copy of c that lists only ps (pipelines of c): part of the
+// config, such as a page of the board, for the readers that take a whole
+// *Config (status, slo).
+func (c *Config) With(ps []*Pipeline) *Config {
+	sub := *c
+	sub.Pipelines, sub.index = ps, &pipelineIndex{}
+	return &sub
+}
+
 // Pipeline returns the pipeline with the given name, or nil. Every answer
 // from the index is checked against Pipelines, so a config changed after a
 // look-up (a test appending a pipeline) is still answered right.
@@ -100,7 +109,17 @@ func (c *Config) Pipeline(name string) *Pipeline {
 // Store configures the store.
 type Store struct {
 	Path string // a SQLite file (default sekisho.db) or a postgres:// URL
+	// Retention is how long finished runs are kept (`retention: 400d`):
+	// the leader prunes older ones, with their transitions, observations
+	// and notices, after writing their days' SLO summaries. 0 keeps
+	// everything (the default).
+	Retention time.Duration
 }
+
+// MinRetention is the shortest store.retention: the engine looks back up
+// to 16 days for a sub-daily window, the board shows 30 days of history,
+// and both read runs (the SLO report reads pruned days' summaries).
+const MinRetention = 31 * 24 * time.Hour
 
 // HA configures the leader lease of replicas sharing a PostgreSQL store
 // (SPEC §14).
@@ -369,6 +388,34 @@ func (p *Pipeline) UpstreamNames() []string {
 		names[i] = u.Name
 	}
 	return names
+}
+
+// Waiter is the first pipeline and upstream of a config that wait on a
+// resource.
+type Waiter struct {
+	Pipeline *Pipeline
+	Upstream string
+}
+
+// Waiters indexes, per resource an upstream of c polls, its first waiter.
+// It is built afresh on every call: callers keep it per config (a scan of
+// 10,000 pipelines per poll or per pushed event was a tenth of the
+// daemon's CPU).
+func (c *Config) Waiters() map[sekisho.Resource]Waiter {
+	out := map[sekisho.Resource]Waiter{}
+	if c == nil {
+		return out
+	}
+	for _, p := range c.Pipelines {
+		for _, u := range p.Upstreams {
+			for _, r := range u.Resources() {
+				if _, ok := out[r]; !ok {
+					out[r] = Waiter{Pipeline: p, Upstream: u.Name}
+				}
+			}
+		}
+	}
+	return out
 }
 
 // Resources returns every resource an upstream polls: one for a job or a

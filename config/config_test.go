@@ -162,6 +162,7 @@ func TestBuiltInDefaults(t *testing.T) {
 		{"condition", p.Condition, "all"},
 		{"on_upstream_failure", p.OnUpstreamFailure, "wait"},
 		{"store.path", cfg.Store.Path, "sekisho.db"},
+		{"store.retention keeps everything", cfg.Store.Retention, time.Duration(0)},
 		{"server.listen", cfg.Server.Listen, ":8080"},
 		{"slack.language", cfg.Slack.Language, "ja"},
 		{"slack enabled", cfg.Slack.Enabled(), false},
@@ -187,6 +188,7 @@ func TestFullConfig(t *testing.T) {
 		got, want any
 	}{
 		{"store.path", cfg.Store.Path, "/var/lib/sekisho/sekisho.db"},
+		{"store.retention", cfg.Store.Retention, 400 * 24 * time.Hour},
 		{"server.public_url trailing slash trimmed", cfg.Server.PublicURL, "http://localhost:9090"},
 		{"server.token", cfg.Server.Token.Value(), secretEnv["TOKEN"]},
 		{"$$ is a literal $", cfg.Server.ReadToken.Value(), "${literal}"},

@@ -91,6 +91,12 @@ var invalidCases = []struct {
 		`ha_lease.yaml:3:3: ha.lease: duration "500ms" is below the minimum 1s`,
 		`ha_lease.yaml:4:3: ha.renew: unknown key "renew"`,
 	}},
+	{"store_retention", []string{
+		`store_retention.yaml:4:3: store.retention: bad retention "400"; write whole days like 400d, or 0 to keep everything`,
+	}},
+	{"store_retention_short", []string{
+		`store_retention_short.yaml:3:3: store.retention: retention "7d" is below the minimum 31d: the board's history and the engine's look-backs read runs that young`,
+	}},
 	{"empty", []string{
 		`empty.yaml:1:1: version: the file is empty; start with "version: 1" and a list of pipelines`,
 	}},

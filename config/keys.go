@@ -25,7 +25,7 @@ var KnownKeys = map[string][]string{
 	"":                         {"version", "timezone", "defaults", "store", "ha", "server", "connections", "slack", "lineage", "pipelines", "watches", "calendars", "maintenance"},
 	"calendars.*":              {"base", "weekend", "holidays", "workdays"},
 	"defaults":                 pipelineKeys[1:],
-	"store":                    {"path"},
+	"store":                    {"path", "retention"},
 	"ha":                       {"lease"},
 	"server":                   {"listen", "public_url", "token", "read_token"},
 	"connections":              {"glue", "trocco", "airflow", "warehouses"},

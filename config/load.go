@@ -281,7 +281,40 @@ func (d *decoder) store(root *fields) Store {
 	if p, _, ok := d.str(f, "path"); ok && p != "" {
 		s.Path = p
 	}
+	s.Retention = d.retention(f)
 	return s
+}
+
+// retention reads store.retention: whole days, "400d", or 0 (keep
+// everything).
+func (d *decoder) retention(f *fields) time.Duration {
+	v, ok := f.get("retention")
+	if !ok {
+		return 0
+	}
+	s, ok := d.scalarOf(v, false)
+	if !ok {
+		return 0
+	}
+	if s.s == "0" {
+		return 0
+	}
+	days, err := strconv.Atoi(strings.TrimSuffix(s.s, "d"))
+	switch {
+	case !strings.HasSuffix(s.s, "d") || err != nil || days < 0 || strings.HasPrefix(s.s, "+"):
+		d.fail(v, "bad retention %s; write whole days like 400d, or 0 to keep everything", s.shown)
+		return 0
+	case days > 0 && time.Duration(days)*24*time.Hour < MinRetention:
+		d.fail(v, "retention %s is below the minimum %dd: the board's history and the engine's look-backs read runs that young",
+			s.shown, int(MinRetention/(24*time.Hour)))
+		return 0
+	case days == 0:
+		return 0
+	case days > 100*366:
+		d.fail(v, "retention %s is more than a century; leave it out to keep everything", s.shown)
+		return 0
+	}
+	return time.Duration(days) * 24 * time.Hour
 }
 
 func (d *decoder) ha(root *fields) HA {

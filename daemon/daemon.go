@@ -212,6 +212,8 @@ func (d *Daemon) Run(ctx context.Context, hup <-chan os.Signal) error {
 		leaderWork = append(leaderWork, d.watches.Run)
 	}
 	leaderWork = append(leaderWork, d.SlackWork()...)
+	prune := &pruner{store: d.o.Store, config: d.cfg.Load, clock: d.o.Clock, log: d.o.Logger}
+	leaderWork = append(leaderWork, prune.Run)
 	d.runElected(ctx, start, leaderWork...)
 	start("http", func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -87,8 +87,8 @@ func (d *Daemon) takePushedEvents(term context.Context) error {
 			d.o.Logger.Warn("take pushed events", "err", err)
 		}
 		for _, ev := range evs {
-			// An event no open run waits on is answered 404 on the leader;
-			// kept by a follower it is simply dropped here.
+			// An event no pipeline waits on is answered "ignored" on the
+			// leader; kept by a follower it is simply dropped here.
 			_ = d.eng.Ingest(term, ev.Resource, ev.Run)
 		}
 		select {

@@ -13,11 +13,13 @@ import (
 // is resolved exactly when all its members' runs have succeeded or were
 // skipped; a member's stored state is its run's state; and an affected
 // pipeline's own upstream_failed, delay and timed_out never reached Slack.
+// A member is a run: its pipeline and run key (two hours of one sub-daily
+// pipeline are two members).
 func CheckIncidents(incs []sekisho.Incident, hs []History, ns []sekisho.Notice) []string {
 	var bad []string
 	state := map[string]sekisho.State{}
 	for _, h := range hs {
-		state[h.Run.Pipeline+" "+h.Run.LogicalDate] = h.Run.State
+		state[runOf(h.Run.Pipeline, h.Run.Key, h.Run.LogicalDate)] = h.Run.State
 	}
 	keys := map[string]int{}
 	affected := map[string]string{}
@@ -28,17 +30,17 @@ func CheckIncidents(incs []sekisho.Incident, hs []History, ns []sekisho.Notice) 
 		}
 		done := len(inc.Members) > 0
 		for _, m := range inc.Members {
-			s, ok := state[m.Pipeline+" "+m.Date]
+			s, ok := state[runOf(m.Pipeline, m.RunKey, m.Date)]
 			if !ok {
-				bad = append(bad, fmt.Sprintf("incident %s: member %s %s has no run", inc.Key, m.Pipeline, m.Date))
+				bad = append(bad, fmt.Sprintf("incident %s: member %s %s has no run", inc.Key, m.Pipeline, m.Interval()))
 				continue
 			}
 			if inc.Open() && m.State != s {
-				bad = append(bad, fmt.Sprintf("incident %s: member %s %s is %s, its run %s", inc.Key, m.Pipeline, m.Date, m.State, s))
+				bad = append(bad, fmt.Sprintf("incident %s: member %s %s is %s, its run %s", inc.Key, m.Pipeline, m.Interval(), m.State, s))
 			}
 			done = done && (s == sekisho.StateSucceeded || s == sekisho.StateSkipped)
 			if m.Role == sekisho.RoleAffected {
-				affected[m.Pipeline+" "+m.Date] = inc.Key
+				affected[runOf(m.Pipeline, m.RunKey, m.Date)] = inc.Key
 			}
 		}
 		switch {
@@ -55,7 +57,7 @@ func CheckIncidents(incs []sekisho.Incident, hs []History, ns []sekisho.Notice) 
 		}
 		switch n.Kind {
 		case sekisho.NoticeUpstreamFailed, sekisho.NoticeDelay, sekisho.NoticeTimedOut:
-			if key, ok := affected[n.Pipeline+" "+n.LogicalDate]; ok && !n.SentAt.IsZero() && !notify.NotPosted(n.Text) {
+			if key, ok := affected[runOf(n.Pipeline, n.Key, n.LogicalDate)]; ok && !n.SentAt.IsZero() && !notify.NotPosted(n.Text) {
 				bad = append(bad, fmt.Sprintf("%s of %s %s reached Slack though incident %s speaks for it",
 					n.Kind, n.Pipeline, n.LogicalDate, key))
 			}
@@ -73,4 +75,13 @@ func CheckIncidents(incs []sekisho.Incident, hs []History, ns []sekisho.Notice) 
 	}
 	sort.Strings(bad)
 	return bad
+}
+
+// runOf names a run for the checks: its pipeline and key, the logical date
+// for a record written without one (a daily run's key is its date).
+func runOf(pipeline, key, date string) string {
+	if key == "" {
+		key = date
+	}
+	return pipeline + " " + key
 }

@@ -28,6 +28,18 @@ func TestCheckIncidentsCatchesViolations(t *testing.T) {
 	if bad := CheckIncidents([]sekisho.Incident{resolved}, okRuns, []sekisho.Notice{announced, grouped}); len(bad) != 0 {
 		t.Fatalf("a clean incident is flagged: %v", bad)
 	}
+	hourMember := func(at string) sekisho.IncidentMember {
+		m := member("h", sekisho.StateSucceeded)
+		m.RunKey = day + "T" + at
+		return m
+	}
+	hour := func(at string, s sekisho.State) History {
+		return History{Run: sekisho.Run{Pipeline: "h", LogicalDate: day, Key: day + "T" + at, State: s}}
+	}
+	hourly := sekisho.Incident{Key: key, Cause: cause, ResolvedAt: t0, Members: []sekisho.IncidentMember{hourMember("12:00"), hourMember("13:00")}}
+	if bad := CheckIncidents([]sekisho.Incident{hourly}, []History{hour("12:00", sekisho.StateSucceeded), hour("13:00", sekisho.StateSucceeded)}, nil); len(bad) != 0 {
+		t.Fatalf("a clean incident over two hours is flagged: %v", bad)
+	}
 	open := sekisho.Incident{Key: key, Cause: cause, Members: []sekisho.IncidentMember{member("a", sekisho.StateBlocked), member("b", sekisho.StateBlocked)}}
 	posted := grouped
 	posted.Text = "🚨 Data for a may be late"
@@ -48,6 +60,11 @@ func TestCheckIncidentsCatchesViolations(t *testing.T) {
 		{"an affected pipeline's own notice posted", []sekisho.Incident{resolved}, okRuns, []sekisho.Notice{posted},
 			"upstream_failed of a 2026-03-01 reached Slack"},
 		{"member without a run", []sekisho.Incident{resolved}, okRuns[:1], nil, "member b 2026-03-01 has no run"},
+		// Two hours of one sub-daily pipeline are two members, each against
+		// its own run: the 13:00 run's success does not settle 12:00.
+		{"one hour of two not done", []sekisho.Incident{hourly}, []History{hour("12:00", sekisho.StateFailed), hour("13:00", sekisho.StateSucceeded)},
+			nil, "is resolved though a member is not done"},
+		{"an hour without a run", []sekisho.Incident{hourly}, []History{hour("13:00", sekisho.StateSucceeded)}, nil, "member h 2026-03-01T12:00 has no run"},
 	}
 	for _, c := range cases {
 		bad := CheckIncidents(c.incs, c.hs, c.ns)

@@ -75,6 +75,7 @@ type Engine struct {
 	poller  *poller
 	planner *pollplan.Planner // when each resource is checked next (SPEC §13)
 	results resultQueue       // answers of requests, for the loop
+	events  resultQueue       // runs pushed by events, for the loop after its plan
 	dirty   atomic.Bool       // the store changed behind the loop's records
 	rngMu   sync.Mutex
 	rng     *rand.Rand
@@ -94,6 +95,11 @@ type passState struct {
 	lastFull time.Time      // when every open run was last looked at
 	cfg      *config.Config // the config of that pass
 	sel      map[int64]bool // during a pass: the runs it looks at
+	added    []int64        // during a step: the runs it added to sel
+	rest     map[int64]bool // selected, and left for the next pass (passRuns)
+	// obs are observations steps recorded and flushObservations has not
+	// written yet.
+	obs []store.ObservationWrite
 }
 
 // New builds an engine for cfg.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -33,6 +34,40 @@ func (e *Engine) historyOf(ctx context.Context, pipeline, date string) eta.Histo
 	}
 	e.history[pipeline] = lineHistory{date: date, h: h}
 	return h
+}
+
+// readHistories reads, in one go per logical date, the histories the
+// runs ids will project from and the loop has not read yet: a batch of new
+// gates is a batch of pipelines seen for the first time that day, and two
+// queries for all of them cost far less than two for each.
+func (e *Engine) readHistories(ctx context.Context, ids []int64, now time.Time) {
+	byDate := map[string][]string{}
+	for _, id := range ids {
+		rec, ok := e.runs.recs[id]
+		if !ok || !needsETA(rec.run, now) {
+			continue
+		}
+		p, date := rec.run.Pipeline, rec.run.LogicalDate
+		if h, ok := e.history[p]; ok && h.date == date {
+			continue
+		}
+		if !slices.Contains(byDate[date], p) {
+			byDate[date] = append(byDate[date], p)
+		}
+	}
+	for date, ps := range byDate {
+		if len(ps) < 2 {
+			continue // historyOf reads it when the run needs it
+		}
+		hs, err := eta.ReadMany(ctx, e.st, ps, date)
+		if err != nil {
+			e.log.Warn("read pipelines' histories", "pipelines", len(ps), "err", err)
+			continue // historyOf reads each again
+		}
+		for p, h := range hs {
+			e.history[p] = lineHistory{date: date, h: h}
+		}
+	}
 }
 
 // project is the run's projected success: its own upstreams as observed in

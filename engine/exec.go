@@ -93,10 +93,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		case effAwaitLanding:
 			rec.landAt = ef.landAt
 		case effRecord:
-			if _, err := e.st.RecordObservation(ctx, r.ID, r.Attempt, ef.obs); err != nil {
-				e.log.Error("record observation", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt, "upstream", ef.obs.Upstream, "err", err)
-				continue
-			}
+			e.pass.obs = append(e.pass.obs, store.ObservationWrite{Run: r.ID, Attempt: r.Attempt, Obs: ef.obs})
 			if rec.recorded == nil {
 				rec.recorded = map[string]sekisho.Observation{}
 			}
@@ -109,6 +106,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 	}
 	moves := st.Event != "" || !st.Patch.empty()
 	if moves || len(notices) > 0 {
+		e.flushObservations(ctx) // what the step stands on is written before it
 		if r, notices, err = e.write(ctx, rec, r, st, notices, moves, now); err != nil {
 			return err
 		}
@@ -248,6 +246,33 @@ func (e *Engine) answered(ctx context.Context, k attemptKey, a answer) {
 		}
 	}
 	e.logErr(ignoreConflict(e.settle(ctx, rec, r, &a, now)))
+}
+
+// flushObservations writes the observations the steps since the last
+// flush recorded, in one transaction. A step that moves a run or queues
+// notices flushes before its own write; the rest wait for the end of the
+// pass, where the first look at a batch of new gates (every upstream of
+// every run) costs one transaction instead of one per observation. On a
+// failure the records forget what was not written, so the next look at
+// those runs records it again.
+func (e *Engine) flushObservations(ctx context.Context) {
+	ws := e.pass.obs
+	if len(ws) == 0 {
+		return
+	}
+	e.pass.obs = nil
+	if _, err := e.st.RecordObservations(ctx, ws); err != nil {
+		e.log.Error("record observations", "observations", len(ws), "err", err)
+		for _, w := range ws {
+			rec, ok := e.runs.recs[w.Run]
+			if !ok || rec.run.Attempt != w.Attempt {
+				continue
+			}
+			if o, ok := rec.recorded[w.Obs.Upstream]; ok && sameObs(o, w.Obs) {
+				delete(rec.recorded, w.Obs.Upstream)
+			}
+		}
+	}
 }
 
 // backoff is the retry state after one more transient failure.

@@ -178,6 +178,9 @@ func (e *Engine) openGates(ctx context.Context, gates []dueGate) error {
 	}
 	for _, run := range created {
 		e.remember(run)
+		if rec, ok := e.runs.recs[run.ID]; ok {
+			rec.loaded = true // a new run has no observations to read
+		}
 		e.log.Info("gate opened", "pipeline", run.Pipeline, "key", run.Key, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition("", sekisho.StateWaiting)

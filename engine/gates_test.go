@@ -13,6 +13,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // gateFleet is n pipelines gated at 02:00 JST, each on one of n/5 Glue jobs.
@@ -140,7 +141,7 @@ func BenchmarkGatesOpen(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		ctx, cancel := context.WithCancel(context.Background())
-		st, err := store.Open(ctx, filepath.Join(b.TempDir(), "s.db"))
+		st, err := teststore.Open(ctx, filepath.Join(b.TempDir(), "s.db"))
 		if err != nil {
 			b.Fatal(err)
 		}

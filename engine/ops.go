@@ -212,11 +212,21 @@ func (e *Engine) Skip(ctx context.Context, pipeline, key string, by By) (sekisho
 
 // Ingest takes a run reported by a pushed event (Glue EventBridge, TROCCO
 // notification) and checks the upstreams it concerns at once. An event for
-// a resource no open run waits on is ignored and reported as not found.
+// a resource no pipeline of the config waits on is reported as not found.
+//
+// The loop hands the run to the poller after its next plan, not Ingest
+// here: whether an open run waits on the resource is the loop's to know,
+// and asking the poller from here raced with it. An event that came while
+// a batch of gates opened found the new runs' resources not planned yet,
+// and a redelivered one that came after the runs had moved on was refused
+// or taken depending on the pass it fell in. The loop drops a run no open
+// run waits on.
 func (e *Engine) Ingest(ctx context.Context, r sekisho.Resource, run sekisho.JobRun) error {
-	if !e.poller.push(r, run, e.clock.Now()) {
-		return fmt.Errorf("no open run waits on %s: %w", r.Key(), sekisho.ErrNotFound)
+	if !e.planner.Watches(r) {
+		return fmt.Errorf("no pipeline waits on %s: %w", r.Key(), sekisho.ErrNotFound)
 	}
+	at := e.clock.Now()
+	e.events.push(func(context.Context) { e.poller.push(r, run, at) })
 	e.Kick()
 	return nil
 }

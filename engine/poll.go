@@ -282,14 +282,15 @@ func (p *poller) view(key string, window time.Time) view {
 	return v
 }
 
-// push records a run reported by an event and makes the resource due now.
-// It reports false when no open run waits on the resource.
-func (p *poller) push(r sekisho.Resource, run sekisho.JobRun, now time.Time) bool {
+// push records a run reported by an event and marks the resource changed,
+// so the pass looks at the runs waiting on it. A run of a resource no open
+// run waits on is dropped: a later gate polls it anyway.
+func (p *poller) push(r sekisho.Resource, run sekisho.JobRun, now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	rs, ok := p.res[r.Key()]
 	if !ok {
-		return false
+		return
 	}
 	// An event carries no start time: borrow it from the poll when the
 	// run is known, else count the run as starting when the event says it ended.
@@ -311,7 +312,6 @@ func (p *poller) push(r sekisho.Resource, run sekisho.JobRun, now time.Time) boo
 	}
 	rs.pushed[run.ExternalID] = run
 	p.changed[r.Key()] = true
-	return true
 }
 
 // due makes a tracked resource due for an immediate poll.

@@ -1,8 +1,10 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -28,14 +30,18 @@ func (e *Engine) Step(ctx context.Context) error {
 		return err
 	}
 	full := reloaded || cfg != e.pass.cfg || !now.Before(e.pass.lastFull.Add(e.opts.FullEvery))
-	replan := full || e.demand.dirty || len(e.demand.added) > 0
+	replan := full || e.demand.dirty || len(e.demand.added) > 0 || e.demand.changed
 	if full || e.demand.dirty {
 		e.planDemand()
 	} else if replan {
 		e.planAdded()
 	}
+	e.demand.changed = false
 	for _, rs := range e.poller.plan(ctx, e.demand.want, now, replan) {
 		e.spawnPoll(ctx, rs)
+	}
+	for _, fn := range e.events.drain() {
+		fn(ctx) // after the plan: the runs of gates opened in this pass wait on their resources
 	}
 	if e.opts.Sync {
 		now = e.clock.Now()
@@ -44,34 +50,141 @@ func (e *Engine) Step(ctx context.Context) error {
 	if full {
 		e.pass.lastFull, e.pass.cfg = now, cfg
 	}
-	// Reconcile in gate order; a run that moves selects the runs waiting on
-	// it (remember adds them to sel), so a chain moves in one pass. Those
-	// earlier in the order are taken in another round.
-	e.pass.sel = sel
-	defer func() { e.pass.sel = nil }()
-	done := make(map[int64]bool, len(sel))
-	for round := 0; round < 10 && len(sel) > 0; round++ {
-		progressed := false
-		for _, id := range append([]int64(nil), e.runs.order...) {
-			if !sel[id] || done[id] {
-				continue
-			}
-			done[id], progressed = true, true
-			if rec, ok := e.runs.recs[id]; ok {
-				if err := e.reconcileOne(ctx, rec, now); err != nil {
-					return err
-				}
-			}
-		}
-		if !progressed {
-			break
-		}
+	err = e.reconcileSelected(ctx, sel, now)
+	e.flushObservations(ctx)
+	if err != nil {
+		return err
 	}
-	e.pass.sel = nil
 	if e.opts.Sync {
 		e.applyResults(ctx)
+		e.flushObservations(ctx)
+	}
+	e.publishNextChecks(ctx)
+	return nil
+}
+
+// publishNextChecks writes when each resource polled since the last pass
+// is checked next (SPEC §13), for the status and the API: once per pass.
+func (e *Engine) publishNextChecks(ctx context.Context) {
+	if err := e.planner.Publish(ctx, e.clock.Now()); err != nil && ctx.Err() == nil {
+		e.log.Warn("poll plan: publish next checks", "err", err)
+	}
+}
+
+// passRuns bounds the runs one pass reconciles outside Sync mode. A pass
+// that has more to look at (every open run after a reload or once per
+// FullEvery, the runs of a batch of new gates) takes them in slices, one
+// per pass, and wakes the loop for the next: a pushed event or a
+// request's answer waits for one slice at most, and runs it selects go
+// before the ones carried over.
+const passRuns = 256
+
+// reconcileSelected reconciles the selected runs in gate order; a run that
+// moves selects the runs waiting on it (remember adds them to sel), so a
+// chain moves in one pass: those later in the order are taken in the same
+// round, those earlier in another. Runs carried over from the last pass's
+// slice come after the ones sel names.
+func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now time.Time) error {
+	carried := e.pass.rest
+	e.pass.rest = nil
+	for id := range carried {
+		if sel[id] {
+			delete(carried, id) // selected afresh: not late
+		} else {
+			sel[id] = true
+		}
+	}
+	late := func(id int64) bool { return carried[id] }
+	e.pass.sel = sel
+	defer func() { e.pass.sel, e.pass.added = nil, nil }()
+	left := passRuns
+	if e.opts.Sync {
+		left = -1 // tests driving Step look at everything in the pass
+	}
+	done := make(map[int64]bool, len(sel))
+	for round := 0; round < 10; round++ {
+		ids := pending(sel, done, late)
+		if len(ids) == 0 {
+			break
+		}
+		if left < 0 {
+			e.readHistories(ctx, ids, now)
+		} else {
+			e.readHistories(ctx, ids[:min(len(ids), left)], now)
+		}
+		for i := 0; i < len(ids); i++ {
+			id := ids[i]
+			if done[id] {
+				continue
+			}
+			rec, ok := e.runs.recs[id]
+			if !ok {
+				done[id] = true
+				continue
+			}
+			if left == 0 {
+				// The slice is spent: the rest in the next pass.
+				e.pass.rest = map[int64]bool{}
+				for _, id := range pending(sel, done, late) {
+					e.pass.rest[id] = true
+				}
+				e.Kick()
+				return nil
+			}
+			left--
+			done[id] = true
+			e.pass.added = e.pass.added[:0]
+			if err := e.reconcileOne(ctx, rec, now); err != nil {
+				return err
+			}
+			// Runs the step selected that come later in the order join
+			// this round.
+			var later []int64
+			for _, dep := range e.pass.added {
+				if !done[dep] && before(id, dep, late) {
+					later = append(later, dep)
+				}
+			}
+			if len(later) > 0 {
+				ids = append(ids[:i+1:i+1], mergeOrdered(ids[i+1:], later, late)...)
+			}
+		}
 	}
 	return nil
+}
+
+// pending lists the runs of sel not done yet, in the order a pass takes
+// them: gate order, the late ones after the rest.
+func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
+	ids := make([]int64, 0, len(sel)-len(done))
+	for id := range sel {
+		if !done[id] {
+			ids = append(ids, id)
+		}
+	}
+	slices.SortFunc(ids, func(a, b int64) int { return order(a, b, late) })
+	return ids
+}
+
+// order compares two runs in the order a pass takes them.
+func order(a, b int64, late func(int64) bool) int {
+	if la, lb := late(a), late(b); la != lb {
+		if la {
+			return 1
+		}
+		return -1
+	}
+	return cmp.Compare(a, b)
+}
+
+func before(a, b int64, late func(int64) bool) bool { return order(a, b, late) < 0 }
+
+// mergeOrdered merges ids (in pass order) with more runs, leaving out
+// those ids holds already.
+func mergeOrdered(ids, more []int64, late func(int64) bool) []int64 {
+	out := append(slices.Clone(ids), more...)
+	slices.SortFunc(out, func(a, b int64) int { return order(a, b, late) })
+	return slices.Compact(out)
 }
 
 // reconcileOne takes the next step of one run and records when it wants to
@@ -100,23 +213,28 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 }
 
 // demandPlan is what the open runs wait on, worked out from their records
-// by planDemand: an index, rebuilt whenever the waiting runs change.
+// by planDemand: an index, rebuilt when the waiting runs change in a way
+// the incremental steps below do not cover.
 type demandPlan struct {
 	want    map[string]demand  // the resources waited on
 	waiters map[string][]int64 // resource key → runs waiting on it
 	deps    map[string][]int64 // pipeline/key → runs waiting on that run
+	cfg     *config.Config     // the config the plan read other pipelines in
 	dirty   bool               // the waiting runs changed: plan again
 	// added are runs that opened since the plan and nothing else
 	// changed: they are added to it (planAdded), so gates opening in
 	// batches do not plan every open run again per batch.
 	added []int64
+	// changed: runs stopped waiting and unplanRun took them out since
+	// the poller last took the plan.
+	changed bool
 }
 
 // planDemand works out, from the open runs, which resources are waited on
 // (from which window, at which interval), which runs wait on each resource,
 // and which runs wait on each other pipeline's run.
 func (e *Engine) planDemand() {
-	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}}
+	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}, cfg: e.Config()}
 	for _, id := range e.runs.order {
 		e.planRun(&d, id)
 	}
@@ -143,7 +261,7 @@ func (e *Engine) planRun(d *demandPlan, id int64) {
 	}
 	for _, u := range rec.spec.Upstreams {
 		if u.Type == config.TypePipeline {
-			for _, a := range awaitedRuns(rec.spec, rec.run, u, e.Config().Pipeline(u.Pipeline)) {
+			for _, a := range awaitedRuns(rec.spec, rec.run, u, d.cfg.Pipeline(u.Pipeline)) {
 				key := u.Pipeline + "/" + a.key
 				d.deps[key] = append(d.deps[key], id)
 			}
@@ -151,18 +269,73 @@ func (e *Engine) planRun(d *demandPlan, id int64) {
 		}
 		for _, res := range u.Resources() { // a reconcile polls two queries
 			key := res.Key()
-			w, ok := d.want[key]
-			if !ok || rec.window.Before(w.since) {
-				w.since = rec.window
-			}
-			if !ok || rec.spec.PokeInterval < w.interval {
-				w.interval = rec.spec.PokeInterval
-			}
-			w.r = res
-			d.want[key] = w
+			d.want[key] = wanted(d.want[key], res, rec)
 			d.waiters[key] = append(d.waiters[key], id)
 		}
 	}
+}
+
+// wanted is w (zero: nothing yet) widened to what rec needs of res: the
+// earliest window, the shortest poke interval.
+func wanted(w demand, res sekisho.Resource, rec *runRec) demand {
+	if w.r == (sekisho.Resource{}) || rec.window.Before(w.since) {
+		w.since = rec.window
+	}
+	if w.r == (sekisho.Resource{}) || rec.spec.PokeInterval < w.interval {
+		w.interval = rec.spec.PokeInterval
+	}
+	w.r = res
+	return w
+}
+
+// unplanRun takes a run that stopped waiting (rec, as it was planned) out
+// of the plan: from the waiters of its resources, whose demand is worked
+// out again from the runs still waiting on them, and from the runs it
+// waited on. Planning every open run again instead, whenever one of
+// 10,000 was triggered, was a sixth of the daemon's CPU. It reports false
+// when it cannot (no plan, or one made under another config): plan again.
+func (e *Engine) unplanRun(rec *runRec, id int64) bool {
+	d := &e.demand
+	if d.want == nil || d.cfg != e.Config() || rec.spec == nil {
+		return false
+	}
+	for _, u := range rec.spec.Upstreams {
+		if u.Type == config.TypePipeline {
+			for _, a := range awaitedRuns(rec.spec, rec.run, u, d.cfg.Pipeline(u.Pipeline)) {
+				key := u.Pipeline + "/" + a.key
+				if ids := without(d.deps[key], id); len(ids) > 0 {
+					d.deps[key] = ids
+				} else {
+					delete(d.deps, key)
+				}
+			}
+			continue
+		}
+		for _, res := range u.Resources() {
+			key := res.Key()
+			ids := without(d.waiters[key], id)
+			if len(ids) == 0 {
+				delete(d.waiters, key)
+				delete(d.want, key)
+				continue
+			}
+			d.waiters[key] = ids
+			var w demand
+			for _, other := range ids {
+				if orec, ok := e.runs.recs[other]; ok && orec.spec != nil {
+					w = wanted(w, res, orec)
+				}
+			}
+			d.want[key] = w
+		}
+	}
+	d.changed = true
+	return true
+}
+
+// without returns ids less every id (in place).
+func without(ids []int64, id int64) []int64 {
+	return slices.DeleteFunc(ids, func(x int64) bool { return x == id })
 }
 
 // selectRuns picks the runs this pass reconciles.
@@ -216,7 +389,7 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		// Not checked yet: keep what the store last recorded, so a restart
 		// does not forget that an upstream had already succeeded (or
 		// failed: a blocked run must not flap to waiting and back).
-		if _, ok := rec.recorded[u.Name]; !ok {
+		if _, ok := rec.recorded[u.Name]; !ok && !rec.loaded {
 			e.loadRecorded(ctx, rec)
 		}
 		if prev, ok := rec.recorded[u.Name]; ok {

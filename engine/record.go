@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -31,6 +32,10 @@ type runRec struct {
 	recorded map[string]sekisho.Observation // per upstream, the observation last written
 	queued   map[string]bool                // dedupe keys already in the outbox
 	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
+	// loaded: recorded holds what the store had when the loop took the
+	// run (read once, or nothing: the loop opened it), so an upstream not
+	// checked yet needs no read.
+	loaded bool
 	// projected is the run's last projected success (SPEC §21), so the
 	// loop wakes when time alone would carry it past the deadline.
 	projected eta.Projection
@@ -82,16 +87,22 @@ func (t *runTable) set(r sekisho.Run) (replan bool) {
 		rec = &runRec{}
 		t.recs[r.ID] = rec
 		t.byKey[key] = r.ID
-		i := sort.Search(len(t.order), func(i int) bool { return t.order[i] >= r.ID })
-		t.order = append(t.order, 0)
-		copy(t.order[i+1:], t.order[i:])
-		t.order[i] = r.ID
+		// Ids grow as gates open: a new run goes last, and only a
+		// reloaded older one pays for the copy.
+		if n := len(t.order); n == 0 || t.order[n-1] < r.ID {
+			t.order = append(t.order, r.ID)
+		} else {
+			i := sort.Search(n, func(i int) bool { return t.order[i] >= r.ID })
+			t.order = append(t.order, 0)
+			copy(t.order[i+1:], t.order[i:])
+			t.order[i] = r.ID
+		}
 		replan = true
 	} else if waits(rec.run.State) != waits(r.State) || rec.run.Attempt != r.Attempt {
 		replan = true
 	}
 	if had && rec.run.Attempt != r.Attempt {
-		*rec = runRec{recorded: rec.recorded, queued: rec.queued} // a new attempt starts clean
+		*rec = runRec{recorded: rec.recorded, loaded: rec.loaded, queued: rec.queued} // a new attempt starts clean
 	}
 	if rec.spec != nil {
 		r.Spec = nil // parsed already; the store keeps the JSON (Apply leaves it alone when empty)
@@ -202,15 +213,27 @@ func (e *Engine) remember(r sekisho.Run) {
 	}
 	for _, dep := range e.demand.deps[runKey(r)] {
 		e.runs.touch(dep)
-		if e.pass.sel != nil {
+		if e.pass.sel != nil && !e.pass.sel[dep] {
 			e.pass.sel[dep] = true
+			e.pass.added = append(e.pass.added, dep)
 		}
 	}
-	_, had := e.runs.recs[r.ID]
-	if e.runs.set(r) {
-		if !had && waits(r.State) && !e.demand.dirty {
+	rec, had := e.runs.recs[r.ID]
+	var was runRec // the record as planned
+	if had {
+		was = *rec
+	}
+	if e.runs.set(r) && !e.demand.dirty {
+		switch {
+		case !had && waits(r.State):
 			e.demand.added = append(e.demand.added, r.ID) // a gate opened
-		} else {
+		case had && waits(was.run.State) && !waits(r.State) && was.run.Attempt == r.Attempt:
+			// Triggered, or ended. A run opened since the plan is not in
+			// it yet, and planAdded leaves out a run that does not wait.
+			if !slices.Contains(e.demand.added, r.ID) {
+				e.demand.dirty = !e.unplanRun(&was, r.ID)
+			}
+		default:
 			e.demand.dirty = true
 		}
 	}
@@ -272,6 +295,7 @@ func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
 		e.log.Error("read recorded observations", "run", rec.run.ID, "err", err)
 		return
 	}
+	rec.loaded = true
 	for name, o := range latest {
 		if rec.recorded == nil {
 			rec.recorded = map[string]sekisho.Observation{}

@@ -10,7 +10,8 @@ import (
 )
 
 // summarize renders a decision as "changes | notices": each change as
-// key[+cause][ resolved] with its members (pipeline/role/state), each
+// key[+cause][ resolved] with its members (pipeline[@HH:MM]/role/state,
+// the time naming a sub-daily run), each
 // notice as its dedupe key, with "→ <incident>" when an incident speaks
 // for it.
 func summarize(d Decision) string {
@@ -21,7 +22,11 @@ func summarize(d Decision) string {
 			s += "+" + c.Cause.State
 		}
 		for _, m := range c.Members {
-			s += fmt.Sprintf(" %s/%s/%s", m.Pipeline, m.Role, m.State)
+			name := m.Pipeline
+			if t := sekisho.KeyTime(m.RunKey); t != "" {
+				name += "@" + t
+			}
+			s += fmt.Sprintf(" %s/%s/%s", name, m.Role, m.State)
 		}
 		if !c.ResolvedAt.IsZero() {
 			s += " resolved"
@@ -43,8 +48,11 @@ func TestDecide(t *testing.T) {
 	t0 := time.Date(2026, 11, 20, 16, 40, 0, 0, time.UTC) // 01:40 JST
 	at := t0.UTC().Format(sekisho.TimeLayout)
 	locate := func(pipeline, upstream string) (string, string) {
-		if upstream == "mart" {
+		switch upstream {
+		case "mart":
 			return "", "mart_a"
+		case "loads":
+			return "", "hourly_load"
 		}
 		return glueKey, ""
 	}
@@ -71,6 +79,28 @@ func TestDecide(t *testing.T) {
 	kant := sekisho.Incident{Key: "run:kant#" + day, OpenedAt: t0.Add(-2 * time.Hour),
 		Cause:   sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: day, Pipeline: "kant", State: sekisho.CauseLate},
 		Members: []sekisho.IncidentMember{{Pipeline: "kant", Date: day, Role: sekisho.RoleCause, State: sekisho.StateWaiting, Kind: sekisho.NoticeDelay}}}
+	// An hourly pipeline's runs (SPEC §19): each hour is its own member.
+	h12, h13 := day+"T12:00", day+"T13:00"
+	hour := func(key string, id int64, st sekisho.State) sekisho.Run {
+		r := run("hourly", id, st)
+		r.Key = key
+		return r
+	}
+	hourFailed := func(key string, id int64) sekisho.Notice {
+		n := failed("hourly", id)
+		n.Key = key
+		return n
+	}
+	hourOwn := func(kind sekisho.NoticeKind, key string, id int64, st sekisho.State) sekisho.Notice {
+		n := own(kind, "hourly", id, st)
+		n.Key = key
+		return n
+	}
+	hourMember := func(key string, st sekisho.State) sekisho.IncidentMember {
+		m := member("hourly", sekisho.RoleAffected, st)
+		m.RunKey = key
+		return m
+	}
 	tests := []struct {
 		name string
 		open []sekisho.Incident
@@ -124,6 +154,30 @@ func TestDecide(t *testing.T) {
 				Facts: sekisho.NoticeFacts{Upstream: "mart", State: sekisho.StateBlocked}}}},
 			"run:mart_a#" + day + " mart_a/cause/failed report_c/affected/blocked | upstream_failed:3:mart: → run:mart_a#" + day +
 				"; incident_opened:run:mart_a#" + day},
+		{"a second hour of a sub-daily pipeline blocked by the same job run joins as its own member, named by its key",
+			[]sekisho.Incident{export(time.Time{}, member("mart_a", sekisho.RoleAffected, sekisho.StateBlocked), hourMember(h12, sekisho.StateBlocked))},
+			Step{Run: hour(h13, 21, sekisho.StateBlocked), Notices: []sekisho.Notice{hourFailed(h13, 21)}},
+			job + " hourly@13:00/affected/blocked | upstream_failed:21:hegel_export:jr_1 → " + job + "; incident_joined:" + job + ":hourly:" + h13},
+		{"an hour that succeeds settles its own membership only: the other hour still holds the incident open",
+			[]sekisho.Incident{export(time.Time{}, hourMember(h12, sekisho.StateBlocked), hourMember(h13, sekisho.StateBlocked))},
+			Step{Run: hour(h13, 21, sekisho.StateSucceeded), Notices: []sekisho.Notice{hourOwn(sekisho.NoticeRecovery, h13, 21, sekisho.StateSucceeded)}},
+			job + " hourly@13:00/affected/succeeded | recovery:21 → " + job + "; incident_recovered:" + job + ":hourly:" + h13 + ":succeeded"},
+		{"the last hour done resolves it",
+			[]sekisho.Incident{export(time.Time{}, hourMember(h12, sekisho.StateBlocked), hourMember(h13, sekisho.StateSucceeded))},
+			Step{Run: hour(h12, 20, sekisho.StateSucceeded), Notices: []sekisho.Notice{hourOwn(sekisho.NoticeRecovery, h12, 20, sekisho.StateSucceeded)}},
+			job + " hourly@12:00/affected/succeeded resolved | recovery:20 → " + job + "; incident_resolved:" + job + ":" + at},
+		{"a failed hour is the cause of its own incident, keyed by the hour: another hour failing opens another",
+			[]sekisho.Incident{{Key: "run:hourly#" + h12, OpenedAt: t0.Add(-time.Hour),
+				Cause:   sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: day, RunKey: h12, Pipeline: "hourly", State: "failed"},
+				Members: []sekisho.IncidentMember{{Pipeline: "hourly", Date: day, RunKey: h12, Role: sekisho.RoleCause, State: sekisho.StateFailed}}}},
+			Step{Run: hour(h13, 21, sekisho.StateFailed), Notices: []sekisho.Notice{hourOwn(sekisho.NoticeRunFailed, h13, 21, sekisho.StateFailed)}},
+			"run:hourly#" + h13 + "+failed hourly@13:00/cause/failed | run_failed:21:1"},
+		{"a daily run rolled up over an hourly pipeline, blocked by its failed 13:00 run with no incident: that hour is the cause",
+			nil, Step{Run: run("mart_b", 2, sekisho.StateBlocked), Notices: []sekisho.Notice{{Kind: sekisho.NoticeUpstreamFailed, RunID: 2,
+				Pipeline: "mart_b", LogicalDate: day, Key: day, DedupeKey: "upstream_failed:2:loads:hourly_load/" + h13 + "#1",
+				Facts: sekisho.NoticeFacts{Upstream: "loads", ExternalID: "hourly_load/" + h13 + "#1", State: sekisho.StateBlocked}}}},
+			"run:hourly_load#" + h13 + " hourly_load@13:00/cause/failed mart_b/affected/blocked | upstream_failed:2:loads:hourly_load/" + h13 +
+				"#1 → run:hourly_load#" + h13 + "; incident_opened:run:hourly_load#" + h13},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -98,7 +98,7 @@ func Decide(g Graph, locate Locate, open []sekisho.Incident, s Step, now time.Ti
 	}
 	if r := s.Run; r.Pipeline != "" {
 		for _, inc := range byAge(view) {
-			m, ok := inc.Member(r.Pipeline, r.LogicalDate)
+			m, ok := inc.Member(r.Pipeline, keyOf(r.Key, r.LogicalDate))
 			if !ok || m.State == r.State {
 				continue
 			}
@@ -135,7 +135,7 @@ func speaker(view []sekisho.Incident, n sekisho.Notice) string {
 	}
 	key := ""
 	for _, inc := range oldestFirst(slices.Clone(view)) {
-		m, ok := inc.Member(n.Pipeline, n.LogicalDate)
+		m, ok := inc.Member(n.Pipeline, keyOf(n.Key, n.LogicalDate))
 		switch {
 		case !ok:
 		case m.Role == sekisho.RoleCause && n.Kind == sekisho.NoticeRecovery:
@@ -166,6 +166,7 @@ func resolved(members []sekisho.IncidentMember) bool {
 type trouble struct {
 	Pipeline string
 	Date     string
+	Key      string // the run's key: two hours of one pipeline are two members
 	RunID    int64
 	State    sekisho.State      // the run's state now
 	Kind     sekisho.NoticeKind // upstream_failed | delay | timed_out | run_failed | trigger_failed
@@ -182,7 +183,7 @@ type trouble struct {
 
 // troubleOf reads a trouble from the notice the engine would send.
 func troubleOf(n sekisho.Notice, locate Locate) trouble {
-	t := trouble{Pipeline: n.Pipeline, Date: n.LogicalDate, RunID: n.RunID, State: n.Facts.State, Kind: n.Kind,
+	t := trouble{Pipeline: n.Pipeline, Date: n.LogicalDate, Key: keyOf(n.Key, n.LogicalDate), RunID: n.RunID, State: n.Facts.State, Kind: n.Kind,
 		Message: n.Facts.Message}
 	switch n.Kind {
 	case sekisho.NoticeTimedOut:
@@ -205,7 +206,8 @@ func troubleOf(n sekisho.Notice, locate Locate) trouble {
 //
 // In order:
 //  1. A failed job upstream whose run already has an incident joins it.
-//  2. A pipeline already in an open incident on that date stays in it.
+//  2. A pipeline run already in an open incident stays in it (a run is
+//     its pipeline and run key: two hours of one pipeline are two runs).
 //  3. A pipeline that waits (through type: pipeline, transitively) on a
 //     pipeline in an open incident on that date joins the earliest one.
 //  4. A failed type: pipeline upstream without an incident opens one with
@@ -217,7 +219,8 @@ func troubleOf(n sekisho.Notice, locate Locate) trouble {
 // Notices about a pipeline's own downstream (run_failed, trigger_failed)
 // always make it a cause (case 6): a failed run speaks for itself.
 func place(g Graph, open []sekisho.Incident, t trouble, now time.Time) sekisho.IncidentChange {
-	me := sekisho.IncidentMember{Pipeline: t.Pipeline, Date: t.Date, RunID: t.RunID, Role: sekisho.RoleAffected,
+	t.Key = keyOf(t.Key, t.Date)
+	me := sekisho.IncidentMember{Pipeline: t.Pipeline, Date: t.Date, RunKey: t.Key, RunID: t.RunID, Role: sekisho.RoleAffected,
 		Kind: t.Kind, State: t.State, JoinedAt: now}
 	affected := func(c sekisho.IncidentCause, extra ...sekisho.IncidentMember) sekisho.IncidentChange {
 		return sekisho.IncidentChange{Cause: c, Members: append(extra, me)}
@@ -225,14 +228,14 @@ func place(g Graph, open []sekisho.Incident, t trouble, now time.Time) sekisho.I
 	if kinds[t.Kind].spokenFor {
 		var job sekisho.IncidentCause
 		if t.Resource != "" && t.ExternalID != "" {
-			job = sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: t.Date, Resource: t.Resource, Upstream: t.Upstream,
+			job = sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: t.Date, RunKey: t.Key, Resource: t.Resource, Upstream: t.Upstream,
 				ExternalID: t.ExternalID, State: string(sekisho.JobFailed), Message: t.Message}
 			if inc, ok := find(open, job.Key()); ok {
 				return affected(inc.Cause)
 			}
 		}
 		for _, inc := range byAge(open) {
-			if m, ok := inc.Member(t.Pipeline, t.Date); ok {
+			if m, ok := inc.Member(t.Pipeline, t.Key); ok {
 				if m.Role == sekisho.RoleCause {
 					// The cause's own trouble grows (late, then timed out,
 					// then failed): the incident names its most severe
@@ -259,9 +262,10 @@ func place(g Graph, open []sekisho.Incident, t trouble, now time.Time) sekisho.I
 			}
 		}
 		if t.UpstreamPipeline != "" {
-			c := sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, Pipeline: t.UpstreamPipeline,
+			key := upstreamKey(t)
+			c := sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, RunKey: key, Pipeline: t.UpstreamPipeline,
 				State: string(sekisho.StateFailed), Message: t.Message}
-			cause := sekisho.IncidentMember{Pipeline: t.UpstreamPipeline, Date: t.Date, Role: sekisho.RoleCause,
+			cause := sekisho.IncidentMember{Pipeline: t.UpstreamPipeline, Date: sekisho.KeyDate(key), RunKey: key, Role: sekisho.RoleCause,
 				Kind: sekisho.NoticeRunFailed, State: sekisho.StateFailed, JoinedAt: now}
 			return affected(c, cause)
 		}
@@ -270,8 +274,33 @@ func place(g Graph, open []sekisho.Incident, t trouble, now time.Time) sekisho.I
 		}
 	}
 	me.Role = sekisho.RoleCause
-	return sekisho.IncidentChange{Cause: sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, Pipeline: t.Pipeline,
+	return sekisho.IncidentChange{Cause: sekisho.IncidentCause{Kind: sekisho.CauseRun, Date: t.Date, RunKey: t.Key, Pipeline: t.Pipeline,
 		State: causeState(t), Message: t.Message}, CauseSpoke: true, Members: []sekisho.IncidentMember{me}}
+}
+
+// keyOf is a run's key, or its logical date for a run or notice written
+// without one (a daily run's key is its date).
+func keyOf(key, date string) string {
+	if key == "" {
+		return date
+	}
+	return key
+}
+
+// upstreamKey is the key of the failed run of a type: pipeline upstream.
+// The sensor names it in the observation's external id,
+// "<pipeline>/<key>#<attempt>" or "<pipeline>/<key>#missing"
+// (engine/rollup.go), so a daily mart blocked by an hourly load's 13:00 run
+// opens the incident of that run. An id of another shape falls back to the
+// blocked run's date, which is a daily upstream's key.
+func upstreamKey(t trouble) string {
+	rest, ok := strings.CutPrefix(t.ExternalID, t.UpstreamPipeline+"/")
+	if key, _, found := strings.Cut(rest, "#"); ok && found {
+		if k, err := sekisho.ParseKey(key); err == nil {
+			return k
+		}
+	}
+	return t.Date
 }
 
 // causeState is how a pipeline's own trouble is named as a cause.
@@ -356,7 +385,9 @@ func merge(open []sekisho.Incident, c sekisho.IncidentChange, now time.Time) ([]
 	members := slices.Clone(inc.Members)
 	var said []sekisho.Notice
 	for _, m := range c.Members {
-		i := slices.IndexFunc(members, func(o sekisho.IncidentMember) bool { return o.Pipeline == m.Pipeline && o.Date == m.Date })
+		i := slices.IndexFunc(members, func(o sekisho.IncidentMember) bool {
+			return o.Pipeline == m.Pipeline && o.Interval() == m.Interval()
+		})
 		if i >= 0 {
 			members[i].Kind, members[i].State = m.Kind, m.State
 			if m.RunID != 0 {

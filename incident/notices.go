@@ -21,7 +21,7 @@ func OpenedNotice(key string, c sekisho.IncidentCause, at time.Time) sekisho.Not
 // JoinedNotice tells that a pipeline joined an announced incident.
 func JoinedNotice(key string, m sekisho.IncidentMember, at time.Time) sekisho.Notice {
 	return notice(sekisho.NoticeIncidentUpdated,
-		sekisho.NoticeSubject{Incident: key, Reason: sekisho.IncidentJoined, Pipeline: m.Pipeline, Date: m.Date}, m.Date, at,
+		sekisho.NoticeSubject{Incident: key, Reason: sekisho.IncidentJoined, Pipeline: m.Pipeline, Date: m.Interval()}, m.Date, at,
 		sekisho.NoticeFacts{Reason: sekisho.IncidentJoined, State: m.State, Upstream: m.Pipeline})
 }
 
@@ -29,7 +29,7 @@ func JoinedNotice(key string, m sekisho.IncidentMember, at time.Time) sekisho.No
 // a rerun that succeeds again says nothing new).
 func RecoveredNotice(key string, m sekisho.IncidentMember, at time.Time) sekisho.Notice {
 	return notice(sekisho.NoticeIncidentUpdated,
-		sekisho.NoticeSubject{Incident: key, Reason: sekisho.IncidentRecovered, Pipeline: m.Pipeline, Date: m.Date, State: m.State},
+		sekisho.NoticeSubject{Incident: key, Reason: sekisho.IncidentRecovered, Pipeline: m.Pipeline, Date: m.Interval(), State: m.State},
 		m.Date, at, sekisho.NoticeFacts{Reason: sekisho.IncidentRecovered, State: m.State, Upstream: m.Pipeline})
 }
 

@@ -224,6 +224,34 @@ func Rank(emoji string) int {
 	return len(Order)
 }
 
+// Run names a pipeline's run for a business reader: the pipeline alone
+// for a daily run (its date is said beside it), the pipeline and its
+// interval for a sub-daily one (SPEC §19), "hourly_load 13:00 run" or
+// "hourly_load の 13:00 の回", in every incident text on Slack and the board.
+func Run(pipeline, key, lang string) string {
+	iv := Interval(key, lang)
+	switch {
+	case iv == "":
+		return pipeline
+	case lang == "en":
+		return pipeline + " " + iv
+	}
+	return pipeline + " の " + iv
+}
+
+// Interval names the interval of a sub-daily run key, "13:00 run" or
+// "13:00 の回", and is "" for a daily key.
+func Interval(key, lang string) string {
+	t := sekisho.KeyTime(key)
+	switch {
+	case t == "":
+		return ""
+	case lang == "en":
+		return t + " run"
+	}
+	return t + " の回"
+}
+
 // All lists every mark of the package, each emoji once: what a test of a
 // rendered surface compares its emoji against.
 func All() []Mark {

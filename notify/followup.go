@@ -371,24 +371,9 @@ func runbookLine(lang, url string) string {
 	return "*" + followWordsFor(lang).runbook + "*: <" + url + ">"
 }
 
-// incidentTarget is the run an incident's buttons act on: its cause's
-// member, else its first affected member.
-func incidentTarget(inc sekisho.Incident) (slackact.Target, sekisho.State) {
-	for _, m := range inc.Members {
-		if m.Role == sekisho.RoleCause {
-			return slackact.Target{Pipeline: m.Pipeline, Key: m.Date}, m.State
-		}
-	}
-	if len(inc.Members) > 0 {
-		m := inc.Members[0]
-		return slackact.Target{Pipeline: m.Pipeline, Key: m.Date}, m.State
-	}
-	return slackact.Target{Pipeline: inc.Cause.Pipeline, Key: inc.Cause.Date}, sekisho.StateFailed
-}
-
 // decorateIncident decorates an incident's root.
 func (s *Sender) decorateIncident(ctx context.Context, snap snapshot, msg *Message, v incidentView) {
-	t, state := incidentTarget(v.inc)
+	t, state := slackact.TargetOf(v.inc)
 	s.decorate(ctx, snap, msg, v.inc.Key, t, state, v.inc.Open())
 }
 

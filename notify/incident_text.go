@@ -16,6 +16,7 @@ import (
 // like a railway's service notice (運転見合わせ): what stopped, what it
 // reaches, what is being done.
 type incidentWords struct {
+	lang                                string
 	opened, joined, recovered, resolved string // headlines: %[1]s cause subject, %[2]s count, %[3]s pipelines, %[4]s date
 	causeJob, causeRun                  map[string]string
 	jobSentence                         string            // %[1]s upstream, %[2]s resource, %[3]s run id, %[4]s time, %[5]s ": message"
@@ -27,6 +28,7 @@ type incidentWords struct {
 }
 
 var incidentJa = incidentWords{
+	lang:      "ja",
 	opened:    marks.Incident.Emoji + " 【障害】%[1]sの影響で、%[2]sのデータ更新が止まっています（%[4]s）",
 	joined:    marks.Incident.Emoji + " 【続報】影響が広がっています: %[3]s も止まっています（%[1]s、%[4]s）",
 	recovered: marks.Resumed.Emoji + " 【続報】%[3]s は再開し、完了しました（%[1]s、%[4]s）",
@@ -54,6 +56,7 @@ var incidentJa = incidentWords{
 }
 
 var incidentEn = incidentWords{
+	lang:      "en",
 	opened:    marks.Incident.Emoji + " Incident: %[2]s stopped by %[1]s (%[4]s)",
 	joined:    marks.Incident.Emoji + " Update: the incident reaches further: %[3]s stopped too (%[1]s, %[4]s)",
 	recovered: marks.Resumed.Emoji + " Update: %[3]s resumed and is done (%[1]s, %[4]s)",
@@ -105,7 +108,7 @@ func (v incidentView) subject(w *incidentWords) string {
 	if !ok {
 		f = w.causeRun["failed"]
 	}
-	return fmt.Sprintf(f, esc(c.Pipeline))
+	return fmt.Sprintf(f, esc(marks.Run(c.Pipeline, c.Interval(), w.lang)))
 }
 
 func (v incidentView) affected() []sekisho.IncidentMember {
@@ -120,15 +123,16 @@ func (v incidentView) affected() []sekisho.IncidentMember {
 
 // RenderIncident turns an incident notice into words, from the incident's
 // state now: a message sent late (after group_wait, or a Slack outage)
-// shows everything known by then. joined names the pipelines a joined
-// message announces (several when webhook mode groups them).
-func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []string, publicURL string, loc *time.Location) Message {
+// shows everything known by then. joined are the runs a joined message
+// announces (several when webhook mode groups them). A sub-daily run is
+// named with its interval, "hourly_load 13:00 run" (marks.Run).
+func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []sekisho.IncidentMember, publicURL string, loc *time.Location) Message {
 	w, c := incidentWordsFor(lang), catalogFor(lang)
 	subject := v.subject(w)
 	names := func(ms []sekisho.IncidentMember) string {
 		var s []string
 		for _, m := range ms {
-			s = append(s, esc(m.Pipeline))
+			s = append(s, esc(marks.Run(m.Pipeline, m.Interval(), lang)))
 		}
 		return strings.Join(s, c.listSep)
 	}
@@ -143,13 +147,9 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 	case n.Kind == sekisho.NoticeIncidentResolved:
 		head = fmt.Sprintf(w.resolved, subject, count, names(v.affected()), v.inc.Cause.Date)
 	case n.Facts.Reason == sekisho.IncidentRecovered:
-		head = fmt.Sprintf(w.recovered, subject, count, esc(n.Facts.Upstream), v.inc.Cause.Date)
+		head = fmt.Sprintf(w.recovered, subject, count, names([]sekisho.IncidentMember{memberOf(n)}), v.inc.Cause.Date)
 	default:
-		var js []string
-		for _, j := range joined {
-			js = append(js, esc(j))
-		}
-		head = fmt.Sprintf(w.joined, subject, count, strings.Join(js, c.listSep), v.inc.Cause.Date)
+		head = fmt.Sprintf(w.joined, subject, count, names(joined), v.inc.Cause.Date)
 	}
 	if m := mentions(n, v, joined); m != "" {
 		head = m + " " + head
@@ -171,7 +171,7 @@ func RenderIncident(lang string, n sekisho.Notice, v incidentView, joined []stri
 	case !v.inc.Open():
 		doing = w.doingDone
 	case v.inc.Cause.Kind == sekisho.CauseRun:
-		doing = fmt.Sprintf(w.doingRun, esc(v.inc.Cause.Pipeline))
+		doing = fmt.Sprintf(w.doingRun, esc(marks.Run(v.inc.Cause.Pipeline, v.inc.Cause.Interval(), lang)))
 	}
 	msg.Details = append(msg.Details, "*"+w.doing+"*: "+doing)
 	msg.Details = append(msg.Details, runbookLines(lang, v)...)
@@ -195,14 +195,24 @@ func causeSentence(cause sekisho.IncidentCause, w *incidentWords, loc *time.Loca
 	if !ok {
 		f = w.runSentence["failed"]
 	}
-	return fmt.Sprintf(f, esc(cause.Pipeline), cause.Date, when, colon(cause.Message))
+	return fmt.Sprintf(f, esc(marks.Run(cause.Pipeline, cause.Interval(), w.lang)), cause.Date, when, colon(cause.Message))
+}
+
+// memberOf is the run an incident_updated notice is about, read back from
+// its dedupe key (sekisho.ParseNoticeKey), which names the member's
+// pipeline and run key; a key of another shape gives the pipeline alone.
+func memberOf(n sekisho.Notice) sekisho.IncidentMember {
+	if _, s, err := sekisho.ParseNoticeKey(n.DedupeKey); err == nil && s.Pipeline != "" {
+		return sekisho.IncidentMember{Pipeline: s.Pipeline, Date: sekisho.KeyDate(s.Date), RunKey: s.Date}
+	}
+	return sekisho.IncidentMember{Pipeline: n.Facts.Upstream, Date: n.LogicalDate}
 }
 
 // memberLine is one affected pipeline: its name, state now and date.
 func memberLine(m sekisho.IncidentMember, c *catalog, w *incidentWords) string {
 	mk := marks.Of(m.State, m.Kind == sekisho.NoticeDelay)
 	state := mk.Emoji + " " + mk.Word(c.lang)
-	return esc(m.Pipeline) + fmt.Sprintf(c.parenFmt, state)
+	return esc(marks.Run(m.Pipeline, m.Interval(), c.lang)) + fmt.Sprintf(c.parenFmt, state)
 }
 
 // impactsOf lists the visible members' impacts once each, in member order.
@@ -226,13 +236,13 @@ func impactsOf(v incidentView) []string {
 
 // mentions are the notify.mention of the pipelines an opening or joined
 // message is about: somebody has to act.
-func mentions(n sekisho.Notice, v incidentView, joined []string) string {
+func mentions(n sekisho.Notice, v incidentView, joined []sekisho.IncidentMember) string {
 	if n.Kind != sekisho.NoticeIncidentOpened && n.Facts.Reason != sekisho.IncidentJoined {
 		return ""
 	}
 	var out []string
 	for _, m := range v.affected() {
-		if n.Kind != sekisho.NoticeIncidentOpened && !slices.Contains(joined, m.Pipeline) {
+		if n.Kind != sekisho.NoticeIncidentOpened && !slices.ContainsFunc(joined, func(j sekisho.IncidentMember) bool { return j.Pipeline == m.Pipeline }) {
 			continue
 		}
 		if p := v.cfg.Pipeline(m.Pipeline); p != nil && p.Notify.Mention != "" && !slices.Contains(out, p.Notify.Mention) {

@@ -156,10 +156,10 @@ func (s *Sender) sayIncident(ctx context.Context, snap snapshot, n sekisho.Notic
 	cfg := snap.cfg
 	visible, silenced := visibleMembers(inc, cfg, sil, n.CreatedAt)
 	v := incidentView{inc: inc, visible: visible, cfg: cfg}
-	joined := []string{}
+	joined := []sekisho.IncidentMember{}
 	for _, o := range append([]sekisho.Notice{n}, carried...) {
 		if o.Facts.Reason == sekisho.IncidentJoined && isVisible(v, o.Facts.Upstream) {
-			joined = append(joined, o.Facts.Upstream)
+			joined = append(joined, memberOf(o))
 		}
 	}
 	if !worthSaying(n, v, joined) {
@@ -198,7 +198,7 @@ func (s *Sender) sayIncident(ctx context.Context, snap snapshot, n sekisho.Notic
 // worthSaying reports whether a message has something for its readers: an
 // opening or a resolution names a visible affected pipeline, a joined
 // message a visible pipeline that joined, a recovery a visible pipeline.
-func worthSaying(n sekisho.Notice, v incidentView, joined []string) bool {
+func worthSaying(n sekisho.Notice, v incidentView, joined []sekisho.IncidentMember) bool {
 	switch {
 	case n.Kind == sekisho.NoticeIncidentUpdated && n.Facts.Reason == sekisho.IncidentRecovered:
 		return isVisible(v, n.Facts.Upstream)

@@ -210,6 +210,24 @@ func (s *Service) silence(ctx context.Context, t Target, by engine.By, user stri
 	return err
 }
 
+// TargetOf is the run an incident is acted on and acknowledged against
+// (its buttons, its acknowledgement): its cause's run, else its first
+// member's, else the cause's own; with that run's state as the incident
+// knows it. A sub-daily member is named by its run key, so the buttons of
+// an incident about the 13:00 run rerun that hour.
+func TargetOf(inc sekisho.Incident) (Target, sekisho.State) {
+	for _, m := range inc.Members {
+		if m.Role == sekisho.RoleCause {
+			return Target{Pipeline: m.Pipeline, Key: m.Interval()}, m.State
+		}
+	}
+	if len(inc.Members) > 0 {
+		m := inc.Members[0]
+		return Target{Pipeline: m.Pipeline, Key: m.Interval()}, m.State
+	}
+	return Target{Pipeline: inc.Cause.Pipeline, Key: inc.Cause.Interval()}, sekisho.StateFailed
+}
+
 // IncidentOf is the incident a run is in: the open one it is affected by,
 // else one it is the cause of, else the one it would be the cause of. An
 // acknowledgement of a run that is in no incident yet is kept under that
@@ -219,7 +237,7 @@ func IncidentOf(ctx context.Context, st *store.Store, t Target) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	own := sekisho.IncidentCause{Kind: sekisho.CauseRun, Pipeline: t.Pipeline, Date: t.Key}.Key()
+	own := sekisho.IncidentCause{Kind: sekisho.CauseRun, Pipeline: t.Pipeline, Date: sekisho.KeyDate(t.Key), RunKey: t.Key}.Key()
 	best, rank := own, 0
 	for _, inc := range incs {
 		m, ok := inc.Member(t.Pipeline, t.Key)

@@ -74,8 +74,15 @@ func (s *Store) FirstRunDates(ctx context.Context, pipelines []string) (map[stri
 	if len(pipelines) == 0 {
 		return out, nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, MIN(logical_date) FROM runs
-		WHERE pipeline IN (`+placeholders(len(pipelines))+`) GROUP BY pipeline`, strArgs(pipelines)...)
+	q := `SELECT pipeline, MIN(logical_date) AS d FROM runs WHERE pipeline IN (` + placeholders(len(pipelines)) + `) GROUP BY pipeline`
+	args := strArgs(pipelines)
+	if s.schema >= retentionVersion {
+		// A pruned pipeline's first day is in its summaries (retention.go).
+		q = `SELECT pipeline, MIN(d) FROM (` + q + ` UNION ALL SELECT pipeline, MIN(logical_date) FROM slo_days
+			WHERE pipeline IN (` + placeholders(len(pipelines)) + `) GROUP BY pipeline) f GROUP BY pipeline`
+		args = append(args, args...)
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: first runs: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 // causes them: Step.Incidents carries incident.Decide's changes into Apply
 // (or AddNoticesWithIncidents), and Step.Notices the messages it queued.
 // The store writes what it is told and decides nothing. Every write is
-// keyed (the incident key; a member's incident, pipeline and date; the
+// keyed (the incident key; a member's incident, pipeline and run key; the
 // notices' dedupe keys), so writing a change twice, after a restart or a
 // replay, neither doubles an incident nor queues a message twice.
 
@@ -34,10 +34,10 @@ func writeIncident(ctx context.Context, tx *sql.Tx, c sekisho.IncidentChange, at
 	if cause.Kind != sekisho.CauseJob && cause.Kind != sekisho.CauseRun {
 		return fmt.Errorf("unknown cause kind %q", cause.Kind)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (incident_key, logical_date, cause_kind, cause_pipeline,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (incident_key, logical_date, run_key, cause_kind, cause_pipeline,
 		cause_upstream, cause_resource, cause_external_id, cause_state, cause_message, opened_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_key) DO NOTHING`,
-		key, cause.Date, cause.Kind, cause.Pipeline, cause.Upstream, cause.Resource, cause.ExternalID,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (incident_key) DO NOTHING`,
+		key, cause.Date, cause.Interval(), cause.Kind, cause.Pipeline, cause.Upstream, cause.Resource, cause.ExternalID,
 		cause.State, cause.Message, ts(at)); err != nil {
 		return err
 	}
@@ -74,15 +74,16 @@ func writeIncident(ctx context.Context, tx *sql.Tx, c sekisho.IncidentChange, at
 }
 
 // writeMember adds a member, or refreshes its kind, state and run (its
-// role and joining time stay as first written).
+// role and joining time stay as first written). A member is a pipeline
+// run: its pipeline and run key (a daily run's key is its date).
 func writeMember(ctx context.Context, tx *sql.Tx, id int64, m sekisho.IncidentMember, at time.Time) error {
 	if m.Role != sekisho.RoleCause && m.Role != sekisho.RoleAffected {
 		return fmt.Errorf("member %s %s: unknown role %q", m.Pipeline, m.Date, m.Role)
 	}
 	res, err := tx.ExecContext(ctx, `UPDATE incident_members SET kind = ?, state = ?,
 		run_id = CASE WHEN ? <> 0 THEN ? ELSE run_id END, updated_at = ?
-		WHERE incident_id = ? AND pipeline = ? AND logical_date = ?`,
-		string(m.Kind), string(m.State), m.RunID, m.RunID, ts(at), id, m.Pipeline, m.Date)
+		WHERE incident_id = ? AND pipeline = ? AND run_key = ?`,
+		string(m.Kind), string(m.State), m.RunID, m.RunID, ts(at), id, m.Pipeline, m.Interval())
 	if err != nil {
 		return err
 	}
@@ -93,18 +94,21 @@ func writeMember(ctx context.Context, tx *sql.Tx, id int64, m sekisho.IncidentMe
 	if joined.IsZero() {
 		joined = at
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO incident_members (incident_id, pipeline, logical_date, run_id,
-		role, kind, state, joined_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, m.Pipeline, m.Date, m.RunID, m.Role, string(m.Kind), string(m.State), ts(joined), ts(at))
+	_, err = tx.ExecContext(ctx, `INSERT INTO incident_members (incident_id, pipeline, logical_date, run_key, run_id,
+		role, kind, state, joined_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, m.Pipeline, m.Date, m.Interval(), m.RunID, m.Role, string(m.Kind), string(m.State), ts(joined), ts(at))
 	return err
 }
 
-const memberColumns = `pipeline, logical_date, run_id, role, kind, state, joined_at`
+// memberColumns are the columns scanMember reads.
+func (s *Store) memberColumns() string {
+	return `pipeline, logical_date, ` + s.keyColumn() + `, run_id, role, kind, state, joined_at`
+}
 
 func scanMember(sc scanner) (sekisho.IncidentMember, error) {
 	var m sekisho.IncidentMember
 	var kind, state, joined string
-	err := sc.Scan(&m.Pipeline, &m.Date, &m.RunID, &m.Role, &kind, &state, &joined)
+	err := sc.Scan(&m.Pipeline, &m.Date, &m.RunKey, &m.RunID, &m.Role, &kind, &state, &joined)
 	m.Kind, m.State = sekisho.NoticeKind(kind), sekisho.State(state)
 	m.JoinedAt = parseTS(sql.NullString{String: joined, Valid: true})
 	return m, err
@@ -115,20 +119,23 @@ type rowsQuerier interface {
 	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
 }
 
-func membersOf(ctx context.Context, q rowsQuerier, id int64) ([]sekisho.IncidentMember, error) {
-	return queryAll(ctx, q, "incident members", scanMember, `SELECT `+memberColumns+` FROM incident_members WHERE incident_id = ?
-		ORDER BY joined_at, pipeline, logical_date`, id)
+func (s *Store) membersOf(ctx context.Context, q rowsQuerier, id int64) ([]sekisho.IncidentMember, error) {
+	return queryAll(ctx, q, "incident members", scanMember, `SELECT `+s.memberColumns()+` FROM incident_members WHERE incident_id = ?
+		ORDER BY joined_at, pipeline, `+s.keyColumn(), id)
 }
 
-const incidentColumns = `id, incident_key, logical_date, cause_kind, cause_pipeline, cause_upstream, cause_resource,
+// incidentColumns are the columns scanIncident reads.
+func (s *Store) incidentColumns() string {
+	return `id, incident_key, logical_date, ` + s.keyColumn() + `, cause_kind, cause_pipeline, cause_upstream, cause_resource,
 	cause_external_id, cause_state, cause_message, opened_at, resolved_at`
+}
 
 func scanIncident(sc scanner) (sekisho.Incident, error) {
 	var i sekisho.Incident
 	var opened string
 	var resolved sql.NullString
 	c := &i.Cause
-	err := sc.Scan(&i.ID, &i.Key, &c.Date, &c.Kind, &c.Pipeline, &c.Upstream, &c.Resource, &c.ExternalID,
+	err := sc.Scan(&i.ID, &i.Key, &c.Date, &c.RunKey, &c.Kind, &c.Pipeline, &c.Upstream, &c.Resource, &c.ExternalID,
 		&c.State, &c.Message, &opened, &resolved)
 	i.OpenedAt = parseTS(sql.NullString{String: opened, Valid: true})
 	i.ResolvedAt = parseTS(resolved)
@@ -158,7 +165,7 @@ func (s *Store) Incidents(ctx context.Context, f IncidentFilter) ([]sekisho.Inci
 	if f.Open {
 		where = append(where, `resolved_at IS NULL`)
 	}
-	q := `SELECT ` + incidentColumns + ` FROM incidents`
+	q := `SELECT ` + s.incidentColumns() + ` FROM incidents`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, ` AND `)
 	}
@@ -172,13 +179,13 @@ func (s *Store) Incidents(ctx context.Context, f IncidentFilter) ([]sekisho.Inci
 // OpenIncidents returns the incidents not resolved yet, oldest first: what
 // incident.Decide starts from.
 func (s *Store) OpenIncidents(ctx context.Context) ([]sekisho.Incident, error) {
-	return s.queryIncidents(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE resolved_at IS NULL ORDER BY id`)
+	return s.queryIncidents(ctx, `SELECT `+s.incidentColumns()+` FROM incidents WHERE resolved_at IS NULL ORDER BY id`)
 }
 
 // Incident returns one incident by its key, or an error wrapping
 // sekisho.ErrNotFound.
 func (s *Store) Incident(ctx context.Context, key string) (sekisho.Incident, error) {
-	out, err := s.queryIncidents(ctx, `SELECT `+incidentColumns+` FROM incidents WHERE incident_key = ?`, key)
+	out, err := s.queryIncidents(ctx, `SELECT `+s.incidentColumns()+` FROM incidents WHERE incident_key = ?`, key)
 	if err != nil {
 		return sekisho.Incident{}, err
 	}
@@ -196,7 +203,7 @@ func (s *Store) queryIncidents(ctx context.Context, q string, args ...any) ([]se
 		return nil, err
 	}
 	for k := range out {
-		if out[k].Members, err = membersOf(ctx, s.r, out[k].ID); err != nil {
+		if out[k].Members, err = s.membersOf(ctx, s.r, out[k].ID); err != nil {
 			return nil, err
 		}
 	}

@@ -4,15 +4,40 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
 // SetNextCheck records when a resource (its Resource.Key) is checked next.
 func (s *Store) SetNextCheck(ctx context.Context, resourceKey string, at, now time.Time) error {
-	_, err := s.quietExec(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES (?, ?, ?)
-		ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`,
-		resourceKey, ts(at), ts(now))
-	return err
+	return s.SetNextChecks(ctx, map[string]time.Time{resourceKey: at}, now)
+}
+
+// SetNextChecks publishes when each of many resources (by key) is checked
+// next, in one transaction: the engine publishes a pass's polls together,
+// where a transaction per poll made 2,000 resources a write every 30 ms
+// competing with the loop's own.
+func (s *Store) SetNextChecks(ctx context.Context, at map[string]time.Time, now time.Time) error {
+	if len(at) == 0 {
+		return nil
+	}
+	keys := slices.Sorted(maps.Keys(at))
+	return s.quietTx(ctx, func(tx *sql.Tx) error {
+		for part := range slices.Chunk(keys, 500) {
+			args := make([]any, 0, 3*len(part))
+			for _, k := range part {
+				args = append(args, k, ts(at[k]), ts(now))
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES `+
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")+`
+				ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`, args...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // NextChecks returns the next check of every scheduled resource, by key.

@@ -29,6 +29,15 @@ func TestPollScheduleAndEventTests(t *testing.T) {
 	if len(got) != 2 || !got["trocco_job:55"].Equal(now.Add(2*time.Minute)) || !got["glue_job:x"].Equal(now.Add(time.Hour)) {
 		t.Fatalf("next checks %v", got)
 	}
+	// Many at once, in one write: new keys and a changed one.
+	if err := st.SetNextChecks(ctx, map[string]time.Time{"glue_job:x": now.Add(3 * time.Hour), "glue_job:y": now.Add(time.Minute),
+		"airflow_dag:af/d": now.Add(2 * time.Hour)}, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.NextChecks(ctx); len(got) != 4 || !got["glue_job:x"].Equal(now.Add(3*time.Hour)) ||
+		!got["glue_job:y"].Equal(now.Add(time.Minute)) || !got["trocco_job:55"].Equal(now.Add(2*time.Minute)) {
+		t.Fatalf("after a batch: %v", got)
+	}
 	if err := st.DropNextChecks(ctx, map[string]bool{"glue_job:x": true}); err != nil {
 		t.Fatal(err)
 	}

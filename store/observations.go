@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -13,29 +14,138 @@ import (
 // latest stored one (state, external id, times, message or error), so the
 // table holds changes, not every poll. It reports whether it wrote a row.
 func (s *Store) RecordObservation(ctx context.Context, runID int64, attempt int, o sekisho.Observation) (bool, error) {
-	wrote := false
+	n, err := s.RecordObservations(ctx, []ObservationWrite{{Run: runID, Attempt: attempt, Obs: o}})
+	return n > 0, err
+}
+
+// ObservationWrite is one observation of an attempt of a run, to record.
+type ObservationWrite struct {
+	Run     int64
+	Attempt int
+	Obs     sekisho.Observation
+}
+
+// obsBatch bounds the rows of one INSERT: 13 parameters a row stays far
+// below SQLite's and PostgreSQL's parameter limits.
+const obsBatch = 500
+
+// RecordObservations records many observations in one transaction, each as
+// RecordObservation does (a row only when it differs from the run's latest
+// of that upstream, or from the one before it in ws), and returns how many
+// rows it wrote. The engine's first look at a batch of new gates records
+// every upstream of every run: one transaction, one read of the latest
+// rows and one INSERT per obsBatch rows, instead of a transaction each.
+func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (int, error) {
+	if len(ws) == 0 {
+		return 0, nil
+	}
+	wrote := 0
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
-		prev, ok, err := latestObservation(ctx, tx, runID, o.Upstream)
+		latest, err := latestOf(ctx, tx, ws)
 		if err != nil {
 			return err
 		}
-		if ok && sameObservation(prev, o) {
-			return nil
+		var rows []ObservationWrite
+		for _, w := range ws {
+			k := obsKey{w.Run, w.Obs.Upstream}
+			if prev, ok := latest[k]; ok && sameObservation(prev, w.Obs) {
+				continue
+			}
+			latest[k] = w.Obs
+			rows = append(rows, w)
 		}
-		wrote = true
-		_, err = tx.ExecContext(ctx, `INSERT INTO upstream_observations (run_id, attempt, upstream, type, state, external_id,
-			started_at, finished_at, message, error, observed_at, value, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			runID, attempt, o.Upstream, o.Type, string(o.State), o.ExternalID, nts(o.StartedAt), nts(o.FinishedAt),
-			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
-		return err
+		for len(rows) > 0 {
+			n := min(len(rows), obsBatch)
+			if err := insertObservations(ctx, tx, rows[:n]); err != nil {
+				return err
+			}
+			rows = rows[n:]
+			wrote += n
+		}
+		return nil
 	})
-	if wrote {
+	if wrote > 0 {
 		s.changed() // most checks see nothing new: only a new row is a change
 	}
 	if err != nil {
-		return false, fmt.Errorf("store: record observation: %w", err)
+		return 0, fmt.Errorf("store: record observation: %w", err)
 	}
 	return wrote, nil
+}
+
+// obsKey names an upstream of a run.
+type obsKey struct {
+	run      int64
+	upstream string
+}
+
+// latestOf reads, in tx, the latest stored observation of each run and
+// upstream that ws writes: one query for a single write (the common case
+// of a poll answer), one per obsBatch runs for many.
+func latestOf(ctx context.Context, tx *sql.Tx, ws []ObservationWrite) (map[obsKey]sekisho.Observation, error) {
+	out := make(map[obsKey]sekisho.Observation, len(ws))
+	if len(ws) == 1 {
+		w := ws[0]
+		o, ok, err := latestObservation(ctx, tx, w.Run, w.Obs.Upstream)
+		if ok {
+			out[obsKey{w.Run, w.Obs.Upstream}] = o
+		}
+		return out, err
+	}
+	seen := make(map[int64]bool, len(ws))
+	var ids []any
+	for _, w := range ws {
+		if !seen[w.Run] {
+			seen[w.Run] = true
+			ids = append(ids, w.Run)
+		}
+	}
+	for len(ids) > 0 {
+		n := min(len(ids), obsBatch)
+		rows, err := tx.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o
+			WHERE o.run_id IN (`+placeholders(n)+`)
+			AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, ids[:n]...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id int64
+			o, err := scanObservation(prefixScanner{rows, &id})
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			out[obsKey{id, o.Upstream}] = o
+		}
+		if err := rows.Close(); err != nil {
+			return nil, err
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// insertObservations writes rows in one statement: PostgreSQL's
+// statement-level triggers fire once for the lot.
+func insertObservations(ctx context.Context, tx *sql.Tx, rows []ObservationWrite) error {
+	var q strings.Builder
+	q.WriteString(`INSERT INTO upstream_observations (run_id, attempt, upstream, type, state, external_id,
+		started_at, finished_at, message, error, observed_at, value, reason) VALUES `)
+	args := make([]any, 0, len(rows)*13)
+	for i, w := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		o := w.Obs
+		args = append(args, w.Run, w.Attempt, o.Upstream, o.Type, string(o.State), o.ExternalID, nts(o.StartedAt), nts(o.FinishedAt),
+			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
+	}
+	_, err := tx.ExecContext(ctx, q.String(), args...)
+	return err
 }
 
 func sameObservation(a, b sekisho.Observation) bool {

@@ -25,9 +25,18 @@ var SLORecordFields = []string{"logical_date", "state", "attempt", "gate_at", "d
 // written: string_agg and concat exist in SQLite (3.44+) and PostgreSQL,
 // and the PostgreSQL driver turns the numbered ?N into $N.
 const sloRecordsQuery = `SELECT (SELECT MIN(logical_date) FROM runs WHERE pipeline = ?1),
-	(SELECT string_agg(concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
-		recover_by, '|', first_success_at, '|', finished_at), ';')
+	(SELECT string_agg(` + sloRecord + `, ';')
 	FROM runs WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3)`
+
+// sloRecordsPrunedQuery is sloRecordsQuery over runs and the summaries of
+// pruned days (slo_days, retention.go), which hold the same records: the
+// report gives the same answer before and after a day is pruned. A
+// pipeline's first day is the earlier of both.
+const sloRecordsPrunedQuery = `SELECT (SELECT MIN(d) FROM (SELECT MIN(logical_date) AS d FROM runs WHERE pipeline = ?1
+		UNION ALL SELECT MIN(logical_date) FROM slo_days WHERE pipeline = ?1) f),
+	(SELECT string_agg(b, ';') FROM (SELECT string_agg(` + sloRecord + `, ';') AS b
+		FROM runs WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3
+		UNION ALL SELECT string_agg(records, ';') FROM slo_days WHERE pipeline = ?1 AND logical_date >= ?2 AND logical_date <= ?3) r)`
 
 // SLOReader reads pipelines' runs for the SLO report with one prepared
 // statement; it is safe for concurrent use. Close it when done.
@@ -35,7 +44,11 @@ type SLOReader struct{ stmt *sql.Stmt }
 
 // SLOReader prepares the report's query on the read pool.
 func (s *Store) SLOReader(ctx context.Context) (*SLOReader, error) {
-	stmt, err := s.r.PrepareContext(ctx, sloRecordsQuery)
+	q := sloRecordsQuery
+	if s.schema >= retentionVersion {
+		q = sloRecordsPrunedQuery
+	}
+	stmt, err := s.r.PrepareContext(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("store: read runs: %w (is this a sekisho database?)", err)
 	}
@@ -44,7 +57,7 @@ func (s *Store) SLOReader(ctx context.Context) (*SLOReader, error) {
 
 // RunRecords returns the logical date of the pipeline's first run ever
 // (empty if it never ran) and its runs with logical dates in [from, to] as
-// records of SLORecordFields.
+// records of SLORecordFields, pruned ones included.
 func (r *SLOReader) RunRecords(ctx context.Context, pipeline, from, to string) (first, records string, err error) {
 	var f, b sql.NullString
 	if err := r.stmt.QueryRowContext(ctx, pipeline, from, to).Scan(&f, &b); err != nil {

@@ -65,10 +65,10 @@ type Store struct {
 	w       *sql.DB
 	r       *sql.DB
 	lock    *os.File
-	// keyed is false for a store opened (and not migrated) whose schema
-	// predates run keys (migration 011): its runs are all daily, and a
-	// run's key is read from logical_date (keys.go).
-	keyed bool
+	// schema is the version the queries read: the store's own when it is
+	// opened and not migrated. Below run keys (migration 011) its runs
+	// are all daily, and a run's key is read from logical_date (keys.go).
+	schema int
 	// changes counts this Store's committed writes to what the listings
 	// read (ListingVersion).
 	changes atomic.Int64
@@ -335,7 +335,7 @@ func (s *Store) checkSchema(ctx context.Context, o options) error {
 	if have == 0 && !o.create {
 		return fmt.Errorf("store: %w at %s (the daemon, sekisho run, creates it)", ErrNoStore, s.path)
 	}
-	s.keyed = have >= keysVersion
+	s.schema = have
 	return nil
 }
 
@@ -423,7 +423,10 @@ func (s *Store) migrate(ctx context.Context, upTo int) error {
 			return fmt.Errorf("store: migration %s: %w", m.name, err)
 		}
 	}
-	s.keyed = upTo == 0 || upTo >= keysVersion
+	s.schema = upTo
+	if upTo == 0 {
+		s.schema = KnownSchemaVersion()
+	}
 	if upTo > 0 {
 		return nil
 	}

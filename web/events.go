@@ -135,18 +135,24 @@ func (s *server) eventFailed(w http.ResponseWriter, res sekisho.Resource, err er
 	writeError(w, http.StatusServiceUnavailable, "event not recorded: try again later")
 }
 
-// watched reports whether a pipeline of the current config waits on res.
+// watched reports whether a pipeline of the current config waits on res,
+// from an index built once per config.
 func (s *server) watched(res sekisho.Resource) bool {
 	cfg := s.cfg()
 	if cfg == nil {
 		return false
 	}
-	for _, p := range cfg.Pipelines {
-		for _, u := range p.Upstreams {
-			if u.Resource() == res {
-				return true
-			}
-		}
+	idx := s.watch.Load()
+	if idx == nil || idx.cfg != cfg {
+		idx = &watchIndex{cfg: cfg, waiters: cfg.Waiters()}
+		s.watch.Store(idx)
 	}
-	return false
+	_, ok := idx.waiters[res]
+	return ok
+}
+
+// watchIndex is the resources a config's pipelines wait on.
+type watchIndex struct {
+	cfg     *config.Config
+	waiters map[sekisho.Resource]config.Waiter
 }

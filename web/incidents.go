@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/marks"
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
@@ -83,7 +85,20 @@ func causeText(c sekisho.IncidentCause, lang string) string {
 	if _, ok := t[key]; !ok {
 		key = "cause_failed"
 	}
-	return fmt.Sprintf(t[key], c.Pipeline)
+	return fmt.Sprintf(t[key], marks.Run(c.Pipeline, c.Interval(), lang))
+}
+
+// intervalsOf names the sub-daily runs of pipeline among an incident's
+// members ("12:00 run, 13:00 run"), or "" when it has none: the board's
+// incident block shows a pipeline once, and these say which hours.
+func intervalsOf(inc sekisho.Incident, pipeline, lang string) string {
+	var out []string
+	for _, m := range inc.Members {
+		if iv := marks.Interval(m.Interval(), lang); m.Pipeline == pipeline && iv != "" {
+			out = append(out, iv)
+		}
+	}
+	return strings.Join(out, ", ")
 }
 
 // incidentJSON is an incident as GET /api/v1/incidents shows it.
@@ -278,6 +293,7 @@ type incidentBlock struct {
 
 type incidentMemberView struct {
 	Name, Emoji, Word, Role string
+	Intervals               string // a sub-daily pipeline's runs in the incident: "12:00 run, 13:00 run"
 	Impacts                 []string
 	Silenced                bool
 }
@@ -328,7 +344,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 		// their role, and those waiting downstream as affected.
 		for _, name := range j.Pipelines {
 			m, isMember := member[name]
-			mv := incidentMemberView{Name: name, Role: texts[lang]["role_affected"]}
+			mv := incidentMemberView{Name: name, Role: texts[lang]["role_affected"], Intervals: intervalsOf(inc, name, lang)}
 			if isMember {
 				mv.Role, mv.Impacts, mv.Silenced = texts[lang]["role_"+m.Role], m.Impacts, m.Silenced
 				mv.Emoji, mv.Word = status.Label(m.State, false, lang)
@@ -376,9 +392,9 @@ func (s *server) clockIn(t time.Time, cfg *config.Config) string {
 
 // incidentRow is one incident in a pipeline's history.
 type incidentRow struct {
-	Date, Cause, Role, Opened, Resolved string
-	Open                                bool
-	Others                              []string
+	Date, Intervals, Cause, Role, Opened, Resolved string
+	Open                                           bool
+	Others                                         []string
 }
 
 const incidentHistory = 30
@@ -398,6 +414,7 @@ func (s *server) incidentRows(ctx context.Context, name string, cfg *config.Conf
 		for _, m := range inc.Members {
 			if m.Pipeline == name {
 				row.Role = texts[lang]["role_"+m.Role]
+				row.Intervals = intervalsOf(inc, name, lang)
 			} else if !slices.Contains(row.Others, m.Pipeline) {
 				row.Others = append(row.Others, m.Pipeline)
 			}

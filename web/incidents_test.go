@@ -166,3 +166,39 @@ func between(s, from, to string) string {
 	}
 	return s
 }
+
+// An incident caused by one hour of a sub-daily run names that hour on the
+// board, on the pipeline page and in the API (SPEC §19): mart, blocked by
+// broken's failed 13:00 run, opens the incident of that run.
+func TestIncidentNamesTheInterval(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	now := at(day, "14:10")
+	h13 := day + "T13:00"
+	failed := sekisho.Notice{Kind: sekisho.NoticeUpstreamFailed, Pipeline: "mart", LogicalDate: day, Key: day,
+		DedupeKey: "upstream_failed:0:broken:broken/" + h13 + "#1",
+		Facts:     sekisho.NoticeFacts{Upstream: "broken", ExternalID: "broken/" + h13 + "#1", State: sekisho.StateBlocked}}
+	locate := func(string, string) (string, string) { return "", "broken" }
+	d := incident.Decide(f.cfg.Graph(), locate, nil, incident.Step{Notices: []sekisho.Notice{failed}}, now)
+	if _, err := f.st.AddNoticesWithIncidents(ctx, nil, d.Changes, now); err != nil {
+		t.Fatal(err)
+	}
+	if key := d.Changes[0].Key(); key != "run:broken#"+h13 {
+		t.Fatalf("incident key %s, want the 13:00 run's", key)
+	}
+	_, _, out := f.do(t, "GET", "/api/v1/incidents?date="+day, "", "", "")
+	if !strings.Contains(out, `"key": "`+h13+`"`) {
+		t.Errorf("the API does not give the member's and the cause's run key:\n%s", out)
+	}
+	_, _, page := f.do(t, "GET", "/?lang=en", "", "", "")
+	block := between(page, "Ongoing incidents", "</section>")
+	for _, want := range []string{"broken 13:00 run failed", `>broken</a> <span class="muted">13:00 run</span>`} {
+		if !strings.Contains(block, want) {
+			t.Errorf("the incident block lacks %q:\n%s", want, block)
+		}
+	}
+	_, _, pp := f.do(t, "GET", "/pipelines/broken?lang=ja", "", "", "")
+	if hist := between(pp, "障害の履歴", "</section>"); !strings.Contains(hist, "13:00 の回") || !strings.Contains(hist, "broken の 13:00 の回 が失敗しました") {
+		t.Errorf("broken's page does not name the 13:00 run:\n%s", hist)
+	}
+}

@@ -130,7 +130,7 @@ func (s *server) ackIncident(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.Clock.Now()
-	t := ackTarget(inc)
+	t, _ := slackact.TargetOf(inc)
 	by := engine.By{Who: engine.ByAPI, Incident: inc.Key}
 	by.Notices = []sekisho.Notice{slackact.Reply(store.ActionAck, t, by, "", req.By, eta, time.Time{}, now)}
 	if err := slackact.Acknowledge(r.Context(), s.Store, t, by, req.By, eta, now); err != nil {
@@ -160,20 +160,6 @@ func (s *server) incidentByID(r *http.Request, id int64) (sekisho.Incident, erro
 		}
 	}
 	return sekisho.Incident{}, fmt.Errorf("no incident %d: %w", id, sekisho.ErrNotFound)
-}
-
-// ackTarget is the run an incident's acknowledgement is recorded against:
-// its cause's, or its first affected member's.
-func ackTarget(inc sekisho.Incident) slackact.Target {
-	for _, m := range inc.Members {
-		if m.Role == sekisho.RoleCause {
-			return slackact.Target{Pipeline: m.Pipeline, Key: m.Date}
-		}
-	}
-	if len(inc.Members) > 0 {
-		return slackact.Target{Pipeline: inc.Members[0].Pipeline, Key: inc.Members[0].Date}
-	}
-	return slackact.Target{Pipeline: inc.Cause.Pipeline, Key: inc.Cause.Date}
 }
 
 // ackJSON is an incident's acknowledgement in the API; null fields when

@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho/status"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -80,6 +81,7 @@ type server struct {
 	// listing keeps the status board's store reads between writes, for
 	// GET /api/v1/status and the board pages (status.Cache).
 	listing *status.Cache
+	watch   atomic.Pointer[watchIndex] // the current config's watched resources
 }
 
 type wallClock struct{}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -81,10 +82,13 @@ type result struct {
 	airflowList    int
 	pollLat        []time.Duration
 	pushLat        []time.Duration
+	pushSteps      pushSteps
 	pushStore      []time.Duration
 	missedTriggers int
 	spans, events  int64      // received by the loopback OTLP and OpenLineage receivers
 	heap           heapReport // -model: the child's heap after a GC
+	listings       []listing  // GET /api/v1/status, / and /metrics, three times each
+	hwmAfterKB     int64      // peak RSS after the listings
 	used           int        // distinct upstream resources the pipelines name
 	runsAtEnd      int        // -hourly: runs in the store when the window ended
 }
@@ -343,6 +347,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	var wg sync.WaitGroup
 	var pushErrs []error
 	var mu sync.Mutex
+	answered := map[string]time.Time{} // pushed: when the daemon answered the event's POST
 	latEnd := sc.wait - sc.poke - sc.poke/10
 	if latEnd < sc.wait/2 {
 		latEnd = sc.wait / 2
@@ -354,15 +359,17 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		lats = append(lats, l)
 		if l.push {
 			wg.Add(1)
-			go func(job, id string, at time.Time) {
+			go func(pipeline, job, id string, at time.Time) {
 				defer wg.Done()
 				time.Sleep(time.Until(at))
-				if err := postGlueEvent(base, job, id, at); err != nil {
-					mu.Lock()
+				err := postGlueEvent(base, job, id, at)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
 					pushErrs = append(pushErrs, err)
-					mu.Unlock()
 				}
-			}(latencyJob(j), id, finish)
+				answered[pipeline] = time.Now()
+			}(l.pipeline, latencyJob(j), id, finish)
 		}
 	}
 	// Event → store probes (issue 3): a SUCCEEDED event for a pool job,
@@ -432,6 +439,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 				d := at.Sub(l.finish)
 				if l.push {
 					res.pushLat = append(res.pushLat, d)
+					res.pushSteps.add(db, l.pipeline, l.finish, answered[l.pipeline], at)
 				} else {
 					res.pollLat = append(res.pollLat, d)
 				}
@@ -448,7 +456,45 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	if err != nil {
 		return nil, err
 	}
+	// The listings, after the peak above was read: each asked three times
+	// (the first reads the store; the rest may answer from the cache if
+	// nothing was written between), timed from request to last byte.
+	for _, path := range []string{"/api/v1/status", "/", "/metrics"} {
+		for range 3 {
+			d, err := timedGet(base + path)
+			if err != nil {
+				return nil, err
+			}
+			res.listings = append(res.listings, listing{path, d})
+		}
+	}
+	if res.hwmAfterKB, _, err = memKB(pid); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// listing is one timed GET of a listing.
+type listing struct {
+	path string
+	took time.Duration
+}
+
+// timedGet fetches url whole and returns how long it took.
+func timedGet(url string) (time.Duration, error) {
+	start := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return time.Since(start), nil
 }
 
 func postGlueEvent(base, job, runID string, at time.Time) error {
@@ -514,4 +560,42 @@ func pct(ds []time.Duration, p float64) time.Duration {
 		i = len(s) - 1
 	}
 	return s[i]
+}
+
+// pushSteps splits the pushed events' latency (event sent → trigger
+// accepted) into its steps, from the daemon's answer and the store's
+// timestamps: the HTTP request (decode, the run's start time looked up at
+// Glue, the hand-off to the loop), the wait for the loop (the answer until
+// the start of the pass that took the event, the observation's
+// observed_at), and the pass's work until the trigger was accepted (the
+// reconcile, the intent's transaction, the Airflow request, the write of
+// its answer).
+type pushSteps struct {
+	http, wait, trigger []time.Duration
+}
+
+func (p *pushSteps) add(db *sql.DB, pipeline string, sent, answered, triggered time.Time) {
+	var observed sql.NullString
+	_ = db.QueryRow(`SELECT o.observed_at FROM upstream_observations o JOIN runs r ON r.id = o.run_id
+		WHERE r.pipeline = ? AND o.upstream = 'last' AND o.state = 'succeeded' ORDER BY o.id LIMIT 1`, pipeline).Scan(&observed)
+	at, err := time.Parse(time.RFC3339Nano, observed.String)
+	if answered.IsZero() || err != nil {
+		return
+	}
+	p.http = append(p.http, answered.Sub(sent))
+	p.wait = append(p.wait, max(at.Sub(answered), 0))
+	p.trigger = append(p.trigger, triggered.Sub(at))
+}
+
+// String is one line per step with its p50 and p99.
+func (p pushSteps) String() string {
+	var b strings.Builder
+	for _, s := range []struct {
+		name string
+		d    []time.Duration
+	}{{"HTTP request (decode, start-time look-up, hand-off)", p.http}, {"wait for the loop's pass", p.wait},
+		{"pass → trigger accepted (reconcile, intent transaction, Airflow request, answer written)", p.trigger}} {
+		fmt.Fprintf(&b, "  %s: p50 %s, p99 %s (n=%d)\n", s.name, ms(pct(s.d, 50)), ms(pct(s.d, 99)), len(s.d))
+	}
+	return b.String()
 }

@@ -1,6 +1,8 @@
 package eta
 
 import (
+	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -163,5 +165,72 @@ func TestStats(t *testing.T) {
 		{Gate: at(2, 0), Finish: at(2, 50)}, {Gate: at(2, 0)}})
 	if st.N != 3 || st.Finish != time.Hour || st.Run != 40*time.Minute {
 		t.Errorf("UpstreamStatsOf = %+v", st)
+	}
+}
+
+// times is a Reader over fixed histories, counting its queries.
+type times struct {
+	runs    map[string][][3]time.Time
+	ups     map[string]map[string][][3]time.Time
+	queries int
+}
+
+func (r *times) RunTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string][][3]time.Time, error) {
+	r.queries++
+	out := map[string][][3]time.Time{}
+	for _, p := range ps {
+		if ts, ok := r.runs[p]; ok {
+			out[p] = ts
+		}
+	}
+	return out, nil
+}
+
+func (r *times) UpstreamTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string]map[string][][3]time.Time, error) {
+	r.queries++
+	out := map[string]map[string][][3]time.Time{}
+	for _, p := range ps {
+		if ups, ok := r.ups[p]; ok {
+			out[p] = ups
+		}
+	}
+	return out, nil
+}
+
+func (r *times) RunTimes(ctx context.Context, p, before string, n int) ([][3]time.Time, error) {
+	all, err := r.RunTimesOf(ctx, []string{p}, before, n)
+	return all[p], err
+}
+
+func (r *times) UpstreamTimes(ctx context.Context, p, before string, n int) (map[string][][3]time.Time, error) {
+	all, err := r.UpstreamTimesOf(ctx, []string{p}, before, n)
+	return all[p], err
+}
+
+// TestReadManyIsReadOfEach: the histories of many pipelines come from two
+// queries and are each what Read gives for the pipeline alone; a pipeline
+// without a history gets an empty one.
+func TestReadManyIsReadOfEach(t *testing.T) {
+	r := &times{
+		runs: map[string][][3]time.Time{"p": {{at(2, 0), at(2, 30), at(4, 0)}, {at(2, 0), at(3, 0), at(5, 0)}, {at(2, 0), at(2, 10), at(3, 0)}}},
+		ups: map[string]map[string][][3]time.Time{"p": {"glue": {{at(2, 0), at(2, 5), at(2, 40)}}},
+			"q": {"x": {{at(1, 0), at(1, 5), at(1, 20)}, {at(1, 0), at(1, 10), at(1, 50)}}}},
+	}
+	ctx := context.Background()
+	many, err := ReadMany(ctx, r, []string{"p", "q", "none"}, "2026-12-07")
+	if err != nil || r.queries != 2 || len(many) != 3 {
+		t.Fatalf("ReadMany: %d histories in %d queries (%v), want 3 in 2", len(many), r.queries, err)
+	}
+	for _, p := range []string{"p", "q", "none"} {
+		one, err := Read(ctx, r, p, "2026-12-07") // two queries more each
+		if err != nil || !reflect.DeepEqual(one, many[p]) {
+			t.Errorf("%s: Read %+v (%v), ReadMany %+v", p, one, err, many[p])
+		}
+	}
+	if p := many["p"]; p.Stats.N != 3 || p.Stats.Total != 2*time.Hour || p.Stats.Down != 90*time.Minute || p.Upstreams["glue"].N != 1 {
+		t.Errorf("p: %+v", p)
+	}
+	if none := many["none"]; none.Stats.N != 0 || none.Upstreams == nil || len(none.Upstreams) != 0 {
+		t.Errorf("none: %+v", none)
 	}
 }

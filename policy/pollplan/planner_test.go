@@ -46,6 +46,12 @@ func TestPlannerUsesTheStoreHistory(t *testing.T) {
 	if gap := far.Sub(at(15, 0)); gap < 30*time.Minute {
 		t.Errorf("far from the usual finish: next check in %s, want sparse", gap)
 	}
+	if got, _ := st.NextChecks(ctx); len(got) != 0 {
+		t.Errorf("published before Publish: %v", got)
+	}
+	if err := pl.Publish(ctx, at(15, 0)); err != nil {
+		t.Fatal(err)
+	}
 	got, err := st.NextChecks(ctx)
 	if err != nil || !got["trocco_job:55"].Equal(far) {
 		t.Errorf("published next check %v (%v), want %v", got["trocco_job:55"], err, far)
@@ -64,21 +70,40 @@ func TestPlannerUsesTheStoreHistory(t *testing.T) {
 }
 
 // failingStore is a store that cannot write its published next checks.
-type failingStore struct{ pollplan.Store }
+type failingStore struct {
+	pollplan.Store
+	fail bool
+}
 
-func (failingStore) SetNextCheck(context.Context, string, time.Time, time.Time) error {
-	return fmt.Errorf("disk I/O error")
+func (f *failingStore) SetNextChecks(ctx context.Context, at map[string]time.Time, now time.Time) error {
+	if f.fail {
+		return fmt.Errorf("disk I/O error")
+	}
+	return f.Store.SetNextChecks(ctx, at, now)
 }
 
 // TestPlannerReportsAFailedWrite: a store error costs the published time,
 // never the check, and is returned for the caller to log instead of
-// vanishing.
+// vanishing; what it did not publish goes with the next Publish.
 func TestPlannerReportsAFailedWrite(t *testing.T) {
 	cfg := &config.Config{Location: tokyo}
-	pl := pollplan.NewPlanner(failingStore{statustest.Open(t)}, cfg)
+	st := statustest.Open(t)
+	fs := &failingStore{Store: st, fail: true}
+	pl := pollplan.NewPlanner(fs, cfg)
+	ctx := context.Background()
 	now := time.Date(2026, 11, 21, 3, 0, 0, 0, tokyo)
-	next, err := pl.Next(context.Background(), sekisho.Resource{Type: config.TypeTroccoJob, ID: "55"}, 30*time.Second, now)
-	if err == nil || next.IsZero() || !next.After(now) {
-		t.Fatalf("Next = %v, %v: want a time after now and the write's error", next, err)
+	next, err := pl.Next(ctx, sekisho.Resource{Type: config.TypeTroccoJob, ID: "55"}, 30*time.Second, now)
+	if err != nil || next.IsZero() || !next.After(now) {
+		t.Fatalf("Next = %v, %v: want a time after now", next, err)
+	}
+	if err := pl.Publish(ctx, now); err == nil {
+		t.Fatal("Publish hid the store's error")
+	}
+	fs.fail = false
+	if err := pl.Publish(ctx, now); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.NextChecks(ctx); !got["trocco_job:55"].Equal(next) {
+		t.Errorf("after the store recovered: published %v, want %v", got, next)
 	}
 }

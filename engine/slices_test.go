@@ -1,0 +1,154 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+)
+
+// TestPassesTakeRunsInSlices: a pass that must look at more than passRuns
+// runs (here every open run, after a start) reconciles passRuns of them
+// and leaves the rest for the next passes, and a pushed event that comes
+// meanwhile is taken before the runs carried over, though its run is the
+// last in gate order.
+func TestPassesTakeRunsInSlices(t *testing.T) {
+	const n = 2*passRuns + 88
+	ps := gateFleet(n - 1)
+	last := pipeline("zz", "0 2 * * *", []config.Upstream{glueUp("u", "pushed")}, nil)
+	ps = append(ps, last)
+	h := newHarness(t, jst(1, 2, 0), ps...)
+	ctx := context.Background()
+	// The gates opened before the start (another process, a restart):
+	// the first pass reads every open run and looks at each.
+	for i := 0; i < n; i += gateBatch {
+		var gates []dueGate
+		for _, p := range ps[i:min(i+gateBatch, n)] {
+			gates = append(gates, dueGate{p: p, fireAt: jst(1, 2, 0)})
+		}
+		if err := h.eng.openGates(ctx, gates); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Upstreams that do not answer: no poll answer selects a run.
+	eng := looseEngine(t, h.st, h.clock, h.cfg, silentJobs{})
+	ctx, cancel := context.WithCancel(ctx)
+	defer eng.wg.Wait()
+	defer cancel()
+	looked := func() int { // runs whose first look recorded their upstream
+		obs, err := h.st.LatestObservationsOn(ctx, []string{"2026-11-01"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(obs)
+	}
+	if err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := looked(); got != passRuns || len(eng.pass.rest) != n-passRuns {
+		t.Fatalf("first pass looked at %d runs, left %d; want %d and %d", got, len(eng.pass.rest), passRuns, n-passRuns)
+	}
+	// The last run's upstream finishes, pushed by an event.
+	if err := eng.Ingest(ctx, sekisho.Resource{Type: config.TypeGlueJob, ID: "pushed"},
+		sekisho.JobRun{ExternalID: "jr_1", State: sekisho.JobSucceeded, StartedAt: jst(1, 1, 0), FinishedAt: jst(1, 2, 0)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if r := h.run("zz", "2026-11-01"); r.State != sekisho.StateSucceeded {
+		t.Fatalf("the pushed run is %s after the second pass, want succeeded", r.State)
+	}
+	if got := looked(); got != 2*passRuns {
+		t.Fatalf("second pass: %d runs looked at, want %d", got, 2*passRuns)
+	}
+	if err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := looked(); got != n || len(eng.pass.rest) != 0 {
+		t.Fatalf("third pass: %d runs looked at (want %d), %d left", got, n, len(eng.pass.rest))
+	}
+}
+
+// TestEventsCountWhateverThePass: an event counts when it arrives before
+// the loop has planned the run waiting on it (the gate is due, its run not
+// open yet), and a redelivery after the run moved on is taken and changes
+// nothing; only an event for a resource no pipeline waits on is refused.
+// Before, Ingest asked the poller whether the resource was planned, which
+// raced with the loop: TestConcurrentPathMovesEveryRun failed about once
+// in 30 runs on a loaded machine when the third of three deliveries came
+// after the runs had moved on.
+func TestEventsCountWhateverThePass(t *testing.T) {
+	a := pipeline("a", "0 2 * * *", []config.Upstream{glueUp("x", "x")}, nil)
+	a.PokeInterval = 6 * time.Hour // polls alone would see the finish hours later
+	h := newHarness(t, jst(1, 2, 0), a)
+	h.jobs.runs["glue_job:x"] = []scripted{{id: "x1", start: jst(1, 1, 0), end: jst(1, 9, 0), final: sekisho.JobSucceeded}}
+	ctx := context.Background()
+	ev := sekisho.JobRun{ExternalID: "x1", State: sekisho.JobSucceeded, FinishedAt: jst(1, 2, 0)}
+	x := sekisho.Resource{Type: config.TypeGlueJob, ID: "x"}
+	if err := h.eng.Ingest(ctx, x, ev); err != nil {
+		t.Fatalf("an event before the gate's first pass: %v", err)
+	}
+	h.step()
+	if r := h.run("a", "2026-11-01"); r.State != sekisho.StateSucceeded {
+		t.Fatalf("after the event and one pass: %s, want succeeded", r.State)
+	}
+	for i := range 3 {
+		if err := h.eng.Ingest(ctx, x, ev); err != nil {
+			t.Fatalf("redelivery %d: %v", i, err)
+		}
+		h.step()
+	}
+	if trs, _ := h.st.Transitions(ctx, h.run("a", "2026-11-01").ID); len(trs) != 2 {
+		t.Errorf("redeliveries changed the run: %+v", trs)
+	}
+	if err := h.eng.Ingest(ctx, sekisho.Resource{Type: config.TypeGlueJob, ID: "other"}, ev); !errors.Is(err, sekisho.ErrNotFound) {
+		t.Errorf("an event for a job no pipeline waits on: %v, want not found", err)
+	}
+}
+
+// TestPlanFollowsRunsThatStopWaiting: runs that are triggered or end leave
+// the plan one by one (their resources and the runs they waited on), and
+// the plan kept that way is the one planning every open run again gives.
+func TestPlanFollowsRunsThatStopWaiting(t *testing.T) {
+	var ps []*config.Pipeline
+	for i := range 20 {
+		a := fmt.Sprintf("a%02d", i)
+		ps = append(ps, pipeline(a, "0 2 * * *", []config.Upstream{glueUp("u", fmt.Sprintf("job%d", i%5))}, nil))
+		ps = append(ps, pipeline(fmt.Sprintf("b%02d", i), "0 2 * * *",
+			[]config.Upstream{{Name: "a", Type: config.TypePipeline, Pipeline: a}, glueUp("v", "shared")}, nil))
+	}
+	h := newHarness(t, jst(1, 2, 0), ps...)
+	for j := range 5 {
+		end := jst(1, 9, 0)
+		if j < 2 {
+			end = jst(1, 2, 30) // job0 and job1 finish: 8 a runs and the 8 b runs on them end
+		}
+		h.jobs.runs[fmt.Sprintf("glue_job:job%d", j)] = []scripted{{id: "r", start: jst(1, 1, 0), end: end, final: sekisho.JobSucceeded}}
+	}
+	h.jobs.runs["glue_job:shared"] = []scripted{{id: "s", start: jst(1, 1, 0), end: jst(1, 1, 30), final: sekisho.JobSucceeded}}
+	h.step()
+	h.clock.Advance(35 * time.Minute)
+	h.step() // one pass: 16 runs end, the plan follows without planning again
+	runs, _ := h.st.OpenRuns(context.Background())
+	if len(runs) != 24 {
+		t.Fatalf("%d runs open, want 24", len(runs))
+	}
+	if h.eng.demand.dirty || !h.eng.demand.changed {
+		t.Fatal("the plan was marked for planning again")
+	}
+	kept := h.eng.demand
+	h.eng.planDemand()
+	full := h.eng.demand
+	if !reflect.DeepEqual(kept.want, full.want) || !reflect.DeepEqual(kept.waiters, full.waiters) || !reflect.DeepEqual(kept.deps, full.deps) {
+		t.Fatalf("plan kept run by run:\n%v\n%v\n%v\nplanned again:\n%v\n%v\n%v", kept.want, kept.waiters, kept.deps, full.want, full.waiters, full.deps)
+	}
+	if _, ok := full.want["glue_job:job0"]; ok || len(full.want) != 4 || len(full.deps) != 12 {
+		t.Errorf("plan: %d resources (want 4: job2..job4, shared), %d awaited runs (want 12)", len(full.want), len(full.deps))
+	}
+}
