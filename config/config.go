@@ -71,6 +71,15 @@ type pipelineIndex struct {
 	byName atomic.Pointer[map[string]int]
 }
 
+// With is a copy of c that lists only ps (pipelines of c): part of the
+// config, such as a page of the board, for the readers that take a whole
+// *Config (status, slo).
+func (c *Config) With(ps []*Pipeline) *Config {
+	sub := *c
+	sub.Pipelines, sub.index = ps, &pipelineIndex{}
+	return &sub
+}
+
 // Pipeline returns the pipeline with the given name, or nil. Every answer
 // from the index is checked against Pipelines, so a config changed after a
 // look-up (a test appending a pipeline) is still answered right.

@@ -587,16 +587,23 @@ func (b *Board) WriteJSON(w io.Writer) error {
 	bw := bufio.NewWriterSize(w, 32<<10)
 	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
 	bw.WriteString(",\n  \"pipelines\": [")
+	var e bytes.Buffer // one entry, indented; reused
 	for i, p := range b.Pipelines {
-		e, err := json.MarshalIndent(p, "    ", "  ")
+		// MarshalJSON's own answer, indented: what the Encoder does,
+		// without its second pass checking that answer.
+		raw, err := p.MarshalJSON()
 		if err != nil {
+			return err
+		}
+		e.Reset()
+		if err := json.Indent(&e, raw, "    ", "  "); err != nil {
 			return err
 		}
 		if i > 0 {
 			bw.WriteByte(',')
 		}
 		bw.WriteString("\n    ")
-		bw.Write(e)
+		bw.Write(e.Bytes())
 	}
 	if len(b.Pipelines) > 0 {
 		bw.WriteString("\n  ")

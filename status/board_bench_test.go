@@ -3,6 +3,7 @@ package status_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"testing"
 	"time"
 
@@ -44,6 +45,24 @@ func BenchmarkCache10k(b *testing.B) {
 		bd, err := c.Build(ctx, st, cfg, "", now.Add(time.Duration(i)*time.Second))
 		if err != nil || len(bd.Pipelines) != 10000 {
 			b.Fatalf("%v, %d pipelines", err, len(bd.Pipelines))
+		}
+	}
+}
+
+// BenchmarkAnswer10k is BenchmarkCache10k with the JSON answer written,
+// as GET /api/v1/status writes it (WriteJSON).
+func BenchmarkAnswer10k(b *testing.B) {
+	ctx, st, cfg, now := board10k(b)
+	var c status.Cache
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		bd, err := c.Build(ctx, st, cfg, "", now.Add(time.Duration(i)*time.Second))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := bd.WriteJSON(io.Discard); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -142,6 +142,14 @@ func main() {
 		fmt.Printf("gate latency, pushed event: p50 %s, p99 %s, max %s (n=%d)\n", ms(pct(r.pushLat, 50)),
 			ms(pct(r.pushLat, 99)), ms(pct(r.pushLat, 100)), len(r.pushLat))
 		fmt.Print(r.pushSteps)
+		fmt.Printf("listings, after the window (three GETs each, whole answer):")
+		for i, l := range r.listings {
+			if i%3 == 0 {
+				fmt.Printf("\n  %-15s", l.path)
+			}
+			fmt.Printf(" %s", ms(l.took))
+		}
+		fmt.Printf("\n  peak RSS after them: %.1f MiB (%+.1f MiB)\n", float64(r.hwmAfterKB)/1024, float64(r.hwmAfterKB-r.hwmKB)/1024)
 		if r.missedTriggers > 0 {
 			fmt.Printf("WARNING: %d latency pipelines were not triggered in time\n", r.missedTriggers)
 		}

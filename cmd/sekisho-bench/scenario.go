@@ -5,6 +5,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -78,6 +79,8 @@ type result struct {
 	missedTriggers int
 	spans, events  int64      // received by the loopback OTLP and OpenLineage receivers
 	heap           heapReport // -model: the child's heap after a GC
+	listings       []listing  // GET /api/v1/status, / and /metrics, three times each
+	hwmAfterKB     int64      // peak RSS after the listings
 	used           int        // distinct upstream resources the pipelines name
 }
 
@@ -434,7 +437,45 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	if err != nil {
 		return nil, err
 	}
+	// The listings, after the peak above was read: each asked three times
+	// (the first reads the store; the rest may answer from the cache if
+	// nothing was written between), timed from request to last byte.
+	for _, path := range []string{"/api/v1/status", "/", "/metrics"} {
+		for range 3 {
+			d, err := timedGet(base + path)
+			if err != nil {
+				return nil, err
+			}
+			res.listings = append(res.listings, listing{path, d})
+		}
+	}
+	if res.hwmAfterKB, _, err = memKB(pid); err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// listing is one timed GET of a listing.
+type listing struct {
+	path string
+	took time.Duration
+}
+
+// timedGet fetches url whole and returns how long it took.
+func timedGet(url string) (time.Duration, error) {
+	start := time.Now()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
+	}
+	return time.Since(start), nil
 }
 
 func postGlueEvent(base, job, runID string, at time.Time) error {
