@@ -94,15 +94,8 @@ func TestChaosDays(t *testing.T) {
 	}
 
 	// Simulated time runs from here, 7,200 simulated seconds per real one.
-	clock, err := held.start(daysSpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.d.Args = []string{"--fast-clock", clock.String()}
 	began := time.Now()
-	if err := h.d.Start(); err != nil {
-		t.Fatal(err)
-	}
+	clock := h.startFast(held, daysSpeed)
 	// How much of the first day the world lived without the daemon: the
 	// first day's script holds for a first start up to 14:00 (its gates'
 	// timeout); the figure is in the log line below.
@@ -148,19 +141,8 @@ func TestChaosDays(t *testing.T) {
 		repairs += n
 		h.waitSettledBy(clock, clock.Now(), lastDay.Add(24*time.Hour))
 	}
-	// The last start may be too young to have its signal handler yet.
-	if err := h.d.WaitReady(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.d.Stop(); err != nil {
-		t.Error(err)
-	}
+	all := h.stopAndRead()
 	wall := time.Since(began)
-
-	all, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Under load (CI runs packages in parallel, with -race) the stop can
 	// land after the next day's 02:00 gate; those runs are not scripted.
 	var hs []History
@@ -236,6 +218,38 @@ func (h *heldClock) start(speed float64) (*fastclock.Clock, error) {
 	}
 	h.c.Store(c)
 	return c, nil
+}
+
+// startFast starts simulated time at speed on held and the daemon on it
+// at once (the test-only --fast-clock flag), and returns the clock.
+func (h *harness) startFast(held *heldClock, speed float64) *fastclock.Clock {
+	h.t.Helper()
+	clock, err := held.start(speed)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.d.Args = []string{"--fast-clock", clock.String()}
+	if err := h.d.Start(); err != nil {
+		h.t.Fatal(err)
+	}
+	return clock
+}
+
+// stopAndRead stops the last daemon (once it is old enough to have its
+// signal handler) and reads every run's history from its store.
+func (h *harness) stopAndRead() []History {
+	h.t.Helper()
+	if err := h.d.WaitReady(10 * time.Second); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := h.d.Stop(); err != nil {
+		h.t.Error(err)
+	}
+	hs, err := ReadHistories(context.Background(), h.store())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return hs
 }
 
 // repairUnknown does what an operator does after a trigger_outcome_unknown

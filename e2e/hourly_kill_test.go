@@ -47,7 +47,6 @@ func TestKillAroundHourly(t *testing.T) {
 	held := &heldClock{epoch: day1.Add(10 * time.Minute)}
 	h := newHarnessOf(t, func() *World { return NewWorldOn(held, *seedFlag) })
 	w := h.world
-	ctx := context.Background()
 
 	// The loads: one an hour at 40 past, from before the first start (its
 	// catch-up opens the gates of the timeout before it) to past the end.
@@ -75,15 +74,8 @@ func TestKillAroundHourly(t *testing.T) {
 	w.Airflow.SetFaults(airflowsim.Faults{Slow: 0.5, SlowDelay: 100 * time.Millisecond, ServerError: 0.05})
 	w.Glue.SetFaults(gluesim.Faults{ErrorRate: 0.05, Seed: *seedFlag})
 
-	clock, err := held.start(hourlySpeed)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.d.Args = []string{"--fast-clock", clock.String()}
 	began := time.Now()
-	if err := h.d.Start(); err != nil {
-		t.Fatal(err)
-	}
+	clock := h.startFast(held, hourlySpeed)
 	st := h.store()
 	end := held.epoch.Add(time.Duration(hours) * time.Hour)
 	reruns := 0
@@ -112,18 +104,8 @@ func TestKillAroundHourly(t *testing.T) {
 	// A gate opens every simulated hour: settled is a moment between them
 	// with every run finished.
 	h.waitSettledBy(clock, clock.Now(), clock.Now().Add(3*time.Hour))
-	if err := h.d.WaitReady(10 * time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if err := h.d.Stop(); err != nil {
-		t.Error(err)
-	}
+	hs := h.stopAndRead()
 	wall := time.Since(began)
-
-	hs, err := ReadHistories(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
 	reportProblems(t, "history", CheckPaths(hs))
 	reportProblems(t, "airflow", CheckAirflowOnce(hs, w.Airflow.Triggers(), w.Airflow.Clears(), dagOf))
 	attempts, _ := checkAttemptEnds(t, hs, nil)

@@ -59,7 +59,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 		// have started, before the wait for it to land is over.
 		landed, err := landedJobs(ctx, e.st, r, p.Trigger)
 		if err != nil {
-			e.log.Error("read the job ledger", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "err", err)
+			e.log.Error("read the job ledger", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt, "err", err)
 		}
 		f.landed = landed
 	}
@@ -86,7 +86,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		switch ef.kind {
 		case effRetryLater:
 			rec.retry = e.backoff(rec.retry, now)
-			e.log.Warn("trigger failed, will retry", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
+			e.log.Warn("trigger failed, will retry", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt,
 				"retry_at", rec.retry.at, "err", ef.err)
 		case effFollowLater:
 			rec.followAt = now.Add(e.jitter(p.PokeInterval))
@@ -180,7 +180,7 @@ func (e *Engine) write(ctx context.Context, rec *runRec, r sekisho.Run, st step,
 		return r, nil, err
 	}
 	if r.State != to {
-		e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt,
+		e.log.Info("run changed", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt,
 			"from", r.State, "to", to, "reason", st.Reason)
 		if e.opts.Metrics != nil {
 			e.opts.Metrics.Transition(r.State, to)
@@ -209,7 +209,7 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 		} else {
 			// One line per request that may start a downstream run: with the
 			// trace_id it carries, the line a vendor's request log is matched to.
-			e.log.Info("trigger request", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "type", p.Trigger.Type)
+			e.log.Info("trigger request", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt, "type", p.Trigger.Type)
 			cctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 			a.run, a.err = trig.Start(cctx, ef.req)
 			cancel()

@@ -20,6 +20,9 @@ type poller struct {
 	// soonest is no later than the earliest nextDue of a resource not under
 	// way (zero: none), so a pass with nothing due skips the scan.
 	soonest time.Time
+	// swept: a plan has had the planner forget the next checks of every
+	// resource not polled (loop-owned).
+	swept bool
 }
 
 type resource struct {
@@ -62,32 +65,40 @@ func (p *poller) drainChanged() map[string]bool {
 // plan replaces the set of polled resources with the pass's demand (when
 // replan says the demand changed) and returns the resources due now. When
 // it dropped resources no run waits on any more, it has the planner forget
-// their published next checks (after unlocking: that is store I/O).
+// their published next checks (after unlocking: that is store I/O); its
+// first plan forgets every published one it does not poll, so those an
+// earlier process left go too.
 func (p *poller) plan(ctx context.Context, want map[string]demand, now time.Time, replan bool) []*resource {
 	due, dropped := p.planLocked(want, now, replan)
-	if dropped {
+	var err error
+	switch {
+	case !p.swept && replan:
 		keep := make(map[string]bool, len(want))
 		for key := range want {
 			keep[key] = true
 		}
-		if err := p.e.planner.Keep(ctx, keep); err != nil {
-			p.e.log.Warn("forget next checks", "err", err)
-		}
+		err = p.e.planner.Keep(ctx, keep)
+		p.swept = err == nil
+	case len(dropped) > 0:
+		err = p.e.planner.Forget(ctx, dropped)
+	}
+	if err != nil {
+		p.e.log.Warn("forget next checks", "err", err)
 	}
 	return due
 }
 
-func (p *poller) planLocked(want map[string]demand, now time.Time, replan bool) (due []*resource, dropped bool) {
+func (p *poller) planLocked(want map[string]demand, now time.Time, replan bool) (due []*resource, dropped []string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !replan && (p.soonest.IsZero() || now.Before(p.soonest)) {
-		return nil, false
+		return nil, nil
 	}
 	if replan {
 		for key := range p.res {
 			if _, ok := want[key]; !ok {
 				delete(p.res, key)
-				dropped = true
+				dropped = append(dropped, key)
 			}
 		}
 	}

@@ -191,7 +191,7 @@ func mergeOrdered(ids, more []int64, late func(int64) bool) []int64 {
 // be looked at again.
 func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) error {
 	if err := e.prepare(rec); err != nil {
-		e.log.Error("unreadable run config", "pipeline", rec.run.Pipeline, "date", rec.run.LogicalDate,
+		e.log.Error("unreadable run config", "pipeline", rec.run.Pipeline, "date", rec.run.LogicalDate, "key", rec.run.Key,
 			"attempt", rec.run.Attempt, "err", err)
 		return nil
 	}
@@ -207,7 +207,7 @@ func (e *Engine) reconcileOne(ctx context.Context, rec *runRec, now time.Time) e
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "attempt", r.Attempt, "err", err)
+		e.log.Error("reconcile failed", "pipeline", r.Pipeline, "date", r.LogicalDate, "key", r.Key, "attempt", r.Attempt, "err", err)
 	}
 	return nil
 }

@@ -240,7 +240,7 @@ func (s *Service) deliver(ctx context.Context, k sink, cur int64, ts []sekisho.T
 		if err := k.deliver(ctx, t); err != nil {
 			if errors.Is(err, lineage.ErrRefused) {
 				s.o.Logger.Warn("observability: delivery refused, skipped", "sink", k.name(), "transition", t.ID,
-					"pipeline", t.Pipeline, "date", t.LogicalDate, "attempt", t.Attempt, "err", err)
+					"pipeline", t.Pipeline, "date", t.LogicalDate, "key", t.Key, "attempt", t.Attempt, "err", err)
 			} else {
 				return last, true, fmt.Errorf("%s: transition %d of %s %s: %w", k.name(), t.ID, t.Pipeline, t.LogicalDate, err)
 			}

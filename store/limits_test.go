@@ -38,6 +38,12 @@ func TestPollScheduleAndEventTests(t *testing.T) {
 		!got["glue_job:y"].Equal(now.Add(time.Minute)) || !got["trocco_job:55"].Equal(now.Add(2*time.Minute)) {
 		t.Fatalf("after a batch: %v", got)
 	}
+	if err := st.ForgetNextChecks(ctx, []string{"glue_job:y", "airflow_dag:af/d", "glue_job:never"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := st.NextChecks(ctx); len(got) != 2 || got["glue_job:x"].IsZero() || got["trocco_job:55"].IsZero() {
+		t.Fatalf("after forgetting y and d: %v", got)
+	}
 	if err := st.DropNextChecks(ctx, map[string]bool{"glue_job:x": true}); err != nil {
 		t.Fatal(err)
 	}

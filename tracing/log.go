@@ -15,8 +15,9 @@ func LogAttr(pipeline, date string, attempt int) slog.Attr {
 }
 
 // LogHandler adds trace_id to every record that carries the attributes
-// pipeline, date and attempt (the keys sekisho's log lines use) and no
-// trace_id yet. Wrap the daemon's handler with it: a log line about a run
+// pipeline, date (or key, the run's key: a sub-daily run's hour, which
+// its trace is derived from, SPEC §19) and attempt (the keys sekisho's log
+// lines use) and no trace_id yet. Wrap the daemon's handler with it: a log line about a run
 // then carries its trace id without the caller computing it.
 func LogHandler(h slog.Handler) slog.Handler { return &logHandler{next: h} }
 
@@ -28,7 +29,7 @@ type logHandler struct {
 func (h *logHandler) Enabled(ctx context.Context, l slog.Level) bool { return h.next.Enabled(ctx, l) }
 
 func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
-	var pipeline, date string
+	var pipeline, date, key string
 	attempt := 0
 	has := false
 	see := func(a slog.Attr) bool {
@@ -37,6 +38,8 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 			pipeline = a.Value.String()
 		case "date":
 			date = a.Value.String()
+		case "key":
+			key = a.Value.String()
 		case "attempt":
 			if a.Value.Kind() == slog.KindInt64 {
 				attempt = int(a.Value.Int64())
@@ -50,6 +53,9 @@ func (h *logHandler) Handle(ctx context.Context, r slog.Record) error {
 		see(a)
 	}
 	r.Attrs(see)
+	if key != "" {
+		date = key // a daily run's key is its date
+	}
 	if !has && pipeline != "" && date != "" && attempt > 0 {
 		r = r.Clone()
 		r.AddAttrs(LogAttr(pipeline, date, attempt))

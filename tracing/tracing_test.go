@@ -58,6 +58,12 @@ func TestLogHandlerAddsTraceID(t *testing.T) {
 	if strings.Contains(lines[2], "trace_id") {
 		t.Errorf("a line without an attempt got a trace id: %s", lines[2])
 	}
+	// A sub-daily run's trace is its hour's (SPEC §19): the key decides.
+	buf.Reset()
+	log.Info("hourly", "pipeline", "p", "date", "2026-11-21", "key", "2026-11-21T13:00", "attempt", 1)
+	if want := "trace_id=" + TraceID("p", "2026-11-21T13:00", 1).String(); !strings.Contains(buf.String(), want) {
+		t.Errorf("hourly run's line: %s\nwant %s", buf.String(), want)
+	}
 	buf.Reset()
 	log.Info("explicit", LogAttr("p", "2026-11-21", 2), "pipeline", "p", "date", "2026-11-21", "attempt", 2)
 	if strings.Count(buf.String(), "trace_id=") != 1 {

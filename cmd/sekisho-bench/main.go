@@ -50,8 +50,23 @@ func main() {
 	troccoDays := flag.Int("budget-trocco-days", 30, "evaluated days of the TROCCO budget benchmark")
 	glueDays := flag.Int("budget-glue-days", 7, "evaluated days of the Glue budget benchmark")
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
+	hourlyScale := flag.Int("hourly", 0, "of the scale run's waiting pipelines, this many fire every hour (once in the middle of the -wait window, which must be under an hour) instead of daily: -pipelines 10000 -hourly 1000 is 1,000 hourly + 9,000 daily (issue #21)")
 	etaStores := flag.String("eta", "", "comma-separated stores (e.g. written by `sekisho demo --db`): report only the ETA accuracy of their history (issue #26)")
+	hourlyMonth := flag.Bool("hourly-month", false, "run only the hourly store benchmark: a month of -hourly-pipelines hourly pipelines, rows per day, store size and `report slo` time (SQLite; PostgreSQL too with -pg) (issue #21)")
+	hourlyPipelines := flag.Int("hourly-pipelines", 1000, "hourly pipelines of -hourly-month")
+	hourlyDays := flag.Int("hourly-days", 30, "simulated days of -hourly-month")
 	flag.Parse()
+
+	if *hourlyMonth {
+		fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s, commit %s, load %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
+			runtime.NumCPU(), runtime.Version(), buildCommit(), loadAverage())
+		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
+		if err := runHourlyMonth(context.Background(), *hourlyPipelines, *hourlyDays, *pg, logf); err != nil {
+			fail(err)
+		}
+		return
+	}
 
 	if *etaStores != "" {
 		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
@@ -120,12 +135,19 @@ func main() {
 		pool := *resources - 2 - *latency
 		sc := scenario{name: "scale", pipelines: *pipelines, glue: pool / 2, trocco: pool / 4, airflow: pool - pool/2 - pool/4,
 			perPipeline: 3, latencyPoll: *latency / 2, latencyPush: *latency - *latency/2, poke: *poke, wait: *wait,
-			cpuProfile: *cpuProfile, keep: *keep, observe: *obs, pg: *pg}
+			cpuProfile: *cpuProfile, keep: *keep, observe: *obs, pg: *pg, hourly: *hourlyScale}
+		if sc.hourly > 0 && sc.wait >= time.Hour {
+			fail(fmt.Errorf("-hourly needs a -wait under an hour (the hourly gates fire once in its middle), not %s", sc.wait))
+		}
 		r, err := sc.run(ctx, self, logf)
 		if err != nil {
 			fail(err)
 		}
 		fmt.Printf("## %d pipelines, %d upstreams over %d distinct resources, poke %s\n", sc.pipelines, r.upstreams, r.resources, sc.poke)
+		if sc.hourly > 0 {
+			fmt.Printf("of them %d hourly (a round of their gates due %s into the window; %d runs at its end, %d at its start), %d daily\n",
+				min(sc.hourly, sc.waiting()), sc.wait/2, r.runsAtEnd, sc.pipelines, sc.pipelines-min(sc.hourly, sc.waiting()))
+		}
 		if *pg != "" {
 			fmt.Println("store: PostgreSQL (a fresh database on the -pg server)")
 		}

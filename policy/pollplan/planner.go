@@ -20,6 +20,7 @@ type Store interface {
 	UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error)
 	SetNextChecks(ctx context.Context, at map[string]time.Time, now time.Time) error
 	DropNextChecks(ctx context.Context, keep map[string]bool) error
+	ForgetNextChecks(ctx context.Context, keys []string) error
 }
 
 // Planner is Next wired to the daemon: it finds a resource's pipeline and
@@ -121,6 +122,17 @@ func (p *Planner) Publish(ctx context.Context, now time.Time) error {
 		p.mu.Unlock()
 	}
 	return err
+}
+
+// Forget forgets the next checks of the resources keys names: no run
+// waits on them any more, so none is due.
+func (p *Planner) Forget(ctx context.Context, keys []string) error {
+	p.mu.Lock()
+	for _, k := range keys {
+		delete(p.next, k)
+	}
+	p.mu.Unlock()
+	return p.st.ForgetNextChecks(ctx, keys)
 }
 
 // Keep forgets the published next check of every resource not in keep

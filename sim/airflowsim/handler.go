@@ -102,7 +102,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	op := route.Operation.OperationID
 	s.count(op)
 
-	fault := s.drawFault()
+	fault, slowDelay := s.drawFault()
 	switch fault {
 	case "server_error":
 		status := http.StatusInternalServerError
@@ -118,7 +118,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	case "slow":
 		select {
-		case <-time.After(s.opts.Faults.SlowDelay):
+		case <-time.After(slowDelay):
 		case <-r.Context().Done():
 			// The client gave up; the request still takes effect, as
 			// a real server's would.
@@ -196,12 +196,13 @@ func (s *Server) authenticated(r *http.Request) bool {
 	return true
 }
 
-func (s *Server) drawFault() string {
+// drawFault picks this request's fault, and reads the slow delay under the
+// same lock: SetFaults may change both while requests are in flight.
+func (s *Server) drawFault() (kind string, slowDelay time.Duration) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	f := s.opts.Faults
 	x := s.rng.Float64()
-	kind := ""
 	for _, c := range []struct {
 		share float64
 		kind  string
@@ -215,7 +216,7 @@ func (s *Server) drawFault() string {
 	if kind != "" {
 		s.faults[kind]++
 	}
-	return kind
+	return kind, f.SlowDelay
 }
 
 func (s *Server) coin() bool {
