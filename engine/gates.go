@@ -47,12 +47,18 @@ func caughtUp(p *config.Pipeline, t, now time.Time) bool {
 // between them.
 const gateBatch = 128
 
+// gateScan is how many pipelines one pass looks at for due gates: working
+// out the fire times of 10,000 schedules due at one instant takes a few
+// hundred milliseconds, which a pushed event should not wait for.
+const gateScan = 256
+
 // gateTimes is when each pipeline's next gate fires.
 type gateTimes struct {
 	next    map[string]time.Time // pipeline → next gate to check for
 	cfg     *config.Config       // the config they were computed for
 	soonest time.Time            // the earliest of next; zero: scan
 	due     []dueGate            // gates found due and not yet opened, in scan order
+	scan    int                  // a scan under way: the next pipeline to look at (0: none)
 }
 
 // dueGate is a gate whose fire time has come.
@@ -82,6 +88,9 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 			e.Kick()
 			break
 		}
+	}
+	if e.gate.scan > 0 {
+		e.Kick() // the scan goes on in the next pass
 	}
 	return nil
 }
@@ -113,15 +122,20 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 			e.gate.next[p.Name] = lookback(p, now)
 		}
 		e.gate.cfg = cfg
-		e.gate.soonest = time.Time{}
+		e.gate.soonest, e.gate.scan = time.Time{}, 0
 	}
 	// Scanning 10,000 pipelines every tick is the engine's largest cost
 	// while it waits: skip it until the earliest next gate.
-	if !e.gate.soonest.IsZero() && now.Before(e.gate.soonest) {
+	if e.gate.scan == 0 && !e.gate.soonest.IsZero() && now.Before(e.gate.soonest) {
 		return
 	}
-	var soonest time.Time
-	for _, p := range cfg.Pipelines {
+	// A scan looks at gateScan pipelines per pass (all in Sync mode) and
+	// goes on from there in the next.
+	first, last := e.gate.scan, len(cfg.Pipelines)
+	if !e.opts.Sync {
+		last = min(last, first+gateScan)
+	}
+	for _, p := range cfg.Pipelines[first:last] {
 		from, ok := e.gate.next[p.Name]
 		if !ok || now.Before(from) {
 			continue
@@ -141,6 +155,12 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 			e.gate.next[p.Name] = t
 		}
 	}
+	if last < len(cfg.Pipelines) {
+		e.gate.scan = last
+		return
+	}
+	e.gate.scan = 0
+	var soonest time.Time
 	for _, t := range e.gate.next {
 		if soonest.IsZero() || t.Before(soonest) {
 			soonest = t

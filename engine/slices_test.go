@@ -152,3 +152,31 @@ func TestPlanFollowsRunsThatStopWaiting(t *testing.T) {
 		t.Errorf("plan: %d resources (want 4: job2..job4, shared), %d awaited runs (want 12)", len(full.want), len(full.deps))
 	}
 }
+
+// TestGateScanIsSliced: a pass looks at gateScan pipelines for due gates
+// and wakes the loop to look at the rest, so working out 10,000 fire times
+// at one instant does not hold a pass; every gate opens all the same, once.
+func TestGateScanIsSliced(t *testing.T) {
+	const n = 2*gateScan + 10
+	h := newHarness(t, jst(1, 2, 0), gateFleet(n)...)
+	ctx, cancel := context.WithCancel(context.Background())
+	eng := looseEngine(t, h.st, h.clock, h.cfg, silentJobs{})
+	defer eng.wg.Wait()
+	defer cancel()
+	if err := eng.Step(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if eng.gate.scan != gateScan || len(eng.gate.due) != gateScan-gateBatch || !kicked(eng) {
+		t.Fatalf("after the first pass: scan at %d (want %d), %d due left (want %d)", eng.gate.scan, gateScan, len(eng.gate.due), gateScan-gateBatch)
+	}
+	for pass := 0; pass < 20 && (eng.gate.scan > 0 || len(eng.gate.due) > 0); pass++ {
+		kicked(eng)
+		if err := eng.Step(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runs, err := h.st.OpenRuns(ctx)
+	if err != nil || len(runs) != n || eng.gate.scan != 0 || !eng.gate.soonest.After(jst(1, 2, 0)) {
+		t.Fatalf("%d runs open (want %d, %v), scan at %d, next gate %v", len(runs), n, err, eng.gate.scan, eng.gate.soonest)
+	}
+}
