@@ -91,6 +91,7 @@ type object struct {
 	b     []byte
 	depth int
 	n     int
+	err   error // the first value JSON cannot say; close returns it
 }
 
 func openObject(b []byte, depth int) object { return object{b: append(b, '{'), depth: depth} }
@@ -159,11 +160,52 @@ func (o *object) strings(k string, v []string) {
 	o.b = append(o.b, ']')
 }
 
-func (o *object) close() []byte {
+// time writes t as time.Time's MarshalJSON does.
+func (o *object) time(k string, t time.Time) {
+	o.key(k)
+	var err error
+	if o.b, err = appendTime(o.b, t); err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+func (o *object) float(k string, f float64) {
+	o.key(k)
+	var err error
+	if o.b, err = appendFloat(o.b, f); err != nil && o.err == nil {
+		o.err = err
+	}
+}
+
+// array writes v as k, null when nil, each element by elem at depth+2.
+func array[T any](o *object, k string, v []T, elem func(*T, []byte, int) ([]byte, error)) {
+	o.key(k)
+	if v == nil {
+		o.b = append(o.b, "null"...)
+		return
+	}
+	o.b = append(o.b, '[')
+	for i := range v {
+		if i > 0 {
+			o.b = append(o.b, ',')
+		}
+		o.b = indent(o.b, o.depth+2)
+		var err error
+		if o.b, err = elem(&v[i], o.b, o.depth+2); err != nil && o.err == nil {
+			o.err = err
+		}
+	}
+	if len(v) > 0 {
+		o.b = indent(o.b, o.depth+1)
+	}
+	o.b = append(o.b, ']')
+}
+
+func (o *object) close() ([]byte, error) {
 	if o.n > 0 {
 		o.b = indent(o.b, o.depth)
 	}
-	return append(o.b, '}')
+	return append(o.b, '}'), o.err
 }
 
 // appendJSON appends p as the board's Encoder writes it at depth (its
@@ -179,20 +221,7 @@ func (p *Pipeline) appendJSON(b []byte, depth int) ([]byte, error) {
 	o.str("logical_date", p.LogicalDate)
 	o.str("key", p.Key)
 	if len(p.Intervals) > 0 {
-		o.key("intervals")
-		o.b = append(o.b, '[')
-		for i := range p.Intervals {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = indent(o.b, depth+2)
-			var err error
-			if o.b, err = p.Intervals[i].appendJSON(o.b, depth+2); err != nil {
-				return o.b, err
-			}
-		}
-		o.b = indent(o.b, depth+1)
-		o.b = append(o.b, ']')
+		array(&o, "intervals", p.Intervals, (*Interval).appendJSON)
 	}
 	o.str("state", string(p.State))
 	o.key("attempt")
@@ -202,35 +231,13 @@ func (p *Pipeline) appendJSON(b []byte, depth int) ([]byte, error) {
 	o.boolean("late", p.Late)
 	o.strOmitEmpty("holiday", p.Holiday)
 	o.strOmitEmpty("message", p.Message)
-	o.key("upstreams")
-	if p.Upstreams == nil {
-		o.b = append(o.b, "null"...)
-	} else {
-		o.b = append(o.b, '[')
-		for i := range p.Upstreams {
-			if i > 0 {
-				o.b = append(o.b, ',')
-			}
-			o.b = indent(o.b, depth+2)
-			var err error
-			if o.b, err = p.Upstreams[i].appendJSON(o.b, depth+2); err != nil {
-				return o.b, err
-			}
-		}
-		if len(p.Upstreams) > 0 {
-			o.b = indent(o.b, depth+1)
-		}
-		o.b = append(o.b, ']')
-	}
+	array(&o, "upstreams", p.Upstreams, (*Upstream).appendJSON)
 	o.strings("affected_by", p.AffectedBy)
-	o.key("eta")
 	if p.ETA == nil {
+		o.key("eta")
 		o.b = append(o.b, "null"...)
 	} else {
-		var err error
-		if o.b, err = appendTime(o.b, *p.ETA); err != nil {
-			return o.b, err
-		}
+		o.time("eta", *p.ETA)
 	}
 	if c := p.ETACause; c != nil {
 		o.key("eta_cause")
@@ -239,7 +246,7 @@ func (p *Pipeline) appendJSON(b []byte, depth int) ([]byte, error) {
 		if len(c.Via) > 0 {
 			co.strings("via", c.Via)
 		}
-		o.b = co.close()
+		o.b, _ = co.close()
 	}
 	o.strOmitEmpty("eta_source", p.ETASource)
 	o.strings("impacts", p.Impacts)
@@ -247,7 +254,7 @@ func (p *Pipeline) appendJSON(b []byte, depth int) ([]byte, error) {
 	o.timeIn("triggered_at", p.TriggeredAt, p.Location)
 	o.timeIn("finished_at", p.FinishedAt, p.Location)
 	o.timeIn("deadline", p.Deadline, p.Location)
-	return o.close(), nil
+	return o.close()
 }
 
 // appendJSON appends iv as encoding/json writes it (no MarshalJSON: its
@@ -257,14 +264,10 @@ func (iv *Interval) appendJSON(b []byte, depth int) ([]byte, error) {
 	o.str("key", iv.Key)
 	o.str("time", iv.Time)
 	o.str("state", string(iv.State))
-	o.key("gate_at")
-	var err error
-	if o.b, err = appendTime(o.b, iv.GateAt); err != nil {
-		return o.b, err
-	}
+	o.time("gate_at", iv.GateAt)
 	o.boolPtr("slo_met", iv.SLOMet)
 	o.boolean("late", iv.Late)
-	return o.close(), nil
+	return o.close()
 }
 
 // appendJSON appends u as Upstream.MarshalJSON writes it, indented.
@@ -277,18 +280,14 @@ func (u *Upstream) appendJSON(b []byte, depth int) ([]byte, error) {
 	o.str("message", u.Message)
 	o.str("error", u.Error)
 	if u.Value != nil {
-		o.key("value")
-		var err error
-		if o.b, err = appendFloat(o.b, *u.Value); err != nil {
-			return o.b, err
-		}
+		o.float("value", *u.Value)
 	}
 	o.strOmitEmpty("reason", u.Reason)
 	o.timeIn("started_at", u.StartedAt, time.UTC)
 	o.timeIn("finished_at", u.FinishedAt, time.UTC)
 	o.timeIn("observed_at", u.ObservedAt, time.UTC)
 	o.timeIn("next_check_at", u.NextCheckAt, time.UTC)
-	return o.close(), nil
+	return o.close()
 }
 
 // appendTime appends t as time.Time's MarshalJSON does: RFC 3339 with
