@@ -31,9 +31,14 @@ var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+8<<10)
 // of 10,000 pipelines is never held in memory a second time as one text.
 func (b *Board) WriteJSON(w io.Writer) error {
 	bp := answerBufs.Get().(*[]byte)
-	defer answerBufs.Put(bp)
 	buf := (*bp)[:0]
-	defer func() { *bp = buf[:0] }()
+	defer func() {
+		// A buffer an outsized entry grew is left to the collector.
+		if cap(buf) <= 4*flushAt {
+			*bp = buf[:0]
+			answerBufs.Put(bp)
+		}
+	}()
 
 	buf = append(buf, "{\n  \"generated_at\": "...)
 	var err error
