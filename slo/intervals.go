@@ -3,6 +3,7 @@ package slo
 import (
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
 )
@@ -16,9 +17,10 @@ import (
 // daily grid shows the day's worst interval.
 
 // walkSubDaily is walkPipeline for a sub-daily pipeline: it groups the
-// records by logical date, matches them with the day's gates, and hands fn
-// one day per date with its intervals in parts.
-func walkSubDaily(p *config.Pipeline, s span, firstRun, blob string, fn func(d *day)) error {
+// records by logical date, matches them with the day's gates (gates[n]:
+// the span's day n, from the worker's gateCache), and hands fn one day per
+// date with its intervals in parts.
+func walkSubDaily(p *config.Pipeline, s span, gates [][]time.Time, firstRun, blob string, fn func(d *day)) error {
 	firstDay, ran := parseDay(firstRun)
 	byDay := map[int][]day{}
 	if blob != "" {
@@ -43,7 +45,7 @@ func walkSubDaily(p *config.Pipeline, s span, firstRun, blob string, fn func(d *
 		}
 		// A gate of the day without a run is a missed interval once due,
 		// from the pipeline's first run on.
-		for _, g := range p.GatesOn(date) {
+		for _, g := range gates[n-s.fromDay] {
 			gm := g.UnixMilli()
 			if stored[gm] {
 				continue

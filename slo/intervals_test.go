@@ -3,6 +3,7 @@ package slo
 import (
 	"context"
 	"encoding/json"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -75,5 +76,48 @@ func TestSubDailyIntervals(t *testing.T) {
 	rep, _ = Compute(context.Background(), st, &config.Config{Location: time.UTC, Pipelines: []*config.Pipeline{daily}}, q)
 	if b, _ := json.Marshal(rep.Pipelines[0]); strings.Contains(string(b), "intervals") {
 		t.Errorf("a daily row with intervals: %s", b)
+	}
+}
+
+// TestSubDailyGatesByScheduleAndZone: a report's workers keep the gates
+// of each schedule, zone and calendar; pipelines that differ in any of
+// them still get their own. Each pipeline ran once on the first day and
+// not since, so every later gate is a missed interval: 24 a day hourly,
+// 3 a day at 09/13/18, and none on the weekend for the business-day one.
+func TestSubDailyGatesByScheduleAndZone(t *testing.T) {
+	mk := func(name, sched, tz string) *config.Pipeline {
+		loc, _ := time.LoadLocation(tz)
+		return &config.Pipeline{Name: name, Schedule: sched, Timezone: tz, Location: loc, SLO: &config.SLO{Within: 45 * time.Minute, Objective: 0.9}}
+	}
+	ps := []*config.Pipeline{mk("a_hourly_utc", "0 * * * *", "UTC"), mk("b_hourly_tokyo", "0 * * * *", "Asia/Tokyo"),
+		mk("c_floor", "0 9,13,18 * * *", "UTC"), mk("d_hourly_utc", "0 * * * *", "UTC"), mk("e_weekdays", "0 9,13,18 * * 1-5", "UTC")}
+	cfg := config.Fill(&config.Config{Timezone: "UTC", Location: time.UTC, Pipelines: ps})
+	f := func(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+	var rows []runRow
+	for _, p := range ps {
+		gate := p.GatesOn("2026-06-05")[0] // a Friday
+		rows = append(rows, runRow{pipeline: p.Name, date: "2026-06-05", key: p.RunKey(gate), state: "succeeded", attempt: 1,
+			gate: f(gate), deadline: f(gate.Add(45 * time.Minute)), recoverBy: f(gate.Add(24 * time.Hour)),
+			success: f(gate.Add(10 * time.Minute)), finished: f(gate.Add(10 * time.Minute))})
+	}
+	st := openFixture(t, rows)
+	q := Query{From: "2026-06-05", To: "2026-06-07", Now: time.Date(2026, 6, 9, 0, 0, 0, 0, time.UTC)}
+	// One worker reads every pipeline, so they all meet one cache.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	rep, err := Compute(context.Background(), st, cfg, q)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"a_hourly_utc": 72, "b_hourly_tokyo": 72, "c_floor": 9, "d_hourly_utc": 72, "e_weekdays": 3}
+	for _, r := range rep.Pipelines {
+		if r.Intervals == nil || *r.Intervals != want[r.Pipeline] || *r.IntervalsMet != 1 {
+			b, _ := json.Marshal(r)
+			t.Errorf("%s: %s; want %d intervals, 1 met", r.Pipeline, b, want[r.Pipeline])
+		}
+		// The same pipeline alone, with a fresh cache, agrees.
+		alone, err := Compute(context.Background(), st, cfg, Query{From: q.From, To: q.To, Now: q.Now, Pipeline: r.Pipeline})
+		if err != nil || *alone.Pipelines[0].Intervals != *r.Intervals {
+			t.Errorf("%s alone: %v %v", r.Pipeline, alone, err)
+		}
 	}
 }

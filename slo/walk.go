@@ -112,7 +112,7 @@ func walk(ctx context.Context, st *store.Store, s span, fn func(i int, p *config
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			gates := map[string][]int64{} // pipelines often share a schedule and a zone
+			gates := newGateCache() // pipelines often share a schedule and a zone
 			for {
 				i := int(next.Add(1) - 1)
 				if i >= len(s.pipelines) || ctx.Err() != nil {
@@ -143,7 +143,7 @@ func walk(ctx context.Context, st *store.Store, s span, fn func(i int, p *config
 // four connections, and the server must keep some for the board.
 const readers = 2
 
-func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates map[string][]int64, p *config.Pipeline, fn func(d *day)) error {
+func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates gateCache, p *config.Pipeline, fn func(d *day)) error {
 	first, blob, err := rd.RunRecords(ctx, p.Name, s.from, s.to)
 	if err == nil {
 		err = walkPipeline(p, s, gates, first, blob, fn)
@@ -154,15 +154,47 @@ func readPipeline(ctx context.Context, rd *store.SLOReader, s span, gates map[st
 	return nil
 }
 
-func walkPipeline(p *config.Pipeline, s span, cache map[string][]int64, firstRun, blob string, fn func(d *day)) error {
-	if p.SubDaily() {
-		return walkSubDaily(p, s, firstRun, blob, fn)
+// gateCache holds one worker's gates of a schedule, zone and calendar
+// over the span: pipelines often share them, and working out a day's
+// gates (cron's Next, fire by fire) is most of a report's cost, above all
+// for sub-daily pipelines (24 fires a day each).
+type gateCache struct {
+	daily    map[string][]int64       // one gate a day, 0 for none
+	subDaily map[string][][]time.Time // each day's gates
+}
+
+func newGateCache() gateCache {
+	return gateCache{daily: map[string][]int64{}, subDaily: map[string][][]time.Time{}}
+}
+
+// gateKey names what a pipeline's gates depend on.
+func gateKey(p *config.Pipeline) string {
+	return p.Schedule + "\x00" + p.Timezone + "\x00" + p.CalendarName + "\x00" + strconv.Itoa(p.BusinessDay)
+}
+
+// subDailyGates are p's gates on each day of the span, from the cache.
+func (c gateCache) subDailyGates(p *config.Pipeline, s span) [][]time.Time {
+	key := gateKey(p)
+	days, ok := c.subDaily[key]
+	if !ok {
+		days = make([][]time.Time, s.toDay-s.fromDay+1)
+		for n := s.fromDay; n <= s.toDay; n++ {
+			days[n-s.fromDay] = p.GatesOn(dateString(n))
+		}
+		c.subDaily[key] = days
 	}
-	key := p.Schedule + "\x00" + p.Timezone + "\x00" + p.CalendarName + "\x00" + strconv.Itoa(p.BusinessDay)
-	gates, ok := cache[key]
+	return days
+}
+
+func walkPipeline(p *config.Pipeline, s span, cache gateCache, firstRun, blob string, fn func(d *day)) error {
+	if p.SubDaily() {
+		return walkSubDaily(p, s, cache.subDailyGates(p, s), firstRun, blob, fn)
+	}
+	key := gateKey(p)
+	gates, ok := cache.daily[key]
 	if !ok {
 		gates = gateTimes(p, s.fromDay, s.toDay)
-		cache[key] = gates
+		cache.daily[key] = gates
 	}
 	// Days before the first run ever are not counted as missed: the
 	// pipeline may not have existed yet.
