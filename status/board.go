@@ -5,12 +5,9 @@
 package status
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"sort"
 	"strings"
 	"sync"
@@ -538,6 +535,8 @@ func overall(b *Board) string {
 }
 
 // MarshalJSON writes times in the pipeline's time zone and unknown times as null.
+// It is the reference of the status answer: WriteJSON (json.go) writes the
+// same bytes by hand, and the tests compare the two.
 func (p *Pipeline) MarshalJSON() ([]byte, error) {
 	type plain Pipeline
 	return json.Marshal(struct {
@@ -569,45 +568,4 @@ func jsonTime(t time.Time, loc *time.Location) *string {
 	}
 	s := t.In(loc).Format(time.RFC3339)
 	return &s
-}
-
-// WriteJSON writes b as GET /api/v1/status and `sekisho status --json`
-// answer it: byte for byte what encoding/json's Encoder with a two-space
-// indent writes, but one pipeline at a time, so a board of 10,000
-// pipelines is never held in memory a second time as one text.
-func (b *Board) WriteJSON(w io.Writer) error {
-	head, err := json.MarshalIndent(struct {
-		GeneratedAt time.Time `json:"generated_at"`
-		Date        string    `json:"date"`
-		Overall     string    `json:"overall"`
-	}{b.GeneratedAt, b.Date, b.Overall}, "", "  ")
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(w, 32<<10)
-	bw.Write(bytes.TrimSuffix(head, []byte("\n}")))
-	bw.WriteString(",\n  \"pipelines\": [")
-	var e bytes.Buffer // one entry, indented; reused
-	for i, p := range b.Pipelines {
-		// MarshalJSON's own answer, indented: what the Encoder does,
-		// without its second pass checking that answer.
-		raw, err := p.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		e.Reset()
-		if err := json.Indent(&e, raw, "    ", "  "); err != nil {
-			return err
-		}
-		if i > 0 {
-			bw.WriteByte(',')
-		}
-		bw.WriteString("\n    ")
-		bw.Write(e.Bytes())
-	}
-	if len(b.Pipelines) > 0 {
-		bw.WriteString("\n  ")
-	}
-	bw.WriteString("]\n}\n")
-	return bw.Flush()
 }

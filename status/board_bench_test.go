@@ -67,6 +67,23 @@ func BenchmarkAnswer10k(b *testing.B) {
 	}
 }
 
+// BenchmarkWriteJSON10k is the JSON answer alone (WriteJSON) of a board of
+// 10,000 pipelines: BenchmarkAnswer10k less BenchmarkCache10k.
+func BenchmarkWriteJSON10k(b *testing.B) {
+	ctx, st, cfg, now := board10k(b)
+	bd, err := status.Build(ctx, st, cfg, "", now)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		if err := bd.WriteJSON(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func board10k(b *testing.B) (context.Context, *store.Store, *config.Config, time.Time) {
 	const n = 10000
 	st := statustest.Open(b)
