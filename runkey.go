@@ -108,3 +108,22 @@ func WallInstants(year int, month time.Month, day, hour, min, sec int, loc *time
 	}
 	return out
 }
+
+// UpstreamRunID is the external id a `type: pipeline` upstream reports for
+// the run it waited on, "pipeline/key#attempt" (attempt "missing" for a run
+// that never opened). Incidents read the key back with UpstreamRunKey, so
+// the two stay one format.
+func UpstreamRunID(pipeline, key, attempt string) string {
+	return pipeline + "/" + key + "#" + attempt
+}
+
+// UpstreamRunKey returns the run key of an UpstreamRunID of pipeline.
+func UpstreamRunKey(id, pipeline string) (string, bool) {
+	rest, ok := strings.CutPrefix(id, pipeline+"/")
+	key, _, found := strings.Cut(rest, "#")
+	if !ok || !found {
+		return "", false
+	}
+	k, err := ParseKey(key)
+	return k, err == nil
+}

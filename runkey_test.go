@@ -66,3 +66,22 @@ func TestWallInstants(t *testing.T) {
 		t.Errorf("a plain hour: %v", got)
 	}
 }
+
+func TestUpstreamRunIDReadsBack(t *testing.T) {
+	for _, tt := range []struct{ pipeline, key, attempt string }{
+		{"hourly_load", "2026-06-01T13:00", "2"},
+		{"hourly_load", "2026-11-01T01:00-05:00", "1"},
+		{"daily", "2026-06-01", "missing"},
+	} {
+		id := UpstreamRunID(tt.pipeline, tt.key, tt.attempt)
+		if got, ok := UpstreamRunKey(id, tt.pipeline); !ok || got != tt.key {
+			t.Errorf("UpstreamRunKey(%q) = %q, %v; want %q", id, got, ok, tt.key)
+		}
+		if _, ok := UpstreamRunKey(id, tt.pipeline+"_other"); ok {
+			t.Errorf("UpstreamRunKey(%q) read a key for another pipeline", id)
+		}
+	}
+	if _, ok := UpstreamRunKey("hourly_load/not-a-key#1", "hourly_load"); ok {
+		t.Error("a malformed key was read")
+	}
+}

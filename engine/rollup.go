@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -65,7 +66,7 @@ func rollUp(o sekisho.Observation, pipeline string, skippedIsSuccess bool, want 
 		r, ok := found[a.key]
 		switch {
 		case !ok && !a.fire.IsZero() && !now.Before(a.fire):
-			o.State, o.ExternalID, o.StartedAt, o.FinishedAt = sekisho.JobFailed, pipeline+"/"+a.key+"#missing", a.fire, time.Time{}
+			o.State, o.ExternalID, o.StartedAt, o.FinishedAt = sekisho.JobFailed, sekisho.UpstreamRunID(pipeline, a.key, "missing"), a.fire, time.Time{}
 			o.Message = fmt.Sprintf("%s is missing: its gate at %s passed without a run", name(a), a.key)
 			return o
 		case !ok:
@@ -76,7 +77,7 @@ func rollUp(o sekisho.Observation, pipeline string, skippedIsSuccess bool, want 
 		}
 		switch st := r.State.AsUpstream(skippedIsSuccess); st {
 		case sekisho.JobFailed:
-			o.State, o.ExternalID, o.StartedAt, o.FinishedAt = st, fmt.Sprintf("%s/%s#%d", r.Pipeline, r.Key, r.Attempt), r.GateAt, r.FinishedAt
+			o.State, o.ExternalID, o.StartedAt, o.FinishedAt = st, sekisho.UpstreamRunID(r.Pipeline, r.Key, strconv.Itoa(r.Attempt)), r.GateAt, r.FinishedAt
 			switch {
 			case r.State == sekisho.StateSkipped:
 				o.Message = name(a) + " was skipped"
@@ -95,7 +96,7 @@ func rollUp(o sekisho.Observation, pipeline string, skippedIsSuccess bool, want 
 			if r.FinishedAt.After(o.FinishedAt) {
 				o.FinishedAt = r.FinishedAt
 			}
-			o.ExternalID = fmt.Sprintf("%s/%s#%d", r.Pipeline, r.Key, r.Attempt)
+			o.ExternalID = sekisho.UpstreamRunID(r.Pipeline, r.Key, strconv.Itoa(r.Attempt))
 		default:
 			running = running || st == sekisho.JobRunning
 			if waitingFor == "" {

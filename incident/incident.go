@@ -294,11 +294,8 @@ func keyOf(key, date string) string {
 // opens the incident of that run. An id of another shape falls back to the
 // blocked run's date, which is a daily upstream's key.
 func upstreamKey(t trouble) string {
-	rest, ok := strings.CutPrefix(t.ExternalID, t.UpstreamPipeline+"/")
-	if key, _, found := strings.Cut(rest, "#"); ok && found {
-		if k, err := sekisho.ParseKey(key); err == nil {
-			return k
-		}
+	if k, ok := sekisho.UpstreamRunKey(t.ExternalID, t.UpstreamPipeline); ok {
+		return k
 	}
 	return t.Date
 }
