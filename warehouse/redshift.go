@@ -151,12 +151,13 @@ func fieldValue(f types.Field) any {
 // both provisioned clusters and Serverless keep: every status before the
 // query ends (planning, queued in WLM, running, returning rows), so a query
 // stuck in the queue is seen and one returning its rows is not taken for
-// ended. status is character(10), so it is trimmed. A user sees only their
+// ended. status is character(10), so it is trimmed. Queries that started in
+// the same microsecond come in query_id order, so the listing is stable. A user sees only their
 // own rows unless granted sys:monitor.
 const runningRedshift = `SELECT query_id, user_id, session_id, start_time, TRIM(query_text)
 FROM sys_query_history
 WHERE TRIM(status) IN ('planning', 'queued', 'running', 'returning')
-ORDER BY start_time`
+ORDER BY start_time, query_id`
 
 // usersRedshift maps user ids to names; asked only for an id not seen yet.
 const usersRedshift = `SELECT usesysid, usename FROM pg_user`

@@ -219,7 +219,13 @@ func (s *Sim) run(st *statement) {
 			}
 			rs = append(rs, r)
 		}
-		sort.Slice(rs, func(i, j int) bool { return rs[i].Start.Before(rs[j].Start) })
+		// ORDER BY start_time, query_id, as sekisho asks.
+		sort.Slice(rs, func(i, j int) bool {
+			if !rs[i].Start.Equal(rs[j].Start) {
+				return rs[i].Start.Before(rs[j].Start)
+			}
+			return rs[i].QueryID < rs[j].QueryID
+		})
 		for _, r := range rs {
 			st.rows = append(st.rows, []Value{r.QueryID, s.users[r.User], r.SessionID, r.Start.UTC().Format(sysTime), r.Text})
 		}
