@@ -10,40 +10,62 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+// lineKey is a pipeline on a logical date: where a projection's line
+// starts or passes.
+type lineKey struct{ pipeline, date string }
+
+// openLines are the open runs among the runs of keys, or with nil keys of
+// every run read: where the projections' lines start.
+func (rd *reads) openLines(keys [][2]string) []lineKey {
+	var out []lineKey
+	add := func(k [2]string) {
+		if r, ok := rd.byKey[k]; ok && r.State.Open() {
+			out = append(out, lineKey{k[0], k[1]})
+		}
+	}
+	if keys == nil {
+		for k := range rd.byKey {
+			add(k)
+		}
+	}
+	for _, k := range keys {
+		add(k)
+	}
+	return out
+}
+
 // readHistory reads, in two queries per date, the history of every line
-// an open run's projection walks (SPEC §21): the open run's pipeline and
-// every pipeline upstream of it, transitively (eta.Along). It parses their
-// conditions once too.
-func (rd *reads) readHistory(ctx context.Context, st *store.Store) error {
+// an open run's projection walks from starts (SPEC §21) that rd does not
+// hold yet: the open run's pipeline and every pipeline upstream of it,
+// transitively (eta.Along). It parses their conditions once too.
+func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []lineKey) error {
 	byDate := map[string][]string{}
-	seen := map[[2]string]bool{}
-	var walk func(name, date string)
-	walk = func(name, date string) {
-		k := [2]string{name, date}
+	seen := map[lineKey]bool{}
+	var walk func(k lineKey)
+	walk = func(k lineKey) {
 		if seen[k] {
 			return
 		}
 		seen[k] = true
-		byDate[date] = append(byDate[date], name)
-		p := rd.pipelines[name]
+		if _, ok := rd.hist[k.pipeline+"/"+k.date]; !ok {
+			byDate[k.date] = append(byDate[k.date], k.pipeline)
+		}
+		p := rd.pipelines[k.pipeline]
 		if p == nil {
 			return
 		}
-		if _, ok := rd.conds[name]; !ok {
-			rd.conds[name] = conditionOf(p)
+		if _, ok := rd.conds[k.pipeline]; !ok {
+			rd.conds[k.pipeline] = conditionOf(p)
 		}
 		for _, u := range p.Upstreams {
 			if u.Type == config.TypePipeline {
-				walk(u.Pipeline, date)
+				walk(lineKey{u.Pipeline, k.date})
 			}
 		}
 	}
-	for k, r := range rd.byKey {
-		if r.State.Open() {
-			walk(k[0], k[1])
-		}
+	for _, k := range starts {
+		walk(k)
 	}
-	rd.hist = map[string]eta.History{}
 	for date, names := range byDate {
 		hs, err := eta.ReadMany(ctx, st, names, date)
 		if err != nil {

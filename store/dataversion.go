@@ -56,9 +56,6 @@ func (s *Store) ListingVersion(ctx context.Context) (ListingVersion, error) {
 	return ListingVersion{own: own, others: others}, nil
 }
 
-// changed counts one committed write of this Store to a listed table.
-func (s *Store) changed() { s.changes.Add(1) }
-
 // foldDataVersions merges the counts of writers quiet for a day (finished
 // commands, replaced replicas) into the anonymous writer, so the table
 // stays as small as the set of live writers. Sums seen by live writers do

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -25,6 +26,34 @@ func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, erro
 	return s.queryRuns(ctx, q, strArgs(dates)...)
 }
 
+// RunsOf returns every run of the given (pipeline, logical date) pairs, as
+// RunsOn does for whole dates: what a listing reads again of the runs a
+// write changed (ChangesBetween).
+func (s *Store) RunsOf(ctx context.Context, keys [][2]string) ([]sekisho.Run, error) {
+	var out []sekisho.Run
+	for len(keys) > 0 {
+		n := min(len(keys), obsBatch)
+		var q strings.Builder
+		q.WriteString(`SELECT ` + s.runListColumns() + ` FROM runs WHERE `)
+		args := make([]any, 0, 2*n)
+		for i, k := range keys[:n] {
+			if i > 0 {
+				q.WriteString(" OR ")
+			}
+			q.WriteString("(pipeline = ? AND logical_date = ?)")
+			args = append(args, k[0], k[1])
+		}
+		q.WriteString(` ORDER BY pipeline, gate_at`)
+		runs, err := s.queryRuns(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runs...)
+		keys = keys[n:]
+	}
+	return out, nil
+}
+
 // LatestObservationsOn returns, for every run on one of dates, the latest
 // observation of each of its upstreams, keyed by run id and upstream name.
 func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[int64]map[string]sekisho.Observation, error) {
@@ -32,27 +61,50 @@ func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[i
 	if len(dates) == 0 {
 		return out, nil
 	}
-	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o
-		JOIN runs r ON r.id = o.run_id
-		WHERE r.logical_date IN (` + placeholders(len(dates)) + `)
+	return out, s.latestObservations(ctx, out, `JOIN runs r ON r.id = o.run_id
+		WHERE r.logical_date IN (`+placeholders(len(dates))+`)`, strArgs(dates)...)
+}
+
+// LatestObservationsOf is LatestObservationsOn of the runs ids: what a
+// listing reads again of the runs whose observations a write changed.
+func (s *Store) LatestObservationsOf(ctx context.Context, ids []int64) (map[int64]map[string]sekisho.Observation, error) {
+	out := map[int64]map[string]sekisho.Observation{}
+	for len(ids) > 0 {
+		n := min(len(ids), obsBatch)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if err := s.latestObservations(ctx, out, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// latestObservations adds to out the latest observation of each upstream
+// of the runs where picks.
+func (s *Store) latestObservations(ctx context.Context, out map[int64]map[string]sekisho.Observation, where string, args ...any) error {
+	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o ` + where + `
 		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`
-	rows, err := s.r.QueryContext(ctx, q, strArgs(dates)...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: latest observations: %w", err)
+		return fmt.Errorf("store: latest observations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		o, err := scanObservation(prefixScanner{rows, &id})
 		if err != nil {
-			return nil, fmt.Errorf("store: latest observations: %w", err)
+			return fmt.Errorf("store: latest observations: %w", err)
 		}
 		if out[id] == nil {
 			out[id] = map[string]sekisho.Observation{}
 		}
 		out[id][o.Upstream] = o
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // prefixScanner scans a leading run id before the observation columns.

@@ -70,8 +70,10 @@ type Store struct {
 	// are all daily, and a run's key is read from logical_date (keys.go).
 	schema int
 	// changes counts this Store's committed writes to what the listings
-	// read (ListingVersion).
-	changes atomic.Int64
+	// read (ListingVersion), and changeLog what they changed
+	// (ChangesBetween).
+	changes   atomic.Int64
+	changeLog changeLog
 }
 
 // Option adjusts Open.

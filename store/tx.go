@@ -46,19 +46,23 @@ const idleTxTimeout = "2s"
 // (WithEpoch), and where this Store counts its own writes for
 // ListingVersion.
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, true, fn)
+	return s.write(ctx, everything(), fn)
 }
 
 // quietTx is withTx for writes to tables no listing reads (the poll
 // schedule, budget grants, the lease, pushed events, observe cursors,
 // notice delivery): they come by the thousand while pipelines merely wait,
 // and must not make the status listing rebuild (ListingVersion). A write
-// that only sometimes touches a listed table calls s.changed itself.
+// that only sometimes touches a listed table calls s.changed itself. A
+// listed write that can say which rows it changes uses touchTx, so the
+// listing re-reads those rows only (ChangesBetween).
 func (s *Store) quietTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, false, fn)
+	return s.write(ctx, nil, fn)
 }
 
-func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) error {
+// write runs fn in one write transaction; t is what it changes of the
+// listed tables (filled by fn), nil for a quiet write.
+func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -72,11 +76,11 @@ func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) 
 		return err
 	}
 	err = tx.Commit()
-	if listed {
+	if t != nil {
 		// After the commit, never before: a listing that reads the count
 		// and then the data must not keep data older than the count.
 		// Counted even when Commit fails, since it may have committed.
-		s.changed()
+		s.changed(t)
 	}
 	return err
 }
@@ -84,17 +88,17 @@ func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) 
 // exec runs one write statement in its own transaction and returns the
 // rows it affected.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, true, q, args...)
+	return s.execTx(ctx, everything(), q, args...)
 }
 
 // quietExec is exec for a table no listing reads (see quietTx).
 func (s *Store) quietExec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, false, q, args...)
+	return s.execTx(ctx, nil, q, args...)
 }
 
-func (s *Store) execTx(ctx context.Context, listed bool, q string, args ...any) (int64, error) {
+func (s *Store) execTx(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
 	var n int64
-	err := s.write(ctx, listed, func(tx *sql.Tx) error {
+	err := s.write(ctx, t, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
