@@ -39,6 +39,48 @@ type Board struct {
 	Pipelines   []*Pipeline `json:"pipelines"`
 	// Language is the language of the summaries (ja or en).
 	Language string `json:"-"`
+	// slab holds the entries, for Release.
+	slab *slab
+}
+
+// slab is a board's entry storage: one allocation for every entry and one
+// for their upstreams, which the next board reuses once a caller has
+// Released this one. At 10,000 pipelines the entries are ~8 MB a call
+// otherwise, most of what a listing cost the daemon (issue 23).
+type slab struct {
+	ps   []Pipeline
+	ups  []Upstream
+	ptrs []*Pipeline
+}
+
+// slabs are released boards' storage. A sync.Pool lets it go after two
+// garbage collections without a call, so an idle daemon does not keep it.
+var slabs sync.Pool
+
+// slabFor is storage for n entries with ups upstreams in all.
+func slabFor(n, ups int) *slab {
+	s, _ := slabs.Get().(*slab)
+	if s == nil {
+		s = &slab{}
+	}
+	if cap(s.ps) < n {
+		s.ps, s.ptrs = make([]Pipeline, n), make([]*Pipeline, 0, n)
+	}
+	if cap(s.ups) < ups {
+		s.ups = make([]Upstream, ups)
+	}
+	s.ps, s.ups, s.ptrs = s.ps[:n], s.ups[:ups], s.ptrs[:0]
+	return s
+}
+
+// Release gives the board's entries back for the next board to reuse: the
+// caller, and whatever it handed the board or its entries to, must not
+// use them afterwards. A board never released is simply collected.
+func (b *Board) Release() {
+	if s := b.slab; s != nil {
+		b.slab, b.Pipelines = nil, nil
+		slabs.Put(s)
+	}
 }
 
 // Pipeline is one pipeline's run on its logical date, or its scheduled gate
@@ -95,6 +137,10 @@ type Pipeline struct {
 	pipelineUpstreams []string
 	// off is why a holiday entry has no gate, in both languages.
 	off calendar.Off
+	// eta and etaCause hold what ETA and ETACause point at, in the
+	// entry's own storage.
+	eta      time.Time
+	etaCause eta.Cause
 }
 
 // Interval is one gate of a sub-daily pipeline on the board's date (SPEC
@@ -262,7 +308,7 @@ func start(cfg *config.Config, date string, now time.Time) (*Board, []string, er
 		}
 	}
 	top := cfg.Location
-	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: make([]*Pipeline, 0, len(cfg.Pipelines))}
+	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg)}
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
 	}
@@ -308,9 +354,17 @@ type reads struct {
 	// pipeline/date.
 	acked map[[2]string]time.Time
 	hist  map[string]eta.History
-	// pipelines and conds index the config the reads were made for.
+	// pipelines and conds index the config the reads were made for;
+	// pipeUps are each pipeline's `type: pipeline` upstreams, shared by
+	// every board's entries.
 	pipelines map[string]*config.Pipeline
 	conds     map[string]*condition.Expr
+	pipeUps   map[string][]string
+}
+
+// pipelineUpstreams names the pipelines p waits on.
+func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
+	return rd.pipeUps[p.Name]
 }
 
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
@@ -324,8 +378,14 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	if rd.obs, err = st.LatestObservationsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
+	rd.pipeUps = map[string][]string{}
 	for _, p := range cfg.Pipelines {
 		rd.pipelines[p.Name] = p
+		for _, u := range p.Upstreams {
+			if u.Type == config.TypePipeline {
+				rd.pipeUps[p.Name] = append(rd.pipeUps[p.Name], u.Pipeline)
+			}
+		}
 	}
 	rd.addRuns(runs)
 	if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
@@ -531,10 +591,20 @@ func (c *Cache) reads(ctx context.Context, st *store.Store, cfg *config.Config, 
 
 // assemble fills board b of date (Build's) at now from the store reads rd.
 func assemble(ctx context.Context, st *store.Store, cfg *config.Config, date string, b *Board, rd *reads, now time.Time) (*Board, error) {
+	ups := 0
 	for _, p := range cfg.Pipelines {
+		ups += len(p.Upstreams)
+	}
+	b.slab = slabFor(len(cfg.Pipelines), ups)
+	b.Pipelines = b.slab.ptrs
+	ups = 0
+	for i, p := range cfg.Pipelines {
 		d := dateOn(p, date, now)
 		r, ok := rd.byKey[[2]string{p.Name, d}]
-		e := entry(p, cfg, d, r, ok, rd.obs[r.ID], rd.byKey, now)
+		e := &b.slab.ps[i]
+		n := len(p.Upstreams)
+		entry(e, b.slab.ups[ups:ups:ups+n], p, d, r, ok, rd.obs[r.ID], rd, now)
+		ups += n
 		if p.SubDaily() {
 			e.Intervals = intervals(p, d, rd.all[p.Name], now)
 		}
@@ -569,11 +639,18 @@ func Language(cfg *config.Config) string {
 	return "ja"
 }
 
-func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
-	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
-	loc := p.Location
-	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: loc, HasRun: hasRun,
-		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: make([]Upstream, 0, len(p.Upstreams))}
+// entry fills e, the entry of p's run r (hasRun) on date, its upstreams in
+// ups (empty, with room for them).
+func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekisho.Run, hasRun bool,
+	obs map[string]sekisho.Observation, rd *reads, now time.Time) {
+	impacts := noNames
+	if len(p.Impacts) > 0 {
+		// The config's own list: entries are read, never changed in
+		// place, and the capacity stops an append from writing into it.
+		impacts = p.Impacts[:len(p.Impacts):len(p.Impacts)]
+	}
+	*e = Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: p.Location, HasRun: hasRun,
+		Impacts: impacts, AffectedBy: noNames, Upstreams: ups, pipelineUpstreams: rd.pipelineUpstreams(p)}
 	if hasRun {
 		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
@@ -591,18 +668,17 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
 			up.Value, up.Reason = o.Value, o.Reason
 		} else if u.Type == config.TypePipeline {
-			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
+			if other, ok := rd.byKey[[2]string{u.Pipeline, date}]; ok {
 				up.State = other.State.AsUpstream(u.SkippedIsSuccess)
 				up.FinishedAt = other.FinishedAt
 			}
 		}
-		if u.Type == config.TypePipeline {
-			e.pipelineUpstreams = append(e.pipelineUpstreams, u.Pipeline)
-		}
 		e.Upstreams = append(e.Upstreams, up)
 	}
-	return e
 }
+
+// noNames is an empty list that writes [] in JSON.
+var noNames = []string{}
 
 // NoRunState is the listing state of a pipeline without a run on date, and
 // its gate time from config (the engine's own schedule evaluation): holiday

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,4 +260,64 @@ func TestWriteJSONIsTheEncodersAnswer(t *testing.T) {
 			t.Fatalf("WriteJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
 		}
 	}
+}
+
+// Calls made at once, while this process writes, each get a board of
+// their own: its entries stay as built until the caller releases them,
+// though released boards' storage serves the next calls (run with -race).
+func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
+	st := statustest.Open(t)
+	ctx := context.Background()
+	utc := time.UTC
+	var ps []*config.Pipeline
+	for i := range 40 {
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%02d", i), utc, "06:00"))
+	}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	day := "2026-11-01"
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
+	var c Cache
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the daemon's writes
+		defer wg.Done()
+		for _, p := range ps {
+			if _, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: p.Name, LogicalDate: day, Key: day, GateAt: gate,
+				TimeoutAt: gate.Add(6 * time.Hour), Spec: []byte(`{}`)}, nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				now := gate.Add(time.Duration(g*100+i) * time.Minute)
+				b, err := c.Build(ctx, st, cfg, "", now)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var first, again bytes.Buffer
+				b.WriteJSON(&first)
+				runtime.Gosched()
+				b.WriteJSON(&again)
+				if first.String() != again.String() {
+					t.Errorf("a board changed while its caller held it")
+				}
+				for j, p := range b.Pipelines {
+					if p.Name != ps[j].Name || !p.GateAt.Equal(gate) {
+						t.Errorf("entry %d = %s at %s", j, p.Name, p.GateAt)
+					}
+				}
+				b.Release()
+				if b.Pipelines != nil {
+					t.Error("a released board still lists its entries")
+				}
+			}
+		}()
+	}
+	wg.Wait()
 }

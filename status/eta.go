@@ -131,8 +131,8 @@ func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time
 		date := e.LogicalDate
 		proj := eta.Along(in, func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }, now)
 		if proj.Known() {
-			at := proj.At.In(e.Location)
-			e.ETA, e.ETACause, e.ETASource = &at, &proj.Cause, proj.Source
+			e.eta, e.etaCause = proj.At.In(e.Location), proj.Cause
+			e.ETA, e.ETACause, e.ETASource = &e.eta, &e.etaCause, proj.Source
 		}
 	}
 	return readErr

@@ -10,11 +10,21 @@ import (
 // through `type: pipeline` upstreams, transitively. A cycle (refused by
 // validate, but a board must not hang on a bad file) is cut by the visited set.
 func linkAffected(b *Board) {
+	troubled := false
+	for _, p := range b.Pipelines {
+		troubled = troubled || p.Troubled()
+	}
+	if !troubled {
+		return // nothing to reach: every AffectedBy stays empty
+	}
 	byName := make(map[string]*Pipeline, len(b.Pipelines))
 	for _, p := range b.Pipelines {
 		byName[p.Name] = p
 	}
 	for _, p := range b.Pipelines {
+		if len(p.pipelineUpstreams) == 0 {
+			continue
+		}
 		seen := map[string]bool{p.Name: true}
 		stack := append([]string{}, p.pipelineUpstreams...)
 		var hit []string

@@ -29,6 +29,7 @@ func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "status", err)
 		return
 	}
+	defer b.Release() // its entries serve the next call once written
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = b.WriteJSON(w)

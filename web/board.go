@@ -238,6 +238,7 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer b.Release() // the page is written before it returns
 	ctx := r.Context()
 	v := &boardView{OK: b.Overall == status.OverallOK}
 	from, to, ok := v.paginate(w, r, len(b.Pipelines), lang)

@@ -76,6 +76,7 @@ func (s *server) routeMapPage(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	defer b.Release()
 	m := layoutMap(cfg, b, lang)
 	pg := newPage(lang)
 	pg.Title = pg.T["map"]

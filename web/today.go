@@ -10,7 +10,8 @@ import (
 
 // today is the board's answer for the request: today's status of every
 // pipeline, its summaries in the page's language. ok is false when an
-// error page has been written.
+// error page has been written. The caller Releases the board once its
+// page is written.
 func (s *server) today(w http.ResponseWriter, r *http.Request, page string) (cfg *config.Config, b *status.Board, lang string, now time.Time, ok bool) {
 	if cfg, ok = s.needConfig(w); !ok {
 		return
