@@ -345,7 +345,8 @@ type reads struct {
 	// gate order.
 	byKey map[[2]string]sekisho.Run
 	all   map[string][]sekisho.Run
-	obs   map[int64]map[string]sekisho.Observation
+	// obs are each run's latest observations, one an upstream.
+	obs map[int64][]sekisho.Observation
 	// ids are the (pipeline, date) of every run read, by id: what an
 	// observation's change (by run id) refreshes.
 	ids map[int64][2]string
@@ -375,7 +376,7 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	rd := &reads{byKey: make(map[[2]string]sekisho.Run, len(runs)), all: map[string][]sekisho.Run{},
 		ids: make(map[int64][2]string, len(runs)), hist: map[string]eta.History{},
 		pipelines: make(map[string]*config.Pipeline, len(cfg.Pipelines)), conds: map[string]*condition.Expr{}}
-	if rd.obs, err = st.LatestObservationsOn(ctx, dates); err != nil {
+	if rd.obs, err = st.LatestObservationListsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	rd.pipeUps = map[string][]string{}
@@ -476,7 +477,7 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 		}
 		touched = append(touched, [2]string{r.Pipeline, r.LogicalDate})
 	}
-	obs, err := st.LatestObservationsOf(ctx, obsOf)
+	obs, err := st.LatestObservationListsOf(ctx, obsOf)
 	if err != nil {
 		return err
 	}
@@ -642,7 +643,7 @@ func Language(cfg *config.Config) string {
 // entry fills e, the entry of p's run r (hasRun) on date, its upstreams in
 // ups (empty, with room for them).
 func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekisho.Run, hasRun bool,
-	obs map[string]sekisho.Observation, rd *reads, now time.Time) {
+	obs []sekisho.Observation, rd *reads, now time.Time) {
 	impacts := noNames
 	if len(p.Impacts) > 0 {
 		// The config's own list: entries are read, never changed in
@@ -663,7 +664,7 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekis
 	}
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
-		if o, ok := obs[u.Name]; ok {
+		if o, ok := observationOf(obs, u.Name); ok {
 			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
 			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
 			up.Value, up.Reason = o.Value, o.Reason
@@ -675,6 +676,16 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekis
 		}
 		e.Upstreams = append(e.Upstreams, up)
 	}
+}
+
+// observationOf is the observation of the named upstream among obs.
+func observationOf(obs []sekisho.Observation, upstream string) (sekisho.Observation, bool) {
+	for _, o := range obs {
+		if o.Upstream == upstream {
+			return o, true
+		}
+	}
+	return sekisho.Observation{}, false
 }
 
 // noNames is an empty list that writes [] in JSON.

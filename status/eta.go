@@ -116,20 +116,38 @@ func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time
 		if !ok {
 			cond = conditionOf(p)
 		}
-		in := eta.InputOf(p, cond, r, rd.obs[r.ID], history(name, date))
+		in := eta.InputOfList(p, cond, r, rd.obs[r.ID], history(name, date))
 		in.Acknowledged = rd.acked[[2]string{name, date}]
 		return in, true
 	}
+	// Each run is projected once a call, as a station of another's line
+	// or as itself: memos are the projections made, by date and pipeline.
+	type memo struct {
+		made   map[string]*eta.Projection
+		lookup func(pipeline string) (eta.Input, bool)
+	}
+	memos := map[string]memo{}
 	for _, e := range b.Pipelines {
 		if !e.HasRun || !e.State.Open() {
 			continue
 		}
-		in, ok := inputOf(e.Name, e.LogicalDate)
-		if !ok {
-			continue
-		}
 		date := e.LogicalDate
-		proj := eta.Along(in, func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }, now)
+		m, ok := memos[date]
+		if !ok {
+			m = memo{made: map[string]*eta.Projection{},
+				lookup: func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }}
+			memos[date] = m
+		}
+		proj := m.made[e.Name]
+		if proj == nil {
+			in, ok := inputOf(e.Name, date)
+			if !ok {
+				continue
+			}
+			p := eta.AlongWith(m.made, in, m.lookup, now)
+			proj = &p
+			m.made[e.Name] = proj
+		}
 		if proj.Known() {
 			e.eta, e.etaCause = proj.At.In(e.Location), proj.Cause
 			e.ETA, e.ETACause, e.ETASource = &e.eta, &e.etaCause, proj.Source

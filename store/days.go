@@ -58,24 +58,46 @@ func (s *Store) RunsOf(ctx context.Context, keys [][2]string) ([]sekisho.Run, er
 // observation of each of its upstreams, keyed by run id and upstream name.
 func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[int64]map[string]sekisho.Observation, error) {
 	out := map[int64]map[string]sekisho.Observation{}
+	err := s.latestObservationsOn(ctx, dates, func(id int64, o sekisho.Observation) {
+		if out[id] == nil {
+			out[id] = map[string]sekisho.Observation{}
+		}
+		out[id][o.Upstream] = o
+	})
+	return out, err
+}
+
+// LatestObservationListsOn is LatestObservationsOn with each run's
+// observations in a list, one an upstream: what the status listing keeps
+// between calls. A map of a few entries takes a whole bucket of eight,
+// ~1.8 KB a run; the list takes what it holds.
+func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (map[int64][]sekisho.Observation, error) {
+	out := map[int64][]sekisho.Observation{}
+	err := s.latestObservationsOn(ctx, dates, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
+	return out, err
+}
+
+func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add func(int64, sekisho.Observation)) error {
 	if len(dates) == 0 {
-		return out, nil
+		return nil
 	}
-	return out, s.latestObservations(ctx, out, `JOIN runs r ON r.id = o.run_id
+	return s.latestObservations(ctx, add, `JOIN runs r ON r.id = o.run_id
 		WHERE r.logical_date IN (`+placeholders(len(dates))+`)`, strArgs(dates)...)
 }
 
-// LatestObservationsOf is LatestObservationsOn of the runs ids: what a
-// listing reads again of the runs whose observations a write changed.
-func (s *Store) LatestObservationsOf(ctx context.Context, ids []int64) (map[int64]map[string]sekisho.Observation, error) {
-	out := map[int64]map[string]sekisho.Observation{}
+// LatestObservationListsOf is LatestObservationListsOn of the runs ids:
+// what a listing reads again of the runs whose observations a write
+// changed.
+func (s *Store) LatestObservationListsOf(ctx context.Context, ids []int64) (map[int64][]sekisho.Observation, error) {
+	out := map[int64][]sekisho.Observation{}
+	add := func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) }
 	for len(ids) > 0 {
 		n := min(len(ids), obsBatch)
 		args := make([]any, n)
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		if err := s.latestObservations(ctx, out, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
+		if err := s.latestObservations(ctx, add, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
 			return nil, err
 		}
 		ids = ids[n:]
@@ -83,9 +105,9 @@ func (s *Store) LatestObservationsOf(ctx context.Context, ids []int64) (map[int6
 	return out, nil
 }
 
-// latestObservations adds to out the latest observation of each upstream
-// of the runs where picks.
-func (s *Store) latestObservations(ctx context.Context, out map[int64]map[string]sekisho.Observation, where string, args ...any) error {
+// latestObservations gives add the latest observation of each upstream of
+// the runs where picks, by run id.
+func (s *Store) latestObservations(ctx context.Context, add func(int64, sekisho.Observation), where string, args ...any) error {
 	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o ` + where + `
 		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`
 	rows, err := s.r.QueryContext(ctx, q, args...)
@@ -99,10 +121,7 @@ func (s *Store) latestObservations(ctx context.Context, out map[int64]map[string
 		if err != nil {
 			return fmt.Errorf("store: latest observations: %w", err)
 		}
-		if out[id] == nil {
-			out[id] = map[string]sekisho.Observation{}
-		}
-		out[id][o.Upstream] = o
+		add(id, o)
 	}
 	return rows.Err()
 }
