@@ -730,10 +730,7 @@ func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) 
 		d := slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
 			FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
 		if p.State == sekisho.StateMissed {
-			f, ok := first[p.Name]
-			if d.Due = ok && p.LogicalDate >= f; !d.Due {
-				// The pipeline did not exist yet: not a miss, on the
-				// board or in the report.
+			if d.Due = !beforeHistory(first, p.Name, p.LogicalDate); !d.Due {
 				p.State = sekisho.StateBeforeHistory
 			}
 		}
@@ -741,6 +738,52 @@ func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) 
 		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()
 	}
 	return nil
+}
+
+// beforeHistory reports whether a missed date of the pipeline falls
+// before its first run (first: FirstRunDates): the pipeline did not exist
+// yet, so it is no miss, on the board, in the metrics or in the report.
+func beforeHistory(first map[string]string, pipeline, date string) bool {
+	f, ok := first[pipeline]
+	return !ok || date < f
+}
+
+// States are the listing states of cfg's pipelines, each on its current
+// logical date, as the board lists them (status.Build), from the same
+// cached reads and without building the board: what the sekisho_runs
+// metric shows, so /metrics and the board never disagree.
+func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time) ([]sekisho.State, error) {
+	_, dates, err := start(cfg, "", now)
+	if err != nil {
+		return nil, err
+	}
+	rd, err := c.reads(ctx, st, cfg, dates)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.mu.RUnlock()
+	out := make([]sekisho.State, len(cfg.Pipelines))
+	var missed []string
+	for i, p := range cfg.Pipelines {
+		d := dateOn(p, "", now)
+		if r, ok := rd.byKey[[2]string{p.Name, d}]; ok {
+			out[i] = r.State
+			continue
+		}
+		if out[i], _ = NoRunState(p, d, now); out[i] == sekisho.StateMissed {
+			missed = append(missed, p.Name)
+		}
+	}
+	first, err := st.FirstRunDates(ctx, missed)
+	if err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	for i, p := range cfg.Pipelines {
+		if out[i] == sekisho.StateMissed && beforeHistory(first, p.Name, dateOn(p, "", now)) {
+			out[i] = sekisho.StateBeforeHistory
+		}
+	}
+	return out, nil
 }
 
 func overall(b *Board) string {

@@ -167,27 +167,3 @@ func (s *Store) FirstRunDates(ctx context.Context, pipelines []string) (map[stri
 	}
 	return out, rows.Err()
 }
-
-// LatestStatesOn returns the state of each pipeline's latest run (by gate)
-// on each of dates, keyed by pipeline and date: what the sekisho_runs
-// metric shows, read without the rest of each run.
-func (s *Store) LatestStatesOn(ctx context.Context, dates []string) (map[[2]string]sekisho.State, error) {
-	out := map[[2]string]sekisho.State{}
-	if len(dates) == 0 {
-		return out, nil
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, logical_date, state FROM runs WHERE logical_date IN (`+
-		placeholders(len(dates))+`) ORDER BY pipeline, gate_at`, strArgs(dates)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: latest states: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p, d, st string
-		if err := rows.Scan(&p, &d, &st); err != nil {
-			return nil, fmt.Errorf("store: latest states: %w", err)
-		}
-		out[[2]string{p, d}] = sekisho.State(st)
-	}
-	return out, rows.Err()
-}
