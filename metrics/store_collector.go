@@ -49,9 +49,9 @@ type storeCollector struct {
 	// listing is the status listing's cache, shared with the API and the
 	// board when the daemon gives it (Metrics.ShareListing).
 	listing *status.Cache
-	cfg   func() *config.Config
-	clock sekisho.Clock
-	ttl   time.Duration
+	cfg     func() *config.Config
+	clock   sekisho.Clock
+	ttl     time.Duration
 
 	mu      sync.Mutex
 	at      time.Time
