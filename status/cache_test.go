@@ -321,3 +321,55 @@ func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// BuildPage is Build with the ETAs of one page of entries only: those are
+// the ones Build projects, the others have none, and the rest of every
+// entry is the same.
+func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
+	st := statustest.Open(t)
+	ctx := context.Background()
+	utc := time.UTC
+	var ps []*config.Pipeline
+	for i := range 6 {
+		var ups []string
+		if i > 0 {
+			ups = append(ups, fmt.Sprintf("p%d", i-1)) // a line: each waits on the one before
+		}
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%d", i), utc, "06:00", ups...))
+	}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	day := "2026-11-01"
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
+	for _, p := range ps {
+		statustest.Put(t, st, statustest.Run{Pipeline: p.Name, Date: day, GateAt: gate, State: sekisho.StateWaiting})
+	}
+	now := gate.Add(time.Hour)
+	want, err := Build(ctx, st, cfg, "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Cache
+	got, err := c.BuildPage(ctx, st, cfg, now, 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got.Pipelines {
+		w := want.Pipelines[i]
+		if w.ETA == nil {
+			t.Fatalf("%s has no ETA on the whole board", w.Name)
+		}
+		if in := i >= 2 && i < 4; in != (e.ETA != nil) || in && !e.ETA.Equal(*w.ETA) {
+			t.Errorf("%s: ETA %v, want %v (on the page: %v)", e.Name, e.ETA, w.ETA, in)
+		}
+		e.ETA, e.ETACause, e.ETASource = w.ETA, w.ETACause, w.ETASource
+	}
+	var g, wj bytes.Buffer
+	got.WriteJSON(&g)
+	want.WriteJSON(&wj)
+	if g.String() != wj.String() {
+		t.Errorf("the page's board differs from the whole one beyond its ETAs:\n%s\nwant\n%s", g.String(), wj.String())
+	}
+	if b, err := c.BuildPage(ctx, st, cfg, now, 5, 99); err != nil || b.Pipelines[5].ETA == nil || b.Pipelines[4].ETA != nil {
+		t.Errorf("a page past the end: %v", err)
+	}
+}

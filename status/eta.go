@@ -87,10 +87,11 @@ func conditionOf(p *config.Pipeline) *condition.Expr {
 	return cond
 }
 
-// setETAs projects every open run's success along its line (SPEC §21) with
-// policy/eta, the projection the engine's at_risk uses, from the stored
-// runs and observations of the board's dates and each pipeline's history.
-func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time.Time) error {
+// setETAs projects the success of each open run among entries along its
+// line (SPEC §21) with policy/eta, the projection the engine's at_risk
+// uses, from the stored runs and observations of the board's dates and
+// each pipeline's history.
+func setETAs(ctx context.Context, st *store.Store, entries []*Pipeline, rd *reads, now time.Time) error {
 	var readErr error
 	history := func(pipeline, date string) eta.History {
 		if h, ok := rd.hist[pipeline+"/"+date]; ok {
@@ -127,7 +128,7 @@ func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time
 		lookup func(pipeline string) (eta.Input, bool)
 	}
 	memos := map[string]memo{}
-	for _, e := range b.Pipelines {
+	for _, e := range entries {
 		if !e.HasRun || !e.State.Open() {
 			continue
 		}

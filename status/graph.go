@@ -14,6 +14,7 @@ func linkAffected(b *Board) {
 	for _, p := range b.Pipelines {
 		troubled = troubled || p.Troubled()
 	}
+	b.downstreams = map[string][]*Pipeline{}
 	if !troubled {
 		return // nothing to reach: every AffectedBy stays empty
 	}
@@ -46,6 +47,9 @@ func linkAffected(b *Board) {
 		}
 		sort.Strings(hit)
 		p.AffectedBy = append([]string{}, hit...)
+		for _, a := range p.AffectedBy {
+			b.downstreams[a] = append(b.downstreams[a], p)
+		}
 	}
 }
 

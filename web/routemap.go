@@ -72,7 +72,7 @@ type routeMap struct {
 }
 
 func (s *server) routeMapPage(w http.ResponseWriter, r *http.Request) {
-	cfg, b, lang, _, ok := s.today(w, r, "map")
+	cfg, b, lang, _, ok := s.today(w, r, "map", nil)
 	if !ok {
 		return
 	}
