@@ -177,11 +177,11 @@ func (p *Pipeline) IntervalsMet() (met, due int) {
 
 // intervals lists p's gates on date with their runs (runs of p in gate
 // order, any date), judged at now by the one judge.
-func intervals(p *config.Pipeline, date string, runs []sekisho.Run, now time.Time) []Interval {
+func intervals(p *config.Pipeline, date string, runs []run, now time.Time) []Interval {
 	byKey := map[string]sekisho.Run{}
 	for _, r := range runs {
-		if r.LogicalDate == date {
-			byKey[r.Key] = r
+		if r.date() == date {
+			byKey[r.key] = r.full(p.Name)
 		}
 	}
 	out := []Interval{}
@@ -350,18 +350,17 @@ type reads struct {
 	// byKey is each pipeline's shown run of a date: a sub-daily
 	// pipeline's latest; all holds every run of the dates by pipeline, in
 	// gate order.
-	byKey map[[2]string]sekisho.Run
-	all   map[string][]sekisho.Run
+	byKey map[[2]string]run
+	all   map[string][]run
 	// obs are each run's latest observations, one an upstream.
 	obs map[int64][]sekisho.Observation
 	// ids are the (pipeline, date) of every run read, by id: what an
 	// observation's change (by run id) refreshes.
 	ids map[int64][2]string
 	// acked are operators' ETAs of open incidents' members; hist the
-	// history of each line an open run's projection walks, by
-	// pipeline/date.
+	// history of each line an open run's projection walks.
 	acked map[[2]string]time.Time
-	hist  map[string]eta.History
+	hist  map[lineKey]eta.History
 	// pipelines and conds index the config the reads were made for;
 	// pipeUps are each pipeline's `type: pipeline` upstreams, shared by
 	// every board's entries.
@@ -380,8 +379,8 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	rd := &reads{byKey: make(map[[2]string]sekisho.Run, len(runs)), all: map[string][]sekisho.Run{},
-		ids: make(map[int64][2]string, len(runs)), hist: map[string]eta.History{},
+	rd := &reads{byKey: make(map[[2]string]run, len(runs)), all: map[string][]run{},
+		ids: make(map[int64][2]string, len(runs)), hist: map[lineKey]eta.History{},
 		pipelines: make(map[string]*config.Pipeline, len(cfg.Pipelines)), conds: map[string]*condition.Expr{}}
 	if rd.obs, err = st.LatestObservationListsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
@@ -409,10 +408,10 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 // pipeline's latest run of the date is the one its entry shows.
 func (rd *reads) addRuns(runs []sekisho.Run) {
 	for _, r := range runs {
-		k := [2]string{r.Pipeline, r.LogicalDate}
-		rd.byKey[k], rd.ids[r.ID] = r, k
+		k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
+		rd.byKey[k], rd.ids[r.ID] = c, k
 		if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
-			rd.all[r.Pipeline] = append(rd.all[r.Pipeline], r)
+			rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
 		}
 	}
 }
@@ -445,14 +444,14 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 	}
 	for _, k := range keys {
 		if old, ok := rd.byKey[k]; ok {
-			delete(rd.ids, old.ID)
+			delete(rd.ids, old.id)
 			delete(rd.byKey, k)
 		}
 		if rs, ok := rd.all[k[0]]; ok {
 			kept := rs[:0:0]
 			for _, r := range rs {
-				if r.LogicalDate == k[1] {
-					delete(rd.ids, r.ID)
+				if r.date() == k[1] {
+					delete(rd.ids, r.id)
 				} else {
 					kept = append(kept, r)
 				}
@@ -463,7 +462,7 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 	rd.addRuns(runs)
 	for _, r := range runs {
 		if rs := rd.all[r.Pipeline]; len(rs) > 1 {
-			sort.SliceStable(rs, func(i, j int) bool { return rs[i].GateAt.Before(rs[j].GateAt) })
+			sort.SliceStable(rs, func(i, j int) bool { return rs[i].gate < rs[j].gate })
 		}
 	}
 	var obsOf []int64
@@ -506,8 +505,8 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 	for _, k := range touched {
 		for _, d := range dates {
 			if k[1] < d {
-				if _, ok := rd.hist[k[0]+"/"+d]; ok {
-					delete(rd.hist, k[0]+"/"+d)
+				if _, ok := rd.hist[lineKey{k[0], d}]; ok {
+					delete(rd.hist, lineKey{k[0], d})
 					stale = append(stale, lineKey{k[0], d})
 				}
 			}
@@ -633,7 +632,7 @@ func assemble(ctx context.Context, st *store.Store, cfg *config.Config, date str
 		r, ok := rd.byKey[[2]string{p.Name, d}]
 		e := &b.slab.ps[i]
 		n := len(p.Upstreams)
-		entry(e, b.slab.ups[ups:ups:ups+n], p, d, r, ok, rd.obs[r.ID], rd, now)
+		entry(e, b.slab.ups[ups:ups:ups+n], p, d, r, ok, rd.obs[r.id], rd, now)
 		ups += n
 		if p.SubDaily() {
 			e.Intervals = intervals(p, d, rd.all[p.Name], now)
@@ -675,8 +674,9 @@ func Language(cfg *config.Config) string {
 
 // entry fills e, the entry of p's run r (hasRun) on date, its upstreams in
 // ups (empty, with room for them).
-func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekisho.Run, hasRun bool,
+func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept run, hasRun bool,
 	obs []sekisho.Observation, rd *reads, now time.Time) {
+	r := kept.full(p.Name)
 	impacts := noNames
 	if len(p.Impacts) > 0 {
 		// The config's own list: entries are read, never changed in
@@ -703,8 +703,8 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, r sekis
 			up.Value, up.Reason = o.Value, o.Reason
 		} else if u.Type == config.TypePipeline {
 			if other, ok := rd.byKey[[2]string{u.Pipeline, date}]; ok {
-				up.State = other.State.AsUpstream(u.SkippedIsSuccess)
-				up.FinishedAt = other.FinishedAt
+				up.State = other.state.AsUpstream(u.SkippedIsSuccess)
+				up.FinishedAt = fromUnixNano(other.finished)
 			}
 		}
 		e.Upstreams = append(e.Upstreams, up)
@@ -800,7 +800,7 @@ func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config,
 	for i, p := range cfg.Pipelines {
 		d := dateOn(p, "", now)
 		if r, ok := rd.byKey[[2]string{p.Name, d}]; ok {
-			out[i] = r.State
+			out[i] = r.state
 			continue
 		}
 		if out[i], _ = NoRunState(p, d, now); out[i] == sekisho.StateMissed {

@@ -19,7 +19,7 @@ type lineKey struct{ pipeline, date string }
 func (rd *reads) openLines(keys [][2]string) []lineKey {
 	var out []lineKey
 	add := func(k [2]string) {
-		if r, ok := rd.byKey[k]; ok && r.State.Open() {
+		if r, ok := rd.byKey[k]; ok && r.state.Open() {
 			out = append(out, lineKey{k[0], k[1]})
 		}
 	}
@@ -47,7 +47,7 @@ func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []line
 			return
 		}
 		seen[k] = true
-		if _, ok := rd.hist[k.pipeline+"/"+k.date]; !ok {
+		if _, ok := rd.hist[k]; !ok {
 			byDate[k.date] = append(byDate[k.date], k.pipeline)
 		}
 		p := rd.pipelines[k.pipeline]
@@ -72,7 +72,10 @@ func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []line
 			return err
 		}
 		for name, h := range hs {
-			rd.hist[name+"/"+date] = h
+			if len(h.Upstreams) == 0 {
+				h.Upstreams = nil // most have none: no empty map kept for each
+			}
+			rd.hist[lineKey{name, date}] = h
 		}
 	}
 	return nil
@@ -94,7 +97,7 @@ func conditionOf(p *config.Pipeline) *condition.Expr {
 func setETAs(ctx context.Context, st *store.Store, entries []*Pipeline, rd *reads, now time.Time) error {
 	var readErr error
 	history := func(pipeline, date string) eta.History {
-		if h, ok := rd.hist[pipeline+"/"+date]; ok {
+		if h, ok := rd.hist[lineKey{pipeline, date}]; ok {
 			return h
 		}
 		// Not a line readHistory walked (a config without the pipeline).
@@ -105,10 +108,11 @@ func setETAs(ctx context.Context, st *store.Store, entries []*Pipeline, rd *read
 		return h
 	}
 	inputOf := func(name, date string) (eta.Input, bool) {
-		r, ok := rd.byKey[[2]string{name, date}]
+		kept, ok := rd.byKey[[2]string{name, date}]
 		if !ok {
 			return eta.Input{}, false
 		}
+		r := kept.full(name)
 		p := rd.pipelines[name]
 		if p == nil {
 			return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
