@@ -13,10 +13,10 @@ import (
 // itself. At 10,000 pipelines the runs were the largest part of what the
 // cache keeps (issue 23).
 type run struct {
-	id           int64
-	key, message string
-	state        sekisho.State
-	attempt      int
+	id                                                                    int64
+	key, message                                                          string
+	state                                                                 sekisho.State
+	attempt                                                               int
 	gate, triggered, started, finished, firstSuccess, deadline, recoverBy int64
 }
 
