@@ -548,11 +548,7 @@ type cacheKey struct {
 // Build is status.Build from the cached reads, brought up to date with
 // the store.
 func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, error) {
-	b, dates, err := start(cfg, date, now)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := c.reads(ctx, st, cfg, dates)
+	b, rd, err := c.start(ctx, st, cfg, date, now)
 	if err != nil {
 		return nil, err
 	}
@@ -565,16 +561,23 @@ func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, 
 // nil: the board's page of cards shows them, and projecting every open
 // run is half of what a call costs at 10,000 pipelines.
 func (c *Cache) BuildPage(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time, from, to int) (*Board, error) {
-	b, dates, err := start(cfg, "", now)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := c.reads(ctx, st, cfg, dates)
+	b, rd, err := c.start(ctx, st, cfg, "", now)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
 	return assemble(ctx, st, cfg, "", b, rd, now, [2]int{max(from, 0), max(to, 0)})
+}
+
+// start is status.start with the cached reads of the board's dates, up to
+// date and read-locked: the caller unlocks them when done.
+func (c *Cache) start(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, *reads, error) {
+	b, dates, err := start(cfg, date, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	rd, err := c.reads(ctx, st, cfg, dates)
+	return b, rd, err
 }
 
 // reads returns the reads of dates, up to date, read-locked.
@@ -786,11 +789,7 @@ func beforeHistory(first map[string]string, pipeline, date string) bool {
 // cached reads and without building the board: what the sekisho_runs
 // metric shows, so /metrics and the board never disagree.
 func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time) ([]sekisho.State, error) {
-	_, dates, err := start(cfg, "", now)
-	if err != nil {
-		return nil, err
-	}
-	rd, err := c.reads(ctx, st, cfg, dates)
+	_, rd, err := c.start(ctx, st, cfg, "", now)
 	if err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/store"
+	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
 
 // BenchmarkListings10k answers the three listings of 10,000 pipelines
@@ -46,10 +47,10 @@ func BenchmarkListings10k(b *testing.B) {
 		b.Run(path, func(b *testing.B) {
 			serve := func() {
 				f.clock.Advance(time.Minute)
-				w := &discard{header: http.Header{}}
+				w := &statustest.Discard{}
 				f.h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
-				if w.code != 0 && w.code != http.StatusOK || w.n < 10000 {
-					b.Fatalf("%s: status %d, %d bytes", path, w.code, w.n)
+				if w.Code != 0 && w.Code != http.StatusOK || w.N < 10000 {
+					b.Fatalf("%s: status %d, %d bytes", path, w.Code, w.N)
 				}
 			}
 			serve()
@@ -60,19 +61,4 @@ func BenchmarkListings10k(b *testing.B) {
 			}
 		})
 	}
-}
-
-// discard is a ResponseWriter that counts the answer and keeps none of
-// it, so a benchmark measures the daemon's cost, not a recorder's.
-type discard struct {
-	header http.Header
-	code   int
-	n      int
-}
-
-func (d *discard) Header() http.Header  { return d.header }
-func (d *discard) WriteHeader(code int) { d.code = code }
-func (d *discard) Write(b []byte) (int, error) {
-	d.n += len(b)
-	return len(b), nil
 }
