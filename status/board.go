@@ -41,8 +41,10 @@ type Board struct {
 	Language string `json:"-"`
 	// slab holds the entries, for Release.
 	slab *slab
+	// on is the logical date each pipeline of the config shows (start).
+	on []string
 	// downstreams index the entries by the pipelines in their AffectedBy
-	// (linkAffected): Downstreams of every troubled pipeline was a scan
+	// (assemble): Downstreams of every troubled pipeline was a scan
 	// of the board each, seconds when thousands are late at 10,000.
 	downstreams map[string][]*Pipeline
 }
@@ -229,12 +231,14 @@ type Upstream struct {
 
 // Troubled reports whether the pipeline is failed, blocked, timed out,
 // missed or late: what the board's "affected" section starts from.
-func (p *Pipeline) Troubled() bool {
-	switch p.State {
+func (p *Pipeline) Troubled() bool { return troubled(p.State, p.Late) }
+
+func troubled(state sekisho.State, late bool) bool {
+	switch state {
 	case sekisho.StateFailed, sekisho.StateBlocked, sekisho.StateTimedOut, sekisho.StateMissed:
 		return true
 	}
-	return p.Late
+	return late
 }
 
 // UpstreamsDoneAt is when the last upstream finished, once all have
@@ -303,7 +307,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err != nil {
 		return nil, err
 	}
-	return assemble(ctx, st, cfg, date, b, rd, now, all)
+	return assemble(ctx, st, cfg, b, rd, now, all)
 }
 
 // start is an empty board for date at now, and the logical dates its
@@ -319,10 +323,19 @@ func start(cfg *config.Config, date string, now time.Time) (*Board, []string, er
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
 	}
+	// One date a time zone: most pipelines share a few.
+	byZone := map[*time.Location]string{}
 	seen := map[string]bool{}
 	var dates []string
-	for _, p := range cfg.Pipelines {
-		if d := dateOn(p, date, now); !seen[d] {
+	b.on = make([]string, len(cfg.Pipelines))
+	for i, p := range cfg.Pipelines {
+		d, ok := byZone[p.Location]
+		if !ok {
+			d = dateOn(p, date, now)
+			byZone[p.Location] = d
+		}
+		b.on[i] = d
+		if !seen[d] {
 			seen[d] = true
 			dates = append(dates, d)
 		}
@@ -553,7 +566,7 @@ func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, 
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
-	return assemble(ctx, st, cfg, date, b, rd, now, all)
+	return assemble(ctx, st, cfg, b, rd, now, all)
 }
 
 // BuildPage is Build of today's board (each pipeline on its current
@@ -566,7 +579,7 @@ func (c *Cache) BuildPage(ctx context.Context, st *store.Store, cfg *config.Conf
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
-	return assemble(ctx, st, cfg, "", b, rd, now, [2]int{max(from, 0), max(to, 0)})
+	return assemble(ctx, st, cfg, b, rd, now, [2]int{max(from, 0), max(to, 0)})
 }
 
 // start is status.start with the cached reads of the board's dates, up to
@@ -619,54 +632,6 @@ func (c *Cache) reads(ctx context.Context, st *store.Store, cfg *config.Config, 
 // all is every entry of a board: the projected ones (assemble).
 var all = [2]int{0, -1}
 
-// assemble fills board b of date (Build's) at now from the store reads rd,
-// with the ETAs of the entries in projected (from, to; to < 0: to the end).
-func assemble(ctx context.Context, st *store.Store, cfg *config.Config, date string, b *Board, rd *reads, now time.Time,
-	projected [2]int) (*Board, error) {
-	ups := 0
-	for _, p := range cfg.Pipelines {
-		ups += len(p.Upstreams)
-	}
-	b.slab = slabFor(len(cfg.Pipelines), ups)
-	b.Pipelines = b.slab.ptrs
-	ups = 0
-	for i, p := range cfg.Pipelines {
-		d := dateOn(p, date, now)
-		r, ok := rd.byKey[[2]string{p.Name, d}]
-		e := &b.slab.ps[i]
-		n := len(p.Upstreams)
-		entry(e, b.slab.ups[ups:ups:ups+n], p, d, r, ok, rd.obs[r.id], rd, now)
-		ups += n
-		if p.SubDaily() {
-			e.Intervals = intervals(p, d, rd.all[p.Name], now)
-		}
-		if e.State == sekisho.StateHoliday {
-			e.off, _ = p.DayOff(d)
-			e.Holiday = e.off.Label(b.Language)
-		}
-		b.Pipelines = append(b.Pipelines, e)
-	}
-	if err := setNextChecks(ctx, st, cfg, b); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	from, to := min(projected[0], len(b.Pipelines)), len(b.Pipelines)
-	if projected[1] >= 0 {
-		to = min(projected[1], to)
-	}
-	if err := setETAs(ctx, st, b.Pipelines[from:max(from, to)], rd, now); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	if err := judge(ctx, st, b.Pipelines, now); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	linkAffected(b)
-	b.Overall = overall(b)
-	for _, p := range b.Pipelines {
-		p.Summary = summarize(p, b.Language, now)
-	}
-	return b, nil
-}
-
 // Language returns the configured language of user-facing text: ja unless en.
 func Language(cfg *config.Config) string {
 	if cfg != nil && cfg.Slack.Language == "en" {
@@ -679,25 +644,14 @@ func Language(cfg *config.Config) string {
 // ups (empty, with room for them).
 func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept run, hasRun bool,
 	obs []sekisho.Observation, rd *reads, now time.Time) {
-	r := kept.full(p.Name)
 	impacts := noNames
 	if len(p.Impacts) > 0 {
 		// The config's own list: entries are read, never changed in
 		// place, and the capacity stops an append from writing into it.
 		impacts = p.Impacts[:len(p.Impacts):len(p.Impacts)]
 	}
-	*e = Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: p.Location, HasRun: hasRun,
-		Impacts: impacts, AffectedBy: noNames, Upstreams: ups, pipelineUpstreams: rd.pipelineUpstreams(p)}
-	if hasRun {
-		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
-		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
-		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
-	} else {
-		e.State, e.GateAt = NoRunState(p, date, now)
-	}
-	if e.Deadline.IsZero() {
-		e.Deadline = p.Deadline(date, e.GateAt)
-	}
+	head(e, p, date, kept, hasRun, now)
+	e.Impacts, e.AffectedBy, e.Upstreams, e.pipelineUpstreams = impacts, noNames, ups, rd.pipelineUpstreams(p)
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
 		if o, ok := observationOf(obs, u.Name); ok {
@@ -724,6 +678,23 @@ func observationOf(obs []sekisho.Observation, upstream string) (sekisho.Observat
 	return sekisho.Observation{}, false
 }
 
+// head fills e with what p's run on date (kept; hasRun) says, or its
+// listing state without one: all the judge needs (entry does the rest).
+func head(e *Pipeline, p *config.Pipeline, date string, kept run, hasRun bool, now time.Time) {
+	*e = Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: p.Location, HasRun: hasRun}
+	if hasRun {
+		r := kept.full(p.Name)
+		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
+		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
+		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
+	} else {
+		e.State, e.GateAt = NoRunState(p, date, now)
+	}
+	if e.Deadline.IsZero() {
+		e.Deadline = p.Deadline(date, e.GateAt)
+	}
+}
+
 // noNames is an empty list that writes [] in JSON.
 var noNames = []string{}
 
@@ -747,33 +718,24 @@ func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, 
 	return sekisho.StateMissed, gate
 }
 
-// judge sets each entry's SLO verdict and lateness with slo.Judge, the
-// judge of the SLO report: a missed day counts as a miss once its deadline
-// has passed, unless it falls before the pipeline's first run ever; that
-// day is listed before_history.
-func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) error {
-	var missed []string
-	for _, p := range ps {
-		if p.State == sekisho.StateMissed {
-			missed = append(missed, p.Name)
+// day is the judge's input of the entry's day.
+func (p *Pipeline) day() slo.Day {
+	return slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
+		FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
+}
+
+// judgeDay is the listing state and the SLO verdict at now of a pipeline's
+// day on date (slo.Judge, the judge of the SLO report): a missed day
+// counts as a miss once its deadline has passed, unless it falls before
+// the pipeline's first run ever (first: FirstRunDates); that day is
+// listed before_history.
+func judgeDay(d slo.Day, pipeline, date string, first map[string]string, now time.Time) (sekisho.State, slo.Judgement) {
+	if d.State == sekisho.StateMissed {
+		if d.Due = !beforeHistory(first, pipeline, date); !d.Due {
+			d.State = sekisho.StateBeforeHistory
 		}
 	}
-	first, err := st.FirstRunDates(ctx, missed)
-	if err != nil {
-		return err
-	}
-	for _, p := range ps {
-		d := slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
-			FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
-		if p.State == sekisho.StateMissed {
-			if d.Due = !beforeHistory(first, p.Name, p.LogicalDate); !d.Due {
-				p.State = sekisho.StateBeforeHistory
-			}
-		}
-		j := slo.Judge(d, now)
-		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()
-	}
-	return nil
+	return d.State, slo.Judge(d, now)
 }
 
 // beforeHistory reports whether a missed date of the pipeline falls
@@ -789,7 +751,7 @@ func beforeHistory(first map[string]string, pipeline, date string) bool {
 // cached reads and without building the board: what the sekisho_runs
 // metric shows, so /metrics and the board never disagree.
 func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time) ([]sekisho.State, error) {
-	_, rd, err := c.start(ctx, st, cfg, "", now)
+	b, rd, err := c.start(ctx, st, cfg, "", now)
 	if err != nil {
 		return nil, err
 	}
@@ -797,7 +759,7 @@ func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config,
 	out := make([]sekisho.State, len(cfg.Pipelines))
 	var missed []string
 	for i, p := range cfg.Pipelines {
-		d := dateOn(p, "", now)
+		d := b.on[i]
 		if r, ok := rd.byKey[[2]string{p.Name, d}]; ok {
 			out[i] = r.state
 			continue
@@ -811,24 +773,11 @@ func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config,
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	for i, p := range cfg.Pipelines {
-		if out[i] == sekisho.StateMissed && beforeHistory(first, p.Name, dateOn(p, "", now)) {
+		if out[i] == sekisho.StateMissed && beforeHistory(first, p.Name, b.on[i]) {
 			out[i] = sekisho.StateBeforeHistory
 		}
 	}
 	return out, nil
-}
-
-func overall(b *Board) string {
-	v := OverallOK
-	for _, p := range b.Pipelines {
-		switch {
-		case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
-			return OverallOutage
-		case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
-			v = OverallDegraded
-		}
-	}
-	return v
 }
 
 // MarshalJSON writes times in the pipeline's time zone and unknown times as null.

@@ -90,6 +90,15 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 			if g.String() != w.String() {
 				t.Fatalf("%s: the cached board differs from a fresh one:\n%s\nwant\n%s", what, g.String(), w.String())
 			}
+			// The API's answer, written as it is made, is the same.
+			an, err := c.Answer(ctx, st, cfg, "", now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var a bytes.Buffer
+			if err := an.WriteJSON(&a); err != nil || a.String() != w.String() {
+				t.Fatalf("%s: the streamed answer (%v) differs from a fresh board:\n%s\nwant\n%s", what, err, a.String(), w.String())
+			}
 			did := "kept"
 			switch {
 			case c.whole != whole:

@@ -90,75 +90,93 @@ func conditionOf(p *config.Pipeline) *condition.Expr {
 	return cond
 }
 
-// setETAs projects the success of each open run among entries along its
-// line (SPEC §21) with policy/eta, the projection the engine's at_risk
-// uses, from the stored runs and observations of the board's dates and
-// each pipeline's history.
-func setETAs(ctx context.Context, st *store.Store, entries []*Pipeline, rd *reads, now time.Time) error {
-	var readErr error
-	history := func(pipeline, date string) eta.History {
-		if h, ok := rd.hist[lineKey{pipeline, date}]; ok {
-			return h
-		}
-		// Not a line readHistory walked (a config without the pipeline).
-		h, err := eta.Read(ctx, st, pipeline, date)
-		if err != nil && readErr == nil {
-			readErr = err
-		}
+// projector projects the success of open runs along their lines (SPEC
+// §21) with policy/eta, the projection the engine's at_risk uses, from
+// the stored runs and observations of the board's dates and each
+// pipeline's history, at one time: each run once, as a station of
+// another's line or as itself (memos, by date).
+type projector struct {
+	ctx   context.Context
+	st    *store.Store
+	rd    *reads
+	now   time.Time
+	memos map[string]memo
+	// err is the first history read that failed (a line readHistory did
+	// not walk).
+	err error
+}
+
+// memo is the projections made on one date, and the lookup of the
+// inputs of that date's runs.
+type memo struct {
+	made   map[string]*eta.Projection
+	lookup func(pipeline string) (eta.Input, bool)
+}
+
+func newProjector(ctx context.Context, st *store.Store, rd *reads, now time.Time) *projector {
+	return &projector{ctx: ctx, st: st, rd: rd, now: now, memos: map[string]memo{}}
+}
+
+// history is a line's history before date.
+func (pr *projector) history(pipeline, date string) eta.History {
+	if h, ok := pr.rd.hist[lineKey{pipeline, date}]; ok {
 		return h
 	}
-	inputOf := func(name, date string) (eta.Input, bool) {
-		kept, ok := rd.byKey[[2]string{name, date}]
-		if !ok {
-			return eta.Input{}, false
-		}
-		r := kept.full(name)
-		p := rd.pipelines[name]
-		if p == nil {
-			return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
-		}
-		cond, ok := rd.conds[name]
-		if !ok {
-			cond = conditionOf(p)
-		}
-		in := eta.InputOfList(p, cond, r, rd.obs[r.ID], history(name, date))
-		in.Acknowledged = rd.acked[[2]string{name, date}]
-		return in, true
+	// Not a line readHistory walked (a config without the pipeline).
+	h, err := eta.Read(pr.ctx, pr.st, pipeline, date)
+	if err != nil && pr.err == nil {
+		pr.err = err
 	}
-	// Each run is projected once a call, as a station of another's line
-	// or as itself: memos are the projections made, by date and pipeline.
-	type memo struct {
-		made   map[string]*eta.Projection
-		lookup func(pipeline string) (eta.Input, bool)
+	return h
+}
+
+// input is the projection's input of the pipeline's run on date.
+func (pr *projector) input(name, date string) (eta.Input, bool) {
+	rd := pr.rd
+	kept, ok := rd.byKey[[2]string{name, date}]
+	if !ok {
+		return eta.Input{}, false
 	}
-	memos := map[string]memo{}
-	for _, e := range entries {
-		if !e.HasRun || !e.State.Open() {
-			continue
-		}
-		date := e.LogicalDate
-		m, ok := memos[date]
+	r := kept.full(name)
+	p := rd.pipelines[name]
+	if p == nil {
+		return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
+	}
+	cond, ok := rd.conds[name]
+	if !ok {
+		cond = conditionOf(p)
+	}
+	in := eta.InputOfList(p, cond, r, rd.obs[r.ID], pr.history(name, date))
+	in.Acknowledged = rd.acked[[2]string{name, date}]
+	return in, true
+}
+
+// project sets e's ETA when its run is open and projected to succeed.
+func (pr *projector) project(e *Pipeline) {
+	if !e.HasRun || !e.State.Open() {
+		return
+	}
+	date := e.LogicalDate
+	m, ok := pr.memos[date]
+	if !ok {
+		m = memo{made: map[string]*eta.Projection{},
+			lookup: func(pipeline string) (eta.Input, bool) { return pr.input(pipeline, date) }}
+		pr.memos[date] = m
+	}
+	proj := m.made[e.Name]
+	if proj == nil {
+		in, ok := pr.input(e.Name, date)
 		if !ok {
-			m = memo{made: map[string]*eta.Projection{},
-				lookup: func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }}
-			memos[date] = m
+			return
 		}
-		proj := m.made[e.Name]
-		if proj == nil {
-			in, ok := inputOf(e.Name, date)
-			if !ok {
-				continue
-			}
-			p := eta.AlongWith(m.made, in, m.lookup, now)
-			proj = &p
-			m.made[e.Name] = proj
-		}
-		if proj.Known() {
-			e.eta, e.etaCause = proj.At.In(e.Location), proj.Cause
-			e.ETA, e.ETACause, e.ETASource = &e.eta, &e.etaCause, proj.Source
-		}
+		p := eta.AlongWith(m.made, in, m.lookup, pr.now)
+		proj = &p
+		m.made[e.Name] = proj
 	}
-	return readErr
+	if proj.Known() {
+		e.eta, e.etaCause = proj.At.In(e.Location), proj.Cause
+		e.ETA, e.ETACause, e.ETASource = &e.eta, &e.etaCause, proj.Source
+	}
 }
 
 // acknowledgedETAs is, for each unfinished member (pipeline, logical date)
