@@ -39,7 +39,7 @@ func TestPollQueueTakesExactlyTheDue(t *testing.T) {
 		}
 		p.mu.Unlock()
 		got := map[string]bool{}
-		for _, rs := range p.plan(ctx, want, now, false) {
+		for _, rs := range p.plan(ctx, want, nil, false, now) {
 			got[rs.r.Key()] = true
 			inflight[rs.r.Key()] = rs
 		}
@@ -66,14 +66,17 @@ func TestPollQueueTakesExactlyTheDue(t *testing.T) {
 	}
 	now := t0
 	// A plan that changes the demand also has the planner forget dropped
-	// next checks (store I/O); planLocked is the queue's part of it.
-	replan := func() {
-		due, _ := p.planLocked(want, now, true)
+	// next checks (store I/O); planLocked is the queue's part of it. Odd
+	// plans are whole, even ones name the keys that changed.
+	plans := 0
+	replan := func(touched map[string]bool) {
+		plans++
+		due, _ := p.planLocked(want, touched, plans%2 == 1, now)
 		for _, rs := range due {
 			inflight[rs.r.Key()] = rs
 		}
 	}
-	replan()
+	replan(nil)
 	if len(inflight) != 200 {
 		t.Fatalf("first plan took %d resources, want all 200", len(inflight))
 	}
@@ -103,12 +106,14 @@ func TestPollQueueTakesExactlyTheDue(t *testing.T) {
 		case step%151 == 0:
 			// A plan drops a tenth of the resources, some of them under way.
 			n := 0
+			touched := map[string]bool{}
 			for key := range want {
 				if n++; n%10 == 0 {
 					delete(want, key)
+					touched[key] = true
 				}
 			}
-			replan()
+			replan(touched)
 			p.mu.Lock()
 			for key, rs := range p.res {
 				if _, ok := want[key]; !ok || (rs.qi >= 0) == rs.inflight {
