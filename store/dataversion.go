@@ -22,6 +22,8 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	var err error
 	if s.dialect == Postgres {
 		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM data_versions WHERE writer <> ?`, s.writer).Scan(&v)
+	} else if s.prepare(ctx); s.stmts.ready.Load() {
+		err = s.stmts.dataVersion.QueryRowContext(ctx).Scan(&v)
 	} else {
 		err = s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
 	}

@@ -74,6 +74,8 @@ type Store struct {
 	// (ChangesBetween).
 	changes   atomic.Int64
 	changeLog changeLog
+	// stmts are the hot SQLite statements, prepared once (prepared.go).
+	stmts preparedStmts
 }
 
 // Option adjusts Open.
@@ -220,6 +222,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 // Close releases the database and the daemon lock. Calling it twice is safe.
 func (s *Store) Close() error {
 	var errs []error
+	if s.w != nil {
+		s.closeStmts()
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 		s.r = nil

@@ -63,6 +63,7 @@ func (s *Store) quietTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // write runs fn in one write transaction; t is what it changes of the
 // listed tables (filled by fn), nil for a quiet write.
 func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
+	s.prepare(ctx) // before the transaction takes the writer's one connection
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -124,19 +125,32 @@ func (s *Store) beginWrite(ctx context.Context, tx *sql.Tx) error {
 	if !fenced {
 		return nil
 	}
-	q := `SELECT epoch, CASE WHEN expires_at > ` + s.nowExpr() + ` THEN 1 ELSE 0 END FROM leader_lease WHERE name = 'leader'`
-	if s.dialect == Postgres {
-		q += ` FOR SHARE`
+	var row *sql.Row
+	if st := s.stmt(ctx, tx, s.stmts.fence); st != nil {
+		row = st.QueryRowContext(ctx)
+	} else {
+		row = tx.QueryRowContext(ctx, s.fenceQuery())
 	}
 	var cur int64
 	var live int
-	if err := tx.QueryRowContext(ctx, q).Scan(&cur, &live); err != nil {
+	if err := row.Scan(&cur, &live); err != nil {
 		return fmt.Errorf("store: check the leader lease: %w", err)
 	}
 	if cur != epoch || live != 1 {
 		return fmt.Errorf("%w (held %d, lease at %d)", ErrFenced, epoch, cur)
 	}
 	return nil
+}
+
+// fenceQuery reads the lease's epoch and whether it is live on the
+// database's clock; on PostgreSQL it also holds a share lock on the lease
+// row until the transaction ends (WithEpoch).
+func (s *Store) fenceQuery() string {
+	q := `SELECT epoch, CASE WHEN expires_at > ` + s.nowExpr() + ` THEN 1 ELSE 0 END FROM leader_lease WHERE name = 'leader'`
+	if s.dialect == Postgres {
+		q += ` FOR SHARE`
+	}
+	return q
 }
 
 // nowExpr is the database's clock as stored text (sekisho.TimeLayout, UTC).
