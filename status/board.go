@@ -388,13 +388,10 @@ func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
 }
 
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
-	runs, err := st.RunsOn(ctx, dates)
-	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	rd := &reads{byKey: make(map[[2]string]run, len(runs)), all: map[string][]run{},
-		ids: make(map[int64][2]string, len(runs)), hist: map[lineKey]eta.History{},
-		pipelines: make(map[string]*config.Pipeline, len(cfg.Pipelines)), conds: map[string]*condition.Expr{}}
+	n := len(cfg.Pipelines)
+	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
+		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{}}
+	var err error
 	if rd.obs, err = st.LatestObservationListsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -407,7 +404,10 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 			}
 		}
 	}
-	rd.addRuns(runs)
+	// The runs are kept compact as they are read, never all whole.
+	if err := st.EachRunOn(ctx, dates, rd.addRun); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
 	if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
@@ -421,11 +421,15 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 // pipeline's latest run of the date is the one its entry shows.
 func (rd *reads) addRuns(runs []sekisho.Run) {
 	for _, r := range runs {
-		k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
-		rd.byKey[k], rd.ids[r.ID] = c, k
-		if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
-			rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
-		}
+		rd.addRun(r)
+	}
+}
+
+func (rd *reads) addRun(r sekisho.Run) {
+	k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
+	rd.byKey[k], rd.ids[r.ID] = c, k
+	if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
+		rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
 	}
 }
 

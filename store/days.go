@@ -19,11 +19,20 @@ import (
 // 10,000 runs the snapshots were most of the bytes a listing read and
 // threw away (BENCHMARKS.md, issue #23).
 func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
+	var out []sekisho.Run
+	err := s.EachRunOn(ctx, dates, func(r sekisho.Run) { out = append(out, r) })
+	return out, err
+}
+
+// EachRunOn is RunsOn handing each run to fn as it is read, for a caller
+// that keeps something else than the runs (the status listing's cache):
+// 10,000 runs are not all held at once.
+func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
 	if len(dates) == 0 {
-		return nil, nil
+		return nil
 	}
 	q := `SELECT ` + s.runListColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
-	return s.queryRuns(ctx, q, strArgs(dates)...)
+	return queryEach(ctx, s.r, "runs", scanRun, fn, q, strArgs(dates)...)
 }
 
 // RunsOf returns every run of the given (pipeline, logical date) pairs, as
