@@ -174,22 +174,39 @@ func (a *assembler) overall() string {
 	return v
 }
 
-// assemble fills board b (start's) at now from the store reads rd,
-// with the ETAs of the entries in projected (from, to; to < 0: to the end).
+// assemble fills board b (start's) at now from the store reads rd, with
+// the ETAs of the entries in projected (from, to; to < 0: to the end).
+// With lean, the entries outside projected keep no upstreams (nil): a page
+// of the board shows the upstreams of its cards only, and at 10,000
+// pipelines with three upstreams each they were half of its entries'
+// bytes.
 func assemble(ctx context.Context, st *store.Store, cfg *config.Config, b *Board, rd *reads, now time.Time,
-	projected [2]int) (*Board, error) {
+	projected [2]int, lean bool) (*Board, error) {
 	a, err := newAssembler(ctx, st, cfg, b, rd, now, projected)
 	if err != nil {
 		return nil, err
 	}
-	b.slab = slabFor(len(cfg.Pipelines), a.allUps)
+	kept := a.allUps
+	if lean {
+		kept = 0
+		for _, p := range cfg.Pipelines[a.from:a.to] {
+			kept += len(p.Upstreams)
+		}
+	}
+	b.slab = slabFor(len(cfg.Pipelines), kept)
 	b.Pipelines = b.slab.ptrs
 	b.downstreams = map[string][]*Pipeline{}
+	scratch := make([]Upstream, 0, a.maxUps)
 	ups := 0
 	for i, p := range cfg.Pipelines {
 		e, n := &b.slab.ps[i], len(p.Upstreams)
-		a.fill(i, e, b.slab.ups[ups:ups:ups+n])
-		ups += n
+		if lean && (i < a.from || i >= a.to) {
+			a.fill(i, e, scratch)
+			e.Upstreams = nil
+		} else {
+			a.fill(i, e, b.slab.ups[ups:ups:ups+n])
+			ups += n
+		}
 		b.Pipelines = append(b.Pipelines, e)
 		for _, up := range e.AffectedBy {
 			b.downstreams[up] = append(b.downstreams[up], e)

@@ -307,7 +307,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err != nil {
 		return nil, err
 	}
-	return assemble(ctx, st, cfg, b, rd, now, all)
+	return assemble(ctx, st, cfg, b, rd, now, all, false)
 }
 
 // start is an empty board for date at now, and the logical dates its
@@ -570,20 +570,24 @@ func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, 
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
-	return assemble(ctx, st, cfg, b, rd, now, all)
+	return assemble(ctx, st, cfg, b, rd, now, all, false)
 }
 
 // BuildPage is Build of today's board (each pipeline on its current
-// logical date) with the ETAs of the entries from..to only, the others'
-// nil: the board's page of cards shows them, and projecting every open
-// run is half of what a call costs at 10,000 pipelines.
-func (c *Cache) BuildPage(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time, from, to int) (*Board, error) {
+// logical date), its summaries in lang, for a page of it, the entries
+// from..to: only they have their ETAs projected and keep their upstreams;
+// the others' ETA and Upstreams are nil. The board's page shows the cards
+// of those entries, and above them what is in trouble, of every entry;
+// projecting every open run and keeping every upstream were most of what
+// a page cost at 10,000 pipelines.
+func (c *Cache) BuildPage(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time, lang string, from, to int) (*Board, error) {
 	b, rd, err := c.start(ctx, st, cfg, "", now)
 	if err != nil {
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
-	return assemble(ctx, st, cfg, b, rd, now, [2]int{max(from, 0), max(to, 0)})
+	b.Language = lang
+	return assemble(ctx, st, cfg, b, rd, now, [2]int{max(from, 0), max(to, 0)}, true)
 }
 
 // start is status.start with the cached reads of the board's dates, up to

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -331,9 +332,9 @@ func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
 	wg.Wait()
 }
 
-// BuildPage is Build with the ETAs of one page of entries only: those are
-// the ones Build projects, the others have none, and the rest of every
-// entry is the same.
+// BuildPage is Build with the ETAs and upstreams of one page of entries
+// only: those are the ones Build gives, the others have none, and the rest
+// of every entry is the same, summaries in the language asked for.
 func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 	st := statustest.Open(t)
 	ctx := context.Background()
@@ -358,7 +359,7 @@ func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	var c Cache
-	got, err := c.BuildPage(ctx, st, cfg, now, 2, 4)
+	got, err := c.BuildPage(ctx, st, cfg, now, Language(cfg), 2, 4)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -370,7 +371,10 @@ func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 		if in := i >= 2 && i < 4; in != (e.ETA != nil) || in && !e.ETA.Equal(*w.ETA) {
 			t.Errorf("%s: ETA %v, want %v (on the page: %v)", e.Name, e.ETA, w.ETA, in)
 		}
-		e.ETA, e.ETACause, e.ETASource = w.ETA, w.ETACause, w.ETASource
+		if in := i >= 2 && i < 4; in != (e.Upstreams != nil) || in && len(e.Upstreams) != len(w.Upstreams) {
+			t.Errorf("%s: upstreams %v, want %v (on the page: %v)", e.Name, e.Upstreams, w.Upstreams, in)
+		}
+		e.ETA, e.ETACause, e.ETASource, e.Upstreams = w.ETA, w.ETACause, w.ETASource, w.Upstreams
 	}
 	var g, wj bytes.Buffer
 	got.WriteJSON(&g)
@@ -378,7 +382,9 @@ func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 	if g.String() != wj.String() {
 		t.Errorf("the page's board differs from the whole one beyond its ETAs:\n%s\nwant\n%s", g.String(), wj.String())
 	}
-	if b, err := c.BuildPage(ctx, st, cfg, now, 5, 99); err != nil || b.Pipelines[5].ETA == nil || b.Pipelines[4].ETA != nil {
+	if b, err := c.BuildPage(ctx, st, cfg, now, "en", 5, 99); err != nil || b.Pipelines[5].ETA == nil || b.Pipelines[4].ETA != nil {
 		t.Errorf("a page past the end: %v", err)
+	} else if b.Language != "en" || !strings.Contains(b.Pipelines[1].Summary, "Waiting for upstream data (0 of 1 done)") {
+		t.Errorf("summaries in %s: %q", b.Language, b.Pipelines[1].Summary)
 	}
 }

@@ -12,8 +12,9 @@ import (
 // pipeline, its summaries in the page's language. ok is false when an
 // error page has been written. With cards, only the entries it picks (a
 // page of them, from the config and the page's language) get their ETAs
-// projected; cards writing an error answers not ok. The caller Releases
-// the board once its page is written.
+// projected and keep their upstreams (status.Cache.BuildPage); cards
+// writing an error answers not ok. The caller Releases the board once its
+// page is written.
 func (s *server) today(w http.ResponseWriter, r *http.Request, page string,
 	cards func(cfg *config.Config, lang string) (from, to int, ok bool)) (cfg *config.Config, b *status.Board, lang string, now time.Time, ok bool) {
 	if cfg, ok = s.needConfig(w); !ok {
@@ -28,7 +29,7 @@ func (s *server) today(w http.ResponseWriter, r *http.Request, page string,
 		if !ok {
 			return cfg, nil, lang, now, false
 		}
-		b, err = s.listing.BuildPage(r.Context(), s.Store, cfg, now, from, to)
+		b, err = s.listing.BuildPage(r.Context(), s.Store, cfg, now, lang, from, to)
 	}
 	if err != nil {
 		s.internal(w, page, err)
