@@ -391,10 +391,28 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	n := len(cfg.Pipelines)
 	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
 		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{}}
-	var err error
-	if rd.obs, err = st.LatestObservationListsOn(ctx, dates); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+	// The observations are read beside the runs, acknowledgements and
+	// history (which follows the runs), on another of the read pool's
+	// connections: a whole read waits for the longer of the two, not both.
+	obs := make(chan error, 1)
+	go func() {
+		var err error
+		rd.obs, err = st.LatestObservationListsOn(ctx, dates)
+		obs <- err
+	}()
+	err := rd.readRuns(ctx, st, cfg, dates)
+	if oerr := <-obs; oerr != nil {
+		return nil, fmt.Errorf("status: %w", oerr)
 	}
+	if err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// readRuns is the part of read that does not need the observations: the
+// runs of dates, the acknowledged ETAs and the open runs' history.
+func (rd *reads) readRuns(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) error {
 	rd.pipeUps = map[string][]string{}
 	for _, p := range cfg.Pipelines {
 		rd.pipelines[p.Name] = p
@@ -406,15 +424,16 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	}
 	// The runs are kept compact as they are read, never all whole.
 	if err := st.EachRunOn(ctx, dates, rd.addRun); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return fmt.Errorf("status: %w", err)
 	}
+	var err error
 	if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return fmt.Errorf("status: %w", err)
 	}
 	if err := rd.readHistory(ctx, st, rd.openLines(nil)); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return fmt.Errorf("status: %w", err)
 	}
-	return rd, nil
+	return nil
 }
 
 // addRuns indexes runs, which come by pipeline and gate: a sub-daily

@@ -32,7 +32,7 @@ func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.R
 		return nil
 	}
 	q := `SELECT ` + s.runListColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
-	return queryEach(ctx, s.r, "runs", scanRun, fn, q, strArgs(dates)...)
+	return queryEach(ctx, s.r, "runs", newRunDest().scan, fn, q, strArgs(dates)...)
 }
 
 // RunsOf returns every run of the given (pipeline, logical date) pairs, as
@@ -124,13 +124,13 @@ func (s *Store) latestObservations(ctx context.Context, add func(int64, sekisho.
 		return fmt.Errorf("store: latest observations: %w", err)
 	}
 	defer rows.Close()
+	d := newObsDest(true)
 	for rows.Next() {
-		var id int64
-		o, err := scanObservation(prefixScanner{rows, &id})
+		o, err := d.scan(rows)
 		if err != nil {
 			return fmt.Errorf("store: latest observations: %w", err)
 		}
-		add(id, o)
+		add(d.run, o)
 	}
 	return rows.Err()
 }

@@ -182,21 +182,43 @@ func nullFloat(v *float64) sql.NullFloat64 {
 
 const obsColumns = `upstream, type, state, external_id, started_at, finished_at, message, error, observed_at, value, reason`
 
-func scanObservation(sc scanner) (sekisho.Observation, error) {
-	var o sekisho.Observation
-	var state, observed string
-	var started, finished sql.NullString
-	var value sql.NullFloat64
-	if err := sc.Scan(&o.Upstream, &o.Type, &state, &o.ExternalID, &started, &finished, &o.Message, &o.Error, &observed,
-		&value, &o.Reason); err != nil {
-		return o, err
+func scanObservation(sc scanner) (sekisho.Observation, error) { return newObsDest(false).scan(sc) }
+
+// obsDest holds the destinations of one observation's columns (obsColumns,
+// after its run's id with withRun), reused across a query's rows as
+// runDest is.
+type obsDest struct {
+	run             int64
+	o               sekisho.Observation
+	state, observed string
+	started, ended  sql.NullString
+	value           sql.NullFloat64
+	dest            []any
+}
+
+func newObsDest(withRun bool) *obsDest {
+	d := &obsDest{}
+	if withRun {
+		d.dest = append(d.dest, &d.run)
 	}
-	if value.Valid {
-		o.Value = &value.Float64
+	d.dest = append(d.dest, &d.o.Upstream, &d.o.Type, &d.state, &d.o.ExternalID, &d.started, &d.ended, &d.o.Message,
+		&d.o.Error, &d.observed, &d.value, &d.o.Reason)
+	return d
+}
+
+func (d *obsDest) scan(sc scanner) (sekisho.Observation, error) {
+	d.o = sekisho.Observation{}
+	if err := sc.Scan(d.dest...); err != nil {
+		return sekisho.Observation{}, err
 	}
-	o.State = sekisho.JobState(state)
-	o.StartedAt, o.FinishedAt = parseTS(started), parseTS(finished)
-	o.ObservedAt = parseTS(sql.NullString{String: observed, Valid: true})
+	o := d.o
+	if d.value.Valid {
+		v := d.value.Float64
+		o.Value = &v
+	}
+	o.State = sekisho.JobState(d.state)
+	o.StartedAt, o.FinishedAt = parseTS(d.started), parseTS(d.ended)
+	o.ObservedAt = parseTS(sql.NullString{String: d.observed, Valid: true})
 	return o, nil
 }
 
@@ -226,7 +248,7 @@ func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string
 
 // Observations returns every observation row of a run, oldest first.
 func (s *Store) Observations(ctx context.Context, runID int64) ([]sekisho.Observation, error) {
-	return queryAll(ctx, s.r, "observations", scanObservation,
+	return queryAll(ctx, s.r, "observations", newObsDest(false).scan,
 		`SELECT `+obsColumns+` FROM upstream_observations WHERE run_id = ? ORDER BY id`, runID)
 }
 
