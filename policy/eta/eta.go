@@ -170,7 +170,15 @@ func conditionReady(in Input, now time.Time) (time.Time, Cause, bool) {
 	// The upstreams' projections in a list, not a map by name: the status
 	// listing projects every open run at each call, and a map here was
 	// most of a call's garbage at 10,000 pipelines (issue 23).
-	pr := &projections{ups: in.Upstreams, ps: make([]upstreamProjection, len(in.Upstreams))}
+	// On the stack for up to eight upstreams (the usual run has one or two).
+	var psBuf [8]upstreamProjection
+	ps := psBuf[:0]
+	if n := len(in.Upstreams); n <= len(psBuf) {
+		ps = psBuf[:n]
+	} else {
+		ps = make([]upstreamProjection, n)
+	}
+	pr := &projections{ups: in.Upstreams, ps: ps}
 	var timesBuf [8]time.Time
 	times := timesBuf[:0]
 	for i, u := range in.Upstreams {
@@ -181,15 +189,22 @@ func conditionReady(in Input, now time.Time) (time.Time, Cause, bool) {
 		}
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	var state func(string) sekisho.JobState
+	var (
+		state func(string) sekisho.JobState
+		held  *projections
+	)
 	if in.Cond != nil {
 		// Only a condition needs the states as a func; the copy it holds
-		// is the one heap allocation of the usual call.
-		h := *pr
-		pr, state = &h, h.state
+		// (its own, so the stack's projections never escape) is the one
+		// heap allocation of the usual call.
+		held = &projections{ups: in.Upstreams, ps: slices.Clone(ps)}
+		state = held.state
 	}
 	for _, t := range times {
 		pr.at = t
+		if held != nil {
+			held.at = t
+		}
 		if in.Cond == nil {
 			if !pr.all() {
 				continue
@@ -280,13 +295,22 @@ func Along(in Input, lookup func(pipeline string) (Input, bool), now time.Time) 
 func AlongWith(memo map[string]*Projection, in Input, lookup func(pipeline string) (Input, bool), now time.Time) Projection {
 	var walk func(in Input, depth int) Projection
 	walk = func(in Input, depth int) Projection {
-		ups := slices.Clone(in.Upstreams)
-		for i, u := range ups {
+		// The caller's upstreams are copied only when one changes: most
+		// runs have no pipeline upstream, and a copy of each was ~2 MB a
+		// listing of 10,000 open runs.
+		ups, copied := in.Upstreams, false
+		set := func(i int) *Upstream {
+			if !copied {
+				ups, copied = slices.Clone(ups), true
+			}
+			return &ups[i]
+		}
+		for i, u := range in.Upstreams {
 			if u.Pipeline == "" || u.Line != nil || u.State == sekisho.JobSucceeded || depth > maxDepth {
 				continue
 			}
 			if p, ok := memo[u.Pipeline]; ok {
-				ups[i].Line = p
+				set(i).Line = p
 				continue
 			}
 			other, ok := lookup(u.Pipeline)
@@ -295,12 +319,13 @@ func AlongWith(memo map[string]*Projection, in Input, lookup func(pipeline strin
 			}
 			if o := other.Run; o.State.AsUpstream(u.SkippedIsSuccess) == sekisho.JobSucceeded {
 				// Done (or skipped) since the observation was made.
-				ups[i].State, ups[i].FinishedAt = sekisho.JobSucceeded, later(o.FirstSuccessAt, o.FinishedAt)
+				up := set(i)
+				up.State, up.FinishedAt = sekisho.JobSucceeded, later(o.FirstSuccessAt, o.FinishedAt)
 				continue
 			}
 			p := walk(other, depth+1)
 			memo[u.Pipeline] = &p
-			ups[i].Line = &p
+			set(i).Line = &p
 		}
 		in.Upstreams = ups
 		return Project(in, now)
