@@ -121,6 +121,26 @@ func BenchmarkAnswer10k(b *testing.B) {
 	}
 }
 
+// BenchmarkColdAnswer10k is GET /api/v1/status's answer from a cache that
+// has read nothing yet: the daemon's first call after it starts (or after
+// another process wrote, the config changed or the date turned), a whole
+// read and the streamed answer.
+func BenchmarkColdAnswer10k(b *testing.B) {
+	ctx, st, cfg, now := board10k(b)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		var c status.Cache
+		an, err := c.Answer(ctx, st, cfg, "", now)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := an.WriteJSON(io.Discard); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // BenchmarkWriteJSON10k is the JSON answer alone (WriteJSON) of a board of
 // 10,000 pipelines: BenchmarkAnswer10k less BenchmarkCache10k.
 func BenchmarkWriteJSON10k(b *testing.B) {

@@ -25,6 +25,7 @@ func (rd *reads) openLines(keys [][2]string) []lineKey {
 		}
 	}
 	if keys == nil {
+		out = make([]lineKey, 0, len(rd.byKey)) // sized once on a whole read
 		for k := range rd.byKey {
 			add(k)
 		}
