@@ -192,6 +192,9 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	namesOK := true
 	var names []string
 	seen := map[string]int{}
+	// Sized exactly: a pipeline holds its upstreams for as long as it is
+	// loaded, and append's doubling left a quarter of them unused (issue 23).
+	p.Upstreams = make([]Upstream, 0, len(items))
 	for _, it := range items {
 		u, nv := d.upstream(cfg, p, it, m)
 		if u.Name == "" || !namePattern.MatchString(u.Name) {
