@@ -129,6 +129,30 @@ func (n orNode) eval(s func(string) sekisho.JobState) Result {
 	return r
 }
 
+// allOf and anyOf are "all" and "any": one node over the names the Expr
+// holds anyway, rather than an and or or of an ident per upstream. The
+// engine keeps a parsed condition per open run, and the keywords are the
+// common conditions (issue 23).
+type allOf []string
+
+func (n allOf) eval(s func(string) sekisho.JobState) Result {
+	r := True
+	for _, name := range n {
+		r = and(r, Of(s(name)))
+	}
+	return r
+}
+
+type anyOf []string
+
+func (n anyOf) eval(s func(string) sekisho.JobState) Result {
+	r := False
+	for _, name := range n {
+		r = or(r, Of(s(name)))
+	}
+	return r
+}
+
 func uniqueSorted(xs []string) []string {
 	out := append([]string(nil), xs...)
 	sort.Strings(out)
@@ -151,17 +175,9 @@ func Parse(expr string, names []string) (*Expr, error) {
 	all := uniqueSorted(names)
 	switch src {
 	case "", "all":
-		xs := make([]node, len(all))
-		for i, n := range all {
-			xs[i] = ident(n)
-		}
-		return &Expr{src: expr, root: andNode{xs}, names: all}, nil
+		return &Expr{src: expr, root: allOf(all), names: all}, nil
 	case "any":
-		xs := make([]node, len(all))
-		for i, n := range all {
-			xs[i] = ident(n)
-		}
-		return &Expr{src: expr, root: orNode{xs}, names: all}, nil
+		return &Expr{src: expr, root: anyOf(all), names: all}, nil
 	}
 	p := &parser{src: expr, known: map[string]bool{}, candidates: all}
 	for _, n := range all {

@@ -33,6 +33,9 @@ type decoder struct {
 	strs map[string]string
 	// confs holds one copy of each distinct trigger conf (internConf).
 	confs map[string]map[string]any
+	// resources holds one Resources slice per polled resource
+	// (readResources).
+	resources map[sekisho.Resource][]sekisho.Resource
 }
 
 // intern returns the decoder's one copy of s.

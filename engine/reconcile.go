@@ -382,17 +382,17 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		o.FinishedAt = v.run.FinishedAt
 		o.Message = v.run.Message
 		o.Value = v.run.Value
-		if u.Expect != nil && o.Value != nil {
-			o = judged(u, o, rec.run.LogicalDate, e.valuesOf(ctx, rec.spec, u, rec.run.LogicalDate))
+		if u.DataCheck != nil && u.DataCheck.Expect != nil && o.Value != nil {
+			o = judged(u.DataCheck, o, rec.run.LogicalDate, e.valuesOf(ctx, rec.spec, u, rec.run.LogicalDate))
 		}
 	} else if !v.have {
 		// Not checked yet: keep what the store last recorded, so a restart
 		// does not forget that an upstream had already succeeded (or
 		// failed: a blocked run must not flap to waiting and back).
-		if _, ok := rec.recorded[u.Name]; !ok && !rec.loaded {
+		if _, ok := rec.recorded.get(u.Name); !ok && !rec.loaded {
 			e.loadRecorded(ctx, rec)
 		}
-		if prev, ok := rec.recorded[u.Name]; ok {
+		if prev, ok := rec.recorded.get(u.Name); ok {
 			prev.ObservedAt = now
 			prev.Error = v.err
 			return obsView{Observation: prev}
