@@ -71,7 +71,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	}
 	if needsETA(r, now) {
 		proj := e.project(ctx, rec, r, f.ups, now)
-		f.eta, rec.projected = &proj, proj
+		f.eta, rec.projected = &proj, &proj
 	}
 	return f
 }

@@ -37,8 +37,10 @@ type runRec struct {
 	// checked yet needs no read.
 	loaded bool
 	// projected is the run's last projected success (SPEC §21), so the
-	// loop wakes when time alone would carry it past the deadline.
-	projected eta.Projection
+	// loop wakes when time alone would carry it past the deadline; nil
+	// until one is made. A pointer: only runs with a deadline have one,
+	// and the record of every open run is kept (issue 23).
+	projected *eta.Projection
 }
 
 // retryState is the memory of a trigger request that failed transiently.
@@ -368,7 +370,7 @@ func wakeFor(rec *runRec, now time.Time) time.Time {
 	}
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		consider(r.Deadline)
-		if p := rec.projected; p.Known() && !p.At.After(r.Deadline) {
+		if p := rec.projected; p != nil && p.Known() && !p.At.After(r.Deadline) {
 			// A projection grows no faster than the clock: it cannot pass
 			// the deadline before its margin has elapsed (nor is it worth
 			// a look more often than once a minute).
