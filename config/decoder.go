@@ -27,6 +27,9 @@ type decoder struct {
 	// reading commands need none of the daemon's secrets.
 	reading bool
 	unset   map[string]bool // secret variables a reading load let through
+	// unsplit says a file cut by split could not be read that way after
+	// all: parse reads it again whole.
+	unsplit bool
 	// strs holds one copy of each string read (intern): the YAML parser
 	// allocates every scalar anew, and types, connections, job names and
 	// schedules repeat across thousands of pipelines.

@@ -76,18 +76,37 @@ func Parse(filename string, data []byte, lookupEnv func(string) (string, bool)) 
 }
 
 func parse(filename string, data []byte, lookupEnv func(string) (string, bool), reading bool) (*Config, error) {
+	return parseSplit(filename, data, lookupEnv, reading, true)
+}
+
+// parseSplit is parse; trySplit false reads the whole document at once
+// (the tests compare the two ways).
+func parseSplit(filename string, data []byte, lookupEnv func(string) (string, bool), reading, trySplit bool) (*Config, error) {
 	if lookupEnv == nil {
 		lookupEnv = os.LookupEnv
 	}
 	used := map[string]string{}
-	d := &decoder{file: filename, reading: reading, lookup: func(name string) (string, bool) {
-		v, ok := lookupEnv(name)
-		if ok {
-			used[name] = v
-		}
-		return v, ok
-	}}
-	cfg := d.parse(data)
+	newDecoder := func() *decoder {
+		return &decoder{file: filename, reading: reading, lookup: func(name string) (string, bool) {
+			v, ok := lookupEnv(name)
+			if ok {
+				used[name] = v
+			}
+			return v, ok
+		}}
+	}
+	// The pipelines list item by item when the layout allows (split.go);
+	// a file with any problem is read again whole, so its errors are
+	// always the whole document's.
+	d := newDecoder()
+	var cfg *Config
+	if sp := split(data); sp != nil && trySplit {
+		cfg = d.parse(data, sp)
+	}
+	if cfg == nil || len(d.errs) > 0 || d.unsplit {
+		d = newDecoder()
+		cfg = d.parse(data, nil)
+	}
 	if len(d.errs) > 0 {
 		return nil, scrub(d.errs, used).sorted()
 	}
@@ -154,8 +173,14 @@ func problemLine(data []byte, msg string) (line, col int) {
 	return lo, len(text) - len(bytes.TrimLeft(text, " ")) + 1
 }
 
-func (d *decoder) parse(data []byte) *Config {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+// parse decodes data; with sp, its list of pipelines is read item by
+// item from sp, and d.unsplit says when that could not be done.
+func (d *decoder) parse(data []byte, sp *splitDoc) *Config {
+	src := data
+	if sp != nil {
+		src = sp.stream
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -166,10 +191,12 @@ func (d *decoder) parse(data []byte) *Config {
 		return nil
 	}
 	var extra yaml.Node
-	if err := dec.Decode(&extra); err == nil {
-		d.errorf(&extra, "", "a second YAML document (---); keep the whole configuration in one document")
-	} else if !errors.Is(err, io.EOF) {
-		d.syntaxError(data, err)
+	if sp == nil { // split's stream has the items as its next documents
+		if err := dec.Decode(&extra); err == nil {
+			d.errorf(&extra, "", "a second YAML document (---); keep the whole configuration in one document")
+		} else if !errors.Is(err, io.EOF) {
+			d.syntaxError(data, err)
+		}
 	}
 	if len(doc.Content) == 0 {
 		d.errorf(nil, "version", "the file is empty; start with \"version: 1\" and a list of pipelines")
@@ -216,33 +243,57 @@ func (d *decoder) parse(data []byte) *Config {
 	if v, ok := f.get("defaults"); ok {
 		defaults = d.mapping(v, KnownKeys["defaults"], nil)
 	}
-	pv, ok := f.get("pipelines")
-	if !ok {
-		d.errorf(root, "pipelines", "is required; declare at least one pipeline")
-		return cfg
-	}
-	items, ok := d.list(pv)
-	if !ok {
-		return cfg
-	}
-	if len(items) == 0 {
-		d.fail(pv, "is empty; declare at least one pipeline")
-	}
-	metas := make([]*pipelineMeta, 0, len(items))
-	for _, item := range items {
-		p, m := d.pipeline(cfg, item, defaults)
-		// The pipeline is decoded: let its nodes go, so a file of 10,000
-		// pipelines never holds its whole node tree (68 MB) beside its
-		// whole config (the daemon's peak memory, issue 23). An anchored
-		// one stays, for the aliases that may follow.
-		if n := item.n; n != nil && n.Kind == yaml.MappingNode && n.Anchor == "" {
-			n.Content = nil
+	var metas []*pipelineMeta
+	decode := func(item val) {
+		if p, m := d.pipeline(cfg, item, defaults); p != nil {
+			cfg.Pipelines = append(cfg.Pipelines, p)
+			metas = append(metas, m)
 		}
-		if p == nil {
-			continue
+	}
+	if sp != nil {
+		// The list was cut out of the text: `pipelines:` must be where
+		// split found it, on a block mapping, with nothing left under it.
+		pv, ok := f.vals["pipelines"]
+		if !ok || pv.at == nil || pv.at.Line != sp.keyLine || pv.at.Column != 1 || !isNull(pv.n) ||
+			root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 {
+			d.unsplit = true
+			return nil
 		}
-		cfg.Pipelines = append(cfg.Pipelines, p)
-		metas = append(metas, m)
+		cfg.Pipelines = make([]*Pipeline, 0, len(sp.items))
+		for i, it := range sp.items {
+			n, ok := it.node(dec)
+			if !ok {
+				d.unsplit = true
+				return nil
+			}
+			decode(val{n: n, at: n, path: index("pipelines", i)})
+		}
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			d.unsplit = true
+			return nil
+		}
+	} else {
+		pv, ok := f.get("pipelines")
+		if !ok {
+			d.errorf(root, "pipelines", "is required; declare at least one pipeline")
+			return cfg
+		}
+		items, ok := d.list(pv)
+		if !ok {
+			return cfg
+		}
+		if len(items) == 0 {
+			d.fail(pv, "is empty; declare at least one pipeline")
+		}
+		for _, item := range items {
+			decode(item)
+			// The pipeline is decoded: let its nodes go, so the whole
+			// config is not held beside the rest of the node tree. An
+			// anchored one stays, for the aliases that may follow.
+			if n := item.n; n != nil && n.Kind == yaml.MappingNode && n.Anchor == "" {
+				n.Content = nil
+			}
+		}
 	}
 	d.checkGraph(cfg, metas)
 	d.checkLogicalDates(cfg, metas)
