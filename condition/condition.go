@@ -112,21 +112,13 @@ func (n notNode) eval(s func(string) sekisho.JobState) Result { return not(n.x.e
 type andNode struct{ xs []node }
 
 func (n andNode) eval(s func(string) sekisho.JobState) Result {
-	r := True
-	for _, x := range n.xs {
-		r = and(r, x.eval(s))
-	}
-	return r
+	return fold(True, and, n.xs, func(x node) Result { return x.eval(s) })
 }
 
 type orNode struct{ xs []node }
 
 func (n orNode) eval(s func(string) sekisho.JobState) Result {
-	r := False
-	for _, x := range n.xs {
-		r = or(r, x.eval(s))
-	}
-	return r
+	return fold(False, or, n.xs, func(x node) Result { return x.eval(s) })
 }
 
 // allOf and anyOf are "all" and "any": one node over the names the Expr
@@ -136,19 +128,21 @@ func (n orNode) eval(s func(string) sekisho.JobState) Result {
 type allOf []string
 
 func (n allOf) eval(s func(string) sekisho.JobState) Result {
-	r := True
-	for _, name := range n {
-		r = and(r, Of(s(name)))
-	}
-	return r
+	return fold(True, and, n, func(name string) Result { return Of(s(name)) })
 }
 
 type anyOf []string
 
 func (n anyOf) eval(s func(string) sekisho.JobState) Result {
-	r := False
-	for _, name := range n {
-		r = or(r, Of(s(name)))
+	return fold(False, or, n, func(name string) Result { return Of(s(name)) })
+}
+
+// fold combines the results of xs with op, from start (and's identity True,
+// or's False).
+func fold[T any](start Result, op func(a, b Result) Result, xs []T, eval func(T) Result) Result {
+	r := start
+	for _, x := range xs {
+		r = op(r, eval(x))
 	}
 	return r
 }

@@ -8,9 +8,9 @@ import (
 	"unsafe"
 )
 
-// sharingYAML has two pipelines alike in everything but their names, and
+// sharingYAML has two pipelines alike but for their names and DAGs, and
 // a third whose conf differs from theirs only in a number's type.
-const sharingYAML = `version: 1
+var sharingYAML = `version: 1
 connections:
   glue: {region: ap-northeast-1}
   airflow:
@@ -18,24 +18,23 @@ connections:
   warehouses:
     bq: {type: bigquery, project: analytics}
 pipelines:
-  - name: a
-    schedule: "0 2 * * *"
-    upstreams:
-      - {name: load, type: glue_job, job_name: orders-load}
-      - {name: rows, type: sql, warehouse: bq, query: "SELECT COUNT(*) FROM t WHERE d = '{{ .LogicalDate }}'"}
-    trigger: {type: airflow_dag, connection: af, dag_id: mart_a, conf: {date: "{{ .LogicalDate }}", n: 1}}
-  - name: b
-    schedule: "0 2 * * *"
-    upstreams:
-      - {name: load, type: glue_job, job_name: orders-load}
-      - {name: rows, type: sql, warehouse: bq, query: "SELECT COUNT(*) FROM t WHERE d = '{{ .LogicalDate }}'"}
-    trigger: {type: airflow_dag, connection: af, dag_id: mart_b, conf: {date: "{{ .LogicalDate }}", n: 1}}
-  - name: c
+` + alike("a") + alike("b") + `  - name: c
     schedule: "0 2 * * *"
     upstreams:
       - {name: load, type: glue_job, job_name: orders-load}
     trigger: {type: airflow_dag, connection: af, dag_id: mart_c, conf: {date: "{{ .LogicalDate }}", n: 1.0}}
 `
+
+// alike is a pipeline named name that triggers DAG mart_<name>.
+func alike(name string) string {
+	return `  - name: ` + name + `
+    schedule: "0 2 * * *"
+    upstreams:
+      - {name: load, type: glue_job, job_name: orders-load}
+      - {name: rows, type: sql, warehouse: bq, query: "SELECT COUNT(*) FROM t WHERE d = '{{ .LogicalDate }}'"}
+    trigger: {type: airflow_dag, connection: af, dag_id: mart_` + name + `, conf: {date: "{{ .LogicalDate }}", n: 1}}
+`
+}
 
 func sameString(a, b string) bool { return unsafe.StringData(a) == unsafe.StringData(b) }
 
