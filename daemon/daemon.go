@@ -46,12 +46,15 @@ func GC() {
 	}
 }
 
-// LoadConfig reads pipelines.yaml with the garbage collector set to collect
-// eagerly: the YAML node tree of a large file (10,000 pipelines: 3.7 MB,
-// about 100 MB of nodes) is garbage moments later, and with Go's default
-// headroom it would set the daemon's peak memory (171 MB instead of 118).
+// LoadConfig reads pipelines.yaml for the daemon (start and reload). It
+// used to set the collector to 20 % headroom while reading, because the
+// YAML node tree of 10,000 pipelines (about 100 MB) was garbage moments
+// later and set the daemon's peak memory; config reads the pipelines list
+// one item at a time now (config/split.go), the heap peaks at 56 MiB while
+// reading those 10,000 at the daemon's usual headroom (GC), below what the
+// open runs take later, and the eager collector only cost a third more CPU
+// on the way to the first gate (BENCHMARKS.md, 2026-12-07).
 func LoadConfig(path string) (*config.Config, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(20))
 	return config.Load(path, nil)
 }
 

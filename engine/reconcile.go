@@ -30,16 +30,15 @@ func (e *Engine) Step(ctx context.Context) error {
 		return err
 	}
 	full := reloaded || cfg != e.pass.cfg || !now.Before(e.pass.lastFull.Add(e.opts.FullEvery))
-	replan := full || e.demand.dirty || len(e.demand.added) > 0 || e.demand.changed
 	if full || e.demand.dirty {
 		e.planDemand()
-	} else if replan {
+	} else if len(e.demand.added) > 0 {
 		e.planAdded()
 	}
-	e.demand.changed = false
-	for _, rs := range e.poller.plan(ctx, e.demand.want, now, replan) {
+	for _, rs := range e.poller.plan(ctx, e.demand.want, e.demand.touched, e.demand.whole, now) {
 		e.spawnPoll(ctx, rs)
 	}
+	e.demand.whole, e.demand.touched = false, nil
 	for _, fn := range e.events.drain() {
 		fn(ctx) // after the plan: the runs of gates opened in this pass wait on their resources
 	}
@@ -225,16 +224,29 @@ type demandPlan struct {
 	// changed: they are added to it (planAdded), so gates opening in
 	// batches do not plan every open run again per batch.
 	added []int64
-	// changed: runs stopped waiting and unplanRun took them out since
-	// the poller last took the plan.
-	changed bool
+	// whole: planDemand made the plan anew since the poller last took
+	// it; otherwise touched holds the resources planRun and unplanRun
+	// changed since then, the only ones the poller looks at again.
+	whole   bool
+	touched map[string]bool
+}
+
+// touch notes that the demand for resource key changed, for the poller.
+func (d *demandPlan) touch(key string) {
+	if d.whole {
+		return // the poller looks at every resource anyway
+	}
+	if d.touched == nil {
+		d.touched = map[string]bool{}
+	}
+	d.touched[key] = true
 }
 
 // planDemand works out, from the open runs, which resources are waited on
 // (from which window, at which interval), which runs wait on each resource,
 // and which runs wait on each other pipeline's run.
 func (e *Engine) planDemand() {
-	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}, cfg: e.Config()}
+	d := demandPlan{want: map[string]demand{}, waiters: map[string][]int64{}, deps: map[string][]int64{}, cfg: e.Config(), whole: true}
 	for _, id := range e.runs.order {
 		e.planRun(&d, id)
 	}
@@ -271,6 +283,7 @@ func (e *Engine) planRun(d *demandPlan, id int64) {
 			key := res.Key()
 			d.want[key] = wanted(d.want[key], res, rec)
 			d.waiters[key] = append(d.waiters[key], id)
+			d.touch(key)
 		}
 	}
 }
@@ -313,6 +326,7 @@ func (e *Engine) unplanRun(rec *runRec, id int64) bool {
 		}
 		for _, res := range u.Resources() {
 			key := res.Key()
+			d.touch(key)
 			ids := without(d.waiters[key], id)
 			if len(ids) == 0 {
 				delete(d.waiters, key)
@@ -329,7 +343,6 @@ func (e *Engine) unplanRun(rec *runRec, id int64) bool {
 			d.want[key] = w
 		}
 	}
-	d.changed = true
 	return true
 }
 

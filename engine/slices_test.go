@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -139,8 +141,20 @@ func TestPlanFollowsRunsThatStopWaiting(t *testing.T) {
 	if len(runs) != 24 {
 		t.Fatalf("%d runs open, want 24", len(runs))
 	}
-	if h.eng.demand.dirty || !h.eng.demand.changed {
-		t.Fatal("the plan was marked for planning again")
+	if h.eng.demand.dirty || h.eng.demand.whole || !h.eng.demand.touched["glue_job:job0"] || !h.eng.demand.touched["glue_job:job1"] {
+		t.Fatalf("the plan was marked for planning again, or its changed resources were not noted: %v", h.eng.demand.touched)
+	}
+	// The next pass's poller looks at the touched resources only, and
+	// polls exactly what the plan wants.
+	h.step()
+	if h.eng.demand.touched != nil {
+		t.Errorf("touched %v after the poller took them", h.eng.demand.touched)
+	}
+	h.eng.poller.mu.Lock()
+	polled := slices.Sorted(maps.Keys(h.eng.poller.res))
+	h.eng.poller.mu.Unlock()
+	if wanted := slices.Sorted(maps.Keys(h.eng.demand.want)); !slices.Equal(polled, wanted) {
+		t.Errorf("polled %v, want %v", polled, wanted)
 	}
 	kept := h.eng.demand
 	h.eng.planDemand()

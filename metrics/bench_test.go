@@ -3,7 +3,6 @@ package metrics_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -46,25 +45,10 @@ func BenchmarkScrape10k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		clock.Advance(time.Minute)
-		w := &discard{header: http.Header{}}
+		w := &statustest.Discard{}
 		h.ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
-		if w.code != 0 && w.code != 200 || w.n < 10000*13*40 {
-			b.Fatalf("status %d, %d bytes", w.code, w.n)
+		if w.Code != 0 && w.Code != 200 || w.N < 10000*13*40 {
+			b.Fatalf("status %d, %d bytes", w.Code, w.N)
 		}
 	}
-}
-
-// discard is a ResponseWriter that counts the answer and keeps none of
-// it, so the benchmark measures the daemon's cost, not a recorder's.
-type discard struct {
-	header http.Header
-	code   int
-	n      int
-}
-
-func (d *discard) Header() http.Header  { return d.header }
-func (d *discard) WriteHeader(code int) { d.code = code }
-func (d *discard) Write(b []byte) (int, error) {
-	d.n += len(b)
-	return len(b), nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
@@ -28,6 +29,17 @@ type Metrics struct {
 	notices      *prometheus.CounterVec
 	watchOnce    sync.Once
 	store        *storeCollector // the scrape-time gauges, once Handler made them
+	listing      *status.Cache   // ShareListing's
+}
+
+// ShareListing makes the scrape read the pipelines' states from the status
+// listing's cache c, the one GET /api/v1/status and the board use: one
+// copy of the reads in the daemon, one answer. Call it before Handler;
+// without it the metrics keep a cache of their own.
+func (m *Metrics) ShareListing(c *status.Cache) {
+	if m != nil {
+		m.listing = c
+	}
 }
 
 // New creates the metrics on a fresh registry, with the Go runtime and
@@ -109,7 +121,7 @@ func (m *Metrics) Handler(st *store.Store, cfg func() *config.Config, clock seki
 	}
 	if st != nil && cfg != nil {
 		m.watchOnce.Do(func() {
-			m.store = newStoreCollector(st, cfg, clock, 30*time.Second)
+			m.store = newStoreCollector(st, m.listing, cfg, clock, 30*time.Second)
 			m.reg.MustRegister(m.store, silenceCollector{st: st, clock: clock}, queryAlertCollector{st, cfg})
 		})
 	}

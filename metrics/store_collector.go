@@ -45,10 +45,13 @@ var (
 // and 4.5 s a scrape (BenchmarkScrape10k), and stayed in memory for the
 // cache's 30 s (issue 23).
 type storeCollector struct {
-	st    *store.Store
-	cfg   func() *config.Config
-	clock sekisho.Clock
-	ttl   time.Duration
+	st *store.Store
+	// listing is the status listing's cache, shared with the API and the
+	// board when the daemon gives it (Metrics.ShareListing).
+	listing *status.Cache
+	cfg     func() *config.Config
+	clock   sekisho.Clock
+	ttl     time.Duration
 
 	mu      sync.Mutex
 	at      time.Time
@@ -66,8 +69,11 @@ type pipelineRow struct {
 	attainment float64
 }
 
-func newStoreCollector(st *store.Store, cfg func() *config.Config, clock sekisho.Clock, ttl time.Duration) *storeCollector {
-	return &storeCollector{st: st, cfg: cfg, clock: clock, ttl: ttl}
+func newStoreCollector(st *store.Store, listing *status.Cache, cfg func() *config.Config, clock sekisho.Clock, ttl time.Duration) *storeCollector {
+	if listing == nil {
+		listing = &status.Cache{}
+	}
+	return &storeCollector{st: st, listing: listing, cfg: cfg, clock: clock, ttl: ttl}
 }
 
 func (c *storeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -130,49 +136,16 @@ func calendars(cfg *config.Config, now time.Time) []prometheus.Metric {
 }
 
 // runs is one row per pipeline with the state of its current logical
-// date's run, or its listing state without one: sekisho_runs.
+// date's run, or its listing state without one: sekisho_runs, as the
+// board lists them (status.Cache.States, from the listing's reads).
 func (c *storeCollector) runs(ctx context.Context, cfg *config.Config, now time.Time) ([]pipelineRow, error) {
-	today := make([]string, len(cfg.Pipelines))
-	seen := map[string]bool{}
-	var dates []string
-	for i, p := range cfg.Pipelines {
-		d := sekisho.DateOf(now, p.Location)
-		today[i] = d
-		if !seen[d] {
-			seen[d] = true
-			dates = append(dates, d)
-		}
-	}
-	current, err := c.st.LatestStatesOn(ctx, dates)
+	states, err := c.listing.States(ctx, c.st, cfg, now)
 	if err != nil {
 		return nil, err
 	}
 	rows := make([]pipelineRow, len(cfg.Pipelines))
-	var missed []string
 	for i, p := range cfg.Pipelines {
-		rows[i].name = p.Name
-		if s, ok := current[[2]string{p.Name, today[i]}]; ok {
-			rows[i].state = s
-			continue
-		}
-		rows[i].state, _ = status.NoRunState(p, today[i], now)
-		if rows[i].state == sekisho.StateMissed {
-			missed = append(missed, p.Name)
-		}
-	}
-	// A missed day before a pipeline's first run is before_history, as the
-	// board lists it.
-	first, err := c.st.FirstRunDates(ctx, missed)
-	if err != nil {
-		return nil, err
-	}
-	for i := range rows {
-		if rows[i].state != sekisho.StateMissed {
-			continue
-		}
-		if f, ok := first[rows[i].name]; !ok || today[i] < f {
-			rows[i].state = sekisho.StateBeforeHistory
-		}
+		rows[i].name, rows[i].state = p.Name, states[i]
 	}
 	return rows, nil
 }

@@ -31,6 +31,11 @@ func Daily(ctx context.Context, st *store.Store, cfg *config.Config, q Query) ([
 		case d.cell == CellFailed || d.cell == CellTimedOut:
 			c.FinishedAt = msTime(d.finished, loc)
 		}
+		if per[i] == nil {
+			// A cell a day: sized once, not grown (the board's page asks
+			// for 200 pipelines' 30 days at every view).
+			per[i] = make([]Cell, 0, s.toDay-s.fromDay+1)
+		}
 		per[i] = append(per[i], c)
 	})
 	if err != nil {

@@ -7,6 +7,7 @@ package status
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -38,6 +39,54 @@ type Board struct {
 	Pipelines   []*Pipeline `json:"pipelines"`
 	// Language is the language of the summaries (ja or en).
 	Language string `json:"-"`
+	// slab holds the entries, for Release.
+	slab *slab
+	// on is the logical date each pipeline of the config shows (start).
+	on []string
+	// downstreams index the entries by the pipelines in their AffectedBy
+	// (assemble): Downstreams of every troubled pipeline was a scan
+	// of the board each, seconds when thousands are late at 10,000.
+	downstreams map[string][]*Pipeline
+}
+
+// slab is a board's entry storage: one allocation for every entry and one
+// for their upstreams, which the next board reuses once a caller has
+// Released this one. At 10,000 pipelines the entries are ~8 MB a call
+// otherwise, most of what a listing cost the daemon (issue 23).
+type slab struct {
+	ps   []Pipeline
+	ups  []Upstream
+	ptrs []*Pipeline
+}
+
+// slabs are released boards' storage. A sync.Pool lets it go after two
+// garbage collections without a call, so an idle daemon does not keep it.
+var slabs sync.Pool
+
+// slabFor is storage for n entries with ups upstreams in all.
+func slabFor(n, ups int) *slab {
+	s, _ := slabs.Get().(*slab)
+	if s == nil {
+		s = &slab{}
+	}
+	if cap(s.ps) < n {
+		s.ps, s.ptrs = make([]Pipeline, n), make([]*Pipeline, 0, n)
+	}
+	if cap(s.ups) < ups {
+		s.ups = make([]Upstream, ups)
+	}
+	s.ps, s.ups, s.ptrs = s.ps[:n], s.ups[:ups], s.ptrs[:0]
+	return s
+}
+
+// Release gives the board's entries back for the next board to reuse: the
+// caller, and whatever it handed the board or its entries to, must not
+// use them afterwards. A board never released is simply collected.
+func (b *Board) Release() {
+	if s := b.slab; s != nil {
+		b.slab, b.Pipelines, b.downstreams = nil, nil, nil
+		slabs.Put(s)
+	}
 }
 
 // Pipeline is one pipeline's run on its logical date, or its scheduled gate
@@ -94,6 +143,10 @@ type Pipeline struct {
 	pipelineUpstreams []string
 	// off is why a holiday entry has no gate, in both languages.
 	off calendar.Off
+	// eta and etaCause hold what ETA and ETACause point at, in the
+	// entry's own storage.
+	eta      time.Time
+	etaCause eta.Cause
 }
 
 // Interval is one gate of a sub-daily pipeline on the board's date (SPEC
@@ -126,11 +179,11 @@ func (p *Pipeline) IntervalsMet() (met, due int) {
 
 // intervals lists p's gates on date with their runs (runs of p in gate
 // order, any date), judged at now by the one judge.
-func intervals(p *config.Pipeline, date string, runs []sekisho.Run, now time.Time) []Interval {
+func intervals(p *config.Pipeline, date string, runs []run, now time.Time) []Interval {
 	byKey := map[string]sekisho.Run{}
 	for _, r := range runs {
-		if r.LogicalDate == date {
-			byKey[r.Key] = r
+		if r.date() == date {
+			byKey[r.key] = r.full(p.Name)
 		}
 	}
 	out := []Interval{}
@@ -178,12 +231,14 @@ type Upstream struct {
 
 // Troubled reports whether the pipeline is failed, blocked, timed out,
 // missed or late: what the board's "affected" section starts from.
-func (p *Pipeline) Troubled() bool {
-	switch p.State {
+func (p *Pipeline) Troubled() bool { return troubled(p.State, p.Late) }
+
+func troubled(state sekisho.State, late bool) bool {
+	switch state {
 	case sekisho.StateFailed, sekisho.StateBlocked, sekisho.StateTimedOut, sekisho.StateMissed:
 		return true
 	}
-	return p.Late
+	return late
 }
 
 // UpstreamsDoneAt is when the last upstream finished, once all have
@@ -214,6 +269,9 @@ func (b *Board) Pipeline(name string) *Pipeline {
 // Downstreams returns the pipelines affected by the named one: those whose
 // AffectedBy lists it, in board order.
 func (b *Board) Downstreams(name string) []*Pipeline {
+	if b.downstreams != nil {
+		return b.downstreams[name]
+	}
 	var out []*Pipeline
 	for _, p := range b.Pipelines {
 		for _, a := range p.AffectedBy {
@@ -249,7 +307,7 @@ func Build(ctx context.Context, st *store.Store, cfg *config.Config, date string
 	if err != nil {
 		return nil, err
 	}
-	return assemble(ctx, st, cfg, date, b, rd, now)
+	return assemble(ctx, st, cfg, b, rd, now, all, false)
 }
 
 // start is an empty board for date at now, and the logical dates its
@@ -261,14 +319,23 @@ func start(cfg *config.Config, date string, now time.Time) (*Board, []string, er
 		}
 	}
 	top := cfg.Location
-	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg), Pipelines: make([]*Pipeline, 0, len(cfg.Pipelines))}
+	b := &Board{GeneratedAt: now.In(top), Date: date, Language: Language(cfg)}
 	if b.Date == "" {
 		b.Date = sekisho.DateOf(now, top)
 	}
+	// One date a time zone: most pipelines share a few.
+	byZone := map[*time.Location]string{}
 	seen := map[string]bool{}
 	var dates []string
-	for _, p := range cfg.Pipelines {
-		if d := dateOn(p, date, now); !seen[d] {
+	b.on = make([]string, len(cfg.Pipelines))
+	for i, p := range cfg.Pipelines {
+		d, ok := byZone[p.Location]
+		if !ok {
+			d = dateOn(p, date, now)
+			byZone[p.Location] = d
+		}
+		b.on[i] = d
+		if !seen[d] {
 			seen[d] = true
 			dates = append(dates, d)
 		}
@@ -285,60 +352,194 @@ func dateOn(p *config.Pipeline, date string, now time.Time) string {
 	return sekisho.DateOf(now, p.Location)
 }
 
-// reads is what a board of some dates reads from the store and can keep
+// reads is what a board of some dates reads from the store and keeps
 // while the store does not change (store.ListingVersion): every part of
 // it is free of the time of the call. The poll schedule (rewritten at
 // every check) and the first runs of missed days are read at each call.
-// Nothing here is changed after read returns: calls share it.
+// A write of this process changes only the rows it touched (refresh);
+// calls assemble boards from it under mu's read lock meanwhile.
 type reads struct {
+	mu sync.RWMutex
 	// byKey is each pipeline's shown run of a date: a sub-daily
 	// pipeline's latest; all holds every run of the dates by pipeline, in
 	// gate order.
-	byKey map[[2]string]sekisho.Run
-	all   map[string][]sekisho.Run
-	obs   map[int64]map[string]sekisho.Observation
+	byKey map[[2]string]run
+	all   map[string][]run
+	// obs are each run's latest observations, one an upstream.
+	obs map[int64][]sekisho.Observation
+	// ids are the (pipeline, date) of every run read, by id: what an
+	// observation's change (by run id) refreshes.
+	ids map[int64][2]string
 	// acked are operators' ETAs of open incidents' members; hist the
-	// history of each line an open run's projection walks, by
-	// pipeline/date.
+	// history of each line an open run's projection walks.
 	acked map[[2]string]time.Time
-	hist  map[string]eta.History
-	// pipelines and conds index the config the reads were made for.
+	hist  map[lineKey]eta.History
+	// pipelines and conds index the config the reads were made for;
+	// pipeUps are each pipeline's `type: pipeline` upstreams, shared by
+	// every board's entries.
 	pipelines map[string]*config.Pipeline
 	conds     map[string]*condition.Expr
+	pipeUps   map[string][]string
+}
+
+// pipelineUpstreams names the pipelines p waits on.
+func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
+	return rd.pipeUps[p.Name]
 }
 
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
-	runs, err := st.RunsOn(ctx, dates)
-	if err != nil {
+	n := len(cfg.Pipelines)
+	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
+		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{}}
+	var err error
+	if rd.obs, err = st.LatestObservationListsOn(ctx, dates); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	rd := &reads{byKey: make(map[[2]string]sekisho.Run, len(runs)), all: map[string][]sekisho.Run{},
-		pipelines: make(map[string]*config.Pipeline, len(cfg.Pipelines)), conds: map[string]*condition.Expr{}}
-	if rd.obs, err = st.LatestObservationsOn(ctx, dates); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
+	rd.pipeUps = map[string][]string{}
 	for _, p := range cfg.Pipelines {
 		rd.pipelines[p.Name] = p
-	}
-	// Runs come by pipeline and gate: a sub-daily pipeline's latest run
-	// of the date is the one its entry shows.
-	for _, r := range runs {
-		rd.byKey[[2]string{r.Pipeline, r.LogicalDate}] = r
-		if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
-			rd.all[r.Pipeline] = append(rd.all[r.Pipeline], r)
+		for _, u := range p.Upstreams {
+			if u.Type == config.TypePipeline {
+				rd.pipeUps[p.Name] = append(rd.pipeUps[p.Name], u.Pipeline)
+			}
 		}
+	}
+	// The runs are kept compact as they are read, never all whole.
+	if err := st.EachRunOn(ctx, dates, rd.addRun); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
 	}
 	if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	if err := rd.readHistory(ctx, st); err != nil {
+	if err := rd.readHistory(ctx, st, rd.openLines(nil)); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	return rd, nil
 }
 
+// addRuns indexes runs, which come by pipeline and gate: a sub-daily
+// pipeline's latest run of the date is the one its entry shows.
+func (rd *reads) addRuns(runs []sekisho.Run) {
+	for _, r := range runs {
+		rd.addRun(r)
+	}
+}
+
+func (rd *reads) addRun(r sekisho.Run) {
+	k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
+	rd.byKey[k], rd.ids[r.ID] = c, k
+	if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
+		rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
+	}
+}
+
+// refresh brings rd up to date with what this process's writes changed
+// (store.ChangesBetween) of a board of dates: the touched runs and their
+// observations, the acknowledged ETAs after an incident's change, and the
+// history of the lines a change reaches. It is what a call after a write
+// costs instead of a whole read (~400 ms at 10,000 pipelines). On an error
+// rd is left half done: the caller drops it.
+func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes, dates []string) error {
+	rd.mu.Lock()
+	defer rd.mu.Unlock()
+	shown := make(map[string]bool, len(dates))
+	for _, d := range dates {
+		shown[d] = true
+	}
+	// touched are every (pipeline, date) changed, for the history of the
+	// later dates shown; keys those of the shown dates, read again.
+	touched := ch.Runs
+	var keys [][2]string
+	for _, k := range ch.Runs {
+		if shown[k[1]] {
+			keys = append(keys, k)
+		}
+	}
+	runs, err := st.RunsOf(ctx, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if old, ok := rd.byKey[k]; ok {
+			delete(rd.ids, old.id)
+			delete(rd.byKey, k)
+		}
+		if rs, ok := rd.all[k[0]]; ok {
+			kept := rs[:0:0]
+			for _, r := range rs {
+				if r.date() == k[1] {
+					delete(rd.ids, r.id)
+				} else {
+					kept = append(kept, r)
+				}
+			}
+			rd.all[k[0]] = kept
+		}
+	}
+	rd.addRuns(runs)
+	for _, r := range runs {
+		if rs := rd.all[r.Pipeline]; len(rs) > 1 {
+			sort.SliceStable(rs, func(i, j int) bool { return rs[i].gate < rs[j].gate })
+		}
+	}
+	var obsOf []int64
+	for _, id := range ch.RunIDs {
+		if k, ok := rd.ids[id]; ok {
+			obsOf = append(obsOf, id)
+			touched = append(touched, k)
+			continue
+		}
+		// A run of a date not shown: only the history of the dates after
+		// it can change.
+		r, err := st.RunByID(ctx, id)
+		if errors.Is(err, sekisho.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		touched = append(touched, [2]string{r.Pipeline, r.LogicalDate})
+	}
+	obs, err := st.LatestObservationListsOf(ctx, obsOf)
+	if err != nil {
+		return err
+	}
+	for _, id := range obsOf {
+		if o, ok := obs[id]; ok {
+			rd.obs[id] = o
+		} else {
+			delete(rd.obs, id)
+		}
+	}
+	if ch.Incidents {
+		if rd.acked, err = acknowledgedETAs(ctx, st); err != nil {
+			return err
+		}
+	}
+	// A run's history is its pipeline's runs before the date: a change on
+	// one date makes the history of the later dates shown stale.
+	var stale []lineKey
+	for _, k := range touched {
+		for _, d := range dates {
+			if k[1] < d {
+				if _, ok := rd.hist[lineKey{k[0], d}]; ok {
+					delete(rd.hist, lineKey{k[0], d})
+					stale = append(stale, lineKey{k[0], d})
+				}
+			}
+		}
+	}
+	if len(keys) > 0 {
+		stale = append(stale, rd.openLines(keys)...)
+	}
+	return rd.readHistory(ctx, st, stale)
+}
+
 // Cache keeps a board's store reads between calls, for as long as the
-// store's ListingVersion and the config stay the same: GET /api/v1/status
+// config stays the same, and brings them up to date when the store
+// changes (store.ListingVersion): after a write of this process it reads
+// again only the rows the write touched (store.ChangesBetween); after
+// another process's write it reads everything again. GET /api/v1/status
 // and the board at 10,000 pipelines then answer from memory. What depends
 // on the time of the call (the listing state of runs not there yet, the
 // SLO judge, ETAs, summaries) and the poll schedule are worked out at
@@ -346,32 +547,61 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 // it is safe for concurrent use, and concurrent calls needing new reads
 // wait for one read instead of each making their own.
 type Cache struct {
-	mu  sync.Mutex
-	key cacheKey
-	rd  *reads
+	mu      sync.Mutex
+	key     cacheKey
+	version store.ListingVersion
+	rd      *reads
+	// whole and refreshed count the whole reads and the refreshes made,
+	// for the tests.
+	whole, refreshed int
 }
 
 type cacheKey struct {
-	st      *store.Store
-	cfg     *config.Config
-	dates   string
-	version store.ListingVersion
+	st    *store.Store
+	cfg   *config.Config
+	dates string
 }
 
-// Build is status.Build from the cached reads when the store has not
-// changed since they were made.
+// Build is status.Build from the cached reads, brought up to date with
+// the store.
 func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, error) {
+	b, rd, err := c.start(ctx, st, cfg, date, now)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.mu.RUnlock()
+	return assemble(ctx, st, cfg, b, rd, now, all, false)
+}
+
+// BuildPage is Build of today's board (each pipeline on its current
+// logical date), its summaries in lang, for a page of it, the entries
+// from..to: only they have their ETAs projected and keep their upstreams;
+// the others' ETA and Upstreams are nil. The board's page shows the cards
+// of those entries, and above them what is in trouble, of every entry;
+// projecting every open run and keeping every upstream were most of what
+// a page cost at 10,000 pipelines.
+func (c *Cache) BuildPage(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time, lang string, from, to int) (*Board, error) {
+	b, rd, err := c.start(ctx, st, cfg, "", now)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.mu.RUnlock()
+	b.Language = lang
+	return assemble(ctx, st, cfg, b, rd, now, [2]int{max(from, 0), max(to, 0)}, true)
+}
+
+// start is status.start with the cached reads of the board's dates, up to
+// date and read-locked: the caller unlocks them when done.
+func (c *Cache) start(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Board, *reads, error) {
 	b, dates, err := start(cfg, date, now)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	rd, err := c.reads(ctx, st, cfg, dates)
-	if err != nil {
-		return nil, err
-	}
-	return assemble(ctx, st, cfg, date, b, rd, now)
+	return b, rd, err
 }
 
+// reads returns the reads of dates, up to date, read-locked.
 func (c *Cache) reads(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -381,50 +611,34 @@ func (c *Cache) reads(ctx context.Context, st *store.Store, cfg *config.Config, 
 	if err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	key := cacheKey{st: st, cfg: cfg, dates: strings.Join(dates, ","), version: v}
-	if c.rd != nil && c.key == key {
-		return c.rd, nil
+	key := cacheKey{st: st, cfg: cfg, dates: strings.Join(dates, ",")}
+	if c.rd != nil && c.key == key && c.version != v {
+		if ch, ok := st.ChangesBetween(c.version, v); ok {
+			if len(ch.Runs) > 0 || len(ch.RunIDs) > 0 || ch.Incidents {
+				c.refreshed++
+				if err := c.rd.refresh(ctx, st, ch, dates); err != nil {
+					c.rd = nil
+					return nil, fmt.Errorf("status: %w", err)
+				}
+			}
+			c.version = v
+		}
 	}
-	c.rd = nil // let the old reads go before the new ones are made
-	rd, err := read(ctx, st, cfg, dates)
-	if err != nil {
-		return nil, err
+	if c.rd == nil || c.key != key || c.version != v {
+		c.rd = nil // let the old reads go before the new ones are made
+		c.whole++
+		rd, err := read(ctx, st, cfg, dates)
+		if err != nil {
+			return nil, err
+		}
+		c.key, c.version, c.rd = key, v, rd
 	}
-	c.key, c.rd = key, rd
-	return rd, nil
+	c.rd.mu.RLock()
+	return c.rd, nil
 }
 
-// assemble fills board b of date (Build's) at now from the store reads rd.
-func assemble(ctx context.Context, st *store.Store, cfg *config.Config, date string, b *Board, rd *reads, now time.Time) (*Board, error) {
-	for _, p := range cfg.Pipelines {
-		d := dateOn(p, date, now)
-		r, ok := rd.byKey[[2]string{p.Name, d}]
-		e := entry(p, cfg, d, r, ok, rd.obs[r.ID], rd.byKey, now)
-		if p.SubDaily() {
-			e.Intervals = intervals(p, d, rd.all[p.Name], now)
-		}
-		if e.State == sekisho.StateHoliday {
-			e.off, _ = p.DayOff(d)
-			e.Holiday = e.off.Label(b.Language)
-		}
-		b.Pipelines = append(b.Pipelines, e)
-	}
-	if err := setNextChecks(ctx, st, cfg, b); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	if err := setETAs(ctx, st, b, rd, now); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	if err := judge(ctx, st, b.Pipelines, now); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	linkAffected(b)
-	b.Overall = overall(b)
-	for _, p := range b.Pipelines {
-		p.Summary = summarize(p, b.Language, now)
-	}
-	return b, nil
-}
+// all is every entry of a board: the projected ones (assemble).
+var all = [2]int{0, -1}
 
 // Language returns the configured language of user-facing text: ja unless en.
 func Language(cfg *config.Config) string {
@@ -434,12 +648,50 @@ func Language(cfg *config.Config) string {
 	return "ja"
 }
 
-func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, hasRun bool,
-	obs map[string]sekisho.Observation, runs map[[2]string]sekisho.Run, now time.Time) *Pipeline {
-	loc := p.Location
-	e := &Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: loc, HasRun: hasRun,
-		Impacts: append([]string{}, p.Impacts...), AffectedBy: []string{}, Upstreams: make([]Upstream, 0, len(p.Upstreams))}
+// entry fills e, the entry of p's run r (hasRun) on date, its upstreams in
+// ups (empty, with room for them).
+func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept run, hasRun bool,
+	obs []sekisho.Observation, rd *reads, now time.Time) {
+	impacts := noNames
+	if len(p.Impacts) > 0 {
+		// The config's own list: entries are read, never changed in
+		// place, and the capacity stops an append from writing into it.
+		impacts = p.Impacts[:len(p.Impacts):len(p.Impacts)]
+	}
+	head(e, p, date, kept, hasRun, now)
+	e.Impacts, e.AffectedBy, e.Upstreams, e.pipelineUpstreams = impacts, noNames, ups, rd.pipelineUpstreams(p)
+	for _, u := range p.Upstreams {
+		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
+		if o, ok := observationOf(obs, u.Name); ok {
+			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
+			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
+			up.Value, up.Reason = o.Value, o.Reason
+		} else if u.Type == config.TypePipeline {
+			if other, ok := rd.byKey[[2]string{u.Pipeline, date}]; ok {
+				up.State = other.state.AsUpstream(u.SkippedIsSuccess)
+				up.FinishedAt = fromUnixNano(other.finished)
+			}
+		}
+		e.Upstreams = append(e.Upstreams, up)
+	}
+}
+
+// observationOf is the observation of the named upstream among obs.
+func observationOf(obs []sekisho.Observation, upstream string) (sekisho.Observation, bool) {
+	for _, o := range obs {
+		if o.Upstream == upstream {
+			return o, true
+		}
+	}
+	return sekisho.Observation{}, false
+}
+
+// head fills e with what p's run on date (kept; hasRun) says, or its
+// listing state without one: all the judge needs (entry does the rest).
+func head(e *Pipeline, p *config.Pipeline, date string, kept run, hasRun bool, now time.Time) {
+	*e = Pipeline{Name: p.Name, Description: p.Description, LogicalDate: date, Key: date, Location: p.Location, HasRun: hasRun}
 	if hasRun {
+		r := kept.full(p.Name)
 		e.State, e.Attempt, e.Message, e.Key = r.State, r.Attempt, r.Message, r.Key
 		e.GateAt, e.TriggeredAt, e.StartedAt, e.FinishedAt = r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt
 		e.FirstSuccessAt, e.Deadline, e.recoverBy = r.FirstSuccessAt, r.Deadline, r.RecoverBy
@@ -449,25 +701,10 @@ func entry(p *config.Pipeline, cfg *config.Config, date string, r sekisho.Run, h
 	if e.Deadline.IsZero() {
 		e.Deadline = p.Deadline(date, e.GateAt)
 	}
-	for _, u := range p.Upstreams {
-		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
-		if o, ok := obs[u.Name]; ok {
-			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
-			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
-			up.Value, up.Reason = o.Value, o.Reason
-		} else if u.Type == config.TypePipeline {
-			if other, ok := runs[[2]string{u.Pipeline, date}]; ok {
-				up.State = other.State.AsUpstream(u.SkippedIsSuccess)
-				up.FinishedAt = other.FinishedAt
-			}
-		}
-		if u.Type == config.TypePipeline {
-			e.pipelineUpstreams = append(e.pipelineUpstreams, u.Pipeline)
-		}
-		e.Upstreams = append(e.Upstreams, up)
-	}
-	return e
 }
+
+// noNames is an empty list that writes [] in JSON.
+var noNames = []string{}
 
 // NoRunState is the listing state of a pipeline without a run on date, and
 // its gate time from config (the engine's own schedule evaluation): holiday
@@ -489,49 +726,66 @@ func NoRunState(p *config.Pipeline, date string, now time.Time) (sekisho.State, 
 	return sekisho.StateMissed, gate
 }
 
-// judge sets each entry's SLO verdict and lateness with slo.Judge, the
-// judge of the SLO report: a missed day counts as a miss once its deadline
-// has passed, unless it falls before the pipeline's first run ever; that
-// day is listed before_history.
-func judge(ctx context.Context, st *store.Store, ps []*Pipeline, now time.Time) error {
+// day is the judge's input of the entry's day.
+func (p *Pipeline) day() slo.Day {
+	return slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
+		FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
+}
+
+// judgeDay is the listing state and the SLO verdict at now of a pipeline's
+// day on date (slo.Judge, the judge of the SLO report): a missed day
+// counts as a miss once its deadline has passed, unless it falls before
+// the pipeline's first run ever (first: FirstRunDates); that day is
+// listed before_history.
+func judgeDay(d slo.Day, pipeline, date string, first map[string]string, now time.Time) (sekisho.State, slo.Judgement) {
+	if d.State == sekisho.StateMissed {
+		if d.Due = !beforeHistory(first, pipeline, date); !d.Due {
+			d.State = sekisho.StateBeforeHistory
+		}
+	}
+	return d.State, slo.Judge(d, now)
+}
+
+// beforeHistory reports whether a missed date of the pipeline falls
+// before its first run (first: FirstRunDates): the pipeline did not exist
+// yet, so it is no miss, on the board, in the metrics or in the report.
+func beforeHistory(first map[string]string, pipeline, date string) bool {
+	f, ok := first[pipeline]
+	return !ok || date < f
+}
+
+// States are the listing states of cfg's pipelines, each on its current
+// logical date, as the board lists them (status.Build), from the same
+// cached reads and without building the board: what the sekisho_runs
+// metric shows, so /metrics and the board never disagree.
+func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config, now time.Time) ([]sekisho.State, error) {
+	b, rd, err := c.start(ctx, st, cfg, "", now)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.mu.RUnlock()
+	out := make([]sekisho.State, len(cfg.Pipelines))
 	var missed []string
-	for _, p := range ps {
-		if p.State == sekisho.StateMissed {
+	for i, p := range cfg.Pipelines {
+		d := b.on[i]
+		if r, ok := rd.byKey[[2]string{p.Name, d}]; ok {
+			out[i] = r.state
+			continue
+		}
+		if out[i], _ = NoRunState(p, d, now); out[i] == sekisho.StateMissed {
 			missed = append(missed, p.Name)
 		}
 	}
 	first, err := st.FirstRunDates(ctx, missed)
 	if err != nil {
-		return err
+		return nil, fmt.Errorf("status: %w", err)
 	}
-	for _, p := range ps {
-		d := slo.Day{HasRun: p.HasRun, State: p.State, Deadline: p.Deadline, RecoverBy: p.recoverBy,
-			FirstSuccess: p.FirstSuccessAt, Finished: p.FinishedAt}
-		if p.State == sekisho.StateMissed {
-			f, ok := first[p.Name]
-			if d.Due = ok && p.LogicalDate >= f; !d.Due {
-				// The pipeline did not exist yet: not a miss, on the
-				// board or in the report.
-				p.State = sekisho.StateBeforeHistory
-			}
-		}
-		j := slo.Judge(d, now)
-		p.SLOMet, p.Late = j.SLO.Bool(), j.Late()
-	}
-	return nil
-}
-
-func overall(b *Board) string {
-	v := OverallOK
-	for _, p := range b.Pipelines {
-		switch {
-		case p.State == sekisho.StateFailed || p.State == sekisho.StateTimedOut:
-			return OverallOutage
-		case p.State == sekisho.StateBlocked || p.State == sekisho.StateMissed || p.Late:
-			v = OverallDegraded
+	for i, p := range cfg.Pipelines {
+		if out[i] == sekisho.StateMissed && beforeHistory(first, p.Name, b.on[i]) {
+			out[i] = sekisho.StateBeforeHistory
 		}
 	}
-	return v
+	return out, nil
 }
 
 // MarshalJSON writes times in the pipeline's time zone and unknown times as null.

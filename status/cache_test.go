@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,14 +19,16 @@ import (
 	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
-// The cache keeps a board's store reads only while the store holds the
-// same data: every kind of write the board reads (a gate opening, a
-// transition, a new observation, an incident, an acknowledgement), made
-// through the board's own store or through another one (another process,
-// another replica), makes the next call read again, and the cached answer
-// is always the one a fresh Build gives. Writes the board does not read
-// from its cache (the poll schedule) and a check that saw nothing new keep
-// the reads, and still show at once.
+// The cache keeps a board's store reads while the store holds the same
+// data, and every kind of write the board reads shows in the next call:
+// a write through the board's own store (a gate opening, a transition, a
+// new observation, of a shown date or of an earlier one the ETA history
+// reads, an incident, an acknowledgement, a notified incident) refreshes
+// just the rows it touched; a write through another store (another
+// process, another replica) makes the next call read everything again.
+// The cached answer is always the one a fresh Build gives. Writes the
+// board does not read from its cache (the poll schedule, a silence) and a
+// check that saw nothing new keep the reads, and still show at once.
 func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
@@ -38,19 +44,42 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 		utc := time.UTC
 		up := statustest.Pipeline("up", utc, "06:00")
 		up.Upstreams = []config.Upstream{{Name: "job", Type: config.TypeGlueJob, JobName: "load"}}
-		cfg := config.Fill(&config.Config{Location: utc, Pipelines: []*config.Pipeline{up, statustest.Pipeline("down", utc, "", "up")}})
+		// hist waits on a job whose history (past days' observations) its
+		// ETA comes from.
+		hist := statustest.Pipeline("hist", utc, "")
+		hist.Upstreams = []config.Upstream{{Name: "job2", Type: config.TypeGlueJob, JobName: "load2"}}
+		sub := statustest.Pipeline("sub", utc, "")
+		sub.Schedule = "0 2,14 * * *"
+		cfg := config.Fill(&config.Config{Location: utc, Pipelines: []*config.Pipeline{up, statustest.Pipeline("down", utc, "", "up"), hist, sub}})
 		day := "2026-11-01"
 		gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
 		now := gate.Add(time.Hour)
+		// Two past days of hist whose job finished two hours after the
+		// gate: one short of the history a projection uses (eta.MinHistory).
+		var past []sekisho.Run
+		for i, d := range []string{"2026-10-29", "2026-10-30", "2026-10-31"} {
+			g := gate.AddDate(0, 0, i-3)
+			r := statustest.Run{Pipeline: "hist", Date: d, GateAt: g, State: sekisho.StateSucceeded, FinishedAt: g.Add(2 * time.Hour),
+				FirstSuccessAt: g.Add(2 * time.Hour)}
+			if i < 2 {
+				r.Observations = []sekisho.Observation{{Upstream: "job2", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
+					ExternalID: "jr_" + d, StartedAt: g.Add(time.Hour), FinishedAt: g.Add(2 * time.Hour)}}
+			}
+			past = append(past, statustest.Put(t, st, r))
+		}
+		if _, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: "hist", LogicalDate: day, Key: day, GateAt: gate,
+			TimeoutAt: gate.Add(6 * time.Hour), Spec: []byte(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
 		var c Cache
-		kept := c.rd
-		step := func(what string, reuse bool) *Board {
+		step := func(what, want string) *Board {
 			t.Helper()
+			whole, refreshed := c.whole, c.refreshed
 			got, err := c.Build(ctx, st, cfg, "", now)
 			if err != nil {
 				t.Fatalf("%s: %v", what, err)
 			}
-			want, err := Build(ctx, st, cfg, "", now)
+			fresh, err := Build(ctx, st, cfg, "", now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -58,24 +87,43 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 			if err := got.WriteJSON(&g); err != nil {
 				t.Fatal(err)
 			}
-			want.WriteJSON(&w)
+			fresh.WriteJSON(&w)
 			if g.String() != w.String() {
 				t.Fatalf("%s: the cached board differs from a fresh one:\n%s\nwant\n%s", what, g.String(), w.String())
 			}
-			if (c.rd == kept) != reuse {
-				t.Fatalf("%s: reads reused = %v, want %v", what, c.rd == kept, reuse)
+			// The API's answer, written as it is made, is the same.
+			an, err := c.Answer(ctx, st, cfg, "", now)
+			if err != nil {
+				t.Fatal(err)
 			}
-			kept = c.rd
+			var a bytes.Buffer
+			if err := an.WriteJSON(&a); err != nil || a.String() != w.String() {
+				t.Fatalf("%s: the streamed answer (%v) differs from a fresh board:\n%s\nwant\n%s", what, err, a.String(), w.String())
+			}
+			did := "kept"
+			switch {
+			case c.whole != whole:
+				did = "read whole"
+			case c.refreshed != refreshed:
+				did = "refreshed"
+			}
+			if did != want {
+				t.Fatalf("%s: the reads were %s, want %s", what, did, want)
+			}
 			now = now.Add(time.Minute) // the time-bound parts move on between calls
 			return got
 		}
-		step("first call", false)
-		step("nothing written", true)
+		step("first call", "read whole")
+		step("nothing written", "kept")
 
 		if err := st.SetNextCheck(ctx, "glue_job:load", now.Add(time.Hour), now); err != nil {
 			t.Fatal(err)
 		}
-		step("poll schedule written", true)
+		step("poll schedule written", "kept")
+		if _, err := st.AddSilence(ctx, store.Silence{Pipelines: []string{"up"}, Reason: "test", StartsAt: now, EndsAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		step("silence added", "kept")
 
 		runs := map[string]sekisho.Run{}
 		openGate := func(s *store.Store, name string) {
@@ -87,36 +135,61 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 			runs[name] = r
 		}
 		openGate(st, "up")
-		if b := step("gate opened here", false); b.Pipeline("up").State != sekisho.StateWaiting {
+		if b := step("gate opened here", "refreshed"); b.Pipeline("up").State != sekisho.StateWaiting {
 			t.Fatalf("up = %s", b.Pipeline("up").State)
 		}
 		openGate(other, "down")
-		step("gate opened by another process", false)
+		step("gate opened by another process", "read whole")
+
+		// A sub-daily pipeline's second gate of the day: its entry shows
+		// the latest run, its intervals both.
+		for _, g := range []time.Time{gate, gate.Add(12 * time.Hour)} {
+			if _, err := st.OpenGates(ctx, []store.Gate{{Run: sekisho.Run{Pipeline: "sub", LogicalDate: day, Key: sub.RunKey(g), GateAt: g,
+				TimeoutAt: g.Add(6 * time.Hour), Spec: []byte(`{}`)}}}); err != nil {
+				t.Fatal(err)
+			}
+			b := step("sub-daily gate opened here", "refreshed")
+			if e := b.Pipeline("sub"); e.Key != sub.RunKey(g) || e.State != sekisho.StateWaiting {
+				t.Fatalf("sub shows %s %s, want %s waiting", e.Key, e.State, sub.RunKey(g))
+			}
+		}
 
 		if err := st.SetNextCheck(ctx, "glue_job:load", now.Add(2*time.Hour), now); err != nil {
 			t.Fatal(err)
 		}
-		if b := step("poll schedule written", true); !b.Pipeline("up").Upstreams[0].NextCheckAt.Equal(now.Add(2 * time.Hour).Add(-time.Minute)) {
+		if b := step("poll schedule written", "kept"); !b.Pipeline("up").Upstreams[0].NextCheckAt.Equal(now.Add(2 * time.Hour).Add(-time.Minute)) {
 			t.Fatalf("next check = %s: the poll schedule is read at every call", b.Pipeline("up").Upstreams[0].NextCheckAt)
 		}
 
 		running := sekisho.Observation{Upstream: "job", Type: config.TypeGlueJob, State: sekisho.JobRunning, ExternalID: "jr_1",
 			StartedAt: gate.Add(time.Minute), ObservedAt: now}
-		record := func(s *store.Store, o sekisho.Observation) {
-			if _, err := s.RecordObservation(ctx, runs["up"].ID, 1, o); err != nil {
+		record := func(s *store.Store, run int64, o sekisho.Observation) {
+			if _, err := s.RecordObservation(ctx, run, 1, o); err != nil {
 				t.Fatal(err)
 			}
 		}
-		record(st, running)
-		if b := step("observation recorded here", false); b.Pipeline("up").Upstreams[0].State != sekisho.JobRunning {
+		record(st, runs["up"].ID, running)
+		if b := step("observation recorded here", "refreshed"); b.Pipeline("up").Upstreams[0].State != sekisho.JobRunning {
 			t.Fatalf("upstream = %s", b.Pipeline("up").Upstreams[0].State)
 		}
-		record(st, running)
-		step("the same observation again (no row)", true)
+		record(st, runs["up"].ID, running)
+		step("the same observation again (no row)", "kept")
 		done := running
 		done.State, done.FinishedAt = sekisho.JobSucceeded, now
-		record(other, done)
-		step("observation recorded by another process", false)
+		record(other, runs["up"].ID, done)
+		step("observation recorded by another process", "read whole")
+
+		// The third past day's job: hist's ETA now has its history.
+		projected := gate.Add(2 * time.Hour)
+		if b := step("nothing written", "kept"); b.Pipeline("hist").ETA != nil && b.Pipeline("hist").ETA.Equal(projected) {
+			t.Fatalf("hist's ETA is %s with two days of history", projected)
+		}
+		g := past[2].GateAt
+		record(st, past[2].ID, sekisho.Observation{Upstream: "job2", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
+			ExternalID: "jr_3", StartedAt: g.Add(time.Hour), FinishedAt: g.Add(2 * time.Hour), ObservedAt: g.Add(2 * time.Hour)})
+		if b := step("observation of an earlier day recorded here", "refreshed"); b.Pipeline("hist").ETA == nil || !b.Pipeline("hist").ETA.Equal(projected) {
+			t.Fatalf("hist's ETA = %v, want %s from three days of history", b.Pipeline("hist").ETA, projected)
+		}
 
 		next := runs["up"]
 		next.State, next.TriggeredAt = sekisho.StateTriggered, now
@@ -124,13 +197,15 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		step("transition here", false)
+		if b := step("transition here", "refreshed"); b.Pipeline("up").State != sekisho.StateTriggered {
+			t.Fatalf("up = %s", b.Pipeline("up").State)
+		}
 		next = r
 		next.State, next.FinishedAt, next.FirstSuccessAt = sekisho.StateSucceeded, now, now
 		if _, err := other.Apply(ctx, r, next, now, store.Step{Reason: "test"}); err != nil {
 			t.Fatal(err)
 		}
-		step("transition by another process", false)
+		step("transition by another process", "read whole")
 
 		cause := sekisho.IncidentCause{Kind: sekisho.CauseJob, Date: day, Resource: "glue_job:other", ExternalID: "jr_9"}
 		change := sekisho.IncidentChange{Cause: cause, Members: []sekisho.IncidentMember{
@@ -138,7 +213,7 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 		if _, err := other.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{change}, now); err != nil {
 			t.Fatal(err)
 		}
-		step("incident opened by another process", false)
+		step("incident opened by another process", "read whole")
 		ack := func(s *store.Store, eta time.Time, req string) {
 			if err := s.Acknowledge(ctx, store.Action{Kind: "ack", Pipeline: "down", Key: day, Request: req, By: "api",
 				Incident: cause.Key(), At: now}, store.Ack{Incident: cause.Key(), By: "api", At: now, ETA: eta}, nil); err != nil {
@@ -146,14 +221,27 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 			}
 		}
 		ack(st, gate.Add(5*time.Hour), "r1")
-		if b := step("acknowledged here", false); b.Pipeline("down").ETASource != "acknowledged" {
+		if b := step("acknowledged here", "refreshed"); b.Pipeline("down").ETASource != "acknowledged" {
 			t.Fatalf("down's ETA source = %q", b.Pipeline("down").ETASource)
 		}
 		ack(other, gate.Add(6*time.Hour), "r2")
-		if b := step("acknowledged by another process", false); !b.Pipeline("down").ETA.Equal(gate.Add(6 * time.Hour)) {
+		if b := step("acknowledged by another process", "read whole"); !b.Pipeline("down").ETA.Equal(gate.Add(6 * time.Hour)) {
 			t.Fatalf("down's ETA = %v", b.Pipeline("down").ETA)
 		}
-		step("nothing written", true)
+		// The incident's member is done: the acknowledgement no longer
+		// holds down's ETA.
+		change.Members[0].State = sekisho.StateSucceeded
+		if _, err := st.AddNoticesWithIncidents(ctx, nil, []sekisho.IncidentChange{change}, now); err != nil {
+			t.Fatal(err)
+		}
+		if b := step("incident changed here", "refreshed"); b.Pipeline("down").ETASource == "acknowledged" {
+			t.Fatal("down's ETA is still the acknowledged one")
+		}
+		if err := st.MarkIncidentNotified(ctx, cause.Key(), now); err != nil {
+			t.Fatal(err)
+		}
+		step("incident notified here", "refreshed")
+		step("nothing written", "kept")
 	})
 }
 
@@ -181,5 +269,122 @@ func TestWriteJSONIsTheEncodersAnswer(t *testing.T) {
 		if got.String() != want.String() {
 			t.Fatalf("WriteJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
 		}
+	}
+}
+
+// Calls made at once, while this process writes, each get a board of
+// their own: its entries stay as built until the caller releases them,
+// though released boards' storage serves the next calls (run with -race).
+func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
+	st := statustest.Open(t)
+	ctx := context.Background()
+	utc := time.UTC
+	var ps []*config.Pipeline
+	for i := range 40 {
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%02d", i), utc, "06:00"))
+	}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	day := "2026-11-01"
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
+	var c Cache
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { // the daemon's writes
+		defer wg.Done()
+		for _, p := range ps {
+			if _, _, err := st.OpenGate(ctx, sekisho.Run{Pipeline: p.Name, LogicalDate: day, Key: day, GateAt: gate,
+				TimeoutAt: gate.Add(6 * time.Hour), Spec: []byte(`{}`)}, nil); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 25 {
+				now := gate.Add(time.Duration(g*100+i) * time.Minute)
+				b, err := c.Build(ctx, st, cfg, "", now)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				var first, again bytes.Buffer
+				b.WriteJSON(&first)
+				runtime.Gosched()
+				b.WriteJSON(&again)
+				if first.String() != again.String() {
+					t.Errorf("a board changed while its caller held it")
+				}
+				for j, p := range b.Pipelines {
+					if p.Name != ps[j].Name || !p.GateAt.Equal(gate) {
+						t.Errorf("entry %d = %s at %s", j, p.Name, p.GateAt)
+					}
+				}
+				b.Release()
+				if b.Pipelines != nil {
+					t.Error("a released board still lists its entries")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// BuildPage is Build with the ETAs and upstreams of one page of entries
+// only: those are the ones Build gives, the others have none, and the rest
+// of every entry is the same, summaries in the language asked for.
+func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
+	st := statustest.Open(t)
+	ctx := context.Background()
+	utc := time.UTC
+	var ps []*config.Pipeline
+	for i := range 6 {
+		var ups []string
+		if i > 0 {
+			ups = append(ups, fmt.Sprintf("p%d", i-1)) // a line: each waits on the one before
+		}
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%d", i), utc, "06:00", ups...))
+	}
+	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	day := "2026-11-01"
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
+	for _, p := range ps {
+		statustest.Put(t, st, statustest.Run{Pipeline: p.Name, Date: day, GateAt: gate, State: sekisho.StateWaiting})
+	}
+	now := gate.Add(time.Hour)
+	want, err := Build(ctx, st, cfg, "", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c Cache
+	got, err := c.BuildPage(ctx, st, cfg, now, Language(cfg), 2, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range got.Pipelines {
+		w := want.Pipelines[i]
+		if w.ETA == nil {
+			t.Fatalf("%s has no ETA on the whole board", w.Name)
+		}
+		if in := i >= 2 && i < 4; in != (e.ETA != nil) || in && !e.ETA.Equal(*w.ETA) {
+			t.Errorf("%s: ETA %v, want %v (on the page: %v)", e.Name, e.ETA, w.ETA, in)
+		}
+		if in := i >= 2 && i < 4; in != (e.Upstreams != nil) || in && len(e.Upstreams) != len(w.Upstreams) {
+			t.Errorf("%s: upstreams %v, want %v (on the page: %v)", e.Name, e.Upstreams, w.Upstreams, in)
+		}
+		e.ETA, e.ETACause, e.ETASource, e.Upstreams = w.ETA, w.ETACause, w.ETASource, w.Upstreams
+	}
+	var g, wj bytes.Buffer
+	got.WriteJSON(&g)
+	want.WriteJSON(&wj)
+	if g.String() != wj.String() {
+		t.Errorf("the page's board differs from the whole one beyond its ETAs:\n%s\nwant\n%s", g.String(), wj.String())
+	}
+	if b, err := c.BuildPage(ctx, st, cfg, now, "en", 5, 99); err != nil || b.Pipelines[5].ETA == nil || b.Pipelines[4].ETA != nil {
+		t.Errorf("a page past the end: %v", err)
+	} else if b.Language != "en" || !strings.Contains(b.Pipelines[1].Summary, "Waiting for upstream data (0 of 1 done)") {
+		t.Errorf("summaries in %s: %q", b.Language, b.Pipelines[1].Summary)
 	}
 }

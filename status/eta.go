@@ -10,47 +10,72 @@ import (
 	"github.com/sekisho-dev/sekisho/store"
 )
 
+// lineKey is a pipeline on a logical date: where a projection's line
+// starts or passes.
+type lineKey struct{ pipeline, date string }
+
+// openLines are the open runs among the runs of keys, or with nil keys of
+// every run read: where the projections' lines start.
+func (rd *reads) openLines(keys [][2]string) []lineKey {
+	var out []lineKey
+	add := func(k [2]string) {
+		if r, ok := rd.byKey[k]; ok && r.state.Open() {
+			out = append(out, lineKey{k[0], k[1]})
+		}
+	}
+	if keys == nil {
+		for k := range rd.byKey {
+			add(k)
+		}
+	}
+	for _, k := range keys {
+		add(k)
+	}
+	return out
+}
+
 // readHistory reads, in two queries per date, the history of every line
-// an open run's projection walks (SPEC §21): the open run's pipeline and
-// every pipeline upstream of it, transitively (eta.Along). It parses their
-// conditions once too.
-func (rd *reads) readHistory(ctx context.Context, st *store.Store) error {
+// an open run's projection walks from starts (SPEC §21) that rd does not
+// hold yet: the open run's pipeline and every pipeline upstream of it,
+// transitively (eta.Along). It parses their conditions once too.
+func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []lineKey) error {
 	byDate := map[string][]string{}
-	seen := map[[2]string]bool{}
-	var walk func(name, date string)
-	walk = func(name, date string) {
-		k := [2]string{name, date}
+	seen := map[lineKey]bool{}
+	var walk func(k lineKey)
+	walk = func(k lineKey) {
 		if seen[k] {
 			return
 		}
 		seen[k] = true
-		byDate[date] = append(byDate[date], name)
-		p := rd.pipelines[name]
+		if _, ok := rd.hist[k]; !ok {
+			byDate[k.date] = append(byDate[k.date], k.pipeline)
+		}
+		p := rd.pipelines[k.pipeline]
 		if p == nil {
 			return
 		}
-		if _, ok := rd.conds[name]; !ok {
-			rd.conds[name] = conditionOf(p)
+		if _, ok := rd.conds[k.pipeline]; !ok {
+			rd.conds[k.pipeline] = conditionOf(p)
 		}
 		for _, u := range p.Upstreams {
 			if u.Type == config.TypePipeline {
-				walk(u.Pipeline, date)
+				walk(lineKey{u.Pipeline, k.date})
 			}
 		}
 	}
-	for k, r := range rd.byKey {
-		if r.State.Open() {
-			walk(k[0], k[1])
-		}
+	for _, k := range starts {
+		walk(k)
 	}
-	rd.hist = map[string]eta.History{}
 	for date, names := range byDate {
 		hs, err := eta.ReadMany(ctx, st, names, date)
 		if err != nil {
 			return err
 		}
 		for name, h := range hs {
-			rd.hist[name+"/"+date] = h
+			if len(h.Upstreams) == 0 {
+				h.Upstreams = nil // most have none: no empty map kept for each
+			}
+			rd.hist[lineKey{name, date}] = h
 		}
 	}
 	return nil
@@ -65,55 +90,93 @@ func conditionOf(p *config.Pipeline) *condition.Expr {
 	return cond
 }
 
-// setETAs projects every open run's success along its line (SPEC §21) with
-// policy/eta, the projection the engine's at_risk uses, from the stored
-// runs and observations of the board's dates and each pipeline's history.
-func setETAs(ctx context.Context, st *store.Store, b *Board, rd *reads, now time.Time) error {
-	var readErr error
-	history := func(pipeline, date string) eta.History {
-		if h, ok := rd.hist[pipeline+"/"+date]; ok {
-			return h
-		}
-		// Not a line readHistory walked (a config without the pipeline).
-		h, err := eta.Read(ctx, st, pipeline, date)
-		if err != nil && readErr == nil {
-			readErr = err
-		}
+// projector projects the success of open runs along their lines (SPEC
+// §21) with policy/eta, the projection the engine's at_risk uses, from
+// the stored runs and observations of the board's dates and each
+// pipeline's history, at one time: each run once, as a station of
+// another's line or as itself (memos, by date).
+type projector struct {
+	ctx   context.Context
+	st    *store.Store
+	rd    *reads
+	now   time.Time
+	memos map[string]memo
+	// err is the first history read that failed (a line readHistory did
+	// not walk).
+	err error
+}
+
+// memo is the projections made on one date, and the lookup of the
+// inputs of that date's runs.
+type memo struct {
+	made   map[string]*eta.Projection
+	lookup func(pipeline string) (eta.Input, bool)
+}
+
+func newProjector(ctx context.Context, st *store.Store, rd *reads, now time.Time) *projector {
+	return &projector{ctx: ctx, st: st, rd: rd, now: now, memos: map[string]memo{}}
+}
+
+// history is a line's history before date.
+func (pr *projector) history(pipeline, date string) eta.History {
+	if h, ok := pr.rd.hist[lineKey{pipeline, date}]; ok {
 		return h
 	}
-	inputOf := func(name, date string) (eta.Input, bool) {
-		r, ok := rd.byKey[[2]string{name, date}]
-		if !ok {
-			return eta.Input{}, false
-		}
-		p := rd.pipelines[name]
-		if p == nil {
-			return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
-		}
-		cond, ok := rd.conds[name]
-		if !ok {
-			cond = conditionOf(p)
-		}
-		in := eta.InputOf(p, cond, r, rd.obs[r.ID], history(name, date))
-		in.Acknowledged = rd.acked[[2]string{name, date}]
-		return in, true
+	// Not a line readHistory walked (a config without the pipeline).
+	h, err := eta.Read(pr.ctx, pr.st, pipeline, date)
+	if err != nil && pr.err == nil {
+		pr.err = err
 	}
-	for _, e := range b.Pipelines {
-		if !e.HasRun || !e.State.Open() {
-			continue
-		}
-		in, ok := inputOf(e.Name, e.LogicalDate)
-		if !ok {
-			continue
-		}
-		date := e.LogicalDate
-		proj := eta.Along(in, func(pipeline string) (eta.Input, bool) { return inputOf(pipeline, date) }, now)
-		if proj.Known() {
-			at := proj.At.In(e.Location)
-			e.ETA, e.ETACause, e.ETASource = &at, &proj.Cause, proj.Source
-		}
+	return h
+}
+
+// input is the projection's input of the pipeline's run on date.
+func (pr *projector) input(name, date string) (eta.Input, bool) {
+	rd := pr.rd
+	kept, ok := rd.byKey[[2]string{name, date}]
+	if !ok {
+		return eta.Input{}, false
 	}
-	return readErr
+	r := kept.full(name)
+	p := rd.pipelines[name]
+	if p == nil {
+		return eta.Input{Pipeline: name, Run: r, Acknowledged: rd.acked[[2]string{name, date}]}, true
+	}
+	cond, ok := rd.conds[name]
+	if !ok {
+		cond = conditionOf(p)
+	}
+	in := eta.InputOfList(p, cond, r, rd.obs[r.ID], pr.history(name, date))
+	in.Acknowledged = rd.acked[[2]string{name, date}]
+	return in, true
+}
+
+// project sets e's ETA when its run is open and projected to succeed.
+func (pr *projector) project(e *Pipeline) {
+	if !e.HasRun || !e.State.Open() {
+		return
+	}
+	date := e.LogicalDate
+	m, ok := pr.memos[date]
+	if !ok {
+		m = memo{made: map[string]*eta.Projection{},
+			lookup: func(pipeline string) (eta.Input, bool) { return pr.input(pipeline, date) }}
+		pr.memos[date] = m
+	}
+	proj := m.made[e.Name]
+	if proj == nil {
+		in, ok := pr.input(e.Name, date)
+		if !ok {
+			return
+		}
+		p := eta.AlongWith(m.made, in, m.lookup, pr.now)
+		proj = &p
+		m.made[e.Name] = proj
+	}
+	if proj.Known() {
+		e.eta, e.etaCause = proj.At.In(e.Location), proj.Cause
+		e.ETA, e.ETACause, e.ETASource = &e.eta, &e.etaCause, proj.Source
+	}
 }
 
 // acknowledgedETAs is, for each unfinished member (pipeline, logical date)

@@ -30,6 +30,15 @@ var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+8<<10)
 // indent writes, one pipeline at a time into a pooled buffer, so a board
 // of 10,000 pipelines is never held in memory a second time as one text.
 func (b *Board) WriteJSON(w io.Writer) error {
+	if b.Pipelines == nil {
+		return b.writeJSON(w, -1, nil)
+	}
+	return b.writeJSON(w, len(b.Pipelines), func(i int) *Pipeline { return b.Pipelines[i] })
+}
+
+// writeJSON writes b with n entries, the i-th entry(i) (n < 0: null), each
+// written before the next is asked for: Answer makes them one at a time.
+func (b *Board) writeJSON(w io.Writer, n int, entry func(i int) *Pipeline) error {
 	bp := answerBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -50,16 +59,16 @@ func (b *Board) WriteJSON(w io.Writer) error {
 	buf = append(buf, ",\n  \"overall\": "...)
 	buf = appendString(buf, b.Overall)
 	buf = append(buf, ",\n  \"pipelines\": "...)
-	if b.Pipelines == nil {
+	if n < 0 {
 		buf = append(buf, "null"...)
 	} else {
 		buf = append(buf, '[')
-		for i, p := range b.Pipelines {
+		for i := range n {
 			if i > 0 {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, "\n    "...)
-			if buf, err = p.appendJSON(buf, 2); err != nil {
+			if buf, err = entry(i).appendJSON(buf, 2); err != nil {
 				return err
 			}
 			if len(buf) >= flushAt {
@@ -69,7 +78,7 @@ func (b *Board) WriteJSON(w io.Writer) error {
 				buf = buf[:0]
 			}
 		}
-		if len(b.Pipelines) > 0 {
+		if n > 0 {
 			buf = append(buf, "\n  "...)
 		}
 		buf = append(buf, ']')

@@ -135,7 +135,7 @@ func (s *Store) Acknowledge(ctx context.Context, a Action, ack Ack, notices []se
 	if ack.Incident == "" {
 		return errors.New("store: an acknowledgement names its incident")
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, &touch{incidents: true}, func(tx *sql.Tx) error {
 		if err := insertAction(ctx, tx, a); err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (s *Store) AddSilenceBy(ctx context.Context, sil Silence, a Action, notices
 	if err != nil {
 		return sil, err
 	}
-	err = s.withTx(ctx, func(tx *sql.Tx) error {
+	err = s.touchTx(ctx, &touch{}, func(tx *sql.Tx) error {
 		if err := insertAction(ctx, tx, a); err != nil {
 			return err
 		}

@@ -22,6 +22,8 @@ func (s *Store) DataVersion(ctx context.Context) (int64, error) {
 	var err error
 	if s.dialect == Postgres {
 		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(SUM(n), 0) FROM data_versions WHERE writer <> ?`, s.writer).Scan(&v)
+	} else if s.prepare(ctx); s.stmts.ready.Load() {
+		err = s.stmts.dataVersion.QueryRowContext(ctx).Scan(&v)
 	} else {
 		err = s.w.QueryRowContext(ctx, `PRAGMA data_version`).Scan(&v)
 	}
@@ -55,9 +57,6 @@ func (s *Store) ListingVersion(ctx context.Context) (ListingVersion, error) {
 	}
 	return ListingVersion{own: own, others: others}, nil
 }
-
-// changed counts one committed write of this Store to a listed table.
-func (s *Store) changed() { s.changes.Add(1) }
 
 // foldDataVersions merges the counts of writers quiet for a day (finished
 // commands, replaced replicas) into the anonymous writer, so the table

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/sekisho-dev/sekisho"
 )
@@ -18,41 +19,120 @@ import (
 // 10,000 runs the snapshots were most of the bytes a listing read and
 // threw away (BENCHMARKS.md, issue #23).
 func (s *Store) RunsOn(ctx context.Context, dates []string) ([]sekisho.Run, error) {
+	var out []sekisho.Run
+	err := s.EachRunOn(ctx, dates, func(r sekisho.Run) { out = append(out, r) })
+	return out, err
+}
+
+// EachRunOn is RunsOn handing each run to fn as it is read, for a caller
+// that keeps something else than the runs (the status listing's cache):
+// 10,000 runs are not all held at once.
+func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
 	if len(dates) == 0 {
-		return nil, nil
+		return nil
 	}
 	q := `SELECT ` + s.runListColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
-	return s.queryRuns(ctx, q, strArgs(dates)...)
+	return queryEach(ctx, s.r, "runs", scanRun, fn, q, strArgs(dates)...)
+}
+
+// RunsOf returns every run of the given (pipeline, logical date) pairs, as
+// RunsOn does for whole dates: what a listing reads again of the runs a
+// write changed (ChangesBetween).
+func (s *Store) RunsOf(ctx context.Context, keys [][2]string) ([]sekisho.Run, error) {
+	var out []sekisho.Run
+	for len(keys) > 0 {
+		n := min(len(keys), obsBatch)
+		var q strings.Builder
+		q.WriteString(`SELECT ` + s.runListColumns() + ` FROM runs WHERE `)
+		args := make([]any, 0, 2*n)
+		for i, k := range keys[:n] {
+			if i > 0 {
+				q.WriteString(" OR ")
+			}
+			q.WriteString("(pipeline = ? AND logical_date = ?)")
+			args = append(args, k[0], k[1])
+		}
+		q.WriteString(` ORDER BY pipeline, gate_at`)
+		runs, err := s.queryRuns(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, runs...)
+		keys = keys[n:]
+	}
+	return out, nil
 }
 
 // LatestObservationsOn returns, for every run on one of dates, the latest
 // observation of each of its upstreams, keyed by run id and upstream name.
 func (s *Store) LatestObservationsOn(ctx context.Context, dates []string) (map[int64]map[string]sekisho.Observation, error) {
 	out := map[int64]map[string]sekisho.Observation{}
+	err := s.latestObservationsOn(ctx, dates, func(id int64, o sekisho.Observation) {
+		if out[id] == nil {
+			out[id] = map[string]sekisho.Observation{}
+		}
+		out[id][o.Upstream] = o
+	})
+	return out, err
+}
+
+// LatestObservationListsOn is LatestObservationsOn with each run's
+// observations in a list, one an upstream: what the status listing keeps
+// between calls. A map of a few entries takes a whole bucket of eight,
+// ~1.8 KB a run; the list takes what it holds.
+func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (map[int64][]sekisho.Observation, error) {
+	out := map[int64][]sekisho.Observation{}
+	err := s.latestObservationsOn(ctx, dates, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
+	return out, err
+}
+
+func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add func(int64, sekisho.Observation)) error {
 	if len(dates) == 0 {
-		return out, nil
+		return nil
 	}
-	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o
-		JOIN runs r ON r.id = o.run_id
-		WHERE r.logical_date IN (` + placeholders(len(dates)) + `)
+	return s.latestObservations(ctx, add, `JOIN runs r ON r.id = o.run_id
+		WHERE r.logical_date IN (`+placeholders(len(dates))+`)`, strArgs(dates)...)
+}
+
+// LatestObservationListsOf is LatestObservationListsOn of the runs ids:
+// what a listing reads again of the runs whose observations a write
+// changed.
+func (s *Store) LatestObservationListsOf(ctx context.Context, ids []int64) (map[int64][]sekisho.Observation, error) {
+	out := map[int64][]sekisho.Observation{}
+	add := func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) }
+	for len(ids) > 0 {
+		n := min(len(ids), obsBatch)
+		args := make([]any, n)
+		for i, id := range ids[:n] {
+			args[i] = id
+		}
+		if err := s.latestObservations(ctx, add, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
+			return nil, err
+		}
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
+// latestObservations gives add the latest observation of each upstream of
+// the runs where picks, by run id.
+func (s *Store) latestObservations(ctx context.Context, add func(int64, sekisho.Observation), where string, args ...any) error {
+	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o ` + where + `
 		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`
-	rows, err := s.r.QueryContext(ctx, q, strArgs(dates)...)
+	rows, err := s.r.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: latest observations: %w", err)
+		return fmt.Errorf("store: latest observations: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
 		o, err := scanObservation(prefixScanner{rows, &id})
 		if err != nil {
-			return nil, fmt.Errorf("store: latest observations: %w", err)
+			return fmt.Errorf("store: latest observations: %w", err)
 		}
-		if out[id] == nil {
-			out[id] = map[string]sekisho.Observation{}
-		}
-		out[id][o.Upstream] = o
+		add(id, o)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // prefixScanner scans a leading run id before the observation columns.
@@ -93,30 +173,6 @@ func (s *Store) FirstRunDates(ctx context.Context, pipelines []string) (map[stri
 			return nil, fmt.Errorf("store: first runs: %w", err)
 		}
 		out[p] = d
-	}
-	return out, rows.Err()
-}
-
-// LatestStatesOn returns the state of each pipeline's latest run (by gate)
-// on each of dates, keyed by pipeline and date: what the sekisho_runs
-// metric shows, read without the rest of each run.
-func (s *Store) LatestStatesOn(ctx context.Context, dates []string) (map[[2]string]sekisho.State, error) {
-	out := map[[2]string]sekisho.State{}
-	if len(dates) == 0 {
-		return out, nil
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT pipeline, logical_date, state FROM runs WHERE logical_date IN (`+
-		placeholders(len(dates))+`) ORDER BY pipeline, gate_at`, strArgs(dates)...)
-	if err != nil {
-		return nil, fmt.Errorf("store: latest states: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var p, d, st string
-		if err := rows.Scan(&p, &d, &st); err != nil {
-			return nil, fmt.Errorf("store: latest states: %w", err)
-		}
-		out[[2]string{p, d}] = sekisho.State(st)
 	}
 	return out, rows.Err()
 }

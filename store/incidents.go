@@ -223,7 +223,7 @@ func (s *Store) IncidentNotified(ctx context.Context, key string) (time.Time, er
 
 // MarkIncidentNotified records that a message about an incident was posted.
 func (s *Store) MarkIncidentNotified(ctx context.Context, key string, at time.Time) error {
-	if _, err := s.exec(ctx, `UPDATE incidents SET notified_at = ? WHERE incident_key = ?`, ts(at), key); err != nil {
+	if _, err := s.touchExec(ctx, &touch{incidents: true}, `UPDATE incidents SET notified_at = ? WHERE incident_key = ?`, ts(at), key); err != nil {
 		return fmt.Errorf("store: mark incident notified: %w", err)
 	}
 	return nil
@@ -245,7 +245,7 @@ func (s *Store) IncidentThread(ctx context.Context, key string) (channel, ts str
 // SaveIncidentThread records the Slack thread root of an incident; the
 // first one wins.
 func (s *Store) SaveIncidentThread(ctx context.Context, key, channel, threadTS string, at time.Time) error {
-	_, err := s.exec(ctx, `INSERT INTO incident_threads (incident_id, channel, ts, created_at)
+	_, err := s.touchExec(ctx, &touch{}, `INSERT INTO incident_threads (incident_id, channel, ts, created_at)
 		SELECT id, ?, ?, ? FROM incidents WHERE incident_key = ? ON CONFLICT (incident_id) DO NOTHING`,
 		channel, threadTS, ts(at), key)
 	if err != nil {
@@ -261,7 +261,7 @@ func (s *Store) SaveIncidentThread(ctx context.Context, key, channel, threadTS s
 // many notices were new (a dedupe key seen before adds nothing).
 func (s *Store) AddNoticesWithIncidents(ctx context.Context, ns []sekisho.Notice, changes []sekisho.IncidentChange, at time.Time) (int, error) {
 	added := 0
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, &touch{incidents: len(changes) > 0}, func(tx *sql.Tx) error {
 		added = 0
 		if err := writeIncidents(ctx, tx, changes, at); err != nil {
 			return err

@@ -25,20 +25,36 @@ func (s *Store) SetNextChecks(ctx context.Context, at map[string]time.Time, now 
 	}
 	keys := slices.Sorted(maps.Keys(at))
 	return s.quietTx(ctx, func(tx *sql.Tx) error {
+		if st := s.stmt(ctx, tx, s.stmts.nextCheck); st != nil {
+			// SQLite: one prepared statement a resource costs less than
+			// parsing a statement of many rows each time.
+			for _, k := range keys {
+				if _, err := st.ExecContext(ctx, k, ts(at[k]), ts(now)); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
 		for part := range slices.Chunk(keys, 500) {
 			args := make([]any, 0, 3*len(part))
 			for _, k := range part {
 				args = append(args, k, ts(at[k]), ts(now))
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES `+
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")+`
-				ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, nextCheckUpsert+
+				strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")+nextCheckConflict, args...); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
 }
+
+// nextCheckUpsert and nextCheckConflict enclose SetNextChecks' rows.
+const (
+	nextCheckUpsert   = `INSERT INTO poll_schedule (resource_key, next_check_at, updated_at) VALUES `
+	nextCheckConflict = `
+				ON CONFLICT (resource_key) DO UPDATE SET next_check_at = excluded.next_check_at, updated_at = excluded.updated_at`
+)
 
 // NextChecks returns the next check of every scheduled resource, by key.
 func (s *Store) NextChecks(ctx context.Context) (map[string]time.Time, error) {

@@ -40,7 +40,7 @@ func insertNotice(ctx context.Context, tx *sql.Tx, n sekisho.Notice, at time.Tim
 // reports false when a notice with the same dedupe key exists already.
 func (s *Store) AddNotice(ctx context.Context, n sekisho.Notice) (bool, error) {
 	var added bool
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, &touch{}, func(tx *sql.Tx) error {
 		var err error
 		added, err = insertNotice(ctx, tx, n, n.CreatedAt)
 		return err

@@ -40,6 +40,7 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		return 0, nil
 	}
 	wrote := 0
+	var written []int64 // the runs of the rows written
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
 		latest, err := latestOf(ctx, tx, ws)
 		if err != nil {
@@ -53,6 +54,7 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 			}
 			latest[k] = w.Obs
 			rows = append(rows, w)
+			written = append(written, w.Run)
 		}
 		for len(rows) > 0 {
 			n := min(len(rows), obsBatch)
@@ -65,7 +67,17 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		return nil
 	})
 	if wrote > 0 {
-		s.changed() // most checks see nothing new: only a new row is a change
+		// Most checks see nothing new: only a new row is a change, and
+		// only its run's observations are read again.
+		t := &touch{}
+		seen := map[int64]bool{}
+		for _, r := range written {
+			if !seen[r] {
+				seen[r] = true
+				t.ids = append(t.ids, r)
+			}
+		}
+		s.changed(t)
 	}
 	if err != nil {
 		return 0, fmt.Errorf("store: record observation: %w", err)

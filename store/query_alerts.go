@@ -30,7 +30,7 @@ type QueryAlert struct {
 // that query: a restart never notifies the same query twice.
 func (s *Store) AddQueryAlert(ctx context.Context, a QueryAlert, n sekisho.Notice) (bool, error) {
 	var added bool
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, &touch{}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO query_alerts (watch, warehouse, query_key, user_name, pid, started_at, query_text, alerted_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (watch, query_key) DO NOTHING`,
 			a.Watch, a.Warehouse, a.Key, a.User, a.PID, ts(a.StartedAt), a.Text, ts(a.AlertedAt))
@@ -55,7 +55,7 @@ func (s *Store) AddQueryAlert(ctx context.Context, a QueryAlert, n sekisho.Notic
 // false when it had ended already.
 func (s *Store) EndQueryAlert(ctx context.Context, id int64, at time.Time, n sekisho.Notice) (bool, error) {
 	var ended bool
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, &touch{}, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE query_alerts SET ended_at = ? WHERE id = ? AND ended_at IS NULL`, ts(at), id)
 		if err != nil {
 			return err
@@ -114,7 +114,7 @@ func (s *Store) CountQueryAlerts(ctx context.Context) (total, open int, err erro
 // SaveQueryThread records the Slack message of an alert, so the reply
 // when the query ends goes into its thread.
 func (s *Store) SaveQueryThread(ctx context.Context, watch, key, channel, threadTS string) error {
-	_, err := s.exec(ctx, `UPDATE query_alerts SET thread_channel = ?, thread_ts = ? WHERE watch = ? AND query_key = ?`,
+	_, err := s.touchExec(ctx, &touch{}, `UPDATE query_alerts SET thread_channel = ?, thread_ts = ? WHERE watch = ? AND query_key = ?`,
 		channel, threadTS, watch, key)
 	if err != nil {
 		return fmt.Errorf("store: save query thread: %w", err)

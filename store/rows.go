@@ -6,26 +6,37 @@ import (
 	"fmt"
 )
 
-// queryAll runs q and scans every row with scan. Errors name what was read
-// ("store: runs: ..."). The rows are closed when it returns.
+// queryAll runs q and scans every row with scan into a slice. Errors name
+// what was read ("store: runs: ..."). The rows are closed when it returns.
 func queryAll[T any](ctx context.Context, db rowsQuerier, what string, scan func(scanner) (T, error), q string, args ...any) ([]T, error) {
+	var out []T
+	err := queryEach(ctx, db, what, scan, func(v T) { out = append(out, v) }, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// queryEach runs q and hands each row, scanned, to fn: a caller that keeps
+// something else than the rows (the status listing's compact runs) never
+// holds them all.
+func queryEach[T any](ctx context.Context, db rowsQuerier, what string, scan func(scanner) (T, error), fn func(T), q string, args ...any) error {
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		return fmt.Errorf("store: %s: %w", what, err)
 	}
 	defer rows.Close()
-	var out []T
 	for rows.Next() {
 		v, err := scan(rows)
 		if err != nil {
-			return nil, fmt.Errorf("store: %s: %w", what, err)
+			return fmt.Errorf("store: %s: %w", what, err)
 		}
-		out = append(out, v)
+		fn(v)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("store: %s: %w", what, err)
+		return fmt.Errorf("store: %s: %w", what, err)
 	}
-	return out, nil
+	return nil
 }
 
 // eachRow scans every row of rows into one slice of n values, reused

@@ -107,7 +107,8 @@ func (s *Store) OpenGates(ctx context.Context, gates []Gate) ([]sekisho.Run, err
 	}
 	q.WriteString(` ON CONFLICT (pipeline, run_key) DO NOTHING RETURNING ` + s.runColumns())
 	var created []sekisho.Run
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	t := &touch{}
+	err := s.touchTx(ctx, t, func(tx *sql.Tx) error {
 		created = created[:0]
 		rows, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
@@ -132,7 +133,9 @@ func (s *Store) OpenGates(ctx context.Context, gates []Gate) ([]sekisho.Run, err
 			return index[runKey(created[i])] < index[runKey(created[j])]
 		})
 		trs := make([]sekisho.Transition, len(created))
+		t.runs = make([][2]string, len(created))
 		for i, r := range created {
+			t.runs[i] = [2]string{r.Pipeline, r.LogicalDate}
 			trs[i] = sekisho.Transition{RunID: r.ID, Pipeline: r.Pipeline, LogicalDate: r.LogicalDate, Key: r.Key, Attempt: 1,
 				To: sekisho.StateWaiting, At: r.GateAt, Reason: sekisho.ReasonGateOpened,
 				Detail: gates[index[runKey(r)]].Detail}
@@ -178,7 +181,8 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 	if len(next.Spec) > 0 {
 		spec = string(next.Spec)
 	}
-	err := s.withTx(ctx, func(tx *sql.Tx) error {
+	t := &touch{runs: [][2]string{{prev.Pipeline, prev.LogicalDate}}, incidents: len(step.Incidents) > 0}
+	err := s.touchTx(ctx, t, func(tx *sql.Tx) error {
 		if step.Action != nil {
 			if err := insertAction(ctx, tx, *step.Action); err != nil {
 				return err

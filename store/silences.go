@@ -65,7 +65,7 @@ func (s *Store) AddSilence(ctx context.Context, sil Silence) (Silence, error) {
 	if err != nil {
 		return sil, err
 	}
-	if err := s.withTx(ctx, func(tx *sql.Tx) error { return insertSilence(ctx, tx, sil) }); err != nil {
+	if err := s.touchTx(ctx, &touch{}, func(tx *sql.Tx) error { return insertSilence(ctx, tx, sil) }); err != nil {
 		return sil, fmt.Errorf("store: add silence: %w", err)
 	}
 	return sil, nil
@@ -114,7 +114,7 @@ func insertSilence(ctx context.Context, tx *sql.Tx, sil Silence) error {
 // returns it; an unknown id is an error wrapping sekisho.ErrNotFound.
 // Nothing held back by it is sent afterwards: its notices stay silenced.
 func (s *Store) ExpireSilence(ctx context.Context, id string, at time.Time) (Silence, error) {
-	_, err := s.exec(ctx, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?`,
+	_, err := s.touchExec(ctx, &touch{}, `UPDATE silences SET expired_at = ? WHERE id = ? AND expired_at IS NULL AND ends_at > ?`,
 		ts(at), id, ts(at))
 	if err != nil {
 		return Silence{}, fmt.Errorf("store: expire silence: %w", err)

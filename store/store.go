@@ -70,8 +70,12 @@ type Store struct {
 	// are all daily, and a run's key is read from logical_date (keys.go).
 	schema int
 	// changes counts this Store's committed writes to what the listings
-	// read (ListingVersion).
-	changes atomic.Int64
+	// read (ListingVersion), and changeLog what they changed
+	// (ChangesBetween).
+	changes   atomic.Int64
+	changeLog changeLog
+	// stmts are the hot SQLite statements, prepared once (prepared.go).
+	stmts preparedStmts
 }
 
 // Option adjusts Open.
@@ -218,6 +222,9 @@ func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
 // Close releases the database and the daemon lock. Calling it twice is safe.
 func (s *Store) Close() error {
 	var errs []error
+	if s.w != nil {
+		s.closeStmts()
+	}
 	if s.r != nil {
 		errs = append(errs, s.r.Close())
 		s.r = nil

@@ -12,8 +12,6 @@ import (
 	"github.com/sekisho-dev/sekisho/testkit/storetest"
 )
 
-// openAt opens (creating and migrating) the store at loc and closes it
-// when the test ends.
 // openAt opens the store at loc as sekisho run does: created if missing,
 // then migrated.
 func openAt(t *testing.T, loc string) *Store {

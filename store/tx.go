@@ -46,19 +46,24 @@ const idleTxTimeout = "2s"
 // (WithEpoch), and where this Store counts its own writes for
 // ListingVersion.
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, true, fn)
+	return s.write(ctx, everything(), fn)
 }
 
 // quietTx is withTx for writes to tables no listing reads (the poll
 // schedule, budget grants, the lease, pushed events, observe cursors,
 // notice delivery): they come by the thousand while pipelines merely wait,
 // and must not make the status listing rebuild (ListingVersion). A write
-// that only sometimes touches a listed table calls s.changed itself.
+// that only sometimes touches a listed table calls s.changed itself. A
+// listed write that can say which rows it changes uses touchTx, so the
+// listing re-reads those rows only (ChangesBetween).
 func (s *Store) quietTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, false, fn)
+	return s.write(ctx, nil, fn)
 }
 
-func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) error {
+// write runs fn in one write transaction; t is what it changes of the
+// listed tables (filled by fn), nil for a quiet write.
+func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
+	s.prepare(ctx) // before the transaction takes the writer's one connection
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -72,11 +77,11 @@ func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) 
 		return err
 	}
 	err = tx.Commit()
-	if listed {
+	if t != nil {
 		// After the commit, never before: a listing that reads the count
 		// and then the data must not keep data older than the count.
 		// Counted even when Commit fails, since it may have committed.
-		s.changed()
+		s.changed(t)
 	}
 	return err
 }
@@ -84,17 +89,17 @@ func (s *Store) write(ctx context.Context, listed bool, fn func(*sql.Tx) error) 
 // exec runs one write statement in its own transaction and returns the
 // rows it affected.
 func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, true, q, args...)
+	return s.execTx(ctx, everything(), q, args...)
 }
 
 // quietExec is exec for a table no listing reads (see quietTx).
 func (s *Store) quietExec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, false, q, args...)
+	return s.execTx(ctx, nil, q, args...)
 }
 
-func (s *Store) execTx(ctx context.Context, listed bool, q string, args ...any) (int64, error) {
+func (s *Store) execTx(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
 	var n int64
-	err := s.write(ctx, listed, func(tx *sql.Tx) error {
+	err := s.write(ctx, t, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
@@ -120,19 +125,32 @@ func (s *Store) beginWrite(ctx context.Context, tx *sql.Tx) error {
 	if !fenced {
 		return nil
 	}
-	q := `SELECT epoch, CASE WHEN expires_at > ` + s.nowExpr() + ` THEN 1 ELSE 0 END FROM leader_lease WHERE name = 'leader'`
-	if s.dialect == Postgres {
-		q += ` FOR SHARE`
+	var row *sql.Row
+	if st := s.stmt(ctx, tx, s.stmts.fence); st != nil {
+		row = st.QueryRowContext(ctx)
+	} else {
+		row = tx.QueryRowContext(ctx, s.fenceQuery())
 	}
 	var cur int64
 	var live int
-	if err := tx.QueryRowContext(ctx, q).Scan(&cur, &live); err != nil {
+	if err := row.Scan(&cur, &live); err != nil {
 		return fmt.Errorf("store: check the leader lease: %w", err)
 	}
 	if cur != epoch || live != 1 {
 		return fmt.Errorf("%w (held %d, lease at %d)", ErrFenced, epoch, cur)
 	}
 	return nil
+}
+
+// fenceQuery reads the lease's epoch and whether it is live on the
+// database's clock; on PostgreSQL it also holds a share lock on the lease
+// row until the transaction ends (WithEpoch).
+func (s *Store) fenceQuery() string {
+	q := `SELECT epoch, CASE WHEN expires_at > ` + s.nowExpr() + ` THEN 1 ELSE 0 END FROM leader_lease WHERE name = 'leader'`
+	if s.dialect == Postgres {
+		q += ` FOR SHARE`
+	}
+	return q
 }
 
 // nowExpr is the database's clock as stored text (sekisho.TimeLayout, UTC).

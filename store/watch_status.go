@@ -23,7 +23,7 @@ func (s *Store) SetWatchStatus(ctx context.Context, w WatchStatus) error {
 	if w.Error != "" {
 		since = ts(w.CheckedAt)
 	}
-	_, err := s.exec(ctx, `INSERT INTO watch_status (watch, warehouse, error, checked_at, failing_since)
+	_, err := s.touchExec(ctx, &touch{}, `INSERT INTO watch_status (watch, warehouse, error, checked_at, failing_since)
 		VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (watch) DO UPDATE SET warehouse = excluded.warehouse, error = excluded.error,
 			checked_at = excluded.checked_at,

@@ -24,14 +24,15 @@ func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	b, err := s.listing.Build(r.Context(), s.Store, cfg, date, s.Clock.Now())
+	// Each entry is made as it is written: the answer never holds them all.
+	an, err := s.listing.Answer(r.Context(), s.Store, cfg, date, s.Clock.Now())
 	if err != nil {
 		s.internal(w, "status", err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	_ = b.WriteJSON(w)
+	_ = an.WriteJSON(w)
 }
 
 func (s *server) apiRuns(w http.ResponseWriter, r *http.Request) {

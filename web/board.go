@@ -234,16 +234,19 @@ func legend(lang string) []legendItem {
 }
 
 func (s *server) board(w http.ResponseWriter, r *http.Request) {
-	cfg, b, lang, now, ok := s.today(w, r, "board")
+	v := &boardView{}
+	var from, to int
+	cfg, b, lang, now, ok := s.today(w, r, "board", func(cfg *config.Config, lang string) (int, int, bool) {
+		var ok bool
+		from, to, ok = v.paginate(w, r, len(cfg.Pipelines), lang)
+		return from, to, ok // the cards' ETAs only
+	})
 	if !ok {
 		return
 	}
+	defer b.Release() // the page is written before it returns
 	ctx := r.Context()
-	v := &boardView{OK: b.Overall == status.OverallOK}
-	from, to, ok := v.paginate(w, r, len(b.Pipelines), lang)
-	if !ok {
-		return
-	}
+	v.OK = b.Overall == status.OverallOK
 	// The cards and their 30-day history are of this page's pipelines
 	// only; what is in trouble, above them, is of every pipeline.
 	shown := cfg.With(cfg.Pipelines[from:to])
@@ -258,9 +261,20 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "board", err)
 		return
 	}
+	// The cells come pipeline by pipeline: each one's are a part of the
+	// list, not a copy.
 	byPipeline := map[string][]slo.Cell{}
-	for _, c := range cells {
-		byPipeline[c.Pipeline] = append(byPipeline[c.Pipeline], c)
+	for i := 0; i < len(cells); {
+		j := i + 1
+		for j < len(cells) && cells[j].Pipeline == cells[i].Pipeline {
+			j++
+		}
+		if name := cells[i].Pipeline; byPipeline[name] == nil {
+			byPipeline[name] = cells[i:j:j]
+		} else {
+			byPipeline[name] = append(byPipeline[name], cells[i:j]...)
+		}
+		i = j
 	}
 	pct := map[string]*float64{}
 	for _, row := range rep.Pipelines {

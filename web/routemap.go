@@ -72,10 +72,11 @@ type routeMap struct {
 }
 
 func (s *server) routeMapPage(w http.ResponseWriter, r *http.Request) {
-	cfg, b, lang, _, ok := s.today(w, r, "map")
+	cfg, b, lang, _, ok := s.today(w, r, "map", nil)
 	if !ok {
 		return
 	}
+	defer b.Release()
 	m := layoutMap(cfg, b, lang)
 	pg := newPage(lang)
 	pg.Title = pg.T["map"]

@@ -116,6 +116,7 @@ func New(o Options) http.Handler {
 	mux.Handle("POST /api/v1/events/trocco", s.write(s.troccoEvent))
 	s.routes17(mux)
 	s.routes20(mux)
+	o.Metrics.ShareListing(s.listing) // one copy of the listing's reads
 	mux.Handle("GET /metrics", s.read(o.Metrics.Handler(o.Store, o.Config, o.Clock).ServeHTTP))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -29,12 +29,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 		reportHeap(ctx, heapFile)
 	}
 	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
+		if err := profileCPU(ctx, cpuProfile); err != nil {
 			return err
 		}
 		defer pprof.StopCPUProfile()
@@ -66,6 +61,44 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 		}
 	}
 	return err
+}
+
+// profileCPU profiles the child's start (gates opening, first polls)
+// into file, and at SIGUSR2 switches to file.window until the next
+// SIGUSR2: the parent sends them as its measuring window starts and ends,
+// so the window's profile holds what the CPU goal measures and nothing
+// else.
+func profileCPU(ctx context.Context, file string) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return err
+	}
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, syscall.SIGUSR2)
+	go func() {
+		defer signal.Stop(sig)
+		defer f.Close()
+		for i := 0; i < 2; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sig:
+			}
+			pprof.StopCPUProfile()
+			f.Close()
+			if i == 1 {
+				return
+			}
+			if f, err = os.Create(file + ".window"); err != nil || pprof.StartCPUProfile(f) != nil {
+				return
+			}
+		}
+	}()
+	return nil
 }
 
 // reportHeap writes the live heap, in bytes after a full collection, to

@@ -329,6 +329,9 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	glue.ResetRequests()
 	tr.ResetCounts()
 	afBefore := af.Requests()["get_dag_runs"]
+	if sc.cpuProfile != "" {
+		_ = cmd.Process.Signal(syscall.SIGUSR2) // the child's window profile starts
+	}
 	cpu0, err := cpuTime(pid)
 	if err != nil {
 		return nil, err
@@ -401,6 +404,9 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	cpu1, err := cpuTime(pid)
 	if err != nil {
 		return nil, err
+	}
+	if sc.cpuProfile != "" {
+		_ = cmd.Process.Signal(syscall.SIGUSR2) // and ends
 	}
 	res.window = time.Since(t0)
 	res.cpu = cpu1 - cpu0

@@ -167,54 +167,40 @@ func conditionReady(in Input, now time.Time) (time.Time, Cause, bool) {
 	if len(in.Upstreams) == 0 {
 		return later(now, in.Run.GateAt), Cause{}, true
 	}
-	type proj struct {
-		at    time.Time
-		cause Cause
-		ok    bool
-	}
-	ps := make(map[string]proj, len(in.Upstreams))
-	var times []time.Time
-	for _, u := range in.Upstreams {
+	// The upstreams' projections in a list, not a map by name: the status
+	// listing projects every open run at each call, and a map here was
+	// most of a call's garbage at 10,000 pipelines (issue 23).
+	pr := &projections{ups: in.Upstreams, ps: make([]upstreamProjection, len(in.Upstreams))}
+	var timesBuf [8]time.Time
+	times := timesBuf[:0]
+	for i, u := range in.Upstreams {
 		at, c, ok := upstreamAt(u, in.Run.GateAt, now)
-		ps[u.Name] = proj{at, c, ok}
+		pr.ps[i] = upstreamProjection{at, c, ok}
 		if ok {
 			times = append(times, at)
 		}
 	}
 	slices.SortFunc(times, func(a, b time.Time) int { return a.Compare(b) })
-	stateAt := func(t time.Time) func(string) sekisho.JobState {
-		return func(name string) sekisho.JobState {
-			p, known := ps[name]
-			switch {
-			case !known:
-				return sekisho.JobPending
-			case !p.ok:
-				return sekisho.JobFailed
-			case !p.at.After(t):
-				return sekisho.JobSucceeded
-			}
-			return sekisho.JobPending
-		}
-	}
-	holds := func(t time.Time) bool {
-		if in.Cond == nil {
-			for _, u := range in.Upstreams {
-				if stateAt(t)(u.Name) != sekisho.JobSucceeded {
-					return false
-				}
-			}
-			return true
-		}
-		return in.Cond.Eval(stateAt(t)) == condition.True
+	var state func(string) sekisho.JobState
+	if in.Cond != nil {
+		// Only a condition needs the states as a func; the copy it holds
+		// is the one heap allocation of the usual call.
+		h := *pr
+		pr, state = &h, h.state
 	}
 	for _, t := range times {
-		if !holds(t) {
+		pr.at = t
+		if in.Cond == nil {
+			if !pr.all() {
+				continue
+			}
+		} else if in.Cond.Eval(state) != condition.True {
 			continue
 		}
 		// The cause is the upstream whose projection completes the
 		// condition at t, the first named in config order when several do.
 		for _, u := range in.Upstreams {
-			if p := ps[u.Name]; p.ok && p.at.Equal(t) {
+			if p, _ := pr.of(u.Name); p.ok && p.at.Equal(t) {
 				return t, p.cause, true
 			}
 		}
@@ -223,13 +209,75 @@ func conditionReady(in Input, now time.Time) (time.Time, Cause, bool) {
 	return never, Cause{}, false
 }
 
+// upstreamProjection is one upstream's projection (upstreamAt).
+type upstreamProjection struct {
+	at    time.Time
+	cause Cause
+	ok    bool
+}
+
+// projections are a run's upstreams' projections, ps[i] of ups[i], and
+// the states they give at time at: what the run's condition is evaluated
+// on (conditionReady).
+type projections struct {
+	ups []Upstream
+	ps  []upstreamProjection
+	at  time.Time
+}
+
+// of is the named upstream's projection: the last of that name, as a map
+// by name would keep.
+func (p *projections) of(name string) (upstreamProjection, bool) {
+	for i := len(p.ups) - 1; i >= 0; i-- {
+		if p.ups[i].Name == name {
+			return p.ps[i], true
+		}
+	}
+	return upstreamProjection{}, false
+}
+
+// state is the named upstream's state at p.at: succeeded once its
+// projection has passed, failed when it will not succeed without a
+// rerun, pending otherwise (and for a name it does not know).
+func (p *projections) state(name string) sekisho.JobState {
+	u, known := p.of(name)
+	switch {
+	case !known:
+		return sekisho.JobPending
+	case !u.ok:
+		return sekisho.JobFailed
+	case !u.at.After(p.at):
+		return sekisho.JobSucceeded
+	}
+	return sekisho.JobPending
+}
+
+// all reports whether every upstream has succeeded at p.at (the condition
+// "all").
+func (p *projections) all() bool {
+	for _, u := range p.ups {
+		if p.state(u.Name) != sekisho.JobSucceeded {
+			return false
+		}
+	}
+	return true
+}
+
 // Along projects in's run through its line: every `type: pipeline`
 // upstream without a Line is projected first, from lookup's input for that
 // pipeline's run on the same logical date (ok false: no such run yet; it
 // counts as pending with no history). Each run of the line is projected
 // once.
 func Along(in Input, lookup func(pipeline string) (Input, bool), now time.Time) Projection {
-	memo := map[string]*Projection{}
+	return AlongWith(map[string]*Projection{}, in, lookup, now)
+}
+
+// AlongWith is Along with memo, the projections of the lines' runs made
+// so far by pipeline, shared by calls for runs of one logical date at the
+// same now and lookup: the status listing projects every open run, and
+// each run of a line is then projected once a call, not once for every
+// run downstream of it. It adds the runs it projects.
+func AlongWith(memo map[string]*Projection, in Input, lookup func(pipeline string) (Input, bool), now time.Time) Projection {
 	var walk func(in Input, depth int) Projection
 	walk = func(in Input, depth int) Projection {
 		ups := slices.Clone(in.Upstreams)
@@ -268,10 +316,30 @@ const maxDepth = 32
 // observations and the histories: the one place the engine and the status
 // turn what they know into an Input.
 func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[string]sekisho.Observation, h History) Input {
-	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats}
+	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
+}
+
+// InputOfList is InputOf with the run's latest observations in a list,
+// one an upstream, as the status listing keeps them: a map of
+// observations boxes each value (they are larger than a map holds
+// inline), and the listing builds 10,000 inputs a call (issue 23).
+func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []sekisho.Observation, h History) Input {
+	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation {
+		for _, o := range obs {
+			if o.Upstream == upstream {
+				return o
+			}
+		}
+		return sekisho.Observation{}
+	})
+}
+
+func inputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
+	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats,
+		Upstreams: make([]Upstream, 0, len(p.Upstreams))}
 	ups := h.Upstreams
 	for _, u := range p.Upstreams {
-		o := obs[u.Name]
+		o := obsOf(u.Name)
 		eu := Upstream{Name: u.Name, State: o.State, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt, Stats: ups[u.Name]}
 		if eu.State == "" {
 			eu.State = sekisho.JobPending

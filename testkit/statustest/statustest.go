@@ -5,6 +5,7 @@ package statustest
 import (
 	"cmp"
 	"context"
+	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
@@ -116,4 +117,27 @@ func Pipeline(name string, loc *time.Location, deadline string, upstreamPipeline
 		p.Upstreams = append(p.Upstreams, config.Upstream{Name: u, Type: config.TypePipeline, Pipeline: u})
 	}
 	return p
+}
+
+// Discard is an http.ResponseWriter that counts the answer and keeps none
+// of it, so a benchmark of a listing (the API, the board, /metrics)
+// measures the daemon's cost, not a recorder's copy of the answer.
+type Discard struct {
+	Code  int // the status written, 0 for none (200)
+	N     int // the bytes of the body
+	heads http.Header
+}
+
+func (d *Discard) Header() http.Header {
+	if d.heads == nil {
+		d.heads = http.Header{}
+	}
+	return d.heads
+}
+
+func (d *Discard) WriteHeader(code int) { d.Code = code }
+
+func (d *Discard) Write(b []byte) (int, error) {
+	d.N += len(b)
+	return len(b), nil
 }

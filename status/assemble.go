@@ -1,0 +1,274 @@
+package status
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sort"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/slo"
+	"github.com/sekisho-dev/sekisho/store"
+)
+
+// assembler makes a board's entries from the store reads at the time of
+// the call, one at a time and each complete: a Board keeps them all
+// (assemble), the API's answer writes each as it is made into one reused
+// entry (Cache.WriteJSON), so 10,000 entries are never all in memory for
+// it. What an entry needs of the others — the board's overall verdict and
+// which pipelines upstream of it are in trouble — comes from a first pass
+// over every pipeline's state and lateness (newAssembler).
+type assembler struct {
+	rd        *reads
+	on        []string // the date each pipeline shows
+	lang      string
+	now       time.Time
+	from, to  int                  // the entries whose ETAs are projected
+	next      map[string]time.Time // the poll schedule (Store.NextChecks)
+	first     map[string]string    // the first run dates of the missed pipelines
+	verdicts  []verdict            // each pipeline's, in config order
+	index     map[string]int       // config order by name, once any is troubled
+	eta       *projector
+	troubled  bool // any pipeline is
+	maxUps    int  // the most upstreams of a pipeline
+	allUps    int  // the upstreams of all pipelines
+	pipelines []*config.Pipeline
+}
+
+// verdict is a pipeline's listing state and lateness on the board, as the
+// judge leaves them.
+type verdict struct {
+	state sekisho.State
+	late  bool
+}
+
+// newAssembler reads what every call reads afresh (the poll schedule, the
+// first runs of missed days) and judges every pipeline's day; it projects
+// the ETAs of the entries from..to (to < 0: to the end).
+func newAssembler(ctx context.Context, st *store.Store, cfg *config.Config, b *Board, rd *reads, now time.Time,
+	projected [2]int) (*assembler, error) {
+	n := len(cfg.Pipelines)
+	a := &assembler{rd: rd, on: b.on, lang: b.Language, now: now, pipelines: cfg.Pipelines,
+		from: min(projected[0], n), to: n, eta: newProjector(ctx, st, rd, now)}
+	if projected[1] >= 0 {
+		a.to = max(a.from, min(projected[1], n))
+	}
+	var err error
+	if a.next, err = st.NextChecks(ctx); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	// Every day is judged now but the missed ones, whose verdict waits
+	// for their pipelines' first runs.
+	a.verdicts = make([]verdict, n)
+	var missed []string
+	var missedDays []slo.Day
+	var e Pipeline
+	for i, p := range cfg.Pipelines {
+		a.maxUps, a.allUps = max(a.maxUps, len(p.Upstreams)), a.allUps+len(p.Upstreams)
+		d := b.on[i]
+		r, ok := rd.byKey[[2]string{p.Name, d}]
+		head(&e, p, d, r, ok, now)
+		if e.State == sekisho.StateMissed {
+			missed, missedDays = append(missed, p.Name), append(missedDays, e.day())
+			continue
+		}
+		a.judged(i, e.day(), d)
+	}
+	if a.first, err = st.FirstRunDates(ctx, missed); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	for i := range cfg.Pipelines {
+		if len(missedDays) > 0 && a.verdicts[i].state == "" {
+			a.judged(i, missedDays[0], b.on[i])
+			missedDays = missedDays[1:]
+		}
+	}
+	if a.troubled {
+		a.index = make(map[string]int, n)
+		for i, p := range cfg.Pipelines {
+			a.index[p.Name] = i
+		}
+	}
+	return a, nil
+}
+
+// judged records the verdict of the i-th pipeline's day d on date.
+func (a *assembler) judged(i int, d slo.Day, date string) {
+	state, j := judgeDay(d, a.pipelines[i].Name, date, a.first, a.now)
+	a.verdicts[i] = verdict{state: state, late: j.Late()}
+	a.troubled = a.troubled || troubled(state, j.Late())
+}
+
+// fill makes e the complete entry of the i-th pipeline, its upstreams in
+// ups (empty, with room for them).
+func (a *assembler) fill(i int, e *Pipeline, ups []Upstream) {
+	p, d := a.pipelines[i], a.on[i]
+	r, ok := a.rd.byKey[[2]string{p.Name, d}]
+	entry(e, ups, p, d, r, ok, a.rd.obs[r.id], a.rd, a.now)
+	if p.SubDaily() {
+		e.Intervals = intervals(p, d, a.rd.all[p.Name], a.now)
+	}
+	if e.State == sekisho.StateHoliday {
+		e.off, _ = p.DayOff(d)
+		e.Holiday = e.off.Label(a.lang)
+	}
+	setNextChecks(e, p, a.next)
+	if i >= a.from && i < a.to {
+		a.eta.project(e)
+	}
+	var j slo.Judgement
+	e.State, j = judgeDay(e.day(), e.Name, e.LogicalDate, a.first, a.now)
+	e.SLOMet, e.Late = j.SLO.Bool(), j.Late()
+	e.AffectedBy = a.affected(e.pipelineUpstreams, e.Name)
+	e.Summary = summarize(e, a.lang, a.now)
+}
+
+// affected are the troubled pipelines reachable upstream of a pipeline
+// through `type: pipeline` upstreams (ups), transitively, sorted: its
+// AffectedBy. A cycle (refused by validate, but a board must not hang on a
+// bad file) is cut by the visited set.
+func (a *assembler) affected(ups []string, name string) []string {
+	if !a.troubled || len(ups) == 0 {
+		return noNames
+	}
+	seen := map[string]bool{name: true}
+	stack := append([]string{}, ups...)
+	var hit []string
+	for len(stack) > 0 {
+		up := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[up] {
+			continue
+		}
+		seen[up] = true
+		i, ok := a.index[up]
+		if !ok {
+			continue
+		}
+		if v := a.verdicts[i]; troubled(v.state, v.late) {
+			hit = append(hit, up)
+		}
+		stack = append(stack, a.rd.pipelineUpstreams(a.pipelines[i])...)
+	}
+	if len(hit) == 0 {
+		return noNames
+	}
+	sort.Strings(hit)
+	return hit
+}
+
+// overall is the board's verdict: outage while any pipeline failed or
+// timed out, degraded while any is blocked, missed or late.
+func (a *assembler) overall() string {
+	v := OverallOK
+	for _, p := range a.verdicts {
+		switch {
+		case p.state == sekisho.StateFailed || p.state == sekisho.StateTimedOut:
+			return OverallOutage
+		case p.state == sekisho.StateBlocked || p.state == sekisho.StateMissed || p.late:
+			v = OverallDegraded
+		}
+	}
+	return v
+}
+
+// assemble fills board b (start's) at now from the store reads rd, with
+// the ETAs of the entries in projected (from, to; to < 0: to the end).
+// With lean, the entries outside projected keep no upstreams (nil): a page
+// of the board shows the upstreams of its cards only, and at 10,000
+// pipelines with three upstreams each they were half of its entries'
+// bytes.
+func assemble(ctx context.Context, st *store.Store, cfg *config.Config, b *Board, rd *reads, now time.Time,
+	projected [2]int, lean bool) (*Board, error) {
+	a, err := newAssembler(ctx, st, cfg, b, rd, now, projected)
+	if err != nil {
+		return nil, err
+	}
+	kept := a.allUps
+	if lean {
+		kept = 0
+		for _, p := range cfg.Pipelines[a.from:a.to] {
+			kept += len(p.Upstreams)
+		}
+	}
+	b.slab = slabFor(len(cfg.Pipelines), kept)
+	b.Pipelines = b.slab.ptrs
+	b.downstreams = map[string][]*Pipeline{}
+	scratch := make([]Upstream, 0, a.maxUps)
+	ups := 0
+	for i, p := range cfg.Pipelines {
+		e, n := &b.slab.ps[i], len(p.Upstreams)
+		if lean && (i < a.from || i >= a.to) {
+			a.fill(i, e, scratch)
+			e.Upstreams = nil
+		} else {
+			a.fill(i, e, b.slab.ups[ups:ups:ups+n])
+			ups += n
+		}
+		b.Pipelines = append(b.Pipelines, e)
+		for _, up := range e.AffectedBy {
+			b.downstreams[up] = append(b.downstreams[up], e)
+		}
+	}
+	b.Overall = a.overall()
+	if a.eta.err != nil {
+		return nil, fmt.Errorf("status: %w", a.eta.err)
+	}
+	return b, nil
+}
+
+// Answer is a board ready to be written entry by entry (Cache.Answer):
+// the answer of GET /api/v1/status.
+type Answer struct {
+	b    *Board
+	a    *assembler
+	rd   *reads
+	done bool
+}
+
+// Answer is Build's board of date as an Answer, from the cached reads:
+// its WriteJSON makes each entry as it writes it, into one reused entry,
+// so the answer of 10,000 pipelines never holds them all (issue 23: ≤ 10
+// MiB a call). What can fail before the first byte (a bad date, the
+// store) fails here. The caller calls WriteJSON or Close.
+func (c *Cache) Answer(ctx context.Context, st *store.Store, cfg *config.Config, date string, now time.Time) (*Answer, error) {
+	b, rd, err := c.start(ctx, st, cfg, date, now)
+	if err != nil {
+		return nil, err
+	}
+	a, err := newAssembler(ctx, st, cfg, b, rd, now, all)
+	if err != nil {
+		rd.mu.RUnlock()
+		return nil, err
+	}
+	b.Overall = a.overall()
+	return &Answer{b: b, a: a, rd: rd}, nil
+}
+
+// WriteJSON writes the answer as Board.WriteJSON writes Build's board,
+// then Closes it.
+func (an *Answer) WriteJSON(w io.Writer) error {
+	defer an.Close()
+	var e Pipeline
+	ups := make([]Upstream, 0, an.a.maxUps)
+	if err := an.b.writeJSON(w, len(an.a.pipelines), func(i int) *Pipeline {
+		an.a.fill(i, &e, ups)
+		return &e
+	}); err != nil {
+		return err
+	}
+	if an.a.eta.err != nil {
+		return fmt.Errorf("status: %w", an.a.eta.err)
+	}
+	return nil
+}
+
+// Close lets the cache's reads go; an answer written is closed already.
+func (an *Answer) Close() {
+	if !an.done {
+		an.done = true
+		an.rd.mu.RUnlock()
+	}
+}

@@ -1,0 +1,80 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"sync/atomic"
+)
+
+// preparedStmts are the SQLite statements the waiting daemon runs many
+// times a minute, prepared once on their connection. modernc's driver
+// parses every statement it is handed, and parsing SQL was an eighth of
+// the daemon's CPU while 10,000 pipelines waited (issue 23); the lease
+// check opens every write transaction, the poll schedule is written every
+// pass, the data version is read every pass. PostgreSQL's driver (pgx)
+// keeps a statement cache of its own, so there the plain statements serve.
+type preparedStmts struct {
+	mu    sync.Mutex
+	ready atomic.Bool
+	// fence is beginWrite's lease check, nextCheck SetNextChecks' upsert
+	// of one resource, dataVersion DataVersion's pragma.
+	fence, nextCheck, dataVersion *sql.Stmt
+}
+
+// prepare prepares the statements on the writer, unless they are already.
+// It must not be called inside a write transaction: the writer has one
+// connection. A store whose tables are not there yet (before Migrate)
+// prepares nothing, and the plain statements serve until a later call
+// finds them.
+func (s *Store) prepare(ctx context.Context) {
+	p := &s.stmts
+	if s.dialect != SQLite || p.ready.Load() {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ready.Load() {
+		return
+	}
+	var made []*sql.Stmt
+	prep := func(q string) *sql.Stmt {
+		st, err := s.w.PrepareContext(ctx, q)
+		if err != nil {
+			return nil
+		}
+		made = append(made, st)
+		return st
+	}
+	fence, next, version := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`)
+	if fence == nil || next == nil || version == nil {
+		for _, st := range made {
+			st.Close()
+		}
+		return
+	}
+	p.fence, p.nextCheck, p.dataVersion = fence, next, version
+	p.ready.Store(true)
+}
+
+// stmt is st for tx when the statements are prepared, and nil otherwise:
+// the caller then runs its plain statement.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	if !s.stmts.ready.Load() {
+		return nil
+	}
+	return tx.StmtContext(ctx, st)
+}
+
+// closeStmts closes the prepared statements (Close).
+func (s *Store) closeStmts() {
+	p := &s.stmts
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.ready.Load() {
+		p.fence.Close()
+		p.nextCheck.Close()
+		p.dataVersion.Close()
+		p.ready.Store(false)
+	}
+}

@@ -1,0 +1,104 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/sekisho-dev/sekisho"
+)
+
+// The hot statements run prepared on SQLite and plain on PostgreSQL, and
+// answer the same either way: the lease check lets the leader's writes
+// through and fences a stale epoch's, the poll schedule is written, the
+// data version moves when another connection commits.
+func TestHotStatements(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		if _, err := s.ClaimLease(ctx, "me", 0, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.withTx(WithEpoch(ctx, 1), func(*sql.Tx) error { return nil }); err != nil {
+			t.Fatalf("the leader's write: %v", err)
+		}
+		if got, want := s.stmts.ready.Load(), s.dialect == SQLite; got != want {
+			t.Fatalf("statements prepared: %v, want %v", got, want)
+		}
+		if err := s.withTx(WithEpoch(ctx, 2), func(*sql.Tx) error { return nil }); !errors.Is(err, ErrFenced) {
+			t.Fatalf("a stale epoch's write: %v, want ErrFenced", err)
+		}
+		at := map[string]time.Time{}
+		for i := range 30 {
+			at[fmt.Sprintf("glue_job:j%02d", i)] = t0.Add(time.Duration(i) * time.Minute)
+		}
+		if err := s.SetNextChecks(ctx, at, t0); err != nil {
+			t.Fatal(err)
+		}
+		at["glue_job:j07"] = t0.Add(time.Hour)
+		if err := s.SetNextChecks(WithEpoch(ctx, 1), map[string]time.Time{"glue_job:j07": at["glue_job:j07"]}, t0); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.NextChecks(ctx)
+		if err != nil || len(got) != len(at) {
+			t.Fatalf("next checks: %d %v, want %d", len(got), err, len(at))
+		}
+		for k, want := range at {
+			if !got[k].Equal(want) {
+				t.Errorf("%s next check %s, want %s", k, got[k], want)
+			}
+		}
+		v0, err := s.DataVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, _ := s.DataVersion(ctx); v != v0 {
+			t.Fatalf("data version moved without a write: %d → %d", v0, v)
+		}
+		other := openRaw(t, s.Path())
+		if _, _, err := other.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := s.DataVersion(ctx); err != nil || v == v0 {
+			t.Fatalf("data version after another connection's write: %d %v (was %d)", v, err, v0)
+		}
+	})
+}
+
+// BenchmarkHotWrites is a pass's store work while pipelines wait, on
+// SQLite: a fenced write, the poll schedule of ten resources, the data
+// version.
+func BenchmarkHotWrites(b *testing.B) {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(b.TempDir(), "sekisho.db"), Create())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.Migrate(ctx); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.ClaimLease(ctx, "me", 0, time.Hour); err != nil {
+		b.Fatal(err)
+	}
+	lead := WithEpoch(ctx, 1)
+	at := map[string]time.Time{}
+	for i := range 10 {
+		at[fmt.Sprintf("glue_job:j%02d", i)] = t0
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := s.withTx(lead, func(*sql.Tx) error { return nil }); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.SetNextChecks(lead, at, t0); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.DataVersion(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
