@@ -92,11 +92,14 @@ type Engine struct {
 
 // passState is what a pass leaves for the next one.
 type passState struct {
-	lastFull time.Time      // when every open run was last looked at
-	cfg      *config.Config // the config of that pass
-	sel      map[int64]bool // during a pass: the runs it looks at
-	added    []int64        // during a step: the runs it added to sel
-	rest     map[int64]bool // selected, and left for the next pass (passRuns)
+	lastFull time.Time // when every open run was last looked at
+	// published is when the next checks were last published
+	// (publishNextChecks).
+	published time.Time
+	cfg       *config.Config // the config of that pass
+	sel       map[int64]bool // during a pass: the runs it looks at
+	added     []int64        // during a step: the runs it added to sel
+	rest      map[int64]bool // selected, and left for the next pass (passRuns)
 	// obs are observations steps recorded and flushObservations has not
 	// written yet.
 	obs []store.ObservationWrite

@@ -103,3 +103,47 @@ func TestPollsFollowTheUsualFinish(t *testing.T) {
 		t.Errorf("day 1 (no history), 00:00-02:00: %d checks, want 24 (every poke_interval)", first)
 	}
 }
+
+// TestNextChecksPublishedOnceATick: outside Sync mode, the next checks
+// polls answered are written at most once a tick, not once a pass (a pass
+// per poll that falls due), and none is left unwritten past the next tick.
+func TestNextChecksPublishedOnceATick(t *testing.T) {
+	a := pipeline("a", "0 0 * * *", []config.Upstream{glueUp("export", "hegel-rds-export")}, nil)
+	h := newHarness(t, jst(1, 0, 0), a)
+	e := h.eng
+	e.opts.Sync = false // only publishNextChecks is called here, never Step
+	ctx := context.Background()
+	published := func() map[string]time.Time {
+		t.Helper()
+		next, err := h.st.NextChecks(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return next
+	}
+	res := func(job string) sekisho.Resource { return sekisho.Resource{Type: config.TypeGlueJob, ID: job} }
+	plan := func(job string) time.Time {
+		t.Helper()
+		at, err := e.planner.Next(ctx, res(job), time.Minute, h.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	first := plan("hegel-rds-export")
+	e.publishNextChecks(ctx)
+	if got := published()[res("hegel-rds-export").Key()]; !got.Equal(first) {
+		t.Fatalf("first publish wrote %v, want %v", got, first)
+	}
+	h.clock.Advance(e.opts.Tick / 2)
+	second := plan("other-job")
+	e.publishNextChecks(ctx) // half a tick after the last: waits
+	if _, ok := published()[res("other-job").Key()]; ok {
+		t.Fatal("published twice within a tick")
+	}
+	h.clock.Advance(e.opts.Tick / 2)
+	e.publishNextChecks(ctx) // a tick after the last: writes what waited
+	if got := published()[res("other-job").Key()]; !got.Equal(second) {
+		t.Fatalf("a tick later the next check is %v, want %v", got, second)
+	}
+}
