@@ -165,15 +165,27 @@ func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now 
 // pending lists the runs of sel not done yet, in the order a pass takes
 // them: gate order, the late ones after the rest.
 func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
+	// Sorted as keys that put the late ones last (lateBit): a comparison
+	// that asked late of both runs was a tenth of the waiting daemon's CPU,
+	// with a slice pass over 10,000 selected runs sorting them all twice.
 	ids := make([]int64, 0, len(sel)-len(done))
 	for id := range sel {
 		if !done[id] {
+			if late(id) {
+				id |= lateBit
+			}
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, func(a, b int64) int { return order(a, b, late) })
+	slices.Sort(ids)
+	for i := range ids {
+		ids[i] &^= lateBit
+	}
 	return ids
 }
+
+// lateBit marks a late run's id in pending's sort: run ids are far below it.
+const lateBit = int64(1) << 62
 
 // order compares two runs in the order a pass takes them.
 func order(a, b int64, late func(int64) bool) int {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -161,16 +162,20 @@ func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.T
 	if err != nil {
 		return err
 	}
-	byName := make(map[string]slo.Row, len(rep.Pipelines))
-	for _, r := range rep.Pipelines {
-		byName[r.Pipeline] = r
-	}
 	for i, p := range cfg.Pipelines {
 		if p.SLO == nil {
 			continue
 		}
 		rows[i].slo, rows[i].objective = true, p.SLO.Objective
-		if r := byName[p.Name]; r.SLODays > 0 {
+		// The report's rows are in name order: a search, not a map of
+		// 10,000 rows (1.8 MB a refresh).
+		j, found := slices.BinarySearchFunc(rep.Pipelines, p.Name, func(r slo.Row, name string) int {
+			return strings.Compare(r.Pipeline, name)
+		})
+		if !found {
+			continue
+		}
+		if r := &rep.Pipelines[j]; r.SLODays > 0 {
 			rows[i].judged, rows[i].attainment = true, float64(r.SLOMet)/float64(r.SLODays)
 		}
 	}

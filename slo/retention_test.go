@@ -39,7 +39,10 @@ func TestReportOverPrunedDays(t *testing.T) {
 					recoverBy: f(gate.Add(3 * time.Hour)), success: f(success), finished: f(success)})
 			}
 		}
+		// gamma never ran: its row of a batch has no first day and no records.
+		cfg.Pipelines = append(cfg.Pipelines, pipeline(t, "gamma", "0 3 * * *", "UTC", "05:00", 0.95))
 		st := openFixtureAt(t, loc, rows)
+		batchedAgreesWithEach(t, st, cfg, monthQuery)
 		before, err := Compute(ctx, st, cfg, monthQuery)
 		if err != nil {
 			t.Fatal(err)
@@ -64,6 +67,7 @@ func TestReportOverPrunedDays(t *testing.T) {
 		if total.Days != 18+3 || total.Runs != 18+71 {
 			t.Fatalf("pruned %+v, want 21 days and 89 runs", total)
 		}
+		batchedAgreesWithEach(t, st, cfg, monthQuery)
 		after, err := Compute(ctx, st, cfg, monthQuery)
 		if err != nil {
 			t.Fatal(err)
@@ -82,8 +86,56 @@ func TestReportOverPrunedDays(t *testing.T) {
 		}
 		// The figures are not trivially equal: the range holds misses of
 		// both kinds.
-		if r := before.Pipelines[2]; r.Pipeline != "hourly" || r.Intervals == nil || *r.Intervals == *r.IntervalsMet || before.Overall.Missed == 0 {
+		if r := before.Pipelines[3]; r.Pipeline != "hourly" || r.Intervals == nil || *r.Intervals == *r.IntervalsMet || before.Overall.Missed == 0 {
 			t.Fatalf("fixture without misses: %+v", before.Pipelines)
 		}
 	})
+}
+
+// batchedAgreesWithEach checks that the report and the daily grid of every
+// pipeline at once, read in batches of several sizes (store.SLOReader: one
+// query a batch, a short batch padded), give each pipeline the row and the
+// cells its own report gives it (a batch of one).
+func batchedAgreesWithEach(t *testing.T, st *store.Store, cfg *config.Config, q Query) {
+	t.Helper()
+	ctx := context.Background()
+	defer func(n int) { readBatch = n }(readBatch)
+	var each []Row
+	var eachCells []Cell
+	for _, p := range []string{"alpha", "beta", "gamma", "hourly"} { // name order, as the report's rows
+		q := q
+		q.Pipeline = p
+		rep, err := Compute(ctx, st, cfg, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		each = append(each, rep.Pipelines...)
+		cells, err := Daily(ctx, st, cfg, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eachCells = append(eachCells, cells...)
+	}
+	if len(each) != 4 || each[2].Days != 0 || each[0].Days == 0 || len(eachCells) != 4*28 {
+		t.Fatalf("per-pipeline rows %+v, %d cells", each, len(eachCells))
+	}
+	for _, n := range []int{1, 3, 256} {
+		readBatch = n
+		rep, err := Compute(ctx, st, cfg, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(rep.Pipelines, each) {
+			a, _ := json.MarshalIndent(rep.Pipelines, "", " ")
+			b, _ := json.MarshalIndent(each, "", " ")
+			t.Fatalf("batches of %d:\n%s\neach alone:\n%s", n, a, b)
+		}
+		cells, err := Daily(ctx, st, cfg, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(cells, eachCells) {
+			t.Fatalf("batches of %d: daily grid\n%+v\neach alone\n%+v", n, cells, eachCells)
+		}
+	}
 }

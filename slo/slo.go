@@ -49,7 +49,7 @@ var ErrBadRange = errors.New("bad date range")
 type Report struct {
 	From      string `json:"from"`
 	To        string `json:"to"`
-	Pipelines []Row  `json:"pipelines"`
+	Pipelines []Row  `json:"pipelines"` // in name order
 	Overall   Row    `json:"overall"`
 }
 

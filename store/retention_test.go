@@ -71,7 +71,7 @@ func retentionFixture(t *testing.T, s *Store) map[string]sekisho.Run {
 // its first day and its records, in a stable order.
 func sloRecords(t *testing.T, s *Store, pipeline string) (string, []string) {
 	t.Helper()
-	rd, err := s.SLOReader(context.Background())
+	rd, err := s.SLOReader(context.Background(), 1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -106,9 +106,12 @@ type boardView struct {
 	OK        bool
 	Pipelines []pipelineCard
 	Affected  []affectedView
-	Queries   *queriesView    // long-running warehouse queries (SPEC §15)
-	Incidents []incidentBlock // one per open incident (incidents.go)
-	Silences  []silenceRow
+	// AffectedMore counts the troubled pipelines past the first
+	// affectedShown ("and 9,950 more"), empty when all are listed.
+	AffectedMore string
+	Queries      *queriesView    // long-running warehouse queries (SPEC §15)
+	Incidents    []incidentBlock // one per open incident (incidents.go)
+	Silences     []silenceRow
 	// TroccoTest is when TROCCO's last test send arrived, empty if never.
 	TroccoTest string
 	// CalendarWarnings say a calendar's holiday data ends soon (SPEC §18).
@@ -185,6 +188,39 @@ type upstreamView struct {
 
 type cellView struct {
 	Class, Symbol, Title string
+}
+
+// affectedShown is how many troubled pipelines the board page lists
+// under "affected data", in board order; the rest are counted ("and N
+// more"), and GET /api/v1/status keeps every one. A page listing all of
+// 10,000 late pipelines took 0.27 s and 60 MB to render, and nobody reads
+// that far down a status page.
+const affectedShown = 50
+
+// addAffected lists the troubled pipelines not already shown in an
+// incident block (inIncident), the first affectedShown of them with their
+// downstreams, and counts the others.
+func (v *boardView) addAffected(b *status.Board, lang string, inIncident map[string]bool) {
+	more := 0
+	for _, p := range b.Pipelines {
+		if !p.Troubled() || inIncident[p.Name] {
+			continue
+		}
+		if len(v.Affected) == affectedShown {
+			more++
+			continue
+		}
+		e, word := status.Label(p.State, p.Late, lang)
+		a := affectedView{Name: p.Name, Emoji: e, Word: word, Summary: p.Summary, Impacts: p.Impacts}
+		for _, d := range b.Downstreams(p.Name) {
+			de, dw := status.Label(d.State, d.Late, lang)
+			a.Downstreams = append(a.Downstreams, affectedDownstream{Name: d.Name, Emoji: de, Word: dw, Impacts: d.Impacts})
+		}
+		v.Affected = append(v.Affected, a)
+	}
+	if more > 0 {
+		v.AffectedMore = fmt.Sprintf(texts[lang]["affected_more"], more)
+	}
 }
 
 type affectedView struct {
@@ -283,25 +319,18 @@ func (s *server) board(w http.ResponseWriter, r *http.Request) {
 	for _, p := range b.Pipelines[from:to] {
 		v.Pipelines = append(v.Pipelines, s.card(p, lang, now, byPipeline[p.Name], pct[p.Name], cfg))
 	}
-	for _, p := range b.Troubled() {
-		e, word := status.Label(p.State, p.Late, lang)
-		a := affectedView{Name: p.Name, Emoji: e, Word: word, Summary: p.Summary, Impacts: p.Impacts}
-		for _, d := range b.Downstreams(p.Name) {
-			de, dw := status.Label(d.State, d.Late, lang)
-			a.Downstreams = append(a.Downstreams, affectedDownstream{Name: d.Name, Emoji: de, Word: dw, Impacts: d.Impacts})
-		}
-		v.Affected = append(v.Affected, a)
-	}
 	v.Queries = s.longQueries(ctx, cfg, lang, now)
 	v.WatchErrors = s.watchErrors(ctx, cfg, lang)
 	v.CalendarWarnings = cfg.CalendarWarnings(now)
 	if at, err := s.Store.LastEventTest(ctx, "trocco"); err == nil && !at.IsZero() {
 		v.TroccoTest = at.In(cfg.Location).Format("2006-01-02 15:04:05 MST")
 	}
-	if err := s.addIncidents(ctx, v, b, cfg, lang, now); err != nil {
+	inIncident, err := s.addIncidents(ctx, v, b, cfg, lang, now)
+	if err != nil {
 		s.internal(w, "board", err)
 		return
 	}
+	v.addAffected(b, lang, inIncident)
 	pg := newPage(lang)
 	pg.Board, pg.Refresh = v, true
 	pg.Updated = b.GeneratedAt.Format("2006-01-02 15:04:05 MST")

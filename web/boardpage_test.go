@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/testkit/statustest"
 )
@@ -48,5 +49,48 @@ func TestBoardPagesItsCards(t *testing.T) {
 	}
 	if _, _, body := f.do(t, "GET", "/?lang=ja&page=2", "", "", ""); !strings.Contains(body, "全 450 件中 201–400 件目") {
 		t.Error("the page text in Japanese")
+	}
+}
+
+// The affected section lists the first 50 troubled pipelines (board
+// order) and counts the rest, in the page's language; the API lists every
+// one. With 10,000 late, a page of all of them took 0.27 s and 60 MB.
+func TestBoardCapsTheAffectedList(t *testing.T) {
+	const late = 60
+	f := newFixture(t, func(c *config.Config) {
+		for i := range late {
+			c.Pipelines = append(c.Pipelines, statustest.Pipeline(fmt.Sprintf("late_%02d", i), tokyo, "06:00"))
+		}
+	})
+	for i := range late {
+		statustest.Put(t, f.st, statustest.Run{Pipeline: fmt.Sprintf("late_%02d", i), Date: day, State: sekisho.StateWaiting,
+			GateAt: at(day, "02:00"), Deadline: at(day, "06:00")})
+	}
+	// broken, slow (late, silenced) and the 60: 62 troubled.
+	affected := func(body string) string {
+		_, sec, _ := strings.Cut(body, `<section class="affected">`)
+		sec, _, _ = strings.Cut(sec, "</section>")
+		return sec
+	}
+	for lang, more := range map[string]string{"en": "and 12 more", "ja": "ほか 12 件"} {
+		_, _, body := f.do(t, "GET", "/?lang="+lang, "", "", "")
+		sec := affected(body)
+		if n := strings.Count(sec, `<li class="incident">`); n != 50 {
+			t.Errorf("%s: %d pipelines listed as affected, want 50", lang, n)
+		}
+		if !strings.Contains(sec, more) || !strings.Contains(sec, ">broken<") || !strings.Contains(sec, ">late_47<") ||
+			strings.Contains(sec, ">late_48<") {
+			t.Errorf("%s: want broken, slow and late_00…late_47 listed, then %q: %s", lang, more, sec)
+		}
+	}
+	_, _, api := f.do(t, "GET", "/api/v1/status", "", "", "")
+	if n := strings.Count(api, `"late": true`); n < late+1 {
+		t.Errorf("the API lists %d late pipelines, want every one (%d and slow)", n, late)
+	}
+	// Under the cap, no count.
+	g := newFixture(t)
+	_, _, body := g.do(t, "GET", "/?lang=en", "", "", "")
+	if sec := affected(body); !strings.Contains(sec, ">broken<") || strings.Contains(sec, "more") {
+		t.Errorf("a short affected list: %s", sec)
 	}
 }

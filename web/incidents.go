@@ -309,21 +309,21 @@ type silenceRow struct {
 	Reason, Until string
 }
 
-// addIncidents fills the board's incident blocks and silences, marks the
-// silenced cards, and leaves out of the per-pipeline affected list the
-// pipelines an incident block already shows.
-func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board, cfg *config.Config, lang string, now time.Time) error {
+// addIncidents fills the board's incident blocks and silences and marks
+// the silenced cards; it returns the pipelines an incident block shows,
+// which the per-pipeline affected list leaves out.
+func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board, cfg *config.Config, lang string, now time.Time) (map[string]bool, error) {
 	open, err := s.Store.OpenIncidents(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	sil, err := s.silencesAt(ctx, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	acks, err := s.Store.Acks(ctx)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	shown := map[string]bool{}
 	boards := &incidentBoards{s: s, ctx: ctx, cfg: cfg, now: now, today: b}
@@ -331,7 +331,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 		inc := open[i]
 		day, err := boards.of(inc)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		j := newIncidentJSON(inc, day, cfg, sil, now)
 		blk := incidentBlock{Cause: causeText(inc.Cause, lang), Since: s.clockIn(inc.OpenedAt, cfg), Impacts: j.Impacts,
@@ -360,7 +360,6 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 		}
 		v.Incidents = append(v.Incidents, blk)
 	}
-	v.Affected = slices.DeleteFunc(v.Affected, func(a affectedView) bool { return shown[a.Name] })
 	for i := range v.Pipelines {
 		if w, ok := sil.For(v.Pipelines[i].Name, now); ok {
 			v.Pipelines[i].Silence = &silenceMark{Reason: w.Reason, Until: s.clockIn(w.End(), cfg)}
@@ -371,7 +370,7 @@ func (s *server) addIncidents(ctx context.Context, v *boardView, b *status.Board
 			v.Silences = append(v.Silences, silenceRow{Pipelines: w.Pipelines, Reason: w.Reason, Until: s.clockIn(w.End(), cfg)})
 		}
 	}
-	return nil
+	return shown, nil
 }
 
 // markSilenced puts 🔧 on one card (the pipeline page).
