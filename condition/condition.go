@@ -112,19 +112,37 @@ func (n notNode) eval(s func(string) sekisho.JobState) Result { return not(n.x.e
 type andNode struct{ xs []node }
 
 func (n andNode) eval(s func(string) sekisho.JobState) Result {
-	r := True
-	for _, x := range n.xs {
-		r = and(r, x.eval(s))
-	}
-	return r
+	return fold(True, and, n.xs, func(x node) Result { return x.eval(s) })
 }
 
 type orNode struct{ xs []node }
 
 func (n orNode) eval(s func(string) sekisho.JobState) Result {
-	r := False
-	for _, x := range n.xs {
-		r = or(r, x.eval(s))
+	return fold(False, or, n.xs, func(x node) Result { return x.eval(s) })
+}
+
+// allOf and anyOf are "all" and "any": one node over the names the Expr
+// holds anyway, rather than an and or or of an ident per upstream. The
+// engine keeps a parsed condition per open run, and the keywords are the
+// common conditions (issue 23).
+type allOf []string
+
+func (n allOf) eval(s func(string) sekisho.JobState) Result {
+	return fold(True, and, n, func(name string) Result { return Of(s(name)) })
+}
+
+type anyOf []string
+
+func (n anyOf) eval(s func(string) sekisho.JobState) Result {
+	return fold(False, or, n, func(name string) Result { return Of(s(name)) })
+}
+
+// fold combines the results of xs with op, from start (and's identity True,
+// or's False).
+func fold[T any](start Result, op func(a, b Result) Result, xs []T, eval func(T) Result) Result {
+	r := start
+	for _, x := range xs {
+		r = op(r, eval(x))
 	}
 	return r
 }
@@ -151,17 +169,9 @@ func Parse(expr string, names []string) (*Expr, error) {
 	all := uniqueSorted(names)
 	switch src {
 	case "", "all":
-		xs := make([]node, len(all))
-		for i, n := range all {
-			xs[i] = ident(n)
-		}
-		return &Expr{src: expr, root: andNode{xs}, names: all}, nil
+		return &Expr{src: expr, root: allOf(all), names: all}, nil
 	case "any":
-		xs := make([]node, len(all))
-		for i, n := range all {
-			xs[i] = ident(n)
-		}
-		return &Expr{src: expr, root: orNode{xs}, names: all}, nil
+		return &Expr{src: expr, root: anyOf(all), names: all}, nil
 	}
 	p := &parser{src: expr, known: map[string]bool{}, candidates: all}
 	for _, n := range all {

@@ -254,7 +254,29 @@ type Upstream struct {
 	// Runs says which runs of a sub-daily upstream pipeline a run waits
 	// for (SPEC §19): all of them whose fire time falls on its logical
 	// date (RunsAll, the default), or the latest of them (RunsLatest).
-	Runs      string `json:"runs,omitempty"`
+	Runs string `json:"runs,omitempty"`
+	// DataCheck is set for sql and reconcile upstreams only. Embedded, so
+	// a snapshot writes its fields among the upstream's own.
+	*DataCheck
+	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
+	// "skipped" job status; a pipeline's skipped run) as succeeded. By
+	// default a skipped run is a failure of the upstream: it did not run, so
+	// the downstream would get no fresh data (SPEC §5).
+	SkippedIsSuccess bool `json:"skipped_is_success,omitempty"`
+
+	// resources is Resources(), worked out once the upstream is read (Load,
+	// PipelineFromSpec): the poll planner asks every upstream of every
+	// pipeline for it at each poll, and making the slice anew each time
+	// was 38 % of the daemon's allocations at 10,000 pipelines (issue 23).
+	resources []sekisho.Resource
+}
+
+// DataCheck is what only sql and reconcile upstreams have (SPEC §15, §21).
+// The other upstreams leave it nil and stay half the size: a pipeline holds
+// its upstreams for as long as it is loaded (issue 23). Its fields are
+// promoted into Upstream, but reading u.Query of a nil DataCheck panics:
+// check u.DataCheck first.
+type DataCheck struct {
 	Warehouse string `json:"warehouse,omitempty"` // sql
 	Query     string `json:"query,omitempty"`     // sql: a template until Rendered
 	// Rendered is set in a run's snapshot, whose Query (or Source and
@@ -268,17 +290,6 @@ type Upstream struct {
 	Source    *CheckQuery `json:"source,omitempty"`
 	Target    *CheckQuery `json:"target,omitempty"`
 	Tolerance Tolerance   `json:"tolerance,omitzero"`
-	// SkippedIsSuccess counts a skipped run of this upstream (TROCCO's
-	// "skipped" job status; a pipeline's skipped run) as succeeded. By
-	// default a skipped run is a failure of the upstream: it did not run, so
-	// the downstream would get no fresh data (SPEC §5).
-	SkippedIsSuccess bool `json:"skipped_is_success,omitempty"`
-
-	// resources is Resources(), worked out once the upstream is read (Load,
-	// PipelineFromSpec): the poll planner asks every upstream of every
-	// pipeline for it at each poll, and making the slice anew each time
-	// was 38 % of the daemon's allocations at 10,000 pipelines (issue 23).
-	resources []sekisho.Resource
 }
 
 // SLO is a pipeline's service level objective.
@@ -370,11 +381,13 @@ func (u Upstream) Resource() sekisho.Resource {
 	case TypeSQL:
 		// One query per (warehouse, rendered query) per interval: the ID is
 		// the query as the run's snapshot rendered it (SpecFor).
-		return sekisho.Resource{Type: u.Type, Connection: u.Warehouse, ID: u.Query}
+		if c := u.DataCheck; c != nil {
+			return sekisho.Resource{Type: u.Type, Connection: c.Warehouse, ID: c.Query}
+		}
 	case TypeReconcile:
 		// The target's query: the side the board shows the next check of.
-		if u.Target != nil {
-			return u.Target.Resource()
+		if c := u.DataCheck; c != nil && c.Target != nil {
+			return c.Target.Resource()
 		}
 	}
 	return sekisho.Resource{Type: u.Type, ID: u.Pipeline}
@@ -428,7 +441,8 @@ func (u Upstream) Resources() []sekisho.Resource {
 	return u.resourcesOf()
 }
 
-// readResources keeps each upstream's Resources, for a pipeline just read.
+// readResources keeps each upstream's Resources, for a pipeline read from
+// a snapshot.
 func (p *Pipeline) readResources() {
 	for i := range p.Upstreams {
 		p.Upstreams[i].resources = p.Upstreams[i].resourcesOf()
@@ -440,8 +454,11 @@ func (u Upstream) resourcesOf() []sekisho.Resource {
 	case TypePipeline:
 		return nil
 	case TypeReconcile:
+		if u.DataCheck == nil {
+			return nil
+		}
 		var rs []sekisho.Resource
-		for _, q := range []*CheckQuery{u.Source, u.Target} {
+		for _, q := range []*CheckQuery{u.DataCheck.Source, u.DataCheck.Target} {
 			if q != nil {
 				rs = append(rs, q.Resource())
 			}

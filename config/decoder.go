@@ -30,6 +30,27 @@ type decoder struct {
 	// unsplit says a file cut by split could not be read that way after
 	// all: parse reads it again whole.
 	unsplit bool
+	// strs holds one copy of each string read (intern): the YAML parser
+	// allocates every scalar anew, and types, connections, job names and
+	// schedules repeat across thousands of pipelines.
+	strs map[string]string
+	// confs holds one copy of each distinct trigger conf (internConf).
+	confs map[string]map[string]any
+	// resources holds one Resources slice per polled resource
+	// (readResources).
+	resources map[sekisho.Resource][]sekisho.Resource
+}
+
+// intern returns the decoder's one copy of s.
+func (d *decoder) intern(s string) string {
+	if v, ok := d.strs[s]; ok {
+		return v
+	}
+	if d.strs == nil {
+		d.strs = map[string]string{}
+	}
+	d.strs[s] = s
+	return s
 }
 
 // val is one value in the file: its node, where errors about it point (the
@@ -280,7 +301,7 @@ func (d *decoder) scalarOf(v val, template bool) (scalar, bool) {
 		d.fail(v, "%v", err)
 		return scalar{}, false
 	}
-	return scalar{s: s, shown: strconv.Quote(n.Value), env: used}, true
+	return scalar{s: d.intern(s), shown: strconv.Quote(n.Value), env: used}, true
 }
 
 // detail is err's text, unless the value came from the environment: then

@@ -121,7 +121,7 @@ func parseShare(s string) (float64, bool) {
 }
 
 // expect decodes a sql upstream's expect: and on_violation:.
-func (d *decoder) expect(f *fields, u *Upstream) {
+func (d *decoder) expect(f *fields, u *DataCheck) {
 	if v, ok := f.get("on_violation"); ok {
 		if _, present := f.get("expect"); !present {
 			d.fail(v, "is used with expect; add expect: {min: …} or expect: {vs_history: …}, or remove on_violation")
@@ -175,7 +175,9 @@ func (d *decoder) expect(f *fields, u *Upstream) {
 
 // reconcileUpstream decodes a type: reconcile upstream: source, target and
 // tolerance, each query rendered over a sample run like a sql upstream's.
-func (d *decoder) reconcileUpstream(cfg *Config, p *Pipeline, f *fields, u *Upstream) {
+func (d *decoder) reconcileUpstream(cfg *Config, p *Pipeline, f *fields, up *Upstream) {
+	u := &DataCheck{}
+	up.DataCheck = u
 	side := func(key string) *CheckQuery {
 		v, ok := f.get(key)
 		if !ok {

@@ -121,8 +121,29 @@ func (d *decoder) pipeline(cfg *Config, item val, defaults *fields) (*Pipeline, 
 			}
 		}
 	}
-	p.readResources()
+	d.readResources(p)
 	return p, m
+}
+
+// readResources keeps each upstream's Resources, for a pipeline just
+// decoded: the upstreams of a file that poll one resource share one slice
+// (Resources' callers never change it), as thousands of pipelines wait on
+// a few hundred jobs.
+func (d *decoder) readResources(p *Pipeline) {
+	for i := range p.Upstreams {
+		rs := p.Upstreams[i].resourcesOf()
+		if len(rs) == 1 {
+			if shared, ok := d.resources[rs[0]]; ok {
+				rs = shared
+			} else {
+				if d.resources == nil {
+					d.resources = map[sekisho.Resource][]sekisho.Resource{}
+				}
+				d.resources[rs[0]] = rs
+			}
+		}
+		p.Upstreams[i].resources = rs
+	}
 }
 
 // windowStart reads window_start: a time of day relative to the logical
@@ -192,6 +213,9 @@ func (d *decoder) upstreams(cfg *Config, p *Pipeline, f *fields, m *pipelineMeta
 	namesOK := true
 	var names []string
 	seen := map[string]int{}
+	// Sized exactly: a pipeline holds its upstreams for as long as it is
+	// loaded, and append's doubling left a quarter of them unused (issue 23).
+	p.Upstreams = make([]Upstream, 0, len(items))
 	for _, it := range items {
 		u, nv := d.upstream(cfg, p, it, m)
 		if u.Name == "" || !namePattern.MatchString(u.Name) {

@@ -1,8 +1,10 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -48,7 +50,7 @@ func (d *decoder) trigger(cfg *Config, p *Pipeline, v val, upstreams []string) *
 				if !isMap {
 					d.fail(cv, "want a mapping of DAG run parameters")
 				} else {
-					t.Conf = m
+					t.Conf = d.internConf(m)
 					if _, err := sekisho.RenderConf(m, data); err != nil {
 						d.fail(cv, "%v", err)
 					}
@@ -152,6 +154,27 @@ func sampleData(p *Pipeline, upstreams []string) sekisho.TemplateData {
 		d.Upstreams[n] = sekisho.TemplateUpstream{ExternalID: "sample-run-id", FinishedAt: gate.Add(-time.Hour).Format(time.RFC3339)}
 	}
 	return d
+}
+
+// internConf returns the decoder's one copy of a trigger conf equal to m:
+// pipelines triggering with the same parameters (a date template) share
+// one map instead of holding 300 bytes each (issue 23). A conf is never
+// changed once read (RenderConf makes a new one).
+func (d *decoder) internConf(m map[string]any) map[string]any {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return m
+	}
+	key := string(b)
+	// JSON writes 1 and 1.0 alike: equal text is not yet equal values.
+	if c, ok := d.confs[key]; ok && reflect.DeepEqual(c, m) {
+		return c
+	}
+	if d.confs == nil {
+		d.confs = map[string]map[string]any{}
+	}
+	d.confs[key] = m
+	return m
 }
 
 // toAny turns YAML into JSON-friendly values: maps with string keys,

@@ -197,9 +197,11 @@ func (d *decoder) warehouseRef(cfg *Config, f *fields, what string, kinds []stri
 // sqlUpstream decodes a type: sql upstream and renders its query over a
 // sample run, so a template typo fails validate, not the gate.
 func (d *decoder) sqlUpstream(cfg *Config, p *Pipeline, f *fields, u *Upstream) {
-	u.Warehouse, _ = d.warehouseRef(cfg, f, "a sql upstream", nil)
-	u.Query = d.checkQuery(p, f, "a sql upstream (SELECT … whose first column is true or a count)")
-	d.expect(f, u)
+	c := &DataCheck{}
+	c.Warehouse, _ = d.warehouseRef(cfg, f, "a sql upstream", nil)
+	c.Query = d.checkQuery(p, f, "a sql upstream (SELECT … whose first column is true or a count)")
+	d.expect(f, c)
+	u.DataCheck = c
 }
 
 // checkQuery reads the required query of a sql upstream or a reconcile side
@@ -266,20 +268,26 @@ func (p *Pipeline) SpecFor(logicalDate string, gateAt time.Time) []byte {
 		return query
 	}
 	for i, u := range q.Upstreams {
-		if u.Rendered {
+		if u.DataCheck == nil || u.DataCheck.Rendered {
 			continue
 		}
-		q.Upstreams[i].resources = nil // its queries change below
+		// A copy: the loaded pipeline's DataCheck is shared with the clone.
+		c := *u.DataCheck
 		switch u.Type {
 		case TypeSQL:
-			q.Upstreams[i].Query, q.Upstreams[i].Rendered = render(u.Query), true
+			c.Query, c.Rendered = render(c.Query), true
 		case TypeReconcile:
-			if u.Source != nil && u.Target != nil {
-				src, tgt := *u.Source, *u.Target
-				src.Query, tgt.Query = render(src.Query), render(tgt.Query)
-				q.Upstreams[i].Source, q.Upstreams[i].Target, q.Upstreams[i].Rendered = &src, &tgt, true
+			if c.Source == nil || c.Target == nil {
+				continue
 			}
+			src, tgt := *c.Source, *c.Target
+			src.Query, tgt.Query = render(src.Query), render(tgt.Query)
+			c.Source, c.Target, c.Rendered = &src, &tgt, true
+		default:
+			continue
 		}
+		q.Upstreams[i].DataCheck = &c
+		q.Upstreams[i].resources = nil // its queries changed
 	}
 	return q.Spec()
 }

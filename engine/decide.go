@@ -67,16 +67,16 @@ type effect struct {
 // facts is everything decide reads besides the run's row, its config and
 // the time: what the loop observed and what it remembers of the run.
 type facts struct {
-	ups      map[string]obsView             // the upstreams as observed now (waiting and blocked runs)
-	answer   *answer                        // the answer of a request, when deciding on one
-	trigger  triggerInfo                    // the downstream's adapter
-	recorded map[string]sekisho.Observation // per upstream, the observation last written
-	queued   map[string]bool                // dedupe keys already in the outbox
-	inflight bool                           // a request is under way
-	retry    retryState                     // a trigger request failed transiently
-	followAt time.Time                      // not before: the next status check
-	eta      *eta.Projection                // the run's projected success (SPEC §21), for at_risk
-	landed   []string                       // intent from before a restart: jobs learned since it (landedJobs)
+	ups      map[string]obsView // the upstreams as observed now (waiting and blocked runs)
+	answer   *answer            // the answer of a request, when deciding on one
+	trigger  triggerInfo        // the downstream's adapter
+	recorded observations       // per upstream, the observation last written
+	queued   map[string]bool    // dedupe keys already in the outbox
+	inflight bool               // a request is under way
+	retry    retryState         // a trigger request failed transiently
+	followAt time.Time          // not before: the next status check
+	eta      *eta.Projection    // the run's projected success (SPEC §21), for at_risk
+	landed   []string           // intent from before a restart: jobs learned since it (landedJobs)
 }
 
 // triggerInfo is what decide needs to know of a downstream adapter.
@@ -124,7 +124,7 @@ func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, no
 	var st step
 	for _, u := range p.Upstreams {
 		v, ok := f.ups[u.Name]
-		if prev, seen := f.recorded[u.Name]; ok && (!seen || !sameObs(prev, v.Observation)) {
+		if prev, seen := f.recorded.get(u.Name); ok && (!seen || !sameObs(prev, v.Observation)) {
 			st.Effects = append(st.Effects, effect{kind: effRecord, obs: v.Observation})
 		}
 	}

@@ -88,7 +88,7 @@ func TestDecide(t *testing.T) {
 			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: ok}, jst(1, 2, 30),
 			" | intent=02:30 |  | record:x trigger"},
 		{"unchanged observation is not recorded again", "", nil,
-			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), recorded: map[string]sekisho.Observation{"x": up(sekisho.JobRunning, "x1", gate).Observation}}, jst(1, 2, 30),
+			facts{ups: ups(up(sekisho.JobRunning, "x1", gate)), recorded: observations{up(sekisho.JobRunning, "x1", gate).Observation}}, jst(1, 2, 30),
 			" |  |  | "},
 		{"request under way", "", func(r *sekisho.Run, _ *config.Pipeline) { r.IntentAt = gate },
 			facts{ups: ups(up(sekisho.JobSucceeded, "x1", gate)), trigger: ok, inflight: true}, jst(1, 2, 30),

@@ -74,10 +74,7 @@ func (e *Engine) readHistories(ctx context.Context, ids []int64, now time.Time) 
 // this pass (ups, for a waiting run), the other runs of its line as the
 // loop last recorded them.
 func (e *Engine) project(ctx context.Context, rec *runRec, r sekisho.Run, ups map[string]obsView, now time.Time) eta.Projection {
-	obs := make(map[string]sekisho.Observation, len(rec.spec.Upstreams))
-	for name, o := range rec.recorded {
-		obs[name] = o
-	}
+	obs := rec.recorded.byName()
 	for name, o := range ups {
 		obs[name] = o.Observation
 	}
@@ -88,7 +85,7 @@ func (e *Engine) project(ctx context.Context, rec *runRec, r sekisho.Run, ups ma
 			if e.prepare(orec) != nil {
 				return eta.Input{}, false
 			}
-			return eta.InputOf(orec.spec, orec.cond, orec.run, orec.recorded, e.historyOf(ctx, pipeline, r.LogicalDate)), true
+			return eta.InputOf(orec.spec, orec.cond, orec.run, orec.recorded.byName(), e.historyOf(ctx, pipeline, r.LogicalDate)), true
 		}
 		closed, err := e.closedRun(ctx, pipeline, r.LogicalDate)
 		if err != nil {

@@ -71,7 +71,7 @@ func (e *Engine) facts(ctx context.Context, rec *runRec, r sekisho.Run, a *answe
 	}
 	if needsETA(r, now) {
 		proj := e.project(ctx, rec, r, f.ups, now)
-		f.eta, rec.projected = &proj, proj
+		f.eta, rec.projected = &proj, &proj
 	}
 	return f
 }
@@ -94,10 +94,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 			rec.landAt = ef.landAt
 		case effRecord:
 			e.pass.obs = append(e.pass.obs, store.ObservationWrite{Run: r.ID, Attempt: r.Attempt, Obs: ef.obs})
-			if rec.recorded == nil {
-				rec.recorded = map[string]sekisho.Observation{}
-			}
-			rec.recorded[ef.obs.Upstream] = ef.obs
+			rec.recorded.put(ef.obs, len(p.Upstreams))
 		}
 	}
 	notices, err := e.unqueued(ctx, rec, st.Notices)
@@ -268,8 +265,8 @@ func (e *Engine) flushObservations(ctx context.Context) {
 			if !ok || rec.run.Attempt != w.Attempt {
 				continue
 			}
-			if o, ok := rec.recorded[w.Obs.Upstream]; ok && sameObs(o, w.Obs) {
-				delete(rec.recorded, w.Obs.Upstream)
+			if o, ok := rec.recorded.get(w.Obs.Upstream); ok && sameObs(o, w.Obs) {
+				rec.recorded.forget(w.Obs.Upstream)
 			}
 		}
 	}

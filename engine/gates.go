@@ -54,11 +54,14 @@ const gateScan = 256
 
 // gateTimes is when each pipeline's next gate fires.
 type gateTimes struct {
-	next    map[string]time.Time // pipeline → next gate to check for
-	cfg     *config.Config       // the config they were computed for
-	soonest time.Time            // the earliest of next; zero: scan
-	due     []dueGate            // gates found due and not yet opened, in scan order
-	scan    int                  // a scan under way: the next pipeline to look at (0: none)
+	// next is, by position in cfg.Pipelines, the next gate to check for
+	// (zero: the schedule never fires again). A slice, not a map by name:
+	// it holds an entry for every pipeline (issue 23).
+	next    []time.Time
+	cfg     *config.Config // the config they were computed for
+	soonest time.Time      // the earliest of next; zero: scan
+	due     []dueGate      // gates found due and not yet opened, in scan order
+	scan    int            // a scan under way: the next pipeline to look at (0: none)
 }
 
 // dueGate is a gate whose fire time has come.
@@ -98,28 +101,36 @@ func (e *Engine) openDueGates(ctx context.Context, cfg *config.Config, now time.
 // findDueGates adds to gate.due every gate whose fire time has come and
 // moves each pipeline's next gate past them.
 func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
-	if e.gate.cfg != cfg {
-		// A new configuration: keep the next gate of pipelines that still
-		// exist with the same schedule, look back for new ones. Gates
-		// found due and not opened yet are found again, under cfg.
-		old := e.gate.next
+	if e.gate.cfg != cfg || len(e.gate.next) != len(cfg.Pipelines) {
+		// A new configuration (or pipelines added to this one): keep the
+		// next gate of pipelines that still exist with the same schedule,
+		// look back for new ones. Gates found due and not opened yet are
+		// found again, under cfg.
+		old := map[string]time.Time{}
+		if prev := e.gate.cfg; prev != nil {
+			for i, t := range e.gate.next {
+				if !t.IsZero() && i < len(prev.Pipelines) {
+					old[prev.Pipelines[i].Name] = t
+				}
+			}
+		}
 		for _, g := range e.gate.due {
 			if t, ok := old[g.p.Name]; !ok || g.fireAt.Before(t) {
 				old[g.p.Name] = g.fireAt
 			}
 		}
 		e.gate.due = nil
-		e.gate.next = make(map[string]time.Time, len(cfg.Pipelines))
-		for _, p := range cfg.Pipelines {
+		e.gate.next = make([]time.Time, len(cfg.Pipelines))
+		for i, p := range cfg.Pipelines {
 			if prev := e.gate.cfg; prev != nil {
 				if op := prev.Pipeline(p.Name); op != nil && op.Schedule == p.Schedule && op.Timezone == p.Timezone {
 					if t, ok := old[p.Name]; ok {
-						e.gate.next[p.Name] = t
+						e.gate.next[i] = t
 						continue
 					}
 				}
 			}
-			e.gate.next[p.Name] = lookback(p, now)
+			e.gate.next[i] = lookback(p, now)
 		}
 		e.gate.cfg = cfg
 		e.gate.soonest, e.gate.scan = time.Time{}, 0
@@ -135,9 +146,10 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 	if !e.opts.Sync {
 		last = min(last, first+gateScan)
 	}
-	for _, p := range cfg.Pipelines[first:last] {
-		from, ok := e.gate.next[p.Name]
-		if !ok || now.Before(from) {
+	for i, p := range cfg.Pipelines[first:last] {
+		i += first
+		from := e.gate.next[i]
+		if from.IsZero() || now.Before(from) {
 			continue
 		}
 		// NextFire is strictly after its argument, so step back a
@@ -149,11 +161,7 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 			}
 			t = p.NextFire(t)
 		}
-		if t.IsZero() {
-			delete(e.gate.next, p.Name) // the schedule never fires again
-		} else {
-			e.gate.next[p.Name] = t
-		}
+		e.gate.next[i] = t // zero: the schedule never fires again
 	}
 	if last < len(cfg.Pipelines) {
 		e.gate.scan = last
@@ -162,7 +170,7 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 	e.gate.scan = 0
 	var soonest time.Time
 	for _, t := range e.gate.next {
-		if soonest.IsZero() || t.Before(soonest) {
+		if !t.IsZero() && (soonest.IsZero() || t.Before(soonest)) {
 			soonest = t
 		}
 	}

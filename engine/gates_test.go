@@ -170,3 +170,40 @@ func BenchmarkGatesOpen(b *testing.B) {
 	b.ReportMetric(float64(n*b.N)/total.Seconds(), "gates/s")
 	b.ReportMetric(float64(longest.Milliseconds()), "longest-pass-ms")
 }
+
+// TestReloadKeepsTheNextGatesByName: the next gate of each pipeline is
+// kept by position in its config, and a reload carries it over by name to
+// a pipeline that kept its schedule, wherever it moved: an opened gate is
+// not found due again. A pipeline whose schedule changed, or a new one,
+// looks back for today's gate.
+func TestReloadKeepsTheNextGatesByName(t *testing.T) {
+	up := []config.Upstream{glueUp("u", "job")}
+	a, b, c := pipeline("a", "0 2 * * *", up, nil), pipeline("b", "0 2 * * *", up, nil), pipeline("c", "0 2 * * *", up, nil)
+	h := newHarness(t, jst(1, 2, 30), a, b, c)
+	eng := looseEngine(t, h.st, h.clock, h.cfg, h.jobs)
+	names := func() []string {
+		var out []string
+		for _, g := range eng.gate.due {
+			out = append(out, g.p.Name+"@"+g.fireAt.In(tokyo).Format("15:04"))
+		}
+		eng.gate.due = nil // as if opened
+		return out
+	}
+	now := jst(1, 2, 30)
+	eng.findDueGates(h.cfg, now)
+	if got := names(); !reflect.DeepEqual(got, []string{"a@02:00", "b@02:00", "c@02:00"}) {
+		t.Fatalf("due under the first config: %v", got)
+	}
+	a2, d := pipeline("a", "30 2 * * *", up, nil), pipeline("d", "0 2 * * *", up, nil)
+	cfg2 := &config.Config{Timezone: h.cfg.Timezone, Location: h.cfg.Location, Pipelines: []*config.Pipeline{c, a2, d}}
+	eng.findDueGates(cfg2, now)
+	if got := names(); !reflect.DeepEqual(got, []string{"a@02:30", "d@02:00"}) {
+		t.Errorf("due after the reload: %v, want a's new gate and d's (c's opened already)", got)
+	}
+	want := []time.Time{jst(2, 2, 0), jst(2, 2, 30), jst(2, 2, 0)}
+	for i, w := range want {
+		if !eng.gate.next[i].Equal(w) {
+			t.Errorf("next gate of %s: %v, want %v", cfg2.Pipelines[i].Name, eng.gate.next[i], w)
+		}
+	}
+}

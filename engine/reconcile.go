@@ -165,15 +165,27 @@ func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now 
 // pending lists the runs of sel not done yet, in the order a pass takes
 // them: gate order, the late ones after the rest.
 func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
+	// Sorted as keys that put the late ones last (lateBit): a comparison
+	// that asked late of both runs was a tenth of the waiting daemon's CPU,
+	// with a slice pass over 10,000 selected runs sorting them all twice.
 	ids := make([]int64, 0, len(sel)-len(done))
 	for id := range sel {
 		if !done[id] {
+			if late(id) {
+				id |= lateBit
+			}
 			ids = append(ids, id)
 		}
 	}
-	slices.SortFunc(ids, func(a, b int64) int { return order(a, b, late) })
+	slices.Sort(ids)
+	for i := range ids {
+		ids[i] &^= lateBit
+	}
 	return ids
 }
+
+// lateBit marks a late run's id in pending's sort: run ids are far below it.
+const lateBit = int64(1) << 62
 
 // order compares two runs in the order a pass takes them.
 func order(a, b int64, late func(int64) bool) int {
@@ -405,17 +417,17 @@ func (e *Engine) observe(ctx context.Context, rec *runRec, u config.Upstream, no
 		o.FinishedAt = v.run.FinishedAt
 		o.Message = v.run.Message
 		o.Value = v.run.Value
-		if u.Expect != nil && o.Value != nil {
-			o = judged(u, o, rec.run.LogicalDate, e.valuesOf(ctx, rec.spec, u, rec.run.LogicalDate))
+		if u.DataCheck != nil && u.DataCheck.Expect != nil && o.Value != nil {
+			o = judged(u.DataCheck, o, rec.run.LogicalDate, e.valuesOf(ctx, rec.spec, u, rec.run.LogicalDate))
 		}
 	} else if !v.have {
 		// Not checked yet: keep what the store last recorded, so a restart
 		// does not forget that an upstream had already succeeded (or
 		// failed: a blocked run must not flap to waiting and back).
-		if _, ok := rec.recorded[u.Name]; !ok && !rec.loaded {
+		if _, ok := rec.recorded.get(u.Name); !ok && !rec.loaded {
 			e.loadRecorded(ctx, rec)
 		}
-		if prev, ok := rec.recorded[u.Name]; ok {
+		if prev, ok := rec.recorded.get(u.Name); ok {
 			prev.ObservedAt = now
 			prev.Error = v.err
 			return obsView{Observation: prev}

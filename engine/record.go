@@ -29,16 +29,18 @@ type runRec struct {
 	followAt time.Time        // not before: the next downstream status check
 	landAt   time.Time        // a dead daemon's trigger request may land until then (sekisho.LandingBound)
 	// ---
-	recorded map[string]sekisho.Observation // per upstream, the observation last written
-	queued   map[string]bool                // dedupe keys already in the outbox
-	wakeAt   time.Time                      // look at it then, whatever else happens (zero: never)
+	recorded observations    // per upstream, the observation last written
+	queued   map[string]bool // dedupe keys already in the outbox
+	wakeAt   time.Time       // look at it then, whatever else happens (zero: never)
 	// loaded: recorded holds what the store had when the loop took the
 	// run (read once, or nothing: the loop opened it), so an upstream not
 	// checked yet needs no read.
 	loaded bool
 	// projected is the run's last projected success (SPEC §21), so the
-	// loop wakes when time alone would carry it past the deadline.
-	projected eta.Projection
+	// loop wakes when time alone would carry it past the deadline; nil
+	// until one is made. A pointer: only runs with a deadline have one,
+	// and the record of every open run is kept (issue 23).
+	projected *eta.Projection
 }
 
 // retryState is the memory of a trigger request that failed transiently.
@@ -296,14 +298,57 @@ func (e *Engine) loadRecorded(ctx context.Context, rec *runRec) {
 		return
 	}
 	rec.loaded = true
-	for name, o := range latest {
-		if rec.recorded == nil {
-			rec.recorded = map[string]sekisho.Observation{}
-		}
-		if _, ok := rec.recorded[name]; !ok {
-			rec.recorded[name] = o
+	for _, o := range latest {
+		if _, ok := rec.recorded.get(o.Upstream); !ok {
+			rec.recorded.put(o, len(latest))
 		}
 	}
+}
+
+// observations are a run's last written observation of each upstream, one
+// per upstream name. A slice searched by name rather than a map: a run
+// holds a handful for as long as it is open, and a map of them (its
+// buckets, an allocation per entry) was 800 bytes an open run at 10,000
+// (issue 23).
+type observations []sekisho.Observation
+
+// get returns the observation of the named upstream.
+func (os observations) get(name string) (sekisho.Observation, bool) {
+	for _, o := range os {
+		if o.Upstream == name {
+			return o, true
+		}
+	}
+	return sekisho.Observation{}, false
+}
+
+// put records o as its upstream's observation; n, the run's upstream
+// count, sizes the slice when it is made.
+func (os *observations) put(o sekisho.Observation, n int) {
+	for i := range *os {
+		if (*os)[i].Upstream == o.Upstream {
+			(*os)[i] = o
+			return
+		}
+	}
+	if *os == nil {
+		*os = make(observations, 0, max(n, 1))
+	}
+	*os = append(*os, o)
+}
+
+// forget drops the named upstream's observation.
+func (os *observations) forget(name string) {
+	*os = slices.DeleteFunc(*os, func(o sekisho.Observation) bool { return o.Upstream == name })
+}
+
+// byName is the observations as a map, for the readers that take one.
+func (os observations) byName() map[string]sekisho.Observation {
+	m := make(map[string]sekisho.Observation, len(os))
+	for _, o := range os {
+		m[o.Upstream] = o
+	}
+	return m
 }
 
 // wakeFor is the next time something can happen to a run by the clock
@@ -325,7 +370,7 @@ func wakeFor(rec *runRec, now time.Time) time.Time {
 	}
 	if !r.Deadline.IsZero() && r.FirstSuccessAt.IsZero() {
 		consider(r.Deadline)
-		if p := rec.projected; p.Known() && !p.At.After(r.Deadline) {
+		if p := rec.projected; p != nil && p.Known() && !p.At.After(r.Deadline) {
 			// A projection grows no faster than the clock: it cannot pass
 			// the deadline before its margin has elapsed (nor is it worth
 			// a look more often than once a minute).
@@ -338,7 +383,7 @@ func wakeFor(rec *runRec, now time.Time) time.Time {
 		}
 		if waits(r.State) {
 			for _, u := range p.Upstreams {
-				if o, ok := rec.recorded[u.Name]; ok && o.State == sekisho.JobRunning && !o.StartedAt.IsZero() {
+				if o, ok := rec.recorded.get(u.Name); ok && o.State == sekisho.JobRunning && !o.StartedAt.IsZero() {
 					consider(o.StartedAt.Add(p.MaxDuration).Add(past))
 				}
 			}

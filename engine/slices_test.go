@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"testing"
@@ -192,5 +193,36 @@ func TestGateScanIsSliced(t *testing.T) {
 	runs, err := h.st.OpenRuns(ctx)
 	if err != nil || len(runs) != n || eng.gate.scan != 0 || !eng.gate.soonest.After(jst(1, 2, 0)) {
 		t.Fatalf("%d runs open (want %d, %v), scan at %d, next gate %v", len(runs), n, err, eng.gate.scan, eng.gate.soonest)
+	}
+}
+
+// TestPendingOrder: pending lists the selected runs not done in the pass
+// order order gives (gate order, the late ones last), for random sets.
+func TestPendingOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	for range 200 {
+		sel, done, late := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
+		for range rng.IntN(300) {
+			id := rng.Int64N(1 << 40)
+			sel[id] = true
+			if rng.IntN(4) == 0 {
+				done[id] = true
+			}
+			if rng.IntN(3) == 0 {
+				late[id] = true
+			}
+		}
+		isLate := func(id int64) bool { return late[id] }
+		got := pending(sel, done, isLate)
+		var want []int64
+		for id := range sel {
+			if !done[id] {
+				want = append(want, id)
+			}
+		}
+		slices.SortFunc(want, func(a, b int64) int { return order(a, b, isLate) })
+		if !slices.Equal(got, want) {
+			t.Fatalf("pending %v, want %v", got, want)
+		}
 	}
 }

@@ -91,7 +91,7 @@ func (s *lineageSink) checks(ctx context.Context, t sekisho.Transition, p *confi
 		switch {
 		case u.Type == config.TypeReconcile:
 			kind = "reconcile"
-		case u.Type == config.TypeSQL && u.Expect != nil:
+		case u.Type == config.TypeSQL && u.DataCheck != nil && u.DataCheck.Expect != nil:
 			kind = "expect"
 		default:
 			continue

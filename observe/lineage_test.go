@@ -290,9 +290,9 @@ func TestLineageOfDataChecks(t *testing.T) {
 	w := newWorld(t)
 	w.cfg.Connections.Warehouses = map[string]*config.Warehouse{"bq": {Name: "bq", Type: config.WarehouseBigQuery}}
 	w.cfg.Pipelines = append(w.cfg.Pipelines, &config.Pipeline{Name: "volume", Upstreams: []config.Upstream{
-		{Name: "orders_rows", Type: config.TypeSQL, Warehouse: "bq", Query: "SELECT 1", Expect: &config.Expect{Min: new(float64)}},
-		{Name: "orders_match", Type: config.TypeReconcile, Source: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 2"},
-			Target: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 1"}},
+		{Name: "orders_rows", Type: config.TypeSQL, DataCheck: &config.DataCheck{Warehouse: "bq", Query: "SELECT 1", Expect: &config.Expect{Min: new(float64)}}},
+		{Name: "orders_match", Type: config.TypeReconcile, DataCheck: &config.DataCheck{Source: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 2"},
+			Target: &config.CheckQuery{Warehouse: "bq", Query: "SELECT 1"}}},
 	}})
 	m := newMarquez(t)
 	s := w.lineageService(m)

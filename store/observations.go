@@ -42,7 +42,7 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 	wrote := 0
 	var written []int64 // the runs of the rows written
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
-		latest, err := latestOf(ctx, tx, ws)
+		latest, err := s.latestOf(ctx, tx, ws)
 		if err != nil {
 			return err
 		}
@@ -94,15 +94,25 @@ type obsKey struct {
 // latestOf reads, in tx, the latest stored observation of each run and
 // upstream that ws writes: one query for a single write (the common case
 // of a poll answer), one per obsBatch runs for many.
-func latestOf(ctx context.Context, tx *sql.Tx, ws []ObservationWrite) (map[obsKey]sekisho.Observation, error) {
+func (s *Store) latestOf(ctx context.Context, tx *sql.Tx, ws []ObservationWrite) (map[obsKey]sekisho.Observation, error) {
 	out := make(map[obsKey]sekisho.Observation, len(ws))
 	if len(ws) == 1 {
 		w := ws[0]
-		o, ok, err := latestObservation(ctx, tx, w.Run, w.Obs.Upstream)
-		if ok {
-			out[obsKey{w.Run, w.Obs.Upstream}] = o
+		var row *sql.Row
+		if st := s.stmt(ctx, tx, s.stmts.latestObs); st != nil {
+			row = st.QueryRowContext(ctx, w.Run, w.Obs.Upstream)
+		} else {
+			row = tx.QueryRowContext(ctx, latestObsQuery, w.Run, w.Obs.Upstream)
 		}
-		return out, err
+		o, err := scanObservation(row)
+		switch {
+		case err == sql.ErrNoRows:
+			return out, nil
+		case err != nil:
+			return nil, err
+		}
+		out[obsKey{w.Run, w.Obs.Upstream}] = o
+		return out, nil
 	}
 	seen := make(map[int64]bool, len(ws))
 	var ids []any
@@ -222,18 +232,9 @@ func (d *obsDest) scan(sc scanner) (sekisho.Observation, error) {
 	return o, nil
 }
 
-type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-}
-
-func latestObservation(ctx context.Context, q querier, runID int64, upstream string) (sekisho.Observation, bool, error) {
-	o, err := scanObservation(q.QueryRowContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations
-		WHERE run_id = ? AND upstream = ? ORDER BY id DESC LIMIT 1`, runID, upstream))
-	if err == sql.ErrNoRows {
-		return o, false, nil
-	}
-	return o, err == nil, err
-}
+// latestObsQuery reads a run's latest observation of one upstream.
+const latestObsQuery = `SELECT ` + obsColumns + ` FROM upstream_observations
+		WHERE run_id = ? AND upstream = ? ORDER BY id DESC LIMIT 1`
 
 // LatestObservations returns the latest observation of each upstream of a run.
 func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string]sekisho.Observation, error) {

@@ -18,8 +18,10 @@ type preparedStmts struct {
 	mu    sync.Mutex
 	ready atomic.Bool
 	// fence is beginWrite's lease check, nextCheck SetNextChecks' upsert
-	// of one resource, dataVersion DataVersion's pragma.
-	fence, nextCheck, dataVersion *sql.Stmt
+	// of one resource, dataVersion DataVersion's pragma, latestObs the
+	// look-up RecordObservations makes for one observation (a pass's
+	// usual one: a poll's answer moves one run).
+	fence, nextCheck, dataVersion, latestObs *sql.Stmt
 }
 
 // prepare prepares the statements on the writer, unless they are already.
@@ -46,14 +48,14 @@ func (s *Store) prepare(ctx context.Context) {
 		made = append(made, st)
 		return st
 	}
-	fence, next, version := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`)
-	if fence == nil || next == nil || version == nil {
+	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
+	if fence == nil || next == nil || version == nil || latest == nil {
 		for _, st := range made {
 			st.Close()
 		}
 		return
 	}
-	p.fence, p.nextCheck, p.dataVersion = fence, next, version
+	p.fence, p.nextCheck, p.dataVersion, p.latestObs = fence, next, version, latest
 	p.ready.Store(true)
 }
 
@@ -75,6 +77,7 @@ func (s *Store) closeStmts() {
 		p.fence.Close()
 		p.nextCheck.Close()
 		p.dataVersion.Close()
+		p.latestObs.Close()
 		p.ready.Store(false)
 	}
 }

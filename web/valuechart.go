@@ -54,11 +54,11 @@ func valueCharts(ctx context.Context, st *store.Store, p *config.Pipeline, today
 		}
 	}
 	for _, u := range p.Upstreams {
-		if u.Type != config.TypeSQL || u.Expect == nil {
+		if u.Type != config.TypeSQL || u.DataCheck == nil || u.DataCheck.Expect == nil {
 			continue
 		}
 		back := valueDays
-		if h := u.Expect.VsHistory; h != nil {
+		if h := u.DataCheck.Expect.VsHistory; h != nil {
 			back += h.Days
 		}
 		since := end.AddDate(0, 0, -back).Format(sekisho.DateLayout)
@@ -100,7 +100,7 @@ func drawValues(u config.Upstream, shown, hist []expect.Point, end time.Time) va
 	for i := range valueDays {
 		date := first.AddDate(0, 0, i).Format(sekisho.DateLayout)
 		x, has := values[date]
-		v := expect.Judge(u.Expect, date, x, hist)
+		v := expect.Judge(u.DataCheck.Expect, date, x, hist)
 		d := day{i: i, v: v, value: x, has: has}
 		if v.Low != nil {
 			widen(*v.Low)

@@ -18,8 +18,8 @@ import (
 func TestValueChart(t *testing.T) {
 	f := newFixture(t, func(cfg *config.Config) {
 		vol := statustest.Pipeline("volume", tokyo, "06:00")
-		vol.Upstreams = []config.Upstream{{Name: "orders_rows", Type: config.TypeSQL, Warehouse: "dwh", Query: "SELECT 1",
-			Expect: &config.Expect{VsHistory: &config.VsHistory{Days: 28, SameWeekday: true, Tolerance: 0.3}}, OnViolation: "block"}}
+		vol.Upstreams = []config.Upstream{{Name: "orders_rows", Type: config.TypeSQL, DataCheck: &config.DataCheck{Warehouse: "dwh", Query: "SELECT 1",
+			Expect: &config.Expect{VsHistory: &config.VsHistory{Days: 28, SameWeekday: true, Tolerance: 0.3}}, OnViolation: "block"}}}
 		cfg.Pipelines = append(cfg.Pipelines, vol)
 	})
 	v := func(x float64) *float64 { return &x }

@@ -38,9 +38,9 @@ func TestWarehouseShares(t *testing.T) {
 	// 9 of them, so each check is asked every 10/9 minutes on average.
 	var ups []config.Upstream
 	for i := range 10 {
-		ups = append(ups, config.Upstream{Name: "q", Type: config.TypeSQL, Warehouse: "dwh", Query: "SELECT " + string(rune('0'+i))})
+		ups = append(ups, config.Upstream{Name: "q", Type: config.TypeSQL, DataCheck: &config.DataCheck{Warehouse: "dwh", Query: "SELECT " + string(rune('0'+i))}})
 	}
-	ups = append(ups, config.Upstream{Name: "free", Type: config.TypeSQL, Warehouse: "bq", Query: "SELECT 1"})
+	ups = append(ups, config.Upstream{Name: "free", Type: config.TypeSQL, DataCheck: &config.DataCheck{Warehouse: "bq", Query: "SELECT 1"}})
 	cfg := &config.Config{Pipelines: []*config.Pipeline{{Name: "p", PokeInterval: time.Minute, Upstreams: ups}},
 		Connections: config.Connections{Warehouses: map[string]*config.Warehouse{
 			"dwh": {Name: "dwh", RateLimit: config.RateLimit{Requests: 10, Per: time.Minute}},
