@@ -70,7 +70,7 @@ type Engine struct {
 	cfg     atomic.Pointer[config.Config]
 	ad      atomic.Pointer[adapters]
 	kick    chan struct{}
-	sem     chan struct{} // bounds the requests under way
+	work    workQueue     // the requests to make, MaxInFlight at a time
 	wg      sync.WaitGroup
 	poller  *poller
 	planner *pollplan.Planner // when each resource is checked next (SPEC §13)
@@ -137,7 +137,6 @@ func New(cfg *config.Config, opts Options) (*Engine, error) {
 	e := &Engine{
 		opts: opts, st: opts.Store, clock: opts.Clock, log: opts.Logger,
 		kick:    make(chan struct{}, 1),
-		sem:     make(chan struct{}, opts.MaxInFlight),
 		history: map[string]lineHistory{},
 		values:  map[string]valueHistory{},
 		rng:     rand.New(rand.NewPCG(seed, seed^0x5e4154)),
@@ -266,25 +265,64 @@ func (e *Engine) spawnPoll(ctx context.Context, rs *resource) {
 }
 
 // spawnThen runs fn under the in-flight bound, in a goroutine or inline in
-// Sync mode, and wakes the loop when fn reports a change.
+// Sync mode, and wakes the loop when fn reports a change. Requests wait in
+// a queue, not each in a goroutine of its own: when 10,000 gates open,
+// 2,000 resources fall due at once, and a goroutine apiece parked on a
+// semaphore was 2,000 stacks at the daemon's busiest moment (issue 23). At
+// most MaxInFlight workers take requests off the queue, in the order they
+// came, and stop when it is empty.
 func (e *Engine) spawnThen(ctx context.Context, fn func(context.Context) bool) {
 	if e.opts.Sync {
 		fn(ctx)
 		return
 	}
+	q := &e.work
+	q.mu.Lock()
+	q.fns = append(q.fns, fn)
+	start := q.workers < e.opts.MaxInFlight
+	if start {
+		q.workers++
+	}
+	q.mu.Unlock()
+	if !start {
+		return
+	}
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
-		select {
-		case e.sem <- struct{}{}:
-		case <-ctx.Done():
-			return
-		}
-		defer func() { <-e.sem }()
-		if fn(ctx) {
-			e.Kick()
+		for {
+			fn, ok := q.take()
+			if !ok {
+				return
+			}
+			if ctx.Err() == nil && fn(ctx) {
+				e.Kick()
+			}
 		}
 	}()
+}
+
+// workQueue holds the requests spawnThen has not started yet.
+type workQueue struct {
+	mu      sync.Mutex
+	fns     []func(context.Context) bool
+	workers int // running; each takes requests until none is left
+}
+
+// take returns the oldest request, or false when there is none: the
+// worker asking then stops.
+func (q *workQueue) take() (func(context.Context) bool, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.fns) == 0 {
+		q.workers--
+		q.fns = nil // let a burst's backing array go
+		return nil, false
+	}
+	fn := q.fns[0]
+	q.fns[0] = nil
+	q.fns = q.fns[1:]
+	return fn, true
 }
 
 // spread is a random share of d, up to the jitter share: the delay that
