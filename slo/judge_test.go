@@ -111,3 +111,20 @@ func TestJudgeRunLate(t *testing.T) {
 		}
 	}
 }
+
+// sortedRecords tells whether a blob's records can be read in place; one
+// out of order anywhere makes the walk sort them first.
+func TestSortedRecords(t *testing.T) {
+	for blob, want := range map[string]bool{
+		"":                                       true,
+		"2026-03-01|a":                           true,
+		"2026-03-01|a;2026-03-02|b":              true,
+		"2026-03-02|b;2026-03-01|a":              false,
+		"2026-03-01|a;2026-03-03|c;2026-03-02|b": false,
+		"2026-03-01|a;2026-03-01|a":              true,
+	} {
+		if got := sortedRecords(blob); got != want {
+			t.Errorf("sortedRecords(%q) = %v, want %v", blob, got, want)
+		}
+	}
+}

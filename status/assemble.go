@@ -21,19 +21,22 @@ import (
 // which pipelines upstream of it are in trouble — comes from a first pass
 // over every pipeline's state and lateness (newAssembler).
 type assembler struct {
-	rd        *reads
-	on        []string // the date each pipeline shows
-	lang      string
-	now       time.Time
-	from, to  int                  // the entries whose ETAs are projected
-	next      map[string]time.Time // the poll schedule (Store.NextChecks)
-	first     map[string]string    // the first run dates of the missed pipelines
-	verdicts  []verdict            // each pipeline's, in config order
-	index     map[string]int       // config order by name, once any is troubled
-	eta       *projector
-	troubled  bool // any pipeline is
-	maxUps    int  // the most upstreams of a pipeline
-	allUps    int  // the upstreams of all pipelines
+	rd       *reads
+	on       []string // the date each pipeline shows
+	lang     string
+	now      time.Time
+	from, to int                  // the entries whose ETAs are projected
+	next     map[string]time.Time // the poll schedule (Store.NextChecks)
+	first    map[string]string    // the first run dates of the missed pipelines
+	verdicts []verdict            // each pipeline's, in config order
+	index    map[string]int       // config order by name, once any is troubled
+	eta      *projector
+	troubled bool // any pipeline is
+	// lean: a page's board (BuildPage), whose entries outside from..to
+	// get a summary only when in trouble, the only ones its page writes.
+	lean      bool
+	maxUps    int // the most upstreams of a pipeline
+	allUps    int // the upstreams of all pipelines
 	pipelines []*config.Pipeline
 }
 
@@ -122,7 +125,9 @@ func (a *assembler) fill(i int, e *Pipeline, ups []Upstream) {
 	e.State, j = judgeDay(e.day(), e.Name, e.LogicalDate, a.first, a.now)
 	e.SLOMet, e.Late = j.SLO.Bool(), j.Late()
 	e.AffectedBy = a.affected(e.pipelineUpstreams, e.Name)
-	e.Summary = summarize(e, a.lang, a.now)
+	if !a.lean || (i >= a.from && i < a.to) || e.Troubled() {
+		e.Summary = summarize(e, a.lang, a.now)
+	}
 }
 
 // affected are the troubled pipelines reachable upstream of a pipeline
@@ -187,6 +192,7 @@ func assemble(ctx context.Context, st *store.Store, cfg *config.Config, b *Board
 		return nil, err
 	}
 	kept := a.allUps
+	a.lean = lean
 	if lean {
 		kept = 0
 		for _, p := range cfg.Pipelines[a.from:a.to] {

@@ -595,7 +595,8 @@ func (c *Cache) Build(ctx context.Context, st *store.Store, cfg *config.Config, 
 // BuildPage is Build of today's board (each pipeline on its current
 // logical date), its summaries in lang, for a page of it, the entries
 // from..to: only they have their ETAs projected and keep their upstreams;
-// the others' ETA and Upstreams are nil. The board's page shows the cards
+// the others' ETA and Upstreams are nil, and their Summary is empty unless
+// they are in trouble. The board's page shows the cards
 // of those entries, and above them what is in trouble, of every entry;
 // projecting every open run and keeping every upstream were most of what
 // a page cost at 10,000 pipelines.
