@@ -70,7 +70,7 @@ type Engine struct {
 	cfg     atomic.Pointer[config.Config]
 	ad      atomic.Pointer[adapters]
 	kick    chan struct{}
-	work    workQueue     // the requests to make, MaxInFlight at a time
+	work    workQueue // the requests to make, MaxInFlight at a time
 	wg      sync.WaitGroup
 	poller  *poller
 	planner *pollplan.Planner // when each resource is checked next (SPEC §13)
