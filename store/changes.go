@@ -136,7 +136,8 @@ func (s *Store) touchTx(ctx context.Context, t *touch, fn func(*sql.Tx) error) e
 	return s.write(ctx, t, fn)
 }
 
-// touchExec is exec for a write that says what it changes (touchTx).
+// touchExec runs one write statement in its own transaction, saying what
+// it changes (touchTx), and returns the rows it affected.
 func (s *Store) touchExec(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
 	return s.execTx(ctx, t, q, args...)
 }

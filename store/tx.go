@@ -41,7 +41,8 @@ func EpochFrom(ctx context.Context) (int64, bool) {
 const idleTxTimeout = "2s"
 
 // withTx runs fn in one write transaction. Every write of the store goes
-// through here (or exec, or their quiet forms): it is where the PostgreSQL
+// through here (or touchTx, quietTx and their one-statement forms,
+// touchExec and quietExec, all by way of write): it is where the PostgreSQL
 // writes are tagged for DataVersion, where the leader's epoch is checked
 // (WithEpoch), and where this Store counts its own writes for
 // ListingVersion.
@@ -86,13 +87,8 @@ func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) err
 	return err
 }
 
-// exec runs one write statement in its own transaction and returns the
-// rows it affected.
-func (s *Store) exec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, everything(), q, args...)
-}
-
-// quietExec is exec for a table no listing reads (see quietTx).
+// quietExec runs one write statement to a table no listing reads (see
+// quietTx) in its own transaction and returns the rows it affected.
 func (s *Store) quietExec(ctx context.Context, q string, args ...any) (int64, error) {
 	return s.execTx(ctx, nil, q, args...)
 }
