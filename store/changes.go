@@ -1,8 +1,6 @@
 package store
 
 import (
-	"context"
-	"database/sql"
 	"sync"
 )
 
@@ -127,17 +125,4 @@ func (s *Store) ChangesBetween(from, to ListingVersion) (Changes, bool) {
 		}
 	}
 	return c, true
-}
-
-// touchTx is withTx for a write that says what it changes of the listed
-// tables: fn fills t before it returns, and only that is re-read by the
-// listings.
-func (s *Store) touchTx(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
-	return s.write(ctx, t, fn)
-}
-
-// touchExec runs one write statement in its own transaction, saying what
-// it changes (touchTx), and returns the rows it affected.
-func (s *Store) touchExec(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, t, q, args...)
 }

@@ -42,12 +42,12 @@ const idleTxTimeout = "2s"
 
 // withTx runs fn in one write transaction. Every write of the store goes
 // through here (or touchTx, quietTx and their one-statement forms,
-// touchExec and quietExec, all by way of write): it is where the PostgreSQL
+// touchExec and quietExec, all by way of touchTx): it is where the PostgreSQL
 // writes are tagged for DataVersion, where the leader's epoch is checked
 // (WithEpoch), and where this Store counts its own writes for
 // ListingVersion.
 func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, everything(), fn)
+	return s.touchTx(ctx, everything(), fn)
 }
 
 // quietTx is withTx for writes to tables no listing reads (the poll
@@ -58,12 +58,14 @@ func (s *Store) withTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // listed write that can say which rows it changes uses touchTx, so the
 // listing re-reads those rows only (ChangesBetween).
 func (s *Store) quietTx(ctx context.Context, fn func(*sql.Tx) error) error {
-	return s.write(ctx, nil, fn)
+	return s.touchTx(ctx, nil, fn)
 }
 
-// write runs fn in one write transaction; t is what it changes of the
-// listed tables (filled by fn), nil for a quiet write.
-func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
+// touchTx runs fn in one write transaction, for a write that says what it
+// changes of the listed tables: fn fills t before it returns, and only
+// that is re-read by the listings (ChangesBetween). t is nil for a quiet
+// write (quietTx).
+func (s *Store) touchTx(ctx context.Context, t *touch, fn func(*sql.Tx) error) error {
 	s.prepare(ctx) // before the transaction takes the writer's one connection
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -90,12 +92,14 @@ func (s *Store) write(ctx context.Context, t *touch, fn func(*sql.Tx) error) err
 // quietExec runs one write statement to a table no listing reads (see
 // quietTx) in its own transaction and returns the rows it affected.
 func (s *Store) quietExec(ctx context.Context, q string, args ...any) (int64, error) {
-	return s.execTx(ctx, nil, q, args...)
+	return s.touchExec(ctx, nil, q, args...)
 }
 
-func (s *Store) execTx(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
+// touchExec runs one write statement in its own transaction, saying what
+// it changes (touchTx), and returns the rows it affected.
+func (s *Store) touchExec(ctx context.Context, t *touch, q string, args ...any) (int64, error) {
 	var n int64
-	err := s.write(ctx, t, func(tx *sql.Tx) error {
+	err := s.touchTx(ctx, t, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, q, args...)
 		if err != nil {
 			return err
