@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 // Retention (SPEC §19, store.retention): a day of 10,000 pipelines can
@@ -56,9 +58,18 @@ func (p *Pruned) Add(q Pruned) {
 const sloRecord = `concat(logical_date, '|', state, '|', attempt, '|', gate_at, '|', deadline, '|',
 		recover_by, '|', first_success_at, '|', finished_at)`
 
-// openStates are the run states pruning leaves alone (sekisho.State.Open):
-// a day with one of them is not pruned.
-const openStates = `('waiting','blocked','triggered','running')`
+// openStates is the SQL list of the open run states (sekisho.State.Open):
+// OpenRuns reads the runs in them, and pruning leaves a day with one of
+// them alone.
+var openStates = func() string {
+	var q []string
+	for _, st := range sekisho.States {
+		if st.Open() {
+			q = append(q, "'"+string(st)+"'")
+		}
+	}
+	return "(" + strings.Join(q, ",") + ")"
+}()
 
 // Prune removes up to limit finished runs (PruneBatch when limit <= 0) of
 // logical dates before before (YYYY-MM-DD), whole pipeline days at a time,

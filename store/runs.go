@@ -302,7 +302,7 @@ func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
 
 // OpenRuns returns every run that is not in a terminal state, oldest first.
 func (s *Store) OpenRuns(ctx context.Context) ([]sekisho.Run, error) {
-	return s.queryRuns(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE state IN ('waiting','blocked','triggered','running') ORDER BY id`)
+	return s.queryRuns(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE state IN `+openStates+` ORDER BY id`)
 }
 
 // RunFilter selects runs for listings. Empty fields do not filter.
