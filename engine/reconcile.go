@@ -171,10 +171,7 @@ func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
 	ids := make([]int64, 0, len(sel)-len(done))
 	for id := range sel {
 		if !done[id] {
-			if late(id) {
-				id |= lateBit
-			}
-			ids = append(ids, id)
+			ids = append(ids, passKey(id, late))
 		}
 	}
 	slices.Sort(ids)
@@ -184,18 +181,21 @@ func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
 	return ids
 }
 
-// lateBit marks a late run's id in pending's sort: run ids are far below it.
+// lateBit marks a late run's id in its pass key: run ids are far below it.
 const lateBit = int64(1) << 62
+
+// passKey is a run's place in the order a pass takes runs: gate order
+// (its id), the late ones after the rest.
+func passKey(id int64, late func(int64) bool) int64 {
+	if late(id) {
+		return id | lateBit
+	}
+	return id
+}
 
 // order compares two runs in the order a pass takes them.
 func order(a, b int64, late func(int64) bool) int {
-	if la, lb := late(a), late(b); la != lb {
-		if la {
-			return 1
-		}
-		return -1
-	}
-	return cmp.Compare(a, b)
+	return cmp.Compare(passKey(a, late), passKey(b, late))
 }
 
 func before(a, b int64, late func(int64) bool) bool { return order(a, b, late) < 0 }

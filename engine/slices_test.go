@@ -196,8 +196,8 @@ func TestGateScanIsSliced(t *testing.T) {
 	}
 }
 
-// TestPendingOrder: pending lists the selected runs not done in the pass
-// order order gives (gate order, the late ones last), for random sets.
+// TestPendingOrder: pending and order give the pass order (gate order,
+// the late ones last) to the selected runs not done, for random sets.
 func TestPendingOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for range 200 {
@@ -214,15 +214,26 @@ func TestPendingOrder(t *testing.T) {
 		}
 		isLate := func(id int64) bool { return late[id] }
 		got := pending(sel, done, isLate)
-		var want []int64
+		var want, lateOnes, byOrder []int64
 		for id := range sel {
 			if !done[id] {
-				want = append(want, id)
+				if late[id] {
+					lateOnes = append(lateOnes, id)
+				} else {
+					want = append(want, id)
+				}
+				byOrder = append(byOrder, id)
 			}
 		}
-		slices.SortFunc(want, func(a, b int64) int { return order(a, b, isLate) })
+		slices.Sort(want)
+		slices.Sort(lateOnes)
+		want = append(want, lateOnes...)
 		if !slices.Equal(got, want) {
 			t.Fatalf("pending %v, want %v", got, want)
+		}
+		slices.SortFunc(byOrder, func(a, b int64) int { return order(a, b, isLate) })
+		if !slices.Equal(byOrder, want) {
+			t.Fatalf("sorted by order %v, want %v", byOrder, want)
 		}
 	}
 }
