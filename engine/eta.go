@@ -74,18 +74,20 @@ func (e *Engine) readHistories(ctx context.Context, ids []int64, now time.Time) 
 // this pass (ups, for a waiting run), the other runs of its line as the
 // loop last recorded them.
 func (e *Engine) project(ctx context.Context, rec *runRec, r sekisho.Run, ups map[string]obsView, now time.Time) eta.Projection {
-	obs := rec.recorded.byName()
-	for name, o := range ups {
-		obs[name] = o.Observation
+	obs := slices.Clone(rec.recorded)
+	for name, v := range ups {
+		o := v.Observation
+		o.Upstream = name
+		obs.put(o, len(rec.spec.Upstreams))
 	}
-	in := eta.InputOf(rec.spec, rec.cond, r, obs, e.historyOf(ctx, r.Pipeline, r.LogicalDate))
+	in := eta.InputOfList(rec.spec, rec.cond, r, obs, e.historyOf(ctx, r.Pipeline, r.LogicalDate))
 	lookup := func(pipeline string) (eta.Input, bool) {
 		if other, ok := e.openRun(pipeline, r.LogicalDate); ok {
 			orec := e.runs.recs[other.ID]
 			if e.prepare(orec) != nil {
 				return eta.Input{}, false
 			}
-			return eta.InputOf(orec.spec, orec.cond, orec.run, orec.recorded.byName(), e.historyOf(ctx, pipeline, r.LogicalDate)), true
+			return eta.InputOfList(orec.spec, orec.cond, orec.run, orec.recorded, e.historyOf(ctx, pipeline, r.LogicalDate)), true
 		}
 		closed, err := e.closedRun(ctx, pipeline, r.LogicalDate)
 		if err != nil {

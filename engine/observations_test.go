@@ -30,7 +30,4 @@ func TestObservationsKeepOnePerUpstream(t *testing.T) {
 	if o, ok := os.get("b"); !ok || o.State != sekisho.JobPending {
 		t.Errorf("b = %+v after forgetting a", o)
 	}
-	if m := os.byName(); len(m) != 1 || m["b"].State != sekisho.JobPending {
-		t.Errorf("byName = %v", m)
-	}
 }

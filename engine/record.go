@@ -342,15 +342,6 @@ func (os *observations) forget(name string) {
 	*os = slices.DeleteFunc(*os, func(o sekisho.Observation) bool { return o.Upstream == name })
 }
 
-// byName is the observations as a map, for the readers that take one.
-func (os observations) byName() map[string]sekisho.Observation {
-	m := make(map[string]sekisho.Observation, len(os))
-	for _, o := range os {
-		m[o.Upstream] = o
-	}
-	return m
-}
-
 // wakeFor is the next time something can happen to a run by the clock
 // alone: its timeout, its deadline, the moment its projection could pass
 // the deadline (at_risk), max_duration passing, a follow-up check, a
