@@ -90,7 +90,7 @@ func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add fu
 	if len(dates) == 0 {
 		return nil
 	}
-	return s.latestObservations(ctx, add, `JOIN runs r ON r.id = o.run_id
+	return latestObservations(ctx, s.r, add, `JOIN runs r ON r.id = o.run_id
 		WHERE r.logical_date IN (`+placeholders(len(dates))+`)`, strArgs(dates)...)
 }
 
@@ -99,27 +99,36 @@ func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add fu
 // changed.
 func (s *Store) LatestObservationListsOf(ctx context.Context, ids []int64) (map[int64][]sekisho.Observation, error) {
 	out := map[int64][]sekisho.Observation{}
-	add := func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) }
+	err := latestOfRuns(ctx, s.r, ids, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// latestOfRuns gives add the latest observation of each upstream of the
+// runs ids, read through q (the reader, or a write transaction) in one
+// query per obsBatch runs.
+func latestOfRuns(ctx context.Context, q rowsQuerier, ids []int64, add func(int64, sekisho.Observation)) error {
 	for len(ids) > 0 {
 		n := min(len(ids), obsBatch)
 		args := make([]any, n)
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		if err := s.latestObservations(ctx, add, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
-			return nil, err
+		if err := latestObservations(ctx, q, add, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
+			return err
 		}
 		ids = ids[n:]
 	}
-	return out, nil
+	return nil
 }
 
 // latestObservations gives add the latest observation of each upstream of
-// the runs where picks, by run id.
-func (s *Store) latestObservations(ctx context.Context, add func(int64, sekisho.Observation), where string, args ...any) error {
-	q := `SELECT o.run_id, ` + prefixed("o.", obsColumns) + ` FROM upstream_observations o ` + where + `
-		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`
-	rows, err := s.r.QueryContext(ctx, q, args...)
+// the runs where picks, by run id, read through q.
+func latestObservations(ctx context.Context, q rowsQuerier, add func(int64, sekisho.Observation), where string, args ...any) error {
+	rows, err := q.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o `+where+`
+		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, args...)
 	if err != nil {
 		return fmt.Errorf("store: latest observations: %w", err)
 	}
@@ -133,16 +142,6 @@ func (s *Store) latestObservations(ctx context.Context, add func(int64, sekisho.
 		add(d.run, o)
 	}
 	return rows.Err()
-}
-
-// prefixScanner scans a leading run id before the observation columns.
-type prefixScanner struct {
-	sc scanner
-	id *int64
-}
-
-func (p prefixScanner) Scan(dest ...any) error {
-	return p.sc.Scan(append([]any{p.id}, dest...)...)
 }
 
 // FirstRunDates returns, of the named pipelines, the logical date of each

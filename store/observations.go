@@ -115,37 +115,16 @@ func (s *Store) latestOf(ctx context.Context, tx *sql.Tx, ws []ObservationWrite)
 		return out, nil
 	}
 	seen := make(map[int64]bool, len(ws))
-	var ids []any
+	var ids []int64
 	for _, w := range ws {
 		if !seen[w.Run] {
 			seen[w.Run] = true
 			ids = append(ids, w.Run)
 		}
 	}
-	for len(ids) > 0 {
-		n := min(len(ids), obsBatch)
-		rows, err := tx.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o
-			WHERE o.run_id IN (`+placeholders(n)+`)
-			AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, ids[:n]...)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
-			var id int64
-			o, err := scanObservation(prefixScanner{rows, &id})
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			out[obsKey{id, o.Upstream}] = o
-		}
-		if err := rows.Close(); err != nil {
-			return nil, err
-		}
-		if err := rows.Err(); err != nil {
-			return nil, err
-		}
-		ids = ids[n:]
+	err := latestOfRuns(ctx, tx, ids, func(id int64, o sekisho.Observation) { out[obsKey{id, o.Upstream}] = o })
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
