@@ -81,19 +81,22 @@ func profileCPU(ctx context.Context, file string) error {
 	signal.Notify(sig, syscall.SIGUSR2)
 	go func() {
 		defer signal.Stop(sig)
-		defer f.Close()
-		for i := 0; i < 2; i++ {
+		for _, next := range []string{file + ".window", ""} {
 			select {
 			case <-ctx.Done():
-				return
+				return // runChild stops the profile as it returns, into f
 			case <-sig:
 			}
 			pprof.StopCPUProfile()
 			f.Close()
-			if i == 1 {
+			if next == "" {
 				return
 			}
-			if f, err = os.Create(file + ".window"); err != nil || pprof.StartCPUProfile(f) != nil {
+			if f, err = os.Create(next); err != nil {
+				return
+			}
+			if err := pprof.StartCPUProfile(f); err != nil {
+				f.Close()
 				return
 			}
 		}

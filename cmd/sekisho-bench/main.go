@@ -57,11 +57,9 @@ func main() {
 	hourlyDays := flag.Int("hourly-days", 30, "simulated days of -hourly-month")
 	flag.Parse()
 
+	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
 	if *hourlyMonth {
-		fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s, commit %s, load %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
-			runtime.NumCPU(), runtime.Version(), buildCommit(), loadAverage())
-		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
-		logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
+		header()
 		if err := runHourlyMonth(context.Background(), *hourlyPipelines, *hourlyDays, *pg, logf); err != nil {
 			fail(err)
 		}
@@ -69,7 +67,7 @@ func main() {
 	}
 
 	if *etaStores != "" {
-		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		header()
 		for _, path := range strings.Split(*etaStores, ",") {
 			f, err := runETABench(context.Background(), path)
 			if err != nil {
@@ -81,7 +79,7 @@ func main() {
 	}
 
 	if *budgetOnly {
-		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		header()
 		if err := runBudgetBench(*troccoDays, *glueDays); err != nil {
 			fail(err)
 		}
@@ -105,18 +103,15 @@ func main() {
 	for _, s := range strings.Split(*skip, ",") {
 		skipped[strings.TrimSpace(s)] = true
 	}
-	logf := func(f string, a ...any) { fmt.Fprintf(os.Stderr, "# "+f+"\n", a...) }
 	if *model {
-		fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+		header()
 		if err := runModel(ctx, self, *poke, *pg, logf); err != nil {
 			fail(err)
 		}
 		return
 	}
 
-	fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
-		runtime.NumCPU(), runtime.Version())
-	fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+	header()
 
 	var pushP50 time.Duration
 	if !skipped["issue3"] {
@@ -273,4 +268,12 @@ func clockOf(d time.Duration) string {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "sekisho-bench:", err)
 	os.Exit(1)
+}
+
+// header prints what every run's output starts with: the machine, the
+// build and its load, and the command.
+func header() {
+	fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s, commit %s, load %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
+		runtime.NumCPU(), runtime.Version(), buildCommit(), loadAverage())
+	fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
 }
