@@ -259,9 +259,9 @@ func (d *decoder) parse(data []byte, sp *splitDoc) *Config {
 			d.unsplit = true
 			return nil
 		}
-		cfg.Pipelines = make([]*Pipeline, 0, len(sp.items))
-		for i, it := range sp.items {
-			n, ok := it.node(dec)
+		cfg.Pipelines = make([]*Pipeline, 0, len(sp.shifts))
+		for i, shift := range sp.shifts {
+			n, ok := itemNode(dec, shift)
 			if !ok {
 				d.unsplit = true
 				return nil

@@ -37,16 +37,9 @@ type splitDoc struct {
 	stream []byte
 	// keyLine is the line of `pipelines:`.
 	keyLine int
-	// items are where each item's document starts in stream and in the
-	// file.
-	items []splitItem
-}
-
-// splitItem is one item of the list: the line of the file its "-" is on,
-// and how many lines its document's lines are past the file's.
-type splitItem struct {
-	line  int
-	shift int
+	// shifts has one entry an item: what the line numbers of its
+	// document in stream add up to the file's.
+	shifts []int
 }
 
 // split returns data cut for reading item by item, or nil when the
@@ -96,7 +89,7 @@ func split(data []byte) *splitDoc {
 	if len(starts) == 0 {
 		return nil
 	}
-	sp := &splitDoc{stream: make([]byte, 0, len(data)+4*len(starts)+1), keyLine: key + 1, items: make([]splitItem, len(starts))}
+	sp := &splitDoc{stream: make([]byte, 0, len(data)+4*len(starts)+1), keyLine: key + 1, shifts: make([]int, len(starts))}
 	for i, l := range lines {
 		if i > key && i < end {
 			if bytes.HasSuffix(l, []byte("\n")) {
@@ -123,7 +116,7 @@ func split(data []byte) *splitDoc {
 		}
 		sp.stream = append(sp.stream, "---\n"...)
 		at++
-		sp.items[k] = splitItem{line: first + 1, shift: first + 1 - at}
+		sp.shifts[k] = first + 1 - at
 		for _, l := range lines[first:stop] {
 			sp.stream = append(sp.stream, l...)
 		}
@@ -165,11 +158,11 @@ func isItemStart(l []byte, n int) bool {
 	return n+1 == len(l) || l[n+1] == ' ' || l[n+1] == '\n' || l[n+1] == '\r'
 }
 
-// item reads the next item's document from dec and returns the item's
+// itemNode reads the next item's document from dec and returns the item's
 // node, with lines numbered as in the file; false when it does not read
 // as one item on its own, or names an anchor the whole file would not
 // have yet.
-func (it splitItem) node(dec *yaml.Decoder) (*yaml.Node, bool) {
+func itemNode(dec *yaml.Decoder, shift int) (*yaml.Node, bool) {
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
 		return nil, false
@@ -182,7 +175,7 @@ func (it splitItem) node(dec *yaml.Decoder) (*yaml.Node, bool) {
 		return nil, false
 	}
 	item := seq.Content[0]
-	renumber(item, it.shift)
+	renumber(item, shift)
 	return item, aliasesBack(item)
 }
 

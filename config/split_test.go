@@ -6,8 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -108,7 +112,7 @@ func TestSplitLayouts(t *testing.T) {
 func TestSplitKeepsPositions(t *testing.T) {
 	text := splitHead + "pipelines:\n  - name: a\n    schedule: \"0 3 * * *\"\n    upstreams:\n      - {name: x, type: airflow_dag, connection: af, dag_id: up}\n    trigger: {type: airflow_dag, connection: af, dag_id: d}\n"
 	sp := split([]byte(text))
-	if sp == nil || len(sp.items) != 1 {
+	if sp == nil || len(sp.shifts) != 1 {
 		t.Fatalf("split = %+v", sp)
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(sp.stream))
@@ -116,7 +120,7 @@ func TestSplitKeepsPositions(t *testing.T) {
 	if err := dec.Decode(&rest); err != nil {
 		t.Fatal(err)
 	}
-	n, ok := sp.items[0].node(dec)
+	n, ok := itemNode(dec, sp.shifts[0])
 	if !ok {
 		t.Fatal("item does not parse")
 	}
@@ -146,7 +150,10 @@ func FuzzSplitMatchesWhole(f *testing.F) {
 }
 
 // BenchmarkParse10k reads a file of 10,000 pipelines like the scale
-// benchmark's (cmd/sekisho-bench), item by item and whole.
+// benchmark's (cmd/sekisho-bench), item by item and whole, at the GC
+// headroom the daemon runs with (50) and at the 20 it once set while
+// reading; peak-heap-MiB is the largest heap of live and dead objects
+// sampled every millisecond while it reads (BENCHMARKS.md, third round).
 func BenchmarkParse10k(b *testing.B) {
 	var sb strings.Builder
 	sb.WriteString(splitHead + "defaults:\n  poke_interval: 60s\n  timeout: 6h\npipelines:\n")
@@ -163,13 +170,42 @@ func BenchmarkParse10k(b *testing.B) {
 		name  string
 		split bool
 	}{{"split", true}, {"whole", false}} {
-		b.Run(way.name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := parseSplit("big.yaml", data, env, false, way.split); err != nil {
-					b.Fatal(err)
+		for _, gogc := range []int{50, 20} {
+			b.Run(fmt.Sprintf("%s/gogc=%d", way.name, gogc), func(b *testing.B) {
+				defer debug.SetGCPercent(debug.SetGCPercent(gogc))
+				runtime.GC()
+				peak := sampleHeap()
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := parseSplit("big.yaml", data, env, false, way.split); err != nil {
+						b.Fatal(err)
+					}
 				}
-			}
-		})
+				b.ReportMetric(float64(peak())/(1<<20), "peak-heap-MiB")
+			})
+		}
 	}
+}
+
+// sampleHeap samples the heap's objects, live and dead, every millisecond
+// until the returned function is called, which returns the largest.
+func sampleHeap() func() uint64 {
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		s := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+		var most uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			metrics.Read(s)
+			most = max(most, s[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- most
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	return func() uint64 { close(stop); return <-done }
 }

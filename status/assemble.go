@@ -62,31 +62,12 @@ func newAssembler(ctx context.Context, st *store.Store, cfg *config.Config, b *B
 	if a.next, err = st.NextChecks(ctx); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
-	// Every day is judged now but the missed ones, whose verdict waits
-	// for their pipelines' first runs.
-	a.verdicts = make([]verdict, n)
-	var missed []string
-	var missedDays []slo.Day
-	var e Pipeline
+	if a.verdicts, a.first, err = judgeAll(ctx, st, cfg.Pipelines, b.on, rd, now); err != nil {
+		return nil, err
+	}
 	for i, p := range cfg.Pipelines {
 		a.maxUps, a.allUps = max(a.maxUps, len(p.Upstreams)), a.allUps+len(p.Upstreams)
-		d := b.on[i]
-		r, ok := rd.byKey[[2]string{p.Name, d}]
-		head(&e, p, d, r, ok, now)
-		if e.State == sekisho.StateMissed {
-			missed, missedDays = append(missed, p.Name), append(missedDays, e.day())
-			continue
-		}
-		a.judged(i, e.day(), d)
-	}
-	if a.first, err = st.FirstRunDates(ctx, missed); err != nil {
-		return nil, fmt.Errorf("status: %w", err)
-	}
-	for i := range cfg.Pipelines {
-		if len(missedDays) > 0 && a.verdicts[i].state == "" {
-			a.judged(i, missedDays[0], b.on[i])
-			missedDays = missedDays[1:]
-		}
+		a.troubled = a.troubled || troubled(a.verdicts[i].state, a.verdicts[i].late)
 	}
 	if a.troubled {
 		a.index = make(map[string]int, n)
@@ -97,11 +78,41 @@ func newAssembler(ctx context.Context, st *store.Store, cfg *config.Config, b *B
 	return a, nil
 }
 
-// judged records the verdict of the i-th pipeline's day d on date.
-func (a *assembler) judged(i int, d slo.Day, date string) {
-	state, j := judgeDay(d, a.pipelines[i].Name, date, a.first, a.now)
-	a.verdicts[i] = verdict{state: state, late: j.Late()}
-	a.troubled = a.troubled || troubled(state, j.Late())
+// judgeAll judges the day each of ps shows (on) from rd at now: the
+// verdicts in config order, and the first run dates of the missed
+// pipelines (FirstRunDates), which the missed days' verdicts wait for.
+// The board's first pass and the sekisho_runs metric (Cache.States) both
+// judge so.
+func judgeAll(ctx context.Context, st *store.Store, ps []*config.Pipeline, on []string, rd *reads,
+	now time.Time) ([]verdict, map[string]string, error) {
+	verdicts := make([]verdict, len(ps))
+	judge := func(i int, d slo.Day, first map[string]string) {
+		state, j := judgeDay(d, ps[i].Name, on[i], first, now)
+		verdicts[i] = verdict{state: state, late: j.Late()}
+	}
+	var missed []string
+	var missedDays []slo.Day
+	var e Pipeline
+	for i, p := range ps {
+		r, ok := rd.byKey[[2]string{p.Name, on[i]}]
+		head(&e, p, on[i], r, ok, now)
+		if e.State == sekisho.StateMissed {
+			missed, missedDays = append(missed, p.Name), append(missedDays, e.day())
+			continue
+		}
+		judge(i, e.day(), nil)
+	}
+	first, err := st.FirstRunDates(ctx, missed)
+	if err != nil {
+		return nil, nil, fmt.Errorf("status: %w", err)
+	}
+	for i := range ps {
+		if len(missedDays) > 0 && verdicts[i].state == "" {
+			judge(i, missedDays[0], first)
+			missedDays = missedDays[1:]
+		}
+	}
+	return verdicts, first, nil
 }
 
 // fill makes e the complete entry of the i-th pipeline, its upstreams in

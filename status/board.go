@@ -784,26 +784,13 @@ func (c *Cache) States(ctx context.Context, st *store.Store, cfg *config.Config,
 		return nil, err
 	}
 	defer rd.mu.RUnlock()
-	out := make([]sekisho.State, len(cfg.Pipelines))
-	var missed []string
-	for i, p := range cfg.Pipelines {
-		d := b.on[i]
-		if r, ok := rd.byKey[[2]string{p.Name, d}]; ok {
-			out[i] = r.state
-			continue
-		}
-		if out[i], _ = NoRunState(p, d, now); out[i] == sekisho.StateMissed {
-			missed = append(missed, p.Name)
-		}
-	}
-	first, err := st.FirstRunDates(ctx, missed)
+	verdicts, _, err := judgeAll(ctx, st, cfg.Pipelines, b.on, rd, now)
 	if err != nil {
-		return nil, fmt.Errorf("status: %w", err)
+		return nil, err
 	}
-	for i, p := range cfg.Pipelines {
-		if out[i] == sekisho.StateMissed && beforeHistory(first, p.Name, b.on[i]) {
-			out[i] = sekisho.StateBeforeHistory
-		}
+	out := make([]sekisho.State, len(verdicts))
+	for i, v := range verdicts {
+		out[i] = v.state
 	}
 	return out, nil
 }

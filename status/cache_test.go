@@ -3,7 +3,6 @@ package status
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"runtime"
 	"strings"
@@ -259,16 +258,10 @@ func TestWriteJSONIsTheEncodersAnswer(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var got, want bytes.Buffer
-		if err := b.WriteJSON(&got); err != nil {
+		if _, err := encoderAnswer(b); err != nil {
 			t.Fatal(err)
 		}
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		enc.Encode(b)
-		if got.String() != want.String() {
-			t.Fatalf("WriteJSON:\n%s\nencoding/json:\n%s", got.String(), want.String())
-		}
+		sameAsEncoder(t, b)
 	}
 }
 
@@ -278,14 +271,10 @@ func TestWriteJSONIsTheEncodersAnswer(t *testing.T) {
 func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
 	st := statustest.Open(t)
 	ctx := context.Background()
-	utc := time.UTC
-	var ps []*config.Pipeline
-	for i := range 40 {
-		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%02d", i), utc, "06:00"))
-	}
-	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	cfg := dueAtSix(40, false)
+	ps := cfg.Pipelines
 	day := "2026-11-01"
-	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
 	var c Cache
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -338,19 +327,10 @@ func TestCacheConcurrentCallsKeepTheirOwnBoards(t *testing.T) {
 func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 	st := statustest.Open(t)
 	ctx := context.Background()
-	utc := time.UTC
-	var ps []*config.Pipeline
-	for i := range 6 {
-		var ups []string
-		if i > 0 {
-			ups = append(ups, fmt.Sprintf("p%d", i-1)) // a line: each waits on the one before
-		}
-		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%d", i), utc, "06:00", ups...))
-	}
-	cfg := config.Fill(&config.Config{Location: utc, Pipelines: ps})
+	cfg := dueAtSix(6, true)
 	day := "2026-11-01"
-	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, utc)
-	for _, p := range ps {
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	for _, p := range cfg.Pipelines {
 		statustest.Put(t, st, statustest.Run{Pipeline: p.Name, Date: day, GateAt: gate, State: sekisho.StateWaiting})
 	}
 	now := gate.Add(time.Hour)
@@ -391,4 +371,18 @@ func TestBuildPageProjectsOnlyItsEntries(t *testing.T) {
 	} else if b.Language != "en" || !strings.Contains(b.Pipelines[5].Summary, "Waiting for upstream data (0 of 1 done)") {
 		t.Errorf("summaries in %s: %q", b.Language, b.Pipelines[5].Summary)
 	}
+}
+
+// dueAtSix is a config of n pipelines p00, p01, … due at 06:00 UTC; with
+// line, each waits on the one before.
+func dueAtSix(n int, line bool) *config.Config {
+	var ps []*config.Pipeline
+	for i := range n {
+		var ups []string
+		if line && i > 0 {
+			ups = append(ups, fmt.Sprintf("p%02d", i-1))
+		}
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%02d", i), time.UTC, "06:00", ups...))
+	}
+	return config.Fill(&config.Config{Location: time.UTC, Pipelines: ps})
 }

@@ -30,8 +30,7 @@ func (s *server) apiStatus(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, "status", err)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+	jsonHeader(w, http.StatusOK)
 	_ = an.WriteJSON(w)
 }
 

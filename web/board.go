@@ -193,8 +193,9 @@ type cellView struct {
 // affectedShown is how many troubled pipelines the board page lists
 // under "affected data", in board order; the rest are counted ("and N
 // more"), and GET /api/v1/status keeps every one. A page listing all of
-// 10,000 late pipelines took 0.27 s and 60 MB to render, and nobody reads
-// that far down a status page.
+// 10,000 late pipelines took 0.3-0.4 s and 55 MB to render, 83 ms and
+// 13.6 MB with 50 (BenchmarkListings10k "/?late", the cap lifted and
+// not), and nobody reads that far down a status page.
 const affectedShown = 50
 
 // addAffected lists the troubled pipelines not already shown in an

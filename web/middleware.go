@@ -108,12 +108,18 @@ func tokenEqual(got, want string) bool {
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
+	jsonHeader(w, code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(v)
+}
+
+// jsonHeader writes the header of a JSON answer, uncached, with code:
+// writeJSON's, and the status answer's, which streams its body itself.
+func jsonHeader(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
 }
 
 func writeError(w http.ResponseWriter, code int, msg string) {
