@@ -67,7 +67,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 // into file, and at SIGUSR2 switches to file.window until the next
 // SIGUSR2: the parent sends them as its measuring window starts and ends,
 // so the window's profile holds what the CPU goal measures and nothing
-// else.
+// else. What follows the window (the listings) goes to file.listings.
 func profileCPU(ctx context.Context, file string) error {
 	f, err := os.Create(file)
 	if err != nil {
@@ -81,7 +81,7 @@ func profileCPU(ctx context.Context, file string) error {
 	signal.Notify(sig, syscall.SIGUSR2)
 	go func() {
 		defer signal.Stop(sig)
-		for _, next := range []string{file + ".window", ""} {
+		for _, next := range []string{file + ".window", file + ".listings"} {
 			select {
 			case <-ctx.Done():
 				return // runChild stops the profile as it returns, into f
@@ -89,9 +89,6 @@ func profileCPU(ctx context.Context, file string) error {
 			}
 			pprof.StopCPUProfile()
 			f.Close()
-			if next == "" {
-				return
-			}
 			if f, err = os.Create(next); err != nil {
 				return
 			}
