@@ -175,36 +175,34 @@ type times struct {
 	queries int
 }
 
-func (r *times) RunTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string][][3]time.Time, error) {
+func (r *times) EachRunTimes(_ context.Context, ps []string, _ string, _ int, fn func(string, [][3]time.Time)) error {
 	r.queries++
-	out := map[string][][3]time.Time{}
 	for _, p := range ps {
 		if ts, ok := r.runs[p]; ok {
-			out[p] = ts
+			fn(p, ts)
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (r *times) UpstreamTimesOf(_ context.Context, ps []string, _ string, _ int) (map[string]map[string][][3]time.Time, error) {
+func (r *times) EachUpstreamTimes(_ context.Context, ps []string, _ string, _ int, fn func(string, string, [][3]time.Time)) error {
 	r.queries++
-	out := map[string]map[string][][3]time.Time{}
 	for _, p := range ps {
-		if ups, ok := r.ups[p]; ok {
-			out[p] = ups
+		for u, ts := range r.ups[p] {
+			fn(p, u, ts)
 		}
 	}
-	return out, nil
+	return nil
 }
 
-func (r *times) RunTimes(ctx context.Context, p, before string, n int) ([][3]time.Time, error) {
-	all, err := r.RunTimesOf(ctx, []string{p}, before, n)
-	return all[p], err
+func (r *times) RunTimes(_ context.Context, p, _ string, _ int) ([][3]time.Time, error) {
+	r.queries++
+	return r.runs[p], nil
 }
 
-func (r *times) UpstreamTimes(ctx context.Context, p, before string, n int) (map[string][][3]time.Time, error) {
-	all, err := r.UpstreamTimesOf(ctx, []string{p}, before, n)
-	return all[p], err
+func (r *times) UpstreamTimes(_ context.Context, p, _ string, _ int) (map[string][][3]time.Time, error) {
+	r.queries++
+	return r.ups[p], nil
 }
 
 // TestReadManyIsReadOfEach: the histories of many pipelines come from two
