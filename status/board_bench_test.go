@@ -337,10 +337,10 @@ func writeHistory(b *testing.B, path, day string, days int) {
 	_, err = db.Exec(`WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < ?1)
 		INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at, deadline, triggered_at,
 			started_at, finished_at, external_id, message, spec, updated_at, first_success_at, version, run_key)
-		SELECT r.pipeline, date(r.logical_date, '-' || d.n || ' days'), 1, 'succeeded', ` + stamp("r.gate_at", "0") + `,
-			` + stamp("r.gate_at", "0") + `, ` + stamp("r.timeout_at", "0") + `, ` + stamp("r.deadline", "0") + `,
-			` + stamp("r.gate_at", "40 + d.n") + `, ` + stamp("r.gate_at", "41 + d.n") + `, ` + stamp("r.gate_at", "70 + 2 * d.n") + `,
-			'', '', '{}', ` + stamp("r.gate_at", "70 + 2 * d.n") + `, ` + stamp("r.gate_at", "70 + 2 * d.n") + `, 1,
+		SELECT r.pipeline, date(r.logical_date, '-' || d.n || ' days'), 1, 'succeeded', `+stamp("r.gate_at", "0")+`,
+			`+stamp("r.gate_at", "0")+`, `+stamp("r.timeout_at", "0")+`, `+stamp("r.deadline", "0")+`,
+			`+stamp("r.gate_at", "40 + d.n")+`, `+stamp("r.gate_at", "41 + d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`,
+			'', '', '{}', `+stamp("r.gate_at", "70 + 2 * d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`, 1,
 			date(r.logical_date, '-' || d.n || ' days')
 		FROM runs r, d WHERE r.logical_date = ?2 ORDER BY r.pipeline, d.n`, days, day)
 	if err != nil {
