@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -103,6 +104,10 @@ func BenchmarkCacheKept10k(b *testing.B) {
 		runtime.GC() // the released entries' pool too
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapAlloc)-float64(before), "kept-B")
+		if f, _ := os.Create("/tmp/l3heap.prof"); f != nil {
+			pprof.WriteHeapProfile(f)
+			f.Close()
+		}
 		runtime.KeepAlive(&c)
 	}
 }

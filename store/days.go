@@ -86,6 +86,14 @@ func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (m
 	return out, err
 }
 
+// EachLatestObservationOn is LatestObservationsOn handing each
+// observation to fn with its run's id as it is read, for a caller that
+// keeps something else than the observations (the status listing's
+// cache keeps a compact form).
+func (s *Store) EachLatestObservationOn(ctx context.Context, dates []string, fn func(run int64, o sekisho.Observation)) error {
+	return s.latestObservationsOn(ctx, dates, fn)
+}
+
 func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add func(int64, sekisho.Observation)) error {
 	if len(dates) == 0 {
 		return nil

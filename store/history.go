@@ -178,7 +178,8 @@ func (s *Store) UpstreamTimes(ctx context.Context, pipeline, before string, n in
 
 // EachUpstreamTimes is UpstreamTimes of several pipelines, as
 // EachRunTimes: fn is called with each upstream of each pipeline that
-// has some, and its times in a list it must not keep.
+// has some, and its times in a list it must not keep (the upstream's
+// name it may).
 func (s *Store) EachUpstreamTimes(ctx context.Context, pipelines []string, before string, n int,
 	fn func(pipeline, upstream string, times [][3]time.Time)) error {
 	// A pipeline's upstreams, each with its times, in the order first
@@ -198,7 +199,9 @@ func (s *Store) EachUpstreamTimes(ctx context.Context, pipelines []string, befor
 			i := slices.Index(names, upstream)
 			if i < 0 {
 				i = len(names)
-				names = append(names, upstream)
+				// Its own copy: a substring would keep the pipeline's
+				// whole records (kilobytes) alive in a caller's map.
+				names = append(names, strings.Clone(upstream))
 				if i == len(times) {
 					times = append(times, nil)
 				}

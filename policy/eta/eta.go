@@ -341,7 +341,7 @@ const maxDepth = 32
 // observations and the histories: the one place the engine and the status
 // turn what they know into an Input.
 func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[string]sekisho.Observation, h History) Input {
-	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
+	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
 }
 
 // InputOfList is InputOf with the run's latest observations in a list,
@@ -349,7 +349,7 @@ func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[st
 // observations boxes each value (they are larger than a map holds
 // inline), and the listing builds 10,000 inputs a call (issue 23).
 func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []sekisho.Observation, h History) Input {
-	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation {
+	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation {
 		for _, o := range obs {
 			if o.Upstream == upstream {
 				return o
@@ -359,7 +359,11 @@ func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []
 	})
 }
 
-func inputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
+// InputWith is InputOf with the run's latest observation of each upstream
+// from obsOf (the zero Observation: none), for a caller that keeps them
+// in its own form (the status listing's cache). Only their State,
+// StartedAt and FinishedAt are read.
+func InputWith(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
 	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats,
 		Upstreams: make([]Upstream, 0, len(p.Upstreams))}
 	ups := h.Upstreams
