@@ -408,7 +408,11 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 		)
 		flush := func() {
 			if len(list) > 0 {
-				rd.obs[run] = append(rd.obs[run], compactObservations(list, rd.names)...)
+				if c := compactObservations(list, rd.names); rd.obs[run] == nil {
+					rd.obs[run] = c
+				} else {
+					rd.obs[run] = append(rd.obs[run], c...) // the run's rows came apart
+				}
 			}
 			list = list[:0]
 		}

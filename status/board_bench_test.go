@@ -140,13 +140,18 @@ func BenchmarkColdAnswer10k(b *testing.B) {
 
 // BenchmarkColdAnswerHistory10k is BenchmarkColdAnswer10k on the
 // daemon's store (history10k): three upstreams a pipeline with their
-// observations, and 30 days of history the projections read.
+// observations, and no history (the daemon bench's store) or 30 days of
+// it, which the projections read.
 func BenchmarkColdAnswerHistory10k(b *testing.B) {
-	ctx, st, cfg, now := history10k(b, 30)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for range b.N {
-		answer(ctx, b, &status.Cache{}, st, cfg, now)
+	for _, days := range []int{0, 30} {
+		b.Run(fmt.Sprintf("days=%d", days), func(b *testing.B) {
+			ctx, st, cfg, now := history10k(b, days)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				answer(ctx, b, &status.Cache{}, st, cfg, now)
+			}
+		})
 	}
 }
 

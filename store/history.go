@@ -18,7 +18,9 @@ import (
 // them: a batch of pipelines a statement (a VALUES list), a correlated
 // subquery a pipeline that walks its newest n runs in the index runs_slo
 // (pipeline, logical_date) and stops, its records handed back as one text
-// value. A pipeline costs its n runs, not the whole table.
+// value. A pipeline costs its n runs, not the whole table; one without a
+// run before the date costs one probe of that index and no row (most of
+// a new store's, and a pipeline's first day).
 
 // historyBatch is how many pipelines one statement of the history asks
 // for (a var: the tests make short batches).
@@ -44,11 +46,12 @@ const upstreamTimesRecords = `(SELECT string_agg(r.id || '|' || r.gate_at || '|'
 		ORDER BY logical_date DESC, id DESC LIMIT ?2) r
 	JOIN upstream_observations o ON o.run_id = r.id AND o.state = 'succeeded')`
 
-// eachHistory calls fn with each of pipelines and its records (records,
-// one of the queries above; empty for none), a batch of historyBatch
-// pipelines a query of one prepared statement.
-func (s *Store) eachHistory(ctx context.Context, what, records string, pipelines []string, before string, n int,
-	fn func(pipeline, records string)) error {
+// eachHistory calls fn with each of pipelines that has a run before the
+// date, and its run times' and upstream times' records (the queries
+// above; empty for none), a batch of historyBatch pipelines a query of
+// one prepared statement.
+func (s *Store) eachHistory(ctx context.Context, pipelines []string, before string, n int,
+	fn func(pipeline, runs, upstreams string)) error {
 	if len(pipelines) == 0 {
 		return nil
 	}
@@ -61,10 +64,11 @@ func (s *Store) eachHistory(ctx context.Context, what, records string, pipelines
 		}
 		fmt.Fprintf(&q, "(%d, ?%d)", i, i+3)
 	}
-	q.WriteString(")\nSELECT v.i, " + records + " FROM v")
+	q.WriteString(")\nSELECT v.i, " + runTimesRecords + ",\n\t" + upstreamTimesRecords + `
+		FROM v WHERE EXISTS (SELECT 1 FROM runs WHERE pipeline = v.p AND logical_date < ?1)`)
 	stmt, err := s.r.PrepareContext(ctx, q.String())
 	if err != nil {
-		return fmt.Errorf("store: %s: %w", what, err)
+		return fmt.Errorf("store: history: %w", err)
 	}
 	defer stmt.Close()
 	args := make([]any, 2+batch)
@@ -79,12 +83,12 @@ func (s *Store) eachHistory(ctx context.Context, what, records string, pipelines
 				args[2+i] = part[i]
 			}
 		}
-		if err := eachRecords(ctx, stmt, args, func(i int, recs string) {
+		if err := eachRecords(ctx, stmt, args, func(i int, runs, ups string) {
 			if i >= 0 && i < len(part) {
-				fn(part[i], recs)
+				fn(part[i], runs, ups)
 			}
 		}); err != nil {
-			return fmt.Errorf("store: %s: %w", what, err)
+			return fmt.Errorf("store: history of %s…: %w", part[0], err)
 		}
 		pipelines = pipelines[len(part):]
 	}
@@ -92,21 +96,21 @@ func (s *Store) eachHistory(ctx context.Context, what, records string, pipelines
 }
 
 // eachRecords runs stmt and hands fn each row's index and records.
-func eachRecords(ctx context.Context, stmt *sql.Stmt, args []any, fn func(i int, records string)) error {
+func eachRecords(ctx context.Context, stmt *sql.Stmt, args []any, fn func(i int, runs, ups string)) error {
 	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return err
 	}
 	defer rows.Close()
 	var (
-		i    int
-		recs sql.NullString
+		i         int
+		runs, ups sql.NullString
 	)
 	for rows.Next() {
-		if err := rows.Scan(&i, &recs); err != nil {
+		if err := rows.Scan(&i, &runs, &ups); err != nil {
 			return err
 		}
-		fn(i, recs.String)
+		fn(i, runs.String, ups.String)
 	}
 	return rows.Err()
 }
@@ -135,30 +139,10 @@ func recordTime(s string) time.Time { return parseTS(sql.NullString{String: s, V
 // (policy/eta.Reader, SPEC §21).
 func (s *Store) RunTimes(ctx context.Context, pipeline, before string, n int) ([][3]time.Time, error) {
 	var out [][3]time.Time
-	err := s.EachRunTimes(ctx, []string{pipeline}, before, n, func(_ string, times [][3]time.Time) {
-		out = append(out, times...)
+	err := s.EachLineTimes(ctx, []string{pipeline}, before, n, func(_ string, runs [][3]time.Time, _ []string, _ [][][3]time.Time) {
+		out = append(out, runs...)
 	})
 	return out, err
-}
-
-// EachRunTimes is RunTimes of several pipelines, in a query a batch of
-// them: fn is called with each pipeline that has successful runs before
-// the date, and their times in a list it must not keep (the next call
-// reuses it). A listing of every open run reads them so, summarising
-// each pipeline's as it comes (policy/eta.ReadMany) instead of holding
-// 300,000 runs' times.
-func (s *Store) EachRunTimes(ctx context.Context, pipelines []string, before string, n int,
-	fn func(pipeline string, times [][3]time.Time)) error {
-	var times [][3]time.Time
-	return s.eachHistory(ctx, "run times", runTimesRecords, pipelines, before, n, func(p, recs string) {
-		times = times[:0]
-		eachRecord(recs, 3, func(f []string) {
-			times = append(times, [3]time.Time{recordTime(f[0]), recordTime(f[1]), recordTime(f[2])})
-		})
-		if len(times) > 0 {
-			fn(p, times)
-		}
-	})
 }
 
 // UpstreamTimes returns, per upstream of a pipeline, the gate of each of
@@ -167,8 +151,10 @@ func (s *Store) EachRunTimes(ctx context.Context, pipelines []string, before str
 // newest first: the upstreams' history the ETA projection reads.
 func (s *Store) UpstreamTimes(ctx context.Context, pipeline, before string, n int) (map[string][][3]time.Time, error) {
 	out := map[string][][3]time.Time{}
-	err := s.EachUpstreamTimes(ctx, []string{pipeline}, before, n, func(_, upstream string, times [][3]time.Time) {
-		out[upstream] = append(out[upstream], times...)
+	err := s.EachLineTimes(ctx, []string{pipeline}, before, n, func(_ string, _ [][3]time.Time, names []string, times [][][3]time.Time) {
+		for i, u := range names {
+			out[u] = append(out[u], times[i]...)
+		}
 	})
 	if err != nil {
 		return nil, err
@@ -176,22 +162,27 @@ func (s *Store) UpstreamTimes(ctx context.Context, pipeline, before string, n in
 	return out, nil
 }
 
-// EachUpstreamTimes is UpstreamTimes of several pipelines, as
-// EachRunTimes: fn is called with each upstream of each pipeline that
-// has some, and its times in a list it must not keep (the upstream's
-// name it may).
-func (s *Store) EachUpstreamTimes(ctx context.Context, pipelines []string, before string, n int,
-	fn func(pipeline, upstream string, times [][3]time.Time)) error {
-	// A pipeline's upstreams, each with its times, in the order first
-	// seen; the lists are reused from one pipeline to the next.
+// EachLineTimes is RunTimes and UpstreamTimes of several pipelines, in a
+// query a batch of them: fn is called with each pipeline that has a run
+// before the date, its run times, and its upstreams (names, in the order
+// first seen) with their times. fn must not keep the lists (the next call
+// reuses them); the names it may. A listing of every open run reads them
+// so, summarising each pipeline's as it comes (policy/eta.ReadMany)
+// instead of holding 300,000 runs' times.
+func (s *Store) EachLineTimes(ctx context.Context, pipelines []string, before string, n int,
+	fn func(pipeline string, runs [][3]time.Time, upstreams []string, upstreamTimes [][][3]time.Time)) error {
 	var (
+		runs  [][3]time.Time
 		names []string
 		times [][][3]time.Time
 	)
-	return s.eachHistory(ctx, "upstream times", upstreamTimesRecords, pipelines, before, n, func(p, recs string) {
-		names = names[:0]
+	return s.eachHistory(ctx, pipelines, before, n, func(p, runRecs, upRecs string) {
+		runs, names = runs[:0], names[:0]
+		eachRecord(runRecs, 3, func(f []string) {
+			runs = append(runs, [3]time.Time{recordTime(f[0]), recordTime(f[1]), recordTime(f[2])})
+		})
 		var run, upstream string // the last record's: a run's upstream comes latest first
-		eachRecord(recs, 5, func(f []string) {
+		eachRecord(upRecs, 5, func(f []string) {
 			if f[0] == run && f[4] == upstream {
 				return
 			}
@@ -209,8 +200,6 @@ func (s *Store) EachUpstreamTimes(ctx context.Context, pipelines []string, befor
 			}
 			times[i] = append(times[i], [3]time.Time{recordTime(f[1]), recordTime(f[2]), recordTime(f[3])})
 		})
-		for i, u := range names {
-			fn(p, u, times[i])
-		}
+		fn(p, runs, names, times[:len(names)])
 	})
 }

@@ -67,7 +67,7 @@ func TestLineHistory(t *testing.T) {
 }
 
 // TestHistoryOfManyIsTheWholeQuery: the history read a batch of pipelines
-// a statement (EachRunTimes, EachUpstreamTimes) gives what the one query
+// a statement (EachLineTimes) gives what the one query
 // over every pipeline's runs gave (kept here as the reference), with more
 // days of runs than a history holds, failed and succeeded days, reruns of
 // an upstream (the latest success counts), a pipeline without runs, and
@@ -112,17 +112,17 @@ func TestHistoryOfManyIsTheWholeQuery(t *testing.T) {
 		}
 		for _, n := range []int{1, 5, 30} {
 			runs := map[string][][3]time.Time{}
-			if err := s.EachRunTimes(ctx, names, "2026-11-11", n, func(p string, ts [][3]time.Time) {
-				runs[p] = append(runs[p], ts...)
-			}); err != nil {
-				t.Fatal(err)
-			}
 			ups := map[string]map[string][][3]time.Time{}
-			if err := s.EachUpstreamTimes(ctx, names, "2026-11-11", n, func(p, u string, ts [][3]time.Time) {
-				if ups[p] == nil {
-					ups[p] = map[string][][3]time.Time{}
+			if err := s.EachLineTimes(ctx, names, "2026-11-11", n, func(p string, rs [][3]time.Time, us []string, ts [][][3]time.Time) {
+				if len(rs) > 0 {
+					runs[p] = append(runs[p], rs...)
 				}
-				ups[p][u] = append(ups[p][u], ts...)
+				for i, u := range us {
+					if ups[p] == nil {
+						ups[p] = map[string][][3]time.Time{}
+					}
+					ups[p][u] = append(ups[p][u], ts[i]...)
+				}
 			}); err != nil {
 				t.Fatal(err)
 			}

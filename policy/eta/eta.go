@@ -447,12 +447,12 @@ func Read(ctx context.Context, r Reader, pipeline, before string) (History, erro
 
 // ManyReader reads the history of many lines at once (*store.Store): a
 // listing of every open run reads it so, in a query a batch of pipelines
-// instead of two a run. Each calls fn with each pipeline (and upstream)
-// that has a history, its times in a list fn must not keep.
+// instead of two a run. EachLineTimes calls fn with each pipeline that
+// has a history: its RunTimes, and its UpstreamTimes as names and their
+// times, in lists fn must not keep (the names it may).
 type ManyReader interface {
-	EachRunTimes(ctx context.Context, pipelines []string, before string, n int, fn func(pipeline string, times [][3]time.Time)) error
-	EachUpstreamTimes(ctx context.Context, pipelines []string, before string, n int,
-		fn func(pipeline, upstream string, times [][3]time.Time)) error
+	EachLineTimes(ctx context.Context, pipelines []string, before string, n int,
+		fn func(pipeline string, runs [][3]time.Time, upstreams []string, upstreamTimes [][][3]time.Time)) error
 }
 
 // ReadMany is Read of each of pipelines, by pipeline, each summarised as
@@ -464,19 +464,16 @@ func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before stri
 		out[p] = History{Upstreams: map[string]UpstreamStats{}}
 	}
 	var sc scratch
-	err := r.EachRunTimes(ctx, pipelines, before, HistoryRuns, func(p string, times [][3]time.Time) {
-		if h, ok := out[p]; ok {
-			h.Stats = sc.stats(times)
-			out[p] = h
+	err := r.EachLineTimes(ctx, pipelines, before, HistoryRuns, func(p string, runs [][3]time.Time, ups []string, times [][][3]time.Time) {
+		h, ok := out[p]
+		if !ok {
+			return
 		}
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = r.EachUpstreamTimes(ctx, pipelines, before, HistoryRuns, func(p, upstream string, times [][3]time.Time) {
-		if h, ok := out[p]; ok {
-			h.Upstreams[upstream] = sc.upstreamStats(times)
+		h.Stats = sc.stats(runs)
+		for i, u := range ups {
+			h.Upstreams[u] = sc.upstreamStats(times[i])
 		}
+		out[p] = h
 	})
 	if err != nil {
 		return nil, err
