@@ -449,7 +449,7 @@ func (rd *reads) readRuns(ctx context.Context, st *store.Store, cfg *config.Conf
 		}
 	}
 	// The runs are kept compact as they are read, never all whole.
-	if err := st.EachRunOn(ctx, dates, rd.addRun); err != nil {
+	if err := st.EachListedRunOn(ctx, dates, rd.addRun); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
 	var err error

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/pprof"
 	"testing"
 	"time"
 
@@ -104,10 +103,6 @@ func BenchmarkCacheKept10k(b *testing.B) {
 		runtime.GC() // the released entries' pool too
 		runtime.ReadMemStats(&ms)
 		b.ReportMetric(float64(ms.HeapAlloc)-float64(before), "kept-B")
-		if f, _ := os.Create("/tmp/l3heap.prof"); f != nil {
-			pprof.WriteHeapProfile(f)
-			f.Close()
-		}
 		runtime.KeepAlive(&c)
 	}
 }
@@ -319,7 +314,7 @@ func history10k(b *testing.B, days int) (context.Context, *store.Store, *config.
 	if days > 0 {
 		writeHistory(b, st.Path(), day, days)
 	}
-	historyStores[days] = historyStore{st: st, cfg: cfg, now: at(day, "03:00")}
+	historyStores[days] = historyStore{st: st, cfg: cfg, now: at(day, "03:00"), dir: dir}
 	return ctx, st, cfg, at(day, "03:00")
 }
 
@@ -327,10 +322,22 @@ type historyStore struct {
 	st  *store.Store
 	cfg *config.Config
 	now time.Time
+	dir string // removed by TestMain
 }
 
 // historyStores are the stores history10k made, by days of history.
 var historyStores = map[int]historyStore{}
+
+// TestMain removes the stores history10k made (a few hundred MB each),
+// which outlive a benchmark's own temporary directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, f := range historyStores {
+		f.st.Close()
+		os.RemoveAll(f.dir)
+	}
+	os.Exit(code)
+}
 
 // writeHistory copies each run of day to the days before it, succeeded
 // (a little later each day back, so the medians are no constant), with
