@@ -709,12 +709,11 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept ru
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
 		if o, ok := observationOf(obs, u.Name); ok {
-			up.State, up.ExternalID, up.Message, up.Error = o.state, o.externalID, o.message, o.errText
+			up.State, up.ExternalID = o.state, o.externalID
 			up.StartedAt, up.FinishedAt, up.ObservedAt = fromUnixNano(o.started), fromUnixNano(o.finished), fromUnixNano(o.observed)
-			up.Reason = o.reason
-			if o.hasValue {
-				v := o.value
-				up.Value = &v
+			if m := o.more; m != nil {
+				// The value is the cache's: entries are read, never changed.
+				up.Message, up.Error, up.Reason, up.Value = m.message, m.errText, m.reason, m.value
 			}
 		} else if u.Type == config.TypePipeline {
 			if other, ok := rd.byKey[[2]string{u.Pipeline, date}]; ok {

@@ -56,26 +56,32 @@ func fromUnixNano(n int64) time.Time {
 // observation is what the listing keeps of a run's latest observation of
 // an upstream: what its entry shows and its projection reads, times as
 // Unix nanoseconds, the names and states shared (an interner) instead of
-// a string each. A sekisho.Observation is ~190 bytes and four strings of
-// its own; at 10,000 pipelines with three upstreams each the
-// observations were the largest part of the cache (issue 23).
+// a string each, and what most observations lack (a message, an error, a
+// data check's value and reason) behind a pointer. A sekisho.Observation
+// is ~190 bytes and four strings of its own; at 10,000 pipelines with
+// three upstreams each the observations were the largest part of the
+// cache (issue 23). This is 80 bytes.
 type observation struct {
-	upstream                             string
-	state                                sekisho.JobState
-	externalID, message, errText, reason string
-	started, finished, observed          int64
-	value                                float64
-	hasValue                             bool
+	upstream                    string
+	state                       sekisho.JobState
+	externalID                  string
+	started, finished, observed int64
+	more                        *observationMore // nil: none of it
+}
+
+// observationMore is the rest of an observation, when it has any.
+type observationMore struct {
+	message, errText, reason string
+	value                    *float64
 }
 
 // compactObservation is o as the listing keeps it, its upstream name and
 // state from in (the one copy of each).
 func compactObservation(o sekisho.Observation, in interner) observation {
 	c := observation{upstream: in.of(o.Upstream), state: sekisho.JobState(in.of(string(o.State))), externalID: o.ExternalID,
-		message: o.Message, errText: o.Error, reason: o.Reason, started: unixNano(o.StartedAt), finished: unixNano(o.FinishedAt),
-		observed: unixNano(o.ObservedAt)}
-	if o.Value != nil {
-		c.value, c.hasValue = *o.Value, true
+		started: unixNano(o.StartedAt), finished: unixNano(o.FinishedAt), observed: unixNano(o.ObservedAt)}
+	if o.Message != "" || o.Error != "" || o.Reason != "" || o.Value != nil {
+		c.more = &observationMore{message: o.Message, errText: o.Error, reason: o.Reason, value: o.Value}
 	}
 	return c
 }
