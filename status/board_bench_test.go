@@ -206,22 +206,8 @@ func board10k(b *testing.B) (context.Context, *store.Store, *config.Config, time
 	st := statustest.Open(b)
 	day := "2026-11-01"
 	gate := at(day, "02:00")
-	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo}
-	var gates []store.Gate
-	for i := range n {
-		name := fmt.Sprintf("p%05d", i)
-		var ups []string
-		if i%2 == 1 {
-			ups = append(ups, fmt.Sprintf("p%05d", i-1))
-		}
-		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
-		// Each also waits on a job of its own, seen running.
-		p.Upstreams = append(p.Upstreams, config.Upstream{Name: "load", Type: config.TypeGlueJob, JobName: "load_" + name})
-		cfg.Pipelines = append(cfg.Pipelines, p)
-		// Each run keeps its config snapshot, as the engine stores it.
-		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
-			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
-	}
+	// Each also waits on a job of its own, seen running.
+	cfg, gates := config10k(n, day, gate, "load")
 	ctx := context.Background()
 	for i := 0; i < n; i += 500 {
 		runs, err := st.OpenGates(ctx, gates[i:i+500])
@@ -238,6 +224,30 @@ func board10k(b *testing.B) (context.Context, *store.Store, *config.Config, time
 		}
 	}
 	return ctx, st, cfg, at(day, "03:00")
+}
+
+// config10k is n daily pipelines in Tokyo, the odd ones waiting on the
+// pipeline before them, each also on its own Glue job of each of jobs
+// (named jobs[i]_pipeline), and the gates of their runs on day, each run
+// with its config snapshot, as the engine stores it.
+func config10k(n int, day string, gate time.Time, jobs ...string) (*config.Config, []store.Gate) {
+	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo}
+	var gates []store.Gate
+	for i := range n {
+		name := fmt.Sprintf("p%05d", i)
+		var ups []string
+		if i%2 == 1 {
+			ups = append(ups, fmt.Sprintf("p%05d", i-1))
+		}
+		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
+		for _, j := range jobs {
+			p.Upstreams = append(p.Upstreams, config.Upstream{Name: j, Type: config.TypeGlueJob, JobName: j + "_" + name})
+		}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
+			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
+	}
+	return cfg, gates
 }
 
 // history10k is the realistic store of the daemon's listing at 10,000
@@ -264,22 +274,7 @@ func history10k(b *testing.B, days int) (context.Context, *store.Store, *config.
 	}
 	day := "2026-11-01"
 	gate := at(day, "02:00")
-	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo}
-	var gates []store.Gate
-	for i := range n {
-		name := fmt.Sprintf("p%05d", i)
-		var ups []string
-		if i%2 == 1 {
-			ups = append(ups, fmt.Sprintf("p%05d", i-1))
-		}
-		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
-		p.Upstreams = append(p.Upstreams,
-			config.Upstream{Name: "extract", Type: config.TypeGlueJob, JobName: "extract_" + name},
-			config.Upstream{Name: "load", Type: config.TypeGlueJob, JobName: "load_" + name})
-		cfg.Pipelines = append(cfg.Pipelines, p)
-		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
-			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
-	}
+	cfg, gates := config10k(n, day, gate, "extract", "load")
 	ctx := context.Background()
 	for i := 0; i < n; i += 500 {
 		runs, err := st.OpenGates(ctx, gates[i:i+500])

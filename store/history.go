@@ -56,17 +56,8 @@ func (s *Store) eachHistory(ctx context.Context, pipelines []string, before stri
 		return nil
 	}
 	batch := min(len(pipelines), historyBatch)
-	var q strings.Builder
-	q.WriteString("WITH v(i, p) AS (VALUES ")
-	for i := range batch {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		fmt.Fprintf(&q, "(%d, ?%d)", i, i+3)
-	}
-	q.WriteString(")\nSELECT v.i, " + runTimesRecords + ",\n\t" + upstreamTimesRecords + `
+	stmt, err := s.r.PrepareContext(ctx, pipelineBatch(batch)+"SELECT v.i, "+runTimesRecords+",\n\t"+upstreamTimesRecords+`
 		FROM v WHERE EXISTS (SELECT 1 FROM runs WHERE pipeline = v.p AND logical_date < ?1)`)
-	stmt, err := s.r.PrepareContext(ctx, q.String())
 	if err != nil {
 		return fmt.Errorf("store: history: %w", err)
 	}
