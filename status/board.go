@@ -376,7 +376,10 @@ type reads struct {
 	// acked are operators' ETAs of open incidents' members; hist the
 	// history of each line an open run's projection walks.
 	acked map[[2]string]time.Time
-	hist  map[lineKey]eta.History
+	hist  map[lineKey]history
+	// histNames is the one copy of each upstream name the history holds
+	// (names is the observations', read beside it).
+	histNames interner
 	// pipelines and conds index the config the reads were made for;
 	// pipeUps are each pipeline's `type: pipeline` upstreams, shared by
 	// every board's entries.
@@ -393,7 +396,7 @@ func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	n := len(cfg.Pipelines)
 	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
-		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{},
+		hist: map[lineKey]history{}, histNames: interner{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{},
 		obs: make(map[int64][]observation, n), names: interner{}}
 	// The observations are read beside the runs, acknowledgements and
 	// history (which follows the runs), on another of the read pool's

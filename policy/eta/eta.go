@@ -341,7 +341,7 @@ const maxDepth = 32
 // observations and the histories: the one place the engine and the status
 // turn what they know into an Input.
 func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[string]sekisho.Observation, h History) Input {
-	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
+	return InputWith(p, cond, r, h.Stats, h.upstream, func(upstream string) sekisho.Observation { return obs[upstream] })
 }
 
 // InputOfList is InputOf with the run's latest observations in a list,
@@ -349,7 +349,7 @@ func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[st
 // observations boxes each value (they are larger than a map holds
 // inline), and the listing builds 10,000 inputs a call (issue 23).
 func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []sekisho.Observation, h History) Input {
-	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation {
+	return InputWith(p, cond, r, h.Stats, h.upstream, func(upstream string) sekisho.Observation {
 		for _, o := range obs {
 			if o.Upstream == upstream {
 				return o
@@ -359,17 +359,18 @@ func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []
 	})
 }
 
-// InputWith is InputOf with the run's latest observation of each upstream
-// from obsOf (the zero Observation: none), for a caller that keeps them
-// in its own form (the status listing's cache). Only their State,
-// StartedAt and FinishedAt are read.
-func InputWith(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
-	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats,
+// InputWith is InputOf with the run's history as its Stats and each
+// upstream's stats from upstreamStats, and the run's latest observation of
+// each upstream from obsOf (the zero Observation: none), for a caller that
+// keeps them in its own form (the status listing's cache). Only the
+// observations' State, StartedAt and FinishedAt are read.
+func InputWith(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, stats Stats,
+	upstreamStats func(upstream string) UpstreamStats, obsOf func(upstream string) sekisho.Observation) Input {
+	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: stats,
 		Upstreams: make([]Upstream, 0, len(p.Upstreams))}
-	ups := h.Upstreams
 	for _, u := range p.Upstreams {
 		o := obsOf(u.Name)
-		eu := Upstream{Name: u.Name, State: o.State, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt, Stats: ups[u.Name]}
+		eu := Upstream{Name: u.Name, State: o.State, StartedAt: o.StartedAt, FinishedAt: o.FinishedAt, Stats: upstreamStats(u.Name)}
 		if eu.State == "" {
 			eu.State = sekisho.JobPending
 		}
@@ -434,6 +435,9 @@ type History struct {
 	Upstreams map[string]UpstreamStats
 }
 
+// upstream is the named upstream's stats (none: zero).
+func (h History) upstream(name string) UpstreamStats { return h.Upstreams[name] }
+
 // Read reads a pipeline's history before date: the one place the engine
 // and the status turn stored times into medians.
 func Read(ctx context.Context, r Reader, pipeline, before string) (History, error) {
@@ -463,15 +467,14 @@ func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before stri
 	for _, p := range pipelines {
 		out[p] = History{Upstreams: map[string]UpstreamStats{}}
 	}
-	var sc scratch
-	err := r.EachLineTimes(ctx, pipelines, before, HistoryRuns, func(p string, runs [][3]time.Time, ups []string, times [][][3]time.Time) {
+	err := EachHistory(ctx, r, pipelines, before, func(p string, st Stats, ups []string, stats []UpstreamStats) {
 		h, ok := out[p]
 		if !ok {
 			return
 		}
-		h.Stats = sc.stats(runs)
+		h.Stats = st
 		for i, u := range ups {
-			h.Upstreams[u] = sc.upstreamStats(times[i])
+			h.Upstreams[u] = stats[i]
 		}
 		out[p] = h
 	})
@@ -479,6 +482,26 @@ func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before stri
 		return nil, err
 	}
 	return out, nil
+}
+
+// EachHistory is ReadMany handing fn each pipeline with a history (the
+// others have none: the zero Stats and no upstreams) as it is read: its
+// Stats and its upstreams' names and stats, in lists fn must not keep
+// (the names it may). A caller that keeps histories in its own form (the
+// status listing's cache) makes no map a pipeline.
+func EachHistory(ctx context.Context, r ManyReader, pipelines []string, before string,
+	fn func(pipeline string, stats Stats, upstreams []string, upstreamStats []UpstreamStats)) error {
+	var (
+		sc  scratch
+		ups []UpstreamStats
+	)
+	return r.EachLineTimes(ctx, pipelines, before, HistoryRuns, func(p string, runs [][3]time.Time, names []string, times [][][3]time.Time) {
+		ups = ups[:0]
+		for i := range names {
+			ups = append(ups, sc.upstreamStats(times[i]))
+		}
+		fn(p, sc.stats(runs), names, ups)
+	})
 }
 
 // scratch holds the durations a summary sorts, reused from one line to
