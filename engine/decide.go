@@ -125,6 +125,13 @@ func decide(r sekisho.Run, p *config.Pipeline, cond *condition.Expr, f facts, no
 	for _, u := range p.Upstreams {
 		v, ok := f.ups[u.Name]
 		if prev, seen := f.recorded.get(u.Name); ok && (!seen || !sameObs(prev, v.Observation)) {
+			if st.Effects == nil {
+				// Room for every upstream at once: an effect is half a
+				// kilobyte, and a run's first look records each of them
+				// (growing one by one was the largest allocation of the
+				// 10,000 gates' opening, issue 23).
+				st.Effects = make([]effect, 0, len(p.Upstreams)+1)
+			}
 			st.Effects = append(st.Effects, effect{kind: effRecord, obs: v.Observation})
 		}
 	}

@@ -146,6 +146,7 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 	if !e.opts.Sync {
 		last = min(last, first+gateScan)
 	}
+	var fires config.Fires // pipelines on one schedule share its fire times
 	for i, p := range cfg.Pipelines[first:last] {
 		i += first
 		from := e.gate.next[i]
@@ -154,12 +155,12 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 		}
 		// NextFire is strictly after its argument, so step back a
 		// nanosecond to include a fire exactly at from.
-		t := p.NextFire(from.Add(-time.Nanosecond))
+		t := fires.Next(p, from.Add(-time.Nanosecond))
 		for !t.IsZero() && !t.After(now) {
 			if caughtUp(p, t, now) {
 				e.gate.due = append(e.gate.due, dueGate{p: p, fireAt: t})
 			}
-			t = p.NextFire(t)
+			t = fires.Next(p, t)
 		}
 		e.gate.next[i] = t // zero: the schedule never fires again
 	}

@@ -215,7 +215,7 @@ func (e *Engine) remember(r sekisho.Run) {
 	}
 	for _, dep := range e.demand.deps[runKey(r)] {
 		e.runs.touch(dep)
-		if e.pass.sel != nil && !e.pass.sel[dep] {
+		if e.pass.sel != nil && !e.pass.selected(dep) {
 			e.pass.sel[dep] = true
 			e.pass.added = append(e.pass.added, dep)
 		}
