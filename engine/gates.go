@@ -205,10 +205,25 @@ func (e *Engine) openGates(ctx context.Context, gates []dueGate) error {
 	if err != nil {
 		return err
 	}
+	cfg, j := e.Config(), 0
 	for _, run := range created {
 		e.remember(run)
+		// created come in the order of gates, some perhaps left out.
+		for j < len(gates) && (batch[j].Run.Pipeline != run.Pipeline || batch[j].Run.Key != run.Key) {
+			j++
+		}
 		if rec, ok := e.runs.recs[run.ID]; ok {
 			rec.loaded = true // a new run has no observations to read
+			// The snapshot of a pipeline that renders nothing per run is
+			// its Spec: the loaded pipeline is what prepare would find
+			// (config.PipelineForRun), without writing the snapshot a
+			// second time to compare it, 10,000 times as 10,000 gates
+			// open (issue 23).
+			if j < len(gates) && rec.spec == nil {
+				if p := gates[j].p; !p.RendersPerRun() && cfg.Pipeline(run.Pipeline) == p {
+					_ = prepareFrom(rec, p) // an error is prepare's to report, later
+				}
+			}
 		}
 		e.log.Info("gate opened", "pipeline", run.Pipeline, "key", run.Key, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {
