@@ -58,6 +58,10 @@ type storeCollector struct {
 	at      time.Time
 	metrics []prometheus.Metric
 	rows    []pipelineRow
+	// attainment keeps the SLO rows between refreshes: a refresh walks
+	// only the pipelines a write or a passing deadline changed, not 30
+	// days of 10,000 pipelines (slo.Standing).
+	attainment slo.Standing
 }
 
 // pipelineRow is one pipeline's per-pipeline series.
@@ -158,7 +162,7 @@ var runStates = append(append([]sekisho.State{}, sekisho.States...), sekisho.Sta
 func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.Time, rows []pipelineRow) error {
 	// The report's own numbers (slo.Judge, missed days included), so the
 	// metric, the board and `sekisho report slo` agree.
-	rep, err := slo.Compute(ctx, c.st, cfg, slo.Last30(cfg, now, ""))
+	rep, err := c.attainment.Rows(ctx, c.st, cfg, slo.Last30(cfg, now, ""))
 	if err != nil {
 		return err
 	}
@@ -169,13 +173,13 @@ func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.T
 		rows[i].slo, rows[i].objective = true, p.SLO.Objective
 		// The report's rows are in name order: a search, not a map of
 		// 10,000 rows (1.8 MB a refresh).
-		j, found := slices.BinarySearchFunc(rep.Pipelines, p.Name, func(r slo.Row, name string) int {
+		j, found := slices.BinarySearchFunc(rep, p.Name, func(r slo.Row, name string) int {
 			return strings.Compare(r.Pipeline, name)
 		})
 		if !found {
 			continue
 		}
-		if r := &rep.Pipelines[j]; r.SLODays > 0 {
+		if r := &rep[j]; r.SLODays > 0 {
 			rows[i].judged, rows[i].attainment = true, float64(r.SLOMet)/float64(r.SLODays)
 		}
 	}

@@ -250,3 +250,40 @@ func BenchmarkReportYear1000Postgres(b *testing.B) {
 	}
 	b.ReportMetric(float64(rep.Overall.Days), "days")
 }
+
+// BenchmarkStandingYear1000 is a refresh of the attainment metric over
+// the store of BenchmarkReportYear1000 when no write came since the last
+// one (Standing.Rows, the first call made before the timer): what
+// /metrics pays every 30 s instead of a whole report. Each refresh is a
+// minute later than the one before; no day of the year is undecided, so
+// none is walked again (walked/op).
+func BenchmarkStandingYear1000(b *testing.B) {
+	cfg := benchConfig(b)
+	db := benchDB(b, cfg)
+	q := Query{From: benchFrom, To: benchTo, Now: time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)}
+	ctx := context.Background()
+	var s Standing
+	want, err := Compute(ctx, db, cfg, q)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Rows(ctx, db, cfg, q); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	walked := 0
+	var rows []Row
+	for b.Loop() {
+		q.Now = q.Now.Add(time.Minute)
+		if rows, err = s.Rows(ctx, db, cfg, q); err != nil {
+			b.Fatal(err)
+		}
+		walked += s.walked
+	}
+	b.StopTimer()
+	if !reflect.DeepEqual(rows, want.Pipelines) {
+		b.Fatal("Standing's rows differ from Compute's")
+	}
+	b.ReportMetric(float64(walked)/float64(b.N), "walked/op")
+}

@@ -51,6 +51,9 @@ func walkSubDaily(p *config.Pipeline, s span, gates [][]time.Time, firstRun, blo
 				continue
 			}
 			d := day{day: n, gate: gm, due: ran && n >= firstDay && gm <= s.now}
+			if ran && n >= firstDay && gm > s.now {
+				d.dueAt = gm
+			}
 			if d.due {
 				d.deadline = ms(p.Deadline(date, g))
 				d.recoverBy = ms(p.RecoverBy(date, g))

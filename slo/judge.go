@@ -85,9 +85,12 @@ func ms(t time.Time) int64 {
 // day is one pipeline on one logical date, in the integer form the hot loop
 // uses. Instants are Unix milliseconds, 0 when absent.
 type day struct {
-	day       int // days since 1970-01-01
-	hasRun    bool
-	due       bool // without a run: the gate should have opened by now
+	day    int // days since 1970-01-01
+	hasRun bool
+	due    bool // without a run: the gate should have opened by now
+	// dueAt is, without a run and not due yet, the gate at which it
+	// comes due (0 when only a write can make it due: no run ever).
+	dueAt     int64
 	state     sekisho.State
 	attempts  int
 	gate      int64
@@ -164,6 +167,32 @@ func passed(limit, now int64) Verdict {
 		return VerdictMissed
 	}
 	return VerdictPending
+}
+
+// changesAt is the first instant after now at which judge would decide
+// d otherwise with no write to its run: its gate coming due, or a
+// deadline or recovery limit reached without a success; 0 when only a
+// write can change it. A sub-daily day's is its intervals' earliest.
+// Standing re-walks a pipeline once the earliest of its days' is past.
+func (d *day) changesAt(now int64) int64 {
+	var next int64
+	earliest := func(t int64) {
+		if t > now && (next == 0 || t < next) {
+			next = t
+		}
+	}
+	for i := range d.parts {
+		earliest(d.parts[i].changesAt(now))
+	}
+	switch {
+	case d.hasRun && d.state == sekisho.StateSkipped:
+	case !d.hasRun && !d.due:
+		earliest(d.dueAt)
+	case d.success == 0:
+		earliest(d.deadline)
+		earliest(d.recoverBy)
+	}
+	return next
 }
 
 // counted reports whether the day enters the report.

@@ -218,6 +218,9 @@ func walkPipeline(p *config.Pipeline, s span, cache gateCache, firstRun, blob st
 		for ; at < until; at++ {
 			g := gates[at-s.fromDay]
 			*d = day{day: at, gate: g, due: ran && at >= firstDay && g != 0 && g <= s.now}
+			if ran && at >= firstDay && g > s.now {
+				d.dueAt = g
+			}
 			if d.due {
 				date := dateString(at)
 				gate := time.UnixMilli(g)

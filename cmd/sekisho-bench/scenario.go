@@ -21,6 +21,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // the parent reads a PostgreSQL store too
 	_ "modernc.org/sqlite"             // the parent reads the child's store read-only
 
+	"github.com/sekisho-dev/sekisho"
+	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/sim/airflowsim"
 	"github.com/sekisho-dev/sekisho/sim/gluesim"
 	"github.com/sekisho-dev/sekisho/sim/world"
@@ -66,6 +68,11 @@ type scenario struct {
 	// every gate of the day so far (SPEC §4 rule 1), older ones timing out
 	// at once: a restart's cost, not the steady state measured here.
 	hourly int
+	// historyDays past days of every pipeline are in the store before the
+	// child starts (fillHistory); slo gives every pipeline an SLO, so the
+	// engine projects ETAs from that history.
+	historyDays int
+	slo         bool
 }
 
 // result is what one scenario measured.
@@ -91,6 +98,7 @@ type result struct {
 	hwmAfterKB     int64      // peak RSS after the listings
 	used           int        // distinct upstream resources the pipelines name
 	runsAtEnd      int        // -hourly: runs in the store when the window ended
+	history        historyRows
 }
 
 // scaleTroccoLimit is the TROCCO limit of the scale scenarios: they measure
@@ -168,6 +176,9 @@ server:
 		// Every pipeline triggers the one downstream DAG at the same time,
 		// so its runs cannot carry logical dates (one run per date, SPEC §18).
 		fmt.Fprintf(&b, "    trigger: {type: airflow_dag, connection: af, dag_id: downstream, logical_date: none, conf: {date: \"{{ .LogicalDate }}\"}}\n")
+		if sc.slo {
+			fmt.Fprintf(&b, "    slo: {within: 3h, objective: 95%%}\n")
+		}
 	}
 	return b.String(), upstreams
 }
@@ -261,6 +272,15 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		return nil, err
 	}
 	st.Close()
+	if sc.historyDays > 0 {
+		cfg, err := config.Load(cfgPath, os.LookupEnv)
+		if err != nil {
+			return nil, err
+		}
+		if res.history, err = fillHistory(ctx, dbPath, cfg, gate, sc.historyDays); err != nil {
+			return nil, err
+		}
+	}
 	listen, err := freePort()
 	if err != nil {
 		return nil, err
@@ -299,9 +319,12 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		return nil, err
 	}
 	defer db.Close()
+	// Only this start's runs count, not -history-days' (every pipeline's
+	// zone is UTC, so today's runs are those of the gate's UTC date on).
+	today := "logical_date >= '" + gate.UTC().Format(sekisho.DateLayout) + "'"
 	for !sc.gatesLater {
 		var n int
-		_ = db.QueryRow(`SELECT count(*) FROM runs`).Scan(&n)
+		_ = db.QueryRow(`SELECT count(*) FROM runs WHERE ` + today).Scan(&n)
 		if n >= sc.pipelines {
 			break
 		}
@@ -412,7 +435,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	res.cpu = cpu1 - cpu0
 	if sc.hourly > 0 {
 		// Each hourly pipeline's mid-window gate is a run more.
-		_ = db.QueryRow(`SELECT count(*) FROM runs`).Scan(&res.runsAtEnd)
+		_ = db.QueryRow(`SELECT count(*) FROM runs WHERE ` + today).Scan(&res.runsAtEnd)
 	}
 	res.glueReq = map[string]int{}
 	for k, v := range glue.Requests().ByResource {
@@ -436,7 +459,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	for _, l := range lats {
 		for {
 			var trig sql.NullString
-			_ = db.QueryRow(rebind(`SELECT triggered_at FROM runs WHERE pipeline = ?`), l.pipeline).Scan(&trig)
+			_ = db.QueryRow(rebind(`SELECT triggered_at FROM runs WHERE pipeline = ? AND `+today), l.pipeline).Scan(&trig)
 			if trig.Valid && trig.String != "" {
 				at, err := time.Parse(time.RFC3339Nano, trig.String)
 				if err != nil {
@@ -445,7 +468,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 				d := at.Sub(l.finish)
 				if l.push {
 					res.pushLat = append(res.pushLat, d)
-					res.pushSteps.add(db, l.pipeline, l.finish, answered[l.pipeline], at)
+					res.pushSteps.add(db, rebind, today, l.pipeline, l.finish, answered[l.pipeline], at)
 				} else {
 					res.pollLat = append(res.pollLat, d)
 				}
@@ -580,10 +603,10 @@ type pushSteps struct {
 	http, wait, trigger []time.Duration
 }
 
-func (p *pushSteps) add(db *sql.DB, pipeline string, sent, answered, triggered time.Time) {
+func (p *pushSteps) add(db *sql.DB, rebind func(string) string, today, pipeline string, sent, answered, triggered time.Time) {
 	var observed sql.NullString
-	_ = db.QueryRow(`SELECT o.observed_at FROM upstream_observations o JOIN runs r ON r.id = o.run_id
-		WHERE r.pipeline = ? AND o.upstream = 'last' AND o.state = 'succeeded' ORDER BY o.id LIMIT 1`, pipeline).Scan(&observed)
+	_ = db.QueryRow(rebind(`SELECT o.observed_at FROM upstream_observations o JOIN runs r ON r.id = o.run_id
+		WHERE r.pipeline = ? AND o.upstream = 'last' AND o.state = 'succeeded' AND r.`+today+` ORDER BY o.id LIMIT 1`), pipeline).Scan(&observed)
 	at, err := time.Parse(time.RFC3339Nano, observed.String)
 	if answered.IsZero() || err != nil {
 		return
