@@ -366,7 +366,10 @@ type reads struct {
 	byKey map[[2]string]run
 	all   map[string][]run
 	// obs are each run's latest observations, one an upstream.
-	obs map[int64][]sekisho.Observation
+	obs map[int64][]observation
+	// names is the one copy of each upstream name and state the
+	// observations hold.
+	names interner
 	// ids are the (pipeline, date) of every run read, by id: what an
 	// observation's change (by run id) refreshes.
 	ids map[int64][2]string
@@ -390,14 +393,37 @@ func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	n := len(cfg.Pipelines)
 	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
-		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{}}
+		hist: map[lineKey]eta.History{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{},
+		obs: make(map[int64][]observation, n), names: interner{}}
 	// The observations are read beside the runs, acknowledgements and
 	// history (which follows the runs), on another of the read pool's
 	// connections: a whole read waits for the longer of the two, not both.
 	obs := make(chan error, 1)
 	go func() {
-		var err error
-		rd.obs, err = st.LatestObservationListsOn(ctx, dates)
+		// A run's observations (one an upstream) mostly come together:
+		// each run's list is then made once, at its length, not grown.
+		var (
+			run  int64
+			list []sekisho.Observation
+		)
+		flush := func() {
+			if len(list) > 0 {
+				if c := compactObservations(list, rd.names); rd.obs[run] == nil {
+					rd.obs[run] = c
+				} else {
+					rd.obs[run] = append(rd.obs[run], c...) // the run's rows came apart
+				}
+			}
+			list = list[:0]
+		}
+		err := st.EachLatestObservationOn(ctx, dates, func(id int64, o sekisho.Observation) {
+			if id != run {
+				flush()
+				run = id
+			}
+			list = append(list, o)
+		})
+		flush()
 		obs <- err
 	}()
 	err := rd.readRuns(ctx, st, cfg, dates)
@@ -423,7 +449,7 @@ func (rd *reads) readRuns(ctx context.Context, st *store.Store, cfg *config.Conf
 		}
 	}
 	// The runs are kept compact as they are read, never all whole.
-	if err := st.EachRunOn(ctx, dates, rd.addRun); err != nil {
+	if err := st.EachListedRunOn(ctx, dates, rd.addRun); err != nil {
 		return fmt.Errorf("status: %w", err)
 	}
 	var err error
@@ -525,7 +551,7 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 	}
 	for _, id := range obsOf {
 		if o, ok := obs[id]; ok {
-			rd.obs[id] = o
+			rd.obs[id] = compactObservations(o, rd.names)
 		} else {
 			delete(rd.obs, id)
 		}
@@ -671,7 +697,7 @@ func Language(cfg *config.Config) string {
 // entry fills e, the entry of p's run r (hasRun) on date, its upstreams in
 // ups (empty, with room for them).
 func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept run, hasRun bool,
-	obs []sekisho.Observation, rd *reads, now time.Time) {
+	obs []observation, rd *reads, now time.Time) {
 	impacts := noNames
 	if len(p.Impacts) > 0 {
 		// The config's own list: entries are read, never changed in
@@ -683,9 +709,12 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept ru
 	for _, u := range p.Upstreams {
 		up := Upstream{Name: u.Name, Type: u.Type, State: sekisho.JobPending}
 		if o, ok := observationOf(obs, u.Name); ok {
-			up.State, up.ExternalID, up.Message, up.Error = o.State, o.ExternalID, o.Message, o.Error
-			up.StartedAt, up.FinishedAt, up.ObservedAt = o.StartedAt, o.FinishedAt, o.ObservedAt
-			up.Value, up.Reason = o.Value, o.Reason
+			up.State, up.ExternalID = o.state, o.externalID
+			up.StartedAt, up.FinishedAt, up.ObservedAt = fromUnixNano(o.started), fromUnixNano(o.finished), fromUnixNano(o.observed)
+			if m := o.more; m != nil {
+				// The value is the cache's: entries are read, never changed.
+				up.Message, up.Error, up.Reason, up.Value = m.message, m.errText, m.reason, m.value
+			}
 		} else if u.Type == config.TypePipeline {
 			if other, ok := rd.byKey[[2]string{u.Pipeline, date}]; ok {
 				up.State = other.state.AsUpstream(u.SkippedIsSuccess)
@@ -694,16 +723,6 @@ func entry(e *Pipeline, ups []Upstream, p *config.Pipeline, date string, kept ru
 		}
 		e.Upstreams = append(e.Upstreams, up)
 	}
-}
-
-// observationOf is the observation of the named upstream among obs.
-func observationOf(obs []sekisho.Observation, upstream string) (sekisho.Observation, bool) {
-	for _, o := range obs {
-		if o.Upstream == upstream {
-			return o, true
-		}
-	}
-	return sekisho.Observation{}, false
 }
 
 // head fills e with what p's run on date (kept; hasRun) says, or its

@@ -2,8 +2,11 @@ package status_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -13,6 +16,7 @@ import (
 	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 	"github.com/sekisho-dev/sekisho/testkit/statustest"
+	"github.com/sekisho-dev/sekisho/testkit/teststore"
 )
 
 // BenchmarkBuild10k builds the board of 10,000 pipelines, half of them
@@ -80,9 +84,10 @@ func BenchmarkAfterWrite10k(b *testing.B) {
 // BenchmarkCacheKept10k reports what a status.Cache keeps live between
 // calls at 10,000 pipelines (kept-B: the heap after a collection, less the
 // heap before the first call), the cost of the cache to the daemon's
-// memory.
+// memory, on the daemon's store (history10k: three upstreams a pipeline,
+// their observations, 30 days of history).
 func BenchmarkCacheKept10k(b *testing.B) {
-	ctx, st, cfg, now := board10k(b)
+	ctx, st, cfg, now := history10k(b, 30)
 	var ms runtime.MemStats
 	for range b.N {
 		var c status.Cache
@@ -125,6 +130,36 @@ func BenchmarkColdAnswer10k(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		answer(ctx, b, &status.Cache{}, st, cfg, now)
+	}
+}
+
+// BenchmarkColdAnswerHistory10k is BenchmarkColdAnswer10k on the
+// daemon's store (history10k): three upstreams a pipeline with their
+// observations, and no history (the daemon bench's store) or 30 days of
+// it, which the projections read.
+func BenchmarkColdAnswerHistory10k(b *testing.B) {
+	for _, days := range []int{0, 30} {
+		b.Run(fmt.Sprintf("days=%d", days), func(b *testing.B) {
+			ctx, st, cfg, now := history10k(b, days)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				answer(ctx, b, &status.Cache{}, st, cfg, now)
+			}
+		})
+	}
+}
+
+// BenchmarkAnswerHistory10k is BenchmarkAnswer10k on the daemon's store
+// (history10k).
+func BenchmarkAnswerHistory10k(b *testing.B) {
+	ctx, st, cfg, now := history10k(b, 30)
+	c := &status.Cache{}
+	answer(ctx, b, c, st, cfg, now)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		answer(ctx, b, c, st, cfg, now.Add(time.Duration(i)*time.Second))
 	}
 }
 
@@ -171,22 +206,8 @@ func board10k(b *testing.B) (context.Context, *store.Store, *config.Config, time
 	st := statustest.Open(b)
 	day := "2026-11-01"
 	gate := at(day, "02:00")
-	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo}
-	var gates []store.Gate
-	for i := range n {
-		name := fmt.Sprintf("p%05d", i)
-		var ups []string
-		if i%2 == 1 {
-			ups = append(ups, fmt.Sprintf("p%05d", i-1))
-		}
-		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
-		// Each also waits on a job of its own, seen running.
-		p.Upstreams = append(p.Upstreams, config.Upstream{Name: "load", Type: config.TypeGlueJob, JobName: "load_" + name})
-		cfg.Pipelines = append(cfg.Pipelines, p)
-		// Each run keeps its config snapshot, as the engine stores it.
-		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
-			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
-	}
+	// Each also waits on a job of its own, seen running.
+	cfg, gates := config10k(n, day, gate, "load")
 	ctx := context.Background()
 	for i := 0; i < n; i += 500 {
 		runs, err := st.OpenGates(ctx, gates[i:i+500])
@@ -203,4 +224,151 @@ func board10k(b *testing.B) (context.Context, *store.Store, *config.Config, time
 		}
 	}
 	return ctx, st, cfg, at(day, "03:00")
+}
+
+// config10k is n daily pipelines in Tokyo, the odd ones waiting on the
+// pipeline before them, each also on its own Glue job of each of jobs
+// (named jobs[i]_pipeline), and the gates of their runs on day, each run
+// with its config snapshot, as the engine stores it.
+func config10k(n int, day string, gate time.Time, jobs ...string) (*config.Config, []store.Gate) {
+	cfg := &config.Config{Timezone: "Asia/Tokyo", Location: tokyo}
+	var gates []store.Gate
+	for i := range n {
+		name := fmt.Sprintf("p%05d", i)
+		var ups []string
+		if i%2 == 1 {
+			ups = append(ups, fmt.Sprintf("p%05d", i-1))
+		}
+		p := statustest.Pipeline(name, tokyo, "06:00", ups...)
+		for _, j := range jobs {
+			p.Upstreams = append(p.Upstreams, config.Upstream{Name: j, Type: config.TypeGlueJob, JobName: j + "_" + name})
+		}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+		gates = append(gates, store.Gate{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
+			TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}})
+	}
+	return cfg, gates
+}
+
+// history10k is the realistic store of the daemon's listing at 10,000
+// pipelines (cmd/sekisho-bench's scale run): three upstreams a pipeline
+// (an extract and a load job, and the odd ones a pipeline upstream), each
+// with the observations the engine records as it checks them (two of a
+// job: pending, then its state now), and days of succeeded history before
+// the date, each day's jobs seen running and succeeded. It is made once a
+// process (the history is a few hundred thousand rows, written with SQL
+// on a connection of its own); its benchmarks only read it.
+func history10k(b *testing.B, days int) (context.Context, *store.Store, *config.Config, time.Time) {
+	b.Helper()
+	if f, ok := historyStores[days]; ok {
+		return context.Background(), f.st, f.cfg, f.now
+	}
+	const n = 10000
+	dir, err := os.MkdirTemp("", "status-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := teststore.Open(context.Background(), filepath.Join(dir, "sekisho.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	day := "2026-11-01"
+	gate := at(day, "02:00")
+	cfg, gates := config10k(n, day, gate, "extract", "load")
+	ctx := context.Background()
+	for i := 0; i < n; i += 500 {
+		runs, err := st.OpenGates(ctx, gates[i:i+500])
+		if err != nil {
+			b.Fatal(err)
+		}
+		var obs []store.ObservationWrite
+		seen := gate.Add(30 * time.Second)
+		for _, r := range runs {
+			for _, u := range [][2]string{{"extract", config.TypeGlueJob}, {"load", config.TypeGlueJob}} {
+				obs = append(obs, store.ObservationWrite{Run: r.ID, Attempt: 1, Obs: sekisho.Observation{Upstream: u[0],
+					Type: u[1], State: sekisho.JobPending, ObservedAt: seen}})
+			}
+		}
+		if _, err := st.RecordObservations(ctx, obs); err != nil {
+			b.Fatal(err)
+		}
+		obs = obs[:0]
+		for _, r := range runs {
+			obs = append(obs,
+				store.ObservationWrite{Run: r.ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "extract", Type: config.TypeGlueJob,
+					State: sekisho.JobSucceeded, ExternalID: "42" + r.Pipeline[1:], StartedAt: gate.Add(time.Minute),
+					FinishedAt: gate.Add(20 * time.Minute), ObservedAt: gate.Add(21 * time.Minute)}},
+				store.ObservationWrite{Run: r.ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob,
+					State: sekisho.JobRunning, ExternalID: "jr_" + r.Pipeline, StartedAt: gate.Add(21 * time.Minute),
+					ObservedAt: gate.Add(22 * time.Minute)}})
+		}
+		if _, err := st.RecordObservations(ctx, obs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if days > 0 {
+		writeHistory(b, st.Path(), day, days)
+	}
+	historyStores[days] = historyStore{st: st, cfg: cfg, now: at(day, "03:00"), dir: dir}
+	return ctx, st, cfg, at(day, "03:00")
+}
+
+type historyStore struct {
+	st  *store.Store
+	cfg *config.Config
+	now time.Time
+	dir string // removed by TestMain
+}
+
+// historyStores are the stores history10k made, by days of history.
+var historyStores = map[int]historyStore{}
+
+// TestMain removes the stores history10k made (a few hundred MB each),
+// which outlive a benchmark's own temporary directory.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, f := range historyStores {
+		f.st.Close()
+		os.RemoveAll(f.dir)
+	}
+	os.Exit(code)
+}
+
+// writeHistory copies each run of day to the days before it, succeeded
+// (a little later each day back, so the medians are no constant), with
+// its jobs' observations: running, then succeeded.
+func writeHistory(b *testing.B, path, day string, days int) {
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	stamp := func(col, minutes string) string {
+		return `strftime('%Y-%m-%dT%H:%M:%fZ', ` + col + `, '-' || d.n || ' days', '+' || (` + minutes + `) || ' minutes')`
+	}
+	_, err = db.Exec(`WITH RECURSIVE d(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM d WHERE n < ?1)
+		INSERT INTO runs (pipeline, logical_date, attempt, state, gate_at, attempt_at, timeout_at, deadline, triggered_at,
+			started_at, finished_at, external_id, message, spec, updated_at, first_success_at, version, run_key)
+		SELECT r.pipeline, date(r.logical_date, '-' || d.n || ' days'), 1, 'succeeded', `+stamp("r.gate_at", "0")+`,
+			`+stamp("r.gate_at", "0")+`, `+stamp("r.timeout_at", "0")+`, `+stamp("r.deadline", "0")+`,
+			`+stamp("r.gate_at", "40 + d.n")+`, `+stamp("r.gate_at", "41 + d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`,
+			'', '', '{}', `+stamp("r.gate_at", "70 + 2 * d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`, 1,
+			date(r.logical_date, '-' || d.n || ' days')
+		FROM runs r, d WHERE r.logical_date = ?2 ORDER BY r.pipeline, d.n`, days, day)
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Each past run's jobs: running at 1 and 21 minutes, then succeeded.
+	_, err = db.Exec(`INSERT INTO upstream_observations (run_id, attempt, upstream, type, state, external_id, started_at,
+			finished_at, message, error, observed_at, value, reason)
+		SELECT r.id, 1, u.name, u.type, s.state, u.name || '-' || r.id,
+			strftime('%Y-%m-%dT%H:%M:%fZ', r.gate_at, '+' || u.start || ' minutes'),
+			CASE s.state WHEN 'succeeded' THEN strftime('%Y-%m-%dT%H:%M:%fZ', r.gate_at, '+' || (u.start + 19 + r.id % 5) || ' minutes') END,
+			'', '', strftime('%Y-%m-%dT%H:%M:%fZ', r.gate_at, '+' || (u.start + s.after) || ' minutes'), NULL, ''
+		FROM runs r, (SELECT 'extract' AS name, 'glue_job' AS type, 1 AS start UNION ALL SELECT 'load', 'glue_job', 21) u,
+			(SELECT 'running' AS state, 1 AS after UNION ALL SELECT 'succeeded', 25) s
+		WHERE r.logical_date < ?1 ORDER BY r.id, u.name, s.after`, day)
+	if err != nil {
+		b.Fatal(err)
+	}
 }

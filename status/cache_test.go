@@ -386,3 +386,95 @@ func dueAtSix(n int, line bool) *config.Config {
 	}
 	return config.Fill(&config.Config{Location: time.UTC, Pipelines: ps})
 }
+
+// TestCacheShowsTheStoredObservations: what the cache keeps of each
+// observation in its compact form (interned names, Unix times, the rare
+// fields behind a pointer) shows on the board as the store holds it
+// (LatestObservationsOn, the whole read), field by field: messages,
+// errors, a data check's value and reason, times set and unset, an
+// upstream seen twice; on a whole read and after each refresh that writes
+// a new observation.
+func TestCacheShowsTheStoredObservations(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, loc string) {
+		ctx := context.Background()
+		st, err := teststore.Open(ctx, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		day := "2026-11-01"
+		gate := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+		now := gate.Add(time.Hour)
+		cfg := &config.Config{Timezone: "UTC", Location: time.UTC}
+		runs := map[string]sekisho.Run{}
+		for _, name := range []string{"a", "b", "c"} {
+			p := statustest.Pipeline(name, time.UTC, "06:00")
+			p.Upstreams = []config.Upstream{{Name: "load", Type: config.TypeGlueJob, JobName: "load_" + name},
+				{Name: "rows", Type: config.TypeGlueJob, JobName: "rows_" + name}}
+			cfg.Pipelines = append(cfg.Pipelines, p)
+			created, err := st.OpenGates(ctx, []store.Gate{{Run: sekisho.Run{Pipeline: name, LogicalDate: day, Key: day, GateAt: gate,
+				TimeoutAt: gate.Add(6 * time.Hour), Spec: p.SpecFor(day, gate)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[name] = created[0]
+		}
+		v := 41.5
+		writes := [][]store.ObservationWrite{
+			{{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobRunning,
+				ExternalID: "jr_1", StartedAt: gate.Add(time.Minute), ObservedAt: gate.Add(2 * time.Minute)}},
+				{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "rows", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
+					Message: "done", Value: &v, Reason: "within 10%", StartedAt: gate, FinishedAt: gate.Add(3 * time.Minute),
+					ObservedAt: gate.Add(4 * time.Minute)}},
+				{Run: runs["b"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobFailed,
+					ExternalID: "jr_2", Error: "throttled", Message: "OOM", ObservedAt: gate.Add(5 * time.Minute)}}},
+			// Refreshes: a's load finishes; c is seen for the first time.
+			{{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
+				ExternalID: "jr_1", StartedAt: gate.Add(time.Minute), FinishedAt: gate.Add(30 * time.Minute), ObservedAt: gate.Add(31 * time.Minute)}}},
+			{{Run: runs["c"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "rows", Type: config.TypeGlueJob, State: sekisho.JobPending,
+				Reason: "waiting for rows", ObservedAt: gate.Add(32 * time.Minute)}}},
+		}
+		var c Cache
+		for step, ws := range writes {
+			if _, err := st.RecordObservations(ctx, ws); err != nil {
+				t.Fatal(err)
+			}
+			b, err := c.Build(ctx, st, cfg, day, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			stored, err := st.LatestObservationsOn(ctx, []string{day})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range b.Pipelines {
+				for _, u := range e.Upstreams {
+					o, ok := stored[runs[e.Name].ID][u.Name]
+					want := Upstream{Name: u.Name, Type: config.TypeGlueJob, State: sekisho.JobPending}
+					if ok {
+						want = Upstream{Name: u.Name, Type: config.TypeGlueJob, State: o.State, ExternalID: o.ExternalID,
+							StartedAt: o.StartedAt, FinishedAt: o.FinishedAt, Message: o.Message, Error: o.Error, Value: o.Value,
+							Reason: o.Reason, ObservedAt: o.ObservedAt}
+					}
+					if got, w := upstreamText(u), upstreamText(want); got != w {
+						t.Errorf("step %d, %s's %s:\n%s\nwant\n%s", step, e.Name, u.Name, got, w)
+					}
+				}
+			}
+			b.Release()
+		}
+		if c.whole != 1 || c.refreshed != 2 {
+			t.Errorf("%d whole reads, %d refreshes: want 1 and 2 (the refreshes are what this checks)", c.whole, c.refreshed)
+		}
+	})
+}
+
+// upstreamText is u with its value, not the value's address.
+func upstreamText(u Upstream) string {
+	v := "none"
+	if u.Value != nil {
+		v = fmt.Sprint(*u.Value)
+	}
+	u.Value = nil
+	return fmt.Sprintf("%+v value %s", u, v)
+}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/condition"
 	"github.com/sekisho-dev/sekisho/config"
 	"github.com/sekisho-dev/sekisho/policy/eta"
@@ -161,7 +162,11 @@ func (pr *projector) input(name, date string) (eta.Input, bool) {
 	if !ok {
 		cond = conditionOf(p)
 	}
-	in := eta.InputOfList(p, cond, r, rd.obs[r.ID], pr.history(name, date))
+	obs := rd.obs[r.ID]
+	in := eta.InputWith(p, cond, r, pr.history(name, date), func(upstream string) sekisho.Observation {
+		o, _ := observationOf(obs, upstream)
+		return o.forETA()
+	})
 	in.Acknowledged = rd.acked[[2]string{name, date}]
 	return in, true
 }

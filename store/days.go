@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/sekisho-dev/sekisho"
@@ -33,6 +35,53 @@ func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.R
 	}
 	q := `SELECT ` + s.runListColumns() + ` FROM runs WHERE logical_date IN (` + placeholders(len(dates)) + `) ORDER BY pipeline, gate_at`
 	return queryEach(ctx, s.r, "runs", newRunDest().scan, fn, q, strArgs(dates)...)
+}
+
+// EachListedRunOn is EachRunOn with the fields a listing keeps of a run:
+// its id, pipeline, logical date, key, attempt, state, message and the
+// times it judges and projects from (gate, trigger, start, finish, first
+// success, deadline, recover by); the others are zero. The state, attempt,
+// times, date and key come as one text value, as the observations do
+// (EachLatestObservationOn): 21 columns a run handed over one by one were
+// most of the status listing's first read.
+func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
+	if len(dates) == 0 {
+		return nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT id, pipeline, message, state || '|' || attempt || '|' || gate_at || '|' ||
+			COALESCE(triggered_at, '') || '|' || COALESCE(started_at, '') || '|' || COALESCE(finished_at, '') || '|' ||
+			COALESCE(first_success_at, '') || '|' || COALESCE(deadline, '') || '|' || COALESCE(recover_by, '') || '|' ||
+			logical_date || '|' || run_key
+		FROM runs WHERE logical_date IN (`+placeholders(len(dates))+`) ORDER BY pipeline, gate_at`, strArgs(dates)...)
+	if err != nil {
+		return fmt.Errorf("store: runs: %w", err)
+	}
+	defer rows.Close()
+	var (
+		r      sekisho.Run
+		packed string
+		f      [11]string
+	)
+	dest := []any{&r.ID, &r.Pipeline, &r.Message, &packed}
+	for rows.Next() {
+		r = sekisho.Run{}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("store: runs: %w", err)
+		}
+		for i := range len(f) - 1 {
+			f[i], packed, _ = strings.Cut(packed, "|")
+		}
+		f[len(f)-1] = packed // the key, last: the rest
+		attempt, err := strconv.Atoi(f[1])
+		if err != nil {
+			return fmt.Errorf("store: runs: run %d: attempt %q", r.ID, f[1])
+		}
+		r.State, r.Attempt, r.LogicalDate, r.Key = sekisho.State(f[0]), attempt, f[9], f[10]
+		r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt = recordTime(f[2]), recordTime(f[3]), recordTime(f[4]), recordTime(f[5])
+		r.FirstSuccessAt, r.Deadline, r.RecoverBy = recordTime(f[6]), recordTime(f[7]), recordTime(f[8])
+		fn(r)
+	}
+	return rows.Err()
 }
 
 // RunsOf returns every run of the given (pipeline, logical date) pairs, as
@@ -84,6 +133,53 @@ func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (m
 	out := map[int64][]sekisho.Observation{}
 	err := s.latestObservationsOn(ctx, dates, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
 	return out, err
+}
+
+// EachLatestObservationOn is LatestObservationsOn handing each
+// observation to fn with its run's id as it is read, for a caller that
+// keeps something else than the observations (the status listing's
+// cache keeps a compact form). The observations come without their Type
+// (the config has it). Their upstream, state and times come as one text
+// value: at 10,000 pipelines with three upstreams each, handing SQLite's
+// columns over database/sql one by one was most of the listing's read.
+func (s *Store) EachLatestObservationOn(ctx context.Context, dates []string, fn func(run int64, o sekisho.Observation)) error {
+	if len(dates) == 0 {
+		return nil
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT o.run_id, o.state || '|' || COALESCE(o.started_at, '') || '|' ||
+			COALESCE(o.finished_at, '') || '|' || o.observed_at || '|' || o.upstream, o.external_id, o.message, o.error, o.value, o.reason
+		FROM upstream_observations o JOIN runs r ON r.id = o.run_id WHERE r.logical_date IN (`+placeholders(len(dates))+`)
+		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, strArgs(dates)...)
+	if err != nil {
+		return fmt.Errorf("store: latest observations: %w", err)
+	}
+	defer rows.Close()
+	var (
+		run    int64
+		packed string
+		o      sekisho.Observation
+		value  sql.NullFloat64
+	)
+	dest := []any{&run, &packed, &o.ExternalID, &o.Message, &o.Error, &value, &o.Reason}
+	for rows.Next() {
+		o = sekisho.Observation{}
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("store: latest observations: %w", err)
+		}
+		var state, started, finished, observed string
+		state, packed, _ = strings.Cut(packed, "|")
+		started, packed, _ = strings.Cut(packed, "|")
+		finished, packed, _ = strings.Cut(packed, "|")
+		observed, o.Upstream, _ = strings.Cut(packed, "|") // the name last: the rest
+		o.State, o.StartedAt, o.FinishedAt, o.ObservedAt = sekisho.JobState(state), recordTime(started), recordTime(finished),
+			recordTime(observed)
+		if value.Valid {
+			v := value.Float64
+			o.Value = &v
+		}
+		fn(run, o)
+	}
+	return rows.Err()
 }
 
 func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add func(int64, sekisho.Observation)) error {

@@ -341,7 +341,7 @@ const maxDepth = 32
 // observations and the histories: the one place the engine and the status
 // turn what they know into an Input.
 func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[string]sekisho.Observation, h History) Input {
-	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
+	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation { return obs[upstream] })
 }
 
 // InputOfList is InputOf with the run's latest observations in a list,
@@ -349,7 +349,7 @@ func InputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs map[st
 // observations boxes each value (they are larger than a map holds
 // inline), and the listing builds 10,000 inputs a call (issue 23).
 func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []sekisho.Observation, h History) Input {
-	return inputOf(p, cond, r, h, func(upstream string) sekisho.Observation {
+	return InputWith(p, cond, r, h, func(upstream string) sekisho.Observation {
 		for _, o := range obs {
 			if o.Upstream == upstream {
 				return o
@@ -359,7 +359,11 @@ func InputOfList(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, obs []
 	})
 }
 
-func inputOf(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
+// InputWith is InputOf with the run's latest observation of each upstream
+// from obsOf (the zero Observation: none), for a caller that keeps them
+// in its own form (the status listing's cache). Only their State,
+// StartedAt and FinishedAt are read.
+func InputWith(p *config.Pipeline, cond *condition.Expr, r sekisho.Run, h History, obsOf func(upstream string) sekisho.Observation) Input {
 	in := Input{Pipeline: p.Name, Run: r, Triggered: p.Trigger != nil, Cond: cond, Stats: h.Stats,
 		Upstreams: make([]Upstream, 0, len(p.Upstreams))}
 	ups := h.Upstreams
@@ -396,18 +400,11 @@ type Span struct {
 
 // UpstreamStatsOf summarises an upstream's past runs.
 func UpstreamStatsOf(spans []Span) UpstreamStats {
-	var fin, run []time.Duration
+	var sc scratch
 	for _, s := range spans {
-		if s.Finish.IsZero() || s.Gate.IsZero() {
-			continue
-		}
-		fin = append(fin, s.Finish.Sub(s.Gate))
-		if !s.Start.IsZero() && !s.Start.After(s.Finish) {
-			run = append(run, s.Finish.Sub(s.Start))
-		}
+		sc.addSpan(s)
 	}
-	st := UpstreamStats{N: len(fin), Finish: Median(fin), Run: Median(run)}
-	return st
+	return sc.upstream()
 }
 
 func later(a, b time.Time) time.Time {
@@ -449,44 +446,96 @@ func Read(ctx context.Context, r Reader, pipeline, before string) (History, erro
 }
 
 // ManyReader reads the history of many lines at once (*store.Store): a
-// listing of every open run reads it so, in two queries instead of two per
-// run.
+// listing of every open run reads it so, in a query a batch of pipelines
+// instead of two a run. EachLineTimes calls fn with each pipeline that
+// has a history: its RunTimes, and its UpstreamTimes as names and their
+// times, in lists fn must not keep (the names it may).
 type ManyReader interface {
-	RunTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string][][3]time.Time, error)
-	UpstreamTimesOf(ctx context.Context, pipelines []string, before string, n int) (map[string]map[string][][3]time.Time, error)
+	EachLineTimes(ctx context.Context, pipelines []string, before string, n int,
+		fn func(pipeline string, runs [][3]time.Time, upstreams []string, upstreamTimes [][][3]time.Time)) error
 }
 
-// ReadMany is Read of each of pipelines, by pipeline.
+// ReadMany is Read of each of pipelines, by pipeline, each summarised as
+// its times are read: the listing's history of 10,000 lines with a month
+// of runs each is 300,000 runs.
 func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before string) (map[string]History, error) {
-	runs, err := r.RunTimesOf(ctx, pipelines, before, HistoryRuns)
-	if err != nil {
-		return nil, err
-	}
-	ups, err := r.UpstreamTimesOf(ctx, pipelines, before, HistoryRuns)
-	if err != nil {
-		return nil, err
-	}
 	out := make(map[string]History, len(pipelines))
 	for _, p := range pipelines {
-		out[p] = historyOf(runs[p], ups[p])
+		out[p] = History{Upstreams: map[string]UpstreamStats{}}
+	}
+	var sc scratch
+	err := r.EachLineTimes(ctx, pipelines, before, HistoryRuns, func(p string, runs [][3]time.Time, ups []string, times [][][3]time.Time) {
+		h, ok := out[p]
+		if !ok {
+			return
+		}
+		h.Stats = sc.stats(runs)
+		for i, u := range ups {
+			h.Upstreams[u] = sc.upstreamStats(times[i])
+		}
+		out[p] = h
+	})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
+// scratch holds the durations a summary sorts, reused from one line to
+// the next; each summary leaves it empty.
+type scratch struct{ a, b []time.Duration }
+
+// stats summarises a pipeline's successful runs (RunTimes).
+func (sc *scratch) stats(runs [][3]time.Time) Stats {
+	for _, t := range runs {
+		sc.a, sc.b = append(sc.a, t[2].Sub(t[0])), append(sc.b, t[2].Sub(t[1]))
+	}
+	st := Stats{N: len(runs), Total: medianInPlace(sc.a), Down: medianInPlace(sc.b)}
+	sc.a, sc.b = sc.a[:0], sc.b[:0]
+	return st
+}
+
+// upstreamStats is UpstreamStatsOf an upstream's times (UpstreamTimes).
+func (sc *scratch) upstreamStats(times [][3]time.Time) UpstreamStats {
+	for _, t := range times {
+		sc.addSpan(Span{Gate: t[0], Start: t[1], Finish: t[2]})
+	}
+	return sc.upstream()
+}
+
+// addSpan counts one past run of an upstream (upstream sums them up).
+func (sc *scratch) addSpan(s Span) {
+	if s.Finish.IsZero() || s.Gate.IsZero() {
+		return
+	}
+	sc.a = append(sc.a, s.Finish.Sub(s.Gate))
+	if !s.Start.IsZero() && !s.Start.After(s.Finish) {
+		sc.b = append(sc.b, s.Finish.Sub(s.Start))
+	}
+}
+
+// upstream is the UpstreamStats of the spans added, which it forgets.
+func (sc *scratch) upstream() UpstreamStats {
+	st := UpstreamStats{N: len(sc.a), Finish: medianInPlace(sc.a), Run: medianInPlace(sc.b)}
+	sc.a, sc.b = sc.a[:0], sc.b[:0]
+	return st
+}
+
+// medianInPlace is Median of ds, sorting ds.
+func medianInPlace(ds []time.Duration) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	slices.Sort(ds)
+	return ds[(len(ds)-1)/2]
+}
+
 // historyOf summarises a line's past runs and its upstreams' (Read).
 func historyOf(runs [][3]time.Time, ups map[string][][3]time.Time) History {
-	h := History{Upstreams: map[string]UpstreamStats{}}
-	var totals, downs []time.Duration
-	for _, t := range runs {
-		totals, downs = append(totals, t[2].Sub(t[0])), append(downs, t[2].Sub(t[1]))
-	}
-	h.Stats = Stats{N: len(runs), Total: Median(totals), Down: Median(downs)}
+	var sc scratch
+	h := History{Stats: sc.stats(runs), Upstreams: map[string]UpstreamStats{}}
 	for name, ts := range ups {
-		spans := make([]Span, 0, len(ts))
-		for _, t := range ts {
-			spans = append(spans, Span{Gate: t[0], Start: t[1], Finish: t[2]})
-		}
-		h.Upstreams[name] = UpstreamStatsOf(spans)
+		h.Upstreams[name] = sc.upstreamStats(ts)
 	}
 	return h
 }
