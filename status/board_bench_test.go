@@ -336,7 +336,9 @@ func TestMain(m *testing.M) {
 
 // writeHistory copies each run of day to the days before it, succeeded
 // (a little later each day back, so the medians are no constant), with
-// its jobs' observations: running, then succeeded.
+// its jobs' observations: running, then succeeded. The rows go in a day
+// at a time, oldest first, as the engine writes them: a pipeline's runs
+// lie on as many pages as it has days.
 func writeHistory(b *testing.B, path, day string, days int) {
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
 	if err != nil {
@@ -354,7 +356,7 @@ func writeHistory(b *testing.B, path, day string, days int) {
 			`+stamp("r.gate_at", "40 + d.n")+`, `+stamp("r.gate_at", "41 + d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`,
 			'', '', '{}', `+stamp("r.gate_at", "70 + 2 * d.n")+`, `+stamp("r.gate_at", "70 + 2 * d.n")+`, 1,
 			date(r.logical_date, '-' || d.n || ' days')
-		FROM runs r, d WHERE r.logical_date = ?2 ORDER BY r.pipeline, d.n`, days, day)
+		FROM runs r, d WHERE r.logical_date = ?2 ORDER BY d.n DESC, r.pipeline`, days, day)
 	if err != nil {
 		b.Fatal(err)
 	}

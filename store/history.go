@@ -55,6 +55,14 @@ func (s *Store) eachHistory(ctx context.Context, pipelines []string, before stri
 	if len(pipelines) == 0 {
 		return nil
 	}
+	// In name order: the engine writes a day's runs (and their
+	// observations) together, so neighbours by name share pages, and a
+	// page read for one pipeline serves the next ones from SQLite's
+	// cache. In a caller's order (a map's) every run was a page read:
+	// 6.7 s instead of ~1 s for 10,000 pipelines with a month of runs.
+	if !slices.IsSorted(pipelines) {
+		pipelines = slices.Sorted(slices.Values(pipelines))
+	}
 	batch := min(len(pipelines), historyBatch)
 	stmt, err := s.r.PrepareContext(ctx, pipelineBatch(batch)+"SELECT v.i, "+runTimesRecords+",\n\t"+upstreamTimesRecords+`
 		FROM v WHERE EXISTS (SELECT 1 FROM runs WHERE pipeline = v.p AND logical_date < ?1)`)
