@@ -163,3 +163,33 @@ func TestCalendarWarnings(t *testing.T) {
 		t.Fatalf("warnings: %q", w)
 	}
 }
+
+// TestFiresShareWhatRepeats: Fires answers as NextFire does for pipelines
+// that differ in calendar, business day, schedule or zone, asked in any
+// order from one memo, and pipelines alike in all of those share an entry.
+func TestFiresShareWhatRepeats(t *testing.T) {
+	cfg := loadCalendars(t)
+	ps := append([]*Pipeline(nil), cfg.Pipelines...)
+	twin := *cfg.Pipeline("company_daily")
+	twin.Name = "company_twin"
+	utc := *cfg.Pipeline("daily")
+	utc.Name, utc.Location = "daily_utc", time.UTC
+	ps = append(ps, &twin, &utc)
+	var f Fires
+	asked := 0
+	// Every 7 hours across the company's year-end days off and the
+	// business days of three month starts.
+	for at := time.Date(2026, 11, 20, 0, 0, 0, 0, cfg.Location); at.Before(time.Date(2027, 2, 10, 0, 0, 0, 0, cfg.Location)); at = at.Add(7 * time.Hour) {
+		for _, p := range ps {
+			if got, want := f.Next(p, at), p.NextFire(at); !got.Equal(want) {
+				t.Fatalf("%s after %s: %v, want %v", p.Name, at, got, want)
+			}
+			asked++
+		}
+	}
+	// The twin shares company_daily's answers; every other pipeline
+	// differs from the rest in one of the key's parts.
+	if want := asked / len(ps) * (len(ps) - 1); len(f.m) != want {
+		t.Fatalf("%d answers remembered for %d asked, want %d", len(f.m), asked, want)
+	}
+}

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"bytes"
 	"reflect"
 	"strings"
 	"testing"
@@ -102,5 +103,34 @@ func TestSpecForLeavesTheLoadedPipelineAlone(t *testing.T) {
 	}
 	if snap.Upstreams[0].DataCheck != nil {
 		t.Error("the snapshot's glue_job upstream has a DataCheck")
+	}
+}
+
+// TestRendersPerRun: a pipeline whose snapshot renders a query per run
+// says so, and every other pipeline's snapshot is its Spec, for any run
+// (the engine takes the loaded pipeline for such a run without comparing
+// snapshots). The rendered snapshot is that of the whole pipeline too.
+func TestRendersPerRun(t *testing.T) {
+	cfg, err := Parse("p.yaml", []byte(sharingYAML), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 12, 7, 2, 0, 0, 0, time.UTC)
+	for _, p := range cfg.Pipelines {
+		renders := p.Upstreams[len(p.Upstreams)-1].Type == TypeSQL // a and b
+		if p.RendersPerRun() != renders {
+			t.Fatalf("%s renders per run: %v, want %v", p.Name, p.RendersPerRun(), renders)
+		}
+		spec := p.SpecFor("2026-12-07", at)
+		if same := bytes.Equal(spec, p.Spec()); same == renders {
+			t.Errorf("%s: snapshot equal to Spec %v, want %v", p.Name, same, !renders)
+		}
+		snap, err := PipelineFromSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if snap.Name != p.Name || len(snap.Upstreams) != len(p.Upstreams) || snap.Trigger.DagID != p.Trigger.DagID {
+			t.Errorf("%s: snapshot %+v", p.Name, snap)
+		}
 	}
 }

@@ -253,10 +253,32 @@ func RenderQuery(query, pipeline, logicalDate string, gateAt time.Time) (string,
 	return b.String(), nil
 }
 
+// RendersPerRun reports whether SpecFor renders a query for each run;
+// when it does not, every run's snapshot is Spec.
+func (p *Pipeline) RendersPerRun() bool {
+	for _, u := range p.Upstreams {
+		if u.DataCheck == nil || u.DataCheck.Rendered {
+			continue
+		}
+		switch u.Type {
+		case TypeSQL:
+			return true
+		case TypeReconcile:
+			if u.DataCheck.Source != nil && u.DataCheck.Target != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 // SpecFor is the snapshot kept with the run of one logical date: Spec with
 // every sql upstream's query rendered for that run, so its polled resource
 // (warehouse, rendered query) is what every run of that day shares.
 func (p *Pipeline) SpecFor(logicalDate string, gateAt time.Time) []byte {
+	if !p.RendersPerRun() {
+		return p.Spec()
+	}
 	q := *p
 	q.Upstreams = slices.Clone(p.Upstreams)
 	// Validated at load: a render error would only come from a hand-built

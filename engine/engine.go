@@ -97,9 +97,18 @@ type passState struct {
 	// (publishNextChecks).
 	published time.Time
 	cfg       *config.Config // the config of that pass
-	sel       map[int64]bool // during a pass: the runs it looks at
+	sel       map[int64]bool // during a pass: the runs selected for it
 	added     []int64        // during a step: the runs it added to sel
-	rest      map[int64]bool // selected, and left for the next pass (passRuns)
+	// carried is, during a pass, the runs the last one left (its rest);
+	// with sel, the runs the pass looks at (selected).
+	carried []int64
+	// rest is the runs selected and left for the next pass (passRuns),
+	// sorted by id. A slice kept as it is, not a map merged into the next
+	// pass's selection: after a full pass that was 10,000 runs copied into
+	// three maps made anew in each of 40 slice passes, ~35 MB allocated
+	// within a second once a minute, which set the daemon's peak memory
+	// (issue 23).
+	rest []int64
 	// obs are observations steps recorded and flushObservations has not
 	// written yet.
 	obs []store.ObservationWrite

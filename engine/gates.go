@@ -146,6 +146,7 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 	if !e.opts.Sync {
 		last = min(last, first+gateScan)
 	}
+	var fires config.Fires // pipelines on one schedule share its fire times
 	for i, p := range cfg.Pipelines[first:last] {
 		i += first
 		from := e.gate.next[i]
@@ -154,12 +155,12 @@ func (e *Engine) findDueGates(cfg *config.Config, now time.Time) {
 		}
 		// NextFire is strictly after its argument, so step back a
 		// nanosecond to include a fire exactly at from.
-		t := p.NextFire(from.Add(-time.Nanosecond))
+		t := fires.Next(p, from.Add(-time.Nanosecond))
 		for !t.IsZero() && !t.After(now) {
 			if caughtUp(p, t, now) {
 				e.gate.due = append(e.gate.due, dueGate{p: p, fireAt: t})
 			}
-			t = p.NextFire(t)
+			t = fires.Next(p, t)
 		}
 		e.gate.next[i] = t // zero: the schedule never fires again
 	}
@@ -204,10 +205,25 @@ func (e *Engine) openGates(ctx context.Context, gates []dueGate) error {
 	if err != nil {
 		return err
 	}
+	cfg, j := e.Config(), 0
 	for _, run := range created {
 		e.remember(run)
+		// created come in the order of gates, some perhaps left out.
+		for j < len(gates) && (batch[j].Run.Pipeline != run.Pipeline || batch[j].Run.Key != run.Key) {
+			j++
+		}
 		if rec, ok := e.runs.recs[run.ID]; ok {
 			rec.loaded = true // a new run has no observations to read
+			// The snapshot of a pipeline that renders nothing per run is
+			// its Spec: the loaded pipeline is what prepare would find
+			// (config.PipelineForRun), without writing the snapshot a
+			// second time to compare it, 10,000 times as 10,000 gates
+			// open (issue 23).
+			if j < len(gates) && rec.spec == nil {
+				if p := gates[j].p; !p.RendersPerRun() && cfg.Pipeline(run.Pipeline) == p {
+					_ = prepareFrom(rec, p) // an error is prepare's to report, later
+				}
+			}
 		}
 		e.log.Info("gate opened", "pipeline", run.Pipeline, "key", run.Key, "attempt", run.Attempt, "run", run.ID)
 		if e.opts.Metrics != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -205,5 +206,42 @@ func TestReloadKeepsTheNextGatesByName(t *testing.T) {
 		if !eng.gate.next[i].Equal(w) {
 			t.Errorf("next gate of %s: %v, want %v", cfg2.Pipelines[i].Name, eng.gate.next[i], w)
 		}
+	}
+}
+
+// TestNewGatesTakeTheLoadedPipeline: the run of a gate just opened from a
+// pipeline that renders nothing per run is prepared with the loaded
+// pipeline itself, as prepare would (its snapshot is that pipeline's
+// Spec), and holds no snapshot bytes; a pipeline whose sql query each run
+// renders is left to prepare, which reads the rendered snapshot.
+func TestNewGatesTakeTheLoadedPipeline(t *testing.T) {
+	plain := pipeline("plain", "0 2 * * *", []config.Upstream{glueUp("u", "j")}, nil)
+	rows := config.Upstream{Name: "rows", Type: config.TypeSQL,
+		DataCheck: &config.DataCheck{Warehouse: "bq", Query: "SELECT COUNT(*) FROM t WHERE d = '{{ .LogicalDate }}'"}}
+	rendered := pipeline("rendered", "0 2 * * *", []config.Upstream{glueUp("u", "j"), rows}, nil)
+	h := newHarness(t, jst(1, 1, 0), plain, rendered)
+	h.step() // nothing due yet; the records are read
+	if err := h.eng.openGates(context.Background(), []dueGate{{p: plain, fireAt: jst(1, 2, 0)}, {p: rendered, fireAt: jst(1, 2, 0)}}); err != nil {
+		t.Fatal(err)
+	}
+	rec := func(name string) *runRec {
+		r := h.eng.runs.recs[h.eng.runs.byKey[name+"/2026-11-01"]]
+		if r == nil {
+			t.Fatalf("no record of %s's run", name)
+		}
+		return r
+	}
+	if p := rec("plain"); p.spec != plain || p.cond == nil || p.run.Spec != nil || p.window.IsZero() {
+		t.Fatalf("plain's new run: spec %p (loaded %p), cond %v, %d snapshot bytes, window %v", p.spec, plain, p.cond, len(p.run.Spec), p.window)
+	}
+	r := rec("rendered")
+	if r.spec != nil || len(r.run.Spec) == 0 {
+		t.Fatalf("rendered's new run was prepared at its gate (spec %p, %d snapshot bytes)", r.spec, len(r.run.Spec))
+	}
+	if err := h.eng.prepare(r); err != nil {
+		t.Fatal(err)
+	}
+	if r.spec == rendered || !r.spec.Upstreams[1].Rendered || !strings.Contains(r.spec.Upstreams[1].Query, "2026-11-01") {
+		t.Fatalf("rendered's run prepared with %+v, want its rendered snapshot", r.spec.Upstreams[1])
 	}
 }

@@ -96,23 +96,35 @@ const passRuns = 256
 func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now time.Time) error {
 	carried := e.pass.rest
 	e.pass.rest = nil
-	for id := range carried {
-		if sel[id] {
-			delete(carried, id) // selected afresh: not late
-		} else {
-			sel[id] = true
+	// A carried run selected afresh is not late. Look up from the smaller
+	// side: after a full pass sel holds every open run.
+	var renewed map[int64]bool
+	if len(carried) <= len(sel) {
+		for _, id := range carried {
+			if sel[id] {
+				renewed = setAdd(renewed, id)
+			}
+		}
+	} else {
+		for id := range sel {
+			if sortedHas(carried, id) {
+				renewed = setAdd(renewed, id)
+			}
 		}
 	}
-	late := func(id int64) bool { return carried[id] }
-	e.pass.sel = sel
-	defer func() { e.pass.sel, e.pass.added = nil, nil }()
+	late := func(id int64) bool { return !renewed[id] && sortedHas(carried, id) }
+	e.pass.sel, e.pass.carried = sel, carried
+	defer func() { e.pass.sel, e.pass.carried, e.pass.added = nil, nil, nil }()
 	left := passRuns
+	hint := len(sel) + len(carried)
 	if e.opts.Sync {
 		left = -1 // tests driving Step look at everything in the pass
+	} else {
+		hint = min(hint, passRuns)
 	}
-	done := make(map[int64]bool, len(sel))
+	done := make(map[int64]bool, hint)
 	for round := 0; round < 10; round++ {
-		ids := pending(sel, done, late)
+		ids := pending(sel, carried, done, late)
 		if len(ids) == 0 {
 			break
 		}
@@ -133,10 +145,8 @@ func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now 
 			}
 			if left == 0 {
 				// The slice is spent: the rest in the next pass.
-				e.pass.rest = map[int64]bool{}
-				for _, id := range pending(sel, done, late) {
-					e.pass.rest[id] = true
-				}
+				e.pass.rest = pending(sel, carried, done, late)
+				slices.Sort(e.pass.rest)
 				e.Kick()
 				return nil
 			}
@@ -162,15 +172,37 @@ func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now 
 	return nil
 }
 
-// pending lists the runs of sel not done yet, in the order a pass takes
-// them: gate order, the late ones after the rest.
-func pending(sel, done map[int64]bool, late func(int64) bool) []int64 {
+// selected reports whether the pass under way looks at run id (remember
+// adds the runs a step moves to it).
+func (p *passState) selected(id int64) bool { return p.sel[id] || sortedHas(p.carried, id) }
+
+func sortedHas(ids []int64, id int64) bool {
+	_, ok := slices.BinarySearch(ids, id)
+	return ok
+}
+
+func setAdd(m map[int64]bool, id int64) map[int64]bool {
+	if m == nil {
+		m = map[int64]bool{}
+	}
+	m[id] = true
+	return m
+}
+
+// pending lists the runs of sel and carried not done yet, in the order a
+// pass takes them: gate order, the late ones after the rest.
+func pending(sel map[int64]bool, carried []int64, done map[int64]bool, late func(int64) bool) []int64 {
 	// Sorted as keys that put the late ones last (lateBit): a comparison
 	// that asked late of both runs was a tenth of the waiting daemon's CPU,
 	// with a slice pass over 10,000 selected runs sorting them all twice.
-	ids := make([]int64, 0, len(sel)-len(done))
+	ids := make([]int64, 0, max(len(sel)+len(carried)-len(done), 0))
 	for id := range sel {
 		if !done[id] {
+			ids = append(ids, passKey(id, late))
+		}
+	}
+	for _, id := range carried {
+		if !done[id] && !sel[id] {
 			ids = append(ids, passKey(id, late))
 		}
 	}

@@ -215,7 +215,7 @@ func (e *Engine) remember(r sekisho.Run) {
 	}
 	for _, dep := range e.demand.deps[runKey(r)] {
 		e.runs.touch(dep)
-		if e.pass.sel != nil && !e.pass.sel[dep] {
+		if e.pass.sel != nil && !e.pass.selected(dep) {
 			e.pass.sel[dep] = true
 			e.pass.added = append(e.pass.added, dep)
 		}
@@ -280,6 +280,11 @@ func (e *Engine) prepare(rec *runRec) error {
 	if err != nil {
 		return err
 	}
+	return prepareFrom(rec, p)
+}
+
+// prepareFrom is prepare with the run's config read already.
+func prepareFrom(rec *runRec, p *config.Pipeline) error {
 	cond, err := condition.Parse(p.Condition, p.UpstreamNames())
 	if err != nil {
 		return fmt.Errorf("condition of %s: %w", p.Name, err)

@@ -197,14 +197,26 @@ func TestGateScanIsSliced(t *testing.T) {
 }
 
 // TestPendingOrder: pending and order give the pass order (gate order,
-// the late ones last) to the selected runs not done, for random sets.
+// the late ones last) to the runs selected or carried over and not done,
+// for random sets; a run both selected and carried is listed once.
 func TestPendingOrder(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 5))
 	for range 200 {
 		sel, done, late := map[int64]bool{}, map[int64]bool{}, map[int64]bool{}
+		var carried []int64
+		union := map[int64]bool{}
 		for range rng.IntN(300) {
 			id := rng.Int64N(1 << 40)
-			sel[id] = true
+			switch rng.IntN(3) {
+			case 0:
+				sel[id] = true
+			case 1:
+				carried = append(carried, id)
+			default:
+				sel[id] = true
+				carried = append(carried, id)
+			}
+			union[id] = true
 			if rng.IntN(4) == 0 {
 				done[id] = true
 			}
@@ -212,10 +224,12 @@ func TestPendingOrder(t *testing.T) {
 				late[id] = true
 			}
 		}
+		slices.Sort(carried)
+		carried = slices.Compact(carried)
 		isLate := func(id int64) bool { return late[id] }
-		got := pending(sel, done, isLate)
+		got := pending(sel, carried, done, isLate)
 		var want, lateOnes, byOrder []int64
-		for id := range sel {
+		for id := range union {
 			if !done[id] {
 				if late[id] {
 					lateOnes = append(lateOnes, id)

@@ -147,14 +147,20 @@ func (s *Store) LastEventTest(ctx context.Context, source string) (time.Time, er
 // schedules a resource's checks from (SPEC §13). A run counted once, by
 // its latest successful observation.
 func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT MAX(o.finished_at) FROM upstream_observations o
+	if st := s.readStmt(s.stmts.finishes); st != nil {
+		rows, err := st.QueryContext(ctx, pipeline, upstream, n)
+		return scanTimes(rows, err)
+	}
+	rows, err := s.r.QueryContext(ctx, upstreamFinishesQuery, pipeline, upstream, n)
+	return scanTimes(rows, err)
+}
+
+const upstreamFinishesQuery = `SELECT MAX(o.finished_at) FROM upstream_observations o
 		JOIN runs r ON r.id = o.run_id
 		WHERE r.pipeline = ? AND o.upstream = ? AND o.state = 'succeeded' AND o.finished_at IS NOT NULL
 		GROUP BY o.run_id
 		ORDER BY MAX(o.finished_at) DESC
-		LIMIT ?`, pipeline, upstream, n)
-	return scanTimes(rows, err)
-}
+		LIMIT ?`
 
 // RecordGrant remembers one call a connection's budget granted.
 func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {

@@ -46,7 +46,8 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		if err != nil {
 			return err
 		}
-		var rows []ObservationWrite
+		rows := make([]ObservationWrite, 0, len(ws)) // most are new rows at the first look
+		written = make([]int64, 0, len(ws))
 		for _, w := range ws {
 			k := obsKey{w.Run, w.Obs.Upstream}
 			if prev, ok := latest[k]; ok && sameObservation(prev, w.Obs) {

@@ -22,6 +22,12 @@ type preparedStmts struct {
 	// look-up RecordObservations makes for one observation (a pass's
 	// usual one: a poll's answer moves one run).
 	fence, nextCheck, dataVersion, latestObs *sql.Stmt
+	// finishes is UpstreamFinishes' query, on the readers (database/sql
+	// prepares it on each reader connection as it first runs there): the
+	// poll planner asks it once a day for each resource, 2,000 times as
+	// 10,000 gates open at one instant, where parsing it was half the
+	// planner's start-up CPU (issue 23).
+	finishes *sql.Stmt
 }
 
 // prepare prepares the statements on the writer, unless they are already.
@@ -49,13 +55,18 @@ func (s *Store) prepare(ctx context.Context) {
 		return st
 	}
 	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
-	if fence == nil || next == nil || version == nil || latest == nil {
+	var finishes *sql.Stmt
+	if st, err := s.r.PrepareContext(ctx, upstreamFinishesQuery); err == nil {
+		finishes = st
+		made = append(made, st)
+	}
+	if fence == nil || next == nil || version == nil || latest == nil || finishes == nil {
 		for _, st := range made {
 			st.Close()
 		}
 		return
 	}
-	p.fence, p.nextCheck, p.dataVersion, p.latestObs = fence, next, version, latest
+	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.finishes = fence, next, version, latest, finishes
 	p.ready.Store(true)
 }
 
@@ -68,6 +79,15 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
 	return tx.StmtContext(ctx, st)
 }
 
+// readStmt is st when the statements are prepared, and nil otherwise:
+// the caller then runs its plain query on the readers.
+func (s *Store) readStmt(st *sql.Stmt) *sql.Stmt {
+	if !s.stmts.ready.Load() {
+		return nil
+	}
+	return st
+}
+
 // closeStmts closes the prepared statements (Close).
 func (s *Store) closeStmts() {
 	p := &s.stmts
@@ -78,6 +98,7 @@ func (s *Store) closeStmts() {
 		p.nextCheck.Close()
 		p.dataVersion.Close()
 		p.latestObs.Close()
+		p.finishes.Close()
 		p.ready.Store(false)
 	}
 }

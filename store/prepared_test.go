@@ -65,6 +65,24 @@ func TestHotStatements(t *testing.T) {
 		if v, err := s.DataVersion(ctx); err != nil || v == v0 {
 			t.Fatalf("data version after another connection's write: %d %v (was %d)", v, err, v0)
 		}
+		// The poll planner's history read, prepared on the readers.
+		if got, want := s.stmts.finishes != nil, s.dialect == SQLite; got != want {
+			t.Fatalf("finishes prepared: %v, want %v", got, want)
+		}
+		run, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "q", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fin := t0.Add(-time.Hour)
+		if _, err := s.RecordObservations(ctx, []ObservationWrite{{Run: run.ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "u", Type: "glue_job",
+			State: sekisho.JobSucceeded, StartedAt: fin.Add(-time.Hour), FinishedAt: fin, ObservedAt: t0}}}); err != nil {
+			t.Fatal(err)
+		}
+		for range 2 { // the second on a connection that has it prepared
+			if got, err := s.UpstreamFinishes(ctx, "q", "u", 30); err != nil || len(got) != 1 || !got[0].Equal(fin) {
+				t.Fatalf("finishes of q/u: %v %v, want [%v]", got, err, fin)
+			}
+		}
 	})
 }
 

@@ -126,13 +126,14 @@ func (s *Store) OpenGates(ctx context.Context, gates []Gate) ([]sekisho.Run, err
 	var created []sekisho.Run
 	t := &touch{}
 	err := s.touchTx(ctx, t, func(tx *sql.Tx) error {
-		created = created[:0]
+		created = make([]sekisho.Run, 0, len(gates)) // most gates are new
 		rows, err := tx.QueryContext(ctx, q.String(), args...)
 		if err != nil {
 			return err
 		}
+		d := newRunDest() // one for the batch (runDest)
 		for rows.Next() {
-			r, err := scanRun(rows)
+			r, err := d.scan(rows)
 			if err != nil {
 				rows.Close()
 				return err
