@@ -380,7 +380,8 @@ type reads struct {
 	// histNames is the one copy of each upstream name the history holds
 	// (names is the observations', read beside it).
 	histNames interner
-	// pipelines and conds index the config the reads were made for;
+	// pipelines and conds index the config the reads were made for
+	// (conds: the parsed conditions other than "all" of the lines read);
 	// pipeUps are each pipeline's `type: pipeline` upstreams, shared by
 	// every board's entries.
 	pipelines map[string]*config.Pipeline

@@ -478,3 +478,38 @@ func upstreamText(u Upstream) string {
 	u.Value = nil
 	return fmt.Sprintf("%+v value %s", u, v)
 }
+
+// TestCacheProjectsWithTheCondition: a pipeline whose condition is not
+// "all" is projected with it from the cache (the cache keeps parsed
+// conditions only for those): with "any", the upstream that succeeded
+// makes the run ready (the cause of its ETA) although the other is still
+// pending; with "all" the pending one is the cause.
+func TestCacheProjectsWithTheCondition(t *testing.T) {
+	ctx := context.Background()
+	st := statustest.Open(t)
+	day := "2026-11-01"
+	gate := time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC)
+	now := gate.Add(3 * time.Hour)
+	cfg := &config.Config{Timezone: "UTC", Location: time.UTC}
+	for _, cond := range []string{"any", "all"} {
+		p := statustest.Pipeline(cond, time.UTC, "")
+		p.Condition = cond
+		p.Upstreams = []config.Upstream{{Name: "done", Type: config.TypeGlueJob, JobName: "done_" + cond},
+			{Name: "later", Type: config.TypeGlueJob, JobName: "later_" + cond}}
+		cfg.Pipelines = append(cfg.Pipelines, p)
+		statustest.Put(t, st, statustest.Run{Pipeline: cond, Date: day, GateAt: gate, State: sekisho.StateWaiting,
+			Observations: []sekisho.Observation{{Upstream: "done", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
+				StartedAt: gate, FinishedAt: gate.Add(time.Hour), ObservedAt: gate.Add(time.Hour)}}})
+	}
+	var c Cache
+	b, err := c.Build(ctx, st, cfg, day, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]string{"any": "done", "all": "later"} {
+		e := b.Pipeline(name)
+		if e.ETA == nil || e.ETACause == nil || e.ETACause.Upstream != want {
+			t.Errorf("%s: ETA %v caused by %+v, want caused by %s", name, e.ETA, e.ETACause, want)
+		}
+	}
+}

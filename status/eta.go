@@ -58,7 +58,11 @@ func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []line
 			return
 		}
 		if _, ok := rd.conds[k.pipeline]; !ok {
-			rd.conds[k.pipeline] = conditionOf(p)
+			// Only real expressions: an "all" (nil) costs nothing to tell
+			// again (conditionOf), and 10,000 nil entries were ~0.5 MB kept.
+			if c := conditionOf(p); c != nil {
+				rd.conds[k.pipeline] = c
+			}
 		}
 		for _, u := range p.Upstreams {
 			if u.Type == config.TypePipeline {
