@@ -76,6 +76,7 @@ type Engine struct {
 	planner *pollplan.Planner // when each resource is checked next (SPEC §13)
 	results resultQueue       // answers of requests, for the loop
 	events  resultQueue       // runs pushed by events, for the loop after its plan
+	reads   historyReads      // ETA histories being read off the loop, and read
 	dirty   atomic.Bool       // the store changed behind the loop's records
 	rngMu   sync.Mutex
 	rng     *rand.Rand
@@ -281,14 +282,18 @@ func (e *Engine) spawnPoll(ctx context.Context, rs *resource) {
 // most MaxInFlight workers take requests off the queue, in the order they
 // came, and stop when it is empty.
 func (e *Engine) spawnThen(ctx context.Context, fn func(context.Context) bool) {
+	e.spawnOn(ctx, &e.work, e.opts.MaxInFlight, fn)
+}
+
+// spawnOn is spawnThen on queue q with at most limit workers.
+func (e *Engine) spawnOn(ctx context.Context, q *workQueue, limit int, fn func(context.Context) bool) {
 	if e.opts.Sync {
 		fn(ctx)
 		return
 	}
-	q := &e.work
 	q.mu.Lock()
 	q.fns = append(q.fns, fn)
-	start := q.workers < e.opts.MaxInFlight
+	start := q.workers < limit
 	if start {
 		q.workers++
 	}

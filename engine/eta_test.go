@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sekisho-dev/sekisho"
 	"github.com/sekisho-dev/sekisho/config"
+	"github.com/sekisho-dev/sekisho/policy/eta"
 )
 
 // lineOfThree is the line of SPEC §21's example: ingest waits on a Glue
@@ -89,5 +91,66 @@ func TestETAAlongTheLine(t *testing.T) {
 	// The mart is late indeed: the delay follows at the deadline.
 	if got := strings.Join(h.notices(), "\n"); !strings.Contains(got, "mart 08 delay @08 05:00") {
 		t.Errorf("notices:\n%s", got)
+	}
+}
+
+// TestHistoriesAreReadOffTheLoop: outside Sync mode the loop never waits
+// for a history: the first look at a line asks for it and projects from
+// nothing, one worker reads it, and the next look has it, the same
+// history a read on the loop gives. A pass's batch (readHistories) is read
+// the same way.
+func TestHistoriesAreReadOffTheLoop(t *testing.T) {
+	h := lineOfThree(t)
+	var script []scripted
+	for d := 1; d <= 7; d++ {
+		script = append(script, scripted{id: fmt.Sprintf("jr_%d", d), start: jst(d, 1, 0), end: jst(d, 2, 30), final: sekisho.JobSucceeded})
+	}
+	h.jobs.runs["glue_job:orders-export"] = script
+	h.runUntil(jst(8, 2, 30), 5*time.Minute, time.Hour)
+	ctx := context.Background()
+	want, err := eta.Read(ctx, h.st, "mart", "2026-11-08")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Stats.N < eta.MinHistory {
+		t.Fatalf("mart has %d nights of history, want at least %d", want.Stats.N, eta.MinHistory)
+	}
+	e := h.eng
+	e.opts.Sync = false
+	defer func() { e.opts.Sync = true }()
+	clear(e.history)
+	// The history worker is kept busy until the looks below are made.
+	busy, release := make(chan struct{}), make(chan struct{})
+	e.spawnOn(ctx, &e.reads.q, 1, func(context.Context) bool { close(busy); <-release; return false })
+	<-busy
+	if got := e.historyOf(ctx, "mart", "2026-11-08"); got.Stats.N != 0 {
+		t.Fatalf("the first look read %d nights on the loop, want none yet", got.Stats.N)
+	}
+	e.historyOf(ctx, "mart", "2026-11-08") // asked for already: not asked again
+	e.reads.q.mu.Lock()
+	queued := len(e.reads.q.fns)
+	e.reads.q.mu.Unlock()
+	if queued != 1 {
+		t.Fatalf("%d reads queued for one line, want 1", queued)
+	}
+	close(release)
+	e.wg.Wait()
+	if got := e.historyOf(ctx, "mart", "2026-11-08"); !reflect.DeepEqual(got, want) {
+		t.Fatalf("history read off the loop %+v, want %+v", got, want)
+	}
+
+	clear(e.history)
+	var ids []int64
+	for id := range e.runs.recs {
+		ids = append(ids, id)
+	}
+	e.readHistories(ctx, ids, jst(8, 2, 30))
+	if _, ok := e.history["mart"]; ok {
+		t.Fatal("readHistories read on the loop")
+	}
+	e.wg.Wait()
+	e.takeHistories()
+	if got, ok := e.history["mart"]; !ok || got.date != "2026-11-08" || !reflect.DeepEqual(got.h, want) {
+		t.Fatalf("after the pass's read: %+v, want mart's history of the 8th", got)
 	}
 }
