@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,11 +170,7 @@ func (c *storeCollector) slo(ctx context.Context, cfg *config.Config, now time.T
 			continue
 		}
 		rows[i].slo, rows[i].objective = true, p.SLO.Objective
-		// The report's rows are in name order: a search, not a map of
-		// 10,000 rows (1.8 MB a refresh).
-		j, found := slices.BinarySearchFunc(rep, p.Name, func(r slo.Row, name string) int {
-			return strings.Compare(r.Pipeline, name)
-		})
+		j, found := slo.FindRow(rep, p.Name)
 		if !found {
 			continue
 		}
