@@ -96,23 +96,10 @@ const passRuns = 256
 func (e *Engine) reconcileSelected(ctx context.Context, sel map[int64]bool, now time.Time) error {
 	carried := e.pass.rest
 	e.pass.rest = nil
-	// A carried run selected afresh is not late. Look up from the smaller
-	// side: after a full pass sel holds every open run.
-	var renewed map[int64]bool
-	if len(carried) <= len(sel) {
-		for _, id := range carried {
-			if sel[id] {
-				renewed = setAdd(renewed, id)
-			}
-		}
-	} else {
-		for id := range sel {
-			if sortedHas(carried, id) {
-				renewed = setAdd(renewed, id)
-			}
-		}
-	}
-	late := func(id int64) bool { return !renewed[id] && sortedHas(carried, id) }
+	// A carried run selected afresh is not late. sel gains no carried run
+	// during the pass (remember adds only runs not selected), so this
+	// holds for the whole pass.
+	late := func(id int64) bool { return !sel[id] && sortedHas(carried, id) }
 	e.pass.sel, e.pass.carried = sel, carried
 	defer func() { e.pass.sel, e.pass.carried, e.pass.added = nil, nil, nil }()
 	left := passRuns
@@ -179,14 +166,6 @@ func (p *passState) selected(id int64) bool { return p.sel[id] || sortedHas(p.ca
 func sortedHas(ids []int64, id int64) bool {
 	_, ok := slices.BinarySearch(ids, id)
 	return ok
-}
-
-func setAdd(m map[int64]bool, id int64) map[int64]bool {
-	if m == nil {
-		m = map[int64]bool{}
-	}
-	m[id] = true
-	return m
 }
 
 // pending lists the runs of sel and carried not done yet, in the order a
