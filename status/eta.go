@@ -37,10 +37,11 @@ func (rd *reads) openLines(keys [][2]string) []lineKey {
 	return out
 }
 
-// readHistory reads, in two queries per date, the history of every line
-// an open run's projection walks from starts (SPEC §21) that rd does not
-// hold yet: the open run's pipeline and every pipeline upstream of it,
-// transitively (eta.Along). It parses their conditions once too.
+// readHistory reads, in a query per date and batch of pipelines
+// (eta.EachHistory), the history of every line an open run's projection
+// walks from starts (SPEC §21) that rd does not hold yet: the open run's
+// pipeline and every pipeline upstream of it, transitively (eta.Along).
+// It parses their conditions once too.
 func (rd *reads) readHistory(ctx context.Context, st *store.Store, starts []lineKey) error {
 	byDate := map[string][]string{}
 	seen := make(map[lineKey]bool, len(starts))
