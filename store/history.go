@@ -75,14 +75,7 @@ func (s *Store) eachHistory(ctx context.Context, pipelines []string, before stri
 	args[0], args[1] = before, n
 	for len(pipelines) > 0 {
 		part := pipelines[:min(len(pipelines), batch)]
-		for i := range batch {
-			// A short batch is padded with the empty name, which no
-			// pipeline has.
-			args[2+i] = ""
-			if i < len(part) {
-				args[2+i] = part[i]
-			}
-		}
+		batchArgs(args, part)
 		if err := eachRecords(ctx, stmt, args, func(i int, runs, ups string) {
 			if i >= 0 && i < len(part) {
 				fn(part[i], runs, ups)

@@ -90,6 +90,19 @@ func pipelineBatch(batch int) string {
 	return q.String()
 }
 
+// batchArgs sets the batch's names in args (args[2:], pipelineBatch's ?3
+// on) to pipelines, a short batch padded with the empty name, which no
+// pipeline has.
+func batchArgs(args []any, pipelines []string) {
+	for i := range args[2:] {
+		name := ""
+		if i < len(pipelines) {
+			name = pipelines[i]
+		}
+		args[2+i] = name
+	}
+}
+
 // Batch is how many pipelines one query of EachRunRecords asks for.
 func (r *SLOReader) Batch() int { return r.batch }
 
@@ -105,14 +118,7 @@ func (r *SLOReader) EachRunRecords(ctx context.Context, pipelines []string, from
 	}
 	args := make([]any, 2+r.batch)
 	args[0], args[1] = from, to
-	for i := range r.batch {
-		// A short batch is padded with the empty name, which no pipeline has.
-		name := ""
-		if i < len(pipelines) {
-			name = pipelines[i]
-		}
-		args[2+i] = name
-	}
+	batchArgs(args, pipelines)
 	rows, err := r.stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return fmt.Errorf("store: runs of %s…: %w", pipelines[0], err)
