@@ -10,9 +10,9 @@ import (
 )
 
 // TestRequestsQueueUnderTheBound: 200 requests spawned at once run at most
-// MaxInFlight at a time, every one of them, in the order they came, and
-// the workers stop when the queue is empty; no goroutine is started per
-// request.
+// MaxInFlight at a time, every one of them, and the workers stop when the
+// queue is empty; no goroutine is started per request. (The order they
+// run in is TestWorkQueueIsFirstInFirstOut's.)
 func TestRequestsQueueUnderTheBound(t *testing.T) {
 	h := newHarness(t, jst(1, 0, 0), pipeline("a", "0 0 * * *", []config.Upstream{glueUp("u", "j")}, nil))
 	e := h.eng
