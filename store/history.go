@@ -108,8 +108,9 @@ func eachRecords(ctx context.Context, stmt *sql.Stmt, args []any, fn func(i int,
 	return rows.Err()
 }
 
-// eachRecord calls fn with each ';'-separated record of records, cut at
-// its first fields '|'-separated fields (the last field is the rest).
+// eachRecord calls fn with each ';'-separated record of records, cut
+// into fields '|'-separated fields (the last one is the rest of the
+// record).
 func eachRecord(records string, fields int, fn func(f []string)) {
 	f := make([]string, fields)
 	for records != "" {
