@@ -148,8 +148,7 @@ func (s *Store) EachLatestObservationOn(ctx context.Context, dates []string, fn 
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT o.run_id, o.state || '|' || COALESCE(o.started_at, '') || '|' ||
 			COALESCE(o.finished_at, '') || '|' || o.observed_at || '|' || o.upstream, o.external_id, o.message, o.error, o.value, o.reason
-		FROM upstream_observations o JOIN runs r ON r.id = o.run_id WHERE r.logical_date IN (`+placeholders(len(dates))+`)
-		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, strArgs(dates)...)
+		FROM upstream_observations o WHERE `+latestAmong(runsOnDates(len(dates))), strArgs(dates)...)
 	if err != nil {
 		return fmt.Errorf("store: latest observations: %w", err)
 	}
@@ -186,8 +185,12 @@ func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add fu
 	if len(dates) == 0 {
 		return nil
 	}
-	return latestObservations(ctx, s.r, add, `JOIN runs r ON r.id = o.run_id
-		WHERE r.logical_date IN (`+placeholders(len(dates))+`)`, strArgs(dates)...)
+	return latestObservations(ctx, s.r, add, runsOnDates(len(dates)), strArgs(dates)...)
+}
+
+// runsOnDates picks the runs of n logical dates, for latestAmong.
+func runsOnDates(n int) string {
+	return `SELECT id FROM runs WHERE logical_date IN (` + placeholders(n) + `)`
 }
 
 // LatestObservationListsOf is LatestObservationListsOn of the runs ids:
@@ -212,7 +215,7 @@ func latestOfRuns(ctx context.Context, q rowsQuerier, ids []int64, add func(int6
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		if err := latestObservations(ctx, q, add, `WHERE o.run_id IN (`+placeholders(n)+`)`, args...); err != nil {
+		if err := latestObservations(ctx, q, add, placeholders(n), args...); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -221,10 +224,10 @@ func latestOfRuns(ctx context.Context, q rowsQuerier, ids []int64, add func(int6
 }
 
 // latestObservations gives add the latest observation of each upstream of
-// the runs where picks, by run id, read through q.
-func latestObservations(ctx context.Context, q rowsQuerier, add func(int64, sekisho.Observation), where string, args ...any) error {
-	rows, err := q.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o `+where+`
-		AND o.id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, args...)
+// the runs runs picks (latestAmong), by run id, read through q.
+func latestObservations(ctx context.Context, q rowsQuerier, add func(int64, sekisho.Observation), runs string, args ...any) error {
+	rows, err := q.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o
+		WHERE `+latestAmong(runs), args...)
 	if err != nil {
 		return fmt.Errorf("store: latest observations: %w", err)
 	}
@@ -238,6 +241,21 @@ func latestObservations(ctx context.Context, q rowsQuerier, add func(int64, seki
 		add(d.run, o)
 	}
 	return rows.Err()
+}
+
+// latestAmong is the condition on upstream_observations o that keeps the
+// latest observation of each upstream of the runs runs picks (a query of
+// run ids, or a list of them): the one answer to "latest" of every
+// listing read. The ids come from the index upstream_observations_run
+// (run_id, upstream, id) alone, grouped in its order, and only the rows
+// kept are read: a MAX(id) probe for every observation row (the former
+// `o.id = (SELECT MAX(id) … WHERE run_id = o.run_id AND upstream =
+// o.upstream)`) was most of the status listing's whole read at 10,000
+// runs (BENCHMARKS.md, issue #23). `o.id IN` and not a join with the ids:
+// PostgreSQL merge-joins those with the whole primary key index, and
+// today's observations come last in it.
+func latestAmong(runs string) string {
+	return `o.id IN (SELECT MAX(id) FROM upstream_observations WHERE run_id IN (` + runs + `) GROUP BY run_id, upstream)`
 }
 
 // FirstRunDates returns, of the named pipelines, the logical date of each
