@@ -62,6 +62,19 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 		packed string
 		f      [11]string
 	)
+	// The state and date are copied out of the packed text, each distinct
+	// one once, and a daily run's key is its date: a substring would keep
+	// the whole text (~200 bytes) of every run alive in the listing's
+	// cache.
+	copies := map[string]string{}
+	copied := func(s string) string {
+		c, ok := copies[s]
+		if !ok {
+			c = strings.Clone(s)
+			copies[c] = c
+		}
+		return c
+	}
 	dest := []any{&r.ID, &r.Pipeline, &r.Message, &packed}
 	for rows.Next() {
 		r = sekisho.Run{}
@@ -76,7 +89,12 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 		if err != nil {
 			return fmt.Errorf("store: runs: run %d: attempt %q", r.ID, f[1])
 		}
-		r.State, r.Attempt, r.LogicalDate, r.Key = sekisho.State(f[0]), attempt, f[9], f[10]
+		r.State, r.Attempt, r.LogicalDate, r.Key = sekisho.State(copied(f[0])), attempt, copied(f[9]), f[10]
+		if r.Key == r.LogicalDate {
+			r.Key = r.LogicalDate
+		} else {
+			r.Key = strings.Clone(r.Key) // a sub-daily run's own
+		}
 		r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt = recordTime(f[2]), recordTime(f[3]), recordTime(f[4]), recordTime(f[5])
 		r.FirstSuccessAt, r.Deadline, r.RecoverBy = recordTime(f[6]), recordTime(f[7]), recordTime(f[8])
 		fn(r)
