@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -43,7 +44,11 @@ func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.R
 // success, deadline, recover by); the others are zero. The state, attempt,
 // times, date and key come as one text value, as the observations do
 // (EachLatestObservationOn): 21 columns a run handed over one by one were
-// most of the status listing's first read.
+// most of the status listing's first read. The runs come by logical date,
+// pipeline and gate: the index runs_date (logical_date, pipeline) gives the
+// rows in that order but for the gate, so only the runs of a sub-daily
+// pipeline on a date are put in gate order here; SQLite sorting every
+// pipeline's one run by gate was a quarter of the query.
 func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
 	if len(dates) == 0 {
 		return nil
@@ -52,7 +57,7 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 			COALESCE(triggered_at, '') || '|' || COALESCE(started_at, '') || '|' || COALESCE(finished_at, '') || '|' ||
 			COALESCE(first_success_at, '') || '|' || COALESCE(deadline, '') || '|' || COALESCE(recover_by, '') || '|' ||
 			logical_date || '|' || run_key
-		FROM runs WHERE logical_date IN (`+placeholders(len(dates))+`) ORDER BY pipeline, gate_at`, strArgs(dates)...)
+		FROM runs WHERE logical_date IN (`+placeholders(len(dates))+`) ORDER BY logical_date, pipeline, id`, strArgs(dates)...)
 	if err != nil {
 		return fmt.Errorf("store: runs: %w", err)
 	}
@@ -61,7 +66,19 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 		r      sekisho.Run
 		packed string
 		f      [11]string
+		// same are the runs of one pipeline and date read so far, handed
+		// to fn when the next one's come, in gate order.
+		same []sekisho.Run
 	)
+	flush := func() {
+		if len(same) > 1 {
+			slices.SortStableFunc(same, func(a, b sekisho.Run) int { return a.GateAt.Compare(b.GateAt) })
+		}
+		for _, r := range same {
+			fn(r)
+		}
+		same = same[:0]
+	}
 	// The state and date are copied out of the packed text, each distinct
 	// one once, and a daily run's key is its date: a substring would keep
 	// the whole text (~200 bytes) of every run alive in the listing's
@@ -97,9 +114,16 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 		}
 		r.GateAt, r.TriggeredAt, r.StartedAt, r.FinishedAt = recordTime(f[2]), recordTime(f[3]), recordTime(f[4]), recordTime(f[5])
 		r.FirstSuccessAt, r.Deadline, r.RecoverBy = recordTime(f[6]), recordTime(f[7]), recordTime(f[8])
-		fn(r)
+		if len(same) > 0 && (same[0].Pipeline != r.Pipeline || same[0].LogicalDate != r.LogicalDate) {
+			flush()
+		}
+		same = append(same, r)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	flush()
+	return nil
 }
 
 // RunsOf returns every run of the given (pipeline, logical date) pairs, as
