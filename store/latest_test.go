@@ -92,18 +92,23 @@ func TestLatestObservationIsTheLastRecorded(t *testing.T) {
 			}
 		}
 		count("LatestObservationsOn", n, a, b, c)
-		lists, err := s.LatestObservationListsOn(ctx, dates)
-		if err != nil {
-			t.Fatal(err)
-		}
-		n = map[int64]int{}
-		for run, list := range lists {
-			for _, o := range list {
-				check("LatestObservationListsOn", run, o)
-				n[run]++
+		// checkLists checks lists of observations by run, as read by how.
+		checkLists := func(how string, lists map[int64][]sekisho.Observation, err error, runs ...sekisho.Run) {
+			t.Helper()
+			if err != nil {
+				t.Fatal(err)
 			}
+			n := map[int64]int{}
+			for run, list := range lists {
+				for _, o := range list {
+					check(how, run, o)
+					n[run]++
+				}
+			}
+			count(how, n, runs...)
 		}
-		count("LatestObservationListsOn", n, a, b, c)
+		lists, err := s.LatestObservationListsOn(ctx, dates)
+		checkLists("LatestObservationListsOn", lists, err, a, b, c)
 		n = map[int64]int{}
 		if err := s.EachLatestObservationOn(ctx, dates, func(run int64, o sekisho.Observation) {
 			check("EachLatestObservationOn", run, o)
@@ -112,18 +117,8 @@ func TestLatestObservationIsTheLastRecorded(t *testing.T) {
 			t.Fatal(err)
 		}
 		count("EachLatestObservationOn", n, a, b, c)
-		of, err := s.LatestObservationListsOf(ctx, []int64{b.ID, other.ID})
-		if err != nil {
-			t.Fatal(err)
-		}
-		n = map[int64]int{}
-		for run, list := range of {
-			for _, o := range list {
-				check("LatestObservationListsOf", run, o)
-				n[run]++
-			}
-		}
-		count("LatestObservationListsOf", n, b, other)
+		lists, err = s.LatestObservationListsOf(ctx, []int64{b.ID, other.ID})
+		checkLists("LatestObservationListsOf", lists, err, b, other)
 		for _, r := range []sekisho.Run{a, b, c, other} {
 			one, err := s.LatestObservations(ctx, r.ID)
 			if err != nil {
