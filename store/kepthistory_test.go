@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -214,6 +215,22 @@ func TestKeptHistoryPrunesOldDates(t *testing.T) {
 		}
 		if _, ok := keptHistoryCutoff("today"); ok {
 			t.Error("a date that is not a calendar day has a cutoff")
+		}
+	})
+}
+
+// TestKeptHistoryOnAnOlderSchema: a store opened at a schema before kept
+// histories (a binary newer than the daemon that migrates it) keeps none:
+// every pipeline asked counts as unkept, and a claim says why.
+func TestKeptHistoryOnAnOlderSchema(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		gate(t, s, "p", "2026-11-10")
+		s.schema = keptHistoryVersion - 1
+		if got := kept(t, s, "2026-11-12", "p", "new"); fmt.Sprint(got) != "map[new:- p:-]" {
+			t.Errorf("kept %v, want both asked for, none kept", got)
+		}
+		if _, err := s.ClaimHistories(context.Background(), []string{"p"}, "2026-11-12", 30); !errors.Is(err, ErrNoKeptHistory) {
+			t.Errorf("claim: %v, want ErrNoKeptHistory", err)
 		}
 	})
 }
