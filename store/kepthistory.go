@@ -131,6 +131,9 @@ func (s *Store) ClaimHistories(ctx context.Context, pipelines []string, before s
 	}
 	claim := rand.Int64()
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
+		if err := s.neverWaitLong(ctx, tx); err != nil {
+			return err
+		}
 		if cutoff, ok := keptHistoryCutoff(before); ok {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM eta_summaries WHERE before_date < ?`, cutoff); err != nil {
 				return err
@@ -181,6 +184,9 @@ func (s *Store) KeepHistories(ctx context.Context, claim int64, before string, n
 		return nil
 	}
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
+		if err := s.neverWaitLong(ctx, tx); err != nil {
+			return err
+		}
 		stmt, err := tx.PrepareContext(ctx, `UPDATE eta_summaries SET summary = ?
 			WHERE pipeline = ? AND before_date = ? AND runs = ? AND claim = ?`)
 		if err != nil {
@@ -198,4 +204,22 @@ func (s *Store) KeepHistories(ctx context.Context, claim int64, before string, n
 		return fmt.Errorf("store: keep histories: %w", err)
 	}
 	return nil
+}
+
+// keptHistoryLockWait is how long a claim or a keeping waits for a row
+// lock on PostgreSQL before it gives up (and keeps nothing).
+const keptHistoryLockWait = "100ms"
+
+// neverWaitLong bounds how long tx waits for a row lock on PostgreSQL. A
+// claim or a keeping locks many pipelines' summaries in name order while a
+// run's write deletes them through the triggers in its own order, so the
+// two can wait on each other; the cache's write gives up first, and the
+// run's write is never the one PostgreSQL cancels as a deadlock's victim.
+// SQLite has one writer and no row locks.
+func (s *Store) neverWaitLong(ctx context.Context, tx *sql.Tx) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '`+keptHistoryLockWait+`'`)
+	return err
 }
