@@ -52,60 +52,14 @@ const upstreamTimesRecords = `(SELECT string_agg(r.id || '|' || r.gate_at || '|'
 // one prepared statement.
 func (s *Store) eachHistory(ctx context.Context, pipelines []string, before string, n int,
 	fn func(pipeline, runs, upstreams string)) error {
-	if len(pipelines) == 0 {
-		return nil
-	}
-	// In name order: the engine writes a day's runs (and their
-	// observations) together, so neighbours by name share pages, and a
-	// page read for one pipeline serves the next ones from SQLite's
-	// cache. In a caller's order (a map's) every run was a page read:
-	// 6.7 s instead of ~1 s for 10,000 pipelines with a month of runs.
-	if !slices.IsSorted(pipelines) {
-		pipelines = slices.Clone(pipelines)
-		slices.Sort(pipelines)
-	}
-	batch := min(len(pipelines), historyBatch)
-	stmt, err := s.r.PrepareContext(ctx, pipelineBatch(batch)+"SELECT v.i, "+runTimesRecords+",\n\t"+upstreamTimesRecords+`
-		FROM v WHERE EXISTS (SELECT 1 FROM runs WHERE pipeline = v.p AND logical_date < ?1)`)
+	var runs, ups sql.NullString
+	err := s.eachBatch(ctx, pipelines, "SELECT v.i, "+runTimesRecords+",\n\t"+upstreamTimesRecords+`
+		FROM v WHERE EXISTS (SELECT 1 FROM runs WHERE pipeline = v.p AND logical_date < ?1)`,
+		[]any{before, n}, []any{&runs, &ups}, func(p string) { fn(p, runs.String, ups.String) })
 	if err != nil {
 		return fmt.Errorf("store: history: %w", err)
 	}
-	defer stmt.Close()
-	args := make([]any, 2+batch)
-	args[0], args[1] = before, n
-	for len(pipelines) > 0 {
-		part := pipelines[:min(len(pipelines), batch)]
-		batchArgs(args, part)
-		if err := eachRecords(ctx, stmt, args, func(i int, runs, ups string) {
-			if i >= 0 && i < len(part) {
-				fn(part[i], runs, ups)
-			}
-		}); err != nil {
-			return fmt.Errorf("store: history of %s…: %w", part[0], err)
-		}
-		pipelines = pipelines[len(part):]
-	}
 	return nil
-}
-
-// eachRecords runs stmt and hands fn each row's index and records.
-func eachRecords(ctx context.Context, stmt *sql.Stmt, args []any, fn func(i int, runs, ups string)) error {
-	rows, err := stmt.QueryContext(ctx, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	var (
-		i         int
-		runs, ups sql.NullString
-	)
-	for rows.Next() {
-		if err := rows.Scan(&i, &runs, &ups); err != nil {
-			return err
-		}
-		fn(i, runs.String, ups.String)
-	}
-	return rows.Err()
 }
 
 // eachRecord calls fn with each ';'-separated record of records, cut

@@ -501,8 +501,18 @@ func ReadMany(ctx context.Context, r ManyReader, pipelines []string, before stri
 // others have none: the zero Stats and no upstreams) as it is read: its
 // Stats and its upstreams' names and stats, in lists fn must not keep
 // (the names it may). A caller that keeps histories in its own form (the
-// status listing's cache) makes no map a pipeline.
+// status listing's cache) makes no map a pipeline. Through a Keeper (the
+// store) it reads the summaries kept and keeps those it reads.
 func EachHistory(ctx context.Context, r ManyReader, pipelines []string, before string,
+	fn func(pipeline string, stats Stats, upstreams []string, upstreamStats []UpstreamStats)) error {
+	if k, ok := r.(Keeper); ok {
+		return eachKept(ctx, k, r, pipelines, before, fn)
+	}
+	return eachRead(ctx, r, pipelines, before, fn)
+}
+
+// eachRead is EachHistory reading every pipeline's times.
+func eachRead(ctx context.Context, r ManyReader, pipelines []string, before string,
 	fn func(pipeline string, stats Stats, upstreams []string, upstreamStats []UpstreamStats)) error {
 	var (
 		sc  scratch
