@@ -269,3 +269,23 @@ func TestKeptHistoryClaimGivesWay(t *testing.T) {
 		}
 	})
 }
+
+// TestKeptHistoryInBatches: pipelines claimed, kept and read back over
+// several batches each keep their own summary.
+func TestKeptHistoryInBatches(t *testing.T) {
+	defer func(b int) { historyBatch = b }(historyBatch)
+	historyBatch = 2
+	eachStore(t, func(t *testing.T, s *Store) {
+		ps := []string{"a", "b", "c", "d", "e"}
+		for _, p := range ps {
+			gate(t, s, p, "2026-11-10")
+		}
+		keepAll(t, s, "2026-11-12", ps...)
+		got := kept(t, s, "2026-11-12", ps...)
+		for _, p := range ps {
+			if want := "s:" + p + ":2026-11-12"; got[p] != want {
+				t.Errorf("%s: kept %q, want %q", p, got[p], want)
+			}
+		}
+	})
+}
