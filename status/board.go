@@ -371,8 +371,9 @@ type reads struct {
 	// names is the one copy of each upstream name and state the
 	// observations hold.
 	names interner
-	// ids are the (pipeline, date) of every run read, by id: what an
-	// observation's change (by run id) refreshes.
+	// ids are the (pipeline, date) of every run the board shows, by
+	// id: what an observation's change (by run id) refreshes. The first
+	// refresh makes it (indexIDs).
 	ids map[int64][2]string
 	// acked are operators' ETAs of open incidents' members; hist the
 	// history of each line an open run's projection walks.
@@ -397,7 +398,7 @@ func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
 
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	n := len(cfg.Pipelines)
-	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
+	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{},
 		hist: map[lineKey]history{}, histNames: interner{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{},
 		obs: make(map[int64][]observation, n), names: interner{}}
 	// The observations are read beside the runs, acknowledgements and
@@ -528,7 +529,10 @@ func (rd *reads) addRun(r sekisho.Run) {
 		r.Pipeline = p.Name // the config's copy, not one more a run
 	}
 	k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
-	rd.byKey[k], rd.ids[r.ID] = c, k
+	rd.byKey[k] = c
+	if rd.ids != nil {
+		rd.ids[r.ID] = k
+	}
 	if p != nil && p.SubDaily() {
 		rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
 	}
@@ -543,6 +547,7 @@ func (rd *reads) addRun(r sekisho.Run) {
 func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes, dates []string) error {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
+	rd.indexIDs()
 	shown := make(map[string]bool, len(dates))
 	for _, d := range dates {
 		shown[d] = true
@@ -634,6 +639,24 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 		stale = append(stale, rd.openLines(keys)...)
 	}
 	return rd.readHistory(ctx, st, stale)
+}
+
+// indexIDs makes ids on the first refresh: a whole read leaves it out, so
+// the first call after a start (a whole read, 10,000 runs) does not wait
+// for it, nor does a cache nobody writes under keep it.
+func (rd *reads) indexIDs() {
+	if rd.ids != nil {
+		return
+	}
+	rd.ids = make(map[int64][2]string, len(rd.byKey))
+	for k, r := range rd.byKey {
+		rd.ids[r.id] = k
+	}
+	for p, rs := range rd.all {
+		for _, r := range rs {
+			rd.ids[r.id] = [2]string{p, r.date()}
+		}
+	}
 }
 
 // Cache keeps a board's store reads between calls, for as long as the
