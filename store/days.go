@@ -48,12 +48,13 @@ func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.R
 // pipeline and gate: the index runs_date (logical_date, pipeline) gives the
 // rows in that order but for the gate, so only the runs of a sub-daily
 // pipeline on a date are put in gate order here; SQLite sorting every
-// pipeline's one run by gate was a quarter of the query.
+// pipeline's one run by gate was a quarter of the query. The message
+// comes as NULL when empty, as EachLatestObservationOn's texts.
 func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
 	if len(dates) == 0 {
 		return nil
 	}
-	rows, err := s.r.QueryContext(ctx, `SELECT id, pipeline, message, state || '|' || attempt || '|' || gate_at || '|' ||
+	rows, err := s.r.QueryContext(ctx, `SELECT id, pipeline, NULLIF(message, ''), state || '|' || attempt || '|' || gate_at || '|' ||
 			COALESCE(triggered_at, '') || '|' || COALESCE(started_at, '') || '|' || COALESCE(finished_at, '') || '|' ||
 			COALESCE(first_success_at, '') || '|' || COALESCE(deadline, '') || '|' || COALESCE(recover_by, '') || '|' ||
 			logical_date || '|' || run_key
@@ -63,9 +64,10 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 	}
 	defer rows.Close()
 	var (
-		r      sekisho.Run
-		packed string
-		f      [11]string
+		r       sekisho.Run
+		message sql.NullString
+		packed  string
+		f       [11]string
 		// same are the runs of one pipeline and date read so far, handed
 		// to fn when the next one's come, in gate order.
 		same []sekisho.Run
@@ -92,12 +94,13 @@ func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sek
 		}
 		return c
 	}
-	dest := []any{&r.ID, &r.Pipeline, &r.Message, &packed}
+	dest := []any{&r.ID, &r.Pipeline, &message, &packed}
 	for rows.Next() {
 		r = sekisho.Run{}
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("store: runs: %w", err)
 		}
+		r.Message = message.String
 		for i := range len(f) - 1 {
 			f[i], packed, _ = strings.Cut(packed, "|")
 		}
@@ -184,29 +187,34 @@ func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (m
 // (the config has it). Their upstream, state and times come as one text
 // value: at 10,000 pipelines with three upstreams each, handing SQLite's
 // columns over database/sql one by one was most of the listing's read.
+// The texts most observations lack come as NULL when empty (`NULLIF(x,
+// ”)`): SQLite hands a NULL over database/sql without the calls an empty
+// text costs, ~0.1 µs a column, a sixth of the query.
 func (s *Store) EachLatestObservationOn(ctx context.Context, dates []string, fn func(run int64, o sekisho.Observation)) error {
 	if len(dates) == 0 {
 		return nil
 	}
 	rows, err := s.r.QueryContext(ctx, `SELECT o.run_id, o.state || '|' || COALESCE(o.started_at, '') || '|' ||
-			COALESCE(o.finished_at, '') || '|' || o.observed_at || '|' || o.upstream, o.external_id, o.message, o.error, o.value, o.reason
+			COALESCE(o.finished_at, '') || '|' || o.observed_at || '|' || o.upstream, NULLIF(o.external_id, ''),
+			NULLIF(o.message, ''), NULLIF(o.error, ''), o.value, NULLIF(o.reason, '')
 		FROM upstream_observations o WHERE `+latestAmong(runsOnDates(len(dates))), strArgs(dates)...)
 	if err != nil {
 		return fmt.Errorf("store: latest observations: %w", err)
 	}
 	defer rows.Close()
 	var (
-		run    int64
-		packed string
-		o      sekisho.Observation
-		value  sql.NullFloat64
+		run                                int64
+		packed                             string
+		o                                  sekisho.Observation
+		value                              sql.NullFloat64
+		external, message, errText, reason sql.NullString
 	)
-	dest := []any{&run, &packed, &o.ExternalID, &o.Message, &o.Error, &value, &o.Reason}
+	dest := []any{&run, &packed, &external, &message, &errText, &value, &reason}
 	for rows.Next() {
-		o = sekisho.Observation{}
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("store: latest observations: %w", err)
 		}
+		o = sekisho.Observation{ExternalID: external.String, Message: message.String, Error: errText.String, Reason: reason.String}
 		var state, started, finished, observed string
 		state, packed, _ = strings.Cut(packed, "|")
 		started, packed, _ = strings.Cut(packed, "|")
