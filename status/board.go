@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -370,8 +371,9 @@ type reads struct {
 	// names is the one copy of each upstream name and state the
 	// observations hold.
 	names interner
-	// ids are the (pipeline, date) of every run read, by id: what an
-	// observation's change (by run id) refreshes.
+	// ids are the (pipeline, date) of every run the board shows, by
+	// id: what an observation's change (by run id) refreshes. The first
+	// refresh makes it (indexIDs).
 	ids map[int64][2]string
 	// acked are operators' ETAs of open incidents' members; hist the
 	// history of each line an open run's projection walks.
@@ -396,7 +398,7 @@ func (rd *reads) pipelineUpstreams(p *config.Pipeline) []string {
 
 func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) (*reads, error) {
 	n := len(cfg.Pipelines)
-	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{}, ids: make(map[int64][2]string, n),
+	rd := &reads{byKey: make(map[[2]string]run, n), all: map[string][]run{},
 		hist: map[lineKey]history{}, histNames: interner{}, pipelines: make(map[string]*config.Pipeline, n), conds: map[string]*condition.Expr{},
 		obs: make(map[int64][]observation, n), names: interner{}}
 	// The observations are read beside the runs, acknowledgements and
@@ -404,30 +406,19 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	// connections: a whole read waits for the longer of the two, not both.
 	obs := make(chan error, 1)
 	go func() {
-		// A run's observations (one an upstream) mostly come together:
-		// each run's list is then made once, at its length, not grown.
-		var (
-			run  int64
-			list []sekisho.Observation
-		)
-		flush := func() {
-			if len(list) > 0 {
-				if c := compactObservations(list, rd.names); rd.obs[run] == nil {
-					rd.obs[run] = c
-				} else {
-					rd.obs[run] = append(rd.obs[run], c...) // the run's rows came apart
-				}
-			}
-			list = list[:0]
+		// Room for an observation of every upstream of the config, the
+		// usual count once the day's gates are open.
+		ups := 0
+		for _, p := range cfg.Pipelines {
+			ups += len(p.Upstreams)
 		}
+		ids, list := make([]int64, 0, ups), make([]observation, 0, ups)
 		err := st.EachLatestObservationOn(ctx, dates, func(id int64, o sekisho.Observation) {
-			if id != run {
-				flush()
-				run = id
-			}
-			list = append(list, o)
+			ids, list = append(ids, id), append(list, compactObservation(o, rd.names))
 		})
-		flush()
+		if err == nil {
+			rd.keepObservations(ids, list)
+		}
 		obs <- err
 	}()
 	err := rd.readRuns(ctx, st, cfg, dates)
@@ -440,16 +431,63 @@ func read(ctx context.Context, st *store.Store, cfg *config.Config, dates []stri
 	return rd, nil
 }
 
+// keepObservations keeps the latest observations of the runs read, obs[i]
+// of the run ids[i], each run's list a part of obs (sorted by run first
+// when the rows came apart): one allocation for all the lists instead of
+// one a run, 10,000 at 10,000 pipelines. The lists are full (their
+// capacity ends with them), so refresh's lists never write into another's.
+func (rd *reads) keepObservations(ids []int64, obs []observation) {
+	if len(obs) < cap(obs)*3/4 {
+		obs = slices.Clip(slices.Clone(obs)) // the room kept would be the cache's
+	}
+	if byRun := (runOrder{ids, obs}); !sort.IsSorted(byRun) {
+		sort.Sort(byRun)
+	}
+	for i := 0; i < len(ids); {
+		j := i + 1
+		for j < len(ids) && ids[j] == ids[i] {
+			j++
+		}
+		rd.obs[ids[i]] = obs[i:j:j]
+		i = j
+	}
+}
+
+// runOrder sorts observations (obs) by their runs' ids (ids).
+type runOrder struct {
+	ids []int64
+	obs []observation
+}
+
+func (o runOrder) Len() int           { return len(o.ids) }
+func (o runOrder) Less(i, j int) bool { return o.ids[i] < o.ids[j] }
+func (o runOrder) Swap(i, j int) {
+	o.ids[i], o.ids[j] = o.ids[j], o.ids[i]
+	o.obs[i], o.obs[j] = o.obs[j], o.obs[i]
+}
+
 // readRuns is the part of read that does not need the observations: the
 // runs of dates, the acknowledged ETAs and the open runs' history.
 func (rd *reads) readRuns(ctx context.Context, st *store.Store, cfg *config.Config, dates []string) error {
-	rd.pipeUps = map[string][]string{}
+	// Every pipeline's `type: pipeline` upstreams are parts of one list.
+	n, with := 0, 0
 	for _, p := range cfg.Pipelines {
 		rd.pipelines[p.Name] = p
+		if k := pipelineUpstreamCount(p); k > 0 {
+			n, with = n+k, with+1
+		}
+	}
+	rd.pipeUps = make(map[string][]string, with)
+	names := make([]string, 0, n)
+	for _, p := range cfg.Pipelines {
+		from := len(names)
 		for _, u := range p.Upstreams {
 			if u.Type == config.TypePipeline {
-				rd.pipeUps[p.Name] = append(rd.pipeUps[p.Name], u.Pipeline)
+				names = append(names, u.Pipeline)
 			}
+		}
+		if len(names) > from {
+			rd.pipeUps[p.Name] = names[from:len(names):len(names)]
 		}
 	}
 	// The runs are kept compact as they are read, never all whole.
@@ -466,6 +504,17 @@ func (rd *reads) readRuns(ctx context.Context, st *store.Store, cfg *config.Conf
 	return nil
 }
 
+// pipelineUpstreamCount counts p's `type: pipeline` upstreams.
+func pipelineUpstreamCount(p *config.Pipeline) int {
+	n := 0
+	for _, u := range p.Upstreams {
+		if u.Type == config.TypePipeline {
+			n++
+		}
+	}
+	return n
+}
+
 // addRuns indexes runs, which come by pipeline and gate: a sub-daily
 // pipeline's latest run of the date is the one its entry shows.
 func (rd *reads) addRuns(runs []sekisho.Run) {
@@ -475,9 +524,16 @@ func (rd *reads) addRuns(runs []sekisho.Run) {
 }
 
 func (rd *reads) addRun(r sekisho.Run) {
+	p := rd.pipelines[r.Pipeline]
+	if p != nil {
+		r.Pipeline = p.Name // the config's copy, not one more a run
+	}
 	k, c := [2]string{r.Pipeline, r.LogicalDate}, compactRun(r)
-	rd.byKey[k], rd.ids[r.ID] = c, k
-	if p := rd.pipelines[r.Pipeline]; p != nil && p.SubDaily() {
+	rd.byKey[k] = c
+	if rd.ids != nil {
+		rd.ids[r.ID] = k
+	}
+	if p != nil && p.SubDaily() {
 		rd.all[r.Pipeline] = append(rd.all[r.Pipeline], c)
 	}
 }
@@ -491,6 +547,7 @@ func (rd *reads) addRun(r sekisho.Run) {
 func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes, dates []string) error {
 	rd.mu.Lock()
 	defer rd.mu.Unlock()
+	rd.indexIDs()
 	shown := make(map[string]bool, len(dates))
 	for _, d := range dates {
 		shown[d] = true
@@ -582,6 +639,24 @@ func (rd *reads) refresh(ctx context.Context, st *store.Store, ch store.Changes,
 		stale = append(stale, rd.openLines(keys)...)
 	}
 	return rd.readHistory(ctx, st, stale)
+}
+
+// indexIDs makes ids on the first refresh: a whole read leaves it out, so
+// the first call after a start (a whole read, 10,000 runs) does not wait
+// for it, nor does a cache nobody writes under keep it.
+func (rd *reads) indexIDs() {
+	if rd.ids != nil {
+		return
+	}
+	rd.ids = make(map[int64][2]string, len(rd.byKey))
+	for k, r := range rd.byKey {
+		rd.ids[r.id] = k
+	}
+	for p, rs := range rd.all {
+		for _, r := range rs {
+			rd.ids[r.id] = [2]string{p, r.date()}
+		}
+	}
 }
 
 // Cache keeps a board's store reads between calls, for as long as the

@@ -392,8 +392,8 @@ func dueAtSix(n int, line bool) *config.Config {
 // fields behind a pointer) shows on the board as the store holds it
 // (LatestObservationsOn, the whole read), field by field: messages,
 // errors, a data check's value and reason, times set and unset, an
-// upstream seen twice; on a whole read and after each refresh that writes
-// a new observation.
+// upstream seen twice, a run's rows apart; on a whole read and after each
+// refresh that writes a new observation.
 func TestCacheShowsTheStoredObservations(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
@@ -421,13 +421,14 @@ func TestCacheShowsTheStoredObservations(t *testing.T) {
 		}
 		v := 41.5
 		writes := [][]store.ObservationWrite{
+			// b's row between a's: the whole read gets a's rows apart.
 			{{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobRunning,
 				ExternalID: "jr_1", StartedAt: gate.Add(time.Minute), ObservedAt: gate.Add(2 * time.Minute)}},
+				{Run: runs["b"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobFailed,
+					ExternalID: "jr_2", Error: "throttled", Message: "OOM", ObservedAt: gate.Add(5 * time.Minute)}},
 				{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "rows", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
 					Message: "done", Value: &v, Reason: "within 10%", StartedAt: gate, FinishedAt: gate.Add(3 * time.Minute),
-					ObservedAt: gate.Add(4 * time.Minute)}},
-				{Run: runs["b"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobFailed,
-					ExternalID: "jr_2", Error: "throttled", Message: "OOM", ObservedAt: gate.Add(5 * time.Minute)}}},
+					ObservedAt: gate.Add(4 * time.Minute)}}},
 			// Refreshes: a's load finishes; c is seen for the first time.
 			{{Run: runs["a"].ID, Attempt: 1, Obs: sekisho.Observation{Upstream: "load", Type: config.TypeGlueJob, State: sekisho.JobSucceeded,
 				ExternalID: "jr_1", StartedAt: gate.Add(time.Minute), FinishedAt: gate.Add(30 * time.Minute), ObservedAt: gate.Add(31 * time.Minute)}}},
@@ -511,5 +512,38 @@ func TestCacheProjectsWithTheCondition(t *testing.T) {
 		if e.ETA == nil || e.ETACause == nil || e.ETACause.Upstream != want {
 			t.Errorf("%s: ETA %v caused by %+v, want caused by %s", name, e.ETA, e.ETACause, want)
 		}
+	}
+}
+
+// TestKeptObservationsAreEachRunsOwn: the whole read's observations, in
+// the order the rows came, are kept as each run's own list: every one
+// under its run, none under another, and a list grown (refresh) never
+// writes into the next run's.
+func TestKeptObservationsAreEachRunsOwn(t *testing.T) {
+	ids := []int64{3, 1, 3, 2, 1, 3}
+	obs := make([]observation, len(ids), len(ids)+1) // a little room, kept
+	for i := range obs {
+		obs[i] = observation{upstream: fmt.Sprintf("u%d", i), observed: ids[i]}
+	}
+	rd := &reads{obs: map[int64][]observation{}}
+	rd.keepObservations(ids, obs)
+	want := map[int64]int{1: 2, 2: 1, 3: 3}
+	if len(rd.obs) != len(want) {
+		t.Fatalf("%d runs kept, want %d", len(rd.obs), len(want))
+	}
+	for run, n := range want {
+		list := rd.obs[run]
+		if len(list) != n || cap(list) != n {
+			t.Errorf("run %d: %d observations (room for %d), want %d", run, len(list), cap(list), n)
+		}
+		for _, o := range list {
+			if o.observed != run {
+				t.Errorf("run %d keeps %s, of run %d", run, o.upstream, o.observed)
+			}
+		}
+	}
+	grown := append(rd.obs[1], observation{upstream: "new", observed: 1})
+	if len(grown) != 3 || rd.obs[2][0].observed != 2 || rd.obs[3][0].observed != 3 {
+		t.Errorf("a run's grown list wrote into another's: %+v", rd.obs)
 	}
 }

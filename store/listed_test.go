@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -77,6 +79,25 @@ func TestListedReadsAreTheWholeReads(t *testing.T) {
 				FinishedAt: w.FinishedAt, FirstSuccessAt: w.FirstSuccessAt, Deadline: w.Deadline, RecoverBy: w.RecoverBy}
 			if fmt.Sprintf("%+v", listed[i]) != fmt.Sprintf("%+v", keep) {
 				t.Errorf("run %d listed\n%+v\nwant\n%+v", i, listed[i], keep)
+			}
+		}
+		// Of two dates, the runs come by date, then pipeline, then gate.
+		two := []string{"2026-11-21", "2026-11-20"}
+		whole, err = s.RunsOn(ctx, two)
+		if err != nil {
+			t.Fatal(err)
+		}
+		listed = listed[:0]
+		if err := s.EachListedRunOn(ctx, two, func(r sekisho.Run) { listed = append(listed, r) }); err != nil {
+			t.Fatal(err)
+		}
+		slices.SortStableFunc(whole, func(a, b sekisho.Run) int { return strings.Compare(a.LogicalDate, b.LogicalDate) })
+		if len(listed) != 9 || len(listed) != len(whole) {
+			t.Fatalf("%d runs listed of two dates, %d whole, want 9", len(listed), len(whole))
+		}
+		for i, w := range whole {
+			if l := listed[i]; l.ID != w.ID || l.Key != w.Key {
+				t.Errorf("run %d of two dates listed: %s %s, want %s %s", i, l.Pipeline, l.Key, w.Pipeline, w.Key)
 			}
 		}
 		wholeObs, err := s.LatestObservationsOn(ctx, dates)

@@ -218,8 +218,7 @@ const latestObsQuery = `SELECT ` + obsColumns + ` FROM upstream_observations
 
 // LatestObservations returns the latest observation of each upstream of a run.
 func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string]sekisho.Observation, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations o
-		WHERE run_id = ? AND id = (SELECT MAX(id) FROM upstream_observations WHERE run_id = o.run_id AND upstream = o.upstream)`, runID)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations o WHERE `+latestAmong("?"), runID)
 	if err != nil {
 		return nil, fmt.Errorf("store: observations: %w", err)
 	}

@@ -10,6 +10,7 @@ package eta
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -297,11 +298,14 @@ func AlongWith(memo map[string]*Projection, in Input, lookup func(pipeline strin
 	walk = func(in Input, depth int) Projection {
 		// The caller's upstreams are copied only when one changes: most
 		// runs have no pipeline upstream, and a copy of each was ~2 MB a
-		// listing of 10,000 open runs.
-		ups, copied := in.Upstreams, false
+		// listing of 10,000 open runs. The copy is a reused one
+		// (upstreamCopies): Project keeps nothing of it.
+		ups := in.Upstreams
+		var copied *[]Upstream
 		set := func(i int) *Upstream {
-			if !copied {
-				ups, copied = slices.Clone(ups), true
+			if copied == nil {
+				copied = upstreamCopies.Get().(*[]Upstream)
+				ups = append((*copied)[:0], ups...)
 			}
 			return &ups[i]
 		}
@@ -328,10 +332,19 @@ func AlongWith(memo map[string]*Projection, in Input, lookup func(pipeline strin
 			set(i).Line = &p
 		}
 		in.Upstreams = ups
-		return Project(in, now)
+		p := Project(in, now)
+		if copied != nil {
+			clear(ups) // nothing kept alive from the pool
+			*copied = ups[:0]
+			upstreamCopies.Put(copied)
+		}
+		return p
 	}
 	return walk(in, 0)
 }
+
+// upstreamCopies are AlongWith's copies of runs' upstreams, reused.
+var upstreamCopies = sync.Pool{New: func() any { return new([]Upstream) }}
 
 // maxDepth bounds a line's length (config refuses cycles; this only keeps
 // a hand-built one finite).
