@@ -523,6 +523,8 @@ func (rd *reads) addRuns(runs []sekisho.Run) {
 	}
 }
 
+// addRun indexes one run; the runs of a pipeline and date come in gate
+// order (Store.EachListedRunOn, RunsOf), the latest last.
 func (rd *reads) addRun(r sekisho.Run) {
 	p := rd.pipelines[r.Pipeline]
 	if p != nil {
