@@ -153,6 +153,9 @@ type projector struct {
 	rd    *reads
 	now   time.Time
 	memos map[string]memo
+	// ups holds the upstreams of the inputs one project call makes
+	// (eta.AppendInput), reused by the next call.
+	ups []eta.Upstream
 	// err is the first history read that failed (a line readHistory did
 	// not walk).
 	err error
@@ -203,7 +206,8 @@ func (pr *projector) input(name, date string) (eta.Input, bool) {
 		cond = conditionOf(p)
 	}
 	obs, h := rd.obs[r.ID], pr.history(name, date)
-	in := eta.InputWith(p, cond, r, h.stats, h.upstream, func(upstream string) sekisho.Observation {
+	var in eta.Input
+	in, pr.ups = eta.AppendInput(pr.ups, p, cond, r, h.stats, h.upstream, func(upstream string) sekisho.Observation {
 		o, _ := observationOf(obs, upstream)
 		return o.forETA()
 	})
@@ -225,6 +229,10 @@ func (pr *projector) project(e *Pipeline) {
 	}
 	proj := m.made[e.Name]
 	if proj == nil {
+		// The inputs of the last call are done with: memos keep
+		// projections, which hold none of their upstreams.
+		clear(pr.ups)
+		pr.ups = pr.ups[:0]
 		in, ok := pr.input(e.Name, date)
 		if !ok {
 			return
