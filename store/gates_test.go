@@ -82,7 +82,7 @@ func BenchmarkOpenGates(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		for _, batch := range []int{1, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", d, batch), func(b *testing.B) {
-				s, err := Open(context.Background(), storetest.Location(b, d))
+				s, err := Init(context.Background(), storetest.Location(b, d))
 				if err != nil {
 					b.Fatal(err)
 				}
