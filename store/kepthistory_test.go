@@ -240,34 +240,31 @@ func TestKeptHistoryOnAnOlderSchema(t *testing.T) {
 // run's write is deleting (its trigger, in a transaction still open)
 // gives up after keptHistoryLockWait instead of waiting, so the two can
 // never deadlock with the run's write as the victim; the run's write then
-// commits, and the summary is gone.
+// commits, and the summary is gone. (SQLite has one writer and no row
+// locks.)
 func TestKeptHistoryClaimGivesWay(t *testing.T) {
-	storetest.Each(t, func(t *testing.T, loc string) {
-		a, b := openAt(t, loc), openAt(t, loc)
-		if a.dialect != Postgres {
-			t.Skip("SQLite has one writer and no row locks")
-		}
-		ctx := context.Background()
-		r := gate(t, a, "p", "2026-11-10")
-		keepAll(t, a, "2026-11-12", "p")
-		tx, err := b.w.BeginTx(ctx, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, `UPDATE runs SET first_success_at = ? WHERE id = ?`, ts(t0), r.ID); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := a.ClaimHistories(ctx, []string{"p"}, "2026-11-12", 30); err == nil {
-			t.Fatal("the claim took a row a run's open write holds")
-		}
-		if err := tx.Commit(); err != nil {
-			t.Fatalf("the run's write: %v", err)
-		}
-		if got := kept(t, a, "2026-11-12", "p"); got["p"] != "-" {
-			t.Errorf("after the run's write: %q kept, want none", got["p"])
-		}
-	})
+	loc := storetest.Location(t, "postgres")
+	a, b := openAt(t, loc), openAt(t, loc)
+	ctx := context.Background()
+	r := gate(t, a, "p", "2026-11-10")
+	keepAll(t, a, "2026-11-12", "p")
+	tx, err := b.w.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `UPDATE runs SET first_success_at = ? WHERE id = ?`, ts(t0), r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.ClaimHistories(ctx, []string{"p"}, "2026-11-12", 30); err == nil {
+		t.Fatal("the claim took a row a run's open write holds")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatalf("the run's write: %v", err)
+	}
+	if got := kept(t, a, "2026-11-12", "p"); got["p"] != "-" {
+		t.Errorf("after the run's write: %q kept, want none", got["p"])
+	}
 }
 
 // TestKeptHistoryInBatches: pipelines claimed, kept and read back over
