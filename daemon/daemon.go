@@ -127,11 +127,12 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.sensors = sensors
-	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger, append([]notify.Option{notify.WithMetrics(d.metrics)}, o.NotifyOptions...)...)
+	d.elector = newElector(o)
+	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger,
+		append([]notify.Option{notify.WithMetrics(d.metrics), notify.WithLeader(d.elector.IsLeader)}, o.NotifyOptions...)...)
 	if err != nil {
 		return nil, err
 	}
-	d.elector = newElector(o)
 	d.eng, err = engine.New(o.Config, engine.Options{Store: o.Store, Clock: o.Clock, Logger: o.Logger,
 		Sensors: sensors, Triggers: triggers, Metrics: d.metrics, OnNotice: d.sender.Kick, Tick: o.Tick,
 		Elector: d.elector})

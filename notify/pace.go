@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -184,4 +185,31 @@ func looksLikeID(s string) bool {
 		}
 	}
 	return true
+}
+
+// leaderOnly is hc whose requests go out only while leading answers nil
+// (WithLeader); otherwise they fail with its error, as a failed try.
+func leaderOnly(hc *http.Client, leading func(context.Context) error) *http.Client {
+	c := *hc
+	base := hc.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c.Transport = leaderTransport{base: base, leading: leading}
+	return &c
+}
+
+type leaderTransport struct {
+	base    http.RoundTripper
+	leading func(context.Context) error
+}
+
+func (t leaderTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.leading(req.Context()); err != nil {
+		if req.Body != nil {
+			req.Body.Close() // a RoundTripper closes the body, even on an error
+		}
+		return nil, fmt.Errorf("not sent: this replica no longer leads: %w", err)
+	}
+	return t.base.RoundTrip(req)
 }

@@ -57,6 +57,17 @@ func WithBackoff(base, max time.Duration) Option {
 	return func(s *Sender) { s.backoff.base, s.backoff.max = base, max }
 }
 
+// WithLeader makes every Slack call ask leading first (the replica's
+// elector, ha.Elector.IsLeader: nil while it leads and trusts its lease)
+// and not go out when it answers an error. A leader paused past its lease
+// (SIGSTOP, a frozen VM) that wakes in the middle of a delivery would
+// otherwise post a notice the next leader, finding no trace of it in
+// Slack, has posted too: the store fences the leader's writes, but a Slack
+// post is not a write the store can refuse.
+func WithLeader(leading func(context.Context) error) Option {
+	return func(s *Sender) { s.leading = leading }
+}
+
 // WithPollInterval sets how often the outbox is read when nothing is due
 // and nobody kicks (default 30s).
 func WithPollInterval(d time.Duration) Option { return func(s *Sender) { s.idle = d } }
@@ -83,6 +94,7 @@ type Sender struct {
 	clock       clockwork.Clock
 	log         *slog.Logger
 	hc          *http.Client
+	leading     func(context.Context) error // WithLeader's; nil: always
 	metrics     interface{ Notice(kind, outcome string) }
 	backoff     backoff
 	idle        time.Duration
@@ -130,6 +142,11 @@ func New(cfg *config.Config, st *store.Store, clock clockwork.Clock, logger *slo
 	}
 	for _, o := range opts {
 		o(s)
+	}
+	if s.leading != nil {
+		// Under the pacer, so the check comes after a post's wait for its
+		// channel's slot, the last moment before the request leaves.
+		s.hc = leaderOnly(s.hc, s.leading)
 	}
 	// Every Slack call goes through the per-channel pacer (pace.go).
 	s.hc = newPacer(nil, clock, PostInterval).client(s.hc)

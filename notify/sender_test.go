@@ -3,6 +3,7 @@ package notify
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -571,5 +572,46 @@ func TestRateLimitsDoNotGrowTheBackoff(t *testing.T) {
 	drain(t, e.s, e.clock, e.clock.Now().Add(time.Minute))
 	if got := len(e.sim.Messages()); got != 1 {
 		t.Fatalf("%d messages", got)
+	}
+}
+
+// TestPausedLeaderDoesNotPost: a Sender whose replica no longer leads
+// (WithLeader answers an error: it woke from a pause past its lease)
+// sends nothing, though it had counted the try; the next leader's Sender
+// looks in Slack, finds nothing, and posts the notice once.
+func TestPausedLeaderDoesNotPost(t *testing.T) {
+	e := newEnv(t, "bot")
+	ctx := context.Background()
+	p := e.cfg.Pipeline("socrates_daily")
+	p.Notify.Channel = slacksim.ChannelID("#socrates")
+	r := openRun(t, e.st, p, "2026-11-21")
+	queue(t, e.st, r, sekisho.StateFailed, t0, sekisho.Notice{Kind: sekisho.NoticeRunFailed})
+	notLeading := errors.New("not the leader")
+	paused := newSender(t, e.cfg, e.st, e.clock, newLogger(e.logs), WithHTTPClient(e.srv.Client()),
+		WithLeader(func(context.Context) error { return notLeading }))
+	if _, err := paused.pass(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if req, _ := e.sim.Stats(); req != 0 || len(e.sim.Messages()) != 0 {
+		t.Fatalf("a replica that no longer leads made %d Slack requests, %d messages", req, len(e.sim.Messages()))
+	}
+	all, _ := e.st.AllNotices(ctx)
+	if len(all) != 1 || all[0].Tries != 1 || !all[0].SentAt.IsZero() {
+		t.Fatalf("notices %+v: want one pending, its try counted", all)
+	}
+	e.clock.Advance(time.Hour)
+	next := newSender(t, e.cfg, e.st, e.clock, newLogger(e.logs), WithHTTPClient(e.srv.Client()),
+		WithLeader(func(context.Context) error { return nil }))
+	for range 2 {
+		if _, err := next.pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+		e.clock.Advance(time.Hour)
+	}
+	if got := len(e.sim.Messages()); got != 1 {
+		t.Fatalf("the next leader posted %d messages, want 1", got)
+	}
+	if n, _ := e.st.OutboxBacklog(ctx); n != 0 {
+		t.Fatalf("backlog %d", n)
 	}
 }
