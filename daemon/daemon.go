@@ -128,8 +128,14 @@ func New(ctx context.Context, o Options) (*Daemon, error) {
 	}
 	d.sensors = sensors
 	d.elector = newElector(o)
-	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger,
-		append([]notify.Option{notify.WithMetrics(d.metrics), notify.WithLeader(d.elector.IsLeader)}, o.NotifyOptions...)...)
+	notifyOpts := []notify.Option{notify.WithMetrics(d.metrics)}
+	if o.Store.Dialect() == store.Postgres {
+		// Replicas: a leader paused past its lease must not post what the
+		// next leader posts (notify.WithLeader). A SQLite store has one
+		// daemon, and the demo runs its sender before any election.
+		notifyOpts = append(notifyOpts, notify.WithLeader(d.elector.IsLeader))
+	}
+	d.sender, err = notify.New(o.Config, o.Store, o.Clock, o.Logger, append(notifyOpts, o.NotifyOptions...)...)
 	if err != nil {
 		return nil, err
 	}
