@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -243,7 +245,14 @@ type Answer struct {
 	a    *assembler
 	rd   *reads
 	done bool
+	// hands is how many goroutines make the entries (1, or 2 with a
+	// second CPU), chunk entries at a time (twoHands); tests set both.
+	hands, chunk int
 }
+
+// answerChunk is how many entries a hand of an answer makes at a time:
+// ~80 KB of text, handed over ~80 times at 10,000 pipelines.
+const answerChunk = 64
 
 // Answer is Build's board of date as an Answer, from the cached reads:
 // its WriteJSON makes each entry as it writes it, into one reused entry,
@@ -261,25 +270,116 @@ func (c *Cache) Answer(ctx context.Context, st *store.Store, cfg *config.Config,
 		return nil, err
 	}
 	b.Overall = a.overall()
-	return &Answer{b: b, a: a, rd: rd}, nil
+	an := &Answer{b: b, a: a, rd: rd, hands: 1, chunk: answerChunk}
+	if runtime.GOMAXPROCS(0) > 1 {
+		an.hands = 2
+	}
+	return an, nil
 }
 
 // WriteJSON writes the answer as Board.WriteJSON writes Build's board,
-// then Closes it.
+// then Closes it. With a second CPU, a second goroutine makes every other
+// chunk of entries (twoHands): once newAssembler has judged every
+// pipeline, each entry is made from reads nothing writes, and making them
+// was most of a warm answer at 10,000 pipelines (issue 23).
 func (an *Answer) WriteJSON(w io.Writer) error {
 	defer an.Close()
-	var e Pipeline
-	ups := make([]Upstream, 0, an.a.maxUps)
-	if err := an.b.writeJSON(w, len(an.a.pipelines), func(i int) *Pipeline {
-		an.a.fill(i, &e, ups)
-		return &e
-	}); err != nil {
+	n := len(an.a.pipelines)
+	hands := []*assembler{an.a}
+	body := func(buf []byte, w io.Writer) ([]byte, error) { return an.a.appendEntries(buf, w, 0, n) }
+	if an.hands > 1 && n > an.chunk {
+		hands = append(hands, an.a.fork())
+		body = func(buf []byte, w io.Writer) ([]byte, error) {
+			return twoHands(buf, w, n, an.chunk, hands[0], hands[1])
+		}
+	}
+	if err := an.b.writeJSON(w, n, body); err != nil {
 		return err
 	}
-	if an.a.eta.err != nil {
-		return fmt.Errorf("status: %w", an.a.eta.err)
+	for _, a := range hands {
+		if a.eta.err != nil {
+			return fmt.Errorf("status: %w", a.eta.err)
+		}
 	}
 	return nil
+}
+
+// appendEntries appends the entries from..to as a makes them (fill), one
+// reused entry for all, writing buf out to w as it fills (w nil: kept).
+func (a *assembler) appendEntries(buf []byte, w io.Writer, from, to int) ([]byte, error) {
+	var e Pipeline
+	ups := make([]Upstream, 0, a.maxUps)
+	return appendEntries(buf, w, from, to, func(i int) *Pipeline {
+		a.fill(i, &e, ups)
+		return &e
+	})
+}
+
+// fork is a second hand of a's call: it shares the reads and the
+// judgements, which nothing writes once made, and projects ETAs with a
+// projector of its own, whose memos are not safe for concurrent use. The
+// two may project the same upstream line once each; the projections are
+// the same.
+func (a *assembler) fork() *assembler {
+	f := *a
+	f.eta = newProjector(a.eta.ctx, a.eta.st, a.rd, a.now)
+	return &f
+}
+
+// twoHands appends the n entries chunk entries at a time: a makes the
+// even chunks here and writes them out, b makes the odd ones on another
+// goroutine into pooled buffers, at most one chunk ahead, which are
+// written out in their turn. It returns once b's goroutine has stopped,
+// so nothing reads the cache's reads after the caller lets them go.
+func twoHands(buf []byte, w io.Writer, n, chunk int, a, b *assembler) ([]byte, error) {
+	type part struct {
+		bp  *[]byte
+		err error
+	}
+	parts, stop := make(chan part, 1), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for from := chunk; from < n; from += 2 * chunk {
+			bp := answerBufs.Get().(*[]byte)
+			var err error
+			*bp, err = b.appendEntries((*bp)[:0], nil, from, min(n, from+chunk))
+			select {
+			case parts <- part{bp, err}:
+			case <-stop:
+				return
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	defer func() {
+		close(stop)
+		wg.Wait()
+	}()
+	var err error
+	for from := 0; from < n; from += 2 * chunk {
+		if buf, err = a.appendEntries(buf, w, from, min(n, from+chunk)); err != nil || from+chunk >= n {
+			return buf, err
+		}
+		p := <-parts
+		if p.err != nil {
+			return buf, p.err
+		}
+		if _, err = w.Write(buf); err == nil {
+			_, err = w.Write(*p.bp)
+		}
+		buf = buf[:0]
+		if cap(*p.bp) <= 4*flushAt {
+			answerBufs.Put(p.bp)
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }
 
 // Close lets the cache's reads go; an answer written is closed already.

@@ -99,6 +99,19 @@ func TestCacheRereadsAfterEveryWriteTheBoardReads(t *testing.T) {
 			if err := an.WriteJSON(&a); err != nil || a.String() != w.String() {
 				t.Fatalf("%s: the streamed answer (%v) differs from a fresh board:\n%s\nwant\n%s", what, err, a.String(), w.String())
 			}
+			// And so is the answer made by two goroutines, an entry each
+			// in turn (at 10,000 pipelines, a chunk of 64 each).
+			for _, hands := range []int{1, 2} {
+				an, err := c.Answer(ctx, st, cfg, "", now)
+				if err != nil {
+					t.Fatal(err)
+				}
+				an.hands, an.chunk = hands, 1
+				a.Reset()
+				if err := an.WriteJSON(&a); err != nil || a.String() != w.String() {
+					t.Fatalf("%s: the answer of %d hands (%v) differs from a fresh board:\n%s\nwant\n%s", what, hands, err, a.String(), w.String())
+				}
+			}
 			did := "kept"
 			switch {
 			case c.whole != whole:

@@ -33,12 +33,15 @@ func (b *Board) WriteJSON(w io.Writer) error {
 	if b.Pipelines == nil {
 		return b.writeJSON(w, -1, nil)
 	}
-	return b.writeJSON(w, len(b.Pipelines), func(i int) *Pipeline { return b.Pipelines[i] })
+	return b.writeJSON(w, len(b.Pipelines), func(buf []byte, w io.Writer) ([]byte, error) {
+		return appendEntries(buf, w, 0, len(b.Pipelines), func(i int) *Pipeline { return b.Pipelines[i] })
+	})
 }
 
-// writeJSON writes b with n entries, the i-th entry(i) (n < 0: null), each
-// written before the next is asked for: Answer makes them one at a time.
-func (b *Board) writeJSON(w io.Writer, n int, entry func(i int) *Pipeline) error {
+// writeJSON writes b with its n entries (n < 0: null), which body appends
+// to buf, writing out what it holds past flushAt: the whole board
+// (WriteJSON) or entries made as they are written (Answer).
+func (b *Board) writeJSON(w io.Writer, n int, body func(buf []byte, w io.Writer) ([]byte, error)) error {
 	bp := answerBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
@@ -63,20 +66,8 @@ func (b *Board) writeJSON(w io.Writer, n int, entry func(i int) *Pipeline) error
 		buf = append(buf, "null"...)
 	} else {
 		buf = append(buf, '[')
-		for i := range n {
-			if i > 0 {
-				buf = append(buf, ',')
-			}
-			buf = append(buf, "\n    "...)
-			if buf, err = entry(i).appendJSON(buf, 2); err != nil {
-				return err
-			}
-			if len(buf) >= flushAt {
-				if _, err := w.Write(buf); err != nil {
-					return err
-				}
-				buf = buf[:0]
-			}
+		if buf, err = body(buf, w); err != nil {
+			return err
 		}
 		if n > 0 {
 			buf = append(buf, "\n  "...)
@@ -86,6 +77,29 @@ func (b *Board) writeJSON(w io.Writer, n int, entry func(i int) *Pipeline) error
 	buf = append(buf, "\n}\n"...)
 	_, err = w.Write(buf)
 	return err
+}
+
+// appendEntries appends the entries from..to, entry(i) each (asked for
+// once the one before is appended), writing buf out to w whenever it
+// holds flushAt (w nil: it keeps them all).
+func appendEntries(buf []byte, w io.Writer, from, to int, entry func(i int) *Pipeline) ([]byte, error) {
+	var err error
+	for i := from; i < to; i++ {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, "\n    "...)
+		if buf, err = entry(i).appendJSON(buf, 2); err != nil {
+			return buf, err
+		}
+		if w != nil && len(buf) >= flushAt {
+			if _, err := w.Write(buf); err != nil {
+				return buf, err
+			}
+			buf = buf[:0]
+		}
+	}
+	return buf, nil
 }
 
 // spaces indents up to depth len(spaces)/2; deeper levels are built.

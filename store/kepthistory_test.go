@@ -70,6 +70,9 @@ func TestKeptHistoryIsForgottenByTheWritesItWasMadeOf(t *testing.T) {
 		ctx := context.Background()
 		r10 := succeed(t, s, gate(t, s, "p", "2026-11-10"), t0.Add(time.Hour))
 		succeed(t, s, gate(t, s, "q", "2026-11-10"), t0.Add(time.Hour))
+		if got := kept(t, s, "2026-11-10", "p", "q"); len(got) != 0 {
+			t.Fatalf("on the store's first day: %v, want no history", got)
+		}
 		if got := kept(t, s, "2026-11-12", "p", "q", "new"); fmt.Sprint(got) != "map[p:- q:-]" {
 			t.Fatalf("before any is kept: %v, want p and q with a history, none kept, new without", got)
 		}

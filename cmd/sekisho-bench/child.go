@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"runtime/trace"
+	"sync"
 	"syscall"
 	"time"
 
@@ -33,6 +35,7 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 			return err
 		}
 		defer pprof.StopCPUProfile()
+		defer stopTrace()
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	daemon.GC()
@@ -67,7 +70,9 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 // into file, and at SIGUSR2 switches to file.window until the next
 // SIGUSR2: the parent sends them as its measuring window starts and ends,
 // so the window's profile holds what the CPU goal measures and nothing
-// else. What follows the window (the listings) goes to file.listings.
+// else. What follows the window (the listings) goes to file.listings, and
+// an execution trace of it to file.trace (`go tool trace`): where a
+// listing's time goes between its goroutines, the store and the collector.
 func profileCPU(ctx context.Context, file string) error {
 	f, err := os.Create(file)
 	if err != nil {
@@ -96,9 +101,44 @@ func profileCPU(ctx context.Context, file string) error {
 				f.Close()
 				return
 			}
+			if next == file+".listings" {
+				startTrace(file + ".trace")
+			}
 		}
 	}()
 	return nil
+}
+
+// tracing is the execution trace being written, stopped as the child
+// ends (stopTrace).
+var tracing struct {
+	sync.Mutex
+	f *os.File
+}
+
+// startTrace writes an execution trace to file until stopTrace.
+func startTrace(file string) {
+	f, err := os.Create(file)
+	if err != nil {
+		return
+	}
+	if err := trace.Start(f); err != nil {
+		f.Close()
+		return
+	}
+	tracing.Lock()
+	tracing.f = f
+	tracing.Unlock()
+}
+
+func stopTrace() {
+	tracing.Lock()
+	defer tracing.Unlock()
+	if tracing.f != nil {
+		trace.Stop()
+		tracing.f.Close()
+		tracing.f = nil
+	}
 }
 
 // reportHeap writes the live heap, in bytes after a full collection, to
