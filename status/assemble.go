@@ -214,7 +214,6 @@ func assemble(ctx context.Context, st *store.Store, cfg *config.Config, b *Board
 	}
 	b.slab = slabFor(len(cfg.Pipelines), kept)
 	b.Pipelines = b.slab.ptrs
-	b.downstreams = map[string][]*Pipeline{}
 	scratch := make([]Upstream, 0, a.maxUps)
 	ups := 0
 	for i, p := range cfg.Pipelines {
@@ -227,9 +226,6 @@ func assemble(ctx context.Context, st *store.Store, cfg *config.Config, b *Board
 			ups += n
 		}
 		b.Pipelines = append(b.Pipelines, e)
-		for _, up := range e.AffectedBy {
-			b.downstreams[up] = append(b.downstreams[up], e)
-		}
 	}
 	b.Overall = a.overall()
 	if a.eta.err != nil {

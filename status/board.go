@@ -44,10 +44,6 @@ type Board struct {
 	slab *slab
 	// on is the logical date each pipeline of the config shows (start).
 	on []string
-	// downstreams index the entries by the pipelines in their AffectedBy
-	// (assemble): Downstreams of every troubled pipeline was a scan
-	// of the board each, seconds when thousands are late at 10,000.
-	downstreams map[string][]*Pipeline
 }
 
 // slab is a board's entry storage: one allocation for every entry and one
@@ -85,7 +81,7 @@ func slabFor(n, ups int) *slab {
 // use them afterwards. A board never released is simply collected.
 func (b *Board) Release() {
 	if s := b.slab; s != nil {
-		b.slab, b.Pipelines, b.downstreams = nil, nil, nil
+		b.slab, b.Pipelines = nil, nil
 		slabs.Put(s)
 	}
 }
@@ -268,11 +264,10 @@ func (b *Board) Pipeline(name string) *Pipeline {
 }
 
 // Downstreams returns the pipelines affected by the named one: those whose
-// AffectedBy lists it, in board order.
+// AffectedBy lists it, in board order. It scans the board: the page asks
+// it of the few troubled pipelines it lists (web's affectedShown), and an
+// index of every entry's was ~2 MB a page with 10,000 pipelines late.
 func (b *Board) Downstreams(name string) []*Pipeline {
-	if b.downstreams != nil {
-		return b.downstreams[name]
-	}
 	var out []*Pipeline
 	for _, p := range b.Pipelines {
 		for _, a := range p.AffectedBy {
