@@ -7,7 +7,6 @@ package web
 import (
 	"context"
 	"errors"
-	"github.com/sekisho-dev/sekisho/status"
 	"log/slog"
 	"net/http"
 	"sync/atomic"
@@ -18,6 +17,7 @@ import (
 	"github.com/sekisho-dev/sekisho/engine"
 	"github.com/sekisho-dev/sekisho/metrics"
 	"github.com/sekisho-dev/sekisho/slackact"
+	"github.com/sekisho-dev/sekisho/status"
 	"github.com/sekisho-dev/sekisho/store"
 )
 
