@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"runtime"
+	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
@@ -329,20 +330,32 @@ func (a *assembler) fork() *assembler {
 // so nothing reads the cache's reads after the caller lets them go.
 func twoHands(buf []byte, w io.Writer, n, chunk int, a, b *assembler) ([]byte, error) {
 	type part struct {
-		bp  *[]byte
-		err error
+		bp    *[]byte
+		err   error
+		panic any // b's, raised again here
 	}
 	parts, stop := make(chan part, 1), make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// A panic making an entry is the handler's, as it was with one
+		// hand (net/http recovers and logs it): it must not end the
+		// daemon from a goroutine of its own.
+		defer func() {
+			if r := recover(); r != nil {
+				select {
+				case parts <- part{panic: fmt.Sprintf("%v\n%s", r, debug.Stack())}:
+				case <-stop:
+				}
+			}
+		}()
 		for from := chunk; from < n; from += 2 * chunk {
 			bp := answerBufs.Get().(*[]byte)
 			var err error
 			*bp, err = b.appendEntries((*bp)[:0], nil, from, min(n, from+chunk))
 			select {
-			case parts <- part{bp, err}:
+			case parts <- part{bp: bp, err: err}:
 			case <-stop:
 				return
 			}
@@ -361,6 +374,9 @@ func twoHands(buf []byte, w io.Writer, n, chunk int, a, b *assembler) ([]byte, e
 			return buf, err
 		}
 		p := <-parts
+		if p.panic != nil {
+			panic(fmt.Sprintf("status: the answer's second hand: %v", p.panic))
+		}
 		if p.err != nil {
 			return buf, p.err
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"runtime"
 	"strings"
 	"sync"
@@ -559,4 +560,26 @@ func TestKeptObservationsAreEachRunsOwn(t *testing.T) {
 	if len(grown) != 3 || rd.obs[2][0].observed != 2 || rd.obs[3][0].observed != 3 {
 		t.Errorf("a run's grown list wrote into another's: %+v", rd.obs)
 	}
+}
+
+// TestAnswerSecondHandPanicIsTheCallers: a panic while the second goroutine
+// of an answer makes its entries is raised again in the caller's, where
+// net/http recovers a handler's panic, and does not end the process from
+// a goroutine nothing recovers.
+func TestAnswerSecondHandPanicIsTheCallers(t *testing.T) {
+	cfg := config.Fill(&config.Config{Location: time.UTC, Pipelines: []*config.Pipeline{
+		statustest.Pipeline("a", time.UTC, ""), statustest.Pipeline("b", time.UTC, "")}})
+	a := &assembler{pipelines: cfg.Pipelines, on: []string{"2026-11-01", "2026-11-01"}, rd: &reads{},
+		eta: newProjector(context.Background(), nil, &reads{}, time.Now())}
+	// The second hand's entries lie past its pipelines: making one panics.
+	b := *a
+	b.pipelines = b.pipelines[:1]
+	defer func() {
+		r := recover()
+		if r == nil || !strings.Contains(fmt.Sprint(r), "second hand") {
+			t.Fatalf("recovered %v, want the second hand's panic", r)
+		}
+	}()
+	twoHands(nil, io.Discard, 2, 1, a, &b)
+	t.Fatal("no panic")
 }
