@@ -70,9 +70,10 @@ func runChild(cfgPath, dbPath, listen, cpuProfile, heapFile string) error {
 // into file, and at SIGUSR2 switches to file.window until the next
 // SIGUSR2: the parent sends them as its measuring window starts and ends,
 // so the window's profile holds what the CPU goal measures and nothing
-// else. What follows the window (the listings) goes to file.listings, and
-// an execution trace of it to file.trace (`go tool trace`): where a
-// listing's time goes between its goroutines, the store and the collector.
+// else. What follows the window (the listings) goes to file.listings. Each
+// part but the start has an execution trace too (file.window.trace,
+// file.listings.trace; `go tool trace`): where a pushed event or a
+// listing waits, between goroutines, the store and the collector.
 func profileCPU(ctx context.Context, file string) error {
 	f, err := os.Create(file)
 	if err != nil {
@@ -101,9 +102,10 @@ func profileCPU(ctx context.Context, file string) error {
 				f.Close()
 				return
 			}
-			if next == file+".listings" {
-				startTrace(file + ".trace")
-			}
+			// Execution traces of the window (FILE.window.trace) and of
+			// the listings (FILE.trace).
+			stopTrace()
+			startTrace(next + ".trace")
 		}
 	}()
 	return nil

@@ -32,7 +32,7 @@ func main() {
 	cfgPath := flag.String("c", "", "internal: config of the child")
 	dbPath := flag.String("db", "", "internal: store of the child")
 	listen := flag.String("listen", "", "internal: listen address of the child")
-	cpuProfile := flag.String("cpuprofile", "", "write the daemon's CPU profile of the scale run's start (config, gates, first polls) to this file, of its measuring window (what the CPU figure is) to FILE.window, of the listings after it to FILE.listings (and their execution trace to FILE.trace), and its heap profile (live and allocated since start) as it ends to FILE.heap")
+	cpuProfile := flag.String("cpuprofile", "", "write the daemon's CPU profile of the scale run's start (config, gates, first polls) to this file, of its measuring window (what the CPU figure is) to FILE.window, of the listings after it to FILE.listings, execution traces of the window and of the listings to FILE.window.trace and FILE.listings.trace, and its heap profile (live and allocated since start) as it ends to FILE.heap")
 	heapFile := flag.String("heapfile", "", "internal: where the child reports its live heap at SIGUSR1")
 	pg := flag.String("pg", "", "a PostgreSQL server's URL (e.g. $SEKISHO_TEST_POSTGRES): the scale and model runs keep the daemon's store in a fresh database there, dropped after, instead of a SQLite file")
 	model := flag.Bool("model", false, "run only the memory model: the daemon's live heap at 1,000 and 10,000 pipelines, waiting and with open runs")
