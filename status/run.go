@@ -116,7 +116,7 @@ func observationOf(obs []observation, upstream string) (observation, bool) {
 	return observation{}, false
 }
 
-// forETA is o as the ETA projection reads it (eta.InputWith).
+// forETA is o as the ETA projection reads it (eta.AppendInput).
 func (o observation) forETA() sekisho.Observation {
 	return sekisho.Observation{Upstream: o.upstream, State: o.state, StartedAt: fromUnixNano(o.started),
 		FinishedAt: fromUnixNano(o.finished)}
