@@ -1,6 +1,7 @@
 package status
 
 import (
+	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -76,12 +77,16 @@ type observationMore struct {
 }
 
 // compactObservation is o as the listing keeps it, its upstream name and
-// state from in (the one copy of each).
+// state from in (the one copy of each). Its other texts are copied: the
+// store hands them as parts of one string a row (store.EachLatest-
+// ObservationOn), which keeping one part would keep whole.
 func compactObservation(o sekisho.Observation, in interner) observation {
-	c := observation{upstream: in.of(o.Upstream), state: sekisho.JobState(in.of(string(o.State))), externalID: o.ExternalID,
-		started: unixNano(o.StartedAt), finished: unixNano(o.FinishedAt), observed: unixNano(o.ObservedAt)}
+	c := observation{upstream: in.of(o.Upstream), state: sekisho.JobState(in.of(string(o.State))),
+		externalID: strings.Clone(o.ExternalID), started: unixNano(o.StartedAt), finished: unixNano(o.FinishedAt),
+		observed: unixNano(o.ObservedAt)}
 	if o.Message != "" || o.Error != "" || o.Reason != "" || o.Value != nil {
-		c.more = &observationMore{message: o.Message, errText: o.Error, reason: o.Reason, value: o.Value}
+		c.more = &observationMore{message: strings.Clone(o.Message), errText: strings.Clone(o.Error),
+			reason: strings.Clone(o.Reason), value: o.Value}
 	}
 	return c
 }
@@ -93,8 +98,9 @@ func (in interner) of(s string) string {
 	if c, ok := in[s]; ok {
 		return c
 	}
-	in[s] = s
-	return s
+	c := strings.Clone(s)
+	in[c] = c
+	return c
 }
 
 // compactObservations are a run's observations as the listing keeps them.

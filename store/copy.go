@@ -22,9 +22,10 @@ type TableCount struct {
 // notCopied are tables that describe a store rather than its history, or
 // hold work in passing (pushed_events: a SQLite daemon always leads, so its
 // queue is empty; watch_status: each watch's last listing, written again on
-// its first pass).
+// its first pass), or that dst's triggers fill as the history is copied
+// (latest_observations, migration 017).
 var notCopied = map[string]bool{"schema_migrations": true, "leader_lease": true, "data_versions": true, "pushed_events": true,
-	"watch_status": true}
+	"watch_status": true, "latest_observations": true}
 
 // CopyAll copies every table of history (runs, transitions, observations,
 // notices, threads, learned jobs, and whatever later migrations add) from

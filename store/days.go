@@ -42,14 +42,15 @@ func (s *Store) EachRunOn(ctx context.Context, dates []string, fn func(sekisho.R
 // its id, pipeline, logical date, key, attempt, state, message and the
 // times it judges and projects from (gate, trigger, start, finish, first
 // success, deadline, recover by); the others are zero. The state, attempt,
-// times, date and key come as one text value, as the observations do
-// (EachLatestObservationOn): 21 columns a run handed over one by one were
+// times, date and key come as one text value, as the observations' texts
+// do (latest.go): 21 columns a run handed over one by one were
 // most of the status listing's first read. The runs come by logical date,
 // pipeline and gate: the index runs_date (logical_date, pipeline) gives the
 // rows in that order but for the gate, so only the runs of a sub-daily
 // pipeline on a date are put in gate order here; SQLite sorting every
 // pipeline's one run by gate was a quarter of the query. The message
-// comes as NULL when empty, as EachLatestObservationOn's texts.
+// comes as NULL when empty: SQLite hands a NULL over database/sql without
+// the calls an empty text costs.
 func (s *Store) EachListedRunOn(ctx context.Context, dates []string, fn func(sekisho.Run)) error {
 	if len(dates) == 0 {
 		return nil
@@ -183,62 +184,20 @@ func (s *Store) LatestObservationListsOn(ctx context.Context, dates []string) (m
 // EachLatestObservationOn is LatestObservationsOn handing each
 // observation to fn with its run's id as it is read, for a caller that
 // keeps something else than the observations (the status listing's
-// cache keeps a compact form). The observations come without their Type
-// (the config has it). Their upstream, state and times come as one text
-// value: at 10,000 pipelines with three upstreams each, handing SQLite's
-// columns over database/sql one by one was most of the listing's read.
-// The texts most observations lack come as NULL when empty (`NULLIF(x,
-// ”)`): SQLite hands a NULL over database/sql without the calls an empty
-// text costs, ~0.1 µs a column, a sixth of the query.
+// cache keeps a compact form). The observations' texts are parts of one
+// string a row (latest.go): a caller that keeps some of them clones them.
 func (s *Store) EachLatestObservationOn(ctx context.Context, dates []string, fn func(run int64, o sekisho.Observation)) error {
-	if len(dates) == 0 {
-		return nil
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT o.run_id, o.state || '|' || COALESCE(o.started_at, '') || '|' ||
-			COALESCE(o.finished_at, '') || '|' || o.observed_at || '|' || o.upstream, NULLIF(o.external_id, ''),
-			NULLIF(o.message, ''), NULLIF(o.error, ''), o.value, NULLIF(o.reason, '')
-		FROM upstream_observations o WHERE `+latestAmong(runsOnDates(len(dates))), strArgs(dates)...)
-	if err != nil {
-		return fmt.Errorf("store: latest observations: %w", err)
-	}
-	defer rows.Close()
-	var (
-		run                                int64
-		packed                             string
-		o                                  sekisho.Observation
-		value                              sql.NullFloat64
-		external, message, errText, reason sql.NullString
-	)
-	dest := []any{&run, &packed, &external, &message, &errText, &value, &reason}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
-			return fmt.Errorf("store: latest observations: %w", err)
-		}
-		o = sekisho.Observation{ExternalID: external.String, Message: message.String, Error: errText.String, Reason: reason.String}
-		var state, started, finished, observed string
-		state, packed, _ = strings.Cut(packed, "|")
-		started, packed, _ = strings.Cut(packed, "|")
-		finished, packed, _ = strings.Cut(packed, "|")
-		observed, o.Upstream, _ = strings.Cut(packed, "|") // the name last: the rest
-		o.State, o.StartedAt, o.FinishedAt, o.ObservedAt = sekisho.JobState(state), recordTime(started), recordTime(finished),
-			recordTime(observed)
-		if value.Valid {
-			v := value.Float64
-			o.Value = &v
-		}
-		fn(run, o)
-	}
-	return rows.Err()
+	return s.latestObservationsOn(ctx, dates, fn)
 }
 
 func (s *Store) latestObservationsOn(ctx context.Context, dates []string, add func(int64, sekisho.Observation)) error {
 	if len(dates) == 0 {
 		return nil
 	}
-	return latestObservations(ctx, s.r, add, runsOnDates(len(dates)), strArgs(dates)...)
+	return s.eachLatest(ctx, s.r, runsOnDates(len(dates)), strArgs(dates), add)
 }
 
-// runsOnDates picks the runs of n logical dates, for latestAmong.
+// runsOnDates picks the runs of n logical dates, for eachLatest.
 func runsOnDates(n int) string {
 	return `SELECT id FROM runs WHERE logical_date IN (` + placeholders(n) + `)`
 }
@@ -248,7 +207,7 @@ func runsOnDates(n int) string {
 // changed.
 func (s *Store) LatestObservationListsOf(ctx context.Context, ids []int64) (map[int64][]sekisho.Observation, error) {
 	out := map[int64][]sekisho.Observation{}
-	err := latestOfRuns(ctx, s.r, ids, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
+	err := s.latestOfRuns(ctx, s.r, ids, func(id int64, o sekisho.Observation) { out[id] = append(out[id], o) })
 	if err != nil {
 		return nil, err
 	}
@@ -258,54 +217,19 @@ func (s *Store) LatestObservationListsOf(ctx context.Context, ids []int64) (map[
 // latestOfRuns gives add the latest observation of each upstream of the
 // runs ids, read through q (the reader, or a write transaction) in one
 // query per obsBatch runs.
-func latestOfRuns(ctx context.Context, q rowsQuerier, ids []int64, add func(int64, sekisho.Observation)) error {
+func (s *Store) latestOfRuns(ctx context.Context, q rowsQuerier, ids []int64, add func(int64, sekisho.Observation)) error {
 	for len(ids) > 0 {
 		n := min(len(ids), obsBatch)
 		args := make([]any, n)
 		for i, id := range ids[:n] {
 			args[i] = id
 		}
-		if err := latestObservations(ctx, q, add, placeholders(n), args...); err != nil {
+		if err := s.eachLatest(ctx, q, placeholders(n), args, add); err != nil {
 			return err
 		}
 		ids = ids[n:]
 	}
 	return nil
-}
-
-// latestObservations gives add the latest observation of each upstream of
-// the runs runs picks (latestAmong), by run id, read through q.
-func latestObservations(ctx context.Context, q rowsQuerier, add func(int64, sekisho.Observation), runs string, args ...any) error {
-	rows, err := q.QueryContext(ctx, `SELECT o.run_id, `+prefixed("o.", obsColumns)+` FROM upstream_observations o
-		WHERE `+latestAmong(runs), args...)
-	if err != nil {
-		return fmt.Errorf("store: latest observations: %w", err)
-	}
-	defer rows.Close()
-	d := newObsDest(true)
-	for rows.Next() {
-		o, err := d.scan(rows)
-		if err != nil {
-			return fmt.Errorf("store: latest observations: %w", err)
-		}
-		add(d.run, o)
-	}
-	return rows.Err()
-}
-
-// latestAmong is the condition on upstream_observations o that keeps the
-// latest observation of each upstream of the runs runs picks (a query of
-// run ids, or a list of them): the one answer to "latest" of every
-// listing read. The ids come from the index upstream_observations_run
-// (run_id, upstream, id) alone, grouped in its order, and only the rows
-// kept are read: a MAX(id) probe for every observation row (the former
-// `o.id = (SELECT MAX(id) … WHERE run_id = o.run_id AND upstream =
-// o.upstream)`) was most of the status listing's whole read at 10,000
-// runs (BENCHMARKS.md, issue #23). `o.id IN` and not a join with the ids:
-// PostgreSQL merge-joins those with the whole primary key index, and
-// today's observations come last in it.
-func latestAmong(runs string) string {
-	return `o.id IN (SELECT MAX(id) FROM upstream_observations WHERE run_id IN (` + runs + `) GROUP BY run_id, upstream)`
 }
 
 // FirstRunDates returns, of the named pipelines, the logical date of each

@@ -59,7 +59,7 @@ func (s *Store) RecordObservations(ctx context.Context, ws []ObservationWrite) (
 		}
 		for len(rows) > 0 {
 			n := min(len(rows), obsBatch)
-			if err := insertObservations(ctx, tx, rows[:n]); err != nil {
+			if err := s.insertObservations(ctx, tx, rows[:n]); err != nil {
 				return err
 			}
 			rows = rows[n:]
@@ -123,28 +123,44 @@ func (s *Store) latestOf(ctx context.Context, tx *sql.Tx, ws []ObservationWrite)
 			ids = append(ids, w.Run)
 		}
 	}
-	err := latestOfRuns(ctx, tx, ids, func(id int64, o sekisho.Observation) { out[obsKey{id, o.Upstream}] = o })
+	err := s.latestOfRuns(ctx, tx, ids, func(id int64, o sekisho.Observation) { out[obsKey{id, o.Upstream}] = o })
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
+// insertObsQuery and obsRow make the insert of observation rows, one
+// obsRow each.
+const (
+	insertObsQuery = `INSERT INTO upstream_observations (run_id, attempt, upstream, type, state, external_id,
+		started_at, finished_at, message, error, observed_at, value, reason) VALUES `
+	obsRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
 // insertObservations writes rows in one statement: PostgreSQL's
-// statement-level triggers fire once for the lot.
-func insertObservations(ctx context.Context, tx *sql.Tx, rows []ObservationWrite) error {
-	var q strings.Builder
-	q.WriteString(`INSERT INTO upstream_observations (run_id, attempt, upstream, type, state, external_id,
-		started_at, finished_at, message, error, observed_at, value, reason) VALUES `)
+// statement-level triggers fire once for the lot. One row, a pass's usual
+// write, goes through the prepared statement.
+func (s *Store) insertObservations(ctx context.Context, tx *sql.Tx, rows []ObservationWrite) error {
 	args := make([]any, 0, len(rows)*13)
-	for i, w := range rows {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	for _, w := range rows {
 		o := w.Obs
 		args = append(args, w.Run, w.Attempt, o.Upstream, o.Type, string(o.State), o.ExternalID, nts(o.StartedAt), nts(o.FinishedAt),
 			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
+	}
+	if len(rows) == 1 {
+		if st := s.stmt(ctx, tx, s.stmts.insertObs); st != nil {
+			_, err := st.ExecContext(ctx, args...)
+			return err
+		}
+	}
+	var q strings.Builder
+	q.WriteString(insertObsQuery)
+	for i := range rows {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(obsRow)
 	}
 	_, err := tx.ExecContext(ctx, q.String(), args...)
 	return err
@@ -172,13 +188,11 @@ func nullFloat(v *float64) sql.NullFloat64 {
 
 const obsColumns = `upstream, type, state, external_id, started_at, finished_at, message, error, observed_at, value, reason`
 
-func scanObservation(sc scanner) (sekisho.Observation, error) { return newObsDest(false).scan(sc) }
+func scanObservation(sc scanner) (sekisho.Observation, error) { return newObsDest().scan(sc) }
 
-// obsDest holds the destinations of one observation's columns (obsColumns,
-// after its run's id with withRun), reused across a query's rows as
-// runDest is.
+// obsDest holds the destinations of one observation's columns
+// (obsColumns), reused across a query's rows as runDest is.
 type obsDest struct {
-	run             int64
 	o               sekisho.Observation
 	state, observed string
 	started, ended  sql.NullString
@@ -186,11 +200,8 @@ type obsDest struct {
 	dest            []any
 }
 
-func newObsDest(withRun bool) *obsDest {
+func newObsDest() *obsDest {
 	d := &obsDest{}
-	if withRun {
-		d.dest = append(d.dest, &d.run)
-	}
 	d.dest = append(d.dest, &d.o.Upstream, &d.o.Type, &d.state, &d.o.ExternalID, &d.started, &d.ended, &d.o.Message,
 		&d.o.Error, &d.observed, &d.value, &d.o.Reason)
 	return d
@@ -218,17 +229,17 @@ const latestObsQuery = `SELECT ` + obsColumns + ` FROM upstream_observations
 
 // LatestObservations returns the latest observation of each upstream of a run.
 func (s *Store) LatestObservations(ctx context.Context, runID int64) (map[string]sekisho.Observation, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+obsColumns+` FROM upstream_observations o WHERE `+latestAmong("?"), runID)
+	out := map[string]sekisho.Observation{}
+	err := s.eachLatest(ctx, s.r, "?", []any{runID}, func(_ int64, o sekisho.Observation) { out[o.Upstream] = o })
 	if err != nil {
-		return nil, fmt.Errorf("store: observations: %w", err)
+		return nil, err
 	}
-	defer rows.Close()
-	return byUpstream(rows)
+	return out, nil
 }
 
 // Observations returns every observation row of a run, oldest first.
 func (s *Store) Observations(ctx context.Context, runID int64) ([]sekisho.Observation, error) {
-	return queryAll(ctx, s.r, "observations", newObsDest(false).scan,
+	return queryAll(ctx, s.r, "observations", newObsDest().scan,
 		`SELECT `+obsColumns+` FROM upstream_observations WHERE run_id = ? ORDER BY id`, runID)
 }
 

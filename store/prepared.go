@@ -20,8 +20,10 @@ type preparedStmts struct {
 	// fence is beginWrite's lease check, nextCheck SetNextChecks' upsert
 	// of one resource, dataVersion DataVersion's pragma, latestObs the
 	// look-up RecordObservations makes for one observation (a pass's
-	// usual one: a poll's answer moves one run).
-	fence, nextCheck, dataVersion, latestObs *sql.Stmt
+	// usual one: a poll's answer moves one run), insertObs its insert of
+	// one row, which SQLite compiles with latest_observations' triggers
+	// (migration 017): parsed afresh, the pair was twice the write.
+	fence, nextCheck, dataVersion, latestObs, insertObs *sql.Stmt
 	// finishes is UpstreamFinishes' query, on the readers (database/sql
 	// prepares it on each reader connection as it first runs there): the
 	// poll planner asks it once a day for each resource, 2,000 times as
@@ -55,18 +57,19 @@ func (s *Store) prepare(ctx context.Context) {
 		return st
 	}
 	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
+	insert := prep(insertObsQuery + obsRow)
 	var finishes *sql.Stmt
 	if st, err := s.r.PrepareContext(ctx, upstreamFinishesQuery); err == nil {
 		finishes = st
 		made = append(made, st)
 	}
-	if fence == nil || next == nil || version == nil || latest == nil || finishes == nil {
+	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || finishes == nil {
 		for _, st := range made {
 			st.Close()
 		}
 		return
 	}
-	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.finishes = fence, next, version, latest, finishes
+	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.insertObs, p.finishes = fence, next, version, latest, insert, finishes
 	p.ready.Store(true)
 }
 

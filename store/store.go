@@ -484,11 +484,3 @@ func strArgs(ss []string) []any {
 	}
 	return out
 }
-
-func prefixed(prefix, columns string) string {
-	parts := strings.Split(columns, ",")
-	for i, p := range parts {
-		parts[i] = prefix + strings.TrimSpace(p)
-	}
-	return strings.Join(parts, ", ")
-}
