@@ -12,9 +12,9 @@ import (
 
 // BenchmarkRecordObservations is what recording observations costs the
 // writer, latest_observations' triggers included (migration 017): one
-// observation (a pushed event, a poll answer) and a batch of 500 (a poll
-// cycle's first answers), each a change of its upstream's state, on
-// 1,000 runs with two upstreams each.
+// observation (a pushed event, a poll answer), the first look at 400 new
+// gates (800 observations, a pass's while gates open) and a batch of 500
+// changes (a poll cycle's answers), on runs with two upstreams each.
 func BenchmarkRecordObservations(b *testing.B) {
 	for _, d := range storetest.Dialects {
 		b.Run(string(d), func(b *testing.B) {
@@ -49,6 +49,24 @@ func BenchmarkRecordObservations(b *testing.B) {
 				for i := 0; b.Loop(); i++ {
 					w := write(runs[i%len(runs) : i%len(runs)+1])[0]
 					if _, err := s.RecordObservation(ctx, w.Run, 1, w.Obs); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("first=800", func(b *testing.B) {
+				for i := 0; b.Loop(); i++ {
+					b.StopTimer()
+					gates := make([]Gate, 400)
+					for j := range gates {
+						gates[j] = Gate{Run: sekisho.Run{Pipeline: fmt.Sprintf("q%d_%d", i, j), LogicalDate: "2026-11-21",
+							Key: "2026-11-21", GateAt: t0, TimeoutAt: t0.Add(time.Hour), Spec: []byte(`{}`)}}
+					}
+					opened, err := s.OpenGates(ctx, gates)
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StartTimer()
+					if _, err := s.RecordObservations(ctx, write(opened)); err != nil {
 						b.Fatal(err)
 					}
 				}
