@@ -75,10 +75,7 @@ func TestIncidentMembersAreRuns(t *testing.T) {
 func TestMigrationToIncidentRunKeysKeepsIncidents(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openRaw(t, loc, Create())
-		if err := old.migrate(ctx, incidentKeysVersion-1); err != nil {
-			t.Fatal(err)
-		}
+		old := openMigratedTo(t, loc, incidentKeysVersion-1)
 		for i, key := range []string{exportKey, "run:mart_a#" + incDay} {
 			kind, pipeline, resource, ext := sekisho.CauseJob, "", "glue_job:hegel-rds-export", "jr_1"
 			if i == 1 {

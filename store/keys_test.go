@@ -20,10 +20,7 @@ import (
 func TestMigrationToRunKeysKeepsDailyRuns(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openRaw(t, loc, Create())
-		if err := old.migrate(ctx, keysVersion-1); err != nil {
-			t.Fatal(err)
-		}
+		old := openMigratedTo(t, loc, keysVersion-1)
 		dates := []string{"2026-11-20", "2026-11-21", "2026-11-22"}
 		for i, d := range dates {
 			gate := t0.AddDate(0, 0, i-1)

@@ -25,21 +25,17 @@ const latestObservationsVersion = 17
 
 // packedTexts are the texts of an observation in the order packed holds
 // them (obsColumns without the value, which is a column of its own).
-var packedTexts = [...]string{"upstream", "type", "state", "external_id", "COALESCE(%s.started_at, '')",
-	"COALESCE(%s.finished_at, '')", "message", "error", "observed_at", "reason"}
+var packedTexts = [...]string{"upstream", "type", "state", "external_id", "started_at", "finished_at", "message", "error",
+	"observed_at", "reason"}
 
 // packedObservation is the SQL expression that packs the observation row
-// alias of d's store: each text as its length in bytes, ':' and itself.
-// Migration 017's triggers write the same expression out (TestLatest-
-// ObservationsAreKeptByTheirTriggers compares their rows with it).
+// alias of d's store: each text (NULL as empty) as its length in bytes,
+// ':' and itself. It packs what migration 017's packed_observations packs
+// (TestLatestObservationsAreKeptByTheirTriggers compares their rows).
 func packedObservation(d Dialect, alias string) string {
 	var b strings.Builder
-	for i, c := range packedTexts {
-		if strings.Contains(c, "%s") {
-			c = fmt.Sprintf(c, alias)
-		} else {
-			c = alias + "." + c
-		}
+	for i, name := range packedTexts {
+		c := "COALESCE(" + alias + "." + name + ", '')"
 		if i > 0 {
 			b.WriteString(" || ")
 		}

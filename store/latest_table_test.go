@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -25,10 +24,7 @@ import (
 func TestLatestObservationsAreKeptByTheirTriggers(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openRaw(t, loc, Create())
-		if err := old.migrate(ctx, latestObservationsVersion-1); err != nil {
-			t.Fatal(err)
-		}
+		old := openMigratedTo(t, loc, latestObservationsVersion-1)
 		third, huge := 0.1+0.2, -1.7976931348623157e308
 		a, b := gate(t, old, "a", "2026-11-21"), gate(t, old, "b", "2026-11-21")
 		c := gate(t, old, "c", "2026-11-20")
@@ -111,12 +107,7 @@ func sameLatest(t *testing.T, s *Store, when string, dates []string, want int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.schema = latestObservationsVersion - 1
-	picked, err := s.LatestObservationsOn(ctx, dates)
-	s.schema = KnownSchemaVersion()
-	if err != nil {
-		t.Fatal(err)
-	}
+	picked := pickedLatest(t, s, dates)
 	n := 0
 	for run, ups := range picked {
 		for up, p := range ups {
@@ -130,7 +121,7 @@ func sameLatest(t *testing.T, s *Store, when string, dates []string, want int) {
 			}
 		}
 	}
-	if n != want || fmt.Sprint(len(kept)) != fmt.Sprint(len(picked)) {
+	if n != want || len(kept) != len(picked) {
 		t.Errorf("%s: %d latest observations of %d runs picked, %d runs kept; want %d", when, n, len(picked), len(kept), want)
 	}
 	var differ, orphans int
@@ -146,6 +137,19 @@ func sameLatest(t *testing.T, s *Store, when string, dates []string, want int) {
 	if differ != 0 || orphans != 0 {
 		t.Errorf("%s: %d latest rows differ from their observation, %d have none", when, differ, orphans)
 	}
+}
+
+// pickedLatest is s's latest observations of dates as a store before
+// migration 017 reads them: picked from upstream_observations.
+func pickedLatest(t *testing.T, s *Store, dates []string) map[int64]map[string]sekisho.Observation {
+	t.Helper()
+	s.schema = latestObservationsVersion - 1
+	defer func() { s.schema = KnownSchemaVersion() }()
+	picked, err := s.LatestObservationsOn(context.Background(), dates)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return picked
 }
 
 // latestState is the state of run's upstream in latest_observations.

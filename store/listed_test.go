@@ -101,12 +101,7 @@ func TestListedReadsAreTheWholeReads(t *testing.T) {
 				t.Errorf("run %d of two dates listed: %s %s, want %s %s", i, l.Pipeline, l.Key, w.Pipeline, w.Key)
 			}
 		}
-		s.schema = latestObservationsVersion - 1 // picked from upstream_observations
-		wholeObs, err := s.LatestObservationsOn(ctx, dates)
-		s.schema = KnownSchemaVersion()
-		if err != nil {
-			t.Fatal(err)
-		}
+		wholeObs := pickedLatest(t, s, dates)
 		n := 0
 		if err := s.EachLatestObservationOn(ctx, dates, func(run int64, o sekisho.Observation) {
 			n++

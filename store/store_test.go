@@ -23,6 +23,17 @@ func openAt(t *testing.T, loc string) *Store {
 	return s
 }
 
+// openMigratedTo opens the store at loc, created if missing, with the
+// migrations up to version applied: a store an earlier release wrote.
+func openMigratedTo(t *testing.T, loc string, version int) *Store {
+	t.Helper()
+	s := openRaw(t, loc, Create())
+	if err := s.migrate(context.Background(), version); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 // openRaw opens the store at loc as it is.
 func openRaw(t *testing.T, loc string, opts ...Option) *Store {
 	t.Helper()

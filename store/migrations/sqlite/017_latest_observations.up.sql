@@ -6,8 +6,8 @@
 -- was most of the first GET /api/v1/status after a start. Here that read
 -- is one row an upstream and three columns: the observation's texts
 -- packed into one (packed_observations below; store/latest.go unpacks
--- them, and its packedObservation writes the same expression for a store
--- not migrated yet), and the value in a column of its own, since a REAL
+-- them, and its packedObservation packs the same for a store not
+-- migrated yet), and the value in a column of its own, since a REAL
 -- written as text keeps 15 digits.
 --
 -- The triggers below keep the row of the highest observation id, whoever
