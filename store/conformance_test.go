@@ -436,10 +436,7 @@ func TestOpenNeverMigrates(t *testing.T) {
 func TestUpgradeFromMigration001(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, loc string) {
 		ctx := context.Background()
-		old := openRaw(t, loc, Create())
-		if err := old.migrate(ctx, 1); err != nil {
-			t.Fatal(err)
-		}
+		old := openMigratedTo(t, loc, 1)
 		if v, _ := old.SchemaVersion(ctx); v != 1 {
 			t.Fatalf("old store at version %d", v)
 		}
