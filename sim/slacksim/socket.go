@@ -292,6 +292,11 @@ func (s *Sim) DropSockets() {
 	conns := make([]*websocket.Conn, 0, len(s.sock.conns))
 	for c := range s.sock.conns {
 		conns = append(conns, c)
+		// Gone at once, as on Slack's side: an envelope sent after the
+		// drop goes to the app's next connection, never to a closed
+		// one whose read loop has not noticed yet (TestSocketMode
+		// waited 10 s for an acknowledgement under a loaded test run).
+		delete(s.sock.conns, c)
 	}
 	s.mu.Unlock()
 	for _, c := range conns {
