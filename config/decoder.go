@@ -116,11 +116,14 @@ func kindName(n *yaml.Node) string {
 	return "a scalar"
 }
 
-// fields is one checked mapping: its values by key, in file order.
+// fields is one checked mapping: its values by key, in file order. The
+// keys and values are two lists looked up by a scan, not a map: a mapping
+// holds a few keys, and a map each was a third of what the decoder itself
+// allocated reading 10,000 pipelines (issue 23).
 type fields struct {
 	v     val
 	keys  []string
-	vals  map[string]val
+	vals  []val // vals[i] is keys[i]'s
 	known []string
 	// typos are known keys an unknown key was taken for ("did you mean"):
 	// that error already says the key is missing, so "is required" would
@@ -128,11 +131,25 @@ type fields struct {
 	typos map[string]bool
 }
 
+// lookup is key's value as written, null included.
+func (f *fields) lookup(key string) (val, bool) {
+	if i := slices.Index(f.keys, key); i >= 0 {
+		return f.vals[i], true
+	}
+	return val{}, false
+}
+
+// add sets key, which f does not hold.
+func (f *fields) add(key string, v val) {
+	f.keys = append(f.keys, key)
+	f.vals = append(f.vals, v)
+}
+
 func (f *fields) get(key string) (val, bool) {
 	if f == nil {
 		return val{}, false
 	}
-	v, ok := f.vals[key]
+	v, ok := f.lookup(key)
 	if !ok || isNull(v.n) {
 		return val{}, false
 	}
@@ -154,7 +171,8 @@ func (d *decoder) mapping(v val, known []string, unknownHint func(key string) st
 		d.fail(v, "want a mapping, got %s", kindName(n))
 		return nil
 	}
-	f := &fields{v: val{n: n, at: v.at, path: v.path}, vals: map[string]val{}, known: known}
+	k := len(n.Content) / 2
+	f := &fields{v: val{n: n, at: v.at, path: v.path}, keys: make([]string, 0, k), vals: make([]val, 0, k), known: known}
 	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, value := n.Content[i], n.Content[i+1]
@@ -181,12 +199,11 @@ func (d *decoder) mapping(v val, known []string, unknownHint func(key string) st
 			d.errorf(k, path, "%s", msg)
 			continue
 		}
-		if _, dup := f.vals[k.Value]; dup {
+		if _, dup := f.lookup(k.Value); dup {
 			d.errorf(k, path, "duplicate key %q; keep one", k.Value)
 			continue
 		}
-		f.keys = append(f.keys, k.Value)
-		f.vals[k.Value] = val{n: value, at: k, path: path}
+		f.add(k.Value, val{n: value, at: k, path: path})
 	}
 	for _, m := range merges {
 		m = d.resolve(m)
@@ -202,10 +219,9 @@ func (d *decoder) mapping(v val, known []string, unknownHint func(key string) st
 			if sf == nil {
 				continue
 			}
-			for _, k := range sf.keys {
-				if _, ok := f.vals[k]; !ok {
-					f.keys = append(f.keys, k)
-					f.vals[k] = sf.vals[k]
+			for i, k := range sf.keys {
+				if _, ok := f.lookup(k); !ok {
+					f.add(k, sf.vals[i])
 				}
 			}
 		}

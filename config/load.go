@@ -253,22 +253,20 @@ func (d *decoder) parse(data []byte, sp *splitDoc) *Config {
 	if sp != nil {
 		// The list was cut out of the text: `pipelines:` must be where
 		// split found it, on a block mapping, with nothing left under it.
-		pv, ok := f.vals["pipelines"]
+		pv, ok := f.lookup("pipelines")
 		if !ok || pv.at == nil || pv.at.Line != sp.keyLine || pv.at.Column != 1 || !isNull(pv.n) ||
 			root.Kind != yaml.MappingNode || root.Style&yaml.FlowStyle != 0 {
 			d.unsplit = true
 			return nil
 		}
 		cfg.Pipelines = make([]*Pipeline, 0, len(sp.shifts))
-		for i, shift := range sp.shifts {
-			n, ok := itemNode(dec, shift)
-			if !ok {
-				d.unsplit = true
-				return nil
-			}
+		items := readItems(dec, sp.shifts)
+		i := 0
+		for n := range items.nodes {
 			decode(val{n: n, at: n, path: index("pipelines", i)})
+			i++
 		}
-		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if !items.whole {
 			d.unsplit = true
 			return nil
 		}

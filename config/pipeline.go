@@ -32,11 +32,11 @@ func withDefaults(own, defaults *fields) *fields {
 	if defaults == nil {
 		return own
 	}
-	f := &fields{v: own.v, keys: slices.Clone(own.keys), vals: maps.Clone(own.vals), known: own.known}
-	for _, k := range defaults.keys {
-		if _, ok := f.vals[k]; !ok {
-			f.keys = append(f.keys, k)
-			f.vals[k] = defaults.vals[k]
+	n := len(own.keys) + len(defaults.keys)
+	f := &fields{v: own.v, keys: append(make([]string, 0, n), own.keys...), vals: append(make([]val, 0, n), own.vals...), known: own.known}
+	for i, k := range defaults.keys {
+		if _, ok := own.lookup(k); !ok {
+			f.add(k, defaults.vals[i])
 		}
 	}
 	return f
