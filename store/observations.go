@@ -138,26 +138,21 @@ const (
 	obsRow = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
-// insertObservations writes rows. On SQLite each row goes through the
-// prepared insert: compiling a statement of 800 rows (a pass's first look
-// while gates open) cost more than running the compiled one 800 times
-// (issue 23). On PostgreSQL they are one statement, so its
-// statement-level triggers fire once for the lot.
+// insertObservations writes rows in one statement: PostgreSQL's
+// statement-level triggers fire once for the lot. One row, a pass's usual
+// write, goes through the prepared statement.
 func (s *Store) insertObservations(ctx context.Context, tx *sql.Tx, rows []ObservationWrite) error {
-	const cols = 13
-	args := make([]any, 0, len(rows)*cols)
+	args := make([]any, 0, len(rows)*13)
 	for _, w := range rows {
 		o := w.Obs
 		args = append(args, w.Run, w.Attempt, o.Upstream, o.Type, string(o.State), o.ExternalID, nts(o.StartedAt), nts(o.FinishedAt),
 			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
 	}
-	if st := s.stmt(ctx, tx, s.stmts.insertObs); st != nil {
-		for i := range rows {
-			if _, err := st.ExecContext(ctx, args[i*cols:(i+1)*cols]...); err != nil {
-				return err
-			}
+	if len(rows) == 1 {
+		if st := s.stmt(ctx, tx, s.stmts.insertObs); st != nil {
+			_, err := st.ExecContext(ctx, args...)
+			return err
 		}
-		return nil
 	}
 	var q strings.Builder
 	q.WriteString(insertObsQuery)

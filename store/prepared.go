@@ -20,10 +20,9 @@ type preparedStmts struct {
 	// fence is beginWrite's lease check, nextCheck SetNextChecks' upsert
 	// of one resource, dataVersion DataVersion's pragma, latestObs the
 	// look-up RecordObservations makes for one observation (a pass's
-	// usual one: a poll's answer moves one run), insertObs the insert of
-	// an observation row, run for every row of a batch, which SQLite
-	// compiles with latest_observations' triggers (migration 017): parsed
-	// afresh, the pair was twice the write of one row.
+	// usual one: a poll's answer moves one run), insertObs its insert of
+	// one row, which SQLite compiles with latest_observations' triggers
+	// (migration 017): parsed afresh, the pair was twice the write.
 	fence, nextCheck, dataVersion, latestObs, insertObs *sql.Stmt
 	// finishes is UpstreamFinishes' query, on the readers (database/sql
 	// prepares it on each reader connection as it first runs there): the
