@@ -540,6 +540,52 @@ func TestPushedEventsQueue(t *testing.T) {
 	})
 }
 
+// TestEmptyPushedQueueTakesNoWrite: the leader takes the queue twice a
+// second, and an empty one is looked at on a reader, so the take neither
+// waits for the writer nor holds it. Another connection holds the queue's
+// write lock with an event not committed yet: the take answers that the
+// queue is empty, with no error, where a write transaction would wait for
+// the lock. Once that event is committed, it is taken.
+func TestEmptyPushedQueueTakesNoWrite(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, loc string) {
+		s := openAt(t, loc)
+		ctx := context.Background()
+		raw, err := RawDB(loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer raw.Close()
+		tx, err := raw.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback()
+		if s.Dialect() == Postgres {
+			// DELETE needs ROW EXCLUSIVE, which this mode refuses; a
+			// SELECT's ACCESS SHARE it allows.
+			if _, err := tx.ExecContext(ctx, `LOCK TABLE pushed_events IN SHARE ROW EXCLUSIVE MODE`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO pushed_events (resource_type, connection, resource_id, external_id, state,
+			started_at, finished_at, message, received_at) VALUES ('glue_job', '', 'export', 'jr_1', 'SUCCEEDED', NULL, NULL, '', ?)`, ts(t0)); err != nil {
+			t.Fatal(err)
+		}
+		// A bound, not a wait: a take that needs the writer fails here.
+		bound, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if got, err := s.TakePushedEvents(bound, 10); err != nil || len(got) != 0 {
+			t.Fatalf("take of the empty queue while the writer is held: %+v, %v", got, err)
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.TakePushedEvents(ctx, 10); err != nil || len(got) != 1 || got[0].Run.ExternalID != "jr_1" {
+			t.Fatalf("take after the commit: %+v, %v", got, err)
+		}
+	})
+}
+
 func TestReadPoolRefusesWrites(t *testing.T) {
 	eachStore(t, func(t *testing.T, s *Store) {
 		if _, err := s.ReadDB().Exec(`INSERT INTO learned_jobs (resource, job_id, learned_at) VALUES (?, ?, ?)`, "r", "1", ts(t0)); err == nil {
