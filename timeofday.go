@@ -1,7 +1,6 @@
 package sekisho
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"strconv"
@@ -175,26 +174,39 @@ func NewTemplateData(req TriggerRequest) TemplateData {
 // RenderTemplate executes one text/template over data. Missing keys are
 // errors, so a typo in pipelines.yaml is caught by validate, not at 02:00.
 func RenderTemplate(name, text string, data TemplateData) (string, error) {
-	if !strings.Contains(text, "{{") {
-		return text, nil // no action: the template is its text
-	}
-	tmpl, err := parsedTemplate(name, text)
+	s, err := ExecuteTemplate(name, text, data)
 	if err != nil {
 		return "", fmt.Errorf("template %s: %w", name, err)
 	}
-	var b bytes.Buffer
+	return s, nil
+}
+
+// ExecuteTemplate executes text as the text/template name over data, a
+// missing key an error. It is how every template of pipelines.yaml is
+// rendered (conf, note and logical-date templates here, a sql upstream's
+// query in config.RenderQuery), so each text is parsed once (templates).
+// A text without an action renders as itself, without a parse.
+func ExecuteTemplate(name, text string, data any) (string, error) {
+	if !strings.Contains(text, "{{") {
+		return text, nil
+	}
+	tmpl, err := parsedTemplate(name, text)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
 	if err := tmpl.Execute(&b, data); err != nil {
-		return "", fmt.Errorf("template %s: %w", name, err)
+		return "", err
 	}
 	return b.String(), nil
 }
 
 // templates keeps parsed templates by name and text. Checking a config
-// renders every conf text with sample data, and a gate renders its run's
-// conf: at 10,000 pipelines, most sharing their texts, parsing each afresh
-// was two fifths of what reading the file allocated (issue 23). A parsed
-// template may be executed by several goroutines at once. Past
-// maxTemplates distinct ones, a text is parsed each time instead.
+// renders every template with sample data, and a gate renders its run's:
+// at 10,000 pipelines, most sharing their texts, parsing each afresh was
+// 28 of the 265 MB that reading the file allocated (BenchmarkParse10k,
+// issue 23). A parsed template may be executed by several goroutines at
+// once. Past maxTemplates distinct ones, a text is parsed each time.
 var templates struct {
 	sync.RWMutex
 	m map[[2]string]*template.Template

@@ -118,8 +118,9 @@ func kindName(n *yaml.Node) string {
 
 // fields is one checked mapping: its values by key, in file order. The
 // keys and values are two lists looked up by a scan, not a map: a mapping
-// holds a few keys, and a map each was a third of what the decoder itself
-// allocated reading 10,000 pipelines (issue 23).
+// holds a few keys, and with a map each, reading 10,000 pipelines
+// allocated 237 MB against 214 MB with the lists (BenchmarkParse10k,
+// issue 23).
 type fields struct {
 	v     val
 	keys  []string

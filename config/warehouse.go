@@ -4,8 +4,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"text/template"
 	"time"
+
+	"github.com/sekisho-dev/sekisho"
 )
 
 // Warehouse kinds (SPEC §15).
@@ -241,16 +242,7 @@ type QueryData struct {
 // RenderQuery renders a sql upstream's query for one run. The template sees
 // .Pipeline, .LogicalDate and .GateAt; a missing key is an error.
 func RenderQuery(query, pipeline, logicalDate string, gateAt time.Time) (string, error) {
-	tmpl, err := template.New("query").Option("missingkey=error").Parse(query)
-	if err != nil {
-		return "", err
-	}
-	var b strings.Builder
-	data := QueryData{Pipeline: pipeline, LogicalDate: logicalDate, GateAt: gateAt.Format(time.RFC3339)}
-	if err := tmpl.Execute(&b, data); err != nil {
-		return "", err
-	}
-	return b.String(), nil
+	return sekisho.ExecuteTemplate("query", query, QueryData{Pipeline: pipeline, LogicalDate: logicalDate, GateAt: gateAt.Format(time.RFC3339)})
 }
 
 // RendersPerRun reports whether SpecFor renders a query for each run;

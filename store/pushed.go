@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -41,12 +40,12 @@ func (s *Store) TakePushedEvents(ctx context.Context, limit int) ([]PushedEvent,
 	// on the writer: taking an empty queue twice a second was 7 % of a
 	// waiting daemon's CPU at 10,000 pipelines (issue 23). An event a
 	// follower queues after the look waits for the next take.
-	var one int
-	switch err := s.r.QueryRowContext(ctx, `SELECT 1 FROM pushed_events LIMIT 1`).Scan(&one); {
-	case errors.Is(err, sql.ErrNoRows):
-		return nil, nil
-	case err != nil:
+	var queued bool
+	if err := s.r.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM pushed_events)`).Scan(&queued); err != nil {
 		return nil, fmt.Errorf("store: take pushed events: %w", err)
+	}
+	if !queued {
+		return nil, nil
 	}
 	var out []PushedEvent
 	err := s.quietTx(ctx, func(tx *sql.Tx) error {
