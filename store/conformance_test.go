@@ -103,7 +103,7 @@ func viewFixture(t *testing.T, s *Store, future string) {
 func insertTransitionRow(t *testing.T, s *Store, id int64, p, d string) {
 	t.Helper()
 	err := s.withTx(context.Background(), func(tx *sql.Tx) error {
-		return insertTransition(context.Background(), tx, sekisho.Transition{RunID: id, Pipeline: p, LogicalDate: d, Attempt: 1,
+		return s.insertTransition(context.Background(), tx, sekisho.Transition{RunID: id, Pipeline: p, LogicalDate: d, Attempt: 1,
 			To: sekisho.StateWaiting, At: t0, Reason: sekisho.ReasonGateOpened})
 	})
 	if err != nil {

@@ -164,9 +164,13 @@ const upstreamFinishesQuery = `SELECT MAX(o.finished_at) FROM upstream_observati
 
 // RecordGrant remembers one call a connection's budget granted.
 func (s *Store) RecordGrant(ctx context.Context, connection string, at time.Time) error {
-	_, err := s.quietExec(ctx, `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`, connection, ts(at))
-	return err
+	return s.quietTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, s.stmts.recordGrant, recordGrantQuery, connection, ts(at))
+		return err
+	})
 }
+
+const recordGrantQuery = `INSERT INTO budget_grants (connection, at) VALUES (?, ?)`
 
 // Grants returns a connection's grants at or after since, oldest first.
 func (s *Store) Grants(ctx context.Context, connection string, since time.Time) ([]time.Time, error) {

@@ -149,10 +149,8 @@ func (s *Store) insertObservations(ctx context.Context, tx *sql.Tx, rows []Obser
 			o.Message, o.Error, ts(o.ObservedAt), nullFloat(o.Value), o.Reason)
 	}
 	if len(rows) == 1 {
-		if st := s.stmt(ctx, tx, s.stmts.insertObs); st != nil {
-			_, err := st.ExecContext(ctx, args...)
-			return err
-		}
+		_, err := s.exec(ctx, tx, s.stmts.insertObs, insertObsQuery+obsRow, args...)
+		return err
 	}
 	var q strings.Builder
 	q.WriteString(insertObsQuery)

@@ -30,16 +30,26 @@ type preparedStmts struct {
 	// 10,000 gates open at one instant, where parsing it was half the
 	// planner's start-up CPU (issue 23).
 	finishes *sql.Stmt
+	// applyRun and insertTransition are Apply's update of the run and
+	// insert of its transition, runByID the engine's read of a run when a
+	// downstream request is answered (RunByID): the statements of a
+	// followed DAG run's every check. recordGrant is RecordGrant's insert,
+	// one for each request a budget lets through.
+	applyRun, insertTransition, runByID, recordGrant *sql.Stmt
+	made                                             []*sql.Stmt // all of them, closed by closeStmts
 }
 
 // prepare prepares the statements on the writer, unless they are already.
 // It must not be called inside a write transaction: the writer has one
 // connection. A store whose tables are not there yet (before Migrate)
-// prepares nothing, and the plain statements serve until a later call
-// finds them.
+// prepares nothing, and neither does one short of this binary's schema:
+// the plain statements serve until a later call finds them.
 func (s *Store) prepare(ctx context.Context) {
 	p := &s.stmts
-	if s.dialect != SQLite || p.ready.Load() {
+	// Only on the schema this binary knows: a statement's text (the run's
+	// key column, say) is picked for it, and one prepared midway through
+	// Migrate would keep an older text.
+	if s.dialect != SQLite || p.ready.Load() || s.schema != KnownSchemaVersion() {
 		return
 	}
 	p.mu.Lock()
@@ -58,18 +68,26 @@ func (s *Store) prepare(ctx context.Context) {
 	}
 	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
 	insert := prep(insertObsQuery + obsRow)
-	var finishes *sql.Stmt
-	if st, err := s.r.PrepareContext(ctx, upstreamFinishesQuery); err == nil {
-		finishes = st
+	apply, transition, grant := prep(applyRunQuery), prep(insertTransitionsQuery+transitionRow), prep(recordGrantQuery)
+	prepRead := func(q string) *sql.Stmt {
+		st, err := s.r.PrepareContext(ctx, q)
+		if err != nil {
+			return nil
+		}
 		made = append(made, st)
+		return st
 	}
-	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || finishes == nil {
+	finishes, byID := prepRead(upstreamFinishesQuery), prepRead(s.runByIDQuery())
+	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || finishes == nil ||
+		apply == nil || transition == nil || byID == nil || grant == nil {
 		for _, st := range made {
 			st.Close()
 		}
 		return
 	}
 	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.insertObs, p.finishes = fence, next, version, latest, insert, finishes
+	p.applyRun, p.insertTransition, p.runByID, p.recordGrant = apply, transition, byID, grant
+	p.made = made
 	p.ready.Store(true)
 }
 
@@ -80,6 +98,15 @@ func (s *Store) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
 		return nil
 	}
 	return tx.StmtContext(ctx, st)
+}
+
+// exec runs q in tx with args: through st, q's prepared statement, when
+// the statements are prepared.
+func (s *Store) exec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q string, args ...any) (sql.Result, error) {
+	if st := s.stmt(ctx, tx, st); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, q, args...)
 }
 
 // readStmt is st when the statements are prepared, and nil otherwise:
@@ -97,11 +124,9 @@ func (s *Store) closeStmts() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ready.Load() {
-		p.fence.Close()
-		p.nextCheck.Close()
-		p.dataVersion.Close()
-		p.latestObs.Close()
-		p.finishes.Close()
+		for _, st := range p.made {
+			st.Close()
+		}
 		p.ready.Store(false)
 	}
 }

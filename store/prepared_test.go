@@ -83,22 +83,100 @@ func TestHotStatements(t *testing.T) {
 				t.Fatalf("finishes of q/u: %v %v, want [%v]", got, err, fin)
 			}
 		}
+		// A followed downstream run's check: the run read, then moved on
+		// with its transition, both prepared; a stale version still
+		// conflicts.
+		for _, st := range []*sql.Stmt{s.stmts.applyRun, s.stmts.insertTransition, s.stmts.runByID, s.stmts.recordGrant} {
+			if got, want := st != nil, s.dialect == SQLite; got != want {
+				t.Fatalf("apply's statements prepared: %v, want %v", got, want)
+			}
+		}
+		next := run
+		next.State, next.Message = sekisho.StateTriggered, "dag run queued"
+		moved, err := s.Apply(ctx, run, next, t0, Step{Reason: "condition_met", Detail: map[string]any{"dag_run_id": "r1"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 2 {
+			got, err := s.RunByID(ctx, run.ID)
+			if err != nil || got.State != sekisho.StateTriggered || got.Message != "dag run queued" || got.Version != moved.Version || got.Key != run.Key {
+				t.Fatalf("run %d read back: %+v %v", run.ID, got, err)
+			}
+		}
+		trs, err := s.Transitions(ctx, run.ID)
+		if err != nil || len(trs) != 2 || trs[1].To != sekisho.StateTriggered || trs[1].Reason != "condition_met" || trs[1].Detail["dag_run_id"] != "r1" {
+			t.Fatalf("transitions of run %d: %+v %v", run.ID, trs, err)
+		}
+		if _, err := s.Apply(ctx, run, next, t0, Step{Reason: "condition_met"}); !errors.Is(err, sekisho.ErrConflict) {
+			t.Fatalf("apply on a stale version: %v, want ErrConflict", err)
+		}
+		if _, err := s.RunByID(ctx, run.ID+100); !errors.Is(err, sekisho.ErrNotFound) {
+			t.Fatalf("a run that is not there: %v, want ErrNotFound", err)
+		}
+		// A budget's grants, each a transaction of its own.
+		for i := range 2 {
+			if err := s.RecordGrant(ctx, "glue", t0.Add(time.Duration(i)*time.Second)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got, err := s.Grants(ctx, "glue", t0); err != nil || len(got) != 2 || !got[1].Equal(t0.Add(time.Second)) {
+			t.Fatalf("grants: %v %v", got, err)
+		}
 	})
+}
+
+// A store short of this binary's schema prepares nothing: the texts are
+// picked for the schema, and Migrate writes through the same transactions.
+func TestNoStatementsPreparedOnAnOlderSchema(t *testing.T) {
+	ctx, s := context.Background(), migratedSQLite(t)
+	s.closeStmts()
+	s.schema = KnownSchemaVersion() - 1
+	if err := s.withTx(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if s.stmts.ready.Load() {
+		t.Fatal("statements prepared on an older schema")
+	}
+	s.schema = KnownSchemaVersion()
+	if err := s.withTx(ctx, func(*sql.Tx) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !s.stmts.ready.Load() {
+		t.Fatal("statements not prepared on this binary's schema")
+	}
+}
+
+// BenchmarkAnsweredCheck is the store work of a followed DAG run's
+// answered check that moves it on (engine.answered): the run read, then
+// an update with its transition.
+func BenchmarkAnsweredCheck(b *testing.B) {
+	ctx, s := context.Background(), migratedSQLite(b)
+	run, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	states := []sekisho.State{sekisho.StateTriggered, sekisho.StateRunning}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		got, err := s.RunByID(ctx, run.ID)
+		if err != nil {
+			b.Fatal(err)
+		}
+		next := got
+		next.State = states[i%2]
+		if run, err = s.Apply(ctx, got, next, t0, Step{Reason: "dag_run_running"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
 }
 
 // BenchmarkHotWrites is a pass's store work while pipelines wait, on
 // SQLite: a fenced write, the poll schedule of ten resources, the data
 // version.
 func BenchmarkHotWrites(b *testing.B) {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(b.TempDir(), "sekisho.db"), Create())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
+	ctx, s := context.Background(), migratedSQLite(b)
 	if _, err := s.ClaimLease(ctx, "me", 0, time.Hour); err != nil {
 		b.Fatal(err)
 	}
@@ -119,4 +197,19 @@ func BenchmarkHotWrites(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// migratedSQLite is a new SQLite store at this binary's schema, closed
+// when tb ends.
+func migratedSQLite(tb testing.TB) *Store {
+	ctx := context.Background()
+	s, err := Open(ctx, filepath.Join(tb.TempDir(), "sekisho.db"), Create())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return s
 }

@@ -206,14 +206,11 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE runs SET attempt = ?, state = ?, attempt_at = ?, timeout_at = ?,
-			deadline = ?, recover_by = ?, intent_at = ?, triggered_at = ?, started_at = ?, finished_at = ?,
-			external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?, spec = COALESCE(?, spec)
-			WHERE id = ? AND version = ?`,
-			next.Attempt, next.State, ts(next.AttemptAt), ts(next.TimeoutAt), nts(next.Deadline), nts(next.RecoverBy),
+		args := []any{next.Attempt, next.State, ts(next.AttemptAt), ts(next.TimeoutAt), nts(next.Deadline), nts(next.RecoverBy),
 			nts(next.IntentAt), nts(next.TriggeredAt), nts(next.StartedAt), nts(next.FinishedAt),
 			next.ExternalID, next.Message, ts(next.UpdatedAt), nts(next.FirstSuccessAt), next.Version,
-			spec, prev.ID, prev.Version)
+			spec, prev.ID, prev.Version}
+		res, err := s.exec(ctx, tx, s.stmts.applyRun, applyRunQuery, args...)
 		if err != nil {
 			return err
 		}
@@ -224,7 +221,7 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 			if step.Reason == "" {
 				return errors.New("a state change needs a reason")
 			}
-			err := insertTransition(ctx, tx, sekisho.Transition{RunID: next.ID, Pipeline: next.Pipeline,
+			err := s.insertTransition(ctx, tx, sekisho.Transition{RunID: next.ID, Pipeline: next.Pipeline,
 				LogicalDate: next.LogicalDate, Key: next.Key, Attempt: next.Attempt, From: prev.State, To: next.State,
 				At: at, Reason: step.Reason, Detail: step.Detail})
 			if err != nil {
@@ -250,8 +247,26 @@ func (s *Store) Apply(ctx context.Context, prev, next sekisho.Run, at time.Time,
 	return next, nil
 }
 
-func insertTransition(ctx context.Context, tx *sql.Tx, t sekisho.Transition) error {
-	return insertTransitions(ctx, tx, []sekisho.Transition{t})
+// applyRunQuery is Apply's update of a run, fenced by its version.
+const applyRunQuery = `UPDATE runs SET attempt = ?, state = ?, attempt_at = ?, timeout_at = ?,
+	deadline = ?, recover_by = ?, intent_at = ?, triggered_at = ?, started_at = ?, finished_at = ?,
+	external_id = ?, message = ?, updated_at = ?, first_success_at = ?, version = ?, spec = COALESCE(?, spec)
+	WHERE id = ? AND version = ?`
+
+// insertTransitionsQuery is the insert of transitions, followed by a
+// transitionRow for each.
+const (
+	insertTransitionsQuery = `INSERT INTO transitions (run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail) VALUES `
+	transitionRow          = `(?, ?, ?, ?, ?, ?, ?, ?, ?)`
+)
+
+// insertTransition appends one transition: Apply's.
+func (s *Store) insertTransition(ctx context.Context, tx *sql.Tx, t sekisho.Transition) error {
+	args, err := appendTransition(nil, t)
+	if err == nil {
+		_, err = s.exec(ctx, tx, s.stmts.insertTransition, insertTransitionsQuery+transitionRow, args...)
+	}
+	return err
 }
 
 // insertTransitions appends transitions in one statement.
@@ -260,25 +275,33 @@ func insertTransitions(ctx context.Context, tx *sql.Tx, trs []sekisho.Transition
 		return nil
 	}
 	var q strings.Builder
-	q.WriteString(`INSERT INTO transitions (run_id, pipeline, logical_date, attempt, from_state, to_state, at, reason, detail) VALUES `)
+	q.WriteString(insertTransitionsQuery)
 	args := make([]any, 0, len(trs)*9)
 	for i, t := range trs {
-		detail := []byte("{}")
-		if len(t.Detail) > 0 {
-			var err error
-			if detail, err = json.Marshal(t.Detail); err != nil {
-				return fmt.Errorf("transition detail: %w", err)
-			}
-		}
 		if i > 0 {
 			q.WriteString(", ")
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, t.RunID, t.Pipeline, t.LogicalDate, t.Attempt, string(t.From), string(t.To),
-			ts(t.At), t.Reason, string(detail))
+		q.WriteString(transitionRow)
+		var err error
+		if args, err = appendTransition(args, t); err != nil {
+			return err
+		}
 	}
 	_, err := tx.ExecContext(ctx, q.String(), args...)
 	return err
+}
+
+// appendTransition appends the values of t's transitionRow to args.
+func appendTransition(args []any, t sekisho.Transition) ([]any, error) {
+	detail := []byte("{}")
+	if len(t.Detail) > 0 {
+		var err error
+		if detail, err = json.Marshal(t.Detail); err != nil {
+			return args, fmt.Errorf("transition detail: %w", err)
+		}
+	}
+	return append(args, t.RunID, t.Pipeline, t.LogicalDate, t.Attempt, string(t.From), string(t.To),
+		ts(t.At), t.Reason, string(detail)), nil
 }
 
 // Run returns the run of one pipeline with the given key (sekisho.RunKey:
@@ -292,9 +315,18 @@ func (s *Store) Run(ctx context.Context, pipeline, key string) (sekisho.Run, err
 	return r, err
 }
 
+// runByIDQuery is RunByID's query.
+func (s *Store) runByIDQuery() string { return `SELECT ` + s.runColumns() + ` FROM runs WHERE id = ?` }
+
 // RunByID returns one run by its id.
 func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
-	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+s.runColumns()+` FROM runs WHERE id = ?`, id))
+	var row *sql.Row
+	if st := s.readStmt(s.stmts.runByID); st != nil {
+		row = st.QueryRowContext(ctx, id)
+	} else {
+		row = s.r.QueryRowContext(ctx, s.runByIDQuery(), id)
+	}
+	r, err := scanRun(row)
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("no run %d: %w", id, sekisho.ErrNotFound)
 	}
