@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -325,43 +326,66 @@ func (a *assembler) fork() *assembler {
 	return &f
 }
 
-// twoHands appends the n entries chunk entries at a time: a makes the
-// even chunks here and writes them out, b makes the odd ones on another
-// goroutine into pooled buffers, at most one chunk ahead, which are
-// written out in their turn. It returns once b's goroutine has stopped,
-// so nothing reads the cache's reads after the caller lets them go.
+// twoHands appends the n entries chunk entries at a time, made by a (on
+// the caller's goroutine) and b (on another) together: each takes the
+// next chunk nobody has taken, so neither waits while the other has work.
+// The caller also writes the chunks out, in order, to w: it makes one
+// itself only while the next to write is not ready, and writing is a
+// third of its time at 10,000 pipelines, which with every other chunk
+// its own left b waiting for it (issue 23). A chunk made ahead of its turn
+// waits in a pooled buffer, at most ahead of them at a time. It returns
+// once b's goroutine has stopped, so nothing reads the cache's reads after
+// the caller lets them go. b makes chunk 1 first: each hand starts at once.
 func twoHands(buf []byte, w io.Writer, n, chunk int, a, b *assembler) ([]byte, error) {
 	type part struct {
 		bp    *[]byte
 		err   error
 		panic any // b's, raised again here
 	}
-	parts, stop := make(chan part, 1), make(chan struct{})
+	const ahead = 4
+	chunks := (n + chunk - 1) / chunk
+	made := make([]chan part, chunks) // each chunk's, once made
+	for i := range made {
+		made[i] = make(chan part, 1)
+	}
+	// next is the next chunk to take; room holds a token for each chunk
+	// taken and not yet written out, ahead at most.
+	var next atomic.Int64
+	next.Store(2)
+	room, stop := make(chan struct{}, ahead), make(chan struct{})
+	room <- struct{}{} // chunk 1's, b's first
+	make1 := func(h *assembler, i int) part {
+		bp := answerBufs.Get().(*[]byte)
+		var err error
+		*bp, err = h.appendEntries((*bp)[:0], nil, i*chunk, min(n, (i+1)*chunk))
+		return part{bp: bp, err: err}
+	}
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		i := 1
 		// A panic making an entry is the handler's, as it was with one
 		// hand (net/http recovers and logs it): it must not end the
 		// daemon from a goroutine of its own.
 		defer func() {
 			if r := recover(); r != nil {
-				select {
-				case parts <- part{panic: fmt.Sprintf("%v\n%s", r, debug.Stack())}:
-				case <-stop:
-				}
+				made[i] <- part{panic: fmt.Sprintf("%v\n%s", r, debug.Stack())}
 			}
 		}()
-		for from := chunk; from < n; from += 2 * chunk {
-			bp := answerBufs.Get().(*[]byte)
-			var err error
-			*bp, err = b.appendEntries((*bp)[:0], nil, from, min(n, from+chunk))
+		for i < chunks {
+			p := make1(b, i)
+			made[i] <- p
+			if p.err != nil {
+				return
+			}
 			select {
-			case parts <- part{bp: bp, err: err}:
+			case room <- struct{}{}:
 			case <-stop:
 				return
 			}
-			if err != nil {
+			if i = int(next.Add(1)) - 1; i >= chunks {
+				<-room
 				return
 			}
 		}
@@ -369,28 +393,58 @@ func twoHands(buf []byte, w io.Writer, n, chunk int, a, b *assembler) ([]byte, e
 	defer func() {
 		close(stop)
 		wg.Wait()
-	}()
-	var err error
-	for from := 0; from < n; from += 2 * chunk {
-		if buf, err = a.appendEntries(buf, w, from, min(n, from+chunk)); err != nil || from+chunk >= n {
-			return buf, err
+		for _, c := range made {
+			select {
+			case p := <-c:
+				if p.bp != nil {
+					answerBufs.Put(p.bp)
+				}
+			default:
+			}
 		}
-		p := <-parts
+	}()
+	// Chunk 0 is the caller's, written into buf after the answer's head.
+	var err error
+	if buf, err = a.appendEntries(buf, w, 0, min(n, chunk)); err != nil || chunks == 1 {
+		return buf, err
+	}
+	if _, err = w.Write(buf); err != nil {
+		return buf, err
+	}
+	buf = buf[:0]
+	for i := 1; i < chunks; i++ {
+		var p part
+		for p.bp == nil && p.panic == nil {
+			select {
+			case p = <-made[i]:
+				continue
+			default:
+			}
+			// Not ready: make the next chunk nobody has taken while
+			// there is room for it, or wait.
+			select {
+			case room <- struct{}{}:
+				if j := int(next.Add(1)) - 1; j < chunks {
+					made[j] <- make1(a, j)
+					continue
+				}
+				<-room
+			default:
+			}
+			p = <-made[i]
+		}
 		if p.panic != nil {
 			panic(fmt.Sprintf("status: the answer's second hand: %v", p.panic))
 		}
-		if p.err != nil {
-			return buf, p.err
+		if p.err == nil {
+			_, p.err = w.Write(*p.bp)
 		}
-		if _, err = w.Write(buf); err == nil {
-			_, err = w.Write(*p.bp)
-		}
-		buf = buf[:0]
 		if cap(*p.bp) <= 4*flushAt {
 			answerBufs.Put(p.bp)
 		}
-		if err != nil {
-			return buf, err
+		<-room
+		if p.err != nil {
+			return buf, p.err
 		}
 	}
 	return buf, nil

@@ -583,3 +583,56 @@ func TestAnswerSecondHandPanicIsTheCallers(t *testing.T) {
 	twoHands(nil, io.Discard, 2, 1, a, &b)
 	t.Fatal("no panic")
 }
+
+// TestTwoHandsWriteInOrder: however the chunks fall to the two hands (the
+// writer slow, so the second runs up to its bound ahead, or a chunk of
+// one entry, so they take turns at every entry), the answer is the one
+// hand's, entry for entry in order.
+func TestTwoHandsWriteInOrder(t *testing.T) {
+	var ps []*config.Pipeline
+	on := []string{}
+	for i := range 23 {
+		ps = append(ps, statustest.Pipeline(fmt.Sprintf("p%02d", i), time.UTC, ""))
+		on = append(on, "2026-11-01")
+	}
+	cfg := config.Fill(&config.Config{Location: time.UTC, Pipelines: ps})
+	now := time.Date(2026, 11, 1, 3, 0, 0, 0, time.UTC)
+	hand := func() *assembler {
+		return &assembler{pipelines: cfg.Pipelines, on: on, rd: &reads{}, now: now, lang: "en",
+			eta: newProjector(context.Background(), nil, &reads{}, now)}
+	}
+	want, err := hand().appendEntries(nil, nil, 0, len(ps))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range []int{1, 2, 5, 22, 23} {
+		for _, slow := range []bool{false, true} {
+			var w slowWriter
+			w.slow = slow
+			buf, err := twoHands(nil, &w, len(ps), chunk, hand(), hand())
+			if err != nil {
+				t.Fatal(err)
+			}
+			w.Write(buf)
+			if got := w.b.String(); got != string(want) {
+				t.Fatalf("chunk %d, slow writer %v: the answer differs:\n%s\nwant\n%s", chunk, slow, got, want)
+			}
+		}
+	}
+}
+
+// slowWriter keeps what is written; slow, it lets the other goroutines
+// run at each write.
+type slowWriter struct {
+	b    bytes.Buffer
+	slow bool
+}
+
+func (w *slowWriter) Write(p []byte) (int, error) {
+	if w.slow {
+		for range 20 {
+			runtime.Gosched()
+		}
+	}
+	return w.b.Write(p)
+}
