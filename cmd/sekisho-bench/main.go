@@ -17,9 +17,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"strconv"
@@ -97,10 +99,12 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	self, err := os.Executable()
+	self, err := childBinary()
 	if err != nil {
 		fail(err)
 	}
+	binDir = filepath.Dir(self)
+	defer os.RemoveAll(binDir)
 	skipped := map[string]bool{}
 	for _, s := range strings.Split(*skip, ",") {
 		skipped[strings.TrimSpace(s)] = true
@@ -276,8 +280,15 @@ func clockOf(d time.Duration) string {
 
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "sekisho-bench:", err)
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
 	os.Exit(1)
 }
+
+// binDir holds the copy of this binary the daemons run from (childBinary),
+// removed as the run ends.
+var binDir string
 
 // header prints what every run's output starts with: the machine, the
 // build and its load, and the command.
@@ -285,4 +296,36 @@ func header() {
 	fmt.Printf("sekisho-bench %s, %s/%s, %d CPUs, %s, commit %s, load %s\n", time.Now().UTC().Format("2006-01-02"), runtime.GOOS, runtime.GOARCH,
 		runtime.NumCPU(), runtime.Version(), buildCommit(), loadAverage())
 	fmt.Printf("command: %s\n\n", strings.Join(os.Args, " "))
+}
+
+// childBinary is a copy of this binary, made now in a directory of its
+// own, that the daemons measured run from. How a binary's file came into
+// the page cache moves its file-backed pages, which peak RSS counts: one
+// fresh from the linker peaked ~5 MiB higher than a copy of the same file
+// (BENCHMARKS.md, "A binary fresh from the linker peaks higher"), so two
+// trees compare only when each runs a copy made the same way.
+func childBinary() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp("", "sekisho-bench-bin")
+	if err != nil {
+		return "", err
+	}
+	src, err := os.Open(self)
+	if err != nil {
+		return "", err
+	}
+	defer src.Close()
+	path := filepath.Join(dir, "sekisho-bench")
+	dst, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o755)
+	if err != nil {
+		return "", err
+	}
+	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return "", err
+	}
+	return path, dst.Close()
 }
