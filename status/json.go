@@ -25,6 +25,15 @@ const flushAt = 32 << 10
 
 var answerBufs = sync.Pool{New: func() any { b := make([]byte, 0, flushAt+8<<10); return &b }}
 
+// putAnswerBuf gives bp back to answerBufs, emptied; a buffer an outsized
+// entry grew is left to the collector.
+func putAnswerBuf(bp *[]byte) {
+	if cap(*bp) <= 4*flushAt {
+		*bp = (*bp)[:0]
+		answerBufs.Put(bp)
+	}
+}
+
 // WriteJSON writes b as GET /api/v1/status and `sekisho status --json`
 // answer it: byte for byte what encoding/json's Encoder with a two-space
 // indent writes, one pipeline at a time into a pooled buffer, so a board
@@ -45,11 +54,8 @@ func (b *Board) writeJSON(w io.Writer, n int, body func(buf []byte, w io.Writer)
 	bp := answerBufs.Get().(*[]byte)
 	buf := (*bp)[:0]
 	defer func() {
-		// A buffer an outsized entry grew is left to the collector.
-		if cap(buf) <= 4*flushAt {
-			*bp = buf[:0]
-			answerBufs.Put(bp)
-		}
+		*bp = buf
+		putAnswerBuf(bp)
 	}()
 
 	buf = append(buf, "{\n  \"generated_at\": "...)

@@ -58,26 +58,20 @@ func (s *Store) prepare(ctx context.Context) {
 		return
 	}
 	var made []*sql.Stmt
-	prep := func(q string) *sql.Stmt {
-		st, err := s.w.PrepareContext(ctx, q)
+	// prepOn prepares q on db, the writer or the readers.
+	prepOn := func(db *sql.DB, q string) *sql.Stmt {
+		st, err := db.PrepareContext(ctx, q)
 		if err != nil {
 			return nil
 		}
 		made = append(made, st)
 		return st
 	}
+	prep := func(q string) *sql.Stmt { return prepOn(s.w, q) }
 	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
 	insert := prep(insertObsQuery + obsRow)
 	apply, transition, grant := prep(applyRunQuery), prep(insertTransitionsQuery+transitionRow), prep(recordGrantQuery)
-	prepRead := func(q string) *sql.Stmt {
-		st, err := s.r.PrepareContext(ctx, q)
-		if err != nil {
-			return nil
-		}
-		made = append(made, st)
-		return st
-	}
-	finishes, byID := prepRead(upstreamFinishesQuery), prepRead(s.runByIDQuery())
+	finishes, byID := prepOn(s.r, upstreamFinishesQuery), prepOn(s.r, s.runByIDQuery())
 	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || finishes == nil ||
 		apply == nil || transition == nil || byID == nil || grant == nil {
 		for _, st := range made {
