@@ -147,12 +147,7 @@ func (s *Store) LastEventTest(ctx context.Context, source string) (time.Time, er
 // schedules a resource's checks from (SPEC §13). A run counted once, by
 // its latest successful observation.
 func (s *Store) UpstreamFinishes(ctx context.Context, pipeline, upstream string, n int) ([]time.Time, error) {
-	if st := s.readStmt(s.stmts.finishes); st != nil {
-		rows, err := st.QueryContext(ctx, pipeline, upstream, n)
-		return scanTimes(rows, err)
-	}
-	rows, err := s.r.QueryContext(ctx, upstreamFinishesQuery, pipeline, upstream, n)
-	return scanTimes(rows, err)
+	return scanTimes(s.query(ctx, s.stmts.finishes, upstreamFinishesQuery, pipeline, upstream, n))
 }
 
 const upstreamFinishesQuery = `SELECT MAX(o.finished_at) FROM upstream_observations o

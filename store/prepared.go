@@ -103,13 +103,21 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, st *sql.Stmt, q string, ar
 	return tx.ExecContext(ctx, q, args...)
 }
 
-// readStmt is st when the statements are prepared, and nil otherwise:
-// the caller then runs its plain query on the readers.
-func (s *Store) readStmt(st *sql.Stmt) *sql.Stmt {
-	if !s.stmts.ready.Load() {
-		return nil
+// query runs the read q with args on the readers: through st, q's
+// prepared statement, when the statements are prepared.
+func (s *Store) query(ctx context.Context, st *sql.Stmt, q string, args ...any) (*sql.Rows, error) {
+	if s.stmts.ready.Load() {
+		return st.QueryContext(ctx, args...)
 	}
-	return st
+	return s.r.QueryContext(ctx, q, args...)
+}
+
+// queryRow is query for one row.
+func (s *Store) queryRow(ctx context.Context, st *sql.Stmt, q string, args ...any) *sql.Row {
+	if s.stmts.ready.Load() {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return s.r.QueryRowContext(ctx, q, args...)
 }
 
 // closeStmts closes the prepared statements (Close).

@@ -128,7 +128,7 @@ func TestHotStatements(t *testing.T) {
 // A store short of this binary's schema prepares nothing: the texts are
 // picked for the schema, and Migrate writes through the same transactions.
 func TestNoStatementsPreparedOnAnOlderSchema(t *testing.T) {
-	ctx, s := context.Background(), migratedSQLite(t)
+	ctx, s := context.Background(), openAt(t, filepath.Join(t.TempDir(), "sekisho.db"))
 	s.closeStmts()
 	s.schema = KnownSchemaVersion() - 1
 	if err := s.withTx(ctx, func(*sql.Tx) error { return nil }); err != nil {
@@ -150,7 +150,7 @@ func TestNoStatementsPreparedOnAnOlderSchema(t *testing.T) {
 // answered check that moves it on (engine.answered): the run read, then
 // an update with its transition.
 func BenchmarkAnsweredCheck(b *testing.B) {
-	ctx, s := context.Background(), migratedSQLite(b)
+	ctx, s := context.Background(), openAt(b, filepath.Join(b.TempDir(), "sekisho.db"))
 	run, _, err := s.OpenGate(ctx, sekisho.Run{Pipeline: "p", LogicalDate: "2026-11-21", Key: "2026-11-21", GateAt: t0, TimeoutAt: t0, Spec: []byte(`{}`)}, nil)
 	if err != nil {
 		b.Fatal(err)
@@ -176,7 +176,7 @@ func BenchmarkAnsweredCheck(b *testing.B) {
 // SQLite: a fenced write, the poll schedule of ten resources, the data
 // version.
 func BenchmarkHotWrites(b *testing.B) {
-	ctx, s := context.Background(), migratedSQLite(b)
+	ctx, s := context.Background(), openAt(b, filepath.Join(b.TempDir(), "sekisho.db"))
 	if _, err := s.ClaimLease(ctx, "me", 0, time.Hour); err != nil {
 		b.Fatal(err)
 	}
@@ -197,19 +197,4 @@ func BenchmarkHotWrites(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// migratedSQLite is a new SQLite store at this binary's schema, closed
-// when tb ends.
-func migratedSQLite(tb testing.TB) *Store {
-	ctx := context.Background()
-	s, err := Open(ctx, filepath.Join(tb.TempDir(), "sekisho.db"), Create())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		tb.Fatal(err)
-	}
-	return s
 }

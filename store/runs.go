@@ -315,18 +315,17 @@ func (s *Store) Run(ctx context.Context, pipeline, key string) (sekisho.Run, err
 	return r, err
 }
 
-// runByIDQuery is RunByID's query.
-func (s *Store) runByIDQuery() string { return `SELECT ` + s.runColumns() + ` FROM runs WHERE id = ?` }
+// runByIDQuery is RunByID's query (runColumns, each text built once).
+func (s *Store) runByIDQuery() string {
+	if s.keyed() {
+		return `SELECT ` + runColumnsBefore + `run_key FROM runs WHERE id = ?`
+	}
+	return `SELECT ` + runColumnsBefore + `logical_date FROM runs WHERE id = ?`
+}
 
 // RunByID returns one run by its id.
 func (s *Store) RunByID(ctx context.Context, id int64) (sekisho.Run, error) {
-	var row *sql.Row
-	if st := s.readStmt(s.stmts.runByID); st != nil {
-		row = st.QueryRowContext(ctx, id)
-	} else {
-		row = s.r.QueryRowContext(ctx, s.runByIDQuery(), id)
-	}
-	r, err := scanRun(row)
+	r, err := scanRun(s.queryRow(ctx, s.stmts.runByID, s.runByIDQuery(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fmt.Errorf("no run %d: %w", id, sekisho.ErrNotFound)
 	}

@@ -14,7 +14,7 @@ import (
 
 // openAt opens the store at loc as sekisho run does: created if missing,
 // then migrated.
-func openAt(t *testing.T, loc string) *Store {
+func openAt(t testing.TB, loc string) *Store {
 	t.Helper()
 	s := openRaw(t, loc, Create())
 	if err := s.Migrate(context.Background()); err != nil {
@@ -35,7 +35,7 @@ func openMigratedTo(t *testing.T, loc string, version int) *Store {
 }
 
 // openRaw opens the store at loc as it is.
-func openRaw(t *testing.T, loc string, opts ...Option) *Store {
+func openRaw(t testing.TB, loc string, opts ...Option) *Store {
 	t.Helper()
 	s, err := Open(context.Background(), loc, opts...)
 	if err != nil {
