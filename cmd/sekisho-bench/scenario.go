@@ -68,6 +68,13 @@ type scenario struct {
 	// every gate of the day so far (SPEC §4 rule 1), older ones timing out
 	// at once: a restart's cost, not the steady state measured here.
 	hourly int
+	// fireIn, when set, has every gate fire this long after the child
+	// starts, on a daemon already up and idle (the daily case: gates fire at
+	// 06:00 on a daemon that has run all night), instead of a minute before
+	// it (a start or restart with its gates already due); fireToOpen is
+	// then timed from the fire instant, which is what issue #23's "every
+	// gate open ≤ 2 s after its fire time" asks. startup includes the wait.
+	fireIn time.Duration
 	// historyDays past days of every pipeline are in the store before the
 	// child starts (fillHistory); slo gives every pipeline an SLO, so the
 	// engine projects ETAs from that history.
@@ -81,6 +88,8 @@ type result struct {
 	upstreams      int
 	resources      int
 	startup        time.Duration // child start → every gate open
+	ready          time.Duration // child start → /readyz answers
+	fireToOpen     time.Duration // -fire-in: the gates' fire instant → every gate open
 	cpu            time.Duration // user+sys over the window
 	window         time.Duration
 	hwmKB, rssKB   int64
@@ -215,6 +224,10 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	}
 	now := time.Now().UTC()
 	gate := now.Add(-time.Minute).Truncate(time.Second)
+	if sc.fireIn > 0 {
+		// On a whole second (the schedule's resolution), at least fireIn away.
+		gate = now.Add(sc.fireIn + time.Second).Truncate(time.Second)
+	}
 	if sc.gatesLater {
 		gate = gate.Add(12 * time.Hour)
 	}
@@ -322,18 +335,31 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	// Only this start's runs count, not -history-days' (every pipeline's
 	// zone is UTC, so today's runs are those of the gate's UTC date on).
 	today := "logical_date >= '" + gate.UTC().Format(sekisho.DateLayout) + "'"
+	res.ready = time.Since(start)
+	if sc.fireIn > 0 {
+		if time.Now().After(gate) {
+			return nil, fmt.Errorf("the daemon was ready %s after its start, after its gates fired (-fire-in %s): give it longer", res.ready.Round(time.Millisecond), sc.fireIn)
+		}
+		time.Sleep(time.Until(gate))
+	}
 	for !sc.gatesLater {
 		var n int
 		_ = db.QueryRow(`SELECT count(*) FROM runs WHERE ` + today).Scan(&n)
 		if n >= sc.pipelines {
 			break
 		}
-		if time.Since(start) > 3*time.Minute {
+		if time.Since(start) > 3*time.Minute+sc.fireIn {
 			return nil, fmt.Errorf("only %d of %d gates opened; child stderr:\n%s", n, sc.pipelines, tail(stderr.String()))
 		}
+		// Every 50 ms, in either mode: the count takes a few milliseconds
+		// of the bench's CPU on the daemon's two cores, which the opening
+		// it times needs: the figure is good to 50 ms.
 		time.Sleep(50 * time.Millisecond)
 	}
 	res.startup = time.Since(start)
+	if sc.fireIn > 0 {
+		res.fireToOpen = time.Since(gate)
+	}
 	logf("%s: %d gates open after %s; measuring for %s", sc.name, sc.pipelines, res.startup.Round(time.Millisecond), sc.wait)
 	// Let the first full round of polls (spread by jitter) pass before
 	// counting, so the window holds steady-state cycles only.

@@ -16,7 +16,17 @@ func summaryLine(commit, load string, r result) string {
 	return fmt.Sprintf("summary commit=%s load1=%s pipelines=%d startup_s=%.2f peak_rss_mib=%.1f cpu_pct=%.2f push_p50_ms=%.1f push_p99_ms=%.1f poll_p99_s=%.1f",
 		commit, load, r.sc.pipelines, r.startup.Seconds(), float64(r.hwmKB)/1024, 100*r.cpu.Seconds()/r.window.Seconds(),
 		float64(pct(r.pushLat, 50))/float64(time.Millisecond), float64(pct(r.pushLat, 99))/float64(time.Millisecond),
-		pct(r.pollLat, 99).Seconds())
+		pct(r.pollLat, 99).Seconds()) + fireField(r)
+}
+
+// fireField is the -fire-in run's own figure, appended so the fields
+// before it keep their places: startup_s then counts the wait for the
+// fire instant too.
+func fireField(r result) string {
+	if r.sc.fireIn <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" fire_open_s=%.2f", r.fireToOpen.Seconds())
 }
 
 // buildCommit is the VCS revision the binary was built from, "unknown"
