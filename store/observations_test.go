@@ -64,6 +64,52 @@ func TestRecordObservationsWritesChangesOnly(t *testing.T) {
 	})
 }
 
+// TestRecordObservationsInChunksWritesEveryRow: a first look at many new
+// gates writes rows in whole prepared chunks and the rest one at a time on
+// SQLite, one statement on PostgreSQL; either way every row is stored
+// with its own values, in order, and is its run's latest.
+func TestRecordObservationsInChunksWritesEveryRow(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		// Two whole chunks and a rest: a first look at 35 runs of two
+		// upstreams.
+		const n = obsChunk + 3
+		var ws []ObservationWrite
+		var runs []sekisho.Run
+		for i := range n {
+			r := gate(t, s, fmt.Sprintf("p%02d", i), "2026-11-21")
+			runs = append(runs, r)
+			for k, up := range []string{"extract", "load"} {
+				ws = append(ws, ObservationWrite{Run: r.ID, Attempt: 1, Obs: sekisho.Observation{Upstream: up, Type: "glue_job",
+					State: sekisho.JobRunning, ExternalID: fmt.Sprintf("jr_%d_%d", i, k), StartedAt: t0.Add(time.Duration(i) * time.Minute),
+					ObservedAt: t0.Add(time.Hour)}})
+			}
+		}
+		if got, err := s.RecordObservations(ctx, ws); err != nil || got != len(ws) {
+			t.Fatalf("RecordObservations = %d, %v; want %d rows", got, err, len(ws))
+		}
+		for i, r := range runs {
+			all, err := s.Observations(ctx, r.ID)
+			if err != nil || len(all) != 2 {
+				t.Fatalf("run %d: %+v, %v; want its two rows", i, all, err)
+			}
+			latest, err := s.LatestObservations(ctx, r.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, up := range []string{"extract", "load"} {
+				want := fmt.Sprintf("jr_%d_%d", i, k)
+				if o := all[k]; o.Upstream != up || o.ExternalID != want || !o.StartedAt.Equal(t0.Add(time.Duration(i)*time.Minute)) {
+					t.Errorf("run %d row %d: %+v, want %s %s", i, k, o, up, want)
+				}
+				if o := latest[up]; o.ExternalID != want {
+					t.Errorf("run %d latest %s: %+v, want %s", i, up, o, want)
+				}
+			}
+		}
+	})
+}
+
 // TestRecordObservationsFencedWritesNothing: a batch under a stale epoch
 // is refused whole.
 func TestRecordObservationsFencedWritesNothing(t *testing.T) {

@@ -22,8 +22,10 @@ type preparedStmts struct {
 	// look-up RecordObservations makes for one observation (a pass's
 	// usual one: a poll's answer moves one run), insertObs its insert of
 	// one row, which SQLite compiles with latest_observations' triggers
-	// (migration 017): parsed afresh, the pair was twice the write.
-	fence, nextCheck, dataVersion, latestObs, insertObs *sql.Stmt
+	// (migration 017): parsed afresh, the pair was twice the write;
+	// insertObsChunk its insert of obsChunk rows, what a first look at
+	// new gates writes most of its rows with.
+	fence, nextCheck, dataVersion, latestObs, insertObs, insertObsChunk *sql.Stmt
 	// finishes is UpstreamFinishes' query, on the readers (database/sql
 	// prepares it on each reader connection as it first runs there): the
 	// poll planner asks it once a day for each resource, 2,000 times as
@@ -69,17 +71,17 @@ func (s *Store) prepare(ctx context.Context) {
 	}
 	prep := func(q string) *sql.Stmt { return prepOn(s.w, q) }
 	fence, next, version, latest := prep(s.fenceQuery()), prep(nextCheckUpsert+`(?, ?, ?)`+nextCheckConflict), prep(`PRAGMA data_version`), prep(latestObsQuery)
-	insert := prep(insertObsQuery + obsRow)
+	insert, insertChunk := prep(obsInsert(1)), prep(obsInsert(obsChunk))
 	apply, transition, grant := prep(applyRunQuery), prep(insertTransitionsQuery+transitionRow), prep(recordGrantQuery)
 	finishes, byID := prepOn(s.r, upstreamFinishesQuery), prepOn(s.r, s.runByIDQuery())
-	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || finishes == nil ||
+	if fence == nil || next == nil || version == nil || latest == nil || insert == nil || insertChunk == nil || finishes == nil ||
 		apply == nil || transition == nil || byID == nil || grant == nil {
 		for _, st := range made {
 			st.Close()
 		}
 		return
 	}
-	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.insertObs, p.finishes = fence, next, version, latest, insert, finishes
+	p.fence, p.nextCheck, p.dataVersion, p.latestObs, p.insertObs, p.insertObsChunk, p.finishes = fence, next, version, latest, insert, insertChunk, finishes
 	p.applyRun, p.insertTransition, p.runByID, p.recordGrant = apply, transition, byID, grant
 	p.made = made
 	p.ready.Store(true)
