@@ -5,6 +5,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/sekisho-dev/sekisho/config"
 )
@@ -90,5 +91,40 @@ func TestWorkQueueIsFirstInFirstOut(t *testing.T) {
 	}
 	if q.workers != 0 {
 		t.Fatalf("%d workers after the queue emptied, want 0", q.workers)
+	}
+}
+
+// TestDownstreamRequestsDoNotWaitForPolls: with every poll worker busy and
+// polls queued (10,000 gates just opened), a trigger spawned after them
+// runs at once, while the polls wait. Before, one queue held the trigger
+// behind ~2,000 polls.
+func TestDownstreamRequestsDoNotWaitForPolls(t *testing.T) {
+	e := &Engine{opts: Options{MaxInFlight: 1}}
+	ctx := context.Background()
+	busy, release, triggered := make(chan struct{}), make(chan struct{}), make(chan struct{})
+	polled := 0 // by the one poll worker, in turn
+	e.spawnThen(ctx, func(context.Context) bool {
+		close(busy)
+		<-release
+		polled++
+		return false
+	})
+	<-busy
+	for range 3 {
+		e.spawnThen(ctx, func(context.Context) bool { polled++; return false })
+	}
+	e.spawn(ctx, func(context.Context) { close(triggered) })
+	select {
+	case <-triggered:
+	case <-time.After(10 * time.Second): // a bound on a failure, not a wait for success
+		t.Fatal("the trigger waited for the polls queued before it")
+	}
+	close(release)
+	e.wg.Wait()
+	if polled != 4 {
+		t.Errorf("%d polls ran, want 4", polled)
+	}
+	if e.work.workers != 0 || e.down.workers != 0 {
+		t.Errorf("workers left: %d polling, %d downstream", e.work.workers, e.down.workers)
 	}
 }

@@ -54,7 +54,7 @@ func main() {
 	obs := flag.Bool("observe", false, "scale run with traces and lineage on, against loopback receivers")
 	hourlyScale := flag.Int("hourly", 0, "of the scale run's waiting pipelines, this many fire every hour (once in the middle of the -wait window, which must be under an hour) instead of daily: -pipelines 10000 -hourly 1000 is 1,000 hourly + 9,000 daily (issue #21)")
 	etaStores := flag.String("eta", "", "comma-separated stores (e.g. written by `sekisho demo --db`): report only the ETA accuracy of their history (issue #26)")
-	fireIn := flag.Duration("fire-in", 0, "scale run: every gate fires this long after the daemon starts (it must be ready by then), so the gates open on a daemon already up, and the run prints the time from their fire instant to every gate open (issue #23's goal); 0: they are due a minute before the start, and the run times the start-up")
+	fireIn := flag.Duration("fire-in", 0, "scale run: every gate fires this long after the daemon starts (it must be ready by then), so the gates open on a daemon already up, and the run prints the time from their fire instant to every gate open (issue #23's goal), and the latency of 50 events pushed in the 3 s after it, while the gates open (their 50 pipelines' gates fire 2 s earlier); 0: they are due a minute before the start, and the run times the start-up")
 	historyDays := flag.Int("history-days", 0, "scale run: the store holds this many past days of every pipeline (runs, transitions, observations) before the daemon starts, as after a month of running")
 	withSLO := flag.Bool("slo", false, "scale run: every pipeline has an SLO (within 3h), so the engine projects ETAs (from -history-days' history)")
 	hourlyMonth := flag.Bool("hourly-month", false, "run only the hourly store benchmark: a month of -hourly-pipelines hourly pipelines, rows per day, store size and `report slo` time (SQLite; PostgreSQL too with -pg) (issue #21)")
@@ -138,6 +138,9 @@ func main() {
 		sc := scenario{name: "scale", pipelines: *pipelines, glue: pool / 2, trocco: pool / 4, airflow: pool - pool/2 - pool/4,
 			perPipeline: 3, latencyPoll: *latency / 2, latencyPush: *latency - *latency/2, poke: *poke, wait: *wait,
 			cpuProfile: *cpuProfile, keep: *keep, observe: *obs, pg: *pg, hourly: *hourlyScale, historyDays: *historyDays, slo: *withSLO, fireIn: *fireIn}
+		if sc.fireIn > 0 {
+			sc.openingPush = 50
+		}
 		if sc.hourly > 0 && sc.wait >= time.Hour {
 			fail(fmt.Errorf("-hourly needs a -wait under an hour (the hourly gates fire once in its middle), not %s", sc.wait))
 		}
@@ -178,6 +181,11 @@ func main() {
 		fmt.Printf("gate latency, pushed event: p50 %s, p99 %s, max %s (n=%d)\n", ms(pct(r.pushLat, 50)),
 			ms(pct(r.pushLat, 99)), ms(pct(r.pushLat, 100)), len(r.pushLat))
 		fmt.Print(r.pushSteps)
+		if len(r.openLat) > 0 {
+			fmt.Printf("gate latency, pushed while the gates open (events from 0.1 s to 3.0 s after the fire instant, %d of them before every gate was open): p50 %s, p99 %s, max %s (n=%d)\n",
+				r.openBefore, ms(pct(r.openLat, 50)), ms(pct(r.openLat, 99)), ms(pct(r.openLat, 100)), len(r.openLat))
+			fmt.Print(r.openSteps)
+		}
 		fmt.Printf("listings, after the window (three GETs each, whole answer):")
 		for i, l := range r.listings {
 			if i%3 == 0 {

@@ -75,6 +75,14 @@ type scenario struct {
 	// then timed from the fire instant, which is what issue #23's "every
 	// gate open ≤ 2 s after its fire time" asks. startup includes the wait.
 	fireIn time.Duration
+	// openingPush pipelines (with fireIn) have their gates fire 2 s before
+	// the others, each waiting on a Glue job whose run finishes, announced
+	// by a pushed event, in the 3 s after the others fire: while the
+	// 10,000 gates open and the first polls go out (issue #23: "including
+	// events that arrive while the gates are opening and the first poll
+	// cycle runs"). They are taken from the waiting pool, so the total
+	// stays sc.pipelines.
+	openingPush int
 	// historyDays past days of every pipeline are in the store before the
 	// child starts (fillHistory); slo gives every pipeline an SLO, so the
 	// engine projects ETAs from that history.
@@ -87,9 +95,12 @@ type result struct {
 	sc             scenario
 	upstreams      int
 	resources      int
-	startup        time.Duration // child start → every gate open
-	ready          time.Duration // child start → /readyz answers
-	fireToOpen     time.Duration // -fire-in: the gates' fire instant → every gate open
+	startup        time.Duration   // child start → every gate open
+	ready          time.Duration   // child start → /readyz answers
+	fireToOpen     time.Duration   // -fire-in: the gates' fire instant → every gate open
+	openLat        []time.Duration // -fire-in: pushed while the gates open, event → trigger accepted
+	openSteps      pushSteps
+	openBefore     int           // of openLat, events sent before every gate was open
 	cpu            time.Duration // user+sys over the window
 	window         time.Duration
 	hwmKB, rssKB   int64
@@ -117,12 +128,25 @@ type result struct {
 // own benchmark (-budget).
 const scaleTroccoLimit = 1_000_000
 
-func (sc scenario) waiting() int { return sc.pipelines - sc.latencyPoll - sc.latencyPush }
+func (sc scenario) waiting() int {
+	return sc.pipelines - sc.latencyPoll - sc.latencyPush - sc.openingPush
+}
+
+// firstProbe is the position of the first opening probe in the config,
+// after the latency pipelines.
+func (sc scenario) firstProbe() int { return sc.waiting() + sc.latencyPoll + sc.latencyPush }
+
+// openingFinish is when the run of opening probe j's job finishes and its
+// event is sent: spread over fire + 0.1 s … fire + 3.0 s.
+func (sc scenario) openingFinish(gate time.Time, j int) time.Time {
+	return gate.Add(100*time.Millisecond + time.Duration(j)*2900*time.Millisecond/time.Duration(max(sc.openingPush, 1)))
+}
 
 func glueName(i int) string     { return fmt.Sprintf("glue-job-%04d", i) }
 func troccoID(i int) int64      { return int64(10000 + i) }
 func airflowDag(i int) string   { return fmt.Sprintf("upstream_dag_%04d", i) }
 func latencyJob(i int) string   { return fmt.Sprintf("latency-job-%03d", i) }
+func openingJob(i int) string   { return fmt.Sprintf("opening-job-%03d", i) }
 func pipelineName(i int) string { return fmt.Sprintf("p%05d", i) }
 
 // upstream is the k-th upstream of waiting pipeline i: upstreams rotate
@@ -163,11 +187,17 @@ server:
 	cron := fmt.Sprintf("%d %d %d * * *", gate.Second(), gate.Minute(), gate.Hour())
 	mid := gate.Add(time.Minute + sc.wait/2) // the window starts about a minute after the gate
 	hourly := fmt.Sprintf("%d %d %d,%d * * *", mid.Second(), mid.Minute(), mid.Add(-time.Hour).Hour(), mid.Hour())
+	early := gate.Add(-2 * time.Second) // the opening probes' gates
+	probes := fmt.Sprintf("%d %d %d * * *", early.Second(), early.Minute(), early.Hour())
+	probe0 := sc.firstProbe()
 	upstreams := 0
 	for i := 0; i < sc.pipelines; i++ {
 		sched := cron
 		if i < min(sc.hourly, sc.waiting()) {
 			sched = hourly
+		}
+		if i >= probe0 {
+			sched = probes
 		}
 		fmt.Fprintf(&b, "  - name: %s\n    schedule: %q\n    upstreams:\n", pipelineName(i), sched)
 		if i < sc.waiting() {
@@ -176,10 +206,13 @@ server:
 				upstreams++
 			}
 		} else {
-			j := i - sc.waiting()
+			job := latencyJob(i - sc.waiting())
+			if i >= probe0 {
+				job = openingJob(i - probe0)
+			}
 			fmt.Fprintf(&b, "      - {name: done_a, type: glue_job, job_name: done-a}\n")
 			fmt.Fprintf(&b, "      - {name: done_b, type: glue_job, job_name: done-b}\n")
-			fmt.Fprintf(&b, "      - {name: last, type: glue_job, job_name: %s}\n", latencyJob(j))
+			fmt.Fprintf(&b, "      - {name: last, type: glue_job, job_name: %s}\n", job)
 			upstreams += 3
 		}
 		// Every pipeline triggers the one downstream DAG at the same time,
@@ -203,8 +236,8 @@ func (sc scenario) usedResources() int {
 		}
 	}
 	n := len(seen)
-	if sc.latencyPoll+sc.latencyPush > 0 {
-		n += 2 + sc.latencyPoll + sc.latencyPush
+	if sc.latencyPoll+sc.latencyPush+sc.openingPush > 0 {
+		n += 2 + sc.latencyPoll + sc.latencyPush + sc.openingPush
 	}
 	return n
 }
@@ -212,8 +245,8 @@ func (sc scenario) usedResources() int {
 // run executes the scenario and returns its measurements.
 func (sc scenario) run(ctx context.Context, self string, logf func(string, ...any)) (*result, error) {
 	res := &result{sc: sc, resources: sc.glue + sc.trocco + sc.airflow}
-	if sc.latencyPoll+sc.latencyPush > 0 {
-		res.resources += 2 + sc.latencyPoll + sc.latencyPush
+	if sc.latencyPoll+sc.latencyPush+sc.openingPush > 0 {
+		res.resources += 2 + sc.latencyPoll + sc.latencyPush + sc.openingPush
 	}
 	dir, err := os.MkdirTemp("", "sekisho-bench-")
 	if err != nil {
@@ -244,6 +277,13 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	}
 	glue.PlanRun("done-a", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
 	glue.PlanRun("done-b", gluesim.Run{Start: now.Add(-30 * time.Second), Duration: time.Second})
+	// The opening probes' runs: started before their gates, finishing while
+	// the others open (openingFinish).
+	openIDs := make([]string, sc.openingPush)
+	for j := range sc.openingPush {
+		finish := sc.openingFinish(gate, j)
+		openIDs[j] = glue.PlanRun(openingJob(j), gluesim.Run{Start: gate.Add(-10 * time.Second), Duration: finish.Sub(gate.Add(-10 * time.Second))})
+	}
 	for i := 0; i < sc.trocco; i++ {
 		tr.DefineJob(troccoID(i))
 	}
@@ -336,10 +376,15 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	// zone is UTC, so today's runs are those of the gate's UTC date on).
 	today := "logical_date >= '" + gate.UTC().Format(sekisho.DateLayout) + "'"
 	res.ready = time.Since(start)
+	if sc.fireIn > 0 && time.Now().After(gate.Add(-2*time.Second)) {
+		return nil, fmt.Errorf("the daemon was ready %s after its start, after its first gates fired (-fire-in %s): give it longer", res.ready.Round(time.Millisecond), sc.fireIn)
+	}
+	// Each opening probe's event at its run's finish, while the gates open.
+	opening := newPushes(base)
+	for j := range sc.openingPush {
+		opening.at(sc.openingFinish(gate, j), pipelineName(sc.firstProbe()+j), openingJob(j), openIDs[j])
+	}
 	if sc.fireIn > 0 {
-		if time.Now().After(gate) {
-			return nil, fmt.Errorf("the daemon was ready %s after its start, after its gates fired (-fire-in %s): give it longer", res.ready.Round(time.Millisecond), sc.fireIn)
-		}
 		time.Sleep(time.Until(gate))
 	}
 	for !sc.gatesLater {
@@ -396,10 +441,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		push     bool
 	}
 	var lats []lat
-	var wg sync.WaitGroup
-	var pushErrs []error
-	var mu sync.Mutex
-	answered := map[string]time.Time{} // pushed: when the daemon answered the event's POST
+	pushed := newPushes(base)
 	latEnd := sc.wait - sc.poke - sc.poke/10
 	if latEnd < sc.wait/2 {
 		latEnd = sc.wait / 2
@@ -410,18 +452,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		l := lat{pipeline: pipelineName(sc.waiting() + j), finish: finish, push: j >= sc.latencyPoll}
 		lats = append(lats, l)
 		if l.push {
-			wg.Add(1)
-			go func(pipeline, job, id string, at time.Time) {
-				defer wg.Done()
-				time.Sleep(time.Until(at))
-				err := postGlueEvent(base, job, id, at)
-				mu.Lock()
-				defer mu.Unlock()
-				if err != nil {
-					pushErrs = append(pushErrs, err)
-				}
-				answered[pipeline] = time.Now()
-			}(l.pipeline, latencyJob(j), id, finish)
+			pushed.at(finish, l.pipeline, latencyJob(j), id)
 		}
 	}
 	// Event → store probes (issue 3): a SUCCEEDED event for a pool job,
@@ -476,9 +507,8 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		}
 	}
 	res.airflowList = af.Requests()["get_dag_runs"] - afBefore
-	wg.Wait()
-	if len(pushErrs) > 0 {
-		return nil, fmt.Errorf("push event: %w", pushErrs[0])
+	if err := pushed.wait(); err != nil {
+		return nil, fmt.Errorf("push event: %w", err)
 	}
 	// Wait for the last polled finishes to be seen, then read trigger times.
 	deadline := time.Now().Add(sc.poke + sc.poke/5 + 5*time.Second)
@@ -494,7 +524,7 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 				d := at.Sub(l.finish)
 				if l.push {
 					res.pushLat = append(res.pushLat, d)
-					res.pushSteps.add(db, rebind, today, l.pipeline, l.finish, answered[l.pipeline], at)
+					res.pushSteps.add(db, rebind, today, l.pipeline, l.finish, pushed.answered[l.pipeline], at)
 				} else {
 					res.pollLat = append(res.pollLat, d)
 				}
@@ -505,6 +535,24 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	if err := opening.wait(); err != nil {
+		return nil, fmt.Errorf("push event while the gates open: %w", err)
+	}
+	for j := range sc.openingPush {
+		pipeline, finish := pipelineName(sc.firstProbe()+j), sc.openingFinish(gate, j)
+		var trig sql.NullString
+		_ = db.QueryRow(rebind(`SELECT triggered_at FROM runs WHERE pipeline = ? AND `+today), pipeline).Scan(&trig)
+		at, err := time.Parse(time.RFC3339Nano, trig.String)
+		if !trig.Valid || err != nil {
+			res.missedTriggers++
+			continue
+		}
+		res.openLat = append(res.openLat, at.Sub(finish))
+		res.openSteps.add(db, rebind, today, pipeline, finish, opening.answered[pipeline], at)
+		if finish.Before(gate.Add(res.fireToOpen)) {
+			res.openBefore++
 		}
 	}
 	res.hwmKB, res.rssKB, err = memKB(pid)
@@ -550,6 +598,44 @@ func timedGet(url string) (time.Duration, error) {
 		return 0, fmt.Errorf("GET %s: status %d", url, resp.StatusCode)
 	}
 	return time.Since(start), nil
+}
+
+// pushes sends Glue events, each at its moment, and keeps when the daemon
+// answered each pipeline's.
+type pushes struct {
+	base     string
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	errs     []error
+	answered map[string]time.Time // by pipeline: when the daemon answered the event's POST
+}
+
+func newPushes(base string) *pushes { return &pushes{base: base, answered: map[string]time.Time{}} }
+
+// at sends, at the moment at, the SUCCEEDED event of job's run id, which
+// pipeline waits on.
+func (p *pushes) at(at time.Time, pipeline, job, id string) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		time.Sleep(time.Until(at))
+		err := postGlueEvent(p.base, job, id, at)
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if err != nil {
+			p.errs = append(p.errs, err)
+		}
+		p.answered[pipeline] = time.Now()
+	}()
+}
+
+// wait waits for every event to be sent and returns the first failure.
+func (p *pushes) wait() error {
+	p.wg.Wait()
+	if len(p.errs) > 0 {
+		return p.errs[0]
+	}
+	return nil
 }
 
 func postGlueEvent(base, job, runID string, at time.Time) error {

@@ -19,14 +19,16 @@ func summaryLine(commit, load string, r result) string {
 		pct(r.pollLat, 99).Seconds()) + fireField(r)
 }
 
-// fireField is the -fire-in run's own figure, appended so the fields
-// before it keep their places: startup_s then counts the wait for the
-// fire instant too.
+// fireField is the -fire-in run's own figures (every gate open after the
+// fire instant; the p99 of the events pushed while the gates open),
+// appended so the fields before it keep their places: startup_s then
+// counts the wait for the fire instant too.
 func fireField(r result) string {
 	if r.sc.fireIn <= 0 {
 		return ""
 	}
-	return fmt.Sprintf(" fire_open_s=%.2f", r.fireToOpen.Seconds())
+	return fmt.Sprintf(" fire_open_s=%.2f open_push_p99_ms=%.1f", r.fireToOpen.Seconds(),
+		float64(pct(r.openLat, 99))/float64(time.Millisecond))
 }
 
 // buildCommit is the VCS revision the binary was built from, "unknown"
