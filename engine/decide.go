@@ -64,7 +64,10 @@ type effect struct {
 	latencyFrom time.Time // effTrigger, effTriggered: when the last upstream finished
 	mode        string    // effTrigger, effTriggered: "push" when an event told us, else "poll"
 	err         string    // effRetryLater: why
-	landAt      time.Time // effAwaitLanding
+	// at is, for effAwaitLanding, when to look again (a dead daemon's
+	// request may land until then); for effTriggered, when the downstream
+	// accepted the request.
+	at time.Time
 }
 
 // facts is everything decide reads besides the run's row, its config and
@@ -106,6 +109,11 @@ type answer struct {
 	adapter     triggerInfo // the adapter that answered
 	latencyFrom time.Time   // trigger answers: as in effect
 	mode        string
+	// at is when the request was answered, on the engine's clock: a
+	// trigger's triggered_at. The loop may take the answer up a pass
+	// later (while 10,000 gates open, tens of milliseconds); the
+	// downstream run started when it was accepted.
+	at time.Time
 }
 
 // obsView is an observation plus whether it came from a pushed event.
@@ -245,7 +253,7 @@ func startTrigger(st step, r sekisho.Run, p *config.Pipeline, f facts, now time.
 				" it may still reach " + p.Trigger.Type + ", then its outcome is called unknown"; r.Message != msg {
 				st.Patch.Message = str(msg)
 			}
-			st.Effects = append(st.Effects, effect{kind: effAwaitLanding, landAt: landAt})
+			st.Effects = append(st.Effects, effect{kind: effAwaitLanding, at: landAt})
 			return st
 		}
 		msg := "the daemon stopped while the trigger request was under way; check in " +
@@ -290,8 +298,12 @@ func triggerAnswered(r sekisho.Run, p *config.Pipeline, f facts, a answer, now t
 	case a.err == nil:
 		st.Event, st.Reason = EvTriggerAccepted, sekisho.ReasonConditionMet
 		st.Detail = map[string]any{"external_id": a.run.ExternalID, "trigger": p.Trigger.Type}
-		st.Patch = patch{ExternalID: str(a.run.ExternalID), TriggeredAt: now, Message: str("")}
-		st.Effects = []effect{{kind: effTriggered, latencyFrom: a.latencyFrom, mode: a.mode}}
+		accepted := a.at
+		if accepted.IsZero() || accepted.After(now) {
+			accepted = now
+		}
+		st.Patch = patch{ExternalID: str(a.run.ExternalID), TriggeredAt: accepted, Message: str("")}
+		st.Effects = []effect{{kind: effTriggered, latencyFrom: a.latencyFrom, mode: a.mode, at: accepted}}
 		return st
 	case errors.Is(a.err, sekisho.ErrPaused):
 		return triggerFailed(st, r, f, now, sekisho.ReasonDagPaused, shortErr(a.err))

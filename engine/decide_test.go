@@ -47,7 +47,7 @@ func summary(st step) string {
 			s += ":" + e.obs.Upstream
 		}
 		if e.kind == effAwaitLanding {
-			s += "@" + e.landAt.In(tokyo).Format("15:04:05")
+			s += "@" + e.at.In(tokyo).Format("15:04:05")
 		}
 		es = append(es, s)
 	}
@@ -163,6 +163,14 @@ func TestDecide(t *testing.T) {
 		{"follow-up not due", sekisho.StateRunning, nil, facts{trigger: ok, followAt: jst(1, 2, 31)}, jst(1, 2, 30), " |  |  | "},
 		{"trigger accepted", "", nil,
 			facts{answer: &answer{run: sekisho.JobRun{ExternalID: "dr1"}}, trigger: ok}, jst(1, 2, 30),
+			"trigger_accepted condition_met | triggered=02:30 ext=dr1 msg=\"\" |  | triggered"},
+		// The downstream accepted at 02:28; the loop took the answer up
+		// at 02:30: the run was triggered when it was accepted.
+		{"trigger accepted, answer taken up later", "", nil,
+			facts{answer: &answer{run: sekisho.JobRun{ExternalID: "dr1"}, at: jst(1, 2, 28)}, trigger: ok}, jst(1, 2, 30),
+			"trigger_accepted condition_met | triggered=02:28 ext=dr1 msg=\"\" |  | triggered"},
+		{"trigger accepted, an answer time after now is not believed", "", nil,
+			facts{answer: &answer{run: sekisho.JobRun{ExternalID: "dr1"}, at: jst(1, 2, 31)}, trigger: ok}, jst(1, 2, 30),
 			"trigger_accepted condition_met | triggered=02:30 ext=dr1 msg=\"\" |  | triggered"},
 		{"trigger paused", "", nil,
 			facts{answer: &answer{err: fmt.Errorf("paused: %w", sekisho.ErrPaused)}, trigger: ok}, jst(1, 2, 30),

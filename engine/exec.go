@@ -91,7 +91,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		case effFollowLater:
 			rec.followAt = now.Add(e.jitter(p.PokeInterval))
 		case effAwaitLanding:
-			rec.landAt = ef.landAt
+			rec.landAt = ef.at
 		case effRecord:
 			e.pass.obs = append(e.pass.obs, store.ObservationWrite{Run: r.ID, Attempt: r.Attempt, Obs: ef.obs})
 			rec.recorded.put(ef.obs, len(p.Upstreams))
@@ -121,7 +121,7 @@ func (e *Engine) exec(ctx context.Context, rec *runRec, r sekisho.Run, st step, 
 		switch ef.kind {
 		case effTriggered:
 			rec.retry = retryState{}
-			if d := now.Sub(ef.latencyFrom); e.opts.Metrics != nil && !ef.latencyFrom.IsZero() && d < 24*time.Hour {
+			if d := ef.at.Sub(ef.latencyFrom); e.opts.Metrics != nil && !ef.latencyFrom.IsZero() && d < 24*time.Hour {
 				e.opts.Metrics.GateLatency(ef.mode, d)
 			}
 		case effTrigger, effFollow:
@@ -211,6 +211,7 @@ func (e *Engine) send(ctx context.Context, rec *runRec, r sekisho.Run, ef effect
 			a.run, a.err = trig.Start(cctx, *ef.req)
 			cancel()
 		}
+		a.at = e.clock.Now()
 		e.results.push(func(ctx context.Context) { e.answered(ctx, k, a) })
 	})
 }
