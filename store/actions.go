@@ -159,10 +159,8 @@ func (s *Store) Acks(ctx context.Context, keys ...string) (map[string]Ack, error
 	q := `SELECT incident_key, acknowledged_by, name, acknowledged_at, eta FROM incident_acks`
 	var args []any
 	if len(keys) > 0 {
-		q += ` WHERE incident_key IN (?` + strings.Repeat(`, ?`, len(keys)-1) + `)`
-		for _, k := range keys {
-			args = append(args, k)
-		}
+		q += ` WHERE incident_key IN (` + placeholders(len(keys)) + `)`
+		args = strArgs(keys)
 	}
 	list, err := queryAll(ctx, s.r, "incident acks", func(sc scanner) (Ack, error) {
 		var a Ack

@@ -165,7 +165,7 @@ func copyTable(ctx context.Context, rtx, wtx *sql.Tx, dst *Store, table string) 
 		if pending == 0 {
 			return nil
 		}
-		q := head + strings.TrimSuffix(strings.Repeat(tuple+",", pending), ",")
+		q := head + valueRows(tuple, pending)
 		if _, err := wtx.ExecContext(ctx, q, args...); err != nil {
 			return err
 		}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -40,8 +39,7 @@ func (s *Store) SetNextChecks(ctx context.Context, at map[string]time.Time, now 
 			for _, k := range part {
 				args = append(args, k, ts(at[k]), ts(now))
 			}
-			if _, err := tx.ExecContext(ctx, nextCheckUpsert+
-				strings.TrimSuffix(strings.Repeat("(?, ?, ?),", len(part)), ",")+nextCheckConflict, args...); err != nil {
+			if _, err := tx.ExecContext(ctx, nextCheckUpsert+valueRows("(?, ?, ?)", len(part))+nextCheckConflict, args...); err != nil {
 				return err
 			}
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sekisho-dev/sekisho"
@@ -178,18 +177,7 @@ const obsChunk = 32
 const obsFields = 13
 
 // obsInsert is the insert of n observation rows.
-func obsInsert(n int) string {
-	var q strings.Builder
-	q.Grow(len(insertObsQuery) + n*(len(obsRow)+2))
-	q.WriteString(insertObsQuery)
-	for i := range n {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(obsRow)
-	}
-	return q.String()
-}
+func obsInsert(n int) string { return insertObsQuery + valueRows(obsRow, n) }
 
 // obsArgs appends the parameters of rows, in obsRow's order, to args.
 func obsArgs(args []any, rows []ObservationWrite) []any {

@@ -104,30 +104,26 @@ func (s *Store) OpenGates(ctx context.Context, gates []Gate) ([]sekisho.Run, err
 	// One statement for the runs and one for the transitions, not one
 	// per gate: PostgreSQL's data-version trigger fires per statement and
 	// updates one row, whose versions pile up within a transaction.
-	var q strings.Builder
-	q.WriteString(`INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
-		timeout_at, deadline, recover_by, spec, updated_at, version) VALUES `)
-	args := make([]any, 0, len(gates)*10)
+	args := make([]any, 0, len(gates)*11)
 	index := make(map[string]int, len(gates))
 	for i, g := range gates {
 		r := g.Run
 		if r.Key == "" || sekisho.KeyDate(r.Key) != r.LogicalDate {
 			return nil, fmt.Errorf("store: open gate %s: key %q does not name a run of %s", r.Pipeline, r.Key, r.LogicalDate)
 		}
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1)")
 		args = append(args, r.Pipeline, r.LogicalDate, r.Key, sekisho.StateWaiting, ts(r.GateAt), ts(r.GateAt), ts(r.TimeoutAt),
 			nts(r.Deadline), nts(r.RecoverBy), string(r.Spec), ts(r.GateAt))
 		index[runKey(r)] = i
 	}
-	q.WriteString(` ON CONFLICT (pipeline, run_key) DO NOTHING RETURNING ` + s.runColumns())
+	q := `INSERT INTO runs (pipeline, logical_date, run_key, attempt, state, gate_at, attempt_at,
+		timeout_at, deadline, recover_by, spec, updated_at, version) VALUES ` +
+		valueRows("(?, ?, ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, 1)", len(gates)) +
+		` ON CONFLICT (pipeline, run_key) DO NOTHING RETURNING ` + s.runColumns()
 	var created []sekisho.Run
 	t := &touch{}
 	err := s.touchTx(ctx, t, func(tx *sql.Tx) error {
 		created = make([]sekisho.Run, 0, len(gates)) // most gates are new
-		rows, err := tx.QueryContext(ctx, q.String(), args...)
+		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return err
 		}
@@ -274,20 +270,14 @@ func insertTransitions(ctx context.Context, tx *sql.Tx, trs []sekisho.Transition
 	if len(trs) == 0 {
 		return nil
 	}
-	var q strings.Builder
-	q.WriteString(insertTransitionsQuery)
 	args := make([]any, 0, len(trs)*9)
-	for i, t := range trs {
-		if i > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString(transitionRow)
+	for _, t := range trs {
 		var err error
 		if args, err = appendTransition(args, t); err != nil {
 			return err
 		}
 	}
-	_, err := tx.ExecContext(ctx, q.String(), args...)
+	_, err := tx.ExecContext(ctx, insertTransitionsQuery+valueRows(transitionRow, len(trs)), args...)
 	return err
 }
 

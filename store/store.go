@@ -473,8 +473,13 @@ func parseTS(s sql.NullString) time.Time {
 	return t.UTC()
 }
 
+// valueRows is the VALUES list of a multi-row insert: n copies of row.
+func valueRows(row string, n int) string {
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
 func placeholders(n int) string {
-	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+	return valueRows("?", n)
 }
 
 func strArgs(ss []string) []any {

@@ -132,6 +132,15 @@ func (sc scenario) waiting() int {
 	return sc.pipelines - sc.latencyPoll - sc.latencyPush - sc.openingPush
 }
 
+// latencyResources counts the Glue jobs of the latency pipelines and the
+// opening probes: one each, and the two done before the gates they share.
+func (sc scenario) latencyResources() int {
+	if n := sc.latencyPoll + sc.latencyPush + sc.openingPush; n > 0 {
+		return 2 + n
+	}
+	return 0
+}
+
 // firstProbe is the position of the first opening probe in the config,
 // after the latency pipelines.
 func (sc scenario) firstProbe() int { return sc.waiting() + sc.latencyPoll + sc.latencyPush }
@@ -236,18 +245,12 @@ func (sc scenario) usedResources() int {
 		}
 	}
 	n := len(seen)
-	if sc.latencyPoll+sc.latencyPush+sc.openingPush > 0 {
-		n += 2 + sc.latencyPoll + sc.latencyPush + sc.openingPush
-	}
-	return n
+	return n + sc.latencyResources()
 }
 
 // run executes the scenario and returns its measurements.
 func (sc scenario) run(ctx context.Context, self string, logf func(string, ...any)) (*result, error) {
-	res := &result{sc: sc, resources: sc.glue + sc.trocco + sc.airflow}
-	if sc.latencyPoll+sc.latencyPush+sc.openingPush > 0 {
-		res.resources += 2 + sc.latencyPoll + sc.latencyPush + sc.openingPush
-	}
+	res := &result{sc: sc, resources: sc.glue + sc.trocco + sc.airflow + sc.latencyResources()}
 	dir, err := os.MkdirTemp("", "sekisho-bench-")
 	if err != nil {
 		return nil, err
@@ -380,9 +383,12 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		return nil, fmt.Errorf("the daemon was ready %s after its start, after its first gates fired (-fire-in %s): give it longer", res.ready.Round(time.Millisecond), sc.fireIn)
 	}
 	// Each opening probe's event at its run's finish, while the gates open.
+	var lats []lat // every latency pipeline, read back after the window
 	opening := newPushes(base)
 	for j := range sc.openingPush {
-		opening.at(sc.openingFinish(gate, j), pipelineName(sc.firstProbe()+j), openingJob(j), openIDs[j])
+		l := lat{pipeline: pipelineName(sc.firstProbe() + j), finish: sc.openingFinish(gate, j), kind: latOpening}
+		lats = append(lats, l)
+		opening.at(l.finish, l.pipeline, openingJob(j), openIDs[j])
 	}
 	if sc.fireIn > 0 {
 		time.Sleep(time.Until(gate))
@@ -435,12 +441,6 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	// Latency jobs finish at random moments of the window; push ones are
 	// announced by an EventBridge event at that moment.
 	rng := rand.New(rand.NewPCG(1, 2))
-	type lat struct {
-		pipeline string
-		finish   time.Time
-		push     bool
-	}
-	var lats []lat
 	pushed := newPushes(base)
 	latEnd := sc.wait - sc.poke - sc.poke/10
 	if latEnd < sc.wait/2 {
@@ -449,9 +449,12 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 	for j := 0; j < sc.latencyPoll+sc.latencyPush; j++ {
 		finish := t0.Add(time.Duration(rng.Float64() * float64(latEnd)))
 		id := glue.PlanRun(latencyJob(j), gluesim.Run{Start: t0.Add(-10 * time.Second), Duration: finish.Sub(t0.Add(-10 * time.Second))})
-		l := lat{pipeline: pipelineName(sc.waiting() + j), finish: finish, push: j >= sc.latencyPoll}
+		l := lat{pipeline: pipelineName(sc.waiting() + j), finish: finish, kind: latPoll}
+		if j >= sc.latencyPoll {
+			l.kind = latPush
+		}
 		lats = append(lats, l)
-		if l.push {
+		if l.kind == latPush {
 			pushed.at(finish, l.pipeline, latencyJob(j), id)
 		}
 	}
@@ -511,6 +514,9 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 		return nil, fmt.Errorf("push event: %w", err)
 	}
 	// Wait for the last polled finishes to be seen, then read trigger times.
+	if err := opening.wait(); err != nil {
+		return nil, fmt.Errorf("push event while the gates open: %w", err)
+	}
 	deadline := time.Now().Add(sc.poke + sc.poke/5 + 5*time.Second)
 	for _, l := range lats {
 		for {
@@ -522,10 +528,17 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 					return nil, err
 				}
 				d := at.Sub(l.finish)
-				if l.push {
+				switch l.kind {
+				case latPush:
 					res.pushLat = append(res.pushLat, d)
 					res.pushSteps.add(db, rebind, today, l.pipeline, l.finish, pushed.answered[l.pipeline], at)
-				} else {
+				case latOpening:
+					res.openLat = append(res.openLat, d)
+					res.openSteps.add(db, rebind, today, l.pipeline, l.finish, opening.answered[l.pipeline], at)
+					if l.finish.Before(gate.Add(res.fireToOpen)) {
+						res.openBefore++
+					}
+				default:
 					res.pollLat = append(res.pollLat, d)
 				}
 				break
@@ -535,24 +548,6 @@ func (sc scenario) run(ctx context.Context, self string, logf func(string, ...an
 				break
 			}
 			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	if err := opening.wait(); err != nil {
-		return nil, fmt.Errorf("push event while the gates open: %w", err)
-	}
-	for j := range sc.openingPush {
-		pipeline, finish := pipelineName(sc.firstProbe()+j), sc.openingFinish(gate, j)
-		var trig sql.NullString
-		_ = db.QueryRow(rebind(`SELECT triggered_at FROM runs WHERE pipeline = ? AND `+today), pipeline).Scan(&trig)
-		at, err := time.Parse(time.RFC3339Nano, trig.String)
-		if !trig.Valid || err != nil {
-			res.missedTriggers++
-			continue
-		}
-		res.openLat = append(res.openLat, at.Sub(finish))
-		res.openSteps.add(db, rebind, today, pipeline, finish, opening.answered[pipeline], at)
-		if finish.Before(gate.Add(res.fireToOpen)) {
-			res.openBefore++
 		}
 	}
 	res.hwmKB, res.rssKB, err = memKB(pid)
@@ -599,6 +594,22 @@ func timedGet(url string) (time.Duration, error) {
 	}
 	return time.Since(start), nil
 }
+
+// lat is a latency pipeline: when its last upstream finishes, and how
+// sekisho learns of it.
+type lat struct {
+	pipeline string
+	finish   time.Time
+	kind     int
+}
+
+// The kinds of lat: polled, pushed in the window, pushed while the gates
+// open (-fire-in).
+const (
+	latPoll = iota
+	latPush
+	latOpening
+)
 
 // pushes sends Glue events, each at its moment, and keeps when the daemon
 // answered each pipeline's.
